@@ -1,0 +1,5 @@
+"""``python -m lottrack``."""
+
+from lottrack.cli import main
+
+main()

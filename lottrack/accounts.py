@@ -1,0 +1,298 @@
+"""Accounts (design §6.3): argon2 passwords, lock-out, ageing, every failed login audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlmodel import Session, select
+
+from lottrack import audit, settings
+from lottrack.errors import AuthenticationFailed, NotFound, ValidationError
+from lottrack.models import User, utcnow
+from lottrack.permissions import ROLES, Action, CurrentUser, authorize
+
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
+SYSTEM = "system"
+
+
+class PasswordExpired(AuthenticationFailed):
+    """The password is older than the ageing limit; it must be changed first."""
+
+    title = "Password expired"
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash."""
+    return _hasher.hash(password)
+
+
+def _password_matches(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def _check_password_policy(session: Session, password: str) -> None:
+    minimum = settings.get_int(session, "password_min_length")
+    if len(password) < minimum:
+        raise ValidationError(
+            f"Password: must be at least {minimum} characters.", field="password"
+        )
+    if password.strip() != password or any(ord(c) < 32 for c in password):
+        raise ValidationError(
+            "Password: must not start or end with spaces or contain control characters.",
+            field="password",
+        )
+
+
+def _clean_roles(roles: Iterable[str]) -> str:
+    wanted = sorted({r.strip().lower() for r in roles if r.strip()})
+    unknown = [r for r in wanted if r not in ROLES]
+    if unknown:
+        raise ValidationError(
+            f"Roles: unknown role {', '.join(unknown)}; choose from {', '.join(ROLES)}.",
+            field="roles",
+        )
+    if not wanted:
+        raise ValidationError("Roles: give at least one role.", field="roles")
+    return ",".join(wanted)
+
+
+def _validate_username(username: str) -> str:
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise ValidationError(
+            f'Username: "{username}" must be 2–32 characters, start with a letter and use '
+            "only a-z, 0-9, '.', '_' or '-'.",
+            field="username",
+        )
+    return username
+
+
+def _validate_full_name(full_name: str) -> str:
+    full_name = " ".join(full_name.split())
+    if not full_name or len(full_name) > 200 or any(ord(c) < 32 for c in full_name):
+        raise ValidationError(
+            "Full name: give the name as it should be printed in signatures (1–200 characters).",
+            field="full_name",
+        )
+    return full_name
+
+
+def create_first_admin(session: Session, username: str, full_name: str, password: str) -> User:
+    """Create the first administrator of an empty database (``lottrack init``)."""
+    if session.exec(select(User).limit(1)).first() is not None:
+        raise ValidationError("Users already exist; ask an administrator to add you.")
+    audit.set_actor(session, None, f"{SYSTEM}:init")
+    return _insert_user(session, username, full_name, ["admin"], password)
+
+
+def _insert_user(
+    session: Session, username: str, full_name: str, roles: Iterable[str], password: str
+) -> User:
+    username = _validate_username(username)
+    full_name = _validate_full_name(full_name)
+    role_text = _clean_roles(roles)
+    _check_password_policy(session, password)
+    if session.exec(select(User).where(User.username == username)).first() is not None:
+        raise ValidationError(f'Username: "{username}" is already taken.', field="username")
+    user = User(
+        username=username, full_name=full_name, roles=role_text,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_user(
+    session: Session,
+    who: CurrentUser,
+    *,
+    username: str,
+    full_name: str,
+    roles: Iterable[str],
+    password: str,
+) -> CurrentUser:
+    """An administrator adds a person. Shared accounts are not allowed: one per person."""
+    authorize(session, who, Action.MANAGE_USERS)
+    user = _insert_user(session, username, full_name, roles, password)
+    user.must_change_password = False
+    return CurrentUser.of(user)
+
+
+def _find(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        raise NotFound(f'No user "{username}".')
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> CurrentUser:
+    """Log in. A failure is committed (counted and audited) before it is refused.
+
+    The message never says whether the username exists.
+    """
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    refused = "Unknown username or wrong password."
+    if user is None:
+        session.rollback()
+        audit.set_actor(session, None, f"{SYSTEM}:login")
+        audit.log_event(
+            session, "login-failed", "user", "", reason="unknown username",
+            changes={"username": username[:64]},
+        )
+        session.commit()
+        raise AuthenticationFailed(refused)
+    if not user.active:
+        _record_failure(session, user, "login refused: account disabled", count=False)
+        raise AuthenticationFailed(f"The account '{user.username}' is disabled.")
+    if user.locked_at is not None:
+        _record_failure(session, user, "login refused: account locked", count=False)
+        raise AuthenticationFailed(
+            f"The account '{user.username}' is locked after repeated failures; "
+            "an administrator must unlock it."
+        )
+    if not _password_matches(user, password):
+        locked = _record_failure(session, user, "failed login")
+        if locked:
+            raise AuthenticationFailed(
+                f"{refused} The account is now locked; an administrator must unlock it."
+            )
+        raise AuthenticationFailed(refused)
+    max_age = settings.get_int(session, "password_max_age_days")
+    if user.must_change_password or utcnow() - user.password_changed_at > dt.timedelta(
+        days=max_age
+    ):
+        raise PasswordExpired(
+            "Your password has expired (or was reset); choose a new one to continue."
+        )
+    if user.failed_logins:
+        audit.set_actor(session, user.id, user.username)
+        with audit.reason(session, "successful login resets the failure count"):
+            user.failed_logins = 0
+    return CurrentUser.of(user)
+
+
+def _record_failure(session: Session, user: User, why: str, *, count: bool = True) -> bool:
+    """Discard the action's uncommitted work, count and audit the failure, commit.
+
+    Returns True when this failure locked the account.
+    """
+    user_id = user.id
+    session.rollback()
+    fresh = session.get(User, user_id)
+    assert fresh is not None
+    audit.set_actor(session, fresh.id, fresh.username)
+    locked_now = False
+    if count:
+        limit = settings.get_int(session, "lockout_failures")
+        with audit.reason(session, why):
+            fresh.failed_logins += 1
+            if fresh.failed_logins >= limit and fresh.locked_at is None:
+                fresh.locked_at = utcnow()
+                locked_now = True
+    audit.log_event(session, "login-failed", "user", fresh.id or "", reason=why)
+    session.commit()
+    return locked_now
+
+
+def check_password_for_signature(session: Session, who: CurrentUser, username: str,
+                                 password: str) -> User:
+    """Both components of an e-signature; a failure counts towards the lock-out."""
+    user = session.get(User, who.id)
+    if user is None or not user.active or user.locked_at is not None:
+        raise AuthenticationFailed("This account may not sign.")
+    if username.strip().lower() != user.username:
+        _record_failure(session, user, "signature refused: username is not the signer's")
+        raise AuthenticationFailed("The username is not yours; sign with your own account.")
+    if not _password_matches(user, password):
+        locked = _record_failure(session, user, "signature refused: wrong password")
+        suffix = " The account is now locked." if locked else ""
+        raise AuthenticationFailed("Wrong password; nothing was signed." + suffix)
+    return user
+
+
+def change_password(session: Session, username: str, old: str, new: str) -> None:
+    """A person changes their own password (also when it has expired)."""
+    user = _find(session, username)
+    if not user.active or user.locked_at is not None or not _password_matches(user, old):
+        if user.active and user.locked_at is None:
+            _record_failure(session, user, "password change refused: wrong password")
+        raise AuthenticationFailed("Unknown username or wrong password.")
+    _check_password_policy(session, new)
+    if _password_matches(user, new):
+        raise ValidationError("Password: the new password must differ from the old one.",
+                              field="password")
+    audit.set_actor(session, user.id, user.username)
+    with audit.reason(session, "password changed by its owner"):
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        user.must_change_password = False
+        user.failed_logins = 0
+
+
+def reset_password(session: Session, who: CurrentUser, username: str, new: str) -> None:
+    """An administrator sets a temporary password; the owner must change it at next login."""
+    authorize(session, who, Action.MANAGE_USERS)
+    user = _find(session, username)
+    _check_password_policy(session, new)
+    with audit.reason(session, f"password reset by administrator {who.username}"):
+        user.password_hash = hash_password(new)
+        user.password_changed_at = utcnow()
+        user.must_change_password = True
+
+
+def set_active(session: Session, who: CurrentUser, username: str, active: bool,
+               reason: str) -> None:
+    """Disable (or re-enable) an account; a disabled user keeps their history."""
+    authorize(session, who, Action.MANAGE_USERS)
+    user = _find(session, username)
+    if user.id == who.id and not active:
+        raise ValidationError("You cannot disable your own account.")
+    with audit.reason(session, reason):
+        user.active = active
+
+
+def unlock(session: Session, who: CurrentUser, username: str, reason: str) -> None:
+    """Lift a lock-out and reset the failure count."""
+    authorize(session, who, Action.MANAGE_USERS)
+    user = _find(session, username)
+    if user.locked_at is None and user.failed_logins == 0:
+        raise ValidationError(f"The account '{user.username}' is not locked.")
+    with audit.reason(session, reason):
+        user.locked_at = None
+        user.failed_logins = 0
+
+
+def set_roles(session: Session, who: CurrentUser, username: str, roles: Iterable[str],
+              reason: str) -> None:
+    """Change a person's roles."""
+    authorize(session, who, Action.MANAGE_USERS)
+    user = _find(session, username)
+    with audit.reason(session, reason):
+        user.roles = _clean_roles(roles)
+
+
+def list_users(session: Session, who: CurrentUser) -> list[dict[str, object]]:
+    """Every account with its state (for admins)."""
+    authorize(session, who, Action.MANAGE_USERS)
+    rows = session.exec(select(User).order_by(User.username)).all()
+    return [
+        {
+            "username": u.username,
+            "full_name": u.full_name,
+            "roles": u.roles,
+            "active": u.active,
+            "locked": u.locked_at is not None,
+            "failed_logins": u.failed_logins,
+            "password_changed_at": u.password_changed_at,
+        }
+        for u in rows
+    ]

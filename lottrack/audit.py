@@ -1,0 +1,406 @@
+"""The audit trail (design §6.1), captured in one place: ORM session events.
+
+Every insert and update of a table marked :class:`~lottrack.models.base.Audited` writes an
+:class:`~lottrack.models.records.AuditEvent` in the same transaction, whatever code path
+made the change. Updates need a reason (``with reason(session, "...")``), deletes and ORM
+bulk statements on audited tables are refused, and every event is hash-chained to the one
+before it. Appends are serialised: on SQLite by the write lock (write sessions begin
+``IMMEDIATE``), on PostgreSQL by a transaction-scoped advisory lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Boolean, Column, Connection, Date, Float, Integer, Table, event, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlmodel import SQLModel
+
+from lottrack.errors import LotTrackError, ValidationError
+from lottrack.models.base import UTCDateTime, utcnow
+from lottrack.models.records import AuditEvent
+
+GENESIS_HASH = "0" * 64
+_PG_LOCK_KEY = 0x4C4F54545241  # "LOTTRA": the audit-append advisory lock
+_ACTOR = "lottrack_actor"
+_REASON = "lottrack_reason"
+_MASKED_FIELDS = frozenset({"password_hash"})
+
+EVENT_TABLE: Table = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- context
+
+
+def set_actor(session: Session, user_id: int | None, username: str) -> None:
+    """Name the person (or ``system:…`` process) responsible for the session's writes."""
+    session.info[_ACTOR] = (user_id, username)
+
+
+def actor(session: Session) -> tuple[int | None, str]:
+    """The actor set on the session; a write without one is a programming error."""
+    try:
+        value: tuple[int | None, str] = session.info[_ACTOR]
+    except KeyError:
+        raise LotTrackError(
+            "No user is attached to this change, so it cannot be audited; nothing was saved.",
+            title="Unattributed change",
+        ) from None
+    return value
+
+
+@contextmanager
+def reason(session: Session, text: str) -> Iterator[None]:
+    """Give the reason for the changes flushed inside the block."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("A reason is required to change a saved record.", field="reason")
+    previous = session.info.get(_REASON)
+    session.info[_REASON] = text
+    try:
+        yield
+        session.flush()
+    finally:
+        if previous is None:
+            session.info.pop(_REASON, None)
+        else:
+            session.info[_REASON] = previous
+
+
+# ------------------------------------------------------------------ canonical content
+
+
+def canonical_value(column: Column[Any], value: Any) -> Any:
+    """A JSON-safe value that is the same whether read from the ORM object or the row."""
+    if value is None:
+        return None
+    ctype = column.type
+    if isinstance(ctype, UTCDateTime) or isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(ctype, Date) or isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(ctype, Boolean):
+        return bool(value)
+    if isinstance(ctype, Float):
+        return float(value)
+    if isinstance(ctype, Integer):
+        return int(value)
+    return value
+
+
+def canonical_json(data: Mapping[str, Any]) -> str:
+    """Sorted-key, compact JSON: the byte form every hash in lottrack is taken over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def row_content(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical content of one row, by column name."""
+    return {c.name: canonical_value(c, values.get(c.name)) for c in table.columns}
+
+
+def row_hash(table: Table, values: Mapping[str, Any]) -> str:
+    """SHA-256 of a row's canonical content."""
+    return hashlib.sha256(canonical_json(row_content(table, values)).encode()).hexdigest()
+
+
+def sha256_of(data: Mapping[str, Any]) -> str:
+    """SHA-256 of any canonical JSON content (signatures use it)."""
+    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+
+
+def event_hash(prev_hash: str, ev: Mapping[str, Any]) -> str:
+    """hash = SHA-256(previous hash ‖ canonical JSON of the event)."""
+    body = {
+        "seq": ev["seq"],
+        "at": canonical_value(EVENT_TABLE.c.at, ev["at"]),
+        "user_id": ev["user_id"],
+        "username": ev["username"],
+        "action": ev["action"],
+        "entity": ev["entity"],
+        "entity_id": ev["entity_id"],
+        "changes": ev["changes"],
+        "reason": ev["reason"],
+        "row_hash": ev["row_hash"],
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256((prev_hash + canonical_json(body)).encode()).hexdigest()
+
+
+def is_audited(obj_or_cls: Any) -> bool:
+    """True for rows of GMP tables."""
+    return bool(getattr(obj_or_cls, "__audited__", False))
+
+
+def audited_tables() -> list[Table]:
+    """Every audited table, parents before children."""
+    mapped = {
+        m.local_table.name
+        for m in SQLModel._sa_registry.mappers  # noqa: SLF001
+        if is_audited(m.class_)
+    }
+    return [t for t in SQLModel.metadata.sorted_tables if t.name in mapped]
+
+
+# ------------------------------------------------------------------------- appending
+
+
+def _lock_chain(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
+
+
+def append_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
+    """Chain and insert events (dicts without seq/hash) at the end of the trail."""
+    if not events:
+        return
+    _lock_chain(conn)
+    last = conn.execute(
+        select(EVENT_TABLE.c.seq, EVENT_TABLE.c.hash).order_by(EVENT_TABLE.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last[0], last[1]) if last else (0, GENESIS_HASH)
+    rows = []
+    for ev in events:
+        seq += 1
+        row = dict(ev, seq=seq, prev_hash=prev)
+        row["hash"] = event_hash(prev, row)
+        prev = row["hash"]
+        rows.append(row)
+    conn.execute(EVENT_TABLE.insert(), rows)
+
+
+def log_event(
+    session: Session,
+    action: str,
+    entity: str,
+    entity_id: str | int = "",
+    *,
+    reason: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> None:
+    """Append an event that is not a row change (a failed login, a reprint, …)."""
+    user_id, username = actor(session)
+    append_events(
+        session.connection(),
+        [
+            {
+                "at": utcnow(),
+                "user_id": user_id,
+                "username": username,
+                "action": action,
+                "entity": entity,
+                "entity_id": str(entity_id),
+                "changes": canonical_json(changes or {}),
+                "reason": reason,
+                "row_hash": None,
+            }
+        ],
+    )
+
+
+# ----------------------------------------------------------------- session listeners
+
+
+def _object_values(obj: Any) -> tuple[Table, dict[str, Any]]:
+    state = sa_inspect(obj)
+    mapper = state.mapper
+    table: Table = mapper.local_table  # type: ignore[assignment]
+    values = {}
+    for prop in mapper.column_attrs:
+        values[prop.columns[0].name] = getattr(obj, prop.key)
+    return table, values
+
+
+def _pk(table: Table, values: Mapping[str, Any]) -> str:
+    return ",".join(str(values[c.name]) for c in table.primary_key.columns)
+
+
+def _changes(obj: Any) -> dict[str, list[Any]]:
+    state = sa_inspect(obj)
+    out: dict[str, list[Any]] = {}
+    for prop in state.mapper.column_attrs:
+        hist = state.attrs[prop.key].history
+        if not hist.has_changes():
+            continue
+        column = prop.columns[0]
+        old = hist.deleted[0] if hist.deleted else None
+        new = hist.added[0] if hist.added else None
+        old_c, new_c = canonical_value(column, old), canonical_value(column, new)
+        if old_c == new_c and hist.deleted:
+            continue
+        if column.name in _MASKED_FIELDS:
+            old_c, new_c = "***", "***"
+        out[column.name] = [old_c, new_c]
+    return out
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
+    for obj in session.deleted:
+        if is_audited(obj) or isinstance(obj, AuditEvent):
+            raise ValidationError(
+                f"{type(obj).__name__} records are never deleted; void or correct them "
+                "with a reason instead. Nothing was saved.",
+                title="Deletion refused",
+            )
+    for obj in session.dirty:
+        if isinstance(obj, AuditEvent) and session.is_modified(obj):
+            raise ValidationError("The audit trail is append-only.", title="Change refused")
+        if is_audited(obj) and session.is_modified(obj) and _changes(obj):
+            if not session.info.get(_REASON):
+                raise ValidationError(
+                    f"A reason is required to change a saved {type(obj).__name__} record; "
+                    "nothing was saved.",
+                    field="reason",
+                    title="Reason required",
+                )
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
+    order = {t.name: i for i, t in enumerate(SQLModel.metadata.sorted_tables)}
+    pending: list[tuple[int, str, str, dict[str, Any]]] = []
+    user_id: int | None = None
+    username = ""
+    for obj in list(session.new) + list(session.dirty):
+        if not is_audited(obj):
+            continue
+        is_new = obj in session.new
+        if is_new:
+            table, values = _object_values(obj)
+            changes = {
+                k: [None, "***" if k in _MASKED_FIELDS else canonical_value(table.c[k], v)]
+                for k, v in values.items()
+                if v is not None
+            }
+            action = "insert"
+        else:
+            changes = _changes(obj)
+            if not changes:
+                continue
+            table, values = _object_values(obj)
+            action = "void" if "voided_reason" in changes and values.get("voided_reason") else (
+                "update"
+            )
+        if not username:
+            user_id, username = actor(session)
+        pk = _pk(table, values)
+        pending.append(
+            (
+                order[table.name],
+                pk,
+                action,
+                {
+                    "at": utcnow(),
+                    "user_id": user_id,
+                    "username": username,
+                    "action": action,
+                    "entity": table.name,
+                    "entity_id": pk,
+                    "changes": canonical_json(changes),
+                    "reason": "" if is_new else session.info.get(_REASON, ""),
+                    "row_hash": row_hash(table, values),
+                },
+            )
+        )
+    if not pending:
+        return
+    pending.sort(key=lambda p: (p[0], p[1].zfill(20)))
+    append_events(session.connection(), [p[3] for p in pending])
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk(state: ORMExecuteState) -> None:
+    if not (state.is_update or state.is_delete):
+        return
+    for mapper in state.all_mappers:
+        if is_audited(mapper.class_) or mapper.class_ is AuditEvent:
+            raise LotTrackError(
+                f"Bulk changes to {mapper.class_.__name__} would bypass the audit trail; "
+                "change each record through its service.",
+                title="Bulk change refused",
+            )
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@dataclass
+class VerifyReport:
+    """What ``lottrack audit verify`` found."""
+
+    events: int = 0
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the chain and every audited row are intact."""
+        return not self.problems
+
+
+def verify(conn: Connection, *, max_problems: int = 50) -> VerifyReport:
+    """Recompute the chain and compare every audited row with its last audited state."""
+    report = VerifyReport()
+    latest: dict[str, dict[str, str]] = {}
+    expected_seq = 1
+    prev = GENESIS_HASH
+    chain_broken = False
+    result = conn.execution_options(yield_per=5000).execute(
+        select(EVENT_TABLE).order_by(EVENT_TABLE.c.seq)
+    )
+    for ev in result.mappings():
+        report.events += 1
+        if not chain_broken:
+            problem = None
+            if ev["seq"] != expected_seq:
+                problem = (
+                    f"audit event #{ev['seq']}: expected sequence number {expected_seq} "
+                    "(an event was deleted or reordered)"
+                )
+            elif ev["prev_hash"] != prev:
+                problem = f"audit event #{ev['seq']}: does not link to the event before it"
+            elif event_hash(prev, ev) != ev["hash"]:
+                problem = (
+                    f"audit event #{ev['seq']}: content does not match its hash "
+                    f"({ev['entity']} {ev['entity_id']}, {ev['action']})"
+                )
+            if problem:
+                report.problems.append(problem)
+                chain_broken = True
+            prev = ev["hash"]
+            expected_seq += 1
+        if ev["row_hash"] is not None:
+            latest.setdefault(ev["entity"], {})[ev["entity_id"]] = ev["row_hash"]
+    for table in audited_tables():
+        seen: set[str] = set()
+        audited = latest.get(table.name, {})
+        for row in conn.execute(select(table)).mappings():
+            report.rows += 1
+            pk = _pk(table, row)
+            seen.add(pk)
+            expected = audited.get(pk)
+            if expected is None:
+                report.problems.append(
+                    f"{table.name} id {pk}: row is not in the audit trail (inserted behind "
+                    "the application's back)"
+                )
+            elif expected != row_hash(table, row):
+                report.problems.append(
+                    f"{table.name} id {pk}: current values differ from the last audited values "
+                    "(changed behind the application's back)"
+                )
+            if len(report.problems) >= max_problems:
+                return report
+        for pk in audited:
+            if pk not in seen:
+                report.problems.append(f"{table.name} id {pk}: audited row has been deleted")
+    return report

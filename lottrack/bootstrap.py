@@ -1,0 +1,60 @@
+"""``lottrack init``: create or upgrade the schema, seed defaults, create the first admin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from lottrack import accounts, audit, schema
+from lottrack.db import Database
+from lottrack.models import User
+
+#: Functions that put the defaults of a fresh database in place (specification v1, …).
+#: Each must be idempotent; they run inside ``init`` with the actor ``system:init``.
+SEEDERS: list[Callable[[Session], None]] = []
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``init`` did."""
+
+    revision_before: str | None
+    revision_after: str
+    admin_created: bool
+    users: int
+
+
+def needs_admin(db: Database) -> bool:
+    """True when the schema exists but no account does (or the schema is missing)."""
+    if schema.current_revision(db.engine) is None:
+        return True
+    with db.reader() as session:
+        return session.exec(select(User).limit(1)).first() is None
+
+
+def initialise(
+    db: Database,
+    *,
+    admin: str | None = None,
+    full_name: str | None = None,
+    password: str | None = None,
+) -> InitResult:
+    """Migrate to head (keeping every row), seed defaults, and create the first admin."""
+    before, after = schema.upgrade(db.engine)
+    with db.session() as session:
+        audit.set_actor(session, None, "system:init")
+        for seed in SEEDERS:
+            seed(session)
+    created = False
+    with db.session() as session:
+        has_users = session.exec(select(User).limit(1)).first() is not None
+        if admin and not has_users:
+            if password is None:
+                raise ValueError("password required")
+            accounts.create_first_admin(session, admin, full_name or admin, password)
+            created = True
+    with db.reader() as session:
+        count = len(session.exec(select(User.id)).all())
+    return InitResult(before, after, created, count)

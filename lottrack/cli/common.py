@@ -1,0 +1,93 @@
+"""What every command shares: the chosen database, reading passwords, showing errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import typer
+
+from lottrack.db import Database, default_url, demo_url, normalise_url
+from lottrack.errors import LotTrackError, ValidationError
+from lottrack.permissions import CurrentUser
+
+EXIT_BAD_INPUT = 2
+
+
+@dataclass
+class State:
+    """Options given before the command."""
+
+    db_url: str | None = None
+    demo: bool = False
+    _stdin_lines: list[str] | None = field(default=None, repr=False)
+
+    def url(self) -> str:
+        """--db, else the demo database with --demo, else $LOTTRACK_DATABASE_URL or default."""
+        if self.db_url:
+            return normalise_url(self.db_url)
+        if self.demo:
+            return demo_url()
+        return default_url()
+
+    def database(self) -> Database:
+        """Open the chosen database."""
+        return Database(self.url())
+
+    def stdin_line(self) -> str:
+        """The next line of standard input (for ``--password-stdin``)."""
+        if self._stdin_lines is None:
+            self._stdin_lines = sys.stdin.read().splitlines()
+        if not self._stdin_lines:
+            raise ValidationError("Password: expected another line on standard input.",
+                                  field="password")
+        return self._stdin_lines.pop(0)
+
+
+def read_password(state: State, prompt: str, *, from_stdin: bool, confirm: bool = False) -> str:
+    """A password from stdin (one line each) or an interactive prompt that does not echo."""
+    if from_stdin:
+        return state.stdin_line()
+    value: str = typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+    return value
+
+
+def acting_user_name(given: str | None) -> str:
+    """The person running an administrative command: --as, else $LOTTRACK_USER, else $USER."""
+    name = given or os.environ.get("LOTTRACK_USER") or os.environ.get("USER") or ""
+    if not name:
+        raise ValidationError("Give your username with --as USER.", field="as")
+    return name
+
+
+def error_line(exc: LotTrackError) -> str:
+    """How an error reads on stderr: one line."""
+    return f"error: {exc.title}: {exc.message}"
+
+
+@contextmanager
+def fail_on_error() -> Iterator[None]:
+    """Turn a LotTrackError into one line on stderr and exit 2 (bad input) or 1."""
+    try:
+        yield
+    except ValidationError as exc:
+        typer.echo(error_line(exc), err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except LotTrackError as exc:
+        typer.echo(error_line(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def login(state: State, as_user: str | None, *, password_stdin: bool) -> tuple[Database, CurrentUser]:
+    """Authenticate the person running a command (password prompt or first stdin line)."""
+    from lottrack.accounts import authenticate
+
+    name = acting_user_name(as_user)
+    password = read_password(state, f"Password for {name}", from_stdin=password_stdin)
+    db = state.database()
+    with db.session() as session:
+        who = authenticate(session, name, password)
+    return db, who

@@ -1,0 +1,86 @@
+"""``lottrack init`` and ``lottrack demo``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lottrack import bootstrap, demo as demo_core
+from lottrack.cli.common import State, fail_on_error, read_password
+from lottrack.db import Database
+
+
+def init(
+    ctx: typer.Context,
+    admin: Annotated[str | None, typer.Option("--admin", help="Username of the first "
+                                              "administrator (asked for when missing).")] = None,
+    full_name: Annotated[str | None, typer.Option("--name", help="Printed name of the first "
+                                                  "administrator.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the "
+                                                 "password from standard input.")] = False,
+) -> None:
+    """Create or migrate the database and create the first administrator."""
+    state: State = ctx.obj
+    with fail_on_error():
+        db = state.database()
+        password = None
+        if bootstrap.needs_admin(db):
+            if admin is None:
+                if password_stdin:
+                    typer.echo("error: Missing option: give --admin USER for the first "
+                               "administrator.", err=True)
+                    raise typer.Exit(2)
+                admin = typer.prompt("Username of the first administrator")
+            if full_name is None and not password_stdin:
+                full_name = typer.prompt("Printed name (for signatures)", default=admin)
+            password = read_password(state, f"Password for {admin}",
+                                     from_stdin=password_stdin, confirm=True)
+        else:
+            admin = None
+        result = bootstrap.initialise(db, admin=admin, full_name=full_name, password=password)
+    if result.revision_before is None:
+        typer.echo(f"Created the database at schema {result.revision_after}.")
+    elif result.revision_before != result.revision_after:
+        typer.echo(f"Upgraded the database from {result.revision_before} to "
+                   f"{result.revision_after}; every row was kept.")
+    else:
+        typer.echo(f"The database is already at schema {result.revision_after}.")
+    if result.admin_created:
+        typer.echo(f"Created administrator '{admin}'.")
+    typer.echo(f"{result.users} user account(s). Database: {db.url}")
+
+
+def ensure_demo(state: State) -> None:
+    """Build the demo database on first use of ``lottrack --demo``."""
+    with fail_on_error():
+        db = Database(state.url())
+        if demo_core.is_demo(db) is None:
+            typer.echo("Building the demo database (first use)…", err=True)
+            _print_users(demo_core.build(db))
+
+
+def _print_users(users: list[demo_core.DemoUser]) -> None:
+    typer.echo("Demo accounts (username / password / roles):")
+    for u in users:
+        typer.echo(f"  {u.username:<8} {u.password:<18} {', '.join(u.roles)}")
+
+
+def demo(
+    ctx: typer.Context,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild an existing demo "
+                                        "database.")] = False,
+    scale: Annotated[int, typer.Option("--scale", help="Multiply the demo trial (load "
+                                       "work).")] = 1,
+) -> None:
+    """Build a demo database: a trial in every state and one user per role."""
+    state: State = ctx.obj
+    if not state.db_url:
+        state.demo = True
+    with fail_on_error():
+        db = state.database()
+        users = demo_core.build(db, force=force, scale=scale)
+    typer.echo(f"Demo database ready: {db.url}")
+    _print_users(users)
+    if not state.db_url:
+        typer.echo("Open it with: lottrack --demo")

@@ -1,0 +1,138 @@
+"""Engines and sessions.
+
+SQLite (the default, a file in the user data directory) runs in WAL mode with foreign
+keys on and a busy timeout; write sessions begin with ``BEGIN IMMEDIATE`` so that two
+terminals never interleave writes (the audit chain relies on it). PostgreSQL is reached
+through psycopg 3; its write serialisation for the audit chain is a transaction-scoped
+advisory lock taken in :mod:`lottrack.audit`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, create_engine
+
+ENV_URL = "LOTTRACK_DATABASE_URL"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def default_data_dir() -> Path:
+    """Folder that holds the default database and the demo database."""
+    return Path(user_data_dir("lottrack", appauthor=False))
+
+
+def default_url() -> str:
+    """``LOTTRACK_DATABASE_URL`` if set, else a SQLite file in the user data directory."""
+    env = os.environ.get(ENV_URL)
+    if env:
+        return normalise_url(env)
+    return f"sqlite:///{default_data_dir() / 'lottrack.db'}"
+
+
+def demo_url() -> str:
+    """The demo database that ``lottrack demo`` builds and ``lottrack --demo`` opens."""
+    return f"sqlite:///{default_data_dir() / 'demo.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and plain file paths; always use psycopg 3 for PostgreSQL."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True when the engine talks to SQLite."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Build an engine for ``url`` with the settings lottrack relies on."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("lottrack_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@dataclass
+class Database:
+    """One database: its engine and the two kinds of session a user action opens."""
+
+    url: str
+    engine: Engine = field(init=False)
+    _writer: sessionmaker[Session] = field(init=False, repr=False)
+    _reader: sessionmaker[Session] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.url = normalise_url(self.url)
+        self.engine = make_engine(self.url)
+        write_bind = self.engine.execution_options(lottrack_write=True)
+        self._writer = sessionmaker(bind=write_bind, class_=Session, expire_on_commit=False)
+        self._reader = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A write session: commits when the block ends, rolls back on any error."""
+        with self._writer() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A read-only session (never commits)."""
+        with self._reader() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,59 @@
+"""Every table of design.md §2. Import from here so that the metadata is complete."""
+
+from lottrack.models.accounts import Setting, Site, User
+from lottrack.models.base import Audited, UTCDateTime, utcnow
+from lottrack.models.manufacturing import (
+    CellCount,
+    CountReplicate,
+    CustodyEvent,
+    DinCounter,
+    Disposition,
+    Harvest,
+    IssuedDin,
+    Lot,
+    Passage,
+    PassageReagent,
+    ProductUnit,
+    QCResult,
+    ReagentLot,
+    SpecItem,
+    Specification,
+)
+from lottrack.models.pharmacy import Dispensing, DispensingCheck, Infusion, Unblinding
+from lottrack.models.records import AuditEvent, Certificate, Signature
+from lottrack.models.trial import Allocation, Subject, Visit, WeightMeasurement
+
+__all__ = [
+    "Allocation",
+    "AuditEvent",
+    "Audited",
+    "CellCount",
+    "Certificate",
+    "CountReplicate",
+    "CustodyEvent",
+    "DinCounter",
+    "Dispensing",
+    "DispensingCheck",
+    "Disposition",
+    "Harvest",
+    "Infusion",
+    "IssuedDin",
+    "Lot",
+    "Passage",
+    "PassageReagent",
+    "ProductUnit",
+    "QCResult",
+    "ReagentLot",
+    "Setting",
+    "Signature",
+    "Site",
+    "SpecItem",
+    "Specification",
+    "Subject",
+    "UTCDateTime",
+    "Unblinding",
+    "User",
+    "Visit",
+    "WeightMeasurement",
+    "utcnow",
+]
