@@ -143,7 +143,7 @@ def is_audited(obj_or_cls: Any) -> bool:
 def audited_tables() -> list[Table]:
     """Every audited table, parents before children."""
     mapped = {
-        m.local_table.name
+        m.class_.__tablename__
         for m in SQLModel._sa_registry.mappers  # noqa: SLF001
         if is_audited(m.class_)
     }
@@ -212,7 +212,7 @@ def log_event(
 def _object_values(obj: Any) -> tuple[Table, dict[str, Any]]:
     state = sa_inspect(obj)
     mapper = state.mapper
-    table: Table = mapper.local_table  # type: ignore[assignment]
+    table: Table = mapper.local_table
     values = {}
     for prop in mapper.column_attrs:
         values[prop.columns[0].name] = getattr(obj, prop.key)
@@ -357,7 +357,8 @@ def verify(conn: Connection, *, max_problems: int = 50) -> VerifyReport:
     result = conn.execution_options(yield_per=5000).execute(
         select(EVENT_TABLE).order_by(EVENT_TABLE.c.seq)
     )
-    for ev in result.mappings():
+    for mapping in result.mappings():
+        ev: dict[str, Any] = dict(mapping)
         report.events += 1
         if not chain_broken:
             problem = None
@@ -383,7 +384,8 @@ def verify(conn: Connection, *, max_problems: int = 50) -> VerifyReport:
     for table in audited_tables():
         seen: set[str] = set()
         audited = latest.get(table.name, {})
-        for row in conn.execute(select(table)).mappings():
+        for mapping in conn.execute(select(table)).mappings():
+            row = dict(mapping)
             report.rows += 1
             pk = _pk(table, row)
             seen.add(pk)

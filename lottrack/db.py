@@ -126,12 +126,10 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A read-only session (never commits)."""
+        """A read-only session (never commits; closing it ends the transaction and leaves
+        loaded rows readable)."""
         with self._reader() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -81,7 +81,9 @@ def fail_on_error() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def login(state: State, as_user: str | None, *, password_stdin: bool) -> tuple[Database, CurrentUser]:
+def login(
+    state: State, as_user: str | None, *, password_stdin: bool
+) -> tuple[Database, CurrentUser]:
     """Authenticate the person running a command (password prompt or first stdin line)."""
     from lottrack.accounts import authenticate
 

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from lottrack import bootstrap, demo as demo_core
+from lottrack import bootstrap
+from lottrack import demo as demo_core
 from lottrack.cli.common import State, fail_on_error, read_password
 from lottrack.db import Database
 

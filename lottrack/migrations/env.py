@@ -13,7 +13,7 @@ from lottrack.models.base import UTCDateTime
 target_metadata = SQLModel.metadata
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, _autogen_context: Any) -> str | bool:
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     if type_ == "type" and type(obj).__name__ == "AutoString":

@@ -16,8 +16,8 @@ from lottrack.models.manufacturing import (
     ProductUnit,
     QCResult,
     ReagentLot,
-    SpecItem,
     Specification,
+    SpecItem,
 )
 from lottrack.models.pharmacy import Dispensing, DispensingCheck, Infusion, Unblinding
 from lottrack.models.records import AuditEvent, Certificate, Signature

@@ -35,13 +35,15 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return value.replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(
+        self, value: Any, dialect: Dialect  # noqa: ARG002
+    ) -> dt.datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        result: dt.datetime = value.astimezone(dt.UTC)
-        return result
+        result: dt.datetime = value
+        if result.tzinfo is None:
+            return result.replace(tzinfo=dt.UTC)
+        return result.astimezone(dt.UTC)
 
 
 class Audited:
