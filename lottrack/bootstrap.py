@@ -11,9 +11,14 @@ from lottrack import accounts, audit, schema
 from lottrack.db import Database
 from lottrack.models import User
 
-#: Functions that put the defaults of a fresh database in place (specification v1, …).
-#: Each must be idempotent; they run inside ``init`` with the actor ``system:init``.
-SEEDERS: list[Callable[[Session], None]] = []
+
+
+def _seeders() -> list[Callable[[Session], None]]:
+    """Functions that put the defaults of a fresh database in place; each is idempotent
+    and runs inside ``init`` with the actor ``system:init``."""
+    from lottrack.specifications import seed_v1
+
+    return [seed_v1]
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,7 @@ def initialise(
     before, after = schema.upgrade(db.engine)
     with db.session() as session:
         audit.set_actor(session, None, "system:init")
-        for seed in SEEDERS:
+        for seed in _seeders():
             seed(session)
     created = False
     with db.session() as session:

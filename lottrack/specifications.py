@@ -1,0 +1,275 @@
+"""Versioned release specifications (design §2, §10) and how a result is judged against them.
+
+Version 1 (design §10) is created by ``lottrack init``. An administrator imports further
+versions from a JSON file; a version is never changed once created, so a lot is always
+judged against the version current when it was created.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from lottrack import audit
+from lottrack.errors import NotFound, ValidationError
+from lottrack.models import SpecItem, Specification
+from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.units import Dim, ParsedQuantity, format_quantity, parse_quantity
+
+NUMERIC = "numeric"
+CATEGORICAL = "categorical"
+REPORT_ONLY = "report-only"
+ENDOTOXIN = "endotoxin"
+KINDS = (NUMERIC, CATEGORICAL, REPORT_ONLY, ENDOTOXIN)
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    """One test of a specification, as written in §10 or an import file."""
+
+    code: str
+    test_name: str
+    kind: str
+    dimension: str = ""
+    min_value: float | None = None
+    max_value: float | None = None
+    accepted: tuple[str, ...] = ()
+    required: bool = True
+
+
+def _pct(code: str, name: str, *, lo: float | None = None, hi: float | None = None,
+         required: bool = True) -> ItemDef:
+    return ItemDef(code, name, NUMERIC, "FRACTION", lo, hi, (), required)
+
+
+V1_SETTINGS: dict[str, Any] = {
+    "name": "MSC release specification v1 (design §10)",
+    "max_passage": 4,
+    "min_replicates": 2,
+    "max_cv_pct": 10.0,
+    "fresh_shelf_life_hours": 24.0,
+    "thaw_max_minutes": 60.0,
+}
+V1_ITEMS: tuple[ItemDef, ...] = (
+    _pct("viability_fresh", "Viability, fresh final product", lo=80.0),
+    _pct("viability_post_thaw", "Viability, post-thaw", lo=70.0, required=False),
+    _pct("cd73", "CD73", lo=95.0),
+    _pct("cd90", "CD90", lo=95.0),
+    _pct("cd105", "CD105", lo=95.0),
+    _pct("cd45", "CD45", hi=2.0),
+    _pct("cd34", "CD34", hi=2.0),
+    _pct("cd14", "CD14", hi=2.0),
+    _pct("cd19", "CD19", hi=2.0),
+    _pct("hla_dr", "HLA-DR", hi=2.0),
+    ItemDef("sterility", "Sterility (aerobic/anaerobic culture)", CATEGORICAL,
+            accepted=("no growth",)),
+    ItemDef("mycoplasma", "Mycoplasma", CATEGORICAL, accepted=("not detected",)),
+    ItemDef("endotoxin", "Endotoxin", ENDOTOXIN, "ENDOTOXIN_CONC"),
+    ItemDef("karyotype", "Karyotype", REPORT_ONLY, required=False),
+    ItemDef("potency", "Potency (T-cell proliferation inhibition)", REPORT_ONLY,
+            required=False),
+)
+
+
+def _create(session: Session, settings: dict[str, Any], items: tuple[ItemDef, ...],
+            created_by: int | None) -> Specification:
+    latest = session.exec(select(func.max(Specification.version))).one()
+    spec = Specification(version=(latest or 0) + 1, created_by=created_by, **settings)
+    session.add(spec)
+    session.flush()
+    for position, item in enumerate(items):
+        dim = Dim[item.dimension] if item.dimension else None
+        assert spec.id is not None
+        session.add(SpecItem(
+            spec_id=spec.id, code=item.code, test_name=item.test_name, kind=item.kind,
+            dimension=item.dimension, unit=dim.value.symbol if dim else "",
+            min_value=item.min_value, max_value=item.max_value,
+            accepted="|".join(item.accepted), required=item.required, position=position,
+        ))
+    session.flush()
+    return spec
+
+
+def seed_v1(session: Session) -> None:
+    """Create specification version 1 in an empty database (idempotent)."""
+    if session.exec(select(Specification).limit(1)).first() is None:
+        _create(session, V1_SETTINGS, V1_ITEMS, None)
+
+
+
+def current_spec(session: Session) -> Specification:
+    """The newest specification version (the one a new lot is tested against)."""
+    spec = session.exec(select(Specification).order_by(col(Specification.version).desc())).first()
+    if spec is None:
+        raise NotFound("No specification exists; run `lottrack init`.")
+    return spec
+
+
+def items(session: Session, spec_id: int) -> list[SpecItem]:
+    """The tests of a specification, in order."""
+    return list(session.exec(
+        select(SpecItem).where(SpecItem.spec_id == spec_id).order_by(col(SpecItem.position))
+    ).all())
+
+
+def item_by_code(session: Session, spec_id: int, code: str) -> SpecItem:
+    """One test of a specification by its code (e.g. ``cd73``)."""
+    item = session.exec(
+        select(SpecItem).where(SpecItem.spec_id == spec_id, SpecItem.code == code)
+    ).first()
+    if item is None:
+        known = ", ".join(i.code for i in items(session, spec_id))
+        raise ValidationError(f'Test: "{code}" is not in this specification ({known}).',
+                              field="test")
+    return item
+
+
+# ------------------------------------------------------------------------ import
+
+
+def _item_from_json(raw: Any, index: int) -> ItemDef:
+    where = f"items[{index}]"
+    if not isinstance(raw, dict):
+        raise ValidationError(f"Specification file: {where} must be an object.")
+    try:
+        code = str(raw["code"]).strip()
+        name = str(raw["test_name"]).strip()
+        kind = str(raw["kind"]).strip()
+    except KeyError as exc:
+        raise ValidationError(f"Specification file: {where} lacks {exc.args[0]!r}.") from None
+    if kind not in KINDS:
+        raise ValidationError(f"Specification file: {where} kind {kind!r} is not one of "
+                              f"{', '.join(KINDS)}.")
+    if not code or not name:
+        raise ValidationError(f"Specification file: {where} needs a code and a test name.")
+    dimension = str(raw.get("dimension", "")).strip()
+    lo, hi = raw.get("min"), raw.get("max")
+    if kind == NUMERIC:
+        if dimension not in Dim.__members__:
+            raise ValidationError(f"Specification file: {where} dimension {dimension!r} is "
+                                  f"not one of {', '.join(Dim.__members__)}.")
+        if lo is None and hi is None:
+            raise ValidationError(f"Specification file: {where} needs a min or a max.")
+        for bound in (lo, hi):
+            if bound is not None and not isinstance(bound, int | float):
+                raise ValidationError(f"Specification file: {where} limits must be numbers.")
+        if lo is not None and hi is not None and lo > hi:
+            raise ValidationError(f"Specification file: {where} min is above max.")
+    accepted = tuple(_normalise_category(a) for a in raw.get("accepted", []))
+    if kind == CATEGORICAL and not accepted:
+        raise ValidationError(f"Specification file: {where} needs accepted values.")
+    return ItemDef(code, name, kind, dimension if kind == NUMERIC else
+                   ("ENDOTOXIN_CONC" if kind == ENDOTOXIN else ""),
+                   None if lo is None else float(lo), None if hi is None else float(hi),
+                   accepted, bool(raw.get("required", kind != REPORT_ONLY)))
+
+
+def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
+    """Import a new specification version from a JSON file; returns the new version.
+
+    The file holds the settings of §10 (``max_passage``, ``min_replicates``,
+    ``max_cv_pct``, ``fresh_shelf_life_hours``, ``thaw_max_minutes``), a ``name`` and
+    ``items``. A malformed file is refused whole.
+    """
+    user = authorize(session, who, Action.MANAGE_SPECIFICATIONS)
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"Specification file: cannot read {path}: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("items"), list) or not raw["items"]:
+        raise ValidationError("Specification file: expected an object with a list of items.")
+    defs = tuple(_item_from_json(item, i) for i, item in enumerate(raw["items"]))
+    codes = [d.code for d in defs]
+    if len(set(codes)) != len(codes):
+        raise ValidationError("Specification file: item codes must be unique.")
+    settings = dict(V1_SETTINGS)
+    for key in V1_SETTINGS:
+        if key in raw:
+            settings[key] = raw[key]
+    for key in ("max_passage", "min_replicates"):
+        if not isinstance(settings[key], int) or settings[key] < 0:
+            raise ValidationError(f"Specification file: {key} must be a whole number.")
+    for key in ("max_cv_pct", "fresh_shelf_life_hours", "thaw_max_minutes"):
+        if not isinstance(settings[key], int | float) or settings[key] <= 0:
+            raise ValidationError(f"Specification file: {key} must be a positive number.")
+    settings["name"] = str(settings["name"])[:200]
+    spec = _create(session, settings, defs, user.id)
+    audit.actor(session)
+    return spec.version
+
+
+# ------------------------------------------------------------------------ judging
+
+
+def _normalise_category(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A result judged against its specification item."""
+
+    conforms: bool | None
+    limit_text: str
+    value_num: float | None
+    value_cat: str | None
+    unit: str
+
+
+def limit_text(item: SpecItem, *, endotoxin_limit: float | None = None) -> str:
+    """The limit as printed: ``≥ 95 %``, ``≤ 2 %``, ``80–100 %``, ``no growth``."""
+    if item.kind == NUMERIC:
+        dim = Dim[item.dimension]
+        if item.min_value is not None and item.max_value is not None:
+            return (f"{format_quantity(item.min_value, dim)} – "
+                    f"{format_quantity(item.max_value, dim)}")
+        if item.min_value is not None:
+            return f"≥ {format_quantity(item.min_value, dim)}"
+        assert item.max_value is not None
+        return f"≤ {format_quantity(item.max_value, dim)}"
+    if item.kind == CATEGORICAL:
+        return " or ".join(item.accepted.split("|"))
+    if item.kind == ENDOTOXIN:
+        if endotoxin_limit is None:
+            return "≤ 5 EU/kg × weight ÷ volume"
+        return f"≤ {format_quantity(endotoxin_limit, Dim.ENDOTOXIN_CONC)}"
+    return "report only"
+
+
+def judge(item: SpecItem, value_text: str, *, decimal_separator: str = ".",
+          endotoxin_limit: float | None = None) -> Judgement:
+    """Parse a result for ``item`` and compute conformity (never typed by a person)."""
+    field = item.test_name
+    if item.kind in (NUMERIC, ENDOTOXIN):
+        dim = Dim[item.dimension]
+        parsed: ParsedQuantity = parse_quantity(
+            value_text, field, dim, decimal_separator=decimal_separator, allow_zero=True,
+        )
+        v = parsed.value
+        if item.kind == ENDOTOXIN:
+            if endotoxin_limit is None:
+                raise ValidationError(
+                    "Endotoxin: the limit depends on the subject's current weight and the bag "
+                    "volume; record both before the endotoxin result.", field=field,
+                )
+            ok = v <= endotoxin_limit
+        else:
+            ok = (item.min_value is None or v >= item.min_value) and (
+                item.max_value is None or v <= item.max_value)
+        return Judgement(ok, limit_text(item, endotoxin_limit=endotoxin_limit), v, None,
+                         parsed.unit)
+    text = " ".join(str(value_text).split())
+    if not text or len(text) > 200 or any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValidationError(f'{field}: "{text[:40]}" is not a result; type what was '
+                              "observed (1–200 printable characters).", field=field)
+    if item.kind == CATEGORICAL:
+        accepted = item.accepted.split("|")
+        return Judgement(_normalise_category(text) in accepted, limit_text(item), None, text,
+                         "")
+    return Judgement(None, limit_text(item), None, text, "")

@@ -1,0 +1,145 @@
+"""Specifications: v1 seeded at init, new versions imported whole or not at all."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from lottrack import specifications
+from lottrack.db import Database
+from lottrack.errors import PermissionDenied, ValidationError
+from lottrack.models import SpecItem, Specification
+from lottrack.permissions import CurrentUser
+from tests.conftest import verify_ok
+
+
+def test_init_creates_version_1_with_the_design_defaults(db: Database) -> None:
+    with db.reader() as s:
+        spec = specifications.current_spec(s)
+        assert spec.id is not None
+        items = {i.code: i for i in specifications.items(s, spec.id)}
+    assert spec.version == 1
+    assert (spec.max_passage, spec.min_replicates, spec.max_cv_pct) == (4, 2, 10.0)
+    assert (spec.fresh_shelf_life_hours, spec.thaw_max_minutes) == (24.0, 60.0)
+    assert items["viability_fresh"].min_value == 80.0
+    assert items["viability_post_thaw"].min_value == 70.0
+    for marker in ("cd73", "cd90", "cd105"):
+        assert items[marker].min_value == 95.0
+    for marker in ("cd45", "cd34", "cd14", "cd19", "hla_dr"):
+        assert items[marker].max_value == 2.0
+    assert items["sterility"].accepted == "no growth"
+    assert items["mycoplasma"].accepted == "not detected"
+    assert items["endotoxin"].kind == "endotoxin"
+    assert not items["karyotype"].required
+    assert not items["potency"].required
+
+
+@pytest.mark.parametrize(
+    ("code", "typed", "conforms"),
+    [
+        ("viability_fresh", "80 %", True),       # the edge is inside
+        ("viability_fresh", "79.9 %", False),
+        ("cd45", "2 %", True),
+        ("cd45", "2.1%", False),
+        ("sterility", "  No   Growth ", True),
+        ("sterility", "growth of S. aureus", False),
+        ("karyotype", "46,XY normal", None),
+    ],
+)
+def test_results_are_judged_against_the_limits(
+    db: Database, code: str, typed: str, conforms: bool | None
+) -> None:
+    with db.reader() as s:
+        spec = specifications.current_spec(s)
+        assert spec.id is not None
+        item = specifications.item_by_code(s, spec.id, code)
+    assert specifications.judge(item, typed).conforms is conforms
+
+
+def test_endotoxin_limit_is_computed_not_typed(db: Database) -> None:
+    with db.reader() as s:
+        spec = specifications.current_spec(s)
+        assert spec.id is not None
+        item = specifications.item_by_code(s, spec.id, "endotoxin")
+    judged = specifications.judge(item, "3.5 EU/mL", endotoxin_limit=3.5)
+    assert judged.conforms is True
+    assert judged.limit_text == "≤ 3.5 EU/mL"
+    assert specifications.judge(item, "3.6 EU/mL", endotoxin_limit=3.5).conforms is False
+    with pytest.raises(ValidationError, match="current weight and the bag volume"):
+        specifications.judge(item, "1 EU/mL")
+
+
+def test_a_percentage_typed_as_a_mass_is_refused(db: Database) -> None:
+    with db.reader() as s:
+        spec = specifications.current_spec(s)
+        assert spec.id is not None
+        item = specifications.item_by_code(s, spec.id, "cd73")
+    with pytest.raises(ValidationError) as info:
+        specifications.judge(item, "95 kg")
+    assert "CD73" in info.value.message
+    assert '"95 kg"' in info.value.message
+
+
+def _spec_file(tmp_path: Path, **changes: object) -> Path:
+    data: dict[str, object] = {
+        "name": "v2 with a tighter viability",
+        "max_passage": 5,
+        "items": [
+            {"code": "viability_fresh", "test_name": "Viability", "kind": "numeric",
+             "dimension": "FRACTION", "min": 85},
+            {"code": "sterility", "test_name": "Sterility", "kind": "categorical",
+             "accepted": ["No growth"]},
+        ],
+    }
+    data.update(changes)
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_admin_imports_a_new_version_and_v1_is_unchanged(
+    db: Database, admin: CurrentUser, tmp_path: Path
+) -> None:
+    with db.session() as s:
+        version = specifications.import_spec(s, admin, _spec_file(tmp_path))
+    assert version == 2
+    with db.reader() as s:
+        current = specifications.current_spec(s)
+        v1 = s.exec(select(Specification).where(Specification.version == 1)).one()
+        v1_items = s.exec(select(SpecItem).where(SpecItem.spec_id == v1.id)).all()
+    assert (current.version, current.max_passage) == (2, 5)
+    assert len(v1_items) == len(specifications.V1_ITEMS)
+    verify_ok(db)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"items": []}, "list of items"),
+        ({"items": [{"code": "x", "test_name": "X", "kind": "magic"}]}, "kind 'magic'"),
+        ({"items": [{"code": "x", "test_name": "X", "kind": "numeric",
+                     "dimension": "FRACTION", "min": 5, "max": 1}]}, "min is above max"),
+        ({"items": [{"code": "x", "test_name": "X", "kind": "categorical"}]},
+         "needs accepted values"),
+        ({"max_passage": -1}, "max_passage must be a whole number"),
+    ],
+)
+def test_a_malformed_file_is_refused_whole(
+    db: Database, admin: CurrentUser, tmp_path: Path, changes: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message), db.session() as s:
+        specifications.import_spec(s, admin, _spec_file(tmp_path, **changes))
+    with db.reader() as s:
+        assert specifications.current_spec(s).version == 1
+
+
+def test_only_an_admin_imports(
+    db: Database, make_user: Callable[..., CurrentUser], tmp_path: Path
+) -> None:
+    qa = make_user("qa")
+    with pytest.raises(PermissionDenied, match="manage specifications"), db.session() as s:
+        specifications.import_spec(s, qa, _spec_file(tmp_path))
