@@ -40,16 +40,16 @@ MAX_INPUT_LENGTH = 200
 Rounding = Literal["nearest", "up", "down"]
 
 
-def _build_registry() -> pint.UnitRegistry:
-    registry = pint.UnitRegistry()
+def _build_registry() -> pint.UnitRegistry[Any]:
+    registry: pint.UnitRegistry[Any] = pint.UnitRegistry()
     text = resources.files("lottrack").joinpath("units.txt").read_text(encoding="utf-8")
     registry.load_definitions(text.splitlines())
     return registry
 
 
-ureg: pint.UnitRegistry = _build_registry()
+ureg: pint.UnitRegistry[Any] = _build_registry()
 """The program's only unit registry."""
-pint.set_application_registry(ureg)
+pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]  # untyped in pint
 
 
 @dataclass(frozen=True)
@@ -325,31 +325,66 @@ def _parse(
     magnitude = _read_number(match)
     rest = s[match.end():].strip()
     if rest.startswith(other) or (rest[:1].isdigit()):
+        what = f'"{other}"' if rest.startswith(other) else "a space"
         raise _Refused(
-            f'has "{other if rest.startswith(other) else " "}" inside the number; decimals '
-            f'are written with "{sep}" here and digits are not grouped'
+            f'has {what} inside the number; decimals are written with "{sep}" here and '
+            "digits are not grouped"
         )
     negative = match["sign"] == "-"
     if rest:
-        unit, has_numerator = _parse_unit(rest)
-        if dim.value.counted and not has_numerator:
-            unit = unit * _pint_unit("cell")
+        factor = _factor_for(rest, dim)
     elif dim is Dim.CELLS:
-        unit = _pint_unit("cell")
+        factor = None
     elif not unit_required:
-        unit = _pint_unit(default_unit) if default_unit else dim.canonical_unit
+        factor = _factor_of(_pint_unit(default_unit), dim) if default_unit else None
     else:
         raise _Refused("has no unit")
+    if factor is not None:
+        converted = _round_canonical(magnitude * factor)
+        if converted == 0.0 and magnitude != 0.0:
+            raise _Refused("is too small to be told from zero")
+        magnitude = converted
+    if not math.isfinite(magnitude):
+        raise _Refused("is too large")
+    return magnitude, negative
+
+
+@lru_cache(maxsize=1024)
+def _factor_for(unit_text: str, dim: Dim) -> float | None:
+    """Factor from the unit typed to the canonical unit of ``dim`` (None: already it)."""
+    unit, has_numerator = _parse_unit(unit_text)
+    if dim.value.counted and not has_numerator:
+        unit = unit * _pint_unit("cell")
+    return _factor_of(unit, dim)
+
+
+def _factor_of(unit: pint.Unit, dim: Dim) -> float | None:
     canonical = dim.canonical_unit
     if unit.dimensionality != canonical.dimensionality:
         raise _Refused(f"is {_describe(unit)}")
     if dim.value.percent_only and unit != canonical:
         raise _Refused("is not a percentage")
-    if unit != canonical:
-        magnitude = _round_canonical(ureg.Quantity(magnitude, unit).to(canonical).magnitude)
-    if not math.isfinite(magnitude):
-        raise _Refused("is too large")
-    return magnitude, negative
+    if unit == canonical:
+        return None
+    # Only multiplicative units reach here: no dimension of ours has an offset unit.
+    return float(ureg.Quantity(1.0, unit).to(canonical).magnitude)
+
+
+def _expected(dim: Dim, decimal_separator: str) -> str:
+    return f"{dim.noun} such as {dim.example(decimal_separator)}"
+
+
+def _expected_range(dim: Dim, decimal_separator: str, allow_zero: bool) -> str:
+    example = dim.example(decimal_separator)
+    if dim is Dim.FRACTION:
+        bounds = "from 0 to 100 %" if allow_zero else "above 0 and at most 100 %"
+        return f"a percentage {bounds} such as {example}"
+    bounds = "of zero or more" if allow_zero else "greater than zero"
+    return f"{dim.noun} {bounds} such as {example}"
+
+
+def _shown(text: object) -> str:
+    return _quote(text) if isinstance(text, str) else repr(text)
 
 
 def parse_quantity(
@@ -379,23 +414,24 @@ def parse_quantity(
         _pint_unit(default_unit).dimensionality != dim.canonical_unit.dimensionality
     ):
         raise ValueError(f"default_unit {default_unit!r} is not {dim.noun}")
-    expected = f"{dim.noun} such as {dim.example(decimal_separator)}"
-    shown = _quote(text) if isinstance(text, str) else repr(text)
     try:
         value, negative = _parse(text, dim, decimal_separator, unit_required, default_unit)
+        reason = None
         if negative and value != 0.0:
-            raise _Refused("is negative", f"{dim.noun} of zero or more such as "
-                           f"{dim.example(decimal_separator)}")
-        if value == 0.0 and not allow_zero:
-            raise _Refused("is zero", f"{dim.noun} greater than zero such as "
-                           f"{dim.example(decimal_separator)}")
-        if dim is Dim.FRACTION and value > 100.0:
-            raise _Refused("is above 100 %", "a percentage from 0 to 100 %")
+            reason = "is negative"
+        elif value == 0.0 and not allow_zero:
+            reason = "is zero"
+        elif dim is Dim.FRACTION and value > 100.0:
+            reason = "is above 100 %"
+        if reason is not None:
+            raise _Refused(reason, _expected_range(dim, decimal_separator, allow_zero))
     except _Refused as refused:
-        message = f"{field}: {shown} {refused.reason}; expected {refused.expected or expected}."
+        expected = refused.expected or _expected(dim, decimal_separator)
+        message = f"{field}: {_shown(text)} {refused.reason}; expected {expected}."
         raise ValidationError(message, field=field) from None
-    except Exception as exc:  # noqa: BLE001 - pint and float() raise many types on odd input
-        message = f"{field}: {shown} is not a quantity; expected {expected}."
+    except Exception as exc:  # pint and float() raise many types on odd input
+        expected = _expected(dim, decimal_separator)
+        message = f"{field}: {_shown(text)} is not a quantity; expected {expected}."
         raise ValidationError(message, field=field) from exc
     return ParsedQuantity(value=value + 0.0, unit=dim.symbol, text=text, field=field, dim=dim)
 
@@ -425,6 +461,13 @@ def _split_number(value: float, sig: int, rounding: Rounding) -> tuple[str, int 
     if "." in plain:
         plain = plain.rstrip("0").rstrip(".")
     return plain, None
+
+
+def round_significant(value: float, sig: int = 3, rounding: Rounding = "nearest") -> float:
+    """``value`` rounded to ``sig`` significant digits exactly as :func:`format_number`
+    prints it (half up; ``"up"``/``"down"`` towards ±infinity)."""
+    digits, exponent = _split_number(value, sig, rounding)
+    return float(digits if exponent is None else f"{digits}e{exponent}")
 
 
 def _times_ten(exponent: int) -> str:
@@ -482,8 +525,3 @@ def format_quantity_range(
         text = f"{low_text} to {high_text}"
     return f"{text.replace('.', decimal_separator)} {dim.symbol}"
 
-
-def to_canonical(value: float, unit: str, dim: Dim) -> float:
-    """Convert a trusted value (configuration, not typed input) to ``dim``'s unit."""
-    quantity: Any = ureg.Quantity(value, _pint_unit(unit))
-    return float(quantity.to(dim.canonical_unit).magnitude)
