@@ -1,7 +1,8 @@
 """The canonical content of a lot's batch record: what a release signature covers.
 
 Everything recorded about how the lot was made and tested is included; what changes
-legitimately after release (the lot's and bags' status, thaw time, custody) is not.
+legitimately after release (the lot's and bags' status, thaw time, post-thaw counts,
+custody) is not.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     reagents = session.exec(select(PassageReagent)
                             .where(col(PassageReagent.passage_id).in_(passage_ids))
                             .order_by(col(PassageReagent.id))).all() if passage_ids else []
-    counts = session.exec(select(CellCount).where(CellCount.lot_id == lot.id)
+    # Post-thaw counts are made at the pharmacy after release; like the thaw time they
+    # are not part of what QA released.
+    counts = session.exec(select(CellCount).where(CellCount.lot_id == lot.id,
+                                                  CellCount.target != "post-thaw")
                           .order_by(col(CellCount.id))).all()
     count_ids = [c.id for c in counts]
     replicates = session.exec(select(CountReplicate)

@@ -19,7 +19,9 @@ from lottrack import accounts, audit
 from lottrack.errors import AuthenticationFailed, SignatureRejected, ValidationError
 from lottrack.models import Signature, utcnow
 
-__all__ = ["MEANINGS", "Credentials", "Signature", "SignatureView", "sign", "signatures_for", "view"]
+__all__ = [
+    "MEANINGS", "Credentials", "Signature", "SignatureView", "sign", "signatures_for", "view",
+]
 from lottrack.permissions import CurrentUser
 
 MEANINGS: dict[str, str] = {

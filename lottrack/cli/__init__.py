@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from lottrack.cli.common import State, fail_on_error
+from lottrack.cli.export import export
 from lottrack.cli.setup import demo, init
 from lottrack.cli.users import user_app
 from lottrack.cli.verify import audit_app
@@ -57,6 +58,7 @@ def tui(ctx: typer.Context) -> None:
 
 app.command("init")(init)
 app.command("demo")(demo)
+app.command("export")(export)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 

@@ -1,0 +1,28 @@
+"""``lottrack export --format csv|json -o DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lottrack.cli.common import State, fail_on_error, login
+from lottrack.trial.export import export as export_trial
+
+
+def export(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help="csv or json")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write into.")],
+    as_user: Annotated[str | None, typer.Option("--as", help="Your username.")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Export the trial data for the data manager (blinded unless you are unblinded)."""
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            result = export_trial(session, who, fmt=fmt, directory=output)
+    kind = "blinded" if result.blinded else "UNBLINDED"
+    typer.echo(f"Wrote a {kind} export to {result.directory}: {', '.join(result.files)}")

@@ -1,0 +1,349 @@
+"""Formulation of the final product into bags, thaw and chain of custody (design §2–§4).
+
+Each MSC bag carries the harvest DIN, the site's MSC product code with its division
+(``00`` for a single bag; ``A0``, ``B0``, … when the lot fills several), and a random
+blinded kit code of the same form as a placebo bag's. Formulating a lot moves it to
+awaiting release.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from lottrack import audit, calc, lots
+from lottrack.counts import FINAL_PRODUCT, usable_count
+from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from lottrack.expansion import lot_site, lot_spec, passages_of
+from lottrack.harvests import harvest_row
+from lottrack.models import CustodyEvent, ProductUnit, Site, utcnow
+from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.sites import (
+    STORED_TEXT_LENGTH,
+    check_moment,
+    clean_text,
+    local_text,
+    parse_at_site,
+    site_row,
+    validate_product_code,
+)
+from lottrack.specifications import current_spec
+from lottrack.subjects import UNAMBIGUOUS_ALPHABET, new_random_code, subject_row
+from lottrack.units import Dim
+
+KIT_CODE_PREFIX = "K-"
+KIT_CODE_LENGTH = 8
+_KIT_CODE = re.compile(rf"{KIT_CODE_PREFIX}[{UNAMBIGUOUS_ALPHABET}]{{{KIT_CODE_LENGTH}}}")
+CRYOPRESERVED_SHELF_LIFE = dt.timedelta(days=5 * 365)
+"""Shelf life of a cryopreserved bag. Specification v1 has no such item; five years (in
+vapour-phase liquid nitrogen) is a documented placeholder until the specification carries
+one. A thawed bag is usable for the specification's ``thaw_max_minutes`` after thawing,
+which the dispensing checks apply."""
+MAX_BAGS = 26
+TEMPERATURE_RANGE_C = (-200.0, 60.0)
+"""Plausible storage/transport temperatures (liquid-nitrogen vapour to a warm room)."""
+MSC = "msc"
+AVAILABLE = "available"
+KitCodeGenerator = Callable[[Session], str]
+
+
+def new_kit_code(session: Session) -> str:
+    """A new blinded kit code: ``K-`` and 8 random characters of an unambiguous alphabet
+    (``secrets``; never sequential), unused so far. Identical in form for MSC and placebo
+    bags, so the code reveals nothing."""
+    return new_random_code(session, ProductUnit.kit_code, KIT_CODE_PREFIX, KIT_CODE_LENGTH)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """A bag as unblinded services hand it out (always with subject code and DIN)."""
+
+    id: int
+    kind: str
+    kit_code: str
+    din: str
+    product_code: str
+    """The full 8-character ISBT 128 product code, division included."""
+    division: str
+    subject_id: int
+    subject_code: str
+    lot_id: int | None
+    volume_ml: float
+    volume_text: str
+    concentration_per_ml: float | None
+    """Total (live + dead) cells per mL."""
+    viability_pct: float | None
+    viable_cells: float | None
+    formulated_at: dt.datetime
+    expires_at: dt.datetime
+    storage: str
+    cryopreserved: bool
+    thawed_at: dt.datetime | None
+    status: str
+
+
+def _info(session: Session, unit: ProductUnit) -> UnitInfo:
+    assert unit.id is not None
+    return UnitInfo(
+        unit.id, unit.kind, unit.kit_code, unit.din, unit.product_code, unit.division,
+        unit.subject_id, subject_row(session, unit.subject_id).code, unit.lot_id,
+        unit.volume_ml, unit.volume_text, unit.concentration_per_ml, unit.viability_pct,
+        unit.viable_cells, unit.formulated_at, unit.expires_at, unit.storage,
+        unit.cryopreserved, unit.thawed_at, unit.status)
+
+
+@dataclass(frozen=True)
+class FormulationResult:
+    """The bags made and the lot's new status."""
+
+    lot_id: int
+    lot_status: str
+    count_id: int
+    units: tuple[UnitInfo, ...]
+
+
+_DIVISION_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def new_division(session: Session, din: str, taken: set[str] | None = None) -> str:
+    """A random unused division (a letter and ``0``) for a bag of ``din``.
+
+    MSC and placebo bags draw from the same scheme, so a division reveals neither the
+    kind of a bag nor the order in which bags were made (blinding, design §7).
+    """
+    used = set(session.exec(select(ProductUnit.division).where(ProductUnit.din == din)).all())
+    used |= taken or set()
+    free = [f"{letter}0" for letter in _DIVISION_LETTERS if f"{letter}0" not in used]
+    if not free:
+        raise ValidationError(f"DIN {din}: every division is used.", field="Bags")
+    division = secrets.choice(free)
+    if taken is not None:
+        taken.add(division)
+    return division
+
+
+def _check_bags(bags: int) -> None:
+    if isinstance(bags, bool) or not isinstance(bags, int) or not 1 <= bags <= MAX_BAGS:
+        raise ValidationError(f"Bags: {bags!r} is not a number of bags; expected 1 to "
+                              f"{MAX_BAGS}.", field="Bags")
+
+
+def _kit_code(session: Session, generator: KitCodeGenerator, taken: set[str]) -> str:
+    code = generator(session)
+    exists = session.exec(select(ProductUnit.id).where(ProductUnit.kit_code == code)).first()
+    if not _KIT_CODE.fullmatch(code) or exists is not None or code in taken:
+        raise ValidationError(f"Kit code: {code!r} is not a new kit code of the form "
+                              f"{KIT_CODE_PREFIX}XXXXXXXX.", field="Kit code")
+    taken.add(code)
+    return code
+
+
+def formulate(
+    session: Session,
+    who: CurrentUser,
+    *,
+    lot_id: int,
+    volume_text: str,
+    storage: str,
+    cryopreserve: bool = False,
+    concentration_text: str | None = None,
+    viability_text: str | None = None,
+    bags: int = 1,
+    formulated_at: dt.datetime | None = None,
+    kit_code: KitCodeGenerator = new_kit_code,
+) -> FormulationResult:
+    """Fill the lot's final product into ``bags`` bags of ``volume_text`` each and move
+    the lot to awaiting release.
+
+    Refused unless the lot is in process, its last passage has been harvested and a
+    usable final-product count exists (:func:`lottrack.counts.usable_count`). The total
+    concentration and viability default to that count's; when typed, they are recorded
+    as typed. Viable cells per bag = concentration × volume × viability. A fresh bag
+    expires after the specification's shelf life; a cryopreserved one after
+    :data:`CRYOPRESERVED_SHELF_LIFE`.
+    """
+    authorize(session, who, Action.RECORD_MANUFACTURING)
+    lot = lots.get_lot(session, lot_id, for_update=True)
+    lots.require_open_for_manufacturing(lot, "formulate")
+    passages = passages_of(session, lot_id)
+    last = passages[-1] if passages else None
+    if last is None or last.harvested_at is None:
+        what = "no passage is recorded" if last is None else (
+            f"its last passage P{last.number} has not been harvested")
+        raise InvalidTransition(f"Cannot formulate lot {lot.lot_number}: {what}.")
+    count = usable_count(session, lot_id, FINAL_PRODUCT)
+    site = lot_site(session, lot)
+    if count.counted_at < last.harvested_at:
+        raise InvalidTransition(
+            f"Cannot formulate lot {lot.lot_number}: the last final-product count "
+            f"({local_text(site, count.counted_at)}) predates the harvest of P{last.number} "
+            f"({local_text(site, last.harvested_at)}); count the final product again.")
+    when = check_moment(site, formulated_at or utcnow(), "Formulated at",
+                        not_before=last.harvested_at,
+                        not_before_what=f"P{last.number} was harvested")
+    volume = parse_at_site(site, volume_text, "Volume per bag", Dim.VOLUME)
+    concentration = (count.total_per_ml if concentration_text is None else parse_at_site(
+        site, concentration_text, "Total concentration", Dim.CONCENTRATION).value)
+    viability = (count.viability_pct if viability_text is None else parse_at_site(
+        site, viability_text, "Viability", Dim.FRACTION).value)
+    viable = calc.viable_cells_in_bag(concentration, volume.value, viability)
+    storage = clean_text(storage, "Storage", max_length=100)
+    _check_bags(bags)
+    base = validate_product_code(site.product_code_msc, "MSC product code of the site",
+                                 autologous=True)[:6]
+    spec = lot_spec(session, lot)
+    shelf_life = (CRYOPRESERVED_SHELF_LIFE if cryopreserve
+                  else dt.timedelta(hours=spec.fresh_shelf_life_hours))
+    din = harvest_row(session, lot.harvest_id).din
+    taken: set[str] = set()
+    taken_divisions: set[str] = set()
+    divisions = [new_division(session, din, taken_divisions) for _ in range(bags)]
+    units = [ProductUnit(
+        kind=MSC, subject_id=lot.subject_id, lot_id=lot_id, din=din,
+        product_code=base + division, division=division,
+        kit_code=_kit_code(session, kit_code, taken), volume_ml=volume.value,
+        volume_text=volume.text, concentration_per_ml=concentration, viability_pct=viability,
+        viable_cells=viable, formulated_at=when, expires_at=when + shelf_life, storage=storage,
+        cryopreserved=bool(cryopreserve), created_by=who.id,
+    ) for division in divisions]
+    session.add_all(units)
+    session.flush()
+    with audit.reason(session, f"formulated into {len(units)} bag(s) from {FINAL_PRODUCT} "
+                               f"count #{count.id}"):
+        lot.formulated_at = when
+    lots.set_status(session, lot, lots.AWAITING_RELEASE, "formulated; awaiting QA release")
+    return FormulationResult(lot_id, lot.status, count.id,
+                             tuple(_info(session, u) for u in units))
+
+
+# ------------------------------------------------------------------ bags after
+
+
+def _authorize_any(session: Session, who: CurrentUser, *actions: Action) -> None:
+    """Pass when the person may take any of ``actions`` (the last refusal is raised)."""
+    refusal: PermissionDenied | None = None
+    for action in actions:
+        try:
+            authorize(session, who, action)
+            return
+        except PermissionDenied as exc:
+            refusal = exc
+    assert refusal is not None
+    raise refusal
+
+
+def _unit(session: Session, unit_id: int) -> ProductUnit:
+    unit = session.exec(
+        select(ProductUnit).where(ProductUnit.id == unit_id).with_for_update()).first()
+    if unit is None:
+        raise NotFound(f"No bag with id {unit_id}.")
+    return unit
+
+
+def _unit_site(session: Session, unit: ProductUnit) -> Site:
+    return site_row(session, subject_row(session, unit.subject_id).site_id)
+
+
+def _describe(session: Session, unit: ProductUnit) -> str:
+    return (f"bag {unit.kit_code} (subject {subject_row(session, unit.subject_id).code}, "
+            f"DIN {unit.din})")
+
+
+def record_thaw(session: Session, who: CurrentUser, unit_id: int,
+                thawed_at: dt.datetime) -> None:
+    """Record the thaw of an available cryopreserved bag (once, before it expires). The
+    dispensing checks then allow the specification's ``thaw_max_minutes``."""
+    _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE)
+    unit = _unit(session, unit_id)
+    name = _describe(session, unit)
+    if not unit.cryopreserved:
+        raise InvalidTransition(f"Cannot thaw {name}: it is a fresh product.")
+    if unit.thawed_at is not None:
+        raise InvalidTransition(f"Cannot thaw {name}: it was already thawed.")
+    if unit.status != AVAILABLE:
+        raise InvalidTransition(f"Cannot thaw {name}: it is {unit.status}.")
+    site = _unit_site(session, unit)
+    when = check_moment(site, thawed_at, "Thawed at", not_before=unit.formulated_at,
+                        not_before_what="it was formulated")
+    if when > unit.expires_at:
+        raise InvalidTransition(f"Cannot thaw {name}: it expired before the thaw.")
+    spec = lot_spec(session, lots.get_lot(session, unit.lot_id)) if unit.lot_id else (
+        current_spec(session))
+    with audit.reason(session, f"thawed; usable for {spec.thaw_max_minutes:g} min "
+                               f"(specification v{spec.version})"):
+        unit.thawed_at = when
+
+
+_TEMPERATURE = re.compile(r"(?P<number>[+-]?[0-9]+(?:[.,][0-9]+)?)\s*(?:°\s*C|℃|C|degC)")
+
+
+def _temperature(site: Site, text: str) -> tuple[float, str]:
+    """Degrees Celsius as typed (no unit conversion, so no offset arithmetic)."""
+    raw = clean_text(text, "Temperature", max_length=STORED_TEXT_LENGTH)
+    normal = raw.replace("\u2212", "-")
+    match = _TEMPERATURE.fullmatch(normal)
+    other = "," if site.decimal_separator == "." else "."
+    low, high = TEMPERATURE_RANGE_C
+    expected = f"degrees Celsius such as -150 °C or 4{site.decimal_separator}5 °C"
+    if match is None or other in match["number"]:
+        raise ValidationError(f'Temperature: "{raw}" is not a temperature in °C; expected '
+                              f"{expected}.", field="Temperature")
+    value = float(match["number"].replace(",", "."))
+    if not low <= value <= high:
+        raise ValidationError(f'Temperature: "{raw}" is outside {low:g} to {high:g} °C; '
+                              f"expected {expected}.", field="Temperature")
+    return value, raw
+
+
+def record_custody(
+    session: Session,
+    who: CurrentUser,
+    *,
+    unit_id: int,
+    from_location: str,
+    to_location: str,
+    at: dt.datetime,
+    temperature_text: str | None = None,
+) -> int:
+    """Record a move of a bag. A move starts where the previous one ended, and not before
+    it; returns the custody event id."""
+    _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE,
+                   Action.RECORD_INFUSION)
+    unit = _unit(session, unit_id)
+    site = _unit_site(session, unit)
+    origin = clean_text(from_location, "From", max_length=100)
+    destination = clean_text(to_location, "To", max_length=100)
+    if origin.casefold() == destination.casefold():
+        raise ValidationError(f'To: "{destination}" is where the bag already is.', field="To")
+    previous = session.exec(select(CustodyEvent).where(CustodyEvent.unit_id == unit_id)
+                            .order_by(col(CustodyEvent.at).desc(),
+                                      col(CustodyEvent.id).desc())).first()
+    if previous is not None and previous.to_location.casefold() != origin.casefold():
+        raise InvalidTransition(f"Cannot move {_describe(session, unit)} from \"{origin}\": "
+                                f'it was last recorded at "{previous.to_location}".')
+    floor, what = ((previous.at, "the previous move of this bag") if previous is not None
+                   else (unit.formulated_at, "the bag was formulated"))
+    when = check_moment(site, at, "At", not_before=floor, not_before_what=what)
+    temperature = (_temperature(site, temperature_text)
+                   if temperature_text is not None and temperature_text.strip() else None)
+    event = CustodyEvent(unit_id=unit_id, from_location=origin, to_location=destination,
+                         at=when, temperature_c=temperature[0] if temperature else None,
+                         temperature_text=temperature[1] if temperature else "", by_id=who.id)
+    session.add(event)
+    session.flush()
+    assert event.id is not None
+    return event.id
+
+
+def bags_of_lot(session: Session, who: CurrentUser, lot_id: int) -> list[UnitInfo]:
+    """The MSC bags of a lot, by division (unblinded: manufacturing and pharmacy roles)."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    lots.get_lot(session, lot_id)
+    units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
+                         .order_by(col(ProductUnit.division), col(ProductUnit.id))).all()
+    return [_info(session, u) for u in units]

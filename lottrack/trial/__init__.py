@@ -1,0 +1,1 @@
+"""The trial pharmacy and the ward: allocation, visits, dispensing, infusion, blinding."""

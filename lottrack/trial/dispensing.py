@@ -1,0 +1,372 @@
+"""Dispensing with dose confirmation and second-person verification (design §5, §8).
+
+Before a dispensing can be signed every check must pass; each outcome is stored with its
+numbers. A refused dispensing stores nothing but an audit event saying which check failed.
+A bag is dispensed at most once, also with two terminals racing (row lock / write lock,
+then the unique constraint on ``dispensing.unit_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from lottrack import audit, calc, lots, settings, signatures
+from lottrack.audit import row_content
+from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from lottrack.formulation import new_division, new_kit_code
+from lottrack.models import (
+    Dispensing,
+    DispensingCheck,
+    Lot,
+    ProductUnit,
+    ReagentLot,
+    Site,
+    Specification,
+    Subject,
+    Visit,
+    utcnow,
+)
+from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.signatures import Credentials
+from lottrack.trial import allocation, visits
+from lottrack.units import Dim, format_quantity
+
+SUSPENSION_MEDIA = "suspension-media"
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One §8 check: its number, name, result and the numbers behind it."""
+
+    number: int
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class PlaceboPreparation:
+    """What the pharmacist picks to prepare a placebo bag."""
+
+    reagent_lot_id: int
+
+
+@dataclass(frozen=True)
+class DispensingResult:
+    """A prepared (or verified) dispensing as the pharmacy sees it."""
+
+    dispensing_id: int
+    unit_id: int
+    kit_code: str
+    arm: str
+    dose_cells_per_kg: float | None
+    checks: tuple[CheckOutcome, ...]
+
+
+def _fmt(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def visit_arm(session: Session, who: CurrentUser, visit_id: int) -> str:
+    """The arm of a visit — for the unblinded pharmacy only."""
+    authorize(session, who, Action.VIEW_ALLOCATION)
+    visit = _visit(session, visit_id)
+    return allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
+                              visit.period)
+
+
+def _visit(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
+    stmt = select(Visit).where(Visit.id == visit_id)
+    visit = session.exec(stmt.with_for_update() if for_update else stmt).first()
+    if visit is None:
+        raise NotFound(f"No visit with id {visit_id}.")
+    return visit
+
+
+def _unit(session: Session, unit_id: int, *, for_update: bool = False) -> ProductUnit:
+    stmt = select(ProductUnit).where(ProductUnit.id == unit_id)
+    unit = session.exec(stmt.with_for_update() if for_update else stmt).first()
+    if unit is None:
+        raise NotFound(f"No bag with id {unit_id}.")
+    return unit
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _check_identity(session: Session, visit: Visit, unit: ProductUnit) -> CheckOutcome:
+    expected = session.get(Subject, visit.subject_id)
+    actual = session.get(Subject, unit.subject_id)
+    assert expected is not None and actual is not None
+    ok = (unit.subject_id == visit.subject_id and expected.code == actual.code
+          and expected.date_of_birth == actual.date_of_birth)
+    detail = (f"bag {unit.kit_code} belongs to {actual.code} (born {actual.date_of_birth}); "
+              f"visit is for {expected.code} (born {expected.date_of_birth})")
+    return CheckOutcome(1, "chain of identity", ok, detail)
+
+
+def _check_release(session: Session, unit: ProductUnit) -> CheckOutcome:
+    if unit.lot_id is not None:
+        lot = session.get(Lot, unit.lot_id)
+        assert lot is not None
+        ok = lot.status in lots.DISPENSABLE
+        return CheckOutcome(2, "lot released", ok, f"lot {lot.lot_number} is {lot.status}")
+    reagent = session.get(ReagentLot, unit.reagent_lot_id)
+    ok = reagent is not None and reagent.status == "released"
+    name = f"{reagent.name} lot {reagent.lot_number}" if reagent else "unknown reagent lot"
+    return CheckOutcome(2, "lot released", ok,
+                        f"{name} is {reagent.status if reagent else 'missing'}")
+
+
+def _spec_for(session: Session, unit: ProductUnit) -> Specification:
+    if unit.lot_id is not None:
+        lot = session.get(Lot, unit.lot_id)
+        assert lot is not None
+        spec = session.get(Specification, lot.spec_id)
+    else:
+        spec = session.exec(select(Specification)
+                            .order_by(col(Specification.version).desc())).first()
+    assert spec is not None
+    return spec
+
+
+def _check_expiry(session: Session, unit: ProductUnit, now: dt.datetime) -> CheckOutcome:
+    if now > unit.expires_at:
+        return CheckOutcome(3, "not expired", False, f"bag expired at {_fmt(unit.expires_at)}")
+    if unit.thawed_at is not None:
+        limit = _spec_for(session, unit).thaw_max_minutes
+        minutes = (now - unit.thawed_at) / dt.timedelta(minutes=1)
+        if minutes > limit:
+            return CheckOutcome(3, "not expired", False,
+                                f"thawed {minutes:.0f} min ago; the limit is {limit:g} min")
+        return CheckOutcome(3, "not expired", True,
+                            f"thawed {minutes:.0f} min ago (limit {limit:g} min); expires "
+                            f"{_fmt(unit.expires_at)}")
+    return CheckOutcome(3, "not expired", True, f"expires {_fmt(unit.expires_at)}")
+
+
+def _check_weight(session: Session, visit: Visit, now: dt.datetime
+                  ) -> tuple[CheckOutcome, float | None, int | None]:
+    weight = visits.current_weight(session, visit.subject_id, now)
+    max_age = settings.get_float(session, "weight_max_age_days")
+    if weight is None:
+        return CheckOutcome(4, "current weight", False, "no weight recorded"), None, None
+    age = calc.weight_age(weight.measured_at, now, max_age_days=max_age)
+    plaus = calc.check_weight(weight.weight_kg)
+    detail = (f"{format_quantity(weight.weight_kg, Dim.MASS)} measured "
+              f"{_fmt(weight.measured_at)}, {age.age_days:.1f} days ago "
+              f"(limit {max_age:g} days)")
+    if plaus.warning:
+        detail += f"; warning: {plaus.warning}"
+    return CheckOutcome(4, "current weight", age.fresh, detail), weight.weight_kg, weight.id
+
+
+def _check_dose(session: Session, unit: ProductUnit, weight_kg: float | None
+                ) -> tuple[CheckOutcome, float | None]:
+    if unit.kind != allocation.MSC:
+        return CheckOutcome(5, "dose within window", True, "not applicable (placebo)"), None
+    window = calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
+                             settings.get_float(session, "dose_max_cells_per_kg"))
+    if weight_kg is None or unit.viable_cells is None:
+        return CheckOutcome(5, "dose within window", False,
+                            "no current weight" if weight_kg is None else
+                            "the bag has no viable-cell count"), None
+    result = calc.check_dose(weight_kg=weight_kg, viable_cells=unit.viable_cells, window=window)
+    detail = (f"{format_quantity(unit.viable_cells, Dim.CELLS)} ÷ "
+              f"{format_quantity(weight_kg, Dim.MASS)} = {calc.describe_dose(result)}")
+    return CheckOutcome(5, "dose within window", result.within, detail), \
+        result.dose_cells_per_kg
+
+
+def _check_arm(unit: ProductUnit, arm: str, period: int) -> CheckOutcome:
+    return CheckOutcome(6, "arm matches allocation", unit.kind == arm,
+                        f"period {period} is {arm}; the bag is {unit.kind}")
+
+
+def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome],
+            doing: str) -> None:
+    """Discard the attempt, audit which checks failed, commit that, and refuse."""
+    summary = "; ".join(f"check {c.number} ({c.name}) failed: {c.detail}" for c in failed)
+    session.rollback()
+    audit.set_actor(session, who.id, who.username)
+    audit.log_event(session, f"{doing}-refused", "visit", visit_id, reason=summary)
+    session.commit()
+    raise InvalidTransition(f"Cannot {doing.replace('-', ' ')}: {summary}.")
+
+
+# ---------------------------------------------------------------------- placebo bag
+
+
+def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
+                  prep: PlaceboPreparation, now: dt.datetime,
+                  kit_code: Callable[[Session], str]) -> ProductUnit:
+    reagent = session.get(ReagentLot, prep.reagent_lot_id)
+    if reagent is None or reagent.kind != SUSPENSION_MEDIA:
+        raise ValidationError("Placebo: choose a released suspension-media reagent lot.",
+                              field="reagent_lot")
+    if reagent.expiry < now.date():
+        raise ValidationError(f"Placebo: suspension media lot {reagent.lot_number} expired on "
+                              f"{reagent.expiry}.", field="reagent_lot")
+    msc = session.exec(select(ProductUnit).where(
+        ProductUnit.subject_id == visit.subject_id, ProductUnit.kind == allocation.MSC,
+    ).order_by(col(ProductUnit.id).desc())).first()
+    if msc is None:
+        raise InvalidTransition("Cannot prepare the placebo: its volume must match the "
+                                "subject's MSC bag, and none has been formulated yet.")
+    spec = _spec_for(session, msc)
+    division = new_division(session, msc.din)
+    unit = ProductUnit(
+        kind=allocation.PLACEBO, subject_id=visit.subject_id, reagent_lot_id=reagent.id,
+        din=msc.din, product_code=msc.product_code[:6] + division, division=division,
+        kit_code=kit_code(session), volume_ml=msc.volume_ml, volume_text=msc.volume_text,
+        formulated_at=now, expires_at=now + dt.timedelta(hours=spec.fresh_shelf_life_hours),
+        storage=msc.storage, status="available", created_by=who.id,
+    )
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+# ------------------------------------------------------------------------ services
+
+
+def prepare(
+    session: Session,
+    who: CurrentUser,
+    creds: Credentials,
+    *,
+    visit_id: int,
+    unit_id: int | None = None,
+    placebo: PlaceboPreparation | None = None,
+    kit_code: Callable[[Session], str] | None = None,
+) -> DispensingResult:
+    """Prepare the bag for a visit, run checks 1–6, and sign ``dose-verified``."""
+    user = authorize(session, who, Action.DISPENSE)
+    now = utcnow()
+    visit = _visit(session, visit_id, for_update=True)
+    if visit.status != "planned":
+        raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
+    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
+                             visit.period)
+    if (unit_id is None) == (placebo is None):
+        raise ValidationError("Dispensing: choose an MSC bag or prepare a placebo, not both.",
+                              field="bag")
+    if placebo is not None:
+        unit = _placebo_unit(session, who, visit, placebo, now, kit_code or new_kit_code)
+    else:
+        assert unit_id is not None
+        unit = _unit(session, unit_id, for_update=True)
+        if unit.status != "available":
+            raise InvalidTransition(f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
+                                    "(a bag is dispensed at most once).")
+    weight_check, weight_kg, weight_id = _check_weight(session, visit, now)
+    dose_check, dose = _check_dose(session, unit, weight_kg)
+    checks = [_check_identity(session, visit, unit), _check_release(session, unit),
+              _check_expiry(session, unit, now), weight_check, dose_check,
+              _check_arm(unit, arm, visit.period)]
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        _refuse(session, who, visit_id, failed, "dispense")
+    assert weight_kg is not None and weight_id is not None and user.id is not None
+    assert unit.id is not None
+    dispensing = Dispensing(
+        visit_id=visit_id, unit_id=unit.id, weight_id=weight_id, weight_kg=weight_kg,
+        dose_cells_per_kg=dose, status="prepared", prepared_by=user.id, prepared_at=now,
+    )
+    session.add(dispensing)
+    session.flush()
+    _store_checks(session, dispensing, checks, "prepare", user.id, now)
+    sig = signatures.sign(session, who, creds, meaning="dose-verified",
+                          record_type="dispensing", record_id=dispensing.id or 0,
+                          content=dispensing_content(session, dispensing))
+    with audit.reason(session, f"dispensed for visit {visit_id} (signature #{sig.id})"):
+        dispensing.prepared_signature_id = sig.id
+        unit.status = "dispensed"
+        visit.status = "dispensed"
+    assert dispensing.id is not None and unit.id is not None
+    return DispensingResult(dispensing.id, unit.id, unit.kit_code, arm, dose, tuple(checks))
+
+
+def _store_checks(session: Session, dispensing: Dispensing, checks: list[CheckOutcome],
+                  stage: str, user_id: int, now: dt.datetime) -> None:
+    assert dispensing.id is not None
+    for c in checks:
+        session.add(DispensingCheck(dispensing_id=dispensing.id, stage=stage, number=c.number,
+                                    name=c.name, passed=c.passed, detail=c.detail[:1000],
+                                    checked_at=now, checked_by=user_id))
+    session.flush()
+
+
+def dispensing_content(session: Session, dispensing: Dispensing) -> dict[str, object]:
+    """What the dispensing signatures cover: the record, its bag and its checks."""
+    table = Dispensing.__table__  # type: ignore[attr-defined]
+    body = row_content(table, {c.name: getattr(dispensing, c.name) for c in table.columns})
+    for key in ("status", "prepared_signature_id", "verified_signature_id", "verified_by",
+                "verified_at"):
+        body.pop(key, None)
+    checks = session.exec(select(DispensingCheck).where(
+        DispensingCheck.dispensing_id == dispensing.id, DispensingCheck.stage == "prepare"
+    ).order_by(col(DispensingCheck.number))).all()
+    body["checks"] = [(c.number, c.passed, c.detail) for c in checks]
+    return body
+
+
+def second_verify(session: Session, who: CurrentUser, creds: Credentials,
+                  dispensing_id: int) -> DispensingResult:
+    """A different pharmacist repeats checks 1–3 independently and signs."""
+    user = authorize(session, who, Action.DISPENSE)
+    now = utcnow()
+    stmt = select(Dispensing).where(Dispensing.id == dispensing_id).with_for_update()
+    dispensing = session.exec(stmt).first()
+    if dispensing is None:
+        raise NotFound(f"No dispensing with id {dispensing_id}.")
+    if dispensing.status != "prepared":
+        raise InvalidTransition(f"Cannot verify: this dispensing is already "
+                                f"{dispensing.status}.")
+    if dispensing.prepared_by == user.id:
+        raise PermissionDenied("The second verifier must be a different person from the "
+                               "pharmacist who prepared the dispensing.")
+    visit = _visit(session, dispensing.visit_id)
+    unit = _unit(session, dispensing.unit_id)
+    checks = [_check_identity(session, visit, unit), _check_release(session, unit),
+              _check_expiry(session, unit, now)]
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        _refuse(session, who, dispensing.visit_id, failed, "second-verify")
+    assert user.id is not None
+    _store_checks(session, dispensing, checks, "verify", user.id, now)
+    sig = signatures.sign(session, who, creds, meaning="second-verified",
+                          record_type="dispensing", record_id=dispensing_id,
+                          content=dispensing_content(session, dispensing))
+    with audit.reason(session, f"second verification (signature #{sig.id})"):
+        dispensing.verified_by = user.id
+        dispensing.verified_at = now
+        dispensing.verified_signature_id = sig.id
+        dispensing.status = "verified"
+    assert unit.id is not None
+    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
+                             visit.period)
+    return DispensingResult(dispensing_id, unit.id, unit.kit_code, arm,
+                            dispensing.dose_cells_per_kg, tuple(checks))
+
+
+def checks_of(session: Session, who: CurrentUser, dispensing_id: int) -> list[CheckOutcome]:
+    """Every stored check outcome of a dispensing (pharmacy only)."""
+    authorize(session, who, Action.DISPENSE)
+    rows = session.exec(select(DispensingCheck).where(
+        DispensingCheck.dispensing_id == dispensing_id
+    ).order_by(col(DispensingCheck.id))).all()
+    return [CheckOutcome(r.number, r.name, r.passed, r.detail) for r in rows]
+
+
+def site_of(session: Session, subject_id: int) -> Site:
+    """The subject's site."""
+    subject = session.get(Subject, subject_id)
+    assert subject is not None
+    site = session.get(Site, subject.site_id)
+    assert site is not None
+    return site

@@ -1,0 +1,141 @@
+"""``lottrack export``: the trial's data for the data manager (design §11).
+
+Blinded unless the person running it is unblinded: a blinded export holds nothing that
+differs by arm (no allocation, no bag kind, no cell count, no dose, no lot link).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from lottrack import audit
+from lottrack.errors import ValidationError
+from lottrack.models import (
+    Allocation,
+    Dispensing,
+    Infusion,
+    ProductUnit,
+    Subject,
+    Unblinding,
+    Visit,
+    WeightMeasurement,
+)
+from lottrack.permissions import Action, CurrentUser, authorize
+
+FORMATS = ("csv", "json")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What was written."""
+
+    directory: Path
+    files: tuple[str, ...]
+    blinded: bool
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]]]:
+    subjects = {s.id: s for s in session.exec(select(Subject).order_by(col(Subject.code))).all()}
+    tables: dict[str, list[dict[str, Any]]] = {
+        "subjects": [
+            {"subject_code": s.code, "initials": s.initials, "date_of_birth": s.date_of_birth,
+             "unblinded": s.unblinded_at is not None} for s in subjects.values()
+        ],
+        "weights": [
+            {"subject_code": subjects[w.subject_id].code, "measured_at": w.measured_at,
+             "weight_kg": w.weight_kg, "as_typed": w.weight_text}
+            for w in session.exec(select(WeightMeasurement).where(
+                col(WeightMeasurement.voided_reason).is_(None))
+                .order_by(col(WeightMeasurement.measured_at))).all()
+        ],
+        "visits": _visits_plain(session),
+        "unblindings": [
+            {"subject_code": subjects[u.subject_id].code, "at": u.at, "reason": u.reason}
+            for u in session.exec(select(Unblinding).order_by(col(Unblinding.at))).all()
+        ],
+    }
+    if who.unblinded:
+        tables["allocation"] = [
+            {"subject_code": subjects[a.subject_id].code, "sequence": a.sequence}
+            for a in session.exec(select(Allocation)).all()
+        ]
+        tables["dispensing_unblinded"] = [
+            {"visit_id": d.visit_id, "kit_code": u.kit_code, "kind": u.kind,
+             "viable_cells": u.viable_cells, "weight_kg": d.weight_kg,
+             "dose_cells_per_kg": d.dose_cells_per_kg}
+            for d, u in session.exec(
+                select(Dispensing, ProductUnit)
+                .join(ProductUnit, col(ProductUnit.id) == col(Dispensing.unit_id))
+                .order_by(col(Dispensing.id))).all()
+        ]
+    return tables
+
+
+def _visits_plain(session: Session) -> list[dict[str, Any]]:
+    """Visit rows with nothing that differs by arm."""
+    out = []
+    for v in session.exec(select(Visit).order_by(col(Visit.planned_date),
+                                                 col(Visit.subject_id), col(Visit.period))):
+        subject = session.get(Subject, v.subject_id)
+        dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == v.id)).first()
+        unit = session.get(ProductUnit, dispensing.unit_id) if dispensing else None
+        infusion = session.exec(select(Infusion).where(
+            Infusion.dispensing_id == dispensing.id)).first() if dispensing else None
+        out.append({
+            "visit_id": v.id, "subject_code": subject.code if subject else None,
+            "period": v.period, "planned_date": v.planned_date, "status": v.status,
+            "kit_code": unit.kit_code if unit else None,
+            "volume_ml": unit.volume_ml if unit else None,
+            "started_at": infusion.started_at if infusion else None,
+            "ended_at": infusion.ended_at if infusion else None,
+            "reactions": infusion.reactions if infusion else "",
+            "reaction_grade": infusion.reaction_grade if infusion else None,
+        })
+    return out
+
+
+def export(session: Session, who: CurrentUser, *, fmt: str, directory: Path) -> ExportResult:
+    """Write one file per table into ``directory`` (created if needed)."""
+    authorize(session, who, Action.EXPORT)
+    if fmt not in FORMATS:
+        raise ValidationError(f"Format: {fmt!r} is not csv or json.", field="format")
+    tables = _tables(session, who)
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"Output folder: cannot create {directory}: {exc.strerror}.",
+                              field="output") from None
+    written = []
+    for name, rows in tables.items():
+        path = directory / f"{name}.{fmt}"
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
+            if fmt == "json":
+                json.dump(plain, fh, ensure_ascii=False, indent=1)
+            else:
+                fields = list(plain[0]) if plain else []
+                writer = csv.DictWriter(fh, fieldnames=fields)
+                writer.writeheader()
+                writer.writerows(plain)
+        tmp.replace(path)
+        written.append(path.name)
+    audit.log_event(session, "export", "trial", "", reason=f"{fmt} to {directory}",
+                    changes={"blinded": not who.unblinded, "files": written})
+    return ExportResult(directory, tuple(written), not who.unblinded)

@@ -1,0 +1,265 @@
+"""The ward (blinded): bedside identity check, infusion, emergency unblinding, and the
+views blinded staff get (design §7, §8).
+
+Everything returned to a blinded user is identical for MSC and placebo visits apart from
+identifiers and times: no arm, no bag kind, no cell count, no dose, no lot status. Error
+messages follow the same rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from lottrack import audit, signatures
+from lottrack.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.isbt128 import check_character
+from lottrack.models import (
+    Dispensing,
+    Infusion,
+    ProductUnit,
+    Subject,
+    Unblinding,
+    User,
+    Visit,
+    utcnow,
+)
+from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.signatures import Credentials
+from lottrack.trial import allocation
+
+MAX_GRADE = 5
+
+
+@dataclass(frozen=True)
+class WardVisit:
+    """A visit as blinded staff see it."""
+
+    visit_id: int
+    subject_code: str
+    date_of_birth: dt.date
+    period: int
+    planned_date: dt.date
+    status: str
+    kit_code: str | None
+    din: str | None
+    volume_ml: float | None
+    expires_at: dt.datetime | None
+    prepared_by: str | None
+    prepared_at: dt.datetime | None
+    verified_by: str | None
+    verified_at: dt.datetime | None
+    infusion_id: int | None
+    identity_checked_at: dt.datetime | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    reactions: str
+    reaction_grade: int | None
+    subject_unblinded: bool
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return user.full_name if user else None
+
+
+def _ward_visit(session: Session, visit: Visit) -> WardVisit:
+    subject = session.get(Subject, visit.subject_id)
+    assert subject is not None and visit.id is not None
+    dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit.id)).first()
+    unit = session.get(ProductUnit, dispensing.unit_id) if dispensing else None
+    infusion = session.exec(select(Infusion).where(
+        Infusion.dispensing_id == dispensing.id)).first() if dispensing else None
+    return WardVisit(
+        visit_id=visit.id, subject_code=subject.code, date_of_birth=subject.date_of_birth,
+        period=visit.period, planned_date=visit.planned_date, status=visit.status,
+        kit_code=unit.kit_code if unit else None,
+        din=(unit.din + check_character(unit.din)) if unit else None,
+        volume_ml=unit.volume_ml if unit else None,
+        expires_at=unit.expires_at if unit else None,
+        prepared_by=_name(session, dispensing.prepared_by) if dispensing else None,
+        prepared_at=dispensing.prepared_at if dispensing else None,
+        verified_by=_name(session, dispensing.verified_by) if dispensing else None,
+        verified_at=dispensing.verified_at if dispensing else None,
+        infusion_id=infusion.id if infusion else None,
+        identity_checked_at=infusion.identity_checked_at if infusion else None,
+        started_at=infusion.started_at if infusion else None,
+        ended_at=infusion.ended_at if infusion else None,
+        reactions=infusion.reactions if infusion else "",
+        reaction_grade=infusion.reaction_grade if infusion else None,
+        subject_unblinded=subject.unblinded_at is not None,
+    )
+
+
+def ward_visits(session: Session, who: CurrentUser, *, subject_id: int | None = None
+                ) -> list[WardVisit]:
+    """Visits for the ward, by planned date (the order never depends on the arm)."""
+    authorize(session, who, Action.RECORD_INFUSION)
+    stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id),
+                                  col(Visit.period))
+    if subject_id is not None:
+        stmt = stmt.where(Visit.subject_id == subject_id)
+    return [_ward_visit(session, v) for v in session.exec(stmt).all()]
+
+
+def ward_visit(session: Session, who: CurrentUser, visit_id: int) -> WardVisit:
+    """One visit for the ward."""
+    authorize(session, who, Action.RECORD_INFUSION)
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(f"No visit with id {visit_id}.")
+    return _ward_visit(session, visit)
+
+
+def _mismatch(session: Session, who: CurrentUser, visit_id: int, what: str) -> None:
+    session.rollback()
+    audit.set_actor(session, who.id, who.username)
+    audit.log_event(session, "bedside-mismatch", "visit", visit_id, reason=what)
+    session.commit()
+    raise ValidationError(f"Bedside check failed: {what}. Do not infuse; call the pharmacy.",
+                          title="Identity mismatch")
+
+
+def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_code: str,
+                  date_of_birth: dt.date, kit_code: str) -> int:
+    """Confirm two identifiers and the kit code at the bedside; returns the infusion id.
+
+    A mismatch is refused and audited.
+    """
+    user = authorize(session, who, Action.RECORD_INFUSION)
+    visit = session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()).first()
+    if visit is None:
+        raise NotFound(f"No visit with id {visit_id}.")
+    dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit_id)).first()
+    if dispensing is None or dispensing.status not in ("verified", "infused"):
+        raise InvalidTransition("Cannot start the bedside check: the bag for this visit has not "
+                                "been dispensed and second-verified by the pharmacy.")
+    if session.exec(select(Infusion).where(Infusion.dispensing_id == dispensing.id)).first():
+        raise InvalidTransition("The bedside check for this visit is already recorded "
+                                "(a bag is infused at most once).")
+    subject = session.get(Subject, visit.subject_id)
+    unit = session.get(ProductUnit, dispensing.unit_id)
+    assert subject is not None and unit is not None
+    if subject_code.strip().upper() != subject.code:
+        _mismatch(session, who, visit_id, f"subject code {subject_code.strip()!r} is not the "
+                  "patient of this visit")
+    if date_of_birth != subject.date_of_birth:
+        _mismatch(session, who, visit_id, f"date of birth {date_of_birth} does not match")
+    if kit_code.strip().upper() != unit.kit_code:
+        _mismatch(session, who, visit_id, f"kit code {kit_code.strip()!r} is not the bag "
+                  "dispensed for this visit")
+    if utcnow() > unit.expires_at:
+        raise InvalidTransition("The bag has passed its expiry; do not infuse; call the "
+                                "pharmacy.")
+    assert user.id is not None and dispensing.id is not None
+    infusion = Infusion(dispensing_id=dispensing.id, identity_checked_at=utcnow(),
+                        identity_checked_by=user.id)
+    session.add(infusion)
+    session.flush()
+    assert infusion.id is not None
+    return infusion.id
+
+
+def _infusion(session: Session, infusion_id: int) -> Infusion:
+    infusion = session.exec(select(Infusion).where(Infusion.id == infusion_id)
+                            .with_for_update()).first()
+    if infusion is None:
+        raise NotFound(f"No infusion with id {infusion_id}.")
+    return infusion
+
+
+def _aware(at: dt.datetime, field: str) -> dt.datetime:
+    if at.tzinfo is None:
+        raise ValidationError(f"{field}: give a time with its zone.", field=field)
+    if at > utcnow() + dt.timedelta(minutes=5):
+        raise ValidationError(f"{field}: the time is in the future.", field=field)
+    return at.astimezone(dt.UTC)
+
+
+def start_infusion(session: Session, who: CurrentUser, infusion_id: int,
+                   started_at: dt.datetime) -> None:
+    """Record the start of the infusion (after the bedside check)."""
+    user = authorize(session, who, Action.RECORD_INFUSION)
+    infusion = _infusion(session, infusion_id)
+    if infusion.started_at is not None:
+        raise InvalidTransition("The start of this infusion is already recorded.")
+    started = _aware(started_at, "Started at")
+    if started < infusion.identity_checked_at - dt.timedelta(minutes=1):
+        raise ValidationError("Started at: before the bedside identity check.",
+                              field="started_at")
+    with audit.reason(session, "infusion started"):
+        infusion.started_at = started
+        infusion.administered_by = user.id
+
+
+def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusion_id: int, *,
+                 ended_at: dt.datetime, reactions: str = "",
+                 reaction_grade: int | None = None) -> None:
+    """Record the end and any reactions (grade 1–5), signed ``administered``."""
+    authorize(session, who, Action.RECORD_INFUSION)
+    infusion = _infusion(session, infusion_id)
+    if infusion.started_at is None:
+        raise InvalidTransition("Record the start of the infusion first.")
+    if infusion.ended_at is not None:
+        raise InvalidTransition("This infusion is already complete (a bag is infused at most "
+                                "once).")
+    ended = _aware(ended_at, "Ended at")
+    if ended < infusion.started_at:
+        raise ValidationError("Ended at: before the start of the infusion.", field="ended_at")
+    reactions = reactions.strip()
+    if len(reactions) > 4000 or any(ord(c) < 32 and c not in "\n\t" for c in reactions):
+        raise ValidationError("Reactions: at most 4000 printable characters.",
+                              field="reactions")
+    if reaction_grade is not None and not 1 <= reaction_grade <= MAX_GRADE:
+        raise ValidationError(f"Reaction grade: {reaction_grade} is not a grade 1–5.",
+                              field="reaction_grade")
+    if reactions and reaction_grade is None:
+        raise ValidationError("Reaction grade: give a grade 1–5 for the reaction.",
+                              field="reaction_grade")
+    dispensing = session.get(Dispensing, infusion.dispensing_id)
+    assert dispensing is not None and infusion.id is not None
+    sig = signatures.sign(session, who, creds, meaning="administered", record_type="infusion",
+                          record_id=infusion.id,
+                          content={"infusion": infusion.id, "started_at": str(
+                              infusion.started_at), "ended_at": str(ended),
+                              "reactions": reactions, "grade": reaction_grade})
+    unit = session.get(ProductUnit, dispensing.unit_id)
+    visit = session.get(Visit, dispensing.visit_id)
+    assert unit is not None and visit is not None
+    with audit.reason(session, f"infusion completed (signature #{sig.id})"):
+        infusion.ended_at = ended
+        infusion.reactions = reactions
+        infusion.reaction_grade = reaction_grade
+        infusion.signature_id = sig.id
+        dispensing.status = "infused"
+        unit.status = "infused"
+        visit.status = "infused"
+
+
+def emergency_unblind(session: Session, who: CurrentUser, creds: Credentials, *,
+                      subject_id: int, reason: str) -> str:
+    """Reveal one subject's sequence to an investigator: signed, reasoned, audited."""
+    user = authorize(session, who, Action.UNBLIND)
+    reason = " ".join(reason.split())
+    if len(reason) < 10:
+        raise ValidationError("Reason: say why the allocation must be revealed (at least 10 "
+                              "characters).", field="reason")
+    subject = session.exec(select(Subject).where(Subject.id == subject_id)
+                           .with_for_update()).first()
+    if subject is None:
+        raise NotFound(f"No subject with id {subject_id}.")
+    sig = signatures.sign(session, who, creds, meaning="unblinded", record_type="subject",
+                          record_id=subject_id, content={"subject": subject.code,
+                                                         "reason": reason})
+    assert user.id is not None
+    session.add(Unblinding(subject_id=subject_id, reason=reason, by_id=user.id,
+                           signature_id=sig.id))
+    if subject.unblinded_at is None:
+        with audit.reason(session, f"emergency unblinding: {reason}"):
+            subject.unblinded_at = utcnow()
+    session.flush()
+    return allocation.sequence_of(session, who, subject_id)
