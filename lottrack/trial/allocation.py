@@ -156,6 +156,21 @@ def generate(session: Session, who: CurrentUser, *, subject_ids: Sequence[int], 
     return len(todo)
 
 
+def assign(session: Session, who: CurrentUser, *, subject_id: int, sequence: str,
+           source: str) -> None:
+    """Record one subject's sequence (e.g. from a sealed list entered by hand)."""
+    user = authorize(session, who, Action.MANAGE_ALLOCATION)
+    if sequence not in SEQUENCES:
+        raise ValidationError(f"Sequence: {sequence!r} is not {MSC_FIRST} or {PLACEBO_FIRST}.",
+                              field="sequence")
+    subject = session.get(Subject, subject_id)
+    if subject is None:
+        raise NotFound(f"No subject with id {subject_id}.")
+    assert user.id is not None
+    _store(session, subject, sequence, " ".join(source.split())[:200] or "manual", user.id)
+    session.flush()
+
+
 def sequence_of(session: Session, who: CurrentUser, subject_id: int) -> str:
     """The subject's sequence, for the unblinded pharmacy or an investigator after an
     emergency unblinding of that subject (and only that subject)."""
