@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable
 
@@ -15,7 +16,18 @@ from lottrack.errors import AuthenticationFailed, NotFound, ValidationError
 from lottrack.models import User, utcnow
 from lottrack.permissions import ROLES, Action, CurrentUser, authorize
 
-_hasher = PasswordHasher()
+#: For test suites only: a cheap argon2 profile, so thousands of logins and signatures run
+#: in seconds. Stored hashes carry their own parameters, so either profile verifies both.
+FAST_HASHING_ENV = "LOTTRACK_INSECURE_FAST_PASSWORD_HASHING"
+
+
+def _make_hasher() -> PasswordHasher:
+    if os.environ.get(FAST_HASHING_ENV) == "1":
+        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+_hasher = _make_hasher()
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 SYSTEM = "system"
 

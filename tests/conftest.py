@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lottrack import accounts, audit, bootstrap
+os.environ.setdefault("LOTTRACK_INSECURE_FAST_PASSWORD_HASHING", "1")
+
+from lottrack import accounts, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url
 from lottrack.permissions import CurrentUser
 

@@ -158,3 +158,11 @@ def test_admin_reset_forces_a_change_at_next_login(
     with db.session() as s:
         accounts.change_password(s, "quinn", "temporary-pass-1", "my-own-pass-22")
     assert _login(db, "quinn", "my-own-pass-22").username == "quinn"
+
+
+def test_production_hashing_uses_the_strong_argon2id_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(accounts.FAST_HASHING_ENV, raising=False)
+    stored = accounts._make_hasher().hash("a-password-1")
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

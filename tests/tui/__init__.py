@@ -1,0 +1,1 @@
+"""Tests of the terminal UI (Textual pilot and snapshot tests)."""

@@ -1,0 +1,51 @@
+"""The Audit screen: verification in a worker, intact or the problems; QA and admin only."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from lottrack import audit
+from lottrack.db import Database
+from tests.tui.helpers import login, screen_text, settle, shown
+from tui.app import LotTrackApp
+from tui.screens.audit import AuditScreen
+from tui.screens.home import HomeScreen
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_audit_screen_shows_intact(app: LotTrackApp, demo_db: Database) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        assert not app.screen.query_one("#audit-loading").display
+        with demo_db.engine.connect() as conn:
+            report = audit.verify(conn)
+        assert report.ok
+        assert (f"Audit trail intact: {report.events} events, {report.rows} records match."
+                in screen_text(app))
+
+
+async def test_audit_screen_shows_a_tampered_record(
+    app: LotTrackApp, demo_db: Database
+) -> None:
+    with demo_db.engine.begin() as conn:
+        conn.execute(text("UPDATE user SET full_name = 'Mallory' WHERE username = 'tech'"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        assert "Audit trail BROKEN: 1 problem(s)" in shown(app, "#audit-result")
+        assert "changed behind the application's back" in shown(app, "#audit-problem-list")
+
+
+async def test_technician_has_no_audit_screen(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        assert "a" not in app.screen.active_bindings
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)

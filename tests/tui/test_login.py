@@ -1,0 +1,140 @@
+"""Logging in, refusals shown inline, lock-out, expired passwords, role homes, log out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.widgets import DataTable
+
+from lottrack import accounts, demo
+from lottrack.db import Database
+from lottrack.models import User
+from lottrack.permissions import CurrentUser
+from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tui.app import LotTrackApp
+from tui.panes import TablePane
+from tui.screens.change_password import ChangePasswordScreen
+from tui.screens.home import HomeScreen
+from tui.screens.login import LoginScreen
+
+pytestmark = pytest.mark.asyncio
+
+HOME_TEXT = {
+    "admin": ["Administration", f"{len(demo.DEMO_USERS)} accounts"],
+    "tech": ["Lots in process"],
+    "tech2": ["Lots in process"],
+    "qa": ["Lots awaiting review"],
+    "pharm": ["Visits due"],
+    "pharm2": ["Visits due"],
+    "ward": ["Patients and visits"],
+    "inv": ["1 Ward", "2 Investigator", "Patients and visits"],
+}
+
+
+async def test_wrong_password_is_shown_inline_and_counted(
+    app: LotTrackApp, user_row: Callable[[str], User]
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech", "not-the-password")
+        assert isinstance(app.screen, LoginScreen)
+        assert "Unknown username or wrong password." in screen_text(app)
+        assert app.screen.query_one("#password").value == ""
+    assert user_row("tech").failed_logins == 1
+
+
+async def test_five_failures_lock_the_account(
+    app: LotTrackApp, user_row: Callable[[str], User]
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech", "wrong-1")
+        for n in range(2, 6):
+            await type_text(pilot, f"wrong-{n}")
+            await pilot.press("enter")
+            await settle(pilot)
+        assert "The account is now locked" in shown(app, "#login-message")
+        assert user_row("tech").locked_at is not None
+        # The right password no longer helps.
+        await type_text(pilot, "tech-demo-pass")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert "locked after repeated failures" in shown(app, "#login-message")
+    assert user_row("tech").failed_logins == 5
+
+
+async def test_each_demo_user_reaches_their_home(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        for person in demo.DEMO_USERS:
+            await login(pilot, person.username)
+            assert isinstance(app.screen, HomeScreen), person.username
+            text = screen_text(app)
+            assert f"{person.full_name} ({person.username})" in text
+            assert "SQLite demo.db" in text
+            for expected in HOME_TEXT[person.username]:
+                assert expected in text, f"{person.username}: {expected!r} not on screen"
+            for pane in app.screen.query(TablePane):
+                if pane.display and pane.parent and pane.parent.display:
+                    # Loaded: either the rows or the plain "none" line, never a spinner.
+                    assert not pane.query_one(".pane-loading").display
+                    rows = pane.query_one(DataTable).row_count
+                    assert rows or pane.EMPTY in text, f"{person.username}: {pane.TITLE}"
+            await pilot.press("ctrl+l")
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+
+
+async def test_expired_password_must_be_changed_before_home(
+    app: LotTrackApp, demo_db: Database, user_row: Callable[[str], User]
+) -> None:
+    with demo_db.session() as session:
+        admin = CurrentUser.of(session.get(User, user_row("admin").id))
+        accounts.reset_password(session, admin, "tech", "temporary-pass-1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech", "temporary-pass-1")
+        assert isinstance(app.screen, ChangePasswordScreen)
+        assert "expired" in screen_text(app)
+        # Too short: the service's policy message, inline.
+        for text in ("temporary-pass-1", "short", "short"):
+            await type_text(pilot, text)
+            await pilot.press("enter")
+        await settle(pilot)
+        assert "Password: must be at least 10 characters." in shown(app, "#password-message")
+        assert app.focused is app.screen.query_one("#new")
+        # Confirmation differs: refused before the service is asked.
+        for widget, text in (("#new", "my-own-password-2"), ("#confirm", "my-own-password-3")):
+            app.screen.query_one(widget).value = text
+        app.screen.query_one("#confirm").focus()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "differ" in shown(app, "#password-message")
+        # Right this time: changed, then logged in.
+        app.screen.query_one("#confirm").value = "my-own-password-2"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert "Lots in process" in screen_text(app)
+    assert user_row("tech").must_change_password is False
+
+
+async def test_log_out_returns_to_an_empty_login(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.ctx.user is None
+        assert app.screen.query_one("#username").value == ""
+        assert "You have logged out." in screen_text(app)
+        assert len(app.screen_stack) == 2
+
+
+async def test_empty_field_is_refused_before_the_database(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # moves to the password field
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Type your username." in screen_text(app)

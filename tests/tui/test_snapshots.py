@@ -1,0 +1,53 @@
+"""How the main screens look at 80x24 and 120x40 (pytest-textual-snapshot).
+
+The clock is frozen and the cursor does not blink (see conftest), so the pictures only
+change when the layout does. Review the report before accepting an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from lottrack.db import Database
+from tests.tui.helpers import frozen_clock, login, settle
+from tui.app import make_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+Compare = Callable[..., bool]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_screen(snap_compare: Compare, demo_db: Database, size: tuple[int, int]) -> None:
+    """The login screen of a demo database, username field focused."""
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await settle(pilot)
+
+    app = make_app(demo_db, clock=frozen_clock)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_home(snap_compare: Compare, demo_db: Database, size: tuple[int, int]) -> None:
+    """The administrator's home: account summary and the way to Users and Audit."""
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, "admin")
+
+    app = make_app(demo_db, clock=frozen_clock)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_technician_home(snap_compare: Compare, demo_db: Database,
+                         size: tuple[int, int]) -> None:
+    """The technician's home: lots in process (none in the demo yet)."""
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, "tech")
+
+    app = make_app(demo_db, clock=frozen_clock)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

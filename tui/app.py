@@ -1,0 +1,189 @@
+"""The Textual app: one factory (:func:`make_app`) used by the CLI and by every test."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from sqlalchemy.exc import ArgumentError
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+from typing_extensions import override
+
+from lottrack.db import Database
+from lottrack.errors import LotTrackError, ValidationError
+from lottrack.permissions import CurrentUser
+from tui.commands import PaletteCommand, RoleCommands
+from tui.context import AppContext, Clock, local_clock
+from tui.destinations import BY_NAME, DESTINATIONS
+from tui.screens.base import AppScreen
+from tui.screens.help import HelpScreen
+from tui.screens.home import HomeScreen
+from tui.screens.login import LoginScreen
+from tui.screens.start import StartScreen
+from tui.workers import first_line
+
+logger = logging.getLogger(__name__)
+
+
+class LotTrackApp(App[None]):
+    """lottrack's terminal UI. Build it with :func:`make_app`."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "lottrack"
+    COMMANDS = {RoleCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+l", "logout", "Log out", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+
+    def on_mount(self) -> None:
+        """Check the database first."""
+        self.push_screen(StartScreen())
+
+    # ------------------------------------------------------------------ the session
+
+    def start_session(self, user: CurrentUser) -> None:
+        """Remember who logged in and show their home."""
+        self.ctx.user = user
+        self._replace_stack(HomeScreen())
+
+    def show_login(self, notice: str = "") -> None:
+        """Forget the person and show an empty login screen."""
+        self.ctx.user = None
+        self._replace_stack(LoginScreen(notice))
+
+    def use_database(self, db: Database) -> None:
+        """Switch to another database (the demo was built in its own file)."""
+        self.ctx.db.dispose()
+        self.ctx.db = db
+
+    def _replace_stack(self, screen: Screen[None]) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(screen)
+
+    # ---------------------------------------------------------------------- actions
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what the person's roles do not allow (the services check again)."""
+        if action == "open":
+            dest = BY_NAME.get(str(parameters[0])) if parameters else None
+            return dest is not None and self.ctx.can(dest.action)
+        if action == "logout":
+            return self.ctx.user is not None
+        return True
+
+    def open_destination(self, name: str) -> None:
+        """Open a screen of :mod:`tui.destinations` if the person's roles allow it."""
+        dest = BY_NAME.get(name)
+        if dest is None or not self.ctx.can(dest.action):
+            self.notify("Your roles do not allow this.", title="Not permitted",
+                        severity="warning")
+            return
+        if getattr(self.screen, "DESTINATION", None) == name:
+            return
+        self.push_screen(dest.screen())
+
+    def action_open(self, name: str) -> None:
+        """Binding target: ``app.open('users')``."""
+        self.open_destination(name)
+
+    def action_logout(self) -> None:
+        """Back to the login screen."""
+        if self.ctx.user is not None:
+            self.show_login("You have logged out.")
+
+    def action_home(self) -> None:
+        """Close every screen above the home screen."""
+        if self.ctx.user is not None:
+            self._replace_stack(HomeScreen())
+
+    def action_help(self) -> None:
+        """Help for the current screen (F1 again closes it)."""
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            screen.dismiss()
+            return
+        markdown = screen.help_markdown() if isinstance(screen, AppScreen) else (
+            screen.HELP or "No help for this screen.")
+        keys = [
+            (active.binding.key_display or self.get_key_display(active.binding),
+             active.binding.description)
+            for active in screen.active_bindings.values()
+            if active.enabled and active.binding.description
+            and (active.binding.show or _declared_here(active.node, active.binding))
+        ]
+        self.push_screen(HelpScreen(markdown, keys))
+
+    # ------------------------------------------------------------ command palette
+
+    def palette_commands(self, screen: Screen[object]) -> list[PaletteCommand]:
+        """What the command palette offers over ``screen``: what the person's roles allow."""
+        commands: list[PaletteCommand] = []
+        if self.ctx.user is not None:
+            if not isinstance(screen, HomeScreen):
+                commands.append(PaletteCommand("Home", "Back to your home screen",
+                                               self.action_home))
+            for dest in DESTINATIONS:
+                here = getattr(screen, "DESTINATION", None) == dest.name
+                if self.ctx.can(dest.action) and not here:
+                    commands.append(PaletteCommand(
+                        dest.title, dest.description,
+                        partial(self.open_destination, dest.name),
+                    ))
+            commands.append(PaletteCommand("Log out", "Back to the login screen",
+                                           self.action_logout))
+        commands.append(PaletteCommand("Help", "Help for this screen (F1)", self.action_help))
+        commands.append(PaletteCommand("Quit", "Leave lottrack", self.exit))
+        return commands
+
+    # --------------------------------------------------------------------- errors
+
+    def show_error(self, error: BaseException) -> None:
+        """The one place where a worker's failure becomes visible (never a traceback)."""
+        if isinstance(error, LotTrackError):
+            self.notify(error.message, title=error.title, severity="error", timeout=10,
+                        markup=False)
+            return
+        logger.error("unexpected error in a worker", exc_info=error)
+        self.notify(
+            f"The action did not complete ({type(error).__name__}: {first_line(error)}). "
+            "Check the result before trying again; if this happens again, tell your "
+            "administrator.",
+            title="Unexpected error", severity="error", timeout=15, markup=False,
+        )
+
+
+def _declared_here(node: object, binding: Binding) -> bool:
+    """True for a binding lottrack declares (not one Textual adds to every screen)."""
+    return any(
+        cls.__module__.startswith("tui.") and binding in cls.__dict__.get("BINDINGS", ())
+        for cls in type(node).__mro__
+    )
+
+
+def make_app(db: Database, *, clock: Clock | None = None) -> LotTrackApp:
+    """Build the app from its dependencies (the CLI and every test call this)."""
+    return LotTrackApp(AppContext(db=db, clock=clock or local_clock))
+
+
+def run_app(url: str) -> None:
+    """Open the database at ``url`` and run the terminal UI until the person quits."""
+    try:
+        db = Database(url)
+    except ArgumentError as exc:
+        raise ValidationError(f"Database: cannot use {url!r} ({first_line(exc)}).",
+                              field="db") from None
+    app = make_app(db)
+    try:
+        app.run()
+    finally:
+        app.ctx.db.dispose()

@@ -1,0 +1,95 @@
+"""What every screen and pane of a running app shares: the database, the clock, the user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy.engine import make_url
+from textual.dom import DOMNode
+
+from lottrack.db import Database
+from lottrack.permissions import Action, CurrentUser, allowed
+
+Clock = Callable[[], dt.datetime]
+"""Returns the current time, timezone-aware; the zone it carries is the zone shown."""
+
+
+def local_clock() -> dt.datetime:
+    """The current time in the terminal's local time zone."""
+    return dt.datetime.now(dt.UTC).astimezone()
+
+
+@dataclass
+class AppContext:
+    """The app's dependencies and who is logged in (``user`` is None at the login screen)."""
+
+    db: Database
+    clock: Clock = local_clock
+    user: CurrentUser | None = None
+    is_demo: bool = False
+    """True when the database is a demo database (the login screen then names the accounts)."""
+
+    def can(self, action: Action) -> bool:
+        """Whether the logged-in person's roles allow ``action`` (for hiding, not security)."""
+        return self.user is not None and allowed(self.user.roles, action)
+
+    @property
+    def database_label(self) -> str:
+        """A short name for the database: the SQLite file name or ``db@host``; no password."""
+        return database_label(self.db.url)
+
+
+def database_label(url: str) -> str:
+    """How the header names a database (short enough for an 80-column terminal)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        name = Path(parsed.database).name if parsed.database else ":memory:"
+        return f"SQLite {name}"
+    host = parsed.host or "localhost"
+    return f"PostgreSQL {parsed.database or ''}@{host}"
+
+
+def database_location(url: str) -> str:
+    """The full location of a database, for help text (passwords hidden)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+class HasContext(Protocol):
+    """An app that carries an :class:`AppContext` (``LotTrackApp``)."""
+
+    ctx: AppContext
+
+    def show_error(self, error: BaseException) -> None:
+        """Make a worker's error visible."""
+
+    def open_destination(self, name: str) -> None:
+        """Open a screen of :mod:`tui.destinations` if the person may."""
+
+    def use_database(self, db: Database) -> None:
+        """Switch to another database (after building the demo elsewhere)."""
+
+    def show_login(self, notice: str = "") -> None:
+        """Forget the person and show the login screen."""
+
+    def start_session(self, user: CurrentUser) -> None:
+        """Remember the person and show their home screen."""
+
+
+def app_of(node: DOMNode) -> HasContext:
+    """The running lottrack app of a screen or widget."""
+    app = node.app
+    if not isinstance(getattr(app, "ctx", None), AppContext):
+        raise RuntimeError("this widget runs outside a LotTrackApp")
+    return app  # type: ignore[return-value]
+
+
+def context_of(node: DOMNode) -> AppContext:
+    """The :class:`AppContext` of the app a screen or widget belongs to."""
+    return app_of(node).ctx

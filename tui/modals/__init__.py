@@ -1,0 +1,1 @@
+"""Modals: each only collects input and dismisses with it (typed ``ModalScreen[T]``)."""

@@ -1,0 +1,162 @@
+"""The base of every role pane on the home screen.
+
+A pane shows one list a role works from ("Lots in process", "Visits due", …). It loads its
+rows in a worker thread when it is mounted and when the person refreshes, through
+:meth:`RolePane.fetch`, which receives a read-only session and the logged-in person and
+returns plain data (never ORM rows). :meth:`RolePane.show` puts that data on screen.
+
+:class:`TablePane` is the usual case: ``fetch`` returns rows of text, shown in a
+``DataTable`` with :attr:`TablePane.COLUMNS` (datetimes in the clock's time zone), or
+the :attr:`TablePane.EMPTY` text when there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import DataTable, LoadingIndicator, Static
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack.db import Database
+from lottrack.permissions import CurrentUser
+from tui.context import context_of
+from tui.workers import ReportsWorkerErrors
+
+Row = tuple[object, ...]
+"""One line of a table pane: text, numbers, dates or aware datetimes (formatted on show)."""
+
+
+def format_cell(value: object, tz: dt.tzinfo | None) -> Text:
+    """Text of one table cell (never markup); an aware datetime is shown in ``tz``."""
+    if value is None:
+        return Text("—")
+    if isinstance(value, dt.datetime):
+        return Text(value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z"))
+    if isinstance(value, dt.date):
+        return Text(value.isoformat())
+    return Text(str(value))
+
+
+class RolePane(ReportsWorkerErrors, Vertical):
+    """A titled area of the home screen that belongs to one role."""
+
+    ROLE: ClassVar[str]
+    """The role whose home shows this pane (a constant of ``lottrack.permissions``)."""
+    TAB_LABEL: ClassVar[str]
+    """Label of the pane's tab when the home screen shows several panes."""
+    TITLE: ClassVar[str]
+    """Heading shown above the pane's content."""
+    HINT: ClassVar[str] = ""
+    """One line under the heading that says what the list holds."""
+    HELP: ClassVar[str | None] = None
+    """Markdown added to the home screen's F1 help."""
+
+    @dataclass
+    class Loaded(Message):
+        """Posted by the loading worker with what :meth:`fetch` returned."""
+
+        data: Any
+
+    def compose(self) -> ComposeResult:
+        """Heading, hint and a loading indicator; :meth:`compose_body` adds the rest."""
+        yield Static(Content(self.TITLE), classes="pane-title")
+        if self.HINT:
+            yield Static(Content(self.HINT), classes="pane-hint")
+        yield LoadingIndicator(classes="pane-loading")
+        failed = Static("This list could not be loaded; press r to try again.",
+                        classes="pane-failed")
+        failed.display = False
+        yield failed
+        yield from self.compose_body()
+
+    def compose_body(self) -> ComposeResult:
+        """Widgets that show the loaded data (hidden until :meth:`show`)."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        """Load as soon as the pane is on screen."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch the data again (the home screen's refresh key calls this)."""
+        self.query_one(".pane-loading").display = True
+        self.query_one(".pane-failed").display = False
+        ctx = context_of(self)
+        if ctx.user is not None:
+            self._load(ctx.db, ctx.user)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _load(self, db: Database, who: CurrentUser) -> None:
+        with db.reader() as session:
+            data = self.fetch(session, who)
+        self.post_message(self.Loaded(data))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.query_one(".pane-loading").display = False
+        self.show(message.data)
+
+    @on(Worker.StateChanged)
+    def _load_failed(self, event: Worker.StateChanged) -> None:
+        # The error itself is shown by the app (ReportsWorkerErrors); say so here too.
+        if event.state is WorkerState.ERROR:
+            self.query_one(".pane-loading").display = False
+            self.query_one(".pane-failed").display = True
+
+    @classmethod
+    def fetch(cls, session: Session, who: CurrentUser) -> Any:
+        """Runs in a worker thread: read what the pane shows. Return plain data only.
+
+        A :class:`TablePane` returns a sequence of :data:`Row`.
+        """
+        raise NotImplementedError
+
+    def show(self, data: Any) -> None:
+        """Runs on the UI thread with what :meth:`fetch` returned."""
+
+
+class TablePane(RolePane):
+    """A pane that lists rows in a table, or says plainly that there are none."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+    """Column headings of the table."""
+    EMPTY: ClassVar[str] = "Nothing to show."
+    """What the pane says when :meth:`fetch` returns no rows."""
+
+    def compose_body(self) -> ComposeResult:
+        """A table and an empty-state line, both hidden until the rows arrive."""
+        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+        table.add_columns(*self.COLUMNS)
+        table.display = False
+        yield table
+        empty = Static(Content(self.EMPTY), classes="pane-empty")
+        empty.display = False
+        yield empty
+
+    @override
+    def show(self, data: Sequence[Row]) -> None:
+        """Fill the table, or show the empty state."""
+        tz = context_of(self).clock().tzinfo
+        table: DataTable[str] = self.query_one(DataTable)
+        table.clear()
+        for row in data:
+            table.add_row(*(format_cell(value, tz) for value in row))
+        table.display = bool(data)
+        self.query_one(".pane-empty").display = not data
+        # Keyboard-first: a list with rows takes the focus; a hidden one gives it up.
+        if data and self.screen.focused is None:
+            table.focus()
+        elif not data and table.has_focus:
+            self.screen.set_focus(None)

@@ -1,0 +1,269 @@
+"""The first screen: is the database ready? If it is empty, offer the demo or ``lottrack init``."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Footer, LoadingIndicator, Static
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack import bootstrap, demo, schema
+from lottrack.db import ENV_URL, Database, default_url, demo_url
+from lottrack.errors import LotTrackError
+from tui.context import database_location
+from tui.screens.base import AppScreen
+from tui.widgets.session_header import SessionHeader
+from tui.workers import first_line
+
+StateKind = Literal["ready", "empty", "outdated", "unavailable"]
+
+
+@dataclass(frozen=True)
+class DatabaseState:
+    """What the start screen found."""
+
+    kind: StateKind
+    detail: str = ""
+    is_demo: bool = False
+
+
+def check_database(db: Database) -> DatabaseState:
+    """Whether ``db`` can be logged into (runs in a worker thread)."""
+    try:
+        current = schema.current_revision(db.engine)
+        head = schema.head_revision()
+        if current is None:
+            return DatabaseState("empty", "It has no lottrack schema yet.")
+        if current != head:
+            return DatabaseState(
+                "outdated",
+                f"Its schema is at revision {current}; this version of lottrack uses {head}.",
+            )
+        if bootstrap.needs_admin(db):
+            return DatabaseState("empty", "It has the lottrack schema but no accounts.")
+        return DatabaseState("ready", is_demo=demo.is_demo(db) is True)
+    except SQLAlchemyError as exc:
+        return DatabaseState("unavailable", first_line(exc))
+
+
+def init_command(db: Database) -> str:
+    """The ``lottrack init`` command line for this database (password never shown)."""
+    if not os.environ.get(ENV_URL) and db.url == default_url():
+        return "lottrack init"
+    return f"lottrack --db {database_location(db.url)} init"
+
+
+def demo_target_url(db: Database) -> str:
+    """Where "create the demo" writes, mirroring ``lottrack demo``.
+
+    A database the person chose (``--db`` or ``$LOTTRACK_DATABASE_URL``) gets the demo
+    itself; the default database is left alone and the separate demo file is used.
+    """
+    if not os.environ.get(ENV_URL) and db.url == default_url():
+        return demo_url()
+    return db.url
+
+
+class StartScreen(AppScreen):
+    """Checks the database in a worker, then hands over to the login screen."""
+
+    HELP = """\
+# Opening the database
+
+lottrack checks that the database has its schema and at least one account.
+
+* **Empty database**: press **d** to create a demo database (demo people and data, for
+  trying lottrack out; never for real records), or quit and run `lottrack init` to
+  create the real database and its first administrator.
+* **Outdated schema**: quit and run `lottrack init`; it upgrades the schema and keeps
+  every row.
+"""
+
+    BINDINGS = [
+        Binding("d", "create_demo", "Create demo"),
+        Binding("r", "check", "Retry"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    @dataclass
+    class Checked(Message):
+        """The database check finished."""
+
+        state: DatabaseState
+
+    @dataclass
+    class DemoBuilt(Message):
+        """The demo database was built into ``db``."""
+
+        db: Database
+
+    @dataclass
+    class DemoRefused(Message):
+        """The demo could not be built here (the core said why)."""
+
+        title: str
+        message: str
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: DatabaseState | None = None
+        self.busy = True
+
+    def compose(self) -> ComposeResult:
+        """A box that says what was found and offers what can be done."""
+        yield SessionHeader()
+        with Center(), Vertical(id="start-box", classes="dialog"):
+            yield Static("Opening the database", id="start-title", classes="dialog-title")
+            yield Static(Content(database_location(self.ctx.db.url)), id="start-location")
+            yield LoadingIndicator(id="start-loading")
+            yield Static("", id="start-message")
+            yield Static("", id="start-hint", classes="hint")
+            with Horizontal(id="start-buttons", classes="buttons"):
+                yield Button("Create demo database", id="demo", variant="primary")
+                yield Button("Retry", id="retry")
+                yield Button("Quit", id="quit", variant="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start checking at once."""
+        self._show_buttons()
+        self.action_check()
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer "create demo" only for an empty database, "retry" only after a problem."""
+        if action == "create_demo":
+            return not self.busy and self.state is not None and self.state.kind == "empty"
+        if action == "check":
+            return not self.busy and self.state is not None and self.state.kind in (
+                "outdated", "unavailable")
+        return True
+
+    def action_check(self) -> None:
+        """Look at the database (again)."""
+        self._set_busy("Opening the database")
+        self._check(self.ctx.db)
+
+    def action_create_demo(self) -> None:
+        """Build the demo (asks nothing: the target is named on screen)."""
+        if not self.check_action("create_demo", ()):
+            return
+        self._set_busy("Creating the demo database")
+        self._build(self.ctx.db, demo_target_url(self.ctx.db))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _check(self, db: Database) -> None:
+        self.post_message(self.Checked(check_database(db)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _build(self, current: Database, url: str) -> None:
+        target = current if url == current.url else Database(url)
+        try:
+            if target is current or demo.is_demo(target) is not True:
+                demo.build(target)
+        except LotTrackError as exc:
+            self.post_message(self.DemoRefused(exc.title, exc.message))
+            return
+        self.post_message(self.DemoBuilt(target))
+
+    @on(Checked)
+    def _checked(self, message: Checked) -> None:
+        state = message.state
+        if state.kind == "ready":
+            self.ctx.is_demo = state.is_demo
+            self.lottrack.show_login()
+            return
+        self.state = state
+        self.busy = False
+        target_url = demo_target_url(self.ctx.db)
+        title, text, hint = {
+            "empty": (
+                "This database is empty",
+                state.detail,
+                "Create a demo database to try lottrack out"
+                + ("" if target_url == self.ctx.db.url
+                   else f" (it goes to {database_location(target_url)})")
+                + f", or quit and run `{init_command(self.ctx.db)}` to set up the real "
+                "database and its first administrator.",
+            ),
+            "outdated": (
+                "This database needs an upgrade",
+                state.detail,
+                f"Quit and run `{init_command(self.ctx.db)}`: it upgrades the schema and "
+                "keeps every row.",
+            ),
+            "unavailable": (
+                "The database cannot be opened",
+                state.detail,
+                "Check the --db option or $LOTTRACK_DATABASE_URL (and that the server is "
+                "running), then press r to retry.",
+            ),
+        }[state.kind]
+        self._show(title, text, hint)
+
+    @on(DemoBuilt)
+    def _demo_built(self, message: DemoBuilt) -> None:
+        if message.db is not self.ctx.db:
+            self.lottrack.use_database(message.db)
+        self.query_one("#start-location", Static).update(
+            Content(database_location(message.db.url)))
+        self.app.notify("Demo database created.", title="Demo")
+        self.action_check()
+
+    @on(DemoRefused)
+    def _demo_refused(self, message: DemoRefused) -> None:
+        self.busy = False
+        self._show(message.title, message.message, "Quit and choose another --db.")
+
+    @on(Worker.StateChanged)
+    def _worker_done(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.busy = False
+            self._show("Something went wrong", "See the notification.", "")
+
+    @on(Button.Pressed, "#demo")
+    def _demo_pressed(self) -> None:
+        self.action_create_demo()
+
+    @on(Button.Pressed, "#retry")
+    def _retry_pressed(self) -> None:
+        self.action_check()
+
+    @on(Button.Pressed, "#quit")
+    def _quit_pressed(self) -> None:
+        self.app.exit()
+
+    def _set_busy(self, title: str) -> None:
+        self.busy = True
+        self.state = None
+        self.query_one("#start-title", Static).update(title)
+        self.query_one("#start-loading").display = True
+        self.query_one("#start-message", Static).update("")
+        self.query_one("#start-hint", Static).update("")
+        self._show_buttons()
+
+    def _show(self, title: str, text: str, hint: str) -> None:
+        self.query_one("#start-title", Static).update(Content(title))
+        self.query_one("#start-loading").display = False
+        self.query_one("#start-message", Static).update(Content(text))
+        self.query_one("#start-hint", Static).update(Content(hint))
+        self._show_buttons()
+
+    def _show_buttons(self) -> None:
+        self.query_one("#demo").display = bool(self.check_action("create_demo", ()))
+        self.query_one("#retry").display = bool(self.check_action("check", ()))
+        self.query_one("#quit").display = not self.busy
+        self.refresh_bindings()
+        focus = next((b for b in self.query(Button) if b.display), None)
+        if focus is not None:
+            focus.focus()
