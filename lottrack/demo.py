@@ -1,13 +1,12 @@
-"""``lottrack demo``: a demonstration database with one person per role.
+"""``lottrack demo``: a demonstration database with one person per role and a trial in
+every state (:mod:`lottrack.demo_trial`).
 
-Later work extends :data:`DEMO_BUILDERS` until the demo holds a whole trial in every
-state. A demo database is marked as such; the builder never writes into a database that
-holds anything else.
+A demo database is marked as such; the builder never writes into a database that holds
+anything else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lottrack import audit
 from lottrack.bootstrap import initialise
 from lottrack.db import Database
 from lottrack.errors import ValidationError
-from lottrack.models import Setting, Site, User
+from lottrack.models import Setting, User
 from lottrack.permissions import CurrentUser
 
 
@@ -53,10 +52,6 @@ class DemoContext:
     db: Database
     users: dict[str, CurrentUser]
     scale: int = 1
-
-
-#: Steps that add to the demo (manufacturing, pharmacy, …), run in order.
-DEMO_BUILDERS: list[Callable[[DemoContext], None]] = []
 
 
 def is_demo(db: Database) -> bool | None:
@@ -107,30 +102,21 @@ def build(db: Database, *, force: bool = False, scale: int = 1) -> list[DemoUser
     with db.session() as session:
         audit.set_actor(session, None, "system:demo")
         session.add(Setting(key=DEMO_MARK, value="1"))
-        _add_site_and_users(session, ctx)
+        _add_users(session, ctx)
     ctx.scale = scale
-    for builder in DEMO_BUILDERS:
-        builder(ctx)
+    from lottrack.demo_trial import build_trial
+
+    build_trial(ctx, {u.username: u.password for u in DEMO_USERS})
     return list(DEMO_USERS)
 
 
-def _add_site_and_users(session: Session, ctx: DemoContext) -> None:
+def _add_users(session: Session, ctx: DemoContext) -> None:
     from lottrack.accounts import hash_password
 
-    site = Site(
-        name="Demo University Hospital — Cell Therapy Facility",
-        address="1 Hospital Road, Demo City",
-        timezone="Europe/Berlin",
-        fin="A9999",
-        product_code_msc="S1234100",
-        product_code_placebo="S1235100",
-    )
-    session.add(site)
-    session.flush()
     for du in DEMO_USERS:
         user = User(
             username=du.username, full_name=du.full_name, roles=",".join(sorted(du.roles)),
-            password_hash=hash_password(du.password), site_id=site.id,
+            password_hash=hash_password(du.password),
         )
         session.add(user)
         session.flush()

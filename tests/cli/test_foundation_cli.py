@@ -109,6 +109,17 @@ def test_demo_builds_once_and_rebuilds_with_force(tmp_path: Path) -> None:
     assert built.returncode == 0, built.stderr
     for username in ("admin", "tech", "qa", "pharm", "pharm2", "ward", "inv"):
         assert f"  {username} " in built.stdout
+    engine = create_engine(f"sqlite:///{demo_db}")
+    with engine.connect() as conn:
+        lot_states = dict(conn.execute(text("SELECT status, count(*) FROM lot GROUP BY status"))
+                          .all())
+        visit_states = set(conn.execute(text("SELECT DISTINCT status FROM visit")).scalars())
+        sequences = set(conn.execute(text("SELECT sequence FROM allocation")).scalars())
+    engine.dispose()
+    assert set(lot_states) == {"in-process", "awaiting-release", "quarantined", "released",
+                               "rejected", "released-exceptional"}
+    assert visit_states == {"planned", "dispensed", "infused"}
+    assert sequences == {"MSC-first", "placebo-first"}
     assert run("--db", demo_db, "demo").returncode == 2
     assert run("--db", demo_db, "demo", "--force").returncode == 0
     assert run("--db", demo_db, "audit", "verify").returncode == 0
