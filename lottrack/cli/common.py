@@ -7,12 +7,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import typer
 
-from lottrack.db import Database, default_url, demo_url, normalise_url
 from lottrack.errors import LotTrackError, ValidationError
-from lottrack.permissions import CurrentUser
+
+if TYPE_CHECKING:  # the database layer is imported when a command needs it (fast --help)
+    from lottrack.db import Database
+    from lottrack.permissions import CurrentUser
 
 EXIT_BAD_INPUT = 2
 
@@ -27,6 +30,8 @@ class State:
 
     def url(self) -> str:
         """--db, else the demo database with --demo, else $LOTTRACK_DATABASE_URL or default."""
+        from lottrack.db import default_url, demo_url, normalise_url
+
         if self.db_url:
             return normalise_url(self.db_url)
         if self.demo:
@@ -35,6 +40,8 @@ class State:
 
     def database(self) -> Database:
         """Open the chosen database."""
+        from lottrack.db import Database
+
         return Database(self.url())
 
     def stdin_line(self) -> str:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from lottrack.cli.common import State, fail_on_error, login
-from lottrack.trial.export import export as export_trial
 
 
 def export(
@@ -19,6 +18,8 @@ def export(
     password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
 ) -> None:
     """Export the trial data for the data manager (blinded unless you are unblinded)."""
+    from lottrack.trial.export import export as export_trial
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lottrack import bootstrap
-from lottrack import demo as demo_core
 from lottrack.cli.common import State, fail_on_error, read_password
-from lottrack.db import Database
+
+if TYPE_CHECKING:
+    from lottrack.demo import DemoUser
 
 
 def init(
@@ -22,6 +22,8 @@ def init(
                                                  "password from standard input.")] = False,
 ) -> None:
     """Create or migrate the database and create the first administrator."""
+    from lottrack import bootstrap
+
     state: State = ctx.obj
     with fail_on_error():
         db = state.database()
@@ -54,14 +56,16 @@ def init(
 
 def ensure_demo(state: State) -> None:
     """Build the demo database on first use of ``lottrack --demo``."""
+    from lottrack import demo as demo_core
+
     with fail_on_error():
-        db = Database(state.url())
+        db = state.database()
         if demo_core.is_demo(db) is None:
             typer.echo("Building the demo database (first use)…", err=True)
             _print_users(demo_core.build(db))
 
 
-def _print_users(users: list[demo_core.DemoUser]) -> None:
+def _print_users(users: list[DemoUser]) -> None:
     typer.echo("Demo accounts (username / password / roles):")
     for u in users:
         typer.echo(f"  {u.username:<8} {u.password:<18} {', '.join(u.roles)}")
@@ -75,6 +79,8 @@ def demo(
                                        "work).")] = 1,
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
+    from lottrack import demo as demo_core
+
     state: State = ctx.obj
     if not state.db_url:
         state.demo = True

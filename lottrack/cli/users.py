@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from lottrack import accounts
 from lottrack.cli.common import State, fail_on_error, login, read_password
 
 user_app = typer.Typer(help="Manage accounts (administrators).", no_args_is_help=True)
@@ -27,6 +26,8 @@ def add(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Add a person with their roles."""
+    from lottrack import accounts
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -42,6 +43,8 @@ def add(
 @user_app.command("list")
 def list_(ctx: typer.Context, as_user: AsOpt = None, password_stdin: StdinOpt = False) -> None:
     """List every account and its state."""
+    from lottrack import accounts
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -57,6 +60,8 @@ def list_(ctx: typer.Context, as_user: AsOpt = None, password_stdin: StdinOpt = 
 
 def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,
                 as_user: str | None, password_stdin: bool) -> None:
+    from lottrack import accounts
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -83,6 +88,8 @@ def enable(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
 def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt = None,
            password_stdin: StdinOpt = False) -> None:
     """Lift a lock-out after repeated failed logins."""
+    from lottrack import accounts
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -95,6 +102,8 @@ def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
 def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
           password_stdin: StdinOpt = False) -> None:
     """Set a temporary password that the owner must change at the next login."""
+    from lottrack import accounts
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -109,9 +118,10 @@ def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
 def passwd(ctx: typer.Context, username: Annotated[str | None, typer.Argument()] = None,
            password_stdin: StdinOpt = False) -> None:
     """Change your own password (old, then new)."""
+    from lottrack import accounts
+
     state: State = ctx.obj
     from lottrack.cli.common import acting_user_name
-
     with fail_on_error():
         name = acting_user_name(username)
         old = read_password(state, "Current password", from_stdin=password_stdin)

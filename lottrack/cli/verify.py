@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from lottrack import audit
 from lottrack.cli.common import State, fail_on_error
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
@@ -13,6 +12,8 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 @audit_app.command("verify")
 def verify(ctx: typer.Context) -> None:
     """Recompute the hash chain and compare every record with its last audited values."""
+    from lottrack import audit
+
     state: State = ctx.obj
     with fail_on_error():
         db = state.database()
