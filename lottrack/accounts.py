@@ -162,11 +162,16 @@ def authenticate(session: Session, username: str, password: str) -> CurrentUser:
         )
         session.commit()
         raise AuthenticationFailed(refused)
-    if not user.active:
-        _record_failure(session, user, "login refused: account disabled", count=False)
-        raise AuthenticationFailed(f"The account '{user.username}' is disabled.")
-    if user.locked_at is not None:
-        _record_failure(session, user, "login refused: account locked", count=False)
+    if not user.active or user.locked_at is not None:
+        # Say why only to someone who knows the password: the state of an account is
+        # not disclosed to whoever types its name.
+        right = _password_matches(user, password)
+        state = "disabled" if not user.active else "locked"
+        _record_failure(session, user, f"login refused: account {state}", count=False)
+        if not right:
+            raise AuthenticationFailed(refused)
+        if state == "disabled":
+            raise AuthenticationFailed(f"The account '{user.username}' is disabled.")
         raise AuthenticationFailed(
             f"The account '{user.username}' is locked after repeated failures; "
             "an administrator must unlock it."
@@ -250,15 +255,20 @@ def change_password(session: Session, username: str, old: str, new: str) -> None
         user.failed_logins = 0
 
 
-def reset_password(session: Session, who: CurrentUser, username: str, new: str) -> None:
-    """An administrator sets a temporary password; the owner must change it at next login."""
+def reset_password(session: Session, who: CurrentUser, username: str, new: str,
+                   reason: str = "") -> None:
+    """An administrator sets a temporary password (which also lifts a lock-out); the owner
+    must change it at the next login."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
     _check_password_policy(session, new)
-    with audit.reason(session, f"password reset by administrator {who.username}"):
+    why = f"password reset by administrator {who.username}"
+    with audit.reason(session, f"{why}: {reason.strip()}" if reason.strip() else why):
         user.password_hash = hash_password(new)
         user.password_changed_at = utcnow()
         user.must_change_password = True
+        user.locked_at = None
+        user.failed_logins = 0
 
 
 def set_active(session: Session, who: CurrentUser, username: str, active: bool,

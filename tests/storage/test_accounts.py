@@ -166,3 +166,21 @@ def test_production_hashing_uses_the_strong_argon2id_profile(
     monkeypatch.delenv(accounts.FAST_HASHING_ENV, raising=False)
     stored = accounts._make_hasher().hash("a-password-1")
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_locked_accounts_state_is_told_only_to_who_knows_its_password(
+    db: Database, admin: CurrentUser, make_user: MakeUser
+) -> None:
+    make_user("qa", username="quinn")
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            _login(db, "quinn", "guess-guess-1")
+    with pytest.raises(AuthenticationFailed) as info:
+        _login(db, "quinn", "another-guess")
+    assert info.value.message == "Unknown username or wrong password."
+    with pytest.raises(AuthenticationFailed, match="locked after repeated failures"):
+        _login(db, "quinn", PASSWORD)
+    with db.session() as s:  # an admin reset also lifts the lock-out
+        accounts.reset_password(s, admin, "quinn", "temporary-pass-2", "locked out, called IT")
+    with pytest.raises(accounts.PasswordExpired):
+        _login(db, "quinn", "temporary-pass-2")
