@@ -12,7 +12,6 @@ from lottrack.db import Database
 from lottrack.models import User
 
 
-
 def _seeders() -> list[Callable[[Session], None]]:
     """Functions that put the defaults of a fresh database in place; each is idempotent
     and runs inside ``init`` with the actor ``system:init``."""

@@ -9,8 +9,16 @@ from sqlmodel import Session, col, select
 
 from lottrack import calc, lots, specifications
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
-from lottrack.models import Lot, ProductUnit, QCResult, Site, SpecItem, Subject, WeightMeasurement
-from lottrack.models import utcnow
+from lottrack.models import (
+    Lot,
+    ProductUnit,
+    QCResult,
+    Site,
+    SpecItem,
+    Subject,
+    WeightMeasurement,
+    utcnow,
+)
 from lottrack.permissions import Action, CurrentUser, authorize
 
 #: QC results may be added while the lot is made, awaits release or is held.

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit
 from lottrack.errors import NotFound, ValidationError
-from lottrack.models import SpecItem, Specification
+from lottrack.models import Specification, SpecItem
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.units import Dim, ParsedQuantity, format_quantity, parse_quantity
 

@@ -12,7 +12,7 @@ from sqlmodel import select
 from lottrack import specifications
 from lottrack.db import Database
 from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import SpecItem, Specification
+from lottrack.models import Specification, SpecItem
 from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
 
