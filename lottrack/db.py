@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
+
+from lottrack.errors import Conflict, LotTrackError
 
 ENV_URL = "LOTTRACK_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000
@@ -92,6 +94,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class StorageError(LotTrackError):
+    """The database refused a write for a reason outside the application."""
+
+    title = "Database error"
+
+
+def _first_line(error: exc.DBAPIError) -> str:
+    return str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
+
+
 @dataclass
 class Database:
     """One database: its engine and the two kinds of session a user action opens."""
@@ -115,11 +127,27 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A write session: commits when the block ends, rolls back on any error."""
+        """A write session: commits when the block ends, rolls back on any error.
+
+        Storage failures (disk full, read-only file, lost connection) and constraint
+        races become errors a person can read; in every case nothing was saved.
+        """
         with self._writer() as session:
             try:
                 yield session
                 session.commit()
+            except exc.IntegrityError as error:
+                session.rollback()
+                raise Conflict(
+                    "Another terminal saved a conflicting record at the same moment "
+                    f"({_first_line(error)}); nothing was saved. Reload and try again."
+                ) from error
+            except (exc.OperationalError, exc.DatabaseError) as error:
+                session.rollback()
+                raise StorageError(
+                    f"The database could not be written ({_first_line(error)}); nothing "
+                    "was saved."
+                ) from error
             except BaseException:
                 session.rollback()
                 raise

@@ -126,3 +126,8 @@ def verify_ok(db: Database) -> audit.VerifyReport:
         report = audit.verify(conn)
     assert report.ok, report.problems
     return report
+
+
+def load(n: int) -> int:
+    """A count for the concurrency suite: small in CI, 20× with ``LOTTRACK_LONG=1``."""
+    return n * 20 if os.environ.get("LOTTRACK_LONG") == "1" else n

@@ -14,7 +14,7 @@ from lottrack.db import Database
 from lottrack.errors import LotTrackError, ValidationError
 from lottrack.models import AuditEvent, Setting, User
 from lottrack.permissions import CurrentUser
-from tests.conftest import verify_ok
+from tests.conftest import load, verify_ok
 
 
 def _events(db: Database) -> list[AuditEvent]:
@@ -142,17 +142,19 @@ def _append_worker(url: str, prefix: str, n: int) -> None:
     db.dispose()
 
 
+@pytest.mark.concurrency
 def test_two_processes_appending_at_once_leave_one_valid_chain(db: Database) -> None:
     before = len(_events(db))
+    n = load(25)
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_append_worker, args=(db.url, p, 25)) for p in ("left", "right")]
+    procs = [ctx.Process(target=_append_worker, args=(db.url, p, n)) for p in ("left", "right")]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
     events = _events(db)
-    assert len(events) == before + 50
+    assert len(events) == before + 2 * n
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert {e.username for e in events[before:]} == {"system:left", "system:right"}
     verify_ok(db)

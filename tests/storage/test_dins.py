@@ -12,7 +12,7 @@ from lottrack.db import Database
 from lottrack.errors import ValidationError
 from lottrack.isbt128 import check_character, parse_din
 from lottrack.models import IssuedDin
-from tests.conftest import verify_ok
+from tests.conftest import load, verify_ok
 
 
 def _allocate(db: Database, fin: str = "A9999", year: int = 26) -> str:
@@ -46,9 +46,11 @@ def _worker(url: str, n: int) -> None:
     db.dispose()
 
 
+@pytest.mark.concurrency
 def test_two_terminals_allocating_at_once_never_share_a_din(db: Database) -> None:
+    n = load(15)
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(db.url, 15)) for _ in range(2)]
+    procs = [ctx.Process(target=_worker, args=(db.url, n)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:
@@ -56,5 +58,5 @@ def test_two_terminals_allocating_at_once_never_share_a_din(db: Database) -> Non
         assert p.exitcode == 0
     with db.reader() as s:
         issued = s.exec(select(IssuedDin.sequence)).all()
-    assert sorted(issued) == list(range(1, 31))
+    assert sorted(issued) == list(range(1, 2 * n + 1))
     verify_ok(db)

@@ -432,6 +432,7 @@ def _dispense_worker(url: str, who: CurrentUser, password: str, visit_id: int, b
         db.dispose()
 
 
+@pytest.mark.concurrency
 def test_two_pharmacists_dispensing_the_same_bag_at_once(sc: Scenario) -> None:
     _, bag, (v1, _) = _released_subject(sc, "TLS-601", MSC_FIRST)
     ctx = mp.get_context("spawn")

@@ -227,6 +227,7 @@ def _release_worker(url: str, lot_id: int, who: CurrentUser, password: str,
         db.dispose()
 
 
+@pytest.mark.concurrency
 def test_two_qa_releasing_at_once_record_exactly_one_disposition(sc: Scenario) -> None:
     lot_id, _ = sc.made_lot(sc.subject("TLS-011", dt.date(1980, 1, 1)))
     ctx = mp.get_context("spawn")
