@@ -22,9 +22,10 @@ from sqlmodel import Session, col, select
 from lottrack import audit, calc, lots
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.expansion import lot_site, lot_spec, passage_row
+from lottrack.inputs import clean_text
 from lottrack.models import CellCount, CountReplicate, Lot, ProductUnit, Site
 from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.sites import check_moment, clean_text, parse_at_site
+from lottrack.sites import check_moment, parse_at_site
 from lottrack.units import Dim, format_number
 
 PASSAGE_HARVEST = "passage-harvest"

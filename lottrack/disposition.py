@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from lottrack import lots, qc, signatures
 from lottrack.batch_record import lot_content
 from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.inputs import clean_paragraphs
 from lottrack.models import CellCount, Disposition, Lot, Passage, ProductUnit, QCResult, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials, SignatureView
@@ -34,12 +35,11 @@ class ExceptionalRelease:
 
 
 def _text(value: str, field: str, label: str, *, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise ValidationError(f"{label}: required.", field=field)
-    if len(value) > MAX_TEXT or any(ord(c) < 32 and c not in "\n\t" for c in value):
-        raise ValidationError(f"{label}: at most {MAX_TEXT} printable characters.", field=field)
-    return value
+    try:
+        return clean_paragraphs(value or "", label, max_length=MAX_TEXT, required=required)
+    except ValidationError as exc:
+        raise ValidationError(exc.message.replace("nothing was typed; it is required",
+                                                  "required"), field=field) from None
 
 
 def recorded_by(session: Session, lot: Lot) -> set[int]:

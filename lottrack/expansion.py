@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from lottrack import audit, calc, lots
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.harvests import harvest_row
+from lottrack.inputs import clean_text
 from lottrack.models import (
     CellCount,
     Lot,
@@ -29,7 +30,7 @@ from lottrack.models import (
 )
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.reagents import require_usable
-from lottrack.sites import check_moment, clean_text, parse_at_site, site_row, site_zone
+from lottrack.sites import check_moment, parse_at_site, site_row, site_zone
 from lottrack.specifications import current_spec
 from lottrack.subjects import subject_row
 from lottrack.units import Dim

@@ -21,12 +21,12 @@ from lottrack.counts import FINAL_PRODUCT, usable_count
 from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.expansion import lot_site, lot_spec, passages_of
 from lottrack.harvests import harvest_row
+from lottrack.inputs import clean_text
 from lottrack.models import CustodyEvent, ProductUnit, Site, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.sites import (
     STORED_TEXT_LENGTH,
     check_moment,
-    clean_text,
     local_text,
     parse_at_site,
     site_row,

@@ -9,9 +9,10 @@ from sqlmodel import Session, select
 
 from lottrack.dins import allocate_din
 from lottrack.errors import NotFound
+from lottrack.inputs import clean_text
 from lottrack.models import Harvest
 from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.sites import check_moment, clean_text, parse_at_site, site_row
+from lottrack.sites import check_moment, parse_at_site, site_row
 from lottrack.subjects import subject_row
 from lottrack.units import Dim
 

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import calc, lots, specifications
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.models import (
     Lot,
     ProductUnit,
@@ -98,9 +99,7 @@ def record_result(
         raise ValidationError("Tested at: give a time with its zone.", field="tested_at")
     if tested_at > utcnow() + dt.timedelta(minutes=5):
         raise ValidationError("Tested at: the time is in the future.", field="tested_at")
-    method = " ".join(method.split())
-    if len(method) > 200:
-        raise ValidationError("Method: at most 200 characters.", field="method")
+    method = clean_text(method, "Method", max_length=200, required=False)
     item = specifications.item_by_code(session, lot.spec_id, test)
     if retest_of_id is not None:
         first = session.get(QCResult, retest_of_id)

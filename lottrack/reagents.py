@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from lottrack import audit
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.models import ReagentLot, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.sites import clean_text
 
 QUARANTINE = "quarantine"
 RELEASED = "released"

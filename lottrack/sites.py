@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from functools import cache
@@ -18,6 +17,7 @@ from functools import cache
 from sqlmodel import Session, select
 
 from lottrack.errors import NotFound, ValidationError
+from lottrack.inputs import clean_text, show
 from lottrack.isbt128 import format_din, parse_din
 from lottrack.models import Site, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
@@ -57,27 +57,7 @@ def _info(site: Site) -> SiteInfo:
 # ------------------------------------------------------------------- input helpers
 
 
-def _show(text: str, limit: int = 40) -> str:
-    shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in shown)
-
-
-def clean_text(value: str, field: str, *, max_length: int, required: bool = True) -> str:
-    """Free text with runs of spaces collapsed; refused when empty (if ``required``), too
-    long or holding control characters."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{field}: {value!r} is not text.", field=field)
-    text = " ".join(value.split())
-    if any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValidationError(f'{field}: "{_show(text)}" contains control or invisible '
-                              "characters.", field=field)
-    if required and not text:
-        raise ValidationError(f"{field}: nothing was typed; it is required.", field=field)
-    if len(text) > max_length:
-        raise ValidationError(f'{field}: "{_show(text)}" is {len(text)} characters long; at '
-                              f"most {max_length} are kept.", field=field)
-    return text
+_show = show
 
 
 STORED_TEXT_LENGTH = 64

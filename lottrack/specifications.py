@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit
 from lottrack.errors import NotFound, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.models import Specification, SpecItem
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.units import Dim, ParsedQuantity, format_quantity, parse_quantity
@@ -264,10 +265,7 @@ def judge(item: SpecItem, value_text: str, *, decimal_separator: str = ".",
                 item.max_value is None or v <= item.max_value)
         return Judgement(ok, limit_text(item, endotoxin_limit=endotoxin_limit), v, None,
                          parsed.unit)
-    text = " ".join(str(value_text).split())
-    if not text or len(text) > 200 or any(unicodedata.category(c) == "Cc" for c in text):
-        raise ValidationError(f'{field}: "{text[:40]}" is not a result; type what was '
-                              "observed (1–200 printable characters).", field=field)
+    text = clean_text(str(value_text), field, max_length=200)
     if item.kind == CATEGORICAL:
         accepted = item.accepted.split("|")
         return Judgement(_normalise_category(text) in accepted, limit_text(item), None, text,
