@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from textual import events
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from lottrack import demo
 from tui.app import LotTrackApp
@@ -27,7 +28,10 @@ async def settle(pilot: Pilot[object]) -> None:
     app = pilot.app
     for _ in range(50):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one
+            pass
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             return
