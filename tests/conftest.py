@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 os.environ.setdefault("LOTTRACK_INSECURE_FAST_PASSWORD_HASHING", "1")
+# Never write test keys into the user's data directory.
+os.environ.setdefault("LOTTRACK_KEY_DIR", tempfile.mkdtemp(prefix="lottrack-test-keys-"))
 
 from lottrack import accounts, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url

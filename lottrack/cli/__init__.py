@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from lottrack.cli.backup import backup
+from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import State, fail_on_error
 from lottrack.cli.export import export
 from lottrack.cli.setup import demo, init
@@ -61,6 +62,7 @@ app.command("init")(init)
 app.command("demo")(demo)
 app.command("export")(export)
 app.command("backup")(backup)
+app.add_typer(certificate_app, name="certificate")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 

@@ -51,7 +51,17 @@ def init(
         typer.echo(f"The database is already at schema {result.revision_after}.")
     if result.admin_created:
         typer.echo(f"Created administrator '{admin}'.")
+    _facility_key()
     typer.echo(f"{result.users} user account(s). Database: {db.url}")
+
+
+def _facility_key() -> None:
+    """Create the facility's document-signing key unless the site provides its own."""
+    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+
+    with fail_on_error():
+        _, cert = ensure_facility_key(default_key_dir())
+    typer.echo(f"Facility document-signing certificate: {cert}")
 
 
 def ensure_demo(state: State) -> None:
@@ -63,6 +73,7 @@ def ensure_demo(state: State) -> None:
         if demo_core.is_demo(db) is None:
             typer.echo("Building the demo database (first use)…", err=True)
             _print_users(demo_core.build(db))
+            _facility_key()
 
 
 def _print_users(users: list[DemoUser]) -> None:
@@ -88,6 +99,7 @@ def demo(
         db = state.database()
         users = demo_core.build(db, force=force, scale=scale)
     typer.echo(f"Demo database ready: {db.url}")
+    _facility_key()
     _print_users(users)
     if not state.db_url:
         typer.echo("Open it with: lottrack --demo")

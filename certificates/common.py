@@ -1,0 +1,477 @@
+"""What every document shares: the embedded font, styles, page furniture, identifiers.
+
+Documents are reportlab Platypus stories drawn from a frozen data object. The header and
+footer (facility, document id, "Page x of y", the COPY mark of a reprint) are drawn by
+page callbacks; the page total is a form XObject referenced on every page and defined
+once the last page is known, so a document is laid out in a single pass. ``invariant=1``
+and fixed metadata make the same data give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode import qrencoder
+from reportlab.graphics.barcode.code128 import Code128Auto
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Table,
+    TableStyle,
+)
+
+from lottrack.documents.data import DinText, DocumentData, SignatureManifestation
+from lottrack.units import Dim, format_number, format_quantity
+
+FONT = "DejaVuSans"
+FONT_BOLD = "DejaVuSans-Bold"
+_FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf"}
+_PAGE_TOTAL_FORM = "lottrackPageTotal"
+
+INK = colors.HexColor("#1a1a1a")
+MUTED = colors.HexColor("#555555")
+RULE = colors.HexColor("#9a9a9a")
+SHADE = colors.HexColor("#e9edf2")
+ZEBRA = colors.HexColor("#f6f7f9")
+ALERT = colors.HexColor("#b00020")
+INVALIDATED = "INVALIDATED (record changed after signing)"
+
+
+# ----------------------------------------------------------------------- fonts, styles
+
+
+@cache
+def register_fonts() -> None:
+    """Register the embedded DejaVu Sans TTFs (they print µ, ×, ≥, ⁶ …) once."""
+    fonts = resources.files("certificates").joinpath("fonts")
+    for name, filename in _FONT_FILES.items():
+        data = fonts.joinpath(filename).read_bytes()
+        pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT,
+                                  boldItalic=FONT_BOLD)
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    """Paragraph styles by name: title, subtitle, h2, body, small, label, cell, cellb,
+    tiny, banner."""
+    register_fonts()
+    base = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11, textColor=INK)
+    return {
+        "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=15,
+                                leading=19, spaceAfter=1 * mm),
+        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=8.5, leading=11,
+                                   textColor=MUTED, spaceAfter=3 * mm),
+        "h2": ParagraphStyle("h2", parent=base, fontName=FONT_BOLD, fontSize=10, leading=13,
+                             spaceBefore=4 * mm, spaceAfter=1.5 * mm),
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7, leading=9, textColor=MUTED),
+        "label": ParagraphStyle("label", parent=base, fontSize=7.5, leading=9.5,
+                                textColor=MUTED, spaceAfter=0.5 * mm),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.2),
+        "cellb": ParagraphStyle("cellb", parent=base, fontName=FONT_BOLD, fontSize=7.5,
+                                leading=9.2),
+        "tiny": ParagraphStyle("tiny", parent=base, fontSize=6, leading=7.4),
+        "banner": ParagraphStyle("banner", parent=base, fontName=FONT_BOLD, fontSize=11,
+                                 leading=14, alignment=TA_CENTER),
+    }
+
+
+def para(text: str, style: str = "body", *, markup: bool = False) -> Paragraph:
+    """A paragraph of plain ``text`` (escaped unless ``markup``)."""
+    return Paragraph(text if markup else escape(text), styles()[style])
+
+
+# ------------------------------------------------------------------------ formatting
+
+
+@cache
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
+
+
+def local_time(moment: dt.datetime | None, data: DocumentData, *, empty: str = "—") -> str:
+    """``2024-05-02 10:15 CEST``: the site's local time with its zone abbreviation."""
+    if moment is None:
+        return empty
+    return moment.astimezone(_zone(data.timezone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def local_time_cell(moment: dt.datetime | None, data: DocumentData) -> str:
+    """A local time as two escaped lines (date, time) for narrow table cells."""
+    text = local_time(moment, data)
+    return text.replace(" ", "<br/>", 1) if moment is not None else text
+
+
+def number(value: float | None, data: DocumentData, *, sig: int = 3) -> str:
+    """A number with the site's decimal separator (``1.72 × 10⁶``); ``—`` for None."""
+    if value is None:
+        return "—"
+    return format_number(value, decimal_separator=data.decimal_separator, sig=sig)
+
+
+def fixed(value: float | None, data: DocumentData, *, places: int = 2) -> str:
+    """A number with a fixed count of decimals (population doublings, hours)."""
+    if value is None:
+        return "—"
+    return f"{value:.{places}f}".replace(".", data.decimal_separator)
+
+
+def quantity(value: float | None, dim: Dim, data: DocumentData, *, sig: int = 3) -> str:
+    """A canonical value with its unit (``95 mL``); ``—`` for None."""
+    if value is None:
+        return "—"
+    return format_quantity(value, dim, decimal_separator=data.decimal_separator, sig=sig)
+
+
+def signature_status(signature: SignatureManifestation) -> str:
+    """Markup for a signature's status: ``valid`` or a red INVALIDATED notice."""
+    if signature.valid:
+        return "valid"
+    return f'<font name="{FONT_BOLD}" color="{ALERT.hexval()}">{INVALIDATED}</font>'
+
+
+# ------------------------------------------------------------------------ flowables
+
+
+class DinBlock(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """The ISBT 128 DIN: Code 128 barcode of the barcode data, and under it the
+    eye-readable DIN followed by its check character in a box (design §4.2)."""
+
+    def __init__(self, din: DinText, *, bar_width: float = 0.25 * mm,
+                 bar_height: float = 10 * mm, font_size: float = 10) -> None:
+        super().__init__()
+        self.din = din
+        self.font_size = font_size
+        self.barcode = Code128Auto(din.barcode_data, barWidth=bar_width, barHeight=bar_height,
+                                   humanReadable=False, quiet=True, lquiet=10 * bar_width,
+                                   rquiet=10 * bar_width)
+        register_fonts()
+        self._text_width = pdfmetrics.stringWidth(din.eye_readable + " ", FONT_BOLD, font_size)
+        self._box = font_size * 1.25
+        self.width = max(self.barcode.width, self._text_width + self._box)
+        self.height = bar_height + 1.2 * mm + self._box
+
+    def wrap(self, *_available: float) -> tuple[float, float]:
+        """The block's fixed size, whatever space is available."""
+        return self.width, self.height
+
+    def draw(self) -> None:
+        """Barcode on top, eye-readable DIN and boxed check character below."""
+        canv = self.canv
+        self.barcode.drawOn(canv, (self.width - self.barcode.width) / 2, self._box + 1.2 * mm)
+        start = (self.width - self._text_width - self._box) / 2
+        baseline = (self._box - self.font_size * 0.72) / 2
+        canv.setFillColor(INK)
+        canv.setFont(FONT_BOLD, self.font_size)
+        canv.drawString(start, baseline, self.din.eye_readable + " ")
+        box_x = start + self._text_width
+        canv.setLineWidth(0.8)
+        canv.rect(box_x, 0, self._box, self._box, stroke=1, fill=0)
+        canv.drawCentredString(box_x + self._box / 2, baseline, self.din.check)
+
+
+class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """A QR code (error correction M), ``size`` points square including the 4-module
+    quiet zone of ISO/IEC 18004.
+
+    Modules are encoded by reportlab's encoder and drawn as one rectangle per run of dark
+    modules: reportlab's QR widget builds a shape object per module, which costs about
+    ten times as much as the rest of a certificate.
+    """
+
+    QUIET = 4
+
+    def __init__(self, payload: str, size: float) -> None:
+        super().__init__()
+        qr = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+        qr.addData(payload)
+        qr.make()
+        count = qr.getModuleCount()
+        self.modules = [[bool(qr.isDark(r, c)) for c in range(count)] for r in range(count)]
+        self.width = self.height = size
+
+    def wrap(self, *_available: float) -> tuple[float, float]:
+        """The code's fixed size, whatever space is available."""
+        return self.width, self.height
+
+    def draw(self) -> None:
+        """Each row's runs of dark modules as filled rectangles."""
+        canv = self.canv
+        count = len(self.modules)
+        unit = self.width / (count + 2 * self.QUIET)
+        canv.setFillColor(colors.black)
+        for r, row in enumerate(self.modules):
+            y = self.height - (self.QUIET + r + 1) * unit
+            c = 0
+            while c < count:
+                if not row[c]:
+                    c += 1
+                    continue
+                start = c
+                while c < count and row[c]:
+                    c += 1
+                canv.rect((self.QUIET + start) * unit, y, (c - start) * unit, unit, stroke=0,
+                          fill=1)
+
+
+def qr_code(payload: str, size: float) -> QrCode:
+    """A QR code of ``payload``, ``size`` points square."""
+    return QrCode(payload, size)
+
+
+def qr_payload(data: DocumentData) -> str:
+    """What the QR code carries: the document id and the certified content hash, in
+    upper case so that the code uses the compact alphanumeric mode."""
+    return f"LOTTRACK:{data.document_id}:SHA256:{data.content_sha256.upper()}"
+
+
+def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool = True,
+          zebra: bool = True, box: bool = True, font_size: float = 7.5) -> Table:
+    """A ruled table; string cells become wrapping paragraphs (markup allowed)."""
+    cell, cellb = styles()["cell"], styles()["cellb"]
+    body = [[Paragraph(c, cellb if header and r == 0 else cell) if isinstance(c, str) else c
+             for c in row] for r, row in enumerate(rows)]
+    t = Table(body, colWidths=list(widths), repeatRows=1 if header else 0)
+    commands: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), FONT, font_size),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE if box else SHADE),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if box:
+        commands.append(("BOX", (0, 0), (-1, -1), 0.5, RULE))
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), SHADE))
+    if zebra:
+        first = 1 if header else 0
+        commands += [("BACKGROUND", (0, r), (-1, r), ZEBRA)
+                     for r in range(first + 1, len(rows), 2)]
+    t.setStyle(TableStyle(commands))
+    return t
+
+
+def layout(rows: Sequence[Sequence[Any]], widths: Sequence[float],
+           commands: Sequence[tuple[Any, ...]] = ()) -> Table:
+    """A table used for layout only, set in the embedded font (a reportlab table otherwise
+    selects Helvetica, even when it prints nothing in it)."""
+    t = Table([list(row) for row in rows], colWidths=list(widths))
+    t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 8), *commands]))
+    return t
+
+
+def identification(details: Flowable, data: DocumentData, din: DinText,
+                   width: float) -> Table:
+    """Details on the left; on the right the DIN (barcode, eye-readable, boxed check
+    character) above the QR code of the document id and content hash."""
+    left_width = 122 * mm
+    right = layout([[DinBlock(din, font_size=10)], [qr_code(qr_payload(data), 24 * mm)]],
+                   [width - left_width],
+                   [("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("TOPPADDING", (0, 1), (-1, 1), 3 * mm)])
+    return layout([[details, right]], [left_width, width - left_width],
+                  [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                   ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+
+
+def banner(text: str, width: float, *, style: str = "banner", box: float = 1.2,
+           padding: float = 3) -> Table:
+    """A boxed, bold, centred statement (``FOR AUTOLOGOUS USE ONLY``)."""
+    return layout([[para(text, style)]], [width],
+                  [("BOX", (0, 0), (-1, -1), box, INK), ("TOPPADDING", (0, 0), (-1, -1), padding),
+                   ("BOTTOMPADDING", (0, 0), (-1, -1), padding + 1)])
+
+
+def fields(pairs: Sequence[tuple[str, str]], widths: Sequence[float]) -> Table:
+    """A label / value table (labels muted, values as markup)."""
+    rows = [[f'<font color="{MUTED.hexval()}">{escape(k)}</font>', v] for k, v in pairs]
+    t = table(rows, widths, header=False, zebra=False, box=False)
+    t.setStyle(TableStyle([("LEFTPADDING", (0, 0), (0, -1), 0)]))  # labels align with headings
+    return t
+
+
+# ------------------------------------------------------------------- page furniture
+
+
+def fitted_string(canv: Canvas, x: float, y: float, text: str, font: str, size: float,
+                  max_width: float, *, align: str = "left", min_size: float = 5.5) -> None:
+    """Draw one line of ``text`` no wider than ``max_width``: the font shrinks down to
+    ``min_size``, then the text is cut with an ellipsis (a long facility name must never
+    run into the document title)."""
+    while size > min_size and canv.stringWidth(text, font, size) > max_width:
+        size -= 0.25
+    if canv.stringWidth(text, font, size) > max_width:
+        while text and canv.stringWidth(text + "…", font, size) > max_width:
+            text = text[:-1]
+        text = text.rstrip() + "…"
+    canv.setFont(font, size)
+    if align == "right":
+        canv.drawRightString(x, y, text)
+    else:
+        canv.drawString(x, y, text)
+
+
+@dataclass(frozen=True)
+class Furniture:
+    """Header, footer and COPY mark, drawn by the page callbacks of every page."""
+
+    data: DocumentData
+    title: str
+    copy: bool
+    margin: float = 15 * mm
+    compact: bool = False
+    """Label size: a one-line header and a small footer."""
+
+    @property
+    def footer_size(self) -> float:
+        """Font size of the footer (the page total form uses it too)."""
+        return 5.5 if self.compact else 7
+
+    def draw(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        """Draw the page's furniture (called before the page's content)."""
+        canv.saveState()
+        if self.copy:
+            self._copy_mark(canv, doc)
+        if self.compact:
+            self._compact_header(canv, doc)
+        else:
+            self._header(canv, doc)
+        self._footer(canv, doc)
+        canv.restoreState()
+
+    def _copy_mark(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        width, height = doc.pagesize
+        canv.saveState()
+        canv.setFillColor(ALERT)
+        canv.setFillAlpha(0.12)
+        canv.translate(width / 2, height / 2)
+        canv.rotate(45)
+        size = min(width, height) * (0.3 if self.compact else 0.22)
+        canv.setFont(FONT_BOLD, size)
+        canv.drawCentredString(0, -size / 3, "COPY")
+        canv.restoreState()
+
+    def _header(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        width, height = doc.pagesize
+        left, right, top = self.margin, width - self.margin, height - 10 * mm
+        facility = self.data.facility
+        half = (right - left) / 2 - 4 * mm
+        canv.setFillColor(INK)
+        fitted_string(canv, left, top, facility.name, FONT_BOLD, 9.5, half)
+        canv.setFillColor(MUTED)
+        fitted_string(canv, left, top - 9, facility.address, FONT, 7, half)
+        canv.setFont(FONT, 7)
+        canv.drawString(left, top - 17, f"ISBT 128 facility identification number (FIN) "
+                                        f"{facility.fin}")
+        canv.setFillColor(INK)
+        fitted_string(canv, right, top, self.title, FONT_BOLD, 8, half, align="right")
+        canv.setFont(FONT, 7)
+        canv.drawRightString(right, top - 9, f"Document ID {self.data.document_id}")
+        if self.copy:
+            canv.setFillColor(ALERT)
+            canv.setFont(FONT_BOLD, 9)
+            canv.drawRightString(right, top - 19, "COPY — REPRINT OF AN ISSUED DOCUMENT")
+        canv.setStrokeColor(RULE)
+        canv.setLineWidth(0.6)
+        canv.line(left, top - 23, right, top - 23)
+
+    def _compact_header(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        width, height = doc.pagesize
+        left, right, top = self.margin, width - self.margin, height - self.margin - 5
+        facility = self.data.facility
+        room = right - left - (9 * mm if self.copy else 0)
+        canv.setFillColor(INK)
+        fitted_string(canv, left, top, facility.name, FONT_BOLD, 6.5, room)
+        fitted_string(canv, left, top - 7, f"{facility.address} · FIN {facility.fin}", FONT,
+                      5.5, right - left)
+        if self.copy:
+            canv.setFillColor(ALERT)
+            canv.setFont(FONT_BOLD, 7)
+            canv.drawRightString(right, top, "COPY")
+        canv.setStrokeColor(RULE)
+        canv.setLineWidth(0.4)
+        canv.line(left, top - 10, right, top - 10)
+
+    def _footer(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        width, _ = doc.pagesize
+        size = self.footer_size
+        left, right = self.margin, width - self.margin
+        y = self.margin - (3 * mm if not self.compact else 0) - size
+        canv.setStrokeColor(RULE)
+        canv.setLineWidth(0.4)
+        canv.line(left, y + size + 3, right, y + size + 3)
+        canv.setFillColor(MUTED)
+        canv.setFont(FONT, size)
+        digest = self.data.content_sha256
+        note = (f"{self.data.document_id} · SHA-256 {digest[:16]}…" if self.compact else
+                f"Document ID {self.data.document_id} · certified content SHA-256 "
+                f"{digest[:16]}… (in full in the document)")
+        canv.drawString(left, y, note)
+        page = f"Page {doc.page} of "
+        x = right - canv.stringWidth("Page 999 of 999", FONT, size)
+        canv.drawString(x, y, page)
+        canv.translate(x + canv.stringWidth(page, FONT, size), y)
+        canv.doForm(_PAGE_TOTAL_FORM)
+
+
+def _canvas_class(font_size: float) -> type[Canvas]:
+    class _PageTotalCanvas(Canvas):  # type: ignore[misc]  # reportlab is untyped
+        """Defines the page-total form, referenced by every footer, when saving."""
+
+        def save(self) -> None:
+            total = self.getPageNumber() - 1
+            self.beginForm(_PAGE_TOTAL_FORM)
+            self.setFillColor(MUTED)
+            self.setFont(FONT, font_size)
+            self.drawString(0, 0, str(total))
+            self.endForm()
+            super().save()
+
+    return _PageTotalCanvas
+
+
+def build_pdf(story: list[Flowable], furniture: Furniture, *, pagesize: tuple[float, float],
+              top: float, bottom: float, subject: str) -> bytes:
+    """Lay out ``story`` and return the PDF bytes (the same story gives the same bytes).
+
+    The frame has no padding, so a table as wide as the page between the margins fits.
+    """
+    register_fonts()
+    out = io.BytesIO()
+    data = furniture.data
+    width, height = pagesize
+    margin = furniture.margin
+    frame = Frame(margin, bottom, width - 2 * margin, height - top - bottom, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    doc = BaseDocTemplate(
+        out, pagesize=pagesize, leftMargin=margin, rightMargin=margin, topMargin=top,
+        bottomMargin=bottom, invariant=1, pageCompression=1, initialFontName=FONT,
+        initialFontSize=8,
+        title=f"{furniture.title} {data.document_id}".strip(), author=data.facility.name,
+        subject=subject, creator="lottrack", producer="lottrack (reportlab)",
+        keywords=f"sha256:{data.content_sha256}", lang="en",
+        pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=furniture.draw)],
+    )
+    doc.build(story, canvasmaker=_canvas_class(furniture.footer_size))
+    return out.getvalue()

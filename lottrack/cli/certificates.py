@@ -1,0 +1,166 @@
+"""``lottrack certificate release|infusion|label|verify`` (design §9, §11).
+
+The renderers (reportlab), the signer (pyHanko) and the data builders are imported inside
+the commands that use them, so that loading the CLI stays light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from sqlmodel import Session
+
+from lottrack.cli.common import State, fail_on_error, login
+from lottrack.documents import signing
+from lottrack.documents.data import (
+    BagLabelData,
+    DocumentData,
+    InfusionCertificateData,
+    ReleaseCertificateData,
+)
+from lottrack.documents.issue import IssuedDocument, Renderer, issue, verify_file
+from lottrack.permissions import CurrentUser
+
+D = TypeVar("D", bound=DocumentData)
+
+certificate_app = typer.Typer(
+    help="Issued documents: lot release certificates, infusion certificates, bag labels.",
+    no_args_is_help=True,
+)
+
+Output = Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.",
+                                      dir_okay=False)]
+AsUser = Annotated[str | None, typer.Option("--as", help="Your username (else "
+                                            "$LOTTRACK_USER, else $USER).")]
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read your password "
+                                             "from standard input.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why a document issued before is "
+                                     "reprinted (a reprint is marked COPY and audited).")]
+KeyDir = Annotated[Path | None, typer.Option(
+    "--key-dir", file_okay=False,
+    help=f"Folder of the facility signing key (else ${signing.KEY_DIR_ENV}, else the user "
+         "data directory).")]
+
+
+def _issue(ctx: typer.Context, *, kind: str, record_type: str, as_user: str | None,
+           password_stdin: bool, output: Path, key_dir: Path | None, reason: str,
+           locate: Callable[[Session], int],
+           build: Callable[[Session, CurrentUser, int], D],
+           renderer: Callable[[], Renderer[D]]) -> None:
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            record_id = locate(session)
+            data = build(session, who, record_id)
+            issued = issue(session, who, kind=kind, record_type=record_type,
+                           record_id=record_id, data=data, render=renderer(), out_path=output,
+                           key_dir=key_dir or signing.default_key_dir(), reason=reason)
+    _report(issued)
+
+
+def _report(issued: IssuedDocument) -> None:
+    which = "original" if issued.copy_number == 0 else f"COPY {issued.copy_number}"
+    typer.echo(f"Issued {issued.kind} document {issued.document_id} ({which}) to "
+               f"{issued.path}; file SHA-256 {issued.file_sha256}.")
+
+
+def _release_renderer() -> Renderer[ReleaseCertificateData]:
+    from certificates.release import render_release
+
+    return render_release
+
+
+def _infusion_renderer() -> Renderer[InfusionCertificateData]:
+    from certificates.infusion import render_infusion
+
+    return render_infusion
+
+
+def _label_renderer() -> Renderer[BagLabelData]:
+    from certificates.label import render_label
+
+    return render_label
+
+
+@certificate_app.command("release")
+def release(
+    ctx: typer.Context,
+    lot: Annotated[str, typer.Argument(help="Lot number.")],
+    output: Output,
+    as_user: AsUser = None,
+    password_stdin: PasswordStdin = False,
+    reason: Reason = "",
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue the release certificate of a released lot (a second issue is a COPY)."""
+    from lottrack.documents.builders import build_release_data
+    from lottrack.lots import find_lot
+
+    def locate(session: Session) -> int:
+        found = find_lot(session, lot).id
+        assert found is not None
+        return found
+
+    _issue(ctx, kind="release", record_type="lot", as_user=as_user,
+           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
+           locate=locate, build=build_release_data, renderer=_release_renderer)
+
+
+@certificate_app.command("infusion")
+def infusion(
+    ctx: typer.Context,
+    infusion_id: Annotated[int, typer.Argument(metavar="ID", help="Infusion id.")],
+    output: Output,
+    as_user: AsUser = None,
+    password_stdin: PasswordStdin = False,
+    reason: Reason = "",
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue the (blinded) infusion certificate of an infusion."""
+    from lottrack.documents.builders import build_infusion_data
+
+    _issue(ctx, kind="infusion", record_type="infusion", as_user=as_user,
+           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
+           locate=lambda _session: infusion_id, build=build_infusion_data,
+           renderer=_infusion_renderer)
+
+
+@certificate_app.command("label")
+def label(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Argument(help="Bag id or kit code.")],
+    output: Output,
+    as_user: AsUser = None,
+    password_stdin: PasswordStdin = False,
+    reason: Reason = "",
+    key_dir: KeyDir = None,
+) -> None:
+    """Issue the (blinded) label of a bag."""
+    from lottrack.documents.builders import build_label_data, find_unit
+
+    _issue(ctx, kind="label", record_type="product_unit", as_user=as_user,
+           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
+           locate=lambda session: find_unit(session, unit), build=build_label_data,
+           renderer=_label_renderer)
+
+
+@certificate_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The PDF to check.",
+                                         dir_okay=False)],
+) -> None:
+    """Say whether FILE is a document lottrack issued, unchanged (exit 0), or not (1)."""
+    state: State = ctx.obj
+    with fail_on_error():
+        db = state.database()
+        with db.reader() as session:
+            result = verify_file(session, file)
+    if not result.ok:
+        typer.echo(result.message, err=True)
+        raise typer.Exit(1)
+    typer.echo(result.message)

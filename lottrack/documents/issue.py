@@ -1,0 +1,223 @@
+"""Issuing documents and verifying issued files (design §9).
+
+:func:`issue` renders a data object, signs the PDF with the facility key, records a
+:class:`~lottrack.models.Certificate` row holding the SHA-256 of the signed file, and
+writes the file atomically (a temporary file in the target folder, then ``os.replace``:
+a crash never leaves half a PDF under the target name). The first issue of a record is
+the original (copy 0); every later one is a reprint, marked COPY, that needs a reason and
+is audited.
+
+Document ids are deterministic per record and copy, and not sequential: a blinded
+document's id must not reveal in which order the bags were made.
+
+The file is written after the row is flushed and before the caller commits. Should the
+commit fail, a file exists whose hash no row holds, and :func:`verify_file` reports it as
+not issued: the failure is on the safe side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from lottrack import audit
+from lottrack.documents import signing
+from lottrack.documents.data import (
+    BagLabelData,
+    DocumentData,
+    InfusionCertificateData,
+    ReleaseCertificateData,
+)
+from lottrack.errors import Conflict, ValidationError
+from lottrack.models import Certificate, User, utcnow
+from lottrack.permissions import Action, CurrentUser, authorize
+
+D = TypeVar("D", bound=DocumentData)
+D_contra = TypeVar("D_contra", bound=DocumentData, contravariant=True)
+
+
+class Renderer(Protocol[D_contra]):
+    """A function of ``certificates`` that draws a data object (``render_release`` …)."""
+
+    def __call__(self, data: D_contra, /, *, copy: bool = False) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """What a kind of document holds, who may issue it, and its id prefix."""
+
+    data_type: type[DocumentData]
+    action: Action
+    prefix: str
+
+
+KINDS: dict[str, DocumentKind] = {
+    "release": DocumentKind(ReleaseCertificateData, Action.ISSUE_RELEASE_CERTIFICATE, "REL"),
+    "infusion": DocumentKind(InfusionCertificateData, Action.ISSUE_BLINDED_DOCUMENTS, "INF"),
+    "label": DocumentKind(BagLabelData, Action.ISSUE_BLINDED_DOCUMENTS, "LBL"),
+}
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    """What :func:`issue` wrote and recorded."""
+
+    certificate_id: int
+    document_id: str
+    kind: str
+    copy_number: int
+    """0 for the original, 1… for reprints (marked COPY)."""
+    file_sha256: str
+    content_sha256: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Whether a file is a document as issued; ``message`` says which one, or why not."""
+
+    ok: bool
+    message: str
+    file_sha256: str | None = None
+    document_id: str | None = None
+    kind: str | None = None
+    copy_number: int | None = None
+    issued_at: dt.datetime | None = None
+    issued_by: str | None = None
+
+
+def document_id_for(kind: str, record_type: str, record_id: int, copy_number: int) -> str:
+    """``REL-3F9A1C2B7D4E-00``: kind prefix, 12 hex digits derived from the record, copy."""
+    digest = hashlib.sha256(f"{kind}:{record_type}:{record_id}".encode()).hexdigest()
+    return f"{KINDS[kind].prefix}-{digest[:12].upper()}-{copy_number:02d}"
+
+
+def _kind(kind: str, data: DocumentData) -> DocumentKind:
+    spec = KINDS.get(kind)
+    if spec is None:
+        raise ValidationError(f"Kind: {kind!r} is not one of {', '.join(KINDS)}.", field="kind")
+    if not isinstance(data, spec.data_type):
+        # A blinded kind must never carry an unblinded data object (or the reverse).
+        raise TypeError(f"a {kind} document needs {spec.data_type.__name__}, not "
+                        f"{type(data).__name__}")
+    return spec
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same folder and
+    ``os.replace``, so ``path`` holds either its old content or all of the new."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ValidationError(f"Output: the folder {path.parent} does not exist.",
+                              field="output")
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can fsync a folder
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def issue(
+    session: Session,
+    who: CurrentUser,
+    *,
+    kind: str,
+    record_type: str,
+    record_id: int,
+    data: D,
+    render: Renderer[D],
+    out_path: Path,
+    key_dir: Path,
+    reason: str = "",
+) -> IssuedDocument:
+    """Render, sign, record and write a document; a second issue of the same record is a
+    reprint (copy number + 1, printed COPY) and needs ``reason``.
+
+    Refused with :class:`~lottrack.errors.Conflict` when another terminal issued the same
+    copy at the same moment (nothing is written then).
+    """
+    spec = _kind(kind, data)
+    user = authorize(session, who, spec.action)
+    assert user.id is not None
+    last = session.exec(select(func.max(Certificate.copy_number)).where(
+        Certificate.kind == kind, Certificate.record_type == record_type,
+        Certificate.record_id == record_id)).one()
+    copy_number = 0 if last is None else int(last) + 1
+    reason = " ".join(reason.split())
+    if copy_number > 0 and not reason:
+        raise ValidationError(f"Reason: this {kind} document was issued before; a reprint "
+                              "(marked COPY) needs a reason.", field="reason")
+    key_path, cert_path = signing.existing_key(key_dir)
+    document_id = document_id_for(kind, record_type, record_id, copy_number)
+    final = dataclasses.replace(data, document_id=document_id)
+    signed = signing.sign_pdf(render(final, copy=copy_number > 0), key_path, cert_path)
+    file_sha256 = hashlib.sha256(signed).hexdigest()
+    certificate = Certificate(kind=kind, record_type=record_type, record_id=record_id,
+                              document_id=document_id, file_sha256=file_sha256,
+                              copy_number=copy_number, issued_at=utcnow(), issued_by=user.id)
+    try:
+        with session.begin_nested():
+            session.add(certificate)
+    except IntegrityError:
+        raise Conflict(f"{document_id} was issued on another terminal at the same moment; "
+                       "nothing was written. Issue it again for a reprint.") from None
+    assert certificate.id is not None
+    audit.log_event(session, "reprint" if copy_number else "issue", "certificate",
+                    certificate.id, reason=reason,
+                    changes={"document_id": document_id, "copy_number": copy_number,
+                             "content_sha256": final.content_sha256})
+    write_atomically(Path(out_path), signed)
+    return IssuedDocument(certificate.id, document_id, kind, copy_number, file_sha256,
+                          final.content_sha256, Path(out_path))
+
+
+def verify_file(session: Session, path: Path) -> VerifyResult:
+    """Whether ``path`` is, byte for byte, a document lottrack issued (its SHA-256 matches
+    an issued certificate), and which document and copy it is."""
+    path = Path(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        return VerifyResult(False, f"{path}: cannot be read ({exc.strerror or exc}).")
+    digest = hashlib.sha256(content).hexdigest()
+    certificate = session.exec(select(Certificate).where(
+        Certificate.file_sha256 == digest).order_by(col(Certificate.id))).first()
+    if certificate is None:
+        return VerifyResult(False, f"{path} is NOT a document as issued: its SHA-256 "
+                                   f"{digest[:16]}… matches no issued document (never issued "
+                                   "by lottrack, or changed since).", file_sha256=digest)
+    issuer = session.get(User, certificate.issued_by)
+    name = issuer.full_name if issuer is not None else f"user #{certificate.issued_by}"
+    which = ("the original" if certificate.copy_number == 0
+             else f"reprint copy {certificate.copy_number}")
+    when = certificate.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return VerifyResult(
+        True, f"{path} is {certificate.kind} document {certificate.document_id} "
+              f"({which}), issued {when} by {name}; unchanged since issue.",
+        file_sha256=digest, document_id=certificate.document_id, kind=certificate.kind,
+        copy_number=certificate.copy_number, issued_at=certificate.issued_at, issued_by=name)
+

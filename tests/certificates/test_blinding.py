@@ -1,0 +1,132 @@
+"""Blinded documents (design §7): an MSC bag and a placebo bag give infusion certificates
+and labels of identical layout and wording, differing only in identifiers and times."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import TypeVar
+
+import pytest
+from pypdf import PdfReader
+
+from certificates.infusion import render_infusion
+from certificates.label import render_label
+from lottrack.db import Database
+from lottrack.documents.builders import build_infusion_data, build_label_data
+from lottrack.documents.data import BagLabelData, InfusionCertificateData
+from lottrack.documents.issue import document_id_for
+from lottrack.permissions import CurrentUser
+from tests.certificates import records, samples
+from tests.certificates.pdftext import masked, text
+
+ARM_REVEALING = ("kind", "arm", "allocation", "dose", "cell", "concentration", "viab", "lot",
+                 "reagent", "product_code", "division", "sequence")
+ALLOWED = {"dose_verification"}  # the pharmacist's signature, worded alike for both arms
+
+
+def identifiers(data: InfusionCertificateData | BagLabelData) -> list[str]:
+    """What may differ between the two documents besides times."""
+    din = data.din
+    out = [f"{din.eye_readable} {din.check}", din.eye_readable, din.code, data.kit_code,
+           data.subject_code, data.document_id, data.content_sha256, data.content_sha256[:16]]
+    if isinstance(data, InfusionCertificateData):
+        out.append(data.date_of_birth.isoformat())
+    return [i for i in out if i]
+
+
+def assert_same_but_identifiers(msc: bytes, placebo: bytes,
+                                msc_data: InfusionCertificateData | BagLabelData,
+                                placebo_data: InfusionCertificateData | BagLabelData) -> None:
+    assert len(PdfReader(io.BytesIO(msc)).pages) == len(PdfReader(io.BytesIO(placebo)).pages)
+    left = masked(msc, identifiers(msc_data))
+    right = masked(placebo, identifiers(placebo_data))
+    assert left == right
+    assert "<ID>" in left[0]
+    assert "<TIME>" in left[0]
+
+
+@pytest.mark.parametrize("cls", [InfusionCertificateData, BagLabelData])
+def test_blinded_documents_have_no_field_that_could_reveal_the_arm(cls: type) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert not [n for n in names
+                if n not in ALLOWED and any(word in n for word in ARM_REVEALING)]
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_infusion_certificates_of_msc_and_placebo_read_the_same(copy: bool) -> None:
+    msc, placebo = samples.infusion_data(), samples.infusion_data(placebo=True)
+    assert_same_but_identifiers(render_infusion(msc, copy=copy),
+                                render_infusion(placebo, copy=copy), msc, placebo)
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_labels_of_msc_and_placebo_read_the_same(copy: bool) -> None:
+    msc, placebo = samples.label_data(), samples.label_data(placebo=True)
+    assert_same_but_identifiers(render_label(msc, copy=copy), render_label(placebo, copy=copy),
+                                msc, placebo)
+
+
+def test_a_difference_that_is_not_an_identifier_is_caught() -> None:
+    msc = samples.label_data()
+    placebo = dataclasses.replace(samples.label_data(placebo=True),
+                                  storage_temperature="15–25 °C")
+    with pytest.raises(AssertionError):
+        assert_same_but_identifiers(render_label(msc), render_label(placebo), msc, placebo)
+
+
+D = TypeVar("D", InfusionCertificateData, BagLabelData)
+
+
+def _issued(data: D, kind: str, n: int) -> D:
+    """``data`` as issued: with a document id."""
+    return dataclasses.replace(data, document_id=document_id_for(kind, "record", n, 0))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_builders_give_the_same_documents_for_msc_and_placebo_bags(
+        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    """Two subjects at their first visit, one given its MSC bag, the other a placebo bag
+    made as the pharmacy makes it (suspension media, another division form)."""
+    p = records.people(make_user)
+    site_id = records.site(db, p.tech)
+    msc_subject, msc_harvest = records.subject(db, p.tech, site_id, 1)
+    _, msc_unit = records.manufactured_lot(db, p.tech, msc_subject, msc_harvest,
+                                           kit_code="K-M3RZ9C2D")
+    placebo_subject, placebo_harvest = records.subject(db, p.tech, site_id, 2)
+    placebo_unit = records.placebo_bag(db, p, placebo_subject, placebo_harvest, "K-7QH4WXTB")
+    msc_infusion = records.infused(db, p, msc_subject, msc_unit, dose=1.5e6,
+                                   check_2_detail="lot L-24-0001 is released",
+                                   shift=dt.timedelta(0))
+    placebo_infusion = records.infused(db, p, placebo_subject, placebo_unit, dose=None,
+                                       check_2_detail="Suspension media lot SM-0042 is "
+                                                      "released",
+                                       shift=dt.timedelta(hours=3, minutes=7))
+    with db.session() as s:
+        infusions = [build_infusion_data(s, p.ward, i) for i in (msc_infusion,
+                                                                 placebo_infusion)]
+        labels = [build_label_data(s, p.ward, u) for u in (msc_unit, placebo_unit)]
+    issued_infusions = [_issued(d, "infusion", n) for n, d in enumerate(infusions)]
+    issued_labels = [_issued(d, "label", n) for n, d in enumerate(labels)]
+    pdfs = [render_infusion(d) for d in issued_infusions]
+    pdfs += [render_label(d) for d in issued_labels]
+    for msc_pdf, placebo_pdf, msc, placebo in [(pdfs[0], pdfs[1], *issued_infusions),
+                                               (pdfs[2], pdfs[3], *issued_labels)]:
+        assert_same_but_identifiers(msc_pdf, placebo_pdf, msc, placebo)
+        both = text(msc_pdf) + text(placebo_pdf)
+        for leak in ("L-24-0001", "SM-0042", "Suspension media", "S1234100", "K3", "1.5",
+                     "msc", "placebo bag", "released-"):
+            assert leak not in both, leak
+    infusion = infusions[0]
+    assert infusion.dose_verification is not None
+    assert infusion.second_verification is not None
+    assert (infusion.dose_verification.printed_name, infusion.dose_verification.valid) == (
+        "Pia Pharmacist", True)
+    assert (infusion.second_verification.printed_name,
+            infusion.second_verification.valid) == ("Paul Pharmacist", True)
+    assert infusion.bedside_check.checked_by == "Wendy Ward"
+    assert infusion.administered_by == "Wendy Ward"
+    assert infusion.kit_code == "K-M3RZ9C2D"
+    assert infusion.release_reference.endswith("and at second verification")
