@@ -205,7 +205,7 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
         changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
         changed = [f"{field} {_shown(old)} → {_shown(new)}"
                    for field, (old, new) in sorted(changes.items())
-                   if field not in excluded and (old is not None or event.action == "void")]
+                   if field not in excluded and (old not in (None, "") or event.action == "void")]
         if not changed:
             continue
         what = _ENTITY_NAMES.get(event.entity, event.entity)
