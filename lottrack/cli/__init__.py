@@ -11,6 +11,7 @@ from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import State, fail_on_error
 from lottrack.cli.export import export
 from lottrack.cli.setup import demo, init
+from lottrack.cli.specs import spec_app
 from lottrack.cli.users import user_app
 from lottrack.cli.verify import audit_app
 
@@ -63,6 +64,7 @@ app.command("demo")(demo)
 app.command("export")(export)
 app.command("backup")(backup)
 app.add_typer(certificate_app, name="certificate")
+app.add_typer(spec_app, name="spec")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 

@@ -123,3 +123,25 @@ def test_demo_builds_once_and_rebuilds_with_force(tmp_path: Path) -> None:
     assert run("--db", demo_db, "demo").returncode == 2
     assert run("--db", demo_db, "demo", "--force").returncode == 0
     assert run("--db", demo_db, "audit", "verify").returncode == 0
+
+
+def test_spec_show_and_import(dbfile: str, tmp_path: Path) -> None:
+    run("--db", dbfile, "init", "--admin", "root", "--password-stdin", stdin=ADMIN_PW + "\n")
+    shown = run("--db", dbfile, "spec", "show")
+    assert shown.returncode == 0
+    assert "Specification version 1" in shown.stdout
+    assert "CD73" in shown.stdout
+    assert "≥ 95 %" in shown.stdout
+    spec = tmp_path / "v2.json"
+    spec.write_text('{"name": "v2", "items": [{"code": "viability_fresh", '
+                    '"test_name": "Viability", "kind": "numeric", "dimension": "FRACTION", '
+                    '"min": 85}]}')
+    done = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
+               stdin=ADMIN_PW + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "Imported specification version 2" in done.stdout
+    spec.write_text('{"items": []}')
+    bad = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
+              stdin=ADMIN_PW + "\n")
+    assert bad.returncode == 2
+    assert "list of items" in bad.stderr
