@@ -187,6 +187,34 @@ def _check_arm(unit: ProductUnit, arm: str, period: int) -> CheckOutcome:
                         f"period {period} is {arm}; the bag is {unit.kind}")
 
 
+@dataclass(frozen=True)
+class CheckRun:
+    """Checks 1–6 for a bag at a visit, and what the dispensing record needs from them."""
+
+    checks: tuple[CheckOutcome, ...]
+    weight_kg: float | None
+    weight_id: int | None
+    dose_cells_per_kg: float | None
+
+
+def run_checks(session: Session, visit: Visit, unit: ProductUnit, arm: str,
+               now: dt.datetime) -> CheckRun:
+    """Checks 1–6 of §8, writing nothing (the pharmacy screen previews them with this)."""
+    weight_check, weight_kg, weight_id = _check_weight(session, visit, now)
+    dose_check, dose = _check_dose(session, unit, weight_kg)
+    checks = (_check_identity(session, visit, unit), _check_release(session, unit),
+              _check_expiry(session, unit, now), weight_check, dose_check,
+              _check_arm(unit, arm, visit.period))
+    return CheckRun(checks, weight_kg, weight_id, dose)
+
+
+def verification_checks(session: Session, visit: Visit, unit: ProductUnit,
+                        now: dt.datetime) -> tuple[CheckOutcome, ...]:
+    """Checks 1–3, as the second verifier repeats them (writing nothing)."""
+    return (_check_identity(session, visit, unit), _check_release(session, unit),
+            _check_expiry(session, unit, now))
+
+
 def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome],
             doing: str) -> None:
     """Discard the attempt, audit which checks failed, commit that, and refuse."""
@@ -201,9 +229,12 @@ def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[Chec
 # ---------------------------------------------------------------------- placebo bag
 
 
-def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
-                  prep: PlaceboPreparation, now: dt.datetime,
-                  kit_code: Callable[[Session], str]) -> ProductUnit:
+def placebo_bag(session: Session, visit: Visit, prep: PlaceboPreparation, now: dt.datetime,
+                *, created_by: int = 0, division: str = "--", kit_code: str = "(new)"
+                ) -> ProductUnit:
+    """The placebo bag for ``visit`` (not added to the session): suspension media of a
+    released, unexpired lot, the volume of the subject's MSC bag, the same DIN and
+    product-code form."""
     reagent = session.get(ReagentLot, prep.reagent_lot_id)
     if reagent is None or reagent.kind != SUSPENSION_MEDIA:
         raise ValidationError("Placebo: choose a released suspension-media reagent lot.",
@@ -218,14 +249,22 @@ def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
         raise InvalidTransition("Cannot prepare the placebo: its volume must match the "
                                 "subject's MSC bag, and none has been formulated yet.")
     spec = _spec_for(session, msc)
-    division = new_division(session, msc.din)
-    unit = ProductUnit(
+    return ProductUnit(
         kind=allocation.PLACEBO, subject_id=visit.subject_id, reagent_lot_id=reagent.id,
         din=msc.din, product_code=msc.product_code[:6] + division, division=division,
-        kit_code=kit_code(session), volume_ml=msc.volume_ml, volume_text=msc.volume_text,
+        kit_code=kit_code, volume_ml=msc.volume_ml, volume_text=msc.volume_text,
         formulated_at=now, expires_at=now + dt.timedelta(hours=spec.fresh_shelf_life_hours),
-        storage=msc.storage, status="available", created_by=who.id,
+        storage=msc.storage, status="available", created_by=created_by,
     )
+
+
+def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
+                  prep: PlaceboPreparation, now: dt.datetime,
+                  kit_code: Callable[[Session], str]) -> ProductUnit:
+    probe = placebo_bag(session, visit, prep, now)  # validates before a DIN division is used
+    division = new_division(session, probe.din)
+    unit = placebo_bag(session, visit, prep, now, created_by=who.id, division=division,
+                       kit_code=kit_code(session))
     session.add(unit)
     session.flush()
     return unit
@@ -263,11 +302,9 @@ def prepare(
         if unit.status != "available":
             raise InvalidTransition(f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
                                     "(a bag is dispensed at most once).")
-    weight_check, weight_kg, weight_id = _check_weight(session, visit, now)
-    dose_check, dose = _check_dose(session, unit, weight_kg)
-    checks = [_check_identity(session, visit, unit), _check_release(session, unit),
-              _check_expiry(session, unit, now), weight_check, dose_check,
-              _check_arm(unit, arm, visit.period)]
+    run = run_checks(session, visit, unit, arm, now)
+    checks = list(run.checks)
+    weight_kg, weight_id, dose = run.weight_kg, run.weight_id, run.dose_cells_per_kg
     failed = [c for c in checks if not c.passed]
     if failed:
         _refuse(session, who, visit_id, failed, "dispense")
@@ -332,8 +369,7 @@ def second_verify(session: Session, who: CurrentUser, creds: Credentials,
                                "pharmacist who prepared the dispensing.")
     visit = _visit(session, dispensing.visit_id)
     unit = _unit(session, dispensing.unit_id)
-    checks = [_check_identity(session, visit, unit), _check_release(session, unit),
-              _check_expiry(session, unit, now)]
+    checks = list(verification_checks(session, visit, unit, now))
     failed = [c for c in checks if not c.passed]
     if failed:
         _refuse(session, who, dispensing.visit_id, failed, "second-verify")
