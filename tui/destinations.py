@@ -62,3 +62,60 @@ DESTINATIONS: tuple[Destination, ...] = (
 )
 
 BY_NAME: dict[str, Destination] = {d.name: d for d in DESTINATIONS}
+
+
+# Manufacturing and QA (technician / QA part of the terminal UI).
+
+
+def _lots_screen() -> Screen[Any]:
+    from tui.screens.lots import LotsScreen
+
+    return LotsScreen()
+
+
+def _reagents_screen() -> Screen[Any]:
+    from tui.screens.reagent_lots import ReagentLotsScreen
+
+    return ReagentLotsScreen()
+
+
+def _harvest_form() -> Screen[Any]:
+    from tui.screens.forms.harvest import HarvestForm
+
+    return HarvestForm()
+
+
+DESTINATIONS += (
+    Destination("lots", "Lots", "Every lot: search by DIN, lot or subject; open a batch record",
+                "l", Action.VIEW_BATCH_RECORD, _lots_screen),
+    Destination("reagents", "Reagents", "Reagent lots: register, release for use, reject",
+                "g", Action.REGISTER_REAGENT, _reagents_screen),
+    Destination("harvest", "Harvest", "Record a bone-marrow harvest (and start its lot)",
+                "h", Action.RECORD_MANUFACTURING, _harvest_form),
+)
+BY_NAME.update({d.name: d for d in DESTINATIONS})
+
+
+# Pharmacy and ward (trial part of the terminal UI). A visit's own screen opens from the
+# home pane's list (Enter), so only the lists that stand alone are destinations.
+
+
+def _verify_screen() -> Screen[Any]:
+    from tui.screens.pharmacy_verify import PharmacyVerifyScreen
+
+    return PharmacyVerifyScreen()
+
+
+def _unblind_screen() -> Screen[Any]:
+    from tui.screens.unblind import UnblindScreen
+
+    return UnblindScreen()
+
+
+DESTINATIONS += (
+    Destination("verify", "Verify", "Second verification of dispensings prepared by another "
+                "pharmacist", "v", Action.DISPENSE, _verify_screen),
+    Destination("unblind", "Unblind", "Emergency unblinding of one subject (signed, audited)",
+                "x", Action.UNBLIND, _unblind_screen),
+)
+BY_NAME.update({d.name: d for d in DESTINATIONS})

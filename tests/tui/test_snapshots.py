@@ -41,13 +41,5 @@ def test_admin_home(snap_compare: Compare, demo_db: Database, size: tuple[int, i
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_technician_home(snap_compare: Compare, demo_db: Database,
-                         size: tuple[int, int]) -> None:
-    """The technician's home: lots in process (none in the demo yet)."""
-
-    async def run_before(pilot: Pilot[object]) -> None:
-        await login(pilot, "tech")
-
-    app = make_app(demo_db, clock=frozen_clock)
-    assert snap_compare(app, terminal_size=size, run_before=run_before)
+# The technician's home lists demo lots whose times follow the real clock; its look is
+# covered by the lot list / detail snapshots in test_lots_snapshots.py (frozen data).

@@ -1,42 +1,72 @@
-"""Clinician home (blinded): subjects and their visits. Never shows an arm or a bag kind."""
+"""Clinician home (blinded): patients and their visits. Never shows an arm or a bag kind.
+
+The rows come from :func:`lottrack.trial.listings.ward_patients`, whose wording and order
+are the same for both arms.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session
+from textual import on
+from textual.widgets import DataTable
 from typing_extensions import override
 
-from lottrack.models import Subject, Visit
 from lottrack.permissions import CLINICIAN, CurrentUser
+from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
+
+PAGE_SIZE = 100
+"""Patients per page (each with its visits)."""
 
 
 class PatientsPane(TablePane):
-    """Every subject with each visit's planned date and state."""
+    """Every subject with each visit's planned date and state. Enter opens a visit."""
 
     ROLE = CLINICIAN
     TAB_LABEL = "Ward"
     TITLE = "Patients and visits"
-    HINT = "Trial subjects and their visits (blinded)."
+    HINT = "Trial subjects and their visits (blinded). Enter opens a visit."
     COLUMNS = ("Subject", "Initials", "Period", "Planned", "State")
     EMPTY = "No patients registered yet."
     HELP = (
-        "**Patients and visits** lists trial subjects and their visits. The treatment arm "
-        "is never shown here."
+        "**Patients and visits** lists trial subjects and their visits with the step each "
+        "visit is at. The treatment arm is never shown. **Enter** opens a visit: weight, "
+        "bedside identity check, infusion start and end."
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.visit_ids: list[int | None] = []
 
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """Subject code, initials, and each visit's period, date and state (no arm).
+        """Visit id, then subject code, initials, period, planned date and state."""
+        page = listings.ward_patients(session, who, limit=PAGE_SIZE)
+        rows: list[Row] = [(r.visit_id, r.subject_code, r.initials, r.period,
+                            r.planned_date, r.state) for r in page.rows]
+        if page.total_patients > PAGE_SIZE:
+            rows.append((None, "…", "", None, None,
+                         f"{page.total_patients - PAGE_SIZE} more patients not shown"))
+        return rows
 
-        Interim read until the trial service offers a blinded subject listing.
-        """
-        rows = session.exec(
-            select(Subject.code, Subject.initials, Visit.period, Visit.planned_date,
-                   Visit.status)
-            .join(Visit, Visit.subject_id == Subject.id, isouter=True)
-            .order_by(Subject.code, Visit.period)
-        ).all()
-        return [tuple(r) for r in rows]
+    @override
+    def show(self, data: Sequence[Row]) -> None:
+        """Keep the visit ids for Enter; show the rest."""
+        self.visit_ids = [row[0] if isinstance(row[0], int) else None for row in data]
+        super().show([row[1:] for row in data])
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if not 0 <= event.cursor_row < len(self.visit_ids):
+            return
+        visit_id = self.visit_ids[event.cursor_row]
+        if visit_id is None:
+            self.app.notify("No visit is scheduled for this patient.", markup=False)
+            return
+        from tui.screens.ward_visit import WardVisitScreen
+
+        self.app.push_screen(WardVisitScreen(visit_id))

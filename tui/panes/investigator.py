@@ -1,14 +1,14 @@
-"""Investigator home: which subjects have been unblinded."""
+"""Investigator home: which subjects have been unblinded (never their allocation)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from typing_extensions import override
 
-from lottrack.models import Subject
 from lottrack.permissions import INVESTIGATOR, CurrentUser
+from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
 
 
@@ -18,24 +18,17 @@ class UnblindedSubjectsPane(TablePane):
     ROLE = INVESTIGATOR
     TAB_LABEL = "Investigator"
     TITLE = "Unblinded subjects"
-    HINT = "Subjects revealed by an emergency unblinding."
+    HINT = "Subjects revealed by an emergency unblinding (x: unblind one)."
     COLUMNS = ("Subject", "Unblinded")
     EMPTY = "No subject has been unblinded."
     HELP = (
         "**Unblinded subjects** lists subjects whose allocation was revealed by an "
-        "emergency unblinding. The allocation itself is not shown here."
+        "emergency unblinding. The allocation itself is not shown here. **x** opens the "
+        "emergency unblinding of one subject (signed, reasoned, audited)."
     )
 
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """Subject code and time of unblinding.
-
-        Interim read until the unblinding service exists.
-        """
-        rows = session.exec(
-            select(Subject.code, Subject.unblinded_at)
-            .where(col(Subject.unblinded_at).is_not(None))
-            .order_by(Subject.unblinded_at)
-        ).all()
-        return [tuple(r) for r in rows]
+        """Subject code and time of unblinding."""
+        return [(s.code, s.unblinded_at) for s in listings.unblinded_subjects(session, who)]

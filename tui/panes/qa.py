@@ -1,42 +1,49 @@
-"""QA home: lots waiting for a disposition."""
+"""QA home: lots waiting for a disposition, out of specification flagged."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from rich.text import Text
+from sqlmodel import Session
 from typing_extensions import override
 
-from lottrack.models import Lot, Subject
+from lottrack import listings
 from lottrack.permissions import QA, CurrentUser
-from tui.panes.base import Row, TablePane
+from tui.panes.base import Row
+from tui.panes.lot_pane import LotTablePane
+from tui.widgets.status_badge import status_text
+
+FLAG_STYLES = {"OUT OF SPEC": "bold red reverse", "ready": "bold green",
+               "recount pending": "bold red"}
 
 
-class LotsAwaitingReviewPane(TablePane):
-    """Formulated lots waiting for QA to release, reject or quarantine them."""
+class LotsAwaitingReviewPane(LotTablePane):
+    """Lots awaiting release or quarantined, with whether they are ready."""
 
     ROLE = QA
     TAB_LABEL = "Quality"
     TITLE = "Lots awaiting review"
-    HINT = "Formulated lots waiting for a QA decision."
-    COLUMNS = ("Lot", "Subject", "Formulated")
-    EMPTY = "No lots are awaiting review."
-    HELP = (
-        "**Lots awaiting review** lists formulated lots that need a disposition. "
-        "Press **a** to verify the audit trail."
-    )
+    HINT = "Formulated and quarantined lots, oldest first. Enter opens the review."
+    COLUMNS = ("Lot", "Subject", "Status", "Formulated", "Results")
+    EMPTY = "No lot is awaiting review."
+    OPENS = "review"
+    HELP = """\
+**Lots awaiting review** lists formulated lots waiting for release and quarantined lots,
+oldest first. **Results** says *ready* (every required result in and conforming),
+*OUT OF SPEC*, how many results are missing, or that a recount is pending. **Enter**
+opens the QA review (summary, audit trail, decisions). **a** verifies the whole audit
+trail, **l** lists every lot, **g** the reagent lots.
+"""
 
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """Lot number, subject code and formulation time of each lot awaiting release.
-
-        Interim read until the disposition service offers a review queue.
-        """
-        rows = session.exec(
-            select(Lot.lot_number, Subject.code, Lot.formulated_at)
-            .join(Subject, Subject.id == Lot.subject_id)
-            .where(Lot.status == "awaiting-release")
-            .order_by(Lot.formulated_at)
-        ).all()
-        return [tuple(r) for r in rows]
+        """The review queue."""
+        rows = []
+        for item in listings.review_queue(session, who):
+            style = FLAG_STYLES.get(item.flag.split(",")[0], "yellow")
+            rows.append((item.lot_id, item.lot_number, item.subject_code,
+                         status_text(item.status, short=True), item.formulated_at,
+                         Text(item.flag, style=style)))
+        return rows

@@ -1,40 +1,43 @@
-"""Technician home: the lots being manufactured."""
+"""Technician home: the lots in the lab and what is due for each."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from rich.text import Text
+from sqlmodel import Session
 from typing_extensions import override
 
-from lottrack.models import Lot, Subject
+from lottrack import listings
 from lottrack.permissions import TECHNICIAN, CurrentUser
-from tui.panes.base import Row, TablePane
+from tui.panes.base import Row
+from tui.panes.lot_pane import LotTablePane
 
 
-class LotsInProcessPane(TablePane):
-    """Lots in process, oldest first."""
+class LotsInProcessPane(LotTablePane):
+    """Lots in process with their next step, and formulated lots missing QC results."""
 
     ROLE = TECHNICIAN
     TAB_LABEL = "Lab"
-    TITLE = "Lots in process"
-    HINT = "Lots being expanded, not yet formulated."
-    COLUMNS = ("Lot", "Subject", "Started")
-    EMPTY = "No lots in process."
-    HELP = "**Lots in process** lists every lot that has not been formulated yet."
+    TITLE = "Lots in process — what is due"
+    HINT = "Longest waiting first. Enter opens the lot."
+    COLUMNS = ("Lot", "Subject", "Due", "Waiting since")
+    EMPTY = "Nothing is due: no lot is in process and no QC result is missing."
+    HELP = """\
+**Lots in process — what is due** lists every lot being manufactured with its next step
+(seed the next passage, harvest the open one, count or recount the final product,
+formulate), and formulated lots that still miss required QC results; the longest
+waiting first. **Enter** opens the lot, where the step is recorded. **h** records a new
+harvest, **l** lists every lot, **g** the reagent lots.
+"""
 
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """Lot number, subject code and start time of each in-process lot.
-
-        Interim read until the manufacturing service offers a lot listing; replace the
-        query with that call then.
-        """
-        rows = session.exec(
-            select(Lot.lot_number, Subject.code, Lot.created_at)
-            .join(Subject, Subject.id == Lot.subject_id)
-            .where(Lot.status == "in-process")
-            .order_by(Lot.created_at)
-        ).all()
-        return [tuple(r) for r in rows]
+        """The technician's work list."""
+        return [
+            (item.lot_id, item.lot_number, item.subject_code,
+             Text(item.due, style="bold red" if "Recount" in item.due else "bold"),
+             item.since)
+            for item in listings.technician_worklist(session, who)
+        ]

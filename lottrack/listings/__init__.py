@@ -1,0 +1,55 @@
+"""Read-only listings for the screens: lot pages, work lists, a lot's history, choices.
+
+Every function authorizes first (``Action.VIEW_BATCH_RECORD``; the audit trail
+``Action.VIEW_AUDIT``) and returns frozen dataclasses of plain values, never ORM rows.
+:func:`lot_page` pages in SQL (``LIMIT``/``OFFSET`` over the lot, harvest and subject
+joins), so a list of ten thousand lots costs one page of rows and one count.
+"""
+
+from lottrack.listings.choices import (
+    HarvestChoice,
+    LotFormContext,
+    PassageChoice,
+    QCTest,
+    ReagentRow,
+    SiteChoice,
+    SubjectChoice,
+    harvests_without_lot,
+    lot_form_context,
+    reagent_lots,
+    site_choices,
+    subject_choices,
+)
+from lottrack.listings.history import (
+    AuditRow,
+    CountRow,
+    CustodyRow,
+    ReplicateRow,
+    TimelineEntry,
+    lot_audit_trail,
+    lot_counts,
+    lot_custody,
+    lot_timeline,
+)
+from lottrack.listings.pages import (
+    MAX_PAGE,
+    REVIEW_STATES,
+    SORTS,
+    LotPage,
+    LotRow,
+    ReviewItem,
+    WorkItem,
+    lot_page,
+    next_step,
+    review_queue,
+    technician_worklist,
+)
+
+__all__ = [
+    "MAX_PAGE", "REVIEW_STATES", "SORTS", "AuditRow", "CountRow", "CustodyRow",
+    "HarvestChoice", "LotFormContext", "LotPage", "LotRow", "PassageChoice", "QCTest",
+    "ReagentRow", "ReplicateRow", "ReviewItem", "SiteChoice", "SubjectChoice",
+    "TimelineEntry", "WorkItem", "harvests_without_lot", "lot_audit_trail", "lot_counts",
+    "lot_custody", "lot_form_context", "lot_page", "lot_timeline", "next_step",
+    "reagent_lots", "review_queue", "site_choices", "subject_choices", "technician_worklist",
+]

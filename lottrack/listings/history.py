@@ -1,0 +1,258 @@
+"""A lot's records as the batch record shows them: counts with replicates, custody,
+timeline and audit trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from lottrack import lots
+from lottrack.isbt128 import parse_din
+from lottrack.models import (
+    AuditEvent,
+    CellCount,
+    CountReplicate,
+    CustodyEvent,
+    Disposition,
+    Harvest,
+    Lot,
+    Passage,
+    PassageReagent,
+    ProductUnit,
+    QCResult,
+    Signature,
+    User,
+)
+from lottrack.permissions import Action, CurrentUser, authorize
+
+_STATUS_FIELDS = frozenset({"status", "status_before_hold"})
+"""Lifecycle fields: changing them moves the lot on; it does not correct a record."""
+
+# ------------------------------------------------------------------- a lot's records
+
+
+@dataclass(frozen=True)
+class ReplicateRow:
+    """One replicate of a count as entered, with its viable concentration."""
+
+    position: int
+    entered_text: str
+    viable_per_ml: float
+    viability_pct: float
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """A count set with its replicates (void ones too, marked)."""
+
+    id: int
+    target: str
+    passage_label: str | None
+    method: str
+    counted_at: dt.datetime
+    counted_by: str
+    mean_viable_per_ml: float
+    viability_pct: float
+    cv_pct: float
+    recount_required: bool
+    voided_reason: str | None
+    replicates: tuple[ReplicateRow, ...]
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.exec(select(User.id, User.username)
+                             .where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+
+
+def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow]:
+    """Every count of the lot in the order counted, replicates included."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    lots.get_lot(session, lot_id)
+    counts = session.exec(select(CellCount).where(CellCount.lot_id == lot_id)
+                          .order_by(col(CellCount.counted_at), col(CellCount.id))).all()
+    ids = [c.id for c in counts]
+    reps: dict[int, list[ReplicateRow]] = {}
+    for r in session.exec(select(CountReplicate).where(col(CountReplicate.count_id).in_(ids))
+                          .order_by(col(CountReplicate.position))).all() if ids else ():
+        reps.setdefault(r.count_id, []).append(
+            ReplicateRow(r.position, r.entered_text, r.viable_per_ml, r.viability_pct))
+    labels = dict(session.exec(select(Passage.id, Passage.number)
+                               .where(Passage.lot_id == lot_id)).all())
+    names = _names(session, {c.counted_by for c in counts})
+    return [CountRow(
+        c.id or 0, c.target, f"P{labels[c.passage_id]}" if c.passage_id in labels else None,
+        c.method, c.counted_at, names.get(c.counted_by, "?"), c.mean_viable_per_ml,
+        c.viability_pct, c.cv_pct, c.recount_required, c.voided_reason,
+        tuple(reps.get(c.id or 0, ())),
+    ) for c in counts]
+
+
+@dataclass(frozen=True)
+class CustodyRow:
+    """A move of a bag of the lot."""
+
+    unit_id: int
+    kit_code: str
+    from_location: str
+    to_location: str
+    at: dt.datetime
+    temperature_text: str
+    by: str
+
+
+def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[CustodyRow]:
+    """The chain of custody of every bag of the lot, oldest move first."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    rows = session.exec(
+        select(CustodyEvent, ProductUnit.kit_code)
+        .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
+        .where(ProductUnit.lot_id == lot_id)
+        .order_by(col(CustodyEvent.at), col(CustodyEvent.id))
+    ).all()
+    names = _names(session, {e.by_id for e, _ in rows})
+    return [CustodyRow(e.unit_id, kit, e.from_location, e.to_location, e.at,
+                       e.temperature_text, names.get(e.by_id, "?")) for e, kit in rows]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """Something that happened to the lot."""
+
+    at: dt.datetime
+    what: str
+    by: str
+
+
+def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[TimelineEntry]:
+    """The lot's history in time order: collection, start, passages, counts, QC (one line
+    per test session), formulation, custody and QA decisions."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    lot = lots.get_lot(session, lot_id)
+    harvest = session.get(Harvest, lot.harvest_id)
+    assert harvest is not None
+    passages = session.exec(select(Passage).where(Passage.lot_id == lot_id)).all()
+    counts = lot_counts(session, who, lot_id)
+    results = session.exec(select(QCResult).where(QCResult.lot_id == lot_id)).all()
+    decisions = session.exec(select(Disposition).where(Disposition.lot_id == lot_id)).all()
+    people = {harvest.operator_id, lot.created_by} | {p.recorded_by for p in passages}
+    people |= {p.harvest_recorded_by for p in passages if p.harvest_recorded_by}
+    people |= {r.tester_id for r in results} | {d.decided_by for d in decisions}
+    names = _names(session, people)
+    entries = [
+        TimelineEntry(harvest.collected_at, f"Bone marrow collected, {harvest.volume_text} "
+                      f"(DIN {parse_din(harvest.din).eye_readable()})",
+                      names.get(harvest.operator_id, "?")),
+        TimelineEntry(lot.created_at, f"Lot {lot.lot_number} started",
+                      names.get(lot.created_by, "?")),
+    ]
+    for p in passages:
+        entries.append(TimelineEntry(p.seeded_at, f"P{p.number} seeded, {p.cells_seeded_text}",
+                                     names.get(p.recorded_by, "?")))
+        if p.harvested_at is not None:
+            entries.append(TimelineEntry(
+                p.harvested_at, f"P{p.number} harvested, {p.cells_harvested_text}",
+                names.get(p.harvest_recorded_by or 0, "?")))
+    for c in counts:
+        what = f"{c.passage_label} harvest" if c.passage_label else c.target.replace("-", " ")
+        flag = " — RECOUNT" if c.recount_required else ""
+        void = " (void)" if c.voided_reason else ""
+        entries.append(TimelineEntry(c.counted_at, f"Count of {what}{flag}{void}",
+                                     c.counted_by))
+    sessions: dict[tuple[dt.datetime, int], list[QCResult]] = {}
+    for r in results:
+        sessions.setdefault((r.tested_at, r.tester_id), []).append(r)
+    for (at, tester), group in sessions.items():
+        failed = sum(1 for r in group if r.conforms is False)
+        tail = f", {failed} out of specification" if failed else ""
+        entries.append(TimelineEntry(at, f"QC: {len(group)} result(s){tail}",
+                                     names.get(tester, "?")))
+    if lot.formulated_at is not None:
+        bags = session.exec(select(func.count()).select_from(ProductUnit)
+                            .where(ProductUnit.lot_id == lot_id)).one()
+        entries.append(TimelineEntry(lot.formulated_at, f"Formulated into {bags} bag(s)", ""))
+    for e in lot_custody(session, who, lot_id):
+        entries.append(TimelineEntry(e.at, f"Bag {e.kit_code}: {e.from_location} → "
+                                     f"{e.to_location}", e.by))
+    for d in decisions:
+        entries.append(TimelineEntry(d.decided_at, f"QA: {d.decision}",
+                                     names.get(d.decided_by, "?")))
+    return sorted(entries, key=lambda e: e.at)
+
+
+# -------------------------------------------------------------------- audit trail
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """An audit event of the lot or one of its records."""
+
+    seq: int
+    at: dt.datetime
+    username: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: dict[str, list[Any]]
+    reason: str
+    changed_after_entry: bool
+    """True for an update or void that replaced a value already recorded (a correction),
+    as opposed to filling in a value for the first time or moving the lot's status."""
+
+
+def _child_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
+    def ids(stmt: Any) -> list[int]:
+        return [int(i) for i in session.exec(stmt).all()]
+
+    passages = ids(select(Passage.id).where(Passage.lot_id == lot.id))
+    counts = ids(select(CellCount.id).where(CellCount.lot_id == lot.id))
+    units = ids(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id))
+    return {
+        "lot": [lot.id or 0], "harvest": [lot.harvest_id],
+        "passage": passages,
+        "passage_reagent": ids(select(PassageReagent.id).where(
+            col(PassageReagent.passage_id).in_(passages))) if passages else [],
+        "cell_count": counts,
+        "count_replicate": ids(select(CountReplicate.id).where(
+            col(CountReplicate.count_id).in_(counts))) if counts else [],
+        "qc_result": ids(select(QCResult.id).where(QCResult.lot_id == lot.id)),
+        "product_unit": units,
+        "custody_event": ids(select(CustodyEvent.id).where(
+            col(CustodyEvent.unit_id).in_(units))) if units else [],
+        "disposition": ids(select(Disposition.id).where(Disposition.lot_id == lot.id)),
+        "signature": ids(select(Signature.id).where(Signature.record_type == "lot",
+                                                    Signature.record_id == lot.id)),
+    }
+
+
+def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
+    if action == "void":
+        return True
+    return action == "update" and any(
+        old not in (None, "") and field not in _STATUS_FIELDS
+        for field, (old, _new) in changes.items())
+
+
+def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[AuditRow]:
+    """Every audit event of the lot, its harvest, passages, reagents used, counts and
+    replicates, QC results, bags and their custody, decisions and signatures, in order."""
+    authorize(session, who, Action.VIEW_AUDIT)
+    lot = lots.get_lot(session, lot_id)
+    wanted = [and_(col(AuditEvent.entity) == entity,
+                   col(AuditEvent.entity_id).in_([str(i) for i in ids]))
+              for entity, ids in _child_ids(session, lot).items() if ids]
+    events = session.exec(select(AuditEvent).where(or_(*wanted))
+                          .order_by(col(AuditEvent.seq))).all()
+    out = []
+    for e in events:
+        changes = json.loads(e.changes or "{}")
+        out.append(AuditRow(e.seq, e.at, e.username, e.action, e.entity, e.entity_id,
+                            changes, e.reason, _is_correction(e.action, changes)))
+    return out

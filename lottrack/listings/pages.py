@@ -1,0 +1,248 @@
+"""Pages of lots (searched, filtered, sorted, paged in SQL) and the work lists of the
+lab and of QA.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from lottrack import lots, qc
+from lottrack.counts import FINAL_PRODUCT
+from lottrack.errors import ValidationError
+from lottrack.expansion import lot_spec
+from lottrack.isbt128 import parse_din
+from lottrack.models import (
+    CellCount,
+    Harvest,
+    Lot,
+    Passage,
+    Subject,
+)
+from lottrack.permissions import Action, CurrentUser, authorize
+
+MAX_PAGE = 500
+MAX_SEARCH = 64
+SORTS: dict[str, tuple[Any, ...]] = {
+    "newest": (col(Lot.created_at).desc(), col(Lot.id).desc()),
+    "oldest": (col(Lot.created_at), col(Lot.id)),
+    "lot": (col(Lot.lot_number),),
+    "subject": (col(Subject.code), col(Lot.created_at).desc(), col(Lot.id).desc()),
+    "status": (col(Lot.status), col(Lot.created_at).desc(), col(Lot.id).desc()),
+}
+"""Orders :func:`lot_page` offers, by name (newest first is the default)."""
+REVIEW_STATES = (lots.AWAITING_RELEASE, lots.QUARANTINED)
+
+
+# ------------------------------------------------------------------------ lot pages
+
+
+@dataclass(frozen=True)
+class LotRow:
+    """One line of the lot list."""
+
+    id: int
+    lot_number: str
+    din: str
+    subject_code: str
+    status: str
+    created_at: dt.datetime
+    formulated_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class LotPage:
+    """One page of lots and how many match in all."""
+
+    rows: list[LotRow]
+    total: int
+    offset: int
+    limit: int
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _whole_din(search: str, needle: str) -> str | None:
+    """The DIN when the search is a whole one: typed, printed (with its check character)
+    or scanned (barcode data); else None."""
+    if not (needle.startswith("=") or len(needle) in (13, 14)):
+        return None
+    try:
+        return parse_din(search).code
+    except ValidationError:
+        return None  # not a DIN after all: search for the text as typed
+
+
+def lot_page(session: Session, who: CurrentUser, *, search: str = "",
+             status: str | None = None, offset: int = 0, limit: int = 50,
+             sort: str = "newest") -> LotPage:
+    """Lots whose lot number, DIN or subject code contains ``search`` (case and spaces
+    ignored; a scanned DIN barcode or a DIN with its check character is read as the DIN),
+    optionally only those in ``status``; ``limit`` rows from ``offset`` in the
+    order ``sort`` (a key of :data:`SORTS`), with the total that match."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    if status is not None and status not in lots.STATUSES:
+        raise ValidationError(f'Status: "{str(status)[:40]}" is not a lot status; expected '
+                              f"one of {', '.join(lots.STATUSES)}.", field="Status")
+    if sort not in SORTS:
+        raise ValidationError(f'Sort: "{str(sort)[:40]}" is not an order; expected one of '
+                              f"{', '.join(SORTS)}.", field="Sort")
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise ValidationError(f"Page: {limit} rows from {offset} is not a page; expected 1 "
+                              f"to {MAX_PAGE} rows from 0 or more.", field="Page")
+    needle = "".join(str(search).split()).upper()
+    if len(needle) > MAX_SEARCH:
+        raise ValidationError(f"Search: at most {MAX_SEARCH} characters.", field="Search")
+    din = _whole_din(str(search), needle)
+    conditions: list[Any] = []
+    if status is not None:
+        conditions.append(Lot.status == status)
+    if din is not None:  # one lot, found through the unique index on harvest.din
+        conditions.append(col(Harvest.din) == din)
+    elif needle:
+        pattern = _like(needle)
+        conditions.append(or_(col(Lot.lot_number).like(pattern, escape="\\"),
+                              col(Harvest.din).like(pattern, escape="\\"),
+                              col(Subject.code).like(pattern, escape="\\")))
+    joined = (sa_select(col(Lot.id), col(Lot.lot_number), col(Harvest.din), col(Subject.code),
+                        col(Lot.status), col(Lot.created_at), col(Lot.formulated_at))
+              .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
+              .join(Subject, col(Subject.id) == col(Lot.subject_id))
+              .where(*conditions))
+    rows = session.execute(joined.order_by(*SORTS[sort]).offset(offset).limit(limit)).all()
+    counted = select(func.count()).select_from(Lot)
+    if din is not None or needle:
+        counted = (counted.join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
+                   .join(Subject, col(Subject.id) == col(Lot.subject_id)))
+    total = int(session.exec(counted.where(*conditions)).one())
+    return LotPage([LotRow(*row) for row in rows], total, offset, limit)
+
+
+# ------------------------------------------------------------------------ work lists
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """A lot and the next thing the lab has to do for it."""
+
+    lot_id: int
+    lot_number: str
+    subject_code: str
+    status: str
+    due: str
+    since: dt.datetime
+
+
+def _next_step(session: Session, lot: Lot, max_passage: int) -> tuple[str, dt.datetime]:
+    passages = session.exec(select(Passage).where(Passage.lot_id == lot.id)
+                            .order_by(col(Passage.number))).all()
+    if not passages:
+        return "Seed P0", lot.created_at
+    last = passages[-1]
+    if last.harvested_at is None:
+        return f"Harvest P{last.number}", last.seeded_at
+    count = session.exec(select(CellCount).where(
+        CellCount.lot_id == lot.id, CellCount.target == FINAL_PRODUCT,
+        col(CellCount.voided_reason).is_(None),
+        col(CellCount.counted_at) >= last.harvested_at,
+    ).order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())).first()
+    if count is not None and count.recount_required:
+        return f"Recount final product (CV {count.cv_pct:.1f} %)", count.counted_at
+    if count is not None:
+        return "Formulate", count.counted_at
+    if last.number < max_passage:
+        return f"Seed P{last.number + 1} or count final product", last.harvested_at
+    return "Count final product", last.harvested_at
+
+
+def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
+    """Lots in process with their next step (seed, harvest, recount, count, formulate), and
+    formulated or held lots still missing required QC results; longest waiting first."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    rows = session.exec(
+        select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .where(col(Lot.status).in_((lots.IN_PROCESS, *REVIEW_STATES)))
+    ).all()
+    items: list[WorkItem] = []
+    for lot, code in rows:
+        assert lot.id is not None
+        if lot.status == lots.IN_PROCESS:
+            due, since = _next_step(session, lot, lot_spec(session, lot).max_passage)
+        else:
+            missing = qc.readiness(session, lot).missing
+            if not missing:
+                continue
+            due = (f"QC result missing: {missing[0]}" if len(missing) == 1
+                   else f"QC results missing: {len(missing)}")
+            since = lot.formulated_at or lot.created_at
+        items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
+    return sorted(items, key=lambda item: (item.since, item.lot_id))
+
+
+def next_step(session: Session, who: CurrentUser, lot_id: int) -> str | None:
+    """What the lab does next for the lot (as :func:`technician_worklist` says), or None
+    when nothing is due from the lab."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    lot = lots.get_lot(session, lot_id)
+    if lot.status == lots.IN_PROCESS:
+        return _next_step(session, lot, lot_spec(session, lot).max_passage)[0]
+    if lot.status in REVIEW_STATES:
+        missing = qc.readiness(session, lot).missing
+        return f"QC results missing: {', '.join(missing)}" if missing else None
+    return None
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A lot waiting for a QA decision, and what stands between it and release."""
+
+    lot_id: int
+    lot_number: str
+    subject_code: str
+    status: str
+    formulated_at: dt.datetime | None
+    missing: tuple[str, ...]
+    out_of_spec: tuple[str, ...]
+    recount_pending: bool
+
+    @property
+    def flag(self) -> str:
+        """``OUT OF SPEC`` (and how many results are missing), ``n result(s) missing``,
+        ``recount pending`` or ``ready``."""
+        if self.out_of_spec:
+            return "OUT OF SPEC" + (f", {len(self.missing)} missing" if self.missing else "")
+        if self.missing:
+            return f"{len(self.missing)} result(s) missing"
+        if self.recount_pending:
+            return "recount pending"
+        return "ready"
+
+
+def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
+    """Lots awaiting release or quarantined, oldest formulation first, each with its
+    missing and out-of-specification results."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    rows = session.exec(
+        select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .where(col(Lot.status).in_(REVIEW_STATES))
+        .order_by(col(Lot.formulated_at), col(Lot.id))
+    ).all()
+    out = []
+    for lot, code in rows:
+        assert lot.id is not None
+        ready = qc.readiness(session, lot)
+        latest = session.exec(select(CellCount.recount_required).where(
+            CellCount.lot_id == lot.id, CellCount.target == FINAL_PRODUCT,
+            col(CellCount.voided_reason).is_(None),
+        ).order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())).first()
+        out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, lot.formulated_at,
+                              ready.missing, ready.out_of_spec, bool(latest)))
+    return out

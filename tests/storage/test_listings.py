@@ -1,0 +1,183 @@
+"""Read-only listings (lottrack.listings): lot pages, work lists, a lot's history, choices."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from lottrack import expansion, harvests, listings, lots
+from lottrack.db import Database
+from lottrack.errors import PermissionDenied, ValidationError
+from lottrack.models import utcnow
+from lottrack.permissions import CurrentUser
+from lottrack.scenario import CONFORMING_QC, Scenario
+from tests.factories import make_scenario
+
+
+@pytest.fixture
+def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
+    return make_scenario(db, admin, make_user)
+
+
+def _page(sc: Scenario, **kwargs: object) -> listings.LotPage:
+    with sc.db.reader() as s:
+        return listings.lot_page(s, sc.cast.who("technician"), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def three_lots(sc: Scenario) -> list[int]:
+    """Lots of TLS-001 (oldest, in process), TLS-002 (awaiting release), TLS-003 (newest)."""
+    now = utcnow()
+    first = sc.harvest_and_lot(sc.subject("TLS-001", dt.date(1970, 1, 1)),
+                               now - dt.timedelta(days=20))
+    second, _ = sc.made_lot(sc.subject("TLS-002", dt.date(1971, 1, 1)))
+    third = sc.harvest_and_lot(sc.subject("TLS-003", dt.date(1972, 1, 1)),
+                               now - dt.timedelta(days=1))
+    return [first, second, third]
+
+
+def test_lot_page_searches_filters_sorts_and_pages(sc: Scenario, three_lots: list[int]) -> None:
+    page = _page(sc)
+    assert page.total == 3
+    assert [r.id for r in page.rows] == list(reversed(three_lots))  # newest first
+    assert [r.subject_code for r in page.rows] == ["TLS-003", "TLS-002", "TLS-001"]
+    second = page.rows[1]
+    assert second.status == lots.AWAITING_RELEASE
+    assert second.lot_number == f"L-{second.din}"
+    assert second.formulated_at is not None
+    # The DIN as printed (in groups), as scanned (barcode data), a lot number, a subject
+    # code in lower case; wildcards are searched for literally.
+    spaced = f"{second.din[:5]} {second.din[5:7]} {second.din[7:]}"
+    for search in (spaced, f"={second.din}00", second.lot_number):
+        assert [r.id for r in _page(sc, search=search).rows] == [three_lots[1]], search
+    assert [r.id for r in _page(sc, search="tls-001").rows] == [three_lots[0]]
+    assert _page(sc, search="%").total == 0
+    assert _page(sc, search="_").total == 0
+    # Status filter, orders, pages.
+    in_process = _page(sc, status=lots.IN_PROCESS)
+    assert in_process.total == 2
+    assert {r.id for r in in_process.rows} == {three_lots[0], three_lots[2]}
+    assert _page(sc, status=lots.RELEASED).rows == []
+    first, rest = _page(sc, limit=2), _page(sc, limit=2, offset=2)
+    assert (first.total, rest.total) == (3, 3)
+    assert [r.id for r in first.rows + rest.rows] == list(reversed(three_lots))
+    assert [r.id for r in _page(sc, sort="oldest").rows] == three_lots
+    assert [r.subject_code for r in _page(sc, sort="subject").rows] == [
+        "TLS-001", "TLS-002", "TLS-003"]
+    assert _page(sc, sort="status").rows[0].status == lots.AWAITING_RELEASE
+    # Refusals.
+    with pytest.raises(ValidationError, match="not a lot status"):
+        _page(sc, status="shipped")
+    with pytest.raises(ValidationError, match="not an order"):
+        _page(sc, sort="colour")
+    with pytest.raises(ValidationError, match="is not a page"):
+        _page(sc, limit=0)
+    with pytest.raises(PermissionDenied, match="view batch records"), sc.db.reader() as s:
+        listings.lot_page(s, sc.cast.who("clinician"))
+
+
+def test_technician_worklist_says_what_is_due(sc: Scenario) -> None:
+    now = utcnow()
+    fresh = sc.harvest_and_lot(sc.subject("TLS-010", dt.date(1970, 1, 1)),
+                               now - dt.timedelta(days=5))
+    growing = sc.harvest_and_lot(sc.subject("TLS-011", dt.date(1970, 1, 1)),
+                                 now - dt.timedelta(days=8))
+    with sc.db.session() as s:
+        expansion.record_passage(s, sc.cast.who("technician"), lot_id=growing, number=0,
+                                 seeded_at=now - dt.timedelta(days=7), cells_seeded_text="5e6",
+                                 area_text="175 cm2", vessels="T175",
+                                 reagent_lot_ids=sc.reagent_ids)
+    grown = sc.harvest_and_lot(sc.subject("TLS-012", dt.date(1970, 1, 1)),
+                               now - dt.timedelta(days=12))
+    sc.passages(grown, now - dt.timedelta(days=11), n=3)
+    missing_qc, _ = sc.made_lot(sc.subject("TLS-013", dt.date(1970, 1, 1)),
+                                qc_results={k: v for k, v in CONFORMING_QC.items()
+                                            if k != "sterility"})
+    complete, _ = sc.made_lot(sc.subject("TLS-014", dt.date(1970, 1, 1)))
+    with sc.db.reader() as s:
+        items = {i.lot_id: i for i in listings.technician_worklist(
+            s, sc.cast.who("technician"))}
+    assert items[fresh].due == "Seed P0"
+    assert items[growing].due == "Harvest P0"
+    assert items[grown].due == "Seed P3 or count final product"
+    assert items[missing_qc].due == "QC result missing: Sterility (aerobic/anaerobic culture)"
+    assert complete not in items  # every result in: it is QA's turn
+
+
+def test_review_queue_flags_out_of_specification(sc: Scenario) -> None:
+    ready, _ = sc.made_lot(sc.subject("TLS-020", dt.date(1970, 1, 1)))
+    failing, _ = sc.made_lot(sc.subject("TLS-021", dt.date(1970, 1, 1)),
+                             qc_results=dict(CONFORMING_QC, viability_fresh="75 %"))
+    sc.harvest_and_lot(sc.subject("TLS-022", dt.date(1970, 1, 1)),
+                       utcnow() - dt.timedelta(days=2))
+    with sc.db.reader() as s:
+        queue = {i.lot_id: i for i in listings.review_queue(s, sc.cast.who("qa"))}
+    assert set(queue) == {ready, failing}
+    assert queue[ready].flag == "ready"
+    assert queue[failing].flag == "OUT OF SPEC"
+    assert queue[failing].out_of_spec[0].startswith("Viability, fresh final product 75 %")
+
+
+def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
+    lot_id, _ = sc.made_lot(sc.subject("TLS-030", dt.date(1970, 1, 1)))
+    qa, tech = sc.cast.who("qa"), sc.cast.who("technician")
+    with sc.db.reader() as s:
+        first_passage = listings.lot_form_context(s, tech, lot_id).passages[0]
+    with sc.db.session() as s:
+        expansion.correct_passage(s, tech, first_passage.id, vessels="T175 flask",
+                                  reason="vessel misnamed")
+    with sc.db.reader() as s:
+        (count,) = listings.lot_counts(s, tech, lot_id)
+        timeline = listings.lot_timeline(s, tech, lot_id)
+        trail = listings.lot_audit_trail(s, qa, lot_id)
+        context = listings.lot_form_context(s, tech, lot_id)
+    assert count.target == "final-product"
+    assert [r.position for r in count.replicates] == [1, 2]
+    assert count.replicates[0].entered_text.startswith("live 100, dead 4")
+    assert not count.recount_required
+    whats = [e.what for e in timeline]
+    assert whats[0].startswith("Bone marrow collected, 90 mL")
+    assert "P2 harvested, 1.0e8 cells" in whats
+    assert any(w.startswith("QC: 14 result(s)") for w in whats)
+    assert [e.at for e in timeline] == sorted(e.at for e in timeline)
+    entities = {row.entity for row in trail}
+    assert {"lot", "harvest", "passage", "cell_count", "count_replicate", "qc_result",
+            "product_unit", "passage_reagent"} <= entities
+    corrections = [row for row in trail if row.changed_after_entry]
+    assert [(c.entity, c.reason) for c in corrections] == [("passage", "vessel misnamed")]
+    assert corrections[0].changes["vessels"] == ["CellSTACK", "T175 flask"]
+    harvest_filled = [r for r in trail if r.entity == "passage" and r.action == "update"
+                      and "harvested_at" in r.changes]
+    assert harvest_filled
+    assert not any(r.changed_after_entry for r in harvest_filled)
+    assert context.status == lots.AWAITING_RELEASE
+    assert [p.label for p in context.passages] == ["P0", "P1", "P2"]
+    assert context.open_passage is None
+    assert context.next_passage == 3
+    sterility = next(t for t in context.qc_tests if t.code == "sterility")
+    assert (sterility.latest_value, sterility.latest_conforms) == ("no growth", True)
+    with pytest.raises(PermissionDenied), sc.db.reader() as s:
+        listings.lot_audit_trail(s, tech, lot_id)  # the audit trail is QA's
+
+
+def test_choices_for_forms(sc: Scenario) -> None:
+    tech = sc.cast.who("technician")
+    subject = sc.subject("TLS-040", dt.date(1970, 1, 1))
+    with sc.db.session() as s:
+        harvest = harvests.record_harvest(
+            s, tech, subject_id=subject, collected_at=utcnow() - dt.timedelta(hours=3),
+            volume_text="85 mL", anticoagulant="heparin", aspiration_site="iliac crest")
+    sc.harvest_and_lot(subject, utcnow() - dt.timedelta(days=1))
+    with sc.db.reader() as s:
+        waiting = listings.harvests_without_lot(s, tech)
+        subjects = listings.subject_choices(s, tech)
+        sites = listings.site_choices(s, tech)
+        usable = listings.reagent_lots(s, tech, usable_only=True)
+    assert [(h.id, h.din, h.subject_code) for h in waiting] == [
+        (harvest.id, harvest.din, "TLS-040")]
+    assert [(c.code, c.decimal_separator) for c in subjects] == [("TLS-040", ".")]
+    assert [c.id for c in sites] == [sc.site_id]
+    assert {r.id for r in usable} == {*sc.reagent_ids, sc.media_id}
+    assert all(r.status == "released" for r in usable)

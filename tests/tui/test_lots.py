@@ -1,0 +1,185 @@
+"""The lot list: ten thousand lots page and filter at once; Enter opens the batch record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Select
+
+from lottrack import accounts, audit, bootstrap, listings, sites
+from lottrack.db import Database
+from lottrack.models import User
+from lottrack.permissions import CurrentUser
+from tests.tui.helpers import frozen_clock, login, settle, shown, type_text
+from tests.tui.lot_data import private_copy
+from tui.app import make_app
+from tui.panes.technician import LotsInProcessPane
+from tui.screens.lot_detail import LotDetailScreen
+from tui.screens.lots import LotsScreen
+
+LOTS = 10_000
+IN_PROCESS_EVERY = 1_000
+PASSWORD = "bulk-tech-pass-1"
+
+
+def bulk_database(path: Path) -> tuple[Database, CurrentUser]:
+    """A database with ten thousand lots inserted in bulk (bypassing the services and
+    their audit trail: this test is about the list's speed, not the records)."""
+    db = Database(f"sqlite:///{path}")
+    bootstrap.initialise(db)
+    with db.session() as s:
+        admin = CurrentUser.of(accounts.create_first_admin(s, "root", "Root", "root-pass-12"))
+    with db.session() as s:
+        tech = accounts.create_user(s, admin, username="bulk", full_name="Bulk Technician",
+                                    roles=("technician",), password=PASSWORD)
+    with db.session() as s, audit.reason(s, "test account"):
+        audit.set_actor(s, admin.id, admin.username)
+        user = s.get(User, tech.id)
+        assert user is not None
+        user.must_change_password = False
+    with db.session() as s:
+        site = sites.create_site(s, admin, name="Bulk site", fin="A9999",
+                                 timezone="Europe/Berlin", decimal_separator=".",
+                                 address="", product_code_msc="S1234100",
+                                 product_code_placebo="S1235000")
+    start = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC)  # stored naive, in UTC
+
+    def at(i: int) -> str:
+        return (start + dt.timedelta(minutes=30 * i)).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executemany(
+            "INSERT INTO subject (id, code, initials, date_of_birth, site_id, coi_id, "
+            "created_at) VALUES (?, ?, 'XX', '1970-01-01', ?, ?, ?)",
+            [(i, f"BLK-{i:05d}", site.id, f"COI-B{i:09d}", at(i)) for i in range(1, LOTS + 1)])
+        conn.executemany(
+            "INSERT INTO harvest (id, subject_id, din, collected_at, volume_ml, volume_text, "
+            "anticoagulant, aspiration_site, tnc_text, operator_id, created_at) VALUES "
+            "(?, ?, ?, ?, 90, '90 mL', 'heparin', 'iliac crest', '', ?, ?)",
+            [(i, i, f"A999924{i:06d}", at(i), tech.id, at(i)) for i in range(1, LOTS + 1)])
+        conn.executemany(
+            "INSERT INTO lot (id, lot_number, harvest_id, subject_id, spec_id, status, "
+            "created_at, created_by) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+            [(i, f"L-A999924{i:06d}", i, i,
+              "in-process" if i % IN_PROCESS_EVERY == 0 else "released", at(i), tech.id)
+             for i in range(1, LOTS + 1)])
+    conn.close()
+    return db, tech
+
+
+@pytest.fixture
+def bulk(tmp_path: Path) -> Iterator[tuple[Database, CurrentUser]]:
+    db, tech = bulk_database(tmp_path / "bulk.db")
+    yield db, tech
+    db.dispose()
+
+
+def test_a_page_of_ten_thousand_lots_is_read_in_milliseconds(
+    bulk: tuple[Database, CurrentUser]
+) -> None:
+    db, tech = bulk
+    with db.reader() as s:
+        listings.lot_page(s, tech)  # warm the connection and the statement cache
+        started = time.perf_counter()
+        first = listings.lot_page(s, tech, limit=20)
+        found = listings.lot_page(s, tech, search="A9999 24 004321")
+        deep = listings.lot_page(s, tech, offset=9_980, limit=20, sort="subject")
+        held = listings.lot_page(s, tech, status="in-process")
+        elapsed = time.perf_counter() - started
+    assert first.total == LOTS
+    assert first.rows[0].lot_number == f"L-A999924{LOTS:06d}"  # newest first
+    assert [r.lot_number for r in found.rows] == ["L-A999924004321"]
+    assert [r.subject_code for r in deep.rows][-1] == f"BLK-{LOTS:05d}"
+    assert held.total == LOTS // IN_PROCESS_EVERY
+    assert elapsed < 0.5, f"four pages took {elapsed:.3f} s"
+
+
+@pytest.mark.asyncio
+async def test_lot_list_pages_and_filters_ten_thousand_lots(
+    bulk: tuple[Database, CurrentUser]
+) -> None:
+    db, _ = bulk
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "bulk", PASSWORD)
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LotsScreen)
+        table = screen.query_one("#lots-table", DataTable)
+        rows = table.row_count
+        assert 10 <= rows <= 20  # a page is what fits on an 80x24 terminal
+        assert str(table.get_row_at(0)[0]) == f"L-A999924{LOTS:06d}"
+        pages = -(-LOTS // rows)
+        assert shown(app, "#lots-page") == (
+            f"Lots 1–{rows} of {LOTS} · page 1 of {pages} · newest first")
+        assert app.focused is screen.query_one("#lots-search", Input)
+        # PgDn: the next page.
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(app, "#lots-page").startswith(f"Lots {rows + 1}–{2 * rows} of {LOTS}")
+        assert str(table.get_row_at(0)[0]) == f"L-A999924{LOTS - rows:06d}"
+        # Type a DIN (as printed on the label): the list follows.
+        started = time.perf_counter()
+        await type_text(pilot, "A9999 24 004321")
+        await pilot.pause(0.3)  # the search waits for a pause in the typing
+        await settle(pilot)
+        assert time.perf_counter() - started < 2
+        assert table.row_count == 1
+        assert [str(c) for c in table.get_row_at(0)][:3] == [
+            "L-A999924004321", "BLK-04321", "released"]
+        assert shown(app, "#lots-page").startswith("Lots 1–1 of 1 ·")
+        # The status filter.
+        screen.query_one("#lots-search", Input).value = ""
+        screen.query_one("#lots-status", Select).value = "in-process"
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert table.row_count == LOTS // IN_PROCESS_EVERY
+        assert shown(app, "#lots-page").startswith(f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}")
+
+
+@pytest.mark.asyncio
+async def test_enter_opens_the_batch_record(tmp_path: Path) -> None:
+    db, ids = private_copy(tmp_path)
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        # The technician's home: what is due, longest waiting first; Enter opens the lot.
+        pane = app.screen.query_one(LotsInProcessPane)
+        work = pane.query_one(DataTable)
+        assert {str(work.get_row_at(i)[0]): str(work.get_row_at(i)[2])
+                for i in range(work.row_count)} == {
+            "L-A999925000001": "Seed P2 or count final product",
+            "L-A999925000005": "Formulate"}
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LotDetailScreen)
+        first = app.screen.lot_id
+        assert first in (ids["TLS-101"], ids["TLS-105"])
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("l")
+        await settle(pilot)
+        await type_text(pilot, "tls-104")
+        await pilot.press("enter")  # to the list (searching at once)
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LotDetailScreen)
+        assert screen.lot_id == ids["TLS-104"]
+        assert "released" in shown(app, "#lot-head")
+        await pilot.press("6")
+        await settle(pilot)
+        decisions = screen.query_one("#lot-decisions", DataTable)
+        assert str(decisions.get_row_at(0)[2]) == "valid"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, LotsScreen)
+    db.dispose()

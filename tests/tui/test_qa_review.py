@@ -1,0 +1,184 @@
+"""QA review: the home queue, the review of a lot, and a release signed through the
+signature dialog — a wrong password stores nothing and counts as a failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable, Input
+
+from lottrack import lots
+from lottrack.db import Database
+from lottrack.models import Disposition, Lot, Signature, User
+from tests.conftest import verify_ok
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
+from tests.tui.lot_data import PASSWORDS, private_copy
+from tui.app import make_app
+from tui.modals.signature import SignatureModal
+from tui.panes.qa import LotsAwaitingReviewPane
+from tui.screens.forms.decision import DecisionForm
+from tui.screens.qa_review import QAReviewScreen
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
+    db, ids = private_copy(tmp_path)
+    yield db, ids
+    db.dispose()
+
+
+def decisions(db: Database, lot_id: int) -> list[Disposition]:
+    with db.reader() as s:
+        return list(s.exec(select(Disposition).where(Disposition.lot_id == lot_id)).all())
+
+
+def failed_logins(db: Database, username: str) -> int:
+    with db.reader() as s:
+        return s.exec(select(User.failed_logins).where(User.username == username)).one()
+
+
+async def sign(pilot: object, username: str, password: str) -> None:
+    """Type both components into the signature dialog and sign."""
+    await type_text(pilot, username)  # type: ignore[arg-type]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await type_text(pilot, password)  # type: ignore[arg-type]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_qa_releases_a_ready_lot_through_the_signature_dialog(
+    lots_db: tuple[Database, dict[str, int]]
+) -> None:
+    db, ids = lots_db
+    lot_id = ids["TLS-102"]
+    with db.reader() as s:
+        signatures_before = len(s.exec(select(Signature)).all())
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        # The queue: ready, out of specification, quarantined.
+        pane = app.screen.query_one(LotsAwaitingReviewPane)
+        table = pane.query_one(DataTable)
+        flags = [str(table.get_row_at(i)[-1]) for i in range(table.row_count)]
+        assert flags == ["ready", "OUT OF SPEC", "ready"]
+        assert app.focused is table
+        await pilot.press("enter")  # the first: TLS-102, ready
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, QAReviewScreen)
+        assert "Every required result is in and conforms." in shown(app, "#review-readiness")
+        footer = screen_text(app).splitlines()[-1]
+        assert "r Release" in footer
+        assert "Exceptional" not in footer  # only for a lot out of specification
+        await pilot.press("r")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DecisionForm)
+        await type_text(pilot, "batch record and audit trail reviewed")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, SignatureModal)
+        text = screen_text(app)
+        assert "Release lot L-A999925000002 (subject TLS-102)" in text
+        assert "“I release this lot for clinical use” (released)" in text
+        # A wrong password: the service's message, nothing stored, the failure counted.
+        await sign(pilot, "qa", "not-my-password")
+        assert app.screen is form
+        assert shown(app, "#form-message") == (
+            "Signature refused: Wrong password; nothing was signed. Nothing was saved.")
+        assert decisions(db, lot_id) == []
+        assert failed_logins(db, "qa") == 1
+        # Again, with the right password.
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SignatureModal)
+        await sign(pilot, "qa", PASSWORDS["qa"])
+        assert app.screen is review
+        assert "released" in shown(app, "#review-head")
+        footer = screen_text(app).splitlines()[-1]
+        assert "Release" not in footer
+    (decision,) = decisions(db, lot_id)
+    assert decision.decision == "released"
+    assert decision.justification == "batch record and audit trail reviewed"
+    with db.reader() as s:
+        lot = s.get(Lot, lot_id)
+        assert lot is not None
+        assert lot.status == lots.RELEASED
+        signature = s.get(Signature, decision.signature_id)
+        assert signature is not None
+        assert (signature.meaning, signature.printed_name) == ("released", "Quinn Quality")
+        assert len(s.exec(select(Signature)).all()) == signatures_before + 1
+    verify_ok(db)
+
+
+async def test_out_of_specification_is_flagged_and_released_under_exception(
+    lots_db: tuple[Database, dict[str, int]]
+) -> None:
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        app.push_screen(QAReviewScreen(ids["TLS-103"]))
+        await settle(pilot)
+        review = app.screen
+        assert shown(app, "#review-readiness").startswith(
+            "OUT OF SPECIFICATION: Viability, fresh final product 75 % (limit ≥ 80 %)")
+        footer = screen_text(app).splitlines()[-1]
+        assert "e Exceptional" in footer
+        assert "r Release" not in footer
+        results = app.screen.query_one("#review-results", DataTable)
+        assert str(results.get_row_at(0)[2]) == "✗ OUT OF SPEC"
+        await pilot.press("2")
+        await settle(pilot)
+        audit = app.screen.query_one("#review-audit", DataTable)
+        actions = [str(audit.get_row_at(i)[3]) for i in range(audit.row_count)]
+        assert "insert" in actions
+        assert not any(a.startswith("✎") for a in actions)  # nothing corrected
+        # The exceptional release, with its four records.
+        await pilot.press("e")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, DecisionForm)
+        for field, text in (("justification", "patient has no other option"),
+                            ("request", "Dr Who, letter of 2025-03-13"),
+                            ("risk", "viability 75 % judged acceptable; see RE-12"),
+                            ("acceptance", "accepted by Dr Who, 2025-03-14 08:00"),
+                            ("sponsor", "2025-03-14 08:15")):
+            box = form.query_one(f"#{field}")
+            (box if isinstance(box, Input) else box.query_one(Input)).focus()
+            await pilot.pause()
+            await type_text(pilot, text)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, SignatureModal)
+        await sign(pilot, "qa", PASSWORDS["qa"])
+        assert app.screen is review
+    (decision,) = decisions(db, ids["TLS-103"])
+    assert decision.decision == "released-exceptional"
+    assert decision.risk_evaluation == "viability 75 % judged acceptable; see RE-12"
+    assert decision.sponsor_notified_at is not None
+    assert decision.sponsor_notified_at.isoformat() == "2025-03-14T07:15:00+00:00"
+    verify_ok(db)
+
+
+async def test_a_released_lot_shows_its_valid_signature(
+    lots_db: tuple[Database, dict[str, int]]
+) -> None:
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        app.push_screen(QAReviewScreen(ids["TLS-104"]))
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#review-decisions", DataTable)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[1:5] == ["released", "valid", "Quinn Quality",
+                            "I release this lot for clinical use"]

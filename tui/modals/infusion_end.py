@@ -1,0 +1,104 @@
+"""The end of an infusion: when, and any reactions with their grade (1–5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+from typing_extensions import override
+
+from tui.modals.typeahead import after_pending_keys
+from tui.widgets.moment_input import MomentField
+
+GRADES: tuple[tuple[str, int], ...] = (
+    ("1 mild", 1), ("2 moderate", 2), ("3 severe", 3), ("4 life-threatening", 4),
+    ("5 death", 5),
+)
+"""CTCAE-like grades as the ward chooses them."""
+
+
+@dataclass(frozen=True)
+class InfusionEnd:
+    """What was typed; the ward service checks it and asks for the signature's meaning."""
+
+    ended_at: dt.datetime
+    reactions: str
+    grade: int | None
+
+
+class InfusionEndModal(ModalScreen[InfusionEnd | None]):
+    """End time (default now), reactions and grade. Returns None when cancelled."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "ok", "Sign…"),
+        Binding("enter", "next_field", show=False, priority=True),
+    ]
+
+    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        """Time, reactions, grade, buttons."""
+        with Vertical(classes="modal-box"):
+            yield Static("End of the infusion", classes="dialog-title")
+            with Grid(classes="form-grid"):
+                yield Label("Ended at", classes="form-label")
+                yield MomentField("Ended at", self._clock, id="end-at")
+                yield Label("Reactions", classes="form-label")
+                yield Input(id="reactions", compact=True, placeholder="none (leave empty)")
+                yield Label("Grade", classes="form-label")
+                yield Select(GRADES, id="grade", compact=True, prompt="no reaction")
+            yield Static("A reaction needs a grade. You sign “administered” next.",
+                         classes="form-note")
+            with Horizontal(classes="buttons"):
+                yield Button("Sign…", id="ok", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        """Start at the time field (Enter moves on)."""
+        self.query_one("#end-at", MomentField).focus()
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter in a text field moves on; on the grade it opens the list."""
+        if action == "next_field":
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_next_field(self) -> None:
+        """From the time to the reactions, from the reactions to the grade."""
+        # set_focus at once (not focus(), which waits): typed-ahead keys follow.
+        if self.query_one("#reactions", Input).has_focus:
+            self.set_focus(self.query_one("#grade", Select))
+        else:
+            self.set_focus(self.query_one("#reactions", Input))
+
+    def action_ok(self) -> None:
+        """Once typed-ahead keys are in, check the time and close (the signature follows)."""
+        after_pending_keys([self.query_one("#end-at", MomentField).input,
+                            self.query_one("#reactions", Input)], self._ok)
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        field = self.query_one("#end-at", MomentField)
+        at = field.value()
+        if at is None or not field.check():
+            field.focus()
+            return
+        grade = self.query_one("#grade", Select).value
+        self.dismiss(InfusionEnd(at, self.query_one("#reactions", Input).value,
+                                 grade if isinstance(grade, int) else None))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close: nothing is recorded."""
+        self.dismiss(None)

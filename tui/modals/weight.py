@@ -1,0 +1,98 @@
+"""Record a body weight: the value as typed (kg, lb …) and when it was measured."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+from typing_extensions import override
+
+from lottrack.units import Dim
+from tui.modals.typeahead import after_pending_keys
+from tui.widgets.moment_input import MomentField
+from tui.widgets.quantity_input import QuantityField
+
+
+@dataclass(frozen=True)
+class WeightEntry:
+    """What was typed; the visits service parses, checks and stores it."""
+
+    weight_text: str
+    measured_at: dt.datetime
+
+
+class WeightModal(ModalScreen[WeightEntry | None]):
+    """Weight and time of measurement (default now). Returns None when cancelled."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("enter", "next_field", show=False, priority=True),
+    ]
+
+    def __init__(self, subject_code: str, clock: Callable[[], dt.datetime]) -> None:
+        super().__init__()
+        self._subject = subject_code
+        self._clock = clock
+
+    def compose(self) -> ComposeResult:
+        """Two fields and the buttons."""
+        with Vertical(classes="modal-box"):
+            yield Static(Content(f"Record a weight of {self._subject}"),
+                         classes="dialog-title")
+            with Grid(classes="form-grid"):
+                yield Label("Weight", classes="form-label")
+                yield QuantityField("Weight", Dim.MASS, id="weight-value")
+                yield Label("Measured at", classes="form-label")
+                yield MomentField("Measured at", self._clock, id="weight-at")
+            yield Static("", id="weight-message", classes="message")
+            with Horizontal(classes="buttons"):
+                yield Button("Record", id="ok", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        """Type the weight straight away."""
+        self.query_one("#weight-value", QuantityField).focus()
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter in a field moves on (and records from the time); elsewhere it presses."""
+        if action == "next_field":
+            return isinstance(self.focused, Input)
+        return True
+
+    def action_next_field(self) -> None:
+        """From the weight to the time (once the weight reads); from the time, record."""
+        weight = self.query_one("#weight-value", QuantityField)
+        moment = self.query_one("#weight-at", MomentField)
+        if weight.input.has_focus:
+            # Move at once (the next keys may already be typed), then read the weight.
+            self.set_focus(moment.input)
+            after_pending_keys([weight.input], lambda: weight.check() or weight.focus())
+            return
+        after_pending_keys([weight.input, moment.input], self._ok)
+
+    @on(Button.Pressed, "#ok")
+    def _ok(self) -> None:
+        weight = self.query_one("#weight-value", QuantityField)
+        moment = self.query_one("#weight-at", MomentField)
+        if not weight.check():
+            weight.focus()
+            return
+        at = moment.value()
+        if at is None or not moment.check():
+            moment.focus()
+            return
+        self.dismiss(WeightEntry(weight.text, at))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close: nothing is recorded."""
+        self.dismiss(None)

@@ -1,0 +1,64 @@
+"""A role pane listing lots: Enter opens the lot (detail or QA review)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.screen import Screen
+from textual.widgets import DataTable
+from typing_extensions import override
+
+from tui.context import context_of
+from tui.panes.base import Row, TablePane, format_cell
+
+LotRow = tuple[object, ...]
+"""``(lot_id, cell, cell, …)``: the id keys the row and is not shown."""
+
+
+class LotTablePane(TablePane):
+    """A table pane whose rows are lots; cells may be styled ``Text``."""
+
+    OPENS: ClassVar[str] = "detail"
+    """``detail`` (the batch record) or ``review`` (the QA review)."""
+
+    @override
+    def show(self, data: Sequence[Row]) -> None:
+        """Fill the table; the first value of each row is the lot id (the row's key)."""
+        tz = context_of(self).clock().tzinfo
+        table: DataTable[Text] = self.query_one(DataTable)
+        table.clear()
+        for lot_id, *cells in data:
+            table.add_row(*(cell if isinstance(cell, Text) else _cell(cell, tz)
+                            for cell in cells), key=str(lot_id))
+        table.display = bool(data)
+        self.query_one(".pane-empty").display = not data
+        if data and self.screen.focused is None:
+            table.focus()
+        elif not data and table.has_focus:
+            self.screen.set_focus(None)
+
+    @on(DataTable.RowSelected)
+    def _open(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.app.push_screen(self.screen_for(int(event.row_key.value)))
+
+    def screen_for(self, lot_id: int) -> Screen[None]:
+        """The screen Enter opens."""
+        if self.OPENS == "review":
+            from tui.screens.qa_review import QAReviewScreen
+
+            return QAReviewScreen(lot_id)
+        from tui.screens.lot_detail import LotDetailScreen
+
+        return LotDetailScreen(lot_id)
+
+
+def _cell(value: object, tz: dt.tzinfo | None) -> Text:
+    if isinstance(value, dt.datetime):
+        return Text(value.astimezone(tz).strftime("%d %b %H:%M"))
+    return format_cell(value, tz)

@@ -1,0 +1,289 @@
+"""A lot's batch record: head, timeline, passages and growth, counts, QC, bags and
+custody, QA decisions. Technicians record the next step from here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack import lots, qc
+from lottrack.db import Database
+from lottrack.errors import ValidationError
+from lottrack.isbt128 import parse_din
+from lottrack.permissions import Action, CurrentUser
+from tui.screens import lot_tables
+from tui.screens.base import AppScreen
+from tui.screens.lot_detail_data import LotDetail, read_lot
+from tui.widgets.growth_chart import GrowthChart
+from tui.widgets.session_header import SessionHeader
+from tui.widgets.status_badge import status_text
+
+TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
+TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
+
+
+@dataclass
+class LotRead(Message):
+    """The batch record, read."""
+
+    lot: LotDetail
+
+
+def plural(n: int, word: str) -> str:
+    """``1 bag``, ``2 bags``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def eye_readable(din: str) -> str:
+    """``A9999 26 000001``: the DIN as printed on labels."""
+    try:
+        return parse_din(din).eye_readable()
+    except ValidationError:
+        return din
+
+
+def lot_head(lot: LotDetail, clock_tz: object) -> Text:
+    """Two lines naming the lot: number, status, subject, DIN, and how far it got."""
+    s = lot.summary
+    head = Text()
+    head.append(s.lot_number, style="bold")
+    head.append("  ")
+    head.append_text(status_text(s.status))
+    head.append(f"  subject {s.subject_code} · {s.coi_id} · spec v{s.spec_version}\n")
+    collected = s.collected_at.astimezone(clock_tz).strftime("%Y-%m-%d")  # type: ignore[arg-type]
+    cpd = lot_tables.number(s.cumulative_population_doublings,
+                            lot.context.decimal_separator).plain
+    passages = (f"P0–{s.last_passage}" if s.passages > 1 else s.last_passage or "no passage")
+    if s.passages and not s.last_passage_harvested:
+        passages += " growing"
+    head.append(f"DIN {eye_readable(s.din)} ({collected}) · {passages} · cum. PD {cpd} · "
+                f"{plural(s.counts, 'count')} · {plural(s.units, 'bag')}", style="dim")
+    if s.counts_needing_recount:
+        head.append(f" · {s.counts_needing_recount} RECOUNT", style="bold red")
+    return head
+
+
+class LotDetailScreen(AppScreen):
+    """One lot; tabs 1–6; the footer offers the record that is due next."""
+
+    HELP = """\
+# Batch record of a lot
+
+The head names the lot, its status, subject, DIN and progress. Tabs (**1**–**6**, or
+**←/→** on the tab bar):
+
+1. **Overview** — what is due next, and the lot's timeline.
+2. **Passages** — seeding and harvest of each passage with population doublings (PD),
+   cumulative PD (cPD), doubling time in hours (DT h) and seeding density (per cm²);
+   the growth chart plots cumulative PD against days since P0 was seeded.
+3. **Counts** — each count with its replicates, CV, and RECOUNT when the CV exceeds the
+   specification.
+4. **QC** — every result; out of specification in red, superseded results (a retest
+   followed) struck through but still shown.
+5. **Bags** — the bags and their chain of custody.
+6. **Decisions** — QA decisions with their signatures, valid or INVALIDATED.
+
+Technicians: **p** seed a passage, **h** harvest the open passage, **c** record a count,
+**t** a QC test result, **f** formulate. QA: **v** opens the review. The footer shows
+only what the lot's state and your roles allow; the service checks again.
+"""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("p", "record('seed')", "Seed"),
+        Binding("h", "record('harvest')", "Harvest"),
+        Binding("c", "record('count')", "Count"),
+        Binding("t", "record('qc')", "QC"),
+        Binding("f", "record('formulate')", "Formulate"),
+        Binding("v", "review", "Review"),
+        Binding("r", "reload", "Refresh", show=False),
+        *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
+    ]
+
+    def __init__(self, lot_id: int) -> None:
+        super().__init__()
+        self.lot_id = lot_id
+        self.lot: LotDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        """Header, head lines, tabs, footer."""
+        yield SessionHeader()
+        with Vertical(id="lot-body"):
+            yield Static("Reading the batch record…", id="lot-head")
+            yield LoadingIndicator(id="lot-loading")
+            with TabbedContent(id="lot-tabs"):
+                for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1):
+                    with TabPane(f"{n} {title}", id=f"tab-{tab}"), VerticalScroll():
+                        yield from self._tab_body(tab)
+        yield Footer()
+
+    def _tab_body(self, tab: str) -> ComposeResult:
+        def table(name: str) -> DataTable[Text]:
+            return DataTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
+                             classes="lot-table")
+
+        if tab == "overview":
+            yield Static("", id="lot-next")
+            yield table("timeline")
+        elif tab == "passages":
+            yield table("passages")
+            yield Static("Cumulative population doublings against days since P0 was "
+                         "seeded", classes="lot-caption")
+            yield GrowthChart(id="lot-growth")
+        elif tab == "qc":
+            yield Static("", id="lot-readiness")
+            yield table("qc")
+        elif tab == "bags":
+            yield table("bags")
+            yield Static("Chain of custody", classes="lot-caption")
+            yield table("custody")
+        else:
+            yield table(tab)
+
+    def on_mount(self) -> None:
+        """Read the lot."""
+        self.query_one("#lot-tabs").display = False
+        self.action_reload()
+
+    def on_resize(self) -> None:
+        """A taller terminal gets a taller growth chart."""
+        self.query_one(GrowthChart).styles.height = max(8, self.size.height - 16)
+
+    def on_screen_resume(self) -> None:
+        """Back from a form or the review: show what changed."""
+        if self.lot is not None:
+            self.action_reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _read(self, db: Database, who: CurrentUser) -> None:
+        with db.reader() as session:
+            lot = read_lot(session, who, self.lot_id)
+        self.post_message(LotRead(lot))
+
+    @on(LotRead)
+    def _show(self, message: LotRead) -> None:
+        lot = self.lot = message.lot
+        tz = self.ctx.clock().tzinfo
+        self.query_one("#lot-loading").display = False
+        self.query_one("#lot-tabs").display = True
+        self.query_one("#lot-head", Static).update(lot_head(lot, tz))
+        nxt = Text("Next: ", style="bold")
+        nxt.append(lot.next_step or "nothing is due from the lab.",
+                   style="bold yellow" if lot.next_step else "dim")
+        self.query_one("#lot-next", Static).update(nxt)
+        self.query_one("#lot-readiness", Static).update(readiness_text(lot.readiness))
+        fills: dict[str, Callable[..., None]] = {
+            "timeline": lot_tables.fill_timeline, "passages": lot_tables.fill_passages,
+            "counts": lot_tables.fill_counts, "qc": lot_tables.fill_results,
+            "bags": lot_tables.fill_bags, "custody": lot_tables.fill_custody,
+            "decisions": lot_tables.fill_decisions}
+        for name, fill in fills.items():
+            fill(self.query_one(f"#lot-{name}", DataTable), lot, tz)
+        self.query_one(GrowthChart).plot(lot.growth)
+        if self.focused is None:
+            self.query_one("#lot-timeline").focus()
+        self.refresh_bindings()
+
+    @on(Worker.StateChanged)
+    def _failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.query_one("#lot-loading").display = False
+            self.query_one("#lot-head", Static).update("The batch record could not be read.")
+
+    # ------------------------------------------------------------------ actions
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer a record only when the lot's state and the person's roles allow it."""
+        lot = self.lot
+        if action == "record":
+            if lot is None or not self.ctx.can(Action.RECORD_MANUFACTURING):
+                return False
+            return can_record(lot, str(parameters[0]))
+        if action == "review":
+            return self.ctx.can(Action.DECIDE_DISPOSITION)
+        return True
+
+    def action_record(self, what: str) -> None:
+        """Open the form for ``what`` (seed, harvest, count, qc, formulate)."""
+        self.app.push_screen(form_for(what, self.lot_id))
+
+    def action_review(self) -> None:
+        """QA: the review screen of this lot."""
+        from tui.screens.qa_review import QAReviewScreen
+
+        self.app.push_screen(QAReviewScreen(self.lot_id))
+
+    def action_tab(self, number: int) -> None:
+        """Switch to tab ``number``."""
+        tab = TABS[number - 1]
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+        tables = self.query_one(f"#tab-{tab}").query(DataTable)
+        if tables:
+            tables.first().focus()
+
+    def action_reload(self) -> None:
+        """Read the lot again."""
+        if self.ctx.user is not None:
+            self._read(self.ctx.db, self.ctx.user)
+
+    def action_back(self) -> None:
+        """Back to where the lot was opened."""
+        self.dismiss()
+
+
+def readiness_text(ready: qc.ReleaseReadiness) -> Text:
+    """Ready for release, or what is missing and what is out of specification."""
+    if ready.ready:
+        return Text("Every required result is in and conforms.", style="bold green")
+    text = Text()
+    if ready.out_of_spec:
+        text.append("OUT OF SPECIFICATION: " + "; ".join(ready.out_of_spec), style="bold red")
+    if ready.missing:
+        if text:
+            text.append("\n")
+        text.append("Missing: " + ", ".join(ready.missing), style="yellow")
+    return text
+
+
+def can_record(lot: LotDetail, what: str) -> bool:
+    """Whether the lot's state allows recording ``what`` (the service decides for real)."""
+    ctx = lot.context
+    if what == "qc":
+        return ctx.status in qc.QC_OPEN
+    if ctx.status != lots.IN_PROCESS:
+        return False
+    last = ctx.passages[-1] if ctx.passages else None
+    if what == "seed":
+        return ctx.open_passage is None and ctx.next_passage <= ctx.max_passage
+    if what == "harvest":
+        return ctx.open_passage is not None
+    if what == "count":
+        return last is not None and last.harvested_at is not None
+    if what == "formulate":
+        return (lot.next_step or "").startswith("Formulate")
+    return False
+
+
+def form_for(what: str, lot_id: int) -> Screen[None]:
+    """The form that records ``what`` for the lot."""
+    from tui.screens.forms.count import CountForm
+    from tui.screens.forms.formulation import FormulationForm
+    from tui.screens.forms.passage_harvest import PassageHarvestForm
+    from tui.screens.forms.passage_seed import PassageSeedForm
+    from tui.screens.forms.qc_result import QCResultForm
+
+    forms = {"seed": PassageSeedForm, "harvest": PassageHarvestForm, "count": CountForm,
+             "qc": QCResultForm, "formulate": FormulationForm}
+    return forms[what](lot_id)

@@ -1,0 +1,73 @@
+"""Everything the batch-record screens show about one lot, read in one worker.
+
+The lot detail and the QA review call :func:`read_lot` in a read session; it calls the
+services (each authorizes) and returns one frozen :class:`LotDetail` of plain values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from lottrack import disposition, expansion, formulation, listings, lots, qc
+from lottrack.permissions import Action, CurrentUser, allowed
+
+
+@dataclass(frozen=True)
+class LotDetail:
+    """A lot's batch record as the screens show it."""
+
+    summary: expansion.LotSummary
+    context: listings.LotFormContext
+    passages: tuple[expansion.PassageRow, ...]
+    counts: tuple[listings.CountRow, ...]
+    results: tuple[qc.QCRow, ...]
+    readiness: qc.ReleaseReadiness
+    bags: tuple[formulation.UnitInfo, ...]
+    custody: tuple[listings.CustodyRow, ...]
+    decisions: tuple[disposition.DispositionView, ...]
+    timeline: tuple[listings.TimelineEntry, ...]
+    next_step: str | None
+    audit: tuple[listings.AuditRow, ...] | None
+    """The lot's audit trail, for people who may view it (None otherwise)."""
+
+    @property
+    def growth(self) -> list[tuple[float, float]]:
+        """(days since P0 was seeded, cumulative PD) from P0's seeding to each harvest."""
+        if not self.passages:
+            return []
+        start = self.passages[0].seeded_at
+        points = [(0.0, 0.0)]
+        for p in self.passages:
+            if p.harvested_at is None or p.cumulative_population_doublings is None:
+                break
+            days = (p.harvested_at - start) / dt.timedelta(days=1)
+            points.append((days, p.cumulative_population_doublings))
+        return points
+
+
+def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
+             with_audit: bool = False) -> LotDetail:
+    """The whole batch record of ``lot_id`` (with its audit trail when asked for and the
+    person may see it)."""
+    summary = expansion.lot_summary(session, who, lot_id)
+    lot = lots.get_lot(session, lot_id)
+    audit = None
+    if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
+        audit = tuple(listings.lot_audit_trail(session, who, lot_id))
+    return LotDetail(
+        summary=summary,
+        context=listings.lot_form_context(session, who, lot_id),
+        passages=tuple(expansion.passage_table(session, who, lot_id)),
+        counts=tuple(listings.lot_counts(session, who, lot_id)),
+        results=tuple(qc.results(session, lot_id)),
+        readiness=qc.readiness(session, lot),
+        bags=tuple(formulation.bags_of_lot(session, who, lot_id)),
+        custody=tuple(listings.lot_custody(session, who, lot_id)),
+        decisions=tuple(disposition.history(session, who, lot_id)),
+        timeline=tuple(listings.lot_timeline(session, who, lot_id)),
+        next_step=listings.next_step(session, who, lot_id),
+        audit=audit,
+    )

@@ -1,0 +1,188 @@
+"""Fill the batch-record tables (timeline, passages, counts, QC, bags, custody, decisions,
+audit trail) from a :class:`~tui.screens.lot_detail_data.LotDetail`.
+
+Shared by the lot detail and the QA review so that both show the same record the same
+way: times in the terminal's zone, quantities with the site's decimal separator,
+conformity and signature validity in words as well as colour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from lottrack.units import Dim, format_number, format_quantity
+from tui.screens.lot_detail_data import LotDetail
+from tui.widgets.status_badge import conformity_text, status_text
+
+Table = DataTable[Text]
+SHORT = "%m-%d %H:%M"
+LONG = "%Y-%m-%d %H:%M"
+
+
+def when(moment: dt.datetime | None, tz: dt.tzinfo | None, fmt: str = LONG) -> Text:
+    """A time in the terminal's zone, or a dash."""
+    return Text(moment.astimezone(tz).strftime(fmt) if moment else "—")
+
+
+def number(value: float | None, sep: str, sig: int = 3) -> Text:
+    """``1.72 × 10⁶`` with the site's separator, or a dash."""
+    return Text("—" if value is None else format_number(value, decimal_separator=sep, sig=sig))
+
+
+def _reset(table: Table, *columns: str | tuple[str, int]) -> None:
+    table.clear(columns=True)
+    for column in columns:
+        if isinstance(column, tuple):
+            table.add_column(column[0], width=column[1])
+        else:
+            table.add_column(column)
+
+
+def _empty(table: Table, text: str) -> None:
+    """An empty table says so in its first row."""
+    if table.row_count == 0:
+        table.add_row(Text(text, style="dim italic"), *(Text("") for _ in
+                                                         range(len(table.columns) - 1)))
+
+
+def fill_timeline(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """When, what, by whom."""
+    _reset(table, "When", "What", "By")
+    for entry in lot.timeline:
+        table.add_row(when(entry.at, tz), Text(entry.what), Text(entry.by))
+    _empty(table, "Nothing yet.")
+
+
+def compact(value: float | None, sep: str) -> Text:
+    """``5.00×10⁶``: a number for a narrow column."""
+    return Text(number(value, sep).plain.replace(" × ", "×"))
+
+
+def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Seeding, harvest, viability and the derived PD, cumulative PD (cPD), doubling time
+    (DT, hours) and seeding density; the columns that matter most fit 80 columns."""
+    sep = lot.context.decimal_separator
+    _reset(table, "P", "Seeded", "Cells", "Harvested", "Cells", "Viab.", "PD", "cPD",
+           "DT h", "Per cm²", "Reagent lots")
+    for p in lot.passages:
+        table.add_row(
+            Text(p.label, style="bold"), when(p.seeded_at, tz, SHORT),
+            compact(p.cells_seeded, sep), when(p.harvested_at, tz, SHORT),
+            compact(p.cells_harvested, sep),
+            Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
+            number(p.population_doublings, sep), number(p.cumulative_population_doublings, sep),
+            number(p.doubling_time_hours, sep), compact(p.seeding_density_per_cm2, sep),
+            Text(", ".join(p.reagent_lots)), key=str(p.id),
+        )
+    _empty(table, "No passage")
+
+
+def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Each count set, then its replicates indented under it; recount and void marked."""
+    sep = lot.context.decimal_separator
+    _reset(table, "Counted", "Of", "Method", "Viable/mL", "Viab.", "CV", "Flag", "By")
+    for c in lot.counts:
+        of = f"{c.passage_label} harvest" if c.passage_label else c.target
+        if c.voided_reason:
+            flag = Text(f"VOID: {c.voided_reason}", style="dim")
+        elif c.recount_required:
+            flag = Text("RECOUNT", style="bold red")
+        else:
+            flag = Text("ok", style="green")
+        table.add_row(
+            when(c.counted_at, tz), Text(of), Text(c.method),
+            number(c.mean_viable_per_ml, sep), Text(f"{number(c.viability_pct, sep)} %"),
+            Text(f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""),
+            flag, Text(c.counted_by), key=f"count-{c.id}")
+        for r in c.replicates:
+            table.add_row(
+                Text(""), Text(f"  rep. {r.position}", style="dim"),
+                Text(r.entered_text, style="dim"), number(r.viable_per_ml, sep),
+                Text(f"{number(r.viability_pct, sep)} %", style="dim"), Text(""), Text(""),
+                Text(""), key=f"count-{c.id}-{r.position}")
+    _empty(table, "No count")
+
+
+def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Every QC result; out of specification in red, superseded results struck through."""
+    _reset(table, ("Test", 24), "Result", "Conformity", "Limit", "Tested", "Note")
+    for r in lot.results:
+        style = "dim" if r.superseded else ("bold red" if r.conforms is False else "")
+        note = []
+        if r.retest_of_id:
+            note.append(f"retest of #{r.retest_of_id}")
+        if not r.required:
+            note.append("not required")
+        table.add_row(
+            Text(r.test_name, style=style), Text(r.value_text, style=style),
+            conformity_text(r.conforms, superseded=r.superseded), Text(r.limit_text),
+            when(r.tested_at, tz), Text(", ".join(note), style="dim"), key=str(r.id))
+    _empty(table, "No result")
+
+
+def fill_bags(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Kit code, product code, volume, viable cells, expiry, storage, status."""
+    sep = lot.context.decimal_separator
+    _reset(table, "Kit code", "Product", "Volume", "Viable cells", "Expires", "Storage",
+           "Status")
+    for b in lot.bags:
+        table.add_row(
+            Text(b.kit_code, style="bold"), Text(b.product_code),
+            Text(format_quantity(b.volume_ml, Dim.VOLUME, decimal_separator=sep)),
+            number(b.viable_cells, sep), when(b.expires_at, tz), Text(b.storage),
+            status_text(b.status), key=str(b.id))
+    _empty(table, "No bag")
+
+
+def fill_custody(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Every move of every bag."""
+    _reset(table, "At", "Bag", "From", "To", "Temp.", "By")
+    for e in lot.custody:
+        table.add_row(when(e.at, tz), Text(e.kit_code), Text(e.from_location),
+                      Text(e.to_location), Text(e.temperature_text or "—"), Text(e.by))
+    _empty(table, "No move")
+
+
+def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """Each QA decision with its signature, valid or INVALIDATED."""
+    _reset(table, "Decided", "Decision", "Signature", "Signed by", "Meaning", "Justification")
+    for d in lot.decisions:
+        sig = d.signature
+        if sig is None:
+            signer, meaning, state = Text("—"), Text("—"), Text("unsigned", style="bold red")
+        else:
+            signer, meaning = Text(sig.printed_name), Text(sig.meaning_text)
+            state = Text("valid", style="bold green") if sig.valid else Text(
+                "INVALIDATED", style="bold red reverse")
+        justification = d.justification
+        if d.exceptional is not None:
+            justification = f"EXCEPTIONAL (Part IV §11.5): {justification}"
+        table.add_row(when(d.decided_at, tz), status_text(d.decision), state, signer, meaning,
+                      Text(justification))
+    _empty(table, "No decision")
+
+
+def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """The lot's audit trail; a change to a value already recorded is marked ✎."""
+    _reset(table, "#", "At", "User", "Action", "Record", "Reason", "Changes")
+    for e in lot.audit or ():
+        mark = e.changed_after_entry
+        table.add_row(
+            Text(str(e.seq)), when(e.at, tz, SHORT), Text(e.username),
+            Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
+            Text(f"{e.entity} {e.entity_id}"), Text(e.reason, style="yellow" if mark else ""),
+            Text(audit_changes(e.changes, limit=120), style="yellow" if mark else "dim"),
+            key=str(e.seq))
+
+
+def audit_changes(changes: dict[str, list[object]], *, limit: int | None = None) -> str:
+    """``field: old → new`` for changes, ``field=value`` for first entries; ids left out."""
+    text = "; ".join(
+        f"{k}: {old} → {new}" if old not in (None, "") else f"{k}={new}"
+        for k, (old, new) in changes.items() if k != "id")
+    if limit is not None and len(text) > limit:
+        return text[: limit - 1] + "…"
+    return text

@@ -1,0 +1,74 @@
+"""Issuing the blinded documents from the pharmacy and ward screens (design §9).
+
+The bag label is printed by the pharmacy once the bag is dispensed; the infusion
+certificate by the ward once the infusion is complete. Both are signed PDFs written to
+the documents folder; a second issue is a reprint marked COPY and needs a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlmodel import Session
+
+from lottrack.db import default_data_dir
+from lottrack.documents.issue import IssuedDocument
+from lottrack.permissions import CurrentUser
+
+DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
+
+
+def documents_dir() -> Path:
+    """``$LOTTRACK_DOCUMENTS_DIR``, else ``documents`` in the user data directory."""
+    env = os.environ.get(DOCUMENTS_ENV)
+    return Path(env) if env else default_data_dir() / "documents"
+
+
+def _suffix(copy: int) -> str:
+    return f"-COPY{copy}" if copy else ""
+
+
+def label_path(kit_code: str, copy: int = 0) -> Path:
+    """Where the label of a bag is written (a reprint beside it, never over it)."""
+    return documents_dir() / f"label-{kit_code}{_suffix(copy)}.pdf"
+
+
+def infusion_path(kit_code: str, copy: int = 0) -> Path:
+    """Where the infusion certificate of the bag's infusion is written (a reprint beside
+    it, never over it)."""
+    return documents_dir() / f"infusion-{kit_code}{_suffix(copy)}.pdf"
+
+
+def _key_dir() -> Path:
+    from lottrack.documents.signing import default_key_dir
+
+    return default_key_dir()
+
+
+def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
+                reason: str = "") -> IssuedDocument:
+    """Issue the label of a bag (in a worker's write session)."""
+    from certificates.label import render_label
+    from lottrack.documents.builders import build_label_data
+    from lottrack.documents.issue import issue
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = build_label_data(session, who, unit_id)
+    return issue(session, who, kind="label", record_type="product_unit", record_id=unit_id,
+                 data=data, render=render_label, out_path=out, key_dir=_key_dir(),
+                 reason=reason)
+
+
+def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: int,
+                               out: Path, reason: str = "") -> IssuedDocument:
+    """Issue the infusion certificate of an infusion (in a worker's write session)."""
+    from certificates.infusion import render_infusion
+    from lottrack.documents.builders import build_infusion_data
+    from lottrack.documents.issue import issue
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = build_infusion_data(session, who, infusion_id)
+    return issue(session, who, kind="infusion", record_type="infusion", record_id=infusion_id,
+                 data=data, render=render_infusion, out_path=out, key_dir=_key_dir(),
+                 reason=reason)

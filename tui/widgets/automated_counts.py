@@ -1,0 +1,117 @@
+"""Automated counter readings: total concentration and viability per replicate, with the
+viable concentration, viability and CV shown as they are typed (as the service stores)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Input, Static
+
+from lottrack import calc
+from lottrack.counts import AutomatedReplicate
+from lottrack.errors import ValidationError
+from lottrack.units import Dim, format_number, format_quantity, parse_quantity
+
+
+class ReadingRow(Horizontal):
+    """One instrument reading."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(classes="auto-row")
+        self.position = position
+
+    def compose(self) -> ComposeResult:
+        """Number, total concentration, viability, result."""
+        yield Static(f"{self.position}", classes="rep-n")
+        yield Input(placeholder="e.g. 1.8e6/mL", compact=True, classes="auto-conc")
+        yield Input(placeholder="e.g. 94 %", compact=True, classes="auto-viab")
+        yield Static("", classes="rep-result")
+
+    def texts(self) -> tuple[str, str]:
+        """Concentration and viability as typed."""
+        return (self.query_one(".auto-conc", Input).value,
+                self.query_one(".auto-viab", Input).value)
+
+
+class AutomatedCounts(Vertical):
+    """Reading rows and a live summary; :meth:`replicates` for the service."""
+
+    DEFAULT_CSS = """
+    AutomatedCounts { height: auto; }
+    AutomatedCounts .rep-head { height: 1; color: $text-muted; }
+    AutomatedCounts .auto-row { height: 1; }
+    AutomatedCounts .rep-n { width: 3; }
+    AutomatedCounts .auto-conc { width: 16; margin-right: 1; }
+    AutomatedCounts .auto-viab { width: 8; margin-right: 1; }
+    AutomatedCounts .rep-result { width: 1fr; color: $text-muted; }
+    AutomatedCounts .rep-summary { height: auto; margin-top: 1; text-style: bold; }
+    AutomatedCounts .rep-summary.-recount { color: $error; }
+    """
+
+    def __init__(self, *, replicates: int = 2, max_cv_pct: float = 10.0,
+                 decimal_separator: str = ".", id: str | None = None) -> None:  # noqa: A002
+        super().__init__(name="Replicates", id=id)
+        self.start = replicates
+        self.max_cv_pct = max_cv_pct
+        self.decimal_separator = decimal_separator
+
+    def compose(self) -> ComposeResult:
+        """Heads, rows, summary."""
+        yield Static("#  Total concentration Viability → viable cells/mL", classes="rep-head")
+        for position in range(1, self.start + 1):
+            yield ReadingRow(position)
+        yield Static("", classes="rep-summary")
+
+    def on_mount(self) -> None:
+        """Say what to type."""
+        self.recalculate()
+
+    def replicates(self) -> list[AutomatedReplicate]:
+        """The filled rows (blank rows are left out)."""
+        return [AutomatedReplicate(*row.texts()) for row in self.query(ReadingRow)
+                if any(t.strip() for t in row.texts())]
+
+    @on(Input.Changed)
+    def recalculate(self) -> None:
+        """Each row's viable concentration, then mean, viability and CV."""
+        viable: list[float] = []
+        total: list[float] = []
+        sep = self.decimal_separator
+        for row in self.query(ReadingRow):
+            result = row.query_one(".rep-result", Static)
+            conc_text, viab_text = row.texts()
+            if not conc_text.strip() and not viab_text.strip():
+                result.update("")
+                continue
+            try:
+                conc = parse_quantity(conc_text, "Total concentration", Dim.CONCENTRATION,
+                                      decimal_separator=sep).value
+                viab = parse_quantity(viab_text, "Viability", Dim.FRACTION,
+                                      decimal_separator=sep, allow_zero=True).value
+            except ValidationError as exc:
+                result.update(Text(f"✗ {exc.message}", style="red"))
+                continue
+            viable.append(conc * viab / 100)
+            total.append(conc)
+            result.update(Text(f"→ {format_number(conc * viab / 100, decimal_separator=sep)}"))
+        summary = self.query_one(".rep-summary", Static)
+        summary.remove_class("-recount")
+        if not viable:
+            summary.update("Type the total concentration and viability the counter printed.")
+            return
+        stats = calc.replicate_stats(viable, "Viable concentration")
+        mean_total = sum(total) / len(total)
+        viability = 100 * stats.mean / mean_total if mean_total else 0.0
+        text = (f"Mean {format_quantity(stats.mean, Dim.CONCENTRATION, decimal_separator=sep)} "
+                f"viable · viability {format_number(viability, decimal_separator=sep)} %")
+        if stats.cv_percent is None:
+            summary.update(Text(text + " · CV needs 2 replicates"))
+        elif stats.cv_percent > self.max_cv_pct:
+            summary.add_class("-recount")
+            summary.update(Text(f"{text} · CV {format_number(stats.cv_percent)} % > "
+                                f"{self.max_cv_pct:g} %: RECOUNT REQUIRED (stored and flagged)"))
+        else:
+            summary.update(Text(f"{text} · CV {format_number(stats.cv_percent)} % "
+                                f"(≤ {self.max_cv_pct:g} %)"))
