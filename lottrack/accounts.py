@@ -233,6 +233,10 @@ def check_password_for_signature(session: Session, who: CurrentUser, username: s
         locked = _record_failure(session, user, "signature refused: wrong password")
         suffix = " The account is now locked." if locked else ""
         raise AuthenticationFailed("Wrong password; nothing was signed." + suffix)
+    if user.failed_logins:  # the lock-out counts consecutive failures
+        audit.set_actor(session, user.id, user.username)
+        with audit.reason(session, "successful signature resets the failure count"):
+            user.failed_logins = 0
     return user
 
 

@@ -163,6 +163,11 @@ def test_a_wrong_password_at_signing_writes_nothing_and_is_counted(sc: Scenario)
         assert user.failed_logins == 2
     assert _lot(sc.db, lot_id).status == lots.AWAITING_RELEASE
     assert _dispositions(sc.db, lot_id) == []
+    sc.release(lot_id)  # signed with the right password: the failure streak ends
+    with sc.db.reader() as s:
+        user = s.get(User, qa.id)
+        assert user is not None
+        assert user.failed_logins == 0
     verify_ok(sc.db)
 
 
