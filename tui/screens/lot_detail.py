@@ -107,6 +107,7 @@ only what the lot's state and your roles allow; the service checks again.
         Binding("t", "record('qc')", "QC"),
         Binding("f", "record('formulate')", "Formulate"),
         Binding("v", "review", "Review"),
+        Binding("d", "certificate", "Certificate"),
         Binding("r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
     ]
@@ -213,7 +214,47 @@ only what the lot's state and your roles allow; the service checks again.
             return can_record(lot, str(parameters[0]))
         if action == "review":
             return self.ctx.can(Action.DECIDE_DISPOSITION)
+        if action == "certificate":
+            return (lot is not None and lot.summary.status in lots.RELEASED_STATES
+                    and self.ctx.can(Action.ISSUE_RELEASE_CERTIFICATE))
         return True
+
+    def action_certificate(self, reason: str = "") -> None:
+        """Issue (print) the release certificate; a reprint asks why."""
+        if self.lot is None or self.ctx.user is None:
+            return
+        self.notify("Issuing the release certificate…")
+        self._issue(self.ctx.db, self.ctx.user, self.lot_id, self.lot.summary.lot_number,
+                    reason)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="certificate")
+    def _issue(self, db: Database, who: CurrentUser, lot_id: int, lot_number: str,
+               reason: str) -> None:
+        from tui.screens.pharmacy_documents import issue_release_certificate
+
+        try:
+            with db.session() as session:
+                issued = issue_release_certificate(session, who, lot_id, lot_number, reason)
+        except ValidationError as exc:
+            if exc.field == "reason":
+                self.app.call_from_thread(self._ask_reprint_reason)
+                return
+            raise
+        copy = f" (COPY {issued.copy_number})" if issued.copy_number else ""
+        self.app.call_from_thread(
+            self.notify, f"Release certificate {issued.document_id}{copy} written to "
+            f"{issued.path}.", title="Certificate issued")
+
+    def _ask_reprint_reason(self) -> None:
+        from tui.modals.reason import ReasonModal
+
+        def reasoned(reason: str | None) -> None:
+            if reason:
+                self.action_certificate(reason)
+
+        self.app.push_screen(ReasonModal(
+            "Reprint the release certificate", "It was issued before; the reprint is marked "
+            "COPY. Why is it printed again?", "Reprint"), reasoned)
 
     def action_record(self, what: str) -> None:
         """Open the form for ``what`` (seed, harvest, count, qc, formulate)."""

@@ -40,6 +40,31 @@ def infusion_path(kit_code: str, copy: int = 0) -> Path:
     return documents_dir() / f"infusion-{kit_code}{_suffix(copy)}.pdf"
 
 
+def release_path(lot_number: str, copy: int = 0) -> Path:
+    """Where a lot's release certificate is written (a reprint beside it, never over it)."""
+    return documents_dir() / f"release-{lot_number}{_suffix(copy)}.pdf"
+
+
+def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
+                              lot_number: str, reason: str = "") -> IssuedDocument:
+    """Issue the release certificate of a released lot (in a worker's write session); the
+    file name carries the copy number, so a reprint never overwrites the original."""
+    from sqlmodel import func, select
+
+    from certificates.release import render_release
+    from lottrack.documents.builders import build_release_data
+    from lottrack.documents.issue import issue
+    from lottrack.models import Certificate
+
+    copies = session.exec(select(func.count()).select_from(Certificate).where(
+        Certificate.kind == "release", Certificate.record_id == lot_id)).one()
+    out = release_path(lot_number, copies)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = build_release_data(session, who, lot_id)
+    return issue(session, who, kind="release", record_type="lot", record_id=lot_id, data=data,
+                 render=render_release, out_path=out, key_dir=_key_dir(), reason=reason)
+
+
 def _key_dir() -> Path:
     from lottrack.documents.signing import default_key_dir
 
