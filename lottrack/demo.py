@@ -80,7 +80,10 @@ def wipe(db: Database) -> None:
 
 
 def build(db: Database, *, force: bool = False, scale: int = 1) -> list[DemoUser]:
-    """Build the demo into ``db``. Refuses a database that holds non-demo data."""
+    """Build the demo into ``db``. Refuses a database that holds non-demo data.
+
+    ``scale`` N > 1 adds (N − 1) × 12 subjects in bulk after the demo trial
+    (:mod:`lottrack.bulk_demo`), for load work: N × 12 subjects in all."""
     if scale < 1:
         raise ValidationError("Scale: must be a whole number of at least 1.", field="scale")
     state = is_demo(db)
@@ -107,6 +110,12 @@ def build(db: Database, *, force: bool = False, scale: int = 1) -> list[DemoUser
     from lottrack.demo_trial import build_trial
 
     build_trial(ctx, {u.username: u.password for u in DEMO_USERS})
+    if scale > 1:
+        # The first unit is built through the services; the other N − 1 in bulk, written
+        # and audited as the services would (lottrack.bulk_demo): N × 12 subjects in all.
+        from lottrack.bulk_demo import add_units
+
+        add_units(db, scale - 1)
     return list(DEMO_USERS)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from lottrack.models.base import Audited, UTCDateTime, utcnow
@@ -92,6 +92,10 @@ class SpecItem(Audited, SQLModel, table=True):
 
 class Lot(Audited, SQLModel, table=True):
     """The manufacturing batch grown from one harvest."""
+
+    # The lot list pages newest first, all lots or one status (migration 0002).
+    __table_args__ = (Index("ix_lot_created_at_id", "created_at", "id"),
+                      Index("ix_lot_status_created_at_id", "status", "created_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     lot_number: str = Field(max_length=32, unique=True, index=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Text
+from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
 from lottrack.models.base import Audited, UTCDateTime, utcnow
@@ -14,6 +14,8 @@ class AuditEvent(SQLModel, table=True):
     """One link of the append-only, hash-chained audit trail (design §6.1)."""
 
     __tablename__ = "audit_event"
+    # A record's trail: its events by table and id (migration 0002).
+    __table_args__ = (Index("ix_audit_event_entity_entity_id", "entity", "entity_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True, description="1, 2, 3… without gaps")
@@ -32,6 +34,9 @@ class AuditEvent(SQLModel, table=True):
 
 class Signature(Audited, SQLModel, table=True):
     """An electronic signature (design §6.2) bound to the signed content's SHA-256."""
+
+    # The signatures of a record (migration 0002).
+    __table_args__ = (Index("ix_signature_record_type_record_id", "record_type", "record_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     signer_id: int = Field(foreign_key="user.id")

@@ -1,0 +1,54 @@
+"""Start-up: ``python -m lottrack --help`` against ``python -c pass`` and a bare typer app;
+the UI to its login screen against a minimal Textual app started the same way.
+
+Each figure is the wall time of a fresh process (interpreter start, imports, work, exit),
+median of several runs, alternating with its baseline.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from common import ROOT, Result, paired
+
+BARE_TYPER = """
+import typer
+app = typer.Typer(help="bare")
+@app.command()
+def one() -> None:
+    '''one'''
+@app.command()
+def two() -> None:
+    '''two'''
+app()
+"""
+
+
+def _process(*args: str) -> object:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+
+    def start() -> None:
+        subprocess.run([sys.executable, *args], check=True, env=env, cwd=ROOT,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return start
+
+
+def run(url: str) -> list[Result]:
+    """CLI help and UI-to-login start-up, each against its baseline."""
+    cli = _process("-m", "lottrack", "--help")
+    out = []
+    app_s, base_s = paired(cli, _process("-c", "pass"), repeat=7)
+    out.append(Result("-", "CLI start-up: python -m lottrack --help", app_s,
+                      "python -c pass", base_s))
+    app_s, base_s = paired(cli, _process("-c", BARE_TYPER, "--help"), repeat=7)
+    out.append(Result("-", "CLI start-up: python -m lottrack --help", app_s,
+                      "bare typer app --help", base_s))
+    script = str(Path(__file__).with_name("ui_start.py"))
+    app_s, base_s = paired(_process(script, "lottrack", url), _process(script, "minimal"),
+                           repeat=5)
+    out.append(Result("-", "UI start-up to the login screen (headless run_test)", app_s,
+                      "minimal Textual app, same way", base_s, f"database {url}"))
+    return out

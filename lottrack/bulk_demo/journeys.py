@@ -1,0 +1,238 @@
+"""The twelve journeys of one bulk unit: the demo trial's subjects (``lottrack.demo_trial``),
+with values drawn at random and, for journeys that are finished, times spread back over
+:data:`HISTORY` so a scaled database holds a trial's history rather than a dozen copies
+of one afternoon.
+
+========  ======================================================  ====================
+journey   lot / visits                                            when
+========  ======================================================  ====================
+1         in expansion: P0–P2 harvested, P3 in culture            now
+2         awaiting release, conforming                            now
+3         awaiting release, out of specification (viability)      now
+4         quarantined by QA                                       last days
+5         released; MSC-first; both periods infused               history (> 24 weeks)
+6         rejected (sterility)                                    history
+7         released under exception (CD105)                        history
+8         released; placebo-first; period 1 at the bedside        now
+9         released; MSC-first; period 1 due today                 now
+10        released; placebo-first; period 1 infused, period 2     24 weeks ago
+          due
+11        awaiting release, mycoplasma and endotoxin missing      now
+12        in process; final count needs a recount                 now
+========  ======================================================  ====================
+
+Bags of placebo-first subjects are cryopreserved (their MSC period is 24 weeks after the
+lot was made); the others are fresh. Beyond the demo trial, every subject is weighed at
+screening, every passage harvest is counted (in triplicate, like the final product), bags
+move with a chain of custody, and the rejected lot's sterility result is retested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lottrack import lots
+from lottrack.bulk_demo import manufacturing as mfg
+from lottrack.bulk_demo import pharmacy as ph
+from lottrack.bulk_demo.batch import Batch
+from lottrack.bulk_demo.facility import Facility
+from lottrack.bulk_demo.manufacturing import HOUR, MINUTE, Made, Reagents, Row
+from lottrack.trial.allocation import MSC, MSC_FIRST, PLACEBO_FIRST, arm_for
+
+DAY = dt.timedelta(days=1)
+HISTORY = dt.timedelta(days=540)
+"""How far back finished journeys reach."""
+QC_CHOICES: dict[str, tuple[str, ...]] = {
+    "viability_fresh": ("91 %", "93 %", "94 %", "95 %", "96 %"),
+    "cd73": ("98.2 %", "99.1 %", "99.5 %"), "cd90": ("97.6 %", "98.7 %", "99.2 %"),
+    "cd105": ("96.4 %", "97.9 %", "98.8 %"), "cd45": ("0.2 %", "0.4 %", "0.9 %"),
+    "cd34": ("0.1 %", "0.2 %", "0.5 %"), "cd14": ("0.3 %", "0.6 %"), "cd19": ("0.1 %", "0.2 %"),
+    "hla_dr": ("0.5 %", "1.1 %"), "sterility": ("no growth",), "mycoplasma": ("not detected",),
+    "endotoxin": ("0.12 EU/mL", "0.25 EU/mL", "0.4 EU/mL"),
+    "karyotype": ("46,XX normal", "46,XY normal"),
+    "potency": ("55 % inhibition at 1:10", "62 % inhibition at 1:10", "71 % inhibition at 1:10"),
+}
+"""Conforming QC results (specification v1), as technicians type them."""
+CLEANROOM, PHARMACY, WARD = "Cleanroom B", "Pharmacy", "Ward 3B"
+STORE_COLD = ("QC hold refrigerator", "5 °C")
+STORE_FROZEN = ("LN2 tank 2", "-160 °C")
+"""Where bags go (chain of custody) and at what temperature."""
+
+
+@dataclass
+class Trip:
+    """One subject's journey being built."""
+
+    b: Batch
+    fac: Facility
+    rng: random.Random
+    reagents: Reagents
+    now: dt.datetime
+    number: int
+
+    def minutes(self, low: int, high: int) -> dt.timedelta:
+        """A random whole number of minutes."""
+        return self.rng.randint(low, high) * MINUTE
+
+    def made_lot(self, formulated: dt.datetime, *, cryopreserve: bool = False,
+                 qc: dict[str, str | None] | None = None) -> tuple[Made, Row]:
+        """Register → harvest → P0–P4 with counts → weight → final count → one bag → QC
+        (``Scenario.made_lot``); the lot awaits release. ``qc`` overrides results (None
+        leaves one out)."""
+        collected = formulated - 16 * DAY - self.minutes(0, 300)
+        made = self.harvested(collected)
+        mfg.passages(self.b, self.fac, self.rng, made, self.reagents, collected + 3 * HOUR,
+                     harvested=5)
+        kg = self.rng.randrange(104, 211) / 2
+        scale = ph.weight(self.b, self.fac, made.subject, kg, formulated - DAY)
+        count = mfg.final_count(self.b, self.fac, self.rng, made, formulated - HOUR)
+        volume = round(1.5e6 * kg / count["mean_viable_per_ml"])  # mid-window dose
+        bag = mfg.formulate(self.b, self.fac, made, formulated, volume,
+                            cryopreserve=cryopreserve)
+        store, temperature = (STORE_FROZEN if cryopreserve else STORE_COLD)
+        mfg.custody(self.b, self.fac, made.tech, bag, CLEANROOM, store,
+                    formulated + 15 * MINUTE, temperature)
+        results = {code: self.rng.choice(options) for code, options in QC_CHOICES.items()}
+        chosen = {k: v for k, v in {**results, **(qc or {})}.items() if v is not None}
+        mfg.qc(self.b, self.fac, made, formulated + 30 * MINUTE, chosen, kg)
+        return made, scale
+
+    def harvested(self, collected: dt.datetime) -> Made:
+        """A registered subject (weighed at screening), their harvest and its lot."""
+        registered = collected - self.rng.randint(2, 30) * DAY
+        subject = mfg.register(self.b, self.fac, self.rng, self.number, registered)
+        ph.weight(self.b, self.fac, subject, self.rng.randrange(104, 211) / 2,
+                  registered + 20 * MINUTE)
+        tech = self.fac.who(self.rng.choice(("technician", "technician2")))
+        return mfg.harvest_and_lot(self.b, self.fac, self.rng, subject, collected, tech)
+
+    def release(self, made: Made, at: dt.datetime) -> None:
+        """QA releases the lot (``Scenario.release``)."""
+        mfg.decide(self.b, self.fac, made, lots.RELEASED, at,
+                   "batch record reviewed; all results conform")
+
+    def period(self, made: Made, visit: Row, sequence: str, scale: Row, at: dt.datetime, *,
+               infuse: bool = True,
+               reactions: str = "", grade: int | None = None) -> None:
+        """Dispense (MSC bag or placebo, by the allocation), second-verify, and infuse."""
+        media = None
+        if arm_for(sequence, visit["period"]) != MSC:
+            media = self.reagents.usable(self.fac, "suspension-media", at)
+        else:
+            assert made.bag is not None
+            mfg.custody(self.b, self.fac, self.fac.who("pharmacist"), made.bag, STORE_COLD[0],
+                        PHARMACY, at - 10 * MINUTE, "5 °C")
+        done = ph.dispense(self.b, self.fac, made, visit, sequence, scale, at,
+                           placebo_media=media)
+        ph.second_verify(self.b, self.fac, made, done, at + 10 * MINUTE, media)
+        mfg.custody(self.b, self.fac, self.fac.who("clinician"), done.unit, PHARMACY, WARD,
+                    at + 20 * MINUTE, "6 °C")
+        if infuse:
+            ph.infuse(self.b, self.fac, done, at + 40 * MINUTE, reactions=reactions,
+                      grade=grade)
+
+
+def _in_expansion(t: Trip) -> None:
+    collected = t.now - 11 * DAY - t.minutes(0, 720)
+    made = t.harvested(collected)
+    mfg.passages(t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=3,
+                 seeded_only=1)
+
+
+def _awaiting(t: Trip) -> None:
+    t.made_lot(t.now - t.minutes(60, 360))
+
+
+def _out_of_spec(t: Trip) -> None:
+    t.made_lot(t.now - t.minutes(60, 360), qc={"viability_fresh": "75 %"})
+
+
+def _quarantined(t: Trip) -> None:
+    formulated = t.now - t.minutes(60, 5 * 24 * 60)
+    made, _ = t.made_lot(formulated)
+    mfg.decide(t.b, t.fac, made, lots.QUARANTINED, formulated + 50 * MINUTE,
+               "incubator temperature excursion under investigation")
+
+
+def _both_infused(t: Trip) -> None:
+    formulated = t.now - 170 * DAY - t.minutes(0, int((HISTORY - 170 * DAY) / MINUTE))
+    made, scale = t.made_lot(formulated)
+    t.release(made, formulated + 50 * MINUTE)
+    week0 = formulated.date()
+    v1, v2 = ph.enrol(t.b, t.fac, made.subject, MSC_FIRST, week0, formulated + 55 * MINUTE)
+    t.period(made, v1, MSC_FIRST, scale, formulated + 70 * MINUTE)
+    day2 = dt.datetime.combine(v2["planned_date"], dt.time(8), dt.UTC) + t.minutes(0, 120)
+    kg = scale["weight_kg"] + t.rng.choice((-1.5, -0.5, 0.0, 0.5, 1.0))
+    scale2 = ph.weight(t.b, t.fac, made.subject, kg, day2 - DAY)
+    t.period(made, v2, MSC_FIRST, scale2, day2, reactions="transient low-grade fever", grade=1)
+
+
+def _rejected(t: Trip) -> None:
+    formulated = t.now - 4 * DAY - t.minutes(0, int(HISTORY / MINUTE))
+    growth = "growth: S. epidermidis"
+    made, scale = t.made_lot(formulated, qc={"sterility": growth})
+    sterility = t.fac.spec_items["sterility"].id
+    first = next(r for r in made.qc if r["spec_item_id"] == sterility)
+    mfg.qc(t.b, t.fac, made, formulated + 3 * DAY, {"sterility": growth}, scale["weight_kg"],
+           retest_of=first)
+    mfg.decide(t.b, t.fac, made, lots.REJECTED, formulated + 3 * DAY + 2 * HOUR,
+               "sterility failure confirmed on retest")
+
+
+def _exceptional(t: Trip) -> None:
+    formulated = t.now - 2 * DAY - t.minutes(0, int(HISTORY / MINUTE))
+    made, _ = t.made_lot(formulated, qc={"cd105": "93.5 %"})
+    mfg.decide(t.b, t.fac, made, lots.RELEASED_EXCEPTIONAL, formulated + 50 * MINUTE,
+               "CD105 marginally below specification; clinical need", mfg.Exceptional(
+                   physician_request="Dr. M. Weber, written request of today: no alternative "
+                                     "treatment; proceed with the subject's own cells.",
+                   risk_evaluation="CD105 93.5 % against ≥ 95 %; identity otherwise confirmed "
+                                   "(CD73, CD90 conform); risk judged low.",
+                   physician_acceptance="Dr. M. Weber accepted the risk evaluation in "
+                                        "writing."))
+
+
+def _at_bedside(t: Trip) -> None:
+    formulated = t.now - t.minutes(90, 300)
+    made, scale = t.made_lot(formulated, cryopreserve=True)
+    t.release(made, formulated + 50 * MINUTE)
+    v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, t.now.date(),
+                     formulated + 55 * MINUTE)
+    t.period(made, v1, PLACEBO_FIRST, scale, formulated + 70 * MINUTE, infuse=False)
+
+
+def _due_today(t: Trip) -> None:
+    formulated = t.now - t.minutes(60, 360)
+    made, _ = t.made_lot(formulated)
+    t.release(made, formulated + 50 * MINUTE)
+    ph.enrol(t.b, t.fac, made.subject, MSC_FIRST, t.now.date(), formulated + 55 * MINUTE)
+
+
+def _second_period_due(t: Trip) -> None:
+    week0 = t.now.date() - dt.timedelta(weeks=t.fac.period2_weeks, days=t.rng.randint(-3, 3))
+    formulated = dt.datetime.combine(week0, dt.time(6), dt.UTC) + t.minutes(0, 120)
+    made, scale = t.made_lot(formulated, cryopreserve=True)
+    t.release(made, formulated + 50 * MINUTE)
+    v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, week0, formulated + 55 * MINUTE)
+    t.period(made, v1, PLACEBO_FIRST, scale, formulated + 70 * MINUTE)
+
+
+def _results_missing(t: Trip) -> None:
+    t.made_lot(t.now - t.minutes(60, 360), qc={"mycoplasma": None, "endotoxin": None})
+
+
+def _recount(t: Trip) -> None:
+    collected = t.now - 16 * DAY - t.minutes(0, 600)
+    made = t.harvested(collected)
+    mfg.passages(t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=5)
+    mfg.final_count(t.b, t.fac, t.rng, made, t.now - 2 * HOUR, spread=True)
+
+
+JOURNEYS: tuple[Callable[[Trip], None], ...] = (
+    _in_expansion, _awaiting, _out_of_spec, _quarantined, _both_infused, _rejected,
+    _exceptional, _at_bedside, _due_today, _second_period_due, _results_missing, _recount,
+)
+"""One unit: the demo trial's twelve subjects, in the demo's order."""
