@@ -116,19 +116,28 @@ def _open(session: Session, who: CurrentUser, lot_id: int) -> Lot:
     return lots.get_lot(session, lot_id, for_update=True)
 
 
-def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-            justification: str = "") -> int:
-    """Release a lot whose every required result exists and conforms."""
+def _open_for_release(session: Session, who: CurrentUser, lot_id: int, doing: str,
+                      missing_rule: str) -> tuple[Lot, qc.ReleaseReadiness]:
+    """The lot, locked, once the checks both kinds of release share have passed."""
     lot = _open(session, who, lot_id)
-    lots.require_status(lot, lots.AWAITING_RELEASE, "release the lot")
+    lots.require_status(lot, lots.AWAITING_RELEASE, doing)
     _require_independent(session, who, lot, "release")
     _require_no_pending_recount(session, lot)
     ready = qc.readiness(session, lot)
     if ready.missing:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number}: no result yet for "
-            f"{', '.join(ready.missing)} (every required result must exist before release)."
+            f"{', '.join(ready.missing)}{missing_rule}"
         )
+    return lot, ready
+
+
+def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
+            justification: str = "") -> int:
+    """Release a lot whose every required result exists and conforms."""
+    lot, ready = _open_for_release(
+        session, who, lot_id, "release the lot",
+        " (every required result must exist before release).")
     if ready.out_of_spec:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number}: out of specification: "
@@ -144,17 +153,9 @@ def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
 def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
                         records: ExceptionalRelease, justification: str) -> int:
     """Release an out-of-specification lot under Part IV §11.5, with all four records."""
-    lot = _open(session, who, lot_id)
-    lots.require_status(lot, lots.AWAITING_RELEASE, "release the lot under exception")
-    _require_independent(session, who, lot, "release")
-    _require_no_pending_recount(session, lot)
-    ready = qc.readiness(session, lot)
-    if ready.missing:
-        raise InvalidTransition(
-            f"Cannot release lot {lot.lot_number}: no result yet for "
-            f"{', '.join(ready.missing)}; an exceptional release covers results out of "
-            "specification, not missing ones."
-        )
+    lot, ready = _open_for_release(
+        session, who, lot_id, "release the lot under exception",
+        "; an exceptional release covers results out of specification, not missing ones.")
     if not ready.out_of_spec:
         raise InvalidTransition(
             f"Lot {lot.lot_number} meets its specification; use the normal release."
