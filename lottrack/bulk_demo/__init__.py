@@ -27,7 +27,7 @@ from sqlmodel import SQLModel, col, select
 
 from lottrack.bulk_demo.batch import Batch
 from lottrack.bulk_demo.facility import Facility
-from lottrack.bulk_demo.journeys import HISTORY, JOURNEYS, Trip
+from lottrack.bulk_demo.journeys import HISTORY, JOURNEYS, Trip, plan
 from lottrack.bulk_demo.manufacturing import Reagents, Row
 from lottrack.db import Database
 from lottrack.errors import ValidationError
@@ -37,7 +37,7 @@ from lottrack.trial.dispensing import SUSPENSION_MEDIA
 UNIT_SUBJECTS = len(JOURNEYS)
 """Subjects in one unit (the demo trial)."""
 CHUNK_UNITS = 25
-"""Units written per transaction (about 36 000 audit events)."""
+"""Units' worth of subjects written per transaction (about 24 000 audit events)."""
 REAGENTS: tuple[tuple[str, str, str], ...] = (
     ("MEM alpha", "medium", "M"), ("Human platelet lysate", "supplement", "PL"),
     ("TrypLE Select", "dissociation", "T"), ("Saline + 5 % albumin", SUSPENSION_MEDIA, "SM"),
@@ -60,8 +60,8 @@ class BulkReport:
 def add_units(db: Database, units: int, *, seed: int = 0, chunk_units: int = CHUNK_UNITS
               ) -> BulkReport:
     """Add ``units`` × 12 subjects to a demo database (built by :func:`lottrack.demo.build`,
-    whose people, site and specification the journeys use). ``seed`` makes the values
-    (not the random codes) repeatable."""
+    whose people, site and specification the journeys use), written in the order their lots
+    started. ``seed`` makes the values (not the random codes) repeatable."""
     if units < 0 or chunk_units < 1:
         raise ValidationError("Units: must be zero or more, in chunks of at least one.",
                               field="scale")
@@ -71,14 +71,16 @@ def add_units(db: Database, units: int, *, seed: int = 0, chunk_units: int = CHU
     now = utcnow()
     reagents = _reagents(db, fac, now)
     rng = random.Random(seed)
+    journeys = plan(units, rng, now, fac.period2_weeks)
+    per_chunk = chunk_units * UNIT_SUBJECTS
     events = 0
-    for first in range(0, units, chunk_units):
+    for first in range(0, len(journeys), per_chunk):
         with db.engine.execution_options(lottrack_write=True).begin() as conn:
             batch = Batch(conn)
-            for _ in range(first, min(units, first + chunk_units)):
-                for journey in JOURNEYS:
-                    journey(Trip(batch, fac, rng, reagents, now, fac.next_subject_number))
-                    fac.next_subject_number += 1
+            for journey, anchor in journeys[first:first + per_chunk]:
+                journey.build(Trip(batch, fac, rng, reagents, now, fac.next_subject_number),
+                              anchor)
+                fac.next_subject_number += 1
             events += batch.write()
     if db.dialect == "postgresql" and units:  # planner statistics for the new rows, now
         with db.engine.begin() as conn:

@@ -21,6 +21,10 @@ journey   lot / visits                                            when
 12        in process; final count needs a recount                 now
 ========  ======================================================  ====================
 
+Every journey's anchor is drawn first and the journeys are written in the order their
+lots started (:func:`plan`), so ids and DIN sequence numbers follow time, as they do in a
+database filled day by day.
+
 Bags of placebo-first subjects are cryopreserved (their MSC period is 24 weeks after the
 lot was made); the others are fresh. Beyond the demo trial, every subject is weighed at
 screening, every passage harvest is counted (in triplicate, like the final product), bags
@@ -135,30 +139,31 @@ class Trip:
                       grade=grade)
 
 
-def _in_expansion(t: Trip) -> None:
-    collected = t.now - 11 * DAY - t.minutes(0, 720)
+# Each journey is built from an anchor drawn beforehand (:func:`plan`): the collection of
+# the bone marrow for lots still in expansion, the formulation for the others.
+
+
+def _in_expansion(t: Trip, collected: dt.datetime) -> None:
     made = t.harvested(collected)
     mfg.passages(t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=3,
                  seeded_only=1)
 
 
-def _awaiting(t: Trip) -> None:
-    t.made_lot(t.now - t.minutes(60, 360))
+def _awaiting(t: Trip, formulated: dt.datetime) -> None:
+    t.made_lot(formulated)
 
 
-def _out_of_spec(t: Trip) -> None:
-    t.made_lot(t.now - t.minutes(60, 360), qc={"viability_fresh": "75 %"})
+def _out_of_spec(t: Trip, formulated: dt.datetime) -> None:
+    t.made_lot(formulated, qc={"viability_fresh": "75 %"})
 
 
-def _quarantined(t: Trip) -> None:
-    formulated = t.now - t.minutes(60, 5 * 24 * 60)
+def _quarantined(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated)
     mfg.decide(t.b, t.fac, made, lots.QUARANTINED, formulated + 50 * MINUTE,
                "incubator temperature excursion under investigation")
 
 
-def _both_infused(t: Trip) -> None:
-    formulated = t.now - 170 * DAY - t.minutes(0, int((HISTORY - 170 * DAY) / MINUTE))
+def _both_infused(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated)
     t.release(made, formulated + 50 * MINUTE)
     week0 = formulated.date()
@@ -170,8 +175,7 @@ def _both_infused(t: Trip) -> None:
     t.period(made, v2, MSC_FIRST, scale2, day2, reactions="transient low-grade fever", grade=1)
 
 
-def _rejected(t: Trip) -> None:
-    formulated = t.now - 4 * DAY - t.minutes(0, int(HISTORY / MINUTE))
+def _rejected(t: Trip, formulated: dt.datetime) -> None:
     growth = "growth: S. epidermidis"
     made, scale = t.made_lot(formulated, qc={"sterility": growth})
     sterility = t.fac.spec_items["sterility"].id
@@ -182,8 +186,7 @@ def _rejected(t: Trip) -> None:
                "sterility failure confirmed on retest")
 
 
-def _exceptional(t: Trip) -> None:
-    formulated = t.now - 2 * DAY - t.minutes(0, int(HISTORY / MINUTE))
+def _exceptional(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated, qc={"cd105": "93.5 %"})
     mfg.decide(t.b, t.fac, made, lots.RELEASED_EXCEPTIONAL, formulated + 50 * MINUTE,
                "CD105 marginally below specification; clinical need", mfg.Exceptional(
@@ -195,8 +198,7 @@ def _exceptional(t: Trip) -> None:
                                         "writing."))
 
 
-def _at_bedside(t: Trip) -> None:
-    formulated = t.now - t.minutes(90, 300)
+def _at_bedside(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, cryopreserve=True)
     t.release(made, formulated + 50 * MINUTE)
     v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, t.now.date(),
@@ -204,35 +206,77 @@ def _at_bedside(t: Trip) -> None:
     t.period(made, v1, PLACEBO_FIRST, scale, formulated + 70 * MINUTE, infuse=False)
 
 
-def _due_today(t: Trip) -> None:
-    formulated = t.now - t.minutes(60, 360)
+def _due_today(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated)
     t.release(made, formulated + 50 * MINUTE)
     ph.enrol(t.b, t.fac, made.subject, MSC_FIRST, t.now.date(), formulated + 55 * MINUTE)
 
 
-def _second_period_due(t: Trip) -> None:
-    week0 = t.now.date() - dt.timedelta(weeks=t.fac.period2_weeks, days=t.rng.randint(-3, 3))
-    formulated = dt.datetime.combine(week0, dt.time(6), dt.UTC) + t.minutes(0, 120)
+def _second_period_due(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, cryopreserve=True)
     t.release(made, formulated + 50 * MINUTE)
+    week0 = formulated.date()
     v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, week0, formulated + 55 * MINUTE)
     t.period(made, v1, PLACEBO_FIRST, scale, formulated + 70 * MINUTE)
 
 
-def _results_missing(t: Trip) -> None:
-    t.made_lot(t.now - t.minutes(60, 360), qc={"mycoplasma": None, "endotoxin": None})
+def _results_missing(t: Trip, formulated: dt.datetime) -> None:
+    t.made_lot(formulated, qc={"mycoplasma": None, "endotoxin": None})
 
 
-def _recount(t: Trip) -> None:
-    collected = t.now - 16 * DAY - t.minutes(0, 600)
+def _recount(t: Trip, collected: dt.datetime) -> None:
     made = t.harvested(collected)
     mfg.passages(t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=5)
     mfg.final_count(t.b, t.fac, t.rng, made, t.now - 2 * HOUR, spread=True)
 
 
-JOURNEYS: tuple[Callable[[Trip], None], ...] = (
-    _in_expansion, _awaiting, _out_of_spec, _quarantined, _both_infused, _rejected,
-    _exceptional, _at_bedside, _due_today, _second_period_due, _results_missing, _recount,
+Anchor = Callable[[random.Random, dt.datetime, int], dt.datetime]
+"""Draws a journey's anchor from (random numbers, now, weeks to period 2)."""
+
+
+def _ago(low: dt.timedelta, high: dt.timedelta) -> Anchor:
+    def draw(rng: random.Random, now: dt.datetime, _weeks: int) -> dt.datetime:
+        return now - low - rng.randint(0, int((high - low) / MINUTE)) * MINUTE
+    return draw
+
+
+def _period2_due(rng: random.Random, now: dt.datetime, weeks: int) -> dt.datetime:
+    week0 = now.date() - dt.timedelta(weeks=weeks, days=rng.randint(-3, 3))
+    return dt.datetime.combine(week0, dt.time(6), dt.UTC) + rng.randint(0, 120) * MINUTE
+
+
+@dataclass(frozen=True)
+class Journey:
+    """One subject of the demo trial: how to draw its anchor and how to build it."""
+
+    anchor: Anchor
+    lead: dt.timedelta
+    """From the start of the lot (the harvest) to the anchor."""
+    build: Callable[[Trip, dt.datetime], None]
+
+
+_MADE = 16 * DAY  # harvest to formulation, P0–P4
+JOURNEYS: tuple[Journey, ...] = (
+    Journey(_ago(11 * DAY, 11 * DAY + 12 * HOUR), dt.timedelta(0), _in_expansion),
+    Journey(_ago(HOUR, 6 * HOUR), _MADE, _awaiting),
+    Journey(_ago(HOUR, 6 * HOUR), _MADE, _out_of_spec),
+    Journey(_ago(HOUR, 5 * DAY), _MADE, _quarantined),
+    Journey(_ago(170 * DAY, HISTORY), _MADE, _both_infused),
+    Journey(_ago(4 * DAY, HISTORY), _MADE, _rejected),
+    Journey(_ago(2 * DAY, HISTORY), _MADE, _exceptional),
+    Journey(_ago(90 * MINUTE, 5 * HOUR), _MADE, _at_bedside),
+    Journey(_ago(HOUR, 6 * HOUR), _MADE, _due_today),
+    Journey(_period2_due, _MADE, _second_period_due),
+    Journey(_ago(HOUR, 6 * HOUR), _MADE, _results_missing),
+    Journey(_ago(16 * DAY, 16 * DAY + 10 * HOUR), dt.timedelta(0), _recount),
 )
 """One unit: the demo trial's twelve subjects, in the demo's order."""
+
+
+def plan(units: int, rng: random.Random, now: dt.datetime, period2_weeks: int
+         ) -> list[tuple[Journey, dt.datetime]]:
+    """``units`` × the twelve journeys with their anchors, ordered by the start of their
+    lot, so that ids follow time as they do in a database filled day by day."""
+    drawn = [(j.anchor(rng, now, period2_weeks), j) for _ in range(units) for j in JOURNEYS]
+    drawn.sort(key=lambda a: a[0] - a[1].lead)
+    return [(j, anchor) for anchor, j in drawn]
