@@ -16,6 +16,7 @@ DEFAULTS: dict[str, str] = {
     "period2_week": "24",
     "visit_window_days": "7",
     "randomisation_block_size": "4",
+    "administration_window_minutes": "30",
 }
 
 
