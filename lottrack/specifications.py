@@ -112,6 +112,13 @@ def current_spec(session: Session) -> Specification:
     return spec
 
 
+def versions(session: Session) -> list[Specification]:
+    """Every specification version, newest (the current one) first."""
+    return list(session.exec(
+        select(Specification).order_by(col(Specification.version).desc())
+    ).all())
+
+
 def items(session: Session, spec_id: int) -> list[SpecItem]:
     """The tests of a specification, in order."""
     return list(session.exec(

@@ -119,3 +119,20 @@ DESTINATIONS += (
                 "x", Action.UNBLIND, _unblind_screen),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
+
+
+# Administration: release specifications and sites.
+
+
+def _specifications_screen() -> Screen[Any]:
+    from tui.screens.specifications import SpecificationsScreen
+
+    return SpecificationsScreen()
+
+
+DESTINATIONS += (
+    Destination("specifications", "Specifications", "Release specification versions and "
+                "their tests; import a new version", "s", Action.MANAGE_SPECIFICATIONS,
+                _specifications_screen),
+)
+BY_NAME.update({d.name: d for d in DESTINATIONS})

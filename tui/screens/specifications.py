@@ -1,0 +1,304 @@
+"""Specifications (administrators): every version with its tests; import a new version.
+
+A version is never changed once made (design §2): a lot is judged against the version
+that was current when it was created. So this screen shows and imports; it edits nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack import specifications
+from lottrack.db import Database
+from lottrack.errors import LotTrackError
+from lottrack.models import Specification
+from lottrack.permissions import Action, CurrentUser
+from tui.screens.base import AppScreen
+from tui.widgets.session_header import SessionHeader
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One test of a version, as the items table shows it."""
+
+    test: str
+    kind: str
+    unit: str
+    limit: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    """One specification version (a copy, not an ORM row)."""
+
+    version: int
+    name: str
+    current: bool
+    created_at: dt.datetime
+    settings: str
+    """The site-wide numbers of the version in one line."""
+    items: tuple[ItemRow, ...]
+
+
+def settings_text(spec: Specification) -> str:
+    """``maximum passage P4 · replicate counts ≥ 2, CV ≤ 10 % · …`` (as ``spec show``)."""
+    return (f"maximum passage P{spec.max_passage} · replicate counts ≥ "
+            f"{spec.min_replicates}, CV ≤ {spec.max_cv_pct:g} % · fresh shelf life "
+            f"{spec.fresh_shelf_life_hours:g} h · thaw to infusion ≤ "
+            f"{spec.thaw_max_minutes:g} min")
+
+
+def read_versions(session: Session) -> tuple[VersionRow, ...]:
+    """Every version, newest first, with its tests (runs in a worker thread)."""
+    rows = []
+    for n, spec in enumerate(specifications.versions(session)):
+        assert spec.id is not None
+        items = tuple(
+            ItemRow(item.test_name, item.kind, item.unit or "—",
+                    specifications.limit_text(item), item.required)
+            for item in specifications.items(session, spec.id)
+        )
+        rows.append(VersionRow(spec.version, spec.name, n == 0, spec.created_at,
+                               settings_text(spec), items))
+    return tuple(rows)
+
+
+@dataclass
+class VersionsLoaded(Message):
+    """Every version, read by the specifications service."""
+
+    rows: tuple[VersionRow, ...]
+
+
+@dataclass
+class SpecImported(Message):
+    """The service stored a new version."""
+
+    version: int
+
+
+@dataclass
+class ImportRefused(Message):
+    """The service refused the file; nothing was stored."""
+
+    message: str
+
+
+class SpecificationsScreen(AppScreen):
+    """Versions on top, the highlighted version's tests below, an import line at the end."""
+
+    DESTINATION = "specifications"
+
+    HELP = """\
+# Specifications
+
+Every release specification version, newest first. The **current** version is the one
+a new lot is tested against; a lot keeps the version that was current when it was
+created. A version is never changed: to change a limit, import a new version.
+
+Move with **↑/↓** in the list of versions; the tests of the highlighted version and its
+site-wide numbers (maximum passage, replicate counts and CV, fresh shelf life, thaw limit)
+are shown below it.
+
+**i** moves to the import line: type the path of a JSON file on the computer lottrack
+runs on and press **Enter**. A file with any mistake is refused whole and nothing is
+stored; the message says what is wrong. The file holds `name`, the settings
+`max_passage`, `min_replicates`, `max_cv_pct`, `fresh_shelf_life_hours`,
+`thaw_max_minutes` (those left out keep the §10 defaults) and `items`, each with
+`code`, `test_name`, `kind` (`numeric`, `categorical`, `report-only`, `endotoxin`),
+for numeric tests `dimension` and `min` and/or `max`, for categorical tests `accepted`,
+and optionally `required`.
+"""
+
+    BINDINGS = [
+        Binding("i", "import", "Import"),
+        Binding("ctrl+r", "reload", "Refresh", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, VersionRow] = {}
+        self.importing = False
+        self._select: str | None = None
+        """The version to highlight once the list is read again (the one just imported)."""
+
+    def compose(self) -> ComposeResult:
+        """Header, versions, settings of the highlighted one, its tests, import, footer."""
+        yield SessionHeader()
+        with Vertical(id="specs-body"):
+            yield Static("Specifications", classes="pane-title")
+            yield LoadingIndicator(id="specs-loading")
+            versions: DataTable[Text] = DataTable(id="specs-versions", cursor_type="row",
+                                                  zebra_stripes=True)
+            versions.add_columns("Version", "Current", "Created", "Name")
+            yield versions
+            yield Static("", id="specs-settings")
+            items: DataTable[Text] = DataTable(id="specs-items", cursor_type="row",
+                                               zebra_stripes=True)
+            # Test, whether release needs it and the limit first: what fits 80 columns.
+            items.add_columns("Test", "For release", "Limit", "Kind", "Unit")
+            yield items
+            with Horizontal(id="specs-import"):
+                yield Label("Import JSON file ", id="specs-path-label")
+                yield Input(id="specs-path", compact=True,
+                            placeholder="path of a specification file, e.g. spec-v2.json")
+                yield Button("Import", id="specs-import-button", compact=True)
+            yield Static("", id="specs-status", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the versions."""
+        self.query_one("#specs-versions").focus()
+        self.action_reload()
+
+    # ------------------------------------------------------------------ what is shown
+
+    def selected(self) -> VersionRow | None:
+        """The highlighted version."""
+        table: DataTable[Text] = self.query_one("#specs-versions", DataTable)
+        if not self.rows or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(key or "")
+
+    @on(DataTable.RowHighlighted, "#specs-versions")
+    def _highlighted(self) -> None:
+        self._show_version(self.selected())
+
+    def _show_version(self, row: VersionRow | None) -> None:
+        settings = self.query_one("#specs-settings", Static)
+        items: DataTable[Text] = self.query_one("#specs-items", DataTable)
+        items.clear()
+        if row is None:
+            settings.update("")
+            return
+        settings.update(Content(f"Version {row.version}: {row.settings}"))
+        for item in row.items:
+            items.add_row(Text(item.test),
+                          Text("required") if item.required else Text("not required",
+                                                                       style="dim"),
+                          Text(item.limit), Text(item.kind), Text(item.unit))
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Import only for those who may (the service checks again)."""
+        if action == "import":
+            return self.ctx.can(Action.MANAGE_SPECIFICATIONS)
+        return True
+
+    # ------------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        """Back to the home screen."""
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        """Read the versions again."""
+        self.query_one("#specs-loading").display = True
+        self._load(self.ctx.db)
+
+    def action_import(self) -> None:
+        """Move to the import line."""
+        self.query_one("#specs-path", Input).focus()
+
+    @on(Input.Submitted, "#specs-path")
+    @on(Button.Pressed, "#specs-import-button")
+    def _import_pressed(self) -> None:
+        user = self.ctx.user
+        if self.importing or user is None:
+            return
+        typed = self.query_one("#specs-path", Input).value.strip()
+        if not typed:
+            self._status("Type the path of a JSON specification file, then press Enter.",
+                         error=True)
+            return
+        self.importing = True
+        self._status(f"Importing {typed}…", error=False)
+        self._import(self.ctx.db, user, Path(typed).expanduser())
+
+    # ------------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, db: Database) -> None:
+        with db.reader() as session:
+            rows = read_versions(session)
+        self.post_message(VersionsLoaded(rows))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import")
+    def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
+        try:
+            with db.session() as session:
+                version = specifications.import_spec(session, who, path)
+        except LotTrackError as exc:
+            self.post_message(ImportRefused(exc.message))
+        else:
+            self.post_message(SpecImported(version))
+
+    # ----------------------------------------------------------------------- results
+
+    @on(VersionsLoaded)
+    def _loaded(self, message: VersionsLoaded) -> None:
+        tz = self.ctx.clock().tzinfo
+        table: DataTable[Text] = self.query_one("#specs-versions", DataTable)
+        current = self.selected()
+        keep = self._select or (str(current.version) if current is not None else None)
+        self._select = None
+        table.clear()
+        self.rows = {str(row.version): row for row in message.rows}
+        for row in message.rows:
+            table.add_row(
+                Text(str(row.version)),
+                Text("current", style="bold green") if row.current else Text("—"),
+                Text(row.created_at.astimezone(tz).strftime("%Y-%m-%d")),
+                Text(row.name),
+                key=str(row.version),
+            )
+        if keep is not None and keep in self.rows:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._show_version(self.selected())
+        self.query_one("#specs-loading").display = False
+
+    @on(SpecImported)
+    def _imported(self, message: SpecImported) -> None:
+        self.importing = False
+        self.query_one("#specs-path", Input).value = ""
+        self._status(f"Imported specification version {message.version}; new lots are "
+                     "tested against it, existing lots keep the version they were created "
+                     "with.", error=False)
+        self._select = str(message.version)
+        self.query_one("#specs-versions").focus()
+        self.action_reload()
+
+    @on(ImportRefused)
+    def _refused(self, message: ImportRefused) -> None:
+        self.importing = False
+        self._status(f"{message.message} Nothing was stored.", error=True)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # The app shows the error; the screen stops looking busy.
+        if event.state is WorkerState.ERROR:
+            self.importing = False
+            self.query_one("#specs-loading").display = False
+
+    def _status(self, text: str, *, error: bool) -> None:
+        line = self.query_one("#specs-status", Static)
+        line.update(Content(text))
+        line.set_class(error, "error")
+        line.set_class(not error, "success")
