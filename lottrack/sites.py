@@ -14,12 +14,14 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import cache
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
+from lottrack import audit
 from lottrack.errors import NotFound, ValidationError
 from lottrack.inputs import clean_text, show
 from lottrack.isbt128 import format_din, parse_din
-from lottrack.models import Site, utcnow
+from lottrack.models import IssuedDin, Site, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.units import Dim, ParsedQuantity, parse_quantity
 
@@ -176,9 +178,7 @@ def validate_product_code(code: str, field: str, *, autologous: bool) -> str:
     return text[:6] + "00"
 
 
-def create_site(
-    session: Session,
-    who: CurrentUser,
+def _checked_fields(
     *,
     name: str,
     fin: str,
@@ -187,9 +187,8 @@ def create_site(
     address: str,
     product_code_msc: str,
     product_code_placebo: str,
-) -> SiteInfo:
-    """An administrator registers a site (FIN per ISBT 128, IANA zone, '.' or ',')."""
-    authorize(session, who, Action.MANAGE_SITES)
+) -> dict[str, str]:
+    """What an administrator typed for a site, validated and normalised (column → value)."""
     name = clean_text(name, "Site name", max_length=200)
     address = clean_text(address, "Address", max_length=500, required=False)
     code = _validate_fin(fin)
@@ -204,14 +203,129 @@ def create_site(
         raise ValidationError(f"Placebo product code: {placebo} is the MSC product code; "
                               "the two products need different codes.",
                               field="Placebo product code")
-    if session.exec(select(Site).where(Site.fin == code)).first() is not None:
-        raise ValidationError(f"FIN: {code} is already the FIN of another site.", field="FIN")
-    site = Site(name=name, address=address, timezone=zone, fin=code,
-                decimal_separator=decimal_separator, product_code_msc=msc,
-                product_code_placebo=placebo)
+    return {"name": name, "address": address, "fin": code, "timezone": zone,
+            "decimal_separator": decimal_separator, "product_code_msc": msc,
+            "product_code_placebo": placebo}
+
+
+def _fin_taken(session: Session, fin: str, site_id: int | None) -> None:
+    other = session.exec(select(Site).where(Site.fin == fin)).first()
+    if other is not None and other.id != site_id:
+        raise ValidationError(f"FIN: {fin} is already the FIN of another site.", field="FIN")
+
+
+def _dins_issued(session: Session, fin: str) -> int:
+    return int(session.exec(select(func.count()).select_from(IssuedDin)
+                            .where(IssuedDin.fin == fin)).one())
+
+
+def create_site(
+    session: Session,
+    who: CurrentUser,
+    *,
+    name: str,
+    fin: str,
+    timezone: str,
+    decimal_separator: str,
+    address: str,
+    product_code_msc: str,
+    product_code_placebo: str,
+) -> SiteInfo:
+    """An administrator registers a site (FIN per ISBT 128, IANA zone, '.' or ',')."""
+    authorize(session, who, Action.MANAGE_SITES)
+    values = _checked_fields(name=name, fin=fin, timezone=timezone,
+                             decimal_separator=decimal_separator, address=address,
+                             product_code_msc=product_code_msc,
+                             product_code_placebo=product_code_placebo)
+    _fin_taken(session, values["fin"], None)
+    site = Site.model_validate(values)
     session.add(site)
     session.flush()
     return _info(site)
+
+
+def list_sites(session: Session, who: CurrentUser) -> list[SiteInfo]:
+    """Every site, in the order they were registered (administrators)."""
+    authorize(session, who, Action.MANAGE_SITES)
+    return [_info(s) for s in session.exec(select(Site).order_by(col(Site.id))).all()]
+
+
+def update_site(
+    session: Session,
+    who: CurrentUser,
+    site_id: int,
+    *,
+    reason: str,
+    name: str,
+    fin: str,
+    timezone: str,
+    decimal_separator: str,
+    address: str,
+    product_code_msc: str,
+    product_code_placebo: str,
+) -> SiteInfo:
+    """An administrator corrects a site, with a reason the audit trail records.
+
+    Every field is validated as in :func:`create_site`. What a change means for records
+    already made: times are stored in UTC, so a new time zone only changes how they are
+    shown; a new decimal separator applies to what is typed from then on; new product
+    codes apply to bags formulated from then on (a bag keeps the code on its label). The
+    FIN cannot change once a DIN has been issued under it: issued DINs name the facility
+    for 100 years (design §4.1), and its documents print the site's FIN beside them.
+    """
+    authorize(session, who, Action.MANAGE_SITES)
+    site = site_row(session, site_id)
+    values = _checked_fields(name=name, fin=fin, timezone=timezone,
+                             decimal_separator=decimal_separator, address=address,
+                             product_code_msc=product_code_msc,
+                             product_code_placebo=product_code_placebo)
+    changed = {key: value for key, value in values.items() if getattr(site, key) != value}
+    if not changed:
+        raise ValidationError(f"{site.name}: nothing was changed; every field is as it was.")
+    reason = clean_text(reason, "Reason", max_length=500)
+    if "fin" in changed:
+        _fin_taken(session, changed["fin"], site.id)
+        if _dins_issued(session, site.fin):
+            raise ValidationError(
+                f"FIN: {_dins_issued(session, site.fin)} DIN(s) have been issued under "
+                f"{site.fin}; a DIN is never reissued and names its facility for 100 years, "
+                "so the FIN of this site cannot change.", field="FIN")
+        if _dins_issued(session, changed["fin"]):
+            raise ValidationError(
+                f"FIN: DINs have already been issued under {changed['fin']}; that FIN "
+                "cannot be given to this site.", field="FIN")
+    with audit.reason(session, reason):
+        for key, value in changed.items():
+            setattr(site, key, value)
+    return _info(site)
+
+
+@dataclass(frozen=True)
+class ClockSite:
+    """The site whose local time a terminal shows, and how it was chosen."""
+
+    name: str
+    timezone: str
+    site_count: int
+    """How many sites the database holds (with several, screens say which one is shown)."""
+    own_site: bool
+    """True when it is the logged-in person's own site (else the first registered)."""
+
+
+def clock_site(session: Session, user_id: int | None = None) -> ClockSite | None:
+    """The site whose time zone screens show (design §2: local time with its zone).
+
+    The only site; with several, the person's own site (``User.site_id``) when they have
+    one, else the first registered. None when no site exists yet. Needs no permission: it
+    is read before anyone logs in (the login screen shows the time too).
+    """
+    rows = session.exec(select(Site).order_by(col(Site.id))).all()
+    if not rows:
+        return None
+    user = session.get(User, user_id) if user_id is not None else None
+    own = next((s for s in rows if user is not None and s.id == user.site_id), None)
+    site = own or rows[0]
+    return ClockSite(site.name, site.timezone, len(rows), own is not None)
 
 
 def site_row(session: Session, site_id: int) -> Site:

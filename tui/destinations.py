@@ -136,3 +136,16 @@ DESTINATIONS += (
                 _specifications_screen),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
+
+
+def _sites_screen() -> Screen[Any]:
+    from tui.screens.sites import SitesScreen
+
+    return SitesScreen()
+
+
+DESTINATIONS += (
+    Destination("sites", "Sites", "Sites: FIN, time zone, decimal separator, product codes",
+                "t", Action.MANAGE_SITES, _sites_screen),
+)
+BY_NAME.update({d.name: d for d in DESTINATIONS})
