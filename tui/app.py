@@ -6,11 +6,14 @@ import logging
 from functools import partial
 
 from sqlalchemy.exc import ArgumentError
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
+from lottrack import sites
 from lottrack.db import Database
 from lottrack.errors import LotTrackError, ValidationError
 from lottrack.permissions import CurrentUser
@@ -22,6 +25,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
 from tui.screens.start import StartScreen
+from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
 logger = logging.getLogger(__name__)
@@ -53,11 +57,41 @@ class LotTrackApp(App[None]):
         """Remember who logged in and show their home."""
         self.ctx.user = user
         self._replace_stack(HomeScreen())
+        self.read_site_clock()
 
     def show_login(self, notice: str = "") -> None:
         """Forget the person and show an empty login screen."""
+        was_logged_in = self.ctx.user is not None
         self.ctx.user = None
         self._replace_stack(LoginScreen(notice))
+        if was_logged_in:
+            self.read_site_clock()
+
+    # ------------------------------------------------------------- the site's clock
+
+    def read_site_clock(self) -> None:
+        """Read which site's zone the clock shows: the person's site when there are several
+        (the start screen read the database's site before anyone logged in)."""
+        user = self.ctx.user
+        self._read_site_clock(self.ctx.db, user.id if user is not None else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="site-clock")
+    def _read_site_clock(self, db: Database, user_id: int | None) -> None:
+        with db.reader() as session:
+            site = sites.clock_site(session, user_id)
+        self.call_from_thread(self._show_site, site)
+
+    def _show_site(self, site: sites.ClockSite | None) -> None:
+        self.ctx.show_site(site)
+        for screen in self.screen_stack:
+            for header in screen.query(SessionHeader):
+                header.refresh_clock()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The app's own workers report their errors like the screens' do."""
+        if (event.state is WorkerState.ERROR and event.worker.node is self
+                and event.worker.error is not None):
+            self.show_error(event.worker.error)
 
     def use_database(self, db: Database) -> None:
         """Switch to another database (the demo was built in its own file)."""

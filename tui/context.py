@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import make_url
 from textual.dom import DOMNode
 
 from lottrack.db import Database
 from lottrack.permissions import Action, CurrentUser, allowed
+from lottrack.sites import ClockSite
 
 Clock = Callable[[], dt.datetime]
 """Returns the current time, timezone-aware; the zone it carries is the zone shown."""
@@ -21,6 +23,24 @@ Clock = Callable[[], dt.datetime]
 def local_clock() -> dt.datetime:
     """The current time in the terminal's local time zone."""
     return dt.datetime.now(dt.UTC).astimezone()
+
+
+class SiteClock:
+    """The app's clock: the time of ``source`` shown in the site's zone.
+
+    Screens and documents show local time with its zone (design §2), and the site's zone is
+    not the terminal's (a terminal over SSH, a laptop set to UTC). Until the database has
+    been read, and when it holds no site yet, the source's own zone is used.
+    """
+
+    def __init__(self, source: Clock) -> None:
+        self.source = source
+        self.zone: dt.tzinfo | None = None
+
+    def __call__(self) -> dt.datetime:
+        """Now, in the site's zone."""
+        now = self.source()
+        return now if self.zone is None else now.astimezone(self.zone)
 
 
 @dataclass
@@ -32,6 +52,19 @@ class AppContext:
     user: CurrentUser | None = None
     is_demo: bool = False
     """True when the database is a demo database (the login screen then names the accounts)."""
+    clock_site: ClockSite | None = None
+    """The site whose time zone the clock shows (None: no site read yet, or none exists)."""
+    _site_clock: SiteClock = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._site_clock = (self.clock if isinstance(self.clock, SiteClock)
+                            else SiteClock(self.clock))
+        self.clock = self._site_clock
+
+    def show_site(self, site: ClockSite | None) -> None:
+        """Show times in ``site``'s zone from now on (every screen reads ``clock``)."""
+        self.clock_site = site
+        self._site_clock.zone = ZoneInfo(site.timezone) if site is not None else None
 
     def can(self, action: Action) -> bool:
         """Whether the logged-in person's roles allow ``action`` (for hiding, not security)."""
@@ -80,6 +113,9 @@ class HasContext(Protocol):
 
     def start_session(self, user: CurrentUser) -> None:
         """Remember the person and show their home screen."""
+
+    def read_site_clock(self) -> None:
+        """Read again which site's zone the clock shows (after a site was changed)."""
 
 
 def app_of(node: DOMNode) -> HasContext:

@@ -136,6 +136,7 @@ A site is never deleted: its subjects and records refer to it.
             if summary:
                 self._say(summary)
                 self.action_reload()
+                self.lottrack.read_site_clock()  # the header's zone may have changed
 
         self.app.push_screen(SiteForm(site), done)
 

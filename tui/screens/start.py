@@ -17,7 +17,7 @@ from textual.widgets import Button, Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import bootstrap, demo, schema
+from lottrack import bootstrap, demo, schema, sites
 from lottrack.db import ENV_URL, Database, default_url, demo_url
 from lottrack.errors import LotTrackError
 from tui.context import database_location
@@ -35,6 +35,8 @@ class DatabaseState:
     kind: StateKind
     detail: str = ""
     is_demo: bool = False
+    clock_site: sites.ClockSite | None = None
+    """The site whose time zone the screens show (read once the database is ready)."""
 
 
 def check_database(db: Database) -> DatabaseState:
@@ -51,7 +53,9 @@ def check_database(db: Database) -> DatabaseState:
             )
         if bootstrap.needs_admin(db):
             return DatabaseState("empty", "It has the lottrack schema but no accounts.")
-        return DatabaseState("ready", is_demo=demo.is_demo(db) is True)
+        with db.reader() as session:
+            site = sites.clock_site(session)
+        return DatabaseState("ready", is_demo=demo.is_demo(db) is True, clock_site=site)
     except SQLAlchemyError as exc:
         return DatabaseState("unavailable", first_line(exc))
 
@@ -181,6 +185,7 @@ lottrack checks that the database has its schema and at least one account.
         state = message.state
         if state.kind == "ready":
             self.ctx.is_demo = state.is_demo
+            self.ctx.show_site(state.clock_site)
             self.lottrack.show_login()
             return
         self.state = state

@@ -1,4 +1,5 @@
-"""The two-line bar at the top of every screen: who is logged in, which database, the time."""
+"""The two-line bar at the top of every screen: who is logged in, which database, the time
+(in the site's zone, not the terminal's)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from textual.widgets import Static
 from tui.context import context_of
 
 CLOCK_FORMAT = "%a %d %b %Y %H:%M %Z"
+SITE_NAME_WIDTH = 24
+"""At most this much of the site's name follows the clock when the database has several."""
 
 
 class SessionHeader(Widget):
@@ -40,7 +43,7 @@ class SessionHeader(Widget):
         with Horizontal():
             yield Static("lottrack", id="product")
             yield Static(Content(ctx.database_label), id="database")
-            yield Static(self._clock_text(), id="clock")
+            yield Static(Content(self._clock_text()), id="clock")
         yield Static(Content(self._person_text()), id="person")
 
     def on_mount(self) -> None:
@@ -48,10 +51,22 @@ class SessionHeader(Widget):
         self.set_interval(15, self._tick)
 
     def _tick(self) -> None:
-        self.query_one("#clock", Static).update(self._clock_text())
+        self.refresh_clock()
+
+    def refresh_clock(self) -> None:
+        """Show the time again (also after the site whose zone it shows changed)."""
+        self.query_one("#clock", Static).update(Content(self._clock_text()))
 
     def _clock_text(self) -> str:
-        return context_of(self).clock().strftime(CLOCK_FORMAT)
+        """The time in the site's zone; with several sites, which site that is."""
+        ctx = context_of(self)
+        text = ctx.clock().strftime(CLOCK_FORMAT)
+        site = ctx.clock_site
+        if site is not None and site.site_count > 1:
+            name = site.name if len(site.name) <= SITE_NAME_WIDTH else (
+                site.name[: SITE_NAME_WIDTH - 1] + "…")
+            text += f" · {name}"
+        return text
 
     def _person_text(self) -> str:
         user = context_of(self).user
