@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from lottrack.db import Database
+from lottrack.documents.signing import KEY_DIR_ENV, existing_key
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown
 from tui.app import make_app
 from tui.screens.home import HomeScreen
@@ -33,6 +34,30 @@ async def test_empty_database_offers_the_demo(tmp_path: Path) -> None:
             assert "Demo database." in screen_text(app)
             await login(pilot, "tech")
             assert isinstance(app.screen, HomeScreen)
+    finally:
+        db.dispose()
+
+
+async def test_creating_the_demo_creates_the_facility_signing_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `lottrack demo` does: without the key, printing a label or certificate would be
+    # refused with "`lottrack init` creates it".
+    keys = tmp_path / "keys"
+    monkeypatch.setenv(KEY_DIR_ENV, str(keys))
+    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    app = make_app(db, clock=frozen_clock)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            await pilot.press("d")
+            await settle(pilot)
+            assert isinstance(app.screen, LoginScreen)
+            assert "No signing key" not in screen_text(app)
+        key, cert = existing_key(keys)  # refuses when either file is missing
+        assert key.stat().st_size > 0
+        assert cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+        assert key.stat().st_mode & 0o077 == 0  # readable by its owner only
     finally:
         db.dispose()
 

@@ -67,6 +67,23 @@ def init_command(db: Database) -> str:
     return f"lottrack --db {database_location(db.url)} init"
 
 
+def facility_key_problem() -> str:
+    """Create the facility's document-signing key as ``lottrack demo`` and ``init`` do (runs
+    in a worker thread); returns why it could not be created, or "" when it exists."""
+    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+
+    directory = default_key_dir()
+    try:
+        ensure_facility_key(directory)
+    except LotTrackError as exc:
+        return exc.message
+    except OSError as exc:
+        return (f"The facility signing key could not be created in {directory} "
+                f"({exc.strerror or exc}); labels and certificates cannot be printed until "
+                "it exists.")
+    return ""
+
+
 def demo_target_url(db: Database) -> str:
     """Where "create the demo" writes, mirroring ``lottrack demo``.
 
@@ -110,6 +127,8 @@ lottrack checks that the database has its schema and at least one account.
         """The demo database was built into ``db``."""
 
         db: Database
+        key_problem: str = ""
+        """Why the facility signing key could not be created ("" when it exists)."""
 
     @dataclass
     class DemoRefused(Message):
@@ -178,7 +197,7 @@ lottrack checks that the database has its schema and at least one account.
         except LotTrackError as exc:
             self.post_message(self.DemoRefused(exc.title, exc.message))
             return
-        self.post_message(self.DemoBuilt(target))
+        self.post_message(self.DemoBuilt(target, facility_key_problem()))
 
     @on(Checked)
     def _checked(self, message: Checked) -> None:
@@ -223,6 +242,9 @@ lottrack checks that the database has its schema and at least one account.
         self.query_one("#start-location", Static).update(
             Content(database_location(message.db.url)))
         self.app.notify("Demo database created.", title="Demo")
+        if message.key_problem:
+            self.app.notify(message.key_problem, title="No signing key", severity="warning",
+                            timeout=15, markup=False)
         self.action_check()
 
     @on(DemoRefused)
