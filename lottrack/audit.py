@@ -208,6 +208,28 @@ def log_event(
     )
 
 
+def record_schema_change(conn: Connection, table: Table, added: Sequence[str],
+                         reason: str) -> int:
+    """After a migration added columns to an audited table: one ``migrate`` event per row
+    with the added columns' values and the row's new hash, so that ``verify`` keeps
+    comparing every row with its audited state (a row's hash covers every column).
+    ``table`` is the model's table (the schema the migration reaches). Returns the number
+    of rows recorded."""
+    names = [c.name for c in table.columns]
+    events = []
+    for raw in conn.execute(select(*[table.c[n] for n in names])).mappings():
+        values = dict(raw)
+        events.append({
+            "at": utcnow(), "user_id": None, "username": "lottrack (schema upgrade)",
+            "action": "migrate", "entity": table.name, "entity_id": _pk(table, values),
+            "changes": canonical_json({a: [None, canonical_value(table.c[a], values[a])]
+                                       for a in added}),
+            "reason": reason, "row_hash": row_hash(table, values),
+        })
+    append_events(conn, events)
+    return len(events)
+
+
 # ----------------------------------------------------------------- session listeners
 
 

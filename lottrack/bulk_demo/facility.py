@@ -64,6 +64,8 @@ class Facility:
     spec_items: dict[str, SpecItem]
     dose_window: calc.DoseWindow
     weight_max_age_days: float
+    administration_window: dt.timedelta
+    """A dispensing's use-by is this long after it (``dispensing.use_by``)."""
     period2_weeks: int
     next_subject_number: int
     used_codes: set[str] = field(default_factory=set)
@@ -100,6 +102,8 @@ class Facility:
             dose_window=calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
                                         settings.get_float(session, "dose_max_cells_per_kg")),
             weight_max_age_days=settings.get_float(session, "weight_max_age_days"),
+            administration_window=dt.timedelta(minutes=settings.get_float(
+                session, "administration_window_minutes")),
             period2_weeks=settings.get_int(session, "period2_week"),
             next_subject_number=max(numbers, default=0) + 1, used_codes=codes,
         )

@@ -131,11 +131,11 @@ class Trip:
                         PHARMACY, at - 10 * MINUTE, "5 °C")
         done = ph.dispense(self.b, self.fac, made, visit, sequence, scale, at,
                            placebo_media=media)
-        ph.second_verify(self.b, self.fac, made, done, at + 10 * MINUTE, media)
+        ph.second_verify(self.b, self.fac, made, done, at + 8 * MINUTE, media)
         mfg.custody(self.b, self.fac, self.fac.who("clinician"), done.unit, PHARMACY, WARD,
-                    at + 20 * MINUTE, "6 °C")
-        if infuse:
-            ph.infuse(self.b, self.fac, done, at + 40 * MINUTE, reactions=reactions,
+                    at + 12 * MINUTE, "6 °C")
+        if infuse:  # the bedside check before the use-by (30 min after dispensing)
+            ph.infuse(self.b, self.fac, done, at + 18 * MINUTE, reactions=reactions,
                       grade=grade)
 
 

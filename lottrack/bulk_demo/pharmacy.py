@@ -24,7 +24,7 @@ from lottrack.bulk_demo.manufacturing import MINUTE, SECOND, Made, Row
 from lottrack.formulation import _DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.models import Dispensing
 from lottrack.trial.allocation import MSC, PLACEBO, arm_for
-from lottrack.trial.dispensing import dispensing_content
+from lottrack.trial.dispensing import dispensing_content, expiry_outcome
 from lottrack.units import Dim, format_quantity
 
 
@@ -77,9 +77,10 @@ class Check:
     detail: str
 
 
-def _checks(made: Made, visit: Row, unit: Row, released: str, reagent: Row | None,
-            at: dt.datetime) -> list[Check]:
-    """Checks 1–3 (identity, release, expiry), as both pharmacists make them."""
+def _checks(fac: Facility, made: Made, visit: Row, unit: Row, released: str,
+            reagent: Row | None, at: dt.datetime, use_by: dt.datetime) -> list[Check]:
+    """Checks 1–3 (identity, release, expiry until the use-by), as both pharmacists make
+    them."""
     s = made.subject
     who = f"{s['code']} (born {s['date_of_birth']})"
     if reagent is None:
@@ -88,12 +89,14 @@ def _checks(made: Made, visit: Row, unit: Row, released: str, reagent: Row | Non
     else:
         release = Check(2, "lot released", reagent["status"] == "released",
                         f"{reagent['name']} lot {reagent['lot_number']} is {reagent['status']}")
-    require(unit["thawed_at"] is None, "bulk bags are not thawed")
+    expiry = expiry_outcome(expires_at=unit["expires_at"], cryopreserved=unit["cryopreserved"],
+                            thawed_at=unit["thawed_at"],
+                            thaw_max_minutes=fac.spec.thaw_max_minutes, now=at, use_by=use_by)
     return [
         Check(1, "chain of identity", unit["subject_id"] == visit["subject_id"],
               f"bag {unit['kit_code']} belongs to {who}; visit is for {who}"),
         release,
-        Check(3, "not expired", at <= unit["expires_at"], f"expires {fmt_utc(unit['expires_at'])}"),
+        Check(expiry.number, expiry.name, expiry.passed, expiry.detail),
     ]
 
 
@@ -142,7 +145,8 @@ def dispense(b: Batch, fac: Facility, made: Made, visit: Row, sequence: str, sca
                            f"{calc.describe_dose(result)}")
     else:
         dose_check = Check(5, "dose within window", True, "not applicable (placebo)")
-    checks = [*_checks(made, visit, unit, made.lot["status"], placebo_media, at),
+    use_by = at + fac.administration_window
+    checks = [*_checks(fac, made, visit, unit, made.lot["status"], placebo_media, at, use_by),
               Check(4, "current weight", age.fresh, detail), dose_check,
               Check(6, "arm matches allocation", unit["kind"] == arm,
                     f"period {visit['period']} is {arm}; the bag is {unit['kind']}")]
@@ -152,7 +156,7 @@ def dispense(b: Batch, fac: Facility, made: Made, visit: Row, sequence: str, sca
     row = b.add("dispensing", {
         "visit_id": visit["id"], "unit_id": unit["id"], "weight_id": scale["id"],
         "weight_kg": scale["weight_kg"], "dose_cells_per_kg": dose, "status": "prepared",
-        "prepared_by": pharmacist.id, "prepared_at": at,
+        "prepared_by": pharmacist.id, "prepared_at": at, "use_by": use_by,
     })
     _store_checks(b, row, checks, "prepare", pharmacist, at)
     b.step(pharmacist.actor)
@@ -173,7 +177,8 @@ def second_verify(b: Batch, fac: Facility, made: Made, done: Dispensed, at: dt.d
     row = done.row
     require(row["status"] == "prepared" and row["prepared_by"] != verifier.id,
             "the second verifier must be another pharmacist")
-    checks = _checks(made, done.visit, done.unit, done.lot_status, placebo_media, at)
+    checks = _checks(fac, made, done.visit, done.unit, done.lot_status, placebo_media, at,
+                     row["use_by"])
     require(all(c.passed for c in checks), "a verification check would fail")
     _store_checks(b, row, checks, "verify", verifier, at)
     b.step(verifier.actor)
@@ -190,7 +195,7 @@ def infuse(b: Batch, fac: Facility, done: Dispensed, at: dt.datetime, *,
     """``ward.bedside_check``, ``start_infusion`` and ``end_infusion`` (signed)."""
     nurse = fac.who("clinician")
     require(done.row["status"] == "verified", "the bag has not been second-verified")
-    require(at <= done.unit["expires_at"], "the bag has expired")
+    require(at <= done.row["use_by"], "the bag has passed its use-by time")
     b.step(nurse.actor)
     infusion = b.add("infusion", {"dispensing_id": done.row["id"], "identity_checked_at": at,
                                   "identity_checked_by": nurse.id})

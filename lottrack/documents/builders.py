@@ -57,6 +57,7 @@ from lottrack.models import (
     Visit,
 )
 from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.trial.dispensing import blinded_use_by
 
 RELEASE_PRODUCT_NAME = ("Autologous bone-marrow mesenchymal stromal cells (MSC), suspension "
                         "for intravenous infusion")
@@ -322,7 +323,7 @@ def build_infusion_data(session: Session, who: CurrentUser, infusion_id: int
         **_site_fields(site), subject_code=subject.code, date_of_birth=subject.date_of_birth,
         visit_period=visit.period, visit_week=week, kit_code=unit.kit_code,
         din=DinText.of(unit.din), product_name=BLINDED_PRODUCT_NAME, volume_ml=unit.volume_ml,
-        expires_at=unit.expires_at, storage=unit.storage,
+        expires_at=blinded_use_by(dispensing, unit), storage=unit.storage,
         release_reference=_release_reference(session, dispensing),
         dose_verification=_dispensing_signature(session, dispensing.prepared_signature_id,
                                                 dispensing),
@@ -355,10 +356,15 @@ def build_label_data(session: Session, who: CurrentUser, unit_id: int) -> BagLab
     unit = _get(session, ProductUnit, unit_id, "bag")
     if unit.status in UNLABELLABLE:
         raise InvalidTransition(f"Cannot label bag {unit.kit_code}: it is {unit.status}.")
+    dispensing = session.exec(select(Dispensing).where(Dispensing.unit_id == unit.id)).first()
+    if dispensing is None:
+        raise InvalidTransition(f"Cannot label bag {unit.kit_code} yet: the blinded label is "
+                                "printed when the bag is dispensed (it carries the dispensing's "
+                                "use-by time).")
     subject = _get(session, Subject, unit.subject_id, "subject")
     site = _site_of(session, subject)
     return BagLabelData(
         **_site_fields(site), din=DinText.of(unit.din), product_name=BLINDED_PRODUCT_NAME,
-        subject_code=subject.code, expires_at=unit.expires_at,
+        subject_code=subject.code, expires_at=blinded_use_by(dispensing, unit),
         storage_temperature=unit.storage, kit_code=unit.kit_code,
     )

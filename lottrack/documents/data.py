@@ -264,6 +264,7 @@ class InfusionCertificateData(DocumentData):
     product_name: str
     volume_ml: float
     expires_at: dt.datetime
+    """The dispensing's use-by (the same window after dispensing for both arms, §7)."""
     storage: str
     autologous_statement: str = AUTOLOGOUS_USE_ONLY
     release_reference: str
@@ -287,6 +288,7 @@ class BagLabelData(DocumentData):
     subject_code: str
     """The recipient."""
     expires_at: dt.datetime
+    """The dispensing's use-by (the same window after dispensing for both arms, §7)."""
     storage_temperature: str
     kit_code: str
     autologous_statement: str = AUTOLOGOUS_USE_ONLY

@@ -134,19 +134,59 @@ def _spec_for(session: Session, unit: ProductUnit) -> Specification:
     return spec
 
 
-def _check_expiry(session: Session, unit: ProductUnit, now: dt.datetime) -> CheckOutcome:
-    if now > unit.expires_at:
-        return CheckOutcome(3, "not expired", False, f"bag expired at {_fmt(unit.expires_at)}")
-    if unit.thawed_at is not None:
-        limit = _spec_for(session, unit).thaw_max_minutes
-        minutes = (now - unit.thawed_at) / dt.timedelta(minutes=1)
-        if minutes > limit:
-            return CheckOutcome(3, "not expired", False,
-                                f"thawed {minutes:.0f} min ago; the limit is {limit:g} min")
-        return CheckOutcome(3, "not expired", True,
-                            f"thawed {minutes:.0f} min ago (limit {limit:g} min); expires "
-                            f"{_fmt(unit.expires_at)}")
-    return CheckOutcome(3, "not expired", True, f"expires {_fmt(unit.expires_at)}")
+def use_by(session: Session, prepared_at: dt.datetime) -> dt.datetime:
+    """The blinded use-by of a bag dispensed at ``prepared_at``: the same window after
+    dispensing for both arms (setting ``administration_window_minutes``), so that nothing
+    the ward sees about a bag's time depends on what is in it (§7)."""
+    minutes = settings.get_float(session, "administration_window_minutes")
+    return prepared_at + dt.timedelta(minutes=minutes)
+
+
+def blinded_use_by(dispensing: Dispensing, unit: ProductUnit) -> dt.datetime:
+    """The time blinded staff see as a dispensed bag's expiry (ward screens, label,
+    infusion certificate, export): its use-by (the bag's own expiry only for a dispensing
+    made before schema 0003, which has none)."""
+    return dispensing.use_by or unit.expires_at
+
+
+def expiry_outcome(*, expires_at: dt.datetime, cryopreserved: bool,
+                   thawed_at: dt.datetime | None, thaw_max_minutes: float, now: dt.datetime,
+                   use_by: dt.datetime) -> CheckOutcome:
+    """Check 3: the bag is usable now and stays usable until the dispensing's use-by (its
+    own expiry and, for a cryopreserved bag, thaw + the thaw limit). A cryopreserved bag
+    must be thawed in the pharmacy first: every bag reaches the ward ready to infuse."""
+    def fail(detail: str) -> CheckOutcome:
+        return CheckOutcome(3, "not expired", False, detail)
+
+    if now > expires_at:
+        return fail(f"bag expired at {_fmt(expires_at)}")
+    if now > use_by:
+        return fail(f"the use-by time of this dispensing, {_fmt(use_by)}, has passed")
+    detail = f"expires {_fmt(expires_at)}"
+    if cryopreserved and thawed_at is None:
+        return fail("the cryopreserved bag has not been thawed; thaw it in the pharmacy "
+                    "first (every bag leaves the pharmacy ready to infuse)")
+    if thawed_at is not None:
+        minutes = (now - thawed_at) / dt.timedelta(minutes=1)
+        if minutes > thaw_max_minutes:
+            return fail(f"thawed {minutes:.0f} min ago; the limit is {thaw_max_minutes:g} min")
+        usable = thawed_at + dt.timedelta(minutes=thaw_max_minutes)
+        if usable < use_by:
+            return fail(f"thawed {minutes:.0f} min ago; usable until {_fmt(usable)} (limit "
+                        f"{thaw_max_minutes:g} min), before the use-by {_fmt(use_by)}")
+        detail = (f"thawed {minutes:.0f} min ago (limit {thaw_max_minutes:g} min); usable "
+                  f"until {_fmt(usable)}")
+    elif expires_at < use_by:
+        return fail(f"bag expires at {_fmt(expires_at)}, before the use-by {_fmt(use_by)}")
+    return CheckOutcome(3, "not expired", True, f"{detail}; use by {_fmt(use_by)}")
+
+
+def _check_expiry(session: Session, unit: ProductUnit, now: dt.datetime,
+                  until: dt.datetime) -> CheckOutcome:
+    return expiry_outcome(expires_at=unit.expires_at, cryopreserved=unit.cryopreserved,
+                          thawed_at=unit.thawed_at,
+                          thaw_max_minutes=_spec_for(session, unit).thaw_max_minutes,
+                          now=now, use_by=until)
 
 
 def _check_weight(session: Session, visit: Visit, now: dt.datetime
@@ -199,20 +239,22 @@ class CheckRun:
 
 def run_checks(session: Session, visit: Visit, unit: ProductUnit, arm: str,
                now: dt.datetime) -> CheckRun:
-    """Checks 1–6 of §8, writing nothing (the pharmacy screen previews them with this)."""
+    """Checks 1–6 of §8 for a dispensing at ``now``, writing nothing (the pharmacy screen
+    previews them with this)."""
     weight_check, weight_kg, weight_id = _check_weight(session, visit, now)
     dose_check, dose = _check_dose(session, unit, weight_kg)
     checks = (_check_identity(session, visit, unit), _check_release(session, unit),
-              _check_expiry(session, unit, now), weight_check, dose_check,
+              _check_expiry(session, unit, now, use_by(session, now)), weight_check, dose_check,
               _check_arm(unit, arm, visit.period))
     return CheckRun(checks, weight_kg, weight_id, dose)
 
 
 def verification_checks(session: Session, visit: Visit, unit: ProductUnit,
-                        now: dt.datetime) -> tuple[CheckOutcome, ...]:
-    """Checks 1–3, as the second verifier repeats them (writing nothing)."""
+                        dispensing: Dispensing, now: dt.datetime) -> tuple[CheckOutcome, ...]:
+    """Checks 1–3, as the second verifier repeats them (writing nothing); the bag must
+    still be usable until the dispensing's use-by."""
     return (_check_identity(session, visit, unit), _check_release(session, unit),
-            _check_expiry(session, unit, now))
+            _check_expiry(session, unit, now, blinded_use_by(dispensing, unit)))
 
 
 def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome],
@@ -313,6 +355,7 @@ def prepare(
     dispensing = Dispensing(
         visit_id=visit_id, unit_id=unit.id, weight_id=weight_id, weight_kg=weight_kg,
         dose_cells_per_kg=dose, status="prepared", prepared_by=user.id, prepared_at=now,
+        use_by=use_by(session, now),
     )
     session.add(dispensing)
     session.flush()
@@ -345,6 +388,8 @@ def dispensing_content(session: Session, dispensing: Dispensing) -> dict[str, ob
     for key in ("status", "prepared_signature_id", "verified_signature_id", "verified_by",
                 "verified_at"):
         body.pop(key, None)
+    if body.get("use_by") is None:  # made before schema 0003: signed without it
+        body.pop("use_by", None)
     checks = session.exec(select(DispensingCheck).where(
         DispensingCheck.dispensing_id == dispensing.id, DispensingCheck.stage == "prepare"
     ).order_by(col(DispensingCheck.number))).all()
@@ -369,7 +414,7 @@ def second_verify(session: Session, who: CurrentUser, creds: Credentials,
                                "pharmacist who prepared the dispensing.")
     visit = _visit(session, dispensing.visit_id)
     unit = _unit(session, dispensing.unit_id)
-    checks = list(verification_checks(session, visit, unit, now))
+    checks = list(verification_checks(session, visit, unit, dispensing, now))
     failed = [c for c in checks if not c.passed]
     if failed:
         _refuse(session, who, dispensing.visit_id, failed, "second-verify")

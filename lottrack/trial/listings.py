@@ -371,7 +371,7 @@ def preview_verification(session: Session, who: CurrentUser, dispensing_id: int
     visit = _visit(session, d.visit_id)
     unit = session.get(ProductUnit, d.unit_id)
     assert unit is not None
-    return dispensing.verification_checks(session, visit, unit, utcnow())
+    return dispensing.verification_checks(session, visit, unit, d, utcnow())
 
 
 # -------------------------------------------------------------------- ward (blinded)

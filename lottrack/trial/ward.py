@@ -29,6 +29,7 @@ from lottrack.models import (
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials
 from lottrack.trial import allocation
+from lottrack.trial import dispensing as dispensing_rules
 
 MAX_GRADE = 5
 
@@ -46,7 +47,8 @@ class WardVisit:
     kit_code: str | None
     din: str | None
     volume_ml: float | None
-    expires_at: dt.datetime | None
+    use_by: dt.datetime | None
+    """The dispensing's use-by (the same window after dispensing for both arms)."""
     prepared_by: str | None
     prepared_at: dt.datetime | None
     verified_by: str | None
@@ -80,7 +82,8 @@ def _ward_visit(session: Session, visit: Visit) -> WardVisit:
         kit_code=unit.kit_code if unit else None,
         din=(unit.din + check_character(unit.din)) if unit else None,
         volume_ml=unit.volume_ml if unit else None,
-        expires_at=unit.expires_at if unit else None,
+        use_by=dispensing_rules.blinded_use_by(dispensing, unit) if dispensing and unit
+        else None,
         prepared_by=_name(session, dispensing.prepared_by) if dispensing else None,
         prepared_at=dispensing.prepared_at if dispensing else None,
         verified_by=_name(session, dispensing.verified_by) if dispensing else None,
@@ -152,8 +155,8 @@ def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_
     if kit_code.strip().upper() != unit.kit_code:
         _mismatch(session, who, visit_id, f"kit code {kit_code.strip()!r} is not the bag "
                   "dispensed for this visit")
-    if utcnow() > unit.expires_at:
-        raise InvalidTransition("The bag has passed its expiry; do not infuse; call the "
+    if utcnow() > dispensing_rules.blinded_use_by(dispensing, unit):
+        raise InvalidTransition("The bag has passed its use-by time; do not infuse; call the "
                                 "pharmacy.")
     assert user.id is not None and dispensing.id is not None
     infusion = Infusion(dispensing_id=dispensing.id, identity_checked_at=utcnow(),

@@ -266,7 +266,8 @@ def infused(db: Database, p: People, subject_id: int, unit_id: int, *, dose: flo
         assert weight.id is not None
         dispensing = Dispensing(visit_id=visit.id, unit_id=unit_id, weight_id=weight.id,
                                 weight_kg=70.0, dose_cells_per_kg=dose, status="prepared",
-                                prepared_by=pharm.id, prepared_at=base)
+                                prepared_by=pharm.id, prepared_at=base,
+                                use_by=base + dt.timedelta(minutes=30))
         s.add(dispensing)
         s.flush()
         assert dispensing.id is not None
@@ -303,3 +304,13 @@ def infused(db: Database, p: People, subject_id: int, unit_id: int, *, dose: flo
         s.flush()
         assert infusion.id is not None
         return infusion.id
+
+
+def prepared_at(db: Database, infusion_id: int) -> dt.datetime:
+    """When the bag of an infusion was dispensed."""
+    with db.reader() as s:
+        infusion = s.get(Infusion, infusion_id)
+        assert infusion is not None
+        dispensing = s.get(Dispensing, infusion.dispensing_id)
+        assert dispensing is not None
+        return dispensing.prepared_at

@@ -108,6 +108,10 @@ def test_builders_give_the_same_documents_for_msc_and_placebo_bags(
         infusions = [build_infusion_data(s, p.ward, i) for i in (msc_infusion,
                                                                  placebo_infusion)]
         labels = [build_label_data(s, p.ward, u) for u in (msc_unit, placebo_unit)]
+    # the one time printed on both that is not an event: the same after dispensing
+    prepared = [records.prepared_at(db, i) for i in (msc_infusion, placebo_infusion)]
+    assert (infusions[0].expires_at - prepared[0] == infusions[1].expires_at - prepared[1]
+            == labels[0].expires_at - prepared[0] == labels[1].expires_at - prepared[1])
     issued_infusions = [_issued(d, "infusion", n) for n, d in enumerate(infusions)]
     issued_labels = [_issued(d, "label", n) for n, d in enumerate(labels)]
     pdfs = [render_infusion(d) for d in issued_infusions]

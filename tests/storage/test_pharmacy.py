@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from lottrack import expansion, formulation, lots
+from lottrack import audit, expansion, formulation, lots
 from lottrack.db import Database
 from lottrack.errors import (
     InvalidTransition,
@@ -29,6 +29,7 @@ from lottrack.models import (
     Infusion,
     Passage,
     ProductUnit,
+    Setting,
     Subject,
     Unblinding,
     Visit,
@@ -178,6 +179,107 @@ def test_a_bag_thawed_too_long_ago_is_refused(sc: Scenario) -> None:
                      message)
 
 
+def _made_bag(sc: Scenario, code: str, formulated_ago: dt.timedelta, *,
+              cryopreserve: bool = False, thawed_ago: dt.timedelta | None = None
+              ) -> tuple[int, int]:
+    """A released lot's one bag formulated ``formulated_ago``; (visit 1 id, bag id)."""
+    subject = sc.subject(code, dt.date(1970, 1, 1))
+    now = utcnow()
+    lot_id = sc.harvest_and_lot(subject, now - formulated_ago - dt.timedelta(days=14))
+    sc.passages(lot_id, now - formulated_ago - dt.timedelta(days=13))
+    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
+    sc.final_count(lot_id, now - formulated_ago - dt.timedelta(hours=1))
+    with sc.db.session() as s:
+        made = formulation.formulate(s, sc.cast.who("technician"), lot_id=lot_id,
+                                     volume_text="50 mL", storage="2–8 °C",
+                                     cryopreserve=cryopreserve,
+                                     formulated_at=now - formulated_ago)
+    bag = made.units[0].id
+    sc.qc(lot_id, now - formulated_ago + dt.timedelta(minutes=10))
+    sc.release(lot_id)
+    if thawed_ago is not None:
+        with sc.db.session() as s:
+            formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - thawed_ago)
+    v1, _ = sc.enrol(subject, MSC_FIRST, now.date())
+    return v1, bag
+
+
+def test_a_cryopreserved_bag_must_be_thawed_in_the_pharmacy_first(sc: Scenario) -> None:
+    v1, bag = _made_bag(sc, "TLS-211", dt.timedelta(hours=4), cryopreserve=True)
+    assert ("check 3 (not expired) failed: the cryopreserved bag has not been thawed; thaw "
+            "it in the pharmacy first") in _refusal(sc, v1, unit_id=bag)
+
+
+def test_a_bag_whose_thaw_limit_ends_before_the_use_by_is_refused(sc: Scenario) -> None:
+    """Thawed 40 min ago: usable 20 more minutes (limit 60), but the ward's use-by is 30
+    minutes after dispensing."""
+    v1, bag = _made_bag(sc, "TLS-212", dt.timedelta(hours=4), cryopreserve=True,
+                        thawed_ago=dt.timedelta(minutes=40))
+    message = _refusal(sc, v1, unit_id=bag)
+    assert re.search(r"check 3 \(not expired\) failed: thawed 40 min ago; usable until "
+                     r"\S+ \S+ UTC \(limit 60 min\), before the use-by \S+ \S+ UTC", message)
+
+
+def test_a_fresh_bag_expiring_before_the_use_by_is_refused(sc: Scenario) -> None:
+    """Formulated 23 h 45 min ago: it expires (24 h) in 15 minutes, before the use-by."""
+    v1, bag = _made_bag(sc, "TLS-213", dt.timedelta(hours=23, minutes=45))
+    assert re.search(r"check 3 \(not expired\) failed: bag expires at \S+ \S+ UTC, before "
+                     r"the use-by", _refusal(sc, v1, unit_id=bag))
+
+
+def test_a_thawed_bag_within_its_limit_is_dispensed_with_the_use_by(sc: Scenario) -> None:
+    v1, bag = _made_bag(sc, "TLS-214", dt.timedelta(hours=4), cryopreserve=True,
+                        thawed_ago=dt.timedelta(minutes=10))
+    dispensing_id = sc.dispense(v1, msc_bag=bag)
+    with sc.db.reader() as s:
+        d = s.get(Dispensing, dispensing_id)
+        assert d is not None
+        assert d.use_by is not None
+        assert d.use_by - d.prepared_at == dt.timedelta(minutes=30)
+        check3 = [c for c in dispensing.checks_of(s, sc.cast.who("pharmacist"), dispensing_id)
+                  if c.number == 3]
+    assert [c.passed for c in check3] == [True, True]  # prepare and second verification
+    assert "thawed 10 min ago (limit 60 min)" in check3[0].detail
+    assert "use by" in check3[0].detail
+
+
+def test_the_use_by_is_the_same_window_for_both_arms_and_the_bedside_keeps_it(
+        sc: Scenario) -> None:
+    """The ward sees one time for a bag, the use-by: dispensing + the site's window, for
+    MSC and placebo alike; past it the bedside check refuses both with the same words."""
+    _, bag_a, (a1, _) = _released_subject(sc, "TLS-215", MSC_FIRST)
+    _, _, (b1, _) = _released_subject(sc, "TLS-216", PLACEBO_FIRST)
+    nurse = sc.cast.who("clinician")
+    admin = sc.cast.who("pharmacist")
+    with sc.db.session() as s:
+        audit.set_actor(s, admin.id, admin.username)
+        s.merge(Setting(key="administration_window_minutes", value="45"))
+    sc.dispense(a1, msc_bag=bag_a)
+    sc.dispense(b1)
+    messages = []
+    with sc.db.reader() as s:
+        views = [ward.ward_visit(s, nurse, v) for v in (a1, b1)]
+    for view in views:
+        assert view.use_by is not None
+        assert view.prepared_at is not None
+        assert view.use_by - view.prepared_at == dt.timedelta(minutes=45)
+    for visit_id, view in zip((a1, b1), views, strict=True):
+        with sc.db.session() as s:  # time passes: the use-by is behind us
+            audit.set_actor(s, admin.id, admin.username)
+            d = s.exec(select(Dispensing).where(Dispensing.visit_id == visit_id)).one()
+            with audit.reason(s, "test: an hour has passed"):
+                d.use_by = utcnow() - dt.timedelta(minutes=1)
+        with pytest.raises(InvalidTransition) as info, sc.db.session() as s:
+            assert view.kit_code is not None
+            ward.bedside_check(s, nurse, visit_id=visit_id, subject_code=view.subject_code,
+                               date_of_birth=view.date_of_birth, kit_code=view.kit_code)
+        messages.append(info.value.message)
+    assert messages[0] == messages[1] == ("The bag has passed its use-by time; do not infuse; "
+                                          "call the pharmacy.")
+    with sc.db.reader() as s:
+        assert s.exec(select(Infusion)).first() is None
+
+
 def test_a_stale_weight_is_refused(sc: Scenario) -> None:
     subject = sc.subject("TLS-207", dt.date(1970, 1, 1))
     lot_id, bag = sc.made_lot(subject)
@@ -265,9 +367,12 @@ def test_a_bag_is_infused_at_most_once(sc: Scenario) -> None:
 
 
 def _mask(value: Any) -> Any:
-    """Identifiers and times replaced by placeholders."""
+    """Identifiers replaced by placeholders; every time replaced by whole minutes after
+    the dispensing ("prepared_at"), so that a time that differs by arm relative to the
+    dispensing (a bag's expiry, say) still shows."""
     if isinstance(value, dict):
-        return {k: _mask_field(k, v) for k, v in value.items()}
+        prepared = _moment(value.get("prepared_at"))
+        return {k: _mask_field(k, v, prepared) for k, v in value.items()}
     if isinstance(value, list):
         return [_mask(v) for v in value]
     return value
@@ -277,9 +382,23 @@ _IDENTIFIERS = {"visit_id", "subject_code", "date_of_birth", "kit_code", "din", 
                 "planned_date", "period"}
 
 
-def _mask_field(key: str, value: Any) -> Any:
-    if key in _IDENTIFIERS or key.endswith("_at"):
+def _moment(value: Any) -> dt.datetime | None:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _mask_field(key: str, value: Any, prepared: dt.datetime | None) -> Any:
+    if key in _IDENTIFIERS:
         return "<masked>" if value is not None else None
+    if key.endswith("_at") or key == "use_by":
+        moment = _moment(value)
+        if moment is None or prepared is None:
+            return "<masked>" if value is not None else None
+        return f"prepared + {(moment - prepared) // dt.timedelta(minutes=1)} min"
     return _mask(value)
 
 

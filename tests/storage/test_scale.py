@@ -183,12 +183,14 @@ def test_bulk_dispensing_checks_read_as_the_services_write_them(
             assert visit is not None
             assert unit is not None
             now = d.prepared_at
+            assert d.use_by == pharmacy.use_by(s, now)
             arm = allocation.arm_for(allocation.sequence_of(s, pharmacist, visit.subject_id),
                                      visit.period)
             weight_check, kg, _ = pharmacy._check_weight(s, visit, now)
             expected = [pharmacy._check_identity(s, visit, unit),
                         pharmacy._check_release(s, unit),
-                        pharmacy._check_expiry(s, unit, now), weight_check,
+                        pharmacy._check_expiry(s, unit, now, pharmacy.use_by(s, now)),
+                        weight_check,
                         pharmacy._check_dose(s, unit, kg)[0],
                         pharmacy._check_arm(unit, arm, visit.period)]
             stored = s.exec(select(DispensingCheck).where(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -10,6 +13,7 @@ from sqlmodel import SQLModel, select
 from lottrack import bootstrap, schema
 from lottrack.db import Database
 from lottrack.models import User
+from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
 
 
@@ -54,3 +58,34 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: object) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
     db.dispose()
+
+
+def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
+        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> None:
+    """0003 adds ``dispensing.use_by``: every dispensing gets a ``migrate`` event with its
+    new hash, so ``audit verify`` still finds every row as audited (down and up again)."""
+    from alembic import command
+
+    from lottrack.models import AuditEvent, Dispensing, utcnow
+    from lottrack.trial import allocation
+    from tests.factories import make_scenario
+
+    sc = make_scenario(db, admin, make_user)
+    subject = sc.subject("TLS-901", dt.date(1970, 1, 1))
+    lot_id, bag = sc.made_lot(subject)
+    sc.release(lot_id)
+    v1, _ = sc.enrol(subject, allocation.MSC_FIRST, utcnow().date())
+    sc.dispense(v1, msc_bag=bag)
+    cfg = schema.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    db.engine.dispose()
+    assert schema.upgrade(db.engine) == ("0002", schema.head_revision())
+    verify_ok(db)
+    with db.reader() as s:
+        migrated = s.exec(select(AuditEvent).where(AuditEvent.action == "migrate")).all()
+        dispensings = s.exec(select(Dispensing)).all()
+    assert [(e.entity, e.entity_id) for e in migrated] == [
+        ("dispensing", str(d.id)) for d in dispensings]
+    assert [d.use_by for d in dispensings] == [None]  # the value went with the downgrade

@@ -144,8 +144,8 @@ the infusion. Nothing here tells which treatment the bag holds.
             "state": f"State: {d.state}" + (" · subject flagged as unblinded"
                                             if v.subject_unblinded else ""),
             "bag": (f"Bag: kit {v.kit_code} · DIN {listings.din_text(v.din)}\n"
-                    f"     {format_quantity(v.volume_ml or 0, Dim.VOLUME)} · expires "
-                    f"{when(v.expires_at, tz)}" if v.kit_code and v.din
+                    f"     {format_quantity(v.volume_ml or 0, Dim.VOLUME)} · use by "
+                    f"{when(v.use_by, tz)}" if v.kit_code and v.din
                     else "Bag: not prepared yet."),
             "pharmacy": (f"Pharmacy: prepared by {v.prepared_by} {when(v.prepared_at, tz)} · "
                          + (f"verified by {v.verified_by} {when(v.verified_at, tz)}"
