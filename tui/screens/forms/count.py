@@ -110,13 +110,15 @@ for a conforming recount. **ctrl+s** saves.
             reps = list(self.query_one(AutomatedCounts).replicates())
         counted = self.query_one("#counted-at", MomentField).value()
         passage_id = int(target.split(":")[1]) if target.startswith("passage:") else None
+        unit_id = int(target.split(":")[1]) if target.startswith("unit:") else None
+        kind = (counts.PASSAGE_HARVEST if passage_id else
+                counts.POST_THAW if unit_id else counts.FINAL_PRODUCT)
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
             result = counts.record_count(
-                session, who, lot_id=lot_id,
-                target=counts.PASSAGE_HARVEST if passage_id else counts.FINAL_PRODUCT,
-                passage_id=passage_id, method=method, counted_at=counted, replicates=reps)
+                session, who, lot_id=lot_id, target=kind, passage_id=passage_id,
+                unit_id=unit_id, method=method, counted_at=counted, replicates=reps)
             flag = (f" CV {result.cv_pct:.1f} % exceeds {result.max_cv_pct:g} %: RECOUNT "
                     "required." if result.recount_required else "")
             return f"Count of lot {lot_number} recorded ({result.replicates} replicates).{flag}"
