@@ -22,9 +22,10 @@ from lottrack.db import Database
 from lottrack.errors import ValidationError
 from lottrack.isbt128 import parse_din
 from lottrack.permissions import Action, CurrentUser
-from tui.screens import lot_tables
-from tui.screens.base import AppScreen
+from tui.screen_keys import ScreenKeys
+from tui.screens import lot_record_actions, lot_tables
 from tui.screens.lot_detail_data import LotDetail, read_lot
+from tui.screens.lot_record_actions import LotRecordActions
 from tui.widgets.growth_chart import GrowthChart
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
@@ -74,8 +75,11 @@ def lot_head(lot: LotDetail, clock_tz: object) -> Text:
     return head
 
 
-class LotDetailScreen(AppScreen):
-    """One lot; tabs 1–6; the footer offers the record that is due next."""
+class LotDetailScreen(LotRecordActions):
+    """One lot; tabs 1–6; the footer offers the record that is due next, and what can be
+    done to the entry under the cursor."""
+
+    COMMANDS = {ScreenKeys}
 
     HELP = """\
 # Batch record of a lot
@@ -95,9 +99,11 @@ The head names the lot, its status, subject, DIN and progress. Tabs (**1**–**6
 6. **Decisions** — QA decisions with their signatures, valid or INVALIDATED.
 
 Technicians: **p** seed a passage, **h** harvest the open passage, **c** record a count,
-**t** a QC test result, **f** formulate. QA: **v** opens the review. The footer shows
-only what the lot's state and your roles allow; the service checks again.
-"""
+**t** a QC test result, **f** formulate. QA: **v** opens the review. The footer (and the
+command palette, **ctrl+p**) shows only what the lot's state and your roles allow; the
+service checks again.
+
+""" + lot_record_actions.HELP
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -110,6 +116,7 @@ only what the lot's state and your roles allow; the service checks again.
         Binding("d", "certificate", "Certificate"),
         Binding("r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
+        *lot_record_actions.BINDINGS,
     ]
 
     def __init__(self, lot_id: int) -> None:
@@ -198,7 +205,7 @@ only what the lot's state and your roles allow; the service checks again.
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
-        if event.state is WorkerState.ERROR:
+        if event.state is WorkerState.ERROR and event.worker.name == "_read":
             self.query_one("#lot-loading").display = False
             self.query_one("#lot-head", Static).update("The batch record could not be read.")
 
@@ -217,7 +224,7 @@ only what the lot's state and your roles allow; the service checks again.
         if action == "certificate":
             return (lot is not None and lot.summary.status in lots.RELEASED_STATES
                     and self.ctx.can(Action.ISSUE_RELEASE_CERTIFICATE))
-        return True
+        return super().check_action(action, parameters)
 
     def action_certificate(self, reason: str = "") -> None:
         """Issue (print) the release certificate; a reprint asks why."""

@@ -124,16 +124,20 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 
 
 def fill_bags(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
-    """Kit code, product code, volume, viable cells, expiry, storage, status."""
+    """Kit code, status (and when a cryopreserved bag was thawed: it must be used soon, so
+    this fits 80 columns), product code, volume, viable cells, expiry, storage."""
     sep = lot.context.decimal_separator
-    _reset(table, "Kit code", "Product", "Volume", "Viable cells", "Expires", "Storage",
-           "Status")
+    _reset(table, "Kit code", "Status", "Product", "Volume", "Viable cells", "Expires",
+           "Storage")
     for b in lot.bags:
+        status = status_text(b.status)
+        if b.thawed_at is not None:
+            status.append(f" · thawed {when(b.thawed_at, tz, SHORT)}", style="bold")
         table.add_row(
-            Text(b.kit_code, style="bold"), Text(b.product_code),
+            Text(b.kit_code, style="bold"), status, Text(b.product_code),
             Text(format_quantity(b.volume_ml, Dim.VOLUME, decimal_separator=sep)),
             number(b.viable_cells, sep), when(b.expires_at, tz), Text(b.storage),
-            status_text(b.status), key=str(b.id))
+            key=str(b.id))
     _empty(table, "No bag")
 
 
