@@ -17,6 +17,7 @@ DEFAULTS: dict[str, str] = {
     "visit_window_days": "7",
     "randomisation_block_size": "4",
     "administration_window_minutes": "30",
+    "idle_logout_minutes": "15",
 }
 
 

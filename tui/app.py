@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 
 from sqlalchemy.exc import ArgumentError
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import sites
+from lottrack import settings, sites
 from lottrack.db import Database
 from lottrack.errors import LotTrackError, ValidationError
 from lottrack.permissions import CurrentUser
@@ -29,6 +30,10 @@ from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
 logger = logging.getLogger(__name__)
+
+IDLE_SETTING = "idle_logout_minutes"
+IDLE_CHECK_SECONDS = 15
+"""How often the idle check runs (the logout comes at most this late)."""
 
 
 class LotTrackApp(App[None]):
@@ -46,18 +51,25 @@ class LotTrackApp(App[None]):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
+        self.last_activity = time.monotonic()
+        """When the person last pressed a key or used the mouse (``time.monotonic``)."""
+        self.idle_logout_minutes = float(settings.DEFAULTS[IDLE_SETTING])
+        """Minutes without activity before the app logs the person out (read at login)."""
 
     def on_mount(self) -> None:
-        """Check the database first."""
+        """Check the database first; watch for a terminal left unattended."""
         self.push_screen(StartScreen())
+        self.set_interval(IDLE_CHECK_SECONDS, self.check_inactivity)
 
     # ------------------------------------------------------------------ the session
 
     def start_session(self, user: CurrentUser) -> None:
         """Remember who logged in and show their home."""
         self.ctx.user = user
+        self.note_activity()
         self._replace_stack(HomeScreen())
         self.read_site_clock()
+        self._read_idle_limit(self.ctx.db)
 
     def show_login(self, notice: str = "") -> None:
         """Forget the person and show an empty login screen."""
@@ -86,6 +98,46 @@ class LotTrackApp(App[None]):
         for screen in self.screen_stack:
             for header in screen.query(SessionHeader):
                 header.refresh_clock()
+
+    # ------------------------------------------------ idle logout (EU GMP Annex 11)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key press, mouse event or paste counts as activity."""
+        if isinstance(event, events.InputEvent | events.Paste):
+            self.note_activity()
+        await super().on_event(event)
+
+    def note_activity(self, now: float | None = None) -> None:
+        """Remember that the person did something (``now``: a ``time.monotonic`` value)."""
+        self.last_activity = time.monotonic() if now is None else now
+
+    def check_inactivity(self, now: float | None = None) -> bool:
+        """Log the person out when nothing was pressed for the idle limit; True if so.
+
+        The timer calls this every few seconds; tests call it with a ``time.monotonic``
+        value of their choosing. Unsaved input on the screens closed is discarded.
+        """
+        if self.ctx.user is None:
+            return False
+        now = time.monotonic() if now is None else now
+        minutes = self.idle_logout_minutes
+        if now - self.last_activity < minutes * 60:
+            return False
+        unit = "minute" if minutes == 1 else "minutes"
+        self.show_login(f"Logged out after {minutes:g} {unit} without activity; unsaved "
+                        "input was discarded.")
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
+    def _read_idle_limit(self, db: Database) -> None:
+        with db.reader() as session:
+            minutes = settings.get_float(session, IDLE_SETTING)
+        self.call_from_thread(self._set_idle_limit, minutes)
+
+    def _set_idle_limit(self, minutes: float) -> None:
+        # A limit that is not positive would log out at once or never: keep the default.
+        if minutes > 0:
+            self.idle_logout_minutes = minutes
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers report their errors like the screens' do."""
