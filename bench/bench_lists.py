@@ -2,10 +2,12 @@
 them, against the same SQL sent by the bare driver (sqlite3 / psycopg) on an open
 connection.
 
-lottrack's side is one user action: a read session, :func:`lottrack.listings.lot_page`
-(authorisation, the page query, the count) or :func:`lottrack.listings.lot_audit_trail`,
-frozen rows back. The baseline replays the statements lottrack sent to the lot list (or
-the trail's event query), captured from the engine, and fetches the rows.
+lottrack's side is one user action: :func:`lottrack.listings.lot_page` (a read transaction
+on a pooled connection, the account re-read for authorisation, the page query, the count,
+rows converted to lottrack's types) or :func:`lottrack.listings.lot_audit_trail` (an ORM
+read session). The baseline replays the statements lottrack sent — for the lot list all
+three, in a read transaction of its own like lottrack's; for the trail its event query —
+on a driver connection held open for the run, and fetches the raw rows.
 """
 
 from __future__ import annotations
@@ -27,19 +29,15 @@ def _replay(db: Database, statements: list[tuple[str, Any]]) -> Any:
 
     def baseline() -> None:
         cursor = driver.cursor()
+        if db.dialect == "sqlite":
+            cursor.execute("BEGIN")
         for sql, params in statements:
             cursor.execute(sql, params)
             cursor.fetchall()
         cursor.close()
-        if db.dialect == "postgresql":
-            driver.rollback()
+        driver.rollback()
 
     return baseline
-
-
-def _lottrack_queries(statements: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    """The page and count queries (not the authorisation's user lookup, not BEGIN)."""
-    return [s for s in statements if s[0].lstrip().startswith("SELECT") and "FROM lot" in s[0]]
 
 
 def run(db: Database, backend: str) -> list[Result]:
@@ -52,25 +50,21 @@ def run(db: Database, backend: str) -> list[Result]:
                         .limit(1)).scalar_one()
 
     def first_page() -> listings.LotPage:
-        with db.reader() as s:
-            return listings.lot_page(s, who, limit=PAGE)
+        return listings.lot_page(db, who, limit=PAGE)
 
     def lookup() -> listings.LotPage:
-        with db.reader() as s:
-            return listings.lot_page(s, who, search=din)
+        return listings.lot_page(db, who, search=din)
 
     def partial() -> listings.LotPage:
-        with db.reader() as s:
-            return listings.lot_page(s, who, search=din[-6:])
+        return listings.lot_page(db, who, search=din[-6:])
 
     results = []
     for name, action in ((f"lot list, first page ({PAGE}, newest first) + count", first_page),
                          ("DIN lookup (a whole DIN typed or scanned)", lookup),
                          (f"search by part of a DIN (LIKE over {lots} lots)", partial)):
-        with captured_sql(db.engine) as statements:
+        with db.tracing() as replay:
             page = action()
         assert page.rows, name
-        replay = _lottrack_queries(statements)
         app_s, base_s = paired(action, _replay(db, replay), repeat=15, warmup=2)
         results.append(Result(backend, name, app_s, f"same {len(replay)} statements, raw "
                               f"{'sqlite3' if backend == 'sqlite' else 'psycopg'}", base_s))

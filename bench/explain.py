@@ -23,18 +23,19 @@ def plans(db: Database) -> str:
         din, lot_id = s.execute(select(Harvest.din, Lot.id).join(Lot, Lot.harvest_id == Harvest.id)
                                 .order_by(col(Harvest.id).desc()).limit(1)).one()
     cases: dict[str, Callable[[Session], object]] = {
-        "first page, newest first": lambda s: listings.lot_page(s, who),
-        "awaiting release, newest first": lambda s: listings.lot_page(
-            s, who, status=lots.AWAITING_RELEASE),
-        "DIN lookup": lambda s: listings.lot_page(s, who, search=din),
+        "first page, newest first": lambda _s: listings.lot_page(db, who),
+        "awaiting release, newest first": lambda _s: listings.lot_page(
+            db, who, status=lots.AWAITING_RELEASE),
+        "DIN lookup": lambda _s: listings.lot_page(db, who, search=din),
         "a lot's audit trail": lambda s: listings.lot_audit_trail(s, who, lot_id),
     }
     out = []
     raw = driver_connection(db)
     for name, action in cases.items():
-        with captured_sql(db.engine) as statements:
+        with captured_sql(db.engine) as statements, db.tracing() as driver_statements:
             with db.reader() as s:
                 action(s)
+        statements += driver_statements
         for sql, params in statements:
             if not (sql.lstrip().startswith("SELECT")
                     and ("FROM lot" in sql or "FROM audit_event" in sql)):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
-from lottrack import audit
+from lottrack import audit, fastsql
 from lottrack.errors import PermissionDenied
 from lottrack.models import User
 
@@ -111,17 +113,43 @@ def authorize(session: Session, who: CurrentUser, action: Action) -> User:
     roles that may take it, and attaches the person to the session for the audit trail.
     """
     user = session.get(User, who.id)
-    if user is None or not user.active:
+    if user is None:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
-    if user.locked_at is not None:
+    check_account(who, action, active=user.active, locked=user.locked_at is not None,
+                  roles=user.role_set, full_name=user.full_name)
+    audit.set_actor(session, user.id, user.username)
+    return user
+
+
+_ACCOUNT = (sa_select(col(User.active), col(User.locked_at), col(User.roles),
+                   col(User.full_name)).where(col(User.id) == bindparam("id")))
+_STATEMENTS = fastsql.Statements()
+
+
+def authorize_read(reader: fastsql.DriverReader, who: CurrentUser, action: Action) -> None:
+    """:func:`authorize` for a read on the bare driver (:mod:`lottrack.fastsql`): the same
+    account re-read and the same refusals."""
+    found = reader.rows(_STATEMENTS.get(reader.dialect, "account", lambda: _ACCOUNT),
+                        {"id": who.id})
+    if not found:
+        raise PermissionDenied(f"The account '{who.username}' is disabled.")
+    active, locked_at, roles, full_name = found[0]
+    check_account(who, action, active=bool(active), locked=locked_at is not None,
+                  roles=frozenset(r for r in roles.split(",") if r), full_name=full_name)
+
+
+def check_account(who: CurrentUser, action: Action, *, active: bool, locked: bool,
+                  roles: frozenset[str], full_name: str) -> None:
+    """Refuse a disabled or locked account, or one whose roles do not allow ``action``."""
+    if not active:
+        raise PermissionDenied(f"The account '{who.username}' is disabled.")
+    if locked:
         raise PermissionDenied(
             f"The account '{who.username}' is locked; an administrator must unlock it."
         )
-    if not allowed(user.role_set, action):
+    if not allowed(roles, action):
         may = " or ".join(sorted(PERMISSIONS[action]))
         raise PermissionDenied(
-            f"{user.full_name} ({', '.join(sorted(user.role_set)) or 'no role'}) may not "
+            f"{full_name} ({', '.join(sorted(roles)) or 'no role'}) may not "
             f"{action.value}; that needs the {may} role."
         )
-    audit.set_actor(session, user.id, user.username)
-    return user

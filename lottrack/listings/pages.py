@@ -5,15 +5,17 @@ lab and of QA.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_
+from sqlalchemy import String, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack import lots, qc
+from lottrack import fastsql, lots, qc
 from lottrack.counts import FINAL_PRODUCT
+from lottrack.db import Database
 from lottrack.errors import ValidationError
 from lottrack.expansion import lot_spec
 from lottrack.isbt128 import parse_din
@@ -24,7 +26,7 @@ from lottrack.models import (
     Passage,
     Subject,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.permissions import Action, CurrentUser, authorize, authorize_read
 
 MAX_PAGE = 500
 MAX_SEARCH = 64
@@ -42,9 +44,8 @@ REVIEW_STATES = (lots.AWAITING_RELEASE, lots.QUARANTINED)
 # ------------------------------------------------------------------------ lot pages
 
 
-@dataclass(frozen=True)
-class LotRow:
-    """One line of the lot list."""
+class LotRow(NamedTuple):
+    """One line of the lot list (a named tuple: a page of them is made per key press)."""
 
     id: int
     lot_number: str
@@ -70,6 +71,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+@functools.lru_cache(maxsize=256)  # a scanned DIN is looked up again and again
 def _whole_din(search: str, needle: str) -> str | None:
     """The DIN when the search is a whole one: typed, printed (with its check character)
     or scanned (barcode data); else None."""
@@ -81,14 +83,16 @@ def _whole_din(search: str, needle: str) -> str | None:
         return None  # not a DIN after all: search for the text as typed
 
 
-def lot_page(session: Session, who: CurrentUser, *, search: str = "",
+def lot_page(db: Database, who: CurrentUser, *, search: str = "",
              status: str | None = None, offset: int = 0, limit: int = 50,
              sort: str = "newest") -> LotPage:
     """Lots whose lot number, DIN or subject code contains ``search`` (case and spaces
     ignored; a scanned DIN barcode or a DIN with its check character is read as the DIN),
     optionally only those in ``status``; ``limit`` rows from ``offset`` in the
-    order ``sort`` (a key of :data:`SORTS`), with the total that match."""
-    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    order ``sort`` (a key of :data:`SORTS`), with the total that match.
+
+    The list is read again on every key press, so it is read on the bare driver in a read
+    transaction of its own (:mod:`lottrack.fastsql`), authorisation included."""
     if status is not None and status not in lots.STATUSES:
         raise ValidationError(f'Status: "{str(status)[:40]}" is not a lot status; expected '
                               f"one of {', '.join(lots.STATUSES)}.", field="Status")
@@ -102,28 +106,53 @@ def lot_page(session: Session, who: CurrentUser, *, search: str = "",
     if len(needle) > MAX_SEARCH:
         raise ValidationError(f"Search: at most {MAX_SEARCH} characters.", field="Search")
     din = _whole_din(str(search), needle)
+    match = "din" if din is not None else "text" if needle else ""
+    values: dict[str, Any] = {"status": status, "offset": offset, "limit": limit,
+                              "din": din, "pattern": _like(needle)}
+    shape = (status is not None, match)
+    with db.driver_reader() as reader:
+        authorize_read(reader, who, Action.VIEW_BATCH_RECORD)
+        page = _STATEMENTS.get(reader.dialect, ("page", *shape, sort),
+                               lambda: _page_statement(*shape, sort))
+        count = _STATEMENTS.get(reader.dialect, ("count", *shape),
+                                lambda: _count_statement(*shape))
+        rows = reader.rows(page, values)
+        total = int(reader.rows(count, values)[0][0])
+    return LotPage(list(map(LotRow._make, rows)), total, offset, limit)
+
+
+_STATEMENTS = fastsql.Statements()
+
+
+def _conditions(by_status: bool, match: str) -> list[Any]:
     conditions: list[Any] = []
-    if status is not None:
-        conditions.append(Lot.status == status)
-    if din is not None:  # one lot, found through the unique index on harvest.din
-        conditions.append(col(Harvest.din) == din)
-    elif needle:
-        pattern = _like(needle)
+    if by_status:
+        conditions.append(col(Lot.status) == bindparam("status"))
+    if match == "din":  # one lot, found through the unique index on harvest.din
+        conditions.append(col(Harvest.din) == bindparam("din"))
+    elif match == "text":
+        pattern = bindparam("pattern", type_=String())
         conditions.append(or_(col(Lot.lot_number).like(pattern, escape="\\"),
                               col(Harvest.din).like(pattern, escape="\\"),
                               col(Subject.code).like(pattern, escape="\\")))
-    joined = (sa_select(col(Lot.id), col(Lot.lot_number), col(Harvest.din), col(Subject.code),
-                        col(Lot.status), col(Lot.created_at), col(Lot.formulated_at))
-              .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
-              .join(Subject, col(Subject.id) == col(Lot.subject_id))
-              .where(*conditions))
-    rows = session.execute(joined.order_by(*SORTS[sort]).offset(offset).limit(limit)).all()
-    counted = select(func.count()).select_from(Lot)
-    if din is not None or needle:
+    return conditions
+
+
+def _page_statement(by_status: bool, match: str, sort: str) -> fastsql.AnySelect:
+    return (sa_select(col(Lot.id), col(Lot.lot_number), col(Harvest.din), col(Subject.code),
+                      col(Lot.status), col(Lot.created_at), col(Lot.formulated_at))
+            .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
+            .join(Subject, col(Subject.id) == col(Lot.subject_id))
+            .where(*_conditions(by_status, match))
+            .order_by(*SORTS[sort]).offset(bindparam("offset")).limit(bindparam("limit")))
+
+
+def _count_statement(by_status: bool, match: str) -> fastsql.AnySelect:
+    counted = sa_select(func.count()).select_from(Lot)
+    if match:
         counted = (counted.join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
                    .join(Subject, col(Subject.id) == col(Lot.subject_id)))
-    total = int(session.exec(counted.where(*conditions)).one())
-    return LotPage([LotRow(*row) for row in rows], total, offset, limit)
+    return counted.where(*_conditions(by_status, match))
 
 
 # ------------------------------------------------------------------------ work lists

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from lottrack import expansion, harvests, listings, lots
-from lottrack.db import Database
+from lottrack import audit, expansion, harvests, listings, lots
+from lottrack.db import Database, StorageError
 from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import utcnow
+from lottrack.models import Lot, User, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
 from tests.factories import make_scenario
@@ -22,8 +22,7 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
 
 
 def _page(sc: Scenario, **kwargs: object) -> listings.LotPage:
-    with sc.db.reader() as s:
-        return listings.lot_page(s, sc.cast.who("technician"), **kwargs)  # type: ignore[arg-type]
+    return listings.lot_page(sc.db, sc.cast.who("technician"), **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -74,8 +73,39 @@ def test_lot_page_searches_filters_sorts_and_pages(sc: Scenario, three_lots: lis
         _page(sc, sort="colour")
     with pytest.raises(ValidationError, match="is not a page"):
         _page(sc, limit=0)
-    with pytest.raises(PermissionDenied, match="view batch records"), sc.db.reader() as s:
-        listings.lot_page(s, sc.cast.who("clinician"))
+    with pytest.raises(PermissionDenied, match="view batch records"):
+        listings.lot_page(sc.db, sc.cast.who("clinician"))
+
+
+def test_the_lot_list_rereads_the_account_and_returns_what_the_orm_would(
+        sc: Scenario, three_lots: list[int]) -> None:
+    """Read on the bare driver, the list still refuses a disabled or locked account at
+    once, and its rows hold the values (aware times included) a session returns."""
+    tech = sc.cast.who("technician")
+    page = _page(sc)
+    with sc.db.reader() as s:
+        for row in page.rows:
+            lot = s.get(Lot, row.id)
+            assert lot is not None
+            assert (row.lot_number, row.status, row.created_at, row.formulated_at) == (
+                lot.lot_number, lot.status, lot.created_at, lot.formulated_at)
+            assert row.created_at.tzinfo is not None
+    with sc.db.session() as s:
+        user = s.get(User, tech.id)
+        assert user is not None
+        audit.set_actor(s, user.id, user.username)
+        with audit.reason(s, "test: too many failed logins"):
+            user.locked_at = utcnow()
+    with pytest.raises(PermissionDenied, match="is locked"):
+        _page(sc)
+    with sc.db.session() as s:
+        user = s.get(User, tech.id)
+        assert user is not None
+        audit.set_actor(s, user.id, user.username)
+        with audit.reason(s, "test: left the facility"):
+            user.locked_at, user.active = None, False
+    with pytest.raises(PermissionDenied, match="is disabled"):
+        _page(sc)
 
 
 def test_technician_worklist_says_what_is_due(sc: Scenario) -> None:
@@ -181,3 +211,17 @@ def test_choices_for_forms(sc: Scenario) -> None:
     assert [c.id for c in sites] == [sc.site_id]
     assert {r.id for r in usable} == {*sc.reagent_ids, sc.media_id}
     assert all(r.status == "released" for r in usable)
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_lost_connection_fails_one_read_clearly_and_the_next_read_works(
+        sc: Scenario, three_lots: list[int]) -> None:
+    """The lot list keeps its driver connections between reads; one the server dropped
+    (a restart, say) gives one clear error, is thrown away, and the next read works."""
+    assert _page(sc).total == 3
+    spare = sc.db._spare[-1].dbapi_connection
+    with sc.db.engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_terminate_backend({spare.info.backend_pid})")
+    with pytest.raises(StorageError, match="The database could not be read"):
+        _page(sc)
+    assert _page(sc).total == 3

@@ -84,14 +84,13 @@ def test_a_page_of_ten_thousand_lots_is_read_in_milliseconds(
     bulk: tuple[Database, CurrentUser]
 ) -> None:
     db, tech = bulk
-    with db.reader() as s:
-        listings.lot_page(s, tech)  # warm the connection and the statement cache
-        started = time.perf_counter()
-        first = listings.lot_page(s, tech, limit=20)
-        found = listings.lot_page(s, tech, search="A9999 24 004321")
-        deep = listings.lot_page(s, tech, offset=9_980, limit=20, sort="subject")
-        held = listings.lot_page(s, tech, status="in-process")
-        elapsed = time.perf_counter() - started
+    listings.lot_page(db, tech)  # warm the connection and the statement cache
+    started = time.perf_counter()
+    first = listings.lot_page(db, tech, limit=20)
+    found = listings.lot_page(db, tech, search="A9999 24 004321")
+    deep = listings.lot_page(db, tech, offset=9_980, limit=20, sort="subject")
+    held = listings.lot_page(db, tech, status="in-process")
+    elapsed = time.perf_counter() - started
     assert first.total == LOTS
     assert first.rows[0].lot_number == f"L-A999924{LOTS:06d}"  # newest first
     assert [r.lot_number for r in found.rows] == ["L-A999924004321"]

@@ -146,10 +146,8 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _load(self, db: Database, who: CurrentUser, query: Query) -> None:
         try:
-            with db.reader() as session:
-                page = listings.lot_page(session, who, search=query.search,
-                                         status=query.status, offset=query.offset,
-                                         limit=query.limit, sort=query.sort)
+            page = listings.lot_page(db, who, search=query.search, status=query.status,
+                                     offset=query.offset, limit=query.limit, sort=query.sort)
         except LotTrackError as exc:
             self.post_message(LotsRefused(exc.message))
             return
