@@ -1,5 +1,7 @@
 """Start-up: ``python -m lottrack --help`` against ``python -c pass`` and a bare typer app;
-the UI to its login screen against a minimal Textual app started the same way.
+the UI to its login screen against a minimal Textual app started the same way; the lot
+list shown in the UI (``l`` on the QA home) on the scaled database against the same on
+the one-unit demo.
 
 Each figure is the wall time of a fresh process (interpreter start, imports, work, exit),
 median of several runs, alternating with its baseline.
@@ -7,6 +9,7 @@ median of several runs, alternating with its baseline.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -36,8 +39,9 @@ def _process(*args: str) -> object:
     return start
 
 
-def run(url: str) -> list[Result]:
-    """CLI help and UI-to-login start-up, each against its baseline."""
+def run(url: str, small_url: str) -> list[Result]:
+    """CLI help and UI-to-login start-up, each against its baseline; the lot list shown in
+    the UI on the database at ``url`` against the same on the demo at ``small_url``."""
     cli = _process("-m", "lottrack", "--help")
     out = []
     app_s, base_s = paired(cli, _process("-c", "pass"), repeat=7)
@@ -51,4 +55,16 @@ def run(url: str) -> list[Result]:
                            repeat=5)
     out.append(Result("-", "UI start-up to the login screen (headless run_test)", app_s,
                       "minimal Textual app, same way", base_s, f"database {url}"))
+    big, small = _lot_list(script, url), _lot_list(script, small_url)
+    out.append(Result("-", f"UI: l on the QA home to the lot list shown ({big['lots']} lots)",
+                      big["shown_s"], f"same, demo database ({small['lots']} lots)",
+                      small["shown_s"], f"lot_page alone {big['lot_page_s'] * 1e3:.2f} ms"))
     return out
+
+
+def _lot_list(script: str, url: str) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, script, "lotlist", url], check=True, env=env,
+                          cwd=ROOT, capture_output=True, text=True)
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures

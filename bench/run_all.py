@@ -65,7 +65,9 @@ def main() -> None:
             report(bench_release.run(db, backend))
         db.dispose()
     if "startup" not in args.skip:
-        report(bench_startup.run(urls["sqlite"]))
+        small = sqlite_file.with_name("scale-1.db")
+        scaled_database(f"sqlite:///{small}", 1).dispose()
+        report(bench_startup.run(urls["sqlite"], f"sqlite:///{small}"))
     print()
     print(table(results))
     print(f"\n(all benchmarks: {time.perf_counter() - started:.0f} s)")

