@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,12 +26,11 @@ class OffersCommands(Protocol):
         """The commands for ``screen`` and the current person."""
 
 
-class RoleCommands(Provider):
-    """Lists only what the current person may do (the app decides, using the core's table)."""
+class CommandList(Provider):
+    """A provider of a list of :class:`PaletteCommand` (subclasses say which)."""
 
-    def _commands(self) -> list[PaletteCommand]:
-        app: OffersCommands = self.app  # type: ignore[assignment]
-        return app.palette_commands(self.screen)
+    def _commands(self) -> Iterable[PaletteCommand]:
+        raise NotImplementedError
 
     async def discover(self) -> Hits:
         """Every available command, before anything is typed."""
@@ -46,3 +45,11 @@ class RoleCommands(Provider):
             if score > 0:
                 yield Hit(score, matcher.highlight(command.name), command.run,
                           help=command.help)
+
+
+class RoleCommands(CommandList):
+    """Lists only what the current person may do (the app decides, using the core's table)."""
+
+    def _commands(self) -> list[PaletteCommand]:
+        app: OffersCommands = self.app  # type: ignore[assignment]
+        return app.palette_commands(self.screen)

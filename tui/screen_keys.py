@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import partial
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-from tui.commands import PaletteCommand
+from tui.commands import CommandList, PaletteCommand
 
 
-class ScreenKeys(Provider):
+class ScreenKeys(CommandList):
     """The screen's own keys that are usable now, named as in the footer."""
 
     def _commands(self) -> Iterator[PaletteCommand]:
@@ -26,17 +24,3 @@ class ScreenKeys(Provider):
                     and binding.description:
                 yield PaletteCommand(binding.description, f"This screen's key {key}",
                                      partial(screen.run_action, binding.action))
-
-    async def discover(self) -> Hits:
-        """Every key usable now, before anything is typed."""
-        for command in self._commands():
-            yield DiscoveryHit(command.name, command.run, help=command.help)
-
-    async def search(self, query: str) -> Hits:
-        """Usable keys whose name matches what was typed."""
-        matcher = self.matcher(query)
-        for command in self._commands():
-            score = matcher.match(command.name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(command.name), command.run,
-                          help=command.help)
