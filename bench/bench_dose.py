@@ -10,6 +10,7 @@ import argparse
 import sys
 import timeit
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -67,6 +68,15 @@ def per_call(func: object, calls: int) -> float:
     """Best-of-5 seconds per call of ``func`` (each call checks len(CASES) doses)."""
     timer = timeit.Timer(func)  # type: ignore[arg-type]
     return min(timer.repeat(repeat=5, number=calls)) / calls / len(CASES)
+
+
+def run(calls: int = 2000) -> list[Any]:
+    """For run_all: one checked dose against plain float arithmetic."""
+    from common import Result
+
+    return [Result("-", "parse weight, concentration, volume + exact dose-window check",
+                   per_call(checked, calls), "plain float arithmetic",
+                   per_call(plain, calls * 50), "per dose; plain floats get 64.1 kg wrong")]
 
 
 def main() -> None:

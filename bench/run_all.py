@@ -14,6 +14,8 @@ import argparse
 import time
 from pathlib import Path
 
+import bench_certificates
+import bench_dose
 import bench_lists
 import bench_release
 import bench_startup
@@ -33,7 +35,7 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="run on this backend only (repeatable; default: all given)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["lists", "verify", "legacy", "release", "startup"],
+                        choices=["lists", "verify", "legacy", "release", "startup", "documents"],
                         help="leave a benchmark out (repeatable)")
     args = parser.parse_args()
     sqlite_file = Path(args.sqlite or Path(user_cache_dir("lottrack")) / "bench"
@@ -64,6 +66,9 @@ def main() -> None:
         if "release" not in args.skip:
             report(bench_release.run(db, backend))
         db.dispose()
+    if "documents" not in args.skip:
+        report(bench_certificates.run())
+        report(bench_dose.run())
     if "startup" not in args.skip:
         small = sqlite_file.with_name("scale-1.db")
         scaled_database(f"sqlite:///{small}", 1).dispose()
