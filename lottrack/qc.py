@@ -1,13 +1,19 @@
-"""QC results (design §2): entered with units, conformity computed, retests kept beside."""
+"""QC results (design §2): entered with units, conformity computed, retests kept beside.
+
+A result typed wrong is corrected with a reason (re-read and re-judged as if typed), or
+voided with a reason (it stays in the record, marked void, and no longer counts: a voided
+required result is missing for release). Nothing is ever retyped silently.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lottrack import calc, lots, specifications
+from lottrack import audit, calc, lots, specifications
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.inputs import clean_text
 from lottrack.models import (
@@ -24,6 +30,11 @@ from lottrack.permissions import Action, CurrentUser, authorize
 
 #: QC results may be added while the lot is made, awaits release or is held.
 QC_OPEN = (lots.IN_PROCESS, lots.AWAITING_RELEASE, lots.QUARANTINED)
+#: A result may be corrected or voided while results may be added, and after release (the
+#: lot then returns to awaiting release, where the result can be replaced). Not once the
+#: lot is rejected: that decision is final, and no one could sign again on the changed
+#: record.
+QC_CORRECTABLE = (*QC_OPEN, *sorted(lots.RELEASED_STATES))
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,9 @@ class QCRow:
     tested_at: dt.datetime
     retest_of_id: int | None
     superseded: bool
+    method: str = ""
+    voided_reason: str | None = None
+    """Set on a voided result (listed only when asked for); it never supersedes another."""
 
 
 def current_weight(session: Session, subject_id: int) -> WeightMeasurement | None:
@@ -72,6 +86,26 @@ def _site_for(session: Session, lot: Lot) -> Site:
     return site
 
 
+def _checked_tested_at(tested_at: dt.datetime) -> dt.datetime:
+    """The test time in UTC: with its zone, and not in the future."""
+    if tested_at.tzinfo is None:
+        raise ValidationError("Tested at: give a time with its zone.", field="tested_at")
+    if tested_at > utcnow() + dt.timedelta(minutes=5):
+        raise ValidationError("Tested at: the time is in the future.", field="tested_at")
+    return tested_at.astimezone(dt.UTC)
+
+
+def _judge(session: Session, lot: Lot, item: SpecItem, value_text: str
+           ) -> specifications.Judgement:
+    """Parse ``value_text`` with the site's decimal separator and judge it against the
+    item (endotoxin against the limit from the subject's current weight and the bag)."""
+    limit = endotoxin_limit_for(session, lot) if item.kind == specifications.ENDOTOXIN else None
+    return specifications.judge(
+        item, value_text, decimal_separator=_site_for(session, lot).decimal_separator,
+        endotoxin_limit=limit,
+    )
+
+
 def record_result(
     session: Session,
     who: CurrentUser,
@@ -95,10 +129,7 @@ def record_result(
             f"Cannot record a QC result: lot {lot.lot_number} is {lot.status}; results are "
             "added while a lot is in process, awaiting release or quarantined."
         )
-    if tested_at.tzinfo is None:
-        raise ValidationError("Tested at: give a time with its zone.", field="tested_at")
-    if tested_at > utcnow() + dt.timedelta(minutes=5):
-        raise ValidationError("Tested at: the time is in the future.", field="tested_at")
+    tested_at = _checked_tested_at(tested_at)
     method = clean_text(method, "Method", max_length=200, required=False)
     item = specifications.item_by_code(session, lot.spec_id, test)
     if retest_of_id is not None:
@@ -108,16 +139,12 @@ def record_result(
                 f"Retest of: result {retest_of_id} is not a {item.test_name} result of lot "
                 f"{lot.lot_number}.", field="retest_of",
             )
-    limit = endotoxin_limit_for(session, lot) if item.kind == specifications.ENDOTOXIN else None
-    judged = specifications.judge(
-        item, value_text, decimal_separator=_site_for(session, lot).decimal_separator,
-        endotoxin_limit=limit,
-    )
+    judged = _judge(session, lot, item, value_text)
     assert lot.id is not None and item.id is not None and user.id is not None
     result = QCResult(
         lot_id=lot.id, spec_item_id=item.id, value_text=value_text.strip(),
         value_num=judged.value_num, value_cat=judged.value_cat, unit=judged.unit,
-        limit_text=judged.limit_text, method=method, tested_at=tested_at.astimezone(dt.UTC),
+        limit_text=judged.limit_text, method=method, tested_at=tested_at,
         tester_id=user.id, conforms=judged.conforms, retest_of_id=retest_of_id,
     )
     session.add(result)
@@ -126,35 +153,122 @@ def record_result(
     return result.id
 
 
-def results(session: Session, lot_id: int) -> list[QCRow]:
-    """Every result of the lot in specification order; ``superseded`` marks a result that a
-    later retest of the same test replaced (it is still shown)."""
+def results(session: Session, lot_id: int, *, include_voided: bool = False) -> list[QCRow]:
+    """Every valid result of the lot in specification order; ``superseded`` marks a result
+    that a later retest of the same test replaced (it is still shown). Voided results are
+    left out (they count for nothing) unless ``include_voided``, for screens that show the
+    whole record."""
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(f"No lot with id {lot_id}.")
     spec_items = {i.id: i for i in specifications.items(session, lot.spec_id)}
-    rows = session.exec(
-        select(QCResult)
-        .where(QCResult.lot_id == lot_id, col(QCResult.voided_reason).is_(None))
-        .order_by(col(QCResult.tested_at), col(QCResult.id))
-    ).all()
+    stmt = select(QCResult).where(QCResult.lot_id == lot_id)
+    if not include_voided:
+        stmt = stmt.where(col(QCResult.voided_reason).is_(None))
+    rows = session.exec(stmt.order_by(col(QCResult.tested_at), col(QCResult.id))).all()
     latest: dict[int, int] = {}
     for r in rows:
         assert r.id is not None
-        latest[r.spec_item_id] = r.id
+        if r.voided_reason is None:
+            latest[r.spec_item_id] = r.id
     out = [
         QCRow(
             id=r.id or 0, code=spec_items[r.spec_item_id].code,
             test_name=spec_items[r.spec_item_id].test_name, value_text=r.value_text,
             limit_text=r.limit_text, conforms=r.conforms,
             required=spec_items[r.spec_item_id].required, tested_at=r.tested_at,
-            retest_of_id=r.retest_of_id, superseded=latest[r.spec_item_id] != r.id,
+            retest_of_id=r.retest_of_id,
+            superseded=r.voided_reason is None and latest[r.spec_item_id] != r.id,
+            method=r.method, voided_reason=r.voided_reason,
         )
         for r in rows
     ]
     order = {item_id: i.position for item_id, i in spec_items.items()}
     code_pos = {i.code: order[item_id] for item_id, i in spec_items.items()}
     return sorted(out, key=lambda q: (code_pos[q.code], q.tested_at, q.id))
+
+
+# ------------------------------------------------------------- corrections and voids
+
+
+def _open_result(session: Session, who: CurrentUser, result_id: int, doing: str
+                 ) -> tuple[QCResult, Lot, SpecItem]:
+    """The result, its lot (locked) and its test, once the person may change it and the
+    lot's state allows it; a voided result is not changed again."""
+    authorize(session, who, Action.RECORD_MANUFACTURING)
+    result = session.get(QCResult, result_id)
+    if result is None:
+        raise NotFound(f"No QC result with id {result_id}.")
+    lot = lots.get_lot(session, result.lot_id, for_update=True)
+    item = session.get(SpecItem, result.spec_item_id)
+    assert item is not None
+    what = f"{doing} the {item.test_name} result #{result_id}"
+    if lot.status not in QC_CORRECTABLE:
+        raise InvalidTransition(
+            f"Cannot {what}: lot {lot.lot_number} is {lot.status}; its QC results are "
+            "corrected or voided while it is in process, awaiting release, quarantined or "
+            "released, not once it is rejected (the decision is final).")
+    session.refresh(result)  # as it is now that the lot is locked (another terminal)
+    if result.voided_reason is not None:
+        raise InvalidTransition(f"Cannot {what}: it is void ({result.voided_reason}).")
+    return result, lot, item
+
+
+def correct_result(
+    session: Session,
+    who: CurrentUser,
+    result_id: int,
+    *,
+    value_text: str,
+    reason: str,
+    method: str | None = None,
+    tested_at: dt.datetime | None = None,
+) -> QCRow:
+    """Correct a recorded QC result with a reason (audited: old value, new value, reason).
+
+    The value is read and judged again exactly as when it is recorded (site's decimal
+    separator, units; conformity computed; endotoxin against the limit from the subject's
+    current weight and the bag volume). ``method`` and ``tested_at`` are corrected when
+    given. A retest stays a retest, and retests of this result stay beside it. A
+    correction of a released lot returns it to awaiting release (its release signature
+    shows invalidated). Refused on a rejected lot and on a voided result. Returns the
+    result as it now stands.
+    """
+    result, lot, item = _open_result(session, who, result_id, "correct")
+    why = clean_text(reason, "Reason", max_length=500)
+    new: dict[str, Any] = {}
+    value_text = str(value_text).strip()
+    if value_text != result.value_text:
+        judged = _judge(session, lot, item, value_text)
+        new.update(value_text=value_text, value_num=judged.value_num,
+                   value_cat=judged.value_cat, unit=judged.unit,
+                   limit_text=judged.limit_text, conforms=judged.conforms)
+    if method is not None:
+        new["method"] = clean_text(method, "Method", max_length=200, required=False)
+    if tested_at is not None:
+        new["tested_at"] = _checked_tested_at(tested_at)
+    changes = {k: v for k, v in new.items() if getattr(result, k) != v}
+    if not changes:
+        raise ValidationError(f"Correction: no value of the {item.test_name} result would "
+                              "change.", field="Correction")
+    with audit.reason(session, why):
+        for key, value in changes.items():
+            setattr(result, key, value)
+    lots.after_correction(session, lot, why)
+    assert lot.id is not None
+    return next(r for r in results(session, lot.id) if r.id == result_id)
+
+
+def void_result(session: Session, who: CurrentUser, result_id: int, reason: str) -> None:
+    """Void a QC result with a reason (it stays in the record, marked void, and counts for
+    nothing: a voided required result is missing until a new one is recorded; when a
+    retest is voided, the result it repeated is the latest again). A void on a released
+    lot returns it to awaiting release. Refused on a rejected lot."""
+    result, lot, _item = _open_result(session, who, result_id, "void")
+    why = clean_text(reason, "Reason", max_length=500)
+    with audit.reason(session, why):
+        result.voided_reason = why
+    lots.after_correction(session, lot, why)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What a person does from a lot's batch record to one entry already recorded: correct a
-passage, void a count, record a bag's move, thaw a cryopreserved bag and count it after
-the thaw.
+passage, void a count, correct or void a QC result, record a bag's move, thaw a
+cryopreserved bag and count it after the thaw.
 
 The entry is the row under the cursor of the focused table. The footer offers a key
 only when it fits that row, the lot's state and the person's roles (the permission
@@ -9,13 +9,16 @@ table of :mod:`lottrack.permissions`); the services check all of it again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from sqlmodel import Session
 from textual import on, work
 from textual.binding import Binding
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 from typing_extensions import override
 
-from lottrack import counts, expansion, formulation, listings, lots
+from lottrack import counts, expansion, formulation, listings, lots, qc
 from lottrack.db import Database
 from lottrack.errors import LotTrackError
 from lottrack.permissions import Action, CurrentUser
@@ -46,8 +49,15 @@ Move the cursor to the entry in its table, then:
 * **x** (Counts tab) voids a count, with a reason. It stays in the table marked VOID and
   no longer counts; record a recount with **c**. Counts of a passage or the final product
   can be voided while the lot is in process, post-thaw counts at any time.
-* A QC result is not edited: record a **retest** with **t** (the first result stays,
-  shown superseded).
+* **e** (QC tab) corrects the result under the cursor when it was typed wrong: its form
+  opens with the recorded value, method and time; saving asks why, and the result is
+  judged again. **x** voids a result that should not count (wrong sample, wrong lot),
+  with a reason: it stays in the table marked VOID, and a required test then counts as
+  missing until a new result is recorded. Both are possible until the lot is rejected;
+  on a released lot they send it back to awaiting release and its release signature
+  shows INVALIDATED.
+* A new measurement is not a correction: record a **retest** with **t** (the first
+  result stays, shown superseded).
 
 ## Bags
 
@@ -93,6 +103,12 @@ class LotRecordActions(AppScreen):
         count_id = key.split("-")[1]
         return next((c for c in self.lot.counts if str(c.id) == count_id), None)
 
+    def selected_result(self) -> qc.QCRow | None:
+        """The QC result under the cursor of the QC table."""
+        key = self._selected("lot-qc")
+        return next((r for r in self.lot.results if str(r.id) == key), None) if (
+            key and self.lot) else None
+
     def selected_bag(self) -> formulation.UnitInfo | None:
         """The bag under the cursor of the bag table."""
         key = self._selected("lot-bags")
@@ -115,12 +131,17 @@ class LotRecordActions(AppScreen):
         lot, ctx = self.lot, self.ctx
         if lot is None:
             return False
+        if action in ("correct", "void"):
+            if not ctx.can(Action.RECORD_MANUFACTURING):
+                return False
+            result = self.selected_result()
+            if result is not None:
+                return result.voided_reason is None and lot.summary.status in qc.QC_CORRECTABLE
         if action == "correct":
-            return ctx.can(Action.RECORD_MANUFACTURING) and self.selected_passage() is not None
+            return self.selected_passage() is not None
         if action == "void":
             count = self.selected_count()
-            return (ctx.can(Action.RECORD_MANUFACTURING) and count is not None
-                    and count.voided_reason is None
+            return (count is not None and count.voided_reason is None
                     and (count.target == counts.POST_THAW
                          or lot.summary.status == lots.IN_PROCESS))
         bag = self.selected_bag()
@@ -136,40 +157,63 @@ class LotRecordActions(AppScreen):
     # ---------------------------------------------------------------------- actions
 
     def action_correct(self) -> None:
-        """Open the selected passage's correction form."""
-        from tui.screens.forms.correction import PassageCorrectionForm
+        """Open the correction form of the selected passage or QC result."""
+        from tui.screens.forms.correction import PassageCorrectionForm, QCCorrectionForm
 
-        passage = self.selected_passage()
+        passage, result = self.selected_passage(), self.selected_result()
         if passage is not None:
             self.app.push_screen(PassageCorrectionForm(self.lot_id, passage.id))
+        elif result is not None:
+            self.app.push_screen(QCCorrectionForm(self.lot_id, result.id))
 
     def action_void(self) -> None:
-        """Void the selected count, once a reason is given."""
-        from tui.modals.reason import ReasonModal
-
-        count = self.selected_count()
-        if count is None or self.lot is None:
+        """Void the selected count or QC result, once a reason is given."""
+        count, result = self.selected_count(), self.selected_result()
+        if self.lot is None:
             return
-        what = (f"{count.passage_label} harvest" if count.passage_label else count.target)
-        counted = count.counted_at.astimezone(self.ctx.clock().tzinfo)
-        name = f"the {what} count of {counted:%Y-%m-%d %H:%M}"
+        lot_number = self.lot.summary.lot_number
+        if count is not None:
+            what = (f"{count.passage_label} harvest" if count.passage_label else count.target)
+            counted = count.counted_at.astimezone(self.ctx.clock().tzinfo)
+            count_id = count.id
+            self._ask_void(
+                f"the {what} count of {counted:%Y-%m-%d %H:%M}",
+                f"The count stays in the batch record of lot {lot_number}, marked VOID with "
+                "your reason, and no longer counts. Why is it voided?", "Void count",
+                lambda session, who, reason: counts.void_count(session, who, count_id, reason))
+        elif result is not None:
+            tested = result.tested_at.astimezone(self.ctx.clock().tzinfo)
+            result_id = result.id
+            then = (f" Lot {lot_number} is {self.lot.summary.status}: voiding sends it back "
+                    "to awaiting release and invalidates its release signature."
+                    if self.lot.summary.status in lots.RELEASED_STATES else "")
+            missing = (" A required test without another result counts as missing for "
+                       "release." if result.required else "")
+            self._ask_void(
+                f"the {result.test_name} result {result.value_text} of "
+                f"{tested:%Y-%m-%d %H:%M}",
+                f"The result stays in the batch record of lot {lot_number}, marked VOID with "
+                f"your reason, and no longer counts.{missing}{then} Why is it voided?",
+                "Void result",
+                lambda session, who, reason: qc.void_result(session, who, result_id, reason))
+
+    def _ask_void(self, name: str, question: str, confirm: str,
+                  void: Callable[[Session, CurrentUser, str], None]) -> None:
+        from tui.modals.reason import ReasonModal
 
         def reasoned(reason: str | None) -> None:
             if reason and self.ctx.user is not None:
-                self._void(self.ctx.db, self.ctx.user, count.id, name, reason)
+                self._void(self.ctx.db, self.ctx.user, void, name, reason)
 
-        self.app.push_screen(ReasonModal(
-            f"Void {name}",
-            f"The count stays in the batch record of lot {self.lot.summary.lot_number}, "
-            "marked VOID with your reason, and no longer counts. Why is it voided?",
-            "Void count"), reasoned)
+        self.app.push_screen(ReasonModal(f"Void {name}", question, confirm), reasoned)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="void")
-    def _void(self, db: Database, who: CurrentUser, count_id: int, name: str,
+    def _void(self, db: Database, who: CurrentUser,
+              void: Callable[[Session, CurrentUser, str], None], name: str,
               reason: str) -> None:
         try:
             with db.session() as session:
-                counts.void_count(session, who, count_id, reason)
+                void(session, who, reason)
         except LotTrackError as exc:
             self.app.call_from_thread(self.app.notify, exc.message, title=exc.title,
                                       severity="error", timeout=10, markup=False)

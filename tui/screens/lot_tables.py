@@ -107,18 +107,22 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 
 
 def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
-    """Every QC result; out of specification in red, superseded results struck through."""
+    """Every QC result; out of specification in red, superseded results struck through,
+    voided results dim and marked VOID with the reason (they count for nothing)."""
     _reset(table, ("Test", 24), "Result", "Conformity", "Limit", "Tested", "Note")
     for r in lot.results:
-        style = "dim" if r.superseded else ("bold red" if r.conforms is False else "")
-        note = []
+        void = r.voided_reason is not None
+        style = "dim" if r.superseded or void else (
+            "bold red" if r.conforms is False else "")
+        note = [f"VOID: {r.voided_reason}"] if void else []
         if r.retest_of_id:
             note.append(f"retest of #{r.retest_of_id}")
         if not r.required:
             note.append("not required")
         table.add_row(
             Text(r.test_name, style=style), Text(r.value_text, style=style),
-            conformity_text(r.conforms, superseded=r.superseded), Text(r.limit_text),
+            Text("VOID", style="dim") if void else conformity_text(
+                r.conforms, superseded=r.superseded), Text(r.limit_text),
             when(r.tested_at, tz), Text(", ".join(note), style="dim"), key=str(r.id))
     _empty(table, "No result")
 

@@ -1,7 +1,8 @@
-"""Correct a recorded passage: the form opens with the values as recorded; saving asks
-why (the audit trail keeps old value, new value and the reason) and calls the service's
-correction, which reads every changed value again as if typed. A correction of a
-released lot sends it back to awaiting release: its release signature shows INVALIDATED.
+"""Correct a recorded passage or QC result: the form opens with the values as recorded;
+saving asks why (the audit trail keeps old value, new value and the reason) and calls the
+service's correction, which reads every changed value again as if typed (a QC result is
+judged again). A correction of a released lot sends it back to awaiting release: its
+release signature shows INVALIDATED.
 """
 
 from __future__ import annotations
@@ -14,17 +15,20 @@ from typing import Any
 from rich.text import Text
 from sqlmodel import Session
 from textual.app import ComposeResult
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from lottrack import expansion, listings, lots
+from lottrack import expansion, listings, lots, qc
 from lottrack.errors import NotFound
 from lottrack.permissions import CurrentUser
 from lottrack.units import Dim, format_quantity
 from tui.modals.reason import ReasonModal
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
+from tui.screens.forms.qc_result import NUMERIC_KINDS
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
+from tui.widgets.status_badge import conformity_text
 
 Correct = Callable[[Session, CurrentUser, str], str]
 """A correction's service call: session, person, reason → one-line summary."""
@@ -207,6 +211,157 @@ signature shows INVALIDATED until QA decides again.
             expansion.correct_passage(session, who, passage_id, reason=reason, **values)
             status = lots.get_lot(session, lot_id).status
             summary = f"{label} of lot {lot_number} corrected ({names})."
+            if was_released and status not in lots.RELEASED_STATES:
+                summary += (f" The lot is back to {status}: its release signature is "
+                            "invalidated.")
+            return summary
+
+        return Reasoned(correct)
+
+
+# Field id → label in messages (a QC result's typed values).
+RESULT_FIELDS = {"value": "result", "method": "method", "tested-at": "tested at"}
+
+
+class QCCorrectionForm(CorrectionForm):
+    """One recorded QC result (value, method, time tested), as recorded, to correct."""
+
+    FORM_TITLE = "Correct a QC result"
+    HELP = """\
+# Correct a QC result
+
+The form shows the result as recorded. Change only what is wrong; **ctrl+s** asks why
+(the reason goes into the audit trail beside the old and the new value) and saves.
+
+A changed result is read and judged again exactly as when it is recorded (units, the
+site's decimal separator; endotoxin against the limit from the subject's current weight
+and the bag volume): whether it conforms is computed, never typed. A refused value is
+marked on its field and nothing is stored.
+
+A retest stays a retest, and retests of this result stay beside it. A correction of a
+**released** lot sends it back to **awaiting release**: the release signature shows
+INVALIDATED until QA decides again. A result that should not count at all (wrong sample,
+wrong lot) is voided with **x** on the QC tab instead.
+"""
+
+    def __init__(self, lot_id: int, result_id: int) -> None:
+        super().__init__(lot_id)
+        self.result_id = result_id
+        self.recorded: dict[str, str] = {}
+        """What each field showed when the form opened (a change is a difference)."""
+
+    def compose_fields(self) -> ComposeResult:
+        """The test and its limit, then the value box for its kind, method and time."""
+        with grid():
+            yield from field_row("Test", Static("", id="test"))
+            yield from field_row("Limit", Static("", id="limit"))
+            yield from field_row("Result", QuantityField("Result", Dim.FRACTION,
+                                                         allow_zero=True, id="value-num"))
+            yield from field_row("Result ", Input(compact=True, id="value-text"))
+            yield from field_row("Method", Input(compact=True, name="Method", id="method"))
+            yield from field_row("Tested at", MomentField("Tested at", self.ctx.clock,
+                                                          id="tested-at"))
+
+    def load(self, session: Session, who: CurrentUser) -> Any:
+        """The lot and the result as recorded."""
+        context = listings.lot_form_context(session, who, self.lot_id)
+        row = next((r for r in qc.results(session, self.lot_id, include_voided=True)
+                    if r.id == self.result_id), None)
+        if row is None:
+            raise NotFound(f"Lot {context.lot_number} has no QC result with id "
+                           f"{self.result_id}.")
+        return context, row
+
+    @property
+    def result(self) -> qc.QCRow:
+        """The result as it was recorded when the form opened."""
+        row = self.data[1]
+        assert isinstance(row, qc.QCRow)
+        return row
+
+    @property
+    def test(self) -> listings.QCTest:
+        """The specification item of the result (kind, dimension, current limit)."""
+        return next(t for t in self.lot.qc_tests if t.code == self.result.code)
+
+    @property
+    def numeric(self) -> bool:
+        """Whether the result is a quantity (else an observed outcome or a report)."""
+        return self.test.kind in NUMERIC_KINDS
+
+    def apply(self, data: Any) -> None:
+        """Fill every field with the recorded value; offer the value box of the test."""
+        super().apply(data)
+        r, test = self.result, self.test
+        if self.numeric:
+            self.query_one("#value-num", QuantityField).configure(test.test_name,
+                                                                   Dim[test.dimension])
+        self.show_field("value-num", self.numeric)
+        self.show_field("value-text", not self.numeric)
+        self.recorded = {"value": r.value_text, "method": r.method,
+                         "tested-at": r.tested_at.astimezone(self.lot.timezone)
+                         .strftime(TIME_TYPED)}
+        for key, text in self.recorded.items():
+            self._field(key).value = text
+        title = Text(test.test_name, style="bold")
+        if r.retest_of_id:
+            title.append(f"  retest of #{r.retest_of_id}", style="dim")
+        self.query_one("#test", Static).update(title)
+        limit = Text(test.limit_text, style="bold")
+        limit.append("   as recorded: ")
+        limit.append_text(conformity_text(r.conforms, superseded=r.superseded))
+        self.query_one("#limit", Static).update(limit)
+
+    def context_line(self) -> str:
+        """Lot and result."""
+        return f"{super().context_line()} · correcting result #{self.result_id}"
+
+    def reason_question(self) -> tuple[str, str]:
+        """Name the result and what changes."""
+        changed = ", ".join(RESULT_FIELDS[k] for k in self._changed())
+        return (f"Correct the {self.test.test_name} result of lot {self.lot.lot_number}",
+                f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
+                "value with your reason. Why is it corrected?")
+
+    def field_widget(self, field: str | None) -> Widget | None:
+        """The service names a refused value by its test: the value box."""
+        if field == self.test.test_name:
+            return self.query_one("#value-num" if self.numeric else "#value-text")
+        return super().field_widget(field)
+
+    def _field(self, key: str) -> Input:
+        widget_id = ("value-num" if self.numeric else "value-text") if key == "value" else key
+        widget = self.query_one(f"#{widget_id}")
+        return widget if isinstance(widget, Input) else widget.query_one(Input)
+
+    def _changed(self) -> list[str]:
+        return [k for k, text in self.recorded.items()
+                if self._field(k).value.strip() != text.strip()]
+
+    def collect(self) -> SaveCall:
+        """qc.correct_result with the value, and the method and time when changed."""
+        changed = self._changed()
+        name = self.test.test_name
+        if not changed:
+            raise FormProblem(f"Correction: no value of the {name} result was changed; "
+                              "change the value that is wrong (Escape leaves without "
+                              "saving).", "Correction")
+        value = self._field("value").value
+        if not value.strip():
+            raise FormProblem(f"{name}: type the result.", name)
+        method = self._field("method").value if "method" in changed else None
+        tested = (self.query_one("#tested-at", MomentField).value()
+                  if "tested-at" in changed else None)
+        result_id, lot_id, lot_number = self.result_id, self.lot_id, self.lot.lot_number
+        was_released = self.lot.status in lots.RELEASED_STATES
+
+        def correct(session: Session, who: CurrentUser, reason: str) -> str:
+            row = qc.correct_result(session, who, result_id, value_text=value, reason=reason,
+                                    method=method, tested_at=tested)
+            verdict = {True: "conforms", False: "OUT OF SPECIFICATION",
+                       None: "report only"}[row.conforms]
+            summary = f"{name} result of lot {lot_number} corrected: {row.value_text}, {verdict}."
+            status = lots.get_lot(session, lot_id).status
             if was_released and status not in lots.RELEASED_STATES:
                 summary += (f" The lot is back to {status}: its release signature is "
                             "invalidated.")
