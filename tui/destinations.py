@@ -56,7 +56,7 @@ DESTINATIONS: tuple[Destination, ...] = (
         "u", Action.MANAGE_USERS, _users_screen,
     ),
     Destination(
-        "audit", "Audit trail", "Verify the hash-chained audit trail and every record",
+        "audit", "Audit", "Verify the hash-chained audit trail and every record",
         "a", Action.VIEW_AUDIT, _audit_screen,
     ),
 )
@@ -131,7 +131,7 @@ def _specifications_screen() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("specifications", "Specifications", "Release specification versions and "
+    Destination("specifications", "Specs", "Release specification versions and "
                 "their tests; import a new version", "s", Action.MANAGE_SPECIFICATIONS,
                 _specifications_screen),
 )

@@ -35,7 +35,7 @@ async def test_palette_lists_only_what_the_role_may_do(app: LotTrackApp) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "admin")
         names = [c.name for c in app.palette_commands(app.screen)]
-        assert names == ["Users", "Audit trail", "Specifications", "Sites", "Log out", "Help",
+        assert names == ["Users", "Audit", "Specs", "Sites", "Log out", "Help",
                          "Quit"]
         assert {"u", "a"} <= set(app.screen.active_bindings)
         await pilot.press("ctrl+p")

@@ -151,7 +151,7 @@ async def test_only_an_admin_reaches_the_specifications_screen(app: LotTrackApp)
         await login(pilot, "qa")
         assert isinstance(app.screen, HomeScreen)
         assert app.check_action("open", ("specifications",)) is False
-        assert "Specifications" not in [c.name for c in app.palette_commands(app.screen)]
+        assert "Specs" not in [c.name for c in app.palette_commands(app.screen)]
         await pilot.press("s")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
