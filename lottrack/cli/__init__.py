@@ -12,6 +12,7 @@ from lottrack.cli.common import State, fail_on_error
 from lottrack.cli.export import export
 from lottrack.cli.setup import demo, init
 from lottrack.cli.specs import spec_app
+from lottrack.cli.trial_cmds import allocation_app, visits_app
 from lottrack.cli.users import user_app
 from lottrack.cli.verify import audit_app
 
@@ -67,6 +68,8 @@ app.add_typer(certificate_app, name="certificate")
 app.add_typer(spec_app, name="spec")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(allocation_app, name="allocation")
+app.add_typer(visits_app, name="visits")
 
 try:  # the units/ISBT commands live in their own modules
     from lottrack.cli.din import din_app
