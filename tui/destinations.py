@@ -149,3 +149,20 @@ DESTINATIONS += (
                 "t", Action.MANAGE_SITES, _sites_screen),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
+
+
+# The unblinded pharmacy starts the trial: allocation and visit scheduling.
+
+
+def _allocation_screen() -> Screen[Any]:
+    from tui.screens.allocation import AllocationScreen
+
+    return AllocationScreen()
+
+
+DESTINATIONS += (
+    Destination("allocation", "Allocation", "Subjects' treatment sequences (unblinded): "
+                "import the statistician's CSV, generate, schedule visits", "o",
+                Action.MANAGE_ALLOCATION, _allocation_screen),
+)
+BY_NAME.update({d.name: d for d in DESTINATIONS})

@@ -1,0 +1,349 @@
+"""Allocation (unblinded pharmacy): every subject's sequence and visits; start the trial.
+
+The pharmacist imports the statistician's CSV or generates the allocation by seeded
+permuted blocks, then schedules each allocated subject's two visits. Blinded roles never
+reach this screen (the destination needs the allocation permission, and every service
+it calls checks its own permission again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack.db import Database
+from lottrack.errors import LotTrackError
+from lottrack.permissions import Action, CurrentUser
+from lottrack.trial import allocation, allocation_list, visits
+from lottrack.trial.allocation_list import AllocationList, PlannedVisit, SubjectAllocation
+from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry
+from tui.modals.week0 import Week0Modal
+from tui.screens.base import AppScreen
+from tui.widgets.session_header import SessionHeader
+
+NOT_ALLOCATED = "not allocated"
+
+
+@dataclass
+class AllocationsLoaded(Message):
+    """Every subject with their sequence and visits, read by the core."""
+
+    data: AllocationList
+
+
+@dataclass
+class ActionDone(Message):
+    """A service stored what was asked; ``text`` says what."""
+
+    text: str
+    imported: bool = False
+    """True after an import (the path typed is cleared)."""
+
+
+@dataclass
+class ActionRefused(Message):
+    """A service refused; nothing was stored."""
+
+    message: str
+
+
+def visit_text(visit: PlannedVisit | None) -> str:
+    """``2025-03-14 planned`` (or ``—`` without a visit)."""
+    if visit is None:
+        return "—"
+    return f"{visit.planned_date.isoformat()} {visit.status}"
+
+
+def state_text(row: SubjectAllocation) -> Text:
+    """Whether the sequence may still change."""
+    if not row.allocated:
+        return Text("—", style="dim")
+    if row.frozen:
+        return Text("frozen", style="bold")
+    return Text("can change")
+
+
+class AllocationScreen(AppScreen):
+    """The subjects table, an import line, and the keys that start the trial."""
+
+    DESTINATION = "allocation"
+
+    HELP = """\
+# Allocation (unblinded)
+
+Every trial subject, by subject code, with their treatment **sequence** (`MSC-first` or
+`placebo-first`, or *not allocated*), whether the allocation is **frozen** (a visit of
+the subject has been dispensed, so the sequence can no longer change) and the planned
+date and state of their **period 1** and **period 2** visits. Only unblinded pharmacists
+see this screen.
+
+* **i** moves to the import line: type the path of the trial statistician's CSV file
+  (`subject_code,sequence` on each line; a header line is allowed) and press **Enter**.
+  A file with any bad line (an unknown subject, a sequence that is neither, a subject
+  listed twice, a frozen subject changed) is refused whole and nothing is stored; the
+  message names the line.
+* **g** allocates every subject not yet allocated, in subject-code order, by 1:1
+  permuted blocks: type a seed and a block size (default from the settings). The seed
+  and block size are recorded with each allocation, so the list can be reproduced.
+* **v** schedules both visits of the highlighted subject (allocated, without visits):
+  period 1 on the week-0 date typed, period 2 the set number of weeks later.
+"""
+
+    BINDINGS = [
+        Binding("i", "import", "Import"),
+        Binding("g", "generate", "Generate"),
+        Binding("v", "schedule", "Schedule visits"),
+        Binding("ctrl+r", "reload", "Refresh", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: AllocationList | None = None
+        self.rows: dict[str, SubjectAllocation] = {}
+        self.busy = False
+        """True while a write is running (a second key press waits for it)."""
+
+    def compose(self) -> ComposeResult:
+        """Header, summary, subjects, the highlighted subject, import line, status, footer."""
+        yield SessionHeader()
+        with Vertical(id="alloc-body"):
+            yield Static("Allocation (unblinded)", classes="pane-title")
+            yield Static("", id="alloc-summary")
+            yield LoadingIndicator(id="alloc-loading")
+            table: DataTable[Text] = DataTable(id="alloc-table", cursor_type="row",
+                                               zebra_stripes=True)
+            table.add_columns("Subject", "Sequence", "Allocation", "Period 1", "Period 2")
+            yield table
+            yield Static("", id="alloc-detail")
+            with Horizontal(id="alloc-import"):
+                yield Label("Import CSV file ", id="alloc-path-label")
+                yield Input(id="alloc-path", compact=True,
+                            placeholder="path of the statistician's file, e.g. allocation.csv")
+                yield Button("Import", id="alloc-import-button", compact=True)
+            yield Static("", id="alloc-status", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the subjects."""
+        self.query_one("#alloc-table").focus()
+        self.action_reload()
+
+    # ------------------------------------------------------------------ what is shown
+
+    def selected(self) -> SubjectAllocation | None:
+        """The highlighted subject."""
+        table: DataTable[Text] = self.query_one("#alloc-table", DataTable)
+        if not self.rows or table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(key or "")
+
+    @on(DataTable.RowHighlighted, "#alloc-table")
+    def _highlighted(self) -> None:
+        self._show_detail(self.selected())
+        self.refresh_bindings()
+
+    def _show_detail(self, row: SubjectAllocation | None) -> None:
+        detail = self.query_one("#alloc-detail", Static)
+        if row is None:
+            detail.update("")
+        elif not row.allocated:
+            detail.update(Content(f"{row.code}: not allocated."))
+        else:
+            frozen = " Frozen: a visit has been dispensed." if row.frozen else ""
+            detail.update(Content(f"{row.code}: {row.sequence}, from {row.source}.{frozen}"))
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only what the person's roles allow (the services check again); generate while
+        a subject is not allocated; schedule for an allocated subject without visits."""
+        if action == "import":
+            return self.ctx.can(Action.MANAGE_ALLOCATION)
+        if action == "generate":
+            return (self.ctx.can(Action.MANAGE_ALLOCATION) and self.data is not None
+                    and bool(self.data.unallocated))
+        if action == "schedule":
+            row = self.selected()
+            return (self.ctx.can(Action.RECORD_WEIGHT) and row is not None
+                    and row.can_schedule)
+        return True
+
+    # ------------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        """Back to the home screen."""
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        """Read the subjects again."""
+        user = self.ctx.user
+        if user is not None:
+            self.query_one("#alloc-loading").display = True
+            self._load(self.ctx.db, user)
+
+    def action_import(self) -> None:
+        """Move to the import line."""
+        self.query_one("#alloc-path", Input).focus()
+
+    @on(Input.Submitted, "#alloc-path")
+    @on(Button.Pressed, "#alloc-import-button")
+    def _import_pressed(self) -> None:
+        user = self.ctx.user
+        if self.busy or user is None:
+            return
+        typed = self.query_one("#alloc-path", Input).value.strip()
+        if not typed:
+            self._status("Type the path of the allocation CSV file, then press Enter.",
+                         error=True)
+            return
+        self._start(f"Importing {typed}…")
+        self._import(self.ctx.db, user, Path(typed).expanduser())
+
+    def action_generate(self) -> None:
+        """Ask for the seed and block size, then allocate the subjects not yet allocated."""
+        data, user = self.data, self.ctx.user
+        if data is None or user is None or self.busy:
+            return
+        codes = tuple(s.code for s in data.unallocated)
+
+        def done(entry: GenerateEntry | None) -> None:
+            if entry is not None and not self.busy:
+                self._start(f"Allocating {len(codes)} subjects…")
+                self._generate(self.ctx.db, user, entry)
+
+        self.app.push_screen(GenerateAllocationModal(codes, data.block_size), done)
+
+    def action_schedule(self) -> None:
+        """Ask for the week-0 date of the highlighted subject, then schedule both visits."""
+        row, data, user = self.selected(), self.data, self.ctx.user
+        if row is None or data is None or user is None or self.busy:
+            return
+
+        def done(week0: dt.date | None) -> None:
+            if week0 is not None and not self.busy:
+                self._start(f"Scheduling the visits of {row.code}…")
+                self._schedule(self.ctx.db, user, row, week0)
+
+        self.app.push_screen(Week0Modal(row.code, self.ctx.clock().date(),
+                                        data.period2_week), done)
+
+    # ------------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, db: Database, who: CurrentUser) -> None:
+        with db.reader() as session:
+            data = allocation_list.allocation_list(session, who)
+        self.post_message(AllocationsLoaded(data))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
+        try:
+            with db.session() as session:
+                result = allocation.import_csv(session, who, path)
+        except LotTrackError as exc:
+            self.post_message(ActionRefused(exc.message))
+        else:
+            self.post_message(ActionDone(
+                f"Imported {result.rows} row(s) from {path.name}: "
+                f"{result.created_or_changed} allocation(s) created or changed.", imported=True))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _generate(self, db: Database, who: CurrentUser, entry: GenerateEntry) -> None:
+        try:
+            with db.session() as session:
+                ids = allocation_list.unallocated_subject_ids(session, who)
+                count = allocation.generate(session, who, subject_ids=ids, seed=entry.seed,
+                                            block_size=entry.block_size)
+        except LotTrackError as exc:
+            self.post_message(ActionRefused(exc.message))
+        else:
+            self.post_message(ActionDone(
+                f"Allocated {count} subject(s) by 1:1 permuted blocks of "
+                f"{entry.block_size}, seed {entry.seed}."))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _schedule(self, db: Database, who: CurrentUser, row: SubjectAllocation,
+                  week0: dt.date) -> None:
+        try:
+            with db.session() as session:
+                visits.schedule(session, who, subject_id=row.subject_id, week0=week0)
+        except LotTrackError as exc:
+            self.post_message(ActionRefused(exc.message))
+        else:
+            self.post_message(ActionDone(f"Scheduled both visits of {row.code}, period 1 "
+                                         f"on {week0.isoformat()}."))
+
+    # ----------------------------------------------------------------------- results
+
+    @on(AllocationsLoaded)
+    def _loaded(self, message: AllocationsLoaded) -> None:
+        data = message.data
+        table: DataTable[Text] = self.query_one("#alloc-table", DataTable)
+        keep = self.selected()
+        table.clear()
+        self.data = data
+        self.rows = {str(s.subject_id): s for s in data.subjects}
+        for s in data.subjects:
+            by_period = {v.period: v for v in s.visits}
+            table.add_row(
+                Text(s.code),
+                Text(s.sequence) if s.sequence else Text(NOT_ALLOCATED, style="dim"),
+                state_text(s),
+                Text(visit_text(by_period.get(1))),
+                Text(visit_text(by_period.get(2))),
+                key=str(s.subject_id),
+            )
+        if keep is not None and str(keep.subject_id) in self.rows:
+            table.move_cursor(row=table.get_row_index(str(keep.subject_id)))
+        allocated = sum(1 for s in data.subjects if s.allocated)
+        frozen = sum(1 for s in data.subjects if s.frozen)
+        self.query_one("#alloc-summary", Static).update(Content(
+            f"{len(data.subjects)} subjects: {allocated} allocated ({frozen} frozen), "
+            f"{len(data.unallocated)} not allocated."))
+        self._show_detail(self.selected())
+        self.query_one("#alloc-loading").display = False
+        self.refresh_bindings()
+
+    @on(ActionDone)
+    def _done(self, message: ActionDone) -> None:
+        self.busy = False
+        if message.imported:
+            self.query_one("#alloc-path", Input).value = ""
+        self._status(message.text, error=False)
+        self.query_one("#alloc-table").focus()
+        self.action_reload()
+
+    @on(ActionRefused)
+    def _refused(self, message: ActionRefused) -> None:
+        self.busy = False
+        self._status(f"{message.message} Nothing was stored.", error=True)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # The app shows the error; the screen stops looking busy.
+        if event.state is WorkerState.ERROR:
+            self.busy = False
+            self.query_one("#alloc-loading").display = False
+
+    def _start(self, text: str) -> None:
+        self.busy = True
+        self._status(text, error=False)
+
+    def _status(self, text: str, *, error: bool) -> None:
+        line = self.query_one("#alloc-status", Static)
+        line.update(Content(text))
+        line.set_class(error, "error")
+        line.set_class(not error, "success")
