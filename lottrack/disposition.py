@@ -17,7 +17,16 @@ from lottrack import lots, qc, signatures
 from lottrack.batch_record import lot_content
 from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
 from lottrack.inputs import clean_paragraphs
-from lottrack.models import CellCount, Disposition, Lot, Passage, ProductUnit, QCResult, utcnow
+from lottrack.models import (
+    AuditEvent,
+    CellCount,
+    Disposition,
+    Lot,
+    Passage,
+    ProductUnit,
+    QCResult,
+    utcnow,
+)
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials, SignatureView
 
@@ -43,16 +52,31 @@ def _text(value: str, field: str, label: str, *, required: bool = True) -> str:
 
 
 def recorded_by(session: Session, lot: Lot) -> set[int]:
-    """Everyone who recorded a passage, count, QC result or formulation of the lot."""
+    """Everyone who recorded a passage, count, QC result or formulation of the lot, or
+    corrected or voided one of those records afterwards (a correction is a recording)."""
     people: set[int] = {lot.created_by}
-    for p in session.exec(select(Passage).where(Passage.lot_id == lot.id)).all():
+    passages = session.exec(select(Passage).where(Passage.lot_id == lot.id)).all()
+    for p in passages:
         people.add(p.recorded_by)
         if p.harvest_recorded_by is not None:
             people.add(p.harvest_recorded_by)
-    people.update(session.exec(select(CellCount.counted_by).where(CellCount.lot_id == lot.id)))
-    people.update(session.exec(select(QCResult.tester_id).where(QCResult.lot_id == lot.id)))
+    counts = session.exec(select(CellCount.id, CellCount.counted_by)
+                          .where(CellCount.lot_id == lot.id)).all()
+    results = session.exec(select(QCResult.id, QCResult.tester_id)
+                           .where(QCResult.lot_id == lot.id)).all()
+    people.update(by for _, by in counts)
+    people.update(by for _, by in results)
     people.update(session.exec(select(ProductUnit.created_by).where(
         ProductUnit.lot_id == lot.id)))
+    records = {"passage": [p.id for p in passages], "cell_count": [i for i, _ in counts],
+               "qc_result": [i for i, _ in results]}
+    for entity, ids in records.items():
+        if not ids:
+            continue
+        people.update(u for u in session.exec(select(AuditEvent.user_id).where(
+            AuditEvent.entity == entity, col(AuditEvent.entity_id).in_([str(i) for i in ids]),
+            col(AuditEvent.action).in_(("update", "void")),
+            col(AuditEvent.user_id).is_not(None))) if u is not None)
     return people
 
 

@@ -20,7 +20,8 @@ from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
 from lottrack.models import AuditEvent, Lot, QCResult, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
-from tests.conftest import verify_ok
+from lottrack.signatures import Credentials
+from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 
 BORN = dt.date(1975, 6, 1)
@@ -304,3 +305,30 @@ def test_a_void_after_release_reopens_the_lot_with_the_result_missing(sc: Scenar
     assert not release_signature_valid(sc, lot_id)
     assert readiness(sc.db, lot_id).missing == ("Viability, fresh final product",)
     verify_ok(sc.db)
+
+
+def test_who_corrected_or_voided_a_result_may_not_release_the_lot(
+        sc: Scenario, make_user: Callable[..., CurrentUser]) -> None:
+    """Separation of duties (§6.4): a correction is a recording. Someone holding both
+    roles who corrected one QC result, or voided one, is refused as releaser; a QA
+    person who touched nothing releases."""
+    both = make_user("technician", "qa", username="tessa")
+    creds = Credentials("tessa", PASSWORD)
+    for code, act in (("TLS-211", "correct"), ("TLS-212", "void")):
+        lot_id, _ = sc.made_lot(sc.subject(code, BORN))
+        cd90 = result_of(sc.db, lot_id, "cd90")
+        assert cd90.id is not None
+        with sc.db.session() as s:
+            if act == "correct":
+                qc.correct_result(s, both, cd90.id, value_text="98.9 %",
+                                  reason="transcription error: worksheet reads 98.9 %")
+            else:
+                qc.void_result(s, both, cd90.id, "entered on the wrong lot")
+                qc.record_result(s, sc.cast.who("technician"), lot_id=lot_id, test="cd90",
+                                 value_text="98.7 %", tested_at=utcnow())
+        with pytest.raises(PermissionDenied, match="separation of duties"), \
+                sc.db.session() as s:
+            disposition.release(s, both, lot_id, creds, "batch record reviewed")
+        assert status(sc.db, lot_id) == lots.AWAITING_RELEASE
+        sc.release(lot_id)  # the scenario's QA person recorded nothing of it
+        assert status(sc.db, lot_id) == lots.RELEASED
