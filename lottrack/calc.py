@@ -38,10 +38,22 @@ def _exact(value: float) -> Fraction:
     return Fraction(Decimal(repr(float(value))))
 
 
+def _shown(value: int) -> str:
+    """A whole number as a message quotes it (Python prints at most 4300 digits)."""
+    if value.bit_length() < 64:
+        return str(value)
+    return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+
+
 def _number(value: float, label: str, *, minimum: Literal["any", "zero", "positive"]) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"{label}: {value!r} is not a number.", field=label)
-    if not math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # a whole number beyond the largest float
+        raise ValidationError(f"{label}: {_shown(int(value))} is beyond any number that can "
+                              "be stored.", field=label) from None
+    if not finite:
         raise ValidationError(f"{label}: {value!r} is not a finite number.", field=label)
     if minimum == "zero" and value < 0:
         raise ValidationError(f"{label}: {value:g} is negative; it must be zero or more.",
@@ -55,7 +67,8 @@ def _count(value: int, label: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{label}: {value!r} is not a whole number.", field=label)
     if value < minimum:
-        raise ValidationError(f"{label}: {value} must be at least {minimum}.", field=label)
+        raise ValidationError(f"{label}: {_shown(value)} must be at least {minimum}.",
+                              field=label)
     return value
 
 
@@ -86,7 +99,12 @@ def hemocytometer_concentration(cells: int, squares: int, dilution: float) -> fl
     if dilution < 1:
         raise ValidationError(f"Dilution factor: {dilution:g} is below 1; a dilution factor "
                               "is 1 (undiluted) or more.", field="Dilution factor")
-    return float(Fraction(cells, squares) * _exact(dilution) * HEMOCYTOMETER_FACTOR_PER_ML)
+    try:
+        return float(Fraction(cells, squares) * _exact(dilution) * HEMOCYTOMETER_FACTOR_PER_ML)
+    except OverflowError:
+        raise ValidationError(f"Dilution factor: {cells} cells over {squares} squares at a "
+                              f"dilution of {dilution:g} is beyond any concentration that can "
+                              "be stored.", field="Dilution factor") from None
 
 
 @dataclass(frozen=True)
@@ -345,12 +363,28 @@ class DoseResult:
         return self.position == "inside"
 
 
-def _float_inside(exact: Fraction, direction: float) -> float:
-    """Nearest float to ``exact`` whose decimal value is not beyond it (towards direction)."""
-    value = float(exact)
+def _float_inside(exact: Fraction, direction: float) -> float | None:
+    """Nearest float to ``exact`` whose decimal value is not beyond it (towards direction);
+    None beyond the largest float (no such volume exists)."""
+    try:
+        value = float(exact)
+    except OverflowError:
+        return None
     while (_exact(value) - exact) * direction < 0:
         value = math.nextafter(value, direction * math.inf)
+        if math.isinf(value):
+            return None
     return value
+
+
+def _float(exact: Fraction, label: str) -> float:
+    """``exact`` as a float, refused (naming ``label``) beyond the largest float: the
+    numbers typed multiply or divide to something no record can hold."""
+    try:
+        return float(exact)
+    except OverflowError:
+        raise ValidationError(f"{label}: the numbers given make it larger than any number "
+                              "that can be stored; check what was typed.", field=label) from None
 
 
 def viable_cells_in_bag(
@@ -360,7 +394,7 @@ def viable_cells_in_bag(
     conc = _number(concentration_cells_per_ml, "Concentration", minimum="positive")
     volume = _number(volume_ml, "Volume", minimum="positive")
     viability = _viability(viability_percent)
-    return float(_exact(conc) * _exact(volume) * _exact(viability) / 100)
+    return _float(_exact(conc) * _exact(volume) * _exact(viability) / 100, "Viable cells")
 
 
 def _viability(viability_percent: float) -> float:
@@ -397,8 +431,9 @@ def check_dose(
         cells = _exact(_number(viable_cells, "Viable cells", minimum="positive"))
         dose = cells / weight
         return DoseResult(
-            weight_kg=float(weight), viable_cells=float(cells), dose_cells_per_kg=float(dose),
-            window=window, position=window.position_of(dose),
+            weight_kg=float(weight), viable_cells=float(cells),
+            dose_cells_per_kg=_float(dose, "Dose"), window=window,
+            position=window.position_of(dose),
         )
     if concentration_cells_per_ml is None:
         raise ValidationError("Dose: give either the viable cells or the concentration "
@@ -413,7 +448,8 @@ def check_dose(
     cells = viable_per_ml * volume
     dose = cells / weight
     return DoseResult(
-        weight_kg=float(weight), viable_cells=float(cells), dose_cells_per_kg=float(dose),
+        weight_kg=float(weight), viable_cells=_float(cells, "Viable cells"),
+        dose_cells_per_kg=_float(dose, "Dose"),
         window=window, position=window.position_of(dose),
         concentration_cells_per_ml=float(conc), volume_ml=float(volume),
         viability_percent=float(viability),

@@ -35,6 +35,8 @@ TARGETS = (PASSAGE_HARVEST, FINAL_PRODUCT, POST_THAW)
 HEMOCYTOMETER = "hemocytometer"
 AUTOMATED = "automated"
 METHODS = (HEMOCYTOMETER, AUTOMATED)
+MAX_TALLY = 2**31 - 1
+"""Most live or dead cells or squares a hemocytometer replicate keeps (32-bit columns)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,11 @@ def _replicate_error(position: int, exc: ValidationError) -> ValidationError:
 
 
 def _read_hemocytometer(rep: HemocytometerReplicate, position: int) -> _Reading:
+    for label, value in (("Live cells", rep.live), ("Dead cells", rep.dead),
+                         ("Squares counted", rep.squares)):
+        if isinstance(value, int) and value > MAX_TALLY:
+            raise ValidationError(f"Replicate {position}: {label}: more than can be stored "
+                                  f"(at most {MAX_TALLY}).", field=label)
     try:
         count = calc.count_replicate(rep.live, rep.dead, rep.squares, rep.dilution)
     except ValidationError as exc:

@@ -30,7 +30,10 @@ from lottrack.models import (
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials, SignatureView
 
-MAX_TEXT = 4000
+MAX_TEXT = 2000
+"""Characters kept of a justification, a physician's request or acceptance (their columns)."""
+MAX_RISK_TEXT = 4000
+"""Characters kept of the manufacturer's risk evaluation (its column)."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,10 @@ class ExceptionalRelease:
     sponsor_notified_at: dt.datetime | None
 
 
-def _text(value: str, field: str, label: str, *, required: bool = True) -> str:
+def _text(value: str, field: str, label: str, *, required: bool = True,
+          max_length: int = MAX_TEXT) -> str:
     try:
-        return clean_paragraphs(value or "", label, max_length=MAX_TEXT, required=required)
+        return clean_paragraphs(value or "", label, max_length=max_length, required=required)
     except ValidationError as exc:
         raise ValidationError(exc.message.replace("nothing was typed; it is required",
                                                   "required"), field=field) from None
@@ -188,7 +192,7 @@ def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: 
         physician_request=_text(records.physician_request, "physician_request",
                                 "Treating physician's written request"),
         risk_evaluation=_text(records.risk_evaluation, "risk_evaluation",
-                              "Manufacturer's risk evaluation"),
+                              "Manufacturer's risk evaluation", max_length=MAX_RISK_TEXT),
         physician_acceptance=_text(records.physician_acceptance, "physician_acceptance",
                                    "Physician's recorded acceptance"),
         sponsor_notified_at=records.sponsor_notified_at,

@@ -8,6 +8,7 @@ judged against the version current when it was created.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,13 +142,53 @@ def item_by_code(session: Session, spec_id: int, code: str) -> SpecItem:
 # ------------------------------------------------------------------------ import
 
 
+MAX_WHOLE = 2**31 - 1
+"""Largest whole-number setting (the columns are 32-bit integers)."""
+MAX_PERIOD = {"fresh_shelf_life_hours": 24 * 365.0, "thaw_max_minutes": 60 * 24 * 365.0}
+"""Upper bounds of the time settings (a year): a bag's expiry must remain a date."""
+
+
+def _text(value: Any, field: str, max_length: int) -> str:
+    return clean_text(str(value), f"Specification file: {field}", max_length=max_length,
+                      required=False)
+
+
+def _finite(value: Any, what: str) -> float:
+    """A JSON number that is a finite float (not true/false, not beyond the float range)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"Specification file: {what} must be a number.")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError(f"Specification file: {what} is too large.") from None
+    if not math.isfinite(number):
+        raise ValidationError(f"Specification file: {what} must be a finite number.")
+    return number
+
+
+def _accepted(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        raise ValidationError(f"Specification file: {where} accepted must be a list of texts.")
+    values = tuple(_normalise_category(_text(a, f"{where} accepted value", 200)) for a in raw)
+    if any("|" in a for a in values):
+        raise ValidationError(f'Specification file: {where} accepted values cannot hold "|".')
+    if len("|".join(values)) > 500:
+        raise ValidationError(f"Specification file: {where} accepted values are longer "
+                              "than 500 characters together.")
+    return values
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def _item_from_json(raw: Any, index: int) -> ItemDef:
     where = f"items[{index}]"
     if not isinstance(raw, dict):
         raise ValidationError(f"Specification file: {where} must be an object.")
     try:
-        code = str(raw["code"]).strip()
-        name = str(raw["test_name"]).strip()
+        code = _text(raw["code"], f"{where} code", 64)
+        name = _text(raw["test_name"], f"{where} test_name", 200)
         kind = str(raw["kind"]).strip()
     except KeyError as exc:
         raise ValidationError(f"Specification file: {where} lacks {exc.args[0]!r}.") from None
@@ -158,24 +199,25 @@ def _item_from_json(raw: Any, index: int) -> ItemDef:
         raise ValidationError(f"Specification file: {where} needs a code and a test name.")
     dimension = str(raw.get("dimension", "")).strip()
     lo, hi = raw.get("min"), raw.get("max")
+    lo = None if lo is None else _finite(lo, f"{where} min")
+    hi = None if hi is None else _finite(hi, f"{where} max")
     if kind == NUMERIC:
         if dimension not in Dim.__members__:
             raise ValidationError(f"Specification file: {where} dimension {dimension!r} is "
                                   f"not one of {', '.join(Dim.__members__)}.")
         if lo is None and hi is None:
             raise ValidationError(f"Specification file: {where} needs a min or a max.")
-        for bound in (lo, hi):
-            if bound is not None and not isinstance(bound, int | float):
-                raise ValidationError(f"Specification file: {where} limits must be numbers.")
         if lo is not None and hi is not None and lo > hi:
             raise ValidationError(f"Specification file: {where} min is above max.")
-    accepted = tuple(_normalise_category(a) for a in raw.get("accepted", []))
+    accepted = _accepted(raw.get("accepted", []), where)
     if kind == CATEGORICAL and not accepted:
         raise ValidationError(f"Specification file: {where} needs accepted values.")
+    required = raw.get("required", kind != REPORT_ONLY)
+    if not isinstance(required, bool):
+        raise ValidationError(f"Specification file: {where} required must be true or false.")
     return ItemDef(code, name, kind, dimension if kind == NUMERIC else
                    ("ENDOTOXIN_CONC" if kind == ENDOTOXIN else ""),
-                   None if lo is None else float(lo), None if hi is None else float(hi),
-                   accepted, bool(raw.get("required", kind != REPORT_ONLY)))
+                   lo, hi, accepted, required)
 
 
 def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
@@ -187,9 +229,12 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
     """
     user = authorize(session, who, Action.MANAGE_SPECIFICATIONS)
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, ValueError) as exc:  # also bad UTF-8, bad JSON, NaN, 5000-digit numbers
         raise ValidationError(f"Specification file: cannot read {path}: {exc}") from None
+    except RecursionError:
+        raise ValidationError(f"Specification file: cannot read {path}: nested too deeply."
+                              ) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("items"), list) or not raw["items"]:
         raise ValidationError("Specification file: expected an object with a list of items.")
     defs = tuple(_item_from_json(item, i) for i, item in enumerate(raw["items"]))
@@ -201,12 +246,18 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
         if key in raw:
             settings[key] = raw[key]
     for key in ("max_passage", "min_replicates"):
-        if not isinstance(settings[key], int) or settings[key] < 0:
-            raise ValidationError(f"Specification file: {key} must be a whole number.")
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+            raise ValidationError(f"Specification file: {key} must be a whole number "
+                                  f"(0 to {MAX_WHOLE}).")
     for key in ("max_cv_pct", "fresh_shelf_life_hours", "thaw_max_minutes"):
-        if not isinstance(settings[key], int | float) or settings[key] <= 0:
+        settings[key] = _finite(settings[key], key)
+        if settings[key] <= 0:
             raise ValidationError(f"Specification file: {key} must be a positive number.")
-    settings["name"] = str(settings["name"])[:200]
+        if settings[key] > MAX_PERIOD.get(key, math.inf):
+            raise ValidationError(f"Specification file: {key} is more than a year "
+                                  f"({MAX_PERIOD[key]:g}).")
+    settings["name"] = _text(settings["name"], "name", 200)
     spec = _create(session, settings, defs, user.id)
     audit.actor(session)
     return spec.version

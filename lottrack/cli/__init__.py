@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from lottrack.cli.backup import backup
 from lottrack.cli.certificates import certificate_app
-from lottrack.cli.common import State, fail_on_error
+from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error
 from lottrack.cli.export import export
 from lottrack.cli.setup import demo, init
 from lottrack.cli.specs import spec_app
@@ -16,7 +17,26 @@ from lottrack.cli.trial_cmds import allocation_app, visits_app
 from lottrack.cli.users import user_app
 from lottrack.cli.verify import audit_app
 
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext  # typer ships its own click
+
+
+class _Commands(TyperGroup):
+    """The command group; it refuses an argument holding bytes that are not UTF-8 (they
+    reach Python as lone surrogates): such text can be neither stored nor printed, so it
+    is refused here, once for every command, before it reaches a service."""
+
+    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
+        for argument in args:
+            if any("\ud800" <= ch <= "\udfff" for ch in argument):
+                typer.echo(f"error: Invalid input: {ascii(argument)[:80]} is not UTF-8 text.",
+                           err=True)
+                raise typer.Exit(EXIT_BAD_INPUT)
+        return super().parse_args(ctx, args)
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="lottrack",
     help="Chain of identity and GMP batch records for autologous MSC products.",
     no_args_is_help=False,

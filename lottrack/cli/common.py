@@ -71,8 +71,9 @@ def acting_user_name(given: str | None) -> str:
 
 
 def error_line(exc: LotTrackError) -> str:
-    """How an error reads on stderr: one line."""
-    return f"error: {exc.title}: {exc.message}"
+    """How an error reads on stderr: one line, also when the message quotes typed text
+    holding line breaks."""
+    return " ".join(f"error: {exc.title}: {exc.message}".split())
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +18,10 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit, settings
 from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from lottrack.inputs import show
 from lottrack.models import Allocation, Dispensing, Subject, Unblinding, Visit
 from lottrack.permissions import INVESTIGATOR, Action, CurrentUser, allowed, authorize
+from lottrack.subjects import _CODE as SUBJECT_CODE
 
 MSC_FIRST = "MSC-first"
 PLACEBO_FIRST = "placebo-first"
@@ -78,27 +80,12 @@ def import_csv(session: Session, who: CurrentUser, path: Path) -> ImportResult:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"Allocation file: cannot read {path}: {exc}") from None
-    reader = csv.reader(io.StringIO(text))
-    rows: list[tuple[int, str, str]] = []
-    seen: dict[str, int] = {}
-    for line_no, row in enumerate(reader, start=1):
-        if not row or all(not c.strip() for c in row):
-            continue
-        if line_no == 1 and [c.strip().lower() for c in row][:2] == ["subject_code", "sequence"]:
-            continue
-        if len(row) != 2:
-            raise ValidationError(f"Allocation file line {line_no}: expected 2 columns "
-                                  f"(subject_code,sequence), found {len(row)}.")
-        code, sequence = row[0].strip().upper(), row[1].strip()
-        match = {s.lower(): s for s in SEQUENCES}.get(sequence.lower())
-        if match is None:
-            raise ValidationError(f"Allocation file line {line_no}: sequence {sequence!r} is "
-                                  f"not {MSC_FIRST} or {PLACEBO_FIRST}.")
-        if code in seen:
-            raise ValidationError(f"Allocation file line {line_no}: subject {code} already "
-                                  f"appears on line {seen[code]}.")
-        seen[code] = line_no
-        rows.append((line_no, code, match))
+    # Universal newlines: a file whose lines end in a bare carriage return reads too.
+    reader = csv.reader(io.StringIO(text, newline=None))
+    try:
+        rows = _rows(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit
+        raise ValidationError(f"Allocation file line {reader.line_num}: {exc}.") from None
     if not rows:
         raise ValidationError("Allocation file: no rows.")
     subjects = {s.code: s for s in session.exec(
@@ -112,6 +99,34 @@ def import_csv(session: Session, who: CurrentUser, path: Path) -> ImportResult:
         _store(session, subjects[code], sequence, f"import {Path(path).name}", user.id)
     session.flush()
     return ImportResult(len(rows), _changed(before, _snapshot(session)))
+
+
+def _rows(reader: Iterator[list[str]]) -> list[tuple[int, str, str]]:
+    """(line, subject code, sequence) of every row; a bad row refuses the file."""
+    rows: list[tuple[int, str, str]] = []
+    seen: dict[str, int] = {}
+    for line_no, row in enumerate(reader, start=1):
+        if not row or all(not c.strip() for c in row):
+            continue
+        if line_no == 1 and [c.strip().lower() for c in row][:2] == ["subject_code", "sequence"]:
+            continue
+        if len(row) != 2:
+            raise ValidationError(f"Allocation file line {line_no}: expected 2 columns "
+                                  f"(subject_code,sequence), found {len(row)}.")
+        code, sequence = row[0].strip().upper(), row[1].strip()
+        if not SUBJECT_CODE.fullmatch(code):  # also keeps NUL and the like out of the query
+            raise ValidationError(f'Allocation file line {line_no}: "{show(code)}" is not a '
+                                  "subject code (such as TLS-003).")
+        match = {s.lower(): s for s in SEQUENCES}.get(sequence.lower())
+        if match is None:
+            raise ValidationError(f"Allocation file line {line_no}: sequence {sequence!r} is "
+                                  f"not {MSC_FIRST} or {PLACEBO_FIRST}.")
+        if code in seen:
+            raise ValidationError(f"Allocation file line {line_no}: subject {code} already "
+                                  f"appears on line {seen[code]}.")
+        seen[code] = line_no
+        rows.append((line_no, code, match))
+    return rows
 
 
 def _snapshot(session: Session) -> dict[int, str]:

@@ -24,8 +24,14 @@ def schedule(session: Session, who: CurrentUser, *, subject_id: int,
     if session.exec(select(Visit).where(Visit.subject_id == subject_id)).first() is not None:
         raise ValidationError(f"Subject {subject.code} already has visits.")
     weeks = settings.get_int(session, "period2_week")
+    try:
+        week_later = week0 + dt.timedelta(weeks=weeks)
+    except OverflowError:
+        raise ValidationError(f"Week 0: {week0.isoformat()} is too late; period 2, {weeks} "
+                              "weeks later, would fall after the year 9999.",
+                              field="week0") from None
     v1 = Visit(subject_id=subject_id, period=1, planned_date=week0)
-    v2 = Visit(subject_id=subject_id, period=2, planned_date=week0 + dt.timedelta(weeks=weeks))
+    v2 = Visit(subject_id=subject_id, period=2, planned_date=week_later)
     session.add_all([v1, v2])
     session.flush()
     assert v1.id is not None and v2.id is not None

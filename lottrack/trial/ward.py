@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit, signatures
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.isbt128 import check_character
 from lottrack.models import (
     Dispensing,
@@ -32,6 +33,8 @@ from lottrack.trial import allocation
 from lottrack.trial import dispensing as dispensing_rules
 
 MAX_GRADE = 5
+MAX_UNBLINDING_REASON = 2000
+"""Characters kept of an emergency unblinding's reason (its column)."""
 
 
 @dataclass(frozen=True)
@@ -217,8 +220,10 @@ def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusio
     if len(reactions) > 4000 or any(ord(c) < 32 and c not in "\n\t" for c in reactions):
         raise ValidationError("Reactions: at most 4000 printable characters.",
                               field="reactions")
-    if reaction_grade is not None and not 1 <= reaction_grade <= MAX_GRADE:
-        raise ValidationError(f"Reaction grade: {reaction_grade} is not a grade 1–5.",
+    if reaction_grade is not None and (isinstance(reaction_grade, bool)
+                                       or not isinstance(reaction_grade, int)
+                                       or not 1 <= reaction_grade <= MAX_GRADE):
+        raise ValidationError(f"Reaction grade: {reaction_grade!r} is not a grade 1–5.",
                               field="reaction_grade")
     if reactions and reaction_grade is None:
         raise ValidationError("Reaction grade: give a grade 1–5 for the reaction.",
@@ -247,7 +252,7 @@ def emergency_unblind(session: Session, who: CurrentUser, creds: Credentials, *,
                       subject_id: int, reason: str) -> str:
     """Reveal one subject's sequence to an investigator: signed, reasoned, audited."""
     user = authorize(session, who, Action.UNBLIND)
-    reason = " ".join(reason.split())
+    reason = clean_text(reason, "Reason", max_length=MAX_UNBLINDING_REASON, required=False)
     if len(reason) < 10:
         raise ValidationError("Reason: say why the allocation must be revealed (at least 10 "
                               "characters).", field="reason")
