@@ -2,15 +2,18 @@
 
 PostgreSQL tests run when ``LOTTRACK_TEST_POSTGRES_URL`` is set (CI sets it) and fail
 loudly when that server cannot be reached. Each run creates its own PostgreSQL database
-and each test its own schema in it; both are dropped afterwards.
+and each test its own schema in it (or, for an initialised database, its own copy of a
+template database); all are dropped afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,11 +90,65 @@ def empty_db(db_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file initialised once for the session (as ``lottrack init`` does)."""
+    path = tmp_path_factory.mktemp("db-template") / "template.db"
+    template = Database(f"sqlite:///{path}")
+    bootstrap.initialise(template)
+    template.dispose()  # the last connection closed: the WAL is checkpointed into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server_url: str) -> Iterator[str]:
+    """The name of a PostgreSQL database initialised once for the session, to copy."""
+    url = make_url(pg_server_url)
+    name = f"{url.database}_template"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    template = Database(url.set(database=name).render_as_string(hide_password=False))
+    bootstrap.initialise(template)
+    template.dispose()  # CREATE DATABASE … TEMPLATE needs it without connections
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def db(empty_db: Database) -> Database:
-    """A database migrated to head with its defaults seeded (as ``lottrack init`` does)."""
-    bootstrap.initialise(empty_db)
-    return empty_db
+def db(request: pytest.FixtureRequest, db_url: str) -> Iterator[Database]:
+    """A database migrated to head with its defaults seeded (as ``lottrack init`` does).
+
+    Each test gets a copy of a database initialised once per session (the file copied on
+    SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL): migrating takes longer than
+    most tests. ``tests/storage/test_schema.py`` runs ``init`` itself on empty databases.
+    """
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database is not None
+        shutil.copy(request.getfixturevalue("sqlite_template"), url.database)
+        database = Database(db_url)
+        yield database
+        database.dispose()
+        return
+    template: str = request.getfixturevalue("pg_template")
+    base = make_url(request.getfixturevalue("pg_server_url"))
+    name = f"{base.database}_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    database = Database(base.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

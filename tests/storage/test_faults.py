@@ -127,7 +127,8 @@ def _restored(db: Database, dump: Path, tmp_path: Path) -> Database:
     if db.dialect == "sqlite":
         return Database(f"sqlite:///{dump}")
     url = make_url(db.url)
-    schema = str(url.query["options"]).split("search_path=", 1)[1]
+    options = url.query.get("options")  # a test schema, or the database's own (public)
+    schema = str(options).split("search_path=", 1)[1] if options else "public"
     name = f"restore_{os.getpid()}_{time.monotonic_ns() % 10**6}"
     admin = create_engine(url.set(query={}), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
