@@ -8,9 +8,12 @@ required result is missing for release). Nothing is ever retyped silently.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Select
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack import audit, calc, lots, specifications
@@ -287,17 +290,48 @@ class ReleaseReadiness:
 def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
     """Required tests without a result, and required tests whose latest result fails."""
     assert lot.id is not None
-    rows = [r for r in results(session, lot.id) if not r.superseded]
-    by_code = {r.code: r for r in rows}
-    missing: list[str] = []
-    failing: list[str] = []
-    item: SpecItem
-    for item in specifications.items(session, lot.spec_id):
-        if not item.required:
-            continue
-        row = by_code.get(item.code)
-        if row is None:
-            missing.append(item.test_name)
-        elif row.conforms is False:
-            failing.append(f"{item.test_name} {row.value_text} (limit {row.limit_text})")
-    return ReleaseReadiness(tuple(missing), tuple(failing))
+    return readiness_of(session, [lot])[lot.id]
+
+
+def readiness_of(session: Session, lots: Sequence[Lot], *,
+                 lot_ids: Select[Any] | None = None) -> dict[int, ReleaseReadiness]:
+    """:func:`readiness` of each lot, by lot id, in two reads whatever the number of lots:
+    the tests of their specifications, and their valid results.
+
+    For each required test of a lot's specification (in specification order), the test is
+    missing when the lot has no valid result for it, and failing when its latest valid
+    result (by test time, then entry) does not conform. The results are read for the lots'
+    ids, or for ``lot_ids`` when given: a query of lot ids that includes theirs (for a
+    long list, say ``SELECT id FROM lot WHERE status IN …``, in place of every id)."""
+    if not lots:
+        return {}
+    spec_ids = sorted({lot.spec_id for lot in lots})
+    required: dict[int, list[tuple[int, str]]] = {spec_id: [] for spec_id in spec_ids}
+    for item in session.exec(select(SpecItem).where(col(SpecItem.spec_id).in_(spec_ids))
+                             .order_by(col(SpecItem.spec_id), col(SpecItem.position),
+                                       col(SpecItem.id))).all():
+        assert item.id is not None
+        if item.required:
+            required[item.spec_id].append((item.id, item.test_name))
+    among = lot_ids if lot_ids is not None else [lot.id for lot in lots]
+    latest: dict[tuple[int, int], tuple[str, str, bool | None]] = {}
+    for lot_id, item_id, value_text, limit_text, conforms in session.execute(
+        sa_select(col(QCResult.lot_id), col(QCResult.spec_item_id), col(QCResult.value_text),
+                  col(QCResult.limit_text), col(QCResult.conforms))
+        .where(col(QCResult.lot_id).in_(among), col(QCResult.voided_reason).is_(None))
+        .order_by(col(QCResult.tested_at), col(QCResult.id))
+    ).all():
+        latest[lot_id, item_id] = (value_text, limit_text, conforms)  # the last one stays
+    out: dict[int, ReleaseReadiness] = {}
+    for lot in lots:
+        assert lot.id is not None
+        missing: list[str] = []
+        failing: list[str] = []
+        for item_id, test_name in required[lot.spec_id]:
+            row = latest.get((lot.id, item_id))
+            if row is None:
+                missing.append(test_name)
+            elif row[2] is False:
+                failing.append(f"{test_name} {row[0]} (limit {row[1]})")
+        out[lot.id] = ReleaseReadiness(tuple(missing), tuple(failing))
+    return out

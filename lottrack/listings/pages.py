@@ -6,24 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, bindparam, func, or_
+from sqlalchemy import Select, String, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack import fastsql, lots, qc
 from lottrack.counts import FINAL_PRODUCT
 from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.expansion import lot_spec
+from lottrack.errors import NotFound, ValidationError
 from lottrack.isbt128 import parse_din
 from lottrack.models import (
     CellCount,
     Harvest,
     Lot,
     Passage,
+    Specification,
     Subject,
 )
 from lottrack.permissions import Action, CurrentUser, authorize, authorize_read
@@ -170,43 +171,104 @@ class WorkItem:
     since: dt.datetime
 
 
-def _next_step(session: Session, lot: Lot, max_passage: int) -> tuple[str, dt.datetime]:
-    passages = session.exec(select(Passage).where(Passage.lot_id == lot.id)
-                            .order_by(col(Passage.number))).all()
-    if not passages:
+def _lot_ids(*statuses: str) -> Select[Any]:
+    """The ids of the lots in these states, as a subquery for reading their rows at once
+    (in place of a long list of ids)."""
+    return sa_select(col(Lot.id)).where(col(Lot.status).in_(statuses))
+
+
+class _Count(NamedTuple):
+    counted_at: dt.datetime
+    recount_required: bool
+    cv_pct: float
+
+
+def _final_counts(session: Session, lot_ids: Select[Any] | list[int]
+                  ) -> dict[int, list[_Count]]:
+    """The valid final-product counts of the lots (by id, or of a query of ids), latest
+    first (by count time, then entry), by lot id: one read."""
+    out: dict[int, list[_Count]] = {}
+    for lot_id, counted_at, recount_required, cv_pct in session.exec(
+        select(CellCount.lot_id, CellCount.counted_at, CellCount.recount_required,
+               CellCount.cv_pct)
+        .where(col(CellCount.lot_id).in_(lot_ids), CellCount.target == FINAL_PRODUCT,
+               col(CellCount.voided_reason).is_(None))
+        .order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())
+    ).all():
+        out.setdefault(lot_id, []).append(_Count(counted_at, recount_required, cv_pct))
+    return out
+
+
+def _next_steps(session: Session, in_process: Sequence[Lot],
+                lot_ids: Select[Any] | list[int]) -> dict[int, tuple[str, dt.datetime]]:
+    """The next step of each lot in process and since when it is due, by lot id, in three
+    reads whatever the number of lots: their passages, their final-product counts and
+    their specifications (``lot_ids``: their ids, or a query of ids that includes theirs)."""
+    if not in_process:
+        return {}
+    last: dict[int, tuple[int, dt.datetime, dt.datetime | None]] = {}
+    for lot_id, number, seeded_at, harvested_at in session.exec(
+        select(Passage.lot_id, Passage.number, Passage.seeded_at, Passage.harvested_at)
+        .where(col(Passage.lot_id).in_(lot_ids)).order_by(col(Passage.number))
+    ).all():
+        last[lot_id] = (number, seeded_at, harvested_at)  # the highest number stays
+    counts = _final_counts(session, lot_ids)
+    spec_ids = sorted({lot.spec_id for lot in in_process})
+    max_passage = dict(session.exec(
+        select(Specification.id, Specification.max_passage)
+        .where(col(Specification.id).in_(spec_ids))).all())
+    out: dict[int, tuple[str, dt.datetime]] = {}
+    for lot in in_process:
+        assert lot.id is not None
+        if lot.spec_id not in max_passage:
+            raise NotFound(f"Lot {lot.lot_number}: specification id {lot.spec_id} is "
+                           "missing.")
+        out[lot.id] = _step(lot, last.get(lot.id), counts.get(lot.id, []),
+                            max_passage[lot.spec_id])
+    return out
+
+
+def _step(lot: Lot, last: tuple[int, dt.datetime, dt.datetime | None] | None,
+          counts: list[_Count], max_passage: int) -> tuple[str, dt.datetime]:
+    """The next step of a lot in process from its last passage (number, seeded, harvested)
+    and its valid final-product counts, latest first."""
+    if last is None:
         return "Seed P0", lot.created_at
-    last = passages[-1]
-    if last.harvested_at is None:
-        return f"Harvest P{last.number}", last.seeded_at
-    count = session.exec(select(CellCount).where(
-        CellCount.lot_id == lot.id, CellCount.target == FINAL_PRODUCT,
-        col(CellCount.voided_reason).is_(None),
-        col(CellCount.counted_at) >= last.harvested_at,
-    ).order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())).first()
+    number, seeded_at, harvested_at = last
+    if harvested_at is None:
+        return f"Harvest P{number}", seeded_at
+    count = next((c for c in counts if c.counted_at >= harvested_at), None)
     if count is not None and count.recount_required:
         return f"Recount final product (CV {count.cv_pct:.1f} %)", count.counted_at
     if count is not None:
         return "Formulate", count.counted_at
-    if last.number < max_passage:
-        return f"Seed P{last.number + 1} or count final product", last.harvested_at
-    return "Count final product", last.harvested_at
+    if number < max_passage:
+        return f"Seed P{number + 1} or count final product", harvested_at
+    return "Count final product", harvested_at
 
 
 def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     """Lots in process with their next step (seed, harvest, recount, count, formulate), and
-    formulated or held lots still missing required QC results; longest waiting first."""
+    formulated or held lots still missing required QC results; longest waiting first.
+
+    Read in a fixed number of queries whatever the number of lots (the lots; their
+    passages, final-product counts and specifications; their QC tests and results)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
         select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
         .where(col(Lot.status).in_((lots.IN_PROCESS, *REVIEW_STATES)))
     ).all()
+    steps = _next_steps(session, [lot for lot, _ in rows if lot.status == lots.IN_PROCESS],
+                        _lot_ids(lots.IN_PROCESS))
+    ready = qc.readiness_of(session, [lot for lot, _ in rows if lot.status in REVIEW_STATES],
+                            lot_ids=_lot_ids(*REVIEW_STATES))
     items: list[WorkItem] = []
     for lot, code in rows:
         assert lot.id is not None
         if lot.status == lots.IN_PROCESS:
-            due, since = _next_step(session, lot, lot_spec(session, lot).max_passage)
+            due, since = steps[lot.id]
         else:
-            missing = qc.readiness(session, lot).missing
+            missing = ready[lot.id].missing
             if not missing:
                 continue
             due = (f"QC result missing: {missing[0]}" if len(missing) == 1
@@ -222,7 +284,7 @@ def next_step(session: Session, who: CurrentUser, lot_id: int) -> str | None:
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lot = lots.get_lot(session, lot_id)
     if lot.status == lots.IN_PROCESS:
-        return _next_step(session, lot, lot_spec(session, lot).max_passage)[0]
+        return _next_steps(session, [lot], [lot_id])[lot_id][0]
     if lot.status in REVIEW_STATES:
         missing = qc.readiness(session, lot).missing
         return f"QC results missing: {', '.join(missing)}" if missing else None
@@ -257,21 +319,22 @@ class ReviewItem:
 
 def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
     """Lots awaiting release or quarantined, oldest formulation first, each with its
-    missing and out-of-specification results."""
+    missing and out-of-specification results and whether its final product awaits a
+    recount; read in a fixed number of queries whatever the number of lots."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
         select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
         .where(col(Lot.status).in_(REVIEW_STATES))
         .order_by(col(Lot.formulated_at), col(Lot.id))
     ).all()
+    lot_ids = _lot_ids(*REVIEW_STATES)
+    ready = qc.readiness_of(session, [lot for lot, _ in rows], lot_ids=lot_ids)
+    counts = _final_counts(session, lot_ids) if rows else {}
     out = []
     for lot, code in rows:
         assert lot.id is not None
-        ready = qc.readiness(session, lot)
-        latest = session.exec(select(CellCount.recount_required).where(
-            CellCount.lot_id == lot.id, CellCount.target == FINAL_PRODUCT,
-            col(CellCount.voided_reason).is_(None),
-        ).order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())).first()
+        latest = counts.get(lot.id)
         out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, lot.formulated_at,
-                              ready.missing, ready.out_of_spec, bool(latest)))
+                              ready[lot.id].missing, ready[lot.id].out_of_spec,
+                              bool(latest and latest[0].recount_required)))
     return out

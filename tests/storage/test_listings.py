@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from sqlalchemy import event
+from sqlmodel import Session, select
 
-from lottrack import audit, expansion, harvests, listings, lots
+from lottrack import audit, counts, disposition, expansion, harvests, listings, lots, qc
 from lottrack.db import Database, StorageError
 from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import Lot, User, utcnow
+from lottrack.models import CellCount, Lot, User, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
 from tests.factories import make_scenario
@@ -225,3 +228,177 @@ def test_a_lost_connection_fails_one_read_clearly_and_the_next_read_works(
     with pytest.raises(StorageError, match="The database could not be read"):
         _page(sc)
     assert _page(sc).total == 3
+
+
+# ------------------------------------------------------------- work lists: batched reads
+
+
+def _statements(db: Database, read: Callable[[Session], object]) -> int:
+    """How many statements ``read`` sends to the database, in a read session of its own."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    with db.reader() as s:
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            read(s)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def _passage(sc: Scenario, lot_id: int, number: int, seeded: dt.datetime,
+             harvested: dt.datetime | None = None) -> None:
+    tech = sc.cast.who("technician")
+    with sc.db.session() as s:
+        pid = expansion.record_passage(s, tech, lot_id=lot_id, number=number, seeded_at=seeded,
+                                       cells_seeded_text="5e6", area_text="175 cm2",
+                                       vessels="T175", reagent_lot_ids=sc.reagent_ids)
+    if harvested is not None:
+        with sc.db.session() as s:
+            expansion.record_passage_harvest(s, tech, passage_id=pid, harvested_at=harvested,
+                                             cells_harvested_text="4e7",
+                                             viability_text="95 %")
+
+
+def _without(*codes: str) -> dict[str, str]:
+    return {k: v for k, v in CONFORMING_QC.items() if k not in codes}
+
+
+STERILITY = "Sterility (aerobic/anaerobic culture)"
+
+
+def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
+        sc: Scenario) -> None:
+    """The technician's and QA's lists read the same number of statements for 2 lots as
+    for 14 (no query per lot), and say for lots in every state what is due, since when,
+    what is missing and what is out of specification, in their orders."""
+    tech, qa = sc.cast.who("technician"), sc.cast.who("qa")
+    now = utcnow()
+    days = lambda n: now - dt.timedelta(days=n)  # noqa: E731
+
+    def subject(n: int) -> int:
+        return sc.subject(f"TLS-1{n:02d}", dt.date(1970, 1, 1))
+
+    # Two lots: one in process (P0-P2 harvested), one awaiting release without sterility.
+    grown = sc.harvest_and_lot(subject(0), days(30))
+    grown_at = sc.passages(grown, days(29), n=3)
+    no_sterility, _ = sc.made_lot(subject(1), qc_results=_without("sterility"))
+
+    def lists() -> tuple[int, int]:
+        return (_statements(sc.db, lambda s: listings.technician_worklist(s, tech)),
+                _statements(sc.db, lambda s: listings.review_queue(s, qa)))
+
+    few = lists()
+    with sc.db.reader() as s:
+        assert len(listings.technician_worklist(s, tech)) == 2
+        assert len(listings.review_queue(s, qa)) == 1
+
+    # Lots in process in every state.
+    fresh = sc.harvest_and_lot(subject(2), days(2))
+    seeded = sc.harvest_and_lot(subject(3), days(40))
+    _passage(sc, seeded, 0, days(39))
+    at_max = sc.harvest_and_lot(subject(4), days(50))
+    at_max_at = sc.passages(at_max, days(49), n=5)  # P4 is the specification's last
+    spread = sc.harvest_and_lot(subject(5), days(60))
+    sc.passages(spread, days(59), n=3)
+    sc.final_count(spread, days(3), spread=True)
+    recounted = sc.harvest_and_lot(subject(6), days(70))
+    sc.passages(recounted, days(69), n=3)
+    sc.final_count(recounted, days(5), spread=True)
+    sc.final_count(recounted, days(4))  # the latest count is the one that counts
+    counted_early = sc.harvest_and_lot(subject(7), days(80))
+    _passage(sc, counted_early, 0, days(79), days(77))
+    sc.final_count(counted_early, days(76))  # before P1's harvest: it no longer counts
+    _passage(sc, counted_early, 1, days(75), days(74))
+    voided = sc.harvest_and_lot(subject(8), days(90))
+    voided_at = sc.passages(voided, days(89), n=3)
+    sc.final_count(voided, days(6))
+    with sc.db.reader() as s:
+        (voided_count,) = listings.lot_counts(s, tech, voided)
+    with sc.db.session() as s:
+        counts.void_count(s, tech, voided_count.id, "wrong lot's chamber")
+    # Formulated lots: out of specification (and held), retested, three missing (one of
+    # them voided), complete, complete with a recount pending.
+    failing, _ = sc.made_lot(subject(9), qc_results=_without("mycoplasma") | {
+        "viability_fresh": "75 %", "cd45": "3 %"})
+    with sc.db.session() as s:
+        disposition.quarantine(s, qa, failing, sc.cast.creds("qa"), "viability 75 %")
+    retested, _ = sc.made_lot(subject(10), qc_results=dict(CONFORMING_QC,
+                                                           viability_fresh="75 %"))
+    with sc.db.reader() as s:
+        first = next(r for r in qc.results(s, retested) if r.code == "viability_fresh")
+    with sc.db.session() as s:
+        qc.record_result(s, tech, lot_id=retested, test="viability_fresh",
+                         value_text="91 %", tested_at=utcnow(), retest_of_id=first.id)
+    three_missing, _ = sc.made_lot(subject(11), qc_results=_without("sterility",
+                                                                    "mycoplasma"))
+    with sc.db.reader() as s:
+        endotoxin = next(r for r in qc.results(s, three_missing) if r.code == "endotoxin")
+    with sc.db.session() as s:
+        qc.void_result(s, tech, endotoxin.id, "sample mislabelled")
+    complete, _ = sc.made_lot(subject(12))
+    recount, _ = sc.made_lot(subject(13))
+    with sc.db.session() as s:  # as a count set entered before formulation checks existed
+        audit.set_actor(s, tech.id, "technician")
+        s.add(CellCount(lot_id=recount, target=counts.FINAL_PRODUCT, method="hemocytometer",
+                        counted_at=utcnow(), counted_by=tech.id, mean_viable_per_ml=2e6,
+                        viability_pct=94.0, cv_pct=15.7, recount_required=True))
+
+    assert lists() == few  # 14 lots, the same statements as for 2
+
+    with sc.db.reader() as s:
+        work = listings.technician_worklist(s, tech)
+        queue = listings.review_queue(s, qa)
+        created = {lot.id: lot.created_at for lot in s.exec(select(Lot)).all()}
+        formulated = {lot.id: lot.formulated_at for lot in s.exec(select(Lot)).all()}
+        steps = {i.lot_id: listings.next_step(s, tech, i.lot_id) for i in work}
+    expected = [  # longest waiting first
+        (voided, lots.IN_PROCESS, "Seed P3 or count final product",
+         voided_at - dt.timedelta(minutes=30)),  # P2 harvested about 79 days ago
+        (counted_early, lots.IN_PROCESS, "Seed P2 or count final product", days(74)),
+        (seeded, lots.IN_PROCESS, "Harvest P0", days(39)),
+        (at_max, lots.IN_PROCESS, "Count final product",
+         at_max_at - dt.timedelta(minutes=30)),  # about 34 days ago
+        (grown, lots.IN_PROCESS, "Seed P3 or count final product",
+         grown_at - dt.timedelta(minutes=30)),  # about 19 days ago
+        (recounted, lots.IN_PROCESS, "Formulate", days(4)),
+        (spread, lots.IN_PROCESS, "Recount final product (CV 28.3 %)", days(3)),
+        (no_sterility, lots.AWAITING_RELEASE, f"QC result missing: {STERILITY}",
+         formulated[no_sterility]),
+        (failing, lots.QUARANTINED, "QC result missing: Mycoplasma", formulated[failing]),
+        (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3",
+         formulated[three_missing]),
+        (fresh, lots.IN_PROCESS, "Seed P0", created[fresh]),
+    ]
+    assert [(i.lot_id, i.status, i.due, i.since) for i in work] == expected
+    assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}"
+               for i in work)
+    assert {lot_id: steps[lot_id] for lot_id, *_ in expected} == {
+        **{lot_id: due for lot_id, status, due, _ in expected if status == lots.IN_PROCESS},
+        no_sterility: f"QC results missing: {STERILITY}",
+        failing: "QC results missing: Mycoplasma",
+        three_missing: f"QC results missing: {STERILITY}, Mycoplasma, Endotoxin",
+    }
+    assert [(i.lot_id, i.status, i.formulated_at, i.missing, i.out_of_spec,
+             i.recount_pending, i.flag) for i in queue] == [  # oldest formulation first
+        (no_sterility, lots.AWAITING_RELEASE, formulated[no_sterility], (STERILITY,), (),
+         False, "1 result(s) missing"),
+        (failing, lots.QUARANTINED, formulated[failing], ("Mycoplasma",),
+         ("Viability, fresh final product 75 % (limit ≥ 80 %)", "CD45 3 % (limit ≤ 2 %)"),
+         False, "OUT OF SPEC, 1 missing"),
+        (retested, lots.AWAITING_RELEASE, formulated[retested], (), (), False, "ready"),
+        (three_missing, lots.AWAITING_RELEASE, formulated[three_missing],
+         (STERILITY, "Mycoplasma", "Endotoxin"), (), False, "3 result(s) missing"),
+        (complete, lots.AWAITING_RELEASE, formulated[complete], (), (), False, "ready"),
+        (recount, lots.AWAITING_RELEASE, formulated[recount], (), (), True,
+         "recount pending"),
+    ]
+    with sc.db.reader() as s:  # one lot's readiness is the batched one's
+        ready = qc.readiness_of(s, s.exec(select(Lot)).all())
+        for lot_id, state in ready.items():
+            lot = s.get(Lot, lot_id)
+            assert lot is not None
+            assert qc.readiness(s, lot) == state
