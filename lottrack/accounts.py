@@ -190,11 +190,31 @@ def authenticate(session: Session, username: str, password: str) -> CurrentUser:
         raise PasswordExpired(
             "Your password has expired (or was reset); choose a new one to continue."
         )
+    audit.set_actor(session, user.id, user.username)
     if user.failed_logins:
-        audit.set_actor(session, user.id, user.username)
         with audit.reason(session, "successful login resets the failure count"):
             user.failed_logins = 0
+    audit.log_event(session, "login", "user", user.id or "")
     return CurrentUser.of(user)
+
+
+LOGOUT_REASONS = ("logged out", "idle")
+
+
+def record_logout(session: Session, who: CurrentUser, why: str,
+                  idle_minutes: float | None = None) -> None:
+    """Audit the end of a terminal session: ``logged out`` by the person, or ``idle``
+    (logged out by the terminal after ``idle_minutes`` without activity)."""
+    if why not in LOGOUT_REASONS:
+        raise ValidationError(f'Logout: "{str(why)[:40]}" is not a reason; expected one of '
+                              f"{', '.join(LOGOUT_REASONS)}.", field="reason")
+    if why == "idle" and (idle_minutes is None or not 0 < idle_minutes < 10**6):
+        raise ValidationError("Logout: the idle time must be a positive number of minutes.",
+                              field="idle_minutes")
+    audit.set_actor(session, who.id, who.username)
+    text = (f"logged out after {idle_minutes:g} minutes without activity"
+            if why == "idle" else "logged out")
+    audit.log_event(session, "logout", "user", who.id, reason=text)
 
 
 def _record_failure(session: Session, user: User, why: str, *, count: bool = True) -> bool:

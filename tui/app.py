@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import settings, sites
+from lottrack import accounts, settings, sites
 from lottrack.db import Database
 from lottrack.errors import LotTrackError, ValidationError
 from lottrack.permissions import CurrentUser
@@ -71,13 +71,22 @@ class LotTrackApp(App[None]):
         self.read_site_clock()
         self._read_idle_limit(self.ctx.db)
 
-    def show_login(self, notice: str = "") -> None:
-        """Forget the person and show an empty login screen."""
-        was_logged_in = self.ctx.user is not None
+    def show_login(self, notice: str = "", *, idle_minutes: float | None = None) -> None:
+        """Forget the person (their logout audited; ``idle_minutes`` when the terminal
+        logged them out) and show an empty login screen."""
+        user = self.ctx.user
         self.ctx.user = None
         self._replace_stack(LoginScreen(notice))
-        if was_logged_in:
+        if user is not None:
+            self._record_logout(self.ctx.db, user, idle_minutes)
             self.read_site_clock()
+
+    @work(thread=True, exit_on_error=False, group="logout")
+    def _record_logout(self, db: Database, user: CurrentUser,
+                       idle_minutes: float | None) -> None:
+        with db.session() as session:
+            accounts.record_logout(session, user, "logged out" if idle_minutes is None
+                                   else "idle", idle_minutes)
 
     # ------------------------------------------------------------- the site's clock
 
@@ -125,7 +134,7 @@ class LotTrackApp(App[None]):
             return False
         unit = "minute" if minutes == 1 else "minutes"
         self.show_login(f"Logged out after {minutes:g} {unit} without activity; unsaved "
-                        "input was discarded.")
+                        "input was discarded.", idle_minutes=minutes)
         return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
@@ -186,6 +195,16 @@ class LotTrackApp(App[None]):
         """Back to the login screen."""
         if self.ctx.user is not None:
             self.show_login("You have logged out.")
+
+    def on_unmount(self) -> None:
+        """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
+        user, self.ctx.user = self.ctx.user, None
+        if user is not None:
+            try:
+                with self.ctx.db.session() as session:
+                    accounts.record_logout(session, user, "logged out")
+            except LotTrackError as error:  # leaving must not fail; say why it went unrecorded
+                logger.warning("logout of %s not recorded: %s", user.username, error)
 
     def action_home(self) -> None:
         """Close every screen above the home screen."""

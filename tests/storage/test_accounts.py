@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from lottrack import accounts, audit
 from lottrack.db import Database
@@ -34,6 +34,45 @@ def test_right_password_logs_in(db: Database, make_user: MakeUser) -> None:
     who = _login(db, "tina", PASSWORD)
     assert who == tech
     assert who.roles == frozenset({"technician"})
+
+
+def _sessions(db: Database, username: str) -> list[tuple[str, str]]:
+    with db.reader() as s:
+        events = s.exec(select(AuditEvent).where(
+            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
+        ).order_by(col(AuditEvent.id))).all()
+    return [(e.action, e.reason) for e in events]
+
+
+def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> None:
+    make_user("technician", username="tina")
+    who = _login(db, "tina", PASSWORD)
+    with db.session() as s:
+        accounts.record_logout(s, who, "logged out")
+    _login(db, "tina", PASSWORD)
+    with db.session() as s:
+        accounts.record_logout(s, who, "idle", 15)
+    assert _sessions(db, "tina") == [
+        ("login", ""), ("logout", "logged out"),
+        ("login", ""), ("logout", "logged out after 15 minutes without activity"),
+    ]
+    with pytest.raises(AuthenticationFailed):  # a refused login is no login
+        _login(db, "tina", "not-the-password")
+    assert len(_sessions(db, "tina")) == 4
+    verify_ok(db)
+
+
+@pytest.mark.parametrize(("why", "minutes"), [
+    ("bored", None), ("", None), ("idle", None), ("idle", 0), ("idle", -5),
+    ("idle", float("nan")), ("idle", float("inf")),
+])
+def test_a_logout_with_a_bad_reason_is_refused_and_nothing_stored(
+    db: Database, make_user: MakeUser, why: str, minutes: float | None
+) -> None:
+    who = make_user("technician", username="tina")
+    with pytest.raises(ValidationError, match="Logout"), db.session() as s:
+        accounts.record_logout(s, who, why, minutes)
+    assert _sessions(db, "tina") == []
 
 
 def test_wrong_password_is_counted_and_audited(db: Database, make_user: MakeUser) -> None:

@@ -7,11 +7,11 @@ import time
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from lottrack import audit
 from lottrack.db import Database
-from lottrack.models import Setting, Site
+from lottrack.models import AuditEvent, Setting, Site
 from tests.tui.helpers import login, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.screens.forms.site import SiteForm
@@ -21,6 +21,15 @@ from tui.screens.login import LoginScreen
 pytestmark = pytest.mark.asyncio
 
 FIFTEEN_MINUTES = 15 * 60
+
+
+def sessions(db: Database, username: str) -> list[tuple[str, str]]:
+    """The person's logins and logouts in the audit trail, oldest first."""
+    with db.reader() as s:
+        events = s.exec(select(AuditEvent).where(
+            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
+        ).order_by(col(AuditEvent.id))).all()
+    return [(e.action, e.reason) for e in events]
 
 
 def site_count(db: Database) -> int:
@@ -55,6 +64,24 @@ async def test_fifteen_idle_minutes_log_out_and_discard_the_form(
         await login(pilot, "admin")
         assert isinstance(app.screen, HomeScreen)  # the form is gone, not restored
     assert site_count(demo_db) == 1
+    assert sessions(demo_db, "admin") == [
+        ("login", ""), ("logout", "logged out after 15 minutes without activity"),
+        ("login", ""), ("logout", "logged out")]  # the last one: leaving the app
+
+
+async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: Database
+                                                    ) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert sessions(demo_db, "tech") == [("login", ""), ("logout", "logged out")]
+        await login(pilot, "qa")
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    assert sessions(demo_db, "qa") == [("login", ""), ("logout", "logged out")]
+    assert sessions(demo_db, "tech") == [("login", ""), ("logout", "logged out")]
 
 
 async def test_keys_and_the_mouse_count_as_activity(app: LotTrackApp) -> None:

@@ -38,7 +38,8 @@ class AccountsPane(RolePane):
     HINT = "Accounts of everyone who uses lottrack."
     HELP = (
         "**Administration** summarises the accounts. Press **u** for the Users screen "
-        "(add, disable, enable, unlock, reset passwords) and **a** for the audit trail."
+        "(add, disable, enable, unlock, reset passwords), **a** for the audit trail, "
+        "**s** for the specifications and **t** for the sites."
     )
 
     @override

@@ -28,7 +28,8 @@ class VisitsDuePane(TablePane):
     HELP = (
         "**Visits due** lists planned visits that have no dispensing yet, with their arm "
         "and the subject's available MSC bags. **Enter** opens the visit to prepare its "
-        "bag; **v** lists dispensings awaiting your second verification."
+        "bag; **v** lists dispensings awaiting your second verification; **o** opens the "
+        "allocation (import the statistician's CSV, generate, schedule visits)."
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
