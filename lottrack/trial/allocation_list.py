@@ -1,5 +1,7 @@
-"""What the unblinded pharmacy reads to start the trial (design §2, §7): every subject with
-their sequence, whether it may still change, and their visits.
+"""What the unblinded pharmacy reads to start the trial (design §2, §7): the subjects with
+their sequence, whether it may still change, and their visits — one page at a time for
+the screen (searched and paged in SQL, so twelve thousand subjects stay instant), or all
+of them for the command line.
 
 Nothing here writes; :mod:`lottrack.trial.allocation` and :mod:`lottrack.trial.visits`
 do. Every function authorizes first and returns frozen plain data.
@@ -9,12 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import String, bindparam, func, true
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack import settings
+from lottrack.errors import ValidationError
+from lottrack.listings.pages import _like  # the lot list's: wildcards typed are literal
 from lottrack.models import Allocation, Dispensing, Subject, Visit
 from lottrack.permissions import Action, CurrentUser, authorize
+
+MAX_PAGE = 500
+"""Most subjects :func:`allocation_page` returns at once."""
+MAX_SEARCH = 32
+"""Longest search: a subject code has at most 32 characters."""
+GENERATE_PREVIEW = 6
+"""How many of the subjects not yet allocated a page names (the generate dialog lists
+the first few)."""
 
 
 @dataclass(frozen=True)
@@ -70,31 +85,116 @@ class AllocationList:
         return tuple(s for s in self.subjects if not s.allocated)
 
 
-def allocation_list(session: Session, who: CurrentUser) -> AllocationList:
-    """Every subject with their sequence, frozen flag and visits (unblinded pharmacy only)."""
-    authorize(session, who, Action.VIEW_ALLOCATION)
-    subjects = session.exec(select(Subject.id, Subject.code)
-                            .order_by(col(Subject.code))).all()
-    allocations = {a.subject_id: a for a in session.exec(select(Allocation)).all()}
-    frozen = set(session.exec(
-        select(Visit.subject_id).join(Dispensing, col(Dispensing.visit_id) == col(Visit.id))
-        .distinct()).all())
+@dataclass(frozen=True)
+class AllocationPage:
+    """One page of subjects, by subject code, with how many match and the trial-wide
+    numbers the screen shows and offers."""
+
+    subjects: tuple[SubjectAllocation, ...]
+    total: int
+    """Subjects whose code matches the search (all of them without one)."""
+    offset: int
+    limit: int
+    subject_count: int
+    """Every subject of the trial, whatever the search."""
+    allocated: int
+    """Subjects with a sequence."""
+    frozen: int
+    """Subjects with a dispensed visit (their sequence can no longer change)."""
+    first_unallocated: tuple[str, ...]
+    """The codes of the first few subjects without a sequence, in the order generation
+    allocates them (at most :data:`GENERATE_PREVIEW`)."""
+    block_size: int
+    """Default block size of the permuted-block randomisation (setting)."""
+    period2_week: int
+    """Week of period 2 after week 0 (setting)."""
+
+    @property
+    def unallocated(self) -> int:
+        """How many subjects have no sequence yet."""
+        return self.subject_count - self.allocated
+
+
+def _subject_rows(session: Session, statement: Any, *, every: bool
+                  ) -> tuple[SubjectAllocation, ...]:
+    """Subjects read by ``statement`` (id, code, sequence, source) with their visits: two
+    queries, whatever the number of subjects. ``every``: the statement reads every
+    subject, so every visit is read rather than those of the ids found."""
+    subjects = session.execute(statement).all()
+    ids = [subject_id for subject_id, *_ in subjects]
+    frozen: set[int] = set()
     visits: dict[int, list[PlannedVisit]] = {}
-    for v in session.exec(select(Visit).order_by(col(Visit.subject_id),
-                                                 col(Visit.period))).all():
-        assert v.id is not None
-        visits.setdefault(v.subject_id, []).append(
-            PlannedVisit(v.id, v.period, v.planned_date, v.status))
-    rows = []
-    for subject_id, code in subjects:
-        assert subject_id is not None
-        found = allocations.get(subject_id)
-        rows.append(SubjectAllocation(
-            subject_id, code, found.sequence if found else None,
-            found.source if found else None, subject_id in frozen,
-            tuple(visits.get(subject_id, ()))))
-    return AllocationList(tuple(rows),
+    if ids:
+        found = session.execute(
+            sa_select(col(Visit.id), col(Visit.subject_id), col(Visit.period),
+                      col(Visit.planned_date), col(Visit.status), col(Dispensing.id))
+            .outerjoin(Dispensing, col(Dispensing.visit_id) == col(Visit.id))
+            .where(true() if every else col(Visit.subject_id).in_(ids))
+            .order_by(col(Visit.subject_id), col(Visit.period))).all()
+        for visit_id, subject_id, period, planned, status, dispensing_id in found:
+            visits.setdefault(subject_id, []).append(
+                PlannedVisit(visit_id, period, planned, status))
+            if dispensing_id is not None:
+                frozen.add(subject_id)
+    return tuple(SubjectAllocation(subject_id, code, sequence, source, subject_id in frozen,
+                                   tuple(visits.get(subject_id, ())))
+                 for subject_id, code, sequence, source in subjects)
+
+
+def _subjects() -> Any:
+    return (sa_select(col(Subject.id), col(Subject.code), col(Allocation.sequence),
+                      col(Allocation.source))
+            .outerjoin(Allocation, col(Allocation.subject_id) == col(Subject.id)))
+
+
+def allocation_page(session: Session, who: CurrentUser, *, search: str = "",
+                    offset: int = 0, limit: int = 50) -> AllocationPage:
+    """Subjects whose code contains ``search`` (case and spaces ignored, ``%`` and ``_``
+    searched for literally), ``limit`` of them from ``offset`` by subject code, each with
+    their sequence, frozen flag and visits; with how many match, the trial's numbers and
+    the settings the screen offers (unblinded pharmacy only).
+
+    A fixed number of queries, whatever the page or the number of subjects."""
+    authorize(session, who, Action.VIEW_ALLOCATION)
+    if (not isinstance(limit, int) or not isinstance(offset, int)
+            or not 1 <= limit <= MAX_PAGE or offset < 0):
+        raise ValidationError(f"Page: {str(limit)[:20]} rows from {str(offset)[:20]} is not "
+                              f"a page; expected 1 to {MAX_PAGE} rows from 0 or more.",
+                              field="Page")
+    needle = "".join(str(search).split()).upper()
+    if len(needle) > MAX_SEARCH:
+        raise ValidationError(f"Search: at most {MAX_SEARCH} characters (a subject code "
+                              "is no longer).", field="Search")
+    matches: list[Any] = []
+    if needle:
+        pattern = bindparam("pattern", _like(needle), type_=String())
+        # Codes are stored in capitals (lottrack.subjects checks them on the way in).
+        matches.append(col(Subject.code).like(pattern, escape="\\"))
+    subjects = _subject_rows(session, _subjects().where(*matches).order_by(col(Subject.code))
+                             .offset(offset).limit(limit), every=False)
+    frozen_subjects = (sa_select(func.count(col(Visit.subject_id).distinct()))
+                       .join(Dispensing, col(Dispensing.visit_id) == col(Visit.id)))
+    total, subject_count, allocated, frozen = session.execute(sa_select(
+        sa_select(func.count()).select_from(Subject).where(*matches).scalar_subquery(),
+        sa_select(func.count()).select_from(Subject).scalar_subquery(),
+        sa_select(func.count()).select_from(Allocation).scalar_subquery(),
+        frozen_subjects.scalar_subquery())).one()
+    first_unallocated = session.exec(
+        select(Subject.code).where(col(Subject.id).not_in(select(Allocation.subject_id)))
+        .order_by(col(Subject.code)).limit(GENERATE_PREVIEW)).all()
+    return AllocationPage(subjects, total, offset, limit, subject_count, allocated, frozen,
+                          tuple(first_unallocated),
                           settings.get_int(session, "randomisation_block_size"),
+                          settings.get_int(session, "period2_week"))
+
+
+def allocation_list(session: Session, who: CurrentUser) -> AllocationList:
+    """Every subject with their sequence, frozen flag and visits (unblinded pharmacy only;
+    the command line prints what it generated from it — the screen reads
+    :func:`allocation_page`)."""
+    authorize(session, who, Action.VIEW_ALLOCATION)
+    rows = _subject_rows(session, _subjects().order_by(col(Subject.code)), every=True)
+    return AllocationList(rows, settings.get_int(session, "randomisation_block_size"),
                           settings.get_int(session, "period2_week"))
 
 

@@ -7,11 +7,16 @@ import io
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
+from sqlmodel import select
 from textual import events
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from lottrack import demo
+from lottrack.db import Database
+from lottrack.models import Site, User
+from lottrack.permissions import CurrentUser
+from lottrack.subjects import register_subject
 from tui.app import LotTrackApp
 
 FROZEN_NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -75,3 +80,14 @@ def shown(app: LotTrackApp, selector: str) -> str:
     assert widget.visible, f"{selector} is hidden"
     assert widget.region.area > 0, f"{selector} has no room on screen"
     return str(widget.visual)
+
+
+def more_subjects(db: Database, n: int) -> None:
+    """Register TLS-100, TLS-101, … (after the demo's twelve by code): pages to turn."""
+    with db.session() as s:
+        pharm = CurrentUser.of(s.exec(select(User).where(User.username == "pharm")).one())
+        site_id = s.exec(select(Site.id)).first()
+        assert site_id is not None
+        for i in range(n):
+            register_subject(s, pharm, code=f"TLS-{100 + i}", initials="AB",
+                             date_of_birth=dt.date(1970, 1, 1), site_id=site_id)

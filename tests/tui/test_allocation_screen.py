@@ -5,11 +5,13 @@ reachable by blinded roles."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, select
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from lottrack.db import Database
 from lottrack.errors import PermissionDenied
@@ -17,7 +19,14 @@ from lottrack.models import Allocation, Subject, User, Visit
 from lottrack.permissions import CurrentUser
 from lottrack.trial import allocation, allocation_list
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST, permuted_blocks
-from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tests.tui.helpers import (
+    login,
+    more_subjects,
+    screen_text,
+    settle,
+    shown,
+    type_text,
+)
 from tui.app import LotTrackApp
 from tui.screens.allocation import AllocationScreen
 from tui.screens.home import HomeScreen
@@ -44,6 +53,17 @@ def row_line(app: LotTrackApp, code: str) -> str:
         if line.strip().startswith(code):
             return " ".join(line.split())
     raise AssertionError(f"{code} is not on the screen")
+
+
+def codes_shown(app: LotTrackApp) -> list[str]:
+    """The subject codes of the table lines on the screen, top to bottom."""
+    return [line.split()[0] for line in screen_text(app).splitlines()
+            if re.match(r"TLS-\d+ ", line.strip())]
+
+
+def footer(app: LotTrackApp) -> str:
+    """The bottom line."""
+    return screen_text(app).splitlines()[-1]
 
 
 async def open_allocation(pilot: Pilot[object], username: str = "pharm") -> AllocationScreen:
@@ -220,7 +240,7 @@ async def test_schedule_both_visits_of_an_allocated_subject(
         screen = await open_allocation(pilot)
         await import_path(pilot, path)
         # TLS-001 (first row) is allocated and has no visits: v schedules them.
-        assert "v Schedule visits" in screen_text(app).splitlines()[-1]
+        assert "v Schedule" in screen_text(app).splitlines()[-1]
         await pilot.press("v")
         await settle(pilot)
         assert "Schedule the visits of TLS-001" in screen_text(app)
@@ -289,3 +309,143 @@ async def test_the_services_refuse_a_clinician_again(demo_db: Database, tmp_path
     with demo_db.session() as s, pytest.raises(PermissionDenied):
         allocation.generate(s, ward, subject_ids=[1], seed=1)
 
+
+
+async def test_pages_turn_with_pgdn_and_pgup_at_80_by_24(
+    app: LotTrackApp, demo_db: Database
+) -> None:
+    more_subjects(demo_db, 30)  # 42 subjects: four pages of twelve at 80×24
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_allocation(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 1–12 of 42 · page 1 of 4"
+        assert codes_shown(app) == [f"TLS-{i:03}" for i in range(1, 13)]
+        assert (shown(app, "#alloc-summary")
+                == "42 subjects: 4 allocated (3 frozen), 38 not allocated.")
+        assert "pgdn Next page" in footer(app)
+        assert "pgup" not in footer(app)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
+        assert codes_shown(app) == [f"TLS-{i}" for i in range(100, 112)]
+        assert shown(app, "#alloc-detail") == "TLS-100: not allocated."
+        # Both page keys share one place; every key still fits in 80 columns.
+        line = footer(app)
+        for key in ("pgup pgdn Page", "esc Back", "i Import", "g Generate", "f1 Help",
+                    "^p palette"):
+            assert key in line, key
+        await pilot.press("pagedown", "pagedown")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 37–42 of 42 · page 4 of 4"
+        assert codes_shown(app) == [f"TLS-{i}" for i in range(124, 130)]
+        assert "pgdn" not in footer(app)
+        await pilot.press("pagedown")  # nothing after the last page
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 37–42 of 42 · page 4 of 4"
+        await pilot.press("pageup")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 25–36 of 42 · page 3 of 4"
+        assert codes_shown(app)[0] == "TLS-112"
+        await pilot.press("pageup", "pageup")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 1–12 of 42 · page 1 of 4"
+        assert codes_shown(app)[0] == "TLS-001"
+        assert screen.check_action("page", (-1,)) is False
+
+
+async def test_actions_on_a_later_page_refresh_that_page(
+    app: LotTrackApp, demo_db: Database, tmp_path: Path
+) -> None:
+    more_subjects(demo_db, 30)
+    path = tmp_path / "allocation.csv"
+    path.write_text("TLS-105,placebo-first\n", encoding="utf-8")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_allocation(pilot)
+        await pilot.press("pagedown")
+        await settle(pilot)
+        await pilot.press(*["down"] * 5)
+        assert shown(app, "#alloc-detail") == "TLS-105: not allocated."
+        await import_path(pilot, path)
+        # Still page 2, TLS-105 still highlighted, its sequence shown.
+        assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
+        assert row_line(app, "TLS-105") == "TLS-105 placebo-first can change — —"
+        assert shown(app, "#alloc-detail") == ("TLS-105: placebo-first, from import "
+                                               "allocation.csv.")
+        assert (shown(app, "#alloc-summary")
+                == "42 subjects: 5 allocated (3 frozen), 37 not allocated.")
+        assert "v Schedule" in footer(app)
+        await pilot.press("v")
+        await settle(pilot)
+        assert "Schedule the visits of TLS-105" in screen_text(app)
+        await pilot.press("enter")  # today's date, as offered
+        await settle(pilot)
+        assert isinstance(app.screen, AllocationScreen)
+        assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
+        assert (row_line(app, "TLS-105") == "TLS-105 placebo-first can change 2025-03-14 "
+                "planned 2025-08-29 planned")
+        # g allocates every subject left, on every page; the dialog names the first few.
+        await pilot.press("g")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Allocate the 37 subjects not yet allocated (TLS-001, TLS-002," in text
+        assert "TLS-003, TLS-004, TLS-006, TLS-007 and 31 more)" in text
+        await type_text(pilot, "7")
+        await pilot.press("enter", "enter")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
+        assert codes_shown(app) == [f"TLS-{i}" for i in range(100, 112)]
+        for code in codes_shown(app):
+            assert "not allocated" not in row_line(app, code), code
+        assert (shown(app, "#alloc-summary")
+                == "42 subjects: 42 allocated (3 frozen), 0 not allocated.")
+
+
+async def test_search_filters_by_subject_code_as_you_type(
+    app: LotTrackApp, demo_db: Database
+) -> None:
+    more_subjects(demo_db, 30)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_allocation(pilot)
+        await pilot.press("slash")
+        assert app.focused is screen.query_one("#alloc-search")
+        assert "↓ List" in footer(app)
+        await pilot.press("t", "l", "s", "-", "1", "2")
+        await pilot.pause(0.3)  # the search waits for a pause in the typing
+        await settle(pilot)
+        assert codes_shown(app) == [f"TLS-{i}" for i in range(120, 130)]
+        assert (shown(app, "#alloc-page")
+                == 'Subjects 1–10 of 10 matching "tls-12" · page 1 of 1')
+        # The trial's numbers do not follow the search.
+        assert (shown(app, "#alloc-summary")
+                == "42 subjects: 4 allocated (3 frozen), 38 not allocated.")
+        # Spaces and case do not matter; a search of many pages pages.
+        screen.query_one("#alloc-search", Input).value = ""
+        await type_text(pilot, "T L S - 1")
+        await pilot.press("enter")  # to the table, searching at once
+        await settle(pilot)
+        assert app.focused is screen.query_one("#alloc-table")
+        matching = 'of 30 matching "T L S - 1"'
+        assert shown(app, "#alloc-page") == f"Subjects 1–12 {matching} · page 1 of 3"
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == f"Subjects 13–24 {matching} · page 2 of 3"
+        assert codes_shown(app)[0] == "TLS-112"
+        # Typed wildcards and quotes are looked for as they are: nothing has them.
+        for typed in ("%", "_", "TLS_001", "'", '"'):
+            await pilot.press("slash")
+            await type_text(pilot, typed)  # replaces the selected search
+            await pilot.press("enter")
+            await settle(pilot)
+            assert codes_shown(app) == [], typed
+            assert shown(app, "#alloc-page") == f'No subject code contains "{typed}".'
+        # Too long for a subject code: refused, said under the table.
+        await pilot.press("slash")
+        await type_text(pilot, "T" * 40)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Search: at most 32 characters" in shown(app, "#alloc-page")
+        assert screen.query_one("#alloc-page").has_class("error")
+        # Cleared, the whole list is back from its first page.
+        await pilot.press("slash", "backspace", "enter")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == "Subjects 1–12 of 42 · page 1 of 4"
+        assert codes_shown(app)[0] == "TLS-001"

@@ -30,15 +30,18 @@ class GenerateAllocationModal(ModalScreen[GenerateEntry | None]):
         Binding("enter", "next_field", show=False, priority=True),
     ]
 
-    def __init__(self, subject_codes: tuple[str, ...], block_size: int) -> None:
+    def __init__(self, first_codes: tuple[str, ...], count: int, block_size: int) -> None:
+        """``count`` subjects will be allocated; ``first_codes`` are the first few of them
+        (listed, then "and n more")."""
         super().__init__()
-        self._codes = subject_codes
+        self._codes = first_codes[:6]
+        self._count = count
         self._block_size = block_size
 
     def compose(self) -> ComposeResult:
         """What will be allocated, two fields, buttons."""
-        n = len(self._codes)
-        listed = ", ".join(self._codes[:6]) + (f" and {n - 6} more" if n > 6 else "")
+        n, shown = self._count, len(self._codes)
+        listed = ", ".join(self._codes) + (f" and {n - shown} more" if n > shown else "")
         with Vertical(classes="modal-box"):
             yield Static(Content("Generate allocations"), classes="dialog-title")
             yield Static(Content(

@@ -1,4 +1,6 @@
-"""Allocation (unblinded pharmacy): every subject's sequence and visits; start the trial.
+"""Allocation (unblinded pharmacy): every subject's sequence and visits, searched by subject
+code as you type, one page at a time (paged in SQL, so twelve thousand subjects stay
+instant); start the trial.
 
 The pharmacist imports the statistician's CSV or generates the allocation by seeded
 permuted blocks, then schedules each allocated subject's two visits. Blinded roles never
@@ -19,7 +21,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.timer import Timer
+from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -27,20 +30,40 @@ from lottrack.db import Database
 from lottrack.errors import LotTrackError
 from lottrack.permissions import Action, CurrentUser
 from lottrack.trial import allocation, allocation_list, visits
-from lottrack.trial.allocation_list import AllocationList, PlannedVisit, SubjectAllocation
+from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, SubjectAllocation
 from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.modals.week0 import Week0Modal
 from tui.screens.base import AppScreen
+from tui.screens.lots import SEARCH_DELAY
 from tui.widgets.session_header import SessionHeader
 
 NOT_ALLOCATED = "not allocated"
+PAGE_KEYS = Binding.Group("Page")
+"""PgUp and PgDn share one place in the footer (so that 80 columns hold every key)."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the table shows: search text and page."""
+
+    search: str = ""
+    offset: int = 0
+    limit: int = 20
 
 
 @dataclass
 class AllocationsLoaded(Message):
-    """Every subject with their sequence and visits, read by the core."""
+    """A page of subjects with their sequence and visits, read by the core for ``query``."""
 
-    data: AllocationList
+    query: Query
+    page: AllocationPage
+
+
+@dataclass
+class AllocationsRefused(Message):
+    """The core refused to read (a search that is too long, a role that may not)."""
+
+    message: str
 
 
 @dataclass
@@ -83,12 +106,16 @@ class AllocationScreen(AppScreen):
     HELP = """\
 # Allocation (unblinded)
 
-Every trial subject, by subject code, with their treatment **sequence** (`MSC-first` or
-`placebo-first`, or *not allocated*), whether the allocation is **frozen** (a visit of
-the subject has been dispensed, so the sequence can no longer change) and the planned
-date and state of their **period 1** and **period 2** visits. Only unblinded pharmacists
-see this screen.
+Every trial subject, by subject code, one page at a time, with their treatment
+**sequence** (`MSC-first` or `placebo-first`, or *not allocated*), whether the
+allocation is **frozen** (a visit of the subject has been dispensed, so the sequence can
+no longer change) and the planned date and state of their **period 1** and **period 2**
+visits. Only unblinded pharmacists see this screen.
 
+* **/** moves to the search box: type part of a subject code and the table follows as
+  you type; **Enter** or **↓** goes back to the table.
+* **PgDn / PgUp** show the next / previous page (the line under the table says which
+  subjects are shown, of how many).
 * **i** moves to the import line: type the path of the trial statistician's CSV file
   (`subject_code,sequence` on each line; a header line is allowed) and press **Enter**.
   A file with any bad line (an unknown subject, a sequence that is neither, a subject
@@ -102,31 +129,41 @@ see this screen.
 """
 
     BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("down", "to_list", "List", key_display="↓", priority=True),
+        Binding("slash", "search", "Search", show=False),  # the box says "(/)"
+        Binding("pageup", "page(-1)", "Prev page", priority=True, group=PAGE_KEYS),
+        Binding("pagedown", "page(1)", "Next page", priority=True, group=PAGE_KEYS),
         Binding("i", "import", "Import"),
         Binding("g", "generate", "Generate"),
-        Binding("v", "schedule", "Schedule visits"),
+        Binding("v", "schedule", "Schedule"),
         Binding("ctrl+r", "reload", "Refresh", show=False),
-        Binding("escape", "back", "Back"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.data: AllocationList | None = None
+        self.query_state = Query()
+        self.page: AllocationPage | None = None
         self.rows: dict[str, SubjectAllocation] = {}
         self.busy = False
         """True while a write is running (a second key press waits for it)."""
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        """Header, summary, subjects, the highlighted subject, import line, status, footer."""
+        """Header, title and search, summary, one page of subjects, the page line, the
+        highlighted subject, import line, status, footer."""
         yield SessionHeader()
         with Vertical(id="alloc-body"):
-            yield Static("Allocation (unblinded)", classes="pane-title")
+            with Horizontal(id="alloc-top"):
+                yield Static("Allocation (unblinded)", classes="pane-title")
+                yield Input(placeholder="Search subject code (/)", id="alloc-search",
+                            compact=True)
             yield Static("", id="alloc-summary")
-            yield LoadingIndicator(id="alloc-loading")
             table: DataTable[Text] = DataTable(id="alloc-table", cursor_type="row",
                                                zebra_stripes=True)
             table.add_columns("Subject", "Sequence", "Allocation", "Period 1", "Period 2")
             yield table
+            yield Static("Reading the subjects…", id="alloc-page")
             yield Static("", id="alloc-detail")
             with Horizontal(id="alloc-import"):
                 yield Label("Import CSV file ", id="alloc-path-label")
@@ -137,9 +174,18 @@ see this screen.
         yield Footer()
 
     def on_mount(self) -> None:
-        """Read the subjects."""
+        """The table first (its keys work at once); read once the table has a size."""
         self.query_one("#alloc-table").focus()
-        self.action_reload()
+        self.call_after_refresh(self.action_reload)
+
+    def on_resize(self) -> None:
+        """A taller terminal gets longer pages."""
+        self._refit()
+
+    def _refit(self) -> None:
+        """The table's height changed (terminal, status line): fit the page to it."""
+        if self.page is not None and self._rows_that_fit() != self.query_state.limit:
+            self.action_reload()
 
     # ------------------------------------------------------------------ what is shown
 
@@ -163,7 +209,7 @@ see this screen.
         elif not row.allocated:
             detail.update(Content(f"{row.code}: not allocated."))
         else:
-            frozen = " Frozen: a visit has been dispensed." if row.frozen else ""
+            frozen = " Frozen: a visit was dispensed." if row.frozen else ""
             detail.update(Content(f"{row.code}: {row.sequence}, from {row.source}.{frozen}"))
 
     @override
@@ -173,13 +219,27 @@ see this screen.
         if action == "import":
             return self.ctx.can(Action.MANAGE_ALLOCATION)
         if action == "generate":
-            return (self.ctx.can(Action.MANAGE_ALLOCATION) and self.data is not None
-                    and bool(self.data.unallocated))
+            return (self.ctx.can(Action.MANAGE_ALLOCATION) and self.page is not None
+                    and self.page.unallocated > 0)
         if action == "schedule":
             row = self.selected()
             return (self.ctx.can(Action.RECORD_WEIGHT) and row is not None
                     and row.can_schedule)
+        if action == "to_list":
+            return self.focused is self.query_one("#alloc-search")
+        if action == "page":
+            page = self.page
+            if page is None:
+                return False
+            step = int(str(parameters[0])) if parameters else 1
+            if step > 0:
+                return page.offset + page.limit < page.total
+            return page.offset > 0
         return True
+
+    def on_descendant_focus(self) -> None:
+        """The footer follows the focus (↓ List only from the search box)."""
+        self.refresh_bindings()
 
     # ------------------------------------------------------------------------ actions
 
@@ -188,11 +248,44 @@ see this screen.
         self.dismiss()
 
     def action_reload(self) -> None:
-        """Read the subjects again."""
-        user = self.ctx.user
-        if user is not None:
-            self.query_one("#alloc-loading").display = True
-            self._load(self.ctx.db, user)
+        """Read the current page again (page length follows the terminal height)."""
+        self._ask(limit=self._rows_that_fit())
+
+    def action_page(self, step: int) -> None:
+        """Next (1) or previous (-1) page."""
+        query = self.query_state
+        offset = max(0, query.offset + step * query.limit)
+        if self.page is not None and offset < self.page.total and offset != query.offset:
+            self._ask(offset=offset)
+
+    def action_search(self) -> None:
+        """To the search box (its text selected: typing replaces it)."""
+        search = self.query_one("#alloc-search", Input)
+        search.focus()
+        search.select_all()
+
+    def action_to_list(self) -> None:
+        """↓ in the search box moves to the table."""
+        self.query_one("#alloc-table").focus()
+
+    @on(Input.Changed, "#alloc-search")
+    def _search_changed(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(SEARCH_DELAY, self._search_now)
+
+    def _search_now(self) -> None:
+        self._timer = None
+        text = self.query_one("#alloc-search", Input).value
+        if text != self.query_state.search:
+            self._ask(search=text, offset=0, limit=self._rows_that_fit())
+
+    @on(Input.Submitted, "#alloc-search")
+    def _search_submitted(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._search_now()
+        self.query_one("#alloc-table").focus()
 
     def action_import(self) -> None:
         """Move to the import line."""
@@ -214,22 +307,23 @@ see this screen.
 
     def action_generate(self) -> None:
         """Ask for the seed and block size, then allocate the subjects not yet allocated."""
-        data, user = self.data, self.ctx.user
-        if data is None or user is None or self.busy:
+        page, user = self.page, self.ctx.user
+        if page is None or user is None or self.busy:
             return
-        codes = tuple(s.code for s in data.unallocated)
+        count = page.unallocated
 
         def done(entry: GenerateEntry | None) -> None:
             if entry is not None and not self.busy:
-                self._start(f"Allocating {len(codes)} subjects…")
+                self._start(f"Allocating {count} subjects…")
                 self._generate(self.ctx.db, user, entry)
 
-        self.app.push_screen(GenerateAllocationModal(codes, data.block_size), done)
+        self.app.push_screen(GenerateAllocationModal(page.first_unallocated, count,
+                                                     page.block_size), done)
 
     def action_schedule(self) -> None:
         """Ask for the week-0 date of the highlighted subject, then schedule both visits."""
-        row, data, user = self.selected(), self.data, self.ctx.user
-        if row is None or data is None or user is None or self.busy:
+        row, page, user = self.selected(), self.page, self.ctx.user
+        if row is None or page is None or user is None or self.busy:
             return
 
         def done(week0: dt.date | None) -> None:
@@ -238,15 +332,31 @@ see this screen.
                 self._schedule(self.ctx.db, user, row, week0)
 
         self.app.push_screen(Week0Modal(row.code, self.ctx.clock().date(),
-                                        data.period2_week), done)
+                                        page.period2_week), done)
 
     # ------------------------------------------------------------------------ workers
 
+    def _rows_that_fit(self) -> int:
+        height = self.query_one("#alloc-table").size.height
+        return max(5, min(allocation_list.MAX_PAGE, height - 1))
+
+    def _ask(self, **changes: object) -> None:
+        self.query_state = Query(**{**self.query_state.__dict__, **changes})
+        user = self.ctx.user
+        if user is not None:
+            self._load(self.ctx.db, user, self.query_state)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser) -> None:
-        with db.reader() as session:
-            data = allocation_list.allocation_list(session, who)
-        self.post_message(AllocationsLoaded(data))
+    def _load(self, db: Database, who: CurrentUser, query: Query) -> None:
+        try:
+            with db.reader() as session:
+                page = allocation_list.allocation_page(
+                    session, who, search=query.search, offset=query.offset,
+                    limit=query.limit)
+        except LotTrackError as exc:
+            self.post_message(AllocationsRefused(exc.message))
+            return
+        self.post_message(AllocationsLoaded(query, page))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
@@ -290,13 +400,19 @@ see this screen.
 
     @on(AllocationsLoaded)
     def _loaded(self, message: AllocationsLoaded) -> None:
-        data = message.data
+        if message.query != self.query_state:
+            return  # an older answer arriving late
+        page = message.page
+        if not page.subjects and page.offset > 0 and page.total > 0:
+            # Past the end (a taller terminal, fewer matches): show the last page.
+            self._ask(offset=(page.total - 1) // page.limit * page.limit)
+            return
         table: DataTable[Text] = self.query_one("#alloc-table", DataTable)
         keep = self.selected()
         table.clear()
-        self.data = data
-        self.rows = {str(s.subject_id): s for s in data.subjects}
-        for s in data.subjects:
+        self.page = page
+        self.rows = {str(s.subject_id): s for s in page.subjects}
+        for s in page.subjects:
             by_period = {v.period: v for v in s.visits}
             table.add_row(
                 Text(s.code),
@@ -308,14 +424,37 @@ see this screen.
             )
         if keep is not None and str(keep.subject_id) in self.rows:
             table.move_cursor(row=table.get_row_index(str(keep.subject_id)))
-        allocated = sum(1 for s in data.subjects if s.allocated)
-        frozen = sum(1 for s in data.subjects if s.frozen)
+        else:
+            table.move_cursor(row=0)
         self.query_one("#alloc-summary", Static).update(Content(
-            f"{len(data.subjects)} subjects: {allocated} allocated ({frozen} frozen), "
-            f"{len(data.unallocated)} not allocated."))
+            f"{page.subject_count} subjects: {page.allocated} allocated ({page.frozen} "
+            f"frozen), {page.unallocated} not allocated."))
+        self._describe_page()
         self._show_detail(self.selected())
-        self.query_one("#alloc-loading").display = False
         self.refresh_bindings()
+
+    def _describe_page(self) -> None:
+        page, search = self.page, self.query_state.search.strip()
+        line = self.query_one("#alloc-page", Static)
+        line.remove_class("error")
+        if page is None:
+            return
+        matching = f' matching "{search}"' if search else ""
+        if page.total == 0:
+            line.update(Content(f'No subject code contains "{search}".' if search
+                                else "No subjects yet."))
+            return
+        first, last = page.offset + 1, page.offset + len(page.subjects)
+        pages = -(-page.total // page.limit)
+        number = page.offset // page.limit + 1
+        line.update(Content(f"Subjects {first}–{last} of {page.total}{matching} · page "
+                            f"{number} of {pages}"))
+
+    @on(AllocationsRefused)
+    def _read_refused(self, message: AllocationsRefused) -> None:
+        line = self.query_one("#alloc-page", Static)
+        line.update(Content(message.message))
+        line.add_class("error")
 
     @on(ActionDone)
     def _done(self, message: ActionDone) -> None:
@@ -324,19 +463,20 @@ see this screen.
             self.query_one("#alloc-path", Input).value = ""
         self._status(message.text, error=False)
         self.query_one("#alloc-table").focus()
-        self.action_reload()
+        # Once the status line has its new height: the page fills the table it leaves.
+        self.call_after_refresh(self.action_reload)
 
     @on(ActionRefused)
     def _refused(self, message: ActionRefused) -> None:
         self.busy = False
         self._status(f"{message.message} Nothing was stored.", error=True)
+        self.call_after_refresh(self._refit)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         # The app shows the error; the screen stops looking busy.
         if event.state is WorkerState.ERROR:
             self.busy = False
-            self.query_one("#alloc-loading").display = False
 
     def _start(self, text: str) -> None:
         self.busy = True
