@@ -57,6 +57,19 @@ def normalise_url(url: str) -> str:
     return url
 
 
+READ_ISOLATION = "REPEATABLE READ"
+"""PostgreSQL isolation of read sessions: every statement of a read sees the same
+snapshot (a read-only transaction is never refused for it)."""
+
+
+def _read_snapshot(connection: Any) -> None:
+    """Make a PostgreSQL driver connection read one snapshot per transaction."""
+    from psycopg import IsolationLevel
+
+    connection.rollback()  # the isolation is set between transactions
+    connection.isolation_level = IsolationLevel.REPEATABLE_READ
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -125,7 +138,12 @@ class Database:
         self.engine = make_engine(self.url)
         write_bind = self.engine.execution_options(lottrack_write=True)
         self._writer = sessionmaker(bind=write_bind, class_=Session, expire_on_commit=False)
-        self._reader = sessionmaker(bind=self.engine, class_=Session, expire_on_commit=False)
+        # A read sees one moment of the database, however many statements it takes (a
+        # batch record, a certificate, a page and its count): SQLite's read transaction
+        # does; PostgreSQL's default (READ COMMITTED) would give each statement its own.
+        read_bind = (self.engine if self.dialect == "sqlite"
+                     else self.engine.execution_options(isolation_level=READ_ISOLATION))
+        self._reader = sessionmaker(bind=read_bind, class_=Session, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -186,6 +204,8 @@ class Database:
                 raise StorageError(f"The database could not be read ({_first_line(error)})."
                                    ) from error
             proxy.detach()  # ours from now on: closing it closes the connection
+            if self.dialect != "sqlite":
+                _read_snapshot(proxy.dbapi_connection)
         connection = proxy.dbapi_connection
         try:
             cursor = connection.cursor()

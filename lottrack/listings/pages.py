@@ -67,7 +67,9 @@ class LotPage:
     limit: int
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching ``text`` anywhere; wildcards typed are
+    searched for as typed."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -109,7 +111,7 @@ def lot_page(db: Database, who: CurrentUser, *, search: str = "",
     din = _whole_din(str(search), needle)
     match = "din" if din is not None else "text" if needle else ""
     values: dict[str, Any] = {"status": status, "offset": offset, "limit": limit,
-                              "din": din, "pattern": _like(needle)}
+                              "din": din, "pattern": like_pattern(needle)}
     shape = (status is not None, match)
     with db.driver_reader() as reader:
         authorize_read(reader, who, Action.VIEW_BATCH_RECORD)

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import settings
 from lottrack.errors import ValidationError
-from lottrack.listings.pages import _like  # the lot list's: wildcards typed are literal
+from lottrack.listings.pages import like_pattern
 from lottrack.models import Allocation, Dispensing, Subject, Visit
 from lottrack.permissions import Action, CurrentUser, authorize
 
@@ -167,7 +167,7 @@ def allocation_page(session: Session, who: CurrentUser, *, search: str = "",
                               "is no longer).", field="Search")
     matches: list[Any] = []
     if needle:
-        pattern = bindparam("pattern", _like(needle), type_=String())
+        pattern = bindparam("pattern", like_pattern(needle), type_=String())
         # Codes are stored in capitals (lottrack.subjects checks them on the way in).
         matches.append(col(Subject.code).like(pattern, escape="\\"))
     subjects = _subject_rows(session, _subjects().where(*matches).order_by(col(Subject.code))

@@ -1,0 +1,42 @@
+"""A read sees one moment of the database, however many statements it takes: a batch
+record, a certificate or a page of lots and its count never mix before and after another
+terminal's commit (SQLite's read transaction; REPEATABLE READ on PostgreSQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import select
+
+from lottrack import audit, fastsql
+from lottrack.db import Database
+from lottrack.models import Setting
+
+
+def _add_setting(db: Database, key: str) -> None:
+    with db.session() as w:
+        audit.set_actor(w, None, "system:test")
+        w.add(Setting(key=key, value="1"))
+
+
+def test_a_read_session_does_not_see_a_commit_made_while_it_reads(db: Database) -> None:
+    with db.reader() as s:
+        before = s.exec(select(func.count()).select_from(Setting)).one()
+        _add_setting(db, "committed-meanwhile")  # another terminal, mid-read
+        assert s.exec(select(func.count()).select_from(Setting)).one() == before
+        assert s.exec(select(Setting).where(Setting.key == "committed-meanwhile")
+                      ).first() is None
+    with db.reader() as s:  # the next read sees it
+        assert s.exec(select(func.count()).select_from(Setting)).one() == before + 1
+
+
+def test_a_driver_read_does_not_see_a_commit_made_while_it_reads(db: Database) -> None:
+    counted = fastsql.Prepared.of(sa_select(func.count()).select_from(Setting),
+                                  db.engine.dialect)
+    for round_ in range(2):  # a new connection, then the same one reused
+        with db.driver_reader() as reader:
+            before = reader.rows(counted, {})[0][0]
+            _add_setting(db, f"meanwhile-{round_}")
+            assert reader.rows(counted, {})[0][0] == before
+        with db.driver_reader() as reader:
+            assert reader.rows(counted, {})[0][0] == before + 1
