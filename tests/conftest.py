@@ -29,6 +29,10 @@ from lottrack.db import Database, normalise_url
 from lottrack.permissions import CurrentUser
 
 PG_ENV = "LOTTRACK_TEST_POSTGRES_URL"
+NO_COMMIT_FLUSH = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
+"""Test databases do not wait for the server's WAL flush at each commit: the suite's
+thousands of commits would wait on the disk for a durability no test checks (a server
+crash); the transactions, locks and isolation tested are unchanged."""
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -48,6 +52,7 @@ def pg_server_url() -> Iterator[str]:
     name = f"lottrack_test_{os.getpid()}_{secrets.token_hex(3)}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(NO_COMMIT_FLUSH.format(name=name)))
     try:
         yield url.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -141,6 +146,7 @@ def db(request: pytest.FixtureRequest, db_url: str) -> Iterator[Database]:
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        conn.execute(text(NO_COMMIT_FLUSH.format(name=name)))
     database = Database(base.set(database=name).render_as_string(hide_password=False))
     try:
         yield database
