@@ -146,11 +146,20 @@ def _find(session: Session, username: str) -> User:
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> CurrentUser:
-    """Log in. A failure is committed (counted and audited) before it is refused.
+LOGIN_VIA = ("terminal UI", "command line")
+"""Where a person logs in from; the ``login`` event says which."""
+
+
+def authenticate(session: Session, username: str, password: str,
+                 *, via: str = "terminal UI") -> CurrentUser:
+    """Log in (from the terminal UI, or to run one command on the command line). A failure
+    is committed (counted and audited) before it is refused; a success is audited.
 
     The message never says whether the username exists.
     """
+    if via not in LOGIN_VIA:
+        raise ValidationError(f'Login: "{str(via)[:40]}" is not a way in; expected one of '
+                              f"{', '.join(LOGIN_VIA)}.", field="via")
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     refused = "Unknown username or wrong password."
     if user is None:
@@ -194,7 +203,7 @@ def authenticate(session: Session, username: str, password: str) -> CurrentUser:
     if user.failed_logins:
         with audit.reason(session, "successful login resets the failure count"):
             user.failed_logins = 0
-    audit.log_event(session, "login", "user", user.id or "")
+    audit.log_event(session, "login", "user", user.id or "", reason=via)
     return CurrentUser.of(user)
 
 

@@ -99,5 +99,5 @@ def login(
     password = read_password(state, f"Password for {name}", from_stdin=password_stdin)
     db = state.database()
     with db.session() as session:
-        who = authenticate(session, name, password)
+        who = authenticate(session, name, password, via="command line")
     return db, who

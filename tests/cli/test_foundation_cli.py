@@ -77,6 +77,13 @@ def test_user_commands_and_a_tampered_row(dbfile: str) -> None:
                   stdin=ADMIN_PW + "\n")
     assert "quinn" in listing.stdout
     assert "eve" not in listing.stdout
+    engine = create_engine(f"sqlite:///{dbfile}")
+    with engine.begin() as conn:  # each command run --as logs its person in, audited
+        logins = conn.execute(text("SELECT username, reason FROM audit_event WHERE action = "
+                                   "'login' ORDER BY seq")).all()
+    engine.dispose()
+    assert [tuple(row) for row in logins] == [
+        ("root", "command line"), ("quinn", "command line"), ("root", "command line")]
 
     engine = create_engine(f"sqlite:///{dbfile}")
     with engine.begin() as conn:

@@ -53,12 +53,16 @@ def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> No
     with db.session() as s:
         accounts.record_logout(s, who, "idle", 15)
     assert _sessions(db, "tina") == [
-        ("login", ""), ("logout", "logged out"),
-        ("login", ""), ("logout", "logged out after 15 minutes without activity"),
+        ("login", "terminal UI"), ("logout", "logged out"),
+        ("login", "terminal UI"), ("logout", "logged out after 15 minutes without activity"),
     ]
     with pytest.raises(AuthenticationFailed):  # a refused login is no login
         _login(db, "tina", "not-the-password")
-    assert len(_sessions(db, "tina")) == 4
+    with pytest.raises(ValidationError, match="not a way in"), db.session() as s:
+        accounts.authenticate(s, "tina", PASSWORD, via="carrier pigeon")
+    with db.session() as s:
+        accounts.authenticate(s, "tina", PASSWORD, via="command line")
+    assert _sessions(db, "tina")[4:] == [("login", "command line")]
     verify_ok(db)
 
 

@@ -65,8 +65,8 @@ async def test_fifteen_idle_minutes_log_out_and_discard_the_form(
         assert isinstance(app.screen, HomeScreen)  # the form is gone, not restored
     assert site_count(demo_db) == 1
     assert sessions(demo_db, "admin") == [
-        ("login", ""), ("logout", "logged out after 15 minutes without activity"),
-        ("login", ""), ("logout", "logged out")]  # the last one: leaving the app
+        ("login", "terminal UI"), ("logout", "logged out after 15 minutes without activity"),
+        ("login", "terminal UI"), ("logout", "logged out")]  # the last one: leaving the app
 
 
 async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: Database
@@ -76,12 +76,12 @@ async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: D
         await pilot.press("ctrl+l")
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
-        assert sessions(demo_db, "tech") == [("login", ""), ("logout", "logged out")]
+        assert sessions(demo_db, "tech") == [("login", "terminal UI"), ("logout", "logged out")]
         await login(pilot, "qa")
         await pilot.press("ctrl+q")
         await settle(pilot)
-    assert sessions(demo_db, "qa") == [("login", ""), ("logout", "logged out")]
-    assert sessions(demo_db, "tech") == [("login", ""), ("logout", "logged out")]
+    assert sessions(demo_db, "qa") == [("login", "terminal UI"), ("logout", "logged out")]
+    assert sessions(demo_db, "tech") == [("login", "terminal UI"), ("logout", "logged out")]
 
 
 async def test_keys_and_the_mouse_count_as_activity(app: LotTrackApp) -> None:
