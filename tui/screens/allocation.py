@@ -21,7 +21,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
@@ -33,8 +32,7 @@ from lottrack.trial import allocation, allocation_list, visits
 from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, SubjectAllocation
 from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.modals.week0 import Week0Modal
-from tui.screens.base import AppScreen
-from tui.screens.lots import SEARCH_DELAY
+from tui.screens.paged_list import PagedListScreen
 from tui.widgets.session_header import SessionHeader
 
 NOT_ALLOCATED = "not allocated"
@@ -49,21 +47,6 @@ class Query:
     search: str = ""
     offset: int = 0
     limit: int = 20
-
-
-@dataclass
-class AllocationsLoaded(Message):
-    """A page of subjects with their sequence and visits, read by the core for ``query``."""
-
-    query: Query
-    page: AllocationPage
-
-
-@dataclass
-class AllocationsRefused(Message):
-    """The core refused to read (a search that is too long, a role that may not)."""
-
-    message: str
 
 
 @dataclass
@@ -98,10 +81,15 @@ def state_text(row: SubjectAllocation) -> Text:
     return Text("can change")
 
 
-class AllocationScreen(AppScreen):
+class AllocationScreen(PagedListScreen[Query, AllocationPage]):
     """The subjects table, an import line, and the keys that start the trial."""
 
     DESTINATION = "allocation"
+    SEARCH_ID = "alloc-search"
+    TABLE_ID = "alloc-table"
+    PAGE_LINE_ID = "alloc-page"
+    NOUN = "Subjects"
+    MAX_PAGE = allocation_list.MAX_PAGE
 
     HELP = """\
 # Allocation (unblinded)
@@ -141,13 +129,10 @@ visits. Only unblinded pharmacists see this screen.
     ]
 
     def __init__(self) -> None:
-        super().__init__()
-        self.query_state = Query()
-        self.page: AllocationPage | None = None
+        super().__init__(Query())
         self.rows: dict[str, SubjectAllocation] = {}
         self.busy = False
         """True while a write is running (a second key press waits for it)."""
-        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         """Header, title and search, summary, one page of subjects, the page line, the
@@ -177,15 +162,6 @@ visits. Only unblinded pharmacists see this screen.
         """The table first (its keys work at once); read once the table has a size."""
         self.query_one("#alloc-table").focus()
         self.call_after_refresh(self.action_reload)
-
-    def on_resize(self) -> None:
-        """A taller terminal gets longer pages."""
-        self._refit()
-
-    def _refit(self) -> None:
-        """The table's height changed (terminal, status line): fit the page to it."""
-        if self.page is not None and self._rows_that_fit() != self.query_state.limit:
-            self.action_reload()
 
     # ------------------------------------------------------------------ what is shown
 
@@ -225,67 +201,9 @@ visits. Only unblinded pharmacists see this screen.
             row = self.selected()
             return (self.ctx.can(Action.RECORD_WEIGHT) and row is not None
                     and row.can_schedule)
-        if action == "to_list":
-            return self.focused is self.query_one("#alloc-search")
-        if action == "page":
-            page = self.page
-            if page is None:
-                return False
-            step = int(str(parameters[0])) if parameters else 1
-            if step > 0:
-                return page.offset + page.limit < page.total
-            return page.offset > 0
-        return True
-
-    def on_descendant_focus(self) -> None:
-        """The footer follows the focus (↓ List only from the search box)."""
-        self.refresh_bindings()
+        return super().check_action(action, parameters)
 
     # ------------------------------------------------------------------------ actions
-
-    def action_back(self) -> None:
-        """Back to the home screen."""
-        self.dismiss()
-
-    def action_reload(self) -> None:
-        """Read the current page again (page length follows the terminal height)."""
-        self._ask(limit=self._rows_that_fit())
-
-    def action_page(self, step: int) -> None:
-        """Next (1) or previous (-1) page."""
-        query = self.query_state
-        offset = max(0, query.offset + step * query.limit)
-        if self.page is not None and offset < self.page.total and offset != query.offset:
-            self._ask(offset=offset)
-
-    def action_search(self) -> None:
-        """To the search box (its text selected: typing replaces it)."""
-        search = self.query_one("#alloc-search", Input)
-        search.focus()
-        search.select_all()
-
-    def action_to_list(self) -> None:
-        """↓ in the search box moves to the table."""
-        self.query_one("#alloc-table").focus()
-
-    @on(Input.Changed, "#alloc-search")
-    def _search_changed(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(SEARCH_DELAY, self._search_now)
-
-    def _search_now(self) -> None:
-        self._timer = None
-        text = self.query_one("#alloc-search", Input).value
-        if text != self.query_state.search:
-            self._ask(search=text, offset=0, limit=self._rows_that_fit())
-
-    @on(Input.Submitted, "#alloc-search")
-    def _search_submitted(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._search_now()
-        self.query_one("#alloc-table").focus()
 
     def action_import(self) -> None:
         """Move to the import line."""
@@ -336,27 +254,11 @@ visits. Only unblinded pharmacists see this screen.
 
     # ------------------------------------------------------------------------ workers
 
-    def _rows_that_fit(self) -> int:
-        height = self.query_one("#alloc-table").size.height
-        return max(5, min(allocation_list.MAX_PAGE, height - 1))
-
-    def _ask(self, **changes: object) -> None:
-        self.query_state = Query(**{**self.query_state.__dict__, **changes})
-        user = self.ctx.user
-        if user is not None:
-            self._load(self.ctx.db, user, self.query_state)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser, query: Query) -> None:
-        try:
-            with db.reader() as session:
-                page = allocation_list.allocation_page(
-                    session, who, search=query.search, offset=query.offset,
-                    limit=query.limit)
-        except LotTrackError as exc:
-            self.post_message(AllocationsRefused(exc.message))
-            return
-        self.post_message(AllocationsLoaded(query, page))
+    @override
+    def _read_page(self, db: Database, who: CurrentUser, query: Query) -> AllocationPage:
+        with db.reader() as session:
+            return allocation_list.allocation_page(
+                session, who, search=query.search, offset=query.offset, limit=query.limit)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
@@ -398,11 +300,8 @@ visits. Only unblinded pharmacists see this screen.
 
     # ----------------------------------------------------------------------- results
 
-    @on(AllocationsLoaded)
-    def _loaded(self, message: AllocationsLoaded) -> None:
-        if message.query != self.query_state:
-            return  # an older answer arriving late
-        page = message.page
+    @override
+    def _show_page(self, page: AllocationPage) -> None:
         if not page.subjects and page.offset > 0 and page.total > 0:
             # Past the end (a taller terminal, fewer matches): show the last page.
             self._ask(offset=(page.total - 1) // page.limit * page.limit)
@@ -433,28 +332,19 @@ visits. Only unblinded pharmacists see this screen.
         self._show_detail(self.selected())
         self.refresh_bindings()
 
-    def _describe_page(self) -> None:
-        page, search = self.page, self.query_state.search.strip()
-        line = self.query_one("#alloc-page", Static)
-        line.remove_class("error")
-        if page is None:
-            return
-        matching = f' matching "{search}"' if search else ""
-        if page.total == 0:
-            line.update(Content(f'No subject code contains "{search}".' if search
-                                else "No subjects yet."))
-            return
-        first, last = page.offset + 1, page.offset + len(page.subjects)
-        pages = -(-page.total // page.limit)
-        number = page.offset // page.limit + 1
-        line.update(Content(f"Subjects {first}–{last} of {page.total}{matching} · page "
-                            f"{number} of {pages}"))
+    @override
+    def _row_count(self, page: AllocationPage) -> int:
+        return len(page.subjects)
 
-    @on(AllocationsRefused)
-    def _read_refused(self, message: AllocationsRefused) -> None:
-        line = self.query_one("#alloc-page", Static)
-        line.update(Content(message.message))
-        line.add_class("error")
+    @override
+    def _nothing_text(self) -> str:
+        search = self.query_state.search.strip()
+        return f'No subject code contains "{search}".' if search else "No subjects yet."
+
+    @override
+    def _search_note(self) -> str:
+        search = self.query_state.search.strip()
+        return f' matching "{search}"' if search else ""
 
     @on(ActionDone)
     def _done(self, message: ActionDone) -> None:

@@ -6,21 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.message import Message
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from typing_extensions import override
 
 from lottrack import listings, lots
 from lottrack.db import Database
-from lottrack.errors import LotTrackError
 from lottrack.permissions import Action, CurrentUser
-from tui.screens.base import AppScreen
+from tui.screens.paged_list import PagedListScreen
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 
@@ -29,7 +25,6 @@ SORT_NAMES = {"newest": "newest first", "oldest": "oldest first", "lot": "by lot
               "subject": "by subject", "status": "by status"}
 COLUMN_SORTS = {"lot": "lot", "subject": "subject", "status": "status", "started": "newest"}
 ALL = "all"
-SEARCH_DELAY = 0.2
 
 
 @dataclass(frozen=True)
@@ -43,25 +38,15 @@ class Query:
     limit: int = 20
 
 
-@dataclass
-class LotsLoaded(Message):
-    """A page of lots for ``query``."""
-
-    query: Query
-    page: listings.LotPage
-
-
-@dataclass
-class LotsRefused(Message):
-    """The listing refused the query (for example a search that is too long)."""
-
-    message: str
-
-
-class LotsScreen(AppScreen):
+class LotsScreen(PagedListScreen[Query, listings.LotPage]):
     """Search box, status filter, one page of lots; Enter opens the batch record."""
 
     DESTINATION = "lots"
+    SEARCH_ID = "lots-search"
+    TABLE_ID = "lots-table"
+    PAGE_LINE_ID = "lots-page"
+    NOUN = "Lots"
+    MAX_PAGE = listings.MAX_PAGE
 
     HELP = """\
 # Lots
@@ -90,10 +75,7 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
     ]
 
     def __init__(self) -> None:
-        super().__init__()
-        self.query_state = Query()
-        self.page: listings.LotPage | None = None
-        self._timer: Timer | None = None
+        super().__init__(Query())
 
     def compose(self) -> ComposeResult:
         """Header, search and filter, table, page line, footer."""
@@ -121,11 +103,6 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         self.query_one("#lots-search").focus()
         self.call_after_refresh(self.action_reload)
 
-    def on_resize(self) -> None:
-        """A taller terminal gets longer pages."""
-        if self.page is not None and self._rows_that_fit() != self.query_state.limit:
-            self.action_reload()
-
     def on_screen_resume(self) -> None:
         """Back from a batch record or a form: show what changed."""
         if self.page is not None:
@@ -133,36 +110,19 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
 
     # ------------------------------------------------------------------ loading
 
-    def _rows_that_fit(self) -> int:
-        height = self.query_one("#lots-table").size.height
-        return max(5, min(listings.MAX_PAGE, height - 1))
+    @override
+    def _read_page(self, db: Database, who: CurrentUser, query: Query) -> listings.LotPage:
+        return listings.lot_page(db, who, search=query.search, status=query.status,
+                                 offset=query.offset, limit=query.limit, sort=query.sort)
 
-    def _ask(self, **changes: object) -> None:
-        self.query_state = Query(**{**self.query_state.__dict__, **changes})
-        user = self.ctx.user
-        if user is not None:
-            self._load(self.ctx.db, user, self.query_state)
-
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def _load(self, db: Database, who: CurrentUser, query: Query) -> None:
-        try:
-            page = listings.lot_page(db, who, search=query.search, status=query.status,
-                                     offset=query.offset, limit=query.limit, sort=query.sort)
-        except LotTrackError as exc:
-            self.post_message(LotsRefused(exc.message))
-            return
-        self.post_message(LotsLoaded(query, page))
-
-    @on(LotsLoaded)
-    def _loaded(self, message: LotsLoaded) -> None:
-        if message.query != self.query_state:
-            return  # an older answer arriving late
-        self.page = message.page
+    @override
+    def _show_page(self, page: listings.LotPage) -> None:
+        self.page = page
         table: DataTable[Text] = self.query_one("#lots-table", DataTable)
         table.clear()
         fmt = "%Y-%m-%d"
         tz = self.ctx.clock().tzinfo
-        for row in message.page.rows:
+        for row in page.rows:
             table.add_row(
                 Text(row.lot_number), Text(row.subject_code),
                 status_text(row.status, short=True),
@@ -174,63 +134,27 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         self._describe_page()
         self.refresh_bindings()
 
-    @on(LotsRefused)
-    def _refused(self, message: LotsRefused) -> None:
-        line = self.query_one("#lots-page", Static)
-        line.update(Text(message.message))
-        line.add_class("error")
+    @override
+    def _row_count(self, page: listings.LotPage) -> int:
+        return len(page.rows)
 
-    def _describe_page(self) -> None:
-        page, query = self.page, self.query_state
-        line = self.query_one("#lots-page", Static)
-        line.remove_class("error")
-        if page is None:
-            return
-        order = SORT_NAMES[query.sort]
-        if page.total == 0:
-            what = "No lot matches" if query.search or query.status else "No lots yet"
-            line.update(Content(f"{what}. · {order}"))
-            return
-        first, last = page.offset + 1, page.offset + len(page.rows)
-        pages = -(-page.total // page.limit)
-        number = page.offset // page.limit + 1
-        line.update(Content(f"Lots {first}–{last} of {page.total} · page {number} of {pages} "
-                            f"· {order}"))
+    @override
+    def _nothing_text(self) -> str:
+        query = self.query_state
+        what = "No lot matches" if query.search or query.status else "No lots yet"
+        return f"{what}.{self._line_end()}"
+
+    @override
+    def _line_end(self) -> str:
+        return f" · {SORT_NAMES[self.query_state.sort]}"
 
     # ------------------------------------------------------------------ filters
-
-    @on(Input.Changed, "#lots-search")
-    def _search_changed(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-        self._timer = self.set_timer(SEARCH_DELAY, self._search_now)
-
-    def _search_now(self) -> None:
-        self._timer = None
-        text = self.query_one("#lots-search", Input).value
-        if text != self.query_state.search:
-            self._ask(search=text, offset=0, limit=self._rows_that_fit())
-
-    @on(Input.Submitted, "#lots-search")
-    def _to_table(self) -> None:
-        if self._timer is not None:
-            self._timer.stop()
-            self._search_now()
-        self.query_one("#lots-table").focus()
 
     @on(Select.Changed, "#lots-status")
     def _status_changed(self, event: Select.Changed) -> None:
         status = None if event.value == ALL else str(event.value)
         if status != self.query_state.status:
             self._ask(status=status, offset=0, limit=self._rows_that_fit())
-
-    def on_descendant_focus(self) -> None:
-        """The footer follows the focus (↓ List only from the search box)."""
-        self.refresh_bindings()
-
-    def action_to_list(self) -> None:
-        """↓ in the search box (or on the filter) moves to the list."""
-        self.query_one("#lots-table").focus()
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
@@ -252,40 +176,14 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         """Paging only where there is a page; forms only for technicians."""
         if action in ("new_harvest", "start_lot"):
             return self.ctx.can(Action.RECORD_MANUFACTURING)
-        if action == "to_list":
-            return self.focused is self.query_one("#lots-search")
-        if action == "page" and self.page is not None:
-            step = int(parameters[0]) if parameters else 1
-            if step > 0:
-                return self.page.offset + self.page.limit < self.page.total
-            return self.page.offset > 0
-        return True
-
-    def action_page(self, step: int) -> None:
-        """Next (1) or previous (-1) page."""
-        query = self.query_state
-        offset = max(0, query.offset + step * query.limit)
-        if self.page is not None and offset < self.page.total:
-            self._ask(offset=offset)
+        if action == "page" and self.page is None:
+            return True  # the page keys show before the first page is read
+        return super().check_action(action, parameters)
 
     def action_order(self) -> None:
         """Cycle through the orders."""
         index = SORT_ORDER.index(self.query_state.sort)
         self._ask(sort=SORT_ORDER[(index + 1) % len(SORT_ORDER)], offset=0)
-
-    def action_search(self) -> None:
-        """Back to the search box (its text selected: typing replaces it)."""
-        search = self.query_one("#lots-search", Input)
-        search.focus()
-        search.select_all()
-
-    def action_reload(self) -> None:
-        """Read the current page again (page length follows the terminal height)."""
-        self._ask(limit=self._rows_that_fit())
-
-    def action_back(self) -> None:
-        """Back to the home screen."""
-        self.dismiss()
 
     def action_new_harvest(self) -> None:
         """Open the harvest form."""
