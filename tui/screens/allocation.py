@@ -377,3 +377,5 @@ visits. Only unblinded pharmacists see this screen.
         line.update(Content(text))
         line.set_class(error, "error")
         line.set_class(not error, "success")
+        # A message of two lines takes one from the table: fit the page once laid out.
+        self.call_after_refresh(self._refit)
