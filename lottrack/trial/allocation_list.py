@@ -71,18 +71,9 @@ class SubjectAllocation:
 
 @dataclass(frozen=True)
 class AllocationList:
-    """Every subject, by subject code, and the trial numbers the screen offers."""
+    """Every subject, by subject code."""
 
     subjects: tuple[SubjectAllocation, ...]
-    block_size: int
-    """Default block size of the permuted-block randomisation (setting)."""
-    period2_week: int
-    """Week of period 2 after week 0 (setting)."""
-
-    @property
-    def unallocated(self) -> tuple[SubjectAllocation, ...]:
-        """The subjects without a sequence, in the order generation allocates them."""
-        return tuple(s for s in self.subjects if not s.allocated)
 
 
 @dataclass(frozen=True)
@@ -194,8 +185,7 @@ def allocation_list(session: Session, who: CurrentUser) -> AllocationList:
     :func:`allocation_page`)."""
     authorize(session, who, Action.VIEW_ALLOCATION)
     rows = _subject_rows(session, _subjects().order_by(col(Subject.code)), every=True)
-    return AllocationList(rows, settings.get_int(session, "randomisation_block_size"),
-                          settings.get_int(session, "period2_week"))
+    return AllocationList(rows)
 
 
 def unallocated_subject_ids(session: Session, who: CurrentUser) -> list[int]:

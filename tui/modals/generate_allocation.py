@@ -34,7 +34,7 @@ class GenerateAllocationModal(ModalScreen[GenerateEntry | None]):
         """``count`` subjects will be allocated; ``first_codes`` are the first few of them
         (listed, then "and n more")."""
         super().__init__()
-        self._codes = first_codes[:6]
+        self._codes = first_codes
         self._count = count
         self._block_size = block_size
 

@@ -351,16 +351,13 @@ visits. Only unblinded pharmacists see this screen.
         self.busy = False
         if message.imported:
             self.query_one("#alloc-path", Input).value = ""
-        self._status(message.text, error=False)
+        self._status(message.text, error=False, reload=True)
         self.query_one("#alloc-table").focus()
-        # Once the status line has its new height: the page fills the table it leaves.
-        self.call_after_refresh(self.action_reload)
 
     @on(ActionRefused)
     def _refused(self, message: ActionRefused) -> None:
         self.busy = False
         self._status(f"{message.message} Nothing was stored.", error=True)
-        self.call_after_refresh(self._refit)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -372,10 +369,12 @@ visits. Only unblinded pharmacists see this screen.
         self.busy = True
         self._status(text, error=False)
 
-    def _status(self, text: str, *, error: bool) -> None:
+    def _status(self, text: str, *, error: bool, reload: bool = False) -> None:
+        """Show ``text``; once it is laid out (a message of two lines takes one from the
+        table), fit the page to the table, or read it again when ``reload`` (a write
+        changed what it shows)."""
         line = self.query_one("#alloc-status", Static)
         line.update(Content(text))
         line.set_class(error, "error")
         line.set_class(not error, "success")
-        # A message of two lines takes one from the table: fit the page once laid out.
-        self.call_after_refresh(self._refit)
+        self.call_after_refresh(self.action_reload if reload else self._refit)
