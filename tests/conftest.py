@@ -13,12 +13,14 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import col, select
 
 os.environ.setdefault("LOTTRACK_INSECURE_FAST_PASSWORD_HASHING", "1")
 # Never write test keys into the user's data directory.
@@ -26,6 +28,7 @@ os.environ.setdefault("LOTTRACK_KEY_DIR", tempfile.mkdtemp(prefix="lottrack-test
 
 from lottrack import accounts, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url
+from lottrack.models import AuditEvent
 from lottrack.permissions import CurrentUser
 
 PG_ENV = "LOTTRACK_TEST_POSTGRES_URL"
@@ -37,28 +40,42 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session")
-def pg_server_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+def pg_admin() -> Iterator[Engine]:
+    """An AUTOCOMMIT engine on the PostgreSQL server of ``LOTTRACK_TEST_POSTGRES_URL``,
+    for creating and dropping the run's databases."""
     raw = os.environ.get(PG_ENV)
     if not raw:
         pytest.skip(f"PostgreSQL tests need {PG_ENV} (CI sets it)")
-    url = make_url(normalise_url(raw))
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(normalise_url(raw)), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - any failure here must fail the run loudly
         pytest.fail(f"{PG_ENV}={raw} is set but the server cannot be reached: {exc}")
-    name = f"lottrack_test_{os.getpid()}_{secrets.token_hex(3)}"
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def _pg_database(admin: Engine, name: str, *, template: str | None = None) -> Iterator[str]:
+    """A database ``name`` (a copy of ``template``, else empty) for the block, dropped at
+    its end; yields its URL."""
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         conn.execute(text(NO_COMMIT_FLUSH.format(name=name)))
     try:
-        yield url.set(database=name).render_as_string(hide_password=False)
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(pg_admin: Engine) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run (dropped at the end)."""
+    with _pg_database(pg_admin, f"lottrack_test_{os.getpid()}_{secrets.token_hex(3)}") as url:
+        yield url
 
 
 def _pg_schema_url(base: str, schema: str) -> str:
@@ -106,22 +123,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_server_url: str) -> Iterator[str]:
+def pg_template(pg_admin: Engine, pg_server_url: str) -> Iterator[str]:
     """The name of a PostgreSQL database initialised once for the session, to copy."""
-    url = make_url(pg_server_url)
-    name = f"{url.database}_template"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    template = Database(url.set(database=name).render_as_string(hide_password=False))
-    bootstrap.initialise(template)
-    template.dispose()  # CREATE DATABASE … TEMPLATE needs it without connections
-    try:
+    name = f"{make_url(pg_server_url).database}_template"
+    with _pg_database(pg_admin, name) as url:
+        template = Database(url)
+        bootstrap.initialise(template)
+        template.dispose()  # CREATE DATABASE … TEMPLATE needs it without connections
         yield name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -141,20 +150,14 @@ def db(request: pytest.FixtureRequest, db_url: str) -> Iterator[Database]:
         database.dispose()
         return
     template: str = request.getfixturevalue("pg_template")
-    base = make_url(request.getfixturevalue("pg_server_url"))
-    name = f"{base.database}_{secrets.token_hex(4)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        conn.execute(text(NO_COMMIT_FLUSH.format(name=name)))
-    database = Database(base.set(database=name).render_as_string(hide_password=False))
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    admin: Engine = request.getfixturevalue("pg_admin")
+    name = f"{make_url(request.getfixturevalue('pg_server_url')).database}_{secrets.token_hex(4)}"
+    with _pg_database(admin, name, template=template) as copy_url:
+        database = Database(copy_url)
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 @pytest.fixture
@@ -192,6 +195,15 @@ def verify_ok(db: Database) -> audit.VerifyReport:
         report = audit.verify(conn)
     assert report.ok, report.problems
     return report
+
+
+def sessions(db: Database, username: str) -> list[tuple[str, str]]:
+    """The person's logins and logouts in the audit trail, oldest first (action, reason)."""
+    with db.reader() as s:
+        events = s.exec(select(AuditEvent).where(
+            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
+        ).order_by(col(AuditEvent.id))).all()
+    return [(e.action, e.reason) for e in events]
 
 
 def load(n: int) -> int:

@@ -6,14 +6,14 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from lottrack import accounts, audit
 from lottrack.db import Database
 from lottrack.errors import AuthenticationFailed, PermissionDenied, ValidationError
 from lottrack.models import AuditEvent, User
 from lottrack.permissions import CurrentUser
-from tests.conftest import PASSWORD, verify_ok
+from tests.conftest import PASSWORD, sessions, verify_ok
 
 MakeUser = Callable[..., CurrentUser]
 
@@ -36,14 +36,6 @@ def test_right_password_logs_in(db: Database, make_user: MakeUser) -> None:
     assert who.roles == frozenset({"technician"})
 
 
-def _sessions(db: Database, username: str) -> list[tuple[str, str]]:
-    with db.reader() as s:
-        events = s.exec(select(AuditEvent).where(
-            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
-        ).order_by(col(AuditEvent.id))).all()
-    return [(e.action, e.reason) for e in events]
-
-
 def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> None:
     make_user("technician", username="tina")
     who = _login(db, "tina", PASSWORD)
@@ -52,7 +44,7 @@ def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> No
     _login(db, "tina", PASSWORD)
     with db.session() as s:
         accounts.record_logout(s, who, "idle", 15)
-    assert _sessions(db, "tina") == [
+    assert sessions(db, "tina") == [
         ("login", "terminal UI"), ("logout", "logged out"),
         ("login", "terminal UI"), ("logout", "logged out after 15 minutes without activity"),
     ]
@@ -62,7 +54,7 @@ def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> No
         accounts.authenticate(s, "tina", PASSWORD, via="carrier pigeon")
     with db.session() as s:
         accounts.authenticate(s, "tina", PASSWORD, via="command line")
-    assert _sessions(db, "tina")[4:] == [("login", "command line")]
+    assert sessions(db, "tina")[4:] == [("login", "command line")]
     verify_ok(db)
 
 
@@ -76,7 +68,7 @@ def test_a_logout_with_a_bad_reason_is_refused_and_nothing_stored(
     who = make_user("technician", username="tina")
     with pytest.raises(ValidationError, match="Logout"), db.session() as s:
         accounts.record_logout(s, who, why, minutes)
-    assert _sessions(db, "tina") == []
+    assert sessions(db, "tina") == []
 
 
 def test_wrong_password_is_counted_and_audited(db: Database, make_user: MakeUser) -> None:

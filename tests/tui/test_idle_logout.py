@@ -7,11 +7,12 @@ import time
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from lottrack import audit
 from lottrack.db import Database
-from lottrack.models import AuditEvent, Setting, Site
+from lottrack.models import Setting, Site
+from tests.conftest import sessions
 from tests.tui.helpers import login, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.screens.forms.site import SiteForm
@@ -21,15 +22,6 @@ from tui.screens.login import LoginScreen
 pytestmark = pytest.mark.asyncio
 
 FIFTEEN_MINUTES = 15 * 60
-
-
-def sessions(db: Database, username: str) -> list[tuple[str, str]]:
-    """The person's logins and logouts in the audit trail, oldest first."""
-    with db.reader() as s:
-        events = s.exec(select(AuditEvent).where(
-            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
-        ).order_by(col(AuditEvent.id))).all()
-    return [(e.action, e.reason) for e in events]
 
 
 def site_count(db: Database) -> int:
