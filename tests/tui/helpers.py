@@ -38,7 +38,8 @@ async def settle(pilot: Pilot[object]) -> None:
         except WorkerCancelled:  # an exclusive worker replaced by a newer one
             pass
         await pilot.pause()
-        if not any(w.is_running for w in app.workers):
+        # Not only running: a worker a handler has just started is still pending.
+        if all(w.is_finished for w in app.workers):
             return
 
 
