@@ -358,6 +358,10 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         await save(pilot)
         assert app.screen is detail, screen_text(app)
         assert cell(app, "lot-bags", 0, 1) == "available · thawed 03-14 09:10"
+        for _ in range(40):  # the table paints its new row when next idle (late if busy)
+            if "available · thawed 03-14 09:10" in screen_text(app):
+                break
+            await pilot.pause(0.05)
         assert "available · thawed 03-14 09:10" in screen_text(app)  # fits 80 columns
         assert keys(detail) == {"m", "k"}  # thawed once; now it can be counted
         # The post-thaw count with the hemocytometer calculator.
