@@ -46,3 +46,10 @@ def clean_paragraphs(value: str, field: str, *, max_length: int, required: bool 
         raise ValidationError(f"{field}: {len(text)} characters; at most {max_length} are "
                               "kept.", field=field)
     return text
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching ``text`` anywhere; wildcards typed are
+    searched for as typed."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

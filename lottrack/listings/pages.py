@@ -18,6 +18,7 @@ from lottrack import fastsql, lots, qc
 from lottrack.counts import FINAL_PRODUCT
 from lottrack.db import Database
 from lottrack.errors import NotFound, ValidationError
+from lottrack.inputs import like_pattern
 from lottrack.isbt128 import parse_din
 from lottrack.models import (
     CellCount,
@@ -65,13 +66,6 @@ class LotPage:
     total: int
     offset: int
     limit: int
-
-
-def like_pattern(text: str) -> str:
-    """A LIKE pattern (escape ``\\``) matching ``text`` anywhere; wildcards typed are
-    searched for as typed."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 @functools.lru_cache(maxsize=256)  # a scanned DIN is looked up again and again

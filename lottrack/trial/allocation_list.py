@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import settings
 from lottrack.errors import ValidationError
-from lottrack.listings.pages import like_pattern
+from lottrack.inputs import like_pattern
 from lottrack.models import Allocation, Dispensing, Subject, Visit
 from lottrack.permissions import Action, CurrentUser, authorize
 
