@@ -205,6 +205,31 @@ async def test_a_volume_as_cells_seeded_is_refused_inline_and_nothing_is_stored(
     assert row_counts(db) == before
 
 
+async def test_a_time_the_clocks_skip_is_refused_on_screen_and_nothing_is_stored(
+    lots_db: tuple[Database, dict[str, int]]
+) -> None:
+    """2025-03-30 02:30 did not happen in the site's zone (Europe/Berlin): the field names
+    the two moments it could mean instead of storing 03:30."""
+    db, ids = lots_db
+    before = row_counts(db)
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(PassageSeedForm(ids["TLS-101"]))
+        await settle(pilot)
+        await fill(pilot, "seeded-at", "2025-03-30 02:30")
+        await fill(pilot, "cells", "5e6 cells")
+        await fill(pilot, "area", "175 cm2")
+        await fill(pilot, "vessels", "T175")
+        await save(pilot)
+        assert shown(app, "#seeded-at .mf-error") == (
+            "Seeded at: 2025-03-30 02:30 did not happen in Europe/Berlin (the clocks went "
+            "forward); it is either 2025-03-30 01:30 CET or 2025-03-30 03:30 CEST: type one "
+            "of them.")
+        assert isinstance(app.screen, PassageSeedForm)  # the form stays open
+    assert row_counts(db) == before
+
+
 async def test_a_passage_after_formulation_is_refused_with_the_rule(
     lots_db: tuple[Database, dict[str, int]]
 ) -> None:

@@ -1,14 +1,14 @@
 """A date-and-time field: ``now``, ``14:30``, ``yesterday 14:30``, ``2025-03-14 14:30`` or
 ``-2h``, read in the site's time zone and shown back in full with the zone.
 
-Only the reading of the typed text happens here; whether the time is allowed (not in
-the future, not before the step it follows) is the service's rule and message.
+The reading of the typed text is :func:`lottrack.times.parse_moment` (which also refuses
+a time the clocks skip or repeat); whether the time is allowed (not in the future, not
+before the step it follows) is the service's rule and message.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
 from rich.text import Text
@@ -17,37 +17,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
-SHOWN = "%a %d %b %Y %H:%M %Z"
-EXPECTED = "now, 14:30, yesterday 14:30, 2025-03-14 14:30 or -2h"
-_CLOCK = re.compile(r"(?:(?P<day>today|yesterday)\s+)?(?P<h>[01]?\d|2[0-3])[:.h](?P<m>[0-5]\d)")
-_FULL = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[ T]+(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)")
-_AGO = re.compile(r"-\s*(?P<n>\d{1,4})\s*(?P<unit>m|min|h|d)")
-
-
-class MomentError(ValueError):
-    """The text is not a time this field reads."""
-
-
-def parse_moment(text: str, now: dt.datetime, zone: dt.tzinfo | None = None) -> dt.datetime:
-    """The moment ``text`` names, timezone-aware, in ``zone`` (default: ``now``'s zone)."""
-    zone = zone or now.tzinfo
-    local_now = now.astimezone(zone)
-    typed = " ".join(text.strip().lower().split())
-    if typed == "now":
-        return local_now.replace(second=0, microsecond=0)
-    if match := _AGO.fullmatch(typed):
-        minutes = {"m": 1, "min": 1, "h": 60, "d": 1440}[match["unit"]] * int(match["n"])
-        return (local_now - dt.timedelta(minutes=minutes)).replace(second=0, microsecond=0)
-    if match := _CLOCK.fullmatch(typed):
-        day = local_now.date() - dt.timedelta(days=1 if match["day"] == "yesterday" else 0)
-        return dt.datetime.combine(day, dt.time(int(match["h"]), int(match["m"])), zone)
-    if match := _FULL.fullmatch(typed):
-        try:
-            day = dt.date.fromisoformat(match["date"])
-        except ValueError:
-            raise MomentError(f'"{match["date"]}" is not a calendar date') from None
-        return dt.datetime.combine(day, dt.time(int(match["h"]), int(match["m"])), zone)
-    raise MomentError("is not a time")
+from lottrack.errors import ValidationError
+from lottrack.times import SHOWN, parse_moment
 
 
 class MomentField(Vertical):
@@ -111,11 +82,9 @@ class MomentField(Vertical):
         """Read the text now and show the full moment (or that it is not a time)."""
         preview = self.query_one(".mf-preview", Static)
         try:
-            moment = parse_moment(self.text, self.clock(), self.zone)
-        except MomentError as exc:
-            shown = self.text.strip()[:40]
-            self.error = (f'{self.field}: "{shown}" {exc}; expected {EXPECTED}.' if shown
-                          else f"{self.field}: nothing was typed; it is required.")
+            moment = parse_moment(self.text, self.clock(), self.zone, field=self.field)
+        except ValidationError as exc:
+            self.error = exc.message
             preview.update(Text("✗ not a time"))
             preview.add_class("-bad")
             return None
