@@ -1,4 +1,4 @@
-"""The core and the certificates are reachable without the UI (style rule 1).
+"""The core and the certificates are reachable without the UI (docs/architecture.md).
 
 Each import runs in a fresh interpreter, so that nothing another test loaded hides a
 module the import pulled in. The import contracts in ``pyproject.toml`` (``lint-imports``,

@@ -1,5 +1,5 @@
-"""Import hygiene of the documents (style rule 1): the core never loads reportlab or the
-PDF signer at import time, and the renderers never load a database or the UI."""
+"""Import hygiene of the documents (docs/architecture.md): the core never loads reportlab or
+the PDF signer at import time, and the renderers never load a database or the UI."""
 
 from __future__ import annotations
 
