@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import Session, select
 
 from lottrack import accounts, audit, schema
 from lottrack.db import Database
 from lottrack.models import User
+from lottrack.private_files import tighten
 
 
 def _seeders() -> list[Callable[[Session], None]]:
@@ -47,6 +49,9 @@ def initialise(
 ) -> InitResult:
     """Migrate to head (keeping every row), seed defaults, and create the first admin."""
     before, after = schema.upgrade(db.engine)
+    if db.dialect == "sqlite" and db.engine.url.database:
+        for suffix in ("", "-wal", "-shm"):  # a file made before lottrack made it 0600
+            tighten(Path(db.engine.url.database + suffix))
     with db.session() as session:
         audit.set_actor(session, None, "system:init")
         for seed in _seeders():

@@ -9,6 +9,7 @@ advisory lock taken in :mod:`lottrack.audit`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from sqlmodel import Session, create_engine
 from lottrack import fastsql
 from lottrack.errors import Conflict, LotTrackError
 from lottrack.fastsql import DriverReader
+from lottrack.private_files import create_private, private_dir
 
 ENV_URL = "LOTTRACK_DATABASE_URL"
 BUSY_TIMEOUT_MS = 30_000
@@ -70,6 +72,19 @@ def _read_snapshot(connection: Any) -> None:
     connection.isolation_level = IsolationLevel.REPEATABLE_READ
 
 
+def sqlite_file(database: str) -> Path:
+    """Make sure the SQLite file exists owner-only (0600; SQLite gives its WAL and
+    shared-memory files the same mode) in a folder that is the owner's (created 0700;
+    lottrack's own data folder is made 0700 when it was not)."""
+    path = Path(database).expanduser()
+    folder = path.parent
+    private_dir(folder, tighten=folder == default_data_dir())
+    if not path.exists():
+        with contextlib.suppress(OSError):  # SQLite then reports why it cannot open it
+            create_private(path)
+    return path
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -81,7 +96,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            sqlite_file(parsed.database)
         engine = create_engine(
             url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,

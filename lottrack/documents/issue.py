@@ -2,8 +2,9 @@
 
 :func:`issue` renders a data object, signs the PDF with the facility key, records a
 :class:`~lottrack.models.Certificate` row holding the SHA-256 of the signed file, and
-writes the file atomically (a temporary file in the target folder, then ``os.replace``:
-a crash never leaves half a PDF under the target name). The first issue of a record is
+writes the file with :func:`~lottrack.private_files.write_private` (owner-only, through an
+exclusive temporary file in the target folder and a rename: a crash never leaves half a
+PDF under the target name, a planted link is never followed). The first issue of a record is
 the original (copy 0); every later one is a reprint, marked COPY, that needs a reason and
 is audited.
 
@@ -17,12 +18,9 @@ not issued: the failure is on the safe side.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -42,6 +40,7 @@ from lottrack.documents.data import (
 from lottrack.errors import Conflict, ValidationError
 from lottrack.models import Certificate, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.private_files import write_private
 
 D = TypeVar("D", bound=DocumentData)
 D_contra = TypeVar("D_contra", bound=DocumentData, contravariant=True)
@@ -114,33 +113,6 @@ def _kind(kind: str, data: DocumentData) -> DocumentKind:
     return spec
 
 
-def write_atomically(path: Path, content: bytes) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same folder and
-    ``os.replace``, so ``path`` holds either its old content or all of the new."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ValidationError(f"Output: the folder {path.parent} does not exist.",
-                              field="output")
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    with contextlib.suppress(OSError):  # not every platform can fsync a folder
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def issue(
     session: Session,
     who: CurrentUser,
@@ -190,7 +162,7 @@ def issue(
                     certificate.id, reason=reason,
                     changes={"document_id": document_id, "copy_number": copy_number,
                              "content_sha256": final.content_sha256})
-    write_atomically(Path(out_path), signed)
+    write_private(Path(out_path), signed)
     return IssuedDocument(certificate.id, document_id, kind, copy_number, file_sha256,
                           final.content_sha256, Path(out_path))
 

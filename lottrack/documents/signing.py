@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 
 from lottrack.errors import LotTrackError
+from lottrack.private_files import private_dir, write_private
 
 KEY_DIR_ENV = "LOTTRACK_KEY_DIR"
 KEY_FILE = "facility-signing-key.pem"
@@ -67,16 +68,11 @@ def existing_key(directory: Path) -> tuple[Path, Path]:
     return key_path, cert_path
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-
-
 def ensure_facility_key(directory: Path, *, facility_name: str = "lottrack facility"
                         ) -> tuple[Path, Path]:
     """Create a self-signed facility key and certificate in ``directory`` unless both are
-    there; returns their paths. The key file is readable by its owner only."""
+    there; returns their paths. Both files are readable by their owner only, in a folder
+    that is the owner's only."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -91,7 +87,7 @@ def ensure_facility_key(directory: Path, *, facility_name: str = "lottrack facil
             "restore the missing file from the backup rather than creating a new key.",
             title="Signing key incomplete",
         )
-    Path(directory).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(directory), tighten=True)
     # ECDSA rather than RSA: an RSA 3072 key takes ~0.2 s to load (cryptography checks it on
     # every load, and pyHanko loads it several times per signature); P-256 takes ~1 ms.
     key = ec.generate_private_key(ec.SECP256R1())
@@ -114,10 +110,10 @@ def ensure_facility_key(directory: Path, *, facility_name: str = "lottrack facil
                        critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write_private(key_path, key.private_bytes(
+    write_private(key_path, key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        serialization.NoEncryption()), overwrite=False)
+    write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), overwrite=False)
     return key_path, cert_path
 
 

@@ -1,13 +1,16 @@
 """``lottrack export``: the trial's data for the data manager (design §11).
 
 Blinded unless the person running it is unblinded: a blinded export holds nothing that
-differs by arm (no allocation, no bag kind, no cell count, no dose, no lot link).
+differs by arm (no allocation, no bag kind, no cell count, no dose, no lot link); an
+unblinded one says so in the name of every file. Text cells that a spreadsheet would run
+as a formula are neutralised in CSV files.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,7 @@ from lottrack.models import (
     WeightMeasurement,
 )
 from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.private_files import private_dir, replacing
 
 FORMATS = ("csv", "json")
 
@@ -74,7 +78,7 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
             {"subject_code": subjects[a.subject_id].code, "sequence": a.sequence}
             for a in session.exec(select(Allocation)).all()
         ]
-        tables["dispensing_unblinded"] = [
+        tables["dispensing"] = [
             {"visit_id": d.visit_id, "kit_code": u.kit_code, "kind": u.kind,
              "viable_cells": u.viable_cells, "weight_kg": d.weight_kg,
              "dose_cells_per_kg": d.dose_cells_per_kg}
@@ -109,32 +113,51 @@ def _visits_plain(session: Session) -> list[dict[str, Any]]:
     return out
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell starts when a spreadsheet would run it as a formula (CSV injection)."""
+
+UNBLINDED_PREFIX = "unblinded-"
+"""Every file of an unblinded export carries it, so that no copy of one passes for a
+blinded file."""
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, made inert by a leading
+    apostrophe (the text stays readable); other values are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _write_table(path: Path, fmt: str, rows: list[dict[str, Any]]) -> None:
+    plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
+    with replacing(path) as raw:
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        if fmt == "json":
+            json.dump(plain, fh, ensure_ascii=False, indent=1)
+        else:
+            fields = list(plain[0]) if plain else []
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in plain)
+        fh.flush()
+        fh.detach()  # the file stays open for replacing() to sync and rename
+
+
 def export(session: Session, who: CurrentUser, *, fmt: str, directory: Path) -> ExportResult:
-    """Write one file per table into ``directory`` (created if needed)."""
+    """Write one file per table into ``directory`` (created, owner-only, if needed); each
+    file is owner-only and written through an exclusive temporary file and a rename. The
+    files of an unblinded export are named ``unblinded-….``"""
     authorize(session, who, Action.EXPORT)
     if fmt not in FORMATS:
         raise ValidationError(f"Format: {fmt!r} is not csv or json.", field="format")
     tables = _tables(session, who)
-    directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError(f"Output folder: cannot create {directory}: {exc.strerror}.",
-                              field="output") from None
+    directory = private_dir(Path(directory))
+    prefix = UNBLINDED_PREFIX if who.unblinded else ""
     written = []
     for name, rows in tables.items():
-        path = directory / f"{name}.{fmt}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
-        with tmp.open("w", encoding="utf-8", newline="") as fh:
-            if fmt == "json":
-                json.dump(plain, fh, ensure_ascii=False, indent=1)
-            else:
-                fields = list(plain[0]) if plain else []
-                writer = csv.DictWriter(fh, fieldnames=fields)
-                writer.writeheader()
-                writer.writerows(plain)
-        tmp.replace(path)
+        path = directory / f"{prefix}{name}.{fmt}"
+        _write_table(path, fmt, rows)
         written.append(path.name)
     audit.log_event(session, "export", "trial", "", reason=f"{fmt} to {directory}",
                     changes={"blinded": not who.unblinded, "files": written})

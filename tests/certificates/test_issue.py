@@ -24,11 +24,11 @@ from lottrack.documents.issue import (
     document_id_for,
     issue,
     verify_file,
-    write_atomically,
 )
 from lottrack.errors import Conflict, PermissionDenied, ValidationError
 from lottrack.models import AuditEvent, Certificate, utcnow
 from lottrack.permissions import CurrentUser
+from lottrack.private_files import FileRefused, write_private
 from tests.certificates import records, samples
 from tests.certificates.pdftext import pages
 from tests.conftest import PASSWORD, verify_ok
@@ -174,13 +174,14 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
-        write_atomically(target, b"new content")
+    with pytest.raises(FileRefused, match="disk full"):
+        write_private(target, b"new content")
     assert target.read_bytes() == b"old"
     assert [x.name for x in tmp_path.iterdir()] == ["label.pdf"]
     monkeypatch.undo()
-    write_atomically(target, b"new content")
+    write_private(target, b"new content")
     assert target.read_bytes() == b"new content"
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
 
 
 def test_facility_key_is_created_once_and_kept(tmp_path: Path) -> None:

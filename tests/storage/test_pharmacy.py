@@ -447,7 +447,8 @@ def test_the_blinded_export_holds_nothing_that_differs_by_arm(
         unblinded = export.export(s, sc.cast.who("pharmacist"), fmt="csv",
                                   directory=tmp_path / "u")
     assert not unblinded.blinded
-    assert "MSC-first" in (tmp_path / "u" / "allocation.csv").read_text()
+    assert "MSC-first" in (tmp_path / "u" / "unblinded-allocation.csv").read_text()
+    assert all(name.startswith("unblinded-") for name in unblinded.files)
 
 
 def test_blinded_staff_cannot_read_the_allocation(sc: Scenario) -> None:

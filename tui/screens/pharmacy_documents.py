@@ -15,6 +15,7 @@ from sqlmodel import Session
 from lottrack.db import default_data_dir
 from lottrack.documents.issue import IssuedDocument
 from lottrack.permissions import CurrentUser
+from lottrack.private_files import private_dir
 
 DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
 
@@ -59,7 +60,7 @@ def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
     copies = session.exec(select(func.count()).select_from(Certificate).where(
         Certificate.kind == "release", Certificate.record_id == lot_id)).one()
     out = release_path(lot_number, copies)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     data = build_release_data(session, who, lot_id)
     return issue(session, who, kind="release", record_type="lot", record_id=lot_id, data=data,
                  render=render_release, out_path=out, key_dir=_key_dir(), reason=reason)
@@ -78,7 +79,7 @@ def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
     from lottrack.documents.builders import build_label_data
     from lottrack.documents.issue import issue
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     data = build_label_data(session, who, unit_id)
     return issue(session, who, kind="label", record_type="product_unit", record_id=unit_id,
                  data=data, render=render_label, out_path=out, key_dir=_key_dir(),
@@ -92,7 +93,7 @@ def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: 
     from lottrack.documents.builders import build_infusion_data
     from lottrack.documents.issue import issue
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     data = build_infusion_data(session, who, infusion_id)
     return issue(session, who, kind="infusion", record_type="infusion", record_id=infusion_id,
                  data=data, render=render_infusion, out_path=out, key_dir=_key_dir(),
