@@ -388,7 +388,7 @@ def _float(exact: Fraction, label: str) -> float:
 
 
 def viable_cells_in_bag(
-    concentration_cells_per_ml: float, volume_ml: float, viability_percent: float = 100.0
+    concentration_cells_per_ml: float, volume_ml: float, viability_percent: float
 ) -> float:
     """Viable cells = concentration × volume × viability fraction."""
     conc = _number(concentration_cells_per_ml, "Concentration", minimum="positive")
@@ -415,8 +415,9 @@ def check_dose(
 ) -> DoseResult:
     """Dose = viable cells ÷ weight, checked against ``window`` (inclusive, exact).
 
-    Give either ``viable_cells`` or ``concentration_cells_per_ml`` with ``volume_ml``
-    (and ``viability_percent``, default 100 %). With a concentration the result also
+    Give either ``viable_cells`` or ``concentration_cells_per_ml`` with ``volume_ml`` and
+    ``viability_percent`` (required: viable cells are never computed on an assumed 100 %
+    viability). With a concentration the result also
     carries the volume range (mL) that puts the dose inside the window; its ends are
     rounded inwards, so both ends give a dose inside the window.
     """
@@ -441,9 +442,13 @@ def check_dose(
     if volume_ml is None:
         raise ValidationError("Volume: missing; a concentration needs the volume of the bag.",
                               field="Volume")
+    if viability_percent is None:
+        raise ValidationError("Viability: missing; viable cells from a concentration need the "
+                              "viability (a total count is not assumed all viable).",
+                              field="Viability")
     conc = _exact(_number(concentration_cells_per_ml, "Concentration", minimum="positive"))
     volume = _exact(_number(volume_ml, "Volume", minimum="positive"))
-    viability = _exact(_viability(100.0 if viability_percent is None else viability_percent))
+    viability = _exact(_viability(viability_percent))
     viable_per_ml = conc * viability / 100
     cells = viable_per_ml * volume
     dose = cells / weight

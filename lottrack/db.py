@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, event, exc
+from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
 from lottrack import fastsql
-from lottrack.errors import Conflict, LotTrackError
+from lottrack.errors import Conflict, LotTrackError, NotInitialised
 from lottrack.fastsql import DriverReader
 from lottrack.private_files import create_private, private_dir
 
@@ -57,6 +57,61 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _sqlite_has_schema(path: str) -> bool:
+    """True when the SQLite file at ``path`` holds the migrations' version table; read
+    without creating the file or changing it (no WAL switch, no journal)."""
+    import sqlite3
+
+    if not Path(path).is_file():
+        return False
+    try:
+        connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                 "AND name = 'alembic_version'").fetchone()
+        return row is not None and connection.execute(
+            "SELECT 1 FROM alembic_version").fetchone() is not None
+    except sqlite3.Error:  # not a database at all: it holds no schema either
+        return False
+    finally:
+        connection.close()
+
+
+def open_initialised(url: str) -> Database:
+    """The database at ``url``, refused with :class:`NotInitialised` when ``lottrack init``
+    never ran on it. Nothing is created: a missing SQLite file stays missing (a plain
+    connection would leave an empty one behind)."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        shown = str(parsed.database)
+        if not _sqlite_has_schema(str(parsed.database)):
+            raise _not_initialised(shown)
+    db = Database(url)
+    if db.dialect != "sqlite":
+        try:
+            with db.engine.connect() as conn:
+                initialised = (inspect(conn).has_table("alembic_version") and conn.exec_driver_sql(
+                    "SELECT 1 FROM alembic_version").first() is not None)
+        except exc.DBAPIError as error:
+            db.dispose()
+            raise StorageError(f"The database could not be read ({_first_line(error)}).") \
+                from error
+        if not initialised:
+            db.dispose()
+            raise _not_initialised(shown)
+    return db
+
+
+def _not_initialised(shown: str) -> NotInitialised:
+    return NotInitialised(f"{shown} holds no lottrack database (it was never initialised); "
+                          "run `lottrack init` first to create it, or choose another with "
+                          "--db or LOTTRACK_DATABASE_URL.")
 
 
 READ_ISOLATION = "REPEATABLE READ"

@@ -66,3 +66,10 @@ class Conflict(LotTrackError):
     """Another terminal changed the same record first; nothing was written."""
 
     title = "Changed elsewhere"
+
+
+class NotInitialised(LotTrackError):
+    """The chosen database holds no lottrack schema (``lottrack init`` was never run on
+    it); nothing was created or written."""
+
+    title = "No lottrack database"

@@ -15,5 +15,6 @@ def backup(ctx: typer.Context, file: Path) -> None:
 
     state: State = ctx.obj
     with fail_on_error():
+        state.database().dispose()  # refused, creating nothing, before lottrack init
         result = run_backup(state.url(), file)
     typer.echo(f"Backup written to {result.path} ({result.bytes} bytes, {result.method}).")

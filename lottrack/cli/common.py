@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from lottrack.errors import LotTrackError, ValidationError
+from lottrack.errors import LotTrackError, NotInitialised, ValidationError
 
 if TYPE_CHECKING:  # the database layer is imported when a command needs it (fast --help)
     from lottrack.db import Database
@@ -38,11 +38,12 @@ class State:
             return demo_url()
         return default_url()
 
-    def database(self) -> Database:
-        """Open the chosen database."""
-        from lottrack.db import Database
+    def database(self, *, initialised: bool = True) -> Database:
+        """Open the chosen database; unless ``initialised`` is False (``init``, ``demo``),
+        one that ``lottrack init`` never created is refused and nothing is created."""
+        from lottrack.db import Database, open_initialised
 
-        return Database(self.url())
+        return open_initialised(self.url()) if initialised else Database(self.url())
 
     def stdin_line(self) -> str:
         """The next line of standard input (for ``--password-stdin``)."""
@@ -78,10 +79,11 @@ def error_line(exc: LotTrackError) -> str:
 
 @contextmanager
 def fail_on_error() -> Iterator[None]:
-    """Turn a LotTrackError into one line on stderr and exit 2 (bad input) or 1."""
+    """Turn a LotTrackError into one line on stderr and exit 2 (bad input, no database)
+    or 1."""
     try:
         yield
-    except ValidationError as exc:
+    except (ValidationError, NotInitialised) as exc:
         typer.echo(error_line(exc), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except LotTrackError as exc:
@@ -96,8 +98,8 @@ def login(
     from lottrack.accounts import authenticate
 
     name = acting_user_name(as_user)
+    db = state.database()  # a missing database is said before the password is asked
     password = read_password(state, f"Password for {name}", from_stdin=password_stdin)
-    db = state.database()
     with db.session() as session:
         who = authenticate(session, name, password, via="command line")
     return db, who

@@ -50,7 +50,8 @@ def _compute(
                               "with --volume, not both.", field="viable cells")
     if viable_cells is None and concentration is None:
         raise ValidationError("viable cells: missing; give --viable-cells such as 1.2e8, or "
-                              "--concentration with --volume.", field="viable cells")
+                              "--concentration with --volume and --viability.",
+                              field="viable cells")
     weight_kg = parse_quantity(weight, "weight", Dim.MASS).value
     if viable_cells is not None:
         if volume is not None or viability is not None:
@@ -63,13 +64,17 @@ def _compute(
     if volume is None:
         raise ValidationError("volume: missing; --concentration needs --volume such as 100 mL.",
                               field="volume")
+    concentration_per_ml = parse_quantity(concentration, "concentration", Dim.CONCENTRATION).value
+    volume_ml = parse_quantity(volume, "volume", Dim.VOLUME).value
+    if viability is None:
+        raise ValidationError("viability: missing; --concentration needs --viability such as "
+                              "95 % (viable cells are never computed on an assumed 100 %).",
+                              field="viability")
     return check_dose(
         weight_kg=weight_kg,
-        concentration_cells_per_ml=parse_quantity(
-            concentration, "concentration", Dim.CONCENTRATION).value,
-        volume_ml=parse_quantity(volume, "volume", Dim.VOLUME).value,
-        viability_percent=None if viability is None
-        else parse_quantity(viability, "viability", Dim.FRACTION).value,
+        concentration_cells_per_ml=concentration_per_ml,
+        volume_ml=volume_ml,
+        viability_percent=parse_quantity(viability, "viability", Dim.FRACTION).value,
         window=window,
     )
 
@@ -104,7 +109,7 @@ def _as_text(result: DoseResult, weight_text: str) -> str:
     if result.concentration_cells_per_ml is not None and result.volume_ml is not None:
         cells += (f" = {format_quantity(result.concentration_cells_per_ml, Dim.CONCENTRATION)}"
                   f" × {format_quantity(result.volume_ml, Dim.VOLUME)}"
-                  f" × {format_quantity(result.viability_percent or 100.0, Dim.FRACTION)}"
+                  f" × {format_quantity(result.viability_percent or 0.0, Dim.FRACTION)}"
                   " viable")
     lines.append(cells)
     if result.volume_ml_min is not None and result.volume_ml_max is not None:
@@ -121,11 +126,11 @@ def dose_check(
         "--viable-cells", help="Viable cells in the bag, e.g. 1.2e8 or '120e6 cells'.")] = None,
     concentration: Annotated[str | None, typer.Option(
         "--concentration", help="Cell concentration, e.g. 1.2e6/mL or "
-        "'1.2 x 10^6 cells/mL'; needs --volume.")] = None,
+        "'1.2 x 10^6 cells/mL'; needs --volume and --viability.")] = None,
     volume: Annotated[str | None, typer.Option(
         "--volume", help="Volume of the bag, e.g. '100 mL'.")] = None,
     viability: Annotated[str | None, typer.Option(
-        "--viability", help="Viability with --concentration, e.g. '95 %'; default 100 %.")
+        "--viability", help="Viability, required with --concentration, e.g. '95 %'.")
     ] = None,
     min_dose: Annotated[str | None, typer.Option(
         "--min", help="Lower edge of the window in cells/kg (inclusive); default 1.0e6.")

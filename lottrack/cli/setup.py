@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -26,7 +27,7 @@ def init(
 
     state: State = ctx.obj
     with fail_on_error():
-        db = state.database()
+        db = state.database(initialised=False)
         password = None
         if bootstrap.needs_admin(db):
             if admin is None:
@@ -69,7 +70,7 @@ def ensure_demo(state: State) -> None:
     from lottrack import demo as demo_core
 
     with fail_on_error():
-        db = state.database()
+        db = state.database(initialised=False)
         if demo_core.is_demo(db) is None:
             typer.echo("Building the demo database (first use)…", err=True)
             _print_users(demo_core.build(db))
@@ -91,15 +92,17 @@ def demo(
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
     from lottrack import demo as demo_core
+    from lottrack.db import ENV_URL
 
     state: State = ctx.obj
-    if not state.db_url:
+    own_file = not state.db_url and not os.environ.get(ENV_URL)
+    if own_file:  # else --db or $LOTTRACK_DATABASE_URL, as for every command
         state.demo = True
     with fail_on_error():
-        db = state.database()
+        db = state.database(initialised=False)
         users = demo_core.build(db, force=force, scale=scale)
     typer.echo(f"Demo database ready: {db.url}")
     _facility_key()
     _print_users(users)
-    if not state.db_url:
+    if own_file:
         typer.echo("Open it with: lottrack --demo")

@@ -124,8 +124,9 @@ def passwd(ctx: typer.Context, username: Annotated[str | None, typer.Argument()]
     from lottrack.cli.common import acting_user_name
     with fail_on_error():
         name = acting_user_name(username)
+        db = state.database()
         old = read_password(state, "Current password", from_stdin=password_stdin)
         new = read_password(state, "New password", from_stdin=password_stdin, confirm=True)
-        with state.database().session() as session:
+        with db.session() as session:
             accounts.change_password(session, name, old, new)
     typer.echo("Password changed.")

@@ -175,9 +175,9 @@ def test_dose_for_154_lb_and_1_2e8_viable_cells() -> None:
 
 
 def test_dose_from_concentration_volume_and_viability() -> None:
-    full = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100)
+    full = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100,
+                      viability_percent=100)
     assert full.viable_cells == 1.2e8
-    assert full.viability_percent == 100.0  # default when not given
     partial = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100,
                          viability_percent=90)
     assert partial.viable_cells == 1.08e8
@@ -264,6 +264,8 @@ def test_dose_falls_as_weight_rises(cells: float, w1: float, w2: float) -> None:
     ({"weight_kg": 70, "viable_cells": 1e8, "concentration_cells_per_ml": 1e6,
       "volume_ml": 100}, "not both"),
     ({"weight_kg": 70, "concentration_cells_per_ml": 1e6}, "Volume: missing"),
+    ({"weight_kg": 70, "concentration_cells_per_ml": 1e6, "volume_ml": 100},
+     "Viability: missing"),
     ({"weight_kg": 70, "viable_cells": 1e8, "volume_ml": 100}, "go with a concentration"),
     ({"weight_kg": 70, "concentration_cells_per_ml": 1e6, "volume_ml": 100,
       "viability_percent": 101}, "Viability: 101 % is above 100 %"),

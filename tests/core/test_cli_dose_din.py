@@ -67,11 +67,13 @@ def test_viability_below_100_percent_lowers_the_dose() -> None:
     assert data["volume_ml_max"] == pytest.approx(129.6296296)
 
 
-def test_viability_defaults_to_100_percent() -> None:
-    data = json.loads(dose("--weight", "70 kg", "--concentration", "1.2e6/mL",
-                           "--volume", "100 mL", "--json").stdout)
-    assert data["viability_percent"] == 100.0
-    assert data["viable_cells"] == 1.2e8
+def test_a_concentration_without_viability_is_refused_not_assumed_100_percent() -> None:
+    result = dose("--weight", "70 kg", "--concentration", "1.2e6/mL", "--volume", "100 mL",
+                  "--json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: viability: missing; --concentration needs "
+                                    "--viability")
 
 
 def test_json_has_the_contract_keys() -> None:
@@ -97,7 +99,7 @@ def test_window_edges_count_as_inside(weight: str, cells: str) -> None:
 def test_exact_edge_via_concentration_is_inside() -> None:
     # 1.282e6/mL × 100 mL ÷ 64.1 kg is exactly 2.0e6; float arithmetic gives 2.0000000000000002e6.
     result = dose("--weight", "64.1 kg", "--concentration", "1.282e6/mL", "--volume", "100 mL",
-                  "--json")
+                  "--viability", "100 %", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["within"] is True
 
@@ -131,7 +133,8 @@ def test_custom_window() -> None:
     (["--weight", "70 kg", "--viable-cells", "0"], 'error: viable cells: "0" is zero'),
     (["--weight", "70 kg", "--concentration", "1.2e6/mL", "--volume", "100 mL",
       "--viability", "120 %"], 'error: viability: "120 %" is above 100 %'),
-    (["--weight", "70 kg", "--concentration", "1.2e6/kg", "--volume", "100 mL"],
+    (["--weight", "70 kg", "--concentration", "1.2e6/kg", "--volume", "100 mL",
+      "--viability", "95 %"],
      'error: concentration: "1.2e6/kg" is a dose per body weight; expected a concentration'),
     (["--weight", "70 kg", "--viable-cells", "nan"], "is not a finite number"),
     (["--weight", "70 kg", "--viable-cells", "1.2e8", "--concentration", "1.2e6/mL",
