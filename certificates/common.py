@@ -9,9 +9,7 @@ and fixed metadata make the same data give the same bytes.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -38,8 +36,14 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+# the renderers' shared text forms, re-exported (they live without reportlab)
+from certificates.text import fixed as fixed
+from certificates.text import local_time as local_time
+from certificates.text import local_time_cell as local_time_cell
+from certificates.text import number as number
+from certificates.text import qr_payload as qr_payload
+from certificates.text import quantity as quantity
 from lottrack.documents.data import DinText, DocumentData, SignatureManifestation
-from lottrack.units import Dim, format_number, format_quantity
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -101,45 +105,6 @@ def para(text: str, style: str = "body", *, markup: bool = False) -> Paragraph:
 
 
 # ------------------------------------------------------------------------ formatting
-
-
-@cache
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(name)
-
-
-def local_time(moment: dt.datetime | None, data: DocumentData, *, empty: str = "—") -> str:
-    """``2024-05-02 10:15 CEST``: the site's local time with its zone abbreviation."""
-    if moment is None:
-        return empty
-    return moment.astimezone(_zone(data.timezone)).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def local_time_cell(moment: dt.datetime | None, data: DocumentData) -> str:
-    """A local time as two escaped lines (date, time) for narrow table cells."""
-    text = local_time(moment, data)
-    return text.replace(" ", "<br/>", 1) if moment is not None else text
-
-
-def number(value: float | None, data: DocumentData, *, sig: int = 3) -> str:
-    """A number with the site's decimal separator (``1.72 × 10⁶``); ``—`` for None."""
-    if value is None:
-        return "—"
-    return format_number(value, decimal_separator=data.decimal_separator, sig=sig)
-
-
-def fixed(value: float | None, data: DocumentData, *, places: int = 2) -> str:
-    """A number with a fixed count of decimals (population doublings, hours)."""
-    if value is None:
-        return "—"
-    return f"{value:.{places}f}".replace(".", data.decimal_separator)
-
-
-def quantity(value: float | None, dim: Dim, data: DocumentData, *, sig: int = 3) -> str:
-    """A canonical value with its unit (``95 mL``); ``—`` for None."""
-    if value is None:
-        return "—"
-    return format_quantity(value, dim, decimal_separator=data.decimal_separator, sig=sig)
 
 
 def signature_status(signature: SignatureManifestation) -> str:
@@ -236,12 +201,6 @@ class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
 def qr_code(payload: str, size: float) -> QrCode:
     """A QR code of ``payload``, ``size`` points square."""
     return QrCode(payload, size)
-
-
-def qr_payload(data: DocumentData) -> str:
-    """What the QR code carries: the document id and the certified content hash, in
-    upper case so that the code uses the compact alphanumeric mode."""
-    return f"LOTTRACK:{data.document_id}:SHA256:{data.content_sha256.upper()}"
 
 
 def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool = True,

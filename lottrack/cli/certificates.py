@@ -7,13 +7,14 @@ the commands that use them, so that loading the CLI stays light.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from sqlmodel import Session
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error, login
 from lottrack.documents import signing
 from lottrack.documents.data import (
     BagLabelData,
@@ -46,10 +47,11 @@ KeyDir = Annotated[Path | None, typer.Option(
 
 
 def _issue(ctx: typer.Context, *, kind: str, record_type: str, as_user: str | None,
-           password_stdin: bool, output: Path, key_dir: Path | None, reason: str,
+           password_stdin: bool, output: Path | None, key_dir: Path | None, reason: str,
            locate: Callable[[Session], int],
            build: Callable[[Session, CurrentUser, int], D],
-           renderer: Callable[[], Renderer[D]]) -> None:
+           renderer: Callable[[], Renderer[D]], file_format: str = "pdf",
+           printer: str | None = None) -> None:
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
@@ -58,14 +60,23 @@ def _issue(ctx: typer.Context, *, kind: str, record_type: str, as_user: str | No
             data = build(session, who, record_id)
             issued = issue(session, who, kind=kind, record_type=record_type,
                            record_id=record_id, data=data, render=renderer(), out_path=output,
-                           key_dir=key_dir or signing.default_key_dir(), reason=reason)
-    _report(issued)
+                           key_dir=key_dir or signing.default_key_dir(), reason=reason,
+                           file_format=file_format)
+            if printer is not None:
+                from lottrack.documents.printer import send_raw
+
+                # sent before the commit: a printer that cannot be reached leaves no
+                # record of a label that was never printed
+                send_raw(printer, issued.content)
+    _report(issued, printer)
 
 
-def _report(issued: IssuedDocument) -> None:
+def _report(issued: IssuedDocument, printer: str | None = None) -> None:
     which = "original" if issued.copy_number == 0 else f"COPY {issued.copy_number}"
+    where = " and ".join(([str(issued.path)] if issued.path else []) +
+                         ([f"printer {printer}"] if printer else []))
     typer.echo(f"Issued {issued.kind} document {issued.document_id} ({which}) to "
-               f"{issued.path}; file SHA-256 {issued.file_sha256}.")
+               f"{where}; file SHA-256 {issued.file_sha256}.")
 
 
 def _release_renderer() -> Renderer[ReleaseCertificateData]:
@@ -84,6 +95,12 @@ def _label_renderer() -> Renderer[BagLabelData]:
     from certificates.label import render_label
 
     return render_label
+
+
+def _zpl_label_renderer() -> Renderer[BagLabelData]:
+    from certificates.zpl_label import render_label_zpl
+
+    return render_label_zpl
 
 
 @certificate_app.command("release")
@@ -129,23 +146,55 @@ def infusion(
            renderer=_infusion_renderer)
 
 
+class LabelFormat(StrEnum):
+    """What a label is written as."""
+
+    PDF = "pdf"
+    ZPL = "zpl"
+
+
 @certificate_app.command("label")
 def label(
     ctx: typer.Context,
     unit: Annotated[str, typer.Argument(help="Bag id or kit code.")],
-    output: Output,
+    output: Annotated[Path | None, typer.Option(
+        "-o", "--output", dir_okay=False,
+        help="File to write: the PDF, or the ZPL with --format zpl.")] = None,
+    file_format: Annotated[LabelFormat, typer.Option(
+        "--format", help="pdf (signed), or zpl: ZPL II for a 4×4-inch thermal label.",
+        case_sensitive=False)] = LabelFormat.PDF,
+    printer: Annotated[str | None, typer.Option(
+        "--printer", metavar="HOST:PORT",
+        help="Send the ZPL label to this printer over raw TCP (port 9100).")] = None,
     as_user: AsUser = None,
     password_stdin: PasswordStdin = False,
     reason: Reason = "",
     key_dir: KeyDir = None,
 ) -> None:
-    """Issue the (blinded) label of a bag."""
+    """Issue the (blinded) label of a bag, as a PDF or as ZPL for a thermal printer."""
     from lottrack.documents.builders import build_label_data, find_unit
 
+    zpl = file_format is LabelFormat.ZPL
+    if printer is not None and not zpl:
+        _bad_options("--printer sends ZPL: add --format zpl.")
+    if output is None and printer is None:
+        _bad_options("say where the label goes: -o FILE" + (" or --printer HOST:PORT."
+                                                           if zpl else "."))
+    if printer is not None:
+        from lottrack.documents.printer import parse_printer
+
+        with fail_on_error():
+            parse_printer(printer)
     _issue(ctx, kind="label", record_type="product_unit", as_user=as_user,
            password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
            locate=lambda session: find_unit(session, unit), build=build_label_data,
-           renderer=_label_renderer)
+           renderer=_zpl_label_renderer if zpl else _label_renderer,
+           file_format=file_format.value, printer=printer)
+
+
+def _bad_options(message: str) -> NoReturn:
+    typer.echo(f"error: Invalid input: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 @certificate_app.command("verify")

@@ -364,7 +364,9 @@ def build_label_data(session: Session, who: CurrentUser, unit_id: int) -> BagLab
     subject = _get(session, Subject, unit.subject_id, "subject")
     site = _site_of(session, subject)
     return BagLabelData(
-        **_site_fields(site), din=DinText.of(unit.din), product_name=BLINDED_PRODUCT_NAME,
-        subject_code=subject.code, expires_at=blinded_use_by(dispensing, unit),
-        storage_temperature=unit.storage, kit_code=unit.kit_code,
+        **_site_fields(site), din=DinText.of(unit.din), product_code=unit.product_code,
+        product_name=BLINDED_PRODUCT_NAME, subject_code=subject.code,
+        date_of_birth=subject.date_of_birth, volume_ml=unit.volume_ml,
+        expires_at=blinded_use_by(dispensing, unit), storage_temperature=unit.storage,
+        kit_code=unit.kit_code,
     )

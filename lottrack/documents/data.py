@@ -10,8 +10,9 @@ abbreviation. Quantities are canonical floats (the unit is in the field name), p
 with the site's decimal separator.
 
 The blinded documents (:class:`InfusionCertificateData`, :class:`BagLabelData`) have no
-field that differs by arm — no bag kind, cell count, dose, lot number or product code —
-so an MSC bag and a placebo bag give documents that differ only in identifiers and times
+field that differs by arm — no bag kind, cell count, dose or lot number; the product
+code of both arms is the MSC base code with a random division, an identifier — so an
+MSC bag and a placebo bag give documents that differ only in identifiers and times
 (design §7). Sequences are tuples so that a data object cannot change once built.
 """
 
@@ -284,9 +285,16 @@ class BagLabelData(DocumentData):
     """Bag label (blinded; design §4, 21 CFR 1271.370 / 1271.90)."""
 
     din: DinText
+    product_code: str
+    """The bag's 8-character ISBT 128 product code. Both arms carry the site's MSC base
+    code with a random division (design §4.3, §7), so it is an identifier, not the arm."""
     product_name: str
     subject_code: str
     """The recipient."""
+    date_of_birth: dt.date
+    """The recipient's second identifier, checked at the bedside (design §8)."""
+    volume_ml: float
+    """The bag's volume (equal for both arms)."""
     expires_at: dt.datetime
     """The dispensing's use-by (the same window after dispensing for both arms, §7)."""
     storage_temperature: str

@@ -61,6 +61,9 @@ class DocumentKind:
     prefix: str
 
 
+FILE_FORMATS = ("pdf", "zpl")
+"""A PDF (signed) for every kind; ZPL II for labels sent to a thermal printer."""
+
 KINDS: dict[str, DocumentKind] = {
     "release": DocumentKind(ReleaseCertificateData, Action.ISSUE_RELEASE_CERTIFICATE, "REL"),
     "infusion": DocumentKind(InfusionCertificateData, Action.ISSUE_BLINDED_DOCUMENTS, "INF"),
@@ -79,7 +82,10 @@ class IssuedDocument:
     """0 for the original, 1… for reprints (marked COPY)."""
     file_sha256: str
     content_sha256: str
-    path: Path
+    path: Path | None
+    """Where the file was written (None when it was only sent to a printer)."""
+    content: bytes = dataclasses.field(default=b"", repr=False)
+    """The bytes issued (the signed PDF, or the ZPL label)."""
 
 
 @dataclass(frozen=True)
@@ -122,12 +128,17 @@ def issue(
     record_id: int,
     data: D,
     render: Renderer[D],
-    out_path: Path,
-    key_dir: Path,
+    out_path: Path | None,
+    key_dir: Path | None,
     reason: str = "",
+    file_format: str = "pdf",
 ) -> IssuedDocument:
     """Render, sign, record and write a document; a second issue of the same record is a
     reprint (copy number + 1, printed COPY) and needs ``reason``.
+
+    ``file_format`` ``zpl`` (a label for a thermal printer) is recorded, audited and
+    counted among the copies like a PDF, but not signed (ZPL has no signature); without
+    ``out_path`` nothing is written and the caller sends :attr:`IssuedDocument.content`.
 
     Refused with :class:`~lottrack.errors.Conflict` when another terminal issued the same
     copy at the same moment (nothing is written then).
@@ -143,10 +154,17 @@ def issue(
     if copy_number > 0 and not reason:
         raise ValidationError(f"Reason: this {kind} document was issued before; a reprint "
                               "(marked COPY) needs a reason.", field="reason")
-    key_path, cert_path = signing.existing_key(key_dir)
+    if file_format not in FILE_FORMATS or (file_format == "zpl" and kind != "label"):
+        raise ValidationError(f"Format: a {kind} document is a PDF; ZPL is for bag labels "
+                              f"only (not {file_format!r}).", field="format")
     document_id = document_id_for(kind, record_type, record_id, copy_number)
     final = dataclasses.replace(data, document_id=document_id)
-    signed = signing.sign_pdf(render(final, copy=copy_number > 0), key_path, cert_path)
+    signed = render(final, copy=copy_number > 0)
+    if file_format == "pdf":
+        if key_dir is None:
+            raise ValueError("a PDF is signed: key_dir is needed")
+        key_path, cert_path = signing.existing_key(key_dir)
+        signed = signing.sign_pdf(signed, key_path, cert_path)
     file_sha256 = hashlib.sha256(signed).hexdigest()
     certificate = Certificate(kind=kind, record_type=record_type, record_id=record_id,
                               document_id=document_id, file_sha256=file_sha256,
@@ -161,10 +179,12 @@ def issue(
     audit.log_event(session, "reprint" if copy_number else "issue", "certificate",
                     certificate.id, reason=reason,
                     changes={"document_id": document_id, "copy_number": copy_number,
-                             "content_sha256": final.content_sha256})
-    write_private(Path(out_path), signed)
+                             "content_sha256": final.content_sha256,
+                             **({"format": file_format} if file_format != "pdf" else {})})
+    if out_path is not None:
+        write_private(Path(out_path), signed)
     return IssuedDocument(certificate.id, document_id, kind, copy_number, file_sha256,
-                          final.content_sha256, Path(out_path))
+                          final.content_sha256, Path(out_path) if out_path else None, signed)
 
 
 def verify_file(session: Session, path: Path) -> VerifyResult:

@@ -146,10 +146,11 @@ def label_data(*, placebo: bool = False) -> BagLabelData:
     return BagLabelData(
         document_id="LBL-1D2C3B4A5F6E-00" if not placebo else "LBL-9E8D7C6B5A40-00",
         facility=FACILITY, timezone=ZONE, din=PLACEBO_DIN if placebo else MSC_DIN,
+        product_code="S99991C0" if placebo else "S99991F0",
         product_name="MESEMS investigational product (MSC or placebo), suspension for IV "
                      "infusion",
-        subject_code="TLS-003", expires_at=t(30, 9) + shift,
-        storage_temperature="2–8 °C, do not freeze",
+        subject_code="TLS-003", date_of_birth=dt.date(1961, 4, 12), volume_ml=50.0,
+        expires_at=t(30, 9) + shift, storage_temperature="2–8 °C, do not freeze",
         kit_code="K-7QH4WXTB" if placebo else "K-M3RZ9C2D",
     )
 

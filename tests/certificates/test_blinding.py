@@ -24,7 +24,9 @@ from tests.certificates.pdftext import masked, text
 
 ARM_REVEALING = ("kind", "arm", "allocation", "dose", "cell", "concentration", "viab", "lot",
                  "reagent", "product_code", "division", "sequence")
-ALLOWED = {"dose_verification"}  # the pharmacist's signature, worded alike for both arms
+# the pharmacist's signature, worded alike for both arms; the product code, which both arms
+# carry as the site's MSC base code with a random division (an identifier, design §4.3)
+ALLOWED = {"dose_verification", "product_code"}
 
 
 def identifiers(data: InfusionCertificateData | BagLabelData) -> list[str]:

@@ -18,6 +18,7 @@ from lottrack.permissions import CurrentUser
 from lottrack.private_files import private_dir
 
 DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
+LABEL_PRINTER_ENV = "LOTTRACK_LABEL_PRINTER"
 
 
 def documents_dir() -> Path:
@@ -30,9 +31,16 @@ def _suffix(copy: int) -> str:
     return f"-COPY{copy}" if copy else ""
 
 
-def label_path(kit_code: str, copy: int = 0) -> Path:
-    """Where the label of a bag is written (a reprint beside it, never over it)."""
-    return documents_dir() / f"label-{kit_code}{_suffix(copy)}.pdf"
+def label_path(kit_code: str, copy: int = 0, file_format: str = "pdf") -> Path:
+    """Where the label of a bag is written (a reprint beside it, never over it); a ZPL
+    label for a thermal printer ends in ``.zpl``."""
+    return documents_dir() / f"label-{kit_code}{_suffix(copy)}.{file_format}"
+
+
+def label_printer() -> str | None:
+    """``$LOTTRACK_LABEL_PRINTER`` (``HOST:PORT``): the thermal printer ZPL labels are sent
+    to, besides the file; None when unset."""
+    return os.environ.get(LABEL_PRINTER_ENV) or None
 
 
 def infusion_path(kit_code: str, copy: int = 0) -> Path:
@@ -73,17 +81,28 @@ def _key_dir() -> Path:
 
 
 def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
-                reason: str = "") -> IssuedDocument:
-    """Issue the label of a bag (in a worker's write session)."""
-    from certificates.label import render_label
+                reason: str = "", *, file_format: str = "pdf",
+                printer: str | None = None) -> IssuedDocument:
+    """Issue the label of a bag (in a worker's write session): a signed PDF, or ZPL for a
+    thermal printer, then sent to ``printer`` when one is given (before the commit, so a
+    printer that cannot be reached records nothing)."""
     from lottrack.documents.builders import build_label_data
     from lottrack.documents.issue import issue
 
     private_dir(out.parent)
     data = build_label_data(session, who, unit_id)
-    return issue(session, who, kind="label", record_type="product_unit", record_id=unit_id,
-                 data=data, render=render_label, out_path=out, key_dir=_key_dir(),
-                 reason=reason)
+    if file_format == "zpl":
+        from certificates.zpl_label import render_label_zpl as render
+    else:
+        from certificates.label import render_label as render
+    issued = issue(session, who, kind="label", record_type="product_unit", record_id=unit_id,
+                   data=data, render=render, out_path=out, key_dir=_key_dir(),
+                   reason=reason, file_format=file_format)
+    if printer is not None:
+        from lottrack.documents.printer import send_raw
+
+        send_raw(printer, issued.content)
+    return issued
 
 
 def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: int,

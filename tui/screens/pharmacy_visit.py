@@ -35,7 +35,7 @@ from tui.modals.moment import MomentModal
 from tui.modals.reason import ReasonModal
 from tui.modals.weight import WeightEntry, WeightModal
 from tui.screens.pharmacy_checks import CheckList
-from tui.screens.pharmacy_documents import issue_label, label_path
+from tui.screens.pharmacy_documents import issue_label, label_path, label_printer
 from tui.screens.trial_base import (
     TrialScreen,
     Write,
@@ -96,8 +96,9 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 * **t** records the thaw of a cryopreserved bag (it must then be used within the limit).
 * **s** signs *dose-verified*: the service runs every check again and stores the
   dispensing with each outcome; a failing check is refused with its number.
-* After dispensing, **p** prints the bag label. Another pharmacist then verifies the
-  dispensing from the home screen (**v**).
+* After dispensing, **p** prints the bag label (a signed PDF); **z** writes it as ZPL
+  for a thermal printer, and sends it to ``$LOTTRACK_LABEL_PRINTER`` when set. Another
+  pharmacist then verifies the dispensing from the home screen (**v**).
 """
 
     BINDINGS = [
@@ -105,6 +106,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         Binding("w", "weight", "Weight"),
         Binding("t", "thaw", "Thaw"),
         Binding("p", "print_label", "Print label"),
+        Binding("z", "print_label('zpl')", "ZPL label"),
         Binding("r", "reload", "Refresh", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -263,7 +265,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         self.query_one("#pv-dose", Static).update(dose)
         self.query_one("#pv-problems", Static).update("")
         self.query_one("#pv-docs", Static).update(Text(
-            f"Bag label: p prints it to {label_path(d.kit_code, d.label_copies)}\n"
+            f"Bag label: p prints it to {label_path(d.kit_code, d.label_copies)} "
+            "(z: ZPL for a thermal printer)\n"
             "Infusion certificate: printed on the ward once the infusion is complete."))
 
     # ----------------------------------------------------------------------- preview
@@ -400,16 +403,20 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         self.status(f"Thaw of bag {kit_code} recorded.", success=True)
         self.action_reload()
 
-    def action_print_label(self) -> None:
-        """Print (issue) the label of the dispensed bag."""
+    def action_print_label(self, file_format: str = "pdf") -> None:
+        """Print (issue) the label of the dispensed bag, as a PDF or as ZPL."""
         d = self.visit.dispensed if self.visit else None
         if d is None:
             return
-        who, unit_id, out = self.who, d.unit_id, label_path(d.kit_code, d.label_copies)
+        who, unit_id = self.who, d.unit_id
+        out = label_path(d.kit_code, d.label_copies, file_format)
+        printer = label_printer() if file_format == "zpl" else None
 
         def reasoned(reason: str | None) -> None:
             if reason is not None:
-                self.write(lambda s: issue_label(s, who, unit_id, out, reason), self._printed)
+                self.write(lambda s: issue_label(s, who, unit_id, out, reason,
+                                                 file_format=file_format, printer=printer),
+                           lambda issued: self._printed(issued, printer))
 
         if d.label_copies == 0:
             reasoned("")
@@ -418,8 +425,9 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             f"Reprint the label of {d.kit_code}", "The label was printed before; the reprint "
             "is marked COPY. Why is it printed again?", "Reprint"), reasoned)
 
-    def _printed(self, issued: IssuedDocument) -> None:
+    def _printed(self, issued: IssuedDocument, printer: str | None) -> None:
         copy = f" (COPY {issued.copy_number})" if issued.copy_number else ""
-        self.status(f"Label {issued.document_id}{copy} written to {issued.path}.",
+        sent = f" and sent to printer {printer}" if printer else ""
+        self.status(f"Label {issued.document_id}{copy} written to {issued.path}{sent}.",
                     success=True)
         self.action_reload()
