@@ -34,6 +34,12 @@ MAX_TEXT = 2000
 """Characters kept of a justification, a physician's request or acceptance (their columns)."""
 MAX_RISK_TEXT = 4000
 """Characters kept of the manufacturer's risk evaluation (its column)."""
+REJECT_FROM = (lots.AWAITING_RELEASE, lots.QUARANTINED, lots.IN_PROCESS)
+"""States a lot may be rejected from."""
+QUARANTINE_FROM = (lots.IN_PROCESS, lots.AWAITING_RELEASE)
+"""States a lot may be put on hold from."""
+DECISIONS = ("release", "exceptional", "reject", "quarantine", "lift")
+"""The decisions QA takes, by the names :func:`open_decisions` uses."""
 
 
 @dataclass(frozen=True)
@@ -213,8 +219,7 @@ def reject(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
            justification: str) -> int:
     """Reject a lot (final)."""
     lot = _open(session, who, lot_id)
-    lots.require_status(lot, (lots.AWAITING_RELEASE, lots.QUARANTINED, lots.IN_PROCESS),
-                        "reject the lot")
+    lots.require_status(lot, REJECT_FROM, "reject the lot")
     return _decide(session, who, lot, creds, decision=lots.REJECTED, meaning="rejected",
                    new_status=lots.REJECTED,
                    justification=_text(justification, "justification", "Justification"))
@@ -224,7 +229,7 @@ def quarantine(session: Session, who: CurrentUser, lot_id: int, creds: Credentia
                justification: str) -> int:
     """Put a lot on QA hold."""
     lot = _open(session, who, lot_id)
-    lots.require_status(lot, (lots.IN_PROCESS, lots.AWAITING_RELEASE), "quarantine the lot")
+    lots.require_status(lot, QUARANTINE_FROM, "quarantine the lot")
     return _decide(session, who, lot, creds, decision=lots.QUARANTINED, meaning="reviewed",
                    new_status=lots.QUARANTINED,
                    justification=_text(justification, "justification", "Justification"))
@@ -239,6 +244,23 @@ def lift_quarantine(session: Session, who: CurrentUser, lot_id: int, creds: Cred
     return _decide(session, who, lot, creds, decision="quarantine-lifted", meaning="reviewed",
                    new_status=back,
                    justification=_text(justification, "justification", "Justification"))
+
+
+def open_decisions(status: str, ready: qc.ReleaseReadiness) -> frozenset[str]:
+    """The decisions (of :data:`DECISIONS`) a lot in ``status`` with ``ready`` is open to:
+    what the review screen offers. Release needs every required result in and conforming;
+    an exceptional release covers results out of specification, never missing ones. The
+    services check these again with the person's independence and pending recounts."""
+    open_: set[str] = set()
+    if status == lots.AWAITING_RELEASE and not ready.missing:
+        open_.add("exceptional" if ready.out_of_spec else "release")
+    if status in REJECT_FROM:
+        open_.add("reject")
+    if status in QUARANTINE_FROM:
+        open_.add("quarantine")
+    if status == lots.QUARANTINED:
+        open_.add("lift")
+    return frozenset(open_)
 
 
 @dataclass(frozen=True)

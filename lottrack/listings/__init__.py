@@ -37,19 +37,24 @@ from lottrack.listings.pages import (
     SORTS,
     LotPage,
     LotRow,
+    NextStep,
     ReviewItem,
     WorkItem,
+    lot_next_step,
     lot_page,
     next_step,
+    recordable,
     review_queue,
     technician_worklist,
 )
 
 __all__ = [
     "MAX_PAGE", "REVIEW_STATES", "SORTS", "AuditRow", "CountRow", "CustodyRow",
-    "HarvestChoice", "LotFormContext", "LotPage", "LotRow", "PassageChoice", "QCTest",
+    "HarvestChoice", "LotFormContext", "LotPage", "LotRow", "NextStep", "PassageChoice",
+    "QCTest",
     "ReagentRow", "ReplicateRow", "ReviewItem", "SiteChoice", "SubjectChoice",
     "TimelineEntry", "WorkItem", "harvests_without_lot", "lot_audit_trail", "lot_counts",
-    "lot_custody", "lot_form_context", "lot_page", "lot_timeline", "next_step",
-    "reagent_lots", "review_queue", "site_choices", "subject_choices", "technician_worklist",
+    "lot_custody", "lot_form_context", "lot_next_step", "lot_page", "lot_timeline",
+    "next_step", "reagent_lots", "recordable", "review_queue", "site_choices",
+    "subject_choices", "technician_worklist",
 ]

@@ -20,6 +20,7 @@ from lottrack.db import Database
 from lottrack.errors import NotFound, ValidationError
 from lottrack.inputs import like_pattern
 from lottrack.isbt128 import parse_din
+from lottrack.listings.choices import LotFormContext
 from lottrack.models import (
     CellCount,
     Harvest,
@@ -195,8 +196,17 @@ def _final_counts(session: Session, lot_ids: Select[Any] | list[int]
     return out
 
 
+class NextStep(NamedTuple):
+    """What the lab does next for a lot: ``what`` it records (``seed``, ``harvest``,
+    ``count``, ``formulate``, ``qc``), the words the screens show, since when it is due."""
+
+    what: str
+    text: str
+    since: dt.datetime
+
+
 def _next_steps(session: Session, in_process: Sequence[Lot],
-                lot_ids: Select[Any] | list[int]) -> dict[int, tuple[str, dt.datetime]]:
+                lot_ids: Select[Any] | list[int]) -> dict[int, NextStep]:
     """The next step of each lot in process and since when it is due, by lot id, in three
     reads whatever the number of lots: their passages, their final-product counts and
     their specifications (``lot_ids``: their ids, or a query of ids that includes theirs)."""
@@ -213,7 +223,7 @@ def _next_steps(session: Session, in_process: Sequence[Lot],
     max_passage = dict(session.exec(
         select(Specification.id, Specification.max_passage)
         .where(col(Specification.id).in_(spec_ids))).all())
-    out: dict[int, tuple[str, dt.datetime]] = {}
+    out: dict[int, NextStep] = {}
     for lot in in_process:
         assert lot.id is not None
         if lot.spec_id not in max_passage:
@@ -225,22 +235,23 @@ def _next_steps(session: Session, in_process: Sequence[Lot],
 
 
 def _step(lot: Lot, last: tuple[int, dt.datetime, dt.datetime | None] | None,
-          counts: list[_Count], max_passage: int) -> tuple[str, dt.datetime]:
+          counts: list[_Count], max_passage: int) -> NextStep:
     """The next step of a lot in process from its last passage (number, seeded, harvested)
     and its valid final-product counts, latest first."""
     if last is None:
-        return "Seed P0", lot.created_at
+        return NextStep("seed", "Seed P0", lot.created_at)
     number, seeded_at, harvested_at = last
     if harvested_at is None:
-        return f"Harvest P{number}", seeded_at
+        return NextStep("harvest", f"Harvest P{number}", seeded_at)
     count = next((c for c in counts if c.counted_at >= harvested_at), None)
     if count is not None and count.recount_required:
-        return f"Recount final product (CV {count.cv_pct:.1f} %)", count.counted_at
+        return NextStep("count", f"Recount final product (CV {count.cv_pct:.1f} %)",
+                        count.counted_at)
     if count is not None:
-        return "Formulate", count.counted_at
+        return NextStep("formulate", "Formulate", count.counted_at)
     if number < max_passage:
-        return f"Seed P{number + 1} or count final product", harvested_at
-    return "Count final product", harvested_at
+        return NextStep("count", f"Seed P{number + 1} or count final product", harvested_at)
+    return NextStep("count", "Count final product", harvested_at)
 
 
 def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
@@ -262,7 +273,7 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     for lot, code in rows:
         assert lot.id is not None
         if lot.status == lots.IN_PROCESS:
-            due, since = steps[lot.id]
+            due, since = steps[lot.id].text, steps[lot.id].since
         else:
             missing = ready[lot.id].missing
             if not missing:
@@ -274,17 +285,45 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     return sorted(items, key=lambda item: (item.since, item.lot_id))
 
 
-def next_step(session: Session, who: CurrentUser, lot_id: int) -> str | None:
+def lot_next_step(session: Session, who: CurrentUser, lot_id: int) -> NextStep | None:
     """What the lab does next for the lot (as :func:`technician_worklist` says), or None
     when nothing is due from the lab."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lot = lots.get_lot(session, lot_id)
     if lot.status == lots.IN_PROCESS:
-        return _next_steps(session, [lot], [lot_id])[lot_id][0]
+        return _next_steps(session, [lot], [lot_id])[lot_id]
     if lot.status in REVIEW_STATES:
         missing = qc.readiness(session, lot).missing
-        return f"QC results missing: {', '.join(missing)}" if missing else None
+        if missing:
+            return NextStep("qc", f"QC results missing: {', '.join(missing)}",
+                            lot.formulated_at or lot.created_at)
     return None
+
+
+def next_step(session: Session, who: CurrentUser, lot_id: int) -> str | None:
+    """The words of :func:`lot_next_step` (None when nothing is due from the lab)."""
+    step = lot_next_step(session, who, lot_id)
+    return step.text if step is not None else None
+
+
+def recordable(context: LotFormContext, step: NextStep | None) -> frozenset[str]:
+    """What the lab may record on the lot now (``seed``, ``harvest``, ``count``, ``qc``,
+    ``formulate``), from its form context and its next step: the screens offer these
+    and no others. The services check the same rules again when a record is saved."""
+    out: set[str] = set()
+    if context.status in qc.QC_OPEN:
+        out.add("qc")
+    if context.status != lots.IN_PROCESS:
+        return frozenset(out)
+    if context.open_passage is None and context.next_passage <= context.max_passage:
+        out.add("seed")
+    if context.open_passage is not None:
+        out.add("harvest")
+    if context.passages and context.passages[-1].harvested_at is not None:
+        out.add("count")
+    if step is not None and step.what == "formulate":
+        out.add("formulate")
+    return frozenset(out)
 
 
 @dataclass(frozen=True)

@@ -402,3 +402,21 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
             lot = s.get(Lot, lot_id)
             assert lot is not None
             assert qc.readiness(s, lot) == state
+
+    with sc.db.reader() as s:  # what the batch-record screen offers to record
+        offered = {lot_id: listings.recordable(listings.lot_form_context(s, tech, lot_id),
+                                               listings.lot_next_step(s, tech, lot_id))
+                   for lot_id, *_ in expected}
+    assert offered == {
+        fresh: {"seed", "qc"},
+        seeded: {"harvest", "qc"},
+        at_max: {"count", "qc"},  # P4 is the last passage: no seeding
+        spread: {"seed", "count", "qc"},  # a recount, not a formulation
+        recounted: {"seed", "count", "formulate", "qc"},
+        counted_early: {"seed", "count", "qc"},  # the count was before P1's harvest
+        voided: {"seed", "count", "qc"},  # its only count was voided
+        grown: {"seed", "count", "qc"},
+        no_sterility: {"qc"},
+        failing: {"qc"},  # quarantined: results only
+        three_missing: {"qc"},
+    }

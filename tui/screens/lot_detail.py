@@ -218,7 +218,7 @@ service checks again.
         if action == "record":
             if lot is None or not self.ctx.can(Action.RECORD_MANUFACTURING):
                 return False
-            return can_record(lot, str(parameters[0]))
+            return str(parameters[0]) in lot.recordable
         if action == "review":
             return self.ctx.can(Action.DECIDE_DISPOSITION)
         if action == "certificate":
@@ -303,25 +303,6 @@ def readiness_text(ready: qc.ReleaseReadiness) -> Text:
             text.append("\n")
         text.append("Missing: " + ", ".join(ready.missing), style="yellow")
     return text
-
-
-def can_record(lot: LotDetail, what: str) -> bool:
-    """Whether the lot's state allows recording ``what`` (the service decides for real)."""
-    ctx = lot.context
-    if what == "qc":
-        return ctx.status in qc.QC_OPEN
-    if ctx.status != lots.IN_PROCESS:
-        return False
-    last = ctx.passages[-1] if ctx.passages else None
-    if what == "seed":
-        return ctx.open_passage is None and ctx.next_passage <= ctx.max_passage
-    if what == "harvest":
-        return ctx.open_passage is not None
-    if what == "count":
-        return last is not None and last.harvested_at is not None
-    if what == "formulate":
-        return (lot.next_step or "").startswith("Formulate")
-    return False
 
 
 def form_for(what: str, lot_id: int) -> Screen[None]:

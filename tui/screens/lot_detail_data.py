@@ -30,6 +30,8 @@ class LotDetail:
     decisions: tuple[disposition.DispositionView, ...]
     timeline: tuple[listings.TimelineEntry, ...]
     next_step: str | None
+    recordable: frozenset[str]
+    """What the lab may record now (:func:`lottrack.listings.recordable`)."""
     audit: tuple[listings.AuditRow, ...] | None
     """The lot's audit trail, for people who may view it (None otherwise)."""
 
@@ -54,12 +56,14 @@ def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
     person may see it)."""
     summary = expansion.lot_summary(session, who, lot_id)
     lot = lots.get_lot(session, lot_id)
+    context = listings.lot_form_context(session, who, lot_id)
+    step = listings.lot_next_step(session, who, lot_id)
     audit = None
     if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
         audit = tuple(listings.lot_audit_trail(session, who, lot_id))
     return LotDetail(
         summary=summary,
-        context=listings.lot_form_context(session, who, lot_id),
+        context=context,
         passages=tuple(expansion.passage_table(session, who, lot_id)),
         counts=tuple(listings.lot_counts(session, who, lot_id)),
         results=tuple(qc.results(session, lot_id, include_voided=True)),
@@ -68,6 +72,7 @@ def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
         custody=tuple(listings.lot_custody(session, who, lot_id)),
         decisions=tuple(disposition.history(session, who, lot_id)),
         timeline=tuple(listings.lot_timeline(session, who, lot_id)),
-        next_step=listings.next_step(session, who, lot_id),
+        next_step=step.text if step is not None else None,
+        recordable=listings.recordable(context, step),
         audit=audit,
     )

@@ -17,8 +17,8 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedC
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import lots
 from lottrack.db import Database
+from lottrack.disposition import open_decisions
 from lottrack.permissions import Action, CurrentUser
 from tui.screens import lot_tables
 from tui.screens.base import AppScreen
@@ -32,11 +32,6 @@ FILLS: dict[str, Callable[..., None]] = {
     "results": lot_tables.fill_results, "audit": lot_tables.fill_audit,
     "decisions": lot_tables.fill_decisions, "counts": lot_tables.fill_counts,
     "passages": lot_tables.fill_passages}
-ALLOWED_FROM: dict[str, tuple[str, ...]] = {
-    "reject": (lots.AWAITING_RELEASE, lots.QUARANTINED, lots.IN_PROCESS),
-    "quarantine": (lots.IN_PROCESS, lots.AWAITING_RELEASE),
-    "lift": (lots.QUARANTINED,),
-}
 
 
 @dataclass
@@ -177,13 +172,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         lot = self.lot
         if lot is None or not self.ctx.can(Action.DECIDE_DISPOSITION):
             return False
-        kind, status, ready = str(parameters[0]), lot.summary.status, lot.readiness
-        if kind == "release":
-            return status == lots.AWAITING_RELEASE and ready.ready
-        if kind == "exceptional":
-            return status == lots.AWAITING_RELEASE and bool(ready.out_of_spec) and not (
-                ready.missing)
-        return status in ALLOWED_FROM[kind]
+        return str(parameters[0]) in open_decisions(lot.summary.status, lot.readiness)
 
     def action_decide(self, kind: str) -> None:
         """The decision form (justification, then the signature dialog)."""
