@@ -2,7 +2,8 @@
 
 One page of the label's size (100 × 100 mm by default): the DIN as Code 128 barcode
 with the eye-readable DIN and its boxed check character, recipient and kit code, product
-name, expiry and storage, and the statements autologous products must carry. Identical
+name, volume, the recipient's date of birth (the bedside's second identifier), expiry
+and storage, and the statements autologous products must carry. Identical
 layout and wording for MSC and placebo bags (design §7).
 """
 
@@ -25,9 +26,11 @@ from certificates.common import (
     local_time,
     qr_code,
     qr_payload,
+    quantity,
     styles,
 )
 from lottrack.documents.data import NOT_EVALUATED, BagLabelData
+from lottrack.units import Dim
 
 MARGIN = 4 * mm
 TITLE = "BAG LABEL"
@@ -68,11 +71,16 @@ def _story(data: BagLabelData, width: float) -> list[Flowable]:
                      Paragraph(_caption("Kit code") + escape(data.kit_code), value)]]],
                   [half + 4 * mm, half - 4 * mm], pad=0)
     product = Paragraph(escape(data.product_name), _style("product", 8.5, bold=True))
-    details = _grid([[Paragraph(_caption("Expires") + escape(local_time(data.expires_at, data)),
-                                _style("detail", 8, bold=True)),
+    detail = _style("detail", 8, bold=True)
+    details = _grid([[Paragraph(_caption("Volume") +
+                                escape(quantity(data.volume_ml, Dim.VOLUME, data)), detail),
+                      Paragraph(_caption("Date of birth (recipient)") +
+                                escape(data.date_of_birth.isoformat()), detail)],
+                     [Paragraph(_caption("Expires") + escape(local_time(data.expires_at, data)),
+                                detail),
                       Paragraph(_caption("Storage temperature") +
-                                escape(data.storage_temperature),
-                                _style("detail", 8, bold=True))]], [half, half], pad=0)
+                                escape(data.storage_temperature), detail)]],
+                    [half, half], pad=0)
     autologous = _grid([[Paragraph(escape(data.autologous_statement),
                                    _style("autologous", 10.5, bold=True, align=1))]], [width],
                        box=True, pad=2)

@@ -26,7 +26,7 @@ from certificates.common import (
 )
 from certificates.growth_curve import growth_curve
 from lottrack.documents.data import QCLine, ReleaseCertificateData
-from lottrack.units import Dim
+from lottrack.units import Dim, format_quantity_range
 
 WIDTH = A4[0] - 30 * mm
 TITLE = "LOT RELEASE CERTIFICATE"
@@ -125,6 +125,25 @@ def _qc(data: ReleaseCertificateData) -> Flowable:
     return KeepTogether([para("Quality control against specification", "h2"), body])
 
 
+def _bags(data: ReleaseCertificateData) -> Flowable:
+    sep = data.decimal_separator
+    window = format_quantity_range(data.dose_min_cells_per_kg, data.dose_max_cells_per_kg,
+                                   Dim.DOSE, decimal_separator=sep)
+    rows: list[list[object]] = [["Kit code", "Volume", "Viable cells",
+                                 f"Body weight dosed inside {window}", "Status"]]
+    for b in data.bags:
+        weights = ("—" if b.weight_min_kg is None or b.weight_max_kg is None
+                   else format_quantity_range(b.weight_min_kg, b.weight_max_kg, Dim.MASS,
+                                              decimal_separator=sep, inward=True))
+        rows.append([f'<font name="{FONT_BOLD}">{escape(b.kit_code)}</font>',
+                     escape(quantity(b.volume_ml, Dim.VOLUME, data)),
+                     escape(quantity(b.viable_cells, Dim.CELLS, data)), escape(weights),
+                     escape(b.status)])
+    body = (table(rows, [w * mm for w in (34, 24, 34, 60, 28)]) if data.bags
+            else para("No bag has been formulated from this lot."))
+    return KeepTogether([para("Bags formulated from the lot", "h2"), body])
+
+
 SHORT_TEXT = 600
 """A free text up to this length is kept on one page with its heading; a longer one
 starts where its heading is and flows over the page break (a table row cannot split)."""
@@ -198,7 +217,7 @@ def render_release(data: ReleaseCertificateData, *, copy: bool = False) -> bytes
     """The lot release certificate as PDF bytes; ``copy`` marks a reprint COPY."""
     title = EXCEPTIONAL_TITLE if data.disposition.exceptional else TITLE
     story: list[Flowable] = [*_title(data), _identification(data), *_expansion(data), _qc(data),
-                             *_disposition(data), _changes(data), _signatures(data),
+                             _bags(data), *_disposition(data), _changes(data), _signatures(data),
                              _certified(data)]
     furniture = Furniture(data, title, copy)
     return build_pdf(story, furniture, pagesize=A4, top=28 * mm, bottom=20 * mm,

@@ -377,6 +377,17 @@ def _float_inside(exact: Fraction, direction: float) -> float | None:
     return value
 
 
+def weights_inside_window(viable_cells: float, window: DoseWindow = DEFAULT_DOSE_WINDOW
+                          ) -> tuple[float, float] | None:
+    """The body weights (kg) for which ``viable_cells`` give a dose inside ``window``:
+    cells ÷ maximum to cells ÷ minimum, the ends rounded inwards (so that both ends give a
+    dose inside the window); None beyond the largest float."""
+    cells = _exact(_number(viable_cells, "Viable cells", minimum="positive"))
+    low = _float_inside(cells / _exact(window.max), +1.0)
+    high = _float_inside(cells / _exact(window.min), -1.0)
+    return None if low is None or high is None else (low, high)
+
+
 def _float(exact: Fraction, label: str) -> float:
     """``exact`` as a float, refused (naming ``label``) beyond the largest float: the
     numbers typed multiply or divide to something no record can hold."""

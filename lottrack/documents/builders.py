@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from lottrack import calc, disposition, lots, qc, settings, signatures
 from lottrack.documents.data import (
     BagLabelData,
+    BagLine,
     BedsideCheck,
     DinText,
     DispositionInfo,
@@ -219,6 +220,21 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
     return lines
 
 
+def _bags(session: Session, lot_id: int, window: calc.DoseWindow) -> list[BagLine]:
+    """The lot's bags by kit code, each with the body weights its viable cells dose inside
+    the window."""
+    units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
+                         .order_by(col(ProductUnit.kit_code))).all()
+    lines = []
+    for unit in units:
+        weights = (calc.weights_inside_window(unit.viable_cells, window)
+                   if unit.viable_cells else None)
+        lines.append(BagLine(unit.kit_code, unit.volume_ml, unit.viable_cells,
+                             weights[0] if weights else None, weights[1] if weights else None,
+                             unit.status))
+    return lines
+
+
 def _current_decision(history: list[disposition.DispositionView], lot: Lot
                       ) -> disposition.DispositionView:
     for view in reversed(history):
@@ -254,6 +270,8 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int
         records = ExceptionalRelease(exc.physician_request, exc.risk_evaluation,
                                      exc.physician_acceptance, exc.sponsor_notified_at)
     passages, points = _passages(session, lot_id)
+    window = calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
+                             settings.get_float(session, "dose_max_cells_per_kg"))
     return ReleaseCertificateData(
         **_site_fields(site), product_name=RELEASE_PRODUCT_NAME, lot_number=lot.lot_number,
         din=DinText.of(harvest.din), coi_id=subject.coi_id, subject_code=subject.code,
@@ -270,6 +288,8 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int
         changed_after_first_entry=tuple(changes_after_first_entry(session, lot, site)),
         signatures=tuple(_manifestation(v.signature) for v in history
                          if v.signature is not None),
+        bags=tuple(_bags(session, lot_id, window)),
+        dose_min_cells_per_kg=window.min, dose_max_cells_per_kg=window.max,
     )
 
 

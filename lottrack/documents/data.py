@@ -211,6 +211,20 @@ class DispositionInfo:
                              "them")
 
 
+@dataclass(frozen=True)
+class BagLine:
+    """A bag formulated from the lot, as the (unblinded) release certificate lists it."""
+
+    kit_code: str
+    volume_ml: float
+    viable_cells: float | None
+    weight_min_kg: float | None
+    """Lightest body weight for which the bag's viable cells stay inside the dose window."""
+    weight_max_kg: float | None
+    """Heaviest body weight for which the bag's viable cells reach the dose window."""
+    status: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class ReleaseCertificateData(DocumentData):
     """Lot release certificate (unblinded, per lot)."""
@@ -232,6 +246,11 @@ class ReleaseCertificateData(DocumentData):
     """Release-relevant values changed after they were first entered (from the audit
     trail), one line each; empty when nothing changed."""
     signatures: tuple[SignatureManifestation, ...]
+    bags: tuple[BagLine, ...] = ()
+    """The bags formulated from the lot, by kit code."""
+    dose_min_cells_per_kg: float = 1.0e6
+    dose_max_cells_per_kg: float = 2.0e6
+    """The dose window (settings) that the bags' weight ranges refer to."""
 
 
 # ------------------------------------------------------------- blinded documents

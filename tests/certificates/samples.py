@@ -8,6 +8,7 @@ import datetime as dt
 
 from lottrack.documents.data import (
     BagLabelData,
+    BagLine,
     BedsideCheck,
     DinText,
     DispositionInfo,
@@ -105,6 +106,8 @@ def release_data(*, exceptional: bool = False, invalidated: bool = False
             "(2024-05-22 14:03 CEST, Theo Technician; reason: transcription error)",
         ),
         signatures=tuple(signatures),
+        bags=(BagLine("K-M3RZ9C2D", 50.0, 9.25e7, 46.25, 92.5, "released"),
+              BagLine("K-Q8WN4T6H", 50.0, 9.25e7, 46.25, 92.5, "released")),
     )
 
 

@@ -33,9 +33,8 @@ def identifiers(data: InfusionCertificateData | BagLabelData) -> list[str]:
     """What may differ between the two documents besides times."""
     din = data.din
     out = [f"{din.eye_readable} {din.check}", din.eye_readable, din.code, data.kit_code,
-           data.subject_code, data.document_id, data.content_sha256, data.content_sha256[:16]]
-    if isinstance(data, InfusionCertificateData):
-        out.append(data.date_of_birth.isoformat())
+           data.subject_code, data.document_id, data.content_sha256, data.content_sha256[:16],
+           data.date_of_birth.isoformat()]
     return [i for i in out if i]
 
 

@@ -60,9 +60,16 @@ def test_release_data_of_a_released_lot(db: Database,
         ("reviewed", False), ("reviewed", False), ("released", True)]
     assert {s.printed_name for s in data.signatures} == {"Quinn Quality"}
 
+    # The bag made from the lot: 9.25 × 10⁷ viable cells dose 1.0–2.0 × 10⁶ cells/kg for
+    # 46.25–92.5 kg.
+    assert [(b.kit_code, b.volume_ml, b.viable_cells) for b in data.bags] == [
+        ("K-M3RZ9C2D", 50.0, 9.25e7)]
+    assert (data.bags[0].weight_min_kg, data.bags[0].weight_max_kg) == (46.25, 92.5)
+
     body = text(render_release(data))
     assert "INVALIDATED (record changed after signing)" in body
     assert "A9999 24 000123 M" in body
+    assert "K-M3RZ9C2D 50 mL 9.25 × 10⁷ cells 46.3–92.5 kg" in body
     assert "EXCEPTIONAL" not in body
 
 

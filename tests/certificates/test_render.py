@@ -47,6 +47,11 @@ def test_release_certificate_prints_every_element_of_section_9(release_pdf: byte
         "CD73 94.1 % ≥ 95 % NO 2024-05-21 19:00 CEST Superseded (retest)",
         "CD73 97.2 % ≥ 95 % Yes 2024-05-22 11:00 CEST Retest",
         "Endotoxin 0.8 EU/mL ≤ 3.5 EU/mL Yes", "Karyotype 46,XY normal — report only",
+        # the bags: kit code, volume, viable cells, the weights the dose window covers
+        "Bags formulated from the lot",
+        "Kit code Volume Viable cells Body weight dosed inside 1.00–2.00 × 10⁶ cells/kg Status",
+        "K-M3RZ9C2D 50 mL 9.25 × 10⁷ cells 46.3–92.5 kg released",
+        "K-Q8WN4T6H 50 mL 9.25 × 10⁷ cells 46.3–92.5 kg released",
         # disposition, changes after first entry, signatures
         "Decision released", "Decided at 2024-05-29 17:05 CEST",
         "value_text '0.9 EU/mL' → '0.8 EU/mL'",
@@ -173,6 +178,7 @@ def test_label_is_one_page_of_the_label_size_with_every_statement() -> None:
         100, 100)
     body = text(pdf)
     for expected in ["A9999 24 000124 K", "TLS-003", "K-M3RZ9C2D", data.product_name,
+                     "Volume 50 mL", "Date of birth (recipient) 1961-04-12",
                      "2024-05-30 11:00 CEST", "2–8 °C, do not freeze", "FIN A9999",
                      "FOR AUTOLOGOUS USE ONLY", "NOT EVALUATED FOR INFECTIOUS SUBSTANCES",
                      "WARNING: This product may transmit infectious agents.",

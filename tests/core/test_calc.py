@@ -301,3 +301,11 @@ def test_endotoxin_limit_for_one_hour_and_longer_infusions() -> None:
     assert not one_hour.conforms(3.51)
     with pytest.raises(ValidationError, match="Volume: 0 must be greater than zero"):
         calc.endotoxin_limit(70, 0)
+
+
+def test_weights_a_bag_doses_inside_the_window_have_ends_inside() -> None:
+    assert calc.weights_inside_window(9.25e7) == (46.25, 92.5)
+    low, high = calc.weights_inside_window(1.234567e8, DoseWindow(1.1e6, 1.9e6)) or (0, 0)
+    for weight in (low, high):
+        assert check_dose(weight_kg=weight, viable_cells=1.234567e8,
+                          window=DoseWindow(1.1e6, 1.9e6)).within
