@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -20,6 +21,9 @@ from lottrack.db import Database
 from lottrack.errors import ValidationError
 from lottrack.models import Setting, User
 from lottrack.permissions import CurrentUser
+
+if TYPE_CHECKING:
+    from lottrack.demo_trial import DemoContext
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,6 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser("inv", "Ivan Investigator", ("clinician", "investigator"), "inv-demo-pass"),
 )
 DEMO_MARK = "demo_database"
-
-
-@dataclass
-class DemoContext:
-    """Handed to each builder: the database and the demo people by username."""
-
-    db: Database
-    users: dict[str, CurrentUser]
-    scale: int = 1
 
 
 def is_demo(db: Database) -> bool | None:
@@ -101,14 +96,16 @@ def build(db: Database, *, force: bool = False, scale: int = 1) -> list[DemoUser
         wipe(db)
         db = Database(db.url)
     initialise(db)
+    # The trial builder drives every service: loaded only when a demo is built, so that
+    # opening an existing demo (lottrack --demo) stays quick.
+    from lottrack.demo_trial import DemoContext, build_trial
+
     ctx = DemoContext(db=db, users={})
     with db.session() as session:
         audit.set_actor(session, None, "system:demo")
         session.add(Setting(key=DEMO_MARK, value="1"))
         _add_users(session, ctx)
     ctx.scale = scale
-    from lottrack.demo_trial import build_trial
-
     build_trial(ctx, {u.username: u.password for u in DEMO_USERS})
     if scale > 1:
         # The first unit is built through the services; the other N − 1 in bulk, written

@@ -7,15 +7,23 @@ audit trail verifies and every record obeys the rules.
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from lottrack import disposition
+from lottrack.db import Database
 from lottrack.models import utcnow
+from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Cast, Scenario
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 
-if TYPE_CHECKING:
-    from lottrack.demo import DemoContext
+
+@dataclass
+class DemoContext:
+    """Handed to each builder: the database and the demo people by username."""
+
+    db: Database
+    users: dict[str, CurrentUser]
+    scale: int = 1
 
 #: Which demo account plays which part in the scenario.
 CAST_ROLES = {

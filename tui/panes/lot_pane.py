@@ -49,12 +49,12 @@ class LotTablePane(TablePane):
 
     def screen_for(self, lot_id: int) -> Screen[None]:
         """The screen Enter opens."""
+        from tui.screens.lot_detail import LotDetailScreen
+
         if self.OPENS == "review":
             from tui.screens.qa_review import QAReviewScreen
 
-            return QAReviewScreen(lot_id)
-        from tui.screens.lot_detail import LotDetailScreen
-
+            return QAReviewScreen(lot_id, detail=LotDetailScreen)
         return LotDetailScreen(lot_id)
 
 

@@ -17,18 +17,17 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedC
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import lots, qc
+from lottrack import lots
 from lottrack.db import Database
 from lottrack.errors import ValidationError
-from lottrack.isbt128 import parse_din
 from lottrack.permissions import Action, CurrentUser
 from tui.screen_keys import ScreenKeys
 from tui.screens import lot_record_actions, lot_tables
 from tui.screens.lot_detail_data import LotDetail, read_lot
+from tui.screens.lot_head import lot_head, readiness_text
 from tui.screens.lot_record_actions import LotRecordActions
 from tui.widgets.growth_chart import GrowthChart
 from tui.widgets.session_header import SessionHeader
-from tui.widgets.status_badge import status_text
 
 TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
 TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
@@ -39,40 +38,6 @@ class LotRead(Message):
     """The batch record, read."""
 
     lot: LotDetail
-
-
-def plural(n: int, word: str) -> str:
-    """``1 bag``, ``2 bags``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def eye_readable(din: str) -> str:
-    """``A9999 26 000001``: the DIN as printed on labels."""
-    try:
-        return parse_din(din).eye_readable()
-    except ValidationError:
-        return din
-
-
-def lot_head(lot: LotDetail, clock_tz: object) -> Text:
-    """Two lines naming the lot: number, status, subject, DIN, and how far it got."""
-    s = lot.summary
-    head = Text()
-    head.append(s.lot_number, style="bold")
-    head.append("  ")
-    head.append_text(status_text(s.status))
-    head.append(f"  subject {s.subject_code} · {s.coi_id} · spec v{s.spec_version}\n")
-    collected = s.collected_at.astimezone(clock_tz).strftime("%Y-%m-%d")  # type: ignore[arg-type]
-    cpd = lot_tables.number(s.cumulative_population_doublings,
-                            lot.context.decimal_separator).plain
-    passages = (f"P0–{s.last_passage}" if s.passages > 1 else s.last_passage or "no passage")
-    if s.passages and not s.last_passage_harvested:
-        passages += " growing"
-    head.append(f"DIN {eye_readable(s.din)} ({collected}) · {passages} · cum. PD {cpd} · "
-                f"{plural(s.counts, 'count')} · {plural(s.units, 'bag')}", style="dim")
-    if s.counts_needing_recount:
-        head.append(f" · {s.counts_needing_recount} RECOUNT", style="bold red")
-    return head
 
 
 class LotDetailScreen(LotRecordActions):
@@ -289,20 +254,6 @@ service checks again.
     def action_back(self) -> None:
         """Back to where the lot was opened."""
         self.dismiss()
-
-
-def readiness_text(ready: qc.ReleaseReadiness) -> Text:
-    """Ready for release, or what is missing and what is out of specification."""
-    if ready.ready:
-        return Text("Every required result is in and conforms.", style="bold green")
-    text = Text()
-    if ready.out_of_spec:
-        text.append("OUT OF SPECIFICATION: " + "; ".join(ready.out_of_spec), style="bold red")
-    if ready.missing:
-        if text:
-            text.append("\n")
-        text.append("Missing: " + ", ".join(ready.missing), style="yellow")
-    return text
 
 
 def form_for(what: str, lot_id: int) -> Screen[None]:

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
@@ -22,8 +23,8 @@ from lottrack.disposition import open_decisions
 from lottrack.permissions import Action, CurrentUser
 from tui.screens import lot_tables
 from tui.screens.base import AppScreen
-from tui.screens.lot_detail import lot_head, readiness_text
 from tui.screens.lot_detail_data import LotDetail, read_lot
+from tui.screens.lot_head import lot_head, readiness_text
 from tui.widgets.session_header import SessionHeader
 
 TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisions"),
@@ -80,9 +81,13 @@ The person who recorded any step of the lot cannot release it; the service says 
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
     ]
 
-    def __init__(self, lot_id: int) -> None:
+    def __init__(self, lot_id: int, *,
+                 detail: Callable[[int], Screen[None]] | None = None) -> None:
+        """``detail`` builds the batch-record screen that ``d`` opens; without it the
+        review was opened from that screen, and ``d`` goes back to it."""
         super().__init__()
         self.lot_id = lot_id
+        self.detail = detail
         self.lot: LotDetail | None = None
 
     def compose(self) -> ComposeResult:
@@ -185,9 +190,10 @@ The person who recorded any step of the lot cannot release it; the service says 
 
     def action_detail(self) -> None:
         """The full batch record."""
-        from tui.screens.lot_detail import LotDetailScreen
-
-        self.app.push_screen(LotDetailScreen(self.lot_id))
+        if self.detail is None:
+            self.dismiss()
+            return
+        self.app.push_screen(self.detail(self.lot_id))
 
     def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""

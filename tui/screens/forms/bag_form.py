@@ -13,7 +13,7 @@ from lottrack import formulation, listings
 from lottrack.errors import NotFound
 from lottrack.permissions import CurrentUser
 from tui.screens.forms.lot_form import LotForm
-from tui.screens.lot_detail import eye_readable
+from tui.screens.lot_head import eye_readable
 
 
 class BagForm(LotForm):
