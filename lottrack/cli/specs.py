@@ -35,21 +35,14 @@ def import_(
 @spec_app.command("show")
 def show(ctx: typer.Context) -> None:
     """Print the current specification: its settings and every test with its limit."""
-    from lottrack import specifications
+    from lottrack.listings.specs import spec_versions
 
     state: State = ctx.obj
     with fail_on_error():
         db = state.database()
         with db.reader() as session:
-            spec = specifications.current_spec(session)
-            assert spec.id is not None
-            items = specifications.items(session, spec.id)
-            typer.echo(f"Specification version {spec.version}: {spec.name}")
-            typer.echo(f"  maximum passage P{spec.max_passage}; replicate counts ≥ "
-                       f"{spec.min_replicates}, CV ≤ {spec.max_cv_pct:g} %; fresh shelf life "
-                       f"{spec.fresh_shelf_life_hours:g} h; thaw to infusion ≤ "
-                       f"{spec.thaw_max_minutes:g} min")
-            for item in items:
-                need = "required" if item.required else "not required for release"
-                typer.echo(f"  {item.code:<20} {item.test_name:<44} "
-                           f"{specifications.limit_text(item):<24} {need}")
+            (spec,) = spec_versions(session, current_only=True)
+    typer.echo(f"Specification version {spec.version}: {spec.name}")
+    typer.echo(f"  {spec.settings}")
+    for item in spec.items:
+        typer.echo(f"  {item.code:<20} {item.test:<44} {item.limit:<24} {item.need}")

@@ -6,12 +6,10 @@ that was current when it was created. So this screen shows and imports; it edits
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
-from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,64 +23,17 @@ from typing_extensions import override
 from lottrack import specifications
 from lottrack.db import Database
 from lottrack.errors import LotTrackError
-from lottrack.models import Specification
+from lottrack.listings.specs import SpecVersion, spec_versions
 from lottrack.permissions import Action, CurrentUser
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
-
-
-@dataclass(frozen=True)
-class ItemRow:
-    """One test of a version, as the items table shows it."""
-
-    test: str
-    kind: str
-    unit: str
-    limit: str
-    required: bool
-
-
-@dataclass(frozen=True)
-class VersionRow:
-    """One specification version (a copy, not an ORM row)."""
-
-    version: int
-    name: str
-    current: bool
-    created_at: dt.datetime
-    settings: str
-    """The site-wide numbers of the version in one line."""
-    items: tuple[ItemRow, ...]
-
-
-def settings_text(spec: Specification) -> str:
-    """``maximum passage P4 · replicate counts ≥ 2, CV ≤ 10 % · …`` (as ``spec show``)."""
-    return (f"maximum passage P{spec.max_passage} · replicate counts ≥ "
-            f"{spec.min_replicates}, CV ≤ {spec.max_cv_pct:g} % · fresh shelf life "
-            f"{spec.fresh_shelf_life_hours:g} h · thaw to infusion ≤ "
-            f"{spec.thaw_max_minutes:g} min")
-
-
-def read_versions(session: Session) -> tuple[VersionRow, ...]:
-    """Every version, newest first, with its tests (runs in a worker thread)."""
-    rows = []
-    for n, spec in enumerate(specifications.versions(session)):
-        assert spec.id is not None
-        items = tuple(
-            ItemRow(item.test_name, item.kind, item.unit or "—",
-                    specifications.limit_text(item), item.required)
-            for item in specifications.items(session, spec.id)
-        )
-        rows.append(VersionRow(spec.version, spec.name, n == 0, spec.created_at,
-                               settings_text(spec), items))
-    return tuple(rows)
 
 
 @dataclass
 class VersionsLoaded(Message):
     """Every version, read by the specifications service."""
 
-    rows: tuple[VersionRow, ...]
+    rows: tuple[SpecVersion, ...]
 
 
 @dataclass
@@ -133,7 +84,7 @@ and optionally `required`.
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: dict[str, VersionRow] = {}
+        self.rows: dict[str, SpecVersion] = {}
         self.importing = False
         self._select: str | None = None
         """The version to highlight once the list is read again (the one just imported)."""
@@ -169,7 +120,7 @@ and optionally `required`.
 
     # ------------------------------------------------------------------ what is shown
 
-    def selected(self) -> VersionRow | None:
+    def selected(self) -> SpecVersion | None:
         """The highlighted version."""
         table: DataTable[Text] = self.query_one("#specs-versions", DataTable)
         if not self.rows or table.row_count == 0:
@@ -181,7 +132,7 @@ and optionally `required`.
     def _highlighted(self) -> None:
         self._show_version(self.selected())
 
-    def _show_version(self, row: VersionRow | None) -> None:
+    def _show_version(self, row: SpecVersion | None) -> None:
         settings = self.query_one("#specs-settings", Static)
         items: DataTable[Text] = self.query_one("#specs-items", DataTable)
         items.clear()
@@ -237,7 +188,7 @@ and optionally `required`.
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def _load(self, db: Database) -> None:
         with db.reader() as session:
-            rows = read_versions(session)
+            rows = spec_versions(session)
         self.post_message(VersionsLoaded(rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
