@@ -266,7 +266,6 @@ def _changes(obj: Any) -> dict[str, list[Any]]:
     return out
 
 
-@event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> None:
     for obj in session.deleted:
         if is_audited(obj) or isinstance(obj, AuditEvent):
@@ -288,7 +287,6 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: Any) -> No
                 )
 
 
-@event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     order = {t.name: i for i, t in enumerate(SQLModel.metadata.sorted_tables)}
     pending: list[tuple[int, str, str, dict[str, Any]]] = []
@@ -341,7 +339,6 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     append_events(session.connection(), [p[3] for p in pending])
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete):
         return
@@ -352,6 +349,28 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
                 "change each record through its service.",
                 title="Bulk change refused",
             )
+
+
+_LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
+    ("before_flush", _before_flush), ("after_flush", _after_flush),
+    ("do_orm_execute", _refuse_bulk),
+)
+
+
+def install() -> None:
+    """Capture the audit trail in every ORM session from now on (idempotent).
+
+    :class:`~lottrack.db.Database` calls this when it is made, so no session of a program
+    that opened a database can write a GMP record without its event, whatever it imported.
+    """
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def installed() -> bool:
+    """Whether ORM sessions capture the audit trail (:func:`install` ran)."""
+    return all(event.contains(Session, name, listener) for name, listener in _LISTENERS)
 
 
 # --------------------------------------------------------------------------- verify

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
-from lottrack import fastsql
+from lottrack import audit, fastsql
 from lottrack.errors import Conflict, LotTrackError, NotInitialised
 from lottrack.fastsql import DriverReader
 from lottrack.private_files import create_private, private_dir
@@ -204,6 +204,7 @@ class Database:
     atomic, so threads share it without a lock)."""
 
     def __post_init__(self) -> None:
+        audit.install()  # every session writes its audit events (design §6.1)
         self.url = normalise_url(self.url)
         self.engine = make_engine(self.url)
         write_bind = self.engine.execution_options(lottrack_write=True)
