@@ -54,6 +54,7 @@ class Action(StrEnum):
     EXPORT = "export trial data"
     ISSUE_RELEASE_CERTIFICATE = "issue lot release certificates"
     ISSUE_BLINDED_DOCUMENTS = "issue infusion certificates and labels"
+    RUN_VALIDATION = "run the validation and issue its report"
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -76,6 +77,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.EXPORT: frozenset({QA, PHARMACIST, CLINICIAN, ADMIN}),
     Action.ISSUE_RELEASE_CERTIFICATE: frozenset({QA, PHARMACIST}),
     Action.ISSUE_BLINDED_DOCUMENTS: frozenset({PHARMACIST, CLINICIAN, QA}),
+    Action.RUN_VALIDATION: frozenset({QA, ADMIN}),
 }
 
 

@@ -15,6 +15,7 @@ from lottrack.cli.setup import demo, init
 from lottrack.cli.specs import spec_app
 from lottrack.cli.trial_cmds import allocation_app, visits_app
 from lottrack.cli.users import user_app
+from lottrack.cli.validate import validate
 from lottrack.cli.verify import audit_app
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ app.command("init")(init)
 app.command("demo")(demo)
 app.command("export")(export)
 app.command("backup")(backup)
+app.command("validate")(validate)
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(spec_app, name="spec")
 app.add_typer(user_app, name="user")

@@ -37,6 +37,7 @@ from lottrack.documents.data import (
     InfusionCertificateData,
     ReleaseCertificateData,
 )
+from lottrack.documents.validation_data import ValidationReportData
 from lottrack.errors import Conflict, ValidationError
 from lottrack.models import Certificate, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
@@ -68,6 +69,7 @@ KINDS: dict[str, DocumentKind] = {
     "release": DocumentKind(ReleaseCertificateData, Action.ISSUE_RELEASE_CERTIFICATE, "REL"),
     "infusion": DocumentKind(InfusionCertificateData, Action.ISSUE_BLINDED_DOCUMENTS, "INF"),
     "label": DocumentKind(BagLabelData, Action.ISSUE_BLINDED_DOCUMENTS, "LBL"),
+    "validation": DocumentKind(ValidationReportData, Action.RUN_VALIDATION, "VAL"),
 }
 
 
