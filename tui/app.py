@@ -10,6 +10,7 @@ from sqlalchemy.exc import ArgumentError
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
+from textual.logging import TextualHandler
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
@@ -17,6 +18,7 @@ from typing_extensions import override
 from lottrack import accounts, settings, sites
 from lottrack.db import Database
 from lottrack.errors import LotTrackError, ValidationError
+from lottrack.logs import log_failure
 from lottrack.permissions import CurrentUser
 from tui.commands import PaletteCommand, RoleCommands
 from tui.context import AppContext, Clock, local_clock
@@ -253,12 +255,13 @@ class LotTrackApp(App[None]):
     # --------------------------------------------------------------------- errors
 
     def show_error(self, error: BaseException) -> None:
-        """The one place where a worker's failure becomes visible (never a traceback)."""
+        """The one place where a worker's failure becomes visible (never a traceback) and
+        reaches the log (with its traceback when it was unexpected)."""
+        log_failure(logger, f"an action on {type(self.screen).__name__}", error)
         if isinstance(error, LotTrackError):
             self.notify(error.message, title=error.title, severity="error", timeout=10,
                         markup=False)
             return
-        logger.error("unexpected error in a worker", exc_info=error)
         self.notify(
             f"The action did not complete ({type(error).__name__}: {first_line(error)}). "
             "Check the result before trying again; if this happens again, tell your "
@@ -288,7 +291,10 @@ def run_app(url: str) -> None:
         raise ValidationError(f"Database: cannot use {url!r} ({first_line(exc)}).",
                               field="db") from None
     app = make_app(db)
+    console = TextualHandler()  # log records also reach the Textual devtools console
+    logging.getLogger().addHandler(console)
     try:
         app.run()
     finally:
+        logging.getLogger().removeHandler(console)
         app.ctx.db.dispose()

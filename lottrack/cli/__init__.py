@@ -104,7 +104,10 @@ except ImportError:  # pragma: no cover - only while those modules are being wri
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: logging is configured here, once (lottrack.logs)."""
+    from lottrack import logs
+
+    logs.configure()
     app(prog_name="lottrack")
 
 

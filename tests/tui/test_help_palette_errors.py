@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from textual.command import CommandPalette
 
@@ -59,11 +61,12 @@ async def test_palette_for_a_clinician(app: LotTrackApp) -> None:
 
 
 async def test_service_error_becomes_a_notification(
-    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch
+    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionDenied("The account 'admin' is disabled.")
 
+    caplog.set_level(logging.INFO)  # as lottrack.logs.configure sets it
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await login(pilot, "admin")
         monkeypatch.setattr(accounts, "list_users", refuse)
@@ -73,10 +76,16 @@ async def test_service_error_becomes_a_notification(
         assert "Not permitted" in text
         assert "The account 'admin' is disabled." in text
         assert "could not be loaded" in shown(app, ".pane-failed")
+    # The log names the refusal, not its words (they may be unblinded), and no traceback.
+    refused = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert [r.getMessage() for r in refused] == [
+        "an action on HomeScreen refused: PermissionDenied (Not permitted)"]
+    assert refused[0].exc_info is None
+    assert "disabled" not in caplog.text
 
 
 async def test_unexpected_error_is_a_notification_not_a_traceback(
-    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch
+    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
@@ -91,3 +100,9 @@ async def test_unexpected_error_is_a_notification_not_a_traceback(
         assert "RuntimeError: disk on fire" in text
         assert "Traceback" not in text
         assert not app.screen.query_one("#login").disabled
+    # The log has what the screen leaves out: the traceback.
+    (failed,) = [r for r in caplog.records if r.getMessage().endswith("failed")]
+    assert failed.getMessage() == "an action on LoginScreen failed"
+    assert failed.levelname == "ERROR"
+    assert "Traceback" in caplog.text
+    assert "RuntimeError: disk on fire" in caplog.text
