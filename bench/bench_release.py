@@ -1,8 +1,8 @@
 """Releasing a lot end to end (QA's signed release through ``lottrack.scenario``) against
 the bare INSERT and UPDATE statements that release causes, replayed by the driver.
 
-lottrack's side re-reads the account, checks the password (argon2: the demo is built with
-``LOTTRACK_INSECURE_FAST_PASSWORD_HASHING=1``, so the check is cheap; the cost of one
+lottrack's side re-reads the account, checks the password (argon2: the benchmarks switch to the
+test suite's cheap argon2 profile, so the check is cheap; the cost of one
 default argon2id check is shown on its own line), locks the lot, checks readiness and
 separation of duties, reads the batch record to sign it, writes signature, decision, the
 lot's new status and their audit events. The baseline replays only the writes, in a

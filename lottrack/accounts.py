@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterable
 
@@ -13,23 +12,30 @@ from sqlmodel import Session, select
 
 from lottrack import audit, settings
 from lottrack.errors import AuthenticationFailed, NotFound, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.models import User, utcnow
 from lottrack.permissions import ROLES, Action, CurrentUser, authorize
 
-#: For test suites only: a cheap argon2 profile, so thousands of logins and signatures run
-#: in seconds. Stored hashes carry their own parameters, so either profile verifies both.
-FAST_HASHING_ENV = "LOTTRACK_INSECURE_FAST_PASSWORD_HASHING"
-
-
-def _make_hasher() -> PasswordHasher:
-    if os.environ.get(FAST_HASHING_ENV) == "1":
-        return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-
-
-_hasher = _make_hasher()
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+_dummy_hash: str | None = None
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 SYSTEM = "system"
+MIN_PASSWORD_LENGTH = 12
+"""The floor of the ``password_min_length`` setting (design §6.9)."""
+MIN_DISTINCT_CHARACTERS = 5
+PASSWORD_HISTORY = 5
+"""A new password may not be any of the last five (the current one included)."""
+
+
+def use_cheap_hashing_in_the_test_suite() -> None:
+    """Switch to a cheap argon2 profile, so that a test suite's thousands of logins and
+    signatures run in seconds. Only the test suite calls it (its conftest): no setting or
+    environment variable reaches it, so a real run never stores a weak hash. Stored
+    hashes carry their own parameters, so either profile verifies both (and a login
+    under the strong profile rehashes a weak one)."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _dummy_hash = None
 
 
 class PasswordExpired(AuthenticationFailed):
@@ -43,15 +49,28 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_matches(user: User, password: str) -> bool:
+def _matches(stored: str, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def _check_password_policy(session: Session, password: str) -> None:
-    minimum = settings.get_int(session, "password_min_length")
+def _password_matches(user: User, password: str) -> bool:
+    return _matches(user.password_hash, password)
+
+
+def _as_slow_as_a_real_check(password: str) -> None:
+    """Spend on an unknown username the argon2 check a known one costs, so that the time
+    of the answer does not tell whether the name exists."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("no account has this password")
+    _matches(_dummy_hash, password)
+
+
+def _check_password_policy(session: Session, password: str, username: str) -> None:
+    minimum = max(MIN_PASSWORD_LENGTH, settings.get_int(session, "password_min_length"))
     if len(password) < minimum:
         raise ValidationError(
             f"Password: must be at least {minimum} characters.", field="password"
@@ -61,6 +80,34 @@ def _check_password_policy(session: Session, password: str) -> None:
             "Password: must not start or end with spaces or contain control characters.",
             field="password",
         )
+    if password.casefold() == username.strip().casefold():
+        raise ValidationError("Password: must not be the username.", field="password")
+    if len(set(password)) < MIN_DISTINCT_CHARACTERS:
+        raise ValidationError(
+            f"Password: use at least {MIN_DISTINCT_CHARACTERS} different characters.",
+            field="password",
+        )
+
+
+def _history(user: User) -> list[str]:
+    return [h for h in user.password_history.split() if h]
+
+
+def _check_not_reused(user: User, password: str) -> None:
+    """Refuse any of the last :data:`PASSWORD_HISTORY` passwords (the current included)."""
+    recent = [user.password_hash, *_history(user)][:PASSWORD_HISTORY]
+    if any(_matches(stored, password) for stored in recent):
+        raise ValidationError(f"Password: must differ from your last {PASSWORD_HISTORY} "
+                              "passwords.", field="password")
+
+
+def _set_password(user: User, password: str, *, must_change: bool) -> None:
+    """Store a new password's hash, keeping the previous ones the reuse rule needs."""
+    kept = [user.password_hash, *_history(user)][:PASSWORD_HISTORY - 1]
+    user.password_history = " ".join(kept)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = must_change
 
 
 def _clean_roles(roles: Iterable[str]) -> str:
@@ -88,13 +135,15 @@ def _validate_username(username: str) -> str:
 
 
 def _validate_full_name(full_name: str) -> str:
-    full_name = " ".join(full_name.split())
-    if not full_name or len(full_name) > 200 or any(ord(c) < 32 for c in full_name):
-        raise ValidationError(
-            "Full name: give the name as it should be printed in signatures (1–200 characters).",
-            field="full_name",
-        )
-    return full_name
+    """The printed name, through the one free-text rule (the form focuses ``full_name``)."""
+    try:
+        return clean_text(full_name, "Full name", max_length=200)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="full_name") from None
+
+
+def _reason(text: str) -> str:
+    return clean_text(text, "Reason", max_length=500)
 
 
 def create_first_admin(session: Session, username: str, full_name: str, password: str) -> User:
@@ -106,17 +155,18 @@ def create_first_admin(session: Session, username: str, full_name: str, password
 
 
 def _insert_user(
-    session: Session, username: str, full_name: str, roles: Iterable[str], password: str
+    session: Session, username: str, full_name: str, roles: Iterable[str], password: str,
+    *, must_change: bool = False,
 ) -> User:
     username = _validate_username(username)
     full_name = _validate_full_name(full_name)
     role_text = _clean_roles(roles)
-    _check_password_policy(session, password)
+    _check_password_policy(session, password, username)
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValidationError(f'Username: "{username}" is already taken.', field="username")
     user = User(
         username=username, full_name=full_name, roles=role_text,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password), must_change_password=must_change,
     )
     session.add(user)
     session.flush()
@@ -132,10 +182,10 @@ def create_user(
     roles: Iterable[str],
     password: str,
 ) -> CurrentUser:
-    """An administrator adds a person. Shared accounts are not allowed: one per person."""
+    """An administrator adds a person, who must choose their own password at the first
+    login. Shared accounts are not allowed: one per person."""
     authorize(session, who, Action.MANAGE_USERS)
-    user = _insert_user(session, username, full_name, roles, password)
-    user.must_change_password = False
+    user = _insert_user(session, username, full_name, roles, password, must_change=True)
     return CurrentUser.of(user)
 
 
@@ -163,6 +213,7 @@ def authenticate(session: Session, username: str, password: str,
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     refused = "Unknown username or wrong password."
     if user is None:
+        _as_slow_as_a_real_check(password)
         session.rollback()
         audit.set_actor(session, None, f"{SYSTEM}:login")
         audit.log_event(
@@ -192,19 +243,27 @@ def authenticate(session: Session, username: str, password: str,
                 f"{refused} The account is now locked; an administrator must unlock it."
             )
         raise AuthenticationFailed(refused)
+    if user.must_change_password:
+        raise PasswordExpired("Your password was set by an administrator (a new account or "
+                              "a reset); choose your own to continue.")
     max_age = settings.get_int(session, "password_max_age_days")
-    if user.must_change_password or utcnow() - user.password_changed_at > dt.timedelta(
-        days=max_age
-    ):
-        raise PasswordExpired(
-            "Your password has expired (or was reset); choose a new one to continue."
-        )
+    if utcnow() - user.password_changed_at > dt.timedelta(days=max_age):
+        raise PasswordExpired("Your password has expired; choose a new one to continue.")
     audit.set_actor(session, user.id, user.username)
     if user.failed_logins:
         with audit.reason(session, "successful login resets the failure count"):
             user.failed_logins = 0
+    _rehash_if_outdated(session, user, password)
     audit.log_event(session, "login", "user", user.id or "", reason=via)
     return CurrentUser.of(user)
+
+
+def _rehash_if_outdated(session: Session, user: User, password: str) -> None:
+    """Store the hash again with today's argon2 parameters when it was made with others
+    (the password is known right now, and only now)."""
+    if _hasher.check_needs_rehash(user.password_hash):
+        with audit.reason(session, "password rehashed with the current argon2 parameters"):
+            user.password_hash = hash_password(password)
 
 
 LOGOUT_REASONS = ("logged out", "idle")
@@ -270,21 +329,22 @@ def check_password_for_signature(session: Session, who: CurrentUser, username: s
 
 
 def change_password(session: Session, username: str, old: str, new: str) -> None:
-    """A person changes their own password (also when it has expired)."""
-    user = _find(session, username)
+    """A person changes their own password (also when it has expired, or was set by an
+    administrator). An unknown username gets the answer, and takes the time, of a wrong
+    password."""
+    user = session.exec(select(User).where(User.username == username.strip().lower())).first()
+    if user is None:
+        _as_slow_as_a_real_check(old)
+        raise AuthenticationFailed("Unknown username or wrong password.")
     if not user.active or user.locked_at is not None or not _password_matches(user, old):
         if user.active and user.locked_at is None:
             _record_failure(session, user, "password change refused: wrong password")
         raise AuthenticationFailed("Unknown username or wrong password.")
-    _check_password_policy(session, new)
-    if _password_matches(user, new):
-        raise ValidationError("Password: the new password must differ from the old one.",
-                              field="password")
+    _check_password_policy(session, new, user.username)
+    _check_not_reused(user, new)
     audit.set_actor(session, user.id, user.username)
     with audit.reason(session, "password changed by its owner"):
-        user.password_hash = hash_password(new)
-        user.password_changed_at = utcnow()
-        user.must_change_password = False
+        _set_password(user, new, must_change=False)
         user.failed_logins = 0
 
 
@@ -294,12 +354,12 @@ def reset_password(session: Session, who: CurrentUser, username: str, new: str,
     must change it at the next login."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
-    _check_password_policy(session, new)
+    _check_password_policy(session, new, user.username)
+    _check_not_reused(user, new)
     why = f"password reset by administrator {who.username}"
-    with audit.reason(session, f"{why}: {reason.strip()}" if reason.strip() else why):
-        user.password_hash = hash_password(new)
-        user.password_changed_at = utcnow()
-        user.must_change_password = True
+    given = clean_text(reason, "Reason", max_length=500, required=False)
+    with audit.reason(session, f"{why}: {given}" if given else why):
+        _set_password(user, new, must_change=True)
         user.locked_at = None
         user.failed_logins = 0
 
@@ -311,7 +371,7 @@ def set_active(session: Session, who: CurrentUser, username: str, active: bool,
     user = _find(session, username)
     if user.id == who.id and not active:
         raise ValidationError("You cannot disable your own account.")
-    with audit.reason(session, reason):
+    with audit.reason(session, _reason(reason)):
         user.active = active
 
 
@@ -321,7 +381,7 @@ def unlock(session: Session, who: CurrentUser, username: str, reason: str) -> No
     user = _find(session, username)
     if user.locked_at is None and user.failed_logins == 0:
         raise ValidationError(f"The account '{user.username}' is not locked.")
-    with audit.reason(session, reason):
+    with audit.reason(session, _reason(reason)):
         user.locked_at = None
         user.failed_logins = 0
 
@@ -331,7 +391,7 @@ def set_roles(session: Session, who: CurrentUser, username: str, roles: Iterable
     """Change a person's roles."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
-    with audit.reason(session, reason):
+    with audit.reason(session, _reason(reason)):
         user.roles = _clean_roles(roles)
 
 

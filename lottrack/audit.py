@@ -32,7 +32,7 @@ GENESIS_HASH = "0" * 64
 _PG_LOCK_KEY = 0x4C4F54545241  # "LOTTRA": the audit-append advisory lock
 _ACTOR = "lottrack_actor"
 _REASON = "lottrack_reason"
-_MASKED_FIELDS = frozenset({"password_hash"})
+_MASKED_FIELDS = frozenset({"password_hash", "password_history"})
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # canonical UTC timestamps
 
 EVENT_TABLE: Table = AuditEvent.__table__  # type: ignore[attr-defined]

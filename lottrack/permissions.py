@@ -39,6 +39,8 @@ class Action(StrEnum):
     MANAGE_SPECIFICATIONS = "manage specifications"
     MANAGE_SITES = "manage sites"
     VIEW_AUDIT = "view the audit trail"
+    VERIFY_AUDIT = "verify the audit trail"
+    BACK_UP = "back up the database"
     REGISTER_SUBJECT = "register subjects"
     RECORD_MANUFACTURING = "record manufacturing steps"
     REGISTER_REAGENT = "register reagent lots"
@@ -47,6 +49,7 @@ class Action(StrEnum):
     DECIDE_DISPOSITION = "release, reject or quarantine lots"
     VIEW_ALLOCATION = "see the allocation"
     MANAGE_ALLOCATION = "import or generate the allocation"
+    SCHEDULE_VISITS = "schedule trial visits"
     DISPENSE = "dispense and verify bags"
     RECORD_WEIGHT = "record weights"
     RECORD_INFUSION = "record infusions"
@@ -62,6 +65,8 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.MANAGE_SPECIFICATIONS: frozenset({ADMIN}),
     Action.MANAGE_SITES: frozenset({ADMIN}),
     Action.VIEW_AUDIT: frozenset({QA, ADMIN}),
+    Action.VERIFY_AUDIT: frozenset({QA, ADMIN}),
+    Action.BACK_UP: frozenset({QA, ADMIN}),
     Action.REGISTER_SUBJECT: frozenset({TECHNICIAN, PHARMACIST, CLINICIAN}),
     Action.RECORD_MANUFACTURING: frozenset({TECHNICIAN}),
     Action.REGISTER_REAGENT: frozenset({TECHNICIAN, QA}),
@@ -70,6 +75,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.DECIDE_DISPOSITION: frozenset({QA}),
     Action.VIEW_ALLOCATION: frozenset({PHARMACIST}),
     Action.MANAGE_ALLOCATION: frozenset({PHARMACIST}),
+    Action.SCHEDULE_VISITS: frozenset({PHARMACIST}),
     Action.DISPENSE: frozenset({PHARMACIST}),
     Action.RECORD_WEIGHT: frozenset({CLINICIAN, PHARMACIST}),
     Action.RECORD_INFUSION: frozenset({CLINICIAN}),

@@ -197,7 +197,7 @@ class Scenario:
             allocation.assign(s, self.cast.who("pharmacist"), subject_id=subject_id,
                               sequence=sequence, source="sealed list (demo)")
         with self.db.session() as s:
-            return visits.schedule(s, self.cast.who("clinician"), subject_id=subject_id,
+            return visits.schedule(s, self.cast.who("pharmacist"), subject_id=subject_id,
                                    week0=week0)
 
     def dispense(self, visit_id: int, *, msc_bag: int | None = None) -> int:

@@ -12,7 +12,7 @@ DEFAULTS: dict[str, str] = {
     "weight_max_age_days": "7",
     "lockout_failures": "5",
     "password_max_age_days": "180",
-    "password_min_length": "10",
+    "password_min_length": "12",
     "period2_week": "24",
     "visit_window_days": "7",
     "randomisation_block_size": "4",

@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-os.environ.setdefault("LOTTRACK_INSECURE_FAST_PASSWORD_HASHING", "1")
 # Never write test keys into the user's data directory.
 os.environ.setdefault("LOTTRACK_KEY_DIR", tempfile.mkdtemp(prefix="lottrack-test-keys-"))
 
 from lottrack import accounts, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url
-from lottrack.models import AuditEvent
+from lottrack.models import AuditEvent, User
 from lottrack.permissions import CurrentUser
+
+accounts.use_cheap_hashing_in_the_test_suite()  # thousands of logins; never in a real run
 
 PG_ENV = "LOTTRACK_TEST_POSTGRES_URL"
 NO_COMMIT_FLUSH = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
@@ -181,12 +182,25 @@ def make_user(db: Database, admin: CurrentUser) -> Callable[..., CurrentUser]:
         n = next(counter)
         name = username or f"{roles[0] if roles else 'user'}{n}"
         with db.session() as session:
-            return accounts.create_user(
-                session, admin, username=name, full_name=full_name or f"Person {name.title()}",
-                roles=roles, password=PASSWORD,
-            )
+            return add_account(session, admin, username=name,
+                               full_name=full_name or f"Person {name.title()}", roles=roles,
+                               password=PASSWORD)
 
     return _make
+
+
+def add_account(session: Session, admin: CurrentUser, *, username: str, full_name: str,
+                roles: Iterable[str], password: str) -> CurrentUser:
+    """An account an administrator created, as if its owner had already chosen
+    ``password`` at the first login (tests that check that first change make their
+    accounts with :func:`accounts.create_user` itself)."""
+    who = accounts.create_user(session, admin, username=username, full_name=full_name,
+                               roles=roles, password=password)
+    user = session.get(User, who.id)
+    assert user is not None
+    with audit.reason(session, "test account: its owner chose this password"):
+        user.must_change_password = False
+    return who
 
 
 def verify_ok(db: Database) -> audit.VerifyReport:

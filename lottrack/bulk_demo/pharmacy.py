@@ -43,12 +43,11 @@ def weight(b: Batch, fac: Facility, subject: Row, kg: float, at: dt.datetime) ->
 def enrol(b: Batch, fac: Facility, subject: Row, sequence: str, week0: dt.date,
           at: dt.datetime) -> tuple[Row, Row]:
     """``allocation.assign`` from the sealed list, then ``visits.schedule``."""
-    pharmacist, nurse = fac.who("pharmacist"), fac.who("clinician")
+    pharmacist = fac.who("pharmacist")
     b.step(pharmacist.actor)
     b.add("allocation", {"subject_id": subject["id"], "sequence": sequence,
                          "source": "sealed list (demo)", "created_at": at,
                          "created_by": pharmacist.id})
-    b.step(nurse.actor)
     visits = tuple(b.add("visit", {
         "subject_id": subject["id"], "period": period, "status": "planned",
         "planned_date": week0 + dt.timedelta(weeks=fac.period2_weeks * (period - 1)),

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error
+from lottrack.cli.common import State, fail_on_error, login
 
 
-def backup(ctx: typer.Context, file: Path) -> None:
-    """Make a consistent copy of the database while others keep working."""
-    from lottrack.backup import backup as run_backup
+def backup(
+    ctx: typer.Context,
+    file: Path,
+    as_user: Annotated[str | None, typer.Option("--as", help="Your username (QA or "
+                                                "administrator; else $LOTTRACK_USER).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read your "
+                                                 "password from standard input.")] = False,
+) -> None:
+    """Make a consistent copy of the database while others keep working (QA or an
+    administrator; the copy is recorded in the audit trail)."""
+    from lottrack.safekeeping import back_up
 
     state: State = ctx.obj
     with fail_on_error():
-        state.database().dispose()  # refused, creating nothing, before lottrack init
-        result = run_backup(state.url(), file)
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        result = back_up(db, who, file)
     typer.echo(f"Backup written to {result.path} ({result.bytes} bytes, {result.method}).")

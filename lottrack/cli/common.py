@@ -95,11 +95,14 @@ def login(
     state: State, as_user: str | None, *, password_stdin: bool
 ) -> tuple[Database, CurrentUser]:
     """Authenticate the person running a command (password prompt or first stdin line)."""
-    from lottrack.accounts import authenticate
+    from lottrack.accounts import PasswordExpired, authenticate
 
     name = acting_user_name(as_user)
     db = state.database()  # a missing database is said before the password is asked
     password = read_password(state, f"Password for {name}", from_stdin=password_stdin)
-    with db.session() as session:
-        who = authenticate(session, name, password, via="command line")
+    try:
+        with db.session() as session:
+            who = authenticate(session, name, password, via="command line")
+    except PasswordExpired as exc:  # the first login of an account an admin set up, too
+        raise PasswordExpired(f"{exc.message} Run: lottrack user passwd {name}") from None
     return db, who

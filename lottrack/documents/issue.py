@@ -39,6 +39,7 @@ from lottrack.documents.data import (
 )
 from lottrack.documents.validation_data import ValidationReportData
 from lottrack.errors import Conflict, ValidationError
+from lottrack.inputs import clean_text
 from lottrack.models import Certificate, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.private_files import write_private
@@ -152,7 +153,7 @@ def issue(
         Certificate.kind == kind, Certificate.record_type == record_type,
         Certificate.record_id == record_id)).one()
     copy_number = 0 if last is None else int(last) + 1
-    reason = " ".join(reason.split())
+    reason = clean_text(reason, "Reason", max_length=500, required=False)
     if copy_number > 0 and not reason:
         raise ValidationError(f"Reason: this {kind} document was issued before; a reprint "
                               "(marked COPY) needs a reason.", field="reason")

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit, settings
 from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from lottrack.inputs import show
+from lottrack.inputs import clean_text, show
 from lottrack.models import Allocation, Dispensing, Subject, Unblinding, Visit
 from lottrack.permissions import INVESTIGATOR, Action, CurrentUser, allowed, authorize
 from lottrack.subjects import _CODE as SUBJECT_CODE
@@ -182,7 +182,8 @@ def assign(session: Session, who: CurrentUser, *, subject_id: int, sequence: str
     if subject is None:
         raise NotFound(f"No subject with id {subject_id}.")
     assert user.id is not None
-    _store(session, subject, sequence, " ".join(source.split())[:200] or "manual", user.id)
+    _store(session, subject, sequence,
+           clean_text(source, "Source", max_length=200, required=False) or "manual", user.id)
     session.flush()
 
 

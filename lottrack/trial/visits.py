@@ -16,8 +16,9 @@ from lottrack.units import Dim, parse_quantity
 
 def schedule(session: Session, who: CurrentUser, *, subject_id: int,
              week0: dt.date) -> tuple[int, int]:
-    """Create both visits of a subject: period 1 on ``week0``, period 2 24 weeks later."""
-    authorize(session, who, Action.RECORD_WEIGHT)
+    """Create both visits of a subject: period 1 on ``week0``, period 2 24 weeks later
+    (the unblinded pharmacy, which allocates, schedules)."""
+    authorize(session, who, Action.SCHEDULE_VISITS)
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"No subject with id {subject_id}.")

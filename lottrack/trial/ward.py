@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from lottrack import audit, signatures
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
-from lottrack.inputs import clean_text
+from lottrack.inputs import clean_paragraphs, clean_text
 from lottrack.isbt128 import check_character
 from lottrack.models import (
     Dispensing,
@@ -216,10 +216,7 @@ def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusio
     ended = _aware(ended_at, "Ended at")
     if ended < infusion.started_at:
         raise ValidationError("Ended at: before the start of the infusion.", field="ended_at")
-    reactions = reactions.strip()
-    if len(reactions) > 4000 or any(ord(c) < 32 and c not in "\n\t" for c in reactions):
-        raise ValidationError("Reactions: at most 4000 printable characters.",
-                              field="reactions")
+    reactions = clean_paragraphs(reactions, "Reactions", max_length=4000, required=False)
     if reaction_grade is not None and (isinstance(reaction_grade, bool)
                                        or not isinstance(reaction_grade, int)
                                        or not 1 <= reaction_grade <= MAX_GRADE):

@@ -308,7 +308,7 @@ def test_allocation_import(trial: Database, tmp_path: Path, text: str) -> None:
 @SETTINGS
 def test_visits_schedule(trial: Database, code: str, week0: str) -> None:
     before = _counts(trial, Visit)
-    result = _as(trial, "clinician", "visits", "schedule", f"--week0={week0}", "--", code,
+    result = _as(trial, "pharmacist", "visits", "schedule", f"--week0={week0}", "--", code,
                  stdin=PASSWORD + "\n")
     assert_clean_exit(result, 0, 1, 2)
     if result.exit_code != 0:

@@ -44,7 +44,8 @@ def test_init_then_init_again_then_verify(dbfile: str) -> None:
     assert again.returncode == 0, again.stderr
     assert "already at schema" in again.stdout
     assert "1 user account(s)" in again.stdout
-    verified = run("--db", dbfile, "audit", "verify")
+    verified = run("--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin",
+                   stdin=ADMIN_PW + "\n")
     assert verified.returncode == 0
     assert "Audit trail intact" in verified.stdout
 
@@ -59,7 +60,7 @@ def test_database_url_comes_from_the_environment(dbfile: str) -> None:
 def test_short_password_at_init_exits_2_and_creates_no_admin(dbfile: str) -> None:
     result = run("--db", dbfile, "init", "--admin", "root", "--password-stdin", stdin="short\n")
     assert result.returncode == 2
-    assert "Password: must be at least 10 characters" in result.stderr
+    assert "Password: must be at least 12 characters" in result.stderr
     assert result.stderr.count("\n") == 1
 
 
@@ -69,8 +70,16 @@ def test_user_commands_and_a_tampered_row(dbfile: str) -> None:
                 "--as", "root", "--password-stdin", stdin=f"{ADMIN_PW}\nquinn-password-1\n")
     assert added.returncode == 0, added.stderr
     assert "Added quinn (Quinn Quality): qa." in added.stdout
+    first = run("--db", dbfile, "user", "list", "--as", "quinn", "--password-stdin",
+                stdin="quinn-password-1\n")  # an account an admin made: choose your own
+    assert first.returncode == 1
+    assert "Run: lottrack user passwd quinn" in first.stderr
+    chosen = run("--db", dbfile, "user", "passwd", "quinn", "--password-stdin",
+                 stdin="quinn-password-1\nquinns-own-pass-2\n")
+    assert chosen.returncode == 0, chosen.stderr
     refused = run("--db", dbfile, "user", "add", "eve", "--name", "Eve", "--role", "admin",
-                  "--as", "quinn", "--password-stdin", stdin="quinn-password-1\neve-password-1\n")
+                  "--as", "quinn", "--password-stdin",
+                  stdin="quinns-own-pass-2\neve-password-1\n")
     assert refused.returncode == 1
     assert "may not manage users" in refused.stderr
     listing = run("--db", dbfile, "user", "list", "--as", "root", "--password-stdin",
@@ -90,7 +99,8 @@ def test_user_commands_and_a_tampered_row(dbfile: str) -> None:
         conn.execute(text("UPDATE user SET roles = 'admin,qa' WHERE username = 'quinn'"))
         quinn_id = conn.execute(text("SELECT id FROM user WHERE username='quinn'")).scalar()
     engine.dispose()
-    broken = run("--db", dbfile, "audit", "verify")
+    broken = run("--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin",
+                 stdin=ADMIN_PW + "\n")
     assert broken.returncode == 1
     assert f"user id {quinn_id}: current values differ" in broken.stderr
 
@@ -129,7 +139,8 @@ def test_demo_builds_once_and_rebuilds_with_force(tmp_path: Path) -> None:
     assert sequences == {"MSC-first", "placebo-first"}
     assert run("--db", demo_db, "demo").returncode == 2
     assert run("--db", demo_db, "demo", "--force").returncode == 0
-    assert run("--db", demo_db, "audit", "verify").returncode == 0
+    assert run("--db", demo_db, "audit", "verify", "--as", "admin", "--password-stdin",
+               stdin="admin-demo-pass\n").returncode == 0
 
 
 def test_spec_show_and_import(dbfile: str, tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ def test_schedule_creates_both_visits(trial: Database) -> None:
     assert [tuple(r) for r in rows] == [(1, dt.date(2025, 3, 14), "planned"),
                                         (2, dt.date(2025, 8, 29), "planned")]
     again = lottrack(trial, "visits", "schedule", "TLS-001", "--week0", "2025-04-01",
-                     "--as", "clinician", "--password-stdin")
+                     "--as", "pharmacist", "--password-stdin")
     assert again.exit_code == 2
     assert "Subject TLS-001 already has visits." in again.stderr
     verify_ok(trial)
@@ -184,6 +184,10 @@ def test_schedule_refusals(trial: Database) -> None:
     lab = lottrack(trial, "visits", "schedule", "TLS-001", "--week0", "2025-03-14",
                    "--as", "technician", "--password-stdin")
     assert lab.exit_code == 1
-    assert "may not record weights" in lab.stderr
+    assert "may not schedule trial visits; that needs the pharmacist role" in lab.stderr
+    ward = lottrack(trial, "visits", "schedule", "TLS-001", "--week0", "2025-03-14",
+                    "--as", "clinician", "--password-stdin")  # weights, yes; visits, no
+    assert ward.exit_code == 1
+    assert "may not schedule trial visits; that needs the pharmacist role" in ward.stderr
     with trial.reader() as s:
         assert s.exec(select(Visit)).all() == []

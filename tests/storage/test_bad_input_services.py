@@ -619,7 +619,7 @@ def test_visit_scheduling(lot0: Made, week0: dt.date) -> None:
     sc, subject = lot0.sc, lot0.subject
 
     def call(s: Session) -> tuple[int, int]:
-        return visits.schedule(s, sc.cast.who("clinician"), subject_id=subject, week0=week0)
+        return visits.schedule(s, sc.cast.who("pharmacist"), subject_id=subject, week0=week0)
 
     def check(s: Session, ids: tuple[int, int]) -> None:
         v1, v2 = (s.get(Visit, i) for i in ids)

@@ -66,7 +66,7 @@ def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
     new hash, so ``audit verify`` still finds every row as audited (down and up again)."""
     from alembic import command
 
-    from lottrack.models import AuditEvent, Dispensing, utcnow
+    from lottrack.models import AuditEvent, Dispensing, User, utcnow
     from lottrack.trial import allocation
     from tests.factories import make_scenario
 
@@ -86,6 +86,11 @@ def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
     with db.reader() as s:
         migrated = s.exec(select(AuditEvent).where(AuditEvent.action == "migrate")).all()
         dispensings = s.exec(select(Dispensing)).all()
-    assert [(e.entity, e.entity_id) for e in migrated] == [
+        users = s.exec(select(User)).all()
+    assert [(e.entity, e.entity_id) for e in migrated if e.entity == "dispensing"] == [
         ("dispensing", str(d.id)) for d in dispensings]
+    # 0004 adds user.password_history: one event per account as well
+    assert sorted(e.entity_id for e in migrated if e.entity == "user") == sorted(
+        str(u.id) for u in users)
+    assert {e.entity for e in migrated} == {"dispensing", "user"}
     assert [d.use_by for d in dispensings] == [None]  # the value went with the downgrade

@@ -20,14 +20,14 @@ import types
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
 
-from lottrack import accounts, audit, demo, disposition
+from lottrack import accounts, demo, disposition
 from lottrack.bootstrap import initialise
 from lottrack.db import Database
-from lottrack.models import User, base
+from lottrack.models import base
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Cast, Scenario
+from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
 
 CAST = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm",
@@ -77,13 +77,9 @@ def _accounts(db: Database) -> dict[str, CurrentUser]:
     users = {first.username: admin}
     for person in others:
         with db.session() as session:
-            users[person.username] = accounts.create_user(
+            users[person.username] = add_account(
                 session, admin, username=person.username, full_name=person.full_name,
                 roles=person.roles, password=person.password)
-    with db.session() as session, audit.reason(session, "test accounts, as in the demo"):
-        audit.set_actor(session, admin.id, admin.username)
-        for user in session.exec(select(User)):
-            user.must_change_password = False  # no first-login password change
     return users
 
 

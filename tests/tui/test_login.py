@@ -93,13 +93,13 @@ async def test_expired_password_must_be_changed_before_home(
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech", "temporary-pass-1")
         assert isinstance(app.screen, ChangePasswordScreen)
-        assert "expired" in screen_text(app)
+        assert "set by an administrator" in screen_text(app)
         # Too short: the service's policy message, inline.
         for text in ("temporary-pass-1", "short", "short"):
             await type_text(pilot, text)
             await pilot.press("enter")
         await settle(pilot)
-        assert "Password: must be at least 10 characters." in shown(app, "#password-message")
+        assert "Password: must be at least 12 characters." in shown(app, "#password-message")
         assert app.focused is app.screen.query_one("#new")
         # Confirmation differs: refused before the service is asked.
         for widget, text in (("#new", "my-own-password-2"), ("#confirm", "my-own-password-3")):
@@ -116,6 +116,33 @@ async def test_expired_password_must_be_changed_before_home(
         assert isinstance(app.screen, HomeScreen)
         assert "Lots in process" in screen_text(app)
     assert user_row("tech").must_change_password is False
+
+
+async def test_an_account_an_admin_created_chooses_its_password_at_first_login(
+    app: LotTrackApp, demo_db: Database, user_row: Callable[[str], User]
+) -> None:
+    with demo_db.session() as session:
+        admin = CurrentUser.of(session.get(User, user_row("admin").id))
+        accounts.create_user(session, admin, username="nina", full_name="Nina New",
+                             roles=["technician"], password="given-by-admin-1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "nina", "given-by-admin-1")
+        assert isinstance(app.screen, ChangePasswordScreen)
+        assert "set by an administrator" in screen_text(app)
+        for widget, text in (("#old", "given-by-admin-1"), ("#new", "given-by-admin-1"),
+                             ("#confirm", "given-by-admin-1")):
+            app.screen.query_one(widget).value = text
+        app.screen.query_one("#confirm").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "must differ from your last 5 passwords" in shown(app, "#password-message")
+        for widget in ("#new", "#confirm"):
+            app.screen.query_one(widget).value = "ninas-own-pass-7"
+        app.screen.query_one("#confirm").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    assert user_row("nina").must_change_password is False
 
 
 async def test_log_out_returns_to_an_empty_login(app: LotTrackApp) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from lottrack import accounts, audit, bootstrap, listings, sites
+from lottrack import accounts, bootstrap, listings, sites
 from lottrack.db import Database
-from lottrack.models import User
 from lottrack.permissions import CurrentUser
+from tests.conftest import add_account
 from tests.tui.helpers import frozen_clock, login, settle, shown, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
@@ -34,13 +34,8 @@ def bulk_database(path: Path) -> tuple[Database, CurrentUser]:
     with db.session() as s:
         admin = CurrentUser.of(accounts.create_first_admin(s, "root", "Root", "root-pass-12"))
     with db.session() as s:
-        tech = accounts.create_user(s, admin, username="bulk", full_name="Bulk Technician",
-                                    roles=("technician",), password=PASSWORD)
-    with db.session() as s, audit.reason(s, "test account"):
-        audit.set_actor(s, admin.id, admin.username)
-        user = s.get(User, tech.id)
-        assert user is not None
-        user.must_change_password = False
+        tech = add_account(s, admin, username="bulk", full_name="Bulk Technician",
+                           roles=("technician",), password=PASSWORD)
     with db.session() as s:
         site = sites.create_site(s, admin, name="Bulk site", fin="A9999",
                                  timezone="Europe/Berlin", decimal_separator=".",

@@ -55,7 +55,7 @@ from lottrack.scenario import CONFORMING_QC, Cast, Scenario
 from lottrack.signatures import view
 from lottrack.trial.allocation import MSC_FIRST
 from lottrack.trial.dispensing import dispensing_content
-from tests.conftest import verify_ok
+from tests.conftest import add_account, verify_ok
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import LotTrackApp, make_app
 from tui.modals.bedside import BedsideModal
@@ -160,7 +160,7 @@ def seed_site(db: Database) -> tuple[int, tuple[int, int]]:
     people = {"admin": admin}
     for person in demo.DEMO_USERS[1:]:
         with db.session() as session:
-            people[person.username] = accounts.create_user(
+            people[person.username] = add_account(
                 session, admin, username=person.username, full_name=person.full_name,
                 roles=person.roles, password=person.password)
     cast = Cast({part: people[name] for part, name in CAST.items()},

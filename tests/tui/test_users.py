@@ -71,7 +71,7 @@ async def test_admin_adds_a_user_through_the_form(
         # The service refuses a short password: the form comes back with it, values kept.
         await fill_new_user(pilot, "jdoe", "short", roles=(0, 1))
         assert isinstance(app.screen, NewUserModal)
-        assert "at least 10 characters" in shown(app, "#new-user-message")
+        assert "at least 12 characters" in shown(app, "#new-user-message")
         assert app.screen.query_one("#username").value == "jdoe"
         assert app.focused is app.screen.query_one("#password")
         for widget in ("#password", "#confirm"):
@@ -85,6 +85,7 @@ async def test_admin_adds_a_user_through_the_form(
     assert created.full_name == "Jane Doe"
     assert created.role_set == {"technician", "qa"}
     assert created.active
+    assert created.must_change_password is True  # chooses their own at the first login
 
 
 async def test_disabled_user_cannot_log_in(

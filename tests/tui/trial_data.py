@@ -33,6 +33,7 @@ from lottrack.permissions import CurrentUser
 from lottrack.scenario import Cast, Scenario
 from lottrack.subjects import UNAMBIGUOUS_ALPHABET
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
+from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
 
 FROZEN_UTC = FROZEN_NOW.astimezone(dt.UTC)
@@ -84,7 +85,7 @@ def _cast(db: Database) -> Cast:
         if user.username == "admin":
             continue
         with db.session() as session:
-            people[user.username] = accounts.create_user(
+            people[user.username] = add_account(
                 session, people["admin"], username=user.username, full_name=user.full_name,
                 roles=user.roles, password=user.password)
     return Cast({part: people[name] for part, name in CAST_ROLES.items()},

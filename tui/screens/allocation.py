@@ -199,7 +199,7 @@ visits. Only unblinded pharmacists see this screen.
                     and self.page.unallocated > 0)
         if action == "schedule":
             row = self.selected()
-            return (self.ctx.can(Action.RECORD_WEIGHT) and row is not None
+            return (self.ctx.can(Action.SCHEDULE_VISITS) and row is not None
                     and row.can_schedule)
         return super().check_action(action, parameters)
 

@@ -43,9 +43,9 @@ class ChangePasswordScreen(AppScreen):
     HELP = """\
 # Change your password
 
-Your password has expired or an administrator set a temporary one. Type the **current**
-password, then the **new** one twice. The new password must follow the password policy
-(the message says what is missing) and differ from the old one.
+Your password has expired, or an administrator set it (a new account or a reset). Type
+the **current** password, then the **new** one twice. The new password must follow the
+password policy (the message says what is missing) and differ from your last five.
 
 Press **Escape** to go back to the login screen without changing anything.
 """
