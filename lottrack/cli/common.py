@@ -97,8 +97,8 @@ def login(
     """Authenticate the person running a command (password prompt or first stdin line)."""
     from lottrack.accounts import PasswordExpired, authenticate
 
-    name = acting_user_name(as_user)
     db = state.database()  # a missing database is said before the password is asked
+    name = acting_user_name(as_user)
     password = read_password(state, f"Password for {name}", from_stdin=password_stdin)
     try:
         with db.session() as session:

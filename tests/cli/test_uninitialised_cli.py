@@ -84,7 +84,7 @@ def test_init_still_creates_the_database(tmp_path: Path) -> None:
                                "--password-stdin"])
     assert code == 0
     assert "Created the database" in stdout
-    assert _invoke(["--db", str(dbfile), "audit", "verify"])[0] == 0
+    assert _invoke(["--db", str(dbfile), "audit", "verify", "--as", "root"])[0] == 0
 
 
 def test_demo_writes_where_lottrack_database_url_points(tmp_path: Path) -> None:
