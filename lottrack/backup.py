@@ -75,8 +75,8 @@ def _sqlite_backup(source: str, tmp: Path) -> None:
 def libpq_url(parsed: URL) -> str:
     """The URL for a PostgreSQL client tool, without its password (an argument is
     readable by every local user in ``/proc``)."""
-    return parsed.set(drivername="postgresql", password=None, query={}).render_as_string(
-        hide_password=False)
+    bare = parsed._replace(password=None)  # URL.set() keeps a password given None
+    return bare.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
 
 
 def libpq_environment(parsed: URL) -> dict[str, str]:

@@ -140,6 +140,14 @@ def sqlite_file(database: str) -> Path:
     return path
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed or logged: any password replaced by ``***``."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        return url  # a file: no password, and its path printed as given
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def is_sqlite(engine: Engine) -> bool:
     """True when the engine talks to SQLite."""
     return engine.dialect.name == "sqlite"
@@ -189,7 +197,7 @@ def _first_line(error: exc.DBAPIError) -> str:
     return str(error.orig).strip().splitlines()[0][:200] if error.orig else type(error).__name__
 
 
-@dataclass
+@dataclass(repr=False)
 class Database:
     """One database: its engine and the two kinds of session a user action opens."""
 
@@ -215,6 +223,9 @@ class Database:
         read_bind = (self.engine if self.dialect == "sqlite"
                      else self.engine.execution_options(isolation_level=READ_ISOLATION))
         self._reader = sessionmaker(bind=read_bind, class_=Session, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({shown_url(self.url)!r})"  # a test report prints it: no password
 
     @property
     def dialect(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from io import TextIOWrapper
 from logging.handlers import RotatingFileHandler
@@ -42,6 +43,17 @@ def log_dir() -> Path:
     return Path(env) if env else Path(user_log_dir("lottrack", appauthor=False))
 
 
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+
+
+class _NoPasswords(logging.Formatter):
+    """Every line as formatted, tracebacks included, with the password of any URL in it
+    replaced by ``***`` (design §6.9: no password is ever logged)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _URL_PASSWORD.sub(r"\1***@", super().format(record))
+
+
 class _PrivateRotatingFile(RotatingFileHandler):
     """A rotating log file created 0600 (a rotation makes a new one the same way)."""
 
@@ -65,7 +77,7 @@ def configure(level: int = logging.INFO, folder: Path | None = None) -> Path | N
     except (OSError, LotTrackError):
         return None
     handler.set_name(_HANDLER_NAME)
-    formatter = logging.Formatter(FORMAT)
+    formatter = _NoPasswords(FORMAT)
     formatter.converter = time.gmtime  # UTC, as every time lottrack stores
     handler.setFormatter(formatter)
     root.addHandler(handler)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 from textual.dom import DOMNode
 
-from lottrack.db import Database
+from lottrack.db import Database, shown_url
 from lottrack.permissions import Action, CurrentUser, allowed
 from lottrack.sites import ClockSite
 
@@ -91,7 +91,7 @@ def database_location(url: str) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.database or ":memory:"
-    return parsed.render_as_string(hide_password=True)
+    return shown_url(url)
 
 
 class HasContext(Protocol):

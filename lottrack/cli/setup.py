@@ -24,6 +24,7 @@ def init(
 ) -> None:
     """Create or migrate the database and create the first administrator."""
     from lottrack import bootstrap
+    from lottrack.db import shown_url
 
     state: State = ctx.obj
     with fail_on_error():
@@ -53,7 +54,7 @@ def init(
     if result.admin_created:
         typer.echo(f"Created administrator '{admin}'.")
     _facility_key()
-    typer.echo(f"{result.users} user account(s). Database: {db.url}")
+    typer.echo(f"{result.users} user account(s). Database: {shown_url(db.url)}")
 
 
 def _facility_key() -> None:
@@ -92,7 +93,7 @@ def demo(
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
     from lottrack import demo as demo_core
-    from lottrack.db import ENV_URL
+    from lottrack.db import ENV_URL, shown_url
 
     state: State = ctx.obj
     own_file = not state.db_url and not os.environ.get(ENV_URL)
@@ -101,7 +102,7 @@ def demo(
     with fail_on_error():
         db = state.database(initialised=False)
         users = demo_core.build(db, force=force, scale=scale)
-    typer.echo(f"Demo database ready: {db.url}")
+    typer.echo(f"Demo database ready: {shown_url(db.url)}")
     _facility_key()
     _print_users(users)
     if own_file:
