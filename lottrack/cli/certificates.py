@@ -22,8 +22,7 @@ from lottrack.documents.data import (
     InfusionCertificateData,
     ReleaseCertificateData,
 )
-from lottrack.documents.issue import IssuedDocument, Renderer, issue, verify_file
-from lottrack.permissions import CurrentUser
+from lottrack.documents.issue import IssuedDocument, Renderer, verify_file
 
 D = TypeVar("D", bound=DocumentData)
 
@@ -46,28 +45,20 @@ KeyDir = Annotated[Path | None, typer.Option(
          "data directory).")]
 
 
-def _issue(ctx: typer.Context, *, kind: str, record_type: str, as_user: str | None,
-           password_stdin: bool, output: Path | None, key_dir: Path | None, reason: str,
-           locate: Callable[[Session], int],
-           build: Callable[[Session, CurrentUser, int], D],
-           renderer: Callable[[], Renderer[D]], file_format: str = "pdf",
-           printer: str | None = None) -> None:
+def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin: bool,
+           output: Path | None, key_dir: Path | None, reason: str,
+           locate: Callable[[Session], int], renderer: Callable[[], Renderer[D]],
+           file_format: str = "pdf", printer: str | None = None) -> None:
+    from lottrack.documents.issuing import issue_document
+
     state: State = ctx.obj
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
         with db.session() as session:
-            record_id = locate(session)
-            data = build(session, who, record_id)
-            issued = issue(session, who, kind=kind, record_type=record_type,
-                           record_id=record_id, data=data, render=renderer(), out_path=output,
-                           key_dir=key_dir or signing.default_key_dir(), reason=reason,
-                           file_format=file_format)
-            if printer is not None:
-                from lottrack.documents.printer import send_raw
-
-                # sent before the commit: a printer that cannot be reached leaves no
-                # record of a label that was never printed
-                send_raw(printer, issued.content)
+            issued = issue_document(
+                session, who, kind=kind, record_id=locate(session), render=renderer(),
+                out_path=output, key_dir=key_dir or signing.default_key_dir(),
+                reason=reason, file_format=file_format, printer=printer)
     _report(issued, printer)
 
 
@@ -114,7 +105,6 @@ def release(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the release certificate of a released lot (a second issue is a COPY)."""
-    from lottrack.documents.builders import build_release_data
     from lottrack.lots import find_lot
 
     def locate(session: Session) -> int:
@@ -122,9 +112,9 @@ def release(
         assert found is not None
         return found
 
-    _issue(ctx, kind="release", record_type="lot", as_user=as_user,
-           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
-           locate=locate, build=build_release_data, renderer=_release_renderer)
+    _issue(ctx, kind="release", as_user=as_user, password_stdin=password_stdin,
+           output=output, key_dir=key_dir, reason=reason, locate=locate,
+           renderer=_release_renderer)
 
 
 @certificate_app.command("infusion")
@@ -138,12 +128,9 @@ def infusion(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) infusion certificate of an infusion."""
-    from lottrack.documents.builders import build_infusion_data
-
-    _issue(ctx, kind="infusion", record_type="infusion", as_user=as_user,
-           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
-           locate=lambda _session: infusion_id, build=build_infusion_data,
-           renderer=_infusion_renderer)
+    _issue(ctx, kind="infusion", as_user=as_user, password_stdin=password_stdin,
+           output=output, key_dir=key_dir, reason=reason,
+           locate=lambda _session: infusion_id, renderer=_infusion_renderer)
 
 
 class LabelFormat(StrEnum):
@@ -172,7 +159,7 @@ def label(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) label of a bag, as a PDF or as ZPL for a thermal printer."""
-    from lottrack.documents.builders import build_label_data, find_unit
+    from lottrack.documents.builders import find_unit
 
     zpl = file_format is LabelFormat.ZPL
     if printer is not None and not zpl:
@@ -185,9 +172,9 @@ def label(
 
         with fail_on_error():
             parse_printer(printer)
-    _issue(ctx, kind="label", record_type="product_unit", as_user=as_user,
-           password_stdin=password_stdin, output=output, key_dir=key_dir, reason=reason,
-           locate=lambda session: find_unit(session, unit), build=build_label_data,
+    _issue(ctx, kind="label", as_user=as_user, password_stdin=password_stdin,
+           output=output, key_dir=key_dir, reason=reason,
+           locate=lambda session: find_unit(session, unit),
            renderer=_zpl_label_renderer if zpl else _label_renderer,
            file_format=file_format.value, printer=printer)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -131,7 +132,7 @@ def issue(
     record_id: int,
     data: D,
     render: Renderer[D],
-    out_path: Path | None,
+    out_path: Path | Callable[[int], Path] | None,
     key_dir: Path | None,
     reason: str = "",
     file_format: str = "pdf",
@@ -142,6 +143,8 @@ def issue(
     ``file_format`` ``zpl`` (a label for a thermal printer) is recorded, audited and
     counted among the copies like a PDF, but not signed (ZPL has no signature); without
     ``out_path`` nothing is written and the caller sends :attr:`IssuedDocument.content`.
+    ``out_path`` may be a function of the copy number (a reprint's file beside the
+    original's, never over it).
 
     Refused with :class:`~lottrack.errors.Conflict` when another terminal issued the same
     copy at the same moment (nothing is written then).
@@ -149,10 +152,7 @@ def issue(
     spec = _kind(kind, data)
     user = authorize(session, who, spec.action)
     assert user.id is not None
-    last = session.exec(select(func.max(Certificate.copy_number)).where(
-        Certificate.kind == kind, Certificate.record_type == record_type,
-        Certificate.record_id == record_id)).one()
-    copy_number = 0 if last is None else int(last) + 1
+    copy_number = next_copy(session, kind, record_type, record_id)
     reason = clean_text(reason, "Reason", max_length=500, required=False)
     if copy_number > 0 and not reason:
         raise ValidationError(f"Reason: this {kind} document was issued before; a reprint "
@@ -184,10 +184,20 @@ def issue(
                     changes={"document_id": document_id, "copy_number": copy_number,
                              "content_sha256": final.content_sha256,
                              **({"format": file_format} if file_format != "pdf" else {})})
-    if out_path is not None:
-        write_private(Path(out_path), signed)
+    path = Path(out_path(copy_number)) if callable(out_path) else out_path
+    if path is not None:
+        write_private(Path(path), signed)
     return IssuedDocument(certificate.id, document_id, kind, copy_number, file_sha256,
-                          final.content_sha256, Path(out_path) if out_path else None, signed)
+                          final.content_sha256, Path(path) if path else None, signed)
+
+
+def next_copy(session: Session, kind: str, record_type: str, record_id: int) -> int:
+    """The copy number the next issue of a record's document gets: 0 (the original) when
+    none was issued, else one more than the last (a reprint)."""
+    last = session.exec(select(func.max(Certificate.copy_number)).where(
+        Certificate.kind == kind, Certificate.record_type == record_type,
+        Certificate.record_id == record_id)).one()
+    return 0 if last is None else int(last) + 1
 
 
 def verify_file(session: Session, path: Path) -> VerifyResult:

@@ -25,6 +25,7 @@ from lottrack.documents.issue import (
     issue,
     verify_file,
 )
+from lottrack.documents.issuing import issue_document
 from lottrack.errors import Conflict, PermissionDenied, ValidationError
 from lottrack.models import AuditEvent, Certificate, utcnow
 from lottrack.permissions import CurrentUser
@@ -202,3 +203,33 @@ def test_unsigned_render_is_reproducible_and_signing_is_not(key_dir: Path) -> No
     signed = signing.sign_pdf(pdf, key, cert)
     assert signed.startswith(pdf)  # an incremental update: the rendered bytes stay intact
     assert signing.validate_signature(signed, cert)
+
+
+def test_a_reprint_file_is_named_by_the_copy_number_the_core_decides(
+        db: Database, make_user: Callable[..., CurrentUser], key_dir: Path,
+        tmp_path: Path) -> None:
+    """The screens and the CLI issue through one function; the file of each copy is
+    named from the copy number issue() records, in a folder made owner-only."""
+    p = records.people(make_user)
+    site_id = records.site(db, p.tech)
+    subject_id, harvest_id = records.subject(db, p.tech, site_id, 4)
+    lot_id, _ = records.manufactured_lot(db, p.tech, subject_id, harvest_id)
+    records.release(db, p, lot_id)
+    folder = tmp_path / "documents"
+    issued = []
+    for reason in ("", "torn"):
+        with db.session() as s:
+            issued.append(issue_document(
+                s, p.qa, kind="release", record_id=lot_id, render=render_release,
+                out_path=lambda copy: folder / f"release-{copy}.pdf", key_dir=key_dir,
+                reason=reason, make_folder=True))
+    assert [(i.copy_number, i.path) for i in issued] == [
+        (0, folder / "release-0.pdf"), (1, folder / "release-1.pdf")]
+    assert oct(folder.stat().st_mode & 0o777) == "0o700"
+    with db.reader() as s:
+        assert [verify_file(s, folder / f"release-{n}.pdf").copy_number for n in (0, 1)] \
+            == [0, 1]
+    with db.session() as s, pytest.raises(ValidationError) as unknown:
+        issue_document(s, p.qa, kind="receipt", record_id=lot_id, render=render_release,
+                       out_path=folder / "x.pdf", key_dir=key_dir)
+    assert unknown.value.message == "Kind: 'receipt' is not one of release, infusion, label."

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from lottrack.db import default_data_dir
 from lottrack.documents.issue import IssuedDocument
 from lottrack.permissions import CurrentUser
-from lottrack.private_files import private_dir
 
 DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
 LABEL_PRINTER_ENV = "LOTTRACK_LABEL_PRINTER"
@@ -58,20 +57,13 @@ def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
                               lot_number: str, reason: str = "") -> IssuedDocument:
     """Issue the release certificate of a released lot (in a worker's write session); the
     file name carries the copy number, so a reprint never overwrites the original."""
-    from sqlmodel import func, select
-
     from certificates.release import render_release
-    from lottrack.documents.builders import build_release_data
-    from lottrack.documents.issue import issue
-    from lottrack.models import Certificate
+    from lottrack.documents.issuing import issue_document
 
-    copies = session.exec(select(func.count()).select_from(Certificate).where(
-        Certificate.kind == "release", Certificate.record_id == lot_id)).one()
-    out = release_path(lot_number, copies)
-    private_dir(out.parent)
-    data = build_release_data(session, who, lot_id)
-    return issue(session, who, kind="release", record_type="lot", record_id=lot_id, data=data,
-                 render=render_release, out_path=out, key_dir=_key_dir(), reason=reason)
+    return issue_document(session, who, kind="release", record_id=lot_id,
+                          render=render_release,
+                          out_path=lambda copy: release_path(lot_number, copy),
+                          key_dir=_key_dir(), reason=reason, make_folder=True)
 
 
 def _key_dir() -> Path:
@@ -86,34 +78,23 @@ def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
     """Issue the label of a bag (in a worker's write session): a signed PDF, or ZPL for a
     thermal printer, then sent to ``printer`` when one is given (before the commit, so a
     printer that cannot be reached records nothing)."""
-    from lottrack.documents.builders import build_label_data
-    from lottrack.documents.issue import issue
-
-    private_dir(out.parent)
-    data = build_label_data(session, who, unit_id)
     if file_format == "zpl":
         from certificates.zpl_label import render_label_zpl as render
     else:
         from certificates.label import render_label as render
-    issued = issue(session, who, kind="label", record_type="product_unit", record_id=unit_id,
-                   data=data, render=render, out_path=out, key_dir=_key_dir(),
-                   reason=reason, file_format=file_format)
-    if printer is not None:
-        from lottrack.documents.printer import send_raw
+    from lottrack.documents.issuing import issue_document
 
-        send_raw(printer, issued.content)
-    return issued
+    return issue_document(session, who, kind="label", record_id=unit_id, render=render,
+                          out_path=out, key_dir=_key_dir(), reason=reason,
+                          file_format=file_format, printer=printer, make_folder=True)
 
 
 def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: int,
                                out: Path, reason: str = "") -> IssuedDocument:
     """Issue the infusion certificate of an infusion (in a worker's write session)."""
     from certificates.infusion import render_infusion
-    from lottrack.documents.builders import build_infusion_data
-    from lottrack.documents.issue import issue
+    from lottrack.documents.issuing import issue_document
 
-    private_dir(out.parent)
-    data = build_infusion_data(session, who, infusion_id)
-    return issue(session, who, kind="infusion", record_type="infusion", record_id=infusion_id,
-                 data=data, render=render_infusion, out_path=out, key_dir=_key_dir(),
-                 reason=reason)
+    return issue_document(session, who, kind="infusion", record_id=infusion_id,
+                          render=render_infusion, out_path=out, key_dir=_key_dir(),
+                          reason=reason, make_folder=True)
