@@ -11,6 +11,7 @@ from lottrack.cli.backup import backup
 from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error
 from lottrack.cli.export import export
+from lottrack.cli.serve import serve
 from lottrack.cli.setup import demo, init
 from lottrack.cli.specs import spec_app
 from lottrack.cli.trial_cmds import allocation_app, visits_app
@@ -86,6 +87,7 @@ app.command("demo")(demo)
 app.command("export")(export)
 app.command("backup")(backup)
 app.command("validate")(validate)
+app.command("serve")(serve)
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(spec_app, name="spec")
 app.add_typer(user_app, name="user")
