@@ -10,14 +10,12 @@ advisory lock taken in :mod:`lottrack.audit`.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
 from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -26,37 +24,16 @@ from sqlmodel import Session, create_engine
 from lottrack import audit, fastsql
 from lottrack.errors import Conflict, LotTrackError, NotInitialised
 from lottrack.fastsql import DriverReader
+from lottrack.locations import ENV_URL, default_data_dir, default_url, demo_url, normalise_url
 from lottrack.private_files import create_private, private_dir
 
-ENV_URL = "LOTTRACK_DATABASE_URL"
+__all__ = [  # where the database is (lottrack.locations), and the database itself
+    "ENV_URL", "default_data_dir", "default_url", "demo_url", "normalise_url",
+    "BUSY_TIMEOUT_MS", "READ_ISOLATION", "Database", "StorageError", "is_sqlite",
+    "make_engine", "open_initialised", "sqlite_file",
+]
+
 BUSY_TIMEOUT_MS = 30_000
-
-
-def default_data_dir() -> Path:
-    """Folder that holds the default database and the demo database."""
-    return Path(user_data_dir("lottrack", appauthor=False))
-
-
-def default_url() -> str:
-    """``LOTTRACK_DATABASE_URL`` if set, else a SQLite file in the user data directory."""
-    env = os.environ.get(ENV_URL)
-    if env:
-        return normalise_url(env)
-    return f"sqlite:///{default_data_dir() / 'lottrack.db'}"
-
-
-def demo_url() -> str:
-    """The demo database that ``lottrack demo`` builds and ``lottrack --demo`` opens."""
-    return f"sqlite:///{default_data_dir() / 'demo.db'}"
-
-
-def normalise_url(url: str) -> str:
-    """Accept ``postgresql://`` and plain file paths; always use psycopg 3 for PostgreSQL."""
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _sqlite_has_schema(path: str) -> bool:

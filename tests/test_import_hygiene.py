@@ -42,3 +42,12 @@ def test_certificates_load_no_database_and_no_ui(module: str) -> None:
     """A renderer draws frozen data: it cannot open a session or reach a screen."""
     assert _loaded(module, ("sqlalchemy", "sqlmodel", "lottrack.db", "lottrack.models",
                             "textual", "tui")) == []
+
+
+@pytest.mark.parametrize("module", ["tui.app", "tui.screens.login", "tui.opening"])
+def test_the_ui_starts_without_the_database_layer(module: str) -> None:
+    """The login screen is drawn from Textual alone; the rest loads behind it in a worker
+    (tui/opening.py)."""
+    assert _loaded(module, ("sqlalchemy", "sqlmodel", "alembic", "pint", "argon2",
+                            "lottrack.db", "lottrack.models", "lottrack.permissions",
+                            "tui.screens.home")) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from functools import partial
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import ArgumentError
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
@@ -15,21 +15,21 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import accounts, settings, sites
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, ValidationError
+from lottrack.errors import LotTrackError
 from lottrack.logs import log_failure
-from lottrack.permissions import CurrentUser
 from tui.commands import PaletteCommand, RoleCommands
 from tui.context import AppContext, Clock, local_clock
-from tui.destinations import BY_NAME, DESTINATIONS
 from tui.screens.base import AppScreen
 from tui.screens.help import HelpScreen
-from tui.screens.home import HomeScreen
 from tui.screens.login import LoginScreen
-from tui.screens.start import StartScreen
 from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
+
+if TYPE_CHECKING:  # loaded behind the login screen (tui/opening.py): start-up stays light
+    from lottrack.db import Database
+    from lottrack.permissions import CurrentUser
+    from lottrack.sites import ClockSite
+    from tui.opening import DatabaseState
 
 logger = logging.getLogger(__name__)
 
@@ -55,19 +55,66 @@ class LotTrackApp(App[None]):
         self.ctx = ctx
         self.last_activity = time.monotonic()
         """When the person last pressed a key or used the mouse (``time.monotonic``)."""
-        self.idle_logout_minutes = float(settings.DEFAULTS[IDLE_SETTING])
-        """Minutes without activity before the app logs the person out (read at login)."""
+        self.idle_logout_minutes = 0.0
+        """Minutes without activity before the app logs the person out (set at login: the
+        default, then the setting once read)."""
+        self._opening = False
 
     def on_mount(self) -> None:
-        """Check the database first; watch for a terminal left unattended."""
-        self.push_screen(StartScreen())
+        """The login screen at once (it opens the database once painted); watch for a
+        terminal left unattended."""
+        self.push_screen(LoginScreen())
         self.set_interval(IDLE_CHECK_SECONDS, self.check_inactivity)
+
+    # ---------------------------------------------------------------- the database
+
+    def open_database(self) -> None:
+        """Load the database layer and check the database in a worker (the first time it
+        is asked; the login screen asks once it is on the terminal)."""
+        if not self._opening:
+            self._opening = True
+            self._open(self.ctx.url, self.ctx.db if self.ctx.db_open else None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open")
+    def _open(self, url: str, db: Database | None) -> None:
+        from tui.opening import load_screens_after_login, open_database
+
+        opened, state = open_database(url, db)
+        self.call_from_thread(self._opened, opened, state)
+        load_screens_after_login()
+
+    def _opened(self, db: Database | None, state: DatabaseState) -> None:
+        if db is not None and not self.ctx.db_open:
+            self.ctx.db = db
+        if state.kind == "ready":
+            self.database_ready(state)
+        else:
+            self._show_start(state)
+
+    def _show_start(self, state: DatabaseState) -> None:
+        from tui.screens.start import StartScreen
+
+        self._replace_stack(StartScreen(state))
+
+    def database_ready(self, state: DatabaseState) -> None:
+        """The database can be logged into: remember what its check read (demo, site) and
+        let a login waiting for it go on."""
+        self.ctx.is_demo = state.is_demo
+        self.ctx.ready = True
+        self._show_site(state.clock_site)
+        for screen in self.screen_stack:
+            if isinstance(screen, LoginScreen):
+                screen.database_ready()
 
     # ------------------------------------------------------------------ the session
 
     def start_session(self, user: CurrentUser) -> None:
         """Remember who logged in and show their home."""
+        from lottrack import settings
+        from tui.screens.home import HomeScreen
+
         self.ctx.user = user
+        self.idle_logout_minutes = float(settings.DEFAULTS[IDLE_SETTING])
         self.note_activity()
         self._replace_stack(HomeScreen())
         self.read_site_clock()
@@ -86,6 +133,8 @@ class LotTrackApp(App[None]):
     @work(thread=True, exit_on_error=False, group="logout")
     def _record_logout(self, db: Database, user: CurrentUser,
                        idle_minutes: float | None) -> None:
+        from lottrack import accounts
+
         with db.session() as session:
             accounts.record_logout(session, user, "logged out" if idle_minutes is None
                                    else "idle", idle_minutes)
@@ -100,11 +149,13 @@ class LotTrackApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="site-clock")
     def _read_site_clock(self, db: Database, user_id: int | None) -> None:
+        from lottrack import sites
+
         with db.reader() as session:
             site = sites.clock_site(session, user_id)
         self.call_from_thread(self._show_site, site)
 
-    def _show_site(self, site: sites.ClockSite | None) -> None:
+    def _show_site(self, site: ClockSite | None) -> None:
         self.ctx.show_site(site)
         for screen in self.screen_stack:
             for header in screen.query(SessionHeader):
@@ -141,6 +192,8 @@ class LotTrackApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
     def _read_idle_limit(self, db: Database) -> None:
+        from lottrack import settings
+
         with db.reader() as session:
             minutes = settings.get_float(session, IDLE_SETTING)
         self.call_from_thread(self._set_idle_limit, minutes)
@@ -151,14 +204,20 @@ class LotTrackApp(App[None]):
             self.idle_logout_minutes = minutes
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The app's own workers report their errors like the screens' do."""
+        """The app's own workers report their errors like the screens' do; when opening
+        the database failed, the start screen says so (a login waiting for it stops)."""
         if (event.state is WorkerState.ERROR and event.worker.node is self
                 and event.worker.error is not None):
             self.show_error(event.worker.error)
+            if event.worker.group == "open" and not self.ctx.ready:
+                from tui.opening import DatabaseState
+
+                self._show_start(DatabaseState("unavailable", first_line(event.worker.error)))
 
     def use_database(self, db: Database) -> None:
         """Switch to another database (the demo was built in its own file)."""
-        self.ctx.db.dispose()
+        if self.ctx.db_open:
+            self.ctx.db.dispose()
         self.ctx.db = db
 
     def _replace_stack(self, screen: Screen[None]) -> None:
@@ -172,6 +231,10 @@ class LotTrackApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide what the person's roles do not allow (the services check again)."""
         if action == "open":
+            if self.ctx.user is None:
+                return False
+            from tui.destinations import BY_NAME
+
             dest = BY_NAME.get(str(parameters[0])) if parameters else None
             return dest is not None and self.ctx.can(dest.action)
         if action == "logout":
@@ -180,6 +243,8 @@ class LotTrackApp(App[None]):
 
     def open_destination(self, name: str) -> None:
         """Open a screen of :mod:`tui.destinations` if the person's roles allow it."""
+        from tui.destinations import BY_NAME
+
         dest = BY_NAME.get(name)
         if dest is None or not self.ctx.can(dest.action):
             self.notify("Your roles do not allow this.", title="Not permitted",
@@ -202,6 +267,8 @@ class LotTrackApp(App[None]):
         """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
         user, self.ctx.user = self.ctx.user, None
         if user is not None:
+            from lottrack import accounts
+
             try:
                 with self.ctx.db.session() as session:
                     accounts.record_logout(session, user, "logged out")
@@ -211,6 +278,8 @@ class LotTrackApp(App[None]):
     def action_home(self) -> None:
         """Close every screen above the home screen."""
         if self.ctx.user is not None:
+            from tui.screens.home import HomeScreen
+
             self._replace_stack(HomeScreen())
 
     def action_help(self) -> None:
@@ -236,6 +305,9 @@ class LotTrackApp(App[None]):
         """What the command palette offers over ``screen``: what the person's roles allow."""
         commands: list[PaletteCommand] = []
         if self.ctx.user is not None:
+            from tui.destinations import DESTINATIONS
+            from tui.screens.home import HomeScreen
+
             if not isinstance(screen, HomeScreen):
                 commands.append(PaletteCommand("Home", "Back to your home screen",
                                                self.action_home))
@@ -278,23 +350,23 @@ def _declared_here(node: object, binding: Binding) -> bool:
     )
 
 
-def make_app(db: Database, *, clock: Clock | None = None) -> LotTrackApp:
-    """Build the app from its dependencies (the CLI and every test call this)."""
-    return LotTrackApp(AppContext(db=db, clock=clock or local_clock))
+def make_app(db: Database | str, *, clock: Clock | None = None) -> LotTrackApp:
+    """Build the app from its dependencies (the CLI and every test call this): an open
+    database, or the URL of one, which the app opens behind its login screen."""
+    ctx = AppContext(url=db if isinstance(db, str) else db.url, clock=clock or local_clock)
+    if not isinstance(db, str):
+        ctx.db = db
+    return LotTrackApp(ctx)
 
 
 def run_app(url: str) -> None:
-    """Open the database at ``url`` and run the terminal UI until the person quits."""
-    try:
-        db = Database(url)
-    except ArgumentError as exc:
-        raise ValidationError(f"Database: cannot use {url!r} ({first_line(exc)}).",
-                              field="db") from None
-    app = make_app(db)
+    """Run the terminal UI on the database at ``url`` until the person quits."""
+    app = make_app(url)
     console = TextualHandler()  # log records also reach the Textual devtools console
     logging.getLogger().addHandler(console)
     try:
         app.run()
     finally:
         logging.getLogger().removeHandler(console)
-        app.ctx.db.dispose()
+        if app.ctx.db_open:
+            app.ctx.db.dispose()

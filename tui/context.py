@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
 from textual.dom import DOMNode
 
-from lottrack.db import Database, shown_url
-from lottrack.permissions import Action, CurrentUser, allowed
-from lottrack.sites import ClockSite
+from lottrack.locations import database_label
+
+if TYPE_CHECKING:  # the database layer loads behind the login screen (tui/opening.py)
+    from lottrack.db import Database
+    from lottrack.permissions import Action, CurrentUser
+    from lottrack.sites import ClockSite
+    from tui.opening import DatabaseState
 
 Clock = Callable[[], dt.datetime]
 """Returns the current time, timezone-aware; the zone it carries is the zone shown."""
@@ -45,21 +47,46 @@ class SiteClock:
 
 @dataclass
 class AppContext:
-    """The app's dependencies and who is logged in (``user`` is None at the login screen)."""
+    """The app's dependencies and who is logged in (``user`` is None at the login screen).
 
-    db: Database
+    ``url`` names the database from the start; ``db`` exists once the database layer has
+    loaded (a worker opens it behind the login screen, :mod:`tui.opening`), or at once when
+    the app was built with an open :class:`~lottrack.db.Database`.
+    """
+
+    url: str
     clock: Clock = local_clock
     user: CurrentUser | None = None
+    ready: bool = False
+    """True once the database was checked and can be logged into."""
     is_demo: bool = False
     """True when the database is a demo database (the login screen then names the accounts)."""
     clock_site: ClockSite | None = None
     """The site whose time zone the clock shows (None: no site read yet, or none exists)."""
     _site_clock: SiteClock = field(init=False, repr=False)
+    _db: Database | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._site_clock = (self.clock if isinstance(self.clock, SiteClock)
                             else SiteClock(self.clock))
         self.clock = self._site_clock
+
+    @property
+    def db(self) -> Database:
+        """The open database (only once it is open: nothing before the login uses it)."""
+        if self._db is None:
+            raise RuntimeError("the database is not open yet")
+        return self._db
+
+    @db.setter
+    def db(self, db: Database) -> None:
+        self._db = db
+        self.url = db.url
+
+    @property
+    def db_open(self) -> bool:
+        """Whether the database layer has loaded and the database is open."""
+        return self._db is not None
 
     def show_site(self, site: ClockSite | None) -> None:
         """Show times in ``site``'s zone from now on (every screen reads ``clock``)."""
@@ -68,26 +95,24 @@ class AppContext:
 
     def can(self, action: Action) -> bool:
         """Whether the logged-in person's roles allow ``action`` (for hiding, not security)."""
-        return self.user is not None and allowed(self.user.roles, action)
+        if self.user is None:
+            return False
+        from lottrack.permissions import allowed
+
+        return allowed(self.user.roles, action)
 
     @property
     def database_label(self) -> str:
         """A short name for the database: the SQLite file name or ``db@host``; no password."""
-        return database_label(self.db.url)
-
-
-def database_label(url: str) -> str:
-    """How the header names a database (short enough for an 80-column terminal)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        name = Path(parsed.database).name if parsed.database else ":memory:"
-        return f"SQLite {name}"
-    host = parsed.host or "localhost"
-    return f"PostgreSQL {parsed.database or ''}@{host}"
+        return database_label(self.url)
 
 
 def database_location(url: str) -> str:
     """The full location of a database, for help text (passwords hidden)."""
+    from sqlalchemy.engine import make_url
+
+    from lottrack.db import shown_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return parsed.database or ":memory:"
@@ -107,6 +132,12 @@ class HasContext(Protocol):
 
     def use_database(self, db: Database) -> None:
         """Switch to another database (after building the demo elsewhere)."""
+
+    def open_database(self) -> None:
+        """Load the database layer and check the database in a worker (once)."""
+
+    def database_ready(self, state: DatabaseState) -> None:
+        """The database can be logged into (what its check read)."""
 
     def show_login(self, notice: str = "") -> None:
         """Forget the person and show the login screen."""

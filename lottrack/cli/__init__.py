@@ -1,4 +1,27 @@
-"""The ``lottrack`` command (design.md §11)."""
+"""The ``lottrack`` command (design.md §11).
+
+Start-up stays light: ``lottrack --help``, ``dose-check`` and ``din`` run in about the time
+of a bare Typer app or of pint alone (``bench/bench_startup.py``). This module imports every
+command module; a command module imports at its top only typer, the standard library and
+the light lottrack modules (``lottrack.cli.common``, ``lottrack.errors``,
+``lottrack.locations``, ``lottrack.isbt128``, ``lottrack.documents.signing``). Everything
+else -- the database layer (SQLAlchemy, SQLModel, the models, Alembic), the services, pint
+(``lottrack.units``, ``lottrack.calc``), argon2, reportlab, pyHanko, the terminal UI -- is
+imported inside the function of the command that uses it, and types named in annotations
+come under ``if TYPE_CHECKING:``. A new command follows the same shape::
+
+    @thing_app.command("check")
+    def check(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
+        # the docstring, then:
+        from lottrack import things  # the service, and through it the database layer
+
+        state: State = ctx.obj
+        with fail_on_error():
+            ...
+
+``tests/cli/test_startup_imports.py`` checks that importing this package loads none of
+the heavy libraries, and that ``dose-check`` and ``din`` never load SQLAlchemy.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +33,8 @@ from typer.core import TyperGroup
 from lottrack.cli.backup import backup
 from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error
+from lottrack.cli.din import din_app
+from lottrack.cli.dose import dose_check
 from lottrack.cli.export import export
 from lottrack.cli.serve import serve
 from lottrack.cli.setup import demo, init
@@ -94,15 +119,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(allocation_app, name="allocation")
 app.add_typer(visits_app, name="visits")
-
-try:  # the units/ISBT commands live in their own modules
-    from lottrack.cli.din import din_app
-    from lottrack.cli.dose import dose_check
-
-    app.command("dose-check")(dose_check)
-    app.add_typer(din_app, name="din")
-except ImportError:  # pragma: no cover - only while those modules are being written
-    pass
+app.command("dose-check")(dose_check)
+app.add_typer(din_app, name="din")
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """``lottrack certificate release|infusion|label|verify`` (design §9, §11).
 
-The renderers (reportlab), the signer (pyHanko) and the data builders are imported inside
-the commands that use them, so that loading the CLI stays light.
+The renderers (reportlab), the signer (pyHanko), the data builders and the database layer
+are imported inside the commands that use them, so that loading the CLI stays light.
 """
 
 from __future__ import annotations
@@ -9,22 +9,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
-from sqlmodel import Session
 
 from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error, login
 from lottrack.documents import signing
-from lottrack.documents.data import (
-    BagLabelData,
-    DocumentData,
-    InfusionCertificateData,
-    ReleaseCertificateData,
-)
-from lottrack.documents.issue import IssuedDocument, Renderer, verify_file
 
-D = TypeVar("D", bound=DocumentData)
+if TYPE_CHECKING:  # the database layer is imported by the command that runs
+    from sqlmodel import Session
+
+    from lottrack.documents.data import (
+        BagLabelData,
+        DocumentData,
+        InfusionCertificateData,
+        ReleaseCertificateData,
+    )
+    from lottrack.documents.issue import IssuedDocument, Renderer
+
+D = TypeVar("D", bound="DocumentData")
 
 certificate_app = typer.Typer(
     help="Issued documents: lot release certificates, infusion certificates, bag labels.",
@@ -191,6 +194,8 @@ def verify(
                                          dir_okay=False)],
 ) -> None:
     """Say whether FILE is a document lottrack issued, unchanged (exit 0), or not (1)."""
+    from lottrack.documents.issue import verify_file
+
     state: State = ctx.obj
     with fail_on_error():
         db = state.database()

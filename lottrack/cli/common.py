@@ -30,7 +30,7 @@ class State:
 
     def url(self) -> str:
         """--db, else the demo database with --demo, else $LOTTRACK_DATABASE_URL or default."""
-        from lottrack.db import default_url, demo_url, normalise_url
+        from lottrack.locations import default_url, demo_url, normalise_url
 
         if self.db_url:
             return normalise_url(self.db_url)

@@ -3,16 +3,17 @@
 Exit 0 inside the window, 1 outside, 2 bad input (one line on stderr naming the field).
 """
 
-# No ``from __future__ import annotations``: Typer reads these annotations at runtime.
+from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lottrack.calc import DEFAULT_DOSE_WINDOW, DoseResult, DoseWindow, check_dose, describe_dose
 from lottrack.errors import ValidationError
-from lottrack.units import Dim, format_quantity, format_quantity_range, parse_quantity
+
+if TYPE_CHECKING:  # pint and its unit definitions load when the command runs (fast --help)
+    from lottrack.calc import DoseResult, DoseWindow
 
 EXIT_INSIDE = 0
 EXIT_OUTSIDE = 1
@@ -26,6 +27,9 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _window(min_text: str | None, max_text: str | None) -> DoseWindow:
+    from lottrack.calc import DEFAULT_DOSE_WINDOW, DoseWindow
+    from lottrack.units import Dim, format_quantity, parse_quantity
+
     low, high = DEFAULT_DOSE_WINDOW.min, DEFAULT_DOSE_WINDOW.max
     if min_text is not None:
         low = parse_quantity(min_text, "minimum dose", Dim.DOSE, unit_required=False).value
@@ -42,6 +46,9 @@ def _compute(
     weight: str | None, viable_cells: str | None, concentration: str | None,
     volume: str | None, viability: str | None, window: DoseWindow,
 ) -> DoseResult:
+    from lottrack.calc import check_dose
+    from lottrack.units import Dim, parse_quantity
+
     if weight is None:
         raise ValidationError("weight: missing; give --weight such as 70 kg or 154 lb.",
                               field="weight")
@@ -98,6 +105,9 @@ def _as_json(result: DoseResult, typed: dict[str, str | None]) -> str:
 
 
 def _as_text(result: DoseResult, weight_text: str) -> str:
+    from lottrack.calc import describe_dose
+    from lottrack.units import Dim, format_quantity, format_quantity_range
+
     verdict = describe_dose(result)
     if not result.within:
         verdict += " — refused (a dose is never adjusted to fit)"

@@ -29,7 +29,7 @@ class HelpScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """The help text, the keys, and where the database is."""
         keys = "\n".join(f"* `{key}` {description}" for key, description in self._keys)
-        location = database_location(context_of(self).db.url)
+        location = database_location(context_of(self).url)
         text = (
             f"{self._markdown}\n\n## Keys on this screen\n\n{keys}\n"
             "* `ctrl+p` command palette: what your roles allow\n"

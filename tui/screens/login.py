@@ -1,8 +1,14 @@
-"""Log in: username and password; refusals are shown inline with the service's message."""
+"""Log in: username and password; refusals are shown inline with the service's message.
+
+The screen is drawn from Textual alone, first thing at start-up: once it is on the
+terminal it asks the app to open the database (:mod:`tui.opening`), and a login submitted
+before the database is open waits for it, saying so.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,13 +20,15 @@ from textual.widgets import Button, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.demo import DEMO_USERS
 from lottrack.errors import AuthenticationFailed
-from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+
+if TYPE_CHECKING:
+    from lottrack.db import Database
+    from lottrack.permissions import CurrentUser
+
+WAITING = "Opening the database… you are logged in as soon as it is open."
 
 
 @dataclass
@@ -47,6 +55,8 @@ class PasswordChangeNeeded(Message):
 
 def demo_accounts_hint() -> str:
     """One line naming the demo accounts (only shown for a demo database)."""
+    from lottrack.demo import DEMO_USERS
+
     names = " ".join(u.username for u in DEMO_USERS)
     return f"Demo database. Accounts: {names}\nPassword: <username>-demo-pass"
 
@@ -71,6 +81,8 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
     def __init__(self, notice: str = "") -> None:
         super().__init__()
         self._notice = notice
+        self._waiting: tuple[str, str] | None = None
+        """Username and password submitted before the database was open."""
 
     def compose(self) -> ComposeResult:
         """The login box."""
@@ -81,13 +93,31 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
             yield Input(placeholder="Password", password=True, id="password")
             yield Static(Content(self._notice), id="login-message", classes="message")
             yield Button("Log in", id="login", variant="primary")
-        if self.ctx.is_demo:
-            yield Static(Content(demo_accounts_hint()), id="demo-hint", classes="hint")
+        yield Static("", id="demo-hint", classes="hint")
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start in the username field."""
+        """Start in the username field; once drawn, open the database (the first time)."""
         self.query_one("#username", Input).focus()
+        self._show_demo_hint()
+        if not self.ctx.ready:
+            self.call_after_refresh(self.lottrack.open_database)
+
+    def database_ready(self) -> None:
+        """The app has opened the database: name the demo accounts, go on with a login
+        that was waiting."""
+        self._show_demo_hint()
+        if self._waiting is not None:
+            username, password = self._waiting
+            self._waiting = None
+            self._say("Checking…", error=False)
+            self._authenticate(self.ctx.db, username, password)
+
+    def _show_demo_hint(self) -> None:
+        hint = self.query_one("#demo-hint", Static)
+        hint.display = self.ctx.is_demo
+        if self.ctx.is_demo:
+            hint.update(Content(demo_accounts_hint()))
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -121,12 +151,18 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
             self._say("Type your password.", error=True)
             self.set_focus(self.query_one("#password", Input))
             return
-        self._say("Checking…", error=False)
         self.query_one("#login", Button).disabled = True
+        if not self.ctx.ready:
+            self._waiting = (username, password)
+            self._say(WAITING, error=False)
+            return
+        self._say("Checking…", error=False)
         self._authenticate(self.ctx.db, username, password)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _authenticate(self, db: Database, username: str, password: str) -> None:
+        from lottrack import accounts
+
         try:
             with db.session() as session:
                 user = accounts.authenticate(session, username, password)

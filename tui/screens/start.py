@@ -1,12 +1,11 @@
-"""The first screen: is the database ready? If it is empty, offer the demo or ``lottrack init``."""
+"""When the database cannot be logged into: empty (offer the demo or ``lottrack init``),
+outdated or unavailable; the app shows it instead of the login screen."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Literal
 
-from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,54 +16,21 @@ from textual.widgets import Button, Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import bootstrap, demo, schema, sites
-from lottrack.db import ENV_URL, Database, default_url, demo_url
+from lottrack import demo
+from lottrack.db import Database
 from lottrack.errors import LotTrackError
+from lottrack.locations import ENV_URL, default_url, demo_url
 from tui.context import database_location
+from tui.opening import DatabaseState, open_database
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
-from tui.workers import first_line
-
-StateKind = Literal["ready", "empty", "outdated", "unavailable"]
 
 
-@dataclass(frozen=True)
-class DatabaseState:
-    """What the start screen found."""
-
-    kind: StateKind
-    detail: str = ""
-    is_demo: bool = False
-    clock_site: sites.ClockSite | None = None
-    """The site whose time zone the screens show (read once the database is ready)."""
-
-
-def check_database(db: Database) -> DatabaseState:
-    """Whether ``db`` can be logged into (runs in a worker thread)."""
-    try:
-        current = schema.current_revision(db.engine)
-        head = schema.head_revision()
-        if current is None:
-            return DatabaseState("empty", "It has no lottrack schema yet.")
-        if current != head:
-            return DatabaseState(
-                "outdated",
-                f"Its schema is at revision {current}; this version of lottrack uses {head}.",
-            )
-        if bootstrap.needs_admin(db):
-            return DatabaseState("empty", "It has the lottrack schema but no accounts.")
-        with db.reader() as session:
-            site = sites.clock_site(session)
-        return DatabaseState("ready", is_demo=demo.is_demo(db) is True, clock_site=site)
-    except SQLAlchemyError as exc:
-        return DatabaseState("unavailable", first_line(exc))
-
-
-def init_command(db: Database) -> str:
+def init_command(url: str) -> str:
     """The ``lottrack init`` command line for this database (password never shown)."""
-    if not os.environ.get(ENV_URL) and db.url == default_url():
+    if not os.environ.get(ENV_URL) and url == default_url():
         return "lottrack init"
-    return f"lottrack --db {database_location(db.url)} init"
+    return f"lottrack --db {database_location(url)} init"
 
 
 def facility_key_problem() -> str:
@@ -84,19 +50,20 @@ def facility_key_problem() -> str:
     return ""
 
 
-def demo_target_url(db: Database) -> str:
+def demo_target_url(url: str) -> str:
     """Where "create the demo" writes, mirroring ``lottrack demo``.
 
     A database the person chose (``--db`` or ``$LOTTRACK_DATABASE_URL``) gets the demo
     itself; the default database is left alone and the separate demo file is used.
     """
-    if not os.environ.get(ENV_URL) and db.url == default_url():
+    if not os.environ.get(ENV_URL) and url == default_url():
         return demo_url()
-    return db.url
+    return url
 
 
 class StartScreen(AppScreen):
-    """Checks the database in a worker, then hands over to the login screen."""
+    """Says what the check of the database found and what can be done; checks again (in
+    a worker) after a retry or once the demo is built, then hands over to the login."""
 
     HELP = """\
 # Opening the database
@@ -118,9 +85,10 @@ lottrack checks that the database has its schema and at least one account.
 
     @dataclass
     class Checked(Message):
-        """The database check finished."""
+        """The database check finished (``db`` is None when the URL cannot be used)."""
 
         state: DatabaseState
+        db: Database | None
 
     @dataclass
     class DemoBuilt(Message):
@@ -137,17 +105,19 @@ lottrack checks that the database has its schema and at least one account.
         title: str
         message: str
 
-    def __init__(self) -> None:
+    def __init__(self, found: DatabaseState | None = None) -> None:
         super().__init__()
         self.state: DatabaseState | None = None
         self.busy = True
+        self._found = found
+        """What the app's check found (shown at once), or None to check on mount."""
 
     def compose(self) -> ComposeResult:
         """A box that says what was found and offers what can be done."""
         yield SessionHeader()
         with Center(), Vertical(id="start-box", classes="dialog"):
             yield Static("Opening the database", id="start-title", classes="dialog-title")
-            yield Static(Content(database_location(self.ctx.db.url)), id="start-location")
+            yield Static(Content(database_location(self.ctx.url)), id="start-location")
             yield LoadingIndicator(id="start-loading")
             yield Static("", id="start-message")
             yield Static("", id="start-hint", classes="hint")
@@ -158,9 +128,12 @@ lottrack checks that the database has its schema and at least one account.
         yield Footer()
 
     def on_mount(self) -> None:
-        """Start checking at once."""
+        """Show what the app found, or start checking at once."""
         self._show_buttons()
-        self.action_check()
+        if self._found is None:
+            self.action_check()
+        else:
+            self._show_state(self._found)
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -175,18 +148,19 @@ lottrack checks that the database has its schema and at least one account.
     def action_check(self) -> None:
         """Look at the database (again)."""
         self._set_busy("Opening the database")
-        self._check(self.ctx.db)
+        self._check(self.ctx.url, self.ctx.db if self.ctx.db_open else None)
 
     def action_create_demo(self) -> None:
         """Build the demo (asks nothing: the target is named on screen)."""
         if not self.check_action("create_demo", ()):
             return
         self._set_busy("Creating the demo database")
-        self._build(self.ctx.db, demo_target_url(self.ctx.db))
+        self._build(self.ctx.db, demo_target_url(self.ctx.url))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _check(self, db: Database) -> None:
-        self.post_message(self.Checked(check_database(db)))
+    def _check(self, url: str, db: Database | None) -> None:
+        opened, state = open_database(url, db)
+        self.post_message(self.Checked(state, opened))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _build(self, current: Database, url: str) -> None:
@@ -201,29 +175,32 @@ lottrack checks that the database has its schema and at least one account.
 
     @on(Checked)
     def _checked(self, message: Checked) -> None:
-        state = message.state
-        if state.kind == "ready":
-            self.ctx.is_demo = state.is_demo
-            self.ctx.show_site(state.clock_site)
+        if message.db is not None and not self.ctx.db_open:
+            self.lottrack.use_database(message.db)
+        if message.state.kind == "ready":
+            self.lottrack.database_ready(message.state)
             self.lottrack.show_login()
             return
+        self._show_state(message.state)
+
+    def _show_state(self, state: DatabaseState) -> None:
         self.state = state
         self.busy = False
-        target_url = demo_target_url(self.ctx.db)
+        target_url = demo_target_url(self.ctx.url)
         title, text, hint = {
             "empty": (
                 "This database is empty",
                 state.detail,
                 "Create a demo database to try lottrack out"
-                + ("" if target_url == self.ctx.db.url
+                + ("" if target_url == self.ctx.url
                    else f" (it goes to {database_location(target_url)})")
-                + f", or quit and run `{init_command(self.ctx.db)}` to set up the real "
+                + f", or quit and run `{init_command(self.ctx.url)}` to set up the real "
                 "database and its first administrator.",
             ),
             "outdated": (
                 "This database needs an upgrade",
                 state.detail,
-                f"Quit and run `{init_command(self.ctx.db)}`: it upgrades the schema and "
+                f"Quit and run `{init_command(self.ctx.url)}`: it upgrades the schema and "
                 "keeps every row.",
             ),
             "unavailable": (
