@@ -152,10 +152,27 @@ def _private(path: Path, mode: int) -> tuple[str, bool]:
     return f"{path} {actual:04o}", actual & 0o077 == 0 and actual & mode == mode
 
 
-@check("IQ-MODES-01", "file modes of the database and the facility key", "URS-IQ-04",
-       kind="IQ")
+def _postgres_rights(db: Database) -> list[Step]:
+    """On PostgreSQL: the role the program connects as is no superuser and may neither
+    delete nor truncate audit events (design §6.9: an application role)."""
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        role, superuser, delete, truncate = conn.execute(text(
+            "SELECT current_user, rolsuper, "
+            "has_table_privilege(current_user, 'audit_event', 'DELETE'), "
+            "has_table_privilege(current_user, 'audit_event', 'TRUNCATE') "
+            "FROM pg_roles WHERE rolname = current_user")).one()
+    return [step("the database role is not a superuser", f"{role}: superuser {superuser}",
+                 not superuser),
+            step("the database role may not delete or truncate audit events",
+                 f"{role}: DELETE {delete}, TRUNCATE {truncate}", not delete and not truncate)]
+
+
+@check("IQ-MODES-01", "file modes and database rights", "URS-IQ-04", kind="IQ")
 def modes(inst: Installation) -> list[Step]:
-    """The SQLite files and the facility key are the owner's alone."""
+    """The SQLite files and the facility key are the owner's alone; on PostgreSQL the
+    program's role has no rights over the audit trail beyond adding and reading."""
     steps = []
     databases = [("the scratch database", inst.scratch.db)]
     if inst.target.dialect == "sqlite":
@@ -163,6 +180,8 @@ def modes(inst: Installation) -> list[Step]:
     for name, db in databases:
         observed, ok = _private(Path(db.engine.url.database or ""), 0o600)
         steps.append(step(f"{name} readable by its owner only (0600)", observed, ok))
+    if inst.target.dialect == "postgresql":
+        steps += _postgres_rights(inst.target)
     key, cert = signing.existing_key(inst.key_dir)
     observed, ok = _private(key, 0o400)
     steps.append(step("the facility signing key readable by its owner only", observed, ok))
