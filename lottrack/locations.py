@@ -12,6 +12,8 @@ from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from lottrack.config_file import configured_url
+
 ENV_URL = "LOTTRACK_DATABASE_URL"
 
 
@@ -21,10 +23,15 @@ def default_data_dir() -> Path:
 
 
 def default_url() -> str:
-    """``LOTTRACK_DATABASE_URL`` if set, else a SQLite file in the user data directory."""
+    """``LOTTRACK_DATABASE_URL`` if set, else the ``database_url`` of the config file
+    ``LOTTRACK_CONFIG`` names (a deployment's way: docs/deployment.md), else a SQLite
+    file in the user data directory."""
     env = os.environ.get(ENV_URL)
     if env:
         return normalise_url(env)
+    configured = configured_url()
+    if configured:
+        return normalise_url(configured)
     return f"sqlite:///{default_data_dir() / 'lottrack.db'}"
 
 

@@ -142,16 +142,6 @@ def _sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def loose_mode(path: Path) -> int | None:
-    """The permission bits of ``path`` that reach group or others (None when there are
-    none, or no such file): what :mod:`lottrack.doctor` reports."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return None
-    return mode if mode & 0o077 else None
-
-
 def tighten(path: Path) -> None:
     """Make an existing file of lottrack's private (0600, or 0700 for a folder)."""
     with contextlib.suppress(FileNotFoundError):

@@ -34,6 +34,7 @@ from lottrack.cli.backup import backup
 from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error
 from lottrack.cli.din import din_app
+from lottrack.cli.doctor import doctor
 from lottrack.cli.dose import dose_check
 from lottrack.cli.export import export
 from lottrack.cli.serve import serve
@@ -111,6 +112,7 @@ app.command("init")(init)
 app.command("demo")(demo)
 app.command("export")(export)
 app.command("backup")(backup)
+app.command("doctor")(doctor)
 app.command("validate")(validate)
 app.command("serve")(serve)
 app.add_typer(certificate_app, name="certificate")
