@@ -13,7 +13,7 @@ import dataclasses
 import shutil
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from lottrack import audit, signatures
 from lottrack.backup import backup
@@ -21,8 +21,8 @@ from lottrack.db import Database
 from lottrack.documents.builders import build_label_data
 from lottrack.documents.data import DinText
 from lottrack.errors import LotTrackError
-from lottrack.models import Dispensing, Signature
-from lottrack.trial import dispensing
+from lottrack.models import Dispensing, Infusion, ProductUnit, Signature, Subject
+from lottrack.trial import dispensing, ward
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
 
@@ -64,6 +64,41 @@ def second_person(scratch: Scratch) -> list[Step]:
     steps.append(step("another pharmacist's verification is accepted",
                       f"verified by user #{verified_by}",
                       verified_by == scratch.who("pharmacist2").id))
+    return steps
+
+
+@check("OQ-BED-01", "the bedside check refuses a wrong identifier or kit code",
+       "URS-DISP-01")
+def bedside(scratch: Scratch) -> list[Step]:
+    """A's verified bag at the bedside: a wrong date of birth and a wrong kit code are
+    refused with nothing stored; the right identifiers are accepted."""
+    a = scratch.subjects["A"]
+    with scratch.db.reader() as s:
+        subject = s.get(Subject, a.id)
+        unit = s.get(ProductUnit, a.bag_id)
+        assert subject is not None and unit is not None
+        code, born, kit = subject.code, subject.date_of_birth, unit.kit_code
+    steps = []
+    for what, dob, kit_code in (("a wrong date of birth", born.replace(year=born.year - 1),
+                                 kit), ("a wrong kit code", born, "K-WRONG234")):
+        message = "accepted"
+        try:
+            with scratch.db.session() as s:
+                ward.bedside_check(s, scratch.who("clinician"), visit_id=a.visits[0],
+                                   subject_code=code, date_of_birth=dob, kit_code=kit_code)
+        except LotTrackError as exc:
+            message = exc.message
+        with scratch.db.reader() as s:
+            stored = s.exec(select(Infusion).join(
+                Dispensing, col(Dispensing.id) == col(Infusion.dispensing_id)).where(
+                Dispensing.visit_id == a.visits[0])).first()
+        steps.append(step(f"{what} is refused, nothing stored", message,
+                          message != "accepted" and stored is None))
+    with scratch.db.session() as s:
+        infusion_id = ward.bedside_check(s, scratch.who("clinician"), visit_id=a.visits[0],
+                                         subject_code=code, date_of_birth=born, kit_code=kit)
+    steps.append(step("the right subject code, date of birth and kit code are accepted",
+                      f"infusion #{infusion_id} opened", infusion_id > 0))
     return steps
 
 

@@ -12,8 +12,8 @@ from sqlmodel import Session, func, select
 
 from lottrack import calc
 from lottrack.errors import LotTrackError
-from lottrack.models import AuditEvent, Dispensing, utcnow
-from lottrack.trial import dispensing
+from lottrack.models import AuditEvent, Dispensing, ProductUnit, utcnow
+from lottrack.trial import dispensing, visits
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
 
@@ -139,6 +139,30 @@ def weight(_scratch: None) -> list[Step]:
         result = calc.weight_age(now - age, now, max_age_days=7)
         steps.append(step(f"weight {age} old: {'current' if fresh else 'too old'}",
                           "current" if result.fresh else "too old", result.fresh == fresh))
+    return steps
+
+
+@check("OQ-DISP-05", "check 5: a dose outside the window for the current weight",
+       "URS-DISP-01", "URS-DOSE-01")
+def dose_refused(scratch: Scratch) -> list[Step]:
+    """Subject A weighed so that its own bag gives 2.2 × 10⁶ cells/kg: refused naming
+    check 5; a later weight of 70 kg puts it back inside for the checks that follow."""
+    a = scratch.subjects["A"]
+    with scratch.db.reader() as s:
+        unit = s.get(ProductUnit, a.bag_id)
+        assert unit is not None and unit.viable_cells is not None
+        cells = unit.viable_cells
+    heavy = cells / 2.2e6 if cells / 2.2e6 >= 30 else cells / 0.9e6  # in 30–200 kg
+    now = utcnow()
+
+    def weigh(kg: float, ago: dt.timedelta) -> None:
+        with scratch.db.session() as s:
+            visits.record_weight(s, scratch.who("clinician"), subject_id=a.id,
+                                 weight_text=f"{kg:.3f} kg", measured_at=now - ago)
+
+    weigh(heavy, dt.timedelta(minutes=2))
+    steps = _refused(scratch, a.visits[0], a.bag_id, 5, "dose within window")
+    weigh(70.0, dt.timedelta(minutes=1))
     return steps
 
 
