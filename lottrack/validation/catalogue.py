@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lottrack.documents.validation_data import StepLine
 from lottrack.errors import ValidationError as BadInput
 
 REQUIREMENTS_FILE = "requirements.yaml"
@@ -57,13 +58,8 @@ def load_requirements(text: str | None = None) -> tuple[Requirement, ...]:
     return parsed.requirements
 
 
-@dataclass(frozen=True)
-class Step:
-    """One expectation of a check and what was observed."""
-
-    expected: str
-    observed: str
-    passed: bool
+Step = StepLine
+"""One expectation of a check and what was observed (as the report prints it)."""
 
 
 CheckFunction = Callable[[Any], list[Step]]
