@@ -36,6 +36,7 @@ def validate(
     """Run the installation and operational qualification on a scratch database (created
     and removed) and issue the signed report: exit 0 when every check passed, 1 if any
     failed or a requirement has no check."""
+    from lottrack.doctor import locate
     from lottrack.documents import signing
     from lottrack.documents.issue import issue
     from lottrack.models import Certificate
@@ -49,7 +50,9 @@ def validate(
         output.mkdir(parents=True, exist_ok=True)
         typer.echo("Running the validation (installation, then operation on a scratch "
                    "database)…", err=True)
-        data = run_validation(db, keys, run_by=f"{who.full_name} ({who.username})")
+        located, _ = locate(state.db_url, state.demo)  # where the URL came from
+        data = run_validation(db, keys, run_by=f"{who.full_name} ({who.username})",
+                              source=located.source if located else "the config file")
         from sqlmodel import func, select
 
         with db.session() as session:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from lottrack import schema
-from lottrack.db import Database
-from lottrack.documents import signing
+from lottrack import doctor, schema
+from lottrack.db import Database, shown_url
+from lottrack.logs import log_dir
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
 
@@ -27,10 +27,12 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#\\]+)")
 
 @dataclass(frozen=True)
 class Installation:
-    """What the IQ looks at: the database in use, the facility key, the scratch copy."""
+    """What the IQ looks at: the database in use, the facility key, what doctor examines,
+    the scratch copy."""
 
     target: Database
     key_dir: Path
+    where: doctor.Where
     scratch: Scratch
 
 
@@ -152,38 +154,25 @@ def _private(path: Path, mode: int) -> tuple[str, bool]:
     return f"{path} {actual:04o}", actual & 0o077 == 0 and actual & mode == mode
 
 
-def _postgres_rights(db: Database) -> list[Step]:
-    """On PostgreSQL: the role the program connects as is no superuser and may neither
-    delete nor truncate audit events (design §6.9: an application role)."""
-    from sqlalchemy import text
-
-    with db.engine.connect() as conn:
-        role, superuser, delete, truncate = conn.execute(text(
-            "SELECT current_user, rolsuper, "
-            "has_table_privilege(current_user, 'audit_event', 'DELETE'), "
-            "has_table_privilege(current_user, 'audit_event', 'TRUNCATE') "
-            "FROM pg_roles WHERE rolname = current_user")).one()
-    return [step("the database role is not a superuser", f"{role}: superuser {superuser}",
-                 not superuser),
-            step("the database role may not delete or truncate audit events",
-                 f"{role}: DELETE {delete}, TRUNCATE {truncate}", not delete and not truncate)]
-
-
-@check("IQ-MODES-01", "file modes and database rights", "URS-IQ-04", kind="IQ")
+@check("IQ-MODES-01", "file modes and database rights, as lottrack doctor sees them",
+       "URS-IQ-04", kind="IQ")
 def modes(inst: Installation) -> list[Step]:
-    """The SQLite files and the facility key are the owner's alone; on PostgreSQL the
-    program's role has no rights over the audit trail beyond adding and reading."""
-    steps = []
-    databases = [("the scratch database", inst.scratch.db)]
-    if inst.target.dialect == "sqlite":
-        databases.insert(0, ("the database in use", inst.target))
-    for name, db in databases:
-        observed, ok = _private(Path(db.engine.url.database or ""), 0o600)
-        steps.append(step(f"{name} readable by its owner only (0600)", observed, ok))
-    if inst.target.dialect == "postgresql":
-        steps += _postgres_rights(inst.target)
-    key, cert = signing.existing_key(inst.key_dir)
-    observed, ok = _private(key, 0o400)
-    steps.append(step("the facility signing key readable by its owner only", observed, ok))
-    steps.append(step("the facility certificate exists", str(cert), cert.is_file()))
+    """Every finding of ``lottrack doctor`` (the database URL's source, the SQLite files
+    and folder or the PostgreSQL role's rights over the audit trail, the key, checkpoint
+    and log folders) fails the check; the scratch database is owner-only too."""
+    findings = doctor.examine(inst.where)
+    steps = [step(f"no finding: {f.problem}", f"finding; fix: {f.fix}", False)
+             for f in findings]
+    if not findings:
+        steps.append(step("lottrack doctor finds nothing to fix (database "
+                          f"{shown_url(inst.where.url)}, keys {inst.where.key_dir})",
+                          "no finding", True))
+    observed, ok = _private(Path(inst.scratch.db.engine.url.database or ""), 0o600)
+    steps.append(step("the scratch database readable by its owner only (0600)", observed, ok))
     return steps
+
+
+def where_of(target: Database, key_dir: Path, source: str) -> doctor.Where:
+    """What doctor examines for ``target`` (``source``: where its URL came from)."""
+    return doctor.Where(target.url, source, key_dir, doctor.default_checkpoint_dir(),
+                        log_dir())

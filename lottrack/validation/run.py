@@ -80,11 +80,12 @@ def _versions() -> tuple[tuple[str, str], ...]:
 
 
 def run_validation(target: Database, key_dir: Path, *, run_by: str,
-                   only: Sequence[str] | None = None,
+                   source: str = "the caller", only: Sequence[str] | None = None,
                    requirements: tuple[Requirement, ...] | None = None
                    ) -> ValidationReportData:
     """Run every check (or those in ``only``, for the test suite) and return the report
-    data. The scratch database lives in a temporary folder removed before returning."""
+    data. The scratch database lives in a temporary folder removed before returning;
+    ``source`` says where the database URL came from (for doctor's findings)."""
     started = utcnow()
     requirements = requirements if requirements is not None else load_requirements()
     checks = [c for c in ordered_checks() if only is None or c.id in only]
@@ -103,8 +104,9 @@ def run_validation(target: Database, key_dir: Path, *, run_by: str,
                                                f"scratch database: {type(exc).__name__}: "
                                                f"{exc}"))
                         continue
-                    context = (iq.Installation(target, key_dir, scratch) if check.kind == "IQ"
-                               else scratch)
+                    context = (iq.Installation(target, key_dir,
+                                               iq.where_of(target, key_dir, source), scratch)
+                               if check.kind == "IQ" else scratch)
                 lines.append(_run_one(check, context))
         finally:
             if scratch is not None:
