@@ -1,5 +1,6 @@
 """``lottrack serve`` in a real headless Chromium (selenium + chromedriver): the login
-screen appears in the browser, a ward user logs in and sees the bedside list.
+screen appears in the browser, a ward user logs in and sees the bedside list, blinded,
+and is logged out when idle, as in the terminal.
 
 The screen is read from the page's own xterm.js terminal buffer (what the browser shows),
 and keys are typed into the terminal as a person would. Outside CI the test is skipped
@@ -19,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
+from lottrack import audit
 from lottrack.db import Database
+from lottrack.models import Setting
 from tests.tui import trial_data
 from tests.tui.helpers import PASSWORDS
 from tests.tui.trial_data import TrialIds
@@ -30,6 +34,7 @@ trial_template, trial = trial_data.trial_template, trial_data.trial
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 DRIVER = ("chromedriver",)
 WAIT_SECONDS = 60.0
+IDLE_SETTING, IDLE_MINUTES = "idle_logout_minutes", "0.1"
 
 # Keeps a handle on the page's terminal (textual-serve does not expose it): the first
 # assignment of a property named "terminal" — the client's `this.terminal = new Terminal(…)`
@@ -97,6 +102,14 @@ def _wait(what: str, condition: Callable[[], Any], timeout: float = WAIT_SECONDS
 def server(trial: tuple[Database, TrialIds], tmp_path: Path) -> Iterator[str]:
     """``lottrack serve`` on the trial database, on a free local port; its URL."""
     db, _ = trial
+    with db.session() as s:  # an idle logout the test can wait for (checked every 15 s)
+        audit.set_actor(s, None, "system:test")
+        idle = s.exec(select(Setting).where(Setting.key == IDLE_SETTING)).first()
+        if idle is None:
+            s.add(Setting(key=IDLE_SETTING, value=IDLE_MINUTES))
+        else:
+            with audit.reason(s, "short idle logout for the browser test"):
+                idle.value = IDLE_MINUTES
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -138,7 +151,7 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def test_a_ward_user_logs_in_in_the_browser_and_sees_the_bedside_list(
+def test_a_ward_user_logs_in_in_the_browser_sees_the_bedside_list_and_is_logged_out_idle(
         server: str, browser: Any) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -157,6 +170,10 @@ def test_a_ward_user_logs_in_in_the_browser_and_sees_the_bedside_list(
     assert "Patients and visits" in text
     assert "TLS-103  AB        1       2025-03-14  ready for bedside check" in text
     assert "Log in" not in text
+    assert "MSC" not in text  # blinded, as in the terminal
+    assert "placebo" not in text.lower()
+    # untouched, the session logs out as in the terminal (6 s, checked every 15 s)
+    _wait("the idle logout", lambda: "Logged out after" in screen() and "Log in" in screen())
 
 
 def test_serve_listens_on_localhost_by_default_and_needs_an_initialised_database(
