@@ -80,14 +80,26 @@ def _bedside(data: InfusionCertificateData) -> Flowable:
                          fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH])])
 
 
+def _reactions(data: InfusionCertificateData) -> str:
+    if not data.reactions and data.reaction_grade is None:
+        return "none recorded"
+    grade = f" (grade {data.reaction_grade})" if data.reaction_grade is not None else ""
+    return f"{data.reactions or 'not described'}{grade}"
+
+
 def _infusion(data: InfusionCertificateData) -> Flowable:
     pairs = [("Started at", escape(local_time(data.infusion_started_at, data,
                                               empty="not recorded"))),
              ("Ended at", escape(local_time(data.infusion_ended_at, data,
                                             empty="not recorded"))),
-             ("Administered by", escape(data.administered_by or "not recorded"))]
+             ("Administered by", escape(data.administered_by or "not recorded")),
+             ("Reactions", escape(_reactions(data)))]
+    rows: list[list[object]] = [["Step", "Printed name", "Meaning", "Signed at", "Status"],
+                                _signature_row("Administration", data.administration, data)]
     return KeepTogether([para("Infusion", "h2"),
-                         fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH])])
+                         fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH]),
+                         Spacer(1, 2 * mm),
+                         table(rows, [w * mm for w in (30, 34, 52, 34, 30)])])
 
 
 def _certified(data: InfusionCertificateData) -> Flowable:

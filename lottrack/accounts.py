@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlmodel import Session, select
 
 from lottrack import audit, settings
-from lottrack.errors import AuthenticationFailed, NotFound, ValidationError
+from lottrack.errors import AuthenticationFailed, NotFound, PermissionDenied, ValidationError
 from lottrack.inputs import clean_text
 from lottrack.models import User, utcnow
-from lottrack.permissions import ROLES, Action, CurrentUser, authorize
+from lottrack.permissions import ROLES, Action, CurrentUser, authorize, role_conflict
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 _dummy_hash: str | None = None
@@ -120,6 +120,10 @@ def _clean_roles(roles: Iterable[str]) -> str:
         )
     if not wanted:
         raise ValidationError("Roles: give at least one role.", field="roles")
+    conflict = role_conflict(set(wanted))
+    if conflict is not None:
+        raise ValidationError(f"Roles: {conflict}; give them to different people.",
+                              field="roles")
     return ",".join(wanted)
 
 
@@ -391,8 +395,12 @@ def set_roles(session: Session, who: CurrentUser, username: str, roles: Iterable
     """Change a person's roles."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
+    if user.id == who.id:
+        raise PermissionDenied("Roles: you cannot change your own roles; another "
+                               "administrator must do it.")
+    role_text = _clean_roles(roles)
     with audit.reason(session, _reason(reason)):
-        user.roles = _clean_roles(roles)
+        user.roles = role_text
 
 
 def list_users(session: Session, who: CurrentUser) -> list[dict[str, object]]:

@@ -68,7 +68,8 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     lot5, bag5 = sc.made_lot(s5, weight="74 kg")
     sc.release(lot5)
     v51, v52 = sc.enrol(s5, MSC_FIRST, today - dt.timedelta(weeks=24))
-    sc.dispense(v51, msc_bag=bag5)
+    with sc.compressed_time():  # period 1 was due 24 weeks ago
+        sc.dispense(v51, msc_bag=bag5)
     sc.infuse(v51)
     sc.dispense(v52)
     sc.infuse(v52, reactions="transient low-grade fever", grade=1)
@@ -113,7 +114,8 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     lot10, _ = sc.made_lot(s10, weight="90 kg")
     sc.release(lot10)
     v101, _ = sc.enrol(s10, PLACEBO_FIRST, today - dt.timedelta(weeks=24))
-    sc.dispense(v101)
+    with sc.compressed_time():  # period 1 was due 24 weeks ago
+        sc.dispense(v101)
     sc.infuse(v101)
 
     # 11 — awaiting release with results still missing (mycoplasma, endotoxin).

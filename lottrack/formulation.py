@@ -22,8 +22,8 @@ from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, Valid
 from lottrack.expansion import lot_site, lot_spec, passages_of
 from lottrack.harvests import harvest_row
 from lottrack.inputs import clean_text
-from lottrack.models import CustodyEvent, ProductUnit, Site, utcnow
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.models import CustodyEvent, Dispensing, ProductUnit, Site, utcnow
+from lottrack.permissions import Action, CurrentUser, allowed, authorize
 from lottrack.sites import (
     STORED_TEXT_LENGTH,
     check_moment,
@@ -237,12 +237,29 @@ def _authorize_any(session: Session, who: CurrentUser, *actions: Action) -> None
     raise refusal
 
 
-def _unit(session: Session, unit_id: int) -> ProductUnit:
+def _reachable_unit(session: Session, who: CurrentUser, unit_id: int
+                    ) -> tuple[ProductUnit, dt.datetime | None]:
+    """The bag, as far as ``who`` may reach it, and, for the blinded ward, the moment it was
+    dispensed (their view of the bag starts there).
+
+    The unblinded pharmacy reaches every bag. Blinded staff reach a dispensed bag through
+    its visit (from its dispensing on, the same for both arms) and the lab its own MSC
+    bags; any other bag is answered as if it did not exist, so that no refusal tells MSC
+    from placebo (design §7).
+    """
     unit = session.exec(
         select(ProductUnit).where(ProductUnit.id == unit_id).with_for_update()).first()
-    if unit is None:
-        raise NotFound(f"No bag with id {unit_id}.")
-    return unit
+    if unit is not None and who.unblinded:
+        return unit, None
+    if unit is not None:
+        dispensed = session.exec(select(Dispensing.prepared_at).where(
+            Dispensing.unit_id == unit_id)).first()
+        if dispensed is not None and allowed(who.roles, Action.RECORD_INFUSION):
+            return unit, dispensed
+        if unit.lot_id is not None and allowed(who.roles, Action.RECORD_MANUFACTURING):
+            return unit, None
+    raise NotFound(f"No bag with id {unit_id} that you can reach (the ward reaches a bag "
+                   "through its dispensed visit).")
 
 
 def _unit_site(session: Session, unit: ProductUnit) -> Site:
@@ -259,7 +276,7 @@ def record_thaw(session: Session, who: CurrentUser, unit_id: int,
     """Record the thaw of an available cryopreserved bag (once, before it expires). The
     dispensing checks then allow the specification's ``thaw_max_minutes``."""
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE)
-    unit = _unit(session, unit_id)
+    unit, _ = _reachable_unit(session, who, unit_id)
     name = _describe(session, unit)
     if not unit.cryopreserved:
         raise InvalidTransition(f"Cannot thaw {name}: it is a fresh product.")
@@ -314,19 +331,22 @@ def record_custody(
     it; returns the custody event id."""
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE,
                    Action.RECORD_INFUSION)
-    unit = _unit(session, unit_id)
+    unit, dispensed_at = _reachable_unit(session, who, unit_id)
     site = _unit_site(session, unit)
     origin = clean_text(from_location, "From", max_length=100)
     destination = clean_text(to_location, "To", max_length=100)
     if origin.casefold() == destination.casefold():
         raise ValidationError(f'To: "{destination}" is where the bag already is.', field="To")
-    previous = session.exec(select(CustodyEvent).where(CustodyEvent.unit_id == unit_id)
-                            .order_by(col(CustodyEvent.at).desc(),
-                                      col(CustodyEvent.id).desc())).first()
+    moves = select(CustodyEvent).where(CustodyEvent.unit_id == unit_id)
+    if dispensed_at is not None:  # the blinded ward sees the bag's moves from dispensing on
+        moves = moves.where(col(CustodyEvent.at) >= dispensed_at)
+    previous = session.exec(moves.order_by(col(CustodyEvent.at).desc(),
+                                           col(CustodyEvent.id).desc())).first()
     if previous is not None and previous.to_location.casefold() != origin.casefold():
         raise InvalidTransition(f"Cannot move {_describe(session, unit)} from \"{origin}\": "
                                 f'it was last recorded at "{previous.to_location}".')
     floor, what = ((previous.at, "the previous move of this bag") if previous is not None
+                   else (dispensed_at, "the bag was dispensed") if dispensed_at is not None
                    else (unit.formulated_at, "the bag was formulated"))
     when = check_moment(site, at, "At", not_before=floor, not_before_what=what)
     temperature = (_temperature(site, temperature_text)

@@ -30,6 +30,25 @@ ROLE_NAMES = {
     ADMIN: "system administrator",
 }
 UNBLINDED_ROLES = frozenset({PHARMACIST})
+GMP_ROLES = frozenset({TECHNICIAN, QA, PHARMACIST, CLINICIAN, INVESTIGATOR})
+EXCLUSIVE_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
+    (PHARMACIST, frozenset({CLINICIAN, INVESTIGATOR})),
+    (ADMIN, GMP_ROLES),
+)
+"""Roles one person cannot hold together (design §7): the unblinded pharmacist records no
+blinded observation and requests no unblinding; the administrator records no GMP data."""
+
+
+def role_conflict(roles: frozenset[str] | set[str]) -> str | None:
+    """Why ``roles`` cannot be held by one person, or None when they can."""
+    for role, excluded in EXCLUSIVE_ROLES:
+        clash = sorted(excluded & roles) if role in roles else []
+        if clash:
+            why = ("sees the allocation and must not record blinded observations or request "
+                   "unblinding" if role == PHARMACIST else "records no GMP data")
+            return (f"the {role} role cannot be combined with {' or '.join(clash)} for one "
+                    f"person (the {role} {why})")
+    return None
 
 
 class Action(StrEnum):
@@ -151,6 +170,11 @@ def check_account(who: CurrentUser, action: Action, *, active: bool, locked: boo
     """Refuse a disabled or locked account, or one whose roles do not allow ``action``."""
     if not active:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
+    conflict = role_conflict(roles)
+    if conflict is not None:
+        raise PermissionDenied(f"The account '{who.username}' holds roles that cannot be "
+                               f"combined: {conflict}. An administrator must correct its "
+                               "roles first.")
     if locked:
         raise PermissionDenied(
             f"The account '{who.username}' is locked; an administrator must unlock it."

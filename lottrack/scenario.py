@@ -7,11 +7,13 @@ Times are placed in the past relative to now, as a real record would be.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from lottrack import (
+    audit,
     counts,
     disposition,
     expansion,
@@ -19,12 +21,13 @@ from lottrack import (
     harvests,
     qc,
     reagents,
+    settings,
     sites,
     subjects,
 )
 from lottrack.counts import HemocytometerReplicate
 from lottrack.db import Database
-from lottrack.models import utcnow
+from lottrack.models import Setting, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.signatures import Credentials
 from lottrack.trial import allocation, dispensing, visits, ward
@@ -199,6 +202,25 @@ class Scenario:
         with self.db.session() as s:
             return visits.schedule(s, self.cast.who("pharmacist"), subject_id=subject_id,
                                    week0=week0)
+
+    @contextlib.contextmanager
+    def compressed_time(self) -> Iterator[None]:
+        """Dispense visits whose planned date is far from today (a period 1 of 24 weeks
+        ago, a period 2 of 24 weeks ahead): the demo and the tests compress the trial's
+        months into one moment. The visit window is widened inside and set back after."""
+        key = "visit_window_days"
+        self._set(key, "36500", "compressed time: visit window widened")
+        try:
+            yield
+        finally:
+            self._set(key, settings.DEFAULTS[key], "compressed time over: visit window set back")
+
+    def _set(self, key: str, value: str, why: str) -> None:
+        admin = self.cast.who("admin")
+        with self.db.session() as s:
+            audit.set_actor(s, admin.id, admin.username)
+            with audit.reason(s, f"{why} (demo or test scenario)"):
+                s.merge(Setting(key=key, value=value))
 
     def dispense(self, visit_id: int, *, msc_bag: int | None = None) -> int:
         """Prepare (MSC bag given, else placebo) and second-verify; returns dispensing id."""

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # the database layer is imported by the command that runs
         InfusionCertificateData,
         ReleaseCertificateData,
     )
-    from lottrack.documents.issue import IssuedDocument, Renderer
+    from lottrack.permissions import CurrentUser
+from lottrack.documents.issue import IssuedDocument, Renderer
 
 D = TypeVar("D", bound="DocumentData")
 
@@ -50,7 +51,7 @@ KeyDir = Annotated[Path | None, typer.Option(
 
 def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin: bool,
            output: Path | None, key_dir: Path | None, reason: str,
-           locate: Callable[[Session], int], renderer: Callable[[], Renderer[D]],
+           locate: Callable[[Session, CurrentUser], int], renderer: Callable[[], Renderer[D]],
            file_format: str = "pdf", printer: str | None = None) -> None:
     from lottrack.documents.issuing import issue_document
 
@@ -59,7 +60,7 @@ def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin
         db, who = login(state, as_user, password_stdin=password_stdin)
         with db.session() as session:
             issued = issue_document(
-                session, who, kind=kind, record_id=locate(session), render=renderer(),
+                session, who, kind=kind, record_id=locate(session, who), render=renderer(),
                 out_path=output, key_dir=key_dir or signing.default_key_dir(),
                 reason=reason, file_format=file_format, printer=printer)
     _report(issued, printer)
@@ -110,7 +111,7 @@ def release(
     """Issue the release certificate of a released lot (a second issue is a COPY)."""
     from lottrack.lots import find_lot
 
-    def locate(session: Session) -> int:
+    def locate(session: Session, _who: CurrentUser) -> int:
         found = find_lot(session, lot).id
         assert found is not None
         return found
@@ -133,7 +134,7 @@ def infusion(
     """Issue the (blinded) infusion certificate of an infusion."""
     _issue(ctx, kind="infusion", as_user=as_user, password_stdin=password_stdin,
            output=output, key_dir=key_dir, reason=reason,
-           locate=lambda _session: infusion_id, renderer=_infusion_renderer)
+           locate=lambda _session, _who: infusion_id, renderer=_infusion_renderer)
 
 
 class LabelFormat(StrEnum):
@@ -146,7 +147,8 @@ class LabelFormat(StrEnum):
 @certificate_app.command("label")
 def label(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(help="Bag id or kit code.")],
+    unit: Annotated[str, typer.Argument(
+        help="Kit code (the pharmacy may also give the bag id).")],
     output: Annotated[Path | None, typer.Option(
         "-o", "--output", dir_okay=False,
         help="File to write: the PDF, or the ZPL with --format zpl.")] = None,
@@ -177,7 +179,7 @@ def label(
             parse_printer(printer)
     _issue(ctx, kind="label", as_user=as_user, password_stdin=password_stdin,
            output=output, key_dir=key_dir, reason=reason,
-           locate=lambda session: find_unit(session, unit),
+           locate=lambda session, who: find_unit(session, who, unit),
            renderer=_zpl_label_renderer if zpl else _label_renderer,
            file_format=file_format.value, printer=printer)
 

@@ -1,4 +1,4 @@
-"""``lottrack user add|list|disable|enable|unlock|passwd|reset``."""
+"""``lottrack user add|list|roles|disable|enable|unlock|passwd|reset``."""
 
 from __future__ import annotations
 
@@ -56,6 +56,27 @@ def list_(ctx: typer.Context, as_user: AsOpt = None, password_stdin: StdinOpt = 
         if r["failed_logins"]:
             status += f" ({r['failed_logins']} failed)"
         typer.echo(f"{r['username']!s:<16} {r['full_name']!s:<28} {r['roles']!s:<28} {status}")
+
+
+@user_app.command("roles")
+def roles(
+    ctx: typer.Context,
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="Role; repeat for several.")],
+    reason: ReasonOpt,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Replace a person's roles (not your own; pharmacist excludes clinician and
+    investigator, admin excludes every GMP role)."""
+    from lottrack import accounts
+
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            accounts.set_roles(session, who, username, role, reason)
+    typer.echo(f"{username} now holds: {', '.join(sorted({r.strip().lower() for r in role}))}.")
 
 
 def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,

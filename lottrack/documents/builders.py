@@ -59,6 +59,7 @@ from lottrack.models import (
 )
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.trial.dispensing import blinded_use_by
+from lottrack.trial.ward import administration_content
 
 RELEASE_PRODUCT_NAME = ("Autologous bone-marrow mesenchymal stromal cells (MSC), suspension "
                         "for intravenous infusion")
@@ -355,28 +356,65 @@ def build_infusion_data(session: Session, who: CurrentUser, infusion_id: int
         infusion_started_at=infusion.started_at, infusion_ended_at=infusion.ended_at,
         administered_by=(names.get(infusion.administered_by)
                          if infusion.administered_by is not None else None),
+        administration=_administration_signature(session, infusion),
+        reactions=infusion.reactions, reaction_grade=infusion.reaction_grade,
     )
 
 
-def find_unit(session: Session, text: str) -> int:
-    """A bag's id from its id or its kit code."""
+def _administration_signature(session: Session, infusion: Infusion
+                              ) -> SignatureManifestation | None:
+    """The ``administered`` signature as it stands now against the infusion record."""
+    signature = (session.get(signatures.Signature, infusion.signature_id)
+                 if infusion.signature_id is not None else None)
+    if signature is None:
+        return None
+    return _manifestation(signatures.view(signature, administration_content(
+        infusion, ended_at=infusion.ended_at, reactions=infusion.reactions,
+        grade=infusion.reaction_grade)))
+
+
+BLINDED_BAG_REFERENCE = ("give the kit code that the dispensed visit shows (blinded staff "
+                         "reach a bag only through its dispensed visit)")
+
+
+def _no_dispensed_bag(text: str) -> NotFound:
+    return NotFound(f'No dispensed bag "{text}": {BLINDED_BAG_REFERENCE}.')
+
+
+def find_unit(session: Session, who: CurrentUser, text: str) -> int:
+    """A bag's id from its kit code (or, for the unblinded pharmacy, its id).
+
+    Blinded staff reach a bag only through a dispensed visit: a bag id, a kit code that
+    does not exist and a kit code of a bag not dispensed yet are refused in the same words,
+    so that nobody can tell MSC bags (which exist before dispensing) from anything else.
+    """
+    authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
     text = text.strip()
-    if text.isdigit():
+    if who.unblinded and text.isdigit():
         return int(text)
     unit_id = session.exec(select(ProductUnit.id).where(
         ProductUnit.kit_code == text.upper())).first()
-    if unit_id is None:
+    if unit_id is not None and (who.unblinded or _dispensing_of(session, unit_id)):
+        return unit_id
+    if who.unblinded:
         raise NotFound(f'No bag with kit code "{text}".')
-    return unit_id
+    raise _no_dispensed_bag(text)
+
+
+def _dispensing_of(session: Session, unit_id: int) -> Dispensing | None:
+    return session.exec(select(Dispensing).where(Dispensing.unit_id == unit_id)).first()
 
 
 def build_label_data(session: Session, who: CurrentUser, unit_id: int) -> BagLabelData:
-    """The label of one bag (blinded)."""
+    """The label of one bag (blinded); blinded staff only of a dispensed bag."""
     authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
+    unit = session.get(ProductUnit, unit_id)
+    dispensing = _dispensing_of(session, unit_id) if unit is not None else None
+    if not who.unblinded and dispensing is None:
+        raise _no_dispensed_bag(f"#{unit_id}")
     unit = _get(session, ProductUnit, unit_id, "bag")
     if unit.status in UNLABELLABLE:
         raise InvalidTransition(f"Cannot label bag {unit.kit_code}: it is {unit.status}.")
-    dispensing = session.exec(select(Dispensing).where(Dispensing.unit_id == unit.id)).first()
     if dispensing is None:
         raise InvalidTransition(f"Cannot label bag {unit.kit_code} yet: the blinded label is "
                                 "printed when the bag is dispensed (it carries the dispensing's "

@@ -294,6 +294,11 @@ class InfusionCertificateData(DocumentData):
     infusion_started_at: dt.datetime | None
     infusion_ended_at: dt.datetime | None
     administered_by: str | None
+    administration: SignatureManifestation | None = None
+    """The ``administered`` signature, shown valid or invalidated."""
+    reactions: str = ""
+    """The reactions recorded at the end of the infusion (empty: none)."""
+    reaction_grade: int | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.expires_at, self.infusion_started_at, self.infusion_ended_at)

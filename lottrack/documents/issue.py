@@ -8,8 +8,9 @@ PDF under the target name, a planted link is never followed). The first issue of
 the original (copy 0); every later one is a reprint, marked COPY, that needs a reason and
 is audited.
 
-Document ids are deterministic per record and copy, and not sequential: a blinded
-document's id must not reveal in which order the bags were made.
+Document ids are deterministic per record and copy (two terminals issuing the same copy
+collide), keyed with a random secret of the database: an id cannot be computed from a
+record id, so a blinded document's id reveals neither its bag nor the order bags were made.
 
 The file is written after the row is flushed and before the caller commits. Should the
 commit fail, a file exists whose hash no row holds, and :func:`verify_file` reports it as
@@ -21,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import hmac
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +44,7 @@ from lottrack.documents.data import (
 from lottrack.documents.validation_data import ValidationReportData
 from lottrack.errors import Conflict, ValidationError
 from lottrack.inputs import clean_text
-from lottrack.models import Certificate, User, utcnow
+from lottrack.models import Certificate, Setting, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.private_files import write_private
 
@@ -106,9 +109,29 @@ class VerifyResult:
     issued_by: str | None = None
 
 
-def document_id_for(kind: str, record_type: str, record_id: int, copy_number: int) -> str:
-    """``REL-3F9A1C2B7D4E-00``: kind prefix, 12 hex digits derived from the record, copy."""
-    digest = hashlib.sha256(f"{kind}:{record_type}:{record_id}".encode()).hexdigest()
+SALT_SETTING = "document_id_salt"
+
+
+def document_salt(session: Session) -> bytes:
+    """The database's secret that keys document ids (random, made on first use)."""
+    row = session.get(Setting, SALT_SETTING)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(Setting(key=SALT_SETTING, value=secrets.token_hex(32)))
+        except IntegrityError:  # another terminal made it at the same moment
+            pass
+        row = session.get(Setting, SALT_SETTING)
+    assert row is not None
+    return bytes.fromhex(row.value)
+
+
+def document_id_for(kind: str, record_type: str, record_id: int, copy_number: int, *,
+                    salt: bytes) -> str:
+    """``REL-3F9A1C2B7D4E-00``: kind prefix, 12 hex digits of an HMAC of the record keyed
+    with the database's secret (:func:`document_salt`), copy."""
+    digest = hmac.new(salt, f"{kind}:{record_type}:{record_id}".encode(),
+                      hashlib.sha256).hexdigest()
     return f"{KINDS[kind].prefix}-{digest[:12].upper()}-{copy_number:02d}"
 
 
@@ -160,7 +183,8 @@ def issue(
     if file_format not in FILE_FORMATS or (file_format == "zpl" and kind != "label"):
         raise ValidationError(f"Format: a {kind} document is a PDF; ZPL is for bag labels "
                               f"only (not {file_format!r}).", field="format")
-    document_id = document_id_for(kind, record_type, record_id, copy_number)
+    document_id = document_id_for(kind, record_type, record_id, copy_number,
+                                  salt=document_salt(session))
     final = dataclasses.replace(data, document_id=document_id)
     signed = render(final, copy=copy_number > 0)
     if file_format == "pdf":

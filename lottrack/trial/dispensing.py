@@ -9,12 +9,13 @@ then the unique constraint on ``dispensing.unit_id``).
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, calc, lots, settings, signatures
+from lottrack import audit, calc, settings, signatures
 from lottrack.audit import row_content
 from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.formulation import new_division, new_kit_code
@@ -32,7 +33,7 @@ from lottrack.models import (
 )
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials
-from lottrack.trial import allocation, visits
+from lottrack.trial import allocation, release_gate, visits
 from lottrack.units import Dim, format_quantity
 
 SUSPENSION_MEDIA = "suspension-media"
@@ -110,16 +111,20 @@ def _check_identity(session: Session, visit: Visit, unit: ProductUnit) -> CheckO
 
 
 def _check_release(session: Session, unit: ProductUnit) -> CheckOutcome:
-    if unit.lot_id is not None:
-        lot = session.get(Lot, unit.lot_id)
-        assert lot is not None
-        ok = lot.status in lots.DISPENSABLE
-        return CheckOutcome(2, "lot released", ok, f"lot {lot.lot_number} is {lot.status}")
-    reagent = session.get(ReagentLot, unit.reagent_lot_id)
-    ok = reagent is not None and reagent.status == "released"
-    name = f"{reagent.name} lot {reagent.lot_number}" if reagent else "unknown reagent lot"
-    return CheckOutcome(2, "lot released", ok,
-                        f"{name} is {reagent.status if reagent else 'missing'}")
+    """Check 2, one rule for both arms: the subject's MSC lot is released with a valid
+    signature (release_gate); a placebo bag's suspension media must be released too."""
+    problem = release_gate.unit_release_problem(session, unit)
+    lot = release_gate.lot_for(session, unit)
+    details = [problem] if problem else [f"lot {lot.lot_number} is {lot.status} with a valid "
+                                         "release signature" if lot else ""]
+    if unit.lot_id is None:
+        reagent = session.get(ReagentLot, unit.reagent_lot_id)
+        name = (f"{reagent.name} lot {reagent.lot_number}" if reagent
+                else "unknown reagent lot")
+        if reagent is None or reagent.status != "released":
+            problem = problem or "suspension media not released"
+        details.append(f"{name} is {reagent.status if reagent else 'missing'}")
+    return CheckOutcome(2, "lot released", problem is None, "; ".join(details))
 
 
 def _spec_for(session: Session, unit: ProductUnit) -> Specification:
@@ -147,6 +152,17 @@ def blinded_use_by(dispensing: Dispensing, unit: ProductUnit) -> dt.datetime:
     infusion certificate, export): its use-by (the bag's own expiry only for a dispensing
     made before schema 0003, which has none)."""
     return dispensing.use_by or unit.expires_at
+
+
+def usable_until(session: Session, dispensing: Dispensing, unit: ProductUnit) -> dt.datetime:
+    """The last moment a dispensed bag may be started: its use-by, its own expiry and, once
+    thawed, thaw + ``thaw_max_minutes``, whichever comes first. The ward is refused past it
+    in the same words for both arms (only the pharmacy sees which limit it was)."""
+    limits = [blinded_use_by(dispensing, unit), unit.expires_at]
+    if unit.thawed_at is not None:
+        minutes = _spec_for(session, unit).thaw_max_minutes
+        limits.append(unit.thawed_at + dt.timedelta(minutes=minutes))
+    return min(limits)
 
 
 def expiry_outcome(*, expires_at: dt.datetime, cryopreserved: bool,
@@ -257,6 +273,20 @@ def verification_checks(session: Session, visit: Visit, unit: ProductUnit,
             _check_expiry(session, unit, now, blinded_use_by(dispensing, unit)))
 
 
+def check_visit_window(session: Session, visit: Visit, now: dt.datetime) -> None:
+    """Refuse a dispensing outside the visit's window: its planned date (week 0, week 24)
+    ± ``visit_window_days``, by the site's calendar."""
+    days = settings.get_int(session, "visit_window_days")
+    site = site_of(session, visit.subject_id)
+    today = now.astimezone(zoneinfo.ZoneInfo(site.timezone)).date()
+    first = visit.planned_date - dt.timedelta(days=days)
+    last = visit.planned_date + dt.timedelta(days=days)
+    if not first <= today <= last:
+        raise InvalidTransition(
+            f"Cannot dispense: period {visit.period} is planned for {visit.planned_date}; it "
+            f"can be dispensed from {first} to {last} (± {days} days), and today is {today}.")
+
+
 def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome],
             doing: str) -> None:
     """Discard the attempt, audit which checks failed, commit that, and refuse."""
@@ -331,6 +361,7 @@ def prepare(
     visit = _visit(session, visit_id, for_update=True)
     if visit.status != "planned":
         raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
+    check_visit_window(session, visit, now)
     arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
                              visit.period)
     if (unit_id is None) == (placebo is None):

@@ -29,7 +29,7 @@ from lottrack.models import (
 )
 from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.signatures import Credentials
-from lottrack.trial import allocation
+from lottrack.trial import allocation, release_gate
 from lottrack.trial import dispensing as dispensing_rules
 
 MAX_GRADE = 5
@@ -158,9 +158,7 @@ def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_
     if kit_code.strip().upper() != unit.kit_code:
         _mismatch(session, who, visit_id, f"kit code {kit_code.strip()!r} is not the bag "
                   "dispensed for this visit")
-    if utcnow() > dispensing_rules.blinded_use_by(dispensing, unit):
-        raise InvalidTransition("The bag has passed its use-by time; do not infuse; call the "
-                                "pharmacy.")
+    _require_usable(session, dispensing, unit, utcnow(), "start the bedside check")
     assert user.id is not None and dispensing.id is not None
     infusion = Infusion(dispensing_id=dispensing.id, identity_checked_at=utcnow(),
                         identity_checked_by=user.id)
@@ -168,6 +166,18 @@ def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_
     session.flush()
     assert infusion.id is not None
     return infusion.id
+
+
+def _require_usable(session: Session, dispensing: Dispensing, unit: ProductUnit,
+                    at: dt.datetime, doing: str) -> None:
+    """Refuse past the bag's use-by (thaw limit included) or while the subject's MSC lot is
+    not released with a valid signature: the same words for both arms (design §7, §8)."""
+    if at > dispensing_rules.usable_until(session, dispensing, unit):
+        raise InvalidTransition(f"Cannot {doing}: the bag has passed its use-by time; do not "
+                                "infuse; call the pharmacy.")
+    if release_gate.unit_release_problem(session, unit) is not None:
+        raise InvalidTransition(f"Cannot {doing}: {release_gate.WARD_STOP}; do not infuse; "
+                                "call the pharmacy.")
 
 
 def _infusion(session: Session, infusion_id: int) -> Infusion:
@@ -197,9 +207,21 @@ def start_infusion(session: Session, who: CurrentUser, infusion_id: int,
     if started < infusion.identity_checked_at - dt.timedelta(minutes=1):
         raise ValidationError("Started at: before the bedside identity check.",
                               field="started_at")
+    dispensing = session.get(Dispensing, infusion.dispensing_id)
+    assert dispensing is not None
+    unit = session.get(ProductUnit, dispensing.unit_id)
+    assert unit is not None
+    _require_usable(session, dispensing, unit, max(started, utcnow()), "start the infusion")
     with audit.reason(session, "infusion started"):
         infusion.started_at = started
         infusion.administered_by = user.id
+
+
+def administration_content(infusion: Infusion, *, ended_at: dt.datetime | None,
+                           reactions: str, grade: int | None) -> dict[str, object]:
+    """What the ``administered`` signature covers: the infusion's times and reactions."""
+    return {"infusion": infusion.id, "started_at": str(infusion.started_at),
+            "ended_at": str(ended_at), "reactions": reactions, "grade": grade}
 
 
 def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusion_id: int, *,
@@ -229,9 +251,9 @@ def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusio
     assert dispensing is not None and infusion.id is not None
     sig = signatures.sign(session, who, creds, meaning="administered", record_type="infusion",
                           record_id=infusion.id,
-                          content={"infusion": infusion.id, "started_at": str(
-                              infusion.started_at), "ended_at": str(ended),
-                              "reactions": reactions, "grade": reaction_grade})
+                          content=administration_content(infusion, ended_at=ended,
+                                                         reactions=reactions,
+                                                         grade=reaction_grade))
     unit = session.get(ProductUnit, dispensing.unit_id)
     visit = session.get(Visit, dispensing.visit_id)
     assert unit is not None and visit is not None

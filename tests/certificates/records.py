@@ -251,6 +251,7 @@ def infused(db: Database, p: People, subject_id: int, unit_id: int, *, dose: flo
     """Visit 1 of the subject: dispensed, verified by two pharmacists (signed), checked at
     the bedside and infused; returns the infusion id."""
     from lottrack.trial.dispensing import dispensing_content
+    from lottrack.trial.ward import administration_content
 
     pharm, pharm2, ward = p.pharm, p.pharm2, p.ward  # created before the write session
     base = utcnow() - 2 * DAY + shift
@@ -299,10 +300,18 @@ def infused(db: Database, p: People, subject_id: int, unit_id: int, *, dose: flo
                             identity_checked_at=base + dt.timedelta(minutes=50),
                             identity_checked_by=ward.id,
                             started_at=base + dt.timedelta(minutes=55),
-                            ended_at=base + dt.timedelta(minutes=95), administered_by=ward.id)
+                            ended_at=base + dt.timedelta(minutes=95), administered_by=ward.id,
+                            reactions="mild chills at 20 min", reaction_grade=1)
         s.add(infusion)
         s.flush()
         assert infusion.id is not None
+        administered = signatures.sign(
+            s, ward, Credentials(ward.username, PASSWORD), meaning="administered",
+            record_type="infusion", record_id=infusion.id,
+            content=administration_content(infusion, ended_at=infusion.ended_at,
+                                           reactions=infusion.reactions, grade=1))
+        with audit.reason(s, "infusion completed"):
+            infusion.signature_id = administered.id
         return infusion.id
 
 

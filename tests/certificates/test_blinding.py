@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text as sa_text
 
 from certificates.infusion import render_infusion
 from certificates.label import render_label
@@ -83,7 +84,8 @@ D = TypeVar("D", InfusionCertificateData, BagLabelData)
 
 def _issued(data: D, kind: str, n: int) -> D:
     """``data`` as issued: with a document id."""
-    return dataclasses.replace(data, document_id=document_id_for(kind, "record", n, 0))
+    return dataclasses.replace(data, document_id=document_id_for(kind, "record", n, 0,
+                                                                       salt=b"test"))
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -133,5 +135,32 @@ def test_builders_give_the_same_documents_for_msc_and_placebo_bags(
             infusion.second_verification.valid) == ("Paul Pharmacist", True)
     assert infusion.bedside_check.checked_by == "Wendy Ward"
     assert infusion.administered_by == "Wendy Ward"
+    for data, pdf in zip(infusions, pdfs[:2], strict=True):  # identical for both arms
+        assert data.administration is not None
+        assert (data.administration.printed_name, data.administration.valid) == (
+            "Wendy Ward", True)
+        assert "Reactions mild chills at 20 min (grade 1)" in text(pdf)
+        assert "Administration Wendy Ward" in text(pdf)
     assert infusion.kit_code == "K-M3RZ9C2D"
     assert infusion.release_reference.endswith("and at second verification")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_an_infusion_changed_after_signing_prints_the_administration_invalidated(
+        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    p = records.people(make_user)
+    site_id = records.site(db, p.tech)
+    subject, harvest = records.subject(db, p.tech, site_id, 1)
+    _, unit = records.manufactured_lot(db, p.tech, subject, harvest, kit_code="K-M3RZ9C2D")
+    infusion_id = records.infused(db, p, subject, unit, dose=1.5e6, check_2_detail="released",
+                                  shift=dt.timedelta(0))
+    with db.engine.begin() as conn:  # behind the program's back: the reaction disappears
+        conn.execute(sa_text("UPDATE infusion SET reactions = '', reaction_grade = NULL "
+                             "WHERE id = :id"), {"id": infusion_id})
+    with db.session() as s:
+        data = build_infusion_data(s, p.ward, infusion_id)
+    assert data.administration is not None
+    assert data.administration.valid is False
+    printed = text(render_infusion(_issued(data, "infusion", 0)))
+    assert "Reactions none recorded" in printed
+    assert "INVALIDATED" in printed

@@ -22,6 +22,7 @@ from lottrack.documents.builders import build_release_data
 from lottrack.documents.issue import (
     IssuedDocument,
     document_id_for,
+    document_salt,
     issue,
     verify_file,
 )
@@ -41,6 +42,11 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("keys")
     signing.ensure_facility_key(directory, facility_name="Demo University Hospital")
     return directory
+
+
+def _salt(db: Database) -> bytes:
+    with db.session() as s:
+        return document_salt(s)
 
 
 def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[..., CurrentUser],
@@ -70,7 +76,8 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
 
     first = issue_release(p.qa, original)
     assert first.copy_number == 0
-    assert first.document_id == document_id_for("release", "lot", lot_id, 0)
+    assert first.document_id == document_id_for("release", "lot", lot_id, 0,
+                                                salt=_salt(db))
     assert sorted(x.name for x in out.iterdir()) == ["release.pdf"]  # no temp file left
     first_page = pages(original.read_bytes())[0]
     assert "COPY" not in first_page
@@ -142,7 +149,8 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
     with db.session() as s:
         audit.set_actor(s, p.qa.id, p.qa.username)
         s.add(Certificate(kind="label", record_type="product_unit", record_id=999_999,
-                          document_id=document_id_for("release", "lot", lot_id, 3),
+                          document_id=document_id_for("release", "lot", lot_id, 3,
+                                                      salt=_salt(db)),
                           file_sha256="0" * 64, copy_number=0, issued_at=utcnow(),
                           issued_by=p.qa.id))
     third = out / "third.pdf"

@@ -122,7 +122,8 @@ def test_labels_built_for_an_msc_and_a_placebo_bag_differ_only_in_identifiers(
                         shift=shift)
     with db.session() as s:
         labels = [dataclasses.replace(build_label_data(s, p.ward, u),
-                                      document_id=document_id_for("label", "unit", n, 0))
+                                      document_id=document_id_for("label", "unit", n, 0,
+                                                                  salt=b"test"))
                   for n, u in enumerate((msc_unit, placebo_unit))]
     zpls = [render_label_zpl(d) for d in labels]
     assert masked(zpls[0], labels[0]) == masked(zpls[1], labels[1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, SelectionList
 
@@ -176,3 +177,19 @@ async def test_non_admin_cannot_reach_the_users_screen(app: LotTrackApp) -> None
         app.open_destination("users")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_the_form_refuses_roles_that_cannot_mix(app: LotTrackApp, demo_db: Database
+                                                      ) -> None:
+    """Pharmacist and clinician for one person: the service's words, inline, nothing added."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_users(pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        await fill_new_user(pilot, "mixie", "long-enough-pass", roles=(2, 3))
+        await settle(pilot)
+        assert isinstance(app.screen, NewUserModal)
+        assert ("the pharmacist role cannot be combined with clinician"
+                in shown(app, "#new-user-message"))
+    with demo_db.reader() as s:
+        assert s.exec(select(User).where(User.username == "mixie")).first() is None

@@ -1,0 +1,391 @@
+"""One rule for both arms (design §7, §8 as extended by issue #15): the release rule that
+holds a placebo visit to the subject's MSC lot, limits checked again when the infusion
+starts, the visit window, and side doors closed to blinded staff — each refusal the same
+for MSC and placebo, and nothing stored. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from lottrack import audit, formulation, qc
+from lottrack.db import Database
+from lottrack.documents.builders import build_label_data, find_unit
+from lottrack.errors import InvalidTransition, LotTrackError, NotFound
+from lottrack.models import (
+    CustodyEvent,
+    Dispensing,
+    Infusion,
+    ProductUnit,
+    Visit,
+    utcnow,
+)
+from lottrack.permissions import CurrentUser
+from lottrack.scenario import Scenario
+from lottrack.trial import allocation, dispensing, ward
+from tests.conftest import verify_ok
+from tests.factories import make_scenario
+
+MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
+ARMS = {MSC_FIRST: "TLS-301", PLACEBO_FIRST: "TLS-302"}
+
+
+@pytest.fixture
+def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
+    return make_scenario(db, admin, make_user)
+
+
+def _subject(sc: Scenario, code: str, sequence: str, *, release: bool = True
+             ) -> tuple[int, int, int, tuple[int, int]]:
+    """(subject, lot, MSC bag, visits): enrolled today; the lot released unless told."""
+    subject = sc.subject(code, dt.date(1968, 7, 14))
+    lot_id, bag = sc.made_lot(subject)
+    if release:
+        sc.release(lot_id)
+    return subject, lot_id, bag, sc.enrol(subject, sequence, utcnow().date())
+
+
+def _period1_bag(sequence: str, bag: int) -> int | None:
+    return bag if sequence == MSC_FIRST else None
+
+
+def _prepare(sc: Scenario, visit_id: int, msc_bag: int | None) -> Any:
+    with sc.db.session() as s:
+        return dispensing.prepare(
+            s, sc.cast.who("pharmacist"), sc.cast.creds("pharmacist"), visit_id=visit_id,
+            unit_id=msc_bag,
+            placebo=None if msc_bag else dispensing.PlaceboPreparation(sc.media_id))
+
+
+def _refused(fn: Callable[[], object], error: type[LotTrackError] = InvalidTransition) -> str:
+    with pytest.raises(error) as info:
+        fn()
+    return info.value.message
+
+
+def _sterility_growth(sc: Scenario, lot_id: int) -> None:
+    """A correction after release: the lot goes back to awaiting release."""
+    with sc.db.reader() as s:
+        result = next(r for r in qc.results(s, lot_id) if r.test_name.lower().startswith(
+            "sterility"))
+    with sc.db.session() as s:
+        qc.correct_result(s, sc.cast.who("technician"), result.id,
+                          value_text="growth: S. epidermidis",
+                          reason="the plate was read again: growth")
+
+
+# ------------------------------------------------------------------ the release rule
+
+
+@pytest.mark.parametrize("sequence", [MSC_FIRST, PLACEBO_FIRST])
+def test_period_1_of_either_arm_needs_the_subjects_msc_lot_released(
+        sc: Scenario, sequence: str) -> None:
+    """A placebo-first subject whose MSC lot awaits release is refused like an MSC-first
+    one: check 2 reads the subject's MSC lot for both arms. Nothing is stored."""
+    _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence, release=False)
+    message = _refused(lambda: _prepare(sc, v1, _period1_bag(sequence, bag)))
+    assert "check 2 (lot released) failed" in message
+    assert "is awaiting-release" in message
+    with sc.db.reader() as s:
+        assert s.exec(select(Dispensing)).first() is None
+        assert s.exec(select(ProductUnit).where(ProductUnit.kind == "placebo")).first() is None
+        assert s.get(Visit, v1).status == "planned"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("sequence", [MSC_FIRST, PLACEBO_FIRST])
+def test_a_release_signature_edited_behind_the_programs_back_stops_check_2(
+        sc: Scenario, sequence: str) -> None:
+    """The lot still says released, but a QC value was changed with plain SQL: the release
+    signature no longer matches the batch record, and check 2 fails for both arms."""
+    _, lot_id, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+    with sc.db.engine.begin() as conn:
+        conn.execute(text("UPDATE qc_result SET value_text = '70 %' WHERE lot_id = :lot "
+                          "AND value_text = '94 %'"), {"lot": lot_id})
+    message = _refused(lambda: _prepare(sc, v1, _period1_bag(sequence, bag)))
+    assert "check 2 (lot released) failed: the release signature of lot" in message
+    assert "INVALIDATED" in message
+    with sc.db.reader() as s:
+        assert s.exec(select(Dispensing)).first() is None
+
+
+def _dispensed_then_corrected(sc: Scenario, sequence: str) -> tuple[int, str, str]:
+    """Period 1 dispensed and verified, then the lot goes back to awaiting release."""
+    _, lot_id, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+    sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
+    _sterility_growth(sc, lot_id)
+    nurse = sc.cast.who("clinician")
+    with sc.db.reader() as s:
+        view = ward.ward_visit(s, nurse, v1)
+    assert view.kit_code is not None
+    return v1, view.subject_code, view.kit_code
+
+
+def test_a_lot_back_to_awaiting_release_stops_the_bedside_for_both_arms(sc: Scenario) -> None:
+    nurse = sc.cast.who("clinician")
+    messages = []
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        v1, code, kit = _dispensed_then_corrected(sc, sequence)
+
+        def check(v1: int = v1, code: str = code, kit: str = kit) -> None:
+            with sc.db.session() as s:
+                ward.bedside_check(s, nurse, visit_id=v1, subject_code=code,
+                                   date_of_birth=dt.date(1968, 7, 14), kit_code=kit)
+
+        messages.append(_refused(check))
+    assert messages[0] == messages[1] == (
+        "Cannot start the bedside check: the subject's product is not released with a valid "
+        "QA signature (QA must review the lot again); do not infuse; call the pharmacy.")
+    with sc.db.reader() as s:
+        assert s.exec(select(Infusion)).first() is None
+    verify_ok(sc.db)
+
+
+def test_a_lot_back_to_awaiting_release_stops_the_start_of_the_infusion(sc: Scenario) -> None:
+    """The bedside check passed; then QA's release falls: the start is refused alike."""
+    nurse = sc.cast.who("clinician")
+    messages = []
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        _, lot_id, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+        sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
+        with sc.db.reader() as s:
+            view = ward.ward_visit(s, nurse, v1)
+        assert view.kit_code is not None
+        with sc.db.session() as s:
+            infusion_id = ward.bedside_check(s, nurse, visit_id=v1,
+                                             subject_code=view.subject_code,
+                                             date_of_birth=view.date_of_birth,
+                                             kit_code=view.kit_code)
+        _sterility_growth(sc, lot_id)
+
+        def start(infusion_id: int = infusion_id) -> None:
+            with sc.db.session() as s:
+                ward.start_infusion(s, nurse, infusion_id, utcnow())
+
+        messages.append(_refused(start))
+        with sc.db.reader() as s:
+            assert s.get(Infusion, infusion_id).started_at is None  # type: ignore[union-attr]
+    assert messages[0] == messages[1]
+    assert messages[0].startswith("Cannot start the infusion: the subject's product is not "
+                                  "released")
+
+
+def test_second_verification_repeats_the_release_rule(sc: Scenario) -> None:
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        _, lot_id, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+        prepared = _prepare(sc, v1, _period1_bag(sequence, bag))
+        _sterility_growth(sc, lot_id)
+
+        def verify(prepared: Any = prepared) -> None:
+            with sc.db.session() as s:
+                dispensing.second_verify(s, sc.cast.who("pharmacist2"),
+                                         sc.cast.creds("pharmacist2"), prepared.dispensing_id)
+
+        assert "check 2 (lot released) failed" in _refused(verify)
+        with sc.db.reader() as s:
+            d = s.get(Dispensing, prepared.dispensing_id)
+            assert d is not None
+            assert d.status == "prepared"
+
+
+# ---------------------------------------------------------------- limits at the act
+
+
+def _at_bedside(sc: Scenario, sequence: str) -> tuple[int, int]:
+    """Period 1 dispensed, verified and identity-checked; (dispensing id, infusion id)."""
+    _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+    dispensing_id = sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
+    nurse = sc.cast.who("clinician")
+    with sc.db.reader() as s:
+        view = ward.ward_visit(s, nurse, v1)
+    assert view.kit_code is not None
+    with sc.db.session() as s:
+        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=view.subject_code,
+                                         date_of_birth=view.date_of_birth,
+                                         kit_code=view.kit_code)
+    return dispensing_id, infusion_id
+
+
+def test_the_use_by_is_checked_again_when_the_infusion_starts(sc: Scenario) -> None:
+    """Checked at the bedside in time, started after the use-by: refused, both arms alike."""
+    nurse = sc.cast.who("clinician")
+    messages = []
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        dispensing_id, infusion_id = _at_bedside(sc, sequence)
+        with sc.db.session() as s:  # the bag waited on the ward: its use-by is behind us
+            audit.set_actor(s, nurse.id, nurse.username)
+            d = s.get(Dispensing, dispensing_id)
+            assert d is not None
+            with audit.reason(s, "test: the bag waited on the ward"):
+                d.use_by = utcnow() - dt.timedelta(minutes=1)
+
+        def start(infusion_id: int = infusion_id) -> None:
+            with sc.db.session() as s:
+                ward.start_infusion(s, nurse, infusion_id, utcnow())
+
+        messages.append(_refused(start))
+        with sc.db.reader() as s:
+            assert s.get(Infusion, infusion_id).started_at is None  # type: ignore[union-attr]
+    assert messages[0] == messages[1] == (
+        "Cannot start the infusion: the bag has passed its use-by time; do not infuse; call "
+        "the pharmacy.")
+
+
+def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) -> None:
+    """A bag thawed 25 min before dispensing: 65 min after the thaw (limit 60) it cannot
+    start, in the words a placebo bag past its use-by gets."""
+    nurse = sc.cast.who("clinician")
+    subject = sc.subject("TLS-311", dt.date(1970, 1, 1))
+    now = utcnow()
+    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
+    sc.passages(lot_id, now - dt.timedelta(days=13))
+    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
+    sc.final_count(lot_id, now - dt.timedelta(hours=5))
+    with sc.db.session() as s:
+        made = formulation.formulate(s, sc.cast.who("technician"), lot_id=lot_id,
+                                     volume_text="50 mL", storage="vapour-phase LN2",
+                                     cryopreserve=True, formulated_at=now - dt.timedelta(hours=4))
+    bag = made.units[0].id
+    sc.qc(lot_id, now - dt.timedelta(hours=3))
+    sc.release(lot_id)
+    with sc.db.session() as s:
+        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - dt.timedelta(minutes=5))
+    v1, _ = sc.enrol(subject, MSC_FIRST, now.date())
+    sc.dispense(v1, msc_bag=bag)
+    with sc.db.reader() as s:
+        view = ward.ward_visit(s, nurse, v1)
+    assert view.kit_code is not None
+    with sc.db.session() as s:
+        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=view.subject_code,
+                                         date_of_birth=view.date_of_birth,
+                                         kit_code=view.kit_code)
+    with sc.db.session() as s:  # as if the thaw was 65 minutes ago
+        pharm = sc.cast.who("pharmacist")
+        audit.set_actor(s, pharm.id, pharm.username)
+        unit = s.get(ProductUnit, bag)
+        assert unit is not None
+        with audit.reason(s, "test: the thaw was earlier"):
+            unit.thawed_at = utcnow() - dt.timedelta(minutes=65)
+
+    def start() -> None:
+        with sc.db.session() as s:
+            ward.start_infusion(s, nurse, infusion_id, utcnow())
+
+    assert _refused(start) == ("Cannot start the infusion: the bag has passed its use-by "
+                               "time; do not infuse; call the pharmacy.")
+
+
+def test_dispensing_outside_the_visit_window_is_refused(sc: Scenario) -> None:
+    """Week 24 cannot be dispensed at week 0; the window is ± visit_window_days."""
+    _, _, bag, (v1, v2) = _subject(sc, "TLS-321", PLACEBO_FIRST)
+    message = _refused(lambda: _prepare(sc, v2, bag))
+    assert message.startswith("Cannot dispense: period 2 is planned for ")
+    assert "(± 7 days)" in message
+    with sc.db.reader() as s:
+        assert s.exec(select(Dispensing)).first() is None
+        planned = s.get(Visit, v1)
+        assert planned is not None
+    with sc.db.session() as s:  # period 1 planned 8 days ago: outside too
+        audit.set_actor(s, sc.cast.who("pharmacist").id, "pharmacist")
+        visit = s.get(Visit, v1)
+        assert visit is not None
+        with audit.reason(s, "test: planned earlier"):
+            visit.planned_date = utcnow().date() - dt.timedelta(days=8)
+    assert "period 1 is planned for" in _refused(lambda: _prepare(sc, v1, None))
+    with sc.db.session() as s:
+        visit = s.get(Visit, v1)
+        assert visit is not None
+        audit.set_actor(s, sc.cast.who("pharmacist").id, "pharmacist")
+        with audit.reason(s, "test: planned 7 days ago"):
+            visit.planned_date = utcnow().date() - dt.timedelta(days=6)
+    assert _prepare(sc, v1, None).arm == allocation.PLACEBO
+
+
+# ------------------------------------------------------------------- side doors
+
+
+def test_a_blinded_label_probe_cannot_tell_msc_bags_from_nothing(sc: Scenario) -> None:
+    """Before dispensing only MSC bags exist: a ward label by bag id or kit code gets one
+    answer for an MSC bag, a missing bag and a missing kit code."""
+    nurse = sc.cast.who("clinician")
+    _, _, bag, _ = _subject(sc, "TLS-331", MSC_FIRST)
+    with sc.db.reader() as s:
+        kit = s.get(ProductUnit, bag).kit_code  # type: ignore[union-attr]
+    answers = []
+    for reference in (str(bag), str(bag + 1000), kit, "K-ZZZZZZZZ"):
+        with sc.db.session() as s, pytest.raises(NotFound) as info:
+            build_label_data(s, nurse, find_unit(s, nurse, reference))
+        answers.append(info.value.message.replace(f'"{reference}"', '"…"'))
+    assert len(set(answers)) == 1, answers
+    assert "reach a bag only through its dispensed visit" in answers[0]
+    for unit_id in (bag, bag + 1000):
+        with sc.db.session() as s, pytest.raises(NotFound) as info:
+            build_label_data(s, nurse, unit_id)
+        answers.append(info.value.message.replace(f'"#{unit_id}"', '"…"'))
+    assert len(set(answers)) == 1, answers
+
+
+def test_the_ward_labels_a_dispensed_bag_by_its_kit_code(sc: Scenario) -> None:
+    nurse = sc.cast.who("clinician")
+    _, _, _, (v1, _) = _subject(sc, "TLS-332", PLACEBO_FIRST)
+    sc.dispense(v1)
+    with sc.db.reader() as s:
+        kit = ward.ward_visit(s, nurse, v1).kit_code
+        assert kit is not None
+        data = build_label_data(s, nurse, find_unit(s, nurse, kit.lower()))
+    assert data.kit_code == kit
+
+
+def test_custody_by_the_ward_is_the_same_for_both_arms(sc: Scenario) -> None:
+    """A clinician cannot reach an undispensed bag (answered like a missing one), and for a
+    dispensed bag the moves start at the dispensing for both arms: a time before the
+    placebo was prepared is refused for the MSC bag too."""
+    nurse = sc.cast.who("clinician")
+    tech = sc.cast.who("technician")
+    outcomes = []
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+        with sc.db.session() as s:  # the lab moved the MSC bag before any dispensing
+            formulation.record_custody(s, tech, unit_id=bag, from_location="Clean room",
+                                       to_location="Pharmacy",
+                                       at=utcnow() - dt.timedelta(minutes=20))
+        with sc.db.session() as s, pytest.raises(NotFound) as info:
+            formulation.record_custody(s, nurse, unit_id=bag, from_location="Pharmacy",
+                                       to_location="Ward 3", at=utcnow())
+        undispensed = info.value.message.replace(str(bag), "N")
+        sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
+        with sc.db.reader() as s:
+            d = s.exec(select(Dispensing).where(Dispensing.visit_id == v1)).one()
+        early = d.prepared_at - dt.timedelta(minutes=10)
+        with sc.db.session() as s, pytest.raises(LotTrackError) as info:
+            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
+                                       to_location="Ward 3", at=early)
+        before = info.value.message.split(": ", 1)[1]
+        with sc.db.session() as s:
+            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
+                                       to_location="Ward 3", at=utcnow())
+        outcomes.append((undispensed, before))
+    assert outcomes[0] == outcomes[1], outcomes
+    assert "the bag was dispensed" in outcomes[0][1]
+    with sc.db.reader() as s:
+        assert len(s.exec(select(CustodyEvent)).all()) == 4
+
+
+def test_the_lab_cannot_reach_a_placebo_bag(sc: Scenario) -> None:
+    tech = sc.cast.who("technician")
+    _, _, _, (v1, _) = _subject(sc, "TLS-341", PLACEBO_FIRST)
+    sc.dispense(v1)
+    with sc.db.reader() as s:
+        placebo = s.exec(select(ProductUnit).where(ProductUnit.kind == "placebo")).one()
+    for unit_id in (placebo.id, 99_999):
+        with sc.db.session() as s, pytest.raises(NotFound) as info:
+            formulation.record_custody(s, tech, unit_id=unit_id, from_location="Pharmacy",
+                                       to_location="Lab", at=utcnow())
+        assert info.value.message == (f"No bag with id {unit_id} that you can reach (the ward "
+                                      "reaches a bag through its dispensed visit).")
+    with sc.db.reader() as s:
+        assert s.exec(select(CustodyEvent)).first() is None
