@@ -10,7 +10,8 @@ posts ``Worker.StateChanged`` (which does not bubble) to the node that started i
 from __future__ import annotations
 
 from textual.dom import DOMNode
-from textual.worker import Worker, WorkerState
+from textual.message import Message
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.context import app_of
 
@@ -29,3 +30,21 @@ def first_line(error: BaseException, limit: int = 200) -> str:
     text = str(error).strip().splitlines()
     line = text[0] if text else type(error).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def post_if_current(node: DOMNode, message: Message) -> None:
+    """Post a read worker's result, unless a newer read of the same kind replaced it.
+
+    Starting an exclusive worker cancels the one running, but a thread worker's thread
+    still finishes and would post what it read *before* the change that caused the new
+    read (coming back from a dialog reloads a screen; the dialog's own write reloads it
+    again). The cancelled flag is checked on the app's thread, where new workers are made:
+    either the old result is posted before the new read starts, or it is dropped.
+    """
+    worker = get_current_worker()
+
+    def post() -> None:
+        if not worker.is_cancelled:
+            node.post_message(message)
+
+    node.app.call_from_thread(post)

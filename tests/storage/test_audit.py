@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
+from multiprocessing.synchronize import Barrier
 
 import pytest
 from sqlalchemy import text, update
@@ -133,9 +134,10 @@ def test_each_kind_of_tampering_is_detected(db: Database, sql: str, expected: st
     assert report.problems[0].startswith(expected), report.problems
 
 
-def _append_worker(url: str, prefix: str, n: int) -> None:
+def _append_worker(url: str, prefix: str, n: int, meet: Barrier) -> None:
     db = Database(url)
     for i in range(n):
+        meet.wait(60)  # both processes append at the same moment, every round
         with db.session() as s:
             audit.set_actor(s, None, f"system:{prefix}")
             s.add(Setting(key=f"{prefix}-{i}", value=str(i)))
@@ -147,7 +149,9 @@ def test_two_processes_appending_at_once_leave_one_valid_chain(db: Database) -> 
     before = len(_events(db))
     n = load(25)
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_append_worker, args=(db.url, p, n)) for p in ("left", "right")]
+    meet = ctx.Barrier(2)
+    procs = [ctx.Process(target=_append_worker, args=(db.url, p, n, meet))
+             for p in ("left", "right")]
     for p in procs:
         p.start()
     for p in procs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from multiprocessing.synchronize import Barrier
 
 import pytest
 from sqlmodel import select
@@ -39,9 +40,10 @@ def test_an_invalid_facility_is_refused(db: Database) -> None:
         assert s.exec(select(IssuedDin)).first() is None
 
 
-def _worker(url: str, n: int) -> None:
+def _worker(url: str, n: int, meet: Barrier) -> None:
     db = Database(url)
     for _ in range(n):
+        meet.wait(60)  # both terminals allocate at the same moment, every round
         _allocate(db)
     db.dispose()
 
@@ -50,7 +52,8 @@ def _worker(url: str, n: int) -> None:
 def test_two_terminals_allocating_at_once_never_share_a_din(db: Database) -> None:
     n = load(15)
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(db.url, n)) for _ in range(2)]
+    meet = ctx.Barrier(2)
+    procs = [ctx.Process(target=_worker, args=(db.url, n, meet)) for _ in range(2)]
     for p in procs:
         p.start()
     for p in procs:

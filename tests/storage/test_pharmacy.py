@@ -8,6 +8,7 @@ import json
 import multiprocessing as mp
 import re
 from collections.abc import Callable
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
@@ -540,9 +541,10 @@ def test_generated_allocation_is_balanced_and_reproducible(sc: Scenario) -> None
 
 
 def _dispense_worker(url: str, who: CurrentUser, password: str, visit_id: int, bag: int,
-                     queue: mp.Queue[str]) -> None:
+                     queue: mp.Queue[str], meet: Barrier) -> None:
     db = Database(url)
     try:
+        meet.wait(60)  # both pharmacists sign at the same moment
         with db.session() as s:
             dispensing.prepare(s, who, Credentials(who.username, password), visit_id=visit_id,
                                unit_id=bag)
@@ -558,9 +560,10 @@ def test_two_pharmacists_dispensing_the_same_bag_at_once(sc: Scenario) -> None:
     _, bag, (v1, _) = _released_subject(sc, "TLS-601", MSC_FIRST)
     ctx = mp.get_context("spawn")
     queue: mp.Queue[str] = ctx.Queue()
+    meet = ctx.Barrier(2)
     procs = [ctx.Process(target=_dispense_worker,
                          args=(sc.db.url, sc.cast.who(role), sc.cast.passwords[role], v1, bag,
-                               queue)) for role in ("pharmacist", "pharmacist2")]
+                               queue, meet)) for role in ("pharmacist", "pharmacist2")]
     for p in procs:
         p.start()
     for p in procs:

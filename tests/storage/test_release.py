@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing as mp
 from collections.abc import Callable
+from multiprocessing.synchronize import Barrier
 
 import pytest
 from sqlmodel import col, select
@@ -220,9 +221,10 @@ def test_quarantine_and_lift_return_the_lot_where_it_was(sc: Scenario) -> None:
 
 
 def _release_worker(url: str, lot_id: int, who: CurrentUser, password: str,
-                    queue: mp.Queue[str]) -> None:
+                    queue: mp.Queue[str], meet: Barrier) -> None:
     db = Database(url)
     try:
+        meet.wait(60)  # both QA people sign at the same moment
         with db.session() as s:
             disposition.release(s, who, lot_id, Credentials(who.username, password))
         queue.put("released")
@@ -237,9 +239,10 @@ def test_two_qa_releasing_at_once_record_exactly_one_disposition(sc: Scenario) -
     lot_id, _ = sc.made_lot(sc.subject("TLS-011", dt.date(1980, 1, 1)))
     ctx = mp.get_context("spawn")
     queue: mp.Queue[str] = ctx.Queue()
+    meet = ctx.Barrier(2)
     procs = [ctx.Process(target=_release_worker,
                          args=(sc.db.url, lot_id, sc.cast.who(role), sc.cast.passwords[role],
-                               queue)) for role in ("qa", "qa2")]
+                               queue, meet)) for role in ("qa", "qa2")]
     for p in procs:
         p.start()
     for p in procs:

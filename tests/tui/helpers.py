@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import datetime as dt
 import io
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from sqlmodel import select
 from textual import events
+from textual.app import App
+from textual.message_pump import MessagePump
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
@@ -28,19 +33,76 @@ def frozen_clock() -> dt.datetime:
     return FROZEN_NOW
 
 
-async def settle(pilot: Pilot[object]) -> None:
-    """Wait until every worker has finished and its messages have been handled."""
+SETTLE_SECONDS = 60.0  # far beyond any screen's work, even on a loaded machine
+
+
+async def _handled_queued_messages(app: App[object], timeout: float) -> None:
+    """Wait until every node of every screen on the stack (not only the top one) has
+    handled what was in its message queue: a modal's result callback runs on the screen
+    that pushed it, which is not the top screen while the modal is being popped."""
+    waits = []
+    nodes: list[MessagePump] = [app]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=True))
+    for node in nodes:
+        handled = asyncio.Event()
+        if node.call_later(handled.set):
+            waits.append(handled.wait())
+    await asyncio.wait_for(asyncio.gather(*waits), timeout)
+
+
+async def settle(pilot: Pilot[object], timeout: float = SETTLE_SECONDS) -> None:
+    """Wait until the app is quiet: every queued message handled on every screen of the
+    stack, every worker finished and the screen stack unchanged, twice in a row.
+
+    Fails, naming what was still busy, when that has not happened within ``timeout``
+    seconds (it never gives up silently)."""
     app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+
+    def busy() -> str:
+        pending = [f"{w.name or w.description} ({w.state.name})"
+                   for w in app.workers if not w.is_finished]
+        return (f"workers not finished: {pending or 'none'}; screens: "
+                f"{[type(s).__name__ for s in app.screen_stack]}")
+
+    quiet = 0
+    while quiet < 2:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise AssertionError(f"the app did not settle within {timeout:.0f} s: {busy()}")
+        stack = list(app.screen_stack)
         try:
-            await app.workers.wait_for_complete()
-        except WorkerCancelled:  # an exclusive worker replaced by a newer one
-            pass
+            await _handled_queued_messages(app, left)
+            try:
+                await asyncio.wait_for(app.workers.wait_for_complete(), left)
+            except WorkerCancelled:  # an exclusive worker replaced by a newer one
+                pass
+            await _handled_queued_messages(app, deadline - loop.time())
+        except TimeoutError:
+            raise AssertionError(
+                f"the app did not settle within {timeout:.0f} s: {busy()}") from None
+        still = (all(w.is_finished for w in app.workers)
+                 and [id(s) for s in app.screen_stack] == [id(s) for s in stack])
+        quiet = quiet + 1 if still else 0
+    # Quiet: let the screen refresh (idle layout, e.g. a DataTable's new rows) as Pilot does.
+    await pilot.pause()
+
+
+async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str,
+                timeout: float = SETTLE_SECONDS) -> None:
+    """Wait until ``condition()`` holds (for example a row painted on screen: a DataTable
+    lays out new rows when it is next idle); fail saying ``what`` was awaited if it does
+    not within ``timeout`` seconds. Between checks the app runs (no time is moved)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await settle(pilot, timeout)
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}; the screen reads:\n"
+                                 f"{screen_text(pilot.app)}")  # type: ignore[arg-type]
         await pilot.pause()
-        # Not only running: a worker a handler has just started is still pending.
-        if all(w.is_finished for w in app.workers):
-            return
 
 
 async def type_text(pilot: Pilot[object], text: str) -> None:
@@ -67,8 +129,11 @@ def screen_text(app: LotTrackApp) -> str:
     width, height = app.size
     console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
                       color_system="truecolor", record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
+    # Rendered in a copy of the context: the render sets Textual's context variable of
+    # visible screens, which must not leak into the test's task (a later Pilot.pause would
+    # render a stacked dialog against that stale list).
+    contextvars.copy_context().run(lambda: console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens)))
     return console.export_text(styles=False)
 
 

@@ -26,6 +26,7 @@ from tests.tui.helpers import (
     settle,
     shown,
     type_text,
+    until,
 )
 from tui.app import LotTrackApp
 from tui.screens.allocation import AllocationScreen
@@ -409,8 +410,9 @@ async def test_search_filters_by_subject_code_as_you_type(
         assert app.focused is screen.query_one("#alloc-search")
         assert "↓ List" in footer(app)
         await pilot.press("t", "l", "s", "-", "1", "2")
-        await pilot.pause(0.3)  # the search waits for a pause in the typing
-        await settle(pilot)
+        # The search waits for a pause in the typing.
+        await until(pilot, lambda: "matching" in shown(app, "#alloc-page"),
+                    "the page line of the search's result")
         assert codes_shown(app) == [f"TLS-{i}" for i in range(120, 130)]
         assert (shown(app, "#alloc-page")
                 == 'Subjects 1–10 of 10 matching "tls-12" · page 1 of 1')

@@ -29,7 +29,15 @@ from lottrack.models import (
 )
 from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
-from tests.tui.helpers import FROZEN_NOW, frozen_clock, login, screen_text, settle, shown
+from tests.tui.helpers import (
+    FROZEN_NOW,
+    frozen_clock,
+    login,
+    screen_text,
+    settle,
+    shown,
+    until,
+)
 from tests.tui.helpers import type_text as paste
 from tests.tui.lot_data import private_copy
 from tests.tui.test_forms import fill, opened, save
@@ -358,11 +366,9 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         await save(pilot)
         assert app.screen is detail, screen_text(app)
         assert cell(app, "lot-bags", 0, 1) == "available · thawed 03-14 09:10"
-        for _ in range(40):  # the table paints its new row when next idle (late if busy)
-            if "available · thawed 03-14 09:10" in screen_text(app):
-                break
-            await pilot.pause(0.05)
-        assert "available · thawed 03-14 09:10" in screen_text(app)  # fits 80 columns
+        # The table paints its new row when next idle (late if busy); it fits 80 columns.
+        await until(pilot, lambda: "available · thawed 03-14 09:10" in screen_text(app),
+                    "the thawed bag's row painted in full")
         assert keys(detail) == {"m", "k"}  # thawed once; now it can be counted
         # The post-thaw count with the hemocytometer calculator.
         form = await opened(pilot, "k", PostThawCountForm)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -13,7 +12,7 @@ from lottrack import audit
 from lottrack.db import Database
 from lottrack.models import Setting, Site
 from tests.conftest import sessions
-from tests.tui.helpers import login, settle, shown, type_text
+from tests.tui.helpers import login, settle, shown, type_text, until
 from tui.app import LotTrackApp
 from tui.screens.forms.site import SiteForm
 from tui.screens.home import HomeScreen
@@ -79,15 +78,14 @@ async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: D
 async def test_keys_and_the_mouse_count_as_activity(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech")
-        start = app.last_activity
-        await asyncio.sleep(0.01)
+        start = app.last_activity = 0.0  # as if the last activity were long ago
         await pilot.press("down")
         after_key = app.last_activity
         assert after_key > start
         assert app.check_inactivity(now=start + FIFTEEN_MINUTES) is False
-        await asyncio.sleep(0.01)
+        app.last_activity = start
         await pilot.hover(offset=(10, 10))
-        assert app.last_activity > after_key
+        assert app.last_activity > start
         assert isinstance(app.screen, HomeScreen)
 
 
@@ -103,11 +101,8 @@ async def test_the_timer_logs_out_with_the_sites_setting(
         assert app.idle_logout_minutes == 5
         assert isinstance(app.screen, HomeScreen)
         app.last_activity = time.monotonic() - 5 * 60 - 1  # as if untouched for 5 minutes
-        for _ in range(40):
-            await asyncio.sleep(0.05)
-            if isinstance(app.screen, LoginScreen):
-                break
-        await settle(pilot)
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen),
+                    "the idle timer to log the person out")
         assert isinstance(app.screen, LoginScreen)
         assert shown(app, "#login-message").startswith(
             "Logged out after 5 minutes without activity")

@@ -14,7 +14,7 @@ from lottrack import accounts, bootstrap, listings, sites
 from lottrack.db import Database
 from lottrack.permissions import CurrentUser
 from tests.conftest import add_account
-from tests.tui.helpers import frozen_clock, login, settle, shown, type_text
+from tests.tui.helpers import frozen_clock, login, settle, shown, type_text, until
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
 from tui.panes.technician import LotsInProcessPane
@@ -116,8 +116,9 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
         assert str(table.get_row_at(0)[0]) == f"L-A999924{LOTS - rows:06d}"
         # Type a DIN (as printed on the label): the list follows.
         await type_text(pilot, "A9999 24 004321")
-        await pilot.pause(0.3)  # the search waits for a pause in the typing
-        await settle(pilot)
+        # The search waits for a pause in the typing.
+        await until(pilot, lambda: shown(app, "#lots-page").startswith("Lots 1–1 of 1 ·"),
+                    "the page line of the search's one lot")
         assert table.row_count == 1
         assert [str(c) for c in table.get_row_at(0)][:3] == [
             "L-A999924004321", "BLK-04321", "released"]
@@ -125,8 +126,8 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
         # The status filter.
         screen.query_one("#lots-search", Input).value = ""
         screen.query_one("#lots-status", Select).value = "in-process"
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await until(pilot, lambda: shown(app, "#lots-page").startswith(
+            f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}"), "the page line of the status filter")
         assert table.row_count == LOTS // IN_PROCESS_EVERY
         assert shown(app, "#lots-page").startswith(f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}")
 

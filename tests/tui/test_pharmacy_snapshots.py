@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 
 from lottrack.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, screen_text, settle
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
 
@@ -34,11 +34,10 @@ def test_pharmacy_visit_screen(snap_compare: Compare, trial: tuple[Database, Tri
         await settle(pilot)
         # The bag table lays its rows out when the app is next idle; on a busy machine the
         # picture was once taken before (rows missing): wait for them to be on screen.
-        for _ in range(100):
-            lines = screen_text(pilot.app).splitlines()  # type: ignore[arg-type]
-            if any("K-" in line and " mL " in line for line in lines):  # a bag's row
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: any(
+            "K-" in line and " mL " in line
+            for line in screen_text(pilot.app).splitlines()),  # type: ignore[arg-type]
+            "the bag's row on screen")
 
     app = make_app(trial[0], clock=frozen_clock)
     assert snap_compare(app, terminal_size=size, run_before=run_before)

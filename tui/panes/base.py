@@ -31,7 +31,7 @@ from typing_extensions import override
 from lottrack.db import Database
 from lottrack.permissions import CurrentUser
 from tui.context import context_of
-from tui.workers import ReportsWorkerErrors
+from tui.workers import ReportsWorkerErrors, post_if_current
 
 Row = tuple[object, ...]
 """One line of a table pane: text, numbers, dates or aware datetimes (formatted on show)."""
@@ -100,7 +100,7 @@ class RolePane(ReportsWorkerErrors, Vertical):
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             data = self.fetch(session, who)
-        self.post_message(self.Loaded(data))
+        post_if_current(self, self.Loaded(data))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:

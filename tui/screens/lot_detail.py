@@ -28,6 +28,7 @@ from tui.screens.lot_head import lot_head, readiness_text
 from tui.screens.lot_record_actions import LotRecordActions
 from tui.widgets.growth_chart import GrowthChart
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
 TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
@@ -142,7 +143,7 @@ service checks again.
     def _read(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             lot = read_lot(session, who, self.lot_id)
-        self.post_message(LotRead(lot))
+        post_if_current(self, LotRead(lot))
 
     @on(LotRead)
     def _show(self, message: LotRead) -> None:

@@ -27,6 +27,7 @@ from lottrack.db import Database
 from lottrack.errors import LotTrackError
 from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
+from tui.workers import post_if_current
 
 SEARCH_DELAY = 0.2
 """Seconds of no typing before the search is read (a scanner types faster)."""
@@ -149,9 +150,9 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
         try:
             page = self._read_page(db, who, query)
         except LotTrackError as exc:
-            self.post_message(PageRefused(exc.message))
+            post_if_current(self, PageRefused(exc.message))
             return
-        self.post_message(PageLoaded(query, page))
+        post_if_current(self, PageLoaded(query, page))
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded[Q, P]) -> None:

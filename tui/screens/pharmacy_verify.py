@@ -30,6 +30,7 @@ from tui.panes.pharmacist import ARM_LABELS
 from tui.screens.pharmacy_checks import CheckList
 from tui.screens.trial_base import TrialScreen, Write, when, zone_name
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 
 @dataclass
@@ -126,7 +127,7 @@ verifier must be a **different person** from the preparer.
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             rows = listings.awaiting_verification(session, who)
-        self.post_message(WaitingLoaded(tuple(rows)))
+        post_if_current(self, WaitingLoaded(tuple(rows)))
 
     @on(WaitingLoaded)
     def _loaded(self, message: WaitingLoaded) -> None:
@@ -179,9 +180,9 @@ verifier must be a **different person** from the preparer.
             with db.reader() as session:
                 checks = listings.preview_verification(session, who, dispensing_id)
         except LotTrackError as exc:
-            self.post_message(ChecksReady(dispensing_id, (), exc.message))
+            post_if_current(self, ChecksReady(dispensing_id, (), exc.message))
         else:
-            self.post_message(ChecksReady(dispensing_id, checks))
+            post_if_current(self, ChecksReady(dispensing_id, checks))
 
     @on(ChecksReady)
     def _checks_ready(self, message: ChecksReady) -> None:

@@ -44,6 +44,7 @@ from tui.screens.trial_base import (
     zone_name,
 )
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 Choice = tuple[str, int]
 """``("bag", unit id)`` or ``("media", suspension-media reagent lot id)``."""
@@ -183,7 +184,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             visit = listings.pharmacy_visit(session, who, visit_id)
             stored = (tuple(dispensing.checks_of(session, who, visit.dispensed.dispensing_id))
                       if visit.dispensed else ())
-        self.post_message(VisitLoaded(visit, stored))
+        post_if_current(self, VisitLoaded(visit, stored))
 
     @on(VisitLoaded)
     def _loaded(self, message: VisitLoaded) -> None:
@@ -299,9 +300,9 @@ This screen shows the **arm** of the visit: never show it to ward staff.
                     unit_id=key if kind == "bag" else None,
                     placebo_reagent_lot_id=key if kind == "media" else None)
         except LotTrackError as exc:
-            self.post_message(PreviewReady(choice, None, exc.message))
+            post_if_current(self, PreviewReady(choice, None, exc.message))
         else:
-            self.post_message(PreviewReady(choice, preview))
+            post_if_current(self, PreviewReady(choice, preview))
 
     @on(PreviewReady)
     def _previewed(self, message: PreviewReady) -> None:

@@ -26,6 +26,7 @@ from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail, read_lot
 from tui.screens.lot_head import lot_head, readiness_text
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisions"),
         ("counts", "Counts"), ("passages", "Passages"))
@@ -120,7 +121,7 @@ The person who recorded any step of the lot cannot release it; the service says 
     def _read(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             lot = read_lot(session, who, self.lot_id, with_audit=True)
-        self.post_message(ReviewRead(lot))
+        post_if_current(self, ReviewRead(lot))
 
     @on(ReviewRead)
     def _show(self, message: ReviewRead) -> None:

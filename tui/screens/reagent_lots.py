@@ -24,6 +24,7 @@ from tui.modals.reason import ReasonModal
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
+from tui.workers import post_if_current
 
 
 @dataclass
@@ -117,7 +118,7 @@ passage ("usable").
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             rows = listings.reagent_lots(session, who)
-        self.post_message(ReagentsLoaded(rows))
+        post_if_current(self, ReagentsLoaded(rows))
 
     @on(ReagentsLoaded)
     def _loaded(self, message: ReagentsLoaded) -> None:

@@ -21,6 +21,7 @@ from lottrack.permissions import Action, CurrentUser
 from lottrack.sites import SiteInfo
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 
 @dataclass
@@ -146,7 +147,7 @@ A site is never deleted: its subjects and records refer to it.
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             rows = sites.list_sites(session, who)
-        self.post_message(SitesLoaded(rows))
+        post_if_current(self, SitesLoaded(rows))
 
     @on(SitesLoaded)
     def _loaded(self, message: SitesLoaded) -> None:

@@ -27,6 +27,7 @@ from lottrack.listings.specs import SpecVersion, spec_versions
 from lottrack.permissions import Action, CurrentUser
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 
 @dataclass
@@ -189,7 +190,7 @@ and optionally `required`.
     def _load(self, db: Database) -> None:
         with db.reader() as session:
             rows = spec_versions(session)
-        self.post_message(VersionsLoaded(rows))
+        post_if_current(self, VersionsLoaded(rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def _import(self, db: Database, who: CurrentUser, path: Path) -> None:

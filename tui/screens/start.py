@@ -24,6 +24,7 @@ from tui.context import database_location
 from tui.opening import DatabaseState, open_database
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 
 def init_command(url: str) -> str:
@@ -160,7 +161,7 @@ lottrack checks that the database has its schema and at least one account.
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _check(self, url: str, db: Database | None) -> None:
         opened, state = open_database(url, db)
-        self.post_message(self.Checked(state, opened))
+        post_if_current(self, self.Checked(state, opened))
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _build(self, current: Database, url: str) -> None:

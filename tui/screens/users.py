@@ -27,6 +27,7 @@ from tui.modals.reason import ReasonModal
 from tui.modals.reset_password import ResetPasswordModal
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 Change = Callable[[Session], None]
 """A service call to make in a write session (built on the UI thread from plain values)."""
@@ -260,7 +261,7 @@ a taken username or a too-short password) are shown under the table.
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             rows = accounts.list_users(session, who)
-        self.post_message(AccountsLoaded(tuple(
+        post_if_current(self, AccountsLoaded(tuple(
             AccountRow(
                 username=str(r["username"]), full_name=str(r["full_name"]),
                 roles=str(r["roles"]), active=bool(r["active"]), locked=bool(r["locked"]),

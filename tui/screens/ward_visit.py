@@ -35,6 +35,7 @@ from tui.modals.weight import WeightEntry, WeightModal
 from tui.screens.pharmacy_documents import infusion_path, issue_infusion_certificate
 from tui.screens.trial_base import TrialScreen, Write, weight_line, when
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 NEXT_STEP = {
     listings.WARD_STATES[0]: "Next: the pharmacy prepares the bag.",
@@ -131,7 +132,7 @@ the infusion. Nothing here tells which treatment the bag holds.
     def _load(self, db: Database, who: CurrentUser, visit_id: int) -> None:
         with db.reader() as session:
             detail = listings.ward_visit_detail(session, who, visit_id)
-        self.post_message(WardLoaded(detail))
+        post_if_current(self, WardLoaded(detail))
 
     @on(WardLoaded)
     def _loaded(self, message: WardLoaded) -> None:

@@ -25,6 +25,7 @@ from tui.screens.base import AppScreen
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
 from tui.widgets.session_header import SessionHeader
+from tui.workers import post_if_current
 
 SaveCall = Callable[[Session, CurrentUser], str]
 """The service call a form makes, built from plain values; returns a one-line summary."""
@@ -139,7 +140,7 @@ class FormScreen(AppScreen):
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             data = self.load(session, who)
-        self.post_message(FormLoaded(data))
+        post_if_current(self, FormLoaded(data))
 
     @on(FormLoaded)
     def _loaded(self, message: FormLoaded) -> None:
