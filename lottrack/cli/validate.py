@@ -40,14 +40,14 @@ def validate(
     from lottrack.documents import signing
     from lottrack.documents.issue import issue
     from lottrack.models import Certificate
-    from lottrack.private_files import write_private
+    from lottrack.private_files import private_dir, write_private
     from lottrack.validation.run import results_json, run_validation
 
     state: State = ctx.obj
     keys = key_dir or signing.default_key_dir()
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
-        output.mkdir(parents=True, exist_ok=True)
+        private_dir(output)
         typer.echo("Running the validation (installation, then operation on a scratch "
                    "database)…", err=True)
         located, _ = locate(state.db_url, state.demo)  # where the URL came from
