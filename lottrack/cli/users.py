@@ -37,7 +37,8 @@ def add(
             created = accounts.create_user(session, who, username=username, full_name=name,
                                            roles=role, password=new_pw)
     typer.echo(f"Added {created.username} ({created.full_name}): "
-               f"{', '.join(sorted(created.roles))}.")
+               f"{', '.join(sorted(created.roles))}. They choose their own password at the "
+               "first login.")
 
 
 @user_app.command("list")

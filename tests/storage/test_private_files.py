@@ -155,3 +155,17 @@ def test_init_makes_an_existing_loose_sqlite_file_private(tmp_path: Path) -> Non
                            input="alice-password-1\nalice-password-1\n")
     assert result.exit_code == 0, result.output
     assert mode(path) == "0o600"
+
+
+def test_init_on_the_default_database_makes_its_data_folder_private(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "xdg" / "lottrack"
+    data.mkdir(parents=True)
+    data.chmod(0o755)  # as an older version left it
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("LOTTRACK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("LOTTRACK_CONFIG", raising=False)
+    result = runner.invoke(app, ["init", "--admin", "alice", "--password-stdin"],
+                           input="alice-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert (mode(data), mode(data / "lottrack.db")) == ("0o700", "0o600")
