@@ -94,7 +94,8 @@ def _product(data: BagLabelData) -> list[str]:
     return [
         _code128(MARGIN, 290, PRODUCT_CODE_DI + data.product_code, 70),
         _text(MARGIN, 366, data.product_code, 28),
-        _text(300, 290, data.product_name, 24, width=DOTS - 300 - MARGIN, lines=4),
+        # beside the symbol (=< and 8 characters: about 290 dots at 2 dots a module)
+        _text(340, 290, data.product_name, 24, width=DOTS - 340 - MARGIN, lines=4),
     ]
 
 

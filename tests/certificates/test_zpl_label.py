@@ -62,6 +62,31 @@ def test_every_field_of_the_label_is_in_the_zpl() -> None:
     assert "COPY" in texts(render_label_zpl(data, copy=True))
 
 
+def _code128_modules(data: str) -> int:
+    """Modules of a Code 128 symbol as ZPL's automatic mode draws ``data``: subset B,
+    switching to subset C for a trailing run of an even number (≥ 4) of digits."""
+    digits = len(data) - len(data.rstrip("0123456789"))
+    digits -= digits % 2
+    pairs = digits // 2 if digits >= 4 else 0
+    plain = len(data) - 2 * pairs
+    return (1 + plain + (1 if pairs else 0) + pairs + 1) * 11 + 13
+
+
+def test_every_field_starts_on_the_label_and_symbols_do_not_run_into_text() -> None:
+    data = samples.label_data()
+    parsed = fields(render_label_zpl(data, copy=True))
+    assert all(0 <= f.x < 812 and 0 <= f.y < 812 for f in parsed)
+    for box in (f for f in parsed if f.kind == "box"):
+        width, height = (int(v) for v in box.data.split("x"))
+        assert box.x + width <= 812
+        assert box.y + height <= 812
+    for symbol in (f for f in parsed if f.kind == "code128"):
+        right = symbol.x + 2 * _code128_modules(symbol.data)  # ^BY2: 2 dots a module
+        beside = [f for f in parsed if f.kind.startswith("text") and f.x > symbol.x
+                  and symbol.y <= f.y < symbol.y + 70]
+        assert all(f.x >= right for f in beside), (symbol.data, right, beside)
+
+
 def test_the_expiry_is_the_isbt_date_and_time_in_the_sites_zone() -> None:
     data = samples.label_data()
     moment = dt.datetime(2026, 12, 31, 22, 59, tzinfo=dt.UTC)  # 23:59 in Europe (CET)
