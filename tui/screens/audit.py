@@ -13,9 +13,9 @@ from textual.message import Message
 from textual.widgets import Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
-from lottrack import audit
+from lottrack import audit, safekeeping
 from lottrack.db import Database
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
 
@@ -91,8 +91,10 @@ back (for example with SQL) is reported with the table and the record id.
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _verify(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
-            authorize(session, who, Action.VIEW_AUDIT)
+            safekeeping.may_verify(session, who)
             report = audit.verify(session.connection())
+        with db.session() as session:  # each run is in the trail, as on the command line
+            safekeeping.record_verification(session, who, report)
         self.post_message(AuditVerified(
             AuditSummary(report.events, report.rows, tuple(report.problems))
         ))
