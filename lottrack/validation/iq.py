@@ -21,7 +21,9 @@ from lottrack.validation.scratch import Scratch
 
 DISTRIBUTION = "lottrack"
 MIN_PYTHON = (3, 11)
-LOCK_GLOBS = ("requirements/*.lock", "requirements/*.txt", "requirements*.lock", "*.lock")
+LOCK_GLOBS = ("requirements/run.lock", "requirements/*.lock", "requirements/*.txt",
+              "requirements*.lock", "*.lock")
+"""Where the lock is looked for: the runtime lock first (the test lock adds the tools)."""
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#\\]+)")
 
 
