@@ -76,7 +76,7 @@ def run(db: Database, backend: str) -> list[Result]:
 
     events = [st for st in _captured(db, trail) if "FROM audit_event" in st[0]]
     rows = trail()
-    app_s, base_s = paired(trail, _replay(db, events), repeat=5, warmup=1)
+    app_s, base_s = paired(trail, _replay(db, events), repeat=15, warmup=2)
     results.append(Result(backend, f"a lot's audit trail ({len(rows)} events)", app_s,
                           "its event query, raw", base_s))
     return results

@@ -18,6 +18,7 @@ import bench_certificates
 import bench_dose
 import bench_lists
 import bench_release
+import bench_screens
 import bench_startup
 import bench_verify
 import explain
@@ -35,7 +36,8 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
                         help="run on this backend only (repeatable; default: all given)")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=["lists", "verify", "legacy", "release", "startup", "documents"],
+                        choices=["lists", "verify", "legacy", "release", "startup", "screens",
+                                 "documents"],
                         help="leave a benchmark out (repeatable)")
     args = parser.parse_args()
     sqlite_file = Path(args.sqlite or Path(user_cache_dir("lottrack")) / "bench"
@@ -69,10 +71,14 @@ def main() -> None:
     if "documents" not in args.skip:
         report(bench_certificates.run())
         report(bench_dose.run())
-    if "startup" not in args.skip:
-        small = sqlite_file.with_name("scale-1.db")
+    small = sqlite_file.with_name("scale-1.db")
+    if "startup" not in args.skip or "screens" not in args.skip:
         scaled_database(f"sqlite:///{small}", 1).dispose()
-        report(bench_startup.run(urls["sqlite"], f"sqlite:///{small}"))
+    if "startup" not in args.skip:
+        report(bench_startup.run(urls["sqlite"]))
+    if "screens" not in args.skip:
+        report(bench_screens.run({"demo": f"sqlite:///{small}", f"N = {args.scale}":
+                                  urls["sqlite"]}))
     print()
     print(table(results))
     print(f"\n(all benchmarks: {time.perf_counter() - started:.0f} s)")

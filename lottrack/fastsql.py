@@ -13,12 +13,13 @@ the values an ORM session would return.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Dialect, Select
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from lottrack.models.base import UTCDateTime
@@ -37,17 +38,24 @@ class Prepared:
     positional: tuple[str, ...] | None
     """Parameter names in order (qmark drivers); None when the driver takes names."""
     processors: tuple[Processor, ...]
+    constants: Mapping[str, Any] = field(default_factory=dict)
+    """Values written in the statement itself (``entity == "lot"``), by parameter name."""
 
     @classmethod
     def of(cls, statement: AnySelect, dialect: Dialect) -> Prepared:
-        """Compile ``statement`` (parameters given as ``bindparam(name)``)."""
+        """Compile ``statement`` (parameters given as ``bindparam(name)``; values written
+        in the statement are sent as its constants)."""
         compiled = statement.compile(dialect=dialect)
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
         processors = tuple(_processor(c.type, dialect) for c in statement.selected_columns)
-        return cls(compiled.string, positional, processors)
+        constants = {name: value for name, value in compiled.params.items()
+                     if value is not None}
+        return cls(compiled.string, positional, processors, constants)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         """The parameters as the driver takes them."""
+        if self.constants:
+            values = {**self.constants, **values}
         if self.positional is None:
             return values
         return [values[name] for name in self.positional]
@@ -96,17 +104,34 @@ class DriverReader:
         if self.trace is not None:
             self.trace.append((prepared.sql, params))
         self.cursor.execute(prepared.sql, params)
-        fetched = self.cursor.fetchall()
-        convert = [(i, p) for i, p in enumerate(prepared.processors) if p is not None]
-        if not convert:
-            return [tuple(row) for row in fetched]
-        out = []
-        for row in fetched:
-            cells = list(row)
-            for i, p in convert:
-                cells[i] = p(cells[i])
-            out.append(tuple(cells))
-        return out
+        return converted(prepared, self.cursor.fetchall())
+
+
+def converted(prepared: Prepared, fetched: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """The driver's rows of ``prepared`` with each column's values converted as the ORM
+    would."""
+    convert = [(i, p) for i, p in enumerate(prepared.processors) if p is not None]
+    if not convert:
+        return [tuple(row) for row in fetched]
+    out = []
+    for row in fetched:
+        cells = list(row)
+        for i, p in convert:
+            cells[i] = p(cells[i])
+        out.append(tuple(cells))
+    return out
+
+
+def session_rows(session: Session, prepared: Prepared,
+                 values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row of ``prepared`` read in ``session``'s transaction (the same snapshot as the
+    session's other reads) as the driver's SQL: nothing compiled or cached per call (for a
+    statement of many subqueries that costs more than running it), the engine's events
+    still see it."""
+    params = prepared.parameters(values)
+    result = session.connection().exec_driver_sql(
+        prepared.sql, params if isinstance(params, Mapping) else tuple(params))
+    return converted(prepared, result.all())
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from lottrack.logs import log_failure
 from tui.commands import PaletteCommand, RoleCommands
 from tui.context import AppContext, Clock, local_clock
 from tui.screens.base import AppScreen
-from tui.screens.help import HelpScreen
 from tui.screens.login import LoginScreen
 from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
@@ -284,6 +283,8 @@ class LotTrackApp(App[None]):
 
     def action_help(self) -> None:
         """Help for the current screen (F1 again closes it)."""
+        from tui.screens.help import HelpScreen  # Markdown: loaded when first asked for
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             screen.dismiss()

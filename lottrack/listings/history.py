@@ -9,10 +9,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import String, and_, bindparam, cast, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack import lots
+from lottrack import fastsql, lots
 from lottrack.isbt128 import parse_din
 from lottrack.models import (
     AuditEvent,
@@ -207,29 +208,42 @@ class AuditRow:
     as opposed to filling in a value for the first time or moving the lot's status."""
 
 
-def _child_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
-    def ids(stmt: Any) -> list[int]:
-        return [int(i) for i in session.exec(stmt).all()]
+def _trail_statement() -> fastsql.AnySelect:
+    """Every audit event of the lot ``:lot_id`` and of its records, in order: one
+    statement whatever the number of records (each kind's ids, as the trail writes them,
+    are a subquery; ``(entity, entity_id)`` is indexed), compiled once per dialect and
+    sent as the driver's SQL (:func:`lottrack.fastsql.session_rows`)."""
+    lot_id: Any = bindparam("lot_id")
 
-    passages = ids(select(Passage.id).where(Passage.lot_id == lot.id))
-    counts = ids(select(CellCount.id).where(CellCount.lot_id == lot.id))
-    units = ids(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id))
-    return {
-        "lot": [lot.id or 0], "harvest": [lot.harvest_id],
-        "passage": passages,
-        "passage_reagent": ids(select(PassageReagent.id).where(
-            col(PassageReagent.passage_id).in_(passages))) if passages else [],
-        "cell_count": counts,
-        "count_replicate": ids(select(CountReplicate.id).where(
-            col(CountReplicate.count_id).in_(counts))) if counts else [],
-        "qc_result": ids(select(QCResult.id).where(QCResult.lot_id == lot.id)),
-        "product_unit": units,
-        "custody_event": ids(select(CustodyEvent.id).where(
-            col(CustodyEvent.unit_id).in_(units))) if units else [],
-        "disposition": ids(select(Disposition.id).where(Disposition.lot_id == lot.id)),
-        "signature": ids(select(Signature.id).where(Signature.record_type == "lot",
-                                                    Signature.record_id == lot.id)),
+    def ids(column: Any, *where: Any) -> Any:
+        return sa_select(cast(column, String)).where(*where)
+
+    passages = sa_select(col(Passage.id)).where(col(Passage.lot_id) == lot_id)
+    counts = sa_select(col(CellCount.id)).where(col(CellCount.lot_id) == lot_id)
+    units = sa_select(col(ProductUnit.id)).where(col(ProductUnit.lot_id) == lot_id)
+    records = {
+        "lot": ids(Lot.id, col(Lot.id) == lot_id),
+        "harvest": ids(Lot.harvest_id, col(Lot.id) == lot_id),
+        "passage": ids(Passage.id, col(Passage.lot_id) == lot_id),
+        "passage_reagent": ids(PassageReagent.id, col(PassageReagent.passage_id).in_(passages)),
+        "cell_count": ids(CellCount.id, col(CellCount.lot_id) == lot_id),
+        "count_replicate": ids(CountReplicate.id, col(CountReplicate.count_id).in_(counts)),
+        "qc_result": ids(QCResult.id, col(QCResult.lot_id) == lot_id),
+        "product_unit": ids(ProductUnit.id, col(ProductUnit.lot_id) == lot_id),
+        "custody_event": ids(CustodyEvent.id, col(CustodyEvent.unit_id).in_(units)),
+        "disposition": ids(Disposition.id, col(Disposition.lot_id) == lot_id),
+        "signature": ids(Signature.id, col(Signature.record_type) == "lot",
+                         col(Signature.record_id) == lot_id),
     }
+    wanted = [and_(col(AuditEvent.entity) == entity, col(AuditEvent.entity_id).in_(ids))
+              for entity, ids in records.items()]
+    return sa_select(*(col(c) for c in (
+        AuditEvent.seq, AuditEvent.at, AuditEvent.username, AuditEvent.action,
+        AuditEvent.entity, AuditEvent.entity_id, AuditEvent.changes, AuditEvent.reason,
+    ))).where(or_(*wanted)).order_by(col(AuditEvent.seq))
+
+
+_STATEMENTS = fastsql.Statements()
 
 
 def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
@@ -244,15 +258,13 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     """Every audit event of the lot, its harvest, passages, reagents used, counts and
     replicates, QC results, bags and their custody, decisions and signatures, in order."""
     authorize(session, who, Action.VIEW_AUDIT)
-    lot = lots.get_lot(session, lot_id)
-    wanted = [and_(col(AuditEvent.entity) == entity,
-                   col(AuditEvent.entity_id).in_([str(i) for i in ids]))
-              for entity, ids in _child_ids(session, lot).items() if ids]
-    events = session.exec(select(AuditEvent).where(or_(*wanted))
-                          .order_by(col(AuditEvent.seq))).all()
+    prepared = _STATEMENTS.get(session.get_bind().dialect, "trail", _trail_statement)
+    events = fastsql.session_rows(session, prepared, {"lot_id": lot_id})
+    if not events:  # a lot has at least the event of its creation
+        lots.get_lot(session, lot_id)  # NotFound for a lot that does not exist
     out = []
-    for e in events:
-        changes = json.loads(e.changes or "{}")
-        out.append(AuditRow(e.seq, e.at, e.username, e.action, e.entity, e.entity_id,
-                            changes, e.reason, _is_correction(e.action, changes)))
+    for seq, at, username, action, entity, entity_id, changes_text, reason in events:
+        changes = json.loads(changes_text or "{}")
+        out.append(AuditRow(seq, at, username, action, entity, entity_id, changes, reason,
+                            _is_correction(action, changes)))
     return out

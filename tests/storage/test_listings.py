@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from lottrack import audit, counts, disposition, expansion, harvests, listings, lots, qc
 from lottrack.db import Database, StorageError
 from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import CellCount, Lot, User, utcnow
+from lottrack.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
 from tests.factories import make_scenario
@@ -193,6 +193,33 @@ def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
     assert (sterility.latest_value, sterility.latest_conforms) == ("no growth", True)
     with pytest.raises(PermissionDenied), sc.db.reader() as s:
         listings.lot_audit_trail(s, tech, lot_id)  # the audit trail is QA's
+
+
+def test_a_lots_audit_trail_is_read_in_a_fixed_number_of_statements(sc: Scenario) -> None:
+    """A lot just started and a formulated lot with dozens of records cost the same
+    statements; the trail holds the lot's records and nothing of another lot's."""
+    qa = sc.cast.who("qa")
+    fresh = sc.harvest_and_lot(sc.subject("TLS-050", dt.date(1970, 1, 1)),
+                               utcnow() - dt.timedelta(days=2))
+    made, _ = sc.made_lot(sc.subject("TLS-051", dt.date(1970, 1, 1)))
+    other, _ = sc.made_lot(sc.subject("TLS-052", dt.date(1970, 1, 1)))
+
+    def trail(lot_id: int) -> list[listings.AuditRow]:
+        with sc.db.reader() as s:
+            return listings.lot_audit_trail(s, qa, lot_id)
+
+    few = _statements(sc.db, lambda s: listings.lot_audit_trail(s, qa, fresh))
+    many = _statements(sc.db, lambda s: listings.lot_audit_trail(s, qa, made))
+    assert few == many <= 4
+    rows, theirs = trail(made), trail(other)
+    assert len(rows) > 30
+    assert [r.seq for r in rows] == sorted(r.seq for r in rows)
+    assert not {(r.entity, r.entity_id) for r in rows} & {
+        (r.entity, r.entity_id) for r in theirs}
+    assert {r.entity_id for r in rows if r.entity == "lot"} == {str(made)}
+    with sc.db.reader() as s:
+        qc_ids = {str(r.id) for r in s.exec(select(QCResult).where(QCResult.lot_id == made))}
+    assert {r.entity_id for r in rows if r.entity == "qc_result"} == qc_ids
 
 
 def test_choices_for_forms(sc: Scenario) -> None:

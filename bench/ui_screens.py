@@ -1,0 +1,293 @@
+"""Key press → screen painted with its data, for the main screen of each role, against a
+minimal Textual screen whose 50-row ``DataTable`` is filled the same way (rows made in a
+worker thread, posted back, added to the table), in the same process.
+
+    python bench/ui_screens.py URL [REPEAT]
+
+prints one JSON object: for each measure its median seconds, and the baseline's median
+(the minimal screen, measured before and after lottrack's screens). Every measure starts
+with the key press and ends once the screen's data is on it and the app has processed
+what that queued (a ``pilot.pause()``), the same for the baseline. The first press of
+each measure is a warm-up (modules imported, caches filled) and not counted.
+
+Measures (demo accounts): ``home`` Enter on the password field → the home screen with
+its lists (one login each time, with the cheap password hashing the benchmark demo was
+built with); ``lot list`` l on the QA home → the first page; ``lot detail`` Enter on the
+lot list's first lot → its batch record;
+``QA review`` Enter on the QA home's oldest lot → the review with its audit trail;
+``pharmacy visit`` and ``ward visit`` Enter on the first visit of the pharmacist's and
+the clinician's home; ``audit`` a on the administrator's home → the audit screen drawn
+(its data, a verification of the whole trail, is timed apart: ``audit verified``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rich.text import Text  # noqa: E402
+from textual import work  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
+from textual.binding import Binding  # noqa: E402
+from textual.pilot import Pilot  # noqa: E402
+from textual.screen import Screen  # noqa: E402
+from textual.widgets import DataTable, Footer, Input, Static  # noqa: E402
+
+SIZE = (100, 30)
+TIMEOUT_S = 60.0
+
+
+async def until(pilot: Pilot[Any], ready: Callable[[], bool]) -> None:
+    """Wait until ``ready()`` holds (polling every millisecond), then let the app process
+    what is queued (the paint)."""
+    deadline = time.perf_counter() + TIMEOUT_S
+    while not ready():
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the screen never showed its data ({pilot.app.screen!r})")
+        await pilot.pause(0.001)
+    await pilot.pause()
+
+
+async def timed(pilot: Pilot[Any], press: Callable[[], Awaitable[object]],
+                ready: Callable[[], bool]) -> float:
+    """Seconds from ``press`` to ``ready`` (and the paint)."""
+    started = time.perf_counter()
+    await press()
+    await until(pilot, ready)
+    return time.perf_counter() - started
+
+
+# ------------------------------------------------------------------ the baseline
+
+
+class TableScreen(Screen[None]):
+    """A title, a 50-row table filled from a worker, a footer."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filled = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Lots", id="title")
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        table.add_columns("Lot", "Subject", "Status", "Started", "Formulated")
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._read()
+
+    @work(thread=True)
+    def _read(self) -> None:
+        rows = [(f"L{n:05d}", f"TLS-{n:04d}", "released", "2025-03-14", "2025-04-02")
+                for n in range(50)]
+        self.app.call_from_thread(self._fill, rows)
+
+    def _fill(self, rows: list[tuple[str, ...]]) -> None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row), key=row[0])
+        self.filled = True
+
+
+class Minimal(App[None]):
+    """An app whose l opens :class:`TableScreen`."""
+
+    BINDINGS = [Binding("l", "open", "Lots")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Home")
+        yield Footer()
+
+    def action_open(self) -> None:
+        self.push_screen(TableScreen())
+
+
+async def baseline(repeat: int) -> list[float]:
+    """The minimal screen, ``repeat`` times after a warm-up."""
+    app = Minimal()
+    times = []
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(repeat + 1):
+            times.append(await timed(pilot, lambda: pilot.press("l"), lambda: isinstance(
+                app.screen, TableScreen) and app.screen.filled))
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, TableScreen))
+    return times[1:]
+
+
+# ------------------------------------------------------------------ lottrack
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Every worker finished (lists reloaded after going back)."""
+    for _ in range(100):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if all(w.is_finished for w in pilot.app.workers):
+            return
+
+
+def home_loaded(app: App[Any]) -> bool:
+    from tui.panes.base import RolePane
+    from tui.screens.home import HomeScreen
+
+    screen = app.screen
+    return isinstance(screen, HomeScreen) and all(
+        not pane.query_one(".pane-loading").display for pane in screen.query(RolePane))
+
+
+async def log_in(pilot: Pilot[Any], username: str) -> float:
+    """Log ``username`` in; the seconds from Enter on the password to the home screen."""
+    from lottrack import demo
+    from tui.screens.login import LoginScreen
+
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.ctx.ready)
+    password = {u.username: u.password for u in demo.DEMO_USERS}[username]
+    app.screen.query_one("#username", Input).value = username
+    app.screen.query_one("#password", Input).value = password
+    app.screen.query_one("#password", Input).focus()
+    await pilot.pause()
+    took = await timed(pilot, lambda: pilot.press("enter"), lambda: home_loaded(app))
+    await settle(pilot)
+    return took
+
+
+async def repeated(pilot: Pilot[Any], repeat: int, press: Callable[[], Awaitable[object]],
+                   ready: Callable[[], bool], back: Callable[[], Awaitable[object]]
+                   ) -> list[float]:
+    """Press, wait for the data, go back; ``repeat`` times after a warm-up."""
+    times = []
+    for _ in range(repeat + 1):
+        await settle(pilot)
+        times.append(await timed(pilot, press, ready))
+        await back()
+        await settle(pilot)
+    return times[1:]
+
+
+def _escape(pilot: Pilot[Any], leaving: type) -> Callable[[], Awaitable[None]]:
+    async def back() -> None:
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(pilot.app.screen, leaving))
+    return back
+
+
+async def lottrack_screens(url: str, repeat: int) -> dict[str, list[float]]:
+    """Every measure of lottrack's screens on the database at ``url``."""
+    from lottrack import accounts
+    from lottrack.db import Database
+    from tui.app import make_app
+    from tui.screens.audit import AuditScreen
+    from tui.screens.lot_detail import LotDetailScreen
+    from tui.screens.lots import LotsScreen
+    from tui.screens.pharmacy_visit import PharmacyVisitScreen
+    from tui.screens.qa_review import QAReviewScreen
+    from tui.screens.ward_visit import WardVisitScreen
+
+    accounts.use_cheap_hashing_in_the_test_suite()  # as the demo was built (bench/common)
+    out: dict[str, list[float]] = {"home": []}
+    db = Database(url)
+
+    async def session(username: str, body: Callable[[Pilot[Any]], Awaitable[None]]) -> None:
+        app = make_app(db)
+        async with app.run_test(size=SIZE) as pilot:
+            for n in range(repeat + 1):
+                took = await log_in(pilot, username)
+                if n:
+                    out["home"].append(took)
+                if n < repeat:
+                    app.action_logout()
+            await body(pilot)
+            app.action_logout()
+            await settle(pilot)
+
+    async def qa(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        out["QA review"] = await repeated(
+            pilot, repeat, lambda: pilot.press("enter"),
+            lambda: isinstance(app.screen, QAReviewScreen) and app.screen.lot is not None,
+            _escape(pilot, QAReviewScreen))
+        out["lot list"] = await repeated(
+            pilot, repeat, lambda: pilot.press("l"),
+            lambda: isinstance(app.screen, LotsScreen) and app.screen.page is not None
+            and app.screen.query_one("#lots-table", DataTable).row_count > 0,
+            _escape(pilot, LotsScreen))
+
+    async def tech(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LotsScreen)
+                    and app.screen.page is not None)
+        await pilot.press("down")  # from the search box to the list
+        out["lot detail"] = await repeated(
+            pilot, repeat, lambda: pilot.press("enter"),
+            lambda: isinstance(app.screen, LotDetailScreen) and app.screen.lot is not None,
+            _escape(pilot, LotDetailScreen))
+        await pilot.press("escape")
+
+    async def pharm(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        out["pharmacy visit"] = await repeated(
+            pilot, repeat, lambda: pilot.press("enter"),
+            lambda: isinstance(app.screen, PharmacyVisitScreen)
+            and app.screen.visit is not None,
+            _escape(pilot, PharmacyVisitScreen))
+
+    async def ward(pilot: Pilot[Any]) -> None:
+        from tui.panes.clinician import PatientsPane
+
+        app = pilot.app
+
+        async def enter_on_a_visit() -> None:  # the list reloads (cursor on top) after each
+            pane = app.screen.query_one(PatientsPane)
+            first = next(n for n, visit in enumerate(pane.visit_ids) if visit is not None)
+            pane.query_one(DataTable).move_cursor(row=first)
+            await pilot.press("enter")
+
+        out["ward visit"] = await repeated(
+            pilot, repeat, enter_on_a_visit,
+            lambda: isinstance(app.screen, WardVisitScreen) and app.screen.detail is not None,
+            _escape(pilot, WardVisitScreen))
+
+    async def admin(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        drawn, verified = [], []
+        for _ in range(min(repeat, 2) + 1):  # a verification reads the whole trail
+            await settle(pilot)
+            started = time.perf_counter()
+            drawn.append(await timed(pilot, lambda: pilot.press("a"), lambda: isinstance(
+                app.screen, AuditScreen) and app.screen.is_mounted))
+            await until(pilot, lambda: not app.screen.query_one("#audit-loading").display)
+            verified.append(time.perf_counter() - started)
+            await _escape(pilot, AuditScreen)()
+        out["audit (drawn)"], out["audit verified"] = drawn[1:], verified[1:]
+
+    for username, body in (("qa", qa), ("tech", tech), ("pharm", pharm), ("ward", ward),
+                           ("admin", admin)):
+        await session(username, body)
+    db.dispose()
+    return out
+
+
+async def main(url: str, repeat: int) -> None:
+    base = await baseline(repeat)
+    measured = await lottrack_screens(url, repeat)
+    base += await baseline(repeat)
+    print(json.dumps({"baseline": statistics.median(base),
+                      **{name: statistics.median(times) for name, times in measured.items()}}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 5))
