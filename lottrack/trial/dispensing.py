@@ -345,6 +345,39 @@ def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
 # ------------------------------------------------------------------------ services
 
 
+def open_visit(session: Session, who: CurrentUser, visit_id: int, *,
+               unit_id: int | None, placebo: PlaceboPreparation | None,
+               window_at: dt.datetime | None = None,
+               for_update: bool = False) -> tuple[Visit, str]:
+    """The refusals that come before checks 1–6, for a dispensing and for its preview
+    alike: the visit is still planned (and inside its window at ``window_at``, when
+    given: the dispensing itself; the pharmacy previews a visit ahead of its window), and
+    exactly one bag is chosen (an MSC bag or a placebo to prepare). Returns the visit
+    (locked when ``for_update``) and its arm."""
+    visit = _visit(session, visit_id, for_update=for_update)
+    if visit.status != "planned":
+        raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
+    if window_at is not None:
+        check_visit_window(session, visit, window_at)
+    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
+                             visit.period)
+    if (unit_id is None) == (placebo is None):
+        raise ValidationError("Dispensing: choose an MSC bag or prepare a placebo, not both.",
+                              field="bag")
+    return visit, arm
+
+
+def available_unit(session: Session, unit_id: int, *, for_update: bool = False
+                   ) -> ProductUnit:
+    """The bag, refused unless it is still available (a bag is dispensed at most once)."""
+    unit = _unit(session, unit_id, for_update=for_update)
+    if unit.status != "available":
+        raise InvalidTransition(f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
+                                "(a bag is dispensed at most once).")
+    return unit
+
+
+
 def prepare(
     session: Session,
     who: CurrentUser,
@@ -358,23 +391,13 @@ def prepare(
     """Prepare the bag for a visit, run checks 1–6, and sign ``dose-verified``."""
     user = authorize(session, who, Action.DISPENSE)
     now = utcnow()
-    visit = _visit(session, visit_id, for_update=True)
-    if visit.status != "planned":
-        raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
-    check_visit_window(session, visit, now)
-    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
-                             visit.period)
-    if (unit_id is None) == (placebo is None):
-        raise ValidationError("Dispensing: choose an MSC bag or prepare a placebo, not both.",
-                              field="bag")
+    visit, arm = open_visit(session, who, visit_id, unit_id=unit_id, placebo=placebo,
+                            window_at=now, for_update=True)
     if placebo is not None:
         unit = _placebo_unit(session, who, visit, placebo, now, kit_code or new_kit_code)
     else:
         assert unit_id is not None
-        unit = _unit(session, unit_id, for_update=True)
-        if unit.status != "available":
-            raise InvalidTransition(f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
-                                    "(a bag is dispensed at most once).")
+        unit = available_unit(session, unit_id, for_update=True)
     run = run_checks(session, visit, unit, arm, now)
     checks = list(run.checks)
     weight_kg, weight_id, dose = run.weight_kg, run.weight_id, run.dose_cells_per_kg

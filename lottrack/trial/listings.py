@@ -21,7 +21,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from lottrack import calc, settings
-from lottrack.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.errors import NotFound
 from lottrack.isbt128 import parse_din
 from lottrack.models import (
     Allocation,
@@ -338,25 +338,15 @@ def preview_dispensing(session: Session, who: CurrentUser, *, visit_id: int,
     suspension-media lot) without writing anything."""
     authorize(session, who, Action.DISPENSE)
     now = utcnow()
-    visit = _visit(session, visit_id)
-    if visit.status != "planned":
-        raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
-    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
-                             visit.period)
-    if (unit_id is None) == (placebo_reagent_lot_id is None):
-        raise ValidationError("Dispensing: choose an MSC bag or prepare a placebo, not both.",
-                              field="bag")
-    if placebo_reagent_lot_id is not None:
-        unit = dispensing.placebo_bag(session, visit,
-                                      dispensing.PlaceboPreparation(placebo_reagent_lot_id), now)
+    placebo = (dispensing.PlaceboPreparation(placebo_reagent_lot_id)
+               if placebo_reagent_lot_id is not None else None)
+    visit, arm = dispensing.open_visit(session, who, visit_id, unit_id=unit_id,
+                                       placebo=placebo)
+    if placebo is not None:
+        unit = dispensing.placebo_bag(session, visit, placebo, now)
     else:
-        found = session.get(ProductUnit, unit_id)
-        if found is None:
-            raise NotFound(f"No bag with id {unit_id}.")
-        if found.status != "available":
-            raise InvalidTransition(f"Cannot dispense bag {found.kit_code}: it is "
-                                    f"{found.status} (a bag is dispensed at most once).")
-        unit = found
+        assert unit_id is not None
+        unit = dispensing.available_unit(session, unit_id)
     run = dispensing.run_checks(session, visit, unit, arm, now)
     return DispensingPreview(run.checks, _dose(session, unit, run.weight_kg))
 
