@@ -43,7 +43,12 @@ from certificates.text import local_time_cell as local_time_cell
 from certificates.text import number as number
 from certificates.text import qr_payload as qr_payload
 from certificates.text import quantity as quantity
-from lottrack.documents.data import DinText, DocumentData, SignatureManifestation
+from lottrack.documents.data import (
+    CHAIN_HEAD_KEYWORD,
+    DinText,
+    DocumentData,
+    SignatureManifestation,
+)
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -386,9 +391,16 @@ class Furniture:
         note = (f"{self.data.document_id} · SHA-256 {digest[:16]}…" if self.compact else
                 f"Document ID {self.data.document_id} · certified content SHA-256 "
                 f"{digest[:16]}… (in full in the document)")
-        canv.drawString(left, y, note)
         page = f"Page {doc.page} of "
         x = right - canv.stringWidth("Page 999 of 999", FONT, size)
+        seq, head = self.data.chain_seq, self.data.chain_hash
+        if seq is not None and self.compact:  # no room for a second line on a label
+            note += f" · audit #{seq} {head[:8]}…"
+        elif seq is not None:
+            fitted_string(canv, left, y - size - 1.5,
+                          f"Audit trail at issue: event #{seq} · {head}", FONT, size,
+                          right - left)
+        fitted_string(canv, left, y, note, FONT, size, x - left - 2)
         canv.drawString(x, y, page)
         canv.translate(x + canv.stringWidth(page, FONT, size), y)
         canv.doForm(_PAGE_TOTAL_FORM)
@@ -429,7 +441,9 @@ def build_pdf(story: list[Flowable], furniture: Furniture, *, pagesize: tuple[fl
         initialFontSize=8,
         title=f"{furniture.title} {data.document_id}".strip(), author=data.facility.name,
         subject=subject, creator="lottrack", producer="lottrack (reportlab)",
-        keywords=f"sha256:{data.content_sha256}", lang="en",
+        keywords=f"sha256:{data.content_sha256}" + (
+            f" {CHAIN_HEAD_KEYWORD}:{data.chain_seq}:{data.chain_hash}"
+            if data.chain_seq is not None else ""), lang="en",
         pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=furniture.draw)],
     )
     doc.build(story, canvasmaker=_canvas_class(furniture.footer_size))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +32,9 @@ GENESIS_HASH = "0" * 64
 _PG_LOCK_KEY = 0x4C4F54545241  # "LOTTRA": the audit-append advisory lock
 _ACTOR = "lottrack_actor"
 _REASON = "lottrack_reason"
+CHECKPOINT_REQUEST = "lottrack_checkpoint"
+CHECKPOINT_INTERVAL = 1000
+"""A checkpoint of the chain head is taken at least every this many events (§6.9)."""
 _MASKED_FIELDS = frozenset({"password_hash", "password_history"})
 _STAMP = "%Y-%m-%dT%H:%M:%S.%fZ"  # canonical UTC timestamps
 
@@ -160,10 +163,37 @@ def _lock_chain(conn: Connection) -> None:
         conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
 
 
-def append_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
-    """Chain and insert events (dicts without seq/hash) at the end of the trail."""
+def request_checkpoint(session: Session, trigger: str) -> None:
+    """Ask for a signed checkpoint of the chain head when the session commits
+    (:mod:`lottrack.anchors` takes it)."""
+    triggers: list[str] = session.info.setdefault(CHECKPOINT_REQUEST, [])
+    if trigger not in triggers:
+        triggers.append(trigger)
+
+
+def chain_head(conn: Connection) -> tuple[int, str]:
+    """The last event's sequence number and hash ((0, GENESIS_HASH) for an empty trail),
+    read under the append lock so that no other terminal appends meanwhile."""
+    _lock_chain(conn)
+    last = conn.execute(
+        select(EVENT_TABLE.c.seq, EVENT_TABLE.c.hash).order_by(EVENT_TABLE.c.seq.desc()).limit(1)
+    ).first()
+    return (int(last[0]), str(last[1])) if last else (0, GENESIS_HASH)
+
+
+def _append(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """append_events for a session; asks for a checkpoint each time the trail passes a
+    multiple of CHECKPOINT_INTERVAL events."""
+    last = append_events(session.connection(), events)
+    if last // CHECKPOINT_INTERVAL > (last - len(events)) // CHECKPOINT_INTERVAL:
+        request_checkpoint(session, f"{CHECKPOINT_INTERVAL} events")
+
+
+def append_events(conn: Connection, events: Sequence[dict[str, Any]]) -> int:
+    """Chain and insert events (dicts without seq/hash) at the end of the trail; returns
+    the new last sequence number."""
     if not events:
-        return
+        return 0
     _lock_chain(conn)
     last = conn.execute(
         select(EVENT_TABLE.c.seq, EVENT_TABLE.c.hash).order_by(EVENT_TABLE.c.seq.desc()).limit(1)
@@ -177,6 +207,7 @@ def append_events(conn: Connection, events: Sequence[dict[str, Any]]) -> None:
         prev = row["hash"]
         rows.append(row)
     conn.execute(EVENT_TABLE.insert(), rows)
+    return seq
 
 
 def log_event(
@@ -190,8 +221,8 @@ def log_event(
 ) -> None:
     """Append an event that is not a row change (a failed login, a reprint, …)."""
     user_id, username = actor(session)
-    append_events(
-        session.connection(),
+    _append(
+        session,
         [
             {
                 "at": utcnow(),
@@ -336,7 +367,7 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     if not pending:
         return
     pending.sort(key=lambda p: (p[0], p[1].zfill(20)))
-    append_events(session.connection(), [p[3] for p in pending])
+    _append(session, [p[3] for p in pending])
 
 
 def _refuse_bulk(state: ORMExecuteState) -> None:
@@ -465,6 +496,12 @@ class VerifyReport:
     events: int = 0
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    last_seq: int = 0
+    """The sequence number of the trail's last event (0 when empty)."""
+    heads: dict[int, str] = field(default_factory=dict)
+    """The stored hash of each event asked for (``verify(heads=…)``) that exists."""
+    notes: list[str] = field(default_factory=list)
+    """What was checked besides the chain and the rows (checkpoints, documents)."""
 
     @property
     def ok(self) -> bool:
@@ -476,9 +513,11 @@ _EVENT_COLUMNS = ("seq", "at", "user_id", "username", "action", "entity", "entit
                   "changes", "reason", "row_hash", "prev_hash", "hash")
 
 
-def _check_chain(conn: Connection, report: VerifyReport) -> dict[str, dict[str, str]]:
-    """Recompute the chain (first break reported); return the last audited row hash of
-    every row, by table and primary key."""
+def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int] = ()
+                 ) -> dict[str, dict[str, str]]:
+    """Recompute the chain (first break reported), keeping the stored hash of the
+    ``wanted`` events in ``report.heads``; return the last audited row hash of every row,
+    by table and primary key."""
     latest: dict[str, dict[str, str]] = {}
     expected_seq = 1
     prev = GENESIS_HASH
@@ -492,6 +531,9 @@ def _check_chain(conn: Connection, report: VerifyReport) -> dict[str, dict[str, 
     for seq, at, user_id, username, action, entity, entity_id, changes, reason, row_hash, \
             prev_hash, stored in _stream(conn, sql):
         report.events += 1
+        report.last_seq = seq
+        if seq in wanted:
+            report.heads[seq] = stored
         if not chain_broken:
             problem = None
             if seq != expected_seq:
@@ -571,14 +613,17 @@ def _check_rows(conn: Connection, table: Table, audited: dict[str, str],
     return True
 
 
-def verify(conn: Connection, *, max_problems: int = 50, rows: bool = True) -> VerifyReport:
+def verify(conn: Connection, *, max_problems: int = 50, rows: bool = True,
+           heads: Collection[int] = ()) -> VerifyReport:
     """Recompute the chain and compare every audited row with its last audited state
-    (``rows=False`` checks the chain only)."""
+    (``rows=False`` checks the chain only); ``heads``: sequence numbers whose stored hash
+    the report keeps (the checkpoints of :mod:`lottrack.anchors` are held against them)."""
     report = VerifyReport()
     conn.exec_driver_sql("SELECT 1")  # begin: both passes read one snapshot (SQLite)
-    latest = _check_chain(conn, report)
+    latest = _check_chain(conn, report, frozenset(heads))
     if rows:
         for table in audited_tables():
             if not _check_rows(conn, table, latest.get(table.name, {}), report, max_problems):
                 break
     return report
+

@@ -17,9 +17,10 @@ from lottrack.private_files import tighten
 def _seeders() -> list[Callable[[Session], None]]:
     """Functions that put the defaults of a fresh database in place; each is idempotent
     and runs inside ``init`` with the actor ``system:init``."""
+    from lottrack.anchors import seed_database_id
     from lottrack.specifications import seed_v1
 
-    return [seed_v1]
+    return [seed_database_id, seed_v1]
 
 
 @dataclass(frozen=True)

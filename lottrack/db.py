@@ -10,6 +10,7 @@ advisory lock taken in :mod:`lottrack.audit`.
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
-from lottrack import audit, fastsql
+from lottrack import anchors, audit, fastsql
 from lottrack.errors import Conflict, LotTrackError, NotInitialised
 from lottrack.fastsql import DriverReader
 from lottrack.locations import ENV_URL, default_data_dir, default_url, demo_url, normalise_url
@@ -190,6 +191,7 @@ class Database:
 
     def __post_init__(self) -> None:
         audit.install()  # every session writes its audit events (design §6.1)
+        anchors.install()  # and signs the chain head when asked (§6.9)
         self.url = normalise_url(self.url)
         self.engine = make_engine(self.url)
         write_bind = self.engine.execution_options(lottrack_write=True)
@@ -256,6 +258,9 @@ class Database:
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             proxy = self._spare.pop()
+            while not self._still_open(proxy.dbapi_connection):
+                proxy.close()  # the server went away meanwhile (a restart): use a fresh one
+                proxy = self._spare.pop()
         except IndexError:
             try:
                 proxy = self.engine.raw_connection()
@@ -284,6 +289,22 @@ class Database:
             proxy.close()
             raise
         self._spare.append(proxy)
+
+    def _still_open(self, connection: Any) -> bool:
+        """False when the server closed a waiting PostgreSQL connection (a restart, an
+        administrator's pg_terminate_backend): the server's goodbye or the end of the
+        stream is waiting on its socket, where an idle connection has nothing to read.
+        Checked without a round trip, so the read that follows is the first one sent;
+        what the engine's pool hands out, pool_pre_ping checks (a ping per checkout)."""
+        if self.dialect == "sqlite":
+            return True
+        if connection.closed or connection.broken:
+            return False
+        try:
+            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     @contextmanager
     def tracing(self) -> Iterator[list[tuple[str, Any]]]:

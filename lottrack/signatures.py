@@ -92,6 +92,7 @@ def sign(
     )
     session.add(signature)
     session.flush()
+    audit.request_checkpoint(session, "signature")  # the head is signed when this commits
     return signature
 
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 # Never write test keys into the user's data directory.
 os.environ.setdefault("LOTTRACK_KEY_DIR", tempfile.mkdtemp(prefix="lottrack-test-keys-"))
 
-from lottrack import accounts, audit, bootstrap  # noqa: E402
+from lottrack import accounts, anchors, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url
 from lottrack.models import AuditEvent, User
 from lottrack.permissions import CurrentUser
@@ -38,6 +38,20 @@ NO_COMMIT_FLUSH = 'ALTER DATABASE "{name}" SET synchronous_commit = off'
 thousands of commits would wait on the disk for a durability no test checks (a server
 crash); the transactions, locks and isolation tested are unchanged."""
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's audit checkpoints go to a folder of its own: the databases copied from
+    one template share a database id, so a shared file would mix their checkpoints. The
+    session's facility key (in ``LOTTRACK_KEY_DIR``) signs them."""
+    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+
+    ensure_facility_key(default_key_dir())
+    directory = tmp_path_factory.mktemp("checkpoints")
+    monkeypatch.setenv(anchors.CHECKPOINT_DIR_ENV, str(directory))
+    return directory
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
-"""``lottrack audit verify``."""
+"""``lottrack audit verify`` and ``lottrack audit checkpoint`` (design §6.1, §6.9)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,10 +19,16 @@ def verify(
                                                 "administrator; else $LOTTRACK_USER).")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read your "
                                                  "password from standard input.")] = False,
+    documents: Annotated[Path | None, typer.Option(
+        "--documents", file_okay=False, exists=True,
+        help="Also hold the trail against the chain heads printed in the issued PDFs of "
+             "this folder.")] = None,
 ) -> None:
-    """Recompute the hash chain and compare every record with its last audited values
-    (QA or an administrator; the run is recorded in the audit trail)."""
-    from lottrack import audit, safekeeping
+    """Recompute the hash chain, compare every record with its last audited values and
+    hold the chain against every signed checkpoint (QA or an administrator; the run is
+    recorded in the audit trail)."""
+    from lottrack import safekeeping
+    from lottrack.documents import heads
 
     state: State = ctx.obj
     with fail_on_error():
@@ -29,9 +36,11 @@ def verify(
         with db.session() as session:
             safekeeping.may_verify(session, who)
         with db.engine.connect() as conn:
-            report = audit.verify(conn)
+            report = heads.verify(conn, documents)
         with db.session() as session:
             safekeeping.record_verification(session, who, report)
+    for note in report.notes:
+        typer.echo(note)
     if report.ok:
         typer.echo(f"Audit trail intact: {report.events} events, {report.rows} records match.")
         return
@@ -40,3 +49,18 @@ def verify(
     for problem in report.problems[1:]:
         typer.echo(f"  also: {problem}", err=True)
     raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(ctx: typer.Context) -> None:
+    """Sign the chain head with the facility key now; kept in the database and appended to
+    the checkpoint file ($LOTTRACK_CHECKPOINT_DIR, else the facility key folder)."""
+    from lottrack import anchors
+
+    state: State = ctx.obj
+    with fail_on_error():
+        with state.database().session() as session:
+            taken = anchors.checkpoint_now(session, "on demand")
+    path = anchors.checkpoint_file(anchors.default_checkpoint_dir(), taken.database_id)
+    typer.echo(f"Checkpoint of audit event #{taken.seq} (hash {taken.hash}) signed with the "
+               f"facility key; kept in the database and appended to {path}.")

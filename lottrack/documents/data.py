@@ -96,15 +96,24 @@ class SignatureManifestation:
         _require_aware(self.signed_at)
 
 
+CHAIN_HEAD_KEYWORD = "lottrack-chain-head"
+"""How a document's metadata keywords carry the audit chain head printed on it:
+``lottrack-chain-head:SEQ:HASH``."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DocumentData:
     """What every document has: its id, the facility, and how to print times and numbers.
 
     ``document_id`` is empty while the core builds the object; issuing sets it
-    (deterministic per record and copy).
+    (deterministic per record and copy), and the audit chain head at the issue.
     """
 
     document_id: str = ""
+    chain_seq: int | None = None
+    """Sequence number of the audit trail's last event when the document was issued."""
+    chain_hash: str = ""
+    """That event's hash: ``audit verify --documents`` holds the trail against it."""
     facility: Facility
     timezone: str = "UTC"
     """IANA zone of the site; times are printed in it with its abbreviation."""
@@ -115,7 +124,8 @@ class DocumentData:
         """SHA-256 of the certified content: every field except the document id, as
         sorted-key JSON, so an original and its reprints carry the same value."""
         body = dataclasses.asdict(self)
-        body.pop("document_id")
+        for issued in ("document_id", "chain_seq", "chain_hash"):
+            body.pop(issued)
         body["document_type"] = type(self).__name__
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                           default=_plain, allow_nan=False)

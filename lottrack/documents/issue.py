@@ -42,7 +42,7 @@ from lottrack.documents.data import (
     ReleaseCertificateData,
 )
 from lottrack.documents.validation_data import ValidationReportData
-from lottrack.errors import Conflict, ValidationError
+from lottrack.errors import Conflict, LotTrackError, ValidationError
 from lottrack.inputs import clean_text
 from lottrack.models import Certificate, Setting, User, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
@@ -107,6 +107,34 @@ class VerifyResult:
     copy_number: int | None = None
     issued_at: dt.datetime | None = None
     issued_by: str | None = None
+
+
+PINNED_CERTIFICATE = signing.PINNED_SETTING
+
+
+def pinned_certificate(session: Session) -> str | None:
+    """The fingerprint of the facility certificate this database trusts, if pinned."""
+    row = session.get(Setting, PINNED_CERTIFICATE)
+    return row.value if row is not None else None
+
+
+def pin_facility_certificate(session: Session, cert_path: Path) -> str:
+    """Pin the certificate of ``cert_path`` as the facility's (``init`` does it; a database
+    upgraded from before pinning is pinned at its first issue). Refuses a certificate other
+    than the one pinned already: documents signed with it would not verify."""
+    fingerprint = signing.certificate_fingerprint(cert_path)
+    pinned = pinned_certificate(session)
+    if pinned is None:
+        session.add(Setting(key=PINNED_CERTIFICATE, value=fingerprint))
+        session.flush()
+    elif pinned != fingerprint:
+        raise LotTrackError(
+            f"The signing certificate in {Path(cert_path).parent} (SHA-256 "
+            f"{fingerprint[:16]}…) is not the facility certificate pinned in this database "
+            f"(SHA-256 {pinned[:16]}…); documents signed with it would not verify. Point "
+            f"${signing.KEY_DIR_ENV} at the facility's key folder or restore it from the "
+            "backup.", title="Signing key not the facility's")
+    return fingerprint
 
 
 SALT_SETTING = "document_id_salt"
@@ -183,14 +211,19 @@ def issue(
     if file_format not in FILE_FORMATS or (file_format == "zpl" and kind != "label"):
         raise ValidationError(f"Format: a {kind} document is a PDF; ZPL is for bag labels "
                               f"only (not {file_format!r}).", field="format")
-    document_id = document_id_for(kind, record_type, record_id, copy_number,
-                                  salt=document_salt(session))
-    final = dataclasses.replace(data, document_id=document_id)
-    signed = render(final, copy=copy_number > 0)
+    key_path = cert_path = None
     if file_format == "pdf":
         if key_dir is None:
             raise ValueError("a PDF is signed: key_dir is needed")
         key_path, cert_path = signing.existing_key(key_dir)
+        pin_facility_certificate(session, cert_path)
+    document_id = document_id_for(kind, record_type, record_id, copy_number,
+                                  salt=document_salt(session))
+    chain_seq, chain_hash = audit.chain_head(session.connection())
+    final = dataclasses.replace(data, document_id=document_id, chain_seq=chain_seq,
+                                chain_hash=chain_hash)
+    signed = render(final, copy=copy_number > 0)
+    if key_path is not None and cert_path is not None:
         signed = signing.sign_pdf(signed, key_path, cert_path)
     file_sha256 = hashlib.sha256(signed).hexdigest()
     certificate = Certificate(kind=kind, record_type=record_type, record_id=record_id,
@@ -225,14 +258,25 @@ def next_copy(session: Session, kind: str, record_type: str, record_id: int) -> 
 
 
 def verify_file(session: Session, path: Path) -> VerifyResult:
-    """Whether ``path`` is, byte for byte, a document lottrack issued (its SHA-256 matches
-    an issued certificate), and which document and copy it is."""
+    """Whether ``path`` is a document this facility issued: its PAdES signature verifies
+    and was made by the facility certificate pinned at ``init``, and its SHA-256 matches
+    an issued certificate; and which document and copy it is."""
     path = Path(path)
     try:
         content = path.read_bytes()
     except OSError as exc:
         return VerifyResult(False, f"{path}: cannot be read ({exc.strerror or exc}).")
     digest = hashlib.sha256(content).hexdigest()
+    pdf = content.startswith(b"%PDF")  # else a ZPL label: unsigned, held to its hash only
+    pinned = pinned_certificate(session)
+    if pdf and pinned is None:
+        return VerifyResult(False, f"{path} cannot be checked: no facility certificate is "
+                                   "pinned in this database (`lottrack init` pins it).",
+                            file_sha256=digest)
+    problem = signing.facility_signature_problem(content, pinned) if pdf and pinned else ""
+    if problem:
+        return VerifyResult(False, f"{path} is NOT a document as issued: not issued by this "
+                                   f"facility ({problem}).", file_sha256=digest)
     certificate = session.exec(select(Certificate).where(
         Certificate.file_sha256 == digest).order_by(col(Certificate.id))).first()
     if certificate is None:
@@ -246,7 +290,8 @@ def verify_file(session: Session, path: Path) -> VerifyResult:
     when = certificate.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return VerifyResult(
         True, f"{path} is {certificate.kind} document {certificate.document_id} "
-              f"({which}), issued {when} by {name}; unchanged since issue.",
+              f"({which}), issued {when} by {name}; "
+              f"{'signed by the facility certificate and ' if pdf else ''}unchanged since "
+              "issue.",
         file_sha256=digest, document_id=certificate.document_id, kind=certificate.kind,
         copy_number=certificate.copy_number, issued_at=certificate.issued_at, issued_by=name)
-

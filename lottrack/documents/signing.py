@@ -18,39 +18,24 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from lottrack.documents.data import CHAIN_HEAD_KEYWORD
 from lottrack.errors import LotTrackError
+from lottrack.facility_key import CERT_FILE as CERT_FILE
+from lottrack.facility_key import KEY_DIR_ENV as KEY_DIR_ENV
+from lottrack.facility_key import KEY_FILE as KEY_FILE
+from lottrack.facility_key import PINNED_SETTING as PINNED_SETTING
+from lottrack.facility_key import SigningKeyMissing as SigningKeyMissing
+from lottrack.facility_key import certificate_fingerprint as certificate_fingerprint
+from lottrack.facility_key import default_key_dir as default_key_dir
+from lottrack.facility_key import key_paths as key_paths
 from lottrack.private_files import private_dir, write_private
 
-KEY_DIR_ENV = "LOTTRACK_KEY_DIR"
-KEY_FILE = "facility-signing-key.pem"
-CERT_FILE = "facility-signing-cert.pem"
 VALIDITY = dt.timedelta(days=30 * 366)
 SIGNATURE_FIELD = "FacilitySignature"
-
-
-class SigningKeyMissing(LotTrackError):
-    """The key folder holds no facility key (``lottrack init`` creates it)."""
-
-    title = "No signing key"
-
-
-def default_key_dir() -> Path:
-    """``$LOTTRACK_KEY_DIR``, else ``keys`` in the user data directory. Terminals sharing
-    a PostgreSQL database must share one key folder, or every issued PDF would carry a
-    different facility certificate."""
-    from lottrack.db import default_data_dir
-
-    env = os.environ.get(KEY_DIR_ENV)
-    return Path(env) if env else default_data_dir() / "keys"
-
-
-def key_paths(directory: Path) -> tuple[Path, Path]:
-    """Where the facility key and certificate of ``directory`` are (existing or not)."""
-    directory = Path(directory)
-    return directory / KEY_FILE, directory / CERT_FILE
 
 
 def existing_key(directory: Path) -> tuple[Path, Path]:
@@ -142,23 +127,42 @@ def sign_pdf(pdf_bytes: bytes, key_path: Path, cert_path: Path) -> bytes:
     return out.getvalue()
 
 
-def validate_signature(pdf_bytes: bytes, cert_path: Path) -> bool:
-    """True when the PDF's facility signature is intact, made by the key of
-    ``cert_path`` (the only trust root) and covers the whole file.
+T = TypeVar("T")
 
-    Uses pyHanko's validator, which runs an event loop of its own: call it from a
-    thread without a running loop (a worker thread, the CLI, a test).
+
+def _outside_event_loop(call: Callable[[], T]) -> T:
+    """``call()``, in a thread of its own when this thread runs an event loop: pyHanko
+    runs a loop of its own, which a running one refuses (a test, a Textual handler)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
+
+
+def facility_signature_problem(pdf_bytes: bytes, pinned_sha256: str) -> str:
+    """Why the PDF is not signed by the facility certificate whose SHA-256 fingerprint is
+    ``pinned_sha256``, or "" when its one PAdES signature verifies cryptographically, was
+    made by that certificate and covers the whole file.
+
+    The signer's certificate is taken from the signature, held against the pin, and only
+    then used as the validator's one trust root: a signature by any other key, however
+    well formed, is refused. Runs pyHanko's event loop: call it from a thread without a
+    running loop (a worker thread, the CLI, a test).
     """
-    from pyhanko.keys import load_cert_from_pemder
+    import hashlib
+
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import (
-        SignatureCoverageLevel,
-    )
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
     # pyHanko logs every refused signature with a traceback; the answer here is the
-    # boolean, so keep those records off stderr when the application configured no logging.
+    # reason, so keep those records off stderr when the application configured no logging.
     pyhanko_log = logging.getLogger("pyhanko")
     if not pyhanko_log.handlers:
         pyhanko_log.addHandler(logging.NullHandler())
@@ -166,11 +170,44 @@ def validate_signature(pdf_bytes: bytes, cert_path: Path) -> bool:
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         embedded = reader.embedded_signatures
     except Exception:  # noqa: BLE001 - any unreadable file is simply not a valid one
-        return False
+        return "it is not a readable signed PDF"
     if len(embedded) != 1:
-        return False
-    root = load_cert_from_pemder(str(cert_path))  # type: ignore[no-untyped-call]
-    context = ValidationContext(trust_roots=[root])
-    status = validate_pdf_signature(embedded[0], context)
-    return bool(status.bottom_line
-                and status.coverage == SignatureCoverageLevel.ENTIRE_FILE)
+        return f"it carries {len(embedded)} signatures, not the facility's one"
+    signature = embedded[0]
+    signer = signature.signer_cert
+    if signer is None or hashlib.sha256(signer.dump()).hexdigest() != pinned_sha256.lower():
+        subject = signer.subject.human_friendly if signer is not None else "nobody"
+        return (f"it is signed by another certificate ({subject}), not the facility "
+                "certificate pinned at `lottrack init`")
+    try:
+        status = _outside_event_loop(lambda: validate_pdf_signature(
+            signature, ValidationContext(trust_roots=[signer])))
+    except Exception:  # noqa: BLE001 - a malformed signature is simply not a valid one
+        return "its signature cannot be validated"
+    if not status.bottom_line:
+        return "its signature does not verify (the file was changed after signing)"
+    if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
+        return "its signature does not cover the whole file (content was added after signing)"
+    return ""
+
+
+def printed_chain_head(pdf_bytes: bytes) -> tuple[int, str] | None:
+    """The audit chain head (sequence number, hash) an issued PDF printed at its issue,
+    as its metadata keywords carry it; None for a document without one."""
+    import re
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        info = PdfFileReader(io.BytesIO(pdf_bytes), strict=False).trailer["/Info"]
+        keywords = str(info.get("/Keywords", ""))
+    except Exception:  # noqa: BLE001 - an unreadable file carries no head
+        return None
+    found = re.search(rf"{CHAIN_HEAD_KEYWORD}:(\d+):([0-9a-f]{{64}})", keywords)
+    return (int(found.group(1)), found.group(2)) if found else None
+
+
+def validate_signature(pdf_bytes: bytes, cert_path: Path) -> bool:
+    """True when the PDF's facility signature is intact, made by the key of
+    ``cert_path`` (the only trust root) and covers the whole file."""
+    return not facility_signature_problem(pdf_bytes, certificate_fingerprint(cert_path))

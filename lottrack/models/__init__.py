@@ -20,11 +20,12 @@ from lottrack.models.manufacturing import (
     SpecItem,
 )
 from lottrack.models.pharmacy import Dispensing, DispensingCheck, Infusion, Unblinding
-from lottrack.models.records import AuditEvent, Certificate, Signature
+from lottrack.models.records import AuditCheckpoint, AuditEvent, Certificate, Signature
 from lottrack.models.trial import Allocation, Subject, Visit, WeightMeasurement
 
 __all__ = [
     "Allocation",
+    "AuditCheckpoint",
     "AuditEvent",
     "Audited",
     "CellCount",

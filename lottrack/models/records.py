@@ -60,3 +60,20 @@ class Certificate(Audited, SQLModel, table=True):
     copy_number: int = Field(default=0, description="0 = original, 1… = reprints (COPY)")
     issued_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     issued_by: int = Field(foreign_key="user.id")
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """The chain head (sequence number and hash) signed with the facility key (design
+    §6.9): taken at every electronic signature, at least every 1 000 events and on demand,
+    kept here and appended to a file outside the database. Insert-only, like the trail."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    database_id: str = Field(max_length=64, description="the database_id setting")
+    seq: int = Field(description="the last event's sequence number (0: empty trail)")
+    hash: str = Field(max_length=64, description="the last event's hash")
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    trigger: str = Field(max_length=32, description="signature / 1000 events / on demand …")
+    certificate_sha256: str = Field(max_length=64, description="the signing certificate")
+    signature: str = Field(sa_type=Text, description="base64 ECDSA-SHA256 signature")

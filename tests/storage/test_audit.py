@@ -7,7 +7,7 @@ import multiprocessing as mp
 from multiprocessing.synchronize import Barrier
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlmodel import select
 
 from lottrack import audit
@@ -16,6 +16,7 @@ from lottrack.errors import LotTrackError, ValidationError
 from lottrack.models import AuditEvent, Setting, User
 from lottrack.permissions import CurrentUser
 from tests.conftest import load, verify_ok
+from tests.storage.attacks import tamper
 
 
 def _events(db: Database) -> list[AuditEvent]:
@@ -100,11 +101,6 @@ def test_untouched_database_verifies(db: Database, admin: CurrentUser) -> None:
     assert report.rows >= 4
 
 
-def _tamper(db: Database, sql: str) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text(sql))
-
-
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
@@ -127,8 +123,7 @@ def _tamper(db: Database, sql: str) -> None:
 def test_each_kind_of_tampering_is_detected(db: Database, sql: str, expected: str) -> None:
     _add_settings(db, "a", "b", "c")
     verify_ok(db)
-    for statement in sql.split("; "):
-        _tamper(db, statement)
+    tamper(db, *sql.split("; "))
     report = _report(db)
     assert not report.ok
     assert report.problems[0].startswith(expected), report.problems

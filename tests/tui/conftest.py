@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 from textual.widgets import Input
 
-from lottrack import demo
+from lottrack import anchors, demo
 from lottrack.db import Database
 from lottrack.models import User
 from tests.tui.helpers import frozen_clock
@@ -29,22 +29,28 @@ def no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One demo database file built for the whole session."""
+    """One demo database file built for the whole session; the audit checkpoints its
+    signatures take go to its folder, beside it."""
     path = tmp_path_factory.mktemp("template") / "demo.db"
     db = Database(f"sqlite:///{path}")
-    demo.build(db)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(anchors.CHECKPOINT_DIR_ENV, str(path.parent))
+        demo.build(db)
     db.dispose()
     return path
 
 
 @pytest.fixture
-def demo_db(demo_template: Path, tmp_path: Path) -> Iterator[Database]:
-    """A private copy of the demo database (always named ``demo.db`` for the header)."""
+def demo_db(demo_template: Path, tmp_path: Path, checkpoint_dir: Path) -> Iterator[Database]:
+    """A private copy of the demo database (always named ``demo.db`` for the header), and
+    of its checkpoint file (into the test's checkpoint folder)."""
     target = tmp_path / "demo.db"
     for suffix in ("", "-wal"):
         source = Path(f"{demo_template}{suffix}")
         if source.exists():
             shutil.copy(source, Path(f"{target}{suffix}"))
+    for checkpoints in demo_template.parent.glob("audit-*.checkpoints"):
+        shutil.copy(checkpoints, checkpoint_dir / checkpoints.name)
     db = Database(f"sqlite:///{target}")
     yield db
     db.dispose()

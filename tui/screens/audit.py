@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
-from lottrack import audit, safekeeping
+from lottrack import anchors, safekeeping
 from lottrack.db import Database
 from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
@@ -22,7 +22,7 @@ from tui.widgets.session_header import SessionHeader
 
 @dataclass(frozen=True)
 class AuditSummary:
-    """What :func:`lottrack.audit.verify` found, as plain values."""
+    """What :func:`lottrack.anchors.verify` found, as plain values."""
 
     events: int
     rows: int
@@ -92,7 +92,7 @@ back (for example with SQL) is reported with the table and the record id.
     def _verify(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             safekeeping.may_verify(session, who)
-            report = audit.verify(session.connection())
+            report = anchors.verify(session.connection())  # the checkpoints too
         with db.session() as session:  # each run is in the trail, as on the command line
             safekeeping.record_verification(session, who, report)
         self.post_message(AuditVerified(
