@@ -205,7 +205,9 @@ def _append_after_commit(session: Session) -> None:
                       "in the database only.", path, exc.strerror or exc)
 
 
-def _forget_after_rollback(session: Session, _previous: Any) -> None:
+def _forget_after_rollback(session: Session, previous: Any) -> None:
+    if previous.parent is not None:  # a savepoint or a flush: the transaction goes on
+        return
     session.info.pop(_FILE_LINES, None)
     session.info.pop(audit.CHECKPOINT_REQUEST, None)
 

@@ -6,10 +6,12 @@ recompute-the-chain and truncated-tail attacks, performed here, are reported."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
@@ -89,6 +91,18 @@ def test_a_signature_checkpoints_the_head_in_the_database_and_the_file(
                         meaning="reviewed", record_type="setting", record_id=1, content={})
     assert len(_checkpoints(db)) == 1
     assert len(_file(db, checkpoint_dir).read_text().splitlines()) == 1
+
+
+def test_a_savepoint_rolled_back_keeps_the_checkpoint_a_signature_asked_for(
+        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    qa = make_user("qa", username="quinn")
+    with db.session() as s:
+        signatures.sign(s, qa, signatures.Credentials("quinn", PASSWORD), meaning="reviewed",
+                        record_type="setting", record_id=1, content={"a": 1})
+        with pytest.raises(IntegrityError), s.begin_nested():  # a race lost, as issue() can
+            s.add(Setting(key=anchors.DATABASE_ID, value="another terminal's"))
+    [checkpoint] = _checkpoints(db)
+    assert (checkpoint.trigger, checkpoint.seq) == ("signature", _last_seq(db))
 
 
 def test_a_checkpoint_at_least_every_thousand_events(db: Database) -> None:
