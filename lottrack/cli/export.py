@@ -25,5 +25,5 @@ def export(
         db, who = login(state, as_user, password_stdin=password_stdin)
         with db.session() as session:
             result = export_trial(session, who, fmt=fmt, directory=output)
-    kind = "blinded" if result.blinded else "UNBLINDED"
-    typer.echo(f"Wrote a {kind} export to {result.directory}: {', '.join(result.files)}")
+    kind = "a blinded" if result.blinded else "an UNBLINDED"
+    typer.echo(f"Wrote {kind} export to {result.directory}: {', '.join(result.files)}")
