@@ -25,7 +25,9 @@ def measure(url: str, repeat: int) -> dict[str, float]:
     """The medians ``ui_screens.py`` prints for the database at ``url``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, SCRIPT, url, str(repeat)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"{SCRIPT} failed on {url}:\n{done.stderr[-2000:]}")
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 

@@ -40,6 +40,7 @@ from textual.binding import Binding  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
 from textual.screen import Screen  # noqa: E402
 from textual.widgets import DataTable, Footer, Input, Static  # noqa: E402
+from textual.worker import WorkerCancelled  # noqa: E402
 
 SIZE = (100, 30)
 TIMEOUT_S = 60.0
@@ -132,7 +133,10 @@ async def baseline(repeat: int) -> list[float]:
 async def settle(pilot: Pilot[Any]) -> None:
     """Every worker finished (lists reloaded after going back)."""
     for _ in range(100):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one
+            pass
         await pilot.pause()
         if all(w.is_finished for w in pilot.app.workers):
             return

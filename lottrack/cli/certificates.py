@@ -25,8 +25,8 @@ if TYPE_CHECKING:  # the database layer is imported by the command that runs
         InfusionCertificateData,
         ReleaseCertificateData,
     )
+    from lottrack.documents.issue import IssuedDocument, Renderer
     from lottrack.permissions import CurrentUser
-from lottrack.documents.issue import IssuedDocument, Renderer
 
 D = TypeVar("D", bound="DocumentData")
 
