@@ -394,13 +394,14 @@ class Furniture:
         page = f"Page {doc.page} of "
         x = right - canv.stringWidth("Page 999 of 999", FONT, size)
         seq, head = self.data.chain_seq, self.data.chain_hash
-        if seq is not None and self.compact:  # no room for a second line on a label
-            note += f" · audit #{seq} {head[:8]}…"
+        if seq is not None and self.compact:  # a label has room for one line: the content
+            note = f"{self.data.document_id} · audit #{seq} {head[:16]}"  # hash is in its QR
         elif seq is not None:
             fitted_string(canv, left, y - size - 1.5,
                           f"Audit trail at issue: event #{seq} · {head}", FONT, size,
                           right - left)
         fitted_string(canv, left, y, note, FONT, size, x - left - 2)
+        canv.setFont(FONT, size)  # fitted_string may have shrunk it
         canv.drawString(x, y, page)
         canv.translate(x + canv.stringWidth(page, FONT, size), y)
         canv.doForm(_PAGE_TOTAL_FORM)

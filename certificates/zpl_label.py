@@ -132,6 +132,9 @@ def _furniture(data: BagLabelData, copy: bool) -> list[str]:
     out = [_text(MARGIN, MARGIN, f"{TITLE} · {facility.name} · FIN {facility.fin}", 24,
                  width=DOTS - 2 * MARGIN - (120 if copy else 0)),
            _text(MARGIN, 56, f"Document {data.document_id}", 20)]
+    if data.chain_seq is not None:  # the audit trail's head at the issue (design §6.9)
+        out.append(_text(DOTS // 2, 56, f"Audit #{data.chain_seq} {data.chain_hash[:16]}", 20,
+                         width=DOTS // 2 - MARGIN - (120 if copy else 0)))
     if copy:
         out += [_box(DOTS - MARGIN - 110, MARGIN - 4, 110, 40),
                 _text(DOTS - MARGIN - 110, MARGIN + 4, "COPY", 30, width=110, center=True)]

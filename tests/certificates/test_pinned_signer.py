@@ -4,6 +4,7 @@ key is "not issued by this facility", even when its hash was planted in the data
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -147,3 +148,19 @@ def test_verify_holds_the_trail_against_the_heads_printed_in_issued_documents(
     assert result.exit_code == 1
     assert (f"audit event #{head[0]}: the chain was recomputed: its hash differs from the "
             "chain head printed in release.pdf") in result.output
+
+
+def test_every_document_kind_prints_the_chain_head_it_was_issued_at() -> None:
+    from certificates.label import render_label
+    from certificates.zpl_label import render_label_zpl
+    from tests.certificates import samples
+    from tests.certificates.zpl import texts
+
+    head = "ab" * 32
+    label = dataclasses.replace(samples.label_data(), chain_seq=1234, chain_hash=head)
+    assert f"audit #1234 {head[:16]}" in text(render_label(label))
+    assert signing.printed_chain_head(render_label(label)) == (1234, head)
+    assert f"Audit #1234 {head[:16]}" in texts(render_label_zpl(label))
+    release = dataclasses.replace(samples.release_data(), chain_seq=7, chain_hash=head)
+    assert f"Audit trail at issue: event #7 · {head}" in text(render_release(release))
+    assert release.content_sha256 == samples.release_data().content_sha256  # not content
