@@ -8,7 +8,6 @@ audit trail or may change or delete its events. It changes nothing.
 
 from __future__ import annotations
 
-import importlib
 import os
 import stat
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from lottrack.anchors import default_checkpoint_dir as default_checkpoint_dir
 from lottrack.config_file import CONFIG_ENV, config_path
 from lottrack.db import ENV_URL, Database, normalise_url, shown_url
 from lottrack.errors import LotTrackError
@@ -44,6 +44,7 @@ class Where:
     """``--db``, ``$LOTTRACK_DATABASE_URL``, ``the config file`` or ``the default``."""
     key_dir: Path
     checkpoint_dir: Path | None
+    """Where the signed audit checkpoints are appended (:mod:`lottrack.anchors`)."""
     log_dir: Path | None
 
 
@@ -172,15 +173,6 @@ def examine(where: Where) -> list[Finding]:
                 db.dispose()
     findings += check_folders(where)
     return findings
-
-
-def default_checkpoint_dir() -> Path | None:
-    """Where the audit checkpoints are written (when this version writes them)."""
-    try:
-        anchors = importlib.import_module("lottrack.anchors")
-    except ImportError:
-        return None
-    return Path(anchors.default_checkpoint_dir())
 
 
 def locate(db_option: str | None, demo: bool) -> tuple[Where | None, list[Finding]]:
