@@ -139,22 +139,17 @@ def test_the_owner_superuser_role_is_found(pg_db: Database,
 
 
 @pytest.fixture
-def least_privileged_url(pg_db: Database, pg_admin: Engine) -> Iterator[str]:
-    """A login role that may read and add records but not change or empty the trail."""
+def app_role_url(pg_db: Database, pg_admin: Engine) -> Iterator[str]:
+    """The URL of the application role ``lottrack init --app-role`` makes (the owner's
+    URL given): it may read and add records but not change or empty the trail."""
     role = f"lt_app_{secrets.token_hex(4)}"
+    made = runner.invoke(app, ["--db", pg_db.url, "init", "--app-role", role])
+    assert made.exit_code == 0, made.output
     url = make_url(pg_db.url)
-    options = str(url.query.get("options", ""))
-    schema = options.split("search_path=", 1)[1] if "search_path=" in options else "public"
-    with pg_admin.connect() as conn:
-        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
-    owner = create_engine(url, isolation_level="AUTOCOMMIT")
-    with owner.connect() as conn:
-        conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
-        conn.execute(text(f'GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA "{schema}" '
-                          f'TO "{role}"'))
     try:
         yield url.set(username=role).render_as_string(hide_password=False)
     finally:
+        owner = create_engine(url, isolation_level="AUTOCOMMIT")
         with owner.connect() as conn:
             conn.execute(text(f'DROP OWNED BY "{role}"'))
         owner.dispose()
@@ -162,8 +157,8 @@ def least_privileged_url(pg_db: Database, pg_admin: Engine) -> Iterator[str]:
             conn.execute(text(f'DROP ROLE "{role}"'))
 
 
-def test_a_role_that_can_only_read_and_add_is_clean(least_privileged_url: str,
-                                                   folders: dict[str, str | None]) -> None:
-    result = doctor(folders, "--db", least_privileged_url)
+def test_the_application_role_is_clean(app_role_url: str,
+                                       folders: dict[str, str | None]) -> None:
+    result = doctor(folders, "--db", app_role_url)
     assert result.exit_code == 0, result.output
     assert "No findings" in result.stdout
