@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from lottrack import audit
 from lottrack import facility_key as signing
 from lottrack.models import AuditCheckpoint, Setting, utcnow
+from lottrack.private_files import private_dir
 
 CHECKPOINT_DIR_ENV = "LOTTRACK_CHECKPOINT_DIR"
 DATABASE_ID = "database_id"
@@ -180,7 +181,7 @@ def checkpoint_now(session: Session, trigger: str) -> Checkpoint:
 def append_line(path: Path, line: str) -> None:
     """Append one line to a checkpoint file: created 0600 in a 0700 folder, never
     through a symbolic link, flushed to the disk."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         os.write(fd, (line + "\n").encode())
