@@ -46,10 +46,11 @@ SIZE = (100, 30)
 TIMEOUT_S = 60.0
 
 
-async def until(pilot: Pilot[Any], ready: Callable[[], bool]) -> None:
+async def until(pilot: Pilot[Any], ready: Callable[[], bool],
+                timeout: float = TIMEOUT_S) -> None:
     """Wait until ``ready()`` holds (polling every millisecond), then let the app process
     what is queued (the paint)."""
-    deadline = time.perf_counter() + TIMEOUT_S
+    deadline = time.perf_counter() + timeout
     while not ready():
         if time.perf_counter() > deadline:
             raise TimeoutError(f"the screen never showed its data ({pilot.app.screen!r})")
@@ -273,10 +274,14 @@ async def lottrack_screens(url: str, repeat: int) -> dict[str, list[float]]:
             started = time.perf_counter()
             drawn.append(await timed(pilot, lambda: pilot.press("a"), lambda: isinstance(
                 app.screen, AuditScreen) and app.screen.is_mounted))
-            await until(pilot, lambda: not app.screen.query_one("#audit-loading").display)
+            await until(pilot, lambda: not app.screen.query_one("#audit-loading").display,
+                        timeout=3600)
             verified.append(time.perf_counter() - started)
             await _escape(pilot, AuditScreen)()
-        out["audit (drawn)"], out["audit verified"] = drawn[1:], verified[1:]
+            if verified[-1] > 10:  # a million events: once is enough (no warm-up)
+                break
+        out["audit (drawn)"] = drawn[1:] or drawn
+        out["audit verified"] = verified[1:] or verified
 
     for username, body in (("qa", qa), ("tech", tech), ("pharm", pharm), ("ward", ward),
                            ("admin", admin)):
