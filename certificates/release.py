@@ -111,7 +111,27 @@ def _note(line: QCLine) -> str:
         notes.append("Retest")
     if line.superseded:
         notes.append("Superseded (retest)")
+    if line.investigation_note:
+        notes.append(escape(line.investigation_note))
     return "; ".join(notes)
+
+
+def _quality_records(data: ReleaseCertificateData) -> list[Flowable]:
+    """Every OOS investigation and deviation with its conclusion (design §6.6, §6.7)."""
+    heading = para("Investigations and deviations", "h2")
+    if not data.quality_records:
+        return [KeepTogether([heading, para(
+            "None: no out-of-specification investigation and no deviation is recorded for "
+            "this lot.")])]
+    out: list[Flowable] = []
+    for i, q in enumerate(data.quality_records):
+        lead = para(f'<font name="{FONT_BOLD}">{escape(f"{q.kind} {q.reference}")}</font>: '
+                    f"{escape(q.what)}", markup=True)
+        # Free texts can be long: paragraphs flow over a page break where a table row
+        # could not; the heading stays with the first record.
+        out += [KeepTogether([heading, lead]) if i == 0 else lead,
+                para(f"Conclusion: {q.outcome}"), Spacer(1, 1.5 * mm)]
+    return out
 
 
 def _qc(data: ReleaseCertificateData) -> Flowable:
@@ -217,8 +237,8 @@ def render_release(data: ReleaseCertificateData, *, copy: bool = False) -> bytes
     """The lot release certificate as PDF bytes; ``copy`` marks a reprint COPY."""
     title = EXCEPTIONAL_TITLE if data.disposition.exceptional else TITLE
     story: list[Flowable] = [*_title(data), _identification(data), *_expansion(data), _qc(data),
-                             _bags(data), *_disposition(data), _changes(data), _signatures(data),
-                             _certified(data)]
+                             *_quality_records(data), _bags(data), *_disposition(data),
+                             _changes(data), _signatures(data), _certified(data)]
     furniture = Furniture(data, title, copy)
     return build_pdf(story, furniture, pagesize=A4, top=28 * mm, bottom=20 * mm,
                      subject=f"Lot release certificate, lot {data.lot_number}")

@@ -7,6 +7,7 @@ custody) is not.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session, SQLModel, col, select
@@ -15,7 +16,9 @@ from lottrack.audit import row_content
 from lottrack.models import (
     CellCount,
     CountReplicate,
+    Deviation,
     Harvest,
+    Investigation,
     Lot,
     Passage,
     PassageReagent,
@@ -58,7 +61,7 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
                       .order_by(col(QCResult.id))).all()
     units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot.id)
                          .order_by(col(ProductUnit.id))).all()
-    return {
+    content = {
         "lot": _content(lot, _LOT_EXCLUDED),
         "harvest": _content(harvest) if harvest else None,
         "passages": [_content(p) for p in passages],
@@ -68,3 +71,15 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
         "qc_results": [_content(q) for q in qc],
         "units": [_content(u, _UNIT_EXCLUDED) for u in units],
     }
+    # Investigations and deviations are part of what QA releases; a lot without any keeps
+    # the content (and so the signatures) it had before they existed.
+    quality: dict[str, Sequence[SQLModel]] = {
+        "investigations": session.exec(select(Investigation).where(
+            Investigation.lot_id == lot.id).order_by(col(Investigation.id))).all(),
+        "deviations": session.exec(select(Deviation).where(
+            Deviation.lot_id == lot.id).order_by(col(Deviation.id))).all(),
+    }
+    for key, rows in quality.items():
+        if rows:
+            content[key] = [_content(r) for r in rows]
+    return content

@@ -84,6 +84,8 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     # 7 — released under exception (Part IV §11.5).
     s7 = subject(7, "MN", dt.date(1963, 8, 1))
     lot7, _ = sc.made_lot(s7, qc_results=dict(CONFORMING_QC, cd105="93.5 %"))
+    sc.conclude_investigations(lot7, conclusion="Assay controls and instrument within limits; "
+                               "no assignable laboratory error. CD105 93.5 % stands.")
     with ctx.db.session() as s:
         disposition.release_exceptional(
             s, cast.who("qa"), lot7, cast.creds("qa"),

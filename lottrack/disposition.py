@@ -8,12 +8,13 @@ recount, and to anyone who recorded a step of the lot (separation of duties).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from lottrack import lots, qc, signatures
+from lottrack import deviations, investigations, lots, qc, signatures
 from lottrack.batch_record import lot_content
 from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
 from lottrack.inputs import clean_paragraphs
@@ -168,10 +169,15 @@ def _open_for_release(session: Session, who: CurrentUser, lot_id: int, doing: st
 
 def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
             justification: str = "") -> int:
-    """Release a lot whose every required result exists and conforms."""
+    """Release a lot whose every required result exists and conforms, with no open
+    investigation or deviation."""
     lot, ready = _open_for_release(
         session, who, lot_id, "release the lot",
         " (every required result must exist before release).")
+    if ready.open_records:
+        raise InvalidTransition(
+            f"Cannot release lot {lot.lot_number}: {'; '.join(ready.open_records)}. QA "
+            "closes each open investigation and deviation before release.")
     if ready.out_of_spec:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number}: out of specification: "
@@ -185,11 +191,23 @@ def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
 
 
 def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-                        records: ExceptionalRelease, justification: str) -> int:
-    """Release an out-of-specification lot under Part IV §11.5, with all four records."""
+                        records: ExceptionalRelease, justification: str,
+                        accepted_deviations: Sequence[int] = ()) -> int:
+    """Release an out-of-specification lot under Part IV §11.5, with all four records.
+
+    No investigation may be open (its conclusion decides what is out of specification);
+    ``accepted_deviations`` names the lot's deviations the release accepts, and must
+    include every open one."""
     lot, ready = _open_for_release(
         session, who, lot_id, "release the lot under exception",
         "; an exceptional release covers results out of specification, not missing ones.")
+    assert lot.id is not None
+    still_open = investigations.standing(session, [lot.id]).open_by_lot.get(lot.id, ())
+    if still_open:
+        raise InvalidTransition(
+            f"Cannot release lot {lot.lot_number} under exception: "
+            f"{'; '.join(still_open)}. QA closes the investigation first.")
+    accepted = deviations.check_accepted(session, lot, accepted_deviations)
     if not ready.out_of_spec:
         raise InvalidTransition(
             f"Lot {lot.lot_number} meets its specification; use the normal release."
@@ -209,10 +227,14 @@ def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: 
     if checked.sponsor_notified_at > utcnow() + dt.timedelta(minutes=5):
         raise ValidationError("Sponsor notified at: the time is in the future.",
                               field="sponsor_notified_at")
-    return _decide(session, who, lot, creds, decision=lots.RELEASED_EXCEPTIONAL,
-                   meaning="released", new_status=lots.RELEASED_EXCEPTIONAL,
-                   justification=_text(justification, "justification", "Justification"),
-                   exceptional=checked)
+    decided = _decide(session, who, lot, creds, decision=lots.RELEASED_EXCEPTIONAL,
+                      meaning="released", new_status=lots.RELEASED_EXCEPTIONAL,
+                      justification=_text(justification, "justification", "Justification"),
+                      exceptional=checked)
+    for dev_id in accepted:
+        deviations.link(session, dev_id, "disposition", decided,
+                        "accepted by the exceptional release")
+    return decided
 
 
 def reject(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from lottrack import audit, calc, lots
+from lottrack import audit, calc, lots, plausibility
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.harvests import harvest_row
 from lottrack.inputs import clean_text
@@ -134,13 +134,16 @@ def record_passage(
     area_text: str,
     vessels: str,
     reagent_lot_ids: Sequence[int],
+    deviation_id: int | None = None,
 ) -> int:
     """Record the seeding of passage ``number``; returns the passage id.
 
     Refused unless the lot is in process, passages follow P0, P1, … without gaps up to
     the specification's maximum passage, the previous passage has been harvested (and
     this seeding is not before that harvest), and every reagent lot is released and
-    unexpired on the day of seeding.
+    unexpired on the day of seeding. The cells seeded cannot exceed those available from
+    the step before beyond the counting error (:mod:`lottrack.plausibility`) unless
+    ``deviation_id`` names an open deviation of the lot that explains it.
     """
     authorize(session, who, Action.RECORD_MANUFACTURING)
     lot = lots.get_lot(session, lot_id, for_update=True)
@@ -173,6 +176,10 @@ def record_passage(
     seeded = check_moment(site, seeded_at, "Seeded at", not_before=not_before,
                           not_before_what=what)
     cells = parse_at_site(site, cells_seeded_text, "Cells seeded", Dim.CELLS)
+    available, source = plausibility.available_for_seeding(session, lot, previous)
+    excess = plausibility.check(session, lot, field="Cells seeded", value=cells.value,
+                                available=available, source=source, deviation_id=deviation_id,
+                                decimal_separator=site.decimal_separator)
     area = parse_at_site(site, area_text, "Surface area", Dim.AREA)
     vessels = clean_text(vessels, "Vessels", max_length=200)
     reagent_ids = _usable_reagent_ids(session, site, reagent_lot_ids, seeded)
@@ -185,6 +192,7 @@ def record_passage(
     for reagent_lot_id in reagent_ids:
         session.add(PassageReagent(passage_id=passage.id, reagent_lot_id=reagent_lot_id))
     session.flush()
+    plausibility.link(session, excess, "passage", passage.id)
     return passage.id
 
 
@@ -232,10 +240,14 @@ def correct_passage(
     harvested_at: dt.datetime | None = None,
     cells_harvested_text: str | None = None,
     viability_text: str | None = None,
+    deviation_id: int | None = None,
 ) -> None:
     """Correct typed values of a passage, with a reason (audited). Every given value is
-    read again as if typed; the order seeding → harvest → next seeding must still hold.
-    A correction on a released lot returns it to awaiting release."""
+    read again as if typed; the order seeding → harvest → next seeding must still hold,
+    and so must the plausible numbers (cells seeded within those available before, the
+    next passage's seeding within these cells harvested) unless ``deviation_id`` names an
+    open deviation that explains it. A correction on a released lot returns it to
+    awaiting release."""
     authorize(session, who, Action.RECORD_MANUFACTURING)
     why = clean_text(reason, "Reason", max_length=500)
     passage = passage_row(session, passage_id)
@@ -284,10 +296,37 @@ def correct_passage(
     if not changes:
         raise ValidationError(f"Correction: no value of {label} would change.",
                               field="Correction")
+    excesses = _corrected_plausibly(session, lot, site, passage, before, after, changes,
+                                    deviation_id)
     with audit.reason(session, why):
         for key, value in changes.items():
             setattr(passage, key, value)
+    for excess, passage_id in excesses:
+        plausibility.link(session, excess, "passage", passage_id)
     lots.after_correction(session, lot, why)
+
+
+def _corrected_plausibly(session: Session, lot: Lot, site: Site, passage: Passage,
+                         before: Passage | None, after: Passage | None,
+                         changes: dict[str, Any], deviation_id: int | None
+                         ) -> list[tuple[plausibility.Excess | None, int]]:
+    """The plausibility checks a passage correction must pass: its cells seeded against
+    the step before, and the next passage's cells seeded against its cells harvested."""
+    out: list[tuple[plausibility.Excess | None, int]] = []
+    sep = site.decimal_separator
+    if "cells_seeded" in changes:
+        available, source = plausibility.available_for_seeding(session, lot, before)
+        out.append((plausibility.check(
+            session, lot, field="Cells seeded", value=changes["cells_seeded"],
+            available=available, source=source, deviation_id=deviation_id,
+            decimal_separator=sep), passage.id or 0))
+    if "cells_harvested" in changes and after is not None:
+        out.append((plausibility.check(
+            session, lot, field=f"Cells seeded at P{after.number}", value=after.cells_seeded,
+            available=changes["cells_harvested"],
+            source=f"cells harvested at P{passage.number} as corrected",
+            deviation_id=deviation_id, decimal_separator=sep), after.id or 0))
+    return out
 
 
 # ------------------------------------------------------------------- read side

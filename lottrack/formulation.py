@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, calc, lots
+from lottrack import audit, calc, lots, plausibility
 from lottrack.counts import FINAL_PRODUCT, usable_count
 from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.expansion import lot_site, lot_spec, passages_of
@@ -156,6 +156,7 @@ def formulate(
     bags: int = 1,
     formulated_at: dt.datetime | None = None,
     kit_code: KitCodeGenerator = new_kit_code,
+    deviation_id: int | None = None,
 ) -> FormulationResult:
     """Fill the lot's final product into ``bags`` bags of ``volume_text`` each and move
     the lot to awaiting release.
@@ -165,7 +166,10 @@ def formulate(
     concentration and viability default to that count's; when typed, they are recorded
     as typed. Viable cells per bag = concentration × volume × viability. A fresh bag
     expires after the specification's shelf life; a cryopreserved one after
-    :data:`CRYOPRESERVED_SHELF_LIFE`.
+    :data:`CRYOPRESERVED_SHELF_LIFE`. The viable cells of all the bags cannot exceed the
+    last passage's harvested viable cells beyond the counting error
+    (:mod:`lottrack.plausibility`) unless ``deviation_id`` names an open deviation of the
+    lot that explains it.
     """
     authorize(session, who, Action.RECORD_MANUFACTURING)
     lot = lots.get_lot(session, lot_id, for_update=True)
@@ -194,6 +198,11 @@ def formulate(
     viable = calc.viable_cells_in_bag(concentration, volume.value, viability)
     storage = clean_text(storage, "Storage", max_length=100)
     _check_bags(bags)
+    excess = plausibility.check(
+        session, lot, field="Viable cells formulated", value=viable * bags,
+        available=plausibility.viable_harvested(last),
+        source=f"viable cells harvested at P{last.number}", deviation_id=deviation_id,
+        decimal_separator=site.decimal_separator)
     base = validate_product_code(site.product_code_msc, "MSC product code of the site",
                                  autologous=True)[:6]
     spec = lot_spec(session, lot)
@@ -213,6 +222,8 @@ def formulate(
     ) for division in divisions]
     session.add_all(units)
     session.flush()
+    for unit in units:
+        plausibility.link(session, excess, "product_unit", unit.id or 0)
     with audit.reason(session, f"formulated into {len(units)} bag(s) from {FINAL_PRODUCT} "
                                f"count #{count.id}"):
         lot.formulated_at = when

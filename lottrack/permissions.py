@@ -77,6 +77,10 @@ class Action(StrEnum):
     ISSUE_RELEASE_CERTIFICATE = "issue lot release certificates"
     ISSUE_BLINDED_DOCUMENTS = "issue infusion certificates and labels"
     RUN_VALIDATION = "run the validation and issue its report"
+    OPEN_DEVIATION = "open deviations on a lot"
+    CLOSE_QUALITY_RECORD = "close investigations and deviations"
+    APPROVE_SPECIFICATIONS = "approve specification versions"
+    VIEW_SPECIFICATIONS = "see specification versions"
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -103,6 +107,10 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.ISSUE_RELEASE_CERTIFICATE: frozenset({QA, PHARMACIST}),
     Action.ISSUE_BLINDED_DOCUMENTS: frozenset({PHARMACIST, CLINICIAN, QA}),
     Action.RUN_VALIDATION: frozenset({QA, ADMIN}),
+    Action.OPEN_DEVIATION: frozenset({TECHNICIAN, QA}),
+    Action.CLOSE_QUALITY_RECORD: frozenset({QA}),
+    Action.APPROVE_SPECIFICATIONS: frozenset({QA}),
+    Action.VIEW_SPECIFICATIONS: frozenset({ADMIN, QA}),
 }
 
 

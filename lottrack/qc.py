@@ -16,7 +16,7 @@ from sqlalchemy import Select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack import audit, calc, lots, specifications
+from lottrack import audit, calc, deviations, investigations, lots, specifications
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.inputs import clean_text
 from lottrack.models import (
@@ -57,6 +57,9 @@ class QCRow:
     method: str = ""
     voided_reason: str | None = None
     """Set on a voided result (listed only when asked for); it never supersedes another."""
+    investigation_note: str = ""
+    """How an OOS investigation bears on this result (opened by it, a retest in it, the
+    original invalidated or standing, a retest not counted), else empty."""
 
 
 def current_weight(session: Session, subject_id: int) -> WeightMeasurement | None:
@@ -119,11 +122,16 @@ def record_result(
     tested_at: dt.datetime,
     method: str = "",
     retest_of_id: int | None = None,
+    investigation_id: int | None = None,
+    reason: str = "",
 ) -> int:
     """Record a QC result for the lot's specification item ``test`` (its code).
 
-    Conformity is computed here. A retest names the result it repeats; the first result
-    stays in the record.
+    Conformity is computed here. An out-of-specification result opens an investigation
+    on the lot at once (design §6.6). A retest is recorded only against an open
+    investigation (``investigation_id``, or ``retest_of_id`` naming a result in it) with
+    a ``reason``; the first result stays in the record, and which counts is decided when
+    QA closes the investigation.
     """
     user = authorize(session, who, Action.RECORD_MANUFACTURING)
     lot = lots.get_lot(session, lot_id, for_update=True)
@@ -135,13 +143,11 @@ def record_result(
     tested_at = _checked_tested_at(tested_at)
     method = clean_text(method, "Method", max_length=200, required=False)
     item = specifications.item_by_code(session, lot.spec_id, test)
-    if retest_of_id is not None:
-        first = session.get(QCResult, retest_of_id)
-        if first is None or first.lot_id != lot.id or first.spec_item_id != item.id:
-            raise ValidationError(
-                f"Retest of: result {retest_of_id} is not a {item.test_name} result of lot "
-                f"{lot.lot_number}.", field="retest_of",
-            )
+    inv, why = investigations.check_new_result(
+        session, lot, item, retest_of_id=retest_of_id, investigation_id=investigation_id,
+        reason=reason)
+    if inv is not None:
+        retest_of_id = retest_of_id or inv.result_id
     judged = _judge(session, lot, item, value_text)
     assert lot.id is not None and item.id is not None and user.id is not None
     result = QCResult(
@@ -153,6 +159,10 @@ def record_result(
     session.add(result)
     session.flush()
     assert result.id is not None
+    if inv is not None:
+        investigations.add_retest(session, inv, result, why)
+    elif judged.conforms is False:
+        investigations.open_for(session, lot, result, item)
     return result.id
 
 
@@ -169,11 +179,15 @@ def results(session: Session, lot_id: int, *, include_voided: bool = False) -> l
     if not include_voided:
         stmt = stmt.where(col(QCResult.voided_reason).is_(None))
     rows = session.exec(stmt.order_by(col(QCResult.tested_at), col(QCResult.id))).all()
+    standing = investigations.standing(session, [lot_id])
     latest: dict[int, int] = {}
     for r in rows:
         assert r.id is not None
-        if r.voided_reason is None:
+        if r.voided_reason is None and r.id not in standing.not_counted:
             latest[r.spec_item_id] = r.id
+    for (_lot, item_id), result_id in standing.deciding.items():
+        latest[item_id] = result_id
+    notes = investigations.result_notes(session, lot_id)
     out = [
         QCRow(
             id=r.id or 0, code=spec_items[r.spec_item_id].code,
@@ -181,8 +195,10 @@ def results(session: Session, lot_id: int, *, include_voided: bool = False) -> l
             limit_text=r.limit_text, conforms=r.conforms,
             required=spec_items[r.spec_item_id].required, tested_at=r.tested_at,
             retest_of_id=r.retest_of_id,
-            superseded=r.voided_reason is None and latest[r.spec_item_id] != r.id,
+            superseded=(r.voided_reason is None and r.id not in standing.not_counted
+                        and latest.get(r.spec_item_id) != r.id),
             method=r.method, voided_reason=r.voided_reason,
+            investigation_note=notes.get(r.id or 0, ""),
         )
         for r in rows
     ]
@@ -257,6 +273,11 @@ def correct_result(
     with audit.reason(session, why):
         for key, value in changes.items():
             setattr(result, key, value)
+    if result.conforms is False and result.retest_of_id is None and not any(
+            inv.result_id == result.id for inv in investigations.for_item(
+                session, result.lot_id, item.id or 0)):
+        session.flush()
+        investigations.open_for(session, lot, result, item)
     lots.after_correction(session, lot, why)
     assert lot.id is not None
     return next(r for r in results(session, lot.id) if r.id == result_id)
@@ -268,6 +289,8 @@ def void_result(session: Session, who: CurrentUser, result_id: int, reason: str)
     retest is voided, the result it repeated is the latest again). A void on a released
     lot returns it to awaiting release. Refused on a rejected lot."""
     result, lot, _item = _open_result(session, who, result_id, "void")
+    investigations.require_not_investigated(session, result_id,
+                                            f"void the result #{result_id}")
     why = clean_text(reason, "Reason", max_length=500)
     with audit.reason(session, why):
         result.voided_reason = why
@@ -280,11 +303,13 @@ class ReleaseReadiness:
 
     missing: tuple[str, ...]
     out_of_spec: tuple[str, ...]
+    open_records: tuple[str, ...] = ()
+    """Open investigations and deviations, each in words: any of them blocks release."""
 
     @property
     def ready(self) -> bool:
-        """True when every required result exists and conforms."""
-        return not self.missing and not self.out_of_spec
+        """True when every required result exists and conforms and nothing is open."""
+        return not self.missing and not self.out_of_spec and not self.open_records
 
 
 def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
@@ -314,13 +339,20 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
         if item.required:
             required[item.spec_id].append((item.id, item.test_name))
     among = lot_ids if lot_ids is not None else [lot.id for lot in lots]
+    standing = investigations.standing(session, among)
+    open_records = deviations.open_by_lot(session, among)
     latest: dict[tuple[int, int], tuple[str, str, bool | None]] = {}
-    for lot_id, item_id, value_text, limit_text, conforms in session.execute(
-        sa_select(col(QCResult.lot_id), col(QCResult.spec_item_id), col(QCResult.value_text),
-                  col(QCResult.limit_text), col(QCResult.conforms))
+    for result_id, lot_id, item_id, value_text, limit_text, conforms in session.execute(
+        sa_select(col(QCResult.id), col(QCResult.lot_id), col(QCResult.spec_item_id),
+                  col(QCResult.value_text), col(QCResult.limit_text), col(QCResult.conforms))
         .where(col(QCResult.lot_id).in_(among), col(QCResult.voided_reason).is_(None))
         .order_by(col(QCResult.tested_at), col(QCResult.id))
     ).all():
+        if result_id in standing.not_counted:
+            continue
+        decided = standing.deciding.get((lot_id, item_id))
+        if decided is not None and decided != result_id:
+            continue  # the original that an investigation let stand decides
         latest[lot_id, item_id] = (value_text, limit_text, conforms)  # the last one stays
     out: dict[int, ReleaseReadiness] = {}
     for lot in lots:
@@ -333,5 +365,7 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
                 missing.append(test_name)
             elif row[2] is False:
                 failing.append(f"{test_name} {row[0]} (limit {row[1]})")
-        out[lot.id] = ReleaseReadiness(tuple(missing), tuple(failing))
+        out[lot.id] = ReleaseReadiness(
+            tuple(missing), tuple(failing),
+            standing.open_by_lot.get(lot.id, ()) + open_records.get(lot.id, ()))
     return out

@@ -19,6 +19,7 @@ from lottrack import (
     expansion,
     formulation,
     harvests,
+    investigations,
     qc,
     reagents,
     settings,
@@ -123,7 +124,7 @@ class Scenario:
         tech = self.cast.who("technician")
         growth = [("5e6 cells", "175 cm²", "4.0e7 cells", 96),
                   ("1.0e7 cells", "636 cm²", "8.0e7 cells", 72),
-                  ("2.0e7 cells", "1272 cm²", "1.0e8 cells", 60)]
+                  ("2.0e7 cells", "1272 cm²", "1.4e8 cells", 60)]
         at = start
         for number in range(n):
             seeded, area, harvested, hours = growth[min(number, 2)]
@@ -151,7 +152,8 @@ class Scenario:
                                 counted_at=at, replicates=reps)
 
     def formulate(self, lot_id: int, at: dt.datetime, volume: str = "50 mL") -> int:
-        """Fill one fresh bag; returns its id (2.55e6 viable/mL × 50 mL ≈ 1.22e8 cells)."""
+        """Fill one fresh bag; returns its id (2.55e6 viable/mL × 50 mL ≈ 1.28e8 cells, of
+        the 1.33e8 viable cells harvested at P2)."""
         with self.db.session() as s:
             made = formulation.formulate(s, self.cast.who("technician"), lot_id=lot_id,
                                          volume_text=volume, storage="2–8 °C",
@@ -179,6 +181,17 @@ class Scenario:
         bag = self.formulate(lot_id, now - dt.timedelta(hours=1), volume)
         self.qc(lot_id, now - dt.timedelta(minutes=30), qc_results)
         return lot_id, bag
+
+    def conclude_investigations(self, lot_id: int, *, lab_error: bool = False,
+                                conclusion: str = "No assignable laboratory error found; "
+                                "the original result is confirmed.") -> None:
+        """QA closes every open OOS investigation of the lot (signed)."""
+        with self.db.reader() as s:
+            open_ids = [v.id for v in investigations.views(s, lot_id) if v.is_open]
+        for inv_id in open_ids:
+            with self.db.session() as s:
+                investigations.close(s, self.cast.who("qa"), self.cast.creds("qa"), inv_id,
+                                     lab_error=lab_error, conclusion=conclusion)
 
     def release(self, lot_id: int) -> int:
         """QA releases the lot with a signature."""

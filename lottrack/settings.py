@@ -18,6 +18,7 @@ DEFAULTS: dict[str, str] = {
     "randomisation_block_size": "4",
     "administration_window_minutes": "30",
     "idle_logout_minutes": "15",
+    "counting_error_pct": "10",
 }
 
 

@@ -33,6 +33,8 @@ MEANINGS: dict[str, str] = {
     "second-verified": "I independently verified identity, release and expiry",
     "administered": "I administered this product",
     "unblinded": "I request emergency unblinding of this subject",
+    "concluded": "I reviewed this record and close it with the conclusion stated",
+    "approved": "I approve this specification version for use",
 }
 
 

@@ -17,11 +17,12 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from lottrack import audit
-from lottrack.errors import NotFound, ValidationError
+from lottrack import audit, signatures, spec_file
+from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.inputs import clean_text
-from lottrack.models import Specification, SpecItem
+from lottrack.models import Setting, SpecApproval, Specification, SpecItem, utcnow
 from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.signatures import Credentials
 from lottrack.units import Dim, ParsedQuantity, format_quantity, parse_quantity
 
 NUMERIC = "numeric"
@@ -105,19 +106,86 @@ def seed_v1(session: Session) -> None:
 
 
 
+APPROVED_THROUGH = "spec_approved_through"
+"""Setting written by migration 0004: versions up to it were in force before approvals
+existed, and count as approved."""
+IN_FORCE, PROPOSED, SUPERSEDED = "in force", "proposed", "superseded"
+
+
+def _approved_versions(session: Session) -> set[int]:
+    """Versions that QA approved, seeded by ``init`` or in force before approvals."""
+    through = session.get(Setting, APPROVED_THROUGH)
+    legacy = int(through.value) if through is not None else 0
+    rows = session.exec(select(Specification.version, Specification.created_by,
+                               SpecApproval.id)
+                        .join(SpecApproval, col(SpecApproval.spec_id) == col(Specification.id),
+                              isouter=True)).all()
+    return {version for version, created_by, approval in rows
+            if approval is not None or created_by is None or version <= legacy}
+
+
 def current_spec(session: Session) -> Specification:
-    """The newest specification version (the one a new lot is tested against)."""
-    spec = session.exec(select(Specification).order_by(col(Specification.version).desc())).first()
+    """The specification in force: the newest approved version (the one a new lot is
+    tested against). A proposed version waits for QA's approval."""
+    approved = _approved_versions(session)
+    spec = session.exec(select(Specification)
+                        .where(col(Specification.version).in_(approved or {0}))
+                        .order_by(col(Specification.version).desc())).first()
     if spec is None:
         raise NotFound("No specification exists; run `lottrack init`.")
     return spec
 
 
 def versions(session: Session) -> list[Specification]:
-    """Every specification version, newest (the current one) first."""
+    """Every specification version, newest first (proposed ones included)."""
     return list(session.exec(
         select(Specification).order_by(col(Specification.version).desc())
     ).all())
+
+
+def status_of(session: Session) -> dict[int, str]:
+    """Version → ``in force``, ``proposed`` (awaiting QA approval) or ``superseded``."""
+    approved = _approved_versions(session)
+    newest = max(approved, default=0)
+    return {spec.version: (IN_FORCE if spec.version == newest else
+                           SUPERSEDED if spec.version in approved else PROPOSED)
+            for spec in versions(session)}
+
+
+def _spec_content(session: Session, spec: Specification) -> dict[str, Any]:
+    """What an approval signature covers: the version's settings and every test."""
+    def content(row: Any) -> dict[str, Any]:
+        table = row.__table__
+        return audit.row_content(table, {c.name: getattr(row, c.name) for c in table.columns})
+
+    assert spec.id is not None
+    return {"specification": content(spec), "items": [content(i) for i in items(session,
+                                                                                 spec.id)]}
+
+
+def approve(session: Session, who: CurrentUser, creds: Credentials, version: int) -> None:
+    """QA approves a proposed version with a signature; it is in force from then on (new
+    lots are tested against it; existing lots keep theirs). The proposer cannot approve."""
+    authorize(session, who, Action.APPROVE_SPECIFICATIONS)
+    spec = session.exec(select(Specification).where(Specification.version == version)
+                        ).first()
+    if spec is None:
+        raise NotFound(f"No specification version {version}.")
+    state = status_of(session)[version]
+    if state != PROPOSED:
+        raise InvalidTransition(f"Specification version {version} is {state}; only a "
+                                "proposed version is approved.")
+    if spec.created_by == who.id:
+        raise PermissionDenied(f"{who.full_name} proposed specification version {version} "
+                               "and so may not approve it (a QA person who is not the "
+                               "proposer approves).")
+    signature = signatures.sign(session, who, creds, meaning="approved",
+                                record_type="specification", record_id=spec.id or 0,
+                                content=_spec_content(session, spec))
+    assert spec.id is not None and signature.id is not None
+    session.add(SpecApproval(spec_id=spec.id, approved_at=utcnow(), approved_by=who.id,
+                             signature_id=signature.id))
+    session.flush()
 
 
 def items(session: Session, spec_id: int) -> list[SpecItem]:
@@ -221,11 +289,14 @@ def _item_from_json(raw: Any, index: int) -> ItemDef:
 
 
 def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
-    """Import a new specification version from a JSON file; returns the new version.
+    """Import a new specification version from a JSON file as *proposed*; returns the
+    new version. It is in force only once a QA person other than the proposer approves it
+    (:func:`approve`); until then lots keep the version in force.
 
     The file holds the settings of §10 (``max_passage``, ``min_replicates``,
     ``max_cv_pct``, ``fresh_shelf_life_hours``, ``thaw_max_minutes``), a ``name`` and
-    ``items``. A malformed file is refused whole.
+    ``items`` (:mod:`lottrack.spec_file`: unknown keys and wrong types are refused, and
+    so is a version without the tests §10 requires). A malformed file is refused whole.
     """
     user = authorize(session, who, Action.MANAGE_SPECIFICATIONS)
     try:
@@ -235,8 +306,7 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
     except RecursionError:
         raise ValidationError(f"Specification file: cannot read {path}: nested too deeply."
                               ) from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("items"), list) or not raw["items"]:
-        raise ValidationError("Specification file: expected an object with a list of items.")
+    spec_file.validate(raw)
     defs = tuple(_item_from_json(item, i) for i, item in enumerate(raw["items"]))
     codes = [d.code for d in defs]
     if len(set(codes)) != len(codes):
@@ -258,6 +328,8 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
             raise ValidationError(f"Specification file: {key} is more than a year "
                                   f"({MAX_PERIOD[key]:g}).")
     settings["name"] = _text(settings["name"], "name", 200)
+    spec_file.check_required(((d.code, d.kind, d.required) for d in defs),
+                             settings["min_replicates"])
     spec = _create(session, settings, defs, user.id)
     audit.actor(session)
     return spec.version

@@ -132,8 +132,8 @@ def _specifications_screen() -> Screen[Any]:
 
 DESTINATIONS += (
     Destination("specifications", "Specs", "Release specification versions and "
-                "their tests; import a new version", "s", Action.MANAGE_SPECIFICATIONS,
-                _specifications_screen),
+                "their tests; propose (admin) or approve (QA) a new version", "s",
+                Action.VIEW_SPECIFICATIONS, _specifications_screen),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
-from lottrack import calc, disposition, lots, qc, settings, signatures
+from lottrack import calc, deviations, disposition, investigations, lots, qc, settings, signatures
 from lottrack.documents.data import (
     BagLabelData,
     BagLine,
@@ -33,6 +33,7 @@ from lottrack.documents.data import (
     InfusionCertificateData,
     PassageLine,
     QCLine,
+    QualityRecordLine,
     ReleaseCertificateData,
     SignatureManifestation,
 )
@@ -246,6 +247,29 @@ def _current_decision(history: list[disposition.DispositionView], lot: Lot
                         title="Disposition missing")
 
 
+def quality_records(session: Session, lot_id: int) -> tuple[QualityRecordLine, ...]:
+    """The lot's investigations and deviations as the release certificate lists them."""
+    out = []
+    for inv in investigations.views(session, lot_id):
+        outcome = ("OPEN" if inv.conclusion is None else
+                   f"{investigations.CONCLUSIONS[inv.conclusion]} — {inv.conclusion_text} "
+                   f"({inv.closed_by})")
+        retests = "; ".join(f"retest {r.value_text} ({r.reason})" for r in inv.retests)
+        out.append(QualityRecordLine("Investigation", f"#{inv.id}",
+                                     inv.result_text + (f"; {retests}" if retests else ""),
+                                     outcome))
+    for dev in deviations.views(session, lot_id):
+        outcome = "OPEN" if dev.is_open else f"closed — {dev.closure} ({dev.closed_by})"
+        accepted = [n for n in dev.named_by if n.startswith("disposition")]
+        if accepted:
+            outcome += "; accepted by the exceptional release"
+        out.append(QualityRecordLine(
+            "Deviation", f"#{dev.id} ({'planned' if dev.planned else 'unplanned'})",
+            f"{dev.description} Impact: {dev.impact} Corrective action: "
+            f"{dev.corrective_action}", outcome))
+    return tuple(out)
+
+
 def build_release_data(session: Session, who: CurrentUser, lot_id: int
                        ) -> ReleaseCertificateData:
     """The release certificate of a released (or exceptionally released) lot."""
@@ -281,8 +305,10 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int
         passages=tuple(passages), growth_curve=tuple(points),
         qc_results=tuple(
             QCLine(r.test_name, r.value_text, r.limit_text, r.conforms, r.tested_at,
-                   is_retest=r.retest_of_id is not None, superseded=r.superseded)
+                   is_retest=r.retest_of_id is not None, superseded=r.superseded,
+                   investigation_note=r.investigation_note)
             for r in qc.results(session, lot_id)),
+        quality_records=quality_records(session, lot_id),
         disposition=DispositionInfo(current.decision, current.decided_at,
                                     current.justification, exceptional=records is not None,
                                     exceptional_records=records),

@@ -186,9 +186,25 @@ class QCLine:
     tested_at: dt.datetime
     is_retest: bool = False
     superseded: bool = False
+    investigation_note: str = ""
+    """How an OOS investigation bears on the result (invalidated, stands, a retest…)."""
 
     def __post_init__(self) -> None:
         _require_aware(self.tested_at)
+
+
+@dataclass(frozen=True)
+class QualityRecordLine:
+    """An OOS investigation or a deviation of the lot and how QA closed it (design
+    §6.6, §6.7)."""
+
+    kind: str
+    """``Investigation`` or ``Deviation``."""
+    reference: str
+    """``#3`` and, for a deviation, planned or unplanned."""
+    what: str
+    outcome: str
+    """The conclusion (with QA's words), or OPEN."""
 
 
 @dataclass(frozen=True)
@@ -261,6 +277,8 @@ class ReleaseCertificateData(DocumentData):
     dose_min_cells_per_kg: float = 1.0e6
     dose_max_cells_per_kg: float = 2.0e6
     """The dose window (settings) that the bags' weight ranges refer to."""
+    quality_records: tuple[QualityRecordLine, ...] = ()
+    """Every OOS investigation and deviation of the lot, with its conclusion."""
 
 
 # ------------------------------------------------------------- blinded documents

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import lots, qc, specifications
+from lottrack import investigations, lots, qc, specifications
 from lottrack.expansion import lot_site, lot_spec
 from lottrack.models import (
     Harvest,
@@ -140,6 +140,8 @@ class QCTest:
     latest_id: int | None
     latest_value: str
     latest_conforms: bool | None
+    open_investigation: int | None = None
+    """The open OOS investigation of this test: a new result is a retest against it."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,8 @@ def lot_form_context(session: Session, who: CurrentUser, lot_id: int) -> LotForm
                             .order_by(col(Passage.number))).all()
     latest = {r.code: r for r in qc.results(session, lot_id) if not r.superseded}
     limit = qc.endotoxin_limit_for(session, lot)
+    under_investigation = {v.test_name: v.id for v in investigations.views(session, lot_id)
+                           if v.is_open}
     tests = []
     for item in specifications.items(session, lot.spec_id):
         row = latest.get(item.code)
@@ -189,7 +193,7 @@ def lot_form_context(session: Session, who: CurrentUser, lot_id: int) -> LotForm
             item.code, item.test_name, item.kind, item.dimension,
             specifications.limit_text(item, endotoxin_limit=limit), item.required,
             row.id if row else None, row.value_text if row else "",
-            row.conforms if row else None))
+            row.conforms if row else None, under_investigation.get(item.test_name)))
     return LotFormContext(
         lot_id, lot.lot_number, lot.status, subject.code if subject else "?",
         site.decimal_separator, site_zone(site), spec.version, spec.max_passage,

@@ -338,18 +338,25 @@ class ReviewItem:
     missing: tuple[str, ...]
     out_of_spec: tuple[str, ...]
     recount_pending: bool
+    open_records: tuple[str, ...] = ()
+    """Open investigations and deviations, in words (each blocks release)."""
 
     @property
     def flag(self) -> str:
         """``OUT OF SPEC`` (and how many results are missing), ``n result(s) missing``,
-        ``recount pending`` or ``ready``."""
+        ``recount pending`` or ``ready``; an open investigation or deviation is named
+        first (the lot is never ``ready`` while one is open)."""
+        opened = sorted({r.split(" #")[0] for r in self.open_records})
+        head = f"{' and '.join(opened).upper()} OPEN" if opened else ""
         if self.out_of_spec:
-            return "OUT OF SPEC" + (f", {len(self.missing)} missing" if self.missing else "")
-        if self.missing:
-            return f"{len(self.missing)} result(s) missing"
-        if self.recount_pending:
-            return "recount pending"
-        return "ready"
+            flag = "OUT OF SPEC" + (f", {len(self.missing)} missing" if self.missing else "")
+        elif self.missing:
+            flag = f"{len(self.missing)} result(s) missing"
+        elif self.recount_pending:
+            flag = "recount pending"
+        else:
+            return head or "ready"
+        return f"{head}, {flag}" if head else flag
 
 
 def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
@@ -371,5 +378,6 @@ def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
         latest = counts.get(lot.id)
         out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, lot.formulated_at,
                               ready[lot.id].missing, ready[lot.id].out_of_spec,
-                              bool(latest and latest[0].recount_required)))
+                              bool(latest and latest[0].recount_required),
+                              ready[lot.id].open_records))
     return out

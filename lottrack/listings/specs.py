@@ -42,11 +42,13 @@ class SpecVersion:
     version: int
     name: str
     current: bool
-    """True for the newest version: the one new lots are tested against."""
+    """True for the version in force: the one new lots are tested against."""
     created_at: dt.datetime
     settings: str
     """The version's manufacturing limits in one line (:func:`settings_text`)."""
     items: tuple[SpecItemRow, ...]
+    status: str = specifications.IN_FORCE
+    """``in force``, ``proposed`` (awaiting QA approval) or ``superseded``."""
 
 
 def settings_text(spec: Specification) -> str:
@@ -59,17 +61,19 @@ def settings_text(spec: Specification) -> str:
 
 
 def spec_versions(session: Session, *, current_only: bool = False) -> tuple[SpecVersion, ...]:
-    """Every version, newest (the current one) first, each with its tests; only the
-    current one when ``current_only``."""
+    """Every version, newest first (proposed ones included), each with its tests and
+    status; only the one in force when ``current_only``."""
     specs = ([specifications.current_spec(session)] if current_only
              else specifications.versions(session))
+    status = specifications.status_of(session)
     out = []
-    for n, spec in enumerate(specs):
+    for spec in specs:
         assert spec.id is not None
         items = tuple(
             SpecItemRow(item.code, item.test_name, item.kind, item.unit or "—",
                         specifications.limit_text(item), item.required)
             for item in specifications.items(session, spec.id))
-        out.append(SpecVersion(spec.version, spec.name, n == 0, spec.created_at,
-                               settings_text(spec), items))
+        state = status[spec.version]
+        out.append(SpecVersion(spec.version, spec.name, state == specifications.IN_FORCE,
+                               spec.created_at, settings_text(spec), items, state))
     return tuple(out)

@@ -20,6 +20,13 @@ from lottrack.models.manufacturing import (
     SpecItem,
 )
 from lottrack.models.pharmacy import Dispensing, DispensingCheck, Infusion, Unblinding
+from lottrack.models.quality import (
+    Deviation,
+    DeviationLink,
+    Investigation,
+    InvestigationRetest,
+    SpecApproval,
+)
 from lottrack.models.records import AuditCheckpoint, AuditEvent, Certificate, Signature
 from lottrack.models.trial import Allocation, Subject, Visit, WeightMeasurement
 
@@ -32,12 +39,16 @@ __all__ = [
     "Certificate",
     "CountReplicate",
     "CustodyEvent",
+    "Deviation",
+    "DeviationLink",
     "DinCounter",
     "Dispensing",
     "DispensingCheck",
     "Disposition",
     "Harvest",
     "Infusion",
+    "Investigation",
+    "InvestigationRetest",
     "IssuedDin",
     "Lot",
     "Passage",
@@ -48,6 +59,7 @@ __all__ = [
     "Setting",
     "Signature",
     "Site",
+    "SpecApproval",
     "SpecItem",
     "Specification",
     "Subject",

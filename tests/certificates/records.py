@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from lottrack import audit, disposition, lots, qc, signatures, specifications
+from lottrack import audit, disposition, investigations, lots, qc, signatures, specifications
 from lottrack.db import Database
 from lottrack.models import (
     Dispensing,
@@ -210,6 +210,11 @@ def release(db: Database, p: People, lot_id: int, *, exceptional: bool = False,
         lot = s.get(Lot, lot_id)
         assert lot is not None
         lots.set_status(s, lot, lots.AWAITING_RELEASE, "formulated; awaiting QA release")
+    if exceptional:  # QA concludes the OOS investigation: no laboratory error
+        with db.session() as s:
+            for inv in investigations.views(s, lot_id):
+                investigations.close(s, qa, creds, inv.id, lab_error=False,
+                                     conclusion="No assignable laboratory error; CD73 stands.")
     with db.session() as s:
         if exceptional:
             records = disposition.ExceptionalRelease(

@@ -33,6 +33,7 @@ from lottrack.permissions import CurrentUser
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 from tests.storage.test_bad_input_services import CSV_TEXT
+from tests.storage.test_specifications import v1_items
 
 ADMIN_PW = "root-password-1"
 SETTINGS = settings(max_examples=30, deadline=None,
@@ -216,12 +217,7 @@ SPEC_VALUE = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
     st.sampled_from(["x" * 5000, "\x00", "a|b", 10**400, [], {}, ["no growth"], "no growth"]),
 )
-GOOD_ITEMS = [
-    {"code": "viability_fresh", "test_name": "Viability", "kind": "numeric",
-     "dimension": "FRACTION", "min": 80},
-    {"code": "sterility", "test_name": "Sterility", "kind": "categorical",
-     "accepted": ["no growth"]},
-]
+GOOD_ITEMS = v1_items()  # every test design §10 requires (a version lacking one is refused)
 
 
 @st.composite

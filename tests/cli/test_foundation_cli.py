@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.storage.test_specifications import spec_file
+
 ADMIN_PW = "root-password-1"
 
 
@@ -150,14 +152,11 @@ def test_spec_show_and_import(dbfile: str, tmp_path: Path) -> None:
     assert "Specification version 1" in shown.stdout
     assert "CD73" in shown.stdout
     assert "≥ 95 %" in shown.stdout
-    spec = tmp_path / "v2.json"
-    spec.write_text('{"name": "v2", "items": [{"code": "viability_fresh", '
-                    '"test_name": "Viability", "kind": "numeric", "dimension": "FRACTION", '
-                    '"min": 85}]}')
+    spec = spec_file(tmp_path)
     done = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
                stdin=ADMIN_PW + "\n")
     assert done.returncode == 0, done.stderr
-    assert "Imported specification version 2" in done.stdout
+    assert "Specification version 2 is proposed" in done.stdout
     spec.write_text('{"items": []}')
     bad = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
               stdin=ADMIN_PW + "\n")

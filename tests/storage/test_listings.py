@@ -149,8 +149,12 @@ def test_review_queue_flags_out_of_specification(sc: Scenario) -> None:
         queue = {i.lot_id: i for i in listings.review_queue(s, sc.cast.who("qa"))}
     assert set(queue) == {ready, failing}
     assert queue[ready].flag == "ready"
-    assert queue[failing].flag == "OUT OF SPEC"
+    assert queue[failing].flag == "INVESTIGATION OPEN, OUT OF SPEC"
     assert queue[failing].out_of_spec[0].startswith("Viability, fresh final product 75 %")
+    sc.conclude_investigations(failing)
+    with sc.db.reader() as s:
+        queue = {i.lot_id: i for i in listings.review_queue(s, sc.cast.who("qa"))}
+    assert queue[failing].flag == "OUT OF SPEC"
 
 
 def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
@@ -172,7 +176,7 @@ def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
     assert not count.recount_required
     whats = [e.what for e in timeline]
     assert whats[0].startswith("Bone marrow collected, 90 mL")
-    assert "P2 harvested, 1.0e8 cells" in whats
+    assert "P2 harvested, 1.4e8 cells" in whats
     assert any(w.startswith("QC: 14 result(s)") for w in whats)
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
     entities = {row.entity for row in trail}
@@ -359,7 +363,9 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
         first = next(r for r in qc.results(s, retested) if r.code == "viability_fresh")
     with sc.db.session() as s:
         qc.record_result(s, tech, lot_id=retested, test="viability_fresh",
-                         value_text="91 %", tested_at=utcnow(), retest_of_id=first.id)
+                         value_text="91 %", tested_at=utcnow(), retest_of_id=first.id,
+                         reason="OOS investigation: fresh aliquot")
+    sc.conclude_investigations(retested, lab_error=True, conclusion="dye expired")
     three_missing, _ = sc.made_lot(subject(11), qc_results=_without("sterility",
                                                                     "mycoplasma"))
     with sc.db.reader() as s:
@@ -415,7 +421,7 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
          False, "1 result(s) missing"),
         (failing, lots.QUARANTINED, formulated[failing], ("Mycoplasma",),
          ("Viability, fresh final product 75 % (limit ≥ 80 %)", "CD45 3 % (limit ≤ 2 %)"),
-         False, "OUT OF SPEC, 1 missing"),
+         False, "INVESTIGATION OPEN, OUT OF SPEC, 1 missing"),
         (retested, lots.AWAITING_RELEASE, formulated[retested], (), (), False, "ready"),
         (three_missing, lots.AWAITING_RELEASE, formulated[three_missing],
          (STERILITY, "Mycoplasma", "Endotoxin"), (), False, "3 result(s) missing"),

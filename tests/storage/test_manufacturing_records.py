@@ -136,10 +136,11 @@ def start(w: World) -> tuple[int, str]:
         return expansion.start_lot(s, w.tech, harvest_id=harvest.id), harvest.din
 
 
-# (seeded, area, harvested, hours seeded → harvested); the PD are 3, 3 and log2(5).
+# (seeded, area, harvested, hours seeded → harvested); the PD are 3, 3 and 3. P2 yields
+# 1.52e8 viable cells, enough for a 50 mL bag at 2.55e6 viable/mL (1.275e8, design §6.8).
 GROWTH = [("5e6 cells", "175 cm²", "4.0 x 10^7 cells", 96),
           ("1.0×10⁷", "636 cm2", "8e7", 72),
-          ("2e7 cells", "1272 cm^2", "1e8 cells", 60)]
+          ("2e7 cells", "1272 cm^2", "1.6e8 cells", 60)]
 
 
 def seed(w: World, lot_id: int, number: int, at: dt.datetime, cells: str = "5e6 cells",
@@ -241,10 +242,10 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
         bags = formulation.bags_of_lot(s, w.qa, lot_id)
     assert [r.label for r in table] == ["P0", "P1", "P2"]
     # Hand-computed: PD = log2(harvested / seeded); doubling time = hours / PD.
-    assert [r.population_doublings for r in table] == pytest.approx([3.0, 3.0, 2.321928094887362])
+    assert [r.population_doublings for r in table] == pytest.approx([3.0, 3.0, 3.0])
     assert [r.cumulative_population_doublings for r in table] == pytest.approx(
-        [3.0, 6.0, 8.321928094887362])
-    assert [r.doubling_time_hours for r in table] == pytest.approx([32.0, 24.0, 25.8405934844])
+        [3.0, 6.0, 9.0])
+    assert [r.doubling_time_hours for r in table] == pytest.approx([32.0, 24.0, 20.0])
     # 5e6 / 175, 1e7 / 636 and 2e7 / 1272 cells/cm²
     assert [r.seeding_density_per_cm2 for r in table] == pytest.approx(
         [28571.428571, 15723.270440, 15723.270440])
@@ -355,7 +356,7 @@ def test_steps_out_of_order_are_refused_with_the_rule(world: World) -> None:
         seed(w, lot_id, 1, hours(96))
     count(w, lot_id, hours(98), hemocytometer((100, 5), (104, 4)))
     with w.session() as s:
-        formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL", storage="2–8 °C",
+        formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="15 mL", storage="2–8 °C",
                               formulated_at=hours(99))
     with nothing_stored(w.db):
         with pytest.raises(InvalidTransition, match="no passage after formulation"):
@@ -427,7 +428,7 @@ def test_high_cv_is_kept_flagged_and_blocks_formulation_until_a_recount(world: W
     assert flagged.cv_pct == pytest.approx(15.713484026367722)
     rule = r"recount required: the last final-product count's CV 15\.7 % exceeds 10 %"
     with w.session() as s, pytest.raises(InvalidTransition, match=rule):
-        formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL", storage="2–8 °C")
+        formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="15 mL", storage="2–8 °C")
     with w.db.reader() as s:
         kept = s.get(CellCount, flagged.id)
         assert kept is not None
@@ -437,7 +438,7 @@ def test_high_cv_is_kept_flagged_and_blocks_formulation_until_a_recount(world: W
     recount = count(w, lot_id, hours(99), hemocytometer((100, 5), (104, 4)))
     assert not recount.recount_required
     with w.session() as s:
-        made = formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL",
+        made = formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="15 mL",
                                      storage="2–8 °C", formulated_at=hours(100))
     assert made.count_id == recount.id
     with w.session() as s, pytest.raises(InvalidTransition, match="only be added while"):

@@ -100,6 +100,9 @@ def test_a_corrected_value_is_judged_again_and_audited_with_its_reason(sc: Scena
     corrected = result_of(sc.db, lot_id, "viability_fresh")
     assert (corrected.value_num, corrected.conforms) == (85.0, True)
     assert (corrected.tester_id, corrected.tested_at) == (first.tester_id, first.tested_at)
+    # The 75 % opened an investigation when it was typed; it stays open until QA closes it.
+    assert readiness(sc.db, lot_id).open_records[0].startswith("investigation #")
+    sc.conclude_investigations(lot_id, conclusion="transcription error, corrected to 85 %")
     assert readiness(sc.db, lot_id).ready
     assert status(sc.db, lot_id) == lots.AWAITING_RELEASE
     event = events(sc.db, "qc_result")[-1]
@@ -144,12 +147,17 @@ def test_a_correction_after_release_invalidates_the_signature_and_reopens_the_lo
     assert status(sc.db, lot_id) == lots.AWAITING_RELEASE
     assert not release_signature_valid(sc, lot_id)
     assert readiness(sc.db, lot_id).out_of_spec == ("CD73 91.9 % (limit ≥ 95 %)",)
+    # The corrected value is out of specification: an investigation opens at once.
+    assert readiness(sc.db, lot_id).open_records[0].startswith("investigation #")
     correction, reopened = events(sc.db, "qc_result")[-1], events(sc.db, "lot")[-1]
     assert correction.reason == reason
     assert json.loads(correction.changes)["value_text"] == ["99.1 %", "91.9 %"]
     assert json.loads(reopened.changes)["status"] == [lots.RELEASED, lots.AWAITING_RELEASE]
     assert reopened.reason == (f"batch record corrected after release ({reason}); release "
                                "signature invalidated")
+    with sc.db.session() as s, pytest.raises(InvalidTransition, match="investigation #"):
+        disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
+    sc.conclude_investigations(lot_id)
     with sc.db.session() as s, pytest.raises(InvalidTransition, match="out of specification"):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     verify_ok(sc.db)
@@ -178,7 +186,8 @@ def test_a_retest_stays_a_retest_and_the_first_result_can_be_corrected(
     tech = sc.cast.who("technician")
     with sc.db.session() as s:
         retest_id = qc.record_result(s, tech, lot_id=lot_id, test="cd105", value_text="97 %",
-                                     tested_at=utcnow(), retest_of_id=first.id)
+                                     tested_at=utcnow(), retest_of_id=first.id,
+                                     reason="OOS investigation: repeat staining")
     with sc.db.session() as s:
         row = qc.correct_result(s, tech, retest_id, value_text="97.4 %",
                                 reason="rounded when typed; printout reads 97.4 %")
@@ -189,7 +198,13 @@ def test_a_retest_stays_a_retest_and_the_first_result_can_be_corrected(
     with sc.db.reader() as s:
         rows = [r for r in qc.results(s, lot_id) if r.code == "cd105"]
     assert [(r.id, r.value_text, r.superseded, r.retest_of_id) for r in rows] == [
-        (first.id, "93.8 %", True, None), (retest_id, "97.4 %", False, first.id)]
+        (first.id, "93.8 %", False, None), (retest_id, "97.4 %", False, first.id)]
+    assert not readiness(sc.db, lot_id).ready  # the investigation is open
+    sc.conclude_investigations(lot_id, lab_error=True, conclusion="staining error")
+    with sc.db.reader() as s:
+        rows = [r for r in qc.results(s, lot_id) if r.code == "cd105"]
+    assert [(r.id, r.superseded) for r in rows] == [(first.id, False), (retest_id, False)]
+    assert rows[0].investigation_note.startswith("invalidated")
     assert readiness(sc.db, lot_id).ready  # the retest decides
     verify_ok(sc.db)
 
@@ -280,10 +295,10 @@ def test_voiding_a_retest_makes_the_first_result_the_latest_again(sc: Scenario) 
     first = result_of(sc.db, lot_id, "cd34")
     assert first.id is not None
     tech = sc.cast.who("technician")
-    with sc.db.session() as s:
-        retest_id = qc.record_result(s, tech, lot_id=lot_id, test="cd34", value_text="3 %",
-                                     tested_at=utcnow(), retest_of_id=first.id)
-    assert readiness(sc.db, lot_id).out_of_spec == ("CD34 3 % (limit ≤ 2 %)",)
+    with sc.db.session() as s:  # a new result of a conforming test: no investigation
+        retest_id = qc.record_result(s, tech, lot_id=lot_id, test="cd34", value_text="1 %",
+                                     tested_at=utcnow())
+    assert readiness(sc.db, lot_id).ready
     with sc.db.session() as s:
         qc.void_result(s, tech, retest_id, "sample of another lot was run")
     with sc.db.reader() as s:

@@ -11,10 +11,16 @@ from sqlmodel import select
 
 from lottrack import specifications
 from lottrack.db import Database
-from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import Specification, SpecItem
+from lottrack.errors import (
+    InvalidTransition,
+    PermissionDenied,
+    SignatureRejected,
+    ValidationError,
+)
+from lottrack.models import Signature, SpecApproval, Specification, SpecItem
 from lottrack.permissions import CurrentUser
-from tests.conftest import verify_ok
+from lottrack.signatures import Credentials
+from tests.conftest import PASSWORD, verify_ok
 
 
 def test_init_creates_version_1_with_the_design_defaults(db: Database) -> None:
@@ -84,57 +90,114 @@ def test_a_percentage_typed_as_a_mass_is_refused(db: Database) -> None:
     assert '"95 kg"' in info.value.message
 
 
-def _spec_file(tmp_path: Path, **changes: object) -> Path:
-    data: dict[str, object] = {
-        "name": "v2 with a tighter viability",
-        "max_passage": 5,
-        "items": [
-            {"code": "viability_fresh", "test_name": "Viability", "kind": "numeric",
-             "dimension": "FRACTION", "min": 85},
-            {"code": "sterility", "test_name": "Sterility", "kind": "categorical",
-             "accepted": ["No growth"]},
-        ],
-    }
+def v1_items() -> list[dict[str, object]]:
+    """Version 1's tests as an import file writes them."""
+    out: list[dict[str, object]] = []
+    for d in specifications.V1_ITEMS:
+        item: dict[str, object] = {"code": d.code, "test_name": d.test_name, "kind": d.kind,
+                                   "required": d.required}
+        if d.kind == specifications.NUMERIC:
+            item["dimension"] = d.dimension
+        if d.min_value is not None:
+            item["min"] = d.min_value
+        if d.max_value is not None:
+            item["max"] = d.max_value
+        if d.accepted:
+            item["accepted"] = list(d.accepted)
+        out.append(item)
+    return out
+
+
+def spec_file(tmp_path: Path, **changes: object) -> Path:
+    """A complete import file (v1's tests, viability ≥ 85 %), with ``changes``."""
+    items = v1_items()
+    items[0] = dict(items[0], min=85)
+    data: dict[str, object] = {"name": "v2 with a tighter viability", "max_passage": 5,
+                               "items": items}
     data.update(changes)
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(data))
     return path
 
 
-def test_admin_imports_a_new_version_and_v1_is_unchanged(
-    db: Database, admin: CurrentUser, tmp_path: Path
+def _versions(db: Database) -> dict[int, str]:
+    with db.reader() as s:
+        return specifications.status_of(s)
+
+
+def test_an_imported_version_is_proposed_until_qa_approves_it(
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser], tmp_path: Path
 ) -> None:
     with db.session() as s:
-        version = specifications.import_spec(s, admin, _spec_file(tmp_path))
+        version = specifications.import_spec(s, admin, spec_file(tmp_path))
     assert version == 2
+    assert _versions(db) == {2: "proposed", 1: "in force"}
     with db.reader() as s:
-        current = specifications.current_spec(s)
+        assert specifications.current_spec(s).version == 1  # lots keep v1 meanwhile
         v1 = s.exec(select(Specification).where(Specification.version == 1)).one()
         v1_items = s.exec(select(SpecItem).where(SpecItem.spec_id == v1.id)).all()
-    assert (current.version, current.max_passage) == (2, 5)
     assert len(v1_items) == len(specifications.V1_ITEMS)
+    qa = make_user("qa")
+    with pytest.raises(SignatureRejected), db.session() as s:
+        specifications.approve(s, qa, Credentials(qa.username, "wrong-password-1"), 2)
+    with pytest.raises(PermissionDenied, match="approve specification"), db.session() as s:
+        specifications.approve(s, admin, Credentials(admin.username, "root-password-1"), 2)
+    assert _versions(db)[2] == "proposed"
+    with db.session() as s:
+        specifications.approve(s, qa, Credentials(qa.username, PASSWORD), 2)
+    assert _versions(db) == {2: "in force", 1: "superseded"}
+    with db.reader() as s:
+        current = specifications.current_spec(s)
+        (approval,) = s.exec(select(SpecApproval)).all()
+        signature = s.get(Signature, approval.signature_id)
+    assert (current.version, current.max_passage) == (2, 5)
+    assert signature is not None
+    assert (signature.meaning, signature.signer_id) == ("approved", qa.id)
+    with pytest.raises(InvalidTransition, match="version 2 is in force"), db.session() as s:
+        specifications.approve(s, qa, Credentials(qa.username, PASSWORD), 2)
     verify_ok(db)
+
+
+def test_the_proposer_cannot_approve(
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser], tmp_path: Path
+) -> None:
+    both = make_user("admin", "qa")
+    with db.session() as s:
+        specifications.import_spec(s, both, spec_file(tmp_path))
+    with pytest.raises(PermissionDenied, match="proposed specification version 2"), \
+            db.session() as s:
+        specifications.approve(s, both, Credentials(both.username, PASSWORD), 2)
+    assert _versions(db)[2] == "proposed"
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
         ({"items": []}, "list of items"),
-        ({"items": [{"code": "x", "test_name": "X", "kind": "magic"}]}, "kind 'magic'"),
+        ({"items": [{"code": "x", "test_name": "X", "kind": "magic"}]},
+         r"items\[0\]\.kind: .* \(found 'magic'\)"),
         ({"items": [{"code": "x", "test_name": "X", "kind": "numeric",
                      "dimension": "FRACTION", "min": 5, "max": 1}]}, "min is above max"),
         ({"items": [{"code": "x", "test_name": "X", "kind": "categorical"}]},
          "needs accepted values"),
         ({"max_passage": -1}, "max_passage must be a whole number"),
+        ({"max_passage": "4"}, r"max_passage: Input should be a valid integer \(found '4'\)"),
+        ({"maxx": 2}, 'unknown key "maxx"'),
+        ({"items": [dict(v1_items()[0], maxx=2)]}, r'unknown key "maxx" in items\[0\]'),
+        ({"min_replicates": 0}, "min_replicates must be at least 2"),
+        ({"items": [{"code": "potency", "test_name": "Potency", "kind": "report-only"}]},
+         "must test, as required for release and against a limit: sterility, mycoplasma, "
+         "endotoxin, viability, identity marker CD73"),
+        ({"items": [dict(i, required=False) if i["code"] == "sterility" else i
+                    for i in v1_items()]}, "limit: sterility \\(design §10\\)"),
     ],
 )
 def test_a_malformed_file_is_refused_whole(
     db: Database, admin: CurrentUser, tmp_path: Path, changes: dict[str, object], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message), db.session() as s:
-        specifications.import_spec(s, admin, _spec_file(tmp_path, **changes))
-    with db.reader() as s:
-        assert specifications.current_spec(s).version == 1
+        specifications.import_spec(s, admin, spec_file(tmp_path, **changes))
+    assert _versions(db) == {1: "in force"}
 
 
 def test_only_an_admin_imports(
@@ -142,4 +205,4 @@ def test_only_an_admin_imports(
 ) -> None:
     qa = make_user("qa")
     with pytest.raises(PermissionDenied, match="manage specifications"), db.session() as s:
-        specifications.import_spec(s, qa, _spec_file(tmp_path))
+        specifications.import_spec(s, qa, spec_file(tmp_path))

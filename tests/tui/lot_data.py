@@ -96,6 +96,7 @@ def _lots(sc: Scenario, now: dt.datetime) -> dict[str, int]:
     lots["TLS-102"], _ = sc.made_lot(sc.subject("TLS-102", born, "CD"), weight="82 kg")
     lots["TLS-103"], _ = sc.made_lot(sc.subject("TLS-103", born, "EF"),
                                      qc_results=dict(CONFORMING_QC, viability_fresh="75 %"))
+    sc.conclude_investigations(lots["TLS-103"])  # QA: no laboratory error, the 75 % stands
     lots["TLS-104"], _ = sc.made_lot(sc.subject("TLS-104", born, "GH"))
     sc.release(lots["TLS-104"])
     # ready to formulate: P0–P1 harvested, final product counted.

@@ -90,7 +90,7 @@ CAST = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm
 #: (seeded, area, vessels, hours in culture, harvested, viability) for P0, P1, P2.
 PASSAGES = (("5e6 cells", "175 cm2", "1 x T175 flask", 96, "4.0e7 cells", "95 %"),
             ("1.0e7 cells", "636 cm2", "1 x CellSTACK-1", 72, "8.0e7 cells", "94 %"),
-            ("2.0e7 cells", "1272 cm2", "2 x CellSTACK-1", 60, "1.0e8 cells", "96 %"))
+            ("2.0e7 cells", "1272 cm2", "2 x CellSTACK-1", 60, "1.4e8 cells", "96 %"))
 #: Hemocytometer replicates (live, dead) at 4 squares, dilution 10.
 P2_COUNT = (("50", "2"), ("52", "3"))
 FINAL_COUNT = (("100", "4"), ("104", "5"))
@@ -441,7 +441,7 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
         passages = s.exec(select(Passage).order_by(col(Passage.number))).all()
         assert [(p.number, p.cells_seeded, p.cells_harvested, p.viability_pct)
                 for p in passages] == [(0, 5e6, 4e7, 95.0), (1, 1e7, 8e7, 94.0),
-                                        (2, 2e7, 1e8, 96.0)]
+                                        (2, 2e7, 1.4e8, 96.0)]
         assert all(p.lot_id == lot.id and users[p.recorded_by] == "tech"
                    and users[p.harvest_recorded_by or 0] == "tech" for p in passages)
         assert [(p.seeded_at, p.harvested_at) for p in passages] == [

@@ -12,28 +12,25 @@ from textual.pilot import Pilot
 
 from lottrack import specifications
 from lottrack.db import Database
-from lottrack.models import Specification, SpecItem
-from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from lottrack.models import Specification, SpecItem, User
+from lottrack.permissions import CurrentUser
+from tests.storage.test_specifications import v1_items
+from tests.tui.helpers import PASSWORDS, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
+from tui.modals.signature import SignatureModal
 from tui.screens.home import HomeScreen
 from tui.screens.specifications import SpecificationsScreen
 
 pytestmark = pytest.mark.asyncio
 
 
+
 def spec_file(tmp_path: Path, **changes: object) -> Path:
-    """A specification file as an administrator would write it."""
-    data: dict[str, object] = {
-        "name": "v2 with a tighter viability",
-        "max_passage": 5,
-        "items": [
-            {"code": "viability_fresh", "test_name": "Viability, fresh", "kind": "numeric",
-             "dimension": "FRACTION", "min": 85},
-            {"code": "sterility", "test_name": "Sterility", "kind": "categorical",
-             "accepted": ["No growth"]},
-            {"code": "karyotype", "test_name": "Karyotype", "kind": "report-only"},
-        ],
-    }
+    """A specification file as an administrator would write it (every §10 test)."""
+    items = v1_items()
+    items[0] = dict(items[0], min=85)
+    data: dict[str, object] = {"name": "v2 with a tighter viability", "max_passage": 5,
+                               "items": items}
     data.update(changes)
     path = tmp_path / "spec-v2.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -47,9 +44,10 @@ def stored_versions(db: Database) -> tuple[int, int]:
                 s.exec(select(func.count()).select_from(SpecItem)).one())
 
 
-async def open_specifications(pilot: Pilot[object]) -> SpecificationsScreen:
-    """Log in as the demo admin and press s."""
-    await login(pilot, "admin")
+async def open_specifications(pilot: Pilot[object], who: str = "admin"
+                              ) -> SpecificationsScreen:
+    """Log in as a demo person (the admin unless told) and press s."""
+    await login(pilot, who)
     await pilot.press("s")
     await settle(pilot)
     screen = pilot.app.screen
@@ -87,34 +85,59 @@ async def test_admin_sees_the_current_version_its_tests_and_numbers(
         assert "e" not in app.screen.active_bindings
 
 
-async def test_importing_a_file_adds_a_version_and_keeps_the_old_one(
+async def test_importing_a_file_proposes_a_version_and_qa_approves_it(
     app: LotTrackApp, demo_db: Database, tmp_path: Path
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await open_specifications(pilot)
         await import_path(pilot, spec_file(tmp_path))
-        assert ("Imported specification version 2; new lots are tested against it, "
-                "existing lots keep the version they were created with."
-                in shown(app, "#specs-status"))
+        assert ("Specification version 2 is proposed; it is in force once a QA person "
+                "other than you approves it." in shown(app, "#specs-status"))
         # The new version is highlighted, with its own tests and numbers.
         assert "Version 2: maximum passage P5" in shown(app, "#specs-settings")
         text = screen_text(app)
         assert "v2 with a tighter viability" in text
+        assert "proposed" in text
         assert "≥ 85 %" in text
-        assert "CD73" not in text
-        # Version 1 is still there, unchanged, and no longer current.
+        assert "a" not in app.screen.active_bindings  # an admin does not approve
+        # Version 1 is still there, unchanged, and still in force.
         await pilot.press("down")
         await pilot.pause()
         assert "Version 1: maximum passage P4" in shown(app, "#specs-settings")
-        assert "CD73" in screen_text(app)
     with demo_db.reader() as s:
-        current = specifications.current_spec(s)
-        assert (current.version, current.max_passage) == (2, 5)
-        assert current.id is not None
-        codes = [i.code for i in specifications.items(s, current.id)]
-    assert codes == ["viability_fresh", "sterility", "karyotype"]
+        assert specifications.current_spec(s).version == 1
 
 
+async def test_qa_approves_a_proposed_version_with_a_signature(
+    app: LotTrackApp, demo_db: Database, tmp_path: Path
+) -> None:
+    with demo_db.session() as s:
+        admin = CurrentUser.of(s.exec(select(User).where(User.username == "admin")).one())
+        specifications.import_spec(s, admin, spec_file(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_specifications(pilot, "qa")
+        assert "i" not in app.screen.active_bindings  # QA does not import
+        assert "Version 2: maximum passage P5" in shown(app, "#specs-settings")
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, SignatureModal)
+        assert "approve this specification version" in shown(app, "#signature-meaning")
+        await type_text(pilot, "qa")
+        await pilot.press("enter")
+        await type_text(pilot, "wrong-password")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, SignatureModal)  # asked again, with the refusal
+        await type_text(pilot, "qa")
+        await pilot.press("enter")
+        await type_text(pilot, PASSWORDS["qa"])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "version 2 approved and signed" in shown(app, "#specs-status")
+        assert "in force" in screen_text(app)
+        assert "a" not in app.screen.active_bindings
+    with demo_db.reader() as s:
+        assert specifications.current_spec(s).version == 2
 async def test_a_bad_file_shows_the_services_message_and_stores_nothing(
     app: LotTrackApp, demo_db: Database, tmp_path: Path
 ) -> None:
@@ -146,9 +169,9 @@ async def test_a_bad_file_shows_the_services_message_and_stores_nothing(
     assert stored_versions(demo_db) == before
 
 
-async def test_only_an_admin_reaches_the_specifications_screen(app: LotTrackApp) -> None:
+async def test_only_admin_and_qa_reach_the_specifications_screen(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "qa")
+        await login(pilot, "tech")
         assert isinstance(app.screen, HomeScreen)
         assert app.check_action("open", ("specifications",)) is False
         assert "Specs" not in [c.name for c in app.palette_commands(app.screen)]

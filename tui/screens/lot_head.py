@@ -52,7 +52,11 @@ def readiness_text(ready: qc.ReleaseReadiness) -> Text:
     if ready.ready:
         return Text("Every required result is in and conforms.", style="bold green")
     text = Text()
+    if ready.open_records:
+        text.append("OPEN, BLOCKS RELEASE: " + "; ".join(ready.open_records), style="bold red")
     if ready.out_of_spec:
+        if text:
+            text.append("\n")
         text.append("OUT OF SPECIFICATION: " + "; ".join(ready.out_of_spec), style="bold red")
     if ready.missing:
         if text:

@@ -115,7 +115,9 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         style = "dim" if r.superseded or void else (
             "bold red" if r.conforms is False else "")
         note = [f"VOID: {r.voided_reason}"] if void else []
-        if r.retest_of_id:
+        if r.investigation_note:
+            note.append(r.investigation_note)
+        elif r.retest_of_id:
             note.append(f"retest of #{r.retest_of_id}")
         if not r.required:
             note.append("not required")

@@ -1,7 +1,9 @@
-"""Specifications (administrators): every version with its tests; import a new version.
+"""Specifications: every version with its tests; an administrator imports (proposes) a
+new version, a QA person who is not the proposer approves it with a signature (§6.8).
 
 A version is never changed once made (design §2): a lot is judged against the version
-that was current when it was created. So this screen shows and imports; it edits nothing.
+that was in force when it was created. So this screen shows, imports and approves; it
+edits nothing.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing_extensions import override
 
 from lottrack import specifications
 from lottrack.db import Database
-from lottrack.errors import LotTrackError
+from lottrack.errors import LotTrackError, SignatureRejected
 from lottrack.listings.specs import SpecVersion, spec_versions
 from lottrack.permissions import Action, CurrentUser
+from lottrack.signatures import Credentials
+from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
@@ -46,9 +50,16 @@ class SpecImported(Message):
 
 @dataclass
 class ImportRefused(Message):
-    """The service refused the file; nothing was stored."""
+    """The service refused the file (or the approval); nothing was stored."""
 
     message: str
+
+
+@dataclass
+class SpecApproved(Message):
+    """QA's signed approval was stored: the version is in force."""
+
+    version: int
 
 
 class SpecificationsScreen(AppScreen):
@@ -59,9 +70,13 @@ class SpecificationsScreen(AppScreen):
     HELP = """\
 # Specifications
 
-Every release specification version, newest first. The **current** version is the one
-a new lot is tested against; a lot keeps the version that was current when it was
-created. A version is never changed: to change a limit, import a new version.
+Every release specification version, newest first. The version **in force** is the one
+a new lot is tested against; a lot keeps the version that was in force when it was
+created. A version is never changed: to change a limit, an administrator imports a new
+version, which is **proposed** until a QA person who did not propose it approves it
+with an electronic signature (**a** on the highlighted proposed version). A file
+without the tests design §10 requires (sterility, mycoplasma, endotoxin, viability,
+identity markers) or with an unknown key is refused.
 
 Move with **↑/↓** in the list of versions; the tests of the highlighted version and its
 site-wide numbers (maximum passage, replicate counts and CV, fresh shelf life, thaw limit)
@@ -79,6 +94,7 @@ and optionally `required`.
 
     BINDINGS = [
         Binding("i", "import", "Import"),
+        Binding("a", "approve", "Approve"),
         Binding("ctrl+r", "reload", "Refresh", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -98,7 +114,7 @@ and optionally `required`.
             yield LoadingIndicator(id="specs-loading")
             versions: DataTable[Text] = DataTable(id="specs-versions", cursor_type="row",
                                                   zebra_stripes=True)
-            versions.add_columns("Version", "Current", "Created", "Name")
+            versions.add_columns("Version", "Status", "Created", "Name")
             yield versions
             yield Static("", id="specs-settings")
             items: DataTable[Text] = DataTable(id="specs-items", cursor_type="row",
@@ -132,6 +148,7 @@ and optionally `required`.
     @on(DataTable.RowHighlighted, "#specs-versions")
     def _highlighted(self) -> None:
         self._show_version(self.selected())
+        self.refresh_bindings()  # approve is offered on a proposed version only
 
     def _show_version(self, row: SpecVersion | None) -> None:
         settings = self.query_one("#specs-settings", Static)
@@ -152,6 +169,10 @@ and optionally `required`.
         """Import only for those who may (the service checks again)."""
         if action == "import":
             return self.ctx.can(Action.MANAGE_SPECIFICATIONS)
+        if action == "approve":
+            row = self.selected()
+            return (self.ctx.can(Action.APPROVE_SPECIFICATIONS) and row is not None
+                    and row.status == specifications.PROPOSED)
         return True
 
     # ------------------------------------------------------------------------ actions
@@ -168,6 +189,22 @@ and optionally `required`.
     def action_import(self) -> None:
         """Move to the import line."""
         self.query_one("#specs-path", Input).focus()
+
+    def action_approve(self, message: str = "") -> None:
+        """Sign the highlighted proposed version into force (the service checks who)."""
+        row, user = self.selected(), self.ctx.user
+        if row is None or user is None:
+            return
+        version = row.version
+
+        def signed(creds: Credentials | None) -> None:
+            if creds is not None:
+                self._status(f"Approving version {version}…", error=False)
+                self._approve(self.ctx.db, user, creds, version)
+
+        self.app.push_screen(SignatureModal(
+            "approved", f"Specification version {version}: {row.name}", message=message),
+            signed)
 
     @on(Input.Submitted, "#specs-path")
     @on(Button.Pressed, "#specs-import-button")
@@ -191,6 +228,19 @@ and optionally `required`.
         with db.reader() as session:
             rows = spec_versions(session)
         post_if_current(self, VersionsLoaded(rows))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="approve")
+    def _approve(self, db: Database, who: CurrentUser, creds: Credentials, version: int
+                 ) -> None:
+        try:
+            with db.session() as session:
+                specifications.approve(session, who, creds, version)
+        except SignatureRejected as exc:
+            self.app.call_from_thread(self.action_approve, exc.message)
+        except LotTrackError as exc:
+            self.post_message(ImportRefused(exc.message))
+        else:
+            self.post_message(SpecApproved(version))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import")
     def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
@@ -216,7 +266,8 @@ and optionally `required`.
         for row in message.rows:
             table.add_row(
                 Text(str(row.version)),
-                Text("current", style="bold green") if row.current else Text("—"),
+                Text(row.status, style="bold green" if row.status == specifications.IN_FORCE
+                     else "bold yellow" if row.status == specifications.PROPOSED else "dim"),
                 Text(row.created_at.astimezone(tz).strftime("%Y-%m-%d")),
                 Text(row.name),
                 key=str(row.version),
@@ -230,11 +281,18 @@ and optionally `required`.
     def _imported(self, message: SpecImported) -> None:
         self.importing = False
         self.query_one("#specs-path", Input).value = ""
-        self._status(f"Imported specification version {message.version}; new lots are "
-                     "tested against it, existing lots keep the version they were created "
-                     "with.", error=False)
+        self._status(f"Specification version {message.version} is proposed; it is in force "
+                     "once a QA person other than you approves it. Until then new lots are "
+                     "tested against the version in force.", error=False)
         self._select = str(message.version)
         self.query_one("#specs-versions").focus()
+        self.action_reload()
+
+    @on(SpecApproved)
+    def _approved(self, message: SpecApproved) -> None:
+        self._status(f"Specification version {message.version} approved and signed; it is "
+                     "in force for new lots (existing lots keep theirs).", error=False)
+        self._select = str(message.version)
         self.action_reload()
 
     @on(ImportRefused)

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Input, Select, Static
 
 from lottrack import qc, specifications
 from lottrack.listings import QCTest
@@ -37,8 +37,10 @@ read: a percentage (`99.1 %`), an endotoxin concentration (`0.25 EU/mL`) or the 
 outcome (`no growth`, `not detected`). Whether it conforms is computed from the lot's
 specification when saved; you never type it.
 
-A second result for the same test is recorded as a **retest** of the latest one: both
-stay in the batch record, the first shown as superseded. **ctrl+s** saves.
+An out-of-specification result opens an **investigation** at once. While it is open, a
+new result of that test is a **retest** against the investigation and needs a reason;
+the original stays in the batch record beside it, and QA's conclusion decides which
+counts. **ctrl+s** saves.
 """
 
     def compose_fields(self) -> ComposeResult:
@@ -55,8 +57,9 @@ stay in the batch record, the first shown as superseded. **ctrl+s** saves.
                                                  id="method"))
             yield from field_row("Tested at", MomentField("Tested at", self.ctx.clock,
                                                           id="tested-at"))
-            yield from field_row("", Checkbox("Retest of the latest result", False,
-                                              id="retest", compact=True))
+            yield from field_row("Retest reason", Input(
+                placeholder="why the test is repeated (open investigation)", compact=True,
+                name="retest_reason", id="retest-reason"))
 
     def apply(self, data: Any) -> None:
         """Offer the lot's tests, required ones first marked."""
@@ -81,9 +84,8 @@ stay in the batch record, the first shown as superseded. **ctrl+s** saves.
         numeric = test is not None and test.kind in NUMERIC_KINDS
         self.show_field("value-num", numeric)
         self.show_field("value-text", test is not None and not numeric)
-        retest = self.query_one("#retest", Checkbox)
-        retest.display = test is not None and test.latest_id is not None
-        retest.value = retest.display
+        self.show_field("retest-reason",
+                        test is not None and test.open_investigation is not None)
         limit = self.query_one("#limit", Static)
         if test is None:
             limit.update("")
@@ -92,6 +94,9 @@ stay in the batch record, the first shown as superseded. **ctrl+s** saves.
         if test.latest_id is not None:
             text.append(f"   latest: {test.latest_value} ")
             text.append_text(conformity_text(test.latest_conforms))
+        if test.open_investigation is not None:
+            text.append(f"\nInvestigation #{test.open_investigation} is open: this result is "
+                        "a retest against it.", style="bold yellow")
         limit.update(text)
         if numeric:
             self.query_one("#value-num", QuantityField).configure(test.test_name,
@@ -116,13 +121,14 @@ stay in the batch record, the first shown as superseded. **ctrl+s** saves.
         method = self.query_one("#method", Input).value
         tested = self.query_one("#tested-at", MomentField).value()
         assert tested is not None
-        retest_of = (test.latest_id if self.query_one("#retest", Checkbox).value else None)
+        reason = self.query_one("#retest-reason", Input).value
+        investigation = test.open_investigation
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
             result_id = qc.record_result(session, who, lot_id=lot_id, test=test.code,
                                          value_text=value, tested_at=tested, method=method,
-                                         retest_of_id=retest_of)
+                                         investigation_id=investigation, reason=reason)
             row = next(r for r in qc.results(session, lot_id) if r.id == result_id)
             verdict = {True: "conforms", False: "OUT OF SPECIFICATION",
                        None: "report only"}[row.conforms]
