@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from lottrack import deviations, investigations, lots, qc, signatures
+from lottrack import deviations, lots, qc, signatures
 from lottrack.batch_record import lot_content
 from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
 from lottrack.inputs import clean_paragraphs
@@ -201,12 +201,10 @@ def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: 
     lot, ready = _open_for_release(
         session, who, lot_id, "release the lot under exception",
         "; an exceptional release covers results out of specification, not missing ones.")
-    assert lot.id is not None
-    still_open = investigations.standing(session, [lot.id]).open_by_lot.get(lot.id, ())
-    if still_open:
+    if ready.open_investigations:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number} under exception: "
-            f"{'; '.join(still_open)}. QA closes the investigation first.")
+            f"{'; '.join(ready.open_investigations)}. QA closes the investigation first.")
     accepted = deviations.check_accepted(session, lot, accepted_deviations)
     if not ready.out_of_spec:
         raise InvalidTransition(
@@ -270,12 +268,16 @@ def lift_quarantine(session: Session, who: CurrentUser, lot_id: int, creds: Cred
 
 def open_decisions(status: str, ready: qc.ReleaseReadiness) -> frozenset[str]:
     """The decisions (of :data:`DECISIONS`) a lot in ``status`` with ``ready`` is open to:
-    what the review screen offers. Release needs every required result in and conforming;
-    an exceptional release covers results out of specification, never missing ones. The
+    what the review screen offers. Release needs every required result in and conforming
+    and nothing open; an exceptional release covers results out of specification, never
+    missing ones, once every investigation is closed. The
     services check these again with the person's independence and pending recounts."""
     open_: set[str] = set()
     if status == lots.AWAITING_RELEASE and not ready.missing:
-        open_.add("exceptional" if ready.out_of_spec else "release")
+        if ready.out_of_spec and not ready.open_investigations:
+            open_.add("exceptional")
+        elif not ready.out_of_spec and not ready.open_records:
+            open_.add("release")
     if status in REJECT_FROM:
         open_.add("reject")
     if status in QUARANTINE_FROM:

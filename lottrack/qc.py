@@ -303,8 +303,16 @@ class ReleaseReadiness:
 
     missing: tuple[str, ...]
     out_of_spec: tuple[str, ...]
-    open_records: tuple[str, ...] = ()
-    """Open investigations and deviations, each in words: any of them blocks release."""
+    open_investigations: tuple[str, ...] = ()
+    """Open OOS investigations, each in words: any blocks every release."""
+    open_deviations: tuple[str, ...] = ()
+    """Open deviations, each in words: any blocks a normal release (an exceptional
+    release names those it accepts)."""
+
+    @property
+    def open_records(self) -> tuple[str, ...]:
+        """Open investigations and deviations: any of them blocks a normal release."""
+        return self.open_investigations + self.open_deviations
 
     @property
     def ready(self) -> bool:
@@ -365,7 +373,7 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
                 missing.append(test_name)
             elif row[2] is False:
                 failing.append(f"{test_name} {row[0]} (limit {row[1]})")
-        out[lot.id] = ReleaseReadiness(
-            tuple(missing), tuple(failing),
-            standing.open_by_lot.get(lot.id, ()) + open_records.get(lot.id, ()))
+        out[lot.id] = ReleaseReadiness(tuple(missing), tuple(failing),
+                                       standing.open_by_lot.get(lot.id, ()),
+                                       open_records.get(lot.id, ()))
     return out

@@ -245,7 +245,7 @@ async def test_a_passage_after_formulation_is_refused_with_the_rule(
         # Meanwhile another terminal formulates the lot.
         with db.session() as s:
             tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech2")).one())
-            formulation.formulate(s, tech, lot_id=lot_id, volume_text="50 mL",
+            formulation.formulate(s, tech, lot_id=lot_id, volume_text="25 mL",
                                   storage="2–8 °C")
         before = row_counts(db)
         await fill(pilot, "seeded-at", "now")

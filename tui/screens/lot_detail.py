@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedC
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import lots
+from lottrack import deviations, lots
 from lottrack.db import Database
 from lottrack.errors import ValidationError
 from lottrack.permissions import Action, CurrentUser
@@ -79,6 +79,7 @@ service checks again.
         Binding("t", "record('qc')", "QC"),
         Binding("f", "record('formulate')", "Formulate"),
         Binding("v", "review", "Review"),
+        Binding("o", "deviation", "Deviation"),
         Binding("d", "certificate", "Certificate"),
         Binding("r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
@@ -122,6 +123,10 @@ service checks again.
             yield table("bags")
             yield Static("Chain of custody", classes="lot-caption")
             yield table("custody")
+        elif tab == "decisions":
+            yield table("decisions")
+            yield Static("Investigations and deviations", classes="lot-caption")
+            yield table("quality")
         else:
             yield table(tab)
 
@@ -161,7 +166,7 @@ service checks again.
             "timeline": lot_tables.fill_timeline, "passages": lot_tables.fill_passages,
             "counts": lot_tables.fill_counts, "qc": lot_tables.fill_results,
             "bags": lot_tables.fill_bags, "custody": lot_tables.fill_custody,
-            "decisions": lot_tables.fill_decisions}
+            "decisions": lot_tables.fill_decisions, "quality": lot_tables.fill_quality}
         for name, fill in fills.items():
             fill(self.query_one(f"#lot-{name}", DataTable), lot, tz)
         self.query_one(GrowthChart).plot(lot.growth)
@@ -187,6 +192,9 @@ service checks again.
             return str(parameters[0]) in lot.recordable
         if action == "review":
             return self.ctx.can(Action.DECIDE_DISPOSITION)
+        if action == "deviation":
+            return (lot is not None and lot.summary.status in deviations.OPEN_STATES
+                    and self.ctx.can(Action.OPEN_DEVIATION))
         if action == "certificate":
             return (lot is not None and lot.summary.status in lots.RELEASED_STATES
                     and self.ctx.can(Action.ISSUE_RELEASE_CERTIFICATE))
@@ -232,6 +240,12 @@ service checks again.
     def action_record(self, what: str) -> None:
         """Open the form for ``what`` (seed, harvest, count, qc, formulate)."""
         self.app.push_screen(form_for(what, self.lot_id))
+
+    def action_deviation(self) -> None:
+        """Open a deviation on this lot."""
+        from tui.screens.forms.quality import DeviationForm
+
+        self.app.push_screen(DeviationForm(self.lot_id))
 
     def action_review(self) -> None:
         """QA: the review screen of this lot."""

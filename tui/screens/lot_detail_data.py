@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from lottrack import disposition, expansion, formulation, listings, lots, qc
+from lottrack import (
+    deviations,
+    disposition,
+    expansion,
+    formulation,
+    investigations,
+    listings,
+    lots,
+    qc,
+)
 from lottrack.permissions import Action, CurrentUser, allowed
 
 
@@ -34,6 +43,8 @@ class LotDetail:
     """What the lab may record now (:func:`lottrack.listings.recordable`)."""
     audit: tuple[listings.AuditRow, ...] | None
     """The lot's audit trail, for people who may view it (None otherwise)."""
+    investigations: tuple[investigations.InvestigationView, ...] = ()
+    deviations: tuple[deviations.DeviationView, ...] = ()
 
     @property
     def growth(self) -> list[tuple[float, float]]:
@@ -75,4 +86,6 @@ def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
         next_step=step.text if step is not None else None,
         recordable=listings.recordable(context, step),
         audit=audit,
+        investigations=tuple(investigations.list_for_lot(session, who, lot_id)),
+        deviations=tuple(deviations.list_for_lot(session, who, lot_id)),
     )

@@ -175,6 +175,41 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "No decision")
 
 
+def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+    """OOS investigations and deviations: open ones in bold red (they block release),
+    closed ones with their conclusion and who signed it."""
+    _reset(table, "Record", "Opened", "What", "State", "Conclusion")
+    for inv in lot.investigations:
+        retests = "; ".join(f"retest {r.value_text}: {r.reason}" for r in inv.retests)
+        table.add_row(
+            Text(f"Investigation #{inv.id}"), when(inv.opened_at, tz),
+            Text(inv.result_text + (f" — {retests}" if retests else "")),
+            Text("OPEN", style="bold red") if inv.is_open else Text(
+                f"closed by {inv.closed_by}", style="green"),
+            Text(inv.summary.split(" — ", 1)[1] + (f": {inv.conclusion_text}"
+                                                   if inv.conclusion_text else "")),
+            key=f"investigation-{inv.id}")
+    for dev in lot.deviations:
+        kind = "planned" if dev.planned else "unplanned"
+        table.add_row(
+            Text(f"Deviation #{dev.id} ({kind})"), when(dev.opened_at, tz),
+            Text(f"{dev.description} — impact: {dev.impact} — action: "
+                 f"{dev.corrective_action}"),
+            Text("OPEN", style="bold red") if dev.is_open else Text(
+                f"closed by {dev.closed_by}", style="green"),
+            Text(dev.closure), key=f"deviation-{dev.id}")
+    _empty(table, "No investigation or deviation")
+
+
+def open_quality_record(lot: LotDetail, key: str | None) -> tuple[str, int, str] | None:
+    """(kind, id, summary) of the open record under ``key`` (a quality-table row key), or
+    of the first open one when the key names none."""
+    records = [("investigation", i.id, i.summary) for i in lot.investigations if i.is_open]
+    records += [("deviation", d.id, d.summary) for d in lot.deviations if d.is_open]
+    chosen = [r for r in records if f"{r[0]}-{r[1]}" == key]
+    return (chosen or records or [None])[0]
+
+
 def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """The lot's audit trail; a change to a value already recorded is marked ✎."""
     _reset(table, "#", "At", "User", "Action", "Record", "Reason", "Changes")

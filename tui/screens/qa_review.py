@@ -33,7 +33,7 @@ TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisio
 FILLS: dict[str, Callable[..., None]] = {
     "results": lot_tables.fill_results, "audit": lot_tables.fill_audit,
     "decisions": lot_tables.fill_decisions, "counts": lot_tables.fill_counts,
-    "passages": lot_tables.fill_passages}
+    "passages": lot_tables.fill_passages, "quality": lot_tables.fill_quality}
 
 
 @dataclass
@@ -65,6 +65,11 @@ Decisions (each signed: username and password again):
   physician's request, the risk evaluation, the physician's acceptance and the time the
   sponsor was notified.
 * **x** reject, **k** quarantine, **l** lift a quarantine.
+* **n** closes an open out-of-specification investigation or deviation (the Decisions
+  tab lists them below the decisions): a conclusion, then your signature. For an
+  investigation, say whether an assignable laboratory error was found (the original
+  result is invalidated and the retest stands) or not (the original stands). Any open
+  investigation or deviation blocks release.
 
 The person who recorded any step of the lot cannot release it; the service says so.
 **d** opens the full batch record.
@@ -77,6 +82,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         Binding("x", "decide('reject')", "Reject"),
         Binding("k", "decide('quarantine')", "Quarantine"),
         Binding("l", "decide('lift')", "Lift"),
+        Binding("n", "close_record", "Close record"),
         Binding("d", "detail", "Batch record"),
         Binding("ctrl+r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
@@ -105,6 +111,11 @@ The person who recorded any step of the lot cannot release it; the service says 
                                         zebra_stripes=True, classes="review-table")
                         if tab == "audit":
                             yield Static("", id="audit-detail")
+                        if tab == "decisions":
+                            yield Static("Investigations and deviations",
+                                         classes="lot-caption")
+                            yield DataTable(id="review-quality", cursor_type="row",
+                                            zebra_stripes=True, classes="review-table")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,9 +184,12 @@ The person who recorded any step of the lot cannot release it; the service says 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Offer only the decisions the lot's state allows (the service checks again)."""
+        lot = self.lot
+        if action == "close_record":
+            return (lot is not None and self.ctx.can(Action.CLOSE_QUALITY_RECORD)
+                    and bool(lot.readiness.open_records))
         if action != "decide":
             return True
-        lot = self.lot
         if lot is None or not self.ctx.can(Action.DECIDE_DISPOSITION):
             return False
         return str(parameters[0]) in open_decisions(lot.summary.status, lot.readiness)
@@ -186,8 +200,26 @@ The person who recorded any step of the lot cannot release it; the service says 
 
         if self.lot is None:
             return
-        self.app.push_screen(DecisionForm(self.lot_id, kind, self.lot.summary.lot_number,
-                                          self.lot.summary.subject_code))
+        self.app.push_screen(DecisionForm(
+            self.lot_id, kind, self.lot.summary.lot_number, self.lot.summary.subject_code,
+            tuple(d.id for d in self.lot.deviations if d.is_open)))
+
+    def action_close_record(self) -> None:
+        """Close the open investigation or deviation under the cursor of the Decisions
+        tab's lower table (else the first open one), with a signed conclusion."""
+        from tui.screens.forms.quality import CloseRecordForm
+
+        if self.lot is None:
+            return
+        table: DataTable[Text] = self.query_one("#review-quality", DataTable)
+        key = None
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        record = lot_tables.open_quality_record(self.lot, key)
+        if record is not None:
+            kind, record_id, summary = record
+            self.app.push_screen(CloseRecordForm(kind, record_id, summary,
+                                                 self.lot.summary.lot_number))
 
     def action_detail(self) -> None:
         """The full batch record."""

@@ -9,14 +9,13 @@ from typing import Any
 
 from sqlmodel import Session
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from lottrack import disposition
 from lottrack.permissions import CurrentUser
-from lottrack.signatures import MEANINGS, Credentials
-from tui.modals.signature import SignatureModal
-from tui.screens.forms.base import FormProblem, FormScreen, SaveCall, field_row, grid
+from lottrack.signatures import MEANINGS
+from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
+from tui.screens.forms.signed import SignedForm
 from tui.widgets.moment_input import MomentField
 
 
@@ -41,11 +40,8 @@ DECISIONS: dict[str, Decision] = {
 """The meanings are those the disposition service signs with (design §6.2)."""
 
 
-class DecisionForm(FormScreen):
+class DecisionForm(SignedForm):
     """Justification (and for an exceptional release its four records), then sign."""
-
-    SAVE_LABEL = "Sign…"
-    BINDINGS = [Binding("ctrl+s", "save", "Sign")]
     HELP = """\
 # QA decision
 
@@ -63,13 +59,15 @@ manufacturer's risk evaluation, the physician's recorded acceptance and the time
 sponsor was notified.
 """
 
-    def __init__(self, lot_id: int, decision: str, lot_number: str, subject_code: str) -> None:
+    def __init__(self, lot_id: int, decision: str, lot_number: str, subject_code: str,
+                 open_deviations: tuple[int, ...] = ()) -> None:
         self.decision = DECISIONS[decision]
         self.kind = decision
         self.lot_id = lot_id
         self.lot_number = lot_number
         self.subject_code = subject_code
-        self._creds: Credentials | None = None
+        self.open_deviations = open_deviations
+        """An exceptional release names the open deviations it accepts (design §6.7)."""
         super().__init__()
         self.FORM_TITLE = f"{self.decision.title} {lot_number}"
 
@@ -92,6 +90,10 @@ sponsor was notified.
                     name="physician_acceptance", id="acceptance"))
                 yield from field_row("Sponsor notified", MomentField(
                     "Sponsor notified at", self.ctx.clock, value="", id="sponsor"))
+                if self.open_deviations:
+                    yield from field_row("Accepts", Static(
+                        "open deviation(s) " + ", ".join(f"#{d}" for d in self.open_deviations),
+                        classes="form-note", id="accepted-deviations"))
             yield from field_row("Signature", Static(
                 f"“{MEANINGS[self.decision.meaning]}” ({self.decision.meaning})",
                 classes="form-note"))
@@ -124,34 +126,19 @@ sponsor was notified.
         title, lot_number = self.decision.title, self.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
-            creds = self._creds
+            creds = self.creds
             assert creds is not None
             if records is not None:
                 disposition.release_exceptional(session, who, lot_id, creds, records,
-                                                justification)
+                                                justification,
+                                                accepted_deviations=self.open_deviations)
             else:
                 service[self.kind](session, who, lot_id, creds, justification)
             return f"{title} {lot_number}: signed and recorded."
 
         return save
 
-    def submit(self, call: SaveCall) -> None:
-        """Ask for the signature, then save with it."""
-        subject = f"{self.decision.verb} lot {self.lot_number} (subject {self.subject_code})"
-
-        def signed(creds: Credentials | None) -> None:
-            if creds is None:
-                self._say("Not signed: nothing was saved.", error=True)
-                return
-            self._creds = creds
-            super(DecisionForm, self).submit(call)
-
-        self.app.push_screen(SignatureModal(self.decision.meaning, subject), signed)
-
-    def on_form_saved(self) -> None:
-        """Forget the password once the service has it."""
-        self._creds = None
-
-    def on_form_refused(self) -> None:
-        """Forget the password; a new attempt asks again."""
-        self._creds = None
+    def signature(self) -> tuple[str, str]:
+        """The decision's meaning and what it decides."""
+        return (self.decision.meaning,
+                f"{self.decision.verb} lot {self.lot_number} (subject {self.subject_code})")
