@@ -44,6 +44,7 @@ from lottrack.cli.trial_cmds import allocation_app, visits_app
 from lottrack.cli.users import user_app
 from lottrack.cli.validate import validate
 from lottrack.cli.verify import audit_app
+from lottrack.cli.weights import weight_app
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext  # typer ships its own click
@@ -121,6 +122,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(allocation_app, name="allocation")
 app.add_typer(visits_app, name="visits")
+app.add_typer(weight_app, name="weight")
 app.command("dose-check")(dose_check)
 app.add_typer(din_app, name="din")
 

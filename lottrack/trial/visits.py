@@ -49,8 +49,10 @@ class WeightRecorded:
 
 
 def record_weight(session: Session, who: CurrentUser, *, subject_id: int, weight_text: str,
-                  measured_at: dt.datetime) -> WeightRecorded:
-    """Record a body weight (kg, lb …). ≤ 0 is refused; outside 30–200 kg warns."""
+                  measured_at: dt.datetime, confirm_implausible: bool = False
+                  ) -> WeightRecorded:
+    """Record a body weight (kg, lb …). ≤ 0 is refused; outside 30–200 kg it is stored
+    only with ``confirm_implausible`` (design §6.8), else refused saying so."""
     user = authorize(session, who, Action.RECORD_WEIGHT)
     subject = session.get(Subject, subject_id)
     if subject is None:
@@ -63,6 +65,7 @@ def record_weight(session: Session, who: CurrentUser, *, subject_id: int, weight
     if measured_at > utcnow() + dt.timedelta(minutes=5):
         raise ValidationError("Measured at: the time is in the future.", field="measured_at")
     check = calc.check_weight(parsed.value)
+    require_confirmation(check, confirm_implausible)
     assert user.id is not None
     row = WeightMeasurement(subject_id=subject_id, measured_at=measured_at,
                             weight_kg=parsed.value, weight_text=parsed.text, recorded_by=user.id)
@@ -70,6 +73,17 @@ def record_weight(session: Session, who: CurrentUser, *, subject_id: int, weight
     session.flush()
     assert row.id is not None
     return WeightRecorded(row.id, parsed.value, check.warning)
+
+
+CONFIRM_FIELD = "confirm_implausible"
+"""The field a refused implausible weight names: confirm it (a flag, a second key)."""
+
+
+def require_confirmation(check: calc.WeightCheck, confirmed: bool) -> None:
+    """Refuse a weight outside 30–200 kg unless the person confirmed it."""
+    if check.warning is not None and not confirmed:
+        raise ValidationError(f"{check.warning} It is stored only when you confirm it.",
+                              field=CONFIRM_FIELD, title="Confirm the weight")
 
 
 def current_weight(session: Session, subject_id: int, at: dt.datetime

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from typing_extensions import override
 
+from lottrack import calc
 from lottrack.units import Dim
 from tui.modals.typeahead import after_pending_keys
 from tui.widgets.moment_input import MomentField
@@ -27,6 +28,8 @@ class WeightEntry:
 
     weight_text: str
     measured_at: dt.datetime
+    confirmed: bool = False
+    """A weight outside 30–200 kg was confirmed with a second key (design §6.8)."""
 
 
 class WeightModal(ModalScreen[WeightEntry | None]):
@@ -41,6 +44,8 @@ class WeightModal(ModalScreen[WeightEntry | None]):
         super().__init__()
         self._subject = subject_code
         self._clock = clock
+        self._confirming: str | None = None
+        """The implausible weight text shown for confirmation (Record again stores it)."""
 
     def compose(self) -> ComposeResult:
         """Two fields and the buttons."""
@@ -90,7 +95,16 @@ class WeightModal(ModalScreen[WeightEntry | None]):
         if at is None or not moment.check():
             moment.focus()
             return
-        self.dismiss(WeightEntry(weight.text, at))
+        parsed = weight.evaluate()
+        warning = calc.check_weight(parsed.value).warning if parsed is not None else None
+        if warning is not None and self._confirming != weight.text:
+            self._confirming = weight.text  # the second press of Record confirms it
+            message = self.query_one("#weight-message", Static)
+            message.update(Content(f"{warning} Press Enter (Record) again to confirm it."))
+            message.set_class(True, "error")
+            self.query_one("#ok", Button).focus()
+            return
+        self.dismiss(WeightEntry(weight.text, at, confirmed=warning is not None))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

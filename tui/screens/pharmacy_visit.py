@@ -374,7 +374,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
                 return
             self.write(lambda s: visits.record_weight(
                 s, who, subject_id=subject_id, weight_text=entry.weight_text,
-                measured_at=entry.measured_at), self._weighed)
+                measured_at=entry.measured_at, confirm_implausible=entry.confirmed),
+                self._weighed)
 
         self.app.push_screen(WeightModal(v.subject_code, self.ctx.clock), typed)
 

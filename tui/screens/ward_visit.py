@@ -188,7 +188,8 @@ the infusion. Nothing here tells which treatment the bag holds.
             if entry is not None:
                 self.write(lambda s: visits.record_weight(
                     s, who, subject_id=subject_id, weight_text=entry.weight_text,
-                    measured_at=entry.measured_at), self._weighed)
+                    measured_at=entry.measured_at, confirm_implausible=entry.confirmed),
+                    self._weighed)
 
         self.app.push_screen(WeightModal(d.visit.subject_code, self.ctx.clock), typed)
 

@@ -1,0 +1,86 @@
+"""``lottrack weight record|correct|void|list``: body weights from the command line
+(design §6.8: outside 30–200 kg only with --confirm; corrections and voids with a reason)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.trial_cmds import AsOpt, StdinOpt
+
+weight_app = typer.Typer(help="Body weights (ward clinicians and pharmacists).",
+                         no_args_is_help=True)
+
+ConfirmOpt = Annotated[bool, typer.Option(
+    "--confirm", help="Store a weight outside 30–200 kg (checked and confirmed).")]
+
+
+@weight_app.command("record")
+def record(
+    ctx: typer.Context,
+    subject_code: Annotated[str, typer.Argument(help="Trial subject code, e.g. TLS-003.")],
+    weight: Annotated[str, typer.Argument(help="The weight as measured: 70 kg, 154 lb.")],
+    confirm: ConfirmOpt = False,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Record a weight measured now; outside 30–200 kg it needs --confirm (exit 2 without)."""
+    from lottrack import subjects
+    from lottrack.models import utcnow
+    from lottrack.trial import visits
+    from lottrack.units import Dim, format_quantity
+
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            subject = subjects.find_subject(session, subject_code)
+            done = visits.record_weight(session, who, subject_id=subject.id,
+                                        weight_text=weight, measured_at=utcnow(),
+                                        confirm_implausible=confirm)
+    typer.echo(f"Weight #{done.id} of {subject.code}: "
+               f"{format_quantity(done.weight_kg, Dim.MASS)} recorded.")
+
+
+@weight_app.command("correct")
+def correct(
+    ctx: typer.Context,
+    weight_id: int,
+    weight: Annotated[str, typer.Argument(help="The right weight: 70 kg, 154 lb.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is corrected.")],
+    confirm: ConfirmOpt = False,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Correct a recorded weight with a reason (audited)."""
+    from lottrack.trial import weights
+    from lottrack.units import Dim, format_quantity
+
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            kg = weights.correct_weight(session, who, weight_id, weight_text=weight,
+                                        reason=reason, confirm_implausible=confirm)
+    typer.echo(f"Weight #{weight_id} corrected to {format_quantity(kg, Dim.MASS)}.")
+
+
+@weight_app.command("void")
+def void(
+    ctx: typer.Context,
+    weight_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="Why it must not count.")],
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Void a recorded weight with a reason; the latest valid one before it counts."""
+    from lottrack.trial import weights
+
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            weights.void_weight(session, who, weight_id, reason)
+    typer.echo(f"Weight #{weight_id} voided; it stays in the record and no rule uses it.")
