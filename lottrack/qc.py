@@ -84,6 +84,23 @@ def endotoxin_limit_for(session: Session, lot: Lot) -> float | None:
     return calc.endotoxin_limit(weight.weight_kg, max(volumes)).limit_eu_per_ml
 
 
+def _require_endotoxin_inputs(session: Session, lot: Lot, item: SpecItem) -> None:
+    """Say what the endotoxin limit still lacks: the subject's weight (who records it,
+    and where) and/or the bag (formulation)."""
+    subject = session.get(Subject, lot.subject_id)
+    code = subject.code if subject is not None else "?"
+    missing = []
+    if current_weight(session, lot.subject_id) is None:
+        missing.append(f"no valid weight of subject {code} is recorded (a clinician or "
+                       "pharmacist records it: the patient's screen on the ward or in the "
+                       f"pharmacy, or `lottrack weight record {code} WEIGHT`)")
+    if not session.exec(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)).first():
+        missing.append(f"lot {lot.lot_number} has no bag yet (formulate it first)")
+    raise ValidationError(
+        "Endotoxin: the limit is 5 EU/kg × the subject's weight ÷ the bag volume; "
+        + "; ".join(missing) + ".", field=item.test_name)
+
+
 def _site_for(session: Session, lot: Lot) -> Site:
     subject = session.get(Subject, lot.subject_id)
     assert subject is not None
@@ -106,6 +123,8 @@ def _judge(session: Session, lot: Lot, item: SpecItem, value_text: str
     """Parse ``value_text`` with the site's decimal separator and judge it against the
     item (endotoxin against the limit from the subject's current weight and the bag)."""
     limit = endotoxin_limit_for(session, lot) if item.kind == specifications.ENDOTOXIN else None
+    if item.kind == specifications.ENDOTOXIN and limit is None:
+        _require_endotoxin_inputs(session, lot, item)
     return specifications.judge(
         item, value_text, decimal_separator=_site_for(session, lot).decimal_separator,
         endotoxin_limit=limit,

@@ -109,3 +109,29 @@ def test_the_endotoxin_limit_uses_the_latest_valid_weight(sc: Scenario) -> None:
         weights.void_weight(s, sc.cast.who("clinician"), wrong, "another patient's weight")
     with sc.db.reader() as s:
         assert qc.endotoxin_limit_for(s, lots.get_lot(s, lot_id)) == pytest.approx(7.0)
+
+
+def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
+        sc: Scenario) -> None:
+    subject = sc.subject("TLS-704", BORN)
+    now = utcnow()
+    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=12))
+
+    def endotoxin() -> None:
+        with sc.db.session() as s:
+            qc.record_result(s, sc.cast.who("technician"), lot_id=lot_id, test="endotoxin",
+                             value_text="0.2 EU/mL", tested_at=utcnow())
+
+    with pytest.raises(ValidationError, match=r"no valid weight of subject TLS-704 is "
+                       r"recorded .*`lottrack weight record TLS-704 WEIGHT`\); lot \S+ has no "
+                       r"bag yet \(formulate it first\)\.") as refused:
+        endotoxin()
+    assert refused.value.field == "Endotoxin"
+    done = sc.passages(lot_id, now - dt.timedelta(days=11))
+    sc.final_count(lot_id, done + dt.timedelta(minutes=10))
+    sc.formulate(lot_id, done + dt.timedelta(minutes=20))
+    with pytest.raises(ValidationError, match="no valid weight of subject TLS-704") as refused:
+        endotoxin()
+    assert "no bag" not in refused.value.message
+    _record(sc, subject, "70 kg")
+    endotoxin()
