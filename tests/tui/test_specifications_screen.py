@@ -70,7 +70,7 @@ async def test_admin_sees_the_current_version_its_tests_and_numbers(
         await open_specifications(pilot)
         text = screen_text(app)
         assert "MSC release specification v1" in text
-        assert "current" in text
+        assert "in force" in text
         settings = shown(app, "#specs-settings")
         assert "Version 1: maximum passage P4" in settings
         assert "CV ≤ 10 %" in settings
