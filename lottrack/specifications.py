@@ -107,7 +107,7 @@ def seed_v1(session: Session) -> None:
 
 
 APPROVED_THROUGH = "spec_approved_through"
-"""Setting written by migration 0005: versions up to it were in force before approvals
+"""Setting written by migration 0006: versions up to it were in force before approvals
 existed, and count as approved."""
 IN_FORCE, PROPOSED, SUPERSEDED = "in force", "proposed", "superseded"
 

@@ -10,8 +10,8 @@ imported before this revision were in force at once and stay so: the setting
 ``specifications.current_spec`` counts every version up to it as approved. No existing
 row changes.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 11:00:00
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 from lottrack import audit
 from lottrack.models import Setting, utcnow
 
-revision: str = '0005'
-down_revision: str | None = '0004'
+revision: str = '0006'
+down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -121,7 +121,7 @@ def _approve_existing_versions(conn: sa.engine.Connection) -> None:
         "at": utcnow(), "user_id": None, "username": "lottrack (schema upgrade)",
         "action": "insert", "entity": table.name, "entity_id": values["key"],
         "changes": audit.canonical_json({k: [None, v] for k, v in values.items()}),
-        "reason": "schema 0005: specification versions need QA approval from now on; "
+        "reason": "schema 0006: specification versions need QA approval from now on; "
                   "those already in force stay in force",
         "row_hash": audit.row_hash(table, values),
     }])
