@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from lottrack import specifications
+from lottrack import audit, specifications
 from lottrack.db import Database
 from lottrack.errors import (
     InvalidTransition,
@@ -17,7 +17,7 @@ from lottrack.errors import (
     SignatureRejected,
     ValidationError,
 )
-from lottrack.models import Signature, SpecApproval, Specification, SpecItem
+from lottrack.models import Signature, SpecApproval, Specification, SpecItem, User
 from lottrack.permissions import CurrentUser
 from lottrack.signatures import Credentials
 from tests.conftest import PASSWORD, verify_ok
@@ -161,12 +161,20 @@ def test_an_imported_version_is_proposed_until_qa_approves_it(
 def test_the_proposer_cannot_approve(
     db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser], tmp_path: Path
 ) -> None:
-    both = make_user("admin", "qa")
+    proposer = make_user("admin")
     with db.session() as s:
-        specifications.import_spec(s, both, spec_file(tmp_path))
+        specifications.import_spec(s, proposer, spec_file(tmp_path))
+    with db.session() as s:  # the administrator later moves to QA
+        user = s.get(User, proposer.id)
+        assert user is not None
+        audit.set_actor(s, admin.id, admin.username)
+        with audit.reason(s, "moved from IT to quality assurance"):
+            user.roles = "qa"
+    now_qa = CurrentUser(proposer.id, proposer.username, proposer.full_name,
+                         frozenset({"qa"}))
     with pytest.raises(PermissionDenied, match="proposed specification version 2"), \
             db.session() as s:
-        specifications.approve(s, both, Credentials(both.username, PASSWORD), 2)
+        specifications.approve(s, now_qa, Credentials(proposer.username, PASSWORD), 2)
     assert _versions(db)[2] == "proposed"
 
 
