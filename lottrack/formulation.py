@@ -23,7 +23,7 @@ from lottrack.expansion import lot_site, lot_spec, passages_of
 from lottrack.harvests import harvest_row
 from lottrack.inputs import clean_text
 from lottrack.models import CustodyEvent, Dispensing, ProductUnit, Site, utcnow
-from lottrack.permissions import Action, CurrentUser, allowed, authorize
+from lottrack.permissions import MASKED, Action, CurrentUser, allowed, authorize
 from lottrack.sites import (
     STORED_TEXT_LENGTH,
     check_moment,
@@ -87,14 +87,28 @@ class UnitInfo:
     status: str
 
 
-def _info(session: Session, unit: ProductUnit) -> UnitInfo:
+BLINDED_STATUSES = frozenset({AVAILABLE, "dispensed", "infused"})
+"""Statuses a blinded reader sees as :data:`~lottrack.permissions.MASKED`: whether and when
+a subject's MSC bag was dispensed would tell the arm of the visit it served."""
+
+
+def bag_name(unit: ProductUnit, who: CurrentUser) -> str:
+    """The kit code for the unblinded pharmacy; ``bag A0`` (its random division) for
+    blinded readers of the lab's records, who must not link a kit code to a lot."""
+    return unit.kit_code if who.unblinded else f"bag {unit.division}"
+
+
+def _info(session: Session, unit: ProductUnit, who: CurrentUser | None = None) -> UnitInfo:
     assert unit.id is not None
+    blinded = who is not None and not who.unblinded
     return UnitInfo(
-        unit.id, unit.kind, unit.kit_code, unit.din, unit.product_code, unit.division,
+        unit.id, unit.kind, bag_name(unit, who) if who is not None else unit.kit_code,
+        unit.din, unit.product_code, unit.division,
         unit.subject_id, subject_row(session, unit.subject_id).code, unit.lot_id,
         unit.volume_ml, unit.volume_text, unit.concentration_per_ml, unit.viability_pct,
         unit.viable_cells, unit.formulated_at, unit.expires_at, unit.storage,
-        unit.cryopreserved, unit.thawed_at, unit.status)
+        unit.cryopreserved, unit.thawed_at,
+        MASKED if blinded and unit.status in BLINDED_STATUSES else unit.status)
 
 
 @dataclass(frozen=True)
@@ -277,9 +291,12 @@ def _unit_site(session: Session, unit: ProductUnit) -> Site:
     return site_row(session, subject_row(session, unit.subject_id).site_id)
 
 
-def _describe(session: Session, unit: ProductUnit) -> str:
-    return (f"bag {unit.kit_code} (subject {subject_row(session, unit.subject_id).code}, "
-            f"DIN {unit.din})")
+def _describe(session: Session, unit: ProductUnit, who: CurrentUser,
+              via_visit: bool = False) -> str:
+    """The bag in a message: by its kit code for the pharmacy and for the ward (which reached
+    it through its dispensed visit), else by its division."""
+    name = unit.kit_code if via_visit or who.unblinded else unit.division
+    return f"bag {name} (subject {subject_row(session, unit.subject_id).code}, DIN {unit.din})"
 
 
 def record_thaw(session: Session, who: CurrentUser, unit_id: int,
@@ -287,8 +304,8 @@ def record_thaw(session: Session, who: CurrentUser, unit_id: int,
     """Record the thaw of an available cryopreserved bag (once, before it expires). The
     dispensing checks then allow the specification's ``thaw_max_minutes``."""
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE)
-    unit, _ = _reachable_unit(session, who, unit_id)
-    name = _describe(session, unit)
+    unit, dispensed_at = _reachable_unit(session, who, unit_id)
+    name = _describe(session, unit, who, dispensed_at is not None)
     if not unit.cryopreserved:
         raise InvalidTransition(f"Cannot thaw {name}: it is a fresh product.")
     if unit.thawed_at is not None:
@@ -354,7 +371,8 @@ def record_custody(
     previous = session.exec(moves.order_by(col(CustodyEvent.at).desc(),
                                            col(CustodyEvent.id).desc())).first()
     if previous is not None and previous.to_location.casefold() != origin.casefold():
-        raise InvalidTransition(f"Cannot move {_describe(session, unit)} from \"{origin}\": "
+        bag = _describe(session, unit, who, dispensed_at is not None)
+        raise InvalidTransition(f"Cannot move {bag} from \"{origin}\": "
                                 f'it was last recorded at "{previous.to_location}".')
     floor, what = ((previous.at, "the previous move of this bag") if previous is not None
                    else (dispensed_at, "the bag was dispensed") if dispensed_at is not None
@@ -372,9 +390,10 @@ def record_custody(
 
 
 def bags_of_lot(session: Session, who: CurrentUser, lot_id: int) -> list[UnitInfo]:
-    """The MSC bags of a lot, by division (unblinded: manufacturing and pharmacy roles)."""
+    """The MSC bags of a lot, by division. Blinded readers (the lab, QA) see each bag by its
+    division and its status masked (:func:`bag_name`, :data:`BLINDED_STATUSES`)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
     units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
                          .order_by(col(ProductUnit.division), col(ProductUnit.id))).all()
-    return [_info(session, u) for u in units]
+    return [_info(session, u, who) for u in units]

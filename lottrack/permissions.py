@@ -30,6 +30,10 @@ ROLE_NAMES = {
     ADMIN: "system administrator",
 }
 UNBLINDED_ROLES = frozenset({PHARMACIST})
+MASKED = "blinded"
+"""What a blinded reader sees in place of a value that would tell which visit a bag served:
+a bag's status once it may have left the lab, its kit code in the lab's views, the reason
+and fields of its dispensing and infusion in the audit trail (design §7)."""
 GMP_ROLES = frozenset({TECHNICIAN, QA, PHARMACIST, CLINICIAN, INVESTIGATOR})
 EXCLUSIVE_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
     (PHARMACIST, frozenset({CLINICIAN, INVESTIGATOR})),

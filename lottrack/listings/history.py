@@ -14,12 +14,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack import fastsql, lots
+from lottrack.formulation import bag_name
 from lottrack.isbt128 import parse_din
 from lottrack.models import (
     AuditEvent,
     CellCount,
     CountReplicate,
     CustodyEvent,
+    Dispensing,
     Disposition,
     Harvest,
     Lot,
@@ -30,7 +32,7 @@ from lottrack.models import (
     Signature,
     User,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.permissions import MASKED, Action, CurrentUser, authorize
 
 _STATUS_FIELDS = frozenset({"status", "status_before_hold"})
 """Lifecycle fields: changing them moves the lot on; it does not correct a record."""
@@ -102,6 +104,7 @@ class CustodyRow:
 
     unit_id: int
     kit_code: str
+    """The kit code (pharmacy), or ``bag A0`` for blinded readers (:func:`bag_name`)."""
     from_location: str
     to_location: str
     at: dt.datetime
@@ -109,18 +112,34 @@ class CustodyRow:
     by: str
 
 
+def _dispensed_at(session: Session, unit_ids: list[int]) -> dict[int, dt.datetime]:
+    """When each of these bags was dispensed (bags not dispensed are absent)."""
+    if not unit_ids:
+        return {}
+    return dict(session.exec(select(Dispensing.unit_id, Dispensing.prepared_at).where(
+        col(Dispensing.unit_id).in_(unit_ids))).all())
+
+
 def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[CustodyRow]:
-    """The chain of custody of every bag of the lot, oldest move first."""
+    """The chain of custody of every bag of the lot, oldest move first.
+
+    Blinded readers see each bag by its division and its moves up to its dispensing only:
+    where and when a dispensed bag went would tell which visit it served (design §7).
+    """
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
-        select(CustodyEvent, ProductUnit.kit_code)
+        select(CustodyEvent, ProductUnit)
         .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
         .where(ProductUnit.lot_id == lot_id)
         .order_by(col(CustodyEvent.at), col(CustodyEvent.id))
     ).all()
+    if not who.unblinded:
+        dispensed = _dispensed_at(session, list({u.id for _, u in rows if u.id is not None}))
+        rows = [(e, u) for e, u in rows
+                if u.id not in dispensed or e.at < dispensed[u.id]]
     names = _names(session, {e.by_id for e, _ in rows})
-    return [CustodyRow(e.unit_id, kit, e.from_location, e.to_location, e.at,
-                       e.temperature_text, names.get(e.by_id, "?")) for e, kit in rows]
+    return [CustodyRow(e.unit_id, bag_name(u, who), e.from_location, e.to_location, e.at,
+                       e.temperature_text, names.get(e.by_id, "?")) for e, u in rows]
 
 
 @dataclass(frozen=True)
@@ -180,7 +199,7 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
                             .where(ProductUnit.lot_id == lot_id)).one()
         entries.append(TimelineEntry(lot.formulated_at, f"Formulated into {bags} bag(s)", ""))
     for e in lot_custody(session, who, lot_id):
-        entries.append(TimelineEntry(e.at, f"Bag {e.kit_code}: {e.from_location} → "
+        entries.append(TimelineEntry(e.at, f"{e.kit_code.capitalize()}: {e.from_location} → "
                                      f"{e.to_location}", e.by))
     for d in decisions:
         entries.append(TimelineEntry(d.decided_at, f"QA: {d.decision}",
@@ -256,15 +275,57 @@ def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
 
 def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[AuditRow]:
     """Every audit event of the lot, its harvest, passages, reagents used, counts and
-    replicates, QC results, bags and their custody, decisions and signatures, in order."""
+    replicates, QC results, bags and their custody, decisions and signatures, in order.
+
+    Blinded readers (QA and admins: the pharmacy does not read audit trails) do not see
+    which visit a bag served: a bag's kit code, status, status reason and thaw are masked,
+    an event that changed nothing else is left out, and so are moves of a bag from its
+    dispensing on (:func:`_masked`).
+    """
     authorize(session, who, Action.VIEW_AUDIT)
     prepared = _STATEMENTS.get(session.get_bind().dialect, "trail", _trail_statement)
     events = fastsql.session_rows(session, prepared, {"lot_id": lot_id})
     if not events:  # a lot has at least the event of its creation
         lots.get_lot(session, lot_id)  # NotFound for a lot that does not exist
+    hidden_moves = set() if who.unblinded else _moves_after_dispensing(session, lot_id)
     out = []
     for seq, at, username, action, entity, entity_id, changes_text, reason in events:
         changes = json.loads(changes_text or "{}")
+        if not who.unblinded:
+            if entity == "custody_event" and int(entity_id) in hidden_moves:
+                continue
+            if entity == "product_unit":
+                masked = _masked(changes)
+                if masked is None:
+                    continue
+                if masked != changes:
+                    changes, reason = masked, MASKED if action == "update" else reason
         out.append(AuditRow(seq, at, username, action, entity, entity_id, changes, reason,
                             _is_correction(action, changes)))
     return out
+
+
+_BAG_LIFECYCLE = frozenset({"status", "status_reason", "thawed_at"})
+
+
+def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
+    """A bag event's changes as a blinded reader sees them: kit code masked, lifecycle
+    fields dropped; None when nothing else changed (the event is left out)."""
+    kept = {k: v for k, v in changes.items() if k not in _BAG_LIFECYCLE}
+    if not kept:
+        return None
+    if "kit_code" in kept:
+        kept["kit_code"] = [MASKED if value else value for value in kept["kit_code"]]
+    return kept
+
+
+def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
+    """Custody events of the lot's bags made at or after each bag's dispensing."""
+    unit_ids = [i for i in session.exec(select(ProductUnit.id).where(
+        ProductUnit.lot_id == lot_id)).all() if i is not None]
+    dispensed = _dispensed_at(session, unit_ids)
+    if not dispensed:
+        return set()
+    moves = session.exec(select(CustodyEvent).where(
+        col(CustodyEvent.unit_id).in_(list(dispensed)))).all()
+    return {m.id for m in moves if m.id is not None and m.at >= dispensed[m.unit_id]}

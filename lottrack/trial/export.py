@@ -67,7 +67,7 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
                 col(WeightMeasurement.voided_reason).is_(None))
                 .order_by(col(WeightMeasurement.measured_at))).all()
         ],
-        "visits": _visits_plain(session),
+        "visits": _visits_plain(session, with_kit_codes=who.unblinded),
         "unblindings": [
             {"subject_code": subjects[u.subject_id].code, "at": u.at, "reason": u.reason}
             for u in session.exec(select(Unblinding).order_by(col(Unblinding.at))).all()
@@ -90,8 +90,10 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
     return tables
 
 
-def _visits_plain(session: Session) -> list[dict[str, Any]]:
-    """Visit rows with nothing that differs by arm."""
+def _visits_plain(session: Session, *, with_kit_codes: bool) -> list[dict[str, Any]]:
+    """Visit rows with nothing that differs by arm. A blinded export has no kit code: a
+    reader who also knows the kit codes of a lot's bags would read the arm of a visit from
+    it (design §7)."""
     out = []
     for v in session.exec(select(Visit).order_by(col(Visit.planned_date),
                                                  col(Visit.subject_id), col(Visit.period))):
@@ -103,7 +105,7 @@ def _visits_plain(session: Session) -> list[dict[str, Any]]:
         out.append({
             "visit_id": v.id, "subject_code": subject.code if subject else None,
             "period": v.period, "planned_date": v.planned_date, "status": v.status,
-            "kit_code": unit.kit_code if unit else None,
+            **({"kit_code": unit.kit_code if unit else None} if with_kit_codes else {}),
             "volume_ml": unit.volume_ml if unit else None,
             "started_at": infusion.started_at if infusion else None,
             "ended_at": infusion.ended_at if infusion else None,

@@ -254,7 +254,9 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
                                                                    lots.AWAITING_RELEASE)
     assert (summary.passages, summary.counts, summary.units) == (3, 2, 1)
     assert re.fullmatch(r"COI-[2-9A-HJKMNP-Z]{10}", summary.coi_id)
-    assert [b.kit_code for b in bags] == [bag.kit_code]
+    # QA is blinded: the bag by its division, its status masked (design §7)
+    assert [(b.id, b.kit_code, b.status) for b in bags] == [(bag.id, f"bag {bag.division}",
+                                                             "blinded")]
 
     for temperature in ("39 °F", "277 K", "4,5 °C", "-250 °C"):
         with w.session() as s, pytest.raises(ValidationError, match="Temperature: ") as err:

@@ -6,6 +6,7 @@ for MSC and placebo, and nothing stored. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from lottrack import audit, formulation, qc
+from lottrack import audit, formulation, listings, qc
 from lottrack.db import Database
 from lottrack.documents.builders import build_label_data, find_unit
 from lottrack.errors import InvalidTransition, LotTrackError, NotFound
@@ -27,7 +28,7 @@ from lottrack.models import (
 )
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import Scenario
-from lottrack.trial import allocation, dispensing, ward
+from lottrack.trial import allocation, dispensing, export, ward
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 
@@ -389,3 +390,42 @@ def test_the_lab_cannot_reach_a_placebo_bag(sc: Scenario) -> None:
                                       "reaches a bag through its dispensed visit).")
     with sc.db.reader() as s:
         assert s.exec(select(CustodyEvent)).first() is None
+
+
+# --------------------------------------------------------------- who is blinded
+
+
+def test_qa_and_admin_cannot_read_which_visit_a_bag_served(sc: Scenario, tmp_path: Any
+                                                           ) -> None:
+    """The lot's audit trail, its bags, their custody and the blinded export say nothing
+    of the MSC bag's dispensing; the pharmacy still sees all of it."""
+    _, lot_id, bag, (v1, _) = _subject(sc, "TLS-351", MSC_FIRST)
+    sc.dispense(v1, msc_bag=bag)
+    with sc.db.session() as s:
+        formulation.record_custody(s, sc.cast.who("clinician"), unit_id=bag,
+                                   from_location="Pharmacy", to_location="Ward 3",
+                                   at=utcnow())
+    sc.infuse(v1)
+    for role in ("qa", "admin"):
+        with sc.db.reader() as s:
+            trail = listings.lot_audit_trail(s, sc.cast.who(role), lot_id)
+        text_of_trail = json.dumps([(r.reason, r.changes) for r in trail], default=str)
+        for secret in ("visit", "dispensed", "infused", "Ward 3", "K-"):
+            assert secret not in text_of_trail, (role, secret)
+        with sc.db.session() as s:
+            export.export(s, sc.cast.who(role), fmt="json", directory=tmp_path / role)
+        visits = json.loads((tmp_path / role / "visits.json").read_text())
+        assert visits
+        assert all("kit_code" not in v for v in visits)
+    with sc.db.reader() as s:
+        qa = sc.cast.who("qa")
+        bags = formulation.bags_of_lot(s, qa, lot_id)
+        custody = listings.lot_custody(s, qa, lot_id)
+        timeline = listings.lot_timeline(s, qa, lot_id)
+        pharmacy = formulation.bags_of_lot(s, sc.cast.who("pharmacist"), lot_id)
+        pharmacy_custody = listings.lot_custody(s, sc.cast.who("pharmacist"), lot_id)
+    assert [(b.status, b.kit_code.startswith("bag ")) for b in bags] == [("blinded", True)]
+    assert custody == []
+    assert not [e for e in timeline if "Ward 3" in e.what]
+    assert [b.status for b in pharmacy] == ["infused"]
+    assert [m.to_location for m in pharmacy_custody] == ["Ward 3"]

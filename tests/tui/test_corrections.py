@@ -326,7 +326,8 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
     with db.reader() as s:
         unit = s.get(ProductUnit, unit_id)
         assert unit is not None
-        kit, din = unit.kit_code, unit.din
+        # the lab is blinded: a bag by its division, never its kit code (design §7)
+        kit, din = f"bag {unit.division}", unit.din
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech")
@@ -366,9 +367,9 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         await fill(pilot, "thawed-at", "09:10")
         await save(pilot)
         assert app.screen is detail, screen_text(app)
-        assert cell(app, "lot-bags", 0, 1) == "available · thawed 03-14 09:10"
+        assert cell(app, "lot-bags", 0, 1) == "blinded · thawed 03-14 09:10"
         # The table paints its new row when next idle (late if busy); it fits 80 columns.
-        await until(pilot, lambda: "available · thawed 03-14 09:10" in screen_text(app),
+        await until(pilot, lambda: "blinded · thawed 03-14 09:10" in screen_text(app),
                     "the thawed bag's row painted in full")
         assert keys(detail) == {"m", "k"}  # thawed once; now it can be counted
         # The post-thaw count with the hemocytometer calculator.

@@ -21,7 +21,7 @@ from typing_extensions import override
 from lottrack import counts, expansion, formulation, listings, lots, qc
 from lottrack.db import Database
 from lottrack.errors import LotTrackError
-from lottrack.permissions import Action, CurrentUser
+from lottrack.permissions import MASKED, Action, CurrentUser
 from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail
 
@@ -151,7 +151,8 @@ class LotRecordActions(AppScreen):
             return any(ctx.can(a) for a in CUSTODY_ACTIONS)
         if action == "thaw":
             return (any(ctx.can(a) for a in THAW_ACTIONS) and bag.cryopreserved
-                    and bag.thawed_at is None and bag.status == formulation.AVAILABLE)
+                    and bag.thawed_at is None
+                    and bag.status in (formulation.AVAILABLE, MASKED))
         return ctx.can(Action.RECORD_MANUFACTURING) and bag.thawed_at is not None
 
     # ---------------------------------------------------------------------- actions

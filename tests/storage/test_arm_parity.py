@@ -1,0 +1,281 @@
+"""Parity (design §7, issue #15 item 6): the same day recorded twice — one subject given
+its MSC bag, the other a placebo bag, everything else identical — and every output a
+blinded role can obtain compared, identifiers and times masked: services, command line,
+export files, PDF text and metadata, audit views. Then every refusal a blinded person can
+trigger, run for both arms, compared word for word. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from lottrack import formulation, listings
+from lottrack.cli import app
+from lottrack.db import Database
+from lottrack.documents import signing
+from lottrack.documents.builders import build_label_data, find_unit
+from lottrack.errors import LotTrackError
+from lottrack.isbt128 import check_character
+from lottrack.models import Dispensing, Lot, ProductUnit, Subject, utcnow
+from lottrack.permissions import CurrentUser
+from lottrack.scenario import Scenario
+from lottrack.trial import allocation, export, ward
+from tests.certificates.pdftext import text as pdf_text
+from tests.conftest import PASSWORD
+from tests.factories import make_scenario
+
+DOB = dt.date(1968, 7, 14)
+ARMS = ((allocation.MSC_FIRST, "TLS-501"), (allocation.PLACEBO_FIRST, "TLS-502"))
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}"
+                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}| ?[A-Z]{2,5})?)?")
+DOC_ID = re.compile(r"[A-Z]{3}-[0-9A-F]{12}-\d\d")
+HASH = re.compile(r"\b[0-9a-f]{64}\b")
+NUMBERED = re.compile(r"#\d+|\b(id|visit|infusion|dispensing) \d+\b")
+runner = CliRunner()
+
+
+@pytest.fixture
+def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
+    return make_scenario(db, admin, make_user)
+
+
+@dataclasses.dataclass
+class Day:
+    """One subject's day: its records and the identifiers that may differ."""
+
+    subject_id: int
+    lot_id: int
+    visit_id: int
+    infusion_id: int
+    identifiers: list[str]
+
+
+def _record_day(sc: Scenario, sequence: str, code: str) -> Day:
+    """Manufacture, release, enrol, dispense period 1, move the bag to the ward, infuse."""
+    subject = sc.subject(code, DOB, "AB")
+    lot_id, bag = sc.made_lot(subject)
+    sc.release(lot_id)
+    v1, _ = sc.enrol(subject, sequence, utcnow().date())
+    sc.dispense(v1, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
+    with sc.db.reader() as s:
+        unit = s.get(ProductUnit, s.exec(select(Dispensing.unit_id).where(
+            Dispensing.visit_id == v1)).one())
+        assert unit is not None
+    with sc.db.session() as s:
+        formulation.record_custody(s, sc.cast.who("clinician"), unit_id=unit.id or 0,
+                                   from_location="Pharmacy", to_location="Ward 3",
+                                   at=utcnow(), temperature_text="4 °C")
+    infusion_id = sc.infuse(v1, reactions="mild chills", grade=1)
+    with sc.db.reader() as s:
+        lot = s.get(Lot, lot_id)
+        subj = s.get(Subject, subject)
+        units = s.exec(select(ProductUnit).where(ProductUnit.subject_id == subject)).all()
+        assert lot is not None
+        assert subj is not None
+        ids = [code, lot.lot_number, subj.coi_id, subj.initials]
+        for u in units:
+            ids += [u.kit_code, u.din + check_character(u.din), u.din, u.product_code,
+                    f"bag {u.division}"]
+            eye = f"{u.din[:5]} {u.din[5:7]} {u.din[7:]}"
+            ids += [f"{eye} {check_character(u.din)}", eye]
+    return Day(subject, lot_id, v1, infusion_id, ids)
+
+
+def _number(value: Any) -> Any:
+    """A record number (or an old → new pair of them) as ``<N>``."""
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return None if value is None else "<N>"
+
+
+def _mask(value: Any, identifiers: Iterable[str]) -> Any:
+    """``value`` with identifiers, times and record numbers replaced by placeholders."""
+    idents = sorted(set(identifiers), key=len, reverse=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _number(v) if k == "id" or k.endswith(("_id", "_by", "seq"))
+                else "<ID>" if k == "division" else _mask(v, idents)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v, idents) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return "<TIME>"
+    if isinstance(value, str):
+        for ident in idents:
+            if ident:
+                value = value.replace(ident, "<ID>")
+        return HASH.sub("<HASH>", NUMBERED.sub("<N>", TIME.sub("<TIME>", value)))
+    return value
+
+
+def _blinded_outputs(sc: Scenario, day: Day, tmp: Path) -> dict[str, Any]:
+    """Everything the ward, QA, the lab and the admin can read about one subject."""
+    nurse, qa, tech = sc.cast.who("clinician"), sc.cast.who("qa"), sc.cast.who("technician")
+    out: dict[str, Any] = {}
+    with sc.db.reader() as s:
+        out["ward visits"] = list(ward.ward_visits(s, nurse, subject_id=day.subject_id))
+        for who, name in ((qa, "qa"), (tech, "technician")):
+            out[f"bags of the lot ({name})"] = formulation.bags_of_lot(s, who, day.lot_id)
+            out[f"custody ({name})"] = listings.lot_custody(s, who, day.lot_id)
+            out[f"timeline ({name})"] = listings.lot_timeline(s, who, day.lot_id)
+        out["lot audit trail (qa)"] = listings.lot_audit_trail(s, qa, day.lot_id)
+        out["lot audit trail (admin)"] = listings.lot_audit_trail(s, sc.cast.who("admin"),
+                                                                  day.lot_id)
+    for role in ("clinician", "qa", "admin"):
+        folder = tmp / f"export-{role}"
+        with sc.db.session() as s:
+            export.export(s, sc.cast.who(role), fmt="json", directory=folder)
+        for file in sorted(folder.iterdir()):
+            rows = json.loads(file.read_text())
+            mine = [r for r in rows if r.get("subject_code") in day.identifiers]
+            out[f"export {role} {file.name}"] = mine
+    return out
+
+
+def _cli(db: Database, *args: str) -> Any:
+    result = runner.invoke(app, ["--db", db.url, *args, "--as", "clinician",
+                                 "--password-stdin"], input=PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _documents(sc: Scenario, day: Day, tmp: Path, keys: Path) -> dict[str, Any]:
+    """The ward's documents through the command line: text, metadata, what it printed."""
+    nurse = sc.cast.who("clinician")
+    with sc.db.reader() as s:
+        kit = ward.ward_visit(s, nurse, day.visit_id).kit_code
+    assert kit is not None
+    out: dict[str, Any] = {}
+    for kind, ref in (("infusion", str(day.infusion_id)), ("label", kit)):
+        path = tmp / f"{kind}-{day.subject_id}.pdf"
+        printed = _cli(sc.db, "certificate", kind, ref, "-o", str(path), "--key-dir",
+                       str(keys))
+        pdf = path.read_bytes()
+        reader = PdfReader(io.BytesIO(pdf))
+        out[f"{kind} stdout"] = re.sub(r"[0-9a-f]{64}|[A-Z]{3}-[0-9A-F]{12}-\d\d|/\S+",
+                                       "<X>", printed.stdout)
+        out[f"{kind} text"] = re.sub(r"[0-9a-f]{16,64}", "<X>",
+                                     DOC_ID.sub("<X>", pdf_text(pdf)))
+        out[f"{kind} pages"] = len(reader.pages)
+        out[f"{kind} metadata"] = {k: DOC_ID.sub("<X>", str(v))
+                                   for k, v in (reader.metadata or {}).items()
+                                   if k not in ("/CreationDate", "/ModDate")}
+    return out
+
+
+def test_the_same_day_for_msc_and_placebo_reads_the_same_to_every_blinded_role(
+        sc: Scenario, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    signing.ensure_facility_key(keys, facility_name="Demo University Hospital")
+    days = [_record_day(sc, sequence, code) for sequence, code in ARMS]
+    seen = []
+    for day in days:
+        outputs = _blinded_outputs(sc, day, tmp_path / str(day.subject_id))
+        outputs |= _documents(sc, day, tmp_path, keys)
+        seen.append({k: _mask(v, day.identifiers) for k, v in outputs.items()})
+    msc, placebo = seen
+    assert msc.keys() == placebo.keys()
+    for key in msc:
+        assert msc[key] == placebo[key], key
+    # the comparison had something to compare
+    assert msc["ward visits"][0]["reactions"] == "mild chills"
+    assert msc["bags of the lot (qa)"][0]["status"] == "blinded"
+    assert msc["infusion pages"] >= 1
+    assert "Reactions mild chills (grade 1)" in msc["infusion text"]
+    assert msc["export clinician visits.json"]
+    assert all("kit_code" not in row for row in msc["export clinician visits.json"])
+
+
+# ------------------------------------------------------------------------ refusals
+
+
+def _message(fn: Callable[[], object]) -> str:
+    with pytest.raises(LotTrackError) as info:
+        fn()
+    return f"{type(info.value).__name__}: {info.value.message}"
+
+
+def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
+    """Every refusal the ward can meet on one subject's period 1, in order."""
+    nurse = sc.cast.who("clinician")
+    subject = sc.subject(code, DOB, "AB")
+    lot_id, bag = sc.made_lot(subject)
+    sc.release(lot_id)
+    v1, _ = sc.enrol(subject, sequence, utcnow().date())
+    out: dict[str, str] = {}
+
+    def bedside(*, subject_code: str = code, dob: dt.date = DOB, kit: str = "") -> None:
+        with sc.db.session() as s:
+            ward.bedside_check(s, nurse, visit_id=v1, subject_code=subject_code,
+                               date_of_birth=dob, kit_code=kit)
+
+    out["bedside before dispensing"] = _message(lambda: bedside(kit="K-AAAAAAAA"))
+
+    def label(reference: str) -> None:
+        with sc.db.session() as s:
+            build_label_data(s, nurse, find_unit(s, nurse, reference))
+
+    out["label of the lot's bag"] = _message(lambda: label(str(bag)))
+
+    def custody(unit_id: int, at: dt.datetime) -> None:
+        with sc.db.session() as s:
+            formulation.record_custody(s, nurse, unit_id=unit_id, from_location="Pharmacy",
+                                       to_location="Ward 3", at=at)
+
+    out["custody of the lot's bag"] = _message(lambda: custody(bag, utcnow()))
+    sc.dispense(v1, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
+    with sc.db.reader() as s:
+        d = s.exec(select(Dispensing).where(Dispensing.visit_id == v1)).one()
+        unit = s.get(ProductUnit, d.unit_id)
+        assert unit is not None
+    kit = unit.kit_code
+    out["custody before dispensing"] = _message(
+        lambda: custody(d.unit_id, d.prepared_at - dt.timedelta(minutes=5)))
+    out["bedside wrong subject"] = _message(lambda: bedside(subject_code="TLS-999", kit=kit))
+    out["bedside wrong birth date"] = _message(lambda: bedside(dob=dt.date(1970, 1, 1),
+                                                               kit=kit))
+    out["bedside wrong kit"] = _message(lambda: bedside(kit="K-AAAAAAAA"))
+    with sc.db.session() as s:
+        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=code,
+                                         date_of_birth=DOB, kit_code=kit)
+    out["bedside twice"] = _message(lambda: bedside(kit=kit))
+
+    def end(at: dt.datetime) -> None:
+        with sc.db.session() as s:
+            ward.end_infusion(s, nurse, sc.cast.creds("clinician"), infusion_id, ended_at=at)
+
+    out["end before start"] = _message(lambda: end(utcnow()))
+
+    def start(at: dt.datetime) -> None:
+        with sc.db.session() as s:
+            ward.start_infusion(s, nurse, infusion_id, at)
+
+    out["start in the future"] = _message(lambda: start(utcnow() + dt.timedelta(hours=1)))
+    out["start before the bedside check"] = _message(
+        lambda: start(utcnow() - dt.timedelta(hours=1)))
+    out["label by bag id"] = _message(lambda: label(str(d.unit_id)))
+    ids = rf"\b({bag}|{d.unit_id})\b"
+    return {k: re.sub(ids, "<N>", TIME.sub("<TIME>", v.replace(kit, "<KIT>")))
+            for k, v in out.items()}
+
+
+def test_every_refusal_the_ward_can_meet_reads_the_same_for_both_arms(sc: Scenario) -> None:
+    msc, placebo = (_refusals(sc, sequence, code) for sequence, code in ARMS)
+    assert msc.keys() == placebo.keys()
+    for key in msc:
+        assert msc[key].replace("TLS-501", "<S>") == placebo[key].replace("TLS-502", "<S>"), key
+    assert msc["label of the lot's bag"].startswith("NotFound: No dispensed bag")
+    assert msc["custody of the lot's bag"].startswith("NotFound: No bag with id")
+    assert "the bag was dispensed" in msc["custody before dispensing"]
