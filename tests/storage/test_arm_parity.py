@@ -166,10 +166,11 @@ def _documents(sc: Scenario, day: Day, tmp: Path, keys: Path) -> dict[str, Any]:
         reader = PdfReader(io.BytesIO(pdf))
         out[f"{kind} stdout"] = re.sub(r"[0-9a-f]{64}|[A-Z]{3}-[0-9A-F]{12}-\d\d|/\S+",
                                        "<X>", printed.stdout)
-        out[f"{kind} text"] = re.sub(r"[0-9a-f]{16,64}", "<X>",
+        out[f"{kind} text"] = re.sub(r"[0-9a-f]{16,64}|#\d+", "<X>",
                                      DOC_ID.sub("<X>", pdf_text(pdf)))
         out[f"{kind} pages"] = len(reader.pages)
-        out[f"{kind} metadata"] = {k: DOC_ID.sub("<X>", str(v))
+        out[f"{kind} metadata"] = {k: re.sub(r"chain-head:\d+:[0-9a-f]+", "chain-head:<X>",
+                                          DOC_ID.sub("<X>", str(v)))
                                    for k, v in (reader.metadata or {}).items()
                                    if k not in ("/CreationDate", "/ModDate")}
     return out
