@@ -38,6 +38,7 @@ from lottrack.documents.data import (
     SignatureManifestation,
 )
 from lottrack.errors import InvalidTransition, LotTrackError, NotFound
+from lottrack.formulation import BLINDED_STATUSES, bag_name
 from lottrack.models import (
     AuditEvent,
     CellCount,
@@ -58,7 +59,7 @@ from lottrack.models import (
     User,
     Visit,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.permissions import MASKED, Action, CurrentUser, authorize
 from lottrack.trial.dispensing import blinded_use_by
 from lottrack.trial.ward import administration_content
 
@@ -222,18 +223,22 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
     return lines
 
 
-def _bags(session: Session, lot_id: int, window: calc.DoseWindow) -> list[BagLine]:
-    """The lot's bags by kit code, each with the body weights its viable cells dose inside
-    the window."""
+def _bags(session: Session, who: CurrentUser, lot_id: int, window: calc.DoseWindow
+          ) -> list[BagLine]:
+    """The lot's bags, each with the body weights its viable cells dose inside the window.
+    Issued by blinded QA, a bag is named by its division and its status is masked: its
+    kit code and whether it was dispensed would tell the arm of a visit (design §7)."""
     units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
-                         .order_by(col(ProductUnit.kit_code))).all()
+                         .order_by(col(ProductUnit.division), col(ProductUnit.id))).all()
     lines = []
     for unit in units:
         weights = (calc.weights_inside_window(unit.viable_cells, window)
                    if unit.viable_cells else None)
-        lines.append(BagLine(unit.kit_code, unit.volume_ml, unit.viable_cells,
+        status = (MASKED if not who.unblinded and unit.status in BLINDED_STATUSES
+                  else unit.status)
+        lines.append(BagLine(bag_name(unit, who), unit.volume_ml, unit.viable_cells,
                              weights[0] if weights else None, weights[1] if weights else None,
-                             unit.status))
+                             status))
     return lines
 
 
@@ -315,7 +320,7 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int
         changed_after_first_entry=tuple(changes_after_first_entry(session, lot, site)),
         signatures=tuple(_manifestation(v.signature) for v in history
                          if v.signature is not None),
-        bags=tuple(_bags(session, lot_id, window)),
+        bags=tuple(_bags(session, who, lot_id, window)),
         dose_min_cells_per_kg=window.min, dose_max_cells_per_kg=window.max,
     )
 

@@ -62,14 +62,20 @@ def test_release_data_of_a_released_lot(db: Database,
 
     # The bag made from the lot: 9.25 × 10⁷ viable cells dose 1.0–2.0 × 10⁶ cells/kg for
     # 46.25–92.5 kg.
-    assert [(b.kit_code, b.volume_ml, b.viable_cells) for b in data.bags] == [
-        ("K-M3RZ9C2D", 50.0, 9.25e7)]
+    # QA is blinded: the bag by its division, its status masked; the pharmacy sees its kit
+    # code (design §7).
+    assert [(b.kit_code[:4], b.volume_ml, b.viable_cells, b.status) for b in data.bags] == [
+        ("bag ", 50.0, 9.25e7, "blinded")]
+    with db.session() as s:
+        unblinded = build_release_data(s, p.pharm, lot_id)
+    assert [(b.kit_code, b.status) for b in unblinded.bags] == [("K-M3RZ9C2D", "available")]
     assert (data.bags[0].weight_min_kg, data.bags[0].weight_max_kg) == (46.25, 92.5)
 
     body = text(render_release(data))
     assert "INVALIDATED (record changed after signing)" in body
     assert "A9999 24 000123 M" in body
-    assert "K-M3RZ9C2D 50 mL 9.25 × 10⁷ cells 46.3–92.5 kg" in body
+    assert f"{data.bags[0].kit_code} 50 mL 9.25 × 10⁷ cells 46.3–92.5 kg blinded" in body
+    assert "K-M3RZ9C2D" not in body
     assert "EXCEPTIONAL" not in body
 
 
