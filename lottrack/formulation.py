@@ -262,29 +262,35 @@ def _authorize_any(session: Session, who: CurrentUser, *actions: Action) -> None
     raise refusal
 
 
-def _reachable_unit(session: Session, who: CurrentUser, unit_id: int
-                    ) -> tuple[ProductUnit, dt.datetime | None]:
-    """The bag, as far as ``who`` may reach it, and, for the blinded ward, the moment it was
-    dispensed (their view of the bag starts there).
+def _reachable_unit(session: Session, who: CurrentUser, unit_id: int | None,
+                    kit_code: str | None = None) -> tuple[ProductUnit, dt.datetime | None]:
+    """The bag (by id, or by kit code), as far as ``who`` may reach it, and, for the blinded
+    ward, the moment it was dispensed (their view of the bag starts there).
 
-    The unblinded pharmacy reaches every bag. Blinded staff reach a dispensed bag through
-    its visit (from its dispensing on, the same for both arms) and the lab its own MSC
-    bags; any other bag is answered as if it did not exist, so that no refusal tells MSC
+    The unblinded pharmacy reaches every bag. The blinded ward reaches a dispensed bag by
+    the kit code its visit shows (never by id: the order of bag ids would tell which bag was
+    made first), from its dispensing on, the same for both arms; the lab reaches its own
+    MSC bags. Any other bag is answered as if it did not exist, so that no refusal tells MSC
     from placebo (design §7).
     """
-    unit = session.exec(
-        select(ProductUnit).where(ProductUnit.id == unit_id).with_for_update()).first()
+    if (unit_id is None) == (kit_code is None):
+        raise ValidationError("Bag: give its id or its kit code, not both.", field="bag")
+    stmt = (select(ProductUnit).where(ProductUnit.id == unit_id) if unit_id is not None
+            else select(ProductUnit).where(ProductUnit.kit_code == str(kit_code).strip().upper()))
+    unit = session.exec(stmt.with_for_update()).first()
     if unit is not None and who.unblinded:
         return unit, None
     if unit is not None:
         dispensed = session.exec(select(Dispensing.prepared_at).where(
-            Dispensing.unit_id == unit_id)).first()
-        if dispensed is not None and allowed(who.roles, Action.RECORD_INFUSION):
+            Dispensing.unit_id == unit.id)).first()
+        if (kit_code is not None and dispensed is not None
+                and allowed(who.roles, Action.RECORD_INFUSION)):
             return unit, dispensed
         if unit.lot_id is not None and allowed(who.roles, Action.RECORD_MANUFACTURING):
             return unit, None
-    raise NotFound(f"No bag with id {unit_id} that you can reach (the ward reaches a bag "
-                   "through its dispensed visit).")
+    which = f"with id {unit_id}" if unit_id is not None else f'"{str(kit_code).strip()}"'
+    raise NotFound(f"No bag {which} that you can reach (the ward gives the kit code of a "
+                   "dispensed visit).")
 
 
 def _unit_site(session: Session, unit: ProductUnit) -> Site:
@@ -349,23 +355,25 @@ def record_custody(
     session: Session,
     who: CurrentUser,
     *,
-    unit_id: int,
+    unit_id: int | None = None,
+    kit_code: str | None = None,
     from_location: str,
     to_location: str,
     at: dt.datetime,
     temperature_text: str | None = None,
 ) -> int:
-    """Record a move of a bag. A move starts where the previous one ended, and not before
-    it; returns the custody event id."""
+    """Record a move of a bag, given by its id (lab, pharmacy) or its kit code (the ward).
+    A move starts where the previous one ended, and not before it; returns the custody
+    event id."""
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE,
                    Action.RECORD_INFUSION)
-    unit, dispensed_at = _reachable_unit(session, who, unit_id)
+    unit, dispensed_at = _reachable_unit(session, who, unit_id, kit_code)
     site = _unit_site(session, unit)
     origin = clean_text(from_location, "From", max_length=100)
     destination = clean_text(to_location, "To", max_length=100)
     if origin.casefold() == destination.casefold():
         raise ValidationError(f'To: "{destination}" is where the bag already is.', field="To")
-    moves = select(CustodyEvent).where(CustodyEvent.unit_id == unit_id)
+    moves = select(CustodyEvent).where(CustodyEvent.unit_id == unit.id)
     if dispensed_at is not None:  # the blinded ward sees the bag's moves from dispensing on
         moves = moves.where(col(CustodyEvent.at) >= dispensed_at)
     previous = session.exec(moves.order_by(col(CustodyEvent.at).desc(),
@@ -380,7 +388,7 @@ def record_custody(
     when = check_moment(site, at, "At", not_before=floor, not_before_what=what)
     temperature = (_temperature(site, temperature_text)
                    if temperature_text is not None and temperature_text.strip() else None)
-    event = CustodyEvent(unit_id=unit_id, from_location=origin, to_location=destination,
+    event = CustodyEvent(unit_id=unit.id or 0, from_location=origin, to_location=destination,
                          at=when, temperature_c=temperature[0] if temperature else None,
                          temperature_text=temperature[1] if temperature else "", by_id=who.id)
     session.add(event)

@@ -73,7 +73,7 @@ def _record_day(sc: Scenario, sequence: str, code: str) -> Day:
             Dispensing.visit_id == v1)).one())
         assert unit is not None
     with sc.db.session() as s:
-        formulation.record_custody(s, sc.cast.who("clinician"), unit_id=unit.id or 0,
+        formulation.record_custody(s, sc.cast.who("clinician"), kit_code=unit.kit_code,
                                    from_location="Pharmacy", to_location="Ward 3",
                                    at=utcnow(), temperature_text="4 °C")
     infusion_id = sc.infuse(v1, reactions="mild chills", grade=1)
@@ -230,12 +230,12 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
 
     out["label of the lot's bag"] = _message(lambda: label(str(bag)))
 
-    def custody(unit_id: int, at: dt.datetime) -> None:
+    def custody(at: dt.datetime, **bag: Any) -> None:
         with sc.db.session() as s:
-            formulation.record_custody(s, nurse, unit_id=unit_id, from_location="Pharmacy",
-                                       to_location="Ward 3", at=at)
+            formulation.record_custody(s, nurse, from_location="Pharmacy",
+                                       to_location="Ward 3", at=at, **bag)
 
-    out["custody of the lot's bag"] = _message(lambda: custody(bag, utcnow()))
+    out["custody of the lot's bag"] = _message(lambda: custody(utcnow(), unit_id=bag))
     sc.dispense(v1, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
     with sc.db.reader() as s:
         d = s.exec(select(Dispensing).where(Dispensing.visit_id == v1)).one()
@@ -243,7 +243,9 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
         assert unit is not None
     kit = unit.kit_code
     out["custody before dispensing"] = _message(
-        lambda: custody(d.unit_id, d.prepared_at - dt.timedelta(minutes=5)))
+        lambda: custody(d.prepared_at - dt.timedelta(minutes=5), kit_code=kit))
+    out["custody of the dispensed bag by id"] = _message(
+        lambda: custody(utcnow(), unit_id=d.unit_id))
     out["bedside wrong subject"] = _message(lambda: bedside(subject_code="TLS-999", kit=kit))
     out["bedside wrong birth date"] = _message(lambda: bedside(dob=dt.date(1970, 1, 1),
                                                                kit=kit))

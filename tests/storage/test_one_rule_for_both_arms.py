@@ -361,17 +361,23 @@ def test_custody_by_the_ward_is_the_same_for_both_arms(sc: Scenario) -> None:
         sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
         with sc.db.reader() as s:
             d = s.exec(select(Dispensing).where(Dispensing.visit_id == v1)).one()
+            kit = ward.ward_visit(s, nurse, v1).kit_code
+        with sc.db.session() as s, pytest.raises(NotFound) as info:  # never by id
+            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
+                                       to_location="Ward 3", at=utcnow())
+        by_id = info.value.message.replace(str(d.unit_id), "N")
         early = d.prepared_at - dt.timedelta(minutes=10)
         with sc.db.session() as s, pytest.raises(LotTrackError) as info:
-            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
+            formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
                                        to_location="Ward 3", at=early)
         before = info.value.message.split(": ", 1)[1]
         with sc.db.session() as s:
-            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
+            formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
                                        to_location="Ward 3", at=utcnow())
-        outcomes.append((undispensed, before))
+        outcomes.append((undispensed, by_id, before))
     assert outcomes[0] == outcomes[1], outcomes
-    assert "the bag was dispensed" in outcomes[0][1]
+    assert outcomes[0][0] == outcomes[0][1]  # a dispensed bag by id: as if missing
+    assert "the bag was dispensed" in outcomes[0][2]
     with sc.db.reader() as s:
         assert len(s.exec(select(CustodyEvent)).all()) == 4
 
@@ -387,7 +393,7 @@ def test_the_lab_cannot_reach_a_placebo_bag(sc: Scenario) -> None:
             formulation.record_custody(s, tech, unit_id=unit_id, from_location="Pharmacy",
                                        to_location="Lab", at=utcnow())
         assert info.value.message == (f"No bag with id {unit_id} that you can reach (the ward "
-                                      "reaches a bag through its dispensed visit).")
+                                      "gives the kit code of a dispensed visit).")
     with sc.db.reader() as s:
         assert s.exec(select(CustodyEvent)).first() is None
 
@@ -402,7 +408,8 @@ def test_qa_and_admin_cannot_read_which_visit_a_bag_served(sc: Scenario, tmp_pat
     _, lot_id, bag, (v1, _) = _subject(sc, "TLS-351", MSC_FIRST)
     sc.dispense(v1, msc_bag=bag)
     with sc.db.session() as s:
-        formulation.record_custody(s, sc.cast.who("clinician"), unit_id=bag,
+        kit = ward.ward_visit(s, sc.cast.who("clinician"), v1).kit_code
+        formulation.record_custody(s, sc.cast.who("clinician"), kit_code=kit,
                                    from_location="Pharmacy", to_location="Ward 3",
                                    at=utcnow())
     sc.infuse(v1)
