@@ -82,12 +82,17 @@ def _checks(fac: Facility, made: Made, visit: Row, unit: Row, released: str,
     them."""
     s = made.subject
     who = f"{s['code']} (born {s['date_of_birth']})"
+    # As dispensing._check_release words it: the subject's own MSC lot for both arms (its
+    # release signature is valid: the bulk builder signs what it releases), and a placebo
+    # bag's suspension media too.
+    lot_ok = released in lots.DISPENSABLE
+    lot_detail = f"lot {made.lot['lot_number']} is {released} with a valid release signature"
     if reagent is None:
-        release = Check(2, "lot released", released in lots.DISPENSABLE,
-                        f"lot {made.lot['lot_number']} is {released}")
+        release = Check(2, "lot released", lot_ok, lot_detail)
     else:
-        release = Check(2, "lot released", reagent["status"] == "released",
-                        f"{reagent['name']} lot {reagent['lot_number']} is {reagent['status']}")
+        release = Check(2, "lot released", lot_ok and reagent["status"] == "released",
+                        f"{lot_detail}; {reagent['name']} lot {reagent['lot_number']} is "
+                        f"{reagent['status']}")
     expiry = expiry_outcome(expires_at=unit["expires_at"], cryopreserved=unit["cryopreserved"],
                             thawed_at=unit["thawed_at"],
                             thaw_max_minutes=fac.spec.thaw_max_minutes, now=at, use_by=use_by)
