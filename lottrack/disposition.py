@@ -287,6 +287,27 @@ def open_decisions(status: str, ready: qc.ReleaseReadiness) -> frozenset[str]:
     return frozenset(open_)
 
 
+def why_not_open(decision: str, status: str, ready: qc.ReleaseReadiness) -> str | None:
+    """Why ``decision`` is not open to a lot in ``status`` with ``ready`` (None when it
+    is): the sentence the review screen says when its key is pressed anyway."""
+    if decision in open_decisions(status, ready):
+        return None
+    if decision == "release" and status == lots.AWAITING_RELEASE and ready.out_of_spec:
+        return (f"Cannot release: out of specification ({', '.join(ready.out_of_spec)}). "
+                "Press e for an exceptional release at the treating physician's request "
+                "(EU GMP Part IV §11.5), or x to reject.")
+    if decision in ("release", "exceptional") and status == lots.AWAITING_RELEASE:
+        if ready.missing:
+            return (f"Cannot {'release' if decision == 'release' else 'release under exception'}"
+                    f": results missing ({', '.join(ready.missing)}). An exceptional release "
+                    "covers results out of specification, never missing ones.")
+        return ("Not out of specification: every required result conforms; press r for a "
+                "normal release.")
+    words = {"release": "release", "exceptional": "release under exception",
+             "reject": "reject", "quarantine": "quarantine", "lift": "lift a quarantine of"}
+    return f"Cannot {words.get(decision, decision)} a lot that is {status}."
+
+
 @dataclass(frozen=True)
 class DispositionView:
     """A decision with its signature as shown now."""

@@ -9,18 +9,24 @@ signature as invalidated wherever it is displayed or printed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from lottrack import accounts, audit
-from lottrack.errors import AuthenticationFailed, SignatureRejected, ValidationError
+from lottrack.errors import (
+    AuthenticationFailed,
+    LotTrackError,
+    SignatureRejected,
+    ValidationError,
+)
 from lottrack.models import Signature, utcnow
 
 __all__ = [
-    "MEANINGS", "Credentials", "Signature", "SignatureView", "sign", "signatures_for", "view",
+    "MEANINGS", "PRECHECK", "Credentials", "PrecheckPassed", "Signature", "SignatureView",
+    "refusal_before_signature", "sign", "signatures_for", "view",
 ]
 from lottrack.permissions import CurrentUser
 
@@ -44,6 +50,30 @@ class Credentials:
 
     username: str
     password: str
+
+
+PRECHECK = Credentials("", "")
+"""Credentials that sign nothing: :func:`sign` raises :class:`PrecheckPassed` for them.
+A screen runs a signed action with them (in a session that is then rolled back) to learn,
+before asking for the password, whether the action would be refused anyway (separation of
+duties, the record's state, a field) — see :func:`refusal_before_signature`."""
+
+
+class PrecheckPassed(Exception):  # noqa: N818 - a signal, not an error
+    """Every check of a signed action before its signature passed (nothing was signed)."""
+
+
+def refusal_before_signature(run: Callable[[Credentials], object]) -> LotTrackError | None:
+    """Run ``run(PRECHECK)`` (a signed service call inside a write session that rolls back
+    when an exception leaves it) and return the refusal a person could be told before
+    typing a password, or None when the action only waits for the signature."""
+    try:
+        run(PRECHECK)
+    except PrecheckPassed:
+        return None
+    except LotTrackError as refusal:
+        return refusal
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +110,8 @@ def sign(
     """
     if meaning not in MEANINGS:
         raise ValidationError(f"Meaning: {meaning!r} is not a signature meaning.")
+    if credentials is PRECHECK:
+        raise PrecheckPassed
     try:
         user = accounts.check_password_for_signature(
             session, who, credentials.username, credentials.password

@@ -508,6 +508,15 @@ def format_quantity(
     return f"{number} {dim.symbol}"
 
 
+def format_as_typed(parsed: ParsedQuantity, *, decimal_separator: str = ".") -> str:
+    """What was read, with its unit, to as many significant digits as were typed (at least
+    3): ``1272 cm2`` is echoed ``1272 cm²``, not rounded to ``1270 cm²``."""
+    match = _number_pattern(decimal_separator).match(parsed.text.translate(_NORMALISE).strip())
+    typed = ((match["int"] or "") + (match["frac"] or "")).lstrip("0") if match else ""
+    return format_quantity(parsed.value, parsed.dim, decimal_separator=decimal_separator,
+                           sig=min(max(3, len(typed)), 15))
+
+
 def format_quantity_range(
     low: float,
     high: float,

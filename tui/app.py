@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -258,9 +259,34 @@ class LotTrackApp(App[None]):
         self.open_destination(name)
 
     def action_logout(self) -> None:
-        """Back to the login screen."""
+        """Back to the login screen (asking first when typed input would be lost)."""
         if self.ctx.user is not None:
-            self.show_login("You have logged out.")
+            self._unless_input_kept("Log out", lambda: self.show_login("You have logged out."))
+
+    async def action_quit(self) -> None:
+        """Leave lottrack (asking first when typed input would be lost)."""
+        self._unless_input_kept("Quit", self.exit)
+
+    def _unless_input_kept(self, doing: str, then: Callable[[], object]) -> None:
+        """Run ``then`` at once, or after the person agrees to lose what they typed."""
+        from tui.modals.confirm import ConfirmModal
+        from tui.unsaved import KeepsTypedInput
+
+        unsaved = [s for s in self.screen_stack
+                   if isinstance(s, KeepsTypedInput) and s.has_unsaved_input()]
+        if not unsaved or isinstance(self.screen, ConfirmModal):
+            then()
+            return
+        where = getattr(unsaved[-1], "FORM_TITLE", "") or "this screen"
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                then()
+
+        self.push_screen(ConfirmModal(
+            f"{doing} and discard what you typed?", f"{where}: nothing has been saved. "
+            f"{doing} anyway and throw away what you typed?", yes=doing,
+            no="Keep editing"), answered)
 
     def on_unmount(self) -> None:
         """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
@@ -319,11 +345,40 @@ class LotTrackApp(App[None]):
                         dest.title, dest.description,
                         partial(self.open_destination, dest.name),
                     ))
+            commands.extend(self._screen_commands(screen))
             commands.append(PaletteCommand("Log out", "Back to the login screen",
                                            self.action_logout))
         commands.append(PaletteCommand("Help", "Help for this screen (F1)", self.action_help))
-        commands.append(PaletteCommand("Quit", "Leave lottrack", self.exit))
+        commands.append(PaletteCommand("Quit", "Leave lottrack", self.action_quit))
         return commands
+
+    def _screen_commands(self, screen: Screen[object]) -> list[PaletteCommand]:
+        """The keys of ``screen`` shown in its footer, each as a palette entry that does
+        what the key does (also what a key that is not open says about why)."""
+        out: list[PaletteCommand] = []
+        seen: set[str] = set()
+        for cls in type(screen).__mro__:
+            if not cls.__module__.startswith("tui."):
+                continue
+            for binding in cls.__dict__.get("BINDINGS", ()):
+                if (not isinstance(binding, Binding) or not binding.show
+                        or not binding.description or binding.action.startswith("app.")
+                        or binding.key in seen or binding.key == "escape"):
+                    continue
+                seen.add(binding.key)
+                out.append(PaletteCommand(
+                    binding.description, f"This screen's key {self.get_key_display(binding)}",
+                    partial(self._press_screen_key, screen, binding.key)))
+        return out
+
+    async def _press_screen_key(self, screen: Screen[object], key: str) -> None:
+        """Run the first binding of ``key`` on ``screen`` that is enabled (as a key press
+        would)."""
+        for cls in type(screen).__mro__:
+            for binding in cls.__dict__.get("BINDINGS", ()):
+                if isinstance(binding, Binding) and binding.key == key \
+                        and await self.run_action(binding.action, screen):
+                    return
 
     # --------------------------------------------------------------------- errors
 

@@ -21,7 +21,7 @@ from lottrack import calc, settings
 from lottrack.errors import NotFound, ValidationError
 from lottrack.models import ProductUnit, Site, Specification, SpecItem, Subject, User
 from lottrack.permissions import Action, allowed
-from lottrack.sites import check_moment, parse_at_site
+from lottrack.sites import check_moment, parse_at_site, site_zone
 from lottrack.specifications import Judgement, current_spec, items, judge
 from lottrack.subjects import COI_LENGTH, COI_PREFIX, UNAMBIGUOUS_ALPHABET
 from lottrack.units import Dim, ParsedQuantity
@@ -157,6 +157,7 @@ def require(condition: bool, message: str) -> None:
         raise ValidationError(f"Bulk demo: {message}", title="Bulk row refused")
 
 
-def fmt_utc(at: dt.datetime) -> str:
-    """A moment as the dispensing checks print it (``lottrack.trial.dispensing``)."""
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def fmt_at_site(at: dt.datetime, site: Site) -> str:
+    """A moment as the dispensing checks print it (``lottrack.trial.dispensing``): in the
+    site's zone."""
+    return at.astimezone(site_zone(site)).strftime("%Y-%m-%d %H:%M %Z")

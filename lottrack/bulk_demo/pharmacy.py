@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from lottrack import calc, lots
 from lottrack.bulk_demo.batch import Batch
-from lottrack.bulk_demo.facility import Facility, Person, fmt_utc, require
+from lottrack.bulk_demo.facility import Facility, Person, fmt_at_site, require
 from lottrack.bulk_demo.manufacturing import MINUTE, SECOND, Made, Row
 from lottrack.formulation import _DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.models import Dispensing
@@ -95,7 +95,8 @@ def _checks(fac: Facility, made: Made, visit: Row, unit: Row, released: str,
                         f"{reagent['status']}")
     expiry = expiry_outcome(expires_at=unit["expires_at"], cryopreserved=unit["cryopreserved"],
                             thawed_at=unit["thawed_at"],
-                            thaw_max_minutes=fac.spec.thaw_max_minutes, now=at, use_by=use_by)
+                            thaw_max_minutes=fac.spec.thaw_max_minutes, now=at, use_by=use_by,
+                            zone=fac.site.timezone)
     return [
         Check(1, "chain of identity", unit["subject_id"] == visit["subject_id"],
               f"bag {unit['kit_code']} belongs to {who}; visit is for {who}"),
@@ -134,7 +135,7 @@ def dispense(b: Batch, fac: Facility, made: Made, visit: Row, sequence: str, sca
     age = calc.weight_age(scale["measured_at"], at, max_age_days=fac.weight_max_age_days)
     plausible = calc.check_weight(scale["weight_kg"])
     detail = (f"{format_quantity(scale['weight_kg'], Dim.MASS)} measured "
-              f"{fmt_utc(scale['measured_at'])}, {age.age_days:.1f} days ago "
+              f"{fmt_at_site(scale['measured_at'], fac.site)}, {age.age_days:.1f} days ago "
               f"(limit {fac.weight_max_age_days:g} days)")
     if plausible.warning:
         detail += f"; warning: {plausible.warning}"

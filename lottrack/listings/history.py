@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from lottrack import fastsql, lots
 from lottrack.formulation import bag_name
 from lottrack.isbt128 import parse_din
+from lottrack.listings.record_names import record_names
 from lottrack.models import (
     AuditEvent,
     CellCount,
@@ -225,6 +226,8 @@ class AuditRow:
     changed_after_entry: bool
     """True for an update or void that replaced a value already recorded (a correction),
     as opposed to filling in a value for the first time or moving the lot's status."""
+    record: str = ""
+    """The record as people name it: ``Passage P3 of L-…`` (never the table's name)."""
 
 
 def _trail_statement() -> fastsql.AnySelect:

@@ -12,6 +12,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -68,8 +69,17 @@ class DispensingResult:
     checks: tuple[CheckOutcome, ...]
 
 
-def _fmt(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _fmt_in(at: dt.datetime, zone: str) -> str:
+    """``2025-03-14 10:30 CET``: a moment in the site's zone, as the rest of the pharmacy
+    screen shows times."""
+    return at.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _site_timezone(session: Session, subject_id: int) -> str:
+    """The time zone of the site a subject is treated at."""
+    zone = session.exec(select(Site.timezone).join(Subject, col(Subject.site_id) == col(Site.id))
+                        .where(Subject.id == subject_id)).first()
+    return zone or "UTC"
 
 
 def visit_arm(session: Session, who: CurrentUser, visit_id: int) -> str:
@@ -167,12 +177,16 @@ def usable_until(session: Session, dispensing: Dispensing, unit: ProductUnit) ->
 
 def expiry_outcome(*, expires_at: dt.datetime, cryopreserved: bool,
                    thawed_at: dt.datetime | None, thaw_max_minutes: float, now: dt.datetime,
-                   use_by: dt.datetime) -> CheckOutcome:
+                   use_by: dt.datetime, zone: str = "UTC") -> CheckOutcome:
     """Check 3: the bag is usable now and stays usable until the dispensing's use-by (its
     own expiry and, for a cryopreserved bag, thaw + the thaw limit). A cryopreserved bag
-    must be thawed in the pharmacy first: every bag reaches the ward ready to infuse."""
+    must be thawed in the pharmacy first: every bag reaches the ward ready to infuse.
+    Times are written in ``zone``, the site's."""
     def fail(detail: str) -> CheckOutcome:
         return CheckOutcome(3, "not expired", False, detail)
+
+    def _fmt(at: dt.datetime) -> str:
+        return _fmt_in(at, zone)
 
     if now > expires_at:
         return fail(f"bag expired at {_fmt(expires_at)}")
@@ -202,7 +216,8 @@ def _check_expiry(session: Session, unit: ProductUnit, now: dt.datetime,
     return expiry_outcome(expires_at=unit.expires_at, cryopreserved=unit.cryopreserved,
                           thawed_at=unit.thawed_at,
                           thaw_max_minutes=_spec_for(session, unit).thaw_max_minutes,
-                          now=now, use_by=until)
+                          now=now, use_by=until,
+                          zone=_site_timezone(session, unit.subject_id))
 
 
 def _check_weight(session: Session, visit: Visit, now: dt.datetime
@@ -214,7 +229,8 @@ def _check_weight(session: Session, visit: Visit, now: dt.datetime
     age = calc.weight_age(weight.measured_at, now, max_age_days=max_age)
     plaus = calc.check_weight(weight.weight_kg)
     detail = (f"{format_quantity(weight.weight_kg, Dim.MASS)} measured "
-              f"{_fmt(weight.measured_at)}, {age.age_days:.1f} days ago "
+              f"{_fmt_in(weight.measured_at, _site_timezone(session, visit.subject_id))}, "
+              f"{age.age_days:.1f} days ago "
               f"(limit {max_age:g} days)")
     if plaus.warning:
         detail += f"; warning: {plaus.warning}"

@@ -224,10 +224,13 @@ def administration_content(infusion: Infusion, *, ended_at: dt.datetime | None,
             "ended_at": str(ended_at), "reactions": reactions, "grade": grade}
 
 
-def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusion_id: int, *,
-                 ended_at: dt.datetime, reactions: str = "",
-                 reaction_grade: int | None = None) -> None:
-    """Record the end and any reactions (grade 1–5), signed ``administered``."""
+def check_infusion_end(session: Session, who: CurrentUser, infusion_id: int, *,
+                       ended_at: dt.datetime, reactions: str = "",
+                       reaction_grade: int | None = None
+                       ) -> tuple[Infusion, dt.datetime, str]:
+    """Everything :func:`end_infusion` refuses before the signature, writing nothing: the
+    ward screen calls it before asking for the password. Returns the infusion, the end
+    time and the reactions as they will be stored."""
     authorize(session, who, Action.RECORD_INFUSION)
     infusion = _infusion(session, infusion_id)
     if infusion.started_at is None:
@@ -247,6 +250,16 @@ def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusio
     if reactions and reaction_grade is None:
         raise ValidationError("Reaction grade: give a grade 1–5 for the reaction.",
                               field="reaction_grade")
+    return infusion, ended, reactions
+
+
+def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusion_id: int, *,
+                 ended_at: dt.datetime, reactions: str = "",
+                 reaction_grade: int | None = None) -> None:
+    """Record the end and any reactions (grade 1–5), signed ``administered``."""
+    infusion, ended, reactions = check_infusion_end(
+        session, who, infusion_id, ended_at=ended_at, reactions=reactions,
+        reaction_grade=reaction_grade)
     dispensing = session.get(Dispensing, infusion.dispensing_id)
     assert dispensing is not None and infusion.id is not None
     sig = signatures.sign(session, who, creds, meaning="administered", record_type="infusion",

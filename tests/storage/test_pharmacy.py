@@ -219,13 +219,13 @@ def test_a_bag_whose_thaw_limit_ends_before_the_use_by_is_refused(sc: Scenario) 
                         thawed_ago=dt.timedelta(minutes=40))
     message = _refusal(sc, v1, unit_id=bag)
     assert re.search(r"check 3 \(not expired\) failed: thawed 40 min ago; usable until "
-                     r"\S+ \S+ UTC \(limit 60 min\), before the use-by \S+ \S+ UTC", message)
+                     r"\S+ \S+ CES?T \(limit 60 min\), before the use-by \S+ \S+ CES?T", message)
 
 
 def test_a_fresh_bag_expiring_before_the_use_by_is_refused(sc: Scenario) -> None:
     """Formulated 23 h 45 min ago: it expires (24 h) in 15 minutes, before the use-by."""
     v1, bag = _made_bag(sc, "TLS-213", dt.timedelta(hours=23, minutes=45))
-    assert re.search(r"check 3 \(not expired\) failed: bag expires at \S+ \S+ UTC, before "
+    assert re.search(r"check 3 \(not expired\) failed: bag expires at \S+ \S+ CES?T, before "
                      r"the use-by", _refusal(sc, v1, unit_id=bag))
 
 

@@ -192,7 +192,12 @@ async def test_generate_allocates_every_unallocated_subject_in_balanced_blocks(
         assert 'Seed: "seven" is not a whole number' in screen_text(app)
         app.screen.query_one("#generate-seed").value = ""
         await type_text(pilot, "20250314")
-        await pilot.press("enter", "enter")
+        await pilot.press("enter", "enter")  # Enter in the block size asks first
+        await settle(pilot)
+        assert "Allocate 8 subjects by 1:1 permuted blocks of 4, seed 20250314?" in \
+            screen_text(app)
+        assert sequences(demo_db) == before  # nothing yet
+        await pilot.press("y")
         await settle(pilot)
         assert app.screen is screen
         assert (shown(app, "#alloc-status")
@@ -226,6 +231,8 @@ async def test_generate_with_an_odd_block_size_is_refused(
         app.screen.query_one("#generate-block").value = ""
         await type_text(pilot, "3")
         await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert (shown(app, "#alloc-status") == "Block size: must be an even number of at "
                 "least 2. Nothing was stored.")
@@ -391,6 +398,8 @@ async def test_actions_on_a_later_page_refresh_that_page(
         assert "TLS-003, TLS-004, TLS-006, TLS-007 and 31 more)" in text
         await type_text(pilot, "7")
         await pilot.press("enter", "enter")
+        await settle(pilot)
+        await pilot.press("y")  # allocations are final: it asks first
         await settle(pilot)
         assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
         assert codes_shown(app) == [f"TLS-{i}" for i in range(100, 112)]

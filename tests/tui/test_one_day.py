@@ -319,6 +319,8 @@ async def technician_makes_the_lot(pilot: Pilot[None], plan: Plan) -> None:
     await open_screen(pilot, "f", FormulationForm)
     await keys(pilot, "50 mL", TAB, TAB, TAB, TAB,  # 1 bag, 2–8 °C, fresh: as offered
                typed(plan.formulated), SAVE)
+    await pilot.press("y")  # formulating asks first
+    await settle(pilot)
     saved(pilot)
 
     for search, code in REQUIRED_QC:

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 from typing_extensions import override
 
+from tui.modals.confirm import ConfirmModal
+
 
 @dataclass(frozen=True)
 class GenerateEntry:
@@ -99,7 +101,19 @@ class GenerateAllocationModal(ModalScreen[GenerateEntry | None]):
         size = self._number("#generate-block", "Block size", "an even number such as 4")
         if size is None:
             return
-        self.dismiss(GenerateEntry(seed, size))
+        n = self._count
+
+        def answered(go: bool | None) -> None:
+            if go:
+                self.dismiss(GenerateEntry(seed, size))
+
+        # Allocations are final (a subject's sequence is never changed): ask, whether Enter
+        # or the button got here.
+        self.app.push_screen(ConfirmModal(
+            "Allocate now?",
+            f"Allocate {n} subject{'s' if n != 1 else ''} by 1:1 permuted blocks of {size}, "
+            f"seed {seed}? An allocation cannot be changed afterwards.",
+            yes="Allocate", no="Not yet"), answered)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -6,14 +6,17 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from textual import on
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 from typing_extensions import override
 
+from lottrack.errors import LotTrackError
 from tui.modals.typeahead import after_pending_keys
 from tui.widgets.moment_input import MomentField
 
@@ -33,8 +36,23 @@ class InfusionEnd:
     grade: int | None
 
 
+EndCheck = Callable[[InfusionEnd], None]
+"""Runs in a worker: the ward service's checks of what was typed (raises a LotTrackError
+naming the field); nothing is written."""
+
+
+@dataclass
+class _Checked(Message):
+    end: InfusionEnd
+    refusal: str | None
+
+
 class InfusionEndModal(ModalScreen[InfusionEnd | None]):
-    """End time (default now), reactions and grade. Returns None when cancelled."""
+    """End time (default now), reactions and grade. Returns None when cancelled.
+
+    What was typed is checked by ``check`` before the dialog closes, so a refusal that
+    needs no signature is shown here, before the password is asked, with what was typed
+    still in the fields."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -42,9 +60,11 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
         Binding("enter", "next_field", show=False, priority=True),
     ]
 
-    def __init__(self, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], check: EndCheck | None = None
+                 ) -> None:
         super().__init__()
         self._clock = clock
+        self._check = check
 
     def compose(self) -> ComposeResult:
         """Time, reactions, grade, buttons."""
@@ -59,6 +79,7 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
                 yield Select(GRADES, id="grade", compact=True, prompt="no reaction")
             yield Static("A reaction needs a grade. You sign “administered” next.",
                          classes="form-note")
+            yield Static("", id="end-message", classes="message")
             with Horizontal(classes="buttons"):
                 yield Button("Sign…", id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -95,8 +116,37 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
             field.focus()
             return
         grade = self.query_one("#grade", Select).value
-        self.dismiss(InfusionEnd(at, self.query_one("#reactions", Input).value,
-                                 grade if isinstance(grade, int) else None))
+        end = InfusionEnd(at, self.query_one("#reactions", Input).value,
+                          grade if isinstance(grade, int) else None)
+        if self._check is None:
+            self.dismiss(end)
+            return
+        self._say("Checking…", error=False)
+        self._run_check(self._check, end)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _run_check(self, check: EndCheck, end: InfusionEnd) -> None:
+        try:
+            check(end)
+        except LotTrackError as exc:
+            self.post_message(_Checked(end, exc.message))
+        else:
+            self.post_message(_Checked(end, None))
+
+    @on(_Checked)
+    def _checked(self, message: _Checked) -> None:
+        if message.refusal is None:
+            self.dismiss(message.end)
+            return
+        self._say(message.refusal, error=True)
+        target = "#grade" if "grade" in message.refusal.casefold() else (
+            "#reactions" if message.refusal.startswith("Reactions") else "#end-at")
+        self.query_one(target).focus()
+
+    def _say(self, text: str, *, error: bool) -> None:
+        line = self.query_one("#end-message", Static)
+        line.update(Text(text))
+        line.set_class(error, "error")
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

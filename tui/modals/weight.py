@@ -33,11 +33,15 @@ class WeightEntry:
 
 
 class WeightModal(ModalScreen[WeightEntry | None]):
-    """Weight and time of measurement (default now). Returns None when cancelled."""
+    """Weight and time of measurement (default now). Returns None when cancelled.
+
+    Enter in either field records (the time is already filled in with now; Tab reaches
+    it to change it), and so does ctrl+s."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "next_field", show=False, priority=True),
+        Binding("ctrl+s", "record", "Record", priority=True),
+        Binding("enter", "record_from_field", show=False, priority=True),
     ]
 
     def __init__(self, subject_code: str, clock: Callable[[], dt.datetime]) -> None:
@@ -68,20 +72,19 @@ class WeightModal(ModalScreen[WeightEntry | None]):
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Enter in a field moves on (and records from the time); elsewhere it presses."""
-        if action == "next_field":
+        """Enter in a field records; on a button it presses the button."""
+        if action == "record_from_field":
             return isinstance(self.focused, Input)
         return True
 
-    def action_next_field(self) -> None:
-        """From the weight to the time (once the weight reads); from the time, record."""
+    def action_record_from_field(self) -> None:
+        """Enter in the weight or the time."""
+        self.action_record()
+
+    def action_record(self) -> None:
+        """Record once the keys already typed have reached the fields."""
         weight = self.query_one("#weight-value", QuantityField)
         moment = self.query_one("#weight-at", MomentField)
-        if weight.input.has_focus:
-            # Move at once (the next keys may already be typed), then read the weight.
-            self.set_focus(moment.input)
-            after_pending_keys([weight.input], lambda: weight.check() or weight.focus())
-            return
         after_pending_keys([weight.input, moment.input], self._ok)
 
     @on(Button.Pressed, "#ok")

@@ -147,12 +147,16 @@ class TablePane(RolePane):
 
     @override
     def show(self, data: Sequence[Row]) -> None:
-        """Fill the table, or show the empty state."""
+        """Fill the table, or show the empty state; the cursor stays on the row it was on
+        (a person back from a visit continues where they were)."""
         tz = context_of(self).clock().tzinfo
         table: DataTable[str] = self.query_one(DataTable)
+        row_before = table.cursor_row
         table.clear()
         for row in data:
             table.add_row(*(format_cell(value, tz) for value in row))
+        if data:
+            table.move_cursor(row=min(row_before, len(data) - 1), animate=False)
         table.display = bool(data)
         self.query_one(".pane-empty").display = not data
         # Keyboard-first: a list with rows takes the focus; a hidden one gives it up.

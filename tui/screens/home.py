@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 from typing_extensions import override
 
 from tui.destinations import DESTINATIONS
@@ -23,7 +23,8 @@ class HomeScreen(AppScreen):
 # Home
 
 Your home shows the lists your roles work from. With several roles, each has a tab:
-press **1**, **2**, … or use **←/→** on the tab bar to switch.
+press **1**, **2**, … or use **←/→** on the tab bar to switch, and **↓** to go into the
+list.
 
 The footer shows only what your roles allow; **ctrl+p** opens the command palette with
 the same actions. **r** reloads the lists.
@@ -34,6 +35,8 @@ the same actions. **r** reloads the lists.
         Binding("r", "refresh", "Refresh"),
         Binding("ctrl+l", "app.logout", "Log out"),
         *(Binding(str(n), f"show_tab({n})", show=False) for n in range(1, MAX_TAB_KEYS + 1)),
+        Binding("down", "into_list", show=False),
+        Binding("up", "into_list", show=False),
     ]
 
     def __init__(self) -> None:
@@ -77,7 +80,19 @@ the same actions. **r** reloads the lists.
             tabs = self.query(TabbedContent)
             count = len(tabs.first().query(TabPane)) if tabs else 0
             return isinstance(parameters[0], int) and parameters[0] <= count
+        if action == "into_list":
+            return isinstance(self.focused, Tabs) or self.focused is None
         return True
+
+    def action_into_list(self) -> None:
+        """↑/↓ on the tab bar (or with nothing focused) go into the shown tab's list."""
+        tabs = self.query(TabbedContent)
+        scope = (tabs.first().query_one(f"#{tabs.first().active}") if tabs
+                 else self.query_one("#home-body"))
+        for table in scope.query(DataTable):
+            if table.display:
+                table.focus()
+                return
 
     def action_refresh(self) -> None:
         """Reload every pane."""
@@ -85,8 +100,9 @@ the same actions. **r** reloads the lists.
             pane.reload()
 
     def action_show_tab(self, number: int) -> None:
-        """Switch to the tab with this number."""
+        """Switch to the tab with this number (its list takes the keys)."""
         self.query_one(TabbedContent).active = f"tab-{number}"
+        self.call_after_refresh(self.action_into_list)
 
     def help_markdown(self) -> str:
         """The home help followed by the help of each pane shown."""

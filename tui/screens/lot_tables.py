@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 from lottrack.units import Dim, format_number, format_quantity
 from tui.screens.lot_detail_data import LotDetail
 from tui.widgets.status_badge import conformity_text, status_text
+from tui.widgets.wrapped_rows import add_wrapped_row
 
 Table = DataTable[Text]
 SHORT = "%m-%d %H:%M"
@@ -61,6 +62,14 @@ def compact(value: float | None, sep: str) -> Text:
     return Text(number(value, sep).plain.replace(" × ", "×"))
 
 
+def hours(value: float | None, sep: str) -> Text:
+    """A doubling time in whole hours (``465``, ``32``): never a power of ten in a narrow
+    column (``4.65 × 10²`` was cut to ``4.65 ×``)."""
+    if value is None:
+        return Text("—")
+    return Text(f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".", sep))
+
+
 def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Seeding, harvest, viability and the derived PD, cumulative PD (cPD), doubling time
     (DT, hours) and seeding density; the columns that matter most fit 80 columns."""
@@ -74,7 +83,7 @@ def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             compact(p.cells_harvested, sep),
             Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
             number(p.population_doublings, sep), number(p.cumulative_population_doublings, sep),
-            number(p.doubling_time_hours, sep), compact(p.seeding_density_per_cm2, sep),
+            hours(p.doubling_time_hours, sep), compact(p.seeding_density_per_cm2, sep),
             Text(", ".join(p.reagent_lots)), key=str(p.id),
         )
     _empty(table, "No passage")
@@ -83,7 +92,10 @@ def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Each count set, then its replicates indented under it; recount and void marked."""
     sep = lot.context.decimal_separator
-    _reset(table, "Counted", "Of", "Method", "Viable/mL", "Viab.", "CV", "Flag", "By")
+    # What a count found first; the method (and each replicate as typed) last, where a
+    # long text may run past the edge without hiding a number.
+    _reset(table, ("Counted", 11), ("Of", 13), "Viable/mL", "Viab.", "CV", ("Flag", 8),
+           ("By", 6), "Method")
     for c in lot.counts:
         of = f"{c.passage_label} harvest" if c.passage_label else c.target
         if c.voided_reason:
@@ -92,24 +104,25 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             flag = Text("RECOUNT", style="bold red")
         else:
             flag = Text("ok", style="green")
-        table.add_row(
-            when(c.counted_at, tz), Text(of), Text(c.method),
-            number(c.mean_viable_per_ml, sep), Text(f"{number(c.viability_pct, sep)} %"),
+        add_wrapped_row(
+            table, when(c.counted_at, tz, SHORT), Text(of),
+            compact(c.mean_viable_per_ml, sep), Text(f"{number(c.viability_pct, sep)} %"),
             Text(f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""),
-            flag, Text(c.counted_by), key=f"count-{c.id}")
+            flag, Text(c.counted_by), Text(c.method), key=f"count-{c.id}")
         for r in c.replicates:
-            table.add_row(
-                Text(""), Text(f"  rep. {r.position}", style="dim"),
-                Text(r.entered_text, style="dim"), number(r.viable_per_ml, sep),
+            add_wrapped_row(
+                table, Text(""), Text(f"  rep. {r.position}", style="dim"),
+                compact(r.viable_per_ml, sep),
                 Text(f"{number(r.viability_pct, sep)} %", style="dim"), Text(""), Text(""),
-                Text(""), key=f"count-{c.id}-{r.position}")
+                Text(""), Text(r.entered_text, style="dim"), key=f"count-{c.id}-{r.position}")
     _empty(table, "No count")
 
 
 def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Every QC result; out of specification in red, superseded results struck through,
     voided results dim and marked VOID with the reason (they count for nothing)."""
-    _reset(table, ("Test", 24), "Result", "Conformity", "Limit", "Tested", "Note")
+    _reset(table, ("Test", 14), ("Result", 11), "Conformity", ("Limit", 9),
+           ("Tested", 11), ("Note", 6))
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else (
@@ -121,11 +134,11 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             note.append(f"retest of #{r.retest_of_id}")
         if not r.required:
             note.append("not required")
-        table.add_row(
-            Text(r.test_name, style=style), Text(r.value_text, style=style),
+        add_wrapped_row(
+            table, Text(r.test_name, style=style), Text(r.value_text, style=style),
             Text("VOID", style="dim") if void else conformity_text(
                 r.conforms, superseded=r.superseded), Text(r.limit_text),
-            when(r.tested_at, tz), Text(", ".join(note), style="dim"), key=str(r.id))
+            when(r.tested_at, tz, SHORT), Text(", ".join(note), style="dim"), key=str(r.id))
     _empty(table, "No result")
 
 
@@ -158,7 +171,8 @@ def fill_custody(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 
 def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Each QA decision with its signature, valid or INVALIDATED."""
-    _reset(table, "Decided", "Decision", "Signature", "Signed by", "Meaning", "Justification")
+    _reset(table, ("Decided", 11), ("Decision", 9), ("Signature", 11), ("Signed by", 9),
+           ("Meaning", 11), ("Justification", 13))
     for d in lot.decisions:
         sig = d.signature
         if sig is None:
@@ -170,8 +184,8 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         justification = d.justification
         if d.exceptional is not None:
             justification = f"EXCEPTIONAL (Part IV §11.5): {justification}"
-        table.add_row(when(d.decided_at, tz), status_text(d.decision), state, signer, meaning,
-                      Text(justification))
+        add_wrapped_row(table, when(d.decided_at, tz, SHORT), status_text(d.decision), state,
+                        signer, meaning, Text(justification))
     _empty(table, "No decision")
 
 
@@ -218,7 +232,7 @@ def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         table.add_row(
             Text(str(e.seq)), when(e.at, tz, SHORT), Text(e.username),
             Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
-            Text(f"{e.entity} {e.entity_id}"), Text(e.reason, style="yellow" if mark else ""),
+            Text(e.record), Text(e.reason, style="yellow" if mark else ""),
             Text(audit_changes(e.changes, limit=120), style="yellow" if mark else "dim"),
             key=str(e.seq))
 

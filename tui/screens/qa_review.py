@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
 from lottrack.db import Database
-from lottrack.disposition import open_decisions
+from lottrack.disposition import open_decisions, why_not_open
 from lottrack.permissions import Action, CurrentUser
 from tui.screens import lot_tables
 from tui.screens.base import AppScreen
@@ -84,6 +84,11 @@ The person who recorded any step of the lot cannot release it; the service says 
         Binding("l", "decide('lift')", "Lift"),
         Binding("n", "close_record", "Close record"),
         Binding("d", "detail", "Batch record"),
+        # A decision key that is not open says why (the first binding of the key that is
+        # enabled runs).
+        *(Binding(key, f"why_not('{kind}')", show=False)
+          for key, kind in (("r", "release"), ("e", "exceptional"), ("x", "reject"),
+                            ("k", "quarantine"), ("l", "lift"))),
         Binding("ctrl+r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
     ]
@@ -166,8 +171,8 @@ The person who recorded any step of the lot cannot release it; the service says 
         if event_row is None:
             detail.update("")
             return
-        text = Text(f"#{event_row.seq} {event_row.action} {event_row.entity} "
-                    f"{event_row.entity_id} by {event_row.username}", style="bold")
+        text = Text(f"#{event_row.seq} {event_row.action} {event_row.record} by "
+                    f"{event_row.username}", style="bold")
         if event_row.changed_after_entry:
             text.append("  ✎ changed after first entry", style="bold yellow")
         if event_row.reason:
@@ -183,16 +188,26 @@ The person who recorded any step of the lot cannot release it; the service says 
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Offer only the decisions the lot's state allows (the service checks again)."""
+        """Offer only the decisions the lot's state allows (the service checks again); the
+        key of another one says why it is not open."""
         lot = self.lot
         if action == "close_record":
             return (lot is not None and self.ctx.can(Action.CLOSE_QUALITY_RECORD)
                     and bool(lot.readiness.open_records))
-        if action != "decide":
+        if action not in ("decide", "why_not"):
             return True
         if lot is None or not self.ctx.can(Action.DECIDE_DISPOSITION):
             return False
-        return str(parameters[0]) in open_decisions(lot.summary.status, lot.readiness)
+        is_open = str(parameters[0]) in open_decisions(lot.summary.status, lot.readiness)
+        return is_open if action == "decide" else not is_open
+
+    def action_why_not(self, kind: str) -> None:
+        """Say why this decision is not open to the lot."""
+        if self.lot is not None:
+            reason = why_not_open(kind, self.lot.summary.status, self.lot.readiness)
+            if reason:
+                self.notify(reason, title="Not open", severity="warning", markup=False,
+                            timeout=8)
 
     def action_decide(self, kind: str) -> None:
         """The decision form (justification, then the signature dialog)."""

@@ -21,6 +21,7 @@ from lottrack.permissions import Action, CurrentUser
 from lottrack.sites import SiteInfo
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import add_wrapped_row
 from tui.workers import post_if_current
 
 
@@ -69,8 +70,10 @@ A site is never deleted: its subjects and records refer to it.
             yield LoadingIndicator(id="sites-loading")
             table: DataTable[Text] = DataTable(id="sites-table", cursor_type="row",
                                                zebra_stripes=True)
-            table.add_columns("FIN", "Name", "Time zone", "Decimal", "MSC code",
-                              "Placebo code", "Address")
+            # Widths that fit 80 columns; a longer name or address wraps in its row.
+            for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13),
+                                 ("Decimal", 7), ("MSC", 8), ("Placebo", 8), ("Address", 8)):
+                table.add_column(label, width=width)
             yield table
             yield Static("", id="sites-status", classes="message")
         yield Footer()
@@ -156,10 +159,10 @@ A site is never deleted: its subjects and records refer to it.
         table.clear()
         self.rows = {str(site.id): site for site in message.rows}
         for site in message.rows:
-            table.add_row(Text(site.fin), Text(site.name), Text(site.timezone),
-                          Text(site.decimal_separator), Text(site.product_code_msc),
-                          Text(site.product_code_placebo), Text(site.address or "—"),
-                          key=str(site.id))
+            add_wrapped_row(table, Text(site.fin), Text(site.name), Text(site.timezone),
+                            Text(site.decimal_separator), Text(site.product_code_msc),
+                            Text(site.product_code_placebo), Text(site.address or "—"),
+                            key=str(site.id))
         if keep is not None and str(keep.id) in self.rows:
             table.move_cursor(row=table.get_row_index(str(keep.id)))
         self.query_one("#sites-loading").display = False

@@ -25,7 +25,7 @@ from textual.worker import Worker, WorkerState
 from lottrack.db import Database
 from lottrack.errors import LotTrackError, SignatureRejected
 from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.signatures import Credentials, refusal_before_signature
 from lottrack.trial.listings import WeightInfo
 from lottrack.units import Dim, format_quantity
 from tui.modals.signature import SignatureModal
@@ -124,7 +124,9 @@ class TrialScreen(AppScreen):
 
     def sign(self, meaning: str, subject_text: str, make: Callable[[Credentials], Write],
              done: Done, *, message: str = "") -> None:
-        """Ask for the signature, then run the call ``make(credentials)`` builds."""
+        """Ask for the signature, then run the call ``make(credentials)`` builds. A refusal
+        that needs no password (separation of duties, the record's state) is said first,
+        and the password is not asked."""
         self._signing = _Signing(meaning, subject_text, make, done)
 
         def signed(creds: Credentials | None) -> None:
@@ -133,7 +135,29 @@ class TrialScreen(AppScreen):
                 return
             self.write(make(creds), done)
 
-        self.app.push_screen(SignatureModal(meaning, subject_text, message=message), signed)
+        def ask() -> None:
+            self.app.push_screen(SignatureModal(meaning, subject_text, message=message),
+                                 signed)
+
+        if message:  # asking again after a refused signature: the checks passed already
+            ask()
+            return
+        self.status("Checking…")
+        self._precheck(self.ctx.db, make, ask)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def _precheck(self, db: Database, make: Callable[[Credentials], Write],
+                  then: Callable[[], None]) -> None:
+        def run(creds: Credentials) -> None:
+            with db.session() as session:
+                make(creds)(session)
+
+        refusal = refusal_before_signature(run)
+        if refusal is None:
+            self.app.call_from_thread(self.status, "")
+            self.app.call_from_thread(then)
+        else:
+            self.post_message(WriteRefused(refusal.title, refusal.message))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _write(self, db: Database, call: Write, done: Done) -> None:

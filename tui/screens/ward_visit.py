@@ -252,7 +252,14 @@ the infusion. Nothing here tells which treatment the bag holds.
             self.sign("administered", text, make,
                       lambda _: self._stepped("Infusion complete and signed."))
 
-        self.app.push_screen(InfusionEndModal(self.ctx.clock), typed)
+        db = self.ctx.db
+
+        def check(end: InfusionEnd) -> None:
+            with db.reader() as s:
+                ward.check_infusion_end(s, who, infusion_id, ended_at=end.ended_at,
+                                        reactions=end.reactions, reaction_grade=end.grade)
+
+        self.app.push_screen(InfusionEndModal(self.ctx.clock, check), typed)
 
     def _stepped(self, text: str) -> None:
         self.status(text, success=True)

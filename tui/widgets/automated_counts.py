@@ -41,11 +41,11 @@ class AutomatedCounts(Vertical):
     DEFAULT_CSS = """
     AutomatedCounts { height: auto; }
     AutomatedCounts .rep-head { height: 1; color: $text-muted; }
-    AutomatedCounts .auto-row { height: 1; }
+    AutomatedCounts .auto-row { height: auto; }
     AutomatedCounts .rep-n { width: 3; }
     AutomatedCounts .auto-conc { width: 16; margin-right: 1; }
     AutomatedCounts .auto-viab { width: 8; margin-right: 1; }
-    AutomatedCounts .rep-result { width: 1fr; color: $text-muted; }
+    AutomatedCounts .rep-result { width: 1fr; height: auto; color: $text-muted; }
     AutomatedCounts .rep-summary { height: auto; margin-top: 1; text-style: bold; }
     AutomatedCounts .rep-summary.-recount { color: $error; }
     """

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from lottrack.errors import ValidationError
-from lottrack.units import Dim, ParsedQuantity, format_quantity, parse_quantity
+from lottrack.units import Dim, ParsedQuantity, format_as_typed, parse_quantity
 
 
 class QuantityField(Vertical):
@@ -24,7 +24,7 @@ class QuantityField(Vertical):
     DEFAULT_CSS = """
     QuantityField { height: auto; width: 1fr; }
     QuantityField > Horizontal { height: 1; }
-    QuantityField Input { width: 24; }
+    QuantityField Input { width: 30; }
     QuantityField .qf-preview { width: 1fr; height: 1; padding-left: 1; color: $text-muted; }
     QuantityField .qf-preview.-ok { color: $success; }
     QuantityField .qf-preview.-bad { color: $warning; }
@@ -119,8 +119,7 @@ class QuantityField(Vertical):
             preview.set_class(True, "-bad")
             self._show_error()
             return None
-        preview.update(Text("= " + format_quantity(parsed.value, self.dim,
-                                                   decimal_separator=self._separator)))
+        preview.update(Text("= " + format_as_typed(parsed, decimal_separator=self._separator)))
         preview.set_class(True, "-ok")
         self._show_error()
         return parsed

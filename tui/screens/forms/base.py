@@ -21,7 +21,9 @@ from textual.worker import Worker, WorkerState
 from lottrack.db import Database
 from lottrack.errors import LotTrackError
 from lottrack.permissions import CurrentUser
+from tui.modals.confirm import ConfirmModal
 from tui.screens.base import AppScreen
+from tui.unsaved import KeepsTypedInput
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
 from tui.widgets.session_header import SessionHeader
@@ -69,8 +71,9 @@ def field_row(label: str, widget: Widget) -> tuple[Label, Widget]:
     return Label(label, classes="form-label", id=label_id), widget
 
 
-class FormScreen(AppScreen):
-    """A full-screen form; :meth:`dismiss` hands the summary to whoever opened it."""
+class FormScreen(KeepsTypedInput, AppScreen):
+    """A full-screen form; :meth:`dismiss` hands the summary to whoever opened it. Esc on
+    a form holding typed input asks before throwing it away."""
 
     FORM_TITLE: ClassVar[str] = "Form"
     SAVE_LABEL: ClassVar[str] = "Save"
@@ -150,6 +153,11 @@ class FormScreen(AppScreen):
         self.apply(message.data)
         self.query_one("#form-context", Static).update(Content(self.context_line()))
         self.call_after_refresh(self.focus_first)
+        self.call_after_refresh(self.mark_clean)
+
+    def input_root(self) -> Widget:
+        """The fields (not the buttons)."""
+        return self.query_one("#form-fields")
 
     def show_field(self, widget_id: str, shown: bool) -> None:
         """Show or hide a field and its label (rows made by :func:`field_row`)."""
@@ -267,10 +275,12 @@ class FormScreen(AppScreen):
                 widget.remove_class("-invalid")
         self._say("", error=False)
 
-    def _say(self, text: str, *, error: bool) -> None:
+    def _say(self, text: str, *, error: bool, keep_notices: bool = False) -> None:
         line = self.query_one("#form-message", Static)
         line.update(Text(text))
         line.set_class(error, "error")
+        if error and not keep_notices:  # the refusal is what to read: no notice stays over it
+            self.app.clear_notifications()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -279,12 +289,23 @@ class FormScreen(AppScreen):
             self.query_one("#save", Button).disabled = False
             self.query_one("#form-loading").display = False
             self._say("The form could not finish; see the notice. Nothing was saved "
-                      "unless the notice says so.", error=True)
+                      "unless the notice says so.", error=True, keep_notices=True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        """Close without saving."""
-        self.dismiss(None)
+        """Close without saving; typed input is thrown away only once the person says so."""
+        if not self.has_unsaved_input():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmModal(
+            "Discard what you typed?", f"{self.FORM_TITLE}: nothing has been saved. Leave "
+            "the form and throw away what you typed?", yes="Discard", no="Keep editing"),
+            answered)
 
 
 def grid() -> Grid:

@@ -9,6 +9,7 @@ from textual.widgets import Checkbox, Input
 from lottrack import formulation
 from lottrack.permissions import CurrentUser
 from lottrack.units import Dim
+from tui.modals.confirm import ConfirmModal
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.widgets.moment_input import MomentField
@@ -30,7 +31,7 @@ division, and a random blinded kit code. The lot then **awaits QA release**: no 
 passage or count can be added.
 
 A fresh bag expires after the specification's shelf life; a cryopreserved one much
-later. **ctrl+s** formulates.
+later. **ctrl+s** asks to confirm, then formulates.
 """
 
     def compose_fields(self) -> ComposeResult:
@@ -80,3 +81,18 @@ later. **ctrl+s** formulates.
                     f"({kits}); it now awaits QA release.")
 
         return save
+
+    def submit(self, call: SaveCall) -> None:
+        """Formulating closes the lot to further work: ask first."""
+        bags = self.query_one("#bags", Input).value.strip()
+        volume = self.query_one("#volume", QuantityField).text.strip()
+
+        def answered(go: bool | None) -> None:
+            if go:
+                super(FormulationForm, self).submit(call)
+
+        self.app.push_screen(ConfirmModal(
+            "Formulate the final product?",
+            f"Lot {self.lot.lot_number}: fill {bags} bag(s) of {volume}. The lot then awaits "
+            "QA release; no further passage or count can be added to it.",
+            yes="Formulate", no="Not yet"), answered)

@@ -72,8 +72,9 @@ The seeding density is computed from cells and area and shown in the batch recor
         picker.clear_options()
         for r in reagents:
             if r.kind != "suspension-media":
-                picker.add_option((f"{r.name} {r.lot_number} ({r.kind}, exp. "
-                                   f"{r.expiry.isoformat()})", r.id))
+                # The expiry first: a long name may run past the edge, the date not.
+                picker.add_option((f"exp. {r.expiry.isoformat()}  {r.name} {r.lot_number} "
+                                   f"({r.kind})", r.id))
         if picker.option_count:
             picker.highlighted = 0  # space ticks the first lot at once
         if not picker.option_count:

@@ -1,13 +1,18 @@
 """A form whose save is signed: ctrl+s opens the signature dialog, and the service call
-runs with the credentials it collected (then forgets them)."""
+runs with the credentials it collected (then forgets them). A refusal that needs no
+password (separation of duties, the record's state, a field) is said first, and the
+password is then not asked."""
 
 from __future__ import annotations
 
+from textual import work
 from textual.binding import Binding
 
-from lottrack.signatures import Credentials
+from lottrack.db import Database
+from lottrack.permissions import CurrentUser
+from lottrack.signatures import Credentials, refusal_before_signature
 from tui.modals.signature import SignatureModal
-from tui.screens.forms.base import FormScreen, SaveCall
+from tui.screens.forms.base import FormRefused, FormScreen, SaveCall
 
 
 class SignedForm(FormScreen):
@@ -26,7 +31,33 @@ class SignedForm(FormScreen):
         raise NotImplementedError
 
     def submit(self, call: SaveCall) -> None:
+        """Run the service's checks without a signature first; then ask for it."""
+        user = self.ctx.user
+        if user is None:
+            return
+        self._say("Checking…", error=False)
+        self._precheck(self.ctx.db, user, call)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="form-save")
+    def _precheck(self, db: Database, who: CurrentUser, call: SaveCall) -> None:
+        def run(creds: Credentials) -> None:
+            self.creds = creds
+            try:
+                with db.session() as session:
+                    call(session, who)
+            finally:
+                self.creds = None
+
+        refusal = refusal_before_signature(run)
+        if refusal is not None:
+            self.post_message(FormRefused(refusal.title, refusal.message,
+                                          getattr(refusal, "field", None)))
+        else:
+            self.app.call_from_thread(self._ask_signature, call)
+
+    def _ask_signature(self, call: SaveCall) -> None:
         """Ask for the signature, then save with it."""
+        self._say("", error=False)
         meaning, subject = self.signature()
 
         def signed(creds: Credentials | None) -> None:

@@ -1,0 +1,161 @@
+"""The core rules behind issue 19's screens: records named for people, the audit log
+searched and blinded, refusals known before the password, the reason a decision is not
+open, an echo as typed (both backends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlmodel import func, select
+
+from lottrack import audit, disposition, listings, qc, signatures
+from lottrack.db import Database
+from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.listings.audit_log import BLINDED, AuditQuery, audit_log
+from lottrack.listings.record_names import record_names
+from lottrack.models import AuditEvent, Passage, User, utcnow
+from lottrack.permissions import CurrentUser
+from lottrack.scenario import Scenario
+from lottrack.trial import allocation
+from lottrack.units import Dim, format_as_typed, parse_quantity
+from tests.factories import make_scenario
+
+
+@pytest.fixture
+def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
+    return make_scenario(db, admin, make_user)
+
+
+def test_records_are_named_as_people_name_them(sc: Scenario) -> None:
+    lot_id, bag = sc.made_lot(sc.subject("TLS-001", dt.date(1970, 1, 1)))
+    with sc.db.reader() as s:
+        passage_id = s.exec(select(Passage.id).where(Passage.lot_id == lot_id,
+                                                     Passage.number == 2)).one()
+        trail = listings.lot_audit_trail(s, sc.cast.who("qa"), lot_id)
+        names = record_names(s, [("passage", str(passage_id)), ("product_unit", str(bag)),
+                                 ("setting", "7"), ("passage", "999999")])
+    lot_number = next(r.record for r in trail if r.entity == "lot").removeprefix("Lot ")
+    assert names[("passage", str(passage_id))] == f"Passage P2 of {lot_number}"
+    assert names[("product_unit", str(bag))].startswith("Bag K-")
+    assert names[("setting", "7")] == "Setting #7"
+    assert names[("passage", "999999")] == "Passage #999999"  # gone: title and id
+    records = {r.record for r in trail}
+    assert f"Passage P0 of {lot_number}" in records
+    assert any(r.startswith("QC CD73 of ") for r in records)
+    assert not any("_" in r.split(" of ")[0] for r in records)  # never a table name
+
+
+def test_the_audit_log_filters_and_blinds_arm_records(sc: Scenario) -> None:
+    subject = sc.subject("TLS-002", dt.date(1971, 1, 1))
+    lot_id, _ = sc.made_lot(subject)
+    sc.release(lot_id)
+    visits = sc.enrol(subject, allocation.MSC_FIRST, utcnow().date())
+    assert visits
+    qa = sc.cast.who("qa")
+    with sc.db.reader() as s:
+        everything = audit_log(s, qa, AuditQuery(), limit=10_000).rows
+        allocations = audit_log(s, qa, AuditQuery(record="Allocation")).rows
+        passages = audit_log(s, qa, AuditQuery(record="passage p1", action="insert")).rows
+        by_person = audit_log(s, qa, AuditQuery(person=qa.username)).rows
+        nothing = audit_log(s, qa, AuditQuery(until=utcnow() - dt.timedelta(days=400))).rows
+        total = s.exec(select(func.count()).select_from(AuditEvent)).one()
+    assert len(everything) == total
+    assert [r.seq for r in everything] == sorted((r.seq for r in everything), reverse=True)
+    assert allocations
+    assert all(v == [BLINDED, BLINDED]
+                               for r in allocations for v in r.changes.values())
+    assert "MSC-first" not in str([(r.changes, r.reason) for r in everything])
+    assert len(passages) == 1
+    assert passages[0].record.startswith("Passage P1 of ")
+    assert by_person
+    assert {r.username for r in by_person} == {qa.username}
+    assert nothing == ()
+
+
+def test_a_refusal_before_the_signature_is_known_without_a_password(sc: Scenario) -> None:
+    """The technician who made a lot, given the QA role, may not release it: the precheck
+    says so and nothing is counted against the password."""
+    lot_id, _ = sc.made_lot(sc.subject("TLS-003", dt.date(1972, 1, 1)))
+    tech = sc.cast.who("technician")
+    with sc.db.session() as s:
+        from lottrack import accounts
+
+        accounts.set_roles(s, sc.cast.who("admin"), tech.username, ["technician", "qa"],
+                           "covering QA")
+        tech = CurrentUser.of(s.exec(select(User).where(User.username == tech.username)).one())
+    qa = sc.cast.who("qa")
+
+    def attempt(who: CurrentUser) -> Callable[[signatures.Credentials], object]:
+        def run(creds: signatures.Credentials) -> object:
+            with sc.db.session() as s:
+                return disposition.release(s, who, lot_id, creds)
+        return run
+
+    refusal = signatures.refusal_before_signature(attempt(tech))
+    assert isinstance(refusal, PermissionDenied)
+    assert "separation of duties" in refusal.message
+    assert signatures.refusal_before_signature(attempt(qa)) is None  # only the signature left
+    with sc.db.reader() as s:
+        user = s.exec(select(User).where(User.username == tech.username)).one()
+        lot_status = disposition.history(s, qa, lot_id)
+    assert user.failed_logins == 0
+    assert lot_status == []  # nothing decided, nothing signed
+    assert audit.verify(sc.db.engine.connect()).ok
+
+
+def test_why_a_decision_is_not_open() -> None:
+    out = qc.ReleaseReadiness(missing=(), out_of_spec=("CD73 93 % (limit ≥ 95 %)",))
+    missing = qc.ReleaseReadiness(missing=("Sterility",), out_of_spec=())
+    ready = qc.ReleaseReadiness(missing=(), out_of_spec=())
+    assert disposition.why_not_open("release", "awaiting-release", ready) is None
+    assert disposition.why_not_open("release", "awaiting-release", out) == (
+        "Cannot release: out of specification (CD73 93 % (limit ≥ 95 %)). Press e for an "
+        "exceptional release at the treating physician's request (EU GMP Part IV §11.5), "
+        "or x to reject.")
+    assert "results missing (Sterility)" in (
+        disposition.why_not_open("release", "awaiting-release", missing) or "")
+    assert disposition.why_not_open("lift", "released", ready) == (
+        "Cannot lift a quarantine of a lot that is released.")
+
+
+@pytest.mark.parametrize(("typed", "dim", "echo"), [
+    ("1272 cm2", Dim.AREA, "1272 cm²"), ("175 cm²", Dim.AREA, "175 cm²"),
+    ("154 lb", Dim.MASS, "69.9 kg"), ("1.2e6/mL", Dim.CONCENTRATION, "1.20 × 10⁶ cells/mL"),
+    ("1234567 cells", Dim.CELLS, "1.234567 × 10⁶ cells"),
+])
+def test_a_value_is_echoed_with_the_digits_typed(typed: str, dim: Dim, echo: str) -> None:
+    assert format_as_typed(parse_quantity(typed, "x", dim)) == echo
+
+
+def test_an_infusion_end_is_checked_before_the_signature(sc: Scenario) -> None:
+    """What end_infusion would refuse is refused by the check alone, with no password."""
+    from lottrack.trial import ward
+
+    subject = sc.subject("TLS-004", dt.date(1973, 1, 1))
+    lot_id, bag = sc.made_lot(subject)
+    sc.release(lot_id)
+    visit, _ = sc.enrol(subject, allocation.MSC_FIRST, utcnow().date())
+    sc.weight(subject, "70 kg", utcnow())
+    sc.dispense(visit, msc_bag=bag)
+    nurse = sc.cast.who("clinician")
+    with sc.db.reader() as s:
+        view = ward.ward_visit(s, nurse, visit)
+    assert view.kit_code is not None
+    with sc.db.session() as s:
+        infusion_id = ward.bedside_check(s, nurse, visit_id=visit,
+                                         subject_code=view.subject_code,
+                                         date_of_birth=view.date_of_birth,
+                                         kit_code=view.kit_code)
+    with sc.db.reader() as s, pytest.raises(InvalidTransition, match="start of the infusion"):
+        ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow())
+    with sc.db.session() as s:
+        ward.start_infusion(s, nurse, infusion_id, utcnow())
+    with sc.db.reader() as s:
+        with pytest.raises(ValidationError, match="give a grade 1–5"):
+            ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow(),
+                                    reactions="chills")
+        _, _, reactions = ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow(),
+                                                  reactions=" chills ", reaction_grade=1)
+    assert reactions == "chills"

@@ -1,0 +1,102 @@
+"""The main screens of each role at 80x24 and 120x40 (pytest-textual-snapshot), on data
+sets whose times and codes are frozen (``lot_data``, ``trial_data``) with the app clock
+frozen too: the pictures change only when the layout does. Review the report before
+accepting an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from lottrack.db import Database
+from tests.tui import trial_data
+from tests.tui.helpers import frozen_clock, login, settle, type_text
+from tests.tui.lot_data import private_copy
+from tests.tui.trial_data import TrialIds
+from tui.app import make_app
+from tui.screens.lot_detail import LotDetailScreen
+from tui.screens.qa_review import QAReviewScreen
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+Compare = Callable[..., bool]
+trial_template, trial = trial_data.trial_template, trial_data.trial
+
+
+def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, dict[str, int]]:
+    trial_data.freeze_core(monkeypatch)  # the logins of the test get the frozen time too
+    return private_copy(tmp_path)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("tab", ["3", "4", "6"], ids=["counts", "qc", "decisions"])
+def test_lot_detail_tab(snap_compare: Compare, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
+                        tab: str) -> None:
+    """A released lot's counts, QC results and decisions: nothing cut off at 80 columns
+    (long names and texts wrap inside their column)."""
+    db, ids = _lots(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, "tech")
+        pilot.app.push_screen(LotDetailScreen(ids["TLS-104"]))
+        await settle(pilot)
+        await pilot.press(tab)
+        await settle(pilot)
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_qa_home_and_review(snap_compare: Compare, tmp_path: Path,
+                            monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
+    """QA's review of a lot out of specification, its results tab."""
+    db, ids = _lots(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, "qa")
+        pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
+        await settle(pilot)
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_audit_screen(snap_compare: Compare, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
+    """The audit trail searched for one lot's passages: records named in words."""
+    db, _ = _lots(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        pilot.app.screen.query_one("#audit-record", Input).focus()
+        await pilot.pause()
+        await type_text(pilot, "Passage P1")
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("username", ["pharm", "ward", "inv"])
+def test_trial_home(snap_compare: Compare, trial: tuple[Database, TrialIds],
+                    size: tuple[int, int], username: str) -> None:
+    """The pharmacist's visits due, the ward's patients, the investigator's two tabs."""
+    db, _ = trial
+
+    async def run_before(pilot: Pilot[object]) -> None:
+        await login(pilot, username)
+        await settle(pilot)
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
+                        run_before=run_before)
