@@ -30,6 +30,7 @@ from lottrack.listings.history import (
     lot_counts,
     lot_custody,
     lot_timeline,
+    named,
 )
 from lottrack.listings.pages import (
     MAX_PAGE,
@@ -54,7 +55,7 @@ __all__ = [
     "QCTest",
     "ReagentRow", "ReplicateRow", "ReviewItem", "SiteChoice", "SubjectChoice",
     "TimelineEntry", "WorkItem", "harvests_without_lot", "lot_audit_trail", "lot_counts",
-    "lot_custody", "lot_form_context", "lot_next_step", "lot_page", "lot_timeline",
+    "lot_custody", "lot_form_context", "lot_next_step", "lot_page", "lot_timeline", "named",
     "next_step", "reagent_lots", "recordable", "review_queue", "site_choices",
     "subject_choices", "technician_worklist",
 ]

@@ -4,6 +4,7 @@ timeline and audit trail.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -227,7 +228,8 @@ class AuditRow:
     """True for an update or void that replaced a value already recorded (a correction),
     as opposed to filling in a value for the first time or moving the lot's status."""
     record: str = ""
-    """The record as people name it: ``Passage P3 of L-…`` (never the table's name)."""
+    """The record as people name it: ``Passage P3 of L-…`` (never the table's name), filled
+    by :func:`named` (the trail itself is read in a fixed number of statements)."""
 
 
 def _trail_statement() -> fastsql.AnySelect:

@@ -33,7 +33,7 @@ def test_records_are_named_as_people_name_them(sc: Scenario) -> None:
     with sc.db.reader() as s:
         passage_id = s.exec(select(Passage.id).where(Passage.lot_id == lot_id,
                                                      Passage.number == 2)).one()
-        trail = listings.lot_audit_trail(s, sc.cast.who("qa"), lot_id)
+        trail = listings.named(s, listings.lot_audit_trail(s, sc.cast.who("qa"), lot_id))
         names = record_names(s, [("passage", str(passage_id)), ("product_unit", str(bag)),
                                  ("setting", "7"), ("passage", "999999")])
     lot_number = next(r.record for r in trail if r.entity == "lot").removeprefix("Lot ")

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from lottrack.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, settle, type_text
+from tests.tui.helpers import frozen_clock, login, settle
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
@@ -61,26 +60,6 @@ def test_qa_home_and_review(snap_compare: Compare, tmp_path: Path,
     async def run_before(pilot: Pilot[object]) -> None:
         await login(pilot, "qa")
         pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
-        await settle(pilot)
-
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_audit_screen(snap_compare: Compare, tmp_path: Path,
-                      monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
-    """The audit trail searched for one lot's passages: records named in words."""
-    db, _ = _lots(tmp_path, monkeypatch)
-
-    async def run_before(pilot: Pilot[object]) -> None:
-        await login(pilot, "qa")
-        await pilot.press("a")
-        await settle(pilot)
-        pilot.app.screen.query_one("#audit-record", Input).focus()
-        await pilot.pause()
-        await type_text(pilot, "Passage P1")
-        await pilot.press("enter")
         await settle(pilot)
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
