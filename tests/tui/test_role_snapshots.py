@@ -27,8 +27,9 @@ trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
 def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, dict[str, int]]:
-    trial_data.freeze_core(monkeypatch)  # the logins of the test get the frozen time too
-    return private_copy(tmp_path)
+    copy = private_copy(tmp_path)  # the session's data set, built as every test builds it
+    trial_data.freeze_core(monkeypatch)  # then the logins of the test get the frozen time
+    return copy
 
 
 @pytest.mark.parametrize("size", SIZES)
