@@ -100,7 +100,8 @@ def audit_log(session: Session, who: CurrentUser, query: AuditQuery, *, limit: i
             break
         scanned += len(events)
         last_seq = events[-1].seq
-        names = record_names(session, ((e.entity, e.entity_id) for e in events))
+        names = record_names(session, ((e.entity, e.entity_id) for e in events),
+                             blinded=not unblinded)
         for e in events:
             name = names[(e.entity, e.entity_id)]
             if wanted and wanted not in name.casefold():

@@ -333,3 +333,11 @@ def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
         .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
         .where(ProductUnit.lot_id == lot_id,
                col(CustodyEvent.at) >= col(Dispensing.prepared_at))).all() if i is not None}
+
+
+def named(session: Session, who: CurrentUser, rows: list[AuditRow]) -> list[AuditRow]:
+    """``rows`` with each record named as people name it (one statement per kind of
+    record in the rows); a bag's kit code only for an unblinded reader."""
+    names = record_names(session, ((r.entity, r.entity_id) for r in rows),
+                         blinded=not who.unblinded)
+    return [dataclasses.replace(r, record=names[(r.entity, r.entity_id)]) for r in rows]

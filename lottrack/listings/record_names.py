@@ -1,9 +1,9 @@
 """Names of audited records as people say them ("Passage P3 of L-A999926000003"), for the
 audit trail on screen: never a table name and a number.
 
-A bag is named by its kit code alone, whatever it holds: the audit trail is read by
-blinded roles (QA, administrators), and a name must not tell an MSC bag from a placebo
-bag (design §7).
+A bag is named by its kit code alone, and only for an unblinded reader: the audit trail
+is read by blinded roles (QA, administrators), and a kit code seen in a lot's records
+would tell them which bag at the bedside is MSC (design §7); they read "Bag (blinded)".
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def _passage_names(session: Session, ids: list[int]) -> dict[int, str]:
                         .join(Lot, col(Lot.id) == col(Passage.lot_id))
                         .where(col(Passage.id).in_(ids))).all()
     return {i: f"Passage P{n} of {lot}" for i, n, lot in rows if i is not None}
+
+
+BLINDED_BAG = "Bag (blinded)"
 
 
 def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
@@ -160,14 +163,20 @@ def _reagents_used(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]
         yield i, f"{name} used on {on}"
 
 
-def record_names(session: Session, keys: Iterable[RecordKey]) -> dict[RecordKey, str]:
+def record_names(session: Session, keys: Iterable[RecordKey], *, blinded: bool = True
+                 ) -> dict[RecordKey, str]:
     """A name for every (entity, id) given: read in one statement per table; a record
-    that is gone (or a table without a name) reads as its title and id (``Setting #4``)."""
+    that is gone (or a table without a name) reads as its title and id (``Setting #4``).
+    For a ``blinded`` reader a bag and its moves are named without the kit code."""
     by_entity: dict[str, set[str]] = defaultdict(set)
     for entity, entity_id in keys:
         by_entity[entity].add(entity_id)
     out: dict[RecordKey, str] = {}
     for entity, ids in by_entity.items():
+        if blinded and entity in ("product_unit", "custody_event"):
+            masked = BLINDED_BAG if entity == "product_unit" else "Custody move of a bag"
+            out.update({(entity, i): masked for i in ids})
+            continue
         named = _names(session, entity, _ints(ids))
         for entity_id in ids:
             name = named.get(int(entity_id)) if entity_id.isdigit() else None

@@ -33,12 +33,16 @@ def test_records_are_named_as_people_name_them(sc: Scenario) -> None:
     with sc.db.reader() as s:
         passage_id = s.exec(select(Passage.id).where(Passage.lot_id == lot_id,
                                                      Passage.number == 2)).one()
-        trail = listings.named(s, listings.lot_audit_trail(s, sc.cast.who("qa"), lot_id))
+        qa = sc.cast.who("qa")
+        trail = listings.named(s, qa, listings.lot_audit_trail(s, qa, lot_id))
         names = record_names(s, [("passage", str(passage_id)), ("product_unit", str(bag)),
-                                 ("setting", "7"), ("passage", "999999")])
+                                 ("setting", "7"), ("passage", "999999")], blinded=False)
+        blinded = record_names(s, [("product_unit", str(bag))])
     lot_number = next(r.record for r in trail if r.entity == "lot").removeprefix("Lot ")
     assert names[("passage", str(passage_id))] == f"Passage P2 of {lot_number}"
     assert names[("product_unit", str(bag))].startswith("Bag K-")
+    assert blinded[("product_unit", str(bag))] == "Bag (blinded)"  # no kit code for QA
+    assert not any("K-" in r.record for r in trail)
     assert names[("setting", "7")] == "Setting #7"
     assert names[("passage", "999999")] == "Passage #999999"  # gone: title and id
     records = {r.record for r in trail}

@@ -263,11 +263,14 @@ async def test_a_bag_s_values_are_blinded_on_the_audit_screen(app: LotTrackApp) 
         await settle(pilot)
         app.screen.query_one("#audit-record", Input).focus()
         await pilot.pause()
-        await type_text(pilot, "Bag K-")
+        await type_text(pilot, "Bag")
         await pilot.press("enter")
         await settle(pilot)
         table = app.screen.query_one("#audit-events", DataTable)
         assert table.row_count > 0
+        records = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
+        assert "Bag (blinded)" in records
+        assert not any("K-" in r for r in records)  # no kit code for a blinded reader
         table.focus()
         await pilot.pause()
         for _ in range(table.row_count):

@@ -71,7 +71,8 @@ def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
     step = listings.lot_next_step(session, who, lot_id)
     audit = None
     if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
-        audit = tuple(listings.named(session, listings.lot_audit_trail(session, who, lot_id)))
+        audit = tuple(listings.named(session, who,
+                                     listings.lot_audit_trail(session, who, lot_id)))
     return LotDetail(
         summary=summary,
         context=context,

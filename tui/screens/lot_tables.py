@@ -122,7 +122,7 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Every QC result; out of specification in red, superseded results struck through,
     voided results dim and marked VOID with the reason (they count for nothing)."""
     _reset(table, ("Test", 14), ("Result", 11), "Conformity", ("Limit", 9),
-           ("Tested", 11), ("Note", 6))
+           ("Tested", 11), "Note")  # a long note runs past the edge, last
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else (
