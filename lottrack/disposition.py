@@ -292,6 +292,12 @@ def why_not_open(decision: str, status: str, ready: qc.ReleaseReadiness) -> str 
     is): the sentence the review screen says when its key is pressed anyway."""
     if decision in open_decisions(status, ready):
         return None
+    if (decision in ("release", "exceptional") and status == lots.AWAITING_RELEASE
+            and not ready.missing and ready.open_records
+            and (decision == "release" or ready.open_investigations)):
+        blocking = ready.open_records if decision == "release" else ready.open_investigations
+        return (f"Cannot release yet: open ({', '.join(blocking)}). Close it first (n on "
+                "this screen), then decide.")
     if decision == "release" and status == lots.AWAITING_RELEASE and ready.out_of_spec:
         return (f"Cannot release: out of specification ({', '.join(ready.out_of_spec)}). "
                 "Press e for an exceptional release at the treating physician's request "

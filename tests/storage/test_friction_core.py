@@ -120,6 +120,11 @@ def test_why_a_decision_is_not_open() -> None:
         "or x to reject.")
     assert "results missing (Sterility)" in (
         disposition.why_not_open("release", "awaiting-release", missing) or "")
+    held = qc.ReleaseReadiness(missing=(), out_of_spec=("CD73 93 %",),
+                               open_investigations=("investigation #1",))
+    assert disposition.why_not_open("release", "awaiting-release", held) == (
+        "Cannot release yet: open (investigation #1). Close it first (n on this screen), "
+        "then decide.")
     assert disposition.why_not_open("lift", "released", ready) == (
         "Cannot lift a quarantine of a lot that is released.")
 
