@@ -86,7 +86,7 @@ def _checks(fac: Facility, made: Made, visit: Row, unit: Row, released: str,
     # release signature is valid: the bulk builder signs what it releases), and a placebo
     # bag's suspension media too.
     lot_ok = released in lots.DISPENSABLE
-    lot_detail = f"lot {made.lot['lot_number']} is {released} with a valid release signature"
+    lot_detail = f"lot {made.lot['lot_number']} is {released} (signature valid)"
     if reagent is None:
         release = Check(2, "lot released", lot_ok, lot_detail)
     else:

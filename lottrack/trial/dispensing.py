@@ -125,8 +125,8 @@ def _check_release(session: Session, unit: ProductUnit) -> CheckOutcome:
     signature (release_gate); a placebo bag's suspension media must be released too."""
     problem = release_gate.unit_release_problem(session, unit)
     lot = release_gate.lot_for(session, unit)
-    details = [problem] if problem else [f"lot {lot.lot_number} is {lot.status} with a valid "
-                                         "release signature" if lot else ""]
+    details = [problem] if problem else [f"lot {lot.lot_number} is {lot.status} (signature valid)"
+                                         if lot else ""]
     if unit.lot_id is None:
         reagent = session.get(ReagentLot, unit.reagent_lot_id)
         name = (f"{reagent.name} lot {reagent.lot_number}" if reagent
