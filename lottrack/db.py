@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, exc, inspect
 from sqlalchemy.engine import make_url
@@ -165,10 +165,18 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+T = TypeVar("T")
+
+
 class StorageError(LotTrackError):
     """The database refused a write for a reason outside the application."""
 
     title = "Database error"
+
+
+class ConnectionLost(StorageError):
+    """A kept read connection was found dropped by the server only once a read was sent on
+    it (a restart: the server's goodbye had not reached the socket yet)."""
 
 
 def _first_line(error: exc.DBAPIError) -> str:
@@ -282,13 +290,30 @@ class Database:
                 cursor.close()
                 connection.rollback()
         except dbapi_error as error:
+            lost = bool(getattr(connection, "closed", False) or getattr(connection, "broken",
+                                                                        False))
             proxy.close()
-            raise StorageError(f"The database could not be read ({str(error).strip()[:200]})."
-                               ) from error
+            raise (ConnectionLost if lost else StorageError)(
+                f"The database could not be read ({str(error).strip()[:200]}).") from error
         except BaseException:
             proxy.close()
             raise
         self._spare.append(proxy)
+
+    def driver_read(self, read: Callable[[DriverReader], T]) -> T:
+        """``read`` in a :meth:`driver_reader`. A read whose kept connection the server had
+        dropped (a restart) is run once more, on a fresh connection, before any error is
+        shown: the server's goodbye can reach the socket only after the read was sent. Only
+        reads go through here, so running one twice changes nothing; a write is never
+        retried."""
+        try:
+            with self.driver_reader() as reader:
+                return read(reader)
+        except ConnectionLost:
+            while self._spare:  # kept from before the restart: none of them is trusted now
+                self._spare.pop().close()
+            with self.driver_reader() as reader:
+                return read(reader)
 
     def _still_open(self, connection: Any) -> bool:
         """False when the server closed a waiting PostgreSQL connection (a restart, an

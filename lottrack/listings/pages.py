@@ -18,6 +18,7 @@ from lottrack import fastsql, lots, qc
 from lottrack.counts import FINAL_PRODUCT
 from lottrack.db import Database
 from lottrack.errors import NotFound, ValidationError
+from lottrack.fastsql import DriverReader
 from lottrack.inputs import like_pattern
 from lottrack.isbt128 import parse_din
 from lottrack.listings.choices import LotFormContext
@@ -108,7 +109,8 @@ def lot_page(db: Database, who: CurrentUser, *, search: str = "",
     values: dict[str, Any] = {"status": status, "offset": offset, "limit": limit,
                               "din": din, "pattern": like_pattern(needle)}
     shape = (status is not None, match)
-    with db.driver_reader() as reader:
+
+    def read(reader: DriverReader) -> LotPage:
         authorize_read(reader, who, Action.VIEW_BATCH_RECORD)
         page = _STATEMENTS.get(reader.dialect, ("page", *shape, sort),
                                lambda: _page_statement(*shape, sort))
@@ -116,7 +118,9 @@ def lot_page(db: Database, who: CurrentUser, *, search: str = "",
                                 lambda: _count_statement(*shape))
         rows = reader.rows(page, values)
         total = int(reader.rows(count, values)[0][0])
-    return LotPage(list(map(LotRow._make, rows)), total, offset, limit)
+        return LotPage(list(map(LotRow._make, rows)), total, offset, limit)
+
+    return db.driver_read(read)
 
 
 _STATEMENTS = fastsql.Statements()

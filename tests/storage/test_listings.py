@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from lottrack import audit, counts, disposition, expansion, harvests, listings, lots, qc
-from lottrack.db import Database, StorageError
+from lottrack.db import Database
 from lottrack.errors import PermissionDenied, ValidationError
 from lottrack.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.permissions import CurrentUser
@@ -248,16 +248,19 @@ def test_choices_for_forms(sc: Scenario) -> None:
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_a_lost_connection_fails_one_read_clearly_and_the_next_read_works(
-        sc: Scenario, three_lots: list[int]) -> None:
-    """The lot list keeps its driver connections between reads; one the server dropped
-    (a restart, say) gives one clear error, is thrown away, and the next read works."""
+def test_a_read_sent_on_a_connection_the_server_dropped_is_run_again_on_a_fresh_one(
+        sc: Scenario, three_lots: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lot list keeps its driver connections between reads. When the server dropped one
+    (a restart) and its goodbye has not reached the socket yet, the read is sent, fails,
+    and is run once more on a fresh connection: the person sees the page, not an error."""
     assert _page(sc).total == 3
     spare = sc.db._spare[-1].dbapi_connection
     with sc.db.engine.connect() as conn:
         conn.exec_driver_sql(f"SELECT pg_terminate_backend({spare.info.backend_pid})")
-    with pytest.raises(StorageError, match="The database could not be read"):
-        _page(sc)
+    # The moment before the goodbye arrives, made certain: the kept connection looks open.
+    monkeypatch.setattr(Database, "_still_open", lambda _self, _connection: True)
+    assert _page(sc).total == 3
+    assert spare.closed  # thrown away, not kept
     assert _page(sc).total == 3
 
 
