@@ -12,6 +12,7 @@ from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.trial_data import DOB, TrialIds
 from tui.app import LotTrackApp, make_app
+from tui.modals.weight import WeightModal
 from tui.screens.ward_visit import WardVisitScreen
 
 pytestmark = pytest.mark.asyncio
@@ -68,7 +69,11 @@ async def test_a_weight_outside_the_usual_range_is_recorded_with_its_warning(
         await pilot.press("w")
         await pilot.pause()
         await type_text(pilot, "25 kg")
-        await pilot.press("enter")  # records at once (measured now)
+        await pilot.press("enter")  # outside 30–200 kg: the dialog asks to confirm first
+        await settle(pilot)
+        assert isinstance(app.screen, WeightModal)
+        assert "again to confirm" in shown(app, "#weight-message")
+        await pilot.press("enter")  # confirmed: recorded (measured now)
         await settle(pilot)
         assert shown(app, "#trial-status").startswith(
             "Weight 25 kg recorded. Warning: Weight 25 kg is outside the usual 30–200 kg")
