@@ -22,8 +22,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-# Never write test keys into the user's data directory.
-os.environ.setdefault("LOTTRACK_KEY_DIR", tempfile.mkdtemp(prefix="lottrack-test-keys-"))
+# Never write test keys into the user's data directory; one folder per test process:
+# xdist's workers inherit the controller's environment, and two workers creating the
+# facility key in one shared folder at once made one of them fail ("already exists").
+os.environ["LOTTRACK_KEY_DIR"] = tempfile.mkdtemp(
+    prefix=f"lottrack-test-keys-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 
 from lottrack import accounts, anchors, audit, bootstrap  # noqa: E402
 from lottrack.db import Database, normalise_url

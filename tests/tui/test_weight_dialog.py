@@ -20,8 +20,7 @@ async def test_an_implausible_weight_needs_a_second_key(app: LotTrackApp) -> Non
             app.push_screen(WeightModal("TLS-009", frozen_clock), got.append)
             await settle(pilot)
             await type_text(pilot, typed)
-            await pilot.press("enter")  # to the time
-            await pilot.press("enter")  # record
+            await pilot.press("enter")  # Enter in the weight field records
             await settle(pilot)
             if typed == "250 kg":
                 assert isinstance(app.screen, WeightModal)  # not yet: asks to confirm
