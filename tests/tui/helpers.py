@@ -15,6 +15,7 @@ from textual import events
 from textual.app import App
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
 from lottrack import demo
@@ -135,6 +136,20 @@ def screen_text(app: LotTrackApp) -> str:
     contextvars.copy_context().run(lambda: console.print(app.screen._compositor.render_update(
         full=True, screen_stack=app._background_screens)))
     return console.export_text(styles=False)
+
+
+def tables_painted(app: LotTrackApp) -> bool:
+    """Every table on screen shows the first line of the first cell of its first row in
+    full (a table lays its rows out when it is next idle: a picture taken before is wrong;
+    later cells may lie beyond the right edge of a narrow terminal)."""
+    text = screen_text(app)
+    for table in app.screen.query(DataTable):
+        if table.row_count == 0 or table.region.area == 0:
+            continue
+        first = str(table.get_row_at(0)[0]).splitlines()
+        if first and first[0] not in text:
+            return False
+    return True
 
 
 def shown(app: LotTrackApp, selector: str) -> str:

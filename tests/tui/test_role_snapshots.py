@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from lottrack.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, settle
+from tests.tui.helpers import frozen_clock, login, settle, tables_painted, until
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
@@ -77,6 +77,8 @@ def test_trial_home(snap_compare: Compare, trial: tuple[Database, TrialIds],
     async def run_before(pilot: Pilot[object]) -> None:
         await login(pilot, username)
         await settle(pilot)
+        await until(pilot, lambda: tables_painted(pilot.app),  # type: ignore[arg-type]
+                    "every table's first row on screen")
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
                         run_before=run_before)

@@ -31,6 +31,7 @@ from typing_extensions import override
 from lottrack.db import Database
 from lottrack.permissions import CurrentUser
 from tui.context import context_of
+from tui.widgets.record_table import RecordTable
 from tui.workers import ReportsWorkerErrors, post_if_current
 
 Row = tuple[object, ...]
@@ -137,7 +138,7 @@ class TablePane(RolePane):
 
     def compose_body(self) -> ComposeResult:
         """A table and an empty-state line, both hidden until the rows arrive."""
-        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+        table: DataTable[str] = RecordTable(cursor_type="row", zebra_stripes=True)
         table.add_columns(*self.COLUMNS)
         table.display = False
         yield table

@@ -33,6 +33,7 @@ from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, Subject
 from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.modals.week0 import Week0Modal
 from tui.screens.paged_list import PagedListScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 
 NOT_ALLOCATED = "not allocated"
@@ -144,7 +145,7 @@ visits. Only unblinded pharmacists see this screen.
                 yield Input(placeholder="Search subject code (/)", id="alloc-search",
                             compact=True)
             yield Static("", id="alloc-summary")
-            table: DataTable[Text] = DataTable(id="alloc-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="alloc-table", cursor_type="row",
                                                zebra_stripes=True)
             table.add_columns("Subject", "Sequence", "Allocation", "Period 1", "Period 2")
             yield table

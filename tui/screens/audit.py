@@ -23,6 +23,7 @@ from lottrack.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, a
 from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
 from tui.screens.lot_tables import audit_changes
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 
 PAGE = 200
@@ -113,7 +114,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
                     yield Input(id=f"audit-{name}", placeholder=placeholder, compact=True,
                                 classes=f"audit-filter w{_}")
             yield Static("", id="audit-count")
-            table: DataTable[Text] = DataTable(id="audit-events", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="audit-events", cursor_type="row",
                                                zebra_stripes=True)
             for label, width in COLUMNS:
                 table.add_column(label, key=label.casefold(), width=width)

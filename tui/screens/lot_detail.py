@@ -27,6 +27,7 @@ from tui.screens.lot_detail_data import LotDetail, read_lot
 from tui.screens.lot_head import lot_head, readiness_text
 from tui.screens.lot_record_actions import LotRecordActions
 from tui.widgets.growth_chart import GrowthChart
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -105,7 +106,7 @@ service checks again.
 
     def _tab_body(self, tab: str) -> ComposeResult:
         def table(name: str) -> DataTable[Text]:
-            return DataTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
+            return RecordTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
                              classes="lot-table")
 
         if tab == "overview":

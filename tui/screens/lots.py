@@ -17,6 +17,7 @@ from lottrack import listings, lots
 from lottrack.db import Database
 from lottrack.permissions import Action, CurrentUser
 from tui.screens.paged_list import PagedListScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 
@@ -87,7 +88,7 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
                 options = [("All statuses", ALL)] + [(s, s) for s in lots.STATUSES]
                 yield Select(options, value=ALL, allow_blank=False, id="lots-status",
                              compact=True)
-            table: DataTable[Text] = DataTable(id="lots-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="lots-table", cursor_type="row",
                                                zebra_stripes=True)
             table.add_column("Lot", key="lot")
             table.add_column("Subject", key="subject")

@@ -29,6 +29,7 @@ from lottrack.trial.listings import AwaitingVerification
 from tui.panes.pharmacist import ARM_LABELS
 from tui.screens.pharmacy_checks import CheckList
 from tui.screens.trial_base import TrialScreen, Write, when, zone_name
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -84,7 +85,7 @@ verifier must be a **different person** from the preparer.
             yield Static("Second verification", classes="pane-title")
             yield Static("Dispensings awaiting a second pharmacist (not the preparer).",
                          classes="pane-hint")
-            table: DataTable[str] = DataTable(id="verify-table", cursor_type="row",
+            table: DataTable[str] = RecordTable(id="verify-table", cursor_type="row",
                                               zebra_stripes=True)
             yield table
             yield Static("", id="verify-empty", classes="pane-empty")

@@ -43,6 +43,7 @@ from tui.screens.trial_base import (
     when,
     zone_name,
 )
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -128,7 +129,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             yield Static("", id="pv-arm")
             yield Static("", id="pv-weight")
             yield Static("", id="pv-choose", classes="trial-section")
-            table: DataTable[str] = DataTable(id="pv-bags", cursor_type="row")
+            table: DataTable[str] = RecordTable(id="pv-bags", cursor_type="row")
             yield table
             yield Static("Checks", classes="trial-section")
             yield CheckList(range(1, 7), id="pv-checks")

@@ -25,6 +25,7 @@ from tui.screens import lot_tables
 from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail, read_lot
 from tui.screens.lot_head import lot_head, readiness_text
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -112,14 +113,14 @@ The person who recorded any step of the lot cannot release it; the service says 
             with TabbedContent(id="review-tabs"):
                 for n, (tab, title) in enumerate(TABS, 1):
                     with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
-                        yield DataTable(id=f"review-{tab}", cursor_type="row",
+                        yield RecordTable(id=f"review-{tab}", cursor_type="row",
                                         zebra_stripes=True, classes="review-table")
                         if tab == "audit":
                             yield Static("", id="audit-detail")
                         if tab == "decisions":
                             yield Static("Investigations and deviations",
                                          classes="lot-caption")
-                            yield DataTable(id="review-quality", cursor_type="row",
+                            yield RecordTable(id="review-quality", cursor_type="row",
                                             zebra_stripes=True, classes="review-table")
         yield Footer()
 

@@ -22,6 +22,7 @@ from lottrack.errors import LotTrackError
 from lottrack.permissions import Action, CurrentUser
 from tui.modals.reason import ReasonModal
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 from tui.workers import post_if_current
@@ -76,7 +77,7 @@ passage ("usable").
         yield SessionHeader()
         with Vertical(id="reagents-body"):
             yield Static("Reagent lots", classes="pane-title")
-            table: DataTable[Text] = DataTable(id="reagents-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="reagents-table", cursor_type="row",
                                                zebra_stripes=True)
             table.add_columns("Reagent", "Lot", "Status", "Usable", "Expiry", "Kind",
                               "Supplier")

@@ -20,6 +20,7 @@ from lottrack.db import Database
 from lottrack.permissions import Action, CurrentUser
 from lottrack.sites import SiteInfo
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import add_wrapped_row
 from tui.workers import post_if_current
@@ -68,7 +69,7 @@ A site is never deleted: its subjects and records refer to it.
         with Vertical(id="sites-body"):
             yield Static("Sites", classes="pane-title")
             yield LoadingIndicator(id="sites-loading")
-            table: DataTable[Text] = DataTable(id="sites-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="sites-table", cursor_type="row",
                                                zebra_stripes=True)
             # Widths that fit 80 columns; a longer name or address wraps in its row.
             for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13),

@@ -30,6 +30,7 @@ from lottrack.permissions import Action, CurrentUser
 from lottrack.signatures import Credentials
 from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -112,12 +113,12 @@ and optionally `required`.
         with Vertical(id="specs-body"):
             yield Static("Specifications", classes="pane-title")
             yield LoadingIndicator(id="specs-loading")
-            versions: DataTable[Text] = DataTable(id="specs-versions", cursor_type="row",
+            versions: DataTable[Text] = RecordTable(id="specs-versions", cursor_type="row",
                                                   zebra_stripes=True)
             versions.add_columns("Version", "Status", "Created", "Name")
             yield versions
             yield Static("", id="specs-settings")
-            items: DataTable[Text] = DataTable(id="specs-items", cursor_type="row",
+            items: DataTable[Text] = RecordTable(id="specs-items", cursor_type="row",
                                                zebra_stripes=True)
             # Test, whether release needs it and the limit first: what fits 80 columns.
             items.add_columns("Test", "For release", "Limit", "Kind", "Unit")

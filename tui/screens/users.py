@@ -26,6 +26,7 @@ from tui.modals.new_user import NewUserForm, NewUserModal
 from tui.modals.reason import ReasonModal
 from tui.modals.reset_password import ResetPasswordModal
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -125,7 +126,7 @@ a taken username or a too-short password) are shown under the table.
         with Vertical(id="users-body"):
             yield Static("Users", classes="pane-title")
             yield LoadingIndicator(id="users-loading")
-            table: DataTable[str] = DataTable(id="users-table", cursor_type="row",
+            table: DataTable[str] = RecordTable(id="users-table", cursor_type="row",
                                               zebra_stripes=True)
             table.add_columns("Username", "State", "Name", "Roles", "Password set")
             yield table
