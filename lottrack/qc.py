@@ -72,16 +72,20 @@ def current_weight(session: Session, subject_id: int) -> WeightMeasurement | Non
     ).first()
 
 
-def endotoxin_limit_for(session: Session, lot: Lot) -> float | None:
-    """K × current weight ÷ largest bag volume of the lot, or None while either is missing."""
-    weight = current_weight(session, lot.subject_id)
+def endotoxin_limit_for(session: Session, lot: Lot, *, weight_kg: float | None = None
+                        ) -> float | None:
+    """K × current weight (or ``weight_kg``) ÷ largest bag volume of the lot, or None while
+    either is missing."""
+    if weight_kg is None:
+        weight = current_weight(session, lot.subject_id)
+        weight_kg = weight.weight_kg if weight is not None else None
     volumes = session.exec(
         select(ProductUnit.volume_ml).where(ProductUnit.lot_id == lot.id,
                                             ProductUnit.kind == "msc")
     ).all()
-    if weight is None or not volumes:
+    if weight_kg is None or not volumes:
         return None
-    return calc.endotoxin_limit(weight.weight_kg, max(volumes)).limit_eu_per_ml
+    return calc.endotoxin_limit(weight_kg, max(volumes)).limit_eu_per_ml
 
 
 def _require_endotoxin_inputs(session: Session, lot: Lot, item: SpecItem) -> None:

@@ -62,9 +62,12 @@ def correct(
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
         with db.session() as session:
-            kg = weights.correct_weight(session, who, weight_id, weight_text=weight,
-                                        reason=reason, confirm_implausible=confirm)
-    typer.echo(f"Weight #{weight_id} corrected to {format_quantity(kg, Dim.MASS)}.")
+            done = weights.correct_weight(session, who, weight_id, weight_text=weight,
+                                          reason=reason, confirm_implausible=confirm)
+    assert done.weight_kg is not None
+    typer.echo(f"Weight #{weight_id} corrected to {format_quantity(done.weight_kg, Dim.MASS)}.")
+    for line in done.consequences:
+        typer.echo(line)
 
 
 @weight_app.command("void")
@@ -82,5 +85,32 @@ def void(
     with fail_on_error():
         db, who = login(state, as_user, password_stdin=password_stdin)
         with db.session() as session:
-            weights.void_weight(session, who, weight_id, reason)
+            done = weights.void_weight(session, who, weight_id, reason)
     typer.echo(f"Weight #{weight_id} voided; it stays in the record and no rule uses it.")
+    for line in done.consequences:
+        typer.echo(line)
+
+
+@weight_app.command("list")
+def list_weights(
+    ctx: typer.Context,
+    subject_code: Annotated[str, typer.Argument(help="Trial subject code, e.g. TLS-003.")],
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Every weight of a subject, newest first, with its id (for correct and void); a
+    voided one is marked with its reason."""
+    from lottrack import subjects
+    from lottrack.trial import weights
+
+    state: State = ctx.obj
+    with fail_on_error():
+        db, who = login(state, as_user, password_stdin=password_stdin)
+        with db.session() as session:
+            subject = subjects.find_subject(session, subject_code)
+            rows = weights.weights_of(session, who, subject.id)
+    if not rows:
+        typer.echo(f"No weight of {subject.code} is recorded.")
+    for row in rows:
+        void = f"  VOID ({row.voided_reason})" if row.voided_reason is not None else ""
+        typer.echo(f"#{row.id}  {row.measured_at_text}  {row.weight_text}{void}")

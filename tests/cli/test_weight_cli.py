@@ -14,6 +14,7 @@ from lottrack.cli import app
 from lottrack.db import Database
 from lottrack.models import WeightMeasurement
 from lottrack.permissions import CurrentUser
+from lottrack.scenario import CONFORMING_QC
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 
@@ -51,4 +52,22 @@ def test_an_implausible_weight_needs_confirm_and_is_corrected_or_voided(
     voided = lottrack(db, "weight", "void", str(weight_id), "--reason", "wrong patient")
     assert voided.exit_code == 0, voided.output
     assert stored(db) == [(75.0, "wrong patient")]
+    verify_ok(db)
+
+
+def test_a_correction_prints_the_endotoxin_result_judged_again_and_list_shows_ids(
+        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> None:
+    sc = make_scenario(db, admin, make_user)
+    subject = sc.subject("TLS-802", dt.date(1970, 1, 1))
+    sc.made_lot(subject, qc_results={**CONFORMING_QC, "endotoxin": "5 EU/mL"})
+    listed = lottrack(db, "weight", "list", "TLS-802")
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.stdout.splitlines()
+    assert line.startswith("#")
+    assert line.endswith("70 kg")
+    weight_id = line[1:].split()[0]
+    fixed = lottrack(db, "weight", "correct", weight_id, "40 kg", "--reason", "typo")
+    assert fixed.exit_code == 0, fixed.output
+    assert "judged again against ≤ 4 EU/mL: it is out of specification" in fixed.stdout
+    assert "OOS investigation #" in fixed.stdout
     verify_ok(db)

@@ -78,7 +78,7 @@ def test_a_weight_is_corrected_or_voided_with_a_reason(sc: Scenario) -> None:
                                reason="typo")
     with sc.db.session() as s:
         kg = weights.correct_weight(s, nurse, wrong, weight_text="75 kg",
-                                    reason="typed 250 for 75")
+                                    reason="typed 250 for 75").weight_kg
     assert kg == 75.0
     assert _current_kg(sc, subject) == 75.0
     with sc.db.reader() as s:
