@@ -400,6 +400,8 @@ class WardRow:
     planned_date: dt.date | None
     state: str
     unblinded: bool
+    subject_id: int = 0
+    """The subject (a weight is recorded for it, with or without a visit)."""
 
 
 @dataclass(frozen=True)
@@ -425,10 +427,10 @@ def ward_patients(session: Session, who: CurrentUser, *, offset: int = 0, limit:
         flagged = subject.unblinded_at is not None
         if not views:
             rows.append(WardRow(subject.code, subject.initials, None, None, None,
-                                "no visit scheduled", flagged))
+                                "no visit scheduled", flagged, subject.id or 0))
         for v in sorted(views, key=lambda v: v.period):
             rows.append(WardRow(subject.code, subject.initials, v.visit_id, v.period,
-                                v.planned_date, ward_state(v), flagged))
+                                v.planned_date, ward_state(v), flagged, subject.id or 0))
     return WardPage(tuple(rows), int(total), offset, limit)
 
 

@@ -127,6 +127,7 @@ def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
                        r"bag yet \(formulate it first\)\.") as refused:
         endotoxin()
     assert refused.value.field == "Endotoxin"
+    assert "w on the ward's patient list or on the pharmacy's allocation" in refused.value.message
     done = sc.passages(lot_id, now - dt.timedelta(days=11))
     sc.final_count(lot_id, done + dt.timedelta(minutes=10))
     sc.formulate(lot_id, done + dt.timedelta(minutes=20))
@@ -135,3 +136,25 @@ def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
     assert "no bag" not in refused.value.message
     _record(sc, subject, "70 kg")
     endotoxin()
+
+
+def test_only_the_ward_and_the_pharmacy_weigh_and_only_the_pharmacy_schedules(
+        sc: Scenario) -> None:
+    subject = sc.subject("TLS-705", BORN)
+    for role in ("technician", "qa"):
+        with sc.db.session() as s, pytest.raises(PermissionDenied, match="record weights"):
+            visits.record_weight(s, sc.cast.who(role), subject_id=subject,
+                                 weight_text="70 kg", measured_at=utcnow())
+    assert _stored(sc) == 0
+    for role in ("clinician", "technician", "qa"):
+        with sc.db.session() as s, pytest.raises(PermissionDenied,
+                                                 match="schedule trial visits"):
+            visits.schedule(s, sc.cast.who(role), subject_id=subject,
+                            week0=dt.date(2026, 1, 5))
+    _record(sc, subject, "70 kg")  # the ward, before any visit
+    with sc.db.session() as s:
+        visits.record_weight(s, sc.cast.who("pharmacist"), subject_id=subject,
+                             weight_text="71 kg", measured_at=utcnow())
+        visits.schedule(s, sc.cast.who("pharmacist"), subject_id=subject,
+                        week0=dt.date(2026, 1, 5))
+    assert _stored(sc) == 2

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 from textual import on
+from textual.binding import Binding
 from textual.widgets import DataTable
 from typing_extensions import override
 
@@ -33,30 +34,51 @@ class PatientsPane(TablePane):
     HELP = (
         "**Patients and visits** lists trial subjects and their visits with the step each "
         "visit is at. The treatment arm is never shown. **Enter** opens a visit: weight, "
-        "bedside identity check, infusion start and end."
+        "bedside identity check, infusion start and end. **w** records a weight of the "
+        "highlighted patient, also before any visit is scheduled (the pharmacy schedules "
+        "visits)."
     )
+    BINDINGS = [Binding("w", "weight", "Weight")]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.visit_ids: list[int | None] = []
+        self.subjects: list[tuple[int, str] | None] = []
+        """Subject id and code of each row (None on the 'more patients' line)."""
 
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """Visit id, then subject code, initials, period, planned date and state."""
         page = listings.ward_patients(session, who, limit=PAGE_SIZE)
-        rows: list[Row] = [(r.visit_id, r.subject_code, r.initials, r.period,
+        rows: list[Row] = [((r.visit_id, r.subject_id), r.subject_code, r.initials, r.period,
                             r.planned_date, r.state) for r in page.rows]
         if page.total_patients > PAGE_SIZE:
-            rows.append((None, "…", "", None, None,
+            rows.append(((None, None), "…", "", None, None,
                          f"{page.total_patients - PAGE_SIZE} more patients not shown"))
         return rows
 
     @override
     def show(self, data: Sequence[Row]) -> None:
-        """Keep the visit ids for Enter; show the rest."""
-        self.visit_ids = [row[0] if isinstance(row[0], int) else None for row in data]
+        """Keep the visit and subject ids for Enter and w; show the rest."""
+        keys = [row[0] if isinstance(row[0], tuple) else (None, None) for row in data]
+        self.visit_ids = [visit if isinstance(visit, int) else None for visit, _ in keys]
+        self.subjects = [(subject, str(row[1])) if isinstance(subject, int) else None
+                         for (_, subject), row in zip(keys, data, strict=True)]
         super().show([row[1:] for row in data])
+
+    def action_weight(self) -> None:
+        """Record a weight of the highlighted patient (with or without a visit)."""
+        table: DataTable[str] = self.query_one(DataTable)
+        row = table.cursor_row
+        if not (table.display and 0 <= row < len(self.subjects)):
+            return
+        chosen = self.subjects[row]
+        if chosen is None:
+            return
+        from tui.weighing import record_weight
+
+        record_weight(self, chosen[0], chosen[1], after=self.reload)
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -65,7 +87,8 @@ class PatientsPane(TablePane):
             return
         visit_id = self.visit_ids[event.cursor_row]
         if visit_id is None:
-            self.app.notify("No visit is scheduled for this patient.", markup=False)
+            self.app.notify("No visit is scheduled for this patient (the pharmacy schedules "
+                            "visits). Press w to record a weight.", markup=False)
             return
         from tui.screens.ward_visit import WardVisitScreen
 

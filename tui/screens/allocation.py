@@ -115,6 +115,8 @@ visits. Only unblinded pharmacists see this screen.
   and block size are recorded with each allocation, so the list can be reproduced.
 * **v** schedules both visits of the highlighted subject (allocated, without visits):
   period 1 on the week-0 date typed, period 2 the set number of weeks later.
+* **w** records a weight of the highlighted subject, with or without visits (the
+  endotoxin limit of the subject's lot needs one before its result can be judged).
 """
 
     BINDINGS = [
@@ -126,6 +128,7 @@ visits. Only unblinded pharmacists see this screen.
         Binding("i", "import", "Import"),
         Binding("g", "generate", "Generate"),
         Binding("v", "schedule", "Schedule"),
+        Binding("w", "weight", "Weight"),
         Binding("ctrl+r", "reload", "Refresh", show=False),
     ]
 
@@ -202,9 +205,19 @@ visits. Only unblinded pharmacists see this screen.
             row = self.selected()
             return (self.ctx.can(Action.SCHEDULE_VISITS) and row is not None
                     and row.can_schedule)
+        if action == "weight":
+            return self.ctx.can(Action.RECORD_WEIGHT) and self.selected() is not None
         return super().check_action(action, parameters)
 
     # ------------------------------------------------------------------------ actions
+
+    def action_weight(self) -> None:
+        """Record a weight of the highlighted subject (visits or not)."""
+        row = self.selected()
+        if row is not None:
+            from tui.weighing import record_weight
+
+            record_weight(self, row.subject_id, row.code)
 
     def action_import(self) -> None:
         """Move to the import line."""

@@ -1,0 +1,78 @@
+"""Weights from the lists that name a subject (design §6.8, issue #16): the ward's
+patients and the pharmacy's allocation record a weight for a subject with or without a
+visit, so a new subject's endotoxin result can be judged without the command line."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, select
+
+from lottrack.db import Database
+from lottrack.models import Subject, WeightMeasurement
+from tests.tui.helpers import login, screen_text, settle, type_text, until
+from tui.app import LotTrackApp
+from tui.modals.weight import WeightModal
+from tui.screens.allocation import AllocationScreen
+
+pytestmark = pytest.mark.asyncio
+
+
+def weights_of(db: Database, code: str) -> list[str]:
+    with db.reader() as s:
+        return list(s.exec(select(WeightMeasurement.weight_text)
+                           .join(Subject, col(Subject.id) == col(WeightMeasurement.subject_id))
+                           .where(Subject.code == code)
+                           .order_by(col(WeightMeasurement.id))).all())
+
+
+async def _weigh(pilot: object, app: LotTrackApp, typed: str) -> None:
+    await pilot.press("w")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    assert isinstance(app.screen, WeightModal)
+    await type_text(pilot, typed)  # type: ignore[arg-type]
+    await pilot.press("enter")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+
+
+async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
+        app: LotTrackApp, demo_db: Database) -> None:
+    before = weights_of(demo_db, "TLS-001")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await login(pilot, "ward")
+        text = screen_text(app)
+        assert "TLS-001" in text
+        assert "no visit scheduled" in text
+        assert "w Weight" in text  # the footer offers it
+        await pilot.press("enter")  # the first row: TLS-001, no visit
+        await settle(pilot)
+        assert "Press w to record a weight" in screen_text(app)
+        await _weigh(pilot, app, "71.5 kg")
+        await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
+                    "the weight stored")
+        await settle(pilot)
+        assert "Weight 71.5 kg of TLS-001 recorded." in screen_text(app)
+    assert weights_of(demo_db, "TLS-001")[-1] == "71.5 kg"
+
+
+async def test_the_pharmacy_records_a_weight_from_the_allocation(
+        app: LotTrackApp, demo_db: Database) -> None:
+    before = weights_of(demo_db, "TLS-001")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await login(pilot, "pharm")
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, AllocationScreen)
+        await _weigh(pilot, app, "250 kg")  # implausible: a second Enter confirms it
+        assert isinstance(app.screen, WeightModal)
+        await pilot.press("enter")
+        await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
+                    "the weight stored")
+        await settle(pilot)
+        assert "outside the usual 30–200 kg" in screen_text(app)
+    assert weights_of(demo_db, "TLS-001")[-1] == "250 kg"
+
+
+async def test_blinded_lab_and_qa_are_not_offered_a_weight(app: LotTrackApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await login(pilot, "tech")
+        assert "w Weight" not in screen_text(app)
