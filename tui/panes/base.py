@@ -138,7 +138,7 @@ class TablePane(RolePane):
 
     def compose_body(self) -> ComposeResult:
         """A table and an empty-state line, both hidden until the rows arrive."""
-        table: DataTable[str] = RecordTable(cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = RecordTable(cursor_type="row", zebra_stripes=True)
         table.add_columns(*self.COLUMNS)
         table.display = False
         yield table
@@ -151,7 +151,7 @@ class TablePane(RolePane):
         """Fill the table, or show the empty state; the cursor stays on the row it was on
         (a person back from a visit continues where they were)."""
         tz = context_of(self).clock().tzinfo
-        table: DataTable[str] = self.query_one(DataTable)
+        table: DataTable[Text] = self.query_one(DataTable)
         row_before = table.cursor_row
         table.clear()
         for row in data:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from textual.screen import Screen
+from typing_extensions import TypeVar
 
 from tui.context import AppContext, HasContext, app_of, context_of
 from tui.workers import ReportsWorkerErrors
 
+ScreenResult = TypeVar("ScreenResult", default=None)
+"""What a screen hands to whoever pushed it when it is dismissed (None for most)."""
 
-class AppScreen(ReportsWorkerErrors, Screen[None]):
-    """Base class of lottrack's screens."""
+
+class AppScreen(ReportsWorkerErrors, Screen[ScreenResult]):
+    """Base class of lottrack's screens; ``AppScreen[str | None]`` for one that returns a
+    value (a form returns the summary of what it saved)."""
 
     HELP = "No help has been written for this screen yet."
 

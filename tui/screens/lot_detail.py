@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -12,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
@@ -30,6 +30,9 @@ from tui.widgets.growth_chart import GrowthChart
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
+
+if TYPE_CHECKING:
+    from tui.screens.forms.base import FormScreen
 
 TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
 TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
@@ -272,7 +275,7 @@ service checks again.
         self.dismiss()
 
 
-def form_for(what: str, lot_id: int) -> Screen[None]:
+def form_for(what: str, lot_id: int) -> FormScreen:
     """The form that records ``what`` for the lot."""
     from tui.screens.forms.count import CountForm
     from tui.screens.forms.formulation import FormulationForm

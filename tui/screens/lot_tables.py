@@ -221,7 +221,7 @@ def open_quality_record(lot: LotDetail, key: str | None) -> tuple[str, int, str]
     records = [("investigation", i.id, i.summary) for i in lot.investigations if i.is_open]
     records += [("deviation", d.id, d.summary) for d in lot.deviations if d.is_open]
     chosen = [r for r in records if f"{r[0]}-{r[1]}" == key]
-    return (chosen or records or [None])[0]
+    return next(iter(chosen or records), None)
 
 
 def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from textual import on, work
 from textual.content import Content
@@ -45,6 +45,9 @@ class Window(Protocol):
 
 class PageQuery(Window, Protocol):
     """What a list asks for (a frozen dataclass): the search text too."""
+
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+    """A dataclass (the screen asks for the next page with ``dataclasses.replace``)."""
 
     @property
     def search(self) -> str: ...

@@ -85,7 +85,7 @@ verifier must be a **different person** from the preparer.
             yield Static("Second verification", classes="pane-title")
             yield Static("Dispensings awaiting a second pharmacist (not the preparer).",
                          classes="pane-hint")
-            table: DataTable[str] = RecordTable(id="verify-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="verify-table", cursor_type="row",
                                               zebra_stripes=True)
             yield table
             yield Static("", id="verify-empty", classes="pane-empty")
@@ -101,7 +101,7 @@ verifier must be a **different person** from the preparer.
 
     def selected(self) -> AwaitingVerification | None:
         """The highlighted dispensing."""
-        table: DataTable[str] = self.query_one("#verify-table", DataTable)
+        table: DataTable[Text] = self.query_one("#verify-table", DataTable)
         if not self.rows or table.cursor_row < 0:
             return None
         return self.rows[min(table.cursor_row, len(self.rows) - 1)]
@@ -133,7 +133,7 @@ verifier must be a **different person** from the preparer.
     @on(WaitingLoaded)
     def _loaded(self, message: WaitingLoaded) -> None:
         tz = self.ctx.clock().tzinfo
-        table: DataTable[str] = self.query_one("#verify-table", DataTable)
+        table: DataTable[Text] = self.query_one("#verify-table", DataTable)
         table.clear(columns=True)
         table.add_columns("Subject", "Period", "Arm", "Kit code", "Prepared by",
                           f"At {zone_name(tz, self.ctx.clock())}")

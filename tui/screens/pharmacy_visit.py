@@ -129,7 +129,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             yield Static("", id="pv-arm")
             yield Static("", id="pv-weight")
             yield Static("", id="pv-choose", classes="trial-section")
-            table: DataTable[str] = RecordTable(id="pv-bags", cursor_type="row")
+            table: DataTable[Text] = RecordTable(id="pv-bags", cursor_type="row")
             yield table
             yield Static("Checks", classes="trial-section")
             yield CheckList(range(1, 7), id="pv-checks")
@@ -147,7 +147,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
     def choice(self) -> Choice | None:
         """The highlighted bag or suspension-media lot."""
-        table: DataTable[str] = self.query_one("#pv-bags", DataTable)
+        table: DataTable[Text] = self.query_one("#pv-bags", DataTable)
         if not self.choices or not table.display or table.cursor_row < 0:
             return None
         return self.choices[min(table.cursor_row, len(self.choices) - 1)]
@@ -215,7 +215,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         line.set_classes(style)
 
     def _fill_table(self, v: PharmacyVisit, tz: dt.tzinfo | None, keep: Choice | None) -> None:
-        table: DataTable[str] = self.query_one("#pv-bags", DataTable)
+        table: DataTable[Text] = self.query_one("#pv-bags", DataTable)
         choose = self.query_one("#pv-choose", Static)
         table.clear(columns=True)
         self.choices = []

@@ -126,7 +126,7 @@ a taken username or a too-short password) are shown under the table.
         with Vertical(id="users-body"):
             yield Static("Users", classes="pane-title")
             yield LoadingIndicator(id="users-loading")
-            table: DataTable[str] = RecordTable(id="users-table", cursor_type="row",
+            table: DataTable[Text] = RecordTable(id="users-table", cursor_type="row",
                                               zebra_stripes=True)
             table.add_columns("Username", "State", "Name", "Roles", "Password set")
             yield table
@@ -142,7 +142,7 @@ a taken username or a too-short password) are shown under the table.
 
     def selected(self) -> AccountRow | None:
         """The highlighted account."""
-        table: DataTable[str] = self.query_one("#users-table", DataTable)
+        table: DataTable[Text] = self.query_one("#users-table", DataTable)
         if not self.rows or table.cursor_row < 0 or table.row_count == 0:
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -305,7 +305,7 @@ a taken username or a too-short password) are shown under the table.
     @on(AccountsLoaded)
     def _loaded(self, message: AccountsLoaded) -> None:
         tz = self.ctx.clock().tzinfo
-        table: DataTable[str] = self.query_one("#users-table", DataTable)
+        table: DataTable[Text] = self.query_one("#users-table", DataTable)
         keep = self.selected()
         table.clear()
         self.rows = {row.username: row for row in message.rows}

@@ -97,6 +97,14 @@ class MomentField(Vertical):
         """The moment typed, read again now (``now`` means the time of saving)."""
         return self.evaluate()
 
+    def moment(self) -> dt.datetime:
+        """The moment typed, read again now; the field's refusal (:class:`ValidationError`)
+        when the text names none (a form has checked the field already, so it rarely is)."""
+        moment = self.evaluate()
+        if moment is None:
+            raise ValidationError(self.error or f"{self.field}: not a time.", field=self.field)
+        return moment
+
     def check(self) -> bool:
         """Before saving: True when the text names a moment; else the message shows."""
         if self.evaluate() is not None:

@@ -71,11 +71,12 @@ def field_row(label: str, widget: Widget) -> tuple[Label, Widget]:
     return Label(label, classes="form-label", id=label_id), widget
 
 
-class FormScreen(KeepsTypedInput, AppScreen):
+class FormScreen(KeepsTypedInput, AppScreen[str | None]):
     """A full-screen form; :meth:`dismiss` hands the summary to whoever opened it. Esc on
     a form holding typed input asks before throwing it away."""
 
-    FORM_TITLE: ClassVar[str] = "Form"
+    FORM_TITLE: str = "Form"
+    """The heading; a form that names its record (a site, a lot) sets it in ``__init__``."""
     SAVE_LABEL: ClassVar[str] = "Save"
 
     BINDINGS = [

@@ -108,7 +108,7 @@ for a conforming recount. **ctrl+s** saves.
             reps = list(self.query_one(HemocytometerCalculator).replicates())
         else:
             reps = list(self.query_one(AutomatedCounts).replicates())
-        counted = self.query_one("#counted-at", MomentField).value()
+        counted = self.query_one("#counted-at", MomentField).moment()
         passage_id = int(target.split(":")[1]) if target.startswith("passage:") else None
         unit_id = int(target.split(":")[1]) if target.startswith("unit:") else None
         kind = (counts.PASSAGE_HARVEST if passage_id else

@@ -67,8 +67,7 @@ refusal is shown on its field and nothing is stored.
         """formulation.record_custody with what was typed."""
         origin = self.query_one("#from", Input).value
         destination = self.query_one("#to", Input).value
-        at = self.query_one("#at", MomentField).value()
-        assert at is not None
+        at = self.query_one("#at", MomentField).moment()
         temperature = self.query_one("#temperature", Input).value.strip() or None
         unit_id, kit = self.unit_id, self.bag.kit_code
 

@@ -133,8 +133,7 @@ stored then.
         if not isinstance(subject, int):
             raise FormProblem("Subject: pick the subject, or New subject… to register one.",
                               "Subject")
-        collected = self.query_one(MomentField).value()
-        assert collected is not None
+        collected = self.query_one(MomentField).moment()
         volume = self.query_one("#volume", QuantityField).text
         tnc = self.query_one("#tnc", QuantityField).text
         anticoagulant = self.query_one("#anticoag", Input).value

@@ -60,7 +60,7 @@ and shown in the batch record. **ctrl+s** saves.
         passage = self.lot.open_passage
         if passage is None:
             raise FormProblem("No passage of this lot is seeded and waiting for its harvest.")
-        harvested = self.query_one("#harvested-at", MomentField).value()
+        harvested = self.query_one("#harvested-at", MomentField).moment()
         cells = self.query_one("#cells", QuantityField).text
         viability = self.query_one("#viability", QuantityField).text
 

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
 
 from lottrack import expansion, listings
 from lottrack.permissions import CurrentUser
@@ -88,7 +89,9 @@ The seeding density is computed from cells and area and shown in the batch recor
     def _ticked(self) -> None:
         """Say in words which lots are ticked (the boxes differ only by colour)."""
         picker: SelectionList[int] = self.query_one("#reagents", SelectionList)
-        labels = {o.value: str(o.prompt).split(" (")[0] for o in picker.options}
+        # SelectionList.options is typed as OptionList's; its options are Selections.
+        labels = {o.value: str(o.prompt).split(" (")[0] for o in picker.options
+                  if isinstance(o, Selection)}
         names = [labels[i] for i in picker.selected]
         self.query_one("#reagents-note", Static).update(
             Text("Ticked: " + "; ".join(names)) if names
@@ -101,7 +104,7 @@ The seeding density is computed from cells and area and shown in the batch recor
         if not chosen:
             raise FormProblem("Reagent lots: tick every reagent lot used (space ticks).",
                               "Reagent lots")
-        seeded = self.query_one("#seeded-at", MomentField).value()
+        seeded = self.query_one("#seeded-at", MomentField).moment()
         cells = self.query_one("#cells", QuantityField).text
         area = self.query_one("#area", QuantityField).text
         vessels = self.query_one("#vessels", Input).value

@@ -119,8 +119,7 @@ counts. **ctrl+s** saves.
         if not value.strip():
             raise FormProblem(f"{test.test_name}: type the result.", test.test_name)
         method = self.query_one("#method", Input).value
-        tested = self.query_one("#tested-at", MomentField).value()
-        assert tested is not None
+        tested = self.query_one("#tested-at", MomentField).moment()
         reason = self.query_one("#retest-reason", Input).value
         investigation = test.open_investigation
         lot_id, lot_number = self.lot_id, self.lot.lot_number

@@ -42,8 +42,7 @@ Count it after the thaw: on the Bags tab, **k** opens the count form for the tha
 
     def collect(self) -> SaveCall:
         """formulation.record_thaw at the time typed."""
-        thawed = self.query_one("#thawed-at", MomentField).value()
-        assert thawed is not None
+        thawed = self.query_one("#thawed-at", MomentField).moment()
         unit_id, lot_id, kit, zone = self.unit_id, self.lot_id, self.bag.kit_code, self.lot.timezone
 
         def save(session: Session, who: CurrentUser) -> str:
