@@ -44,6 +44,7 @@ from lottrack.listings.pages import (
     lot_next_step,
     lot_page,
     next_step,
+    open_note,
     recordable,
     review_queue,
     technician_worklist,
@@ -56,6 +57,6 @@ __all__ = [
     "ReagentRow", "ReplicateRow", "ReviewItem", "SiteChoice", "SubjectChoice",
     "TimelineEntry", "WorkItem", "harvests_without_lot", "lot_audit_trail", "lot_counts",
     "lot_custody", "lot_form_context", "lot_next_step", "lot_page", "lot_timeline", "named",
-    "next_step", "reagent_lots", "recordable", "review_queue", "site_choices",
+    "next_step", "open_note", "reagent_lots", "recordable", "review_queue", "site_choices",
     "subject_choices", "technician_worklist",
 ]

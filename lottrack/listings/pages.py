@@ -14,7 +14,7 @@ from sqlalchemy import Select, String, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack import fastsql, lots, qc
+from lottrack import deviations, fastsql, investigations, lots, qc
 from lottrack.counts import FINAL_PRODUCT
 from lottrack.db import Database
 from lottrack.errors import NotFound, ValidationError
@@ -24,7 +24,9 @@ from lottrack.isbt128 import parse_din
 from lottrack.listings.choices import LotFormContext
 from lottrack.models import (
     CellCount,
+    Deviation,
     Harvest,
+    Investigation,
     Lot,
     Passage,
     Specification,
@@ -58,6 +60,23 @@ class LotRow(NamedTuple):
     status: str
     created_at: dt.datetime
     formulated_at: dt.datetime | None
+    open_investigations: int = 0
+    """OOS investigations of the lot not yet closed by QA (each blocks release)."""
+    open_deviations: int = 0
+    """Deviations of the lot not yet closed by QA (each blocks a normal release)."""
+
+    @property
+    def open_note(self) -> str:
+        """``investigation open``, ``2 deviations open``, … or empty (design §6.6–§6.7)."""
+        return open_note(self.open_investigations, self.open_deviations)
+
+
+def open_note(investigation_count: int, deviation_count: int) -> str:
+    """How many investigations and deviations of a lot are open, in words, or empty."""
+    parts = [f"{n if n > 1 else ''} {what}{'s' if n > 1 else ''}".strip()
+             for n, what in ((investigation_count, "investigation"),
+                             (deviation_count, "deviation")) if n]
+    return f"{' and '.join(parts)} open" if parts else ""
 
 
 @dataclass(frozen=True)
@@ -141,8 +160,17 @@ def _conditions(by_status: bool, match: str) -> list[Any]:
 
 
 def _page_statement(by_status: bool, match: str, sort: str) -> fastsql.AnySelect:
+    open_investigations = (sa_select(func.count()).select_from(Investigation)
+                           .where(col(Investigation.lot_id) == col(Lot.id),
+                                  col(Investigation.conclusion).is_(None))
+                           .scalar_subquery())
+    open_deviations = (sa_select(func.count()).select_from(Deviation)
+                       .where(col(Deviation.lot_id) == col(Lot.id),
+                              col(Deviation.closed_at).is_(None))
+                       .scalar_subquery())
     return (sa_select(col(Lot.id), col(Lot.lot_number), col(Harvest.din), col(Subject.code),
-                      col(Lot.status), col(Lot.created_at), col(Lot.formulated_at))
+                      col(Lot.status), col(Lot.created_at), col(Lot.formulated_at),
+                      open_investigations, open_deviations)
             .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
             .join(Subject, col(Subject.id) == col(Lot.subject_id))
             .where(*_conditions(by_status, match))
@@ -273,18 +301,30 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
                         _lot_ids(lots.IN_PROCESS))
     ready = qc.readiness_of(session, [lot for lot, _ in rows if lot.status in REVIEW_STATES],
                             lot_ids=_lot_ids(*REVIEW_STATES))
+    among = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
+    under_investigation = investigations.standing(session, among).open_by_lot
+    deviating = deviations.open_by_lot(session, among)
     items: list[WorkItem] = []
     for lot, code in rows:
         assert lot.id is not None
+        inv_open = under_investigation.get(lot.id, ())
         if lot.status == lots.IN_PROCESS:
             due, since = steps[lot.id].text, steps[lot.id].since
         else:
             missing = ready[lot.id].missing
-            if not missing:
-                continue
-            due = (f"QC result missing: {missing[0]}" if len(missing) == 1
-                   else f"QC results missing: {len(missing)}")
             since = lot.formulated_at or lot.created_at
+            if missing:
+                due = (f"QC result missing: {missing[0]}" if len(missing) == 1
+                       else f"QC results missing: {len(missing)}")
+            elif inv_open:  # the lab retests against it
+                due = f"Retest: {inv_open[0][0].upper()}{inv_open[0][1:]}"
+                items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
+                continue
+            else:
+                continue
+        note = open_note(len(inv_open), len(deviating.get(lot.id, ())))
+        if note:
+            due = f"{note.upper()} · {due}"
         items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
     return sorted(items, key=lambda item: (item.since, item.lot_id))
 

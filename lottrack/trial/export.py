@@ -22,8 +22,11 @@ from lottrack import audit
 from lottrack.errors import ValidationError
 from lottrack.models import (
     Allocation,
+    Deviation,
     Dispensing,
     Infusion,
+    Investigation,
+    Lot,
     ProductUnit,
     Subject,
     Unblinding,
@@ -72,6 +75,7 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
             {"subject_code": subjects[u.subject_id].code, "at": u.at, "reason": u.reason}
             for u in session.exec(select(Unblinding).order_by(col(Unblinding.at))).all()
         ],
+        "quality_records": _quality_records(session),
     }
     if who.unblinded:
         tables["allocation"] = [
@@ -88,6 +92,32 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
                 .order_by(col(Dispensing.id))).all()
         ]
     return tables
+
+
+def _quality_records(session: Session) -> list[dict[str, Any]]:
+    """Every OOS investigation and deviation of every lot, open ones saying so (a lot
+    cannot be released while one is open; design §6.6–§6.7). Nothing here differs by arm:
+    each subject has one MSC lot whatever their sequence, and these records are written by
+    blinded people about that lot."""
+    lot_names = dict(session.exec(
+        select(Lot.id, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))).all())
+    numbers = dict(session.exec(select(Lot.id, Lot.lot_number)).all())
+    rows: list[dict[str, Any]] = []
+    for inv in session.exec(select(Investigation).order_by(col(Investigation.id))).all():
+        rows.append({
+            "lot_number": numbers[inv.lot_id], "subject_code": lot_names[inv.lot_id],
+            "record": f"investigation #{inv.id}", "opened_at": inv.opened_at,
+            "state": "open" if inv.conclusion is None else f"closed: {inv.conclusion}",
+            "what": inv.result_text, "closed_at": inv.closed_at,
+            "conclusion": inv.conclusion_text})
+    for dev in session.exec(select(Deviation).order_by(col(Deviation.id))).all():
+        rows.append({
+            "lot_number": numbers[dev.lot_id], "subject_code": lot_names[dev.lot_id],
+            "record": f"{'planned' if dev.planned else 'unplanned'} deviation #{dev.id}",
+            "opened_at": dev.opened_at,
+            "state": "open" if dev.closed_at is None else "closed",
+            "what": dev.description, "closed_at": dev.closed_at, "conclusion": dev.closure})
+    return rows
 
 
 def _visits_plain(session: Session, *, with_kit_codes: bool) -> list[dict[str, Any]]:

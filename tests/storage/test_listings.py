@@ -404,7 +404,8 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
         (spread, lots.IN_PROCESS, "Recount final product (CV 28.3 %)", days(3)),
         (no_sterility, lots.AWAITING_RELEASE, f"QC result missing: {STERILITY}",
          formulated[no_sterility]),
-        (failing, lots.QUARANTINED, "QC result missing: Mycoplasma", formulated[failing]),
+        (failing, lots.QUARANTINED,  # viability and CD45 out of specification
+         "2 INVESTIGATIONS OPEN · QC result missing: Mycoplasma", formulated[failing]),
         (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3",
          formulated[three_missing]),
         (fresh, lots.IN_PROCESS, "Seed P0", created[fresh]),

@@ -76,3 +76,4 @@ async def test_blinded_lab_and_qa_are_not_offered_a_weight(app: LotTrackApp) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot, "tech")
         assert "w Weight" not in screen_text(app)
+

@@ -15,7 +15,8 @@ from tui.panes.lot_pane import LotTablePane
 from tui.widgets.status_badge import status_text
 
 FLAG_STYLES = {"OUT OF SPEC": "bold red reverse", "ready": "bold green",
-               "recount pending": "bold red"}
+               "recount pending": "bold red", "INVESTIGATION OPEN": "bold red",
+               "DEVIATION OPEN": "bold red", "DEVIATION AND INVESTIGATION OPEN": "bold red"}
 
 
 class LotsAwaitingReviewPane(LotTablePane):
@@ -31,7 +32,9 @@ class LotsAwaitingReviewPane(LotTablePane):
     HELP = """\
 **Lots awaiting review** lists formulated lots waiting for release and quarantined lots,
 oldest first. **Results** says *ready* (every required result in and conforming),
-*OUT OF SPEC*, how many results are missing, or that a recount is pending. **Enter**
+*OUT OF SPEC*, how many results are missing, or that a recount is pending; an open
+investigation or deviation is named first (the lot cannot be released until you close
+it with **n** on the review). **Enter**
 opens the QA review (summary, audit trail, decisions). **a** verifies the whole audit
 trail, **l** lists every lot, **g** the reagent lots.
 """

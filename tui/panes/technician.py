@@ -26,9 +26,11 @@ class LotsInProcessPane(LotTablePane):
     HELP = """\
 **Lots in process — what is due** lists every lot being manufactured with its next step
 (seed the next passage, harvest the open one, count or recount the final product,
-formulate), and formulated lots that still miss required QC results; the longest
-waiting first. **Enter** opens the lot, where the step is recorded. **h** records a new
-harvest, **l** lists every lot, **g** the reagent lots.
+formulate), and formulated lots that still miss required QC results or have an open
+OOS investigation to retest against; a lot with an open investigation or deviation says
+so first (neither can be released while it is open); the longest waiting first.
+**Enter** opens the lot, where the step is recorded. **h** records a new harvest, **l**
+lists every lot, **g** the reagent lots.
 """
 
     @classmethod
@@ -37,7 +39,9 @@ harvest, **l** lists every lot, **g** the reagent lots.
         """The technician's work list."""
         return [
             (item.lot_id, item.lot_number, item.subject_code,
-             Text(item.due, style="bold red" if "Recount" in item.due else "bold"),
+             Text(item.due, style="bold red" if ("Recount" in item.due or "OPEN" in item.due
+                                                 or item.due.startswith("Retest"))
+                  else "bold"),
              item.since)
             for item in listings.technician_worklist(session, who)
         ]

@@ -126,7 +126,7 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         for row in page.rows:
             table.add_row(
                 Text(row.lot_number), Text(row.subject_code),
-                status_text(row.status, short=True),
+                _status_cell(row),
                 Text(row.created_at.astimezone(tz).strftime(fmt)),
                 Text(row.formulated_at.astimezone(tz).strftime(fmt) if row.formulated_at
                      else "—"),
@@ -197,3 +197,11 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         from tui.screens.forms.start_lot import StartLotForm
 
         self.app.push_screen(StartLotForm())
+
+
+def _status_cell(row: listings.LotRow) -> Text:
+    """The status, and what is open on the lot (it cannot be released meanwhile)."""
+    cell = status_text(row.status, short=True)
+    if row.open_note:
+        cell.append(f" · {row.open_note}", style="bold red")
+    return cell
