@@ -60,7 +60,7 @@ def open_deviation(session: Session, who: CurrentUser, *, lot_id: int, planned: 
     return row.id
 
 
-def _content(dev: Deviation) -> dict[str, Any]:
+def closing_content(dev: Deviation) -> dict[str, Any]:
     """What QA's closing signature covers: the deviation as opened and what names it."""
     table = dev.__table__  # type: ignore[attr-defined]
     head = row_content(table, {c.name: getattr(dev, c.name) for c in table.columns})
@@ -87,7 +87,7 @@ def close_deviation(session: Session, who: CurrentUser, creds: Credentials,
                                "close it (separation of duties).")
     signature = signatures.sign(session, who, creds, meaning="concluded",
                                 record_type="deviation", record_id=dev.id or 0,
-                                content=_content(dev))
+                                content=closing_content(dev))
     with audit.reason(session, f"deviation closed by QA: {text}"[:500]):
         dev.closure = text
         dev.closed_at = utcnow()
@@ -194,7 +194,7 @@ def views(session: Session, lot_id: int) -> list[DeviationView]:
         sig = None
         if dev.signature_id is not None:
             s = session.get(signatures.Signature, dev.signature_id)
-            sig = signatures.view(s, _content(dev)) if s is not None else None
+            sig = signatures.view(s, closing_content(dev)) if s is not None else None
         named = tuple(f"{lk.record_type.replace('_', ' ')} #{lk.record_id}: {lk.note}"
                       for lk in links if lk.deviation_id == dev.id)
         out.append(DeviationView(

@@ -41,8 +41,14 @@ STAGE_B = ("signature", "disposition", "infusion")
 """Tables written after the signatures' content can be read back."""
 DEFERRED: Mapping[str, tuple[str, ...]] = {
     "dispensing": ("prepared_signature_id", "verified_signature_id"),
+    "investigation": ("signature_id",),
+    "deviation": ("signature_id",),
 }
 """Columns inserted empty in stage A and filled in stage B (they name a signature)."""
+SIGNED_CONTENT = ("investigation", "deviation")
+"""Tables whose signature column is filled before any signature's content is read: a
+lot's content (what its release signature hashes) includes the signature that closed each
+of its investigations and deviations."""
 _REQUIRED = object()
 _GENERATED = object()
 Actor = tuple[int | None, str]
@@ -195,14 +201,25 @@ class Batch:
         for name in names:
             if name not in STAGE_B:
                 self._insert(name, deferred=DEFERRED.get(name, ()))
+        if self._signed:  # signatures first, their hash still empty (filled just below)
+            self._insert("signature")
+            for name in SIGNED_CONTENT:
+                self._fill_deferred(name, DEFERRED[name])
         with Session(bind=self.conn) as session:
             for signed in self._signed:
                 signed.row["content_sha256"] = audit.sha256_of(signed.content(session))
+        if self._signed:
+            t = table("signature")
+            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"))
+                              .values(content_sha256=bindparam("b_sha")),
+                              [{"b_id": signed.row["id"], "b_sha": signed.row["content_sha256"]}
+                               for signed in self._signed])
         for name in names:
-            if name in STAGE_B:
+            if name in STAGE_B and not (name == "signature" and self._signed):
                 self._insert(name)
         for name, columns in DEFERRED.items():
-            self._fill_deferred(name, columns)
+            if name not in SIGNED_CONTENT or not self._signed:
+                self._fill_deferred(name, columns)
         self._write_din_counters()
         self._move_sequences(names)
         events = list(self._render())

@@ -29,6 +29,12 @@ Bags of placebo-first subjects are cryopreserved (their MSC period is 24 weeks a
 lot was made); the others are fresh. Beyond the demo trial, every subject is weighed at
 screening, every passage harvest is counted (in triplicate, like the final product), bags
 move with a chain of custody, and the rejected lot's sterility result is retested.
+
+Quality records as the services keep them: every out-of-specification result opens an
+investigation (3: open; 6: the sterility retest in it, closed by QA, no laboratory error;
+7: closed by QA before the exceptional release); 4 is quarantined with its incubator
+excursion open as an unplanned deviation; 8 and 9 (one of each sequence) carry the same
+planned deviation, closed by QA before release.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from dataclasses import dataclass
 from lottrack import lots
 from lottrack.bulk_demo import manufacturing as mfg
 from lottrack.bulk_demo import pharmacy as ph
+from lottrack.bulk_demo import quality
 from lottrack.bulk_demo.batch import Batch
 from lottrack.bulk_demo.facility import Facility
 from lottrack.bulk_demo.manufacturing import HOUR, MINUTE, Made, Reagents, Row
@@ -113,6 +120,21 @@ class Trip:
         tech = self.fac.who(self.rng.choice(("technician", "technician2")))
         return mfg.harvest_and_lot(self.b, self.fac, self.rng, subject, collected, tech)
 
+    def planned_deviation(self, made: Made, formulated: dt.datetime) -> None:
+        """A planned deviation opened by the lab and closed by QA before release: the
+        same on lots of either sequence (journeys 8 and 9), so it tells nothing of the
+        arm."""
+        dev = quality.open_deviation(
+            self.b, made.tech, made.lot, formulated + 35 * MINUTE, planned=True,
+            description="Formulation started 2 h after the planned time: cleanroom B was "
+                        "booked for maintenance.",
+            impact="None expected: the cells were held at 2–8 °C within the validated "
+                   "hold time.",
+            corrective_action="Maintenance is booked outside production days.")
+        quality.close_deviation(self.b, self.fac, dev, formulated + 45 * MINUTE,
+                                "Hold time within validated limits; no impact on the "
+                                "product.")
+
     def release(self, made: Made, at: dt.datetime) -> None:
         """QA releases the lot (``Scenario.release``)."""
         mfg.decide(self.b, self.fac, made, lots.RELEASED, at,
@@ -159,6 +181,11 @@ def _out_of_spec(t: Trip, formulated: dt.datetime) -> None:
 
 def _quarantined(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated)
+    quality.open_deviation(
+        t.b, made.tech, made.lot, formulated + 40 * MINUTE, planned=False,
+        description="Incubator 2 read 39.4 °C for 40 minutes during the P4 culture.",
+        impact="Under assessment: the cells may have been stressed.",
+        corrective_action="Incubator 2 taken out of service; its alarm threshold checked.")
     mfg.decide(t.b, t.fac, made, lots.QUARANTINED, formulated + 50 * MINUTE,
                "incubator temperature excursion under investigation")
 
@@ -181,13 +208,19 @@ def _rejected(t: Trip, formulated: dt.datetime) -> None:
     sterility = t.fac.spec_items["sterility"].id
     first = next(r for r in made.qc if r["spec_item_id"] == sterility)
     mfg.qc(t.b, t.fac, made, formulated + 3 * DAY, {"sterility": growth}, scale["weight_kg"],
-           retest_of=first)
+           retest_of=first, reason="OOS investigation: culture of the retained sample")
+    quality.close_investigation(t.b, t.fac, made.lot, formulated + 3 * DAY + HOUR,
+                                conclusion="Growth confirmed on the retained sample; no "
+                                "assignable laboratory error.")
     mfg.decide(t.b, t.fac, made, lots.REJECTED, formulated + 3 * DAY + 2 * HOUR,
                "sterility failure confirmed on retest")
 
 
 def _exceptional(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated, qc={"cd105": "93.5 %"})
+    quality.close_investigation(t.b, t.fac, made.lot, formulated + 48 * MINUTE,
+                                conclusion="Assay controls and instrument within limits; no "
+                                "assignable laboratory error. CD105 93.5 % stands.")
     mfg.decide(t.b, t.fac, made, lots.RELEASED_EXCEPTIONAL, formulated + 50 * MINUTE,
                "CD105 marginally below specification; clinical need", mfg.Exceptional(
                    physician_request="Dr. M. Weber, written request of today: no alternative "
@@ -200,6 +233,7 @@ def _exceptional(t: Trip, formulated: dt.datetime) -> None:
 
 def _at_bedside(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, cryopreserve=True)
+    t.planned_deviation(made, formulated)
     t.release(made, formulated + 50 * MINUTE)
     v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, t.now.date(),
                      formulated + 55 * MINUTE)
@@ -208,6 +242,7 @@ def _at_bedside(t: Trip, formulated: dt.datetime) -> None:
 
 def _due_today(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated)
+    t.planned_deviation(made, formulated)
     t.release(made, formulated + 50 * MINUTE)
     ph.enrol(t.b, t.fac, made.subject, MSC_FIRST, t.now.date(), formulated + 55 * MINUTE)
 

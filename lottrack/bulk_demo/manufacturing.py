@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from lottrack import calc, lots
 from lottrack.batch_record import lot_content
+from lottrack.bulk_demo import quality
 from lottrack.bulk_demo.batch import Batch
 from lottrack.bulk_demo.facility import Facility, Person, require
 from lottrack.counts import FINAL_PRODUCT, HEMOCYTOMETER, PASSAGE_HARVEST
@@ -270,9 +271,11 @@ def formulate(b: Batch, fac: Facility, made: Made, at: dt.datetime, volume_ml: i
 
 
 def qc(b: Batch, fac: Facility, made: Made, at: dt.datetime, results: Mapping[str, str],
-       weight_kg: float, *, retest_of: Row | None = None) -> None:
-    """``qc.record_result`` for each result (or a retest of ``retest_of``); conformity
-    computed by the specification, endotoxin against K × weight ÷ bag volume."""
+       weight_kg: float, *, retest_of: Row | None = None, reason: str = "") -> None:
+    """``qc.record_result`` for each result (or a retest of ``retest_of``, with its
+    ``reason``, in the investigation that result opened); conformity computed by the
+    specification, endotoxin against K × weight ÷ bag volume; a first result out of
+    specification opens an investigation."""
     require(made.lot["status"] in QC_OPEN, "QC results need a lot in process or awaiting")
     assert made.bag is not None
     limit = calc.endotoxin_limit(weight_kg, made.bag["volume_ml"]).limit_eu_per_ml
@@ -291,6 +294,10 @@ def qc(b: Batch, fac: Facility, made: Made, at: dt.datetime, results: Mapping[st
             "retest_of_id": retest_of["id"] if retest_of else None,
             "created_at": at + (10 + 2 * i) * MINUTE,
         }))
+        if retest_of is not None:
+            quality.add_retest(b, retest_of, out[-1], reason)
+        elif judged.conforms is False:
+            quality.open_investigation(b, made.tech, out[-1], item)
     made.qc = (*made.qc, *out)
 
 

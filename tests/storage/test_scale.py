@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlmodel import Session, SQLModel, col
 
-from lottrack import audit, bootstrap, counts, demo, lots
+from lottrack import audit, bootstrap, counts, demo, deviations, investigations, lots
 from lottrack.batch_record import lot_content
 from lottrack.bulk_demo import UNIT_SUBJECTS, add_units
 from lottrack.counts import HemocytometerReplicate
@@ -26,8 +26,10 @@ from lottrack.isbt128 import parse_din
 from lottrack.models import (
     CellCount,
     CountReplicate,
+    Deviation,
     Dispensing,
     DispensingCheck,
+    Investigation,
     Lot,
     ProductUnit,
     Signature,
@@ -42,9 +44,9 @@ from tests.conftest import BACKENDS, _pg_schema_url, verify_ok
 UNIT: dict[str, int] = {
     "subject": 12, "weight_measurement": 23, "issued_din": 12, "harvest": 12, "lot": 12,
     "passage": 59, "passage_reagent": 177, "cell_count": 69, "count_replicate": 207,
-    "product_unit": 13, "qc_result": 139, "custody_event": 15, "signature": 18,
+    "product_unit": 13, "qc_result": 139, "custody_event": 15, "signature": 22,
     "disposition": 7, "allocation": 4, "visit": 8, "dispensing": 4, "dispensing_check": 36,
-    "infusion": 3,
+    "infusion": 3, "investigation": 3, "investigation_retest": 1, "deviation": 3,
 }
 """Rows of one bulk unit (journeys 1–12 of lottrack.bulk_demo.journeys)."""
 
@@ -158,9 +160,8 @@ def test_bulk_signatures_cover_what_the_services_sign(
     db = scaled.db
     with db.reader() as s:
         signed = list(s.exec(select(Signature)).scalars())
-        # The demo's service-built part also closes an OOS investigation with a signature.
         assert {sig.record_type for sig in signed} == {
-            "lot", "dispensing", "infusion", "investigation"}
+            "lot", "dispensing", "infusion", "investigation", "deviation"}
         for sig in signed:
             if sig.record_type == "lot":
                 lot = s.get(Lot, sig.record_id)
@@ -170,6 +171,14 @@ def test_bulk_signatures_cover_what_the_services_sign(
                 row = s.get(Dispensing, sig.record_id)
                 assert row is not None
                 content = pharmacy.dispensing_content(s, row)
+            elif sig.record_type == "investigation":
+                inv = s.get(Investigation, sig.record_id)
+                assert inv is not None
+                content = investigations.content(s, inv)
+            elif sig.record_type == "deviation":
+                dev = s.get(Deviation, sig.record_id)
+                assert dev is not None
+                content = deviations.closing_content(dev)
             else:
                 continue
             assert sig.content_sha256 == audit.sha256_of(content), (sig.record_type, sig.id)
