@@ -96,8 +96,8 @@ def _require_endotoxin_inputs(session: Session, lot: Lot, item: SpecItem) -> Non
     missing = []
     if current_weight(session, lot.subject_id) is None:
         missing.append(f"no valid weight of subject {code} is recorded (a clinician or "
-                       "pharmacist records it, before any visit too: w on the ward's "
-                       "patient list or on the pharmacy's allocation screen, or "
+                       "pharmacist records it, before any visit too: w then a on the "
+                       "ward's patient list or on the pharmacy's allocation screen, or "
                        f"`lottrack weight record {code} WEIGHT`)")
     if not session.exec(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)).first():
         missing.append(f"lot {lot.lot_number} has no bag yet (formulate it first)")

@@ -127,7 +127,8 @@ def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
                        r"bag yet \(formulate it first\)\.") as refused:
         endotoxin()
     assert refused.value.field == "Endotoxin"
-    assert "w on the ward's patient list or on the pharmacy's allocation" in refused.value.message
+    assert ("w then a on the ward's patient list or on the pharmacy's allocation"
+            in refused.value.message)
     done = sc.passages(lot_id, now - dt.timedelta(days=11))
     sc.final_count(lot_id, done + dt.timedelta(minutes=10))
     sc.formulate(lot_id, done + dt.timedelta(minutes=20))

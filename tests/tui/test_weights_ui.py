@@ -12,7 +12,9 @@ from lottrack.models import Subject, WeightMeasurement
 from tests.tui.helpers import login, screen_text, settle, type_text, until
 from tui.app import LotTrackApp
 from tui.modals.weight import WeightModal
+from tui.modals.weight_correction import WeightCorrectionModal
 from tui.screens.allocation import AllocationScreen
+from tui.screens.weights import WeightsScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -28,6 +30,9 @@ def weights_of(db: Database, code: str) -> list[str]:
 async def _weigh(pilot: object, app: LotTrackApp, typed: str) -> None:
     await pilot.press("w")  # type: ignore[attr-defined]
     await settle(pilot)  # type: ignore[arg-type]
+    assert isinstance(app.screen, WeightsScreen)
+    await pilot.press("a")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
     assert isinstance(app.screen, WeightModal)
     await type_text(pilot, typed)  # type: ignore[arg-type]
     await pilot.press("enter")  # type: ignore[attr-defined]
@@ -42,15 +47,17 @@ async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
         text = screen_text(app)
         assert "TLS-001" in text
         assert "no visit scheduled" in text
-        assert "w Weight" in text  # the footer offers it
+        assert "w Weights" in text  # the footer offers it
         await pilot.press("enter")  # the first row: TLS-001, no visit
         await settle(pilot)
-        assert "Press w to record a weight" in screen_text(app)
+        assert any("Press w for the patient's weights" in n.message
+                   for n in app._notifications)
         await _weigh(pilot, app, "71.5 kg")
         await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
                     "the weight stored")
         await settle(pilot)
-        assert "Weight 71.5 kg of TLS-001 recorded." in screen_text(app)
+        assert any(n.message == "Weight 71.5 kg of TLS-001 recorded."
+                   for n in app._notifications)
     assert weights_of(demo_db, "TLS-001")[-1] == "71.5 kg"
 
 
@@ -68,12 +75,44 @@ async def test_the_pharmacy_records_a_weight_from_the_allocation(
         await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
                     "the weight stored")
         await settle(pilot)
-        assert "outside the usual 30–200 kg" in screen_text(app)
+        assert any("outside the usual 30–200 kg" in n.message for n in app._notifications)
     assert weights_of(demo_db, "TLS-001")[-1] == "250 kg"
 
 
 async def test_blinded_lab_and_qa_are_not_offered_a_weight(app: LotTrackApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot, "tech")
-        assert "w Weight" not in screen_text(app)
+        assert "w Weights" not in screen_text(app)
 
+
+
+async def test_the_ward_corrects_a_weight_and_sees_the_endotoxin_judged_again(
+        app: LotTrackApp, demo_db: Database) -> None:
+    # The demo's TLS-002 (82 kg, one 50 mL bag) has an endotoxin result of 0.25 EU/mL.
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await login(pilot, "ward")
+        await pilot.press("down")  # TLS-002, the second patient (TLS-001 has no visit)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, WeightsScreen)
+        assert "82 kg" in screen_text(app)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, WeightCorrectionModal)
+        await type_text(pilot, "40 kg")
+        await pilot.press("tab")
+        await type_text(pilot, "scale read in lb")
+        await pilot.press("enter")
+        await until(pilot, lambda: weights_of(demo_db, "TLS-002")[-1] == "40 kg",
+                    "the correction stored")
+        await settle(pilot)
+        text = " ".join(screen_text(app).split())
+        assert "Weight corrected to 40 kg." in text
+        assert "endotoxin result 0.25 EU/mL judged again against ≤ 4 EU/mL: it conforms" in text
+        await pilot.press("x")
+        await settle(pilot)
+        await type_text(pilot, "wrong patient")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Record the right weight first" in " ".join(screen_text(app).split())
+    assert weights_of(demo_db, "TLS-002")[-1] == "40 kg"

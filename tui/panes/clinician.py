@@ -34,11 +34,11 @@ class PatientsPane(TablePane):
     HELP = (
         "**Patients and visits** lists trial subjects and their visits with the step each "
         "visit is at. The treatment arm is never shown. **Enter** opens a visit: weight, "
-        "bedside identity check, infusion start and end. **w** records a weight of the "
-        "highlighted patient, also before any visit is scheduled (the pharmacy schedules "
-        "visits)."
+        "bedside identity check, infusion start and end. **w** opens the highlighted "
+        "patient's weights, also before any visit is scheduled (the pharmacy schedules "
+        "visits): **a** records one, **c** corrects and **x** voids one, with a reason."
     )
-    BINDINGS = [Binding("w", "weight", "Weight")]
+    BINDINGS = [Binding("w", "weight", "Weights")]
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -68,7 +68,7 @@ class PatientsPane(TablePane):
         super().show([row[1:] for row in data])
 
     def action_weight(self) -> None:
-        """Record a weight of the highlighted patient (with or without a visit)."""
+        """The highlighted patient's weights (with or without a visit)."""
         table: DataTable[str] = self.query_one(DataTable)
         row = table.cursor_row
         if not (table.display and 0 <= row < len(self.subjects)):
@@ -76,9 +76,9 @@ class PatientsPane(TablePane):
         chosen = self.subjects[row]
         if chosen is None:
             return
-        from tui.weighing import record_weight
+        from tui.screens.weights import WeightsScreen
 
-        record_weight(self, chosen[0], chosen[1], after=self.reload)
+        self.app.push_screen(WeightsScreen(chosen[0], chosen[1]))
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
@@ -88,7 +88,7 @@ class PatientsPane(TablePane):
         visit_id = self.visit_ids[event.cursor_row]
         if visit_id is None:
             self.app.notify("No visit is scheduled for this patient (the pharmacy schedules "
-                            "visits). Press w to record a weight.", markup=False)
+                            "visits). Press w for the patient's weights.", markup=False)
             return
         from tui.screens.ward_visit import WardVisitScreen
 

@@ -115,8 +115,9 @@ visits. Only unblinded pharmacists see this screen.
   and block size are recorded with each allocation, so the list can be reproduced.
 * **v** schedules both visits of the highlighted subject (allocated, without visits):
   period 1 on the week-0 date typed, period 2 the set number of weeks later.
-* **w** records a weight of the highlighted subject, with or without visits (the
-  endotoxin limit of the subject's lot needs one before its result can be judged).
+* **w** opens the highlighted subject's weights, with or without visits (the endotoxin
+  limit of the subject's lot needs one before its result can be judged): **a** records
+  one, **c** corrects and **x** voids one, with a reason.
 """
 
     BINDINGS = [
@@ -128,7 +129,7 @@ visits. Only unblinded pharmacists see this screen.
         Binding("i", "import", "Import"),
         Binding("g", "generate", "Generate"),
         Binding("v", "schedule", "Schedule"),
-        Binding("w", "weight", "Weight"),
+        Binding("w", "weight", "Weights"),
         Binding("ctrl+r", "reload", "Refresh", show=False),
     ]
 
@@ -212,12 +213,12 @@ visits. Only unblinded pharmacists see this screen.
     # ------------------------------------------------------------------------ actions
 
     def action_weight(self) -> None:
-        """Record a weight of the highlighted subject (visits or not)."""
+        """The highlighted subject's weights (visits or not)."""
         row = self.selected()
         if row is not None:
-            from tui.weighing import record_weight
+            from tui.screens.weights import WeightsScreen
 
-            record_weight(self, row.subject_id, row.code)
+            self.app.push_screen(WeightsScreen(row.subject_id, row.code))
 
     def action_import(self) -> None:
         """Move to the import line."""

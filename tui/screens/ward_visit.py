@@ -63,7 +63,8 @@ class WardVisitScreen(TrialScreen):
 The visit's bag, the pharmacy's preparation and verification, the patient's weight and
 the infusion. Nothing here tells which treatment the bag holds.
 
-* **w** records a weight (a value outside 30–200 kg is recorded with a warning).
+* **w** records a weight (a value outside 30–200 kg only after a second Enter confirms
+  it); the patients list's **w** corrects or voids one.
 * **b** bedside identity check: ask the patient's **subject code** and **date of
   birth**, and scan or type the bag's **kit code**. A mismatch is refused and recorded:
   do not infuse; call the pharmacy.
