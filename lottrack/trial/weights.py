@@ -18,8 +18,21 @@ from sqlmodel import Session, col, select
 from lottrack import audit, calc, investigations, lots, qc, specifications
 from lottrack.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.inputs import clean_text
-from lottrack.models import Lot, QCResult, Site, SpecItem, Subject, WeightMeasurement
+from lottrack.models import (
+    Dispensing,
+    DispensingCheck,
+    Lot,
+    ProductUnit,
+    QCResult,
+    Site,
+    SpecItem,
+    Subject,
+    Visit,
+    WeightMeasurement,
+    utcnow,
+)
 from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.trial import dispensing
 from lottrack.trial.visits import require_confirmation
 from lottrack.units import Dim, format_quantity, parse_quantity
 
@@ -80,7 +93,7 @@ def correct_weight(session: Session, who: CurrentUser, weight_id: int, *, weight
                         f"weight #{weight_id} corrected from "
                         f"{format_quantity(old_kg, Dim.MASS)} to "
                         f"{format_quantity(parsed.value, Dim.MASS)} ({why})")
-    return WeightChange(parsed.value, done)
+    return WeightChange(parsed.value, done + _check_dispensings_again(session, who, row))
 
 
 def void_weight(session: Session, who: CurrentUser, weight_id: int, reason: str
@@ -104,7 +117,45 @@ def void_weight(session: Session, who: CurrentUser, weight_id: int, reason: str
     with audit.reason(session, why):
         row.voided_reason = why
     session.flush()
-    return WeightChange(None, done)
+    return WeightChange(None, done + _check_dispensings_again(session, who, row))
+
+
+RECHECK = "weight-change"
+"""The stage of the checks 4 and 5 run again when the weight a dispensing used changes."""
+
+
+def _check_dispensings_again(session: Session, who: CurrentUser, row: WeightMeasurement
+                             ) -> tuple[str, ...]:
+    """Run checks 4 (current weight) and 5 (dose) again, with the latest valid weight, for
+    every dispensing not yet infused that was checked with ``row``, and store them for the
+    pharmacy (stage :data:`RECHECK`; the signed checks stay as signed). What a blinded
+    person reads back is the same for both arms; the pharmacy also reads the outcomes."""
+    said: list[str] = []
+    now = utcnow()
+    for used in session.exec(select(Dispensing).where(Dispensing.weight_id == row.id,
+                                                      Dispensing.status != "infused")
+                             .order_by(col(Dispensing.id))).all():
+        visit = session.get(Visit, used.visit_id)
+        unit = session.get(ProductUnit, used.unit_id)
+        subject = session.get(Subject, row.subject_id)
+        assert visit is not None and unit is not None and used.id is not None
+        # Checks 4 and 5 do not read the arm (check 6 does, and is not run again here).
+        run = dispensing.run_checks(session, visit, unit, unit.kind, now)
+        again = [c for c in run.checks if c.number in (4, 5)]
+        for c in again:
+            session.add(DispensingCheck(dispensing_id=used.id, stage=RECHECK, number=c.number,
+                                        name=c.name, passed=c.passed, detail=c.detail[:1000],
+                                        checked_at=now, checked_by=who.id))
+        session.flush()
+        line = (f"The dispensing for {subject.code if subject else '?'} period {visit.period} "
+                "was checked with this weight: its weight and dose checks were run again "
+                "with the latest valid weight and stored for the pharmacy.")
+        if who.unblinded:
+            line += " " + "; ".join(f"check {c.number} {c.name}: "
+                                    f"{'passed' if c.passed else 'FAILED'} ({c.detail})"
+                                    for c in again) + "."
+        said.append(line)
+    return tuple(said)
 
 
 def _site_of(session: Session, subject_id: int) -> Site | None:

@@ -13,10 +13,18 @@ from sqlmodel import col, select
 from lottrack import disposition, investigations, lots, qc
 from lottrack.db import Database
 from lottrack.errors import InvalidTransition
-from lottrack.models import AuditEvent, QCResult, WeightMeasurement, utcnow
+from lottrack.models import (
+    AuditEvent,
+    DispensingCheck,
+    QCResult,
+    Subject,
+    WeightMeasurement,
+    utcnow,
+)
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
 from lottrack.trial import visits, weights
+from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 
@@ -121,3 +129,54 @@ def test_a_weight_no_result_was_judged_against_changes_no_result(sc: Scenario) -
     with sc.db.reader() as s:
         assert [(r.id, r.limit_text, r.conforms)
                 for r in s.exec(select(QCResult)).all()] == before
+
+
+def _dispensed(sc: Scenario, code: str, sequence: str) -> tuple[int, int, int]:
+    """A released lot, period 1 dispensed and verified (MSC bag or placebo by the
+    sequence); returns (subject id, lot id, dispensing id)."""
+    subject = sc.subject(code, BORN)
+    lot_id, bag = sc.made_lot(subject)
+    sc.release(lot_id)
+    v1, _ = sc.enrol(subject, sequence, utcnow().date())
+    return subject, lot_id, sc.dispense(v1, msc_bag=bag if sequence == MSC_FIRST else None)
+
+
+def test_a_corrected_weight_runs_the_dose_checks_again_the_same_for_both_arms(
+        sc: Scenario) -> None:
+    said: dict[str, tuple[str, ...]] = {}
+    dispensings: dict[str, int] = {}
+    for code, sequence in (("TLS-811", MSC_FIRST), ("TLS-812", PLACEBO_FIRST)):
+        subject, lot_id, dispensings[code] = _dispensed(sc, code, sequence)
+        with sc.db.reader() as s:
+            number = lots.get_lot(s, lot_id).lot_number
+        with sc.db.session() as s:
+            done = weights.correct_weight(s, sc.cast.who("clinician"), _weight_id(sc, subject),
+                                          weight_text="71 kg", reason="misread the scale")
+        said[code] = tuple(line.replace(code, "CODE").replace(number, "LOT")
+                           for line in done.consequences)
+    # What the blinded ward reads back does not tell which visit had MSC.
+    assert said["TLS-811"] == said["TLS-812"]
+    assert said["TLS-811"][-1] == (
+        "The dispensing for CODE period 1 was checked with this weight: its weight and dose "
+        "checks were run again with the latest valid weight and stored for the pharmacy.")
+    with sc.db.reader() as s:
+        rechecks = {code: [(c.number, c.passed) for c in s.exec(
+            select(DispensingCheck).where(DispensingCheck.dispensing_id == d,
+                                          DispensingCheck.stage == weights.RECHECK)).all()]
+            for code, d in dispensings.items()}
+    assert rechecks == {"TLS-811": [(4, True), (5, True)], "TLS-812": [(4, True), (5, True)]}
+    # The pharmacy reads the outcome: 140 kg halves the MSC dose, out of the window.
+    with sc.db.session() as s:
+        done = weights.correct_weight(s, sc.cast.who("pharmacist"),
+                                      _weight_id(sc, sc_subject(sc, "TLS-811")),
+                                      weight_text="140 kg", reason="kg and lb swapped")
+    assert "check 5 dose within window: FAILED" in done.consequences[-1]
+    verify_ok(sc.db)
+
+
+def sc_subject(sc: Scenario, code: str) -> int:
+    with sc.db.reader() as s:
+        found = s.exec(select(Subject).where(Subject.code == code)).first()
+        assert found is not None
+        assert found.id is not None
+        return found.id
