@@ -27,8 +27,8 @@ from tui.screens.lot_detail_data import LotDetail, read_lot
 from tui.screens.lot_head import lot_head, readiness_text
 from tui.screens.lot_record_actions import LotRecordActions
 from tui.widgets.growth_chart import GrowthChart
-from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ service checks again.
 
     def _tab_body(self, tab: str) -> ComposeResult:
         def table(name: str) -> DataTable[Text]:
-            return RecordTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
+            return StretchTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
                              classes="lot-table")
 
         if tab == "overview":
@@ -117,6 +117,7 @@ service checks again.
             yield table("timeline")
         elif tab == "passages":
             yield table("passages")
+            yield Static("", id="lot-reagents", classes="lot-caption")
             yield Static("Cumulative population doublings against days since P0 was "
                          "seeded", classes="lot-caption")
             yield GrowthChart(id="lot-growth")
@@ -141,7 +142,7 @@ service checks again.
 
     def on_resize(self) -> None:
         """A taller terminal gets a taller growth chart."""
-        self.query_one(GrowthChart).styles.height = max(8, self.size.height - 16)
+        self.query_one(GrowthChart).styles.height = max(8, self.size.height - 21)
 
     def on_screen_resume(self) -> None:
         """Back from a form or the review: show what changed."""
@@ -173,6 +174,7 @@ service checks again.
             "decisions": lot_tables.fill_decisions, "quality": lot_tables.fill_quality}
         for name, fill in fills.items():
             fill(self.query_one(f"#lot-{name}", DataTable), lot, tz)
+        self.query_one("#lot-reagents", Static).update(lot_tables.reagents_text(lot))
         self.query_one(GrowthChart).plot(lot.growth)
         if self.focused is None:
             self.query_one("#lot-timeline").focus()

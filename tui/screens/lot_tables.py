@@ -71,22 +71,34 @@ def hours(value: float | None, sep: str) -> Text:
 
 
 def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
-    """Seeding, harvest, viability and the derived PD, cumulative PD (cPD), doubling time
-    (DT, hours) and seeding density; the columns that matter most fit 80 columns."""
+    """Seeding and harvest (each a time over its cells), viability and the derived PD,
+    cumulative PD (cPD), doubling time (DT, hours) and seeding density: every column fits
+    80 columns. The reagent lots, too long for a column, are in :func:`reagents_text`."""
     sep = lot.context.decimal_separator
-    _reset(table, "P", "Seeded", "Cells", "Harvested", "Cells", "Viab.", "PD", "cPD",
-           "DT h", "Per cm²", "Reagent lots")
+    _reset(table, ("P", 2), ("Seeded", 11), ("Harvested", 11), "Viab.", "PD", "cPD", "DT h",
+           "Per cm²")
     for p in lot.passages:
-        table.add_row(
-            Text(p.label, style="bold"), when(p.seeded_at, tz, SHORT),
-            compact(p.cells_seeded, sep), when(p.harvested_at, tz, SHORT),
-            compact(p.cells_harvested, sep),
+        harvested = (Text("—") if p.harvested_at is None else Text(
+            f"{when(p.harvested_at, tz, SHORT)}\n{compact(p.cells_harvested, sep)}"))
+        add_wrapped_row(
+            table, Text(p.label, style="bold"),
+            Text(f"{when(p.seeded_at, tz, SHORT)}\n{compact(p.cells_seeded, sep)}"),
+            harvested,
             Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
             number(p.population_doublings, sep), number(p.cumulative_population_doublings, sep),
             hours(p.doubling_time_hours, sep), compact(p.seeding_density_per_cm2, sep),
-            Text(", ".join(p.reagent_lots)), key=str(p.id),
-        )
+            key=str(p.id))
     _empty(table, "No passage")
+
+
+def reagents_text(lot: LotDetail) -> Text:
+    """The reagent lots each passage used, a line per passage (wrapping as it must)."""
+    text = Text()
+    text.append("Reagent lots", style="bold")
+    for p in lot.passages:
+        text.append(f"\n{p.label}: ", style="bold")
+        text.append(", ".join(p.reagent_lots) or "—")
+    return text if lot.passages else Text("")
 
 
 def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
@@ -121,8 +133,8 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Every QC result; out of specification in red, superseded results struck through,
     voided results dim and marked VOID with the reason (they count for nothing)."""
-    _reset(table, ("Test", 14), ("Result", 11), "Conformity", ("Limit", 9),
-           ("Tested", 11), "Note")  # a long note runs past the edge, last
+    _reset(table, ("Test", 12), ("Result", 10), "Conformity", ("Limit", 9),
+           ("Tested", 11), ("Note", 10))  # the note takes the room left, wrapped
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else (

@@ -60,6 +60,6 @@ class CheckList(Vertical):
 
     @staticmethod
     def failures(checks: Sequence[CheckOutcome]) -> str:
-        """The failing checks in full, one per line (the lines above may be cut short)."""
+        """The failing checks in full, one per line, for the status line."""
         return "\n".join(f"Check {c.number} ({c.name}) fails: {c.detail}"
                          for c in checks if not c.passed)

@@ -92,7 +92,8 @@ verifier must be a **different person** from the preparer.
             yield Static("", id="verify-about", classes="trial-section")
             yield CheckList((1, 2, 3), id="verify-checks")
             yield Static("", id="verify-problems", classes="error")
-            yield Static("", id="trial-status", classes="message")
+        # Under the body, not in it: always in sight, however long the body grows.
+        yield Static("", id="trial-status", classes="message")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -136,7 +136,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             yield Static("", id="pv-dose")
             yield Static("", id="pv-problems", classes="error")
             yield Static("", id="pv-docs")
-            yield Static("", id="trial-status", classes="message")
+        # Under the body, not in it: always in sight, however long the body grows.
+        yield Static("", id="trial-status", classes="message")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -25,8 +25,8 @@ from tui.screens import lot_tables
 from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail, read_lot
 from tui.screens.lot_head import lot_head, readiness_text
-from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
 
 TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisions"),
@@ -113,14 +113,16 @@ The person who recorded any step of the lot cannot release it; the service says 
             with TabbedContent(id="review-tabs"):
                 for n, (tab, title) in enumerate(TABS, 1):
                     with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
-                        yield RecordTable(id=f"review-{tab}", cursor_type="row",
+                        yield StretchTable(id=f"review-{tab}", cursor_type="row",
                                         zebra_stripes=True, classes="review-table")
                         if tab == "audit":
                             yield Static("", id="audit-detail")
+                        if tab == "passages":
+                            yield Static("", id="review-reagents", classes="lot-caption")
                         if tab == "decisions":
                             yield Static("Investigations and deviations",
                                          classes="lot-caption")
-                            yield RecordTable(id="review-quality", cursor_type="row",
+                            yield StretchTable(id="review-quality", cursor_type="row",
                                             zebra_stripes=True, classes="review-table")
         yield Footer()
 
@@ -154,6 +156,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         self.query_one("#review-readiness", Static).update(readiness)
         for name, fill in FILLS.items():
             fill(self.query_one(f"#review-{name}", DataTable), lot, tz)
+        self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
         corrections = sum(1 for e in lot.audit or () if e.changed_after_entry)
         if corrections:
             tabs = self.query_one(TabbedContent)

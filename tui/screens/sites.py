@@ -20,9 +20,8 @@ from lottrack.db import Database
 from lottrack.permissions import Action, CurrentUser
 from lottrack.sites import SiteInfo
 from tui.screens.base import AppScreen
-from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
-from tui.widgets.wrapped_rows import add_wrapped_row
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
 
 
@@ -69,9 +68,10 @@ A site is never deleted: its subjects and records refer to it.
         with Vertical(id="sites-body"):
             yield Static("Sites", classes="pane-title")
             yield LoadingIndicator(id="sites-loading")
-            table: DataTable[Text] = RecordTable(id="sites-table", cursor_type="row",
-                                               zebra_stripes=True)
-            # Widths that fit 80 columns; a longer name or address wraps in its row.
+            table: DataTable[Text] = StretchTable(id="sites-table", cursor_type="row",
+                                                zebra_stripes=True)
+            # Widths that fit 80 columns; a longer name wraps in its row, the address
+            # takes the room left (on one line at 120 columns).
             for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13),
                                  ("Decimal", 7), ("MSC", 8), ("Placebo", 8), ("Address", 8)):
                 table.add_column(label, width=width)

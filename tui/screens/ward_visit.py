@@ -100,7 +100,8 @@ the infusion. Nothing here tells which treatment the bag holds.
             yield Static("Infusion", classes="trial-section")
             for name in ("bedside", "start", "end", "reactions", "next", "docs"):
                 yield Static("", id=f"wv-{name}")
-            yield Static("", id="trial-status", classes="message")
+        # Under the body, not in it: always in sight, however long the body grows.
+        yield Static("", id="trial-status", classes="message")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -1,24 +1,103 @@
 """Table rows that wrap inside fixed-width columns instead of running off an 80-column
 screen: a column given a width keeps it, and its longer text continues on the next line
-of the same row."""
+of the same row, broken between words (or after a ``/`` inside one), never
+inside a word that fits the column."""
 
 from __future__ import annotations
 
-import textwrap
+import re
+from typing import Any, Self
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
+from typing_extensions import override
+
+from tui.widgets.record_table import RecordTable
+
+_BREAK = re.compile(r"(?<=/)")
+"""Where a word may break: after a ``/`` (``(aerobic/`` ``anaerobic``); never at a hyphen,
+which would cut a code (``TLS-103``, ``K-ATW5CJYK``) or a date in two."""
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken at spaces or where :data:`_BREAK`
+    allows; only a piece longer than the whole width is cut inside."""
+    width = max(1, width)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for n, word in enumerate(paragraph.split()):
+            for m, piece in enumerate(p for p in _BREAK.split(word) if p):
+                glue = " " if n and not m and line else ""
+                if line and len(line) + len(glue) + len(piece) > width:
+                    lines.append(line)
+                    line, glue = "", ""
+                line += glue + piece
+                while len(line) > width:
+                    lines.append(line[:width])
+                    line = line[width:]
+        lines.append(line)
+    return lines
+
+
+class StretchTable(RecordTable[Text]):
+    """A table whose last column (given a width) takes the room the others leave, so a
+    long address runs on one line when the terminal is wide and wraps when it is not;
+    rows added with :func:`add_wrapped_row` are wrapped again when the width changes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._given: list[tuple[tuple[Text, ...], str | None]] = []
+        self._least: int | None = None
+
+    @override
+    def clear(self, columns: bool = False) -> Self:
+        self._given.clear()
+        if columns:
+            self._least = None
+        return super().clear(columns)
+
+    def fit_last_column(self) -> bool:
+        """Give the last column the room left; True when its width changed."""
+        columns = list(self.columns.values())
+        if not columns or columns[-1].auto_width:
+            return False
+        last = columns[-1]
+        if self._least is None:
+            self._least = last.width
+        room = (self.scrollable_content_region.width - 2 * self.cell_padding
+                - sum(c.get_render_width(self) for c in columns[:-1]))
+        width = max(self._least, room)
+        if width == last.width:
+            return False
+        last.width = width
+        return True
+
+    def _on_resize(self, event: events.Resize) -> None:
+        super()._on_resize(event)
+        if not self.fit_last_column():
+            return
+        given, row = list(self._given), self.cursor_row
+        self.clear()
+        for cells, key in given:
+            add_wrapped_row(self, *cells, key=key)
+        if given:
+            self.move_cursor(row=row)
 
 
 def add_wrapped_row(table: DataTable[Text], *cells: Text, key: str | None = None) -> RowKey:
     """Add a row whose text wraps inside the columns that have a fixed width (the row
     grows as tall as its longest cell)."""
+    if isinstance(table, StretchTable):
+        if table.row_count == 0:
+            table.fit_last_column()
+        table._given.append((cells, key))
     widths = [None if c.auto_width else c.width for c in table.columns.values()]
     out = []
     for cell, width in zip(cells, widths, strict=True):
-        if width is not None and cell.cell_len > width:
-            wrapped = textwrap.fill(cell.plain, width)
-            cell = Text(wrapped, style=cell.style, end="")
+        if width is not None and (cell.cell_len > width or "\n" in cell.plain):
+            cell = Text("\n".join(wrap_words(cell.plain, width)), style=cell.style, end="")
         out.append(cell)
     return table.add_row(*out, key=key, height=max(c.plain.count("\n") for c in out) + 1)

@@ -1,0 +1,128 @@
+"""Nothing cut off, nothing broken inside a word, at 80x24 and 120x40 (issue 19): the
+passages table, QC test names, the sites table, the pharmacy check lines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from textual.widgets import DataTable
+
+from lottrack.db import Database
+from tests.tui import trial_data
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
+from tests.tui.lot_data import private_copy
+from tests.tui.trial_data import TrialIds
+from tui.app import LotTrackApp, make_app
+from tui.screens.lot_detail import LotDetailScreen
+from tui.widgets.wrapped_rows import wrap_words
+
+trial_template, trial = trial_data.trial_template, trial_data.trial
+
+
+@pytest.fixture
+def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
+    db, ids = private_copy(tmp_path)
+    yield db, ids
+    db.dispose()
+
+
+words = st.text(st.sampled_from("ab/-( ),.5"), max_size=60)
+
+
+@given(words, st.integers(min_value=1, max_value=20))
+def test_wrapped_lines_fit_and_keep_every_character(text: str, width: int) -> None:
+    lines = wrap_words(text, width)
+    assert all(len(line) <= width for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+
+
+@given(st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=8), min_size=1),
+       st.integers(min_value=8, max_value=20))
+def test_a_word_that_fits_the_width_is_never_broken(parts: list[str], width: int) -> None:
+    lines = wrap_words(" ".join(parts), width)
+    assert [w for line in lines for w in line.split()] == parts
+
+
+def test_a_long_name_breaks_after_a_slash_not_inside_a_word() -> None:
+    assert wrap_words("Sterility (aerobic/anaerobic culture)", 14) == [
+        "Sterility", "(aerobic/", "anaerobic", "culture)"]
+    assert wrap_words("of TLS-103 kit K-ATW5CJYK", 10) == ["of TLS-103", "kit", "K-ATW5CJYK"]
+
+
+@pytest.mark.asyncio
+async def test_qc_test_names_wrap_between_words(
+        lots_db: tuple[Database, dict[str, int]]) -> None:
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(LotDetailScreen(ids["TLS-104"]))
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#lot-qc", DataTable)
+        names = [str(table.get_row_at(n)[0]).splitlines() for n in range(table.row_count)]
+        sterility = next(lines for lines in names if lines[0] == "Sterility")
+        assert sterility == ["Sterility", "(aerobic/", "anaerobic", "culture)"]
+        assert "(aer" not in [line.strip() for line in screen_text(app).splitlines()]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("size", "address_lines"), [((120, 40), 1), ((80, 24), 3)])
+async def test_the_site_address_takes_the_room_left(
+        app: LotTrackApp, size: tuple[int, int], address_lines: int) -> None:
+    async with app.run_test(size=size) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("t")
+        await settle(pilot)
+        table = app.screen.query_one("#sites-table", DataTable)
+        address = str(table.get_row_at(0)[-1])
+        assert len(address.splitlines()) >= address_lines
+        if address_lines == 1:
+            assert len(address.splitlines()) == 1
+            assert address in screen_text(app)
+
+
+@pytest.mark.asyncio
+async def test_every_passage_column_and_the_reagent_lots_show_at_80_columns(
+        lots_db: tuple[Database, dict[str, int]]) -> None:
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(LotDetailScreen(ids["TLS-104"]))
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        header = next(line for line in lines if "Seeded" in line)
+        for title in ("Harvested", "Viab.", "PD", "cPD", "DT h", "Per cm²"):
+            assert title in header
+        p0 = lines.index(next(line for line in lines if line.strip().startswith("P0 ")))
+        assert "2.86×10⁴" in lines[p0]  # 5e6 cells on 175 cm²: every column on screen
+        assert "5.00×10⁶" in lines[p0 + 1]
+        assert "4.00×10⁷" in lines[p0 + 1]
+        reagents = " ".join(" ".join(lines).split())
+        assert "Reagent lots P0: " in reagents
+        assert lines[p0].rstrip().endswith("2.86×10⁴")
+
+
+@pytest.mark.asyncio
+async def test_the_pharmacy_check_lines_wrap_whole_at_80_columns(
+        trial: tuple[Database, TrialIds]) -> None:
+    app = make_app(trial[0], clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "pharm")
+        await pilot.press("enter")  # TLS-101, period 1
+        await settle(pilot)
+        await until(pilot, lambda: "✔ 6" in screen_text(app), "the checks shown")
+        text = screen_text(app)
+        assert "…" not in text
+        words = " ".join(text.split())
+        assert "belongs to TLS-101 (born 1975-12-24); " in words
+        assert "1.0 days ago (limit 7 days) ✔ 5 dose within window" in words
+        assert "cells/kg — inside the window 1.00–2.00 × 10⁶ cells/kg ✔ 6" in words
