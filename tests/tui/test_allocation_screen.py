@@ -78,10 +78,17 @@ async def open_allocation(pilot: Pilot[object], username: str = "pharm") -> Allo
 
 
 async def import_path(pilot: Pilot[object], path: Path) -> None:
-    """i, the path, Enter."""
+    """i, the path, Enter; then wait until the page fits the table again (the path field
+    hides and the status line changes: the table's height follows once laid out)."""
     await pilot.press("i")
     await type_text(pilot, str(path))
     await pilot.press("enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, AllocationScreen)
+    await until(pilot, lambda: screen.query_state.limit == screen._rows_that_fit()
+                and not screen.query_one("#alloc-table").loading,
+                "the page fitted to the table's height")
     await settle(pilot)
 
 

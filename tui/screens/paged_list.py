@@ -27,6 +27,7 @@ from lottrack.db import Database
 from lottrack.errors import LotTrackError
 from lottrack.permissions import CurrentUser
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import RecordTable
 from tui.workers import post_if_current
 
 SEARCH_DELAY = 0.2
@@ -130,6 +131,13 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
     def on_resize(self) -> None:
         """A taller terminal gets longer pages."""
         self._refit()
+
+    @on(RecordTable.Resized)
+    def _table_resized(self, message: RecordTable.Resized) -> None:
+        """The table grew or shrank inside the screen (a status line of two lines, a field
+        shown or hidden): the page follows once the layout is done, whenever that is."""
+        if message.table.id == self.TABLE_ID:
+            self._refit()
 
     def _refit(self) -> None:
         """The table's height changed (terminal, status line): fit the page to it."""

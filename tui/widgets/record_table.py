@@ -6,13 +6,18 @@ busy machine makes that likely), the cells are painted at the width of the colum
 headings and cached; the measurement that follows changes no size, so nothing repaints
 them and the row stays cut off ("blinde" for "blinded · thawed 03-14 09:10") until the
 next key press. This table forgets what it painted and repaints whenever it has measured.
+
+It also says when its size changed (:class:`RecordTable.Resized`): a paged list fits its
+page to the rows that show, and the table shrinks or grows without the terminal changing
+(a status line of two lines, a field shown or hidden above it).
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual import events
+from textual.message import Message
 from textual.widgets import DataTable
 
 Cell = TypeVar("Cell")
@@ -20,6 +25,17 @@ Cell = TypeVar("Cell")
 
 class RecordTable(DataTable[Cell]):
     """A DataTable that never keeps cells painted before their column was measured."""
+
+    class Resized(Message):
+        """The table's size on screen changed."""
+
+        def __init__(self, table: RecordTable[Any]) -> None:
+            super().__init__()
+            self.table = table
+
+    def on_resize(self, _: events.Resize) -> None:
+        """Tell the screen (a paged list fits its page to the rows that show)."""
+        self.post_message(self.Resized(self))
 
     async def _on_idle(self, event: events.Idle) -> None:
         measuring = self._require_update_dimensions or bool(self._updated_cells)
