@@ -403,22 +403,44 @@ class ReviewItem:
         return f"{head}, {flag}" if head else flag
 
 
+def _with_open_records() -> Select[Any]:
+    """The ids of the lots in process with an open investigation or deviation (QA closes
+    them), as a subquery."""
+    return sa_select(col(Lot.id)).where(
+        col(Lot.status) == lots.IN_PROCESS,
+        or_(col(Lot.id).in_(sa_select(col(Investigation.lot_id))
+                            .where(col(Investigation.conclusion).is_(None))),
+            col(Lot.id).in_(sa_select(col(Deviation.lot_id))
+                            .where(col(Deviation.closed_at).is_(None)))))
+
+
 def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
     """Lots awaiting release or quarantined, oldest formulation first, each with its
     missing and out-of-specification results and whether its final product awaits a
-    recount; read in a fixed number of queries whatever the number of lots."""
+    recount; then lots still in process with an open investigation or deviation for QA to
+    close (named, nothing else judged yet). Read in a fixed number of queries whatever the
+    number of lots."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
+    growing = _with_open_records()
     rows = session.exec(
         select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
-        .where(col(Lot.status).in_(REVIEW_STATES))
-        .order_by(col(Lot.formulated_at), col(Lot.id))
+        .where(or_(col(Lot.status).in_(REVIEW_STATES), col(Lot.id).in_(growing)))
+        .order_by(col(Lot.formulated_at).is_(None), col(Lot.formulated_at), col(Lot.id))
     ).all()
     lot_ids = _lot_ids(*REVIEW_STATES)
-    ready = qc.readiness_of(session, [lot for lot, _ in rows], lot_ids=lot_ids)
+    ready = qc.readiness_of(session, [lot for lot, _ in rows if lot.status in REVIEW_STATES],
+                            lot_ids=lot_ids)
     counts = _final_counts(session, lot_ids) if rows else {}
+    under_investigation = investigations.standing(session, growing).open_by_lot
+    deviating = deviations.open_by_lot(session, growing)
     out = []
     for lot, code in rows:
         assert lot.id is not None
+        if lot.status not in REVIEW_STATES:
+            out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, None, (), (),
+                                  False, under_investigation.get(lot.id, ())
+                                  + deviating.get(lot.id, ())))
+            continue
         latest = counts.get(lot.id)
         out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, lot.formulated_at,
                               ready[lot.id].missing, ready[lot.id].out_of_spec,

@@ -87,3 +87,21 @@ def test_the_export_lists_every_investigation_and_deviation_and_whether_open(
         export.export(s, sc.cast.who("qa"), fmt="csv", directory=tmp_path)
     text = (tmp_path / "quality_records.csv").read_text()
     assert f"investigation #{inv_id},{rows[0]['opened_at']},closed: no-lab-error" in text
+
+
+def test_qa_queue_holds_lots_in_process_with_a_record_to_close(sc: Scenario) -> None:
+    oos, growing, _inv = _lots(sc)
+
+    def queue() -> dict[int, tuple[str, str]]:
+        with sc.db.reader() as s:
+            return {i.lot_id: (i.status, i.flag)
+                    for i in listings.review_queue(s, sc.cast.who("qa"))}
+
+    assert queue() == {oos: ("awaiting-release", "INVESTIGATION OPEN, OUT OF SPEC"),
+                       growing: ("in-process", "DEVIATION OPEN")}
+    with sc.db.reader() as s:
+        (dev,) = deviations.list_for_lot(s, sc.cast.who("qa"), growing)
+    with sc.db.session() as s:
+        deviations.close_deviation(s, sc.cast.who("qa"), sc.cast.creds("qa"), dev.id,
+                                   "No impact: temperature within limits.")
+    assert growing not in queue()

@@ -31,7 +31,8 @@ class LotsAwaitingReviewPane(LotTablePane):
     OPENS = "review"
     HELP = """\
 **Lots awaiting review** lists formulated lots waiting for release and quarantined lots,
-oldest first. **Results** says *ready* (every required result in and conforming),
+oldest first, then lots still in process with an open investigation or deviation for
+you to close. **Results** says *ready* (every required result in and conforming),
 *OUT OF SPEC*, how many results are missing, or that a recount is pending; an open
 investigation or deviation is named first (the lot cannot be released until you close
 it with **n** on the review). **Enter**
