@@ -33,6 +33,22 @@ async def test_audit_screen_shows_intact(app: LotTrackApp, demo_db: Database) ->
                 "match." in screen_text(app))
 
 
+async def test_the_audit_screen_opens_again_after_a_verification(app: LotTrackApp) -> None:
+    """The newest event is then the verification itself, whose changes are counts."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        for _ in range(2):
+            await pilot.press("a")
+            await settle(pilot)
+            assert isinstance(app.screen, AuditScreen)
+            await pilot.press("escape")
+            await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert "audit-verify" in shown(app, "#audit-detail")
+        assert "problems=0" in shown(app, "#audit-detail")
+
+
 async def test_audit_screen_shows_a_tampered_record(
     app: LotTrackApp, demo_db: Database
 ) -> None:

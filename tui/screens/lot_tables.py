@@ -9,6 +9,7 @@ conformity and signature validity in words as well as colour.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -249,11 +250,18 @@ def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             key=str(e.seq))
 
 
-def audit_changes(changes: dict[str, list[object]], *, limit: int | None = None) -> str:
-    """``field: old → new`` for changes, ``field=value`` for first entries; ids left out."""
-    text = "; ".join(
-        f"{k}: {old} → {new}" if old not in (None, "") else f"{k}={new}"
-        for k, (old, new) in changes.items() if k != "id")
+def audit_changes(changes: Mapping[str, object], *, limit: int | None = None) -> str:
+    """``field: old → new`` for changes, ``field=value`` for first entries and for the
+    plain values of events that change no record (a verification's counts); ids left
+    out."""
+    text = "; ".join(_change(k, v) for k, v in changes.items() if k != "id")
     if limit is not None and len(text) > limit:
         return text[: limit - 1] + "…"
     return text
+
+
+def _change(field: str, value: object) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        old, new = value
+        return f"{field}: {old} → {new}" if old not in (None, "") else f"{field}={new}"
+    return f"{field}={value}"
