@@ -2,7 +2,10 @@
 minimal Textual screen whose 50-row ``DataTable`` is filled the same way (rows made in a
 worker thread, posted back, added to the table), in the same process.
 
-    python bench/ui_screens.py URL [REPEAT]
+    python bench/ui_screens.py URL [REPEAT] [ACCOUNTS]
+
+(``ACCOUNTS``: some of ``qa,tech,pharm,ward,admin``; default all; URL may be a
+PostgreSQL database holding the demo.)
 
 prints one JSON object: for each measure its median seconds, and the baseline's median
 (the minimal screen, measured before and after lottrack's screens). Every measure starts
@@ -189,8 +192,10 @@ def _escape(pilot: Pilot[Any], leaving: type) -> Callable[[], Awaitable[None]]:
     return back
 
 
-async def lottrack_screens(url: str, repeat: int) -> dict[str, list[float]]:
-    """Every measure of lottrack's screens on the database at ``url``."""
+async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
+                           ) -> dict[str, list[float]]:
+    """Every measure of lottrack's screens on the database at ``url`` (of the demo
+    accounts in ``roles`` only, when given)."""
     from lottrack import accounts
     from lottrack.db import Database
     from tui.app import make_app
@@ -285,18 +290,20 @@ async def lottrack_screens(url: str, repeat: int) -> dict[str, list[float]]:
 
     for username, body in (("qa", qa), ("tech", tech), ("pharm", pharm), ("ward", ward),
                            ("admin", admin)):
-        await session(username, body)
+        if roles is None or username in roles:
+            await session(username, body)
     db.dispose()
     return out
 
 
-async def main(url: str, repeat: int) -> None:
+async def main(url: str, repeat: int, roles: set[str] | None = None) -> None:
     base = await baseline(repeat)
-    measured = await lottrack_screens(url, repeat)
+    measured = await lottrack_screens(url, repeat, roles)
     base += await baseline(repeat)
     print(json.dumps({"baseline": statistics.median(base),
                       **{name: statistics.median(times) for name, times in measured.items()}}))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 5))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 5,
+                     set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None))

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, create_engine
 
-from lottrack import anchors, audit, fastsql
+from lottrack import anchors, audit, fastsql, read_once
 from lottrack.errors import Conflict, LotTrackError, NotInitialised
 from lottrack.fastsql import DriverReader
 from lottrack.locations import ENV_URL, default_data_dir, default_url, demo_url, normalise_url
@@ -210,6 +210,7 @@ class Database:
         read_bind = (self.engine if self.dialect == "sqlite"
                      else self.engine.execution_options(isolation_level=READ_ISOLATION))
         self._reader = sessionmaker(bind=read_bind, class_=Session, expire_on_commit=False)
+        read_once.install(self._reader)  # that one moment is read once per statement
 
     def __repr__(self) -> str:
         return f"Database({shown_url(self.url)!r})"  # a test report prints it: no password

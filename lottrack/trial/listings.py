@@ -81,7 +81,8 @@ def _names(session: Session, *user_ids: int | None) -> dict[int, str]:
 
 
 def _visit(session: Session, visit_id: int) -> Visit:
-    visit = session.get(Visit, visit_id)
+    # the statement the dispensing checks read it with: a read sends it once (#18)
+    visit = session.exec(select(Visit).where(Visit.id == visit_id)).first()
     if visit is None:
         raise NotFound(f"No visit with id {visit_id}.")
     return visit

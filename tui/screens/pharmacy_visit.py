@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -47,6 +48,9 @@ from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
 Choice = tuple[str, int]
 """``("bag", unit id)`` or ``("media", suspension-media reagent lot id)``."""
 
@@ -57,6 +61,8 @@ class VisitLoaded(Message):
 
     visit: PharmacyVisit
     stored: tuple[CheckOutcome, ...]
+    preview: PreviewReady | None = None
+    """The checks of the choice highlighted once the visit shows, read with it (#18)."""
 
 
 @dataclass
@@ -66,6 +72,28 @@ class PreviewReady(Message):
     choice: Choice
     preview: DispensingPreview | None
     error: str = ""
+
+
+def choices_of(v: PharmacyVisit) -> list[Choice]:
+    """What the pharmacist chooses from, in the table's order (none once dispensed)."""
+    if v.dispensed is not None:
+        return []
+    if v.arm == "placebo":
+        return [("media", m.reagent_lot_id) for m in v.media]
+    return [("bag", b.unit_id) for b in v.bags]
+
+
+def _preview_of(session: Session, who: CurrentUser, visit_id: int, choice: Choice
+                ) -> PreviewReady:
+    """The dry run of the checks for ``choice`` (or why it cannot run)."""
+    kind, key = choice
+    try:
+        preview = listings.preview_dispensing(
+            session, who, visit_id=visit_id, unit_id=key if kind == "bag" else None,
+            placebo_reagent_lot_id=key if kind == "media" else None)
+    except LotTrackError as exc:
+        return PreviewReady(choice, None, exc.message)
+    return PreviewReady(choice, preview)
 
 
 def dose_lines(dose: calc.DoseResult | None) -> str:
@@ -178,15 +206,19 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
     def action_reload(self) -> None:
         """Read the visit again."""
-        self._load(self.ctx.db, self.who, self.visit_id)
+        self._load(self.ctx.db, self.who, self.visit_id, self.choice())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser, visit_id: int) -> None:
-        with db.reader() as session:
+    def _load(self, db: Database, who: CurrentUser, visit_id: int, keep: Choice | None
+              ) -> None:
+        with db.reader() as session:  # the visit and its first preview: one read (#18)
             visit = listings.pharmacy_visit(session, who, visit_id)
             stored = (tuple(dispensing.checks_of(session, who, visit.dispensed.dispensing_id))
                       if visit.dispensed else ())
-        post_if_current(self, VisitLoaded(visit, stored))
+            shown = choices_of(visit)
+            preview = (_preview_of(session, who, visit_id, keep if keep in shown else shown[0])
+                       if shown and visit.status == "planned" else None)
+        post_if_current(self, VisitLoaded(visit, stored, preview))
 
     @on(VisitLoaded)
     def _loaded(self, message: VisitLoaded) -> None:
@@ -206,7 +238,10 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             self._show_dispensed(v, message.stored, tz)
         else:
             self.query_one("#pv-docs", Static).update("")
-            self._request_preview()
+            if message.preview is not None and message.preview.choice == self.choice():
+                self._previewed(message.preview)
+            else:
+                self._request_preview()
         self.refresh_bindings()
 
     def _show_weight(self, v: PharmacyVisit, tz: dt.tzinfo | None) -> None:
@@ -230,7 +265,6 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             table.add_columns("Suspension media", "Lot", "Expiry")
             for m in v.media:
                 table.add_row(Text(m.name), Text(m.lot_number), Text(str(m.expiry)))
-                self.choices.append(("media", m.reagent_lot_id))
         else:
             choose.update("Choose the bag (available MSC bags of this subject):")
             zone = zone_name(tz, self.ctx.clock())
@@ -241,7 +275,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
                     Text(format_number(b.viable_cells) if b.viable_cells else "—"),
                     Text(when(b.expires_at, tz, zone=False)),
                     Text("thawed" if b.thawed_at else ("frozen" if b.cryopreserved else "fresh")))
-                self.choices.append(("bag", b.unit_id))
+        self.choices = choices_of(v)
         table.display = True
         if not self.choices:
             choose.update("Nothing to choose: no available bag (MSC) or no released "
@@ -276,7 +310,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
     @on(DataTable.RowHighlighted, "#pv-bags")
     def _highlighted(self) -> None:
-        self._request_preview()
+        if self.previewed is None or self.previewed != self.choice():  # not read with the visit
+            self._request_preview()
         self.refresh_bindings()
 
     def _request_preview(self) -> None:
@@ -294,17 +329,9 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _preview(self, db: Database, who: CurrentUser, visit_id: int, choice: Choice) -> None:
-        kind, key = choice
-        try:
-            with db.reader() as session:
-                preview = listings.preview_dispensing(
-                    session, who, visit_id=visit_id,
-                    unit_id=key if kind == "bag" else None,
-                    placebo_reagent_lot_id=key if kind == "media" else None)
-        except LotTrackError as exc:
-            post_if_current(self, PreviewReady(choice, None, exc.message))
-        else:
-            post_if_current(self, PreviewReady(choice, preview))
+        with db.reader() as session:
+            ready = _preview_of(session, who, visit_id, choice)
+        post_if_current(self, ready)
 
     @on(PreviewReady)
     def _previewed(self, message: PreviewReady) -> None:
