@@ -34,6 +34,8 @@ class InfusionEnd:
     ended_at: dt.datetime
     reactions: str
     grade: int | None
+    ended_text: str = "now"
+    """The time as typed (``14:30``, ``now``), to show it again if the dialog reopens."""
 
 
 EndCheck = Callable[[InfusionEnd], None]
@@ -52,7 +54,8 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
 
     What was typed is checked by ``check`` before the dialog closes, so a refusal that
     needs no signature is shown here, before the password is asked, with what was typed
-    still in the fields."""
+    still in the fields. ``draft`` fills the fields with what was typed before (the
+    signature that followed was cancelled)."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -60,23 +63,29 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
         Binding("enter", "next_field", show=False, priority=True),
     ]
 
-    def __init__(self, clock: Callable[[], dt.datetime], check: EndCheck | None = None
-                 ) -> None:
+    def __init__(self, clock: Callable[[], dt.datetime], check: EndCheck | None = None,
+                 *, draft: InfusionEnd | None = None) -> None:
         super().__init__()
         self._clock = clock
         self._check = check
+        self._draft = draft
 
     def compose(self) -> ComposeResult:
         """Time, reactions, grade, buttons."""
+        draft = self._draft
         with Vertical(classes="modal-box"):
             yield Static("End of the infusion", classes="dialog-title")
             with Grid(classes="form-grid"):
                 yield Label("Ended at", classes="form-label")
-                yield MomentField("Ended at", self._clock, id="end-at")
+                yield MomentField("Ended at", self._clock, id="end-at",
+                                  value=draft.ended_text if draft else "now")
                 yield Label("Reactions", classes="form-label")
-                yield Input(id="reactions", compact=True, placeholder="none (leave empty)")
+                yield Input(draft.reactions if draft else "", id="reactions", compact=True,
+                            placeholder="none (leave empty)")
                 yield Label("Grade", classes="form-label")
-                yield Select(GRADES, id="grade", compact=True, prompt="no reaction")
+                grade = draft.grade if draft and draft.grade is not None else Select.NULL
+                yield Select(GRADES, id="grade", compact=True, prompt="no reaction",
+                             value=grade)
             yield Static("A reaction needs a grade. You sign “administered” next.",
                          classes="form-note")
             yield Static("", id="end-message", classes="message")
@@ -117,7 +126,7 @@ class InfusionEndModal(ModalScreen[InfusionEnd | None]):
             return
         grade = self.query_one("#grade", Select).value
         end = InfusionEnd(at, self.query_one("#reactions", Input).value,
-                          grade if isinstance(grade, int) else None)
+                          grade if isinstance(grade, int) else None, field.text)
         if self._check is None:
             self.dismiss(end)
             return

@@ -89,6 +89,9 @@ the infusion. Nothing here tells which treatment the bag holds.
         super().__init__()
         self.visit_id = visit_id
         self.detail: WardVisitDetail | None = None
+        self.end_draft: InfusionEnd | None = None
+        """The end of the infusion as typed, kept until it is signed (a cancelled
+        signature reopens the dialog with it)."""
 
     def compose(self) -> ComposeResult:
         """Header, the visit's lines, the status line, footer."""
@@ -243,6 +246,7 @@ the infusion. Nothing here tells which treatment the bag holds.
                 f"{d.visit.period}")
 
         def typed(end: InfusionEnd | None) -> None:
+            self.end_draft = end  # None: the dialog itself was cancelled
             if end is None:
                 return
 
@@ -251,8 +255,7 @@ the infusion. Nothing here tells which treatment the bag holds.
                     s, who, creds, infusion_id, ended_at=end.ended_at,
                     reactions=end.reactions, reaction_grade=end.grade)
 
-            self.sign("administered", text, make,
-                      lambda _: self._stepped("Infusion complete and signed."))
+            self.sign("administered", text, make, self._ended)
 
         db = self.ctx.db
 
@@ -261,7 +264,12 @@ the infusion. Nothing here tells which treatment the bag holds.
                 ward.check_infusion_end(s, who, infusion_id, ended_at=end.ended_at,
                                         reactions=end.reactions, reaction_grade=end.grade)
 
-        self.app.push_screen(InfusionEndModal(self.ctx.clock, check), typed)
+        self.app.push_screen(InfusionEndModal(self.ctx.clock, check, draft=self.end_draft),
+                             typed)
+
+    def _ended(self, _: object) -> None:
+        self.end_draft = None
+        self._stepped("Infusion complete and signed.")
 
     def _stepped(self, text: str) -> None:
         self.status(text, success=True)
