@@ -136,7 +136,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        # A ``file:`` URI (``?uri=true``, e.g. ``mode=ro``) is SQLite's to open as asked:
+        # read-only must create nothing, and its path is not a folder name.
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
             sqlite_file(parsed.database)
         engine = create_engine(
             url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

@@ -65,8 +65,9 @@ def test_a_writer_killed_mid_transaction_loses_only_its_own_operation(db: Databa
 
 
 def test_a_read_only_database_gives_a_clear_error_and_no_partial_record(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "ro.db"
     rw = Database(f"sqlite:///{path}")
     from lottrack import bootstrap
@@ -79,6 +80,8 @@ def test_a_read_only_database_gives_a_clear_error_and_no_partial_record(
         s.add(Setting(key="x", value="1"))
     assert "readonly" in info.value.message.replace("-", "").replace(" ", "")
     ro.dispose()
+    # Opening a file: URI created nothing (once a folder named "file:" in the working one).
+    assert not (tmp_path / "file:").exists()
     again = Database(f"sqlite:///{path}")
     assert "x" not in _settings(again)
     verify_ok(again)
