@@ -77,7 +77,9 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         await save(pilot)
         await settle(pilot)
         table = app.screen.query_one("#lot-qc", DataTable)
-        rows = [[str(c) for c in table.get_row_at(r)] for r in range(table.row_count)]
+        # A long note wraps inside its column (#19): read each cell with its lines joined.
+        rows = [[" ".join(str(c).split()) for c in table.get_row_at(r)]
+                for r in range(table.row_count)]
         cd34 = {r[1]: r[5] for r in rows if r[0] == "CD34"}
         assert set(cd34) == {"0.2 %", "3 %", "0.8 %"}  # the original stays
         assert cd34["3 %"] == f"opened investigation #{inv_id} (open)"
