@@ -1,5 +1,5 @@
 """``python -m lottrack``."""
 
-from lottrack.cli import main
+from lottrack.launch import main
 
 main()

@@ -20,7 +20,10 @@ come under ``if TYPE_CHECKING:``. A new command follows the same shape::
             ...
 
 ``tests/cli/test_startup_imports.py`` checks that importing this package loads none of
-the heavy libraries, and that ``dose-check`` and ``din`` never load SQLAlchemy.
+the heavy libraries, and that ``dose-check`` and ``din`` never load SQLAlchemy. The
+program's entry point is :mod:`lottrack.launch`: it answers ``dose-check`` with plain
+options before this package (Typer, every command module) loads, and hands every other
+command line to :func:`main`.
 """
 
 from __future__ import annotations
