@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import functools
+import os
 import random
 import secrets
 import shutil
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from lottrack import accounts, demo, disposition
+from lottrack import accounts, anchors, demo, disposition
 from lottrack.bootstrap import initialise
 from lottrack.db import Database
 from lottrack.models import base
@@ -119,7 +120,9 @@ def template() -> tuple[Path, dict[str, int]]:
     folder = Path(tempfile.mkdtemp(prefix="lottrack-lots-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     path = folder / "lots.db"
-    return path, build(path)
+    with pytest.MonkeyPatch.context() as env:  # its audit checkpoints beside it
+        env.setenv(anchors.CHECKPOINT_DIR_ENV, str(folder))
+        return path, build(path)
 
 
 def private_copy(tmp_path: Path) -> tuple[Database, dict[str, int]]:
@@ -129,4 +132,8 @@ def private_copy(tmp_path: Path) -> tuple[Database, dict[str, int]]:
     for suffix in ("", "-wal"):
         if Path(f"{source}{suffix}").exists():
             shutil.copy(Path(f"{source}{suffix}"), Path(f"{target}{suffix}"))
+    # Its checkpoints to the test's folder: the copy's audit trail verifies intact.
+    checkpoints = os.environ.get(anchors.CHECKPOINT_DIR_ENV)
+    for kept in source.parent.glob("audit-*.checkpoints") if checkpoints else ():
+        shutil.copy(kept, Path(checkpoints or "") / kept.name)
     return Database(f"sqlite:///{target}"), lots
