@@ -126,3 +126,19 @@ async def test_the_pharmacy_check_lines_wrap_whole_at_80_columns(
         assert "belongs to TLS-101 (born 1975-12-24); " in words
         assert "1.0 days ago (limit 7 days) ✔ 5 dose within window" in words
         assert "cells/kg — inside the window 1.00–2.00 × 10⁶ cells/kg ✔ 6" in words
+
+
+@pytest.mark.asyncio
+async def test_every_specification_column_shows_at_80_columns(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("s")
+        await settle(pilot)
+        header = next(line for line in screen_text(app).splitlines() if "For release" in line)
+        for title in ("Test", "Limit", "Kind", "Unit"):
+            assert title in header
+        table = app.screen.query_one("#specs-items", DataTable)
+        rows = [[" ".join(str(c).split()) for c in table.get_row_at(n)]
+                for n in range(table.row_count)]
+        assert ["Endotoxin", "required", "≤ 5 EU/kg × weight ÷ volume", "endotoxin",
+                "EU/mL"] in rows  # the long limit wrapped in its row, whole

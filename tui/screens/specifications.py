@@ -32,6 +32,7 @@ from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
 
 
@@ -118,10 +119,13 @@ and optionally `required`.
             versions.add_columns("Version", "Status", "Created", "Name")
             yield versions
             yield Static("", id="specs-settings")
-            items: DataTable[Text] = RecordTable(id="specs-items", cursor_type="row",
-                                               zebra_stripes=True)
-            # Test, whether release needs it and the limit first: what fits 80 columns.
-            items.add_columns("Test", "For release", "Limit", "Kind", "Unit")
+            items: DataTable[Text] = StretchTable(id="specs-items", cursor_type="row",
+                                                zebra_stripes=True, stretch=0)
+            # Widths that fit 80 columns; a long limit wraps in its row, the test's name
+            # takes the room left (wrapping at 80 columns only).
+            for label, width in (("Test", 20), ("For release", 12), ("Limit", 14),
+                                 ("Kind", 11), ("Unit", 6)):
+                items.add_column(label, width=width)
             yield items
             with Horizontal(id="specs-import"):
                 yield Label("Import JSON file ", id="specs-path-label")
@@ -160,10 +164,10 @@ and optionally `required`.
             return
         settings.update(Content(f"Version {row.version}: {row.settings}"))
         for item in row.items:
-            items.add_row(Text(item.test),
-                          Text("required") if item.required else Text("not required",
-                                                                       style="dim"),
-                          Text(item.limit), Text(item.kind), Text(item.unit))
+            add_wrapped_row(items, Text(item.test),
+                            Text("required") if item.required else Text("not required",
+                                                                         style="dim"),
+                            Text(item.limit), Text(item.kind), Text(item.unit))
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

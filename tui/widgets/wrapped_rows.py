@@ -43,12 +43,15 @@ def wrap_words(text: str, width: int) -> list[str]:
 
 
 class StretchTable(RecordTable[Text]):
-    """A table whose last column (given a width) takes the room the others leave, so a
-    long address runs on one line when the terminal is wide and wraps when it is not;
+    """A table whose last column (or the one named by ``stretch``), given a width, takes
+    the room the others leave, so a long address runs on one line when the terminal is
+    wide and wraps when it is not;
     rows added with :func:`add_wrapped_row` are wrapped again when the width changes."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stretch: int = -1, **kwargs: Any) -> None:
+        """``stretch``: the index of the column that takes the room (the last one)."""
         super().__init__(*args, **kwargs)
+        self._stretch = stretch
         self._given: list[tuple[tuple[Text, ...], str | None]] = []
         self._least: int | None = None
 
@@ -60,19 +63,19 @@ class StretchTable(RecordTable[Text]):
         return super().clear(columns)
 
     def fit_last_column(self) -> bool:
-        """Give the last column the room left; True when its width changed."""
+        """Give the stretching column the room left; True when its width changed."""
         columns = list(self.columns.values())
-        if not columns or columns[-1].auto_width:
+        if not columns or len(columns) <= self._stretch or columns[self._stretch].auto_width:
             return False
-        last = columns[-1]
+        grows = columns[self._stretch]
         if self._least is None:
-            self._least = last.width
+            self._least = grows.width
         room = (self.scrollable_content_region.width - 2 * self.cell_padding
-                - sum(c.get_render_width(self) for c in columns[:-1]))
+                - sum(c.get_render_width(self) for c in columns if c is not grows))
         width = max(self._least, room)
-        if width == last.width:
+        if width == grows.width:
             return False
-        last.width = width
+        grows.width = width
         return True
 
     def _on_resize(self, event: events.Resize) -> None:
