@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.app import App
@@ -328,7 +328,7 @@ class LotTrackApp(App[None]):
 
     # ------------------------------------------------------------ command palette
 
-    def palette_commands(self, screen: Screen[object]) -> list[PaletteCommand]:
+    def palette_commands(self, screen: Screen[Any]) -> list[PaletteCommand]:
         """What the command palette offers over ``screen``: what the person's roles allow."""
         commands: list[PaletteCommand] = []
         if self.ctx.user is not None:

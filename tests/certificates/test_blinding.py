@@ -119,8 +119,11 @@ def test_builders_give_the_same_documents_for_msc_and_placebo_bags(
     issued_labels = [_issued(d, "label", n) for n, d in enumerate(labels)]
     pdfs = [render_infusion(d) for d in issued_infusions]
     pdfs += [render_label(d) for d in issued_labels]
-    for msc_pdf, placebo_pdf, msc, placebo in [(pdfs[0], pdfs[1], *issued_infusions),
-                                               (pdfs[2], pdfs[3], *issued_labels)]:
+    pairs: list[tuple[bytes, bytes, InfusionCertificateData | BagLabelData,
+                      InfusionCertificateData | BagLabelData]] = [
+        (pdfs[0], pdfs[1], issued_infusions[0], issued_infusions[1]),
+        (pdfs[2], pdfs[3], issued_labels[0], issued_labels[1])]
+    for msc_pdf, placebo_pdf, msc, placebo in pairs:
         assert_same_but_identifiers(msc_pdf, placebo_pdf, msc, placebo)
         both = text(msc_pdf) + text(placebo_pdf)
         for leak in ("L-24-0001", "SM-0042", "Suspension media", "S1234100", "K3", "1.5",

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from certificates.infusion import render_infusion
 from certificates.label import render_label
@@ -121,15 +122,21 @@ def _fonts_used(pdf: bytes) -> set[str]:
     """Base font names of every font a page or form selects to show text."""
     used: set[str] = set()
     for page in PdfReader(io.BytesIO(pdf)).pages:
-        resources = page["/Resources"]
-        fonts = resources["/Font"].get_object()  # type: ignore[index]
-        streams = [page.get_contents().get_data()]  # type: ignore[union-attr]
-        forms = resources.get("/XObject")  # type: ignore[union-attr]
+        resources = page["/Resources"].get_object()
+        contents = page.get_contents()
+        assert isinstance(resources, DictionaryObject)
+        assert contents is not None
+        fonts = resources["/Font"].get_object()
+        assert isinstance(fonts, DictionaryObject)
+        streams = [contents.get_data()]
+        forms = resources.get("/XObject")
         if forms is not None:
             streams += [form.get_object().get_data() for form in forms.get_object().values()]
         for stream in streams:
             for name in re.findall(rb"/(F[0-9+]+) [0-9.]+ Tf", stream):
-                used.add(str(fonts["/" + name.decode()].get_object()["/BaseFont"]))
+                font = fonts["/" + name.decode()].get_object()
+                assert isinstance(font, DictionaryObject)
+                used.add(str(font["/BaseFont"]))
     return used
 
 

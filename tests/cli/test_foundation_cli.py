@@ -130,8 +130,8 @@ def test_demo_builds_once_and_rebuilds_with_force(tmp_path: Path) -> None:
         assert f"  {username} " in built.stdout
     engine = create_engine(f"sqlite:///{demo_db}")
     with engine.connect() as conn:
-        lot_states = dict(conn.execute(text("SELECT status, count(*) FROM lot GROUP BY status"))
-                          .all())
+        by_status = text("SELECT status, count(*) FROM lot GROUP BY status")
+        lot_states: dict[str, int] = dict(conn.execute(by_status).all())
         visit_states = set(conn.execute(text("SELECT DISTINCT status FROM visit")).scalars())
         sequences = set(conn.execute(text("SELECT sequence FROM allocation")).scalars())
     engine.dispose()

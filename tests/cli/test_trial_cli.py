@@ -159,9 +159,9 @@ def test_schedule_creates_both_visits(trial: Database) -> None:
     assert result.stdout == ("Scheduled TLS-001: period 1 on 2025-03-14, period 2 on "
                              "2025-08-29.\n")
     with trial.reader() as s:
-        rows = s.exec(select(Visit.period, Visit.planned_date, Visit.status)
+        rows = s.exec(select(col(Visit.period), col(Visit.planned_date), col(Visit.status))
                       .join(Subject, col(Subject.id) == col(Visit.subject_id))
-                      .where(Subject.code == "TLS-001").order_by(col(Visit.period))).all()
+                      .where(col(Subject.code) == "TLS-001").order_by(col(Visit.period))).all()
     assert [tuple(r) for r in rows] == [(1, dt.date(2025, 3, 14), "planned"),
                                         (2, dt.date(2025, 8, 29), "planned")]
     again = lottrack(trial, "visits", "schedule", "TLS-001", "--week0", "2025-04-01",

@@ -8,7 +8,7 @@ from multiprocessing.synchronize import Barrier
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from lottrack import audit
 from lottrack.db import Database
@@ -21,7 +21,7 @@ from tests.storage.attacks import tamper
 
 def _events(db: Database) -> list[AuditEvent]:
     with db.reader() as s:
-        return list(s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all())
+        return list(s.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all())
 
 
 def _report(db: Database) -> audit.VerifyReport:

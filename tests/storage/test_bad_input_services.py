@@ -482,7 +482,9 @@ def test_formulation(counted: Made, volume: str, storage: str) -> None:
         row = s.get(ProductUnit, result.units[0].id)
         assert row is not None
         assert row.volume_text.strip() == volume.strip()
+        assert row.volume_ml is not None
         assert 0 < row.volume_ml < math.inf
+        assert row.viable_cells is not None
         assert 0 <= row.viable_cells < math.inf
         assert row.storage == _cleaned(storage)
 

@@ -311,7 +311,9 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
     what is missing and what is out of specification, in their orders."""
     tech, qa = sc.cast.who("technician"), sc.cast.who("qa")
     now = utcnow()
-    days = lambda n: now - dt.timedelta(days=n)  # noqa: E731
+
+    def days(n: int) -> dt.datetime:
+        return now - dt.timedelta(days=n)
 
     def subject(n: int) -> int:
         return sc.subject(f"TLS-1{n:02d}", dt.date(1970, 1, 1))
@@ -388,7 +390,8 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
     with sc.db.reader() as s:
         work = listings.technician_worklist(s, tech)
         queue = listings.review_queue(s, qa)
-        created = {lot.id: lot.created_at for lot in s.exec(select(Lot)).all()}
+        created = {lot.id: lot.created_at for lot in s.exec(select(Lot)).all()
+                   if lot.id is not None}
         formulated = {lot.id: lot.formulated_at for lot in s.exec(select(Lot)).all()}
         steps = {i.lot_id: listings.next_step(s, tech, i.lot_id) for i in work}
     expected = [  # longest waiting first

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from lottrack import (
     audit,
@@ -273,7 +273,7 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
                                    to_location="Pharmacy", at=hours(237))
 
     with w.db.reader() as s:
-        events = s.exec(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        events = s.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
         custody = s.exec(select(CustodyEvent)).one()
     assert custody.temperature_c == 4.5
     audited = {e.entity for e in events}

@@ -72,7 +72,7 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
     assert status == lots.AWAITING_RELEASE
     with w.db.reader() as s:
         events = s.exec(select(AuditEvent).where(col(AuditEvent.entity).in_(("passage", "lot")))
-                        .order_by(AuditEvent.seq)).all()
+                        .order_by(col(AuditEvent.seq))).all()
     correction, reopened = events[-2], events[-1]
     assert (correction.entity, correction.reason) == ("passage", reason)
     assert json.loads(correction.changes)["cells_harvested"] == [8e7, 1.6e8]

@@ -57,14 +57,15 @@ def test_subjects_are_validated_and_found_and_a_comma_site_reads_commas(db: Data
 
     today = utcnow().date()
     with nothing_stored(db):
-        for change, field, message in [
+        cases: list[tuple[dict[str, Any], str, str]] = [
             ({"code": "ABC012"}, "Subject code", "such as TLS-003"),
             ({"code": "A-1"}, "Subject code", "2–6 letters"),
             ({"initials": "J"}, "Initials", "2–4 letters"),
             ({"initials": "J.D."}, "Initials", "2–4 letters"),
             ({"date_of_birth": today + dt.timedelta(days=2)}, "Date of birth", "in the future"),
             ({"date_of_birth": dt.date(1890, 1, 1)}, "Date of birth", "older than 120"),
-        ]:
+        ]
+        for change, field, message in cases:
             with pytest.raises(ValidationError, match=message) as refused:
                 register(**change)
             assert refused.value.field == field

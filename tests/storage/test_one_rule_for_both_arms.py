@@ -367,10 +367,10 @@ def test_custody_by_the_ward_is_the_same_for_both_arms(sc: Scenario) -> None:
                                        to_location="Ward 3", at=utcnow())
         by_id = info.value.message.replace(str(d.unit_id), "N")
         early = d.prepared_at - dt.timedelta(minutes=10)
-        with sc.db.session() as s, pytest.raises(LotTrackError) as info:
+        with sc.db.session() as s, pytest.raises(LotTrackError) as too_early:
             formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
                                        to_location="Ward 3", at=early)
-        before = info.value.message.split(": ", 1)[1]
+        before = too_early.value.message.split(": ", 1)[1]
         with sc.db.session() as s:
             formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
                                        to_location="Ward 3", at=utcnow())

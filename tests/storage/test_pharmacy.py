@@ -34,6 +34,7 @@ from lottrack.models import (
     Subject,
     Unblinding,
     Visit,
+    WeightMeasurement,
     utcnow,
 )
 from lottrack.permissions import CurrentUser
@@ -288,7 +289,7 @@ def test_a_stale_weight_is_refused(sc: Scenario) -> None:
     sc.release(lot_id)
     v1, _ = sc.enrol(subject, MSC_FIRST, utcnow().date())
     with sc.db.session() as s:  # the only weight becomes 8 days old: void it, add an old one
-        weight = s.exec(select(dispensing.visits.WeightMeasurement)).one()
+        weight = s.exec(select(WeightMeasurement)).one()
         from lottrack import audit
         audit.set_actor(s, sc.cast.who("clinician").id, "clinician")
         with audit.reason(s, "typed on the wrong patient"):

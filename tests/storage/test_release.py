@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from lottrack import audit, disposition, expansion, lots, qc
 from lottrack.db import Database
 from lottrack.errors import InvalidTransition, PermissionDenied, SignatureRejected
-from lottrack.models import AuditEvent, Disposition, Lot, Signature, User, utcnow
+from lottrack.models import AuditEvent, Disposition, Lot, Passage, Signature, User, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import CONFORMING_QC, Scenario
 from lottrack.signatures import Credentials
@@ -179,8 +179,8 @@ def test_a_correction_after_release_invalidates_the_signature_and_blocks_the_lot
     lot_id, _ = sc.made_lot(sc.subject("TLS-009", dt.date(1980, 1, 1)))
     sc.release(lot_id)
     with sc.db.reader() as s:
-        first = s.exec(select(expansion.Passage).where(expansion.Passage.lot_id == lot_id)
-                       .order_by(col(expansion.Passage.number))).first()
+        first = s.exec(select(Passage).where(col(Passage.lot_id) == lot_id)
+                       .order_by(col(Passage.number))).first()
         assert first is not None
     with sc.db.session() as s:
         expansion.correct_passage(s, sc.cast.who("technician"), first.id or 0,

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlmodel import Session, SQLModel, col
+from sqlalchemy import create_engine, func, text
+from sqlmodel import Session, SQLModel, col, select
 
 from lottrack import audit, bootstrap, counts, demo, deviations, investigations, lots
 from lottrack.batch_record import lot_content
@@ -60,7 +60,7 @@ def _counts(db: Database) -> dict[str, int]:
 def _person(session: Session, username: str) -> CurrentUser:
     from lottrack.models import User
 
-    user = session.exec(select(User).where(User.username == username)).scalars().one()
+    user = session.exec(select(User).where(col(User.username) == username)).one()
     return CurrentUser.of(user)
 
 
@@ -113,7 +113,7 @@ def scaled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 def _bulk_lots(session: Session, scaled: Scaled) -> list[Lot]:
     """Lots written in bulk (ids after the demo's)."""
-    return list(session.exec(select(Lot).where(col(Lot.id) > scaled.before["lot"])).scalars())
+    return list(session.exec(select(Lot).where(col(Lot.id) > scaled.before["lot"])))
 
 
 def test_bulk_rows_are_audited_counted_and_in_every_state(
@@ -128,9 +128,9 @@ def test_bulk_rows_are_audited_counted_and_in_every_state(
     with db.reader() as s:
         bulk = _bulk_lots(s, scaled)
         assert {lot.status for lot in bulk} == set(lots.STATUSES)
-        assert {v.status for v in s.exec(select(Visit)).scalars()} == {
+        assert {v.status for v in s.exec(select(Visit))} == {
             "planned", "dispensed", "infused"}
-        units = Counter((u.kind, u.status) for u in s.exec(select(ProductUnit)).scalars())
+        units = Counter((u.kind, u.status) for u in s.exec(select(ProductUnit)))
         assert {("msc", "available"), ("msc", "infused"), ("placebo", "dispensed"),
                 ("placebo", "infused")} <= set(units)
 
@@ -159,7 +159,7 @@ def test_bulk_signatures_cover_what_the_services_sign(
         scaled: Scaled) -> None:
     db = scaled.db
     with db.reader() as s:
-        signed = list(s.exec(select(Signature)).scalars())
+        signed = list(s.exec(select(Signature)))
         assert {sig.record_type for sig in signed} == {
             "lot", "dispensing", "infusion", "investigation", "deviation"}
         for sig in signed:
@@ -189,7 +189,7 @@ def test_bulk_dispensing_checks_read_as_the_services_write_them(
     db = scaled.db
     with db.reader() as s:
         pharmacist = _person(s, "pharm")
-        for d in s.exec(select(Dispensing)).scalars():
+        for d in s.exec(select(Dispensing)):
             visit, unit = s.get(Visit, d.visit_id), s.get(ProductUnit, d.unit_id)
             assert visit is not None
             assert unit is not None
@@ -205,8 +205,9 @@ def test_bulk_dispensing_checks_read_as_the_services_write_them(
                         pharmacy._check_dose(s, unit, kg)[0],
                         pharmacy._check_arm(unit, arm, visit.period)]
             stored = s.exec(select(DispensingCheck).where(
-                DispensingCheck.dispensing_id == d.id, DispensingCheck.stage == "prepare")
-                .order_by(col(DispensingCheck.number))).scalars().all()
+                col(DispensingCheck.dispensing_id) == d.id,
+                col(DispensingCheck.stage) == "prepare")
+                .order_by(col(DispensingCheck.number))).all()
             assert [(c.number, c.name, c.passed, c.detail) for c in stored] == [
                 (c.number, c.name, c.passed, c.detail) for c in expected]
 
@@ -219,15 +220,16 @@ def test_services_keep_working_on_bulk_rows_and_edits_behind_them_are_found(
         tech = _person(s, "tech")
         waiting = next(lot for lot in _bulk_lots(s, scaled) if lot.status == lots.IN_PROCESS
                        and s.exec(select(CellCount).where(
-                           CellCount.lot_id == lot.id, col(CellCount.recount_required))).first())
+                           col(CellCount.lot_id) == lot.id,
+                           col(CellCount.recount_required))).first())
         model = s.exec(select(CellCount).join(Lot, col(Lot.id) == col(CellCount.lot_id))
-                       .where(CellCount.target == counts.FINAL_PRODUCT,
+                       .where(col(CellCount.target) == counts.FINAL_PRODUCT,
                               col(CellCount.recount_required).is_(False),
-                              col(Lot.id) > scaled.before["lot"])).scalars().first()
+                              col(Lot.id) > scaled.before["lot"])).first()
         assert waiting.id is not None
         assert model is not None
-        reps = s.exec(select(CountReplicate).where(CountReplicate.count_id == model.id)
-                      .order_by(col(CountReplicate.position))).scalars().all()
+        reps = s.exec(select(CountReplicate).where(col(CountReplicate.count_id) == model.id)
+                      .order_by(col(CountReplicate.position))).all()
     with db.session() as s:  # a recount through the service, with a bulk count's readings
         result = counts.record_count(
             s, tech, lot_id=waiting.id, target=counts.FINAL_PRODUCT,

@@ -61,7 +61,7 @@ def test_pg_dump_gets_the_password_in_its_environment_never_its_arguments(
         seen.append((cmd, kwargs["env"]))
         return real(cmd, **kwargs)
 
-    monkeypatch.setattr(backup_module.subprocess, "run", spy)
+    monkeypatch.setattr("lottrack.backup.subprocess.run", spy)
     result = backup_module.backup(pg_url, tmp_path / "copy.dump")
     assert result.bytes > 0
     [(cmd, env)] = seen

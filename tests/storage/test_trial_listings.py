@@ -16,7 +16,7 @@ from lottrack.errors import PermissionDenied
 from lottrack.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.permissions import CurrentUser
 from lottrack.scenario import Scenario
-from lottrack.trial import listings
+from lottrack.trial import dispensing, listings
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.factories import make_scenario
 
@@ -107,7 +107,7 @@ def test_the_dry_run_matches_the_signed_checks_and_writes_nothing(sc: Scenario) 
     prep = sc.dispense(v1, msc_bag=bag)
     with sc.db.reader() as s:
         stored = s.exec(select(Dispensing).where(Dispensing.id == prep)).one()
-        signed = listings.dispensing.checks_of(s, pharmacist, prep)[:6]
+        signed = dispensing.checks_of(s, pharmacist, prep)[:6]
         verify = listings.preview_verification(s, sc.cast.who("pharmacist2"), prep)
     assert stored.status == "verified"
     assert [(c.number, c.name, c.passed) for c in signed] == [

@@ -23,7 +23,6 @@ from lottrack.db import Database
 from lottrack.models import Site, User
 from lottrack.permissions import CurrentUser
 from lottrack.subjects import register_subject
-from tui.app import LotTrackApp
 
 FROZEN_NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
 PASSWORDS = {u.username: u.password for u in demo.DEMO_USERS}
@@ -37,7 +36,7 @@ def frozen_clock() -> dt.datetime:
 SETTLE_SECONDS = 60.0  # far beyond any screen's work, even on a loaded machine
 
 
-async def _handled_queued_messages(app: App[object], timeout: float) -> None:
+async def _handled_queued_messages(app: App[None], timeout: float) -> None:
     """Wait until every node of every screen on the stack (not only the top one) has
     handled what was in its message queue: a modal's result callback runs on the screen
     that pushed it, which is not the top screen while the modal is being popped."""
@@ -52,7 +51,7 @@ async def _handled_queued_messages(app: App[object], timeout: float) -> None:
     await asyncio.wait_for(asyncio.gather(*waits), timeout)
 
 
-async def settle(pilot: Pilot[object], timeout: float = SETTLE_SECONDS) -> None:
+async def settle(pilot: Pilot[None], timeout: float = SETTLE_SECONDS) -> None:
     """Wait until the app is quiet: every queued message handled on every screen of the
     stack, every worker finished and the screen stack unchanged, twice in a row.
 
@@ -91,7 +90,7 @@ async def settle(pilot: Pilot[object], timeout: float = SETTLE_SECONDS) -> None:
     await pilot.pause()
 
 
-async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str,
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
                 timeout: float = SETTLE_SECONDS) -> None:
     """Wait until ``condition()`` holds (for example a row painted on screen: a DataTable
     lays out new rows when it is next idle); fail saying ``what`` was awaited if it does
@@ -102,11 +101,11 @@ async def until(pilot: Pilot[object], condition: Callable[[], bool], what: str,
     while not condition():
         if loop.time() > deadline:
             raise AssertionError(f"waited {timeout:.0f} s for {what}; the screen reads:\n"
-                                 f"{screen_text(pilot.app)}")  # type: ignore[arg-type]
+                                 f"{screen_text(pilot.app)}")
         await pilot.pause()
 
 
-async def type_text(pilot: Pilot[object], text: str) -> None:
+async def type_text(pilot: Pilot[None], text: str) -> None:
     """Paste ``text`` into the focused widget (key-by-key typing is ~60 ms a key)."""
     focused = pilot.app.focused
     assert focused is not None, "nothing has focus to type into"
@@ -114,7 +113,7 @@ async def type_text(pilot: Pilot[object], text: str) -> None:
     await pilot.pause()
 
 
-async def login(pilot: Pilot[object], username: str, password: str | None = None) -> None:
+async def login(pilot: Pilot[None], username: str, password: str | None = None) -> None:
     """Log in through the login screen (waits for the database check first)."""
     await settle(pilot)
     await type_text(pilot, username)
@@ -125,7 +124,7 @@ async def login(pilot: Pilot[object], username: str, password: str | None = None
     await settle(pilot)
 
 
-def screen_text(app: LotTrackApp) -> str:
+def screen_text(app: App[None]) -> str:
     """The characters on the terminal right now (what a person would read)."""
     width, height = app.size
     console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
@@ -138,7 +137,7 @@ def screen_text(app: LotTrackApp) -> str:
     return console.export_text(styles=False)
 
 
-def tables_painted(app: LotTrackApp) -> bool:
+def tables_painted(app: App[None]) -> bool:
     """Every table on screen shows the first line of the first cell of its first row in
     full (a table lays its rows out when it is next idle: a picture taken before is wrong;
     later cells may lie beyond the right edge of a narrow terminal)."""
@@ -152,7 +151,7 @@ def tables_painted(app: LotTrackApp) -> bool:
     return True
 
 
-def shown(app: LotTrackApp, selector: str) -> str:
+def shown(app: App[None], selector: str) -> str:
     """The text of a Static on the current screen, provided it is actually displayed."""
     from textual.widgets import Static
 

@@ -65,11 +65,11 @@ def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     return db
 
 
-async def _open(pilot: Pilot[object], username: str, key: str) -> None:
+async def _open(pilot: Pilot[None], username: str, key: str) -> None:
     await login(pilot, username)
     await pilot.press(key)
     await settle(pilot)
-    await until(pilot, lambda: tables_painted(pilot.app),  # type: ignore[arg-type]
+    await until(pilot, lambda: tables_painted(pilot.app),
                 "every table's first row on screen")
 
 
@@ -79,7 +79,7 @@ def test_audit_screen(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest
     """The newest events with their records named, the verification's result."""
     db = _lots(tmp_path, monkeypatch)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await _open(pilot, "admin", "a")
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
@@ -94,7 +94,7 @@ def test_admin_screen(snap_compare: Compare, frozen_trial: Database,
     """Each screen as it opens, on the trial data set built with every clock frozen (the
     dates of the passwords and the specification stay the same)."""
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await _open(pilot, username, key)
 
     assert snap_compare(make_app(frozen_trial, clock=frozen_clock), terminal_size=size,

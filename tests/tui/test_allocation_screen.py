@@ -67,7 +67,7 @@ def footer(app: LotTrackApp) -> str:
     return screen_text(app).splitlines()[-1]
 
 
-async def open_allocation(pilot: Pilot[object], username: str = "pharm") -> AllocationScreen:
+async def open_allocation(pilot: Pilot[None], username: str = "pharm") -> AllocationScreen:
     """Log in and press o."""
     await login(pilot, username)
     await pilot.press("o")
@@ -77,7 +77,7 @@ async def open_allocation(pilot: Pilot[object], username: str = "pharm") -> Allo
     return screen
 
 
-async def import_path(pilot: Pilot[object], path: Path) -> None:
+async def import_path(pilot: Pilot[None], path: Path) -> None:
     """i, the path, Enter; then wait until the page fits the table again (the path field
     hides and the status line changes: the table's height follows once laid out)."""
     await pilot.press("i")
@@ -135,7 +135,7 @@ async def test_importing_a_good_csv_shows_and_stores_the_sequences(
         assert row_line(app, "TLS-002").startswith("TLS-002 placebo-first can change")
         assert (shown(app, "#alloc-summary")
                 == "12 subjects: 6 allocated (3 frozen), 6 not allocated.")
-        assert screen.query_one("#alloc-path").value == ""
+        assert screen.query_one("#alloc-path", Input).value == ""
         assert shown(app, "#alloc-detail") == ("TLS-001: MSC-first, from import "
                                                "allocation.csv.")
     stored = sequences(demo_db)
@@ -163,10 +163,10 @@ async def test_a_bad_csv_names_the_line_and_stores_nothing(
         assert status.endswith("Nothing was stored.")
         assert screen.query_one("#alloc-status").has_class("error")
         # The path stays typed, to be corrected; the table is unchanged.
-        assert screen.query_one("#alloc-path").value == str(bad)
+        assert screen.query_one("#alloc-path", Input).value == str(bad)
         assert row_line(app, "TLS-001") == "TLS-001 not allocated — — —"
         # A frozen subject's sequence cannot change: the valid first line is not kept.
-        screen.query_one("#alloc-path").value = ""
+        screen.query_one("#alloc-path", Input).value = ""
         await type_text(pilot, str(frozen))
         await pilot.press("enter")
         await settle(pilot)
@@ -192,12 +192,12 @@ async def test_generate_allocates_every_unallocated_subject_in_balanced_blocks(
         assert app.focused is not None
         assert app.focused.id == "generate-seed"
         # The block size comes from the settings.
-        assert app.screen.query_one("#generate-block").value == "4"
+        assert app.screen.query_one("#generate-block", Input).value == "4"
         await type_text(pilot, "seven")
         await pilot.press("enter", "enter")
         await settle(pilot)
         assert 'Seed: "seven" is not a whole number' in screen_text(app)
-        app.screen.query_one("#generate-seed").value = ""
+        app.screen.query_one("#generate-seed", Input).value = ""
         await type_text(pilot, "20250314")
         await pilot.press("enter", "enter")  # Enter in the block size asks first
         await settle(pilot)
@@ -235,7 +235,7 @@ async def test_generate_with_an_odd_block_size_is_refused(
         await settle(pilot)
         await type_text(pilot, "5")
         await pilot.press("enter")
-        app.screen.query_one("#generate-block").value = ""
+        app.screen.query_one("#generate-block", Input).value = ""
         await type_text(pilot, "3")
         await pilot.press("enter")
         await settle(pilot)
@@ -260,7 +260,7 @@ async def test_schedule_both_visits_of_an_allocated_subject(
         await settle(pilot)
         assert "Schedule the visits of TLS-001" in screen_text(app)
         assert "period 2 24 weeks later" in screen_text(app)
-        week0 = app.screen.query_one("#week0")
+        week0 = app.screen.query_one("#week0", Input)
         assert week0.value == "2025-03-14"  # today at the site
         week0.value = ""
         await type_text(pilot, "14.03.2025")
@@ -280,9 +280,9 @@ async def test_schedule_both_visits_of_an_allocated_subject(
         assert "Schedule" not in screen_text(app).splitlines()[-1]
         assert screen.check_action("schedule", ()) is False
     with demo_db.reader() as s:
-        rows = s.exec(select(Visit.period, Visit.planned_date, Visit.status)
+        rows = s.exec(select(col(Visit.period), col(Visit.planned_date), col(Visit.status))
                       .join(Subject, col(Subject.id) == col(Visit.subject_id))
-                      .where(Subject.code == "TLS-001").order_by(col(Visit.period))).all()
+                      .where(col(Subject.code) == "TLS-001").order_by(col(Visit.period))).all()
     assert [tuple(r) for r in rows] == [(1, dt.date(2025, 3, 17), "planned"),
                                         (2, dt.date(2025, 9, 1), "planned")]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
+from textual.app import App
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
@@ -75,13 +76,13 @@ def last_event(db: Database, entity: str) -> AuditEvent:
     return event
 
 
-def cell(app: object, table: str, row: int, column: int) -> str:
+def cell(app: App[None], table: str, row: int, column: int) -> str:
     """A cell's words (a long text wraps inside its column: lines joined)."""
-    widget = app.screen.query_one(f"#{table}", DataTable)  # type: ignore[attr-defined]
+    widget = app.screen.query_one(f"#{table}", DataTable)
     return " ".join(str(widget.get_row_at(row)[column]).split())
 
 
-async def open_lot(pilot: Pilot[object], lot_id: int, tab: int) -> LotDetailScreen:
+async def open_lot(pilot: Pilot[None], lot_id: int, tab: int) -> LotDetailScreen:
     pilot.app.push_screen(LotDetailScreen(lot_id))
     await settle(pilot)
     await pilot.press(str(tab))
@@ -91,12 +92,12 @@ async def open_lot(pilot: Pilot[object], lot_id: int, tab: int) -> LotDetailScre
     return screen
 
 
-def dialog_text(app: object) -> str:
+def dialog_text(app: App[None]) -> str:
     """The words of the dialog on top (wrapped lines joined)."""
-    return " ".join(str(w.visual) for w in app.screen.query(Static))  # type: ignore[attr-defined]
+    return " ".join(str(w.visual) for w in app.screen.query(Static))
 
 
-async def give_reason(pilot: Pilot[object], reason: str) -> None:
+async def give_reason(pilot: Pilot[None], reason: str) -> None:
     assert isinstance(pilot.app.screen, ReasonModal), screen_text(pilot.app)
     await paste(pilot, reason)
     await pilot.press("enter")
@@ -335,7 +336,7 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         detail = await open_lot(pilot, lot_id, 5)
         assert keys(detail) == {"m", "w"}
         # A move into the tank.
-        form = await opened(pilot, "m", CustodyForm)
+        await opened(pilot, "m", CustodyForm)
         assert f"{kit} · subject TLS-105 · DIN {din[:5]} {din[5:7]} {din[7:]}" in shown(
             app, "#bag")
         await fill(pilot, "from", "cleanroom B2")
@@ -348,23 +349,23 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
             kit, "cleanroom B2", "LN2 tank 1", "-150 °C"]
         # Back to where it is: the service refuses, on the field, and stores nothing.
         before = trail_length(db)
-        form = await opened(pilot, "m", CustodyForm)
-        assert form.query_one("#from", Input).value == "LN2 tank 1"
+        custody = await opened(pilot, "m", CustodyForm)
+        assert custody.query_one("#from", Input).value == "LN2 tank 1"
         await fill(pilot, "to", "ln2 tank 1")
         await save(pilot)
-        assert app.screen is form
+        assert app.screen is custody
         assert 'To: "ln2 tank 1" is where the bag already is.' in shown(app, "#form-message")
-        assert form.query_one("#to", Input).has_class("-invalid")
+        assert custody.query_one("#to", Input).has_class("-invalid")
         await pilot.press("escape")  # typed input: it asks before discarding
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
         assert trail_length(db) == before
         # The thaw: before the formulation is refused; then recorded.
-        form = await opened(pilot, "w", ThawForm)
+        thaw_form = await opened(pilot, "w", ThawForm)
         await fill(pilot, "thawed-at", "2025-03-01 08:00")
         await save(pilot)
-        assert app.screen is form
+        assert app.screen is thaw_form
         assert "before it was formulated" in shown(app, "#thawed-at .mf-error")
         assert trail_length(db) == before
         await fill(pilot, "thawed-at", "09:10")
@@ -376,7 +377,7 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
                     "the thawed bag's row painted in full")
         assert keys(detail) == {"m", "k"}  # thawed once; now it can be counted
         # The post-thaw count with the hemocytometer calculator.
-        form = await opened(pilot, "k", PostThawCountForm)
+        await opened(pilot, "k", PostThawCountForm)
         assert "after thaw" in screen_text(app)
         await fill(pilot, "counted-at", "09:20")
         for row, (live, dead) in zip(app.screen.query(".rep-row"), (("90", "10"), ("92", "9")),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input, Select, SelectionList
 
 from lottrack import formulation, lots
@@ -41,6 +43,8 @@ from tui.screens.lot_detail import LotDetailScreen
 from tui.screens.lots import LotsScreen
 from tui.widgets.quantity_input import QuantityField
 
+AnyScreen = TypeVar("AnyScreen", bound=Screen[Any])
+
 pytestmark = pytest.mark.asyncio
 TABLES = (Harvest, Lot, Passage, PassageReagent, CellCount, CountReplicate, QCResult)
 
@@ -58,7 +62,7 @@ def row_counts(db: Database) -> dict[str, int]:
                 for t in TABLES}
 
 
-async def fill(pilot: Pilot[object], widget_id: str, text: str) -> None:
+async def fill(pilot: Pilot[None], widget_id: str, text: str) -> None:
     """Replace the text of a field (an Input, or the input of a quantity/time field)."""
     widget = pilot.app.screen.query_one(f"#{widget_id}")
     box = widget if isinstance(widget, Input) else widget.query_one(Input)
@@ -68,12 +72,12 @@ async def fill(pilot: Pilot[object], widget_id: str, text: str) -> None:
     await type_text(pilot, text)
 
 
-async def save(pilot: Pilot[object]) -> None:
+async def save(pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+s")
     await settle(pilot)
 
 
-async def opened(pilot: Pilot[object], key: str, kind: type) -> object:
+async def opened(pilot: Pilot[None], key: str, kind: type[AnyScreen]) -> AnyScreen:
     await pilot.press(key)
     await settle(pilot)
     assert isinstance(pilot.app.screen, kind), screen_text(pilot.app)

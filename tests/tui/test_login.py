@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from lottrack import accounts, demo
 from lottrack.db import Database
@@ -39,7 +39,7 @@ async def test_wrong_password_is_shown_inline_and_counted(
         await login(pilot, "tech", "not-the-password")
         assert isinstance(app.screen, LoginScreen)
         assert "Unknown username or wrong password." in screen_text(app)
-        assert app.screen.query_one("#password").value == ""
+        assert app.screen.query_one("#password", Input).value == ""
     assert user_row("tech").failed_logins == 1
 
 
@@ -88,7 +88,9 @@ async def test_expired_password_must_be_changed_before_home(
     app: LotTrackApp, demo_db: Database, user_row: Callable[[str], User]
 ) -> None:
     with demo_db.session() as session:
-        admin = CurrentUser.of(session.get(User, user_row("admin").id))
+        admin_row = session.get(User, user_row("admin").id)
+        assert admin_row is not None
+        admin = CurrentUser.of(admin_row)
         accounts.reset_password(session, admin, "tech", "temporary-pass-1")
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech", "temporary-pass-1")
@@ -103,14 +105,14 @@ async def test_expired_password_must_be_changed_before_home(
         assert app.focused is app.screen.query_one("#new")
         # Confirmation differs: refused before the service is asked.
         for widget, text in (("#new", "my-own-password-2"), ("#confirm", "my-own-password-3")):
-            app.screen.query_one(widget).value = text
+            app.screen.query_one(widget, Input).value = text
         app.screen.query_one("#confirm").focus()
         await pilot.pause()
         await pilot.press("enter")
         await pilot.pause()
         assert "differ" in shown(app, "#password-message")
         # Right this time: changed, then logged in.
-        app.screen.query_one("#confirm").value = "my-own-password-2"
+        app.screen.query_one("#confirm", Input).value = "my-own-password-2"
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
@@ -122,7 +124,9 @@ async def test_an_account_an_admin_created_chooses_its_password_at_first_login(
     app: LotTrackApp, demo_db: Database, user_row: Callable[[str], User]
 ) -> None:
     with demo_db.session() as session:
-        admin = CurrentUser.of(session.get(User, user_row("admin").id))
+        admin_row = session.get(User, user_row("admin").id)
+        assert admin_row is not None
+        admin = CurrentUser.of(admin_row)
         accounts.create_user(session, admin, username="nina", full_name="Nina New",
                              roles=["technician"], password="given-by-admin-1")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -131,13 +135,13 @@ async def test_an_account_an_admin_created_chooses_its_password_at_first_login(
         assert "set by an administrator" in screen_text(app)
         for widget, text in (("#old", "given-by-admin-1"), ("#new", "given-by-admin-1"),
                              ("#confirm", "given-by-admin-1")):
-            app.screen.query_one(widget).value = text
+            app.screen.query_one(widget, Input).value = text
         app.screen.query_one("#confirm").focus()
         await pilot.press("enter")
         await settle(pilot)
         assert "must differ from your last 5 passwords" in shown(app, "#password-message")
         for widget in ("#new", "#confirm"):
-            app.screen.query_one(widget).value = "ninas-own-pass-7"
+            app.screen.query_one(widget, Input).value = "ninas-own-pass-7"
         app.screen.query_one("#confirm").focus()
         await pilot.press("enter")
         await settle(pilot)
@@ -153,7 +157,7 @@ async def test_log_out_returns_to_an_empty_login(app: LotTrackApp) -> None:
         await settle(pilot)
         assert isinstance(app.screen, LoginScreen)
         assert app.ctx.user is None
-        assert app.screen.query_one("#username").value == ""
+        assert app.screen.query_one("#username", Input).value == ""
         assert "You have logged out." in screen_text(app)
         assert len(app.screen_stack) == 2
 

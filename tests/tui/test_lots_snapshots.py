@@ -29,7 +29,7 @@ def test_lot_list(snap_compare: Compare, tmp_path: Path, size: tuple[int, int]) 
     """Every lot, newest first, with status and dates; the search box focused."""
     db, _ = private_copy(tmp_path)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         await pilot.press("l")
         await settle(pilot)
@@ -44,7 +44,7 @@ def test_lot_detail_passages(snap_compare: Compare, tmp_path: Path,
     """A released lot's passages with PD, cumulative PD, doubling time and growth chart."""
     db, ids = private_copy(tmp_path)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         pilot.app.push_screen(LotDetailScreen(ids["TLS-104"]))
         await settle(pilot)
@@ -59,7 +59,7 @@ def test_lot_detail_overview(snap_compare: Compare, tmp_path: Path) -> None:
     """A growing lot: what is due next and its timeline."""
     db, ids = private_copy(tmp_path)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         pilot.app.push_screen(LotDetailScreen(ids["TLS-101"]))
         await settle(pilot)
@@ -72,7 +72,7 @@ def test_count_form_calculator(snap_compare: Compare, tmp_path: Path) -> None:
     """The hemocytometer calculator with two replicates, one too far apart: RECOUNT."""
     db, ids = private_copy(tmp_path)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         pilot.app.push_screen(CountForm(ids["TLS-105"]))
         await settle(pilot)
@@ -93,7 +93,7 @@ def test_qa_review_out_of_specification(snap_compare: Compare, tmp_path: Path) -
     """QA review of a lot out of specification: the result and its limit in red."""
     db, ids = private_copy(tmp_path)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "qa")
         pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
         await settle(pilot)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +28,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 from textual import events
+from textual.app import App
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 
 from lottrack import accounts, bootstrap, demo, disposition, lots
@@ -57,7 +60,7 @@ from lottrack.trial.allocation import MSC_FIRST
 from lottrack.trial.dispensing import dispensing_content
 from tests.conftest import add_account, verify_ok
 from tests.tui.helpers import login, screen_text, settle, shown
-from tui.app import LotTrackApp, make_app
+from tui.app import make_app
 from tui.modals.bedside import BedsideModal
 from tui.modals.infusion_end import InfusionEndModal
 from tui.modals.moment import MomentModal
@@ -175,9 +178,9 @@ def seed_site(db: Database) -> tuple[int, tuple[int, int]]:
 # ------------------------------------------------------------------ keyboard
 
 
-def field_of(app: LotTrackApp) -> str:
+def field_of(app: App[None]) -> str:
     """The id of the field that has the cursor (the focused widget or its container)."""
-    node = app.focused
+    node: DOMNode | None = app.focused
     while node is not None:
         if node.id:
             return node.id
@@ -479,8 +482,10 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
 
         decision = one(Disposition)
         assert (decision.decision, users[decision.decided_by]) == (lots.RELEASED, "qa")
-        (released,) = disposition.history(s, CurrentUser.of(s.get(User, decision.decided_by)),
-                                          lot.id)
+        decider = s.get(User, decision.decided_by)
+        assert decider is not None
+        assert lot.id is not None
+        (released,) = disposition.history(s, CurrentUser.of(decider), lot.id)
         assert released.signature is not None
         assert (released.signature.meaning, released.signature.printed_name,
                 released.signature.valid) == ("released", "Quinn Quality", True)
@@ -522,6 +527,6 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
     verify_ok(db)
 
 
-def count_index(counts: list[CellCount], count_id: int) -> int:
+def count_index(counts: Sequence[CellCount], count_id: int) -> int:
     """Which of the day's counts (0 or 1) a replicate belongs to."""
     return [c.id for c in counts].index(count_id)

@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlmodel import col, func, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, func, select
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from lottrack.db import Database
@@ -22,8 +24,10 @@ from lottrack.models import (
     Infusion,
     ProductUnit,
     Signature,
+    User,
     Visit,
 )
+from lottrack.permissions import CurrentUser
 from lottrack.signatures import Credentials
 from lottrack.trial import dispensing
 from tests.conftest import verify_ok
@@ -49,24 +53,24 @@ Trial = tuple[Database, TrialIds]
 trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
-async def sign(pilot: object, username: str, password: str | None = None) -> None:
+async def sign(pilot: Pilot[None], username: str, password: str | None = None) -> None:
     """Fill in the signature dialog and sign."""
-    app = pilot.app  # type: ignore[attr-defined]
+    app = pilot.app
     assert isinstance(app.screen, SignatureModal), type(app.screen).__name__
-    await type_text(pilot, username)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await type_text(pilot, PASSWORDS[username] if password is None else password)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+    await type_text(pilot, username)
+    await pilot.press("enter")
+    await type_text(pilot, PASSWORDS[username] if password is None else password)
+    await pilot.press("enter")
+    await settle(pilot)
 
 
-async def relogin(pilot: object, username: str) -> None:
+async def relogin(pilot: Pilot[None], username: str) -> None:
     """Log out and in as someone else."""
-    await pilot.press("ctrl+l")  # type: ignore[attr-defined]
-    await login(pilot, username)  # type: ignore[arg-type]
+    await pilot.press("ctrl+l")
+    await login(pilot, username)
 
 
-def count(db: Database, model: type, *where: object) -> int:
+def count(db: Database, model: type, *where: ColumnElement[bool] | bool) -> int:
     with db.reader() as s:
         return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
 
@@ -234,10 +238,7 @@ async def test_a_wrong_signature_password_asks_again(trial: Trial) -> None:
     assert count(db, AuditEvent, AuditEvent.action == "dispense-refused") == 0
 
 
-def _who(session: object, username: str) -> object:
-    from lottrack.models import User
-    from lottrack.permissions import CurrentUser
-
-    user = session.exec(select(User).where(User.username == username)).one()  # type: ignore[attr-defined]
+def _who(session: Session, username: str) -> CurrentUser:
+    user = session.exec(select(User).where(col(User.username) == username)).one()
     return CurrentUser.of(user)
 

@@ -28,7 +28,7 @@ def test_pharmacy_visit_screen(snap_compare: Compare, trial: tuple[Database, Tri
     """TLS-101, period 1 (MSC): the bag, all six checks green, the dose and its range."""
     monkeypatch.setenv("LOTTRACK_DOCUMENTS_DIR", "/srv/lottrack/documents")
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "pharm")
         await pilot.press("enter")
         await settle(pilot)
@@ -36,7 +36,7 @@ def test_pharmacy_visit_screen(snap_compare: Compare, trial: tuple[Database, Tri
         # picture was once taken before (rows missing): wait for them to be on screen.
         await until(pilot, lambda: any(
             "K-" in line and " mL " in line
-            for line in screen_text(pilot.app).splitlines()),  # type: ignore[arg-type]
+            for line in screen_text(pilot.app).splitlines()),
             "the bag's row on screen")
 
     app = make_app(trial[0], clock=frozen_clock)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from lottrack import lots
@@ -42,13 +43,13 @@ def failed_logins(db: Database, username: str) -> int:
         return s.exec(select(User.failed_logins).where(User.username == username)).one()
 
 
-async def sign(pilot: object, username: str, password: str) -> None:
+async def sign(pilot: Pilot[None], username: str, password: str) -> None:
     """Type both components into the signature dialog and sign."""
-    await type_text(pilot, username)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await type_text(pilot, password)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+    await type_text(pilot, username)
+    await pilot.press("enter")
+    await type_text(pilot, password)
+    await pilot.press("enter")
+    await settle(pilot)
 
 
 async def test_qa_releases_a_ready_lot_through_the_signature_dialog(

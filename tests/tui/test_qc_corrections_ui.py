@@ -64,7 +64,7 @@ def lot_status(db: Database, lot_id: int) -> str:
         return lot.status
 
 
-async def cursor_on(pilot: Pilot[object], test_name: str) -> None:
+async def cursor_on(pilot: Pilot[None], test_name: str) -> None:
     """Move the cursor of the QC table down to the row of ``test_name``."""
     table = pilot.app.screen.query_one("#lot-qc", DataTable)
 

@@ -66,10 +66,10 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         assert shown(app, "#lot-readiness").startswith(
             f"OPEN, BLOCKS RELEASE: investigation #{inv_id} open: CD34 3 % (limit ≤ 2 %)")
         form = await opened(pilot, "t", QCResultForm)
-        form.query_one("#test", Select).value = "cd34"  # type: ignore[attr-defined]
+        form.query_one("#test", Select).value = "cd34"
         await settle(pilot)
         assert f"Investigation #{inv_id} is open" in shown(app, "#limit")
-        assert form.query_one("#retest-reason", Input).display  # type: ignore[attr-defined]
+        assert form.query_one("#retest-reason", Input).display
         await fill(pilot, "value-num", "0.8 %")
         await save(pilot)
         assert "Retest reason: nothing was typed" in shown(app, "#form-message")
@@ -86,7 +86,7 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         assert cd34["0.8 %"].startswith(f"retest in open investigation #{inv_id}; reason: "
                                         "tube of another sample stained")
         # A deviation, from the batch record.
-        form = await opened(pilot, "o", DeviationForm)
+        await opened(pilot, "o", DeviationForm)
         await fill(pilot, "description", "Flow cytometer calibration overdue by one day")
         await fill(pilot, "impact", "None expected; beads within range")
         await save(pilot)

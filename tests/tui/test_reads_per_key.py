@@ -48,7 +48,7 @@ def repeated(statements: list[tuple[str, str]]) -> list[str]:
     return [f"{n}× {sql[:160]} {params[:60]}" for (sql, params), n in counts.items() if n > 1]
 
 
-async def reads_of(pilot: Pilot[object], db: Database,
+async def reads_of(pilot: Pilot[None], db: Database,
                    press: Callable[[], Awaitable[None]]) -> list[tuple[str, str]]:
     await settle(pilot)
     with sent(db) as statements:

@@ -41,7 +41,7 @@ def test_lot_detail_tab(snap_compare: Compare, tmp_path: Path,
     (long names and texts wrap inside their column)."""
     db, ids = _lots(tmp_path, monkeypatch)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         pilot.app.push_screen(LotDetailScreen(ids["TLS-104"]))
         await settle(pilot)
@@ -58,7 +58,7 @@ def test_qa_home_and_review(snap_compare: Compare, tmp_path: Path,
     """QA's review of a lot out of specification, its results tab."""
     db, ids = _lots(tmp_path, monkeypatch)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "qa")
         pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
         await settle(pilot)
@@ -74,10 +74,10 @@ def test_trial_home(snap_compare: Compare, trial: tuple[Database, TrialIds],
     """The pharmacist's visits due, the ward's patients, the investigator's two tabs."""
     db, _ = trial
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, username)
         await settle(pilot)
-        await until(pilot, lambda: tables_painted(pilot.app),  # type: ignore[arg-type]
+        await until(pilot, lambda: tables_painted(pilot.app),
                     "every table's first row on screen")
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
+from textual.widgets import Input
 
 from lottrack import audit, sites
 from lottrack.db import Database
@@ -110,9 +111,9 @@ async def test_correcting_the_sites_zone_moves_the_clock(demo_db: Database) -> N
         await settle(pilot)
         await pilot.press("e")
         await settle(pilot)
-        field = app.screen.query_one("#site-timezone")
+        field = app.screen.query_one("#site-timezone", Input)
         field.value = "Europe/London"
-        app.screen.query_one("#site-reason").value = "the facility is in London"
+        app.screen.query_one("#site-reason", Input).value = "the facility is in London"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "changed: Time zone" in shown(app, "#sites-status")

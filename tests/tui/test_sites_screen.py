@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 DEMO_SITE = "Demo University Hospital — Cell Therapy Facility"
 
 
-async def open_sites(pilot: Pilot[object]) -> SitesScreen:
+async def open_sites(pilot: Pilot[None]) -> SitesScreen:
     """Log in as the demo admin and press t."""
     await login(pilot, "admin")
     await pilot.press("t")
@@ -33,7 +33,7 @@ async def open_sites(pilot: Pilot[object]) -> SitesScreen:
     return screen
 
 
-async def replace(pilot: Pilot[object], widget_id: str, text: str) -> None:
+async def replace(pilot: Pilot[None], widget_id: str, text: str) -> None:
     """Click into a field, clear it and type ``text`` (as a person correcting it)."""
     field = pilot.app.screen.query_one(f"#{widget_id}", Input)
     field.focus()
@@ -42,7 +42,7 @@ async def replace(pilot: Pilot[object], widget_id: str, text: str) -> None:
     await type_text(pilot, text)
 
 
-async def save(pilot: Pilot[object]) -> None:
+async def save(pilot: Pilot[None]) -> None:
     await pilot.press("ctrl+s")
     await settle(pilot)
 

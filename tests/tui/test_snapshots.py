@@ -23,7 +23,7 @@ Compare = Callable[..., bool]
 def test_login_screen(snap_compare: Compare, demo_db: Database, size: tuple[int, int]) -> None:
     """The login screen of a demo database, username field focused."""
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot)
 
     app = make_app(demo_db, clock=frozen_clock)
@@ -34,7 +34,7 @@ def test_login_screen(snap_compare: Compare, demo_db: Database, size: tuple[int,
 def test_admin_home(snap_compare: Compare, demo_db: Database, size: tuple[int, int]) -> None:
     """The administrator's home: account summary and the way to Users and Audit."""
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "admin")
 
     app = make_app(demo_db, clock=frozen_clock)
@@ -52,7 +52,7 @@ def test_allocation_second_page(snap_compare: Compare, demo_db: Database,
     are on the first: their visit dates follow the real clock)."""
     more_subjects(demo_db, 30)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "pharm")
         await pilot.press("o")
         await settle(pilot)

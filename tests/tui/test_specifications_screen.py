@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from lottrack import specifications
 from lottrack.db import Database
@@ -44,7 +45,7 @@ def stored_versions(db: Database) -> tuple[int, int]:
                 s.exec(select(func.count()).select_from(SpecItem)).one())
 
 
-async def open_specifications(pilot: Pilot[object], who: str = "admin"
+async def open_specifications(pilot: Pilot[None], who: str = "admin"
                               ) -> SpecificationsScreen:
     """Log in as a demo person (the admin unless told) and press s."""
     await login(pilot, who)
@@ -55,7 +56,7 @@ async def open_specifications(pilot: Pilot[object], who: str = "admin"
     return screen
 
 
-async def import_path(pilot: Pilot[object], path: Path | str) -> None:
+async def import_path(pilot: Pilot[None], path: Path | str) -> None:
     """i, the path, Enter."""
     await pilot.press("i")
     await type_text(pilot, str(path))
@@ -153,9 +154,9 @@ async def test_a_bad_file_shows_the_services_message_and_stores_nothing(
         assert "Nothing was stored." in status
         assert screen.query_one("#specs-status").has_class("error")
         # The path stays typed, so it can be corrected.
-        assert screen.query_one("#specs-path").value == str(bad)
+        assert screen.query_one("#specs-path", Input).value == str(bad)
         # The cursor stays on the import line: clear it and press Enter.
-        path_input = screen.query_one("#specs-path")
+        path_input = screen.query_one("#specs-path", Input)
         assert app.focused is path_input
         path_input.value = ""
         await pilot.press("enter")

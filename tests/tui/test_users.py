@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 from textual.pilot import Pilot
-from textual.widgets import DataTable, SelectionList
+from textual.widgets import DataTable, Input, SelectionList
 
 from lottrack import accounts
 from lottrack.db import Database
@@ -24,7 +24,7 @@ from tui.screens.users import UsersScreen
 pytestmark = pytest.mark.asyncio
 
 
-async def open_users(pilot: Pilot[object]) -> UsersScreen:
+async def open_users(pilot: Pilot[None]) -> UsersScreen:
     """Log in as the demo admin and press u."""
     await login(pilot, "admin")
     await pilot.press("u")
@@ -34,7 +34,7 @@ async def open_users(pilot: Pilot[object]) -> UsersScreen:
     return screen
 
 
-async def highlight(pilot: Pilot[object], username: str) -> None:
+async def highlight(pilot: Pilot[None], username: str) -> None:
     """Move the table cursor to ``username`` with the arrow keys."""
     table = pilot.app.screen.query_one(DataTable)
     target = table.get_row_index(username)
@@ -43,7 +43,7 @@ async def highlight(pilot: Pilot[object], username: str) -> None:
     await pilot.pause()
 
 
-async def fill_new_user(pilot: Pilot[object], username: str, password: str,
+async def fill_new_user(pilot: Pilot[None], username: str, password: str,
                         roles: tuple[int, ...]) -> None:
     """Fill the add-user form with the keyboard and press Add."""
     await type_text(pilot, username)
@@ -73,10 +73,10 @@ async def test_admin_adds_a_user_through_the_form(
         await fill_new_user(pilot, "jdoe", "short", roles=(0, 1))
         assert isinstance(app.screen, NewUserModal)
         assert "at least 12 characters" in shown(app, "#new-user-message")
-        assert app.screen.query_one("#username").value == "jdoe"
+        assert app.screen.query_one("#username", Input).value == "jdoe"
         assert app.focused is app.screen.query_one("#password")
         for widget in ("#password", "#confirm"):
-            app.screen.query_one(widget).value = "long-enough-pass"
+            app.screen.query_one(widget, Input).value = "long-enough-pass"
         await pilot.click("#ok")
         await settle(pilot)
         assert isinstance(app.screen, UsersScreen)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select
+from textual.pilot import Pilot
 
 from lottrack.db import Database
 from lottrack.models import AuditEvent, Infusion, WeightMeasurement
@@ -20,17 +22,17 @@ Trial = tuple[Database, TrialIds]
 trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
-async def open_visit(pilot: object, app: LotTrackApp, row: int) -> None:
+async def open_visit(pilot: Pilot[None], app: LotTrackApp, row: int) -> None:
     """From the ward's home, open the visit on ``row`` of the patients list."""
-    await login(pilot, "ward")  # type: ignore[arg-type]
+    await login(pilot, "ward")
     for _ in range(row):
-        await pilot.press("down")  # type: ignore[attr-defined]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+        await pilot.press("down")
+    await pilot.press("enter")
+    await settle(pilot)
     assert isinstance(app.screen, WardVisitScreen)
 
 
-def count(db: Database, model: type, *where: object) -> int:
+def count(db: Database, model: type, *where: ColumnElement[bool] | bool) -> int:
     with db.reader() as s:
         return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
 

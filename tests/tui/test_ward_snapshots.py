@@ -28,7 +28,7 @@ def test_ward_visit_screen(snap_compare: Compare, trial: tuple[Database, TrialId
     """TLS-102, period 1: dispensed and verified, ready for the bedside check."""
     monkeypatch.setenv("LOTTRACK_DOCUMENTS_DIR", "/srv/lottrack/documents")
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "ward")
         await pilot.press("down", "down", "enter")
         await settle(pilot)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlmodel import col, select
+from textual.pilot import Pilot
 
 from lottrack.db import Database
 from lottrack.models import Subject, WeightMeasurement
@@ -27,16 +28,16 @@ def weights_of(db: Database, code: str) -> list[str]:
                            .order_by(col(WeightMeasurement.id))).all())
 
 
-async def _weigh(pilot: object, app: LotTrackApp, typed: str) -> None:
-    await pilot.press("w")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+async def _weigh(pilot: Pilot[None], app: LotTrackApp, typed: str) -> None:
+    await pilot.press("w")
+    await settle(pilot)
     assert isinstance(app.screen, WeightsScreen)
-    await pilot.press("a")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+    await pilot.press("a")
+    await settle(pilot)
     assert isinstance(app.screen, WeightModal)
-    await type_text(pilot, typed)  # type: ignore[arg-type]
-    await pilot.press("enter")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+    await type_text(pilot, typed)
+    await pilot.press("enter")
+    await settle(pilot)
 
 
 async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
