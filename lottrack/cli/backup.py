@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import logged_in
 
 
 def backup(
@@ -22,8 +22,6 @@ def backup(
     administrator; the copy is recorded in the audit trail)."""
     from lottrack.safekeeping import back_up
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         result = back_up(db, who, file)
     typer.echo(f"Backup written to {result.path} ({result.bytes} bytes, {result.method}).")

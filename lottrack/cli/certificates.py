@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from lottrack.cli.common import EXIT_BAD_INPUT, State, fail_on_error, login
+from lottrack.cli.common import (
+    EXIT_BAD_INPUT,
+    State,
+    fail_on_error,
+    session_as,
+)
 from lottrack.documents import signing
 
 if TYPE_CHECKING:  # the database layer is imported by the command that runs
@@ -55,14 +60,11 @@ def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin
            file_format: str = "pdf", printer: str | None = None) -> None:
     from lottrack.documents.issuing import issue_document
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            issued = issue_document(
-                session, who, kind=kind, record_id=locate(session, who), render=renderer(),
-                out_path=output, key_dir=key_dir or signing.default_key_dir(),
-                reason=reason, file_format=file_format, printer=printer)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        issued = issue_document(
+            session, who, kind=kind, record_id=locate(session, who), render=renderer(),
+            out_path=output, key_dir=key_dir or signing.default_key_dir(),
+            reason=reason, file_format=file_format, printer=printer)
     _report(issued, printer)
 
 

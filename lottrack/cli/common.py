@@ -7,17 +7,23 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lottrack.errors import LotTrackError, NotInitialised, ValidationError
 
 if TYPE_CHECKING:  # the database layer is imported when a command needs it (fast --help)
+    from sqlmodel import Session
+
     from lottrack.db import Database
     from lottrack.permissions import CurrentUser
 
 EXIT_BAD_INPUT = 2
+
+AsOpt = Annotated[str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER).")]
+StdinOpt = Annotated[bool, typer.Option("--password-stdin",
+                                        help="Read your password from standard input.")]
 
 
 @dataclass
@@ -106,3 +112,23 @@ def login(
     except PasswordExpired as exc:  # the first login of an account an admin set up, too
         raise PasswordExpired(f"{exc.message} Run: lottrack user passwd {name}") from None
     return db, who
+
+
+@contextmanager
+def logged_in(ctx: typer.Context, as_user: str | None, *, password_stdin: bool
+              ) -> Iterator[tuple[Database, CurrentUser]]:
+    """The database and the person running the command, once authenticated; inside, a
+    LotTrackError ends the command with one line on stderr (:func:`fail_on_error`)."""
+    state: State = ctx.obj
+    with fail_on_error():
+        yield login(state, as_user, password_stdin=password_stdin)
+
+
+@contextmanager
+def session_as(ctx: typer.Context, as_user: str | None, *, password_stdin: bool,
+               reader: bool = False) -> Iterator[tuple[Session, CurrentUser]]:
+    """:func:`logged_in`, then one session (committed when the block ends; ``reader``: a
+    read-only one) for the service calls of the command."""
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who), (
+            db.reader() if reader else db.session()) as session:
+        yield session, who

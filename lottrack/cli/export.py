@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import session_as
 
 
 def export(
@@ -20,10 +20,7 @@ def export(
     """Export the trial data for the data manager (blinded unless you are unblinded)."""
     from lottrack.trial.export import export as export_trial
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            result = export_trial(session, who, fmt=fmt, directory=output)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        result = export_trial(session, who, fmt=fmt, directory=output)
     kind = "a blinded" if result.blinded else "an UNBLINDED"
     typer.echo(f"Wrote {kind} export to {result.directory}: {', '.join(result.files)}")

@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login, read_password
+from lottrack.cli.common import (
+    State,
+    fail_on_error,
+    logged_in,
+    read_password,
+    session_as,
+)
 
 spec_app = typer.Typer(help="Release specifications (an administrator proposes a version; a "
                        "QA person approves it).", no_args_is_help=True)
@@ -24,11 +30,8 @@ def import_(
     exit 2); it is in force once a QA person who is not you approves it."""
     from lottrack import specifications
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            version = specifications.import_spec(session, who, file)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        version = specifications.import_spec(session, who, file)
     typer.echo(f"Specification version {version} is proposed; it is not in force until a QA "
                f"person other than you approves it (lottrack spec approve {version} --as "
                "QA-USER). Until then new lots are tested against the version in force.")
@@ -49,8 +52,7 @@ def approve(
     from lottrack.signatures import Credentials
 
     state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         password = read_password(state, f"Signature: password for {who.username} (meaning: "
                                  "I approve this specification version for use)",
                                  from_stdin=password_stdin)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import AsOpt, StdinOpt, fail_on_error, session_as
 from lottrack.errors import ValidationError
 
 allocation_app = typer.Typer(
@@ -17,9 +17,6 @@ allocation_app = typer.Typer(
 visits_app = typer.Typer(help="Trial visits (period 1 at week 0, period 2 later).",
                          no_args_is_help=True)
 
-AsOpt = Annotated[str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER).")]
-StdinOpt = Annotated[bool, typer.Option("--password-stdin",
-                                        help="Read your password from standard input.")]
 
 
 @allocation_app.command("import")
@@ -31,11 +28,8 @@ def import_(ctx: typer.Context, file: Path, as_user: AsOpt = None,
     """
     from lottrack.trial import allocation
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            result = allocation.import_csv(session, who, file)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        result = allocation.import_csv(session, who, file)
     typer.echo(f"Imported {result.rows} row(s) from {file.name}: {result.created_or_changed} "
                "allocation(s) created or changed, the others already held that sequence.")
 
@@ -55,16 +49,13 @@ def generate(
     """Allocate every subject not yet allocated, by subject code, in 1:1 permuted blocks."""
     from lottrack.trial import allocation, allocation_list
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            ids = allocation_list.unallocated_subject_ids(session, who)
-            count = allocation.generate(session, who, subject_ids=ids, seed=seed,
-                                        block_size=block_size)
-            done = {s.subject_id: s for s in allocation_list.allocation_list(session,
-                                                                             who).subjects}
-            new = [done[i] for i in ids]
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        ids = allocation_list.unallocated_subject_ids(session, who)
+        count = allocation.generate(session, who, subject_ids=ids, seed=seed,
+                                    block_size=block_size)
+        done = {s.subject_id: s for s in allocation_list.allocation_list(session,
+                                                                         who).subjects}
+        new = [done[i] for i in ids]
     if count == 0:
         typer.echo("Every subject already has an allocation; nothing was generated.")
         return
@@ -96,14 +87,12 @@ def schedule(
     from lottrack.models import Visit
     from lottrack.trial import visits
 
-    state: State = ctx.obj
-    with fail_on_error():
+    with fail_on_error():  # a date that is not one is refused before the password is asked
         day = _week0(week0)
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            subject = subjects.find_subject(session, subject_code)
-            ids = visits.schedule(session, who, subject_id=subject.id, week0=day)
-            dates = [row.planned_date for row in (session.get(Visit, i) for i in ids)
-                     if row is not None]
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        subject = subjects.find_subject(session, subject_code)
+        ids = visits.schedule(session, who, subject_id=subject.id, week0=day)
+        dates = [row.planned_date for row in (session.get(Visit, i) for i in ids)
+                 if row is not None]
     typer.echo(f"Scheduled {subject.code}: period 1 on {dates[0].isoformat()}, "
                f"period 2 on {dates[1].isoformat()}.")

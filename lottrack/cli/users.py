@@ -6,11 +6,17 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login, read_password
+from lottrack.cli.common import (
+    AsOpt,
+    State,
+    fail_on_error,
+    logged_in,
+    read_password,
+    session_as,
+)
 
 user_app = typer.Typer(help="Manage accounts (administrators).", no_args_is_help=True)
 
-AsOpt = Annotated[str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER).")]
 StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read passwords from "
                                         "standard input, one per line (yours first).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
@@ -29,8 +35,7 @@ def add(
     from lottrack import accounts
 
     state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         new_pw = read_password(state, f"Password for the new user {username}",
                                from_stdin=password_stdin, confirm=True)
         with db.session() as session:
@@ -46,11 +51,8 @@ def list_(ctx: typer.Context, as_user: AsOpt = None, password_stdin: StdinOpt = 
     """List every account and its state."""
     from lottrack import accounts
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.reader() as session:
-            rows = accounts.list_users(session, who)
+    with session_as(ctx, as_user, password_stdin=password_stdin, reader=True) as (session, who):
+        rows = accounts.list_users(session, who)
     typer.echo(f"{'username':<16} {'name':<28} {'roles':<28} state")
     for r in rows:
         status = "disabled" if not r["active"] else "LOCKED" if r["locked"] else "active"
@@ -72,11 +74,8 @@ def roles(
     investigator, admin excludes every GMP role)."""
     from lottrack import accounts
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            accounts.set_roles(session, who, username, role, reason)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        accounts.set_roles(session, who, username, role, reason)
     typer.echo(f"{username} now holds: {', '.join(sorted({r.strip().lower() for r in role}))}.")
 
 
@@ -84,11 +83,8 @@ def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,
                 as_user: str | None, password_stdin: bool) -> None:
     from lottrack import accounts
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            accounts.set_active(session, who, username, active, reason)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        accounts.set_active(session, who, username, active, reason)
     typer.echo(f"{username} is now {'enabled' if active else 'disabled'}.")
 
 
@@ -112,11 +108,8 @@ def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
     """Lift a lock-out after repeated failed logins."""
     from lottrack import accounts
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            accounts.unlock(session, who, username, reason)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        accounts.unlock(session, who, username, reason)
     typer.echo(f"{username} is unlocked.")
 
 
@@ -127,8 +120,7 @@ def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
     from lottrack import accounts
 
     state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         new_pw = read_password(state, f"Temporary password for {username}",
                                from_stdin=password_stdin, confirm=True)
         with db.session() as session:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import State, logged_in
 
 if TYPE_CHECKING:
     from lottrack.documents.issue import Renderer
@@ -45,8 +45,7 @@ def validate(
 
     state: State = ctx.obj
     keys = key_dir or signing.default_key_dir()
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         private_dir(output)
         typer.echo("Running the validation (installation, then operation on a scratch "
                    "database)…", err=True)

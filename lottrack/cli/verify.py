@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
+from lottrack.cli.common import State, fail_on_error, logged_in
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -30,9 +30,7 @@ def verify(
     from lottrack import safekeeping
     from lottrack.documents import heads
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
+    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         with db.session() as session:
             safekeeping.may_verify(session, who)
         with db.engine.connect() as conn:

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, login
-from lottrack.cli.trial_cmds import AsOpt, StdinOpt
+from lottrack.cli.common import AsOpt, StdinOpt, session_as
 
 weight_app = typer.Typer(help="Body weights (ward clinicians and pharmacists).",
                          no_args_is_help=True)
@@ -32,14 +31,11 @@ def record(
     from lottrack.trial import visits
     from lottrack.units import Dim, format_quantity
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            subject = subjects.find_subject(session, subject_code)
-            done = visits.record_weight(session, who, subject_id=subject.id,
-                                        weight_text=weight, measured_at=utcnow(),
-                                        confirm_implausible=confirm)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        subject = subjects.find_subject(session, subject_code)
+        done = visits.record_weight(session, who, subject_id=subject.id,
+                                    weight_text=weight, measured_at=utcnow(),
+                                    confirm_implausible=confirm)
     typer.echo(f"Weight #{done.id} of {subject.code}: "
                f"{format_quantity(done.weight_kg, Dim.MASS)} recorded.")
 
@@ -58,12 +54,9 @@ def correct(
     from lottrack.trial import weights
     from lottrack.units import Dim, format_quantity
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            done = weights.correct_weight(session, who, weight_id, weight_text=weight,
-                                          reason=reason, confirm_implausible=confirm)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        done = weights.correct_weight(session, who, weight_id, weight_text=weight,
+                                      reason=reason, confirm_implausible=confirm)
     assert done.weight_kg is not None
     typer.echo(f"Weight #{weight_id} corrected to {format_quantity(done.weight_kg, Dim.MASS)}.")
     for line in done.consequences:
@@ -81,11 +74,8 @@ def void(
     """Void a recorded weight with a reason; the latest valid one before it counts."""
     from lottrack.trial import weights
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            done = weights.void_weight(session, who, weight_id, reason)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        done = weights.void_weight(session, who, weight_id, reason)
     typer.echo(f"Weight #{weight_id} voided; it stays in the record and no rule uses it.")
     for line in done.consequences:
         typer.echo(line)
@@ -103,12 +93,9 @@ def list_weights(
     from lottrack import subjects
     from lottrack.trial import weights
 
-    state: State = ctx.obj
-    with fail_on_error():
-        db, who = login(state, as_user, password_stdin=password_stdin)
-        with db.session() as session:
-            subject = subjects.find_subject(session, subject_code)
-            rows = weights.weights_of(session, who, subject.id)
+    with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
+        subject = subjects.find_subject(session, subject_code)
+        rows = weights.weights_of(session, who, subject.id)
     if not rows:
         typer.echo(f"No weight of {subject.code} is recorded.")
     for row in rows:
