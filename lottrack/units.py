@@ -24,20 +24,21 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import Enum
 from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Any
 
 import pint
 
 from lottrack.errors import ValidationError
+from lottrack.numbers import SUPERSCRIPTS, split_number, times_ten
+from lottrack.numbers import Rounding as Rounding
+from lottrack.numbers import format_number as format_number
+from lottrack.numbers import round_significant as round_significant
 
 MAX_INPUT_LENGTH = 200
 """Longest text accepted as a quantity; longer input is refused, not truncated."""
-
-Rounding = Literal["nearest", "up", "down"]
 
 
 def _build_registry() -> pint.UnitRegistry[Any]:
@@ -126,16 +127,14 @@ def _pint_unit(spec: str) -> pint.Unit:
 
 # --- reading numbers -------------------------------------------------------------------
 
-_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-_FROM_SUPERSCRIPT = str.maketrans(_SUPERSCRIPTS + "⁻⁺", "0123456789-+")
-_TO_SUPERSCRIPT = str.maketrans("0123456789-", _SUPERSCRIPTS + "⁻")
+_FROM_SUPERSCRIPT = str.maketrans(SUPERSCRIPTS + "⁻⁺", "0123456789-+")
 # Spaces of every width become one space; both micro signs become "u"; the Unicode minus
 # becomes "-"; the middle dots become a multiplication.
 _NORMALISE = str.maketrans(
     {"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\t": " ", "\u2212": "-",
      "\u00b5": "u", "\u03bc": "u", "\u00b7": "*", "\u22c5": "*"}
 )
-_SUP_EXP = f"[⁻⁺]?[{_SUPERSCRIPTS}]+"
+_SUP_EXP = f"[⁻⁺]?[{SUPERSCRIPTS}]+"
 _NOT_FINITE = re.compile(r"[+-]?\s*(nan|inf|infinity)\b", re.IGNORECASE)
 
 
@@ -443,53 +442,6 @@ def parse_quantity(
 
 # --- printing --------------------------------------------------------------------------
 
-_ROUNDING = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
-
-
-def _split_number(value: float, sig: int, rounding: Rounding) -> tuple[str, int | None]:
-    """Rounded number as (digits, power of ten) — power None for plain notation."""
-    if not math.isfinite(value):
-        raise ValueError(f"cannot format {value!r}")
-    if not 1 <= sig <= 15:
-        raise ValueError("sig must be between 1 and 15")
-    exact = Decimal(repr(value))
-    if exact == 0:
-        return "0", None
-    exponent = exact.adjusted()
-    rounded = exact.quantize(Decimal(1).scaleb(exponent - sig + 1), rounding=_ROUNDING[rounding])
-    if rounded.adjusted() != exponent:  # 9.996 -> 10.0: one more digit before the point
-        exponent = rounded.adjusted()
-        rounded = rounded.quantize(Decimal(1).scaleb(exponent - sig + 1))
-    if exponent >= 4 or exponent <= -3:
-        return f"{rounded.scaleb(-exponent):.{sig - 1}f}", exponent
-    plain = f"{rounded:.{max(sig - 1 - exponent, 0)}f}"
-    if "." in plain:
-        plain = plain.rstrip("0").rstrip(".")
-    return plain, None
-
-
-def round_significant(value: float, sig: int = 3, rounding: Rounding = "nearest") -> float:
-    """``value`` rounded to ``sig`` significant digits exactly as :func:`format_number`
-    prints it (half up; ``"up"``/``"down"`` towards ±infinity)."""
-    digits, exponent = _split_number(value, sig, rounding)
-    return float(digits if exponent is None else f"{digits}e{exponent}")
-
-
-def _times_ten(exponent: int) -> str:
-    return f" × 10{str(exponent).translate(_TO_SUPERSCRIPT)}"
-
-
-def format_number(
-    value: float, *, decimal_separator: str = ".", sig: int = 3, rounding: Rounding = "nearest"
-) -> str:
-    """``value`` to ``sig`` significant digits as a lab writes it: ``69.9``, ``50``,
-    ``1.72 × 10⁶``. ``rounding="up"``/``"down"`` rounds towards ±infinity (for limits
-    that must stay inside a range)."""
-    digits, exponent = _split_number(value, sig, rounding)
-    text = digits + ("" if exponent is None else _times_ten(exponent))
-    return text.replace(".", decimal_separator)
-
-
 def format_quantity(
     value: float,
     dim: Dim,
@@ -528,14 +480,14 @@ def format_quantity_range(
 ) -> str:
     """``1.00–2.00 × 10⁶ cells/kg``; with ``inward`` the low end is rounded up and the
     high end down, so every printed value lies inside the true range."""
-    low_digits, low_exp = _split_number(low, sig, "up" if inward else "nearest")
-    high_digits, high_exp = _split_number(high, sig, "down" if inward else "nearest")
+    low_digits, low_exp = split_number(low, sig, "up" if inward else "nearest")
+    high_digits, high_exp = split_number(high, sig, "down" if inward else "nearest")
     if low_exp == high_exp:
-        tail = "" if low_exp is None else _times_ten(low_exp)
+        tail = "" if low_exp is None else times_ten(low_exp)
         text = f"{low_digits}–{high_digits}{tail}"
     else:
-        low_text = low_digits + ("" if low_exp is None else _times_ten(low_exp))
-        high_text = high_digits + ("" if high_exp is None else _times_ten(high_exp))
+        low_text = low_digits + ("" if low_exp is None else times_ten(low_exp))
+        high_text = high_digits + ("" if high_exp is None else times_ten(high_exp))
         text = f"{low_text} to {high_text}"
     return f"{text.replace('.', decimal_separator)} {dim.symbol}"
 
