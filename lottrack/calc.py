@@ -1,14 +1,13 @@
-"""Pure calculations of the batch record and the dose rule (design §2, §5).
+"""Pure calculations of the batch record (design §2, §5): counts, growth, weights; the dose
+rule and the endotoxin limit are in :mod:`lottrack.dose_rule` (also read from here).
 
 Every function validates its inputs and raises :class:`~lottrack.errors.ValidationError`
 on nonsense (negative counts, zero squares, naive datetimes...). Inputs and outputs are
 floats in the canonical units of :mod:`lottrack.units` (kg, mL, cells, %, cm², EU/mL,
 hours).
 
-Decisions on a limit (dose window, endotoxin limit) are made in exact rational
-arithmetic on the decimal value of each float (``repr``, i.e. what was typed), never on
-binary floating point: 1.4 × 10⁸ cells for 70 kg is exactly 2.0 × 10⁶ cells/kg and
-therefore inside a window whose upper edge is 2.0 × 10⁶.
+Ratios are taken in exact rational arithmetic on the decimal value of each float
+(:func:`lottrack.calc_inputs.exact_value`), as the dose rule's decisions are.
 """
 
 from __future__ import annotations
@@ -18,64 +17,33 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
 
+from lottrack.calc_inputs import (
+    checked_aware,
+    checked_count,
+    checked_number,
+    exact_value,
+)
+
+# The dose rule and the endotoxin limit live beside this module (lottrack.dose_rule).
+from lottrack.dose_rule import DEFAULT_DOSE_WINDOW as DEFAULT_DOSE_WINDOW
+from lottrack.dose_rule import ENDOTOXIN_K_EU_PER_KG as ENDOTOXIN_K_EU_PER_KG
+from lottrack.dose_rule import DoseResult as DoseResult
+from lottrack.dose_rule import DoseWindow as DoseWindow
+from lottrack.dose_rule import EndotoxinLimit as EndotoxinLimit
+from lottrack.dose_rule import check_dose as check_dose
+from lottrack.dose_rule import describe_dose as describe_dose
+from lottrack.dose_rule import endotoxin_limit as endotoxin_limit
+from lottrack.dose_rule import viable_cells_in_bag as viable_cells_in_bag
+from lottrack.dose_rule import weights_inside_window as weights_inside_window
 from lottrack.errors import ValidationError
-from lottrack.units import Dim, format_quantity, format_quantity_range, round_significant
+from lottrack.units import Dim, format_quantity
 
 WEIGHT_PLAUSIBLE_KG = (30.0, 200.0)
 """Weights outside this range are accepted with a warning (design §5)."""
-ENDOTOXIN_K_EU_PER_KG = 5.0
-"""Threshold pyrogenic dose K for intravenous products (USP <85>, Ph. Eur. 5.1.10)."""
 HEMOCYTOMETER_FACTOR_PER_ML = 10_000
 """One large square holds 0.1 µL: cells per square × 10⁴ = cells per mL."""
-
-
-def _exact(value: float) -> Fraction:
-    """The decimal value a float prints as, exactly."""
-    return Fraction(Decimal(repr(float(value))))
-
-
-def _shown(value: int) -> str:
-    """A whole number as a message quotes it (Python prints at most 4300 digits)."""
-    if value.bit_length() < 64:
-        return str(value)
-    return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
-
-
-def _number(value: float, label: str, *, minimum: Literal["any", "zero", "positive"]) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"{label}: {value!r} is not a number.", field=label)
-    try:
-        finite = math.isfinite(value)
-    except OverflowError:  # a whole number beyond the largest float
-        raise ValidationError(f"{label}: {_shown(int(value))} is beyond any number that can "
-                              "be stored.", field=label) from None
-    if not finite:
-        raise ValidationError(f"{label}: {value!r} is not a finite number.", field=label)
-    if minimum == "zero" and value < 0:
-        raise ValidationError(f"{label}: {value:g} is negative; it must be zero or more.",
-                              field=label)
-    if minimum == "positive" and value <= 0:
-        raise ValidationError(f"{label}: {value:g} must be greater than zero.", field=label)
-    return float(value)
-
-
-def _count(value: int, label: str, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"{label}: {value!r} is not a whole number.", field=label)
-    if value < minimum:
-        raise ValidationError(f"{label}: {_shown(value)} must be at least {minimum}.",
-                              field=label)
-    return value
-
-
-def _aware(moment: datetime, label: str) -> datetime:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise ValidationError(f"{label}: {moment!r} has no time zone.", field=label)
-    return moment
 
 
 # --- counts ----------------------------------------------------------------------------
@@ -83,24 +51,24 @@ def _aware(moment: datetime, label: str) -> datetime:
 
 def viability_percent(live: float, dead: float) -> float:
     """Viability % = 100 × live / (live + dead); counts or concentrations."""
-    live = _number(live, "Live cells", minimum="zero")
-    dead = _number(dead, "Dead cells", minimum="zero")
+    live = checked_number(live, "Live cells", minimum="zero")
+    dead = checked_number(dead, "Dead cells", minimum="zero")
     if live + dead == 0:
         raise ValidationError("Cell count: no cells were counted, so viability is undefined.",
                               field="Live cells")
-    return float(100 * _exact(live) / (_exact(live) + _exact(dead)))
+    return float(100 * exact_value(live) / (exact_value(live) + exact_value(dead)))
 
 
 def hemocytometer_concentration(cells: int, squares: int, dilution: float) -> float:
     """Cells per mL = mean cells per large square × dilution × 10⁴."""
-    cells = _count(cells, "Cells counted", minimum=0)
-    squares = _count(squares, "Squares counted", minimum=1)
-    dilution = _number(dilution, "Dilution factor", minimum="positive")
+    cells = checked_count(cells, "Cells counted", minimum=0)
+    squares = checked_count(squares, "Squares counted", minimum=1)
+    dilution = checked_number(dilution, "Dilution factor", minimum="positive")
     if dilution < 1:
         raise ValidationError(f"Dilution factor: {dilution:g} is below 1; a dilution factor "
                               "is 1 (undiluted) or more.", field="Dilution factor")
     try:
-        return float(Fraction(cells, squares) * _exact(dilution) * HEMOCYTOMETER_FACTOR_PER_ML)
+        return float(Fraction(cells, squares) * exact_value(dilution) * HEMOCYTOMETER_FACTOR_PER_ML)
     except OverflowError:
         raise ValidationError(f"Dilution factor: {cells} cells over {squares} squares at a "
                               f"dilution of {dilution:g} is beyond any concentration that can "
@@ -123,7 +91,8 @@ class ReplicateCount:
 
 def count_replicate(live: int, dead: int, squares: int, dilution: float) -> ReplicateCount:
     """Concentrations and viability of one trypan-blue replicate."""
-    if _count(live, "Live cells", minimum=0) + _count(dead, "Dead cells", minimum=0) == 0:
+    live = checked_count(live, "Live cells", minimum=0)
+    if live + checked_count(dead, "Dead cells", minimum=0) == 0:
         raise ValidationError("Cell count: a replicate with no cells counted cannot be used.",
                               field="Live cells")
     viable = hemocytometer_concentration(live, squares, dilution)
@@ -151,7 +120,7 @@ def replicate_stats(values: Sequence[float], label: str = "Replicates") -> Repli
     """Mean, sample standard deviation and coefficient of variation of ``values``."""
     if len(values) == 0:
         raise ValidationError(f"{label}: no values were given.", field=label)
-    checked = [_number(v, label, minimum="zero") for v in values]
+    checked = [checked_number(v, label, minimum="zero") for v in values]
     mean = statistics.mean(checked)
     if len(checked) == 1:
         return ReplicateStats(n=1, mean=mean, sd=None, cv_percent=None)
@@ -179,7 +148,7 @@ def summarize_counts(replicates: Sequence[ReplicateCount]) -> CountSummary:
     total = statistics.mean(r.total_per_ml for r in replicates)
     return CountSummary(
         replicates=tuple(replicates), viable_per_ml=viable.mean, total_per_ml=total,
-        viability_percent=float(100 * _exact(viable.mean) / _exact(total)),
+        viability_percent=float(100 * exact_value(viable.mean) / exact_value(total)),
         viable_stats=viable,
     )
 
@@ -189,8 +158,8 @@ def summarize_counts(replicates: Sequence[ReplicateCount]) -> CountSummary:
 
 def population_doublings(seeded_cells: float, harvested_cells: float) -> float:
     """PD = log2(harvested / seeded); negative when fewer cells came back."""
-    seeded = _number(seeded_cells, "Cells seeded", minimum="positive")
-    harvested = _number(harvested_cells, "Cells harvested", minimum="positive")
+    seeded = checked_number(seeded_cells, "Cells seeded", minimum="positive")
+    harvested = checked_number(harvested_cells, "Cells harvested", minimum="positive")
     ratio = harvested / seeded
     if ratio == 0 or not math.isfinite(ratio):
         return math.log2(harvested) - math.log2(seeded)
@@ -199,12 +168,12 @@ def population_doublings(seeded_cells: float, harvested_cells: float) -> float:
 
 def cumulative_population_doublings(doublings: Iterable[float]) -> float:
     """Cumulative PD: the sum of the passages' PD (0 for no passage)."""
-    return math.fsum(_number(pd, "Population doublings", minimum="any") for pd in doublings)
+    return math.fsum(checked_number(pd, "Population doublings", minimum="any") for pd in doublings)
 
 
 def hours_between(start: datetime, end: datetime) -> float:
     """Hours from ``start`` to ``end`` (timezone-aware; ``end`` after ``start``)."""
-    delta = _aware(end, "End") - _aware(start, "Start")
+    delta = checked_aware(end, "End") - checked_aware(start, "Start")
     if delta <= timedelta(0):
         raise ValidationError(f"Time in culture: {end.isoformat()} is not after "
                               f"{start.isoformat()}.", field="End")
@@ -213,8 +182,8 @@ def hours_between(start: datetime, end: datetime) -> float:
 
 def doubling_time_hours(hours_in_culture: float, doublings: float) -> float:
     """Doubling time = hours in culture ÷ PD; refused when the cells did not grow."""
-    hours = _number(hours_in_culture, "Hours in culture", minimum="positive")
-    pd = _number(doublings, "Population doublings", minimum="any")
+    hours = checked_number(hours_in_culture, "Hours in culture", minimum="positive")
+    pd = checked_number(doublings, "Population doublings", minimum="any")
     if pd <= 0:
         raise ValidationError(f"Doubling time: the population did not grow (PD {pd:.3g}), so "
                               "it has no doubling time.", field="Population doublings")
@@ -223,9 +192,9 @@ def doubling_time_hours(hours_in_culture: float, doublings: float) -> float:
 
 def seeding_density(cells: float, area_cm2: float) -> float:
     """Seeding density in cells/cm² = cells seeded ÷ surface area."""
-    cells = _number(cells, "Cells seeded", minimum="positive")
-    area = _number(area_cm2, "Surface area", minimum="positive")
-    return float(_exact(cells) / _exact(area))
+    cells = checked_number(cells, "Cells seeded", minimum="positive")
+    area = checked_number(area_cm2, "Surface area", minimum="positive")
+    return float(exact_value(cells) / exact_value(area))
 
 
 @dataclass(frozen=True)
@@ -266,7 +235,7 @@ class WeightCheck:
 
 def check_weight(weight_kg: float) -> WeightCheck:
     """Refuse a weight ≤ 0; warn (not refuse) outside the plausible 30–200 kg."""
-    weight = _number(weight_kg, "Weight", minimum="positive")
+    weight = checked_number(weight_kg, "Weight", minimum="positive")
     low, high = WEIGHT_PLAUSIBLE_KG
     if low <= weight <= high:
         return WeightCheck(weight, True, None)
@@ -297,239 +266,10 @@ def weight_age(measured_at: datetime, at: datetime, *, max_age_days: float = 7) 
     A weight measured after ``at`` is refused: it cannot have been the basis of a
     decision made at ``at``.
     """
-    limit = _number(max_age_days, "Maximum weight age", minimum="positive")
-    age = _aware(at, "Dispensed at") - _aware(measured_at, "Weight measured at")
+    limit = checked_number(max_age_days, "Maximum weight age", minimum="positive")
+    age = checked_aware(at, "Dispensed at") - checked_aware(measured_at, "Weight measured at")
     if age < timedelta(0):
         raise ValidationError(
             f"Weight: measured at {measured_at.isoformat()}, after {at.isoformat()}.",
             field="Weight measured at")
     return WeightAge(measured_at, at, age, limit, fresh=age <= timedelta(days=limit))
-
-
-# --- dose ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DoseWindow:
-    """Inclusive dose window in viable cells/kg (trial protocol: 1.0–2.0 × 10⁶)."""
-
-    min: float = 1.0e6
-    max: float = 2.0e6
-
-    def __post_init__(self) -> None:
-        _number(self.min, "Minimum dose", minimum="positive")
-        _number(self.max, "Maximum dose", minimum="positive")
-        if self.min > self.max:
-            raise ValidationError(
-                f"Dose window: minimum {format_quantity(self.min, Dim.DOSE)} is above maximum "
-                f"{format_quantity(self.max, Dim.DOSE)}.", field="Minimum dose")
-
-    def position_of(self, dose: Fraction | float) -> Literal["below", "inside", "above"]:
-        """Where an exact dose lies, edges inclusive."""
-        exact = dose if isinstance(dose, Fraction) else _exact(dose)
-        if exact < _exact(self.min):
-            return "below"
-        if exact > _exact(self.max):
-            return "above"
-        return "inside"
-
-    def contains(self, dose: float) -> bool:
-        """True when ``dose`` is inside the window, both edges included."""
-        return self.position_of(dose) == "inside"
-
-
-DEFAULT_DOSE_WINDOW = DoseWindow()
-
-
-@dataclass(frozen=True)
-class DoseResult:
-    """Dose of a bag for a weight, against a window. Out of window is reported, never
-    clamped; the volume range is given when the concentration is known."""
-
-    weight_kg: float
-    viable_cells: float
-    dose_cells_per_kg: float
-    window: DoseWindow
-    position: Literal["below", "inside", "above"]
-    concentration_cells_per_ml: float | None = None
-    volume_ml: float | None = None
-    viability_percent: float | None = None
-    volume_ml_min: float | None = None
-    volume_ml_max: float | None = None
-
-    @property
-    def within(self) -> bool:
-        """True when the dose is inside the window (edges included)."""
-        return self.position == "inside"
-
-
-def _float_inside(exact: Fraction, direction: float) -> float | None:
-    """Nearest float to ``exact`` whose decimal value is not beyond it (towards direction);
-    None beyond the largest float (no such volume exists)."""
-    try:
-        value = float(exact)
-    except OverflowError:
-        return None
-    while (_exact(value) - exact) * direction < 0:
-        value = math.nextafter(value, direction * math.inf)
-        if math.isinf(value):
-            return None
-    return value
-
-
-def weights_inside_window(viable_cells: float, window: DoseWindow = DEFAULT_DOSE_WINDOW
-                          ) -> tuple[float, float] | None:
-    """The body weights (kg) for which ``viable_cells`` give a dose inside ``window``:
-    cells ÷ maximum to cells ÷ minimum, the ends rounded inwards (so that both ends give a
-    dose inside the window); None beyond the largest float."""
-    cells = _exact(_number(viable_cells, "Viable cells", minimum="positive"))
-    low = _float_inside(cells / _exact(window.max), +1.0)
-    high = _float_inside(cells / _exact(window.min), -1.0)
-    return None if low is None or high is None else (low, high)
-
-
-def _float(exact: Fraction, label: str) -> float:
-    """``exact`` as a float, refused (naming ``label``) beyond the largest float: the
-    numbers typed multiply or divide to something no record can hold."""
-    try:
-        return float(exact)
-    except OverflowError:
-        raise ValidationError(f"{label}: the numbers given make it larger than any number "
-                              "that can be stored; check what was typed.", field=label) from None
-
-
-def viable_cells_in_bag(
-    concentration_cells_per_ml: float, volume_ml: float, viability_percent: float
-) -> float:
-    """Viable cells = concentration × volume × viability fraction."""
-    conc = _number(concentration_cells_per_ml, "Concentration", minimum="positive")
-    volume = _number(volume_ml, "Volume", minimum="positive")
-    viability = _viability(viability_percent)
-    return _float(_exact(conc) * _exact(volume) * _exact(viability) / 100, "Viable cells")
-
-
-def _viability(viability_percent: float) -> float:
-    viability = _number(viability_percent, "Viability", minimum="positive")
-    if viability > 100:
-        raise ValidationError(f"Viability: {viability:g} % is above 100 %.", field="Viability")
-    return viability
-
-
-def check_dose(
-    *,
-    weight_kg: float,
-    viable_cells: float | None = None,
-    concentration_cells_per_ml: float | None = None,
-    volume_ml: float | None = None,
-    viability_percent: float | None = None,
-    window: DoseWindow = DEFAULT_DOSE_WINDOW,
-) -> DoseResult:
-    """Dose = viable cells ÷ weight, checked against ``window`` (inclusive, exact).
-
-    Give either ``viable_cells`` or ``concentration_cells_per_ml`` with ``volume_ml`` and
-    ``viability_percent`` (required: viable cells are never computed on an assumed 100 %
-    viability). With a concentration the result also
-    carries the volume range (mL) that puts the dose inside the window; its ends are
-    rounded inwards, so both ends give a dose inside the window.
-    """
-    weight = _exact(_number(weight_kg, "Weight", minimum="positive"))
-    if viable_cells is not None and concentration_cells_per_ml is not None:
-        raise ValidationError("Dose: give either the viable cells or the concentration "
-                              "with the volume, not both.", field="Viable cells")
-    if viable_cells is not None:
-        if volume_ml is not None or viability_percent is not None:
-            raise ValidationError("Dose: volume and viability go with a concentration, not "
-                                  "with a viable-cell count.", field="Volume")
-        cells = _exact(_number(viable_cells, "Viable cells", minimum="positive"))
-        dose = cells / weight
-        return DoseResult(
-            weight_kg=float(weight), viable_cells=float(cells),
-            dose_cells_per_kg=_float(dose, "Dose"), window=window,
-            position=window.position_of(dose),
-        )
-    if concentration_cells_per_ml is None:
-        raise ValidationError("Dose: give either the viable cells or the concentration "
-                              "with the volume.", field="Viable cells")
-    if volume_ml is None:
-        raise ValidationError("Volume: missing; a concentration needs the volume of the bag.",
-                              field="Volume")
-    if viability_percent is None:
-        raise ValidationError("Viability: missing; viable cells from a concentration need the "
-                              "viability (a total count is not assumed all viable).",
-                              field="Viability")
-    conc = _exact(_number(concentration_cells_per_ml, "Concentration", minimum="positive"))
-    volume = _exact(_number(volume_ml, "Volume", minimum="positive"))
-    viability = _exact(_viability(viability_percent))
-    viable_per_ml = conc * viability / 100
-    cells = viable_per_ml * volume
-    dose = cells / weight
-    return DoseResult(
-        weight_kg=float(weight), viable_cells=_float(cells, "Viable cells"),
-        dose_cells_per_kg=_float(dose, "Dose"),
-        window=window, position=window.position_of(dose),
-        concentration_cells_per_ml=float(conc), volume_ml=float(volume),
-        viability_percent=float(viability),
-        volume_ml_min=_float_inside(_exact(window.min) * weight / viable_per_ml, +1.0),
-        volume_ml_max=_float_inside(_exact(window.max) * weight / viable_per_ml, -1.0),
-    )
-
-
-def _dose_digits(result: DoseResult, sig: int = 3) -> int:
-    """Enough digits that the printed dose is on the same side of the window as the dose."""
-    for digits in range(sig, 16):
-        if result.window.position_of(round_significant(result.dose_cells_per_kg, digits)) \
-                == result.position:
-            return digits
-    return 15
-
-
-def describe_dose(result: DoseResult, *, decimal_separator: str = ".") -> str:
-    """One line a pharmacist reads: ``Dose 1.72 × 10⁶ cells/kg — inside the window
-    1.00–2.00 × 10⁶ cells/kg`` (more digits when 3 would hide which side it is on)."""
-    dose = format_quantity(result.dose_cells_per_kg, Dim.DOSE, sig=_dose_digits(result),
-                           decimal_separator=decimal_separator)
-    window = format_quantity_range(result.window.min, result.window.max, Dim.DOSE,
-                                   decimal_separator=decimal_separator)
-    where = {"inside": "inside", "below": "BELOW", "above": "ABOVE"}[result.position]
-    return f"Dose {dose} — {where} the window {window}"
-
-
-# --- endotoxin -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EndotoxinLimit:
-    """Endotoxin limit of a bag: K × weight ÷ (volume infused per hour, at most the bag)."""
-
-    limit_eu_per_ml: float
-    k_eu_per_kg: float
-    weight_kg: float
-    volume_ml: float
-    infusion_hours: float | None
-    volume_basis_ml: float
-
-    def conforms(self, measured_eu_per_ml: float) -> bool:
-        """True when a measured endotoxin concentration is at or below the limit."""
-        measured = _number(measured_eu_per_ml, "Endotoxin", minimum="zero")
-        return _exact(measured) <= _exact(self.limit_eu_per_ml)
-
-
-def endotoxin_limit(
-    weight_kg: float, volume_ml: float, *, infusion_hours: float | None = None,
-    k_eu_per_kg: float = ENDOTOXIN_K_EU_PER_KG,
-) -> EndotoxinLimit:
-    """Limit in EU/mL = K × weight_kg ÷ volume_ml for an infusion within one hour
-    (``infusion_hours`` None or ≤ 1); a longer infusion uses the volume per hour:
-    K × weight ÷ (volume ÷ hours). 70 kg, 100 mL → 3.5 EU/mL."""
-    weight = _exact(_number(weight_kg, "Weight", minimum="positive"))
-    volume = _exact(_number(volume_ml, "Volume", minimum="positive"))
-    k = _exact(_number(k_eu_per_kg, "K", minimum="positive"))
-    basis = volume
-    if infusion_hours is not None:
-        hours = _exact(_number(infusion_hours, "Infusion time", minimum="positive"))
-        basis = volume / max(hours, Fraction(1))
-    return EndotoxinLimit(
-        limit_eu_per_ml=float(k * weight / basis), k_eu_per_kg=float(k),
-        weight_kg=float(weight), volume_ml=float(volume), infusion_hours=infusion_hours,
-        volume_basis_ml=float(basis),
-    )
