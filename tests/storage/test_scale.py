@@ -37,7 +37,7 @@ from lottrack.models import (
     utcnow,
 )
 from lottrack.permissions import CurrentUser
-from lottrack.trial import allocation
+from lottrack.trial import allocation, dispense_checks
 from lottrack.trial import dispensing as pharmacy
 from tests.conftest import BACKENDS, _pg_schema_url, verify_ok
 
@@ -197,13 +197,13 @@ def test_bulk_dispensing_checks_read_as_the_services_write_them(
             assert d.use_by == pharmacy.use_by(s, now)
             arm = allocation.arm_for(allocation.sequence_of(s, pharmacist, visit.subject_id),
                                      visit.period)
-            weight_check, kg, _ = pharmacy._check_weight(s, visit, now)
-            expected = [pharmacy._check_identity(s, visit, unit),
-                        pharmacy._check_release(s, unit),
-                        pharmacy._check_expiry(s, unit, now, pharmacy.use_by(s, now)),
+            weight_check, kg, _ = dispense_checks._check_weight(s, visit, now)
+            expected = [dispense_checks._check_identity(s, visit, unit),
+                        dispense_checks._check_release(s, unit),
+                        dispense_checks._check_expiry(s, unit, now, pharmacy.use_by(s, now)),
                         weight_check,
-                        pharmacy._check_dose(s, unit, kg)[0],
-                        pharmacy._check_arm(unit, arm, visit.period)]
+                        dispense_checks._check_dose(s, unit, kg)[0],
+                        dispense_checks._check_arm(unit, arm, visit.period)]
             stored = s.exec(select(DispensingCheck).where(
                 col(DispensingCheck.dispensing_id) == d.id,
                 col(DispensingCheck.stage) == "prepare")
