@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import Session, col
 
 from lottrack import audit, fastsql
@@ -170,11 +171,29 @@ def authorize_read(reader: fastsql.DriverReader, who: CurrentUser, action: Actio
     account re-read and the same refusals."""
     found = reader.rows(_STATEMENTS.get(reader.dialect, "account", lambda: _ACCOUNT),
                         {"id": who.id})
+    _check_found(who, action, found)
+
+
+def authorize_session_read(session: Session, who: CurrentUser, action: Action) -> None:
+    """:func:`authorize` for a read session that reads on as the driver's SQL
+    (:func:`lottrack.fastsql.session_rows`): the account as this read already loaded it,
+    else re-read in one driver statement; the same refusals."""
+    user = session.identity_map.get(identity_key(User, who.id))
+    if isinstance(user, User):
+        check_account(who, action, active=user.active, locked=user.locked_at is not None,
+                      roles=user.role_set, full_name=user.full_name)
+        return
+    prepared = _STATEMENTS.get(session.get_bind().dialect, "account", lambda: _ACCOUNT)
+    _check_found(who, action, fastsql.session_rows(session, prepared, {"id": who.id}))
+
+
+def _check_found(who: CurrentUser, action: Action, found: list[tuple[object, ...]]) -> None:
     if not found:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
     active, locked_at, roles, full_name = found[0]
     check_account(who, action, active=bool(active), locked=locked_at is not None,
-                  roles=frozenset(r for r in roles.split(",") if r), full_name=full_name)
+                  roles=frozenset(r for r in str(roles).split(",") if r),
+                  full_name=str(full_name))
 
 
 def check_account(who: CurrentUser, action: Action, *, active: bool, locked: bool,

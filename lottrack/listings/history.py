@@ -34,7 +34,7 @@ from lottrack.models import (
     Signature,
     User,
 )
-from lottrack.permissions import MASKED, Action, CurrentUser, authorize
+from lottrack.permissions import MASKED, Action, CurrentUser, authorize, authorize_session_read
 
 _STATUS_FIELDS = frozenset({"status", "status_before_hold"})
 """Lifecycle fields: changing them moves the lot on; it does not correct a record."""
@@ -287,7 +287,7 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     an event that changed nothing else is left out, and so are moves of a bag from its
     dispensing on (:func:`_masked`).
     """
-    authorize(session, who, Action.VIEW_AUDIT)
+    authorize_session_read(session, who, Action.VIEW_AUDIT)
     prepared = _STATEMENTS.get(session.get_bind().dialect, "trail", _trail_statement)
     events = fastsql.session_rows(session, prepared, {"lot_id": lot_id})
     if not events:  # a lot has at least the event of its creation
@@ -326,13 +326,19 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
 
 def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
     """Custody events of the lot's bags made at or after each bag's dispensing (one
-    statement, so the trail's cost stays fixed)."""
-    return {i for i in session.exec(
-        select(CustodyEvent.id)
-        .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
-        .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
-        .where(ProductUnit.lot_id == lot_id,
-               col(CustodyEvent.at) >= col(Dispensing.prepared_at))).all() if i is not None}
+    statement, so the trail's cost stays fixed; sent as the driver's SQL, like the
+    trail)."""
+    prepared = _STATEMENTS.get(session.get_bind().dialect, "moves", _moves_statement)
+    return {int(i) for (i,) in fastsql.session_rows(session, prepared, {"lot_id": lot_id})
+            if i is not None}
+
+
+def _moves_statement() -> fastsql.AnySelect:
+    return (sa_select(col(CustodyEvent.id))
+            .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
+            .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
+            .where(col(ProductUnit.lot_id) == bindparam("lot_id"),
+                   col(CustodyEvent.at) >= col(Dispensing.prepared_at)))
 
 
 def named(session: Session, who: CurrentUser, rows: list[AuditRow]) -> list[AuditRow]:
