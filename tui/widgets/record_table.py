@@ -41,5 +41,7 @@ class RecordTable(DataTable[Cell]):
         measuring = self._require_update_dimensions or bool(self._updated_cells)
         await super()._on_idle(event)
         if measuring:
+            # Called by Textual after this (each class's own handler runs), DataTable's
+            # handler then finds nothing left to measure.
             self._clear_caches()
-            self.refresh()
+            self.refresh(layout=True)  # a table of height auto takes its new height
