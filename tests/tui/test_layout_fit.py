@@ -142,3 +142,19 @@ async def test_every_specification_column_shows_at_80_columns(app: LotTrackApp) 
                 for n in range(table.row_count)]
         assert ["Endotoxin", "required", "≤ 5 EU/kg × weight ÷ volume", "endotoxin",
                 "EU/mL"] in rows  # the long limit wrapped in its row, whole
+
+
+@pytest.mark.asyncio
+async def test_a_long_reagent_lot_wraps_in_the_passage_form(
+        lots_db: tuple[Database, dict[str, int]]) -> None:
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(LotDetailScreen(ids["TLS-101"]))
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "…" not in text
+        assert "Human platelet lysate PL-0412 (supplement)" in " ".join(text.split()), text

@@ -73,9 +73,10 @@ The seeding density is computed from cells and area and shown in the batch recor
         picker.clear_options()
         for r in reagents:
             if r.kind != "suspension-media":
-                # The expiry first: a long name may run past the edge, the date not.
-                picker.add_option((f"exp. {r.expiry.isoformat()}  {r.name} {r.lot_number} "
-                                   f"({r.kind})", r.id))
+                # The expiry on a line of its own: a long name does not push it (or the
+                # kind) past the edge at 80 columns.
+                picker.add_option((f"{r.name} {r.lot_number} ({r.kind})\n"
+                                   f"exp. {r.expiry.isoformat()}", r.id))
         if picker.option_count:
             picker.highlighted = 0  # space ticks the first lot at once
         if not picker.option_count:
