@@ -36,7 +36,7 @@ def test_lot_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.Mon
     (The passage form is left out: the reagents' expiry it lists follows the real date.)"""
     db, ids = _lots(tmp_path, monkeypatch)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "tech")
         pilot.app.push_screen(LotDetailScreen(ids["TLS-105"]))
         await settle(pilot)
@@ -54,7 +54,7 @@ def test_admin_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.M
     """The administrator's dialogs: a new account, a new site."""
     db, _ = _lots(tmp_path, monkeypatch)
 
-    async def run_before(pilot: Pilot[object]) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "admin")
         for key in keys:
             await pilot.press(key)
