@@ -58,7 +58,7 @@ async def test_a_cancelled_signature_keeps_the_reaction_typed(
         app.screen.query_one("#grade", Select).value = 1
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert isinstance(app.screen, SignatureModal), shown(app, "#end-message")
+        assert isinstance(app.screen, SignatureModal), shown(app, "#dialog-message")
         await pilot.press("escape")  # not signed now
         await settle(pilot)
         assert isinstance(app.screen, WardVisitScreen)

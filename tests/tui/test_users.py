@@ -72,7 +72,7 @@ async def test_admin_adds_a_user_through_the_form(
         # The service refuses a short password: the form comes back with it, values kept.
         await fill_new_user(pilot, "jdoe", "short", roles=(0, 1))
         assert isinstance(app.screen, NewUserModal)
-        assert "at least 12 characters" in shown(app, "#new-user-message")
+        assert "at least 12 characters" in shown(app, "#dialog-message")
         assert app.screen.query_one("#username", Input).value == "jdoe"
         assert app.focused is app.screen.query_one("#password")
         for widget in ("#password", "#confirm"):
@@ -190,6 +190,6 @@ async def test_the_form_refuses_roles_that_cannot_mix(app: LotTrackApp, demo_db:
         await settle(pilot)
         assert isinstance(app.screen, NewUserModal)
         assert ("the pharmacist role cannot be combined with clinician"
-                in shown(app, "#new-user-message"))
+                in shown(app, "#dialog-message"))
     with demo_db.reader() as s:
         assert s.exec(select(User).where(User.username == "mixie")).first() is None

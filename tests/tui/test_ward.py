@@ -74,7 +74,7 @@ async def test_a_weight_outside_the_usual_range_is_recorded_with_its_warning(
         await pilot.press("enter")  # outside 30–200 kg: the dialog asks to confirm first
         await settle(pilot)
         assert isinstance(app.screen, WeightModal)
-        assert "again to confirm" in shown(app, "#weight-message")
+        assert "again to confirm" in shown(app, "#dialog-message")
         await pilot.press("enter")  # confirmed: recorded (measured now)
         await settle(pilot)
         assert shown(app, "#trial-status").startswith(

@@ -26,8 +26,8 @@ async def test_an_implausible_weight_needs_a_second_key(app: LotTrackApp) -> Non
                 assert isinstance(app.screen, WeightModal)  # not yet: asks to confirm
                 assert got == []
                 assert ("Weight 250 kg is outside the usual 30–200 kg"
-                        in shown(app, "#weight-message"))
-                assert "again to confirm" in shown(app, "#weight-message")
+                        in shown(app, "#dialog-message"))
+                assert "again to confirm" in shown(app, "#dialog-message")
                 await pilot.press("enter")  # the second key confirms
                 await settle(pilot)
             assert not isinstance(app.screen, WeightModal)

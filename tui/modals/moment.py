@@ -5,21 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Static
+from typing_extensions import override
 
+from tui.modals.base import ModalForm
 from tui.widgets.moment_input import MomentField
 
 
-class MomentModal(ModalScreen[dt.datetime | None]):
-    """One time field; returns the moment typed, or None when cancelled."""
+class MomentModal(ModalForm[dt.datetime]):
+    """One time field; returns the moment typed, or None when cancelled. Enter accepts
+    "now" straight away."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    FIELDS = ("#moment",)
 
     def __init__(self, title: str, prompt: str, field: str,
                  clock: Callable[[], dt.datetime], confirm: str = "Record") -> None:
@@ -30,30 +29,24 @@ class MomentModal(ModalScreen[dt.datetime | None]):
         self._clock = clock
         self._confirm = confirm
 
-    def compose(self) -> ComposeResult:
-        """Title, what is asked, the time field, buttons."""
-        with Vertical(classes="modal-box"):
-            yield Static(Content(self._title), classes="dialog-title")
-            yield Static(Content(self._prompt))
-            yield MomentField(self._field, self._clock, id="moment")
-            with Horizontal(classes="buttons"):
-                yield Button(self._confirm, id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    @override
+    def dialog_title(self) -> str:
+        return self._title
 
-    def on_mount(self) -> None:
-        """Enter accepts "now" straight away."""
-        self.query_one("#moment", MomentField).focus()
+    @override
+    def submit_label(self) -> str:
+        return self._confirm
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
+    @override
+    def compose_body(self) -> ComposeResult:
+        """What is asked and the time field."""
+        yield Static(Content(self._prompt))
+        yield MomentField(self._field, self._clock, id="moment")
+
+    @override
+    def submit(self) -> None:
         field = self.query_one("#moment", MomentField)
         at = field.value()
         if at is None or not field.check():
             return
         self.dismiss(at)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close: nothing is recorded."""
-        self.dismiss(None)

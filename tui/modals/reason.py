@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
+from typing_extensions import override
+
+from tui.modals.base import ModalForm
 
 
-class ReasonModal(ModalScreen[str | None]):
+class ReasonModal(ModalForm[str]):
     """Returns the reason typed, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    FIELDS = ("#reason",)
 
     def __init__(self, title: str, prompt: str, confirm: str = "OK") -> None:
         super().__init__()
@@ -22,32 +21,24 @@ class ReasonModal(ModalScreen[str | None]):
         self._prompt = prompt
         self._confirm = confirm
 
-    def compose(self) -> ComposeResult:
-        """Title, question, one line for the reason, buttons."""
-        with Vertical(classes="modal-box"):
-            yield Static(Content(self._title), classes="dialog-title")
-            yield Static(Content(self._prompt))
-            yield Input(placeholder="Reason (recorded in the audit trail)", id="reason")
-            yield Static("", id="reason-message", classes="message")
-            with Horizontal(classes="buttons"):
-                yield Button(self._confirm, id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+    @override
+    def dialog_title(self) -> str:
+        return self._title
 
-    def on_mount(self) -> None:
-        """Type the reason straight away."""
-        self.query_one("#reason", Input).focus()
+    @override
+    def submit_label(self) -> str:
+        return self._confirm
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#ok")
-    def _ok(self) -> None:
+    @override
+    def compose_body(self) -> ComposeResult:
+        """The question and one line for the reason."""
+        yield Static(Content(self._prompt))
+        yield Input(placeholder="Reason (recorded in the audit trail)", id="reason")
+
+    @override
+    def submit(self) -> None:
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
-            self.query_one("#reason-message", Static).update("Give a reason.")
-            self.query_one("#reason-message").add_class("error")
+            self.say("Give a reason.")
             return
         self.dismiss(reason)
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close without a reason: nothing is changed."""
-        self.dismiss(None)

@@ -1,0 +1,121 @@
+"""The one dialog base (tui/modals/base.py): Enter walks the fields and submits from the
+last, Esc and Cancel close with None, and a cancelled dialog stores nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import col, func, select
+from textual.app import App, ComposeResult
+from textual.widgets import Input
+from typing_extensions import override
+
+from lottrack.db import Database
+from lottrack.models import WeightMeasurement
+from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tui.app import LotTrackApp
+from tui.modals.base import ModalForm
+from tui.modals.weight import WeightModal
+from tui.screens.weights import WeightsScreen
+
+pytestmark = pytest.mark.asyncio
+
+
+class PairModal(ModalForm[tuple[str, str]]):
+    """Two fields; the first is required."""
+
+    DIALOG_TITLE = "Two things"
+    SUBMIT = "Keep"
+    FIELDS = ("#first", "#second")
+
+    @override
+    def compose_body(self) -> ComposeResult:
+        yield Input(id="first", compact=True)
+        yield Input(id="second", compact=True)
+
+    @override
+    def submit(self) -> None:
+        first = self.query_one("#first", Input).value
+        if not first:
+            self.say("Type the first thing.", focus="#first")
+            return
+        self.dismiss((first, self.query_one("#second", Input).value))
+
+
+class Host(App[None]):
+    """Opens the dialog and keeps what it returned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.returned: list[tuple[str, str] | None] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(PairModal(), self.returned.append)
+
+
+async def test_enter_moves_to_the_next_field_and_submits_from_the_last() -> None:
+    host = Host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Two things" in screen_text(host)
+        assert "Keep" in screen_text(host)
+        await type_text(pilot, "apple")
+        await pilot.press("enter")  # to the second field, not submitted
+        await settle(pilot)
+        assert isinstance(host.screen, PairModal)
+        assert host.returned == []
+        await type_text(pilot, "pear")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert not isinstance(host.screen, PairModal)
+    assert host.returned == [("apple", "pear")]
+
+
+async def test_a_refusal_stays_in_the_dialog_with_a_message_on_the_field() -> None:
+    host = Host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "enter")  # nothing typed in the first: refused
+        await settle(pilot)
+        assert isinstance(host.screen, PairModal)
+        assert shown(host, "#dialog-message") == "Type the first thing."
+        assert host.focused is host.screen.query_one("#first")
+        assert host.returned == []
+
+
+@pytest.mark.parametrize("key", ["escape", "cancel button"])
+async def test_esc_or_cancel_closes_with_nothing(key: str) -> None:
+    host = Host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await type_text(pilot, "apple")
+        if key == "escape":
+            await pilot.press("escape")
+        else:
+            await pilot.click("#cancel")
+        await settle(pilot)
+        assert not isinstance(host.screen, PairModal)
+    assert host.returned == [None]
+
+
+def _weights(db: Database) -> int:
+    with db.reader() as s:
+        return s.exec(select(func.count(col(WeightMeasurement.id)))).one()
+
+
+async def test_a_weight_dialog_closed_with_esc_stores_no_weight(
+        app: LotTrackApp, demo_db: Database) -> None:
+    before = _weights(demo_db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "ward")
+        await pilot.press("w")  # the first patient's weights
+        await settle(pilot)
+        assert isinstance(app.screen, WeightsScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, WeightModal)
+        await type_text(pilot, "71.5 kg")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, WeightsScreen)  # back on the list, nothing added
+        assert "No weight is recorded yet" in screen_text(app)
+    assert _weights(demo_db) == before
