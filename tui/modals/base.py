@@ -31,9 +31,9 @@ class ModalForm(ModalScreen[Result | None]):
     """A dialog that returns a ``Result``, or None when cancelled."""
 
     DIALOG_TITLE: ClassVar[str] = ""
-    """The title; :meth:`dialog_title` for one that names a record."""
+    """The title (``title=`` for one that names a record)."""
     SUBMIT: ClassVar[str] = "OK"
-    """The label of the submit button; :meth:`submit_label` for one chosen per dialog."""
+    """The label of the submit button (``submit=`` for one chosen by the caller)."""
     FIELDS: ClassVar[tuple[str, ...]] = ()
     """Selectors of the fields in the order Enter walks them; the first has the focus."""
     ENTER_SUBMITS_ANYWHERE: ClassVar[bool] = False
@@ -45,15 +45,14 @@ class ModalForm(ModalScreen[Result | None]):
         Binding("enter", "enter_field", show=False, priority=True),
     ]
 
+    def __init__(self, *, title: str | None = None, submit: str | None = None) -> None:
+        """``title`` and ``submit`` (the button's label) for a dialog that names them
+        when it opens; else :attr:`DIALOG_TITLE` and :attr:`SUBMIT`."""
+        super().__init__()
+        self._dialog_title = self.DIALOG_TITLE if title is None else title
+        self._submit_label = self.SUBMIT if submit is None else submit
+
     # ------------------------------------------------------------ what subclasses give
-
-    def dialog_title(self) -> str:
-        """The title line."""
-        return self.DIALOG_TITLE
-
-    def submit_label(self) -> str:
-        """The label of the submit button."""
-        return self.SUBMIT
 
     def compose_body(self) -> ComposeResult:
         """What is asked: text and fields, between the title and the message line."""
@@ -80,7 +79,7 @@ class ModalForm(ModalScreen[Result | None]):
     def compose(self) -> ComposeResult:
         """Title, body, message line, notes, buttons."""
         with Vertical(classes="modal-box"):
-            yield Static(Content(self.dialog_title()), classes="dialog-title")
+            yield Static(Content(self._dialog_title), classes="dialog-title")
             yield from self.compose_body()
             message = self.initial_message()
             line = Static(Content(message), id="dialog-message", classes="message")
@@ -88,7 +87,7 @@ class ModalForm(ModalScreen[Result | None]):
             yield line
             yield from self.compose_notes()
             with Horizontal(classes="buttons"):
-                yield Button(self.submit_label(), id="ok", variant="primary", compact=True)
+                yield Button(self._submit_label, id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:

@@ -22,20 +22,12 @@ class MomentModal(ModalForm[dt.datetime]):
 
     def __init__(self, title: str, prompt: str, field: str,
                  clock: Callable[[], dt.datetime], confirm: str = "Record") -> None:
-        super().__init__()
-        self._title = title
+        super().__init__(title=title, submit=confirm)
         self._prompt = prompt
         self._field = field
         self._clock = clock
-        self._confirm = confirm
 
-    @override
-    def dialog_title(self) -> str:
-        return self._title
 
-    @override
-    def submit_label(self) -> str:
-        return self._confirm
 
     @override
     def compose_body(self) -> ComposeResult:

@@ -16,18 +16,10 @@ class ReasonModal(ModalForm[str]):
     FIELDS = ("#reason",)
 
     def __init__(self, title: str, prompt: str, confirm: str = "OK") -> None:
-        super().__init__()
-        self._title = title
+        super().__init__(title=title, submit=confirm)
         self._prompt = prompt
-        self._confirm = confirm
 
-    @override
-    def dialog_title(self) -> str:
-        return self._title
 
-    @override
-    def submit_label(self) -> str:
-        return self._confirm
 
     @override
     def compose_body(self) -> ComposeResult:

@@ -17,12 +17,8 @@ class ResetPasswordModal(ModalForm[str]):
     FIELDS = ("#new", "#confirm")
 
     def __init__(self, username: str) -> None:
-        super().__init__()
-        self._username = username
+        super().__init__(title=f"Reset the password of {username}")
 
-    @override
-    def dialog_title(self) -> str:
-        return f"Reset the password of {self._username}"
 
     @override
     def compose_body(self) -> ComposeResult:

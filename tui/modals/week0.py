@@ -21,14 +21,10 @@ class Week0Modal(ModalForm[dt.date]):
     FIELDS = ("#week0",)
 
     def __init__(self, subject_code: str, today: dt.date, period2_week: int) -> None:
-        super().__init__()
-        self._subject = subject_code
+        super().__init__(title=f"Schedule the visits of {subject_code}")
         self._today = today
         self._period2_week = period2_week
 
-    @override
-    def dialog_title(self) -> str:
-        return f"Schedule the visits of {self._subject}"
 
     @override
     def compose_body(self) -> ComposeResult:

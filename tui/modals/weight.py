@@ -33,8 +33,8 @@ class WeighingForm(ModalForm[Result]):
     """A dialog with a weight: one outside 30–200 kg is returned only once a second Enter
     (or Record) confirms it (design §6.8)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, title: str | None = None) -> None:
+        super().__init__(title=title)
         self._confirming: str | None = None
         """The implausible weight text shown for confirmation (submitting again stores it)."""
 
@@ -65,13 +65,9 @@ class WeightModal(WeighingForm[WeightEntry]):
     BINDINGS = [Binding("ctrl+s", "submit", "Record", priority=True)]
 
     def __init__(self, subject_code: str, clock: Callable[[], dt.datetime]) -> None:
-        super().__init__()
-        self._subject = subject_code
+        super().__init__(title=f"Record a weight of {subject_code}")
         self._clock = clock
 
-    @override
-    def dialog_title(self) -> str:
-        return f"Record a weight of {self._subject}"
 
     @override
     def compose_body(self) -> ComposeResult:

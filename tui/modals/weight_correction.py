@@ -33,12 +33,8 @@ class WeightCorrectionModal(WeighingForm[WeightCorrection]):
     ENTER_SUBMITS_ANYWHERE = True
 
     def __init__(self, subject_code: str, weight_id: int, was: str) -> None:
-        super().__init__()
-        self._title = f"Correct weight #{weight_id} of {subject_code} (was {was})"
+        super().__init__(title=f"Correct weight #{weight_id} of {subject_code} (was {was})")
 
-    @override
-    def dialog_title(self) -> str:
-        return self._title
 
     @override
     def compose_body(self) -> ComposeResult:

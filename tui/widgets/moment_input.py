@@ -12,17 +12,19 @@ import datetime as dt
 from collections.abc import Callable
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from lottrack.errors import ValidationError
 from lottrack.times import SHOWN, parse_moment
+from tui.widgets.typed_field import TypedField
 
 
-class MomentField(Vertical):
+class MomentField(TypedField):
     """An input for a date and time; ``name`` is the field's name."""
+
+    ERROR_LINE = ".mf-error"
 
     DEFAULT_CSS = """
     MomentField { height: auto; width: 1fr; }
@@ -49,29 +51,6 @@ class MomentField(Vertical):
             yield Input(self._value, placeholder="now, 14:30, -2h…", compact=True)
             yield Static("", classes="mf-preview")
         yield Static("", classes="mf-error")
-
-    def on_mount(self) -> None:
-        """Show what the default names."""
-        self.evaluate()
-
-    @property
-    def input(self) -> Input:
-        """The text input itself."""
-        return self.query_one(Input)
-
-    @property
-    def text(self) -> str:
-        """What was typed."""
-        return self.input.value
-
-    @text.setter
-    def text(self, value: str) -> None:
-        self.input.value = value
-
-    def focus(self, scroll_visible: bool = True) -> MomentField:
-        """Focus the input."""
-        self.input.focus(scroll_visible)
-        return self
 
     def set_zone(self, zone: dt.tzinfo) -> None:
         """Read times in ``zone`` (the site's) from now on."""
@@ -105,21 +84,3 @@ class MomentField(Vertical):
             raise ValidationError(self.error or f"{self.field}: not a time.", field=self.field)
         return moment
 
-    def check(self) -> bool:
-        """Before saving: True when the text names a moment; else the message shows."""
-        if self.evaluate() is not None:
-            return True
-        assert self.error is not None
-        self.show_error(self.error)
-        return False
-
-    def show_error(self, message: str) -> None:
-        """Mark the field invalid with ``message`` (also the service's refusal)."""
-        self.query_one(".mf-error", Static).update(Text(message))
-        self.add_class("-invalid")
-
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.remove_class("-invalid")
-        self.evaluate()

@@ -11,15 +11,18 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from lottrack.errors import ValidationError
 from lottrack.units import Dim, ParsedQuantity, format_as_typed, parse_quantity
+from tui.widgets.typed_field import TypedField
 
 
-class QuantityField(Vertical):
+class QuantityField(TypedField):
     """An input for one quantity of dimension ``dim``; ``name`` is the field's name."""
+
+    ERROR_LINE = ".qf-error"
 
     DEFAULT_CSS = """
     QuantityField { height: auto; width: 1fr; }
@@ -53,24 +56,6 @@ class QuantityField(Vertical):
             yield Static("", classes="qf-preview")
         yield Static("", classes="qf-error")
 
-    def on_mount(self) -> None:
-        """Show the unit expected before anything is typed."""
-        self.evaluate()
-
-    @property
-    def input(self) -> Input:
-        """The text input itself (for focus)."""
-        return self.query_one(Input)
-
-    @property
-    def text(self) -> str:
-        """What was typed."""
-        return self.input.value
-
-    @text.setter
-    def text(self, value: str) -> None:
-        self.input.value = value
-
     @property
     def decimal_separator(self) -> str:
         """The site's decimal separator the value is read with."""
@@ -89,11 +74,6 @@ class QuantityField(Vertical):
         self.input.placeholder = "e.g. " + dim.example(self._separator)
         self.remove_class("-invalid", "-shown")
         self.evaluate()
-
-    def focus(self, scroll_visible: bool = True) -> QuantityField:
-        """Focus the input."""
-        self.input.focus(scroll_visible)
-        return self
 
     def evaluate(self) -> ParsedQuantity | None:
         """Read the text now; update the preview. Returns the value, or None (empty or bad)."""
@@ -124,19 +104,6 @@ class QuantityField(Vertical):
         self._show_error()
         return parsed
 
-    def check(self) -> bool:
-        """Before saving: True when the value can be sent; else the message shows in red."""
-        self.evaluate()
-        if self.error is None:
-            return True
-        self.show_error(self.error)
-        return False
-
-    def show_error(self, message: str) -> None:
-        """Mark the field invalid with ``message`` (also used for the service's refusal)."""
-        self.query_one(".qf-error", Static).update(Text(message))
-        self.add_class("-invalid")
-
     def _show_error(self) -> None:
         """While typing, a bad value's message shows (quietly) once the field was left."""
         line = self.query_one(".qf-error", Static)
@@ -152,9 +119,3 @@ class QuantityField(Vertical):
         if self.error is not None and self.text.strip():
             self.add_class("-shown")
             self._show_error()
-
-    @on(Input.Changed)
-    def _changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.remove_class("-invalid")
-        self.evaluate()
