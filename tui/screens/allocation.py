@@ -33,7 +33,7 @@ from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, Subject
 from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.modals.week0 import Week0Modal
 from tui.screens.paged_list import PagedListScreen
-from tui.widgets.record_table import RecordTable
+from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 
 NOT_ALLOCATED = "not allocated"
@@ -172,11 +172,7 @@ visits. Only unblinded pharmacists see this screen.
 
     def selected(self) -> SubjectAllocation | None:
         """The highlighted subject."""
-        table: DataTable[Text] = self.query_one("#alloc-table", DataTable)
-        if not self.rows or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        return self.rows.get(highlighted_key(self.query_one("#alloc-table", DataTable)) or "")
 
     @on(DataTable.RowHighlighted, "#alloc-table")
     def _highlighted(self) -> None:

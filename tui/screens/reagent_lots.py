@@ -22,7 +22,7 @@ from lottrack.errors import LotTrackError
 from lottrack.permissions import Action, CurrentUser
 from tui.modals.reason import ReasonModal
 from tui.screens.base import AppScreen
-from tui.widgets.record_table import RecordTable
+from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 from tui.workers import post_if_current
@@ -92,11 +92,7 @@ passage ("usable").
 
     def selected(self) -> listings.ReagentRow | None:
         """The highlighted lot."""
-        table: DataTable[Text] = self.query_one("#reagents-table", DataTable)
-        if table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        return self.rows.get(highlighted_key(self.query_one("#reagents-table", DataTable)) or "")
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

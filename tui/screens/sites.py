@@ -20,6 +20,7 @@ from lottrack.db import Database
 from lottrack.permissions import Action, CurrentUser
 from lottrack.sites import SiteInfo
 from tui.screens.base import AppScreen
+from tui.widgets.record_table import highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
@@ -86,11 +87,7 @@ A site is never deleted: its subjects and records refer to it.
 
     def selected(self) -> SiteInfo | None:
         """The highlighted site."""
-        table: DataTable[Text] = self.query_one("#sites-table", DataTable)
-        if not self.rows or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        return self.rows.get(highlighted_key(self.query_one("#sites-table", DataTable)) or "")
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

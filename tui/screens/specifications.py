@@ -30,7 +30,7 @@ from lottrack.permissions import Action, CurrentUser
 from lottrack.signatures import Credentials
 from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
-from tui.widgets.record_table import RecordTable
+from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
@@ -144,11 +144,7 @@ and optionally `required`.
 
     def selected(self) -> SpecVersion | None:
         """The highlighted version."""
-        table: DataTable[Text] = self.query_one("#specs-versions", DataTable)
-        if not self.rows or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        return self.rows.get(highlighted_key(self.query_one("#specs-versions", DataTable)) or "")
 
     @on(DataTable.RowHighlighted, "#specs-versions")
     def _highlighted(self) -> None:

@@ -26,7 +26,7 @@ from tui.modals.new_user import NewUserForm, NewUserModal
 from tui.modals.reason import ReasonModal
 from tui.modals.reset_password import ResetPasswordModal
 from tui.screens.base import AppScreen
-from tui.widgets.record_table import RecordTable
+from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -142,11 +142,7 @@ a taken username or a too-short password) are shown under the table.
 
     def selected(self) -> AccountRow | None:
         """The highlighted account."""
-        table: DataTable[Text] = self.query_one("#users-table", DataTable)
-        if not self.rows or table.cursor_row < 0 or table.row_count == 0:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return self.rows.get(key or "")
+        return self.rows.get(highlighted_key(self.query_one("#users-table", DataTable)) or "")
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

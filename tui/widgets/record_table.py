@@ -45,3 +45,10 @@ class RecordTable(DataTable[Cell]):
             # handler then finds nothing left to measure.
             self._clear_caches()
             self.refresh(layout=True)  # a table of height auto takes its new height
+
+
+def highlighted_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under the cursor, or None when the table has no row."""
+    if table.row_count == 0 or table.cursor_row < 0:
+        return None
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
