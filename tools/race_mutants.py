@@ -6,13 +6,18 @@ which no code can remove, still serialises the writers).
         .venv/bin/python tools/race_mutants.py [NAME ...]
 
 Each mutant works on a copy in /tmp; the tree itself is never changed."""
-import os, shutil, subprocess, sys
+import os
+import shutil
+import subprocess
+import sys
+
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(SRC, ".venv", "bin", "python")
 AUDIT = "tests/storage/test_audit.py::test_two_processes_appending_at_once_leave_one_valid_chain"
 DINS = "tests/storage/test_dins.py::test_two_terminals_allocating_at_once_never_share_a_din"
 DISPENSE = "tests/storage/test_pharmacy.py::test_two_pharmacists_dispensing_the_same_bag_at_once"
-RELEASE = "tests/storage/test_release.py::test_two_qa_releasing_at_once_record_exactly_one_disposition"
+RELEASE = ("tests/storage/test_release.py::"
+           "test_two_qa_releasing_at_once_record_exactly_one_disposition")
 MUTANTS = {
     # PostgreSQL: the advisory lock that serialises audit appends
     "audit-advisory-lock": ("lottrack/audit.py",
@@ -51,7 +56,8 @@ for name in names:
     path, old, new, test = MUTANTS[name]
     dst = f"/tmp/mut-{name}"
     shutil.rmtree(dst, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files"], cwd=SRC, capture_output=True, text=True).stdout.split()
+    files = subprocess.run(["git", "ls-files"], cwd=SRC, capture_output=True,
+                           text=True).stdout.split()
     for f in files:
         os.makedirs(os.path.dirname(os.path.join(dst, f)) or dst, exist_ok=True)
         shutil.copy2(os.path.join(SRC, f), os.path.join(dst, f))

@@ -672,6 +672,8 @@ def test_bedside_check(dispensed: Made, code: str, kit: str, dob: dt.date) -> No
 @example(reactions="chills", grade=2.5)
 @example(reactions="chills", grade=True)
 @example(reactions="x" * 4001, grade=1)
+@example(reactions="0\u20280", grade=1)
+@example(reactions="a\r\nb", grade=1)
 @SETTINGS
 def test_infusion_reactions(started: Made, reactions: str, grade: Any) -> None:
     sc, infusion = started.sc, started.infusion
@@ -685,7 +687,10 @@ def test_infusion_reactions(started: Made, reactions: str, grade: Any) -> None:
         row = s.get(Infusion, infusion)
         assert row is not None
         assert row.ended_at is not None
-        assert row.reactions == reactions.strip()
+        # The words as typed, in order; every line break stored as "\n" (a typed "\r\n" or
+        # U+2028 line separator included), nothing else between the words changed.
+        assert row.reactions.split() == reactions.split()
+        assert row.reactions.splitlines() == (row.reactions.split("\n") if row.reactions else [])
         assert row.reaction_grade == grade
         assert grade is None or type(row.reaction_grade) is int
 
