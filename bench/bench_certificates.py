@@ -23,7 +23,7 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.platypus import SimpleDocTemplate, Table  # noqa: E402
 
 from certificates.release import render_release  # noqa: E402
-from lottrack.documents import signing  # noqa: E402
+from lottrack.views.documents import signing  # noqa: E402
 from tests.certificates.samples import release_data  # noqa: E402
 
 DATA = release_data()

@@ -14,8 +14,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lottrack.calc import DEFAULT_DOSE_WINDOW, check_dose  # noqa: E402
-from lottrack.units import Dim, parse_quantity  # noqa: E402
+from lottrack.kernel.calc import DEFAULT_DOSE_WINDOW, check_dose  # noqa: E402
+from lottrack.kernel.units import Dim, parse_quantity  # noqa: E402
 
 CASES = [
     ("154 lb", "1.2e8", None, None, None),

@@ -2,9 +2,9 @@
 them, against the same SQL sent by the bare driver (sqlite3 / psycopg) on an open
 connection.
 
-lottrack's side is one user action: :func:`lottrack.listings.lot_page` (a read transaction
+lottrack's side is one user action: :func:`lottrack.views.listings.lot_page` (a read transaction
 on a pooled connection, the account re-read for authorisation, the page query, the count,
-rows converted to lottrack's types) or :func:`lottrack.listings.lot_audit_trail` (an ORM
+rows converted to lottrack's types) or :func:`lottrack.views.listings.lot_audit_trail` (an ORM
 read session). The baseline replays the statements lottrack sent — for the lot list all
 three, in a read transaction of its own like lottrack's; for the trail its event query —
 on a driver connection held open for the run, and fetches the raw rows.
@@ -17,9 +17,9 @@ from typing import Any
 from common import Result, captured_sql, driver_connection, paired, person
 from sqlalchemy import func, select
 
-from lottrack import listings
-from lottrack.db import Database
-from lottrack.models import Harvest
+from lottrack.storage.db import Database
+from lottrack.storage.models import Harvest
+from lottrack.views import listings
 
 PAGE = 50
 

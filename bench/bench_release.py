@@ -1,4 +1,4 @@
-"""Releasing a lot end to end (QA's signed release through ``lottrack.scenario``) against
+"""Releasing a lot end to end (QA's signed release through ``lottrack.demo.scenario``) against
 the bare INSERT and UPDATE statements that release causes, replayed by the driver.
 
 lottrack's side re-reads the account, checks the password (argon2: the benchmarks switch to the
@@ -23,11 +23,12 @@ from common import Result, captured_sql, driver_connection, paired, person
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from lottrack import demo, lots, qc
-from lottrack.db import Database
-from lottrack.demo_trial import CAST_ROLES
-from lottrack.models import Lot
-from lottrack.scenario import Cast, Scenario
+from lottrack.demo import database as demo
+from lottrack.demo.scenario import Cast, Scenario
+from lottrack.demo.trial import CAST_ROLES
+from lottrack.manufacturing import lots, qc
+from lottrack.storage.db import Database
+from lottrack.storage.models import Lot
 
 REPEAT = 9
 

@@ -14,8 +14,8 @@ from typing import Any
 import legacy_verify
 from common import Result, paired
 
-from lottrack import audit
-from lottrack.db import Database
+from lottrack.storage import audit
+from lottrack.storage.db import Database
 
 EVENT_COLUMNS = ("seq", "at", "user_id", "username", "action", "entity", "entity_id",
                  "changes", "reason", "row_hash", "prev_hash", "hash")

@@ -24,10 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Engine, event, func, select  # noqa: E402
 
-from lottrack import accounts, demo  # noqa: E402
-from lottrack.db import Database  # noqa: E402
-from lottrack.models import Subject  # noqa: E402
-from lottrack.permissions import CurrentUser  # noqa: E402
+from lottrack.demo import database as demo  # noqa: E402
+from lottrack.records import accounts  # noqa: E402
+from lottrack.records.permissions import CurrentUser  # noqa: E402
+from lottrack.storage.db import Database  # noqa: E402
+from lottrack.storage.models import Subject  # noqa: E402
 
 accounts.use_cheap_hashing_in_the_test_suite()  # benchmarks measure the program, not argon2
 
@@ -106,7 +107,7 @@ def driver_connection(db: Database) -> Any:
 
 def person(db: Database, username: str) -> CurrentUser:
     """A demo person."""
-    from lottrack.models import User
+    from lottrack.storage.models import User
 
     with db.reader() as s:
         user = s.execute(select(User).where(User.username == username)).scalar_one()

@@ -1,6 +1,7 @@
 """Query plans of the lot list's queries and of a lot's audit trail: ``EXPLAIN QUERY PLAN``
 on SQLite, ``EXPLAIN ANALYZE`` on PostgreSQL, for the statements
-:func:`lottrack.listings.lot_page` and :func:`lottrack.listings.lot_audit_trail` send."""
+:func:`lottrack.views.listings.lot_page` and :func:`lottrack.views.listings.lot_audit_trail`
+send."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from common import captured_sql, driver_connection, person
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from lottrack import listings, lots
-from lottrack.db import Database
-from lottrack.models import Harvest, Lot
+from lottrack.manufacturing import lots
+from lottrack.storage.db import Database
+from lottrack.storage.models import Harvest, Lot
+from lottrack.views import listings
 
 
 def plans(db: Database) -> str:

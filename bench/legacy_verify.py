@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from lottrack.audit import (
+from lottrack.storage.audit import (
     EVENT_TABLE,
     GENESIS_HASH,
     VerifyReport,

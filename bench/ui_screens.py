@@ -157,7 +157,7 @@ def home_loaded(app: App[Any]) -> bool:
 
 async def log_in(pilot: Pilot[Any], username: str) -> float:
     """Log ``username`` in; the seconds from Enter on the password to the home screen."""
-    from lottrack import demo
+    from lottrack.demo import database as demo
     from tui.screens.login import LoginScreen
 
     app = pilot.app
@@ -196,8 +196,8 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
                            ) -> dict[str, list[float]]:
     """Every measure of lottrack's screens on the database at ``url`` (of the demo
     accounts in ``roles`` only, when given)."""
-    from lottrack import accounts
-    from lottrack.db import Database
+    from lottrack.records import accounts
+    from lottrack.storage.db import Database
     from tui.app import make_app
     from tui.screens.audit import AuditScreen
     from tui.screens.lot_detail import LotDetailScreen

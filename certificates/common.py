@@ -43,7 +43,7 @@ from certificates.text import local_time_cell as local_time_cell
 from certificates.text import number as number
 from certificates.text import qr_payload as qr_payload
 from certificates.text import quantity as quantity
-from lottrack.documents.data import (
+from lottrack.views.documents.data import (
     CHAIN_HEAD_KEYWORD,
     DinText,
     DocumentData,

@@ -10,7 +10,7 @@ from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 
 from certificates.common import FONT, INK, MUTED, RULE, register_fonts
-from lottrack.documents.data import GrowthPoint
+from lottrack.views.documents.data import GrowthPoint
 
 LINE = colors.HexColor("#1f5f99")
 

@@ -25,8 +25,8 @@ from certificates.common import (
     signature_status,
     table,
 )
-from lottrack.documents.data import InfusionCertificateData, SignatureManifestation
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.views.documents.data import InfusionCertificateData, SignatureManifestation
 
 WIDTH = A4[0] - 30 * mm
 TITLE = "INFUSION CERTIFICATE"

@@ -29,8 +29,8 @@ from certificates.common import (
     quantity,
     styles,
 )
-from lottrack.documents.data import NOT_EVALUATED, BagLabelData
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.views.documents.data import NOT_EVALUATED, BagLabelData
 
 MARGIN = 4 * mm
 TITLE = "BAG LABEL"

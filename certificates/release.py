@@ -25,8 +25,8 @@ from certificates.common import (
     table,
 )
 from certificates.growth_curve import growth_curve
-from lottrack.documents.data import QCLine, ReleaseCertificateData
-from lottrack.units import Dim, format_quantity_range
+from lottrack.kernel.units import Dim, format_quantity_range
+from lottrack.views.documents.data import QCLine, ReleaseCertificateData
 
 WIDTH = A4[0] - 30 * mm
 TITLE = "LOT RELEASE CERTIFICATE"

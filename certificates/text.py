@@ -7,8 +7,8 @@ import datetime as dt
 import zoneinfo
 from functools import cache
 
-from lottrack.documents.data import DocumentData
-from lottrack.units import Dim, format_number, format_quantity
+from lottrack.kernel.units import Dim, format_number, format_quantity
+from lottrack.views.documents.data import DocumentData
 
 
 @cache

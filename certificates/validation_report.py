@@ -1,7 +1,7 @@
 """Validation report (``lottrack validate``; GAMP 5, Annex 11 §4): a summary page, the
 machine and versions, the traceability matrix, then each requirement with its checks —
 expected, observed, pass/fail. Drawn from a frozen
-:class:`~lottrack.documents.validation_data.ValidationReportData`."""
+:class:`~lottrack.views.documents.validation_data.ValidationReportData`."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from certificates.common import (
     para,
     table,
 )
-from lottrack.documents.validation_data import CheckLine, ValidationReportData
+from lottrack.views.documents.validation_data import CheckLine, ValidationReportData
 
 WIDTH = A4[0] - 30 * mm
 TITLE = "VALIDATION REPORT (IQ/OQ)"

@@ -1,6 +1,6 @@
 """Bag label in ZPL II for thermal printers (design §4, §9; blinded).
 
-The same frozen :class:`~lottrack.documents.data.BagLabelData` the PDF label draws, laid
+The same frozen :class:`~lottrack.views.documents.data.BagLabelData` the PDF label draws, laid
 out on a 4 × 4 inch ISBT 128 label at 203 dpi (812 × 812 dots): the DIN as Code 128 with
 its data identifier ``=`` and flags, the eye-readable DIN with the flags and the boxed
 check character, the product code (data identifier ``=<``), the use-by as expiration date
@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 
 from certificates.text import local_moment, local_time, qr_payload, quantity
-from lottrack.documents.data import NOT_EVALUATED, BagLabelData
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.views.documents.data import NOT_EVALUATED, BagLabelData
 
 DOTS = 812
 """4 inches at 203 dpi."""

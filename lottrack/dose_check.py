@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from lottrack.errors import ValidationError
+from lottrack.kernel.errors import ValidationError
 
 if TYPE_CHECKING:  # pint and its unit definitions load when the check runs
-    from lottrack.calc import DoseResult, DoseWindow
+    from lottrack.kernel.calc import DoseResult, DoseWindow
 
 OPTIONS = {"--weight": "weight", "--viable-cells": "viable_cells",
            "--concentration": "concentration", "--volume": "volume",
@@ -28,8 +28,8 @@ EXIT_BAD_INPUT = 2
 
 
 def _window(min_text: str | None, max_text: str | None) -> DoseWindow:
-    from lottrack.calc import DEFAULT_DOSE_WINDOW, DoseWindow
-    from lottrack.units import Dim, format_quantity, parse_quantity
+    from lottrack.kernel.calc import DEFAULT_DOSE_WINDOW, DoseWindow
+    from lottrack.kernel.units import Dim, format_quantity, parse_quantity
 
     low, high = DEFAULT_DOSE_WINDOW.min, DEFAULT_DOSE_WINDOW.max
     if min_text is not None:
@@ -47,8 +47,8 @@ def _compute(
     weight: str | None, viable_cells: str | None, concentration: str | None,
     volume: str | None, viability: str | None, window: DoseWindow,
 ) -> DoseResult:
-    from lottrack.calc import check_dose
-    from lottrack.units import Dim, parse_quantity
+    from lottrack.kernel.calc import check_dose
+    from lottrack.kernel.units import Dim, parse_quantity
 
     if weight is None:
         raise ValidationError("weight: missing; give --weight such as 70 kg or 154 lb.",
@@ -106,8 +106,8 @@ def _as_json(result: DoseResult, typed: dict[str, str | None]) -> str:
 
 
 def _as_text(result: DoseResult, weight_text: str) -> str:
-    from lottrack.calc import describe_dose
-    from lottrack.units import Dim, format_quantity, format_quantity_range
+    from lottrack.kernel.calc import describe_dose
+    from lottrack.kernel.units import Dim, format_quantity, format_quantity_range
 
     verdict = describe_dose(result)
     if not result.within:

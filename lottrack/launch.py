@@ -19,7 +19,7 @@ def main() -> None:
 
         values = dose_check.plain_options(args[1:])
         if values is not None:
-            from lottrack import logs
+            from lottrack.kernel import logs
 
             logs.configure()  # as lottrack.cli.main does, once
             code, text, to_stderr = dose_check.check(**values)  # type: ignore[arg-type]

@@ -28,10 +28,12 @@ from sqlmodel import Session, col, select
 os.environ["LOTTRACK_KEY_DIR"] = tempfile.mkdtemp(
     prefix=f"lottrack-test-keys-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 
-from lottrack import accounts, anchors, audit, bootstrap  # noqa: E402
-from lottrack.db import Database, normalise_url
-from lottrack.models import AuditEvent, User
-from lottrack.permissions import CurrentUser
+from lottrack.install import bootstrap  # noqa: E402
+from lottrack.records import accounts  # noqa: E402
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import anchors, audit  # noqa: E402
+from lottrack.storage.db import Database, normalise_url
+from lottrack.storage.models import AuditEvent, User
 
 accounts.use_cheap_hashing_in_the_test_suite()  # thousands of logins; never in a real run
 
@@ -49,7 +51,7 @@ def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory,
     """Each test's audit checkpoints go to a folder of its own: the databases copied from
     one template share a database id, so a shared file would mix their checkpoints. The
     session's facility key (in ``LOTTRACK_KEY_DIR``) signs them."""
-    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+    from lottrack.views.documents.signing import default_key_dir, ensure_facility_key
 
     ensure_facility_key(default_key_dir())
     directory = tmp_path_factory.mktemp("checkpoints")

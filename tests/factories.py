@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Cast, Scenario
+from lottrack.demo.scenario import Cast, Scenario
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tests.conftest import PASSWORD
 
 ROLES = {

@@ -1,5 +1,5 @@
 """The audit trail is captured because a database was opened, not because some module
-happened to import lottrack.audit (docs/design.md §6.1)."""
+happened to import lottrack.storage.audit (docs/design.md §6.1)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 def test_opening_a_database_installs_the_audit_listeners(tmp_path: Path) -> None:
     code = (
         "import sys\n"
-        "from lottrack import audit\n"
-        "from lottrack.db import Database\n"
+        "from lottrack.storage import audit\n"
+        "from lottrack.storage.db import Database\n"
         "print(audit.installed())\n"
         "Database(sys.argv[1]).dispose()\n"
         "print(audit.installed())\n"

@@ -27,9 +27,10 @@ def _loaded(module: str, candidates: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize(
     "module",
-    ["lottrack.cli", "lottrack.models", "lottrack.audit", "lottrack.accounts", "lottrack.demo",
-     "lottrack.listings", "lottrack.trial.dispensing", "lottrack.documents.builders",
-     "lottrack.documents.issue"],
+    ["lottrack.cli", "lottrack.storage.models", "lottrack.storage.audit",
+     "lottrack.records.accounts", "lottrack.demo.database", "lottrack.views.listings",
+     "lottrack.trial.dispensing", "lottrack.views.documents.builders",
+     "lottrack.views.documents.issue"],
 )
 def test_core_does_not_load_textual_or_reportlab(module: str) -> None:
     assert _loaded(module, ("textual", "reportlab", "tui", "certificates")) == []
@@ -40,8 +41,8 @@ def test_core_does_not_load_textual_or_reportlab(module: str) -> None:
 )
 def test_certificates_load_no_database_and_no_ui(module: str) -> None:
     """A renderer draws frozen data: it cannot open a session or reach a screen."""
-    assert _loaded(module, ("sqlalchemy", "sqlmodel", "lottrack.db", "lottrack.models",
-                            "textual", "tui")) == []
+    assert _loaded(module, ("sqlalchemy", "sqlmodel", "lottrack.storage.db",
+                            "lottrack.storage.models", "textual", "tui")) == []
 
 
 @pytest.mark.parametrize("module", ["tui.app", "tui.screens.login", "tui.opening"])
@@ -49,5 +50,6 @@ def test_the_ui_starts_without_the_database_layer(module: str) -> None:
     """The login screen is drawn from Textual alone; the rest loads behind it in a worker
     (tui/opening.py)."""
     assert _loaded(module, ("sqlalchemy", "sqlmodel", "alembic", "pint", "argon2",
-                            "lottrack.db", "lottrack.models", "lottrack.permissions",
+                            "lottrack.storage.db", "lottrack.storage.models",
+                            "lottrack.records.permissions",
                             "tui.screens.home")) == []

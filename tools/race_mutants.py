@@ -20,13 +20,13 @@ RELEASE = ("tests/storage/test_release.py::"
            "test_two_qa_releasing_at_once_record_exactly_one_disposition")
 MUTANTS = {
     # PostgreSQL: the advisory lock that serialises audit appends
-    "audit-advisory-lock": ("lottrack/audit.py",
+    "audit-advisory-lock": ("lottrack/storage/audit.py",
         'conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")', "pass", AUDIT),
     # SQLite: write sessions take the write lock at BEGIN (IMMEDIATE)
-    "sqlite-begin-immediate": ("lottrack/db.py",
+    "sqlite-begin-immediate": ("lottrack/storage/db.py",
         '"BEGIN IMMEDIATE" if immediate else "BEGIN"', '"BEGIN"', AUDIT),
     # DINs: the counter is incremented by one atomic UPDATE ... RETURNING
-    "din-atomic-update": ("lottrack/dins.py",
+    "din-atomic-update": ("lottrack/facility/dins.py",
         """    result = session.execute(
         update(DinCounter)
         .where(col(DinCounter.fin) == fin, col(DinCounter.year) == yy)
@@ -46,7 +46,7 @@ MUTANTS = {
     "dispense-row-lock": ("lottrack/trial/dispensing.py",
         "stmt.with_for_update() if for_update else stmt", "stmt", DISPENSE),
     # Release: the lot row is read FOR UPDATE
-    "release-row-lock": ("lottrack/disposition.py",
+    "release-row-lock": ("lottrack/release/disposition.py",
         "return lots.get_lot(session, lot_id, for_update=True)",
         "return lots.get_lot(session, lot_id, for_update=False)", RELEASE),
 }

@@ -16,8 +16,8 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack.errors import LotTrackError
-from lottrack.logs import log_failure
+from lottrack.kernel.errors import LotTrackError
+from lottrack.kernel.logs import log_failure
 from tui.commands import PaletteCommand, RoleCommands
 from tui.context import AppContext, Clock, local_clock
 from tui.screens.base import AppScreen
@@ -26,9 +26,9 @@ from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
 if TYPE_CHECKING:  # loaded behind the login screen (tui/opening.py): start-up stays light
-    from lottrack.db import Database
-    from lottrack.permissions import CurrentUser
-    from lottrack.sites import ClockSite
+    from lottrack.facility.sites import ClockSite
+    from lottrack.records.permissions import CurrentUser
+    from lottrack.storage.db import Database
     from tui.opening import DatabaseState
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class LotTrackApp(App[None]):
 
     def start_session(self, user: CurrentUser) -> None:
         """Remember who logged in and show their home."""
-        from lottrack import settings
+        from lottrack.storage import settings
         from tui.screens.home import HomeScreen
 
         self.ctx.user = user
@@ -133,7 +133,7 @@ class LotTrackApp(App[None]):
     @work(thread=True, exit_on_error=False, group="logout")
     def _record_logout(self, db: Database, user: CurrentUser,
                        idle_minutes: float | None) -> None:
-        from lottrack import accounts
+        from lottrack.records import accounts
 
         with db.session() as session:
             accounts.record_logout(session, user, "logged out" if idle_minutes is None
@@ -149,7 +149,7 @@ class LotTrackApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="site-clock")
     def _read_site_clock(self, db: Database, user_id: int | None) -> None:
-        from lottrack import sites
+        from lottrack.facility import sites
 
         with db.reader() as session:
             site = sites.clock_site(session, user_id)
@@ -192,7 +192,7 @@ class LotTrackApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
     def _read_idle_limit(self, db: Database) -> None:
-        from lottrack import settings
+        from lottrack.storage import settings
 
         with db.reader() as session:
             minutes = settings.get_float(session, IDLE_SETTING)
@@ -292,7 +292,7 @@ class LotTrackApp(App[None]):
         """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
         user, self.ctx.user = self.ctx.user, None
         if user is not None:
-            from lottrack import accounts
+            from lottrack.records import accounts
 
             try:
                 with self.ctx.db.session() as session:

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from textual.dom import DOMNode
 
-from lottrack.locations import database_label
+from lottrack.kernel.locations import database_label
 
 if TYPE_CHECKING:  # the database layer loads behind the login screen (tui/opening.py)
-    from lottrack.db import Database
-    from lottrack.permissions import Action, CurrentUser
-    from lottrack.sites import ClockSite
+    from lottrack.facility.sites import ClockSite
+    from lottrack.records.permissions import Action, CurrentUser
+    from lottrack.storage.db import Database
     from tui.opening import DatabaseState
 
 Clock = Callable[[], dt.datetime]
@@ -51,7 +51,7 @@ class AppContext:
 
     ``url`` names the database from the start; ``db`` exists once the database layer has
     loaded (a worker opens it behind the login screen, :mod:`tui.opening`), or at once when
-    the app was built with an open :class:`~lottrack.db.Database`.
+    the app was built with an open :class:`~lottrack.storage.db.Database`.
     """
 
     url: str
@@ -97,7 +97,7 @@ class AppContext:
         """Whether the logged-in person's roles allow ``action`` (for hiding, not security)."""
         if self.user is None:
             return False
-        from lottrack.permissions import allowed
+        from lottrack.records.permissions import allowed
 
         return allowed(self.user.roles, action)
 
@@ -111,7 +111,7 @@ def database_location(url: str) -> str:
     """The full location of a database, for help text (passwords hidden)."""
     from sqlalchemy.engine import make_url
 
-    from lottrack.db import shown_url
+    from lottrack.storage.db import shown_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -17,7 +17,7 @@ from typing import Any
 
 from textual.screen import Screen
 
-from lottrack.permissions import Action
+from lottrack.records.permissions import Action
 
 
 def _users_screen() -> Screen[Any]:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Literal
 from tui.workers import first_line
 
 if TYPE_CHECKING:
-    from lottrack.db import Database
-    from lottrack.sites import ClockSite
+    from lottrack.facility.sites import ClockSite
+    from lottrack.storage.db import Database
 
 StateKind = Literal["ready", "empty", "outdated", "unavailable"]
 
@@ -51,7 +51,10 @@ def check_database(db: Database) -> DatabaseState:
     """Whether ``db`` can be logged into (runs in a worker thread)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lottrack import bootstrap, demo, schema, sites
+    from lottrack.demo import database as demo
+    from lottrack.facility import sites
+    from lottrack.install import bootstrap
+    from lottrack.storage import schema
 
     try:
         current = schema.current_revision(db.engine)
@@ -78,7 +81,7 @@ def open_database(url: str, db: Database | None) -> tuple[Database | None, Datab
     thread). The database is None when ``url`` cannot be used at all."""
     from sqlalchemy.exc import ArgumentError
 
-    from lottrack.db import Database
+    from lottrack.storage.db import Database
 
     if db is None:
         try:
@@ -86,8 +89,8 @@ def open_database(url: str, db: Database | None) -> tuple[Database | None, Datab
         except ArgumentError as exc:
             return None, DatabaseState("unavailable", f"Cannot use {url!r} ({first_line(exc)}).")
     state = check_database(db)
-    importlib.import_module("lottrack.accounts")  # the login's check (argon2)
-    importlib.import_module("lottrack.units")  # pint's definitions
+    importlib.import_module("lottrack.records.accounts")  # the login's check (argon2)
+    importlib.import_module("lottrack.kernel.units")  # pint's definitions
     importlib.import_module("tui.screens.home")  # the home screen and its panes' services
     return db, state
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 from textual.dom import DOMNode
 
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from lottrack.trial import visits
-from lottrack.units import Dim, format_quantity
 from tui.context import app_of
 from tui.modals.weight import WeightEntry, WeightModal
 

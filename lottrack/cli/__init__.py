@@ -2,13 +2,14 @@
 
 Start-up stays light: ``lottrack --help``, ``dose-check`` and ``din`` run in about the time
 of a bare Typer app or of pint alone (``bench/bench_startup.py``). This module imports every
-command module; a command module imports at its top only typer, the standard library and
-the light lottrack modules (``lottrack.cli.common``, ``lottrack.errors``,
-``lottrack.locations``, ``lottrack.isbt128``, ``lottrack.documents.signing``). Everything
-else -- the database layer (SQLAlchemy, SQLModel, the models, Alembic), the services, pint
-(``lottrack.units``, ``lottrack.calc``), argon2, reportlab, pyHanko, the terminal UI -- is
-imported inside the function of the command that uses it, and types named in annotations
-come under ``if TYPE_CHECKING:``. A new command follows the same shape::
+command module; a command module imports at its top only typer, the standard library and the
+light lottrack modules (``lottrack.cli.common``, ``lottrack.kernel.errors``,
+``lottrack.kernel.locations``, ``lottrack.kernel.isbt128``,
+``lottrack.views.documents.signing``). Everything else -- the database layer (SQLAlchemy,
+SQLModel, the models, Alembic), the services, pint (``lottrack.kernel.units``,
+``lottrack.kernel.calc``), argon2, reportlab, pyHanko, the terminal UI -- is imported inside
+the function of the command that uses it, and types named in annotations come under ``if
+TYPE_CHECKING:``. A new command follows the same shape::
 
     @thing_app.command("check")
     def check(ctx: typer.Context, name: Annotated[str, typer.Argument()]) -> None:
@@ -131,8 +132,8 @@ app.add_typer(din_app, name="din")
 
 
 def main() -> None:
-    """Console-script entry point: logging is configured here, once (lottrack.logs)."""
-    from lottrack import logs
+    """Console-script entry point: logging is configured here, once (lottrack.kernel.logs)."""
+    from lottrack.kernel import logs
 
     logs.configure()
     app(prog_name="lottrack")

@@ -20,7 +20,7 @@ def backup(
 ) -> None:
     """Make a consistent copy of the database while others keep working (QA or an
     administrator; the copy is recorded in the audit trail)."""
-    from lottrack.safekeeping import back_up
+    from lottrack.records.safekeeping import back_up
 
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         result = back_up(db, who, file)

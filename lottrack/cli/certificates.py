@@ -19,19 +19,19 @@ from lottrack.cli.common import (
     fail_on_error,
     session_as,
 )
-from lottrack.documents import signing
+from lottrack.views.documents import signing
 
 if TYPE_CHECKING:  # the database layer is imported by the command that runs
     from sqlmodel import Session
 
-    from lottrack.documents.data import (
+    from lottrack.records.permissions import CurrentUser
+    from lottrack.views.documents.data import (
         BagLabelData,
         DocumentData,
         InfusionCertificateData,
         ReleaseCertificateData,
     )
-    from lottrack.documents.issue import IssuedDocument, Renderer
-    from lottrack.permissions import CurrentUser
+    from lottrack.views.documents.issue import IssuedDocument, Renderer
 
 D = TypeVar("D", bound="DocumentData")
 
@@ -58,7 +58,7 @@ def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin
            output: Path | None, key_dir: Path | None, reason: str,
            locate: Callable[[Session, CurrentUser], int], renderer: Callable[[], Renderer[D]],
            file_format: str = "pdf", printer: str | None = None) -> None:
-    from lottrack.documents.issuing import issue_document
+    from lottrack.views.documents.issuing import issue_document
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         issued = issue_document(
@@ -111,7 +111,7 @@ def release(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the release certificate of a released lot (a second issue is a COPY)."""
-    from lottrack.lots import find_lot
+    from lottrack.manufacturing.lots import find_lot
 
     def locate(session: Session, _who: CurrentUser) -> int:
         found = find_lot(session, lot).id
@@ -166,7 +166,7 @@ def label(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) label of a bag, as a PDF or as ZPL for a thermal printer."""
-    from lottrack.documents.builders import find_unit
+    from lottrack.views.documents.builders import find_unit
 
     zpl = file_format is LabelFormat.ZPL
     if printer is not None and not zpl:
@@ -175,7 +175,7 @@ def label(
         _bad_options("say where the label goes: -o FILE" + (" or --printer HOST:PORT."
                                                            if zpl else "."))
     if printer is not None:
-        from lottrack.documents.printer import parse_printer
+        from lottrack.views.documents.printer import parse_printer
 
         with fail_on_error():
             parse_printer(printer)
@@ -198,7 +198,7 @@ def verify(
                                          dir_okay=False)],
 ) -> None:
     """Say whether FILE is a document lottrack issued, unchanged (exit 0), or not (1)."""
-    from lottrack.documents.issue import verify_file
+    from lottrack.views.documents.issue import verify_file
 
     state: State = ctx.obj
     with fail_on_error():

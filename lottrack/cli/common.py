@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lottrack.errors import LotTrackError, NotInitialised, ValidationError
+from lottrack.kernel.errors import LotTrackError, NotInitialised, ValidationError
 
 if TYPE_CHECKING:  # the database layer is imported when a command needs it (fast --help)
     from sqlmodel import Session
 
-    from lottrack.db import Database
-    from lottrack.permissions import CurrentUser
+    from lottrack.records.permissions import CurrentUser
+    from lottrack.storage.db import Database
 
 EXIT_BAD_INPUT = 2
 
@@ -36,7 +36,7 @@ class State:
 
     def url(self) -> str:
         """--db, else the demo database with --demo, else $LOTTRACK_DATABASE_URL or default."""
-        from lottrack.locations import default_url, demo_url, normalise_url
+        from lottrack.kernel.locations import default_url, demo_url, normalise_url
 
         if self.db_url:
             return normalise_url(self.db_url)
@@ -47,7 +47,7 @@ class State:
     def database(self, *, initialised: bool = True) -> Database:
         """Open the chosen database; unless ``initialised`` is False (``init``, ``demo``),
         one that ``lottrack init`` never created is refused and nothing is created."""
-        from lottrack.db import Database, open_initialised
+        from lottrack.storage.db import Database, open_initialised
 
         return open_initialised(self.url()) if initialised else Database(self.url())
 
@@ -101,7 +101,7 @@ def login(
     state: State, as_user: str | None, *, password_stdin: bool
 ) -> tuple[Database, CurrentUser]:
     """Authenticate the person running a command (password prompt or first stdin line)."""
-    from lottrack.accounts import PasswordExpired, authenticate
+    from lottrack.records.accounts import PasswordExpired, authenticate
 
     db = state.database()  # a missing database is said before the password is asked
     name = acting_user_name(as_user)

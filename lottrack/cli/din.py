@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from lottrack.errors import ValidationError
-from lottrack.isbt128 import CheckCharacterMismatch, check_character, read_din
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.isbt128 import CheckCharacterMismatch, check_character, read_din
 
 EXIT_VALID = 0
 EXIT_INVALID = 1

@@ -11,8 +11,8 @@ def doctor(ctx: typer.Context) -> None:
     """Check the deployment (design §6.9): file and folder modes, where the database URL
     comes from, and on PostgreSQL what the role may do to the audit trail. Each finding
     is printed with its fix; exit 0 when there is none, 1 otherwise."""
-    from lottrack import doctor as checks
-    from lottrack.db import shown_url
+    from lottrack.install import doctor as checks
+    from lottrack.storage.db import shown_url
 
     state: State = ctx.obj
     where, findings = checks.locate(state.db_url, state.demo)

@@ -39,7 +39,7 @@ def serve(
                              "(https://ward.example.org); else http://HOST:PORT.")] = None,
 ) -> None:
     """Serve the terminal UI to browsers (each session logs in as in a terminal)."""
-    from lottrack.db import ENV_URL
+    from lottrack.storage.db import ENV_URL
 
     state: State = ctx.obj
     if state.demo:

@@ -10,8 +10,8 @@ import typer
 from lottrack.cli.common import State, fail_on_error, read_password
 
 if TYPE_CHECKING:
-    from lottrack.db import Database
-    from lottrack.demo import DemoUser
+    from lottrack.demo.database import DemoUser
+    from lottrack.storage.db import Database
 
 
 def init(
@@ -30,8 +30,8 @@ def init(
     ] = None,
 ) -> None:
     """Create or migrate the database and create the first administrator."""
-    from lottrack import bootstrap
-    from lottrack.db import shown_url
+    from lottrack.install import bootstrap
+    from lottrack.storage.db import shown_url
 
     state: State = ctx.obj
     with fail_on_error():
@@ -69,7 +69,7 @@ def init(
 
 def _grant_app_role(db: Database, role: str) -> None:
     """Give the terminals' role exactly the rights the program needs."""
-    from lottrack.schema import grant_app_role
+    from lottrack.storage.schema import grant_app_role
 
     with fail_on_error():
         grants = grant_app_role(db.engine, role)
@@ -82,7 +82,7 @@ def _grant_app_role(db: Database, role: str) -> None:
 
 def _signing_key() -> None:
     """Create the facility's document-signing key unless it exists."""
-    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+    from lottrack.views.documents.signing import default_key_dir, ensure_facility_key
 
     with fail_on_error():
         ensure_facility_key(default_key_dir())
@@ -91,9 +91,9 @@ def _signing_key() -> None:
 def _facility_key(db: Database) -> None:
     """Create the facility's document-signing key unless the site provides its own, and
     pin its certificate in the database: only documents it signed count as issued."""
-    from lottrack import audit
-    from lottrack.documents.issue import pin_facility_certificate
-    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+    from lottrack.storage import audit
+    from lottrack.views.documents.issue import pin_facility_certificate
+    from lottrack.views.documents.signing import default_key_dir, ensure_facility_key
 
     with fail_on_error():
         _, cert = ensure_facility_key(default_key_dir())
@@ -106,7 +106,7 @@ def _facility_key(db: Database) -> None:
 
 def _checkpoint(db: Database, trigger: str) -> None:
     """Sign the audit chain head as it stands (after a migration or a demo build)."""
-    from lottrack import anchors
+    from lottrack.storage import anchors
 
     with fail_on_error():
         with db.session() as session:
@@ -116,7 +116,7 @@ def _checkpoint(db: Database, trigger: str) -> None:
 
 def ensure_demo(state: State) -> None:
     """Build the demo database on first use of ``lottrack --demo``."""
-    from lottrack import demo as demo_core
+    from lottrack.demo import database as demo_core
 
     with fail_on_error():
         db = state.database(initialised=False)
@@ -142,8 +142,8 @@ def demo(
                                        "work).")] = 1,
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
-    from lottrack import demo as demo_core
-    from lottrack.db import ENV_URL, shown_url
+    from lottrack.demo import database as demo_core
+    from lottrack.storage.db import ENV_URL, shown_url
 
     state: State = ctx.obj
     own_file = not state.db_url and not os.environ.get(ENV_URL)

@@ -28,7 +28,7 @@ def import_(
 ) -> None:
     """Propose a new specification version from a JSON file (refused whole if malformed,
     exit 2); it is in force once a QA person who is not you approves it."""
-    from lottrack import specifications
+    from lottrack.manufacturing import specifications
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         version = specifications.import_spec(session, who, file)
@@ -48,8 +48,8 @@ def approve(
 ) -> None:
     """Approve a proposed specification version with your electronic signature (QA, not
     the proposer); new lots are tested against it from then on."""
-    from lottrack import specifications
-    from lottrack.signatures import Credentials
+    from lottrack.manufacturing import specifications
+    from lottrack.records.signatures import Credentials
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
@@ -66,8 +66,8 @@ def approve(
 def show(ctx: typer.Context) -> None:
     """Print the specification in force (its settings and every test with its limit) and
     the versions proposed and awaiting QA approval."""
-    from lottrack import specifications
-    from lottrack.listings.specs import spec_versions
+    from lottrack.manufacturing import specifications
+    from lottrack.views.listings.specs import spec_versions
 
     state: State = ctx.obj
     with fail_on_error():

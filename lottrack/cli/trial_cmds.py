@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from lottrack.cli.common import AsOpt, StdinOpt, fail_on_error, session_as
-from lottrack.errors import ValidationError
+from lottrack.kernel.errors import ValidationError
 
 allocation_app = typer.Typer(
     help="The treatment allocation (unblinded pharmacists only).", no_args_is_help=True)
@@ -83,8 +83,8 @@ def schedule(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Schedule both visits of a subject (refused when the subject already has visits)."""
-    from lottrack import subjects
-    from lottrack.models import Visit
+    from lottrack.facility import subjects
+    from lottrack.storage.models import Visit
     from lottrack.trial import visits
 
     with fail_on_error():  # a date that is not one is refused before the password is asked

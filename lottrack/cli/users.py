@@ -32,7 +32,7 @@ def add(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Add a person with their roles."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
@@ -49,7 +49,7 @@ def add(
 @user_app.command("list")
 def list_(ctx: typer.Context, as_user: AsOpt = None, password_stdin: StdinOpt = False) -> None:
     """List every account and its state."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     with session_as(ctx, as_user, password_stdin=password_stdin, reader=True) as (session, who):
         rows = accounts.list_users(session, who)
@@ -72,7 +72,7 @@ def roles(
 ) -> None:
     """Replace a person's roles (not your own; pharmacist excludes clinician and
     investigator, admin excludes every GMP role)."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         accounts.set_roles(session, who, username, role, reason)
@@ -81,7 +81,7 @@ def roles(
 
 def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,
                 as_user: str | None, password_stdin: bool) -> None:
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         accounts.set_active(session, who, username, active, reason)
@@ -106,7 +106,7 @@ def enable(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
 def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt = None,
            password_stdin: StdinOpt = False) -> None:
     """Lift a lock-out after repeated failed logins."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         accounts.unlock(session, who, username, reason)
@@ -117,7 +117,7 @@ def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
 def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
           password_stdin: StdinOpt = False) -> None:
     """Set a temporary password that the owner must change at the next login."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
@@ -132,7 +132,7 @@ def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
 def passwd(ctx: typer.Context, username: Annotated[str | None, typer.Argument()] = None,
            password_stdin: StdinOpt = False) -> None:
     """Change your own password (old, then new)."""
-    from lottrack import accounts
+    from lottrack.records import accounts
 
     state: State = ctx.obj
     from lottrack.cli.common import acting_user_name

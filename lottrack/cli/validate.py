@@ -13,8 +13,8 @@ import typer
 from lottrack.cli.common import State, logged_in
 
 if TYPE_CHECKING:
-    from lottrack.documents.issue import Renderer
-    from lottrack.documents.validation_data import ValidationReportData
+    from lottrack.views.documents.issue import Renderer
+    from lottrack.views.documents.validation_data import ValidationReportData
 
 REPORT_FILE = "validation-report.pdf"
 RESULTS_FILE = "validation-results.json"
@@ -36,12 +36,12 @@ def validate(
     """Run the installation and operational qualification on a scratch database (created
     and removed) and issue the signed report: exit 0 when every check passed, 1 if any
     failed or a requirement has no check."""
-    from lottrack.doctor import locate
-    from lottrack.documents import signing
-    from lottrack.documents.issue import issue
-    from lottrack.models import Certificate
-    from lottrack.private_files import private_dir, write_private
+    from lottrack.install.doctor import locate
+    from lottrack.kernel.private_files import private_dir, write_private
+    from lottrack.storage.models import Certificate
     from lottrack.validation.run import results_json, run_validation
+    from lottrack.views.documents import signing
+    from lottrack.views.documents.issue import issue
 
     state: State = ctx.obj
     keys = key_dir or signing.default_key_dir()

@@ -27,8 +27,8 @@ def verify(
     """Recompute the hash chain, compare every record with its last audited values and
     hold the chain against every signed checkpoint (QA or an administrator; the run is
     recorded in the audit trail)."""
-    from lottrack import safekeeping
-    from lottrack.documents import heads
+    from lottrack.records import safekeeping
+    from lottrack.views.documents import heads
 
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
         with db.session() as session:
@@ -53,7 +53,7 @@ def verify(
 def checkpoint(ctx: typer.Context) -> None:
     """Sign the chain head with the facility key now; kept in the database and appended to
     the checkpoint file ($LOTTRACK_CHECKPOINT_DIR, else the facility key folder)."""
-    from lottrack import anchors
+    from lottrack.storage import anchors
 
     state: State = ctx.obj
     with fail_on_error():

@@ -26,10 +26,10 @@ def record(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Record a weight measured now; outside 30–200 kg it needs --confirm (exit 2 without)."""
-    from lottrack import subjects
-    from lottrack.models import utcnow
+    from lottrack.facility import subjects
+    from lottrack.kernel.units import Dim, format_quantity
+    from lottrack.storage.models import utcnow
     from lottrack.trial import visits
-    from lottrack.units import Dim, format_quantity
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         subject = subjects.find_subject(session, subject_code)
@@ -51,8 +51,8 @@ def correct(
     password_stdin: StdinOpt = False,
 ) -> None:
     """Correct a recorded weight with a reason (audited)."""
+    from lottrack.kernel.units import Dim, format_quantity
     from lottrack.trial import weights
-    from lottrack.units import Dim, format_quantity
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         done = weights.correct_weight(session, who, weight_id, weight_text=weight,
@@ -90,7 +90,7 @@ def list_weights(
 ) -> None:
     """Every weight of a subject, newest first, with its id (for correct and void); a
     voided one is marked with its reason."""
-    from lottrack import subjects
+    from lottrack.facility import subjects
     from lottrack.trial import weights
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):

@@ -16,12 +16,12 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, settings
-from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from lottrack.inputs import clean_text, show
-from lottrack.models import Allocation, Dispensing, Subject, Unblinding, Visit
-from lottrack.permissions import INVESTIGATOR, Action, CurrentUser, allowed, authorize
-from lottrack.subjects import _CODE as SUBJECT_CODE
+from lottrack.facility.subjects import _CODE as SUBJECT_CODE
+from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from lottrack.kernel.inputs import clean_text, show
+from lottrack.records.permissions import INVESTIGATOR, Action, CurrentUser, allowed, authorize
+from lottrack.storage import audit, settings
+from lottrack.storage.models import Allocation, Dispensing, Subject, Unblinding, Visit
 
 MSC_FIRST = "MSC-first"
 PLACEBO_FIRST = "placebo-first"

@@ -17,11 +17,11 @@ from sqlalchemy import String, bindparam, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack import settings
-from lottrack.errors import ValidationError
-from lottrack.inputs import like_pattern
-from lottrack.models import Allocation, Dispensing, Subject, Visit
-from lottrack.permissions import Action, CurrentUser, authorize
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.inputs import like_pattern
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.storage import settings
+from lottrack.storage.models import Allocation, Dispensing, Subject, Visit
 
 MAX_PAGE = 500
 """Most subjects :func:`allocation_page` returns at once."""
@@ -159,7 +159,7 @@ def allocation_page(session: Session, who: CurrentUser, *, search: str = "",
     matches: list[Any] = []
     if needle:
         pattern = bindparam("pattern", like_pattern(needle), type_=String())
-        # Codes are stored in capitals (lottrack.subjects checks them on the way in).
+        # Codes are stored in capitals (lottrack.facility.subjects checks them on the way in).
         matches.append(col(Subject.code).like(pattern, escape="\\"))
     subjects = _subject_rows(session, _subjects().where(*matches).order_by(col(Subject.code))
                              .offset(offset).limit(limit), every=False)

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from lottrack import calc, settings
-from lottrack.models import (
+from lottrack.kernel import calc
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.storage import settings
+from lottrack.storage.models import (
     Dispensing,
     Lot,
     ProductUnit,
@@ -26,7 +28,6 @@ from lottrack.models import (
     Visit,
 )
 from lottrack.trial import allocation, release_gate, visits
-from lottrack.units import Dim, format_quantity
 
 
 @dataclass(frozen=True)

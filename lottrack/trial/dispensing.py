@@ -15,11 +15,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, settings, signatures
-from lottrack.audit import row_content
-from lottrack.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from lottrack.formulation import new_division, new_kit_code
-from lottrack.models import (
+from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
+from lottrack.manufacturing.formulation import new_division, new_kit_code
+from lottrack.records import signatures
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.records.signatures import Credentials
+from lottrack.storage import audit, settings
+from lottrack.storage.audit import row_content
+from lottrack.storage.models import (
     Dispensing,
     DispensingCheck,
     ProductUnit,
@@ -29,8 +32,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.signatures import Credentials
 from lottrack.trial import allocation
 
 # The checks live beside this module; what callers use of them is read from here too.

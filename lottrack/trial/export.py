@@ -18,9 +18,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit
-from lottrack.errors import ValidationError
-from lottrack.models import (
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.private_files import private_dir, replacing
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.storage import audit
+from lottrack.storage.models import (
     Allocation,
     Deviation,
     Dispensing,
@@ -33,8 +35,6 @@ from lottrack.models import (
     Visit,
     WeightMeasurement,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.private_files import private_dir, replacing
 
 FORMATS = ("csv", "json")
 

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from lottrack import calc, settings
-from lottrack.errors import NotFound
-from lottrack.isbt128 import parse_din
-from lottrack.models import (
+from lottrack.kernel import calc
+from lottrack.kernel.errors import NotFound
+from lottrack.kernel.isbt128 import parse_din
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.storage import settings
+from lottrack.storage.models import (
     Allocation,
     Certificate,
     Dispensing,
@@ -36,7 +38,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.trial import allocation, dispensing, visits, ward
 from lottrack.trial.dispensing import SUSPENSION_MEDIA, CheckOutcome
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from lottrack import lots, signatures
-from lottrack.batch_record import lot_content
-from lottrack.models import Disposition, Lot, ProductUnit
+from lottrack.manufacturing import lots
+from lottrack.records import signatures
+from lottrack.release.batch_record import lot_content
+from lottrack.storage.models import Disposition, Lot, ProductUnit
 
 WARD_STOP = ("the subject's product is not released with a valid QA signature (QA must "
              "review the lot again)")

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import calc, settings
-from lottrack.errors import NotFound, ValidationError
-from lottrack.models import Site, Subject, Visit, WeightMeasurement, utcnow
-from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.units import Dim, parse_quantity
+from lottrack.kernel import calc
+from lottrack.kernel.errors import NotFound, ValidationError
+from lottrack.kernel.units import Dim, parse_quantity
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.storage import settings
+from lottrack.storage.models import Site, Subject, Visit, WeightMeasurement, utcnow
 
 
 def schedule(session: Session, who: CurrentUser, *, subject_id: int,

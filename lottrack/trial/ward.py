@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, signatures
-from lottrack.errors import InvalidTransition, NotFound, ValidationError
-from lottrack.inputs import clean_paragraphs, clean_text
-from lottrack.isbt128 import check_character
-from lottrack.models import (
+from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.kernel.inputs import clean_paragraphs, clean_text
+from lottrack.kernel.isbt128 import check_character
+from lottrack.records import signatures
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.records.signatures import Credentials
+from lottrack.storage import audit
+from lottrack.storage.models import (
     Dispensing,
     Infusion,
     ProductUnit,
@@ -27,8 +30,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
-from lottrack.signatures import Credentials
 from lottrack.trial import allocation, release_gate
 from lottrack.trial import dispensing as dispensing_rules
 

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from lottrack import audit, calc, investigations, lots, qc, specifications
-from lottrack.errors import InvalidTransition, NotFound, ValidationError
-from lottrack.inputs import clean_text
-from lottrack.models import (
+from lottrack.kernel import calc
+from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.kernel.inputs import clean_text
+from lottrack.kernel.units import Dim, format_quantity, parse_quantity
+from lottrack.manufacturing import investigations, lots, qc, specifications
+from lottrack.records.permissions import Action, CurrentUser, authorize
+from lottrack.storage import audit
+from lottrack.storage.models import (
     Dispensing,
     DispensingCheck,
     Lot,
@@ -31,10 +35,8 @@ from lottrack.models import (
     WeightMeasurement,
     utcnow,
 )
-from lottrack.permissions import Action, CurrentUser, authorize
 from lottrack.trial import dispensing
 from lottrack.trial.visits import require_confirmation
-from lottrack.units import Dim, format_quantity, parse_quantity
 
 
 @dataclass(frozen=True)

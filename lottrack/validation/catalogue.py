@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lottrack.documents.validation_data import StepLine
-from lottrack.errors import ValidationError as BadInput
+from lottrack.kernel.errors import ValidationError as BadInput
+from lottrack.views.documents.validation_data import StepLine
 
 REQUIREMENTS_FILE = "requirements.yaml"
 

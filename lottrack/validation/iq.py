@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from lottrack import doctor, schema
-from lottrack.db import Database, shown_url
-from lottrack.logs import log_dir
+from lottrack.install import doctor
+from lottrack.kernel.logs import log_dir
+from lottrack.storage import schema
+from lottrack.storage.db import Database, shown_url
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
 

@@ -15,16 +15,17 @@ import shutil
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from lottrack import audit, signatures
-from lottrack.backup import backup
-from lottrack.db import Database
-from lottrack.documents.builders import build_label_data
-from lottrack.documents.data import DinText
-from lottrack.errors import LotTrackError
-from lottrack.models import Dispensing, Infusion, ProductUnit, Signature, Subject
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records import signatures
+from lottrack.storage import audit
+from lottrack.storage.backup import backup
+from lottrack.storage.db import Database
+from lottrack.storage.models import Dispensing, Infusion, ProductUnit, Signature, Subject
 from lottrack.trial import dispensing, ward
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
+from lottrack.views.documents.builders import build_label_data
+from lottrack.views.documents.data import DinText
 
 LABEL_IDENTIFIERS = frozenset({"din", "product_code", "kit_code", "subject_code",
                                "date_of_birth", "document_id", "expires_at"})

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlmodel import Session, func, select
 
-from lottrack import calc
-from lottrack.errors import LotTrackError
-from lottrack.models import AuditEvent, Dispensing, ProductUnit, utcnow
+from lottrack.kernel import calc
+from lottrack.kernel.errors import LotTrackError
+from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.trial import dispensing, visits
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch

@@ -17,18 +17,18 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
-from lottrack.db import Database
-from lottrack.documents.data import Facility
-from lottrack.documents.validation_data import (
-    CheckLine,
-    RequirementLine,
-    ValidationReportData,
-)
-from lottrack.models import Site, utcnow
+from lottrack.storage.db import Database
+from lottrack.storage.models import Site, utcnow
 from lottrack.validation import iq, oq_records, oq_rules
 from lottrack.validation.catalogue import CHECKS, Check, Requirement, load_requirements
 from lottrack.validation.catalogue import traceability as trace
 from lottrack.validation.scratch import Scratch, build
+from lottrack.views.documents.data import Facility
+from lottrack.views.documents.validation_data import (
+    CheckLine,
+    RequirementLine,
+    ValidationReportData,
+)
 
 MODULES = (iq, oq_rules, oq_records)
 """The modules of the checks, in the order their checks run (the OQ's record checks build

@@ -1,6 +1,6 @@
 """The scratch installation the operational qualification runs on: a SQLite database in
 a temporary folder (created and removed by the run), one person per role, a site, and
-three subjects built through the real services (:mod:`lottrack.scenario`):
+three subjects built through the real services (:mod:`lottrack.demo.scenario`):
 
 * ``A`` — MSC-first, lot released, both visits scheduled from today;
 * ``B`` — MSC-first, lot awaiting release (not dispensable);
@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lottrack import audit
-from lottrack.accounts import hash_password
-from lottrack.bootstrap import initialise
-from lottrack.db import Database
-from lottrack.models import User, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Cast, Scenario
+from lottrack.demo.scenario import Cast, Scenario
+from lottrack.install.bootstrap import initialise
+from lottrack.records.accounts import hash_password
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import User, utcnow
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 
 PEOPLE = {  # scenario part → (username, full name, roles)

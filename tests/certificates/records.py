@@ -9,9 +9,14 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from lottrack import audit, disposition, investigations, lots, qc, signatures, specifications
-from lottrack.db import Database
-from lottrack.models import (
+from lottrack.manufacturing import investigations, lots, qc, specifications
+from lottrack.records import signatures
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     Dispensing,
     DispensingCheck,
     Harvest,
@@ -26,8 +31,6 @@ from lottrack.models import (
     WeightMeasurement,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
 from tests.conftest import PASSWORD
 
 DAY = dt.timedelta(days=1)

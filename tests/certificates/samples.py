@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from lottrack.documents.data import (
+from lottrack.views.documents.data import (
     BagLabelData,
     BagLine,
     BedsideCheck,

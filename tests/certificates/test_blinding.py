@@ -15,11 +15,11 @@ from sqlalchemy import text as sa_text
 
 from certificates.infusion import render_infusion
 from certificates.label import render_label
-from lottrack.db import Database
-from lottrack.documents.builders import build_infusion_data, build_label_data
-from lottrack.documents.data import BagLabelData, InfusionCertificateData
-from lottrack.documents.issue import document_id_for
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views.documents.builders import build_infusion_data, build_label_data
+from lottrack.views.documents.data import BagLabelData, InfusionCertificateData
+from lottrack.views.documents.issue import document_id_for
 from tests.certificates import records, samples
 from tests.certificates.pdftext import masked, text
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 
 from certificates.release import render_release
-from lottrack.db import Database
-from lottrack.documents.builders import build_release_data
-from lottrack.errors import InvalidTransition, PermissionDenied
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views.documents.builders import build_release_data
 from tests.certificates import records
 from tests.certificates.pdftext import text
 

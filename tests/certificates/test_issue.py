@@ -13,24 +13,24 @@ from typer.testing import CliRunner
 
 from certificates.label import render_label
 from certificates.release import render_release
-from lottrack import audit
 from lottrack.cli.certificates import certificate_app
 from lottrack.cli.common import State
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.documents.builders import build_release_data
-from lottrack.documents.issue import (
+from lottrack.kernel.errors import Conflict, PermissionDenied, ValidationError
+from lottrack.kernel.private_files import FileRefused, write_private
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Certificate, utcnow
+from lottrack.views.documents import signing
+from lottrack.views.documents.builders import build_release_data
+from lottrack.views.documents.issue import (
     IssuedDocument,
     document_id_for,
     document_salt,
     issue,
     verify_file,
 )
-from lottrack.documents.issuing import issue_document
-from lottrack.errors import Conflict, PermissionDenied, ValidationError
-from lottrack.models import AuditEvent, Certificate, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.private_files import FileRefused, write_private
+from lottrack.views.documents.issuing import issue_document
 from tests.certificates import records, samples
 from tests.certificates.pdftext import pages
 from tests.conftest import PASSWORD, verify_ok

@@ -14,15 +14,15 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from certificates.release import render_release
-from lottrack import audit
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.documents.builders import build_release_data
-from lottrack.documents.issue import PINNED_CERTIFICATE, issue, pinned_certificate
-from lottrack.errors import LotTrackError
-from lottrack.models import AuditEvent, Certificate, Setting, utcnow
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Certificate, Setting, utcnow
+from lottrack.views.documents import signing
+from lottrack.views.documents.builders import build_release_data
+from lottrack.views.documents.issue import PINNED_CERTIFICATE, issue, pinned_certificate
 from tests.certificates import records
 from tests.certificates.pdftext import text
 from tests.conftest import PASSWORD, verify_ok

@@ -16,7 +16,7 @@ from pypdf.generic import DictionaryObject
 from certificates.infusion import render_infusion
 from certificates.label import render_label
 from certificates.release import render_release
-from lottrack.documents.data import Facility
+from lottrack.views.documents.data import Facility
 from tests.certificates import samples
 from tests.certificates.pdftext import pages, text
 

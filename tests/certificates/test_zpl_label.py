@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 from certificates.text import local_time
 from certificates.zpl_label import expiry_data, render_label_zpl
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents.builders import build_label_data
-from lottrack.documents.data import BagLabelData
-from lottrack.documents.issue import document_id_for
-from lottrack.models import AuditEvent, Certificate
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Certificate
+from lottrack.views.documents.builders import build_label_data
+from lottrack.views.documents.data import BagLabelData
+from lottrack.views.documents.issue import document_id_for
 from tests.certificates import records, samples
 from tests.certificates.zpl import RawPrinter, barcodes, fields, texts
 from tests.conftest import PASSWORD

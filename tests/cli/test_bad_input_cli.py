@@ -27,9 +27,9 @@ from sqlmodel import SQLModel, col, select
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.models import Allocation, AuditEvent, Specification, SpecItem, User, Visit
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Allocation, AuditEvent, Specification, SpecItem, User, Visit
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 from tests.storage.test_bad_input_services import CSV_TEXT

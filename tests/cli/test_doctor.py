@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents import signing
+from lottrack.storage.db import Database
+from lottrack.views.documents import signing
 
 runner = CliRunner()
 ADMIN_PW = "root-password-1"

@@ -15,9 +15,9 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.models import AuditEvent
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent
 from tests.conftest import PASSWORD, verify_ok
 
 runner = CliRunner()

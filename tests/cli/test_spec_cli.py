@@ -10,10 +10,10 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from lottrack import specifications
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import specifications
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tests.conftest import PASSWORD, verify_ok
 from tests.storage.test_specifications import spec_file, v1_items
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pint", "argon2", "reportlab", "pyhanko",
-         "textual", "lottrack.models", "lottrack.db", "tui")
+         "textual", "lottrack.storage.models", "lottrack.storage.db", "tui")
 
 
 def _run(args: list[str]) -> dict[str, object]:
@@ -71,7 +71,7 @@ def test_dose_check_and_din_never_load_sqlalchemy(
     assert expected in str(result["out"])
     loaded = result["loaded"]
     assert isinstance(loaded, list)
-    assert not {"sqlalchemy", "sqlmodel", "alembic", "lottrack.db", "lottrack.models"} & set(
-        loaded)
+    assert not {"sqlalchemy", "sqlmodel", "alembic", "lottrack.storage.db",
+                "lottrack.storage.models"} & set(loaded)
     # dose-check needs pint (units) and nothing of the database; din needs neither
     assert ("pint" in loaded) == (args[0] == "dose-check")

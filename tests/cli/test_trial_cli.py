@@ -13,9 +13,9 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.models import Allocation, Subject, Visit
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Allocation, Subject, Visit
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST, permuted_blocks
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario

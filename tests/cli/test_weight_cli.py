@@ -11,10 +11,10 @@ from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.models import WeightMeasurement
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC
+from lottrack.demo.scenario import CONFORMING_QC
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import WeightMeasurement
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 

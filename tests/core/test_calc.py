@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lottrack import calc
-from lottrack.calc import DoseWindow, check_dose
-from lottrack.errors import ValidationError
+from lottrack.kernel import calc
+from lottrack.kernel.calc import DoseWindow, check_dose
+from lottrack.kernel.errors import ValidationError
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 

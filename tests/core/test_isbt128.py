@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lottrack.errors import ValidationError
-from lottrack.isbt128 import (
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.isbt128 import (
     CheckCharacterMismatch,
     Din,
     check_character,

@@ -1,4 +1,4 @@
-"""Logging (lottrack.logs): one rotating, owner-only file, configured once; refusals
+"""Logging (lottrack.kernel.logs): one rotating, owner-only file, configured once; refusals
 logged by their class and title only, other failures with their traceback."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lottrack import logs
-from lottrack.errors import InvalidTransition
+from lottrack.kernel import logs
+from lottrack.kernel.errors import InvalidTransition
 
 
 @pytest.fixture

@@ -1,13 +1,13 @@
-"""Which QA decisions a lot is open to (lottrack.disposition.open_decisions): what the
+"""Which QA decisions a lot is open to (lottrack.release.disposition.open_decisions): what the
 review screen offers, from the lot's state and its readiness alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from lottrack import lots
-from lottrack.disposition import open_decisions
-from lottrack.qc import ReleaseReadiness
+from lottrack.manufacturing import lots
+from lottrack.manufacturing.qc import ReleaseReadiness
+from lottrack.release.disposition import open_decisions
 
 READY = ReleaseReadiness(missing=(), out_of_spec=())
 MISSING = ReleaseReadiness(missing=("Sterility",), out_of_spec=())

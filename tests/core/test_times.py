@@ -1,4 +1,4 @@
-"""Reading typed times (lottrack.times): every form a field accepts, and the wall-clock
+"""Reading typed times (lottrack.kernel.times): every form a field accepts, and the wall-clock
 times a zone skips or repeats refused with the two moments they could mean."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lottrack.errors import ValidationError
-from lottrack.times import SHOWN, parse_moment
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.times import SHOWN, parse_moment
 
 BERLIN = ZoneInfo("Europe/Berlin")
 #: A winter morning in Berlin (07:15 UTC = 08:15 CET).

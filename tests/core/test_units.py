@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lottrack.errors import ValidationError
-from lottrack.units import (
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.units import (
     MAX_INPUT_LENGTH,
     Dim,
     format_quantity,

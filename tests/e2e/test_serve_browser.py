@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from lottrack import audit
-from lottrack.db import Database
-from lottrack.models import Setting
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import Setting
 from tests.tui import trial_data
 from tests.tui.helpers import PASSWORDS
 from tests.tui.trial_data import TrialIds

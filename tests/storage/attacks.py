@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, text
 
-from lottrack import audit
-from lottrack.db import Database
+from lottrack.storage import audit
+from lottrack.storage.db import Database
 
 APPEND_ONLY = ("audit_event", "audit_checkpoint")
 

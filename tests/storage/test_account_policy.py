@@ -13,12 +13,13 @@ from argon2 import PasswordHasher
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from lottrack import accounts, audit
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.errors import AuthenticationFailed, ValidationError
-from lottrack.models import AuditEvent, User
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import AuthenticationFailed, ValidationError
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, User
 from tests.conftest import PASSWORD, verify_ok
 
 MakeUser = Callable[..., CurrentUser]

@@ -11,11 +11,12 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from lottrack import accounts, audit
-from lottrack.db import Database
-from lottrack.errors import AuthenticationFailed, PermissionDenied, ValidationError
-from lottrack.models import AuditEvent, User
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import AuthenticationFailed, PermissionDenied, ValidationError
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, User
 from tests.conftest import PASSWORD, sessions, verify_ok
 
 MakeUser = Callable[..., CurrentUser]
@@ -201,7 +202,7 @@ def test_admin_reset_forces_a_change_at_next_login(
 def test_a_real_run_hashes_strongly_whatever_the_environment_says() -> None:
     # The cheap profile is the test suite's alone (its conftest switches to it); the old
     # environment variable no longer weakens the hashes of a real run.
-    code = ("from lottrack import accounts\n"
+    code = ("from lottrack.records import accounts\n"
             "print(accounts.hash_password('a-password-1'))\n")
     env = {**os.environ, "LOTTRACK_INSECURE_FAST_PASSWORD_HASHING": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from lottrack.db import Database
-from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import PermissionDenied, ValidationError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import utcnow
 from lottrack.trial import allocation_list
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from lottrack.trial.allocation_list import MAX_PAGE, MAX_SEARCH, AllocationPage

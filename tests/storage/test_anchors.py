@@ -15,12 +15,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
-from lottrack import anchors, audit, signatures
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, SignatureRejected
-from lottrack.models import AuditCheckpoint, AuditEvent, Setting
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError, SignatureRejected
+from lottrack.records import signatures
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import anchors, audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditCheckpoint, AuditEvent, Setting
 from tests.conftest import PASSWORD, verify_ok
 from tests.storage.attacks import rewrite_record, tamper
 

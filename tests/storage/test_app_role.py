@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from lottrack.cli import app
-from lottrack.db import normalise_url
+from lottrack.storage.db import normalise_url
 
 ADMIN_PW = "root-password-1"
 

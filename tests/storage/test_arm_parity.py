@@ -20,17 +20,18 @@ from pypdf import PdfReader
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from lottrack import formulation, listings
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.documents.builders import build_label_data, find_unit
-from lottrack.errors import LotTrackError
-from lottrack.isbt128 import check_character
-from lottrack.models import Dispensing, Lot, ProductUnit, Subject, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import LotTrackError
+from lottrack.kernel.isbt128 import check_character
+from lottrack.manufacturing import formulation
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Dispensing, Lot, ProductUnit, Subject, utcnow
 from lottrack.trial import allocation, export, ward
+from lottrack.views import listings
+from lottrack.views.documents import signing
+from lottrack.views.documents.builders import build_label_data, find_unit
 from tests.certificates.pdftext import text as pdf_text
 from tests.conftest import PASSWORD
 from tests.factories import make_scenario

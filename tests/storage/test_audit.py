@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from lottrack import audit
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, ValidationError
-from lottrack.models import AuditEvent, Setting, User
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError, ValidationError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Setting, User
 from tests.conftest import load, verify_ok
 from tests.storage.attacks import tamper
 

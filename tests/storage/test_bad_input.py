@@ -13,12 +13,20 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
 
-from lottrack import harvests, qc, subjects
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.models import AuditEvent, Harvest, QCResult, Subject, WeightMeasurement, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.facility import subjects
+from lottrack.kernel.errors import ValidationError
+from lottrack.manufacturing import harvests, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
+    AuditEvent,
+    Harvest,
+    QCResult,
+    Subject,
+    WeightMeasurement,
+    utcnow,
+)
 from lottrack.trial import visits
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
@@ -123,7 +131,7 @@ def _subject(sc: Scenario) -> int:
 
 
 def _lot(sc: Scenario) -> int:
-    from lottrack.models import Lot
+    from lottrack.storage.models import Lot
 
     with sc.db.reader() as s:
         lot = s.exec(select(Lot)).first()
@@ -139,7 +147,7 @@ def _lot_without_investigation(sc: Scenario) -> int:
     """A lot that takes a new sterility result: an out-of-specification one opens an
     investigation (design §6.6), after which only retests count; the next example gets a
     lot of its own."""
-    from lottrack.models import Investigation, Lot
+    from lottrack.storage.models import Investigation, Lot
 
     with sc.db.reader() as s:
         open_on = select(Investigation.lot_id).where(col(Investigation.closed_at).is_(None))

@@ -26,12 +26,16 @@ from hypothesis import strategies as st
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
-from lottrack import counts, disposition, expansion, formulation, qc, reagents, sites
-from lottrack.counts import AutomatedReplicate, HemocytometerReplicate
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.inputs import clean_paragraphs
-from lottrack.models import (
+from lottrack.demo.scenario import Scenario
+from lottrack.facility import sites
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.inputs import clean_paragraphs
+from lottrack.manufacturing import counts, expansion, formulation, qc, reagents
+from lottrack.manufacturing.counts import AutomatedReplicate, HemocytometerReplicate
+from lottrack.records.permissions import CurrentUser
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     Allocation,
     AuditEvent,
     CellCount,
@@ -48,8 +52,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
 from lottrack.trial import allocation, visits, ward
 from tests.conftest import verify_ok
 from tests.factories import make_scenario

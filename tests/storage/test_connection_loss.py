@@ -12,10 +12,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from lottrack import audit, listings
-from lottrack.db import Database, StorageError
-from lottrack.models import Setting, User
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database, StorageError
+from lottrack.storage.models import Setting, User
+from lottrack.views import listings
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 

@@ -10,20 +10,21 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from lottrack import deviations, disposition, lots, qc
-from lottrack.db import Database
-from lottrack.documents.builders import build_release_data
-from lottrack.errors import (
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import (
     InvalidTransition,
     PermissionDenied,
     SignatureRejected,
     ValidationError,
 )
-from lottrack.listings import review_queue
-from lottrack.models import Deviation, DeviationLink, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
-from lottrack.signatures import Credentials
+from lottrack.manufacturing import deviations, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import Deviation, DeviationLink, utcnow
+from lottrack.views.documents.builders import build_release_data
+from lottrack.views.listings import review_queue
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 

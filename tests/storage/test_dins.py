@@ -8,11 +8,12 @@ from multiprocessing.synchronize import Barrier
 import pytest
 from sqlmodel import select
 
-from lottrack import audit, dins
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.isbt128 import check_character, parse_din
-from lottrack.models import IssuedDin
+from lottrack.facility import dins
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.isbt128 import check_character, parse_din
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import IssuedDin
 from tests.conftest import load, verify_ok
 
 

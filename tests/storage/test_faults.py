@@ -14,11 +14,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from lottrack import audit
-from lottrack.backup import backup
-from lottrack.db import Database, StorageError
-from lottrack.errors import ValidationError
-from lottrack.models import AuditEvent, Setting
+from lottrack.kernel.errors import ValidationError
+from lottrack.storage import audit
+from lottrack.storage.backup import backup
+from lottrack.storage.db import Database, StorageError
+from lottrack.storage.models import AuditEvent, Setting
 from tests.conftest import verify_ok
 
 pytestmark = pytest.mark.concurrency
@@ -70,7 +70,7 @@ def test_a_read_only_database_gives_a_clear_error_and_no_partial_record(
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "ro.db"
     rw = Database(f"sqlite:///{path}")
-    from lottrack import bootstrap
+    from lottrack.install import bootstrap
 
     bootstrap.initialise(rw)
     rw.dispose()
@@ -91,7 +91,7 @@ def test_a_read_only_database_gives_a_clear_error_and_no_partial_record(
 def test_a_full_disk_gives_a_clear_error_and_no_partial_record(tmp_path: Path) -> None:
     path = tmp_path / "full.db"
     db = Database(f"sqlite:///{path}")
-    from lottrack import bootstrap
+    from lottrack.install import bootstrap
 
     bootstrap.initialise(db)
     with db.engine.connect() as conn:

@@ -1,4 +1,4 @@
-"""Every free-text field goes through the one free-text rule (lottrack.inputs): reactions,
+"""Every free-text field goes through the one free-text rule (lottrack.kernel.inputs): reactions,
 printed names, reasons and sources are refused with control or invisible characters, the
 message naming the field, and nothing stored."""
 
@@ -10,12 +10,12 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.models import Infusion, User, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import ValidationError
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Infusion, User, utcnow
 from lottrack.trial import ward
 from lottrack.trial.allocation import PLACEBO_FIRST
 from tests.factories import make_scenario

@@ -10,16 +10,20 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import func, select
 
-from lottrack import audit, disposition, listings, qc, signatures
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.listings.audit_log import BLINDED, AuditQuery, audit_log
-from lottrack.listings.record_names import record_names
-from lottrack.models import AuditEvent, Passage, User, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.kernel.units import Dim, format_as_typed, parse_quantity
+from lottrack.manufacturing import qc
+from lottrack.records import signatures
+from lottrack.records.permissions import CurrentUser
+from lottrack.release import disposition
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Passage, User, utcnow
 from lottrack.trial import allocation
-from lottrack.units import Dim, format_as_typed, parse_quantity
+from lottrack.views import listings
+from lottrack.views.listings.audit_log import BLINDED, AuditQuery, audit_log
+from lottrack.views.listings.record_names import record_names
 from tests.factories import make_scenario
 
 
@@ -84,7 +88,7 @@ def test_a_refusal_before_the_signature_is_known_without_a_password(sc: Scenario
     lot_id, _ = sc.made_lot(sc.subject("TLS-003", dt.date(1972, 1, 1)))
     tech = sc.cast.who("technician")
     with sc.db.session() as s:
-        from lottrack import accounts
+        from lottrack.records import accounts
 
         accounts.set_roles(s, sc.cast.who("admin"), tech.username, ["technician", "qa"],
                            "covering QA")

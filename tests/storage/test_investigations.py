@@ -10,19 +10,20 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import col, select
 
-from lottrack import disposition, investigations, lots, qc
-from lottrack.db import Database
-from lottrack.errors import (
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import (
     InvalidTransition,
     PermissionDenied,
     SignatureRejected,
     ValidationError,
 )
-from lottrack.listings import review_queue
-from lottrack.models import Investigation, InvestigationRetest, QCResult, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
-from lottrack.signatures import Credentials
+from lottrack.manufacturing import investigations, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import Investigation, InvestigationRetest, QCResult, utcnow
+from lottrack.views.listings import review_queue
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 
@@ -207,7 +208,7 @@ def test_an_open_investigation_blocks_the_exceptional_release_too(sc: Scenario) 
 def test_the_release_certificate_lists_each_investigation_and_its_conclusion(
         sc: Scenario) -> None:
     from certificates.release import render_release
-    from lottrack.documents.builders import build_release_data
+    from lottrack.views.documents.builders import build_release_data
     from tests.certificates.pdftext import text
 
     lot_id = _oos_lot(sc, "TLS-407")

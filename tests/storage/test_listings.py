@@ -1,4 +1,4 @@
-"""Read-only listings (lottrack.listings): lot pages, work lists, a lot's history, choices."""
+"""Read-only listings (lottrack.views.listings): lot pages, work lists, a lot's history, choices."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from lottrack import audit, counts, disposition, expansion, harvests, listings, lots, qc
-from lottrack.db import Database
-from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import CellCount, Lot, QCResult, User, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import PermissionDenied, ValidationError
+from lottrack.manufacturing import counts, expansion, harvests, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.release import disposition
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import CellCount, Lot, QCResult, User, utcnow
+from lottrack.views import listings
 from tests.factories import make_scenario
 
 

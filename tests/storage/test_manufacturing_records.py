@@ -19,21 +19,14 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import SQLModel, col, select
 
-from lottrack import (
-    audit,
-    counts,
-    expansion,
-    formulation,
-    harvests,
-    lots,
-    reagents,
-    sites,
-    subjects,
-)
-from lottrack.counts import AutomatedReplicate, HemocytometerReplicate
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.models import (
+from lottrack.facility import sites, subjects
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.manufacturing import counts, expansion, formulation, harvests, lots, reagents
+from lottrack.manufacturing.counts import AutomatedReplicate, HemocytometerReplicate
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     AuditEvent,
     CellCount,
     CountReplicate,
@@ -46,7 +39,6 @@ from lottrack.models import (
     User,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
 
 _HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$not-a-login-hash-in-these-tests"

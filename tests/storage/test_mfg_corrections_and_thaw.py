@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from lottrack import audit, counts, expansion, formulation, lots
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.models import AuditEvent
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.manufacturing import counts, expansion, formulation, lots
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent
 from tests.conftest import verify_ok
 from tests.storage.test_manufacturing_records import (
     World,

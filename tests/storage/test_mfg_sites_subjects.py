@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from lottrack import harvests, sites, subjects
-from lottrack.db import Database
-from lottrack.errors import NotFound, ValidationError
-from lottrack.models import Harvest, Site, Subject, utcnow
+from lottrack.facility import sites, subjects
+from lottrack.kernel.errors import NotFound, ValidationError
+from lottrack.manufacturing import harvests
+from lottrack.storage.db import Database
+from lottrack.storage.models import Harvest, Site, Subject, utcnow
 from tests.storage.test_manufacturing_records import T0, nothing_stored, person, rows
 
 SITE: dict[str, Any] = {

@@ -15,21 +15,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from lottrack import audit, formulation, listings, qc
-from lottrack.db import Database
-from lottrack.documents.builders import build_label_data, find_unit
-from lottrack.errors import InvalidTransition, LotTrackError, NotFound
-from lottrack.models import (
-    CustodyEvent,
-    Dispensing,
-    Infusion,
-    ProductUnit,
-    Visit,
-    utcnow,
-)
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import InvalidTransition, LotTrackError, NotFound
+from lottrack.manufacturing import formulation, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import CustodyEvent, Dispensing, Infusion, ProductUnit, Visit, utcnow
 from lottrack.trial import allocation, dispensing, export, ward
+from lottrack.views import listings
+from lottrack.views.documents.builders import build_label_data, find_unit
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 

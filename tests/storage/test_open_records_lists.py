@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from lottrack import deviations, investigations, listings
-from lottrack.db import Database
-from lottrack.models import utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.manufacturing import deviations, investigations
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import utcnow
 from lottrack.trial import export
+from lottrack.views import listings
 from tests.factories import make_scenario
 
 BORN = dt.date(1968, 6, 30)

@@ -15,15 +15,19 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from lottrack import audit, expansion, formulation, lots
-from lottrack.db import Database
-from lottrack.errors import (
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import (
     InvalidTransition,
     LotTrackError,
     PermissionDenied,
     ValidationError,
 )
-from lottrack.models import (
+from lottrack.manufacturing import expansion, formulation, lots
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     AuditEvent,
     Dispensing,
     DispensingCheck,
@@ -37,9 +41,6 @@ from lottrack.models import (
     WeightMeasurement,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
-from lottrack.signatures import Credentials
 from lottrack.trial import allocation, dispensing, export, ward
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
@@ -290,7 +291,7 @@ def test_a_stale_weight_is_refused(sc: Scenario) -> None:
     v1, _ = sc.enrol(subject, MSC_FIRST, utcnow().date())
     with sc.db.session() as s:  # the only weight becomes 8 days old: void it, add an old one
         weight = s.exec(select(WeightMeasurement)).one()
-        from lottrack import audit
+        from lottrack.storage import audit
         audit.set_actor(s, sc.cast.who("clinician").id, "clinician")
         with audit.reason(s, "typed on the wrong patient"):
             weight.voided_reason = "typed on the wrong patient"

@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from lottrack import audit, deviations, expansion, formulation
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.models import DeviationLink, Passage, ProductUnit, Setting, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import ValidationError
+from lottrack.manufacturing import deviations, expansion, formulation
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import DeviationLink, Passage, ProductUnit, Setting, utcnow
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lottrack.backup import backup
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.models import utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.private_files import FileRefused, private_dir, write_private
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.private_files import FileRefused, private_dir, write_private
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.backup import backup
+from lottrack.storage.db import Database
+from lottrack.storage.models import utcnow
 from lottrack.trial import export
 from lottrack.trial.allocation import PLACEBO_FIRST
+from lottrack.views.documents import signing
 from tests.conftest import PASSWORD
 from tests.factories import make_scenario
 

@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from lottrack import disposition, lots, qc
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.models import AuditEvent, Lot, QCResult, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
-from lottrack.signatures import Credentials
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.manufacturing import lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Lot, QCResult, utcnow
 from tests.conftest import PASSWORD, verify_ok
 from tests.factories import make_scenario
 

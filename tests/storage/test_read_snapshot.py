@@ -8,9 +8,9 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import select
 
-from lottrack import audit, fastsql
-from lottrack.db import Database
-from lottrack.models import Setting
+from lottrack.storage import audit, fastsql
+from lottrack.storage.db import Database
+from lottrack.storage.models import Setting
 
 
 def _add_setting(db: Database, key: str) -> None:

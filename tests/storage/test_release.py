@@ -10,13 +10,15 @@ from multiprocessing.synchronize import Barrier
 import pytest
 from sqlmodel import col, select
 
-from lottrack import audit, disposition, expansion, lots, qc
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, SignatureRejected
-from lottrack.models import AuditEvent, Disposition, Lot, Passage, Signature, User, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
-from lottrack.signatures import Credentials
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, SignatureRejected
+from lottrack.manufacturing import expansion, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Disposition, Lot, Passage, Signature, User, utcnow
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 

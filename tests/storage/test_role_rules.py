@@ -11,12 +11,13 @@ from sqlalchemy import text
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from lottrack import accounts, demo
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import User
-from lottrack.permissions import Action, CurrentUser, authorize, role_conflict
+from lottrack.demo import database as demo
+from lottrack.kernel.errors import PermissionDenied, ValidationError
+from lottrack.records import accounts
+from lottrack.records.permissions import Action, CurrentUser, authorize, role_conflict
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.conftest import PASSWORD
 from tests.factories import ROLES as FACTORY_ROLES
 

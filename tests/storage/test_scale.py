@@ -17,13 +17,17 @@ import pytest
 from sqlalchemy import create_engine, func, text
 from sqlmodel import Session, SQLModel, col, select
 
-from lottrack import audit, bootstrap, counts, demo, deviations, investigations, lots
-from lottrack.batch_record import lot_content
-from lottrack.bulk_demo import UNIT_SUBJECTS, add_units
-from lottrack.counts import HemocytometerReplicate
-from lottrack.db import Database
-from lottrack.isbt128 import parse_din
-from lottrack.models import (
+from lottrack.demo import database as demo
+from lottrack.demo.bulk import UNIT_SUBJECTS, add_units
+from lottrack.install import bootstrap
+from lottrack.kernel.isbt128 import parse_din
+from lottrack.manufacturing import counts, deviations, investigations, lots
+from lottrack.manufacturing.counts import HemocytometerReplicate
+from lottrack.records.permissions import CurrentUser
+from lottrack.release.batch_record import lot_content
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     Deviation,
@@ -36,7 +40,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
 from lottrack.trial import allocation, dispense_checks
 from lottrack.trial import dispensing as pharmacy
 from tests.conftest import BACKENDS, _pg_schema_url, verify_ok
@@ -48,7 +51,7 @@ UNIT: dict[str, int] = {
     "disposition": 7, "allocation": 4, "visit": 8, "dispensing": 4, "dispensing_check": 36,
     "infusion": 3, "investigation": 3, "investigation_retest": 1, "deviation": 3,
 }
-"""Rows of one bulk unit (journeys 1–12 of lottrack.bulk_demo.journeys)."""
+"""Rows of one bulk unit (journeys 1–12 of lottrack.demo.bulk.journeys)."""
 
 
 def _counts(db: Database) -> dict[str, int]:
@@ -58,7 +61,7 @@ def _counts(db: Database) -> dict[str, int]:
 
 
 def _person(session: Session, username: str) -> CurrentUser:
-    from lottrack.models import User
+    from lottrack.storage.models import User
 
     user = session.exec(select(User).where(col(User.username) == username)).one()
     return CurrentUser.of(user)
@@ -67,8 +70,8 @@ def _person(session: Session, username: str) -> CurrentUser:
 def test_scale_builds_the_demo_and_n_minus_one_bulk_units(
         db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr("lottrack.demo_trial.build_trial", lambda ctx, pw: None)
-    monkeypatch.setattr("lottrack.bulk_demo.add_units", lambda _db, units: calls.append(units))
+    monkeypatch.setattr("lottrack.demo.trial.build_trial", lambda ctx, pw: None)
+    monkeypatch.setattr("lottrack.demo.bulk.add_units", lambda _db, units: calls.append(units))
     demo.build(db, scale=4)
     assert calls == [3]
 

@@ -10,10 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel, select
 
-from lottrack import bootstrap, schema
-from lottrack.db import Database
-from lottrack.models import User
-from lottrack.permissions import CurrentUser
+from lottrack.install import bootstrap
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import schema
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.conftest import verify_ok
 
 
@@ -66,7 +67,7 @@ def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
     new hash, so ``audit verify`` still finds every row as audited (down and up again)."""
     from alembic import command
 
-    from lottrack.models import AuditEvent, Dispensing, User, utcnow
+    from lottrack.storage.models import AuditEvent, Dispensing, User, utcnow
     from lottrack.trial import allocation
     from tests.factories import make_scenario
 

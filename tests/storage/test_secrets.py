@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from lottrack import backup as backup_module
-from lottrack import logs
 from lottrack.cli import app
-from lottrack.db import Database, shown_url
+from lottrack.kernel import logs
+from lottrack.storage import backup as backup_module
+from lottrack.storage.db import Database, shown_url
 
 runner = CliRunner()
 SECRET = "s3cret-Pa55word"
@@ -61,7 +61,7 @@ def test_pg_dump_gets_the_password_in_its_environment_never_its_arguments(
         seen.append((cmd, kwargs["env"]))
         return real(cmd, **kwargs)
 
-    monkeypatch.setattr("lottrack.backup.subprocess.run", spy)
+    monkeypatch.setattr("lottrack.storage.backup.subprocess.run", spy)
     result = backup_module.backup(pg_url, tmp_path / "copy.dump")
     assert result.bytes > 0
     [(cmd, env)] = seen

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from lottrack import audit, sites
-from lottrack.db import Database
-from lottrack.dins import allocate_din
-from lottrack.errors import PermissionDenied, ValidationError
-from lottrack.models import AuditEvent, Site, User
-from lottrack.permissions import CurrentUser
+from lottrack.facility import sites
+from lottrack.facility.dins import allocate_din
+from lottrack.kernel.errors import PermissionDenied, ValidationError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Site, User
 from tests.conftest import verify_ok
 
 SITE: dict[str, Any] = {

@@ -9,17 +9,18 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from lottrack import audit, specifications
-from lottrack.db import Database
-from lottrack.errors import (
+from lottrack.kernel.errors import (
     InvalidTransition,
     PermissionDenied,
     SignatureRejected,
     ValidationError,
 )
-from lottrack.models import Signature, SpecApproval, Specification, SpecItem, User
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.manufacturing import specifications
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import Signature, SpecApproval, Specification, SpecItem, User
 from tests.conftest import PASSWORD, verify_ok
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from lottrack.db import Database
-from lottrack.errors import PermissionDenied
-from lottrack.models import AuditEvent, Dispensing, ProductUnit, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import PermissionDenied
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.trial import dispensing, listings
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.factories import make_scenario

@@ -10,10 +10,13 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import col, select
 
-from lottrack import disposition, investigations, lots, qc
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition
-from lottrack.models import (
+from lottrack.demo.scenario import CONFORMING_QC, Scenario
+from lottrack.kernel.errors import InvalidTransition
+from lottrack.manufacturing import investigations, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     AuditEvent,
     DispensingCheck,
     QCResult,
@@ -21,8 +24,6 @@ from lottrack.models import (
     WeightMeasurement,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Scenario
 from lottrack.trial import visits, weights
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.conftest import verify_ok

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from lottrack import lots, qc
-from lottrack.db import Database
-from lottrack.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.models import AuditEvent, WeightMeasurement, utcnow
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Scenario
+from lottrack.demo.scenario import Scenario
+from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
+from lottrack.manufacturing import lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, WeightMeasurement, utcnow
 from lottrack.trial import visits, weights
 from tests.conftest import verify_ok
 from tests.factories import make_scenario

@@ -14,9 +14,10 @@ import pytest
 from sqlmodel import select
 from textual.widgets import Input
 
-from lottrack import anchors, demo
-from lottrack.db import Database
-from lottrack.models import User
+from lottrack.demo import database as demo
+from lottrack.storage import anchors
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.tui.helpers import frozen_clock
 from tui.app import LotTrackApp, make_app
 

@@ -18,11 +18,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
-from lottrack import demo
-from lottrack.db import Database
-from lottrack.models import Site, User
-from lottrack.permissions import CurrentUser
-from lottrack.subjects import register_subject
+from lottrack.demo import database as demo
+from lottrack.facility.subjects import register_subject
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Site, User
 
 FROZEN_NOW = dt.datetime(2025, 3, 14, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))
 PASSWORDS = {u.username: u.password for u in demo.DEMO_USERS}

@@ -22,12 +22,15 @@ from pathlib import Path
 
 import pytest
 
-from lottrack import accounts, anchors, demo, disposition
-from lottrack.bootstrap import initialise
-from lottrack.db import Database
-from lottrack.models import base
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Cast, Scenario
+from lottrack.demo import database as demo
+from lottrack.demo.scenario import CONFORMING_QC, Cast, Scenario
+from lottrack.install.bootstrap import initialise
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.release import disposition
+from lottrack.storage import anchors
+from lottrack.storage.db import Database
+from lottrack.storage.models import base
 from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
 

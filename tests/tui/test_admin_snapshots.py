@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from lottrack.db import Database
-from lottrack.models import base
+from lottrack.storage.db import Database
+from lottrack.storage.models import base
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, settle, tables_painted, until
 from tests.tui.lot_data import _frozen_dt_module, private_copy

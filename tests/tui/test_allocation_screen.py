@@ -13,10 +13,10 @@ from sqlmodel import col, select
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from lottrack.db import Database
-from lottrack.errors import PermissionDenied
-from lottrack.models import Allocation, Subject, User, Visit
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import PermissionDenied
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Allocation, Subject, User, Visit
 from lottrack.trial import allocation, allocation_list
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST, permuted_blocks
 from tests.tui.helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from lottrack import audit
-from lottrack.db import Database
+from lottrack.storage import audit
+from lottrack.storage.db import Database
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import LotTrackApp
 from tui.screens.audit import AuditScreen

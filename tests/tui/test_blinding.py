@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 from textual.widgets import DataTable
 
-from lottrack.db import Database
-from lottrack.models import User
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from lottrack.trial import ward
 from tests.tui import trial_data
 from tests.tui.helpers import PASSWORDS, frozen_clock, login, screen_text, settle

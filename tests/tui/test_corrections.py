@@ -17,9 +17,10 @@ from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from lottrack import counts, formulation, lots
-from lottrack.db import Database
-from lottrack.models import (
+from lottrack.manufacturing import counts, formulation, lots
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     AuditEvent,
     CellCount,
     CustodyEvent,
@@ -28,7 +29,6 @@ from lottrack.models import (
     ProductUnit,
     User,
 )
-from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
 from tests.tui.helpers import (
     FROZEN_NOW,

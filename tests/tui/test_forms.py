@@ -14,9 +14,10 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, Select, SelectionList
 
-from lottrack import formulation, lots
-from lottrack.db import Database
-from lottrack.models import (
+from lottrack.manufacturing import formulation, lots
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     Harvest,
@@ -27,7 +28,6 @@ from lottrack.models import (
     Subject,
     User,
 )
-from lottrack.permissions import CurrentUser
 from tests.conftest import verify_ok
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import private_copy

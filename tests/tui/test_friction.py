@@ -12,10 +12,10 @@ from sqlmodel import col, func, select
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.models import Allocation, AuditEvent, Lot, User, WeightMeasurement
-from lottrack.permissions import CurrentUser
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Allocation, AuditEvent, Lot, User, WeightMeasurement
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import LotTrackApp, make_app

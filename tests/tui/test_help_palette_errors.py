@@ -7,8 +7,8 @@ import logging
 import pytest
 from textual.command import CommandPalette
 
-from lottrack import accounts
-from lottrack.errors import PermissionDenied
+from lottrack.kernel.errors import PermissionDenied
+from lottrack.records import accounts
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.screens.help import HelpScreen
@@ -66,7 +66,7 @@ async def test_service_error_becomes_a_notification(
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionDenied("The account 'admin' is disabled.")
 
-    caplog.set_level(logging.INFO)  # as lottrack.logs.configure sets it
+    caplog.set_level(logging.INFO)  # as lottrack.kernel.logs.configure sets it
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await login(pilot, "admin")
         monkeypatch.setattr(accounts, "list_users", refuse)

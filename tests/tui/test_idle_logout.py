@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from lottrack import audit
-from lottrack.db import Database
-from lottrack.models import Setting, Site
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import Setting, Site
 from tests.conftest import sessions
 from tests.tui.helpers import login, settle, shown, type_text, until
 from tui.app import LotTrackApp

@@ -7,8 +7,8 @@ import pytest
 from sqlmodel import select
 from textual.widgets import Input, Select
 
-from lottrack.db import Database
-from lottrack.models import Infusion, ProductUnit
+from lottrack.storage.db import Database
+from lottrack.storage.models import Infusion, ProductUnit
 from tests.tui import trial_data
 from tests.tui.helpers import PASSWORDS, frozen_clock, login, settle, shown, type_text
 from tests.tui.trial_data import DOB, TrialIds

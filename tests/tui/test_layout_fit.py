@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.widgets import DataTable
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
 from tests.tui.lot_data import private_copy

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import pytest
 from textual.widgets import DataTable, Input
 
-from lottrack import accounts, demo
-from lottrack.db import Database
-from lottrack.models import User
-from lottrack.permissions import CurrentUser
+from lottrack.demo import database as demo
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.panes import TablePane

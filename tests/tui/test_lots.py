@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input, Select
 
-from lottrack import accounts, bootstrap, listings, sites
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
+from lottrack.facility import sites
+from lottrack.install import bootstrap
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views import listings
 from tests.conftest import add_account
 from tests.tui.helpers import frozen_clock, login, settle, shown, type_text, until
 from tests.tui.lot_data import private_copy

@@ -9,8 +9,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.models import WeightMeasurement
+from lottrack.storage.db import Database
+from lottrack.storage.models import WeightMeasurement
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.modals.base import ModalForm

@@ -32,9 +32,16 @@ from textual.app import App
 from textual.dom import DOMNode
 from textual.pilot import Pilot
 
-from lottrack import accounts, bootstrap, demo, disposition, lots
-from lottrack.db import Database
-from lottrack.models import (
+from lottrack.demo import database as demo
+from lottrack.demo.scenario import CONFORMING_QC, Cast, Scenario
+from lottrack.install import bootstrap
+from lottrack.manufacturing import lots
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import view
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     Dispensing,
@@ -53,9 +60,6 @@ from lottrack.models import (
     Visit,
     utcnow,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import CONFORMING_QC, Cast, Scenario
-from lottrack.signatures import view
 from lottrack.trial.allocation import MSC_FIRST
 from lottrack.trial.dispensing import dispensing_content
 from tests.conftest import add_account, verify_ok

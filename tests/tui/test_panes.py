@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui.helpers import login, screen_text
 from tui.app import LotTrackApp
 from tui.panes.clinician import PatientsPane

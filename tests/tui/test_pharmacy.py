@@ -14,9 +14,10 @@ from sqlmodel import Session, col, func, select
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.models import (
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
+from lottrack.storage.models import (
     AuditEvent,
     Certificate,
     Dispensing,
@@ -27,9 +28,8 @@ from lottrack.models import (
     User,
     Visit,
 )
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
 from lottrack.trial import dispensing
+from lottrack.views.documents import signing
 from tests.conftest import verify_ok
 from tests.tui import trial_data
 from tests.tui.helpers import (

@@ -11,9 +11,9 @@ from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from lottrack import lots
-from lottrack.db import Database
-from lottrack.models import Disposition, Lot, Signature, User
+from lottrack.manufacturing import lots
+from lottrack.storage.db import Database
+from lottrack.storage.models import Disposition, Lot, Signature, User
 from tests.conftest import verify_ok
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import PASSWORDS, private_copy

@@ -12,11 +12,12 @@ from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from lottrack import disposition, lots
-from lottrack.db import Database
-from lottrack.models import Lot, QCResult, SpecItem, User
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.manufacturing import lots
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
+from lottrack.storage.db import Database
+from lottrack.storage.models import Lot, QCResult, SpecItem, User
 from tests.conftest import verify_ok
 from tests.tui.helpers import PASSWORDS, frozen_clock, login, screen_text, settle, shown
 from tests.tui.lot_data import private_copy

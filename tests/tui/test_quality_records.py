@@ -12,10 +12,10 @@ import pytest
 from sqlmodel import select
 from textual.widgets import Checkbox, DataTable, Input, Select
 
-from lottrack import qc
-from lottrack.db import Database
-from lottrack.models import Deviation, Investigation, InvestigationRetest, User
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Deviation, Investigation, InvestigationRetest, User
 from tests.conftest import verify_ok
 from tests.tui.helpers import PASSWORDS, frozen_clock, login, screen_text, settle, shown
 from tests.tui.lot_data import private_copy

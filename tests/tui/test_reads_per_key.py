@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event
 from textual.pilot import Pilot
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui.helpers import login, settle
 from tui.app import LotTrackApp
 from tui.screens.lot_detail import LotDetailScreen

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from lottrack.db import Database
-from lottrack.documents.issue import verify_file
-from lottrack.documents.signing import ensure_facility_key
-from lottrack.models import Certificate, Lot
+from lottrack.storage.db import Database
+from lottrack.storage.models import Certificate, Lot
+from lottrack.views.documents.issue import verify_file
+from lottrack.views.documents.signing import ensure_facility_key
 from tests.tui.helpers import login, settle
 from tui.app import LotTrackApp
 from tui.screens.lot_detail import LotDetailScreen

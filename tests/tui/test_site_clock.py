@@ -11,10 +11,11 @@ import pytest
 from sqlmodel import select
 from textual.widgets import Input
 
-from lottrack import audit, sites
-from lottrack.db import Database
-from lottrack.models import User
-from lottrack.permissions import CurrentUser
+from lottrack.facility import sites
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import LotTrackApp, make_app
 from tui.screens.login import LoginScreen

@@ -9,8 +9,8 @@ from sqlmodel import col, select
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from lottrack.db import Database
-from lottrack.models import AuditEvent, Site
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Site
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.modals.confirm import ConfirmModal

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui.helpers import frozen_clock, login, more_subjects, settle
 from tui.app import make_app
 

@@ -11,10 +11,10 @@ from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from lottrack import specifications
-from lottrack.db import Database
-from lottrack.models import Specification, SpecItem, User
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import specifications
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import Specification, SpecItem, User
 from tests.storage.test_specifications import v1_items
 from tests.tui.helpers import PASSWORDS, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp

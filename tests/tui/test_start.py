@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from lottrack.db import Database
-from lottrack.documents.signing import KEY_DIR_ENV, existing_key
+from lottrack.storage.db import Database
+from lottrack.views.documents.signing import KEY_DIR_ENV, existing_key
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown
 from tui.app import make_app
 from tui.screens.home import HomeScreen

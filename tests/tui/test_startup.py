@@ -8,7 +8,7 @@ import threading
 import pytest
 from textual.widgets import Button
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui.helpers import PASSWORDS, frozen_clock, screen_text, settle, shown, type_text
 from tui import opening
 from tui.app import make_app

@@ -9,10 +9,10 @@ from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, SelectionList
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.errors import AuthenticationFailed
-from lottrack.models import User
+from lottrack.kernel.errors import AuthenticationFailed
+from lottrack.records import accounts
+from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.modals.new_user import NewUserModal

@@ -7,8 +7,8 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select
 from textual.pilot import Pilot
 
-from lottrack.db import Database
-from lottrack.models import AuditEvent, Infusion, WeightMeasurement
+from lottrack.storage.db import Database
+from lottrack.storage.models import AuditEvent, Infusion, WeightMeasurement
 from tests.conftest import verify_ok
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from textual.pilot import Pilot
 
-from lottrack.db import Database
+from lottrack.storage.db import Database
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, settle
 from tests.tui.trial_data import TrialIds

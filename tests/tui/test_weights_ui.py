@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import col, select
 from textual.pilot import Pilot
 
-from lottrack.db import Database
-from lottrack.models import Subject, WeightMeasurement
+from lottrack.storage.db import Database
+from lottrack.storage.models import Subject, WeightMeasurement
 from tests.tui.helpers import login, screen_text, settle, type_text, until
 from tui.app import LotTrackApp
 from tui.modals.weight import WeightModal

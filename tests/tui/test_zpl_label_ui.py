@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.models import Certificate, Dispensing, ProductUnit
+from lottrack.storage.db import Database
+from lottrack.storage.models import Certificate, Dispensing, ProductUnit
+from lottrack.views.documents import signing
 from tests.certificates.zpl import RawPrinter, texts
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, settle, shown

@@ -26,12 +26,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from lottrack import accounts, bootstrap, demo
-from lottrack.db import Database
-from lottrack.models import base
-from lottrack.permissions import CurrentUser
-from lottrack.scenario import Cast, Scenario
-from lottrack.subjects import UNAMBIGUOUS_ALPHABET
+from lottrack.demo import database as demo
+from lottrack.demo.scenario import Cast, Scenario
+from lottrack.facility.subjects import UNAMBIGUOUS_ALPHABET
+from lottrack.install import bootstrap
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
+from lottrack.storage.models import base
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
@@ -42,8 +44,9 @@ CAST_ROLES = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": 
 DOB = {"TLS-101": dt.date(1975, 12, 24), "TLS-102": dt.date(1969, 3, 12),
        "TLS-103": dt.date(1961, 2, 14)}
 _CORE = ("lottrack.trial.dispensing", "lottrack.trial.ward", "lottrack.trial.visits",
-         "lottrack.trial.listings", "lottrack.scenario", "lottrack.documents.issue",
-         "lottrack.documents.builders", "lottrack.formulation", "lottrack.disposition")
+         "lottrack.trial.listings", "lottrack.demo.scenario", "lottrack.views.documents.issue",
+         "lottrack.views.documents.builders", "lottrack.manufacturing.formulation",
+         "lottrack.release.disposition")
 
 
 def freeze_core(mp: pytest.MonkeyPatch, at: dt.datetime = FROZEN_UTC) -> None:
@@ -62,7 +65,7 @@ def freeze_core(mp: pytest.MonkeyPatch, at: dt.datetime = FROZEN_UTC) -> None:
             if session.exec(select(column).where(column == text)).first() is None:
                 return text
 
-    mp.setattr("lottrack.formulation.new_random_code", code)
+    mp.setattr("lottrack.manufacturing.formulation.new_random_code", code)
 
 
 @dataclass

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lottrack import calc
 from lottrack.cli import app
-from lottrack.db import Database
-from lottrack.documents import signing
-from lottrack.errors import ValidationError
-from lottrack.permissions import CurrentUser
+from lottrack.kernel import calc
+from lottrack.kernel.errors import ValidationError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from lottrack.validation.catalogue import CHECKS, Requirement, load_requirements, traceability
 from lottrack.validation.run import ordered_checks, run_validation
+from lottrack.views.documents import signing
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 from typing_extensions import override
 
-from lottrack.errors import LotTrackError
+from lottrack.kernel.errors import LotTrackError
 from tui.modals.base import ModalForm
 from tui.widgets.moment_input import MomentField
 

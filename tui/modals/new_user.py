@@ -10,7 +10,7 @@ from textual.widgets import Input, Label, SelectionList
 from textual.widgets.selection_list import Selection
 from typing_extensions import override
 
-from lottrack.permissions import ROLE_NAMES, ROLES
+from lottrack.records.permissions import ROLE_NAMES, ROLES
 from tui.modals.base import ModalForm
 
 

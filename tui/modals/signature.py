@@ -19,12 +19,12 @@ from textual.content import Content
 from textual.widgets import Input, Label, Static
 from typing_extensions import override
 
-from lottrack.signatures import MEANINGS, Credentials
+from lottrack.records.signatures import MEANINGS, Credentials
 from tui.modals.base import ModalForm
 
 
 class SignatureModal(ModalForm[Credentials]):
-    """Returns the typed :class:`~lottrack.signatures.Credentials`, or None when cancelled.
+    """Returns the typed :class:`~lottrack.records.signatures.Credentials`, or None when cancelled.
     Enter in the username moves to the password (a typed-ahead password never lands in
     the username field); Enter in the password signs."""
 

@@ -12,8 +12,8 @@ from textual.containers import Grid
 from textual.widgets import Button, Label
 from typing_extensions import override
 
-from lottrack import calc
-from lottrack.units import Dim
+from lottrack.kernel import calc
+from lottrack.kernel.units import Dim
 from tui.modals.base import ModalForm, Result
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField

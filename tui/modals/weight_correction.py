@@ -9,7 +9,7 @@ from textual.containers import Grid
 from textual.widgets import Input, Label
 from typing_extensions import override
 
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
 from tui.modals.weight import WeighingForm
 from tui.widgets.quantity_input import QuantityField
 

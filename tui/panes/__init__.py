@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lottrack.permissions import (
+from lottrack.records.permissions import (
     ADMIN,
     CLINICIAN,
     INVESTIGATOR,
@@ -39,7 +39,7 @@ ROLE_PANES: dict[str, tuple[type[RolePane], ...]] = {
 
 
 def panes_for(roles: Iterable[str]) -> list[type[RolePane]]:
-    """The panes of a person's home, in the order of :data:`lottrack.permissions.ROLES`."""
+    """The panes of a person's home, in the order of :data:`lottrack.records.permissions.ROLES`."""
     held = set(roles)
     return [pane for role in ROLES if role in held for pane in ROLE_PANES.get(role, ())]
 

@@ -12,8 +12,8 @@ from textual.content import Content
 from textual.widgets import Button, Static
 from typing_extensions import override
 
-from lottrack import accounts
-from lottrack.permissions import ADMIN, CurrentUser
+from lottrack.records import accounts
+from lottrack.records.permissions import ADMIN, CurrentUser
 from tui.context import app_of
 from tui.panes.base import RolePane
 

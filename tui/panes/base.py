@@ -28,8 +28,8 @@ from textual.widgets import DataTable, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tui.context import context_of
 from tui.widgets.record_table import RecordTable
 from tui.workers import ReportsWorkerErrors, post_if_current
@@ -53,7 +53,7 @@ class RolePane(ReportsWorkerErrors, Vertical):
     """A titled area of the home screen that belongs to one role."""
 
     ROLE: ClassVar[str]
-    """The role whose home shows this pane (a constant of ``lottrack.permissions``)."""
+    """The role whose home shows this pane (a constant of ``lottrack.records.permissions``)."""
     TAB_LABEL: ClassVar[str]
     """Label of the pane's tab when the home screen shows several panes."""
     TITLE: ClassVar[str]

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 from typing_extensions import override
 
-from lottrack.permissions import CLINICIAN, CurrentUser
+from lottrack.records.permissions import CLINICIAN, CurrentUser
 from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
 

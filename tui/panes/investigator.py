@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlmodel import Session
 from typing_extensions import override
 
-from lottrack.permissions import INVESTIGATOR, CurrentUser
+from lottrack.records.permissions import INVESTIGATOR, CurrentUser
 from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
 

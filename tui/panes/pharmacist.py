@@ -9,7 +9,7 @@ from textual import on
 from textual.widgets import DataTable
 from typing_extensions import override
 
-from lottrack.permissions import PHARMACIST, CurrentUser
+from lottrack.records.permissions import PHARMACIST, CurrentUser
 from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
 

@@ -8,8 +8,8 @@ from rich.text import Text
 from sqlmodel import Session
 from typing_extensions import override
 
-from lottrack import listings
-from lottrack.permissions import QA, CurrentUser
+from lottrack.records.permissions import QA, CurrentUser
+from lottrack.views import listings
 from tui.panes.base import Row
 from tui.panes.lot_pane import LotTablePane
 from tui.widgets.status_badge import status_text

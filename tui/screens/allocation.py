@@ -25,9 +25,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import Action, CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
 from lottrack.trial import allocation, allocation_list, visits
 from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, SubjectAllocation
 from tui.modals.generate_allocation import GenerateAllocationModal, GenerateEntry

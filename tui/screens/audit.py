@@ -17,10 +17,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
-from lottrack import anchors, safekeeping
-from lottrack.db import Database
-from lottrack.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, audit_log
-from lottrack.permissions import CurrentUser
+from lottrack.records import safekeeping
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage import anchors
+from lottrack.storage.db import Database
+from lottrack.views.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, audit_log
 from tui.screens.base import AppScreen
 from tui.screens.lot_tables import audit_changes
 from tui.widgets.record_table import RecordTable
@@ -38,7 +39,7 @@ COLUMNS = (("#", 5), ("At", 11), ("Person", 8), ("Action", 10))
 
 @dataclass(frozen=True)
 class AuditSummary:
-    """What :func:`lottrack.anchors.verify` found, as plain values."""
+    """What :func:`lottrack.storage.anchors.verify` found, as plain values."""
 
     events: int
     rows: int

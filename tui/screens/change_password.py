@@ -14,10 +14,10 @@ from textual.widgets import Button, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records import accounts
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
 

@@ -20,13 +20,13 @@ from textual.widgets import Button, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack.errors import AuthenticationFailed
+from lottrack.kernel.errors import AuthenticationFailed
 from tui.screens.base import AppScreen
 from tui.widgets.session_header import SessionHeader
 
 if TYPE_CHECKING:
-    from lottrack.db import Database
-    from lottrack.permissions import CurrentUser
+    from lottrack.records.permissions import CurrentUser
+    from lottrack.storage.db import Database
 
 WAITING = "Opening the database… you are logged in as soon as it is open."
 
@@ -55,7 +55,7 @@ class PasswordChangeNeeded(Message):
 
 def demo_accounts_hint() -> str:
     """One line naming the demo accounts (only shown for a demo database)."""
-    from lottrack.demo import DEMO_USERS
+    from lottrack.demo.database import DEMO_USERS
 
     names = " ".join(u.username for u in DEMO_USERS)
     return f"Demo database. Accounts: {names}\nPassword: <username>-demo-pass"
@@ -161,7 +161,7 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _authenticate(self, db: Database, username: str, password: str) -> None:
-        from lottrack import accounts
+        from lottrack.records import accounts
 
         try:
             with db.session() as session:

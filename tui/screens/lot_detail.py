@@ -17,10 +17,10 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedC
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import deviations, lots
-from lottrack.db import Database
-from lottrack.errors import ValidationError
-from lottrack.permissions import Action, CurrentUser
+from lottrack.kernel.errors import ValidationError
+from lottrack.manufacturing import deviations, lots
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
 from tui.screen_keys import ScreenKeys
 from tui.screens import lot_record_actions, lot_tables
 from tui.screens.lot_detail_data import LotDetail, read_lot

@@ -11,17 +11,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from lottrack import (
-    deviations,
-    disposition,
-    expansion,
-    formulation,
-    investigations,
-    listings,
-    lots,
-    qc,
-)
-from lottrack.permissions import Action, CurrentUser, allowed
+from lottrack.manufacturing import deviations, expansion, formulation, investigations, lots, qc
+from lottrack.records.permissions import Action, CurrentUser, allowed
+from lottrack.release import disposition
+from lottrack.views import listings
 
 
 @dataclass(frozen=True)
@@ -40,7 +33,7 @@ class LotDetail:
     timeline: tuple[listings.TimelineEntry, ...]
     next_step: str | None
     recordable: frozenset[str]
-    """What the lab may record now (:func:`lottrack.listings.recordable`)."""
+    """What the lab may record now (:func:`lottrack.views.listings.recordable`)."""
     audit: tuple[listings.AuditRow, ...] | None
     """The lot's audit trail, for people who may view it (None otherwise)."""
     investigations: tuple[investigations.InvestigationView, ...] = ()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from lottrack import qc
-from lottrack.errors import ValidationError
-from lottrack.isbt128 import parse_din
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.isbt128 import parse_din
+from lottrack.manufacturing import qc
 from tui.screens import lot_tables
 from tui.screens.lot_detail_data import LotDetail
 from tui.widgets.status_badge import status_text

@@ -4,7 +4,7 @@ cryopreserved bag and count it after the thaw.
 
 The entry is the row under the cursor of the focused table. The footer offers a key
 only when it fits that row, the lot's state and the person's roles (the permission
-table of :mod:`lottrack.permissions`); the services check all of it again.
+table of :mod:`lottrack.records.permissions`); the services check all of it again.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 from typing_extensions import override
 
-from lottrack import counts, expansion, formulation, listings, lots, qc
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import MASKED, Action, CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.manufacturing import counts, expansion, formulation, lots, qc
+from lottrack.records.permissions import MASKED, Action, CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views import listings
 from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail
 
@@ -34,9 +35,9 @@ BINDINGS = [
 ]
 ACTIONS = frozenset(b.action for b in BINDINGS)
 CUSTODY_ACTIONS = (Action.RECORD_MANUFACTURING, Action.DISPENSE, Action.RECORD_INFUSION)
-"""Who may record a move of a bag (lottrack.formulation.record_custody)."""
+"""Who may record a move of a bag (lottrack.manufacturing.formulation.record_custody)."""
 THAW_ACTIONS = (Action.RECORD_MANUFACTURING, Action.DISPENSE)
-"""Who may record a thaw (lottrack.formulation.record_thaw)."""
+"""Who may record a thaw (lottrack.manufacturing.formulation.record_thaw)."""
 
 HELP = """\
 ## Correcting the record

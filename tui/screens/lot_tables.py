@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import DataTable
 
-from lottrack.units import Dim, format_number, format_quantity
+from lottrack.kernel.units import Dim, format_number, format_quantity
 from tui.screens.lot_detail_data import LotDetail
 from tui.widgets.status_badge import conformity_text, status_text
 from tui.widgets.wrapped_rows import add_wrapped_row

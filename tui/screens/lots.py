@@ -13,9 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Input, Select, Static
 from typing_extensions import override
 
-from lottrack import listings, lots
-from lottrack.db import Database
-from lottrack.permissions import Action, CurrentUser
+from lottrack.manufacturing import lots
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views import listings
 from tui.screens.paged_list import PagedListScreen
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader

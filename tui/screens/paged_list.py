@@ -23,9 +23,9 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tui.screens.base import AppScreen
 from tui.widgets.record_table import RecordTable
 from tui.workers import post_if_current

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from lottrack.db import default_data_dir
-from lottrack.documents.issue import IssuedDocument
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import default_data_dir
+from lottrack.views.documents.issue import IssuedDocument
 
 DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
 LABEL_PRINTER_ENV = "LOTTRACK_LABEL_PRINTER"
@@ -58,7 +58,7 @@ def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
     """Issue the release certificate of a released lot (in a worker's write session); the
     file name carries the copy number, so a reprint never overwrites the original."""
     from certificates.release import render_release
-    from lottrack.documents.issuing import issue_document
+    from lottrack.views.documents.issuing import issue_document
 
     return issue_document(session, who, kind="release", record_id=lot_id,
                           render=render_release,
@@ -67,7 +67,7 @@ def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
 
 
 def _key_dir() -> Path:
-    from lottrack.documents.signing import default_key_dir
+    from lottrack.views.documents.signing import default_key_dir
 
     return default_key_dir()
 
@@ -82,7 +82,7 @@ def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
         from certificates.zpl_label import render_label_zpl as render
     else:
         from certificates.label import render_label as render
-    from lottrack.documents.issuing import issue_document
+    from lottrack.views.documents.issuing import issue_document
 
     return issue_document(session, who, kind="label", record_id=unit_id, render=render,
                           out_path=out, key_dir=_key_dir(), reason=reason,
@@ -93,7 +93,7 @@ def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: 
                                out: Path, reason: str = "") -> IssuedDocument:
     """Issue the infusion certificate of an infusion (in a worker's write session)."""
     from certificates.infusion import render_infusion
-    from lottrack.documents.issuing import issue_document
+    from lottrack.views.documents.issuing import issue_document
 
     return issue_document(session, who, kind="infusion", record_id=infusion_id,
                           render=render_infusion, out_path=out, key_dir=_key_dir(),

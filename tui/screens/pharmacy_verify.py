@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
 from lottrack.trial import dispensing, listings
 from lottrack.trial.dispensing import CheckOutcome, DispensingResult
 from lottrack.trial.listings import AwaitingVerification

@@ -22,16 +22,17 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from typing_extensions import override
 
-from lottrack import calc, formulation
-from lottrack.db import Database
-from lottrack.documents.issue import IssuedDocument
-from lottrack.errors import LotTrackError
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.kernel import calc
+from lottrack.kernel.errors import LotTrackError
+from lottrack.kernel.units import Dim, format_number, format_quantity, format_quantity_range
+from lottrack.manufacturing import formulation
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
 from lottrack.trial import dispensing, listings, visits
 from lottrack.trial.dispensing import CheckOutcome, DispensingResult, PlaceboPreparation
 from lottrack.trial.listings import DispensingPreview, PharmacyVisit
-from lottrack.units import Dim, format_number, format_quantity, format_quantity_range
+from lottrack.views.documents.issue import IssuedDocument
 from tui.modals.moment import MomentModal
 from tui.modals.reason import ReasonModal
 from tui.modals.weight import WeightEntry, WeightModal

@@ -18,9 +18,9 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedC
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.disposition import open_decisions, why_not_open
-from lottrack.permissions import Action, CurrentUser
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.release.disposition import open_decisions, why_not_open
+from lottrack.storage.db import Database
 from tui.screens import lot_tables
 from tui.screens.base import AppScreen
 from tui.screens.lot_detail_data import LotDetail, read_lot

@@ -16,10 +16,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from typing_extensions import override
 
-from lottrack import listings, reagents
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import Action, CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.manufacturing import reagents
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
+from lottrack.views import listings
 from tui.modals.reason import ReasonModal
 from tui.screens.base import AppScreen
 from tui.widgets.record_table import RecordTable, highlighted_key

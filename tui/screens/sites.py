@@ -15,10 +15,10 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import sites
-from lottrack.db import Database
-from lottrack.permissions import Action, CurrentUser
-from lottrack.sites import SiteInfo
+from lottrack.facility import sites
+from lottrack.facility.sites import SiteInfo
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
 from tui.screens.base import AppScreen
 from tui.widgets.record_table import highlighted_key
 from tui.widgets.session_header import SessionHeader

@@ -22,12 +22,12 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, LoadingIndi
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import specifications
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, SignatureRejected
-from lottrack.listings.specs import SpecVersion, spec_versions
-from lottrack.permissions import Action, CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.kernel.errors import LotTrackError, SignatureRejected
+from lottrack.manufacturing import specifications
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
+from lottrack.views.listings.specs import SpecVersion, spec_versions
 from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
 from tui.widgets.record_table import RecordTable, highlighted_key

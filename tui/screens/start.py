@@ -16,10 +16,10 @@ from textual.widgets import Button, Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import demo
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.locations import ENV_URL, default_url, demo_url
+from lottrack.demo import database as demo
+from lottrack.kernel.errors import LotTrackError
+from lottrack.kernel.locations import ENV_URL, default_url, demo_url
+from lottrack.storage.db import Database
 from tui.context import database_location
 from tui.opening import DatabaseState, open_database
 from tui.screens.base import AppScreen
@@ -37,7 +37,7 @@ def init_command(url: str) -> str:
 def facility_key_problem() -> str:
     """Create the facility's document-signing key as ``lottrack demo`` and ``init`` do (runs
     in a worker thread); returns why it could not be created, or "" when it exists."""
-    from lottrack.documents.signing import default_key_dir, ensure_facility_key
+    from lottrack.views.documents.signing import default_key_dir, ensure_facility_key
 
     directory = default_key_dir()
     try:

@@ -2,7 +2,7 @@
 through the signature dialog, and a status line for the service's answer.
 
 A write is a service call built on the UI thread from plain values, run in a worker in
-its own write session. A refusal (:class:`~lottrack.errors.LotTrackError`) is shown in
+its own write session. A refusal (:class:`~lottrack.kernel.errors.LotTrackError`) is shown in
 the status line in the service's words (and as a notification); a refused signature
 opens the signature dialog again with the service's message. Anything else is an
 unexpected error that the app reports.
@@ -22,12 +22,12 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, SignatureRejected
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials, refusal_before_signature
+from lottrack.kernel.errors import LotTrackError, SignatureRejected
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials, refusal_before_signature
+from lottrack.storage.db import Database
 from lottrack.trial.listings import WeightInfo
-from lottrack.units import Dim, format_quantity
 from tui.modals.signature import SignatureModal
 from tui.screens.base import AppScreen
 

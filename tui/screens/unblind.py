@@ -15,8 +15,8 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Input, Label, Static
 from typing_extensions import override
 
-from lottrack.permissions import Action
-from lottrack.signatures import Credentials
+from lottrack.records.permissions import Action
+from lottrack.records.signatures import Credentials
 from lottrack.trial import allocation, listings, ward
 from tui.modals.typeahead import after_pending_keys
 from tui.screens.trial_base import TrialScreen, Write

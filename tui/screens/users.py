@@ -18,10 +18,10 @@ from textual.widgets import DataTable, Footer, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
-from lottrack import accounts
-from lottrack.db import Database
-from lottrack.errors import LotTrackError, ValidationError
-from lottrack.permissions import Action, CurrentUser
+from lottrack.kernel.errors import LotTrackError, ValidationError
+from lottrack.records import accounts
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
 from tui.modals.new_user import NewUserForm, NewUserModal
 from tui.modals.reason import ReasonModal
 from tui.modals.reset_password import ResetPasswordModal

@@ -20,13 +20,13 @@ from textual.message import Message
 from textual.widgets import Footer, Static
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.documents.issue import IssuedDocument
-from lottrack.permissions import Action, CurrentUser
-from lottrack.signatures import Credentials
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.storage.db import Database
 from lottrack.trial import listings, visits, ward
 from lottrack.trial.listings import WardVisitDetail
-from lottrack.units import Dim, format_quantity
+from lottrack.views.documents.issue import IssuedDocument
 from tui.modals.bedside import BedsideEntry, BedsideModal
 from tui.modals.infusion_end import InfusionEnd, InfusionEndModal
 from tui.modals.moment import MomentModal

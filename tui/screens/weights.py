@@ -15,11 +15,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 from typing_extensions import override
 
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from lottrack.trial import weights
 from lottrack.trial.weights import WeightChange, WeightRow
-from lottrack.units import Dim, format_quantity
 from tui.modals.reason import ReasonModal
 from tui.modals.weight_correction import WeightCorrection, WeightCorrectionModal
 from tui.screens.trial_base import TrialScreen

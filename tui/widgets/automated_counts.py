@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
-from lottrack import calc
-from lottrack.counts import AutomatedReplicate
-from lottrack.errors import ValidationError
-from lottrack.units import Dim, format_number, format_quantity, parse_quantity
+from lottrack.kernel import calc
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.units import Dim, format_number, format_quantity, parse_quantity
+from lottrack.manufacturing.counts import AutomatedReplicate
 
 
 class ReadingRow(Horizontal):

@@ -1,7 +1,7 @@
 """Hemocytometer calculator: live/dead cells over n squares at a dilution, per replicate,
 with the concentration, viability and CV shown as the numbers are typed.
 
-The arithmetic is :mod:`lottrack.calc` (the same the count service stores); the widget
+The arithmetic is :mod:`lottrack.kernel.calc` (the same the count service stores); the widget
 only reads the boxes. A CV above the specification's limit is announced before saving:
 the count is still stored, flagged for a recount, as the service does.
 """
@@ -14,10 +14,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Static
 
-from lottrack import calc
-from lottrack.counts import HemocytometerReplicate
-from lottrack.errors import ValidationError
-from lottrack.units import Dim, format_number, format_quantity
+from lottrack.kernel import calc
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.units import Dim, format_number, format_quantity
+from lottrack.manufacturing.counts import HemocytometerReplicate
 
 MAX_REPLICATES = 6
 COLUMNS = (("live", "Live", ""), ("dead", "Dead", ""), ("squares", "Sq.", "4"),

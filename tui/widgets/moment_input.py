@@ -1,7 +1,7 @@
 """A date-and-time field: ``now``, ``14:30``, ``yesterday 14:30``, ``2025-03-14 14:30`` or
 ``-2h``, read in the site's time zone and shown back in full with the zone.
 
-The reading of the typed text is :func:`lottrack.times.parse_moment` (which also refuses
+The reading of the typed text is :func:`lottrack.kernel.times.parse_moment` (which also refuses
 a time the clocks skip or repeat); whether the time is allowed (not in the future, not
 before the step it follows) is the service's rule and message.
 """
@@ -16,8 +16,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from lottrack.errors import ValidationError
-from lottrack.times import SHOWN, parse_moment
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.times import SHOWN, parse_moment
 from tui.widgets.typed_field import TypedField
 
 

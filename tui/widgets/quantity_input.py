@@ -1,6 +1,6 @@
 """A quantity field: states its unit, converts as you type, marks a bad value inline.
 
-The text is read with :func:`lottrack.units.parse_quantity` exactly as the service will
+The text is read with :func:`lottrack.kernel.units.parse_quantity` exactly as the service will
 read it (same field name, dimension and decimal separator), so the message under a bad
 value is the service's own message, and the form refuses to save before the service
 is asked. The service still checks everything again.
@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from lottrack.errors import ValidationError
-from lottrack.units import Dim, ParsedQuantity, format_as_typed, parse_quantity
+from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.units import Dim, ParsedQuantity, format_as_typed, parse_quantity
 from tui.widgets.typed_field import TypedField
 
 

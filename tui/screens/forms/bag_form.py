@@ -9,9 +9,10 @@ from rich.text import Text
 from sqlmodel import Session
 from textual.widgets import Static
 
-from lottrack import formulation, listings
-from lottrack.errors import NotFound
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import NotFound
+from lottrack.manufacturing import formulation
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.lot_form import LotForm
 from tui.screens.lot_head import eye_readable
 

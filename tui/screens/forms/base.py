@@ -18,9 +18,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
-from lottrack.db import Database
-from lottrack.errors import LotTrackError
-from lottrack.permissions import CurrentUser
+from lottrack.kernel.errors import LotTrackError
+from lottrack.records.permissions import CurrentUser
+from lottrack.storage.db import Database
 from tui.modals.confirm import ConfirmModal
 from tui.screens.base import AppScreen
 from tui.unsaved import KeepsTypedInput

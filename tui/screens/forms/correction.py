@@ -18,10 +18,11 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from lottrack import expansion, listings, lots, qc
-from lottrack.errors import NotFound
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim, format_quantity
+from lottrack.kernel.errors import NotFound
+from lottrack.kernel.units import Dim, format_quantity
+from lottrack.manufacturing import expansion, lots, qc
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.modals.reason import ReasonModal
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm

@@ -10,8 +10,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Label, RadioButton, RadioSet, Select
 
-from lottrack import counts
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import counts
+from lottrack.records.permissions import CurrentUser
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.widgets.automated_counts import AutomatedCounts

@@ -9,8 +9,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from lottrack import formulation, listings
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import formulation
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.bag_form import BagForm
 from tui.screens.forms.base import SaveCall, field_row, grid
 from tui.widgets.moment_input import MomentField

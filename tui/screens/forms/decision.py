@@ -11,9 +11,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from lottrack import disposition
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import MEANINGS
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import MEANINGS
+from lottrack.release import disposition
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.signed import SignedForm
 from tui.widgets.moment_input import MomentField

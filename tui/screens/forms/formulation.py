@@ -6,9 +6,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input
 
-from lottrack import formulation
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.manufacturing import formulation
+from lottrack.records.permissions import CurrentUser
 from tui.modals.confirm import ConfirmModal
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm

@@ -13,9 +13,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Select
 
-from lottrack import expansion, harvests, listings, subjects
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim
+from lottrack.facility import subjects
+from lottrack.kernel.units import Dim
+from lottrack.manufacturing import expansion, harvests
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.base import FormProblem, FormScreen, SaveCall, field_row, grid
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField

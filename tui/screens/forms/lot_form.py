@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from lottrack import listings
-from lottrack.permissions import CurrentUser
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.base import FormScreen
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField

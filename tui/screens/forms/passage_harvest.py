@@ -9,9 +9,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from lottrack import expansion
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.manufacturing import expansion
+from lottrack.records.permissions import CurrentUser
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.widgets.moment_input import MomentField

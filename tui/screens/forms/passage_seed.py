@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
-from lottrack import expansion, listings
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.manufacturing import expansion
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.widgets.moment_input import MomentField

@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Input, Select, Static
 
-from lottrack import qc, specifications
-from lottrack.listings import QCTest
-from lottrack.permissions import CurrentUser
-from lottrack.units import Dim
+from lottrack.kernel.units import Dim
+from lottrack.manufacturing import qc, specifications
+from lottrack.records.permissions import CurrentUser
+from lottrack.views.listings import QCTest
 from tui.screens.forms.base import FormProblem, SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.widgets.moment_input import MomentField

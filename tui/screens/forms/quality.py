@@ -9,9 +9,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input, Static
 
-from lottrack import deviations, investigations
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import MEANINGS
+from lottrack.manufacturing import deviations, investigations
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import MEANINGS
 from tui.screens.forms.base import SaveCall, field_row, grid
 from tui.screens.forms.lot_form import LotForm
 from tui.screens.forms.signed import SignedForm

@@ -8,8 +8,8 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
-from lottrack import reagents
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import reagents
+from lottrack.records.permissions import CurrentUser
 from tui.screens.forms.base import FormProblem, FormScreen, SaveCall, field_row, grid
 
 

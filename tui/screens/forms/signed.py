@@ -8,9 +8,9 @@ from __future__ import annotations
 from textual import work
 from textual.binding import Binding
 
-from lottrack.db import Database
-from lottrack.permissions import CurrentUser
-from lottrack.signatures import Credentials, refusal_before_signature
+from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials, refusal_before_signature
+from lottrack.storage.db import Database
 from tui.modals.signature import SignatureModal
 from tui.screens.forms.base import FormRefused, FormScreen, SaveCall
 

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Select
 
-from lottrack import sites
-from lottrack.permissions import CurrentUser
-from lottrack.sites import SiteInfo
+from lottrack.facility import sites
+from lottrack.facility.sites import SiteInfo
+from lottrack.records.permissions import CurrentUser
 from tui.screens.forms.base import FormProblem, FormScreen, SaveCall, field_row, grid
 
 SEPARATORS = [(". (point: 1.5)", "."), (", (comma: 1,5)", ",")]

@@ -8,8 +8,9 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Select
 
-from lottrack import expansion, listings
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import expansion
+from lottrack.records.permissions import CurrentUser
+from lottrack.views import listings
 from tui.screens.forms.base import FormProblem, FormScreen, SaveCall, field_row, grid
 
 

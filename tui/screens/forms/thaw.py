@@ -10,8 +10,8 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
 
-from lottrack import expansion, formulation, lots
-from lottrack.permissions import CurrentUser
+from lottrack.manufacturing import expansion, formulation, lots
+from lottrack.records.permissions import CurrentUser
 from tui.screens.forms.bag_form import BagForm
 from tui.screens.forms.base import SaveCall, field_row, grid
 from tui.screens.forms.count import CountForm

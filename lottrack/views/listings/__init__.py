@@ -1,0 +1,62 @@
+"""Read-only listings for the screens: lot pages, work lists, a lot's history, choices.
+
+Every function authorizes first (``Action.VIEW_BATCH_RECORD``; the audit trail
+``Action.VIEW_AUDIT``) and returns frozen dataclasses of plain values, never ORM rows.
+:func:`lot_page` pages in SQL (``LIMIT``/``OFFSET`` over the lot, harvest and subject
+joins), so a list of ten thousand lots costs one page of rows and one count.
+"""
+
+from lottrack.views.listings.choices import (
+    HarvestChoice,
+    LotFormContext,
+    PassageChoice,
+    QCTest,
+    ReagentRow,
+    SiteChoice,
+    SubjectChoice,
+    harvests_without_lot,
+    lot_form_context,
+    reagent_lots,
+    site_choices,
+    subject_choices,
+)
+from lottrack.views.listings.history import (
+    AuditRow,
+    CountRow,
+    CustodyRow,
+    ReplicateRow,
+    TimelineEntry,
+    lot_audit_trail,
+    lot_counts,
+    lot_custody,
+    lot_timeline,
+    named,
+)
+from lottrack.views.listings.pages import (
+    MAX_PAGE,
+    REVIEW_STATES,
+    SORTS,
+    LotPage,
+    LotRow,
+    NextStep,
+    ReviewItem,
+    WorkItem,
+    lot_next_step,
+    lot_page,
+    next_step,
+    open_note,
+    recordable,
+    review_queue,
+    technician_worklist,
+)
+
+__all__ = [
+    "MAX_PAGE", "REVIEW_STATES", "SORTS", "AuditRow", "CountRow", "CustodyRow",
+    "HarvestChoice", "LotFormContext", "LotPage", "LotRow", "NextStep", "PassageChoice",
+    "QCTest",
+    "ReagentRow", "ReplicateRow", "ReviewItem", "SiteChoice", "SubjectChoice",
+    "TimelineEntry", "WorkItem", "harvests_without_lot", "lot_audit_trail", "lot_counts",
+    "lot_custody", "lot_form_context", "lot_next_step", "lot_page", "lot_timeline", "named",
+    "next_step", "open_note", "reagent_lots", "recordable", "review_queue", "site_choices",
+    "subject_choices", "technician_worklist",
+]

@@ -1,0 +1,127 @@
+"""The whole audit trail as people search it: events by record, person, action and date,
+newest first, each record named in words (:mod:`lottrack.views.listings.record_names`).
+
+Blinding (design §7): QA and administrators read the trail but are blinded. For them the
+values of the records that carry the arm (allocations, bags, dispensings and their
+checks, unblindings) and the reasons of refused dispensings are replaced by
+:data:`BLINDED`; the event itself (who, when, what kind of record) stays listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from lottrack.records.permissions import Action, CurrentUser, allowed, authorize
+from lottrack.storage.models import AuditEvent
+from lottrack.views.listings.record_names import record_names
+
+BLINDED = "(blinded)"
+ARM_RECORDS = frozenset({"allocation", "product_unit", "dispensing", "dispensing_check",
+                         "unblinding"})
+"""Tables whose values can tell the arm."""
+SCAN_BATCH = 2000
+MAX_SCANNED = 100_000
+"""A search by record name reads the newest events in batches, at most this many."""
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """What to look for; empty fields match everything."""
+
+    record: str = ""
+    """Part of the record's name, any case: ``P3``, ``L-A9999``, ``TLS-003``, ``Bag``."""
+    person: str = ""
+    """Part of the username."""
+    action: str = ""
+    """Part of the action: ``update``, ``void``, ``login``, ``refused`` …"""
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    """Events at or after ``since`` and before ``until`` (aware datetimes)."""
+
+
+@dataclass(frozen=True)
+class AuditLogRow:
+    """One audit event as the audit screen lists it."""
+
+    seq: int
+    at: dt.datetime
+    username: str
+    action: str
+    record: str
+    reason: str
+    changes: dict[str, list[Any]]
+
+
+@dataclass(frozen=True)
+class AuditLogPage:
+    """The newest matching events (at most ``limit``) and whether there are more."""
+
+    rows: tuple[AuditLogRow, ...]
+    more: bool
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.casefold()}%"
+
+
+def audit_log(session: Session, who: CurrentUser, query: AuditQuery, *, limit: int = 200,
+              before_seq: int | None = None) -> AuditLogPage:
+    """The newest events matching ``query`` (older than ``before_seq`` to page on)."""
+    authorize(session, who, Action.VIEW_AUDIT)
+    unblinded = allowed(who.roles, Action.VIEW_ALLOCATION)
+    stmt = select(AuditEvent).order_by(col(AuditEvent.seq).desc())
+    if query.person.strip():
+        stmt = stmt.where(func.lower(AuditEvent.username).like(_like(query.person.strip()),
+                                                               escape="\\"))
+    if query.action.strip():
+        stmt = stmt.where(func.lower(AuditEvent.action).like(_like(query.action.strip()),
+                                                             escape="\\"))
+    if query.since is not None:
+        stmt = stmt.where(col(AuditEvent.at) >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(col(AuditEvent.at) < query.until)
+    if before_seq is not None:
+        stmt = stmt.where(col(AuditEvent.seq) < before_seq)
+    wanted = query.record.strip().casefold()
+    rows: list[AuditLogRow] = []
+    scanned = 0
+    batch = limit + 1 if not wanted else SCAN_BATCH
+    last_seq = None
+    while len(rows) <= limit and scanned < MAX_SCANNED:
+        page_stmt = stmt if last_seq is None else stmt.where(col(AuditEvent.seq) < last_seq)
+        events = session.exec(page_stmt.limit(batch)).all()
+        if not events:
+            break
+        scanned += len(events)
+        last_seq = events[-1].seq
+        names = record_names(session, ((e.entity, e.entity_id) for e in events),
+                             blinded=not unblinded)
+        for e in events:
+            name = names[(e.entity, e.entity_id)]
+            if wanted and wanted not in name.casefold():
+                continue
+            rows.append(_row(e, name, unblinded))
+            if len(rows) > limit:
+                break
+        if len(events) < batch:
+            break
+    return AuditLogPage(tuple(rows[:limit]), len(rows) > limit)
+
+
+def _row(event: AuditEvent, name: str, unblinded: bool) -> AuditLogRow:
+    changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
+    reason = event.reason
+    if not unblinded:
+        if event.entity in ARM_RECORDS:
+            changes = {field: [BLINDED, BLINDED] for field in changes}
+            reason = BLINDED if reason else ""
+        elif event.action.endswith("-refused") and reason:
+            reason = BLINDED
+    return AuditLogRow(event.seq, event.at, event.username, event.action, name, reason,
+                       changes)
