@@ -147,8 +147,8 @@ async def settle(pilot: Pilot[Any]) -> None:
 
 
 def home_loaded(app: App[Any]) -> bool:
+    from tui.home import HomeScreen
     from tui.panes.base import RolePane
-    from tui.screens.home import HomeScreen
 
     screen = app.screen
     return isinstance(screen, HomeScreen) and all(
@@ -158,7 +158,7 @@ def home_loaded(app: App[Any]) -> bool:
 async def log_in(pilot: Pilot[Any], username: str) -> float:
     """Log ``username`` in; the seconds from Enter on the password to the home screen."""
     from lottrack.demo import database as demo
-    from tui.screens.login import LoginScreen
+    from tui.common.login import LoginScreen
 
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, LoginScreen) and app.ctx.ready)
@@ -199,12 +199,12 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
     from lottrack.records import accounts
     from lottrack.storage.db import Database
     from tui.app import make_app
-    from tui.screens.audit import AuditScreen
-    from tui.screens.lot_detail import LotDetailScreen
-    from tui.screens.lots import LotsScreen
-    from tui.screens.pharmacy_visit import PharmacyVisitScreen
-    from tui.screens.qa_review import QAReviewScreen
-    from tui.screens.ward_visit import WardVisitScreen
+    from tui.manufacturing.lot_detail import LotDetailScreen
+    from tui.manufacturing.lots import LotsScreen
+    from tui.pharmacy.visit import PharmacyVisitScreen
+    from tui.qa.audit import AuditScreen
+    from tui.qa.review import QAReviewScreen
+    from tui.ward.visit import WardVisitScreen
 
     accounts.use_cheap_hashing_in_the_test_suite()  # as the demo was built (bench/common)
     out: dict[str, list[float]] = {"home": []}

@@ -27,7 +27,7 @@ def _shown() -> None:
 
 async def _lottrack(url: str) -> None:
     from tui.app import make_app
-    from tui.screens.login import LoginScreen
+    from tui.common.login import LoginScreen
 
     app = make_app(url)
     async with app.run_test(size=(100, 30)) as pilot:

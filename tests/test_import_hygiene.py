@@ -45,11 +45,11 @@ def test_certificates_load_no_database_and_no_ui(module: str) -> None:
                             "lottrack.storage.models", "textual", "tui")) == []
 
 
-@pytest.mark.parametrize("module", ["tui.app", "tui.screens.login", "tui.opening"])
+@pytest.mark.parametrize("module", ["tui.app", "tui.common.login", "tui.opening"])
 def test_the_ui_starts_without_the_database_layer(module: str) -> None:
     """The login screen is drawn from Textual alone; the rest loads behind it in a worker
     (tui/opening.py)."""
     assert _loaded(module, ("sqlalchemy", "sqlmodel", "alembic", "pint", "argon2",
                             "lottrack.storage.db", "lottrack.storage.models",
                             "lottrack.records.permissions",
-                            "tui.screens.home")) == []
+                            "tui.home")) == []

@@ -19,9 +19,9 @@ from typing_extensions import override
 from lottrack.kernel.errors import LotTrackError
 from lottrack.kernel.logs import log_failure
 from tui.commands import PaletteCommand, RoleCommands
+from tui.common.login import LoginScreen
+from tui.common.screen import AppScreen
 from tui.context import AppContext, Clock, local_clock
-from tui.screens.base import AppScreen
-from tui.screens.login import LoginScreen
 from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
@@ -92,7 +92,7 @@ class LotTrackApp(App[None]):
             self._show_start(state)
 
     def _show_start(self, state: DatabaseState) -> None:
-        from tui.screens.start import StartScreen
+        from tui.common.start import StartScreen
 
         self._replace_stack(StartScreen(state))
 
@@ -111,7 +111,7 @@ class LotTrackApp(App[None]):
     def start_session(self, user: CurrentUser) -> None:
         """Remember who logged in and show their home."""
         from lottrack.storage import settings
-        from tui.screens.home import HomeScreen
+        from tui.home import HomeScreen
 
         self.ctx.user = user
         self.idle_logout_minutes = float(settings.DEFAULTS[IDLE_SETTING])
@@ -269,7 +269,7 @@ class LotTrackApp(App[None]):
 
     def _unless_input_kept(self, doing: str, then: Callable[[], object]) -> None:
         """Run ``then`` at once, or after the person agrees to lose what they typed."""
-        from tui.modals.confirm import ConfirmModal
+        from tui.dialogs.confirm import ConfirmModal
         from tui.unsaved import KeepsTypedInput
 
         unsaved = [s for s in self.screen_stack
@@ -303,13 +303,13 @@ class LotTrackApp(App[None]):
     def action_home(self) -> None:
         """Close every screen above the home screen."""
         if self.ctx.user is not None:
-            from tui.screens.home import HomeScreen
+            from tui.home import HomeScreen
 
             self._replace_stack(HomeScreen())
 
     def action_help(self) -> None:
         """Help for the current screen (F1 again closes it)."""
-        from tui.screens.help import HelpScreen  # Markdown: loaded when first asked for
+        from tui.common.help import HelpScreen  # Markdown: loaded when first asked for
 
         screen = self.screen
         if isinstance(screen, HelpScreen):
@@ -333,7 +333,7 @@ class LotTrackApp(App[None]):
         commands: list[PaletteCommand] = []
         if self.ctx.user is not None:
             from tui.destinations import DESTINATIONS
-            from tui.screens.home import HomeScreen
+            from tui.home import HomeScreen
 
             if not isinstance(screen, HomeScreen):
                 commands.append(PaletteCommand("Home", "Back to your home screen",

@@ -5,8 +5,8 @@ to people whose roles allow the action), the command palette lists it, and
 ``LotTrackApp.action_open`` checks the permission again before pushing the screen. The
 service the screen calls enforces the permission a third time.
 
-To add one (lots, visits, reagent lots, …) write the screen in ``tui/screens/`` and append
-a :class:`Destination` to :data:`DESTINATIONS`.
+To add one (lots, visits, reagent lots, …) write the screen in the package of the role whose
+work it is (``tui/manufacturing/``, …) and append a :class:`Destination` to :data:`DESTINATIONS`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from lottrack.records.permissions import Action
 
 
 def _users_screen() -> Screen[Any]:
-    from tui.screens.users import UsersScreen
+    from tui.admin.users import UsersScreen
 
     return UsersScreen()
 
 
 def _audit_screen() -> Screen[Any]:
-    from tui.screens.audit import AuditScreen
+    from tui.qa.audit import AuditScreen
 
     return AuditScreen()
 
@@ -68,19 +68,19 @@ BY_NAME: dict[str, Destination] = {d.name: d for d in DESTINATIONS}
 
 
 def _lots_screen() -> Screen[Any]:
-    from tui.screens.lots import LotsScreen
+    from tui.manufacturing.lots import LotsScreen
 
     return LotsScreen()
 
 
 def _reagents_screen() -> Screen[Any]:
-    from tui.screens.reagent_lots import ReagentLotsScreen
+    from tui.manufacturing.reagent_lots import ReagentLotsScreen
 
     return ReagentLotsScreen()
 
 
 def _harvest_form() -> Screen[Any]:
-    from tui.screens.forms.harvest import HarvestForm
+    from tui.manufacturing.forms.harvest import HarvestForm
 
     return HarvestForm()
 
@@ -101,13 +101,13 @@ BY_NAME.update({d.name: d for d in DESTINATIONS})
 
 
 def _verify_screen() -> Screen[Any]:
-    from tui.screens.pharmacy_verify import PharmacyVerifyScreen
+    from tui.pharmacy.verify import PharmacyVerifyScreen
 
     return PharmacyVerifyScreen()
 
 
 def _unblind_screen() -> Screen[Any]:
-    from tui.screens.unblind import UnblindScreen
+    from tui.ward.unblind import UnblindScreen
 
     return UnblindScreen()
 
@@ -125,7 +125,7 @@ BY_NAME.update({d.name: d for d in DESTINATIONS})
 
 
 def _specifications_screen() -> Screen[Any]:
-    from tui.screens.specifications import SpecificationsScreen
+    from tui.qa.specifications import SpecificationsScreen
 
     return SpecificationsScreen()
 
@@ -139,7 +139,7 @@ BY_NAME.update({d.name: d for d in DESTINATIONS})
 
 
 def _sites_screen() -> Screen[Any]:
-    from tui.screens.sites import SitesScreen
+    from tui.admin.sites import SitesScreen
 
     return SitesScreen()
 
@@ -155,7 +155,7 @@ BY_NAME.update({d.name: d for d in DESTINATIONS})
 
 
 def _allocation_screen() -> Screen[Any]:
-    from tui.screens.allocation import AllocationScreen
+    from tui.pharmacy.allocation import AllocationScreen
 
     return AllocationScreen()
 

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 StateKind = Literal["ready", "empty", "outdated", "unavailable"]
 
 SCREENS_AFTER_LOGIN = (
-    "tui.screens.lots",
-    "tui.screens.lot_detail",
-    "tui.screens.qa_review",
-    "tui.screens.pharmacy_visit",
-    "tui.screens.ward_visit",
-    "tui.screens.audit",
-    "tui.screens.users",
+    "tui.manufacturing.lots",
+    "tui.manufacturing.lot_detail",
+    "tui.qa.review",
+    "tui.pharmacy.visit",
+    "tui.ward.visit",
+    "tui.qa.audit",
+    "tui.admin.users",
 )
 """Screens imported after the database is open, so that the first key press that opens
 one does not wait for its modules (the home screen is imported before)."""
@@ -91,7 +91,7 @@ def open_database(url: str, db: Database | None) -> tuple[Database | None, Datab
     state = check_database(db)
     importlib.import_module("lottrack.records.accounts")  # the login's check (argon2)
     importlib.import_module("lottrack.kernel.units")  # pint's definitions
-    importlib.import_module("tui.screens.home")  # the home screen and its panes' services
+    importlib.import_module("tui.home")  # the home screen and its panes' services
     return db, state
 
 

@@ -29,8 +29,8 @@ from tests.tui.helpers import (
     until,
 )
 from tui.app import LotTrackApp
-from tui.screens.allocation import AllocationScreen
-from tui.screens.home import HomeScreen
+from tui.home import HomeScreen
+from tui.pharmacy.allocation import AllocationScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,8 +9,8 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import LotTrackApp
-from tui.screens.audit import AuditScreen
-from tui.screens.home import HomeScreen
+from tui.home import HomeScreen
+from tui.qa.audit import AuditScreen
 
 pytestmark = pytest.mark.asyncio
 

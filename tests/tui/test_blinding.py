@@ -19,7 +19,7 @@ from tests.tui.helpers import PASSWORDS, frozen_clock, login, screen_text, settl
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
 from tui.panes.clinician import PatientsPane
-from tui.screens.ward_visit import WardVisitScreen
+from tui.ward.visit import WardVisitScreen
 
 pytestmark = pytest.mark.asyncio
 Trial = tuple[Database, TrialIds]

@@ -43,11 +43,11 @@ from tests.tui.helpers import type_text as paste
 from tests.tui.lot_data import private_copy
 from tests.tui.test_forms import fill, opened, save
 from tui.app import make_app
-from tui.modals.reason import ReasonModal
-from tui.screens.forms.correction import PassageCorrectionForm
-from tui.screens.forms.custody import CustodyForm
-from tui.screens.forms.thaw import PostThawCountForm, ThawForm
-from tui.screens.lot_detail import LotDetailScreen
+from tui.dialogs.reason import ReasonModal
+from tui.manufacturing.forms.correction import PassageCorrectionForm
+from tui.manufacturing.forms.custody import CustodyForm
+from tui.manufacturing.forms.thaw import PostThawCountForm, ThawForm
+from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
 

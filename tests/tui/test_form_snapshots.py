@@ -16,7 +16,7 @@ from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, settle
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
-from tui.screens.lot_detail import LotDetailScreen
+from tui.manufacturing.lot_detail import LotDetailScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 Compare = Callable[..., bool]

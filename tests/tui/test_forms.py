@@ -32,15 +32,15 @@ from tests.conftest import verify_ok
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
-from tui.screens.forms.count import CountForm
-from tui.screens.forms.harvest import HarvestForm
-from tui.screens.forms.passage_harvest import PassageHarvestForm
-from tui.screens.forms.passage_seed import PassageSeedForm
-from tui.screens.forms.qc_result import QCResultForm
-from tui.screens.forms.start_lot import StartLotForm
-from tui.screens.home import HomeScreen
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.lots import LotsScreen
+from tui.home import HomeScreen
+from tui.manufacturing.forms.count import CountForm
+from tui.manufacturing.forms.harvest import HarvestForm
+from tui.manufacturing.forms.passage_harvest import PassageHarvestForm
+from tui.manufacturing.forms.passage_seed import PassageSeedForm
+from tui.manufacturing.forms.qc_result import QCResultForm
+from tui.manufacturing.forms.start_lot import StartLotForm
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.manufacturing.lots import LotsScreen
 from tui.widgets.quantity_input import QuantityField
 
 AnyScreen = TypeVar("AnyScreen", bound=Screen[Any])

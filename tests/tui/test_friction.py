@@ -19,16 +19,16 @@ from lottrack.storage.models import Allocation, AuditEvent, Lot, User, WeightMea
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import LotTrackApp, make_app
-from tui.modals.confirm import ConfirmModal
-from tui.modals.signature import SignatureModal
-from tui.modals.weight import WeightModal
-from tui.screens.audit import AuditScreen
-from tui.screens.forms.harvest import HarvestForm
-from tui.screens.forms.passage_seed import PassageSeedForm
-from tui.screens.home import HomeScreen
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.qa_review import QAReviewScreen
-from tui.screens.ward_visit import WardVisitScreen
+from tui.dialogs.confirm import ConfirmModal
+from tui.dialogs.signature import SignatureModal
+from tui.dialogs.weight import WeightModal
+from tui.home import HomeScreen
+from tui.manufacturing.forms.harvest import HarvestForm
+from tui.manufacturing.forms.passage_seed import PassageSeedForm
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.qa.audit import AuditScreen
+from tui.qa.review import QAReviewScreen
+from tui.ward.visit import WardVisitScreen
 from tui.widgets.growth_chart import chart_text
 
 pytestmark = pytest.mark.asyncio

@@ -10,11 +10,11 @@ from textual.command import CommandPalette
 from lottrack.kernel.errors import PermissionDenied
 from lottrack.records import accounts
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tui.admin.users import UsersScreen
 from tui.app import LotTrackApp
-from tui.screens.help import HelpScreen
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.users import UsersScreen
+from tui.common.help import HelpScreen
+from tui.common.login import LoginScreen
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,10 +13,10 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import Setting, Site
 from tests.conftest import sessions
 from tests.tui.helpers import login, settle, shown, type_text, until
+from tui.admin.site_form import SiteForm
 from tui.app import LotTrackApp
-from tui.screens.forms.site import SiteForm
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
+from tui.common.login import LoginScreen
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

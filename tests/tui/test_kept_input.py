@@ -13,9 +13,9 @@ from tests.tui import trial_data
 from tests.tui.helpers import PASSWORDS, frozen_clock, login, settle, shown, type_text
 from tests.tui.trial_data import DOB, TrialIds
 from tui.app import make_app
-from tui.modals.infusion_end import InfusionEndModal
-from tui.modals.signature import SignatureModal
-from tui.screens.ward_visit import WardVisitScreen
+from tui.dialogs.signature import SignatureModal
+from tui.ward.infusion_end import InfusionEndModal
+from tui.ward.visit import WardVisitScreen
 from tui.widgets.moment_input import MomentField
 
 pytestmark = pytest.mark.asyncio

@@ -17,7 +17,7 @@ from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import LotTrackApp, make_app
-from tui.screens.lot_detail import LotDetailScreen
+from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.widgets.wrapped_rows import wrap_words
 
 trial_template, trial = trial_data.trial_template, trial_data.trial

@@ -14,10 +14,10 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
+from tui.common.change_password import ChangePasswordScreen
+from tui.common.login import LoginScreen
+from tui.home import HomeScreen
 from tui.panes import TablePane
-from tui.screens.change_password import ChangePasswordScreen
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -20,9 +20,9 @@ from tests.conftest import add_account
 from tests.tui.helpers import frozen_clock, login, settle, shown, type_text, until
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.manufacturing.lots import LotsScreen
 from tui.panes.technician import LotsInProcessPane
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.lots import LotsScreen
 
 LOTS = 10_000
 IN_PROCESS_EVERY = 1_000

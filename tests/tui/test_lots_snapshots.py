@@ -16,9 +16,9 @@ from textual.pilot import Pilot
 from tests.tui.helpers import frozen_clock, login, settle, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
-from tui.screens.forms.count import CountForm
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.qa_review import QAReviewScreen
+from tui.manufacturing.forms.count import CountForm
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.qa.review import QAReviewScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 Compare = Callable[..., bool]

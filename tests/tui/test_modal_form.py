@@ -1,4 +1,4 @@
-"""The one dialog base (tui/modals/base.py): Enter walks the fields and submits from the
+"""The one dialog base (tui/dialogs/base.py): Enter walks the fields and submits from the
 last, Esc and Cancel close with None, and a cancelled dialog stores nothing."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import WeightMeasurement
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
-from tui.modals.base import ModalForm
-from tui.modals.weight import WeightModal
-from tui.screens.weights import WeightsScreen
+from tui.common.weights import WeightsScreen
+from tui.dialogs.base import ModalForm
+from tui.dialogs.weight import WeightModal
 
 pytestmark = pytest.mark.asyncio
 

@@ -65,24 +65,24 @@ from lottrack.trial.dispensing import dispensing_content
 from tests.conftest import add_account, verify_ok
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import make_app
-from tui.modals.bedside import BedsideModal
-from tui.modals.infusion_end import InfusionEndModal
-from tui.modals.moment import MomentModal
-from tui.modals.signature import SignatureModal
-from tui.screens.forms.count import CountForm
-from tui.screens.forms.decision import DecisionForm
-from tui.screens.forms.formulation import FormulationForm
-from tui.screens.forms.harvest import HarvestForm
-from tui.screens.forms.passage_harvest import PassageHarvestForm
-from tui.screens.forms.passage_seed import PassageSeedForm
-from tui.screens.forms.qc_result import QCResultForm
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.pharmacy_verify import PharmacyVerifyScreen
-from tui.screens.pharmacy_visit import PharmacyVisitScreen
-from tui.screens.qa_review import QAReviewScreen
-from tui.screens.ward_visit import WardVisitScreen
+from tui.common.login import LoginScreen
+from tui.dialogs.moment import MomentModal
+from tui.dialogs.signature import SignatureModal
+from tui.home import HomeScreen
+from tui.manufacturing.forms.count import CountForm
+from tui.manufacturing.forms.formulation import FormulationForm
+from tui.manufacturing.forms.harvest import HarvestForm
+from tui.manufacturing.forms.passage_harvest import PassageHarvestForm
+from tui.manufacturing.forms.passage_seed import PassageSeedForm
+from tui.manufacturing.forms.qc_result import QCResultForm
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.pharmacy.verify import PharmacyVerifyScreen
+from tui.pharmacy.visit import PharmacyVisitScreen
+from tui.qa.decision_form import DecisionForm
+from tui.qa.review import QAReviewScreen
+from tui.ward.bedside import BedsideModal
+from tui.ward.infusion_end import InfusionEndModal
+from tui.ward.visit import WardVisitScreen
 
 pytestmark = pytest.mark.asyncio
 Row = TypeVar("Row")

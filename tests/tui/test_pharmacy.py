@@ -43,10 +43,10 @@ from tests.tui.helpers import (
 )
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
-from tui.modals.signature import SignatureModal
-from tui.screens.pharmacy_verify import PharmacyVerifyScreen
-from tui.screens.pharmacy_visit import PharmacyVisitScreen
-from tui.screens.ward_visit import WardVisitScreen
+from tui.dialogs.signature import SignatureModal
+from tui.pharmacy.verify import PharmacyVerifyScreen
+from tui.pharmacy.visit import PharmacyVisitScreen
+from tui.ward.visit import WardVisitScreen
 
 pytestmark = pytest.mark.asyncio
 Trial = tuple[Database, TrialIds]

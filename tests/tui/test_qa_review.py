@@ -18,10 +18,10 @@ from tests.conftest import verify_ok
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.lot_data import PASSWORDS, private_copy
 from tui.app import make_app
-from tui.modals.signature import SignatureModal
+from tui.dialogs.signature import SignatureModal
 from tui.panes.qa import LotsAwaitingReviewPane
-from tui.screens.forms.decision import DecisionForm
-from tui.screens.qa_review import QAReviewScreen
+from tui.qa.decision_form import DecisionForm
+from tui.qa.review import QAReviewScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -32,8 +32,8 @@ from tests.tui.test_corrections import (
 )
 from tests.tui.test_forms import fill, opened, save
 from tui.app import make_app
-from tui.screens.forms.correction import QCCorrectionForm
-from tui.screens.lot_detail import LotDetailScreen
+from tui.manufacturing.forms.correction import QCCorrectionForm
+from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
 

@@ -23,10 +23,10 @@ from tests.tui.test_corrections import open_lot
 from tests.tui.test_forms import fill, opened, save
 from tests.tui.test_qa_review import sign
 from tui.app import make_app
-from tui.modals.signature import SignatureModal
-from tui.screens.forms.qc_result import QCResultForm
-from tui.screens.forms.quality import CloseRecordForm, DeviationForm
-from tui.screens.qa_review import QAReviewScreen
+from tui.dialogs.signature import SignatureModal
+from tui.lot.quality_forms import CloseRecordForm, DeviationForm
+from tui.manufacturing.forms.qc_result import QCResultForm
+from tui.qa.review import QAReviewScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,10 +17,10 @@ from textual.pilot import Pilot
 from lottrack.storage.db import Database
 from tests.tui.helpers import login, settle
 from tui.app import LotTrackApp
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.lots import LotsScreen
-from tui.screens.pharmacy_visit import PharmacyVisitScreen
-from tui.screens.qa_review import QAReviewScreen
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.manufacturing.lots import LotsScreen
+from tui.pharmacy.visit import PharmacyVisitScreen
+from tui.qa.review import QAReviewScreen
 
 pytestmark = pytest.mark.asyncio
 

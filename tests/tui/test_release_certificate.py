@@ -13,7 +13,7 @@ from lottrack.views.documents.issue import verify_file
 from lottrack.views.documents.signing import ensure_facility_key
 from tests.tui.helpers import login, settle
 from tui.app import LotTrackApp
-from tui.screens.lot_detail import LotDetailScreen
+from tui.manufacturing.lot_detail import LotDetailScreen
 
 pytestmark = pytest.mark.asyncio
 

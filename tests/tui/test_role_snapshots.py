@@ -18,8 +18,8 @@ from tests.tui.helpers import frozen_clock, login, settle, tables_painted, until
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
-from tui.screens.lot_detail import LotDetailScreen
-from tui.screens.qa_review import QAReviewScreen
+from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.qa.review import QAReviewScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 Compare = Callable[..., bool]

@@ -18,7 +18,7 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown
 from tui.app import LotTrackApp, make_app
-from tui.screens.login import LoginScreen
+from tui.common.login import LoginScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,11 +12,11 @@ from textual.widgets import Input
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Site
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tui.admin.site_form import SiteForm
+from tui.admin.sites import SitesScreen
 from tui.app import LotTrackApp
-from tui.modals.confirm import ConfirmModal
-from tui.screens.forms.site import SiteForm
-from tui.screens.home import HomeScreen
-from tui.screens.sites import SitesScreen
+from tui.dialogs.confirm import ConfirmModal
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -18,9 +18,9 @@ from lottrack.storage.models import Specification, SpecItem, User
 from tests.storage.test_specifications import v1_items
 from tests.tui.helpers import PASSWORDS, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
-from tui.modals.signature import SignatureModal
-from tui.screens.home import HomeScreen
-from tui.screens.specifications import SpecificationsScreen
+from tui.dialogs.signature import SignatureModal
+from tui.home import HomeScreen
+from tui.qa.specifications import SpecificationsScreen
 
 pytestmark = pytest.mark.asyncio
 

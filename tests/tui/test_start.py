@@ -11,9 +11,9 @@ from lottrack.storage.db import Database
 from lottrack.views.documents.signing import KEY_DIR_ENV, existing_key
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown
 from tui.app import make_app
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.start import StartScreen
+from tui.common.login import LoginScreen
+from tui.common.start import StartScreen
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,9 +12,9 @@ from lottrack.storage.db import Database
 from tests.tui.helpers import PASSWORDS, frozen_clock, screen_text, settle, shown, type_text
 from tui import opening
 from tui.app import make_app
-from tui.screens.home import HomeScreen
-from tui.screens.login import WAITING, LoginScreen
-from tui.screens.start import StartScreen
+from tui.common.login import WAITING, LoginScreen
+from tui.common.start import StartScreen
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,12 +14,12 @@ from lottrack.records import accounts
 from lottrack.storage.db import Database
 from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tui.admin.new_user import NewUserModal
+from tui.admin.users import UsersScreen
 from tui.app import LotTrackApp
-from tui.modals.new_user import NewUserModal
-from tui.modals.reason import ReasonModal
-from tui.screens.home import HomeScreen
-from tui.screens.login import LoginScreen
-from tui.screens.users import UsersScreen
+from tui.common.login import LoginScreen
+from tui.dialogs.reason import ReasonModal
+from tui.home import HomeScreen
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,8 +14,8 @@ from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tests.tui.trial_data import DOB, TrialIds
 from tui.app import LotTrackApp, make_app
-from tui.modals.weight import WeightModal
-from tui.screens.ward_visit import WardVisitScreen
+from tui.dialogs.weight import WeightModal
+from tui.ward.visit import WardVisitScreen
 
 pytestmark = pytest.mark.asyncio
 Trial = tuple[Database, TrialIds]

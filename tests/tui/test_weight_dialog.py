@@ -7,7 +7,7 @@ import pytest
 
 from tests.tui.helpers import frozen_clock, login, settle, shown, type_text
 from tui.app import LotTrackApp
-from tui.modals.weight import WeightEntry, WeightModal
+from tui.dialogs.weight import WeightEntry, WeightModal
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,10 +12,10 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import Subject, WeightMeasurement
 from tests.tui.helpers import login, screen_text, settle, type_text, until
 from tui.app import LotTrackApp
-from tui.modals.weight import WeightModal
-from tui.modals.weight_correction import WeightCorrectionModal
-from tui.screens.allocation import AllocationScreen
-from tui.screens.weights import WeightsScreen
+from tui.common.weights import WeightsScreen
+from tui.dialogs.weight import WeightModal
+from tui.dialogs.weight_correction import WeightCorrectionModal
+from tui.pharmacy.allocation import AllocationScreen
 
 pytestmark = pytest.mark.asyncio
 

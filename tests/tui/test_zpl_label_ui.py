@@ -19,8 +19,8 @@ from tests.tui.helpers import frozen_clock, login, settle, shown
 from tests.tui.test_pharmacy import sign
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
-from tui.screens.pharmacy_documents import LABEL_PRINTER_ENV
-from tui.screens.pharmacy_visit import PharmacyVisitScreen
+from tui.pharmacy.documents import LABEL_PRINTER_ENV
+from tui.pharmacy.visit import PharmacyVisitScreen
 
 pytestmark = pytest.mark.asyncio
 trial_template, trial = trial_data.trial_template, trial_data.trial

@@ -76,7 +76,7 @@ class PatientsPane(TablePane):
         chosen = self.subjects[row]
         if chosen is None:
             return
-        from tui.screens.weights import WeightsScreen
+        from tui.common.weights import WeightsScreen
 
         self.app.push_screen(WeightsScreen(chosen[0], chosen[1]))
 
@@ -90,6 +90,6 @@ class PatientsPane(TablePane):
             self.app.notify("No visit is scheduled for this patient (the pharmacy schedules "
                             "visits). Press w for the patient's weights.", markup=False)
             return
-        from tui.screens.ward_visit import WardVisitScreen
+        from tui.ward.visit import WardVisitScreen
 
         self.app.push_screen(WardVisitScreen(visit_id))

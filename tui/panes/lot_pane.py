@@ -49,10 +49,10 @@ class LotTablePane(TablePane):
 
     def screen_for(self, lot_id: int) -> Screen[None]:
         """The screen Enter opens."""
-        from tui.screens.lot_detail import LotDetailScreen
+        from tui.manufacturing.lot_detail import LotDetailScreen
 
         if self.OPENS == "review":
-            from tui.screens.qa_review import QAReviewScreen
+            from tui.qa.review import QAReviewScreen
 
             return QAReviewScreen(lot_id, detail=LotDetailScreen)
         return LotDetailScreen(lot_id)

@@ -12,8 +12,7 @@ from typing_extensions import override
 from lottrack.records.permissions import PHARMACIST, CurrentUser
 from lottrack.trial import listings
 from tui.panes.base import Row, TablePane
-
-ARM_LABELS = {"msc": "MSC", "placebo": "placebo", None: "not allocated"}
+from tui.pharmacy.arms import ARM_LABELS
 
 
 class VisitsDuePane(TablePane):
@@ -53,6 +52,6 @@ class VisitsDuePane(TablePane):
     def _open(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if 0 <= event.cursor_row < len(self.visit_ids):
-            from tui.screens.pharmacy_visit import PharmacyVisitScreen
+            from tui.pharmacy.visit import PharmacyVisitScreen
 
             self.app.push_screen(PharmacyVisitScreen(self.visit_ids[event.cursor_row]))

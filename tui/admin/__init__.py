@@ -1,0 +1,2 @@
+"""Administration: user accounts (new, reset, roles) and sites.
+"""

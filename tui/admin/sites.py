@@ -1,0 +1,178 @@
+"""Sites (administrators): every site; register one, or correct one with a reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack.facility import sites
+from lottrack.facility.sites import SiteInfo
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.storage.db import Database
+from tui.common.screen import AppScreen
+from tui.widgets.record_table import highlighted_key
+from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
+from tui.workers import post_if_current
+
+
+@dataclass
+class SitesLoaded(Message):
+    """Every site, read by the sites service."""
+
+    rows: list[SiteInfo]
+
+
+class SitesScreen(AppScreen):
+    """A table of sites and the administrator's actions on them."""
+
+    DESTINATION = "sites"
+
+    HELP = """\
+# Sites
+
+Every site with its ISBT 128 facility identification number (FIN), time zone, decimal
+separator and product codes.
+
+* **n** register a site.
+* **e** (or **Enter**) correct the highlighted site. Every change needs a reason and is
+  recorded in the audit trail with the old and new values. The FIN cannot change once a
+  DIN has been issued under it.
+
+A site is never deleted: its subjects and records refer to it.
+"""
+
+    BINDINGS = [
+        Binding("n", "add", "Register"),
+        Binding("e", "edit", "Correct"),
+        Binding("ctrl+r", "reload", "Refresh", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, SiteInfo] = {}
+
+    def compose(self) -> ComposeResult:
+        """Header, title, table, status line, footer."""
+        yield SessionHeader()
+        with Vertical(id="sites-body"):
+            yield Static("Sites", classes="pane-title")
+            yield LoadingIndicator(id="sites-loading")
+            table: DataTable[Text] = StretchTable(id="sites-table", cursor_type="row",
+                                                zebra_stripes=True)
+            # Widths that fit 80 columns; a longer name wraps in its row, the address
+            # takes the room left (on one line at 120 columns).
+            for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13),
+                                 ("Decimal", 7), ("MSC", 8), ("Placebo", 8), ("Address", 8)):
+                table.add_column(label, width=width)
+            yield table
+            yield Static("", id="sites-status", classes="message")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the sites."""
+        self.query_one("#sites-table").focus()
+        self.action_reload()
+
+    def selected(self) -> SiteInfo | None:
+        """The highlighted site."""
+        return self.rows.get(highlighted_key(self.query_one("#sites-table", DataTable)) or "")
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Register and correct for administrators; correct needs a highlighted site."""
+        if action in ("add", "edit"):
+            if not self.ctx.can(Action.MANAGE_SITES):
+                return False
+            return action == "add" or self.selected() is not None
+        return True
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        # Enter on a row (the table's own key) opens it, like e.
+        if self.check_action("edit", ()):
+            self.action_edit()
+
+    # ------------------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        """Back to the home screen."""
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        """Read the sites again."""
+        user = self.ctx.user
+        if user is not None:
+            self.query_one("#sites-loading").display = True
+            self._load(self.ctx.db, user)
+
+    def action_add(self) -> None:
+        """The registration form."""
+        self._open_form(None)
+
+    def action_edit(self) -> None:
+        """The correction form for the highlighted site."""
+        site = self.selected()
+        if site is not None:
+            self._open_form(site)
+
+    def _open_form(self, site: SiteInfo | None) -> None:
+        from tui.admin.site_form import SiteForm
+
+        def done(summary: str | None) -> None:
+            if summary:
+                self._say(summary)
+                self.action_reload()
+                self.lottrack.read_site_clock()  # the header's zone may have changed
+
+        self.app.push_screen(SiteForm(site), done)
+
+    # ------------------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def _load(self, db: Database, who: CurrentUser) -> None:
+        with db.reader() as session:
+            rows = sites.list_sites(session, who)
+        post_if_current(self, SitesLoaded(rows))
+
+    @on(SitesLoaded)
+    def _loaded(self, message: SitesLoaded) -> None:
+        table: DataTable[Text] = self.query_one("#sites-table", DataTable)
+        keep = self.selected()
+        table.clear()
+        self.rows = {str(site.id): site for site in message.rows}
+        for site in message.rows:
+            add_wrapped_row(table, Text(site.fin), Text(site.name), Text(site.timezone),
+                            Text(site.decimal_separator), Text(site.product_code_msc),
+                            Text(site.product_code_placebo), Text(site.address or "—"),
+                            key=str(site.id))
+        if keep is not None and str(keep.id) in self.rows:
+            table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self.query_one("#sites-loading").display = False
+        self.refresh_bindings()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        # The app shows the error; the screen stops looking busy.
+        if event.state is WorkerState.ERROR:
+            self.query_one("#sites-loading").display = False
+
+    def _say(self, text: str) -> None:
+        line = self.query_one("#sites-status", Static)
+        line.update(Content(text))
+        line.add_class("success")

@@ -1,1 +1,0 @@
-"""Modals: each only collects input and dismisses with it (typed ``ModalScreen[T]``)."""

@@ -1,0 +1,263 @@
+"""QA review of a lot: batch summary, results (out of specification highlighted), the
+lot's audit trail (changes after first entry marked), decisions; and the decision itself
+— release, reject, quarantine, lift, exceptional release — signed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+from typing_extensions import override
+
+from lottrack.records.permissions import Action, CurrentUser
+from lottrack.release.disposition import open_decisions, why_not_open
+from lottrack.storage.db import Database
+from tui.common.screen import AppScreen
+from tui.lot import tables as lot_tables
+from tui.lot.detail_data import LotDetail, read_lot
+from tui.lot.head import lot_head, readiness_text
+from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable
+from tui.workers import post_if_current
+
+TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisions"),
+        ("counts", "Counts"), ("passages", "Passages"))
+FILLS: dict[str, Callable[..., None]] = {
+    "results": lot_tables.fill_results, "audit": lot_tables.fill_audit,
+    "decisions": lot_tables.fill_decisions, "counts": lot_tables.fill_counts,
+    "passages": lot_tables.fill_passages, "quality": lot_tables.fill_quality}
+
+
+@dataclass
+class ReviewRead(Message):
+    """The batch record with its audit trail."""
+
+    lot: LotDetail
+
+
+class QAReviewScreen(AppScreen):
+    """Summary and readiness on top; tabs below; the decisions the lot's state allows."""
+
+    HELP = """\
+# QA review
+
+The head names the lot and says whether it is ready: every required result in and
+conforming (green), results **missing**, or **OUT OF SPECIFICATION** (red, with the
+result and its limit).
+
+Tabs: **1** results (out of specification in red; superseded results struck through),
+**2** the lot's audit trail — every insert and change of the lot and its records; a
+change to a value already recorded is marked **✎** with its reason — **3** decisions
+and their signatures, **4** counts, **5** passages.
+
+Decisions (each signed: username and password again):
+
+* **r** release — only when ready.
+* **e** exceptional release — only for a complete lot out of specification, with the
+  physician's request, the risk evaluation, the physician's acceptance and the time the
+  sponsor was notified.
+* **x** reject, **k** quarantine, **l** lift a quarantine.
+* **n** closes an open out-of-specification investigation or deviation (the Decisions
+  tab lists them below the decisions): a conclusion, then your signature. For an
+  investigation, say whether an assignable laboratory error was found (the original
+  result is invalidated and the retest stands) or not (the original stands). Any open
+  investigation or deviation blocks release.
+
+The person who recorded any step of the lot cannot release it; the service says so.
+**d** opens the full batch record.
+"""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "decide('release')", "Release"),
+        Binding("e", "decide('exceptional')", "Exceptional"),
+        Binding("x", "decide('reject')", "Reject"),
+        Binding("k", "decide('quarantine')", "Quarantine"),
+        Binding("l", "decide('lift')", "Lift"),
+        Binding("n", "close_record", "Close record"),
+        Binding("d", "detail", "Batch record"),
+        # A decision key that is not open says why (the first binding of the key that is
+        # enabled runs).
+        *(Binding(key, f"why_not('{kind}')", show=False)
+          for key, kind in (("r", "release"), ("e", "exceptional"), ("x", "reject"),
+                            ("k", "quarantine"), ("l", "lift"))),
+        Binding("ctrl+r", "reload", "Refresh", show=False),
+        *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
+    ]
+
+    def __init__(self, lot_id: int, *,
+                 detail: Callable[[int], Screen[None]] | None = None) -> None:
+        """``detail`` builds the batch-record screen that ``d`` opens; without it the
+        review was opened from that screen, and ``d`` goes back to it."""
+        super().__init__()
+        self.lot_id = lot_id
+        self.detail = detail
+        self.lot: LotDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        """Header, head, readiness, tabs, footer."""
+        yield SessionHeader()
+        with Vertical(id="review-body"):
+            yield Static("Reading the batch record…", id="review-head")
+            yield Static("", id="review-readiness")
+            yield LoadingIndicator(id="review-loading")
+            with TabbedContent(id="review-tabs"):
+                for n, (tab, title) in enumerate(TABS, 1):
+                    with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
+                        yield StretchTable(id=f"review-{tab}", cursor_type="row",
+                                        zebra_stripes=True, classes="review-table")
+                        if tab == "audit":
+                            yield Static("", id="audit-detail")
+                        if tab == "passages":
+                            yield Static("", id="review-reagents", classes="lot-caption")
+                        if tab == "decisions":
+                            yield Static("Investigations and deviations",
+                                         classes="lot-caption")
+                            yield StretchTable(id="review-quality", cursor_type="row",
+                                            zebra_stripes=True, classes="review-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Read the lot and its audit trail."""
+        self.query_one("#review-tabs").display = False
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        """Back from a decision: show the new state."""
+        if self.lot is not None:
+            self.action_reload()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _read(self, db: Database, who: CurrentUser) -> None:
+        with db.reader() as session:
+            lot = read_lot(session, who, self.lot_id, with_audit=True)
+        post_if_current(self, ReviewRead(lot))
+
+    @on(ReviewRead)
+    def _show(self, message: ReviewRead) -> None:
+        lot = self.lot = message.lot
+        tz = self.ctx.clock().tzinfo
+        self.query_one("#review-loading").display = False
+        self.query_one("#review-tabs").display = True
+        self.query_one("#review-head", Static).update(lot_head(lot, tz))
+        readiness = readiness_text(lot.readiness)
+        if lot.summary.counts_needing_recount:
+            readiness.append("\nA count needs a conforming recount before release.",
+                             style="bold red")
+        self.query_one("#review-readiness", Static).update(readiness)
+        for name, fill in FILLS.items():
+            fill(self.query_one(f"#review-{name}", DataTable), lot, tz)
+        self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
+        corrections = sum(1 for e in lot.audit or () if e.changed_after_entry)
+        if corrections:
+            tabs = self.query_one(TabbedContent)
+            tabs.get_tab("rtab-audit").label = Text(f"2 Audit trail ✎{corrections}")
+        if self.focused is None:
+            self.query_one("#review-results").focus()
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#review-audit")
+    def _audit_detail(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted event in full (the table's columns are cut on 80 columns)."""
+        seq = event.row_key.value
+        event_row = next((e for e in (self.lot.audit or ()) if str(e.seq) == seq), None) if (
+            self.lot) else None
+        detail = self.query_one("#audit-detail", Static)
+        if event_row is None:
+            detail.update("")
+            return
+        text = Text(f"#{event_row.seq} {event_row.action} {event_row.record} by "
+                    f"{event_row.username}", style="bold")
+        if event_row.changed_after_entry:
+            text.append("  ✎ changed after first entry", style="bold yellow")
+        if event_row.reason:
+            text.append(f"\nReason: {event_row.reason}")
+        text.append("\n" + lot_tables.audit_changes(event_row.changes), style="dim")
+        detail.update(text)
+
+    @on(Worker.StateChanged)
+    def _failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            self.query_one("#review-loading").display = False
+            self.query_one("#review-head", Static).update("The batch record could not be read.")
+
+    @override
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Offer only the decisions the lot's state allows (the service checks again); the
+        key of another one says why it is not open."""
+        lot = self.lot
+        if action == "close_record":
+            return (lot is not None and self.ctx.can(Action.CLOSE_QUALITY_RECORD)
+                    and bool(lot.readiness.open_records))
+        if action not in ("decide", "why_not"):
+            return True
+        if lot is None or not self.ctx.can(Action.DECIDE_DISPOSITION):
+            return False
+        is_open = str(parameters[0]) in open_decisions(lot.summary.status, lot.readiness)
+        return is_open if action == "decide" else not is_open
+
+    def action_why_not(self, kind: str) -> None:
+        """Say why this decision is not open to the lot."""
+        if self.lot is not None:
+            reason = why_not_open(kind, self.lot.summary.status, self.lot.readiness)
+            if reason:
+                self.notify(reason, title="Not open", severity="warning", markup=False,
+                            timeout=8)
+
+    def action_decide(self, kind: str) -> None:
+        """The decision form (justification, then the signature dialog)."""
+        from tui.qa.decision_form import DecisionForm
+
+        if self.lot is None:
+            return
+        self.app.push_screen(DecisionForm(
+            self.lot_id, kind, self.lot.summary.lot_number, self.lot.summary.subject_code,
+            tuple(d.id for d in self.lot.deviations if d.is_open)))
+
+    def action_close_record(self) -> None:
+        """Close the open investigation or deviation under the cursor of the Decisions
+        tab's lower table (else the first open one), with a signed conclusion."""
+        from tui.lot.quality_forms import CloseRecordForm
+
+        if self.lot is None:
+            return
+        table: DataTable[Text] = self.query_one("#review-quality", DataTable)
+        key = None
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        record = lot_tables.open_quality_record(self.lot, key)
+        if record is not None:
+            kind, record_id, summary = record
+            self.app.push_screen(CloseRecordForm(kind, record_id, summary,
+                                                 self.lot.summary.lot_number))
+
+    def action_detail(self) -> None:
+        """The full batch record."""
+        if self.detail is None:
+            self.dismiss()
+            return
+        self.app.push_screen(self.detail(self.lot_id))
+
+    def action_tab(self, number: int) -> None:
+        """Switch to tab ``number``."""
+        tab = TABS[number - 1][0]
+        self.query_one(TabbedContent).active = f"rtab-{tab}"
+        self.query_one(f"#review-{tab}", DataTable).focus()
+
+    def action_reload(self) -> None:
+        """Read again."""
+        if self.ctx.user is not None:
+            self._read(self.ctx.db, self.ctx.user)
+
+    def action_back(self) -> None:
+        """Back."""
+        self.dismiss()
