@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from lottrack.kernel import environment
 from lottrack.kernel.errors import LotTrackError, NotInitialised, ValidationError
 
 if TYPE_CHECKING:  # the database layer is imported when a command needs it (fast --help)
@@ -71,7 +71,8 @@ def read_password(state: State, prompt: str, *, from_stdin: bool, confirm: bool 
 
 def acting_user_name(given: str | None) -> str:
     """The person running an administrative command: --as, else $LOTTRACK_USER, else $USER."""
-    name = given or os.environ.get("LOTTRACK_USER") or os.environ.get("USER") or ""
+    env = environment.read()
+    name = given or env.user or env.login_user or ""
     if not name:
         raise ValidationError("Give your username with --as USER.", field="as")
     return name

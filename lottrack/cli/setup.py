@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -143,10 +142,11 @@ def demo(
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
     from lottrack.demo import database as demo_core
-    from lottrack.storage.db import ENV_URL, shown_url
+    from lottrack.kernel import environment
+    from lottrack.storage.db import shown_url
 
     state: State = ctx.obj
-    own_file = not state.db_url and not os.environ.get(ENV_URL)
+    own_file = not state.db_url and not environment.read().database_url
     if own_file:  # else --db or $LOTTRACK_DATABASE_URL, as for every command
         state.demo = True
     _signing_key()  # first: the demo's signatures checkpoint the audit trail

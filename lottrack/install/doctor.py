@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from lottrack.kernel import environment
 from lottrack.kernel.config_file import CONFIG_ENV, config_path
 from lottrack.kernel.errors import LotTrackError
 from lottrack.storage.anchors import default_checkpoint_dir as default_checkpoint_dir
@@ -188,7 +189,7 @@ def locate(db_option: str | None, demo: bool) -> tuple[Where | None, list[Findin
             url, source = normalise_url(db_option), "--db"
         elif demo:
             url, source = demo_url(), "--demo"
-        elif os.environ.get(ENV_URL):
+        elif environment.read().database_url:
             url, source = default_url(), f"${ENV_URL}"
         elif config_path() is not None:
             url, source = default_url(), "the config file"

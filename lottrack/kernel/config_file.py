@@ -13,14 +13,14 @@ Unknown keys are refused, so a misspelt key never silently leaves the default in
 
 from __future__ import annotations
 
-import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from lottrack.kernel import environment
 from lottrack.kernel.errors import ValidationError
 
-CONFIG_ENV = "LOTTRACK_CONFIG"
+CONFIG_ENV = environment.CONFIG
 KEYS = ("database_url",)
 
 
@@ -34,8 +34,7 @@ class Config:
 
 def config_path() -> Path | None:
     """The file ``$LOTTRACK_CONFIG`` names, if it is set."""
-    env = os.environ.get(CONFIG_ENV)
-    return Path(env).expanduser() if env else None
+    return environment.read().config
 
 
 def load(path: Path) -> Config:

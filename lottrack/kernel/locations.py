@@ -7,14 +7,14 @@ the database layer has loaded (:mod:`lottrack.storage.db` re-exports these funct
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from platformdirs import user_data_dir
 
+from lottrack.kernel import environment
 from lottrack.kernel.config_file import configured_url
 
-ENV_URL = "LOTTRACK_DATABASE_URL"
+ENV_URL = environment.DATABASE_URL
 
 
 def default_data_dir() -> Path:
@@ -26,7 +26,7 @@ def default_url() -> str:
     """``LOTTRACK_DATABASE_URL`` if set, else the ``database_url`` of the config file
     ``LOTTRACK_CONFIG`` names (a deployment's way: docs/deployment.md), else a SQLite
     file in the user data directory."""
-    env = os.environ.get(ENV_URL)
+    env = environment.read().database_url
     if env:
         return normalise_url(env)
     configured = configured_url()

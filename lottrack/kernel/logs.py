@@ -24,10 +24,11 @@ from pathlib import Path
 
 from platformdirs import user_log_dir
 
+from lottrack.kernel import environment
 from lottrack.kernel.errors import LotTrackError
 from lottrack.kernel.private_files import FILE_MODE, create_private, private_dir
 
-LOG_DIR_ENV = "LOTTRACK_LOG_DIR"
+LOG_DIR_ENV = environment.LOG_DIR
 LOG_FILE = "lottrack.log"
 MAX_BYTES = 1_000_000
 BACKUPS = 5
@@ -39,8 +40,7 @@ _HANDLER_NAME = "lottrack-file"
 def log_dir() -> Path:
     """``$LOTTRACK_LOG_DIR``, else the user log folder (``~/.local/state/lottrack/log``
     on Linux)."""
-    env = os.environ.get(LOG_DIR_ENV)
-    return Path(env) if env else Path(user_log_dir("lottrack", appauthor=False))
+    return environment.read().log_dir or Path(user_log_dir("lottrack", appauthor=False))
 
 
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)

@@ -35,12 +35,13 @@ from typing import Any
 from sqlalchemy import Connection, event, insert, select
 from sqlalchemy.orm import Session
 
+from lottrack.kernel import environment
 from lottrack.kernel.private_files import private_dir
 from lottrack.storage import audit
 from lottrack.storage import facility_key as signing
 from lottrack.storage.models import AuditCheckpoint, Setting, utcnow
 
-CHECKPOINT_DIR_ENV = "LOTTRACK_CHECKPOINT_DIR"
+CHECKPOINT_DIR_ENV = environment.CHECKPOINT_DIR
 DATABASE_ID = "database_id"
 """The setting naming this database in its checkpoint file (made at ``init``)."""
 PINNED_CERTIFICATE = signing.PINNED_SETTING
@@ -52,8 +53,7 @@ log = logging.getLogger(__name__)
 
 def default_checkpoint_dir() -> Path:
     """``$LOTTRACK_CHECKPOINT_DIR``, else the facility key folder (beside the keys)."""
-    env = os.environ.get(CHECKPOINT_DIR_ENV)
-    return Path(env) if env else signing.default_key_dir()
+    return environment.read().checkpoint_dir or signing.default_key_dir()
 
 
 def checkpoint_file(directory: Path, database_id: str) -> Path:

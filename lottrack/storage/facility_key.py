@@ -9,13 +9,13 @@ functions, so that importing the core stays light.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from lottrack.kernel import environment
 from lottrack.kernel.errors import LotTrackError
 from lottrack.kernel.locations import default_data_dir
 
-KEY_DIR_ENV = "LOTTRACK_KEY_DIR"
+KEY_DIR_ENV = environment.KEY_DIR
 KEY_FILE = "facility-signing-key.pem"
 CERT_FILE = "facility-signing-cert.pem"
 PINNED_SETTING = "facility_certificate_sha256"
@@ -34,8 +34,7 @@ def default_key_dir() -> Path:
     """``$LOTTRACK_KEY_DIR``, else ``keys`` in the user data directory. Terminals sharing
     a PostgreSQL database must share one key folder, or every issued PDF would carry a
     different facility certificate."""
-    env = os.environ.get(KEY_DIR_ENV)
-    return Path(env) if env else default_data_dir() / "keys"
+    return environment.read().key_dir or default_data_dir() / "keys"
 
 
 def key_paths(directory: Path) -> tuple[Path, Path]:

@@ -3,7 +3,6 @@ outdated or unavailable; the app shows it instead of the login screen."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from textual import on, work
@@ -17,8 +16,9 @@ from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
 from lottrack.demo import database as demo
+from lottrack.kernel import environment
 from lottrack.kernel.errors import LotTrackError
-from lottrack.kernel.locations import ENV_URL, default_url, demo_url
+from lottrack.kernel.locations import default_url, demo_url
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
 from tui.context import database_location
@@ -29,7 +29,7 @@ from tui.workers import post_if_current
 
 def init_command(url: str) -> str:
     """The ``lottrack init`` command line for this database (password never shown)."""
-    if not os.environ.get(ENV_URL) and url == default_url():
+    if not environment.read().database_url and url == default_url():
         return "lottrack init"
     return f"lottrack --db {database_location(url)} init"
 
@@ -57,7 +57,7 @@ def demo_target_url(url: str) -> str:
     A database the person chose (``--db`` or ``$LOTTRACK_DATABASE_URL``) gets the demo
     itself; the default database is left alone and the separate demo file is used.
     """
-    if not os.environ.get(ENV_URL) and url == default_url():
+    if not environment.read().database_url and url == default_url():
         return demo_url()
     return url
 

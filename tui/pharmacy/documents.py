@@ -7,23 +7,22 @@ the documents folder; a second issue is a reprint marked COPY and needs a reason
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlmodel import Session
 
+from lottrack.kernel import environment
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import default_data_dir
 from lottrack.views.documents.issue import IssuedDocument
 
-DOCUMENTS_ENV = "LOTTRACK_DOCUMENTS_DIR"
-LABEL_PRINTER_ENV = "LOTTRACK_LABEL_PRINTER"
+DOCUMENTS_ENV = environment.DOCUMENTS_DIR
+LABEL_PRINTER_ENV = environment.LABEL_PRINTER
 
 
 def documents_dir() -> Path:
     """``$LOTTRACK_DOCUMENTS_DIR``, else ``documents`` in the user data directory."""
-    env = os.environ.get(DOCUMENTS_ENV)
-    return Path(env) if env else default_data_dir() / "documents"
+    return environment.read().documents_dir or default_data_dir() / "documents"
 
 
 def _suffix(copy: int) -> str:
@@ -39,7 +38,7 @@ def label_path(kit_code: str, copy: int = 0, file_format: str = "pdf") -> Path:
 def label_printer() -> str | None:
     """``$LOTTRACK_LABEL_PRINTER`` (``HOST:PORT``): the thermal printer ZPL labels are sent
     to, besides the file; None when unset."""
-    return os.environ.get(LABEL_PRINTER_ENV) or None
+    return environment.read().label_printer
 
 
 def infusion_path(kit_code: str, copy: int = 0) -> Path:
