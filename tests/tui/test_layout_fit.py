@@ -158,3 +158,39 @@ async def test_a_long_reagent_lot_wraps_in_the_passage_form(
         text = screen_text(app)
         assert "…" not in text
         assert "Human platelet lysate PL-0412 (supplement)" in " ".join(text.split()), text
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("username", "words"), [
+    ("tech", "Viability, fresh final product 75 % (limit ≥ 80 %)"),
+    ("qa", "INVESTIGATION OPEN, OUT OF SPEC"),
+])
+async def test_what_is_due_on_a_home_list_is_read_whole_at_80_columns(
+        app: LotTrackApp, username: str, words: str) -> None:
+    """The technician's Due column and QA's Results column wrap inside the room left;
+    the technician's "Waiting since" stays on screen (it was pushed off the right)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, username)
+        await until(pilot, lambda: "TLS-003" in screen_text(app), "the home list")
+        lines = screen_text(app).splitlines()
+        assert all(len(line.rstrip()) <= 80 for line in lines)
+        text = " ".join(" ".join(line.split()) for line in lines)
+        for word in words.split():
+            assert word in text
+        if username == "tech":
+            assert "Waiting since" in text
+
+
+@pytest.mark.asyncio
+async def test_the_home_list_keeps_its_cursor_on_the_lot_after_a_refresh(
+        app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await until(pilot, lambda: "TLS-011" in screen_text(app), "the review queue")
+        table = app.screen.query_one(DataTable)
+        await pilot.press("down", "down")
+        await settle(pilot)
+        chosen = table.get_row_at(table.cursor_row)[1]
+        await pilot.press("r")
+        await settle(pilot)
+        assert table.get_row_at(table.cursor_row)[1] == chosen

@@ -138,13 +138,18 @@ class TablePane(RolePane):
 
     def compose_body(self) -> ComposeResult:
         """A table and an empty-state line, both hidden until the rows arrive."""
-        table: DataTable[Text] = RecordTable(cursor_type="row", zebra_stripes=True)
-        table.add_columns(*self.COLUMNS)
+        table = self.new_table()
         table.display = False
         yield table
         empty = Static(Content(self.EMPTY), classes="pane-empty")
         empty.display = False
         yield empty
+
+    def new_table(self) -> DataTable[Text]:
+        """The pane's table with its :attr:`COLUMNS`."""
+        table: DataTable[Text] = RecordTable(cursor_type="row", zebra_stripes=True)
+        table.add_columns(*self.COLUMNS)
+        return table
 
     @override
     def show(self, data: Sequence[Row]) -> None:

@@ -14,6 +14,8 @@ from typing_extensions import override
 
 from tui.context import context_of
 from tui.panes.base import Row, TablePane, format_cell
+from tui.widgets.record_table import highlighted_key
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 
 LotRow = tuple[object, ...]
 """``(lot_id, cell, cell, …)``: the id keys the row and is not shown."""
@@ -24,16 +26,37 @@ class LotTablePane(TablePane):
 
     OPENS: ClassVar[str] = "detail"
     """``detail`` (the batch record) or ``review`` (the QA review)."""
+    WRAP: ClassVar[tuple[str, int] | None] = None
+    """A column (heading, least width) that takes the room the others leave and wraps
+    there, so that what is due is read whole at 80 columns (None: every column sized
+    to its text)."""
+
+    @override
+    def new_table(self) -> DataTable[Text]:
+        """The table; the :attr:`WRAP` column stretches and wraps."""
+        if self.WRAP is None:
+            return super().new_table()
+        heading, least = self.WRAP
+        table = StretchTable(cursor_type="row", zebra_stripes=True,
+                             stretch=self.COLUMNS.index(heading))
+        for column in self.COLUMNS:
+            table.add_column(column, width=least if column == heading else None)
+        return table
 
     @override
     def show(self, data: Sequence[Row]) -> None:
-        """Fill the table; the first value of each row is the lot id (the row's key)."""
+        """Fill the table; the first value of each row is the lot id (the row's key). The
+        cursor stays on the lot it was on (back from a lot, the list goes on from there)."""
         tz = context_of(self).clock().tzinfo
         table: DataTable[Text] = self.query_one(DataTable)
+        before = highlighted_key(table) if table.display else None
         table.clear()
         for lot_id, *cells in data:
-            table.add_row(*(cell if isinstance(cell, Text) else _cell(cell, tz)
-                            for cell in cells), key=str(lot_id))
+            add_wrapped_row(table, *(cell if isinstance(cell, Text) else _cell(cell, tz)
+                                     for cell in cells), key=str(lot_id))
+        keys = [str(row[0]) for row in data]
+        if before in keys:
+            table.move_cursor(row=keys.index(before), animate=False)
         table.display = bool(data)
         self.query_one(".pane-empty").display = not data
         if data and self.screen.focused is None:

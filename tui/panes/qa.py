@@ -27,6 +27,7 @@ class LotsAwaitingReviewPane(LotTablePane):
     TITLE = "Lots awaiting review"
     HINT = "Formulated and quarantined lots, oldest first. Enter opens the review."
     COLUMNS = ("Lot", "Subject", "Status", "Formulated", "Results")
+    WRAP = ("Results", 18)
     EMPTY = "No lot is awaiting review."
     OPENS = "review"
     HELP = """\

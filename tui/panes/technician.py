@@ -22,6 +22,7 @@ class LotsInProcessPane(LotTablePane):
     TITLE = "Lots in process — what is due"
     HINT = "Longest waiting first. Enter opens the lot."
     COLUMNS = ("Lot", "Subject", "Due", "Waiting since")
+    WRAP = ("Due", 24)
     EMPTY = "Nothing is due: no lot is in process and no QC result is missing."
     HELP = """\
 **Lots in process — what is due** lists every lot being manufactured with its next step
