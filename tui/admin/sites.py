@@ -20,7 +20,7 @@ from lottrack.facility.sites import SiteInfo
 from lottrack.records.permissions import Action, CurrentUser
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
-from tui.widgets.record_table import highlighted_key
+from tui.widgets.record_table import highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
@@ -152,17 +152,12 @@ A site is never deleted: its subjects and records refer to it.
 
     @on(SitesLoaded)
     def _loaded(self, message: SitesLoaded) -> None:
-        table: DataTable[Text] = self.query_one("#sites-table", DataTable)
-        keep = self.selected()
-        table.clear()
-        self.rows = {str(site.id): site for site in message.rows}
-        for site in message.rows:
-            add_wrapped_row(table, Text(site.fin), Text(site.name), Text(site.timezone),
-                            Text(site.decimal_separator), Text(site.product_code_msc),
-                            Text(site.product_code_placebo), Text(site.address or "—"),
-                            key=str(site.id))
-        if keep is not None and str(keep.id) in self.rows:
-            table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self.rows = refill(
+            self.query_one("#sites-table", DataTable), message.rows, lambda site: str(site.id),
+            lambda site: (Text(site.fin), Text(site.name), Text(site.timezone),
+                          Text(site.decimal_separator), Text(site.product_code_msc),
+                          Text(site.product_code_placebo), Text(site.address or "—")),
+            add=add_wrapped_row)
         self.query_one("#sites-loading").display = False
         self.refresh_bindings()
 

@@ -26,7 +26,7 @@ from tui.admin.new_user import NewUserForm, NewUserModal
 from tui.admin.reset_password import ResetPasswordModal
 from tui.common.screen import AppScreen
 from tui.dialogs.reason import ReasonModal
-from tui.widgets.record_table import RecordTable, highlighted_key
+from tui.widgets.record_table import RecordTable, highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -301,20 +301,12 @@ a taken username or a too-short password) are shown under the table.
     @on(AccountsLoaded)
     def _loaded(self, message: AccountsLoaded) -> None:
         tz = self.ctx.clock().tzinfo
-        table: DataTable[Text] = self.query_one("#users-table", DataTable)
-        keep = self.selected()
-        table.clear()
-        self.rows = {row.username: row for row in message.rows}
-        for row in message.rows:
-            table.add_row(
-                Text(row.username),
-                Text(row.state, style="bold red" if row.locked else ""),
-                Text(row.full_name), Text(row.roles.replace(",", ", ")),
-                Text(row.password_changed_at.astimezone(tz).strftime("%Y-%m-%d")),
-                key=row.username,
-            )
-        if keep is not None and keep.username in self.rows:
-            table.move_cursor(row=table.get_row_index(keep.username))
+        self.rows = refill(
+            self.query_one("#users-table", DataTable), message.rows, lambda row: row.username,
+            lambda row: (Text(row.username),
+                         Text(row.state, style="bold red" if row.locked else ""),
+                         Text(row.full_name), Text(row.roles.replace(",", ", ")),
+                         Text(row.password_changed_at.astimezone(tz).strftime("%Y-%m-%d"))))
         self.query_one("#users-loading").display = False
         self.refresh_bindings()
 

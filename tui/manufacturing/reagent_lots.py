@@ -23,7 +23,7 @@ from lottrack.storage.db import Database
 from lottrack.views import listings
 from tui.common.screen import AppScreen
 from tui.dialogs.reason import ReasonModal
-from tui.widgets.record_table import RecordTable, highlighted_key
+from tui.widgets.record_table import RecordTable, highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 from tui.workers import post_if_current
@@ -120,17 +120,11 @@ passage ("usable").
 
     @on(ReagentsLoaded)
     def _loaded(self, message: ReagentsLoaded) -> None:
-        table: DataTable[Text] = self.query_one("#reagents-table", DataTable)
-        keep = self.selected()
-        table.clear()
-        self.rows = {str(r.id): r for r in message.rows}
-        for r in message.rows:
-            table.add_row(Text(r.name), Text(r.lot_number), status_text(r.status),
-                          Text("yes", style="green") if r.usable else Text("no", style="red"),
-                          Text(r.expiry.isoformat()), Text(r.kind), Text(r.supplier),
-                          key=str(r.id))
-        if keep is not None and str(keep.id) in self.rows:
-            table.move_cursor(row=table.get_row_index(str(keep.id)))
+        self.rows = refill(
+            self.query_one("#reagents-table", DataTable), message.rows, lambda r: str(r.id),
+            lambda r: (Text(r.name), Text(r.lot_number), status_text(r.status),
+                       Text("yes", style="green") if r.usable else Text("no", style="red"),
+                       Text(r.expiry.isoformat()), Text(r.kind), Text(r.supplier)))
         self.refresh_bindings()
 
     def action_reload(self) -> None:

@@ -33,6 +33,7 @@ from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, Subject
 from tui.common.paged_list import PagedListScreen
 from tui.pharmacy.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.pharmacy.week0 import Week0Modal
+from tui.widgets.path_field import typed_path
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 
@@ -226,13 +227,11 @@ visits. Only unblinded pharmacists see this screen.
         user = self.ctx.user
         if self.busy or user is None:
             return
-        typed = self.query_one("#alloc-path", Input).value.strip()
-        if not typed:
-            self._status("Type the path of the allocation CSV file, then press Enter.",
-                         error=True)
-            return
-        self._start(f"Importing {typed}…")
-        self._import(self.ctx.db, user, Path(typed).expanduser())
+        typed = typed_path(self.query_one("#alloc-path", Input), lambda: self._status(
+            "Type the path of the allocation CSV file, then press Enter.", error=True))
+        if typed is not None:
+            self._start(f"Importing {typed[0]}…")
+            self._import(self.ctx.db, user, typed[1])
 
     def action_generate(self) -> None:
         """Ask for the seed and block size, then allocate the subjects not yet allocated."""

@@ -30,6 +30,7 @@ from lottrack.storage.db import Database
 from lottrack.views.listings.specs import SpecVersion, spec_versions
 from tui.common.screen import AppScreen
 from tui.dialogs.signature import SignatureModal
+from tui.widgets.path_field import typed_path
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
@@ -213,14 +214,12 @@ and optionally `required`.
         user = self.ctx.user
         if self.importing or user is None:
             return
-        typed = self.query_one("#specs-path", Input).value.strip()
-        if not typed:
-            self._status("Type the path of a JSON specification file, then press Enter.",
-                         error=True)
-            return
-        self.importing = True
-        self._status(f"Importing {typed}…", error=False)
-        self._import(self.ctx.db, user, Path(typed).expanduser())
+        typed = typed_path(self.query_one("#specs-path", Input), lambda: self._status(
+            "Type the path of a JSON specification file, then press Enter.", error=True))
+        if typed is not None:
+            self.importing = True
+            self._status(f"Importing {typed[0]}…", error=False)
+            self._import(self.ctx.db, user, typed[1])
 
     # ------------------------------------------------------------------------ workers
 

@@ -14,6 +14,7 @@ page to the rows that show, and the table shrinks or grows without the terminal 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from textual import events
@@ -21,6 +22,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 Cell = TypeVar("Cell")
+Row = TypeVar("Row")
 
 
 class RecordTable(DataTable[Cell]):
@@ -52,3 +54,23 @@ def highlighted_key(table: DataTable[Any]) -> str | None:
     if table.row_count == 0 or table.cursor_row < 0:
         return None
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+def refill(table: DataTable[Cell], rows: Iterable[Row], key: Callable[[Row], str],
+           cells: Callable[[Row], Sequence[Cell]],
+           add: Callable[..., object] | None = None) -> dict[str, Row]:
+    """Replace the table's rows with ``rows`` (each added by ``add(table, *cells, key=…)``,
+    else the table's own ``add_row``), keeping the cursor on the row it was on when that
+    row is still there; returns the rows by key."""
+    keep = highlighted_key(table)
+    table.clear()
+    by_key: dict[str, Row] = {}
+    for row in rows:
+        by_key[row_key := key(row)] = row
+        if add is None:
+            table.add_row(*cells(row), key=row_key)
+        else:
+            add(table, *cells(row), key=row_key)
+    if keep is not None and keep in by_key:
+        table.move_cursor(row=table.get_row_index(keep))
+    return by_key
