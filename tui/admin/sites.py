@@ -8,10 +8,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -19,9 +18,9 @@ from lottrack.facility import sites
 from lottrack.facility.sites import SiteInfo
 from lottrack.records.permissions import Action, CurrentUser
 from lottrack.storage.db import Database
+from tui.admin.list_layout import compose_list
 from tui.common.screen import AppScreen
 from tui.widgets.record_table import highlighted_key, refill
-from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 from tui.workers import post_if_current
 
@@ -65,20 +64,14 @@ A site is never deleted: its subjects and records refer to it.
 
     def compose(self) -> ComposeResult:
         """Header, title, table, status line, footer."""
-        yield SessionHeader()
-        with Vertical(id="sites-body"):
-            yield Static("Sites", classes="pane-title")
-            yield LoadingIndicator(id="sites-loading")
-            table: DataTable[Text] = StretchTable(id="sites-table", cursor_type="row",
-                                                zebra_stripes=True)
-            # Widths that fit 80 columns; a longer name wraps in its row, the address
-            # takes the room left (on one line at 120 columns).
-            for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13),
-                                 ("Decimal", 7), ("MSC", 8), ("Placebo", 8), ("Address", 8)):
-                table.add_column(label, width=width)
-            yield table
-            yield Static("", id="sites-status", classes="message")
-        yield Footer()
+        table: DataTable[Text] = StretchTable(id="sites-table", cursor_type="row",
+                                            zebra_stripes=True)
+        # Widths that fit 80 columns; a longer name wraps in its row, the address takes
+        # the room left (on one line at 120 columns).
+        for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13), ("Decimal", 7),
+                             ("MSC", 8), ("Placebo", 8), ("Address", 8)):
+            table.add_column(label, width=width)
+        yield from compose_list("sites", "Sites", table)
 
     def on_mount(self) -> None:
         """Read the sites."""

@@ -11,10 +11,9 @@ from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -22,12 +21,12 @@ from lottrack.kernel.errors import LotTrackError, ValidationError
 from lottrack.records import accounts
 from lottrack.records.permissions import Action, CurrentUser
 from lottrack.storage.db import Database
+from tui.admin.list_layout import compose_list
 from tui.admin.new_user import NewUserForm, NewUserModal
 from tui.admin.reset_password import ResetPasswordModal
 from tui.common.screen import AppScreen
 from tui.dialogs.reason import ReasonModal
 from tui.widgets.record_table import RecordTable, highlighted_key, refill
-from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
 Change = Callable[[Session], None]
@@ -122,16 +121,10 @@ a taken username or a too-short password) are shown under the table.
 
     def compose(self) -> ComposeResult:
         """Header, title, table, status line, footer."""
-        yield SessionHeader()
-        with Vertical(id="users-body"):
-            yield Static("Users", classes="pane-title")
-            yield LoadingIndicator(id="users-loading")
-            table: DataTable[Text] = RecordTable(id="users-table", cursor_type="row",
-                                              zebra_stripes=True)
-            table.add_columns("Username", "State", "Name", "Roles", "Password set")
-            yield table
-            yield Static("", id="users-status", classes="message")
-        yield Footer()
+        table: DataTable[Text] = RecordTable(id="users-table", cursor_type="row",
+                                          zebra_stripes=True)
+        table.add_columns("Username", "State", "Name", "Roles", "Password set")
+        yield from compose_list("users", "Users", table)
 
     def on_mount(self) -> None:
         """Read the accounts."""

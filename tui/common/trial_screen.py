@@ -18,6 +18,7 @@ from typing import Any
 from rich.text import Text
 from sqlmodel import Session
 from textual import on, work
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
@@ -93,6 +94,11 @@ class _Signing:
     subject_text: str
     make: Callable[[Credentials], Write]
     done: Done
+
+
+REFRESH_AND_BACK = (Binding("r", "reload", "Refresh", show=False),
+                    Binding("escape", "back", "Back"))
+"""The last keys of a trial screen on one record: read it again, go back."""
 
 
 class TrialScreen(AppScreen):

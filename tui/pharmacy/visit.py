@@ -33,7 +33,14 @@ from lottrack.trial import dispensing, listings, visits
 from lottrack.trial.dispensing import CheckOutcome, DispensingResult, PlaceboPreparation
 from lottrack.trial.listings import DispensingPreview, PharmacyVisit
 from lottrack.views.documents.issue import IssuedDocument
-from tui.common.trial_screen import TrialScreen, Write, weight_line, when, zone_name
+from tui.common.trial_screen import (
+    REFRESH_AND_BACK,
+    TrialScreen,
+    Write,
+    weight_line,
+    when,
+    zone_name,
+)
 from tui.dialogs.moment import MomentModal
 from tui.dialogs.reason import ReasonModal
 from tui.dialogs.weight import WeightEntry, WeightModal
@@ -132,8 +139,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         Binding("t", "thaw", "Thaw"),
         Binding("p", "print_label", "Print label"),
         Binding("z", "print_label('zpl')", "ZPL label"),
-        Binding("r", "reload", "Refresh", show=False),
-        Binding("escape", "back", "Back"),
+        *REFRESH_AND_BACK,
     ]
 
     def __init__(self, visit_id: int) -> None:

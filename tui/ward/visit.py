@@ -27,7 +27,7 @@ from lottrack.storage.db import Database
 from lottrack.trial import listings, visits, ward
 from lottrack.trial.listings import WardVisitDetail
 from lottrack.views.documents.issue import IssuedDocument
-from tui.common.trial_screen import TrialScreen, Write, weight_line, when
+from tui.common.trial_screen import REFRESH_AND_BACK, TrialScreen, Write, weight_line, when
 from tui.dialogs.moment import MomentModal
 from tui.dialogs.reason import ReasonModal
 from tui.dialogs.weight import WeightEntry, WeightModal
@@ -81,8 +81,7 @@ the infusion. Nothing here tells which treatment the bag holds.
         Binding("w", "weight", "Weight"),
         Binding("p", "print_certificate", "Certificate"),
         Binding("u", "unblind", "Unblind"),
-        Binding("r", "reload", "Refresh", show=False),
-        Binding("escape", "back", "Back"),
+        *REFRESH_AND_BACK,
     ]
 
     def __init__(self, visit_id: int) -> None:
