@@ -194,3 +194,16 @@ async def test_the_home_list_keeps_its_cursor_on_the_lot_after_a_refresh(
         await pilot.press("r")
         await settle(pilot)
         assert table.get_row_at(table.cursor_row)[1] == chosen
+
+
+@pytest.mark.asyncio
+async def test_a_multi_role_home_gives_its_list_the_keys_at_once(app: LotTrackApp) -> None:
+    """The investigator (ward and investigator tabs) presses w at once, as the ward
+    nurse does: the list has the focus and the footer names the key."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "inv")
+        await until(pilot, lambda: "TLS-001" in screen_text(app), "the ward list")
+        assert isinstance(app.focused, DataTable)
+        assert "w Weights" in screen_text(app).splitlines()[-1]
+        await pilot.press("w")
+        await until(pilot, lambda: "Weights of TLS-001" in screen_text(app), "the weights")

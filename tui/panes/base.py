@@ -24,7 +24,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, LoadingIndicator, Static
+from textual.widget import Widget
+from textual.widgets import DataTable, LoadingIndicator, Static, Tabs
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -135,6 +136,7 @@ class TablePane(RolePane):
     """Column headings of the table."""
     EMPTY: ClassVar[str] = "Nothing to show."
     """What the pane says when :meth:`fetch` returns no rows."""
+    _focus_settled = False
 
     def compose_body(self) -> ComposeResult:
         """A table and an empty-state line, both hidden until the rows arrive."""
@@ -165,8 +167,21 @@ class TablePane(RolePane):
             table.move_cursor(row=min(row_before, len(data) - 1), animate=False)
         table.display = bool(data)
         self.query_one(".pane-empty").display = not data
-        # Keyboard-first: a list with rows takes the focus; a hidden one gives it up.
-        if data and self.screen.focused is None:
+        self.settle_focus(table, bool(data))
+
+    def settle_focus(self, table: DataTable[Text], has_rows: bool) -> None:
+        """Keyboard-first: a list with rows takes the focus; a hidden one gives it up.
+
+        On a home with a tab per role, the shown tab's list takes the focus from the tab
+        bar when it first loads, so that its keys (the ward's **w**) work and show in the
+        footer at once, as on a home with one role.
+        """
+        focused = self.screen.focused
+        first = not self._focus_settled
+        self._focus_settled = True
+        if has_rows and (focused is None or first and isinstance(focused, Tabs)
+                         and all(a.display for a in self.ancestors_with_self
+                                 if isinstance(a, Widget))):
             table.focus()
-        elif not data and table.has_focus:
+        elif not has_rows and table.has_focus:
             self.screen.set_focus(None)

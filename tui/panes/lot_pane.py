@@ -59,10 +59,7 @@ class LotTablePane(TablePane):
             table.move_cursor(row=keys.index(before), animate=False)
         table.display = bool(data)
         self.query_one(".pane-empty").display = not data
-        if data and self.screen.focused is None:
-            table.focus()
-        elif not data and table.has_focus:
-            self.screen.set_focus(None)
+        self.settle_focus(table, bool(data))
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
