@@ -39,6 +39,18 @@ TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
 TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
 
 
+_FILLS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
+    "overview": (("timeline", lot_tables.fill_timeline),),
+    "passages": (("passages", lot_tables.fill_passages),),
+    "counts": (("counts", lot_tables.fill_counts),),
+    "qc": (("qc", lot_tables.fill_results),),
+    "bags": (("bags", lot_tables.fill_bags), ("custody", lot_tables.fill_custody)),
+    "decisions": (("decisions", lot_tables.fill_decisions),
+                  ("quality", lot_tables.fill_quality)),
+}
+"""Each tab's tables and how they are filled."""
+
+
 @dataclass
 class LotRead(Message):
     """The batch record, read."""
@@ -95,6 +107,8 @@ service checks again.
         super().__init__()
         self.lot_id = lot_id
         self.lot: LotDetail | None = None
+        self._filled: set[str] = set()
+        """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
 
     def compose(self) -> ComposeResult:
         """Header, head lines, tabs, footer."""
@@ -168,18 +182,30 @@ service checks again.
                    style="bold yellow" if lot.next_step else "dim")
         self.query_one("#lot-next", Static).update(nxt)
         self.query_one("#lot-readiness", Static).update(readiness_text(lot.readiness))
-        fills: dict[str, Callable[..., None]] = {
-            "timeline": lot_tables.fill_timeline, "passages": lot_tables.fill_passages,
-            "counts": lot_tables.fill_counts, "qc": lot_tables.fill_results,
-            "bags": lot_tables.fill_bags, "custody": lot_tables.fill_custody,
-            "decisions": lot_tables.fill_decisions, "quality": lot_tables.fill_quality}
-        for name, fill in fills.items():
-            fill(self.query_one(f"#lot-{name}", DataTable), lot, tz)
-        self.query_one("#lot-reagents", Static).update(lot_tables.reagents_text(lot))
-        self.query_one(GrowthChart).plot(lot.growth)
+        self._filled = set()
+        self._fill(str(self.query_one(TabbedContent).active).removeprefix("tab-"))
         if self.focused is None:
             self.query_one("#lot-timeline").focus()
         self.refresh_bindings()
+
+    def _fill(self, tab: str) -> None:
+        """Fill ``tab``'s tables (and the growth chart) from the lot read, once per read:
+        a tab is drawn when it is first shown, not all of them with the lot."""
+        lot = self.lot
+        if lot is None or tab in self._filled:
+            return
+        self._filled.add(tab)
+        tz = self.ctx.clock().tzinfo
+        for name, fill in _FILLS.get(tab, ()):
+            fill(self.query_one(f"#lot-{name}", DataTable), lot, tz)
+        if tab == "passages":
+            self.query_one("#lot-reagents", Static).update(lot_tables.reagents_text(lot))
+            self.query_one(GrowthChart).plot(lot.growth)
+
+    @on(TabbedContent.TabActivated)
+    def _shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id == "lot-tabs":
+            self._fill(str(event.pane.id).removeprefix("tab-"))
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
@@ -263,6 +289,7 @@ service checks again.
     def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""
         tab = TABS[number - 1]
+        self._fill(tab)  # before it is shown, so that it is never seen empty
         self.query_one(TabbedContent).active = f"tab-{tab}"
         tables = self.query_one(f"#tab-{tab}").query(DataTable)
         if tables:
