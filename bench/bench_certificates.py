@@ -28,8 +28,14 @@ from tests.certificates.samples import release_data  # noqa: E402
 
 DATA = release_data()
 ROWS = [["Test", "Result (as entered)", "Limit", "Conforms", "Tested", "Note"]] + [
-    [q.test, q.value_text, q.limit_text, {True: "Yes", False: "NO", None: "report only"}[
-        q.conforms], q.tested_at.isoformat(), "Retest" if q.is_retest else ""]
+    [
+        q.test,
+        q.value_text,
+        q.limit_text,
+        {True: "Yes", False: "NO", None: "report only"}[q.conforms],
+        q.tested_at.isoformat(),
+        "Retest" if q.is_retest else "",
+    ]
     for q in DATA.qc_results
 ]
 
@@ -63,10 +69,24 @@ def run(repeat: int = 10) -> list[Any]:
         key, cert = signing.ensure_facility_key(Path(keys))
         signing.sign_pdf(pdf, key, cert)
         sign_s = best(lambda: signing.sign_pdf(pdf, key, cert), repeat)
-    return [Result("-", "render the lot release certificate (2 pages, unsigned)", full_s,
-                   "bare reportlab page, same QC table", bare_s, "best of runs"),
-            Result("-", "PAdES signature of that certificate", sign_s,
-                   "rendering it", full_s, "once per issue")]
+    return [
+        Result(
+            "-",
+            "render the lot release certificate (2 pages, unsigned)",
+            full_s,
+            "bare reportlab page, same QC table",
+            bare_s,
+            "best of runs",
+        ),
+        Result(
+            "-",
+            "PAdES signature of that certificate",
+            sign_s,
+            "rendering it",
+            full_s,
+            "once per issue",
+        ),
+    ]
 
 
 def main() -> None:

@@ -30,8 +30,9 @@ def checked() -> bool:
     for weight, cells, conc, volume, viability in CASES:
         weight_kg = parse_quantity(weight, "weight", Dim.MASS).value
         if cells is not None:
-            result = check_dose(weight_kg=weight_kg,
-                                viable_cells=parse_quantity(cells, "cells", Dim.CELLS).value)
+            result = check_dose(
+                weight_kg=weight_kg, viable_cells=parse_quantity(cells, "cells", Dim.CELLS).value
+            )
         else:
             assert conc is not None
             assert volume is not None
@@ -39,15 +40,19 @@ def checked() -> bool:
                 weight_kg=weight_kg,
                 concentration_cells_per_ml=parse_quantity(conc, "conc", Dim.CONCENTRATION).value,
                 volume_ml=parse_quantity(volume, "volume", Dim.VOLUME).value,
-                viability_percent=None if viability is None
+                viability_percent=None
+                if viability is None
                 else parse_quantity(viability, "viability", Dim.FRACTION).value,
             )
         within &= result.within
     return within
 
 
-PLAIN = [(69.85322498, 1.2e8, None, None, None), (70.0, None, 1.2e6, 100.0, 90.0),
-         (64.1, None, 1.282e6, 100.0, None)]
+PLAIN = [
+    (69.85322498, 1.2e8, None, None, None),
+    (70.0, None, 1.2e6, 100.0, 90.0),
+    (64.1, None, 1.282e6, 100.0, None),
+]
 
 
 def plain() -> bool:
@@ -74,17 +79,26 @@ def run(calls: int = 2000) -> list[Any]:
     """For run_all: one checked dose against plain float arithmetic."""
     from common import Result
 
-    return [Result("-", "parse weight, concentration, volume + exact dose-window check",
-                   per_call(checked, calls), "plain float arithmetic",
-                   per_call(plain, calls * 50), "per dose; plain floats get 64.1 kg wrong")]
+    return [
+        Result(
+            "-",
+            "parse weight, concentration, volume + exact dose-window check",
+            per_call(checked, calls),
+            "plain float arithmetic",
+            per_call(plain, calls * 50),
+            "per dose; plain floats get 64.1 kg wrong",
+        )
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    print(f"checked result: {checked()}, plain float result: {plain()} "
-          "(plain floats put the 64.1 kg edge case outside)")
+    print(
+        f"checked result: {checked()}, plain float result: {plain()} "
+        "(plain floats put the 64.1 kg edge case outside)"
+    )
     checked_s = per_call(checked, args.calls)
     plain_s = per_call(plain, args.calls * 50)
     print(f"parse + exact dose + window check: {checked_s * 1e6:9.2f} µs per dose")

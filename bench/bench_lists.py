@@ -46,8 +46,9 @@ def run(db: Database, backend: str) -> list[Result]:
     who = person(db, "qa")
     with db.reader() as s:
         lots = s.execute(select(func.count()).select_from(Harvest)).scalar_one()
-        din = s.execute(select(Harvest.din).order_by(Harvest.id).offset(lots // 2)
-                        .limit(1)).scalar_one()
+        din = s.execute(
+            select(Harvest.din).order_by(Harvest.id).offset(lots // 2).limit(1)
+        ).scalar_one()
 
     def first_page() -> listings.LotPage:
         return listings.lot_page(db, who, limit=PAGE)
@@ -59,15 +60,25 @@ def run(db: Database, backend: str) -> list[Result]:
         return listings.lot_page(db, who, search=din[-6:])
 
     results = []
-    for name, action in ((f"lot list, first page ({PAGE}, newest first) + count", first_page),
-                         ("DIN lookup (a whole DIN typed or scanned)", lookup),
-                         (f"search by part of a DIN (LIKE over {lots} lots)", partial)):
+    for name, action in (
+        (f"lot list, first page ({PAGE}, newest first) + count", first_page),
+        ("DIN lookup (a whole DIN typed or scanned)", lookup),
+        (f"search by part of a DIN (LIKE over {lots} lots)", partial),
+    ):
         with db.tracing() as replay:
             page = action()
         assert page.rows, name
         app_s, base_s = paired(action, _replay(db, replay), repeat=15, warmup=2)
-        results.append(Result(backend, name, app_s, f"same {len(replay)} statements, raw "
-                              f"{'sqlite3' if backend == 'sqlite' else 'psycopg'}", base_s))
+        results.append(
+            Result(
+                backend,
+                name,
+                app_s,
+                f"same {len(replay)} statements, raw "
+                f"{'sqlite3' if backend == 'sqlite' else 'psycopg'}",
+                base_s,
+            )
+        )
     middle = lots // 2 + 1
 
     def trail() -> list[listings.AuditRow]:
@@ -77,8 +88,15 @@ def run(db: Database, backend: str) -> list[Result]:
     events = [st for st in _captured(db, trail) if "FROM audit_event" in st[0]]
     rows = trail()
     app_s, base_s = paired(trail, _replay(db, events), repeat=15, warmup=2)
-    results.append(Result(backend, f"a lot's audit trail ({len(rows)} events)", app_s,
-                          "its event query, raw", base_s))
+    results.append(
+        Result(
+            backend,
+            f"a lot's audit trail ({len(rows)} events)",
+            app_s,
+            "its event query, raw",
+            base_s,
+        )
+    )
     return results
 
 

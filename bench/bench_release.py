@@ -35,12 +35,19 @@ REPEAT = 9
 
 def _releasable(db: Database, wanted: int) -> Iterator[int]:
     with db.reader() as s:
-        candidates = s.execute(select(Lot).where(Lot.status == lots.AWAITING_RELEASE)
-                               .order_by(col(Lot.id).desc())).scalars().all()
+        candidates = (
+            s.execute(
+                select(Lot).where(Lot.status == lots.AWAITING_RELEASE).order_by(col(Lot.id).desc())
+            )
+            .scalars()
+            .all()
+        )
         ready = [lot.id for lot in candidates if qc.readiness(s, lot).ready]
     if len(ready) < wanted:
-        raise SystemExit(f"release benchmark: only {len(ready)} lots await release; "
-                         "rebuild the demo (the benchmark releases a dozen per run)")
+        raise SystemExit(
+            f"release benchmark: only {len(ready)} lots await release; "
+            "rebuild the demo (the benchmark releases a dozen per run)"
+        )
     yield from ready[:wanted]
 
 
@@ -55,8 +62,9 @@ class _DryRun:
     def session(self) -> Iterator[Session]:
         with self.db.engine.execution_options(lottrack_write=True).connect() as conn:
             outer = conn.begin()
-            with Session(bind=conn, join_transaction_mode="create_savepoint",
-                         expire_on_commit=False) as session:
+            with Session(
+                bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+            ) as session:
                 yield session
                 session.commit()
             outer.rollback()
@@ -77,8 +85,9 @@ def _sequences(db: Database) -> list[tuple[str, int]]:
     return out
 
 
-def _replay_writes(db: Database, statements: list[tuple[str, Any]],
-                   sequences: list[tuple[str, int]]) -> Any:
+def _replay_writes(
+    db: Database, statements: list[tuple[str, Any]], sequences: list[tuple[str, int]]
+) -> Any:
     writes = [s for s in statements if s[0].lstrip().split(" ", 1)[0] in ("INSERT", "UPDATE")]
     raw = driver_connection(db)
 
@@ -107,8 +116,10 @@ def _replay_writes(db: Database, statements: list[tuple[str, Any]],
 def run(db: Database, backend: str) -> list[Result]:
     """A signed release against its replayed writes; one argon2id check for scale."""
     passwords = {u.username: u.password for u in demo.DEMO_USERS}
-    cast = Cast({part: person(db, name) for part, name in CAST_ROLES.items()},
-                {part: passwords[name] for part, name in CAST_ROLES.items()})
+    cast = Cast(
+        {part: person(db, name) for part, name in CAST_ROLES.items()},
+        {part: passwords[name] for part, name in CAST_ROLES.items()},
+    )
     scenario = Scenario(db, cast, site_id=0)
     first = next(iter(_releasable(db, 1)))
     sequences = _sequences(db)
@@ -118,17 +129,29 @@ def run(db: Database, backend: str) -> list[Result]:
     baseline, n_writes = _replay_writes(db, statements, sequences)
     # The replayed writes reuse the next audit sequence numbers, so every baseline run
     # comes before the first real release.
-    app_s, base_s = paired(lambda: scenario.release(next(lots_to_release)), baseline,
-                           repeat=REPEAT, interleave=False)
+    app_s, base_s = paired(
+        lambda: scenario.release(next(lots_to_release)), baseline, repeat=REPEAT, interleave=False
+    )
     hasher = PasswordHasher()
     stored = hasher.hash("a-demo-password")
     started = time.perf_counter()
     hasher.verify(stored, "a-demo-password")
     argon2_s = time.perf_counter() - started
     return [
-        Result(backend, "release a lot (signed, audited; fast test hashing)", app_s,
-               f"its {n_writes} INSERT/UPDATE statements, raw, rolled back", base_s,
-               f"{len(statements)} statements in all"),
-        Result(backend, "one argon2id password check (default parameters)", argon2_s,
-               "(added to each real release)", argon2_s, "informative"),
+        Result(
+            backend,
+            "release a lot (signed, audited; fast test hashing)",
+            app_s,
+            f"its {n_writes} INSERT/UPDATE statements, raw, rolled back",
+            base_s,
+            f"{len(statements)} statements in all",
+        ),
+        Result(
+            backend,
+            "one argon2id password check (default parameters)",
+            argon2_s,
+            "(added to each real release)",
+            argon2_s,
+            "informative",
+        ),
     ]

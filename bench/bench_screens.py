@@ -24,8 +24,14 @@ SCRIPT = str(Path(__file__).with_name("ui_screens.py"))
 def measure(url: str, repeat: int) -> dict[str, float]:
     """The medians ``ui_screens.py`` prints for the database at ``url``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, SCRIPT, url, str(repeat)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, SCRIPT, url, str(repeat)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise RuntimeError(f"{SCRIPT} failed on {url}:\n{done.stderr[-2000:]}")
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -40,10 +46,18 @@ def run(urls: dict[str, str], repeat: int = 5) -> list[Result]:
         baseline = figures.pop("baseline")
         target = "≤ 2×" if label == "demo" else "≤ 3×"
         for name, seconds in figures.items():
-            out.append(Result(label, f"UI: {name}", seconds,
-                              "minimal screen, 50-row table from a worker", baseline,
-                              f"target {target}" if "verified" not in name
-                              else "whole-trail verification, informative"))
+            out.append(
+                Result(
+                    label,
+                    f"UI: {name}",
+                    seconds,
+                    "minimal screen, 50-row table from a worker",
+                    baseline,
+                    f"target {target}"
+                    if "verified" not in name
+                    else "whole-trail verification, informative",
+                )
+            )
     return out
 
 

@@ -31,8 +31,15 @@ def _process(*args: str) -> Callable[[], None]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
     def start() -> None:
-        subprocess.run([sys.executable, *args], check=False, env=env, cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, *args],
+            check=False,
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     return start
 
 
@@ -52,8 +59,11 @@ def bare_typer_source() -> tuple[str, int]:
         lines.append(f"group_{g} = typer.Typer(help='A group.')")
         lines.append(f"app.add_typer(group_{g}, name='group-{g}')")
         for n, _command in enumerate(sub.registered_commands):
-            lines += [f"@group_{g}.command()", f"def g{g}_command_{n}() -> None:",
-                      "    '''One line.'''"]
+            lines += [
+                f"@group_{g}.command()",
+                f"def g{g}_command_{n}() -> None:",
+                "    '''One line.'''",
+            ]
             total += 1
     lines.append("app()")
     return "\n".join(lines), total
@@ -65,11 +75,19 @@ def _ui_figures(url: str, repeat: int) -> tuple[float, float]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     figures: dict[str, list[float]] = {"lottrack": [], "minimal": []}
     for n in range(repeat + 1):
-        for which, args in (("lottrack", [script, "lottrack", url]),
-                            ("minimal", [script, "minimal"])):
+        for which, args in (
+            ("lottrack", [script, "lottrack", url]),
+            ("minimal", [script, "minimal"]),
+        ):
             env["BENCH_STARTED"] = repr(time.time())
-            done = subprocess.run([sys.executable, *args], env=env, cwd=ROOT,
-                                  capture_output=True, text=True, check=True)
+            done = subprocess.run(
+                [sys.executable, *args],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             if n:  # the first of each is a warm-up (files in the page cache)
                 figures[which].append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(figures["lottrack"]), statistics.median(figures["minimal"])
@@ -79,24 +97,50 @@ def run(url: str, repeat: int = 7) -> list[Result]:
     """CLI and UI start-up, each against its baseline."""
     out = []
     bare, commands = bare_typer_source()
-    app_s, base_s = paired(_process("-m", "lottrack", "--help"),
-                           _process("-c", bare, "--help"), repeat=repeat)
-    out.append(Result("-", "CLI start-up: lottrack --help", app_s,
-                      f"bare Typer app, same {commands} commands, --help", base_s,
-                      "target ≤ 1.5×"))
+    app_s, base_s = paired(
+        _process("-m", "lottrack", "--help"), _process("-c", bare, "--help"), repeat=repeat
+    )
+    out.append(
+        Result(
+            "-",
+            "CLI start-up: lottrack --help",
+            app_s,
+            f"bare Typer app, same {commands} commands, --help",
+            base_s,
+            "target ≤ 1.5×",
+        )
+    )
     for name, args in (
-        ("dose-check --weight 70kg --viable-cells 1.2e8",
-         ("dose-check", "--weight", "70kg", "--viable-cells", "1.2e8")),
+        (
+            "dose-check --weight 70kg --viable-cells 1.2e8",
+            ("dose-check", "--weight", "70kg", "--viable-cells", "1.2e8"),
+        ),
         ("din check-char G123498654321", ("din", "check-char", "G123498654321")),
     ):
-        app_s, base_s = paired(_process("-m", "lottrack", *args), _process("-c", PINT),
-                               repeat=repeat)
-        out.append(Result("-", f"CLI start-up: lottrack {name}", app_s,
-                          "python -c 'import pint; pint.UnitRegistry()'", base_s,
-                          "target ≤ 1.2×"))
+        app_s, base_s = paired(
+            _process("-m", "lottrack", *args), _process("-c", PINT), repeat=repeat
+        )
+        out.append(
+            Result(
+                "-",
+                f"CLI start-up: lottrack {name}",
+                app_s,
+                "python -c 'import pint; pint.UnitRegistry()'",
+                base_s,
+                "target ≤ 1.2×",
+            )
+        )
     app_s, base_s = _ui_figures(url, repeat)
-    out.append(Result("-", "UI start-up to the login screen drawn (headless)", app_s,
-                      "minimal Textual app, same way", base_s, "target ≤ 1.3×"))
+    out.append(
+        Result(
+            "-",
+            "UI start-up to the login screen drawn (headless)",
+            app_s,
+            "minimal Textual app, same way",
+            base_s,
+            "target ≤ 1.3×",
+        )
+    )
     return out
 
 

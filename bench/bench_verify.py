@@ -17,8 +17,20 @@ from common import Result, paired
 from lottrack.storage import audit
 from lottrack.storage.db import Database
 
-EVENT_COLUMNS = ("seq", "at", "user_id", "username", "action", "entity", "entity_id",
-                 "changes", "reason", "row_hash", "prev_hash", "hash")
+EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "user_id",
+    "username",
+    "action",
+    "entity",
+    "entity_id",
+    "changes",
+    "reason",
+    "row_hash",
+    "prev_hash",
+    "hash",
+)
 
 
 def _hash_rows(db: Database, statements: list[str]) -> int:
@@ -29,8 +41,9 @@ def _hash_rows(db: Database, statements: list[str]) -> int:
         raw = conn.connection.driver_connection
         assert raw is not None
         for i, sql in enumerate(statements):
-            cursor: Any = (raw.cursor(name=f"bench_{i}") if db.dialect == "postgresql"
-                           else raw.cursor())
+            cursor: Any = (
+                raw.cursor(name=f"bench_{i}") if db.dialect == "postgresql" else raw.cursor()
+            )
             cursor.execute(sql)
             while rows := cursor.fetchmany(5000):
                 for row in rows:
@@ -43,8 +56,7 @@ def _hash_rows(db: Database, statements: list[str]) -> int:
 def run(db: Database, backend: str, *, legacy: bool = True) -> list[Result]:
     """Chain only, chain and rows; each against hashlib over the same rows."""
     q = db.engine.dialect.identifier_preparer.quote
-    events_sql = (f"SELECT {', '.join(q(c) for c in EVENT_COLUMNS)} FROM audit_event "
-                  "ORDER BY seq")
+    events_sql = f"SELECT {', '.join(q(c) for c in EVENT_COLUMNS)} FROM audit_event ORDER BY seq"
     rows_sql = [f"SELECT * FROM {q(t.name)}" for t in audit.audited_tables()]
 
     def verify(rows: bool, impl: Any = audit) -> Any:
@@ -53,20 +65,44 @@ def run(db: Database, backend: str, *, legacy: bool = True) -> list[Result]:
                 report: audit.VerifyReport = impl.verify(conn, rows=rows)
             assert report.ok, report.problems[:3]
             return report
+
         return run_verify
 
     report = verify(True)()
     note = f"{report.events} events, {report.rows} rows"
     out = []
     chain_s, base_s = paired(verify(False), lambda: _hash_rows(db, [events_sql]), repeat=3)
-    out.append(Result(backend, "audit verify: hash chain", chain_s,
-                      "sha256 of each event's values joined", base_s, note))
-    full_s, base_s = paired(verify(True), lambda: _hash_rows(db, [events_sql, *rows_sql]),
-                            repeat=3)
-    out.append(Result(backend, "audit verify: chain + every audited row", full_s,
-                      "sha256 of each event's and row's values joined", base_s, note))
+    out.append(
+        Result(
+            backend,
+            "audit verify: hash chain",
+            chain_s,
+            "sha256 of each event's values joined",
+            base_s,
+            note,
+        )
+    )
+    full_s, base_s = paired(verify(True), lambda: _hash_rows(db, [events_sql, *rows_sql]), repeat=3)
+    out.append(
+        Result(
+            backend,
+            "audit verify: chain + every audited row",
+            full_s,
+            "sha256 of each event's and row's values joined",
+            base_s,
+            note,
+        )
+    )
     if legacy:
         old_s, new_s = paired(verify(True, legacy_verify), verify(True), repeat=1, warmup=0)
-        out.append(Result(backend, "audit verify before optimisation (chain + rows)", old_s,
-                          "audit verify now", new_s, "ratio = speed-up"))
+        out.append(
+            Result(
+                backend,
+                "audit verify before optimisation (chain + rows)",
+                old_s,
+                "audit verify now",
+                new_s,
+                "ratio = speed-up",
+            )
+        )
     return out

@@ -50,8 +50,14 @@ class Result:
         return self.app_s / self.baseline_s if self.baseline_s else float("inf")
 
 
-def paired(app: Callable[[], object], baseline: Callable[[], object], *, repeat: int = 7,
-           warmup: int = 1, interleave: bool = True) -> tuple[float, float]:
+def paired(
+    app: Callable[[], object],
+    baseline: Callable[[], object],
+    *,
+    repeat: int = 7,
+    warmup: int = 1,
+    interleave: bool = True,
+) -> tuple[float, float]:
     """Median seconds of ``app`` and of ``baseline``, run alternately (or, without
     ``interleave``, every baseline run first)."""
     a: list[float] = []
@@ -83,8 +89,9 @@ def captured_sql(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     """Every statement (and its parameters) the engine sends to the driver in the block."""
     statements: list[tuple[str, Any]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                executemany: bool) -> None:
+    def capture(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool
+    ) -> None:
         statements.append((statement, list(parameters) if executemany else parameters))
 
     event.listen(engine, "before_cursor_execute", capture)
@@ -132,24 +139,36 @@ def scaled_database(url: str, scale: int) -> Database:
 
 def machine() -> str:
     """Where the figures come from (CPU, cores, memory, Python)."""
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = subprocess.run(["free", "-h"], capture_output=True, text=True,
-                            check=False).stdout.splitlines()
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = subprocess.run(
+        ["free", "-h"], capture_output=True, text=True, check=False
+    ).stdout.splitlines()
     load = os.getloadavg()
-    return (f"CPU {cpu}, nproc {os.cpu_count()}, memory {memory[1].split()[1]} "
-            f"(free -h: {' '.join(memory[1].split()[1:4])}), Python {platform.python_version()}, "
-            f"load average {load[0]:.1f} at start")
+    return (
+        f"CPU {cpu}, nproc {os.cpu_count()}, memory {memory[1].split()[1]} "
+        f"(free -h: {' '.join(memory[1].split()[1:4])}), Python {platform.python_version()}, "
+        f"load average {load[0]:.1f} at start"
+    )
 
 
 def table(results: list[Result]) -> str:
     """The results as a Markdown table."""
-    lines = ["| backend | measure | lottrack | baseline | baseline time | ratio | note |",
-             "|---|---|---:|---|---:|---:|---|"]
+    lines = [
+        "| backend | measure | lottrack | baseline | baseline time | ratio | note |",
+        "|---|---|---:|---|---:|---:|---|",
+    ]
     for r in results:
-        lines.append(f"| {r.backend} | {r.name} | {_fmt(r.app_s)} | {r.baseline_name} | "
-                     f"{_fmt(r.baseline_s)} | {r.ratio:.2f}× | {r.note} |")
+        lines.append(
+            f"| {r.backend} | {r.name} | {_fmt(r.app_s)} | {r.baseline_name} | "
+            f"{_fmt(r.baseline_s)} | {r.ratio:.2f}× | {r.note} |"
+        )
     return "\n".join(lines)
 
 

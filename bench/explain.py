@@ -22,12 +22,17 @@ def plans(db: Database) -> str:
     """The plans, as text (one block per query)."""
     who = person(db, "qa")
     with db.reader() as s:
-        din, lot_id = s.execute(select(Harvest.din, Lot.id).join(Lot, Lot.harvest_id == Harvest.id)
-                                .order_by(col(Harvest.id).desc()).limit(1)).one()
+        din, lot_id = s.execute(
+            select(Harvest.din, Lot.id)
+            .join(Lot, Lot.harvest_id == Harvest.id)
+            .order_by(col(Harvest.id).desc())
+            .limit(1)
+        ).one()
     cases: dict[str, Callable[[Session], object]] = {
         "first page, newest first": lambda _s: listings.lot_page(db, who),
         "awaiting release, newest first": lambda _s: listings.lot_page(
-            db, who, status=lots.AWAITING_RELEASE),
+            db, who, status=lots.AWAITING_RELEASE
+        ),
         "DIN lookup": lambda _s: listings.lot_page(db, who, search=din),
         "a lot's audit trail": lambda s: listings.lot_audit_trail(s, who, lot_id),
     }
@@ -39,14 +44,20 @@ def plans(db: Database) -> str:
                 action(s)
         statements += driver_statements
         for sql, params in statements:
-            if not (sql.lstrip().startswith("SELECT")
-                    and ("FROM lot" in sql or "FROM audit_event" in sql)):
+            if not (
+                sql.lstrip().startswith("SELECT")
+                and ("FROM lot" in sql or "FROM audit_event" in sql)
+            ):
                 continue
             prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN ANALYZE "
             cursor: Any = raw.cursor()
             cursor.execute(prefix + sql, params)
-            lines = [" | ".join(str(c) for c in row[-1:]) if db.dialect == "postgresql"
-                     else f"{row[1]:>3} {row[-1]}" for row in cursor.fetchall()]
+            lines = [
+                " | ".join(str(c) for c in row[-1:])
+                if db.dialect == "postgresql"
+                else f"{row[1]:>3} {row[-1]}"
+                for row in cursor.fetchall()
+            ]
             cursor.close()
             out.append(f"-- {db.dialect}: {name}\n{' '.join(sql.split())}\n" + "\n".join(lines))
         if db.dialect == "postgresql":

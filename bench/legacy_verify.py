@@ -29,7 +29,8 @@ def verify(conn: Connection, *, max_problems: int = 50, rows: bool = True) -> Ve
     prev = GENESIS_HASH
     chain_broken = False
     result = conn.execution_options(yield_per=5000).execute(
-        select(EVENT_TABLE).order_by(EVENT_TABLE.c.seq))
+        select(EVENT_TABLE).order_by(EVENT_TABLE.c.seq)
+    )
     for mapping in result.mappings():
         ev: dict[str, Any] = dict(mapping)
         report.events += 1
@@ -63,6 +64,5 @@ def verify(conn: Connection, *, max_problems: int = 50, rows: bool = True) -> Ve
                 report.problems.append(f"{table.name} id {pk}")
             if len(report.problems) >= max_problems:
                 return report
-        report.problems.extend(f"{table.name} id {pk}: deleted" for pk in audited
-                               if pk not in seen)
+        report.problems.extend(f"{table.name} id {pk}: deleted" for pk in audited if pk not in seen)
     return report

@@ -27,21 +27,30 @@ from platformdirs import user_cache_dir
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=int, default=100, help="demo scale N (default 100)")
     parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL database")
     parser.add_argument("--sqlite", metavar="FILE", help="SQLite file for the scaled demo")
     parser.add_argument("--explain", action="store_true", help="print the query plans")
-    parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"],
-                        help="run on this backend only (repeatable; default: all given)")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["lists", "verify", "legacy", "release", "startup", "screens",
-                                 "documents"],
-                        help="leave a benchmark out (repeatable)")
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        help="run on this backend only (repeatable; default: all given)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["lists", "verify", "legacy", "release", "startup", "screens", "documents"],
+        help="leave a benchmark out (repeatable)",
+    )
     args = parser.parse_args()
-    sqlite_file = Path(args.sqlite or Path(user_cache_dir("lottrack")) / "bench"
-                       / f"scale-{args.scale}.db")
+    sqlite_file = Path(
+        args.sqlite or Path(user_cache_dir("lottrack")) / "bench" / f"scale-{args.scale}.db"
+    )
     sqlite_file.parent.mkdir(parents=True, exist_ok=True)
     urls = {"sqlite": f"sqlite:///{sqlite_file}"}
     if args.pg:
@@ -50,11 +59,15 @@ def main() -> None:
     print(f"machine: {machine()}")
     started = time.perf_counter()
     results: list[Result] = []
+
     def report(new: list[Result]) -> None:
         results.extend(new)
         for r in new:  # as they come, so a long run shows progress
-            print(f"  {r.name}: {r.app_s:.4g} s vs {r.baseline_name} {r.baseline_s:.4g} s "
-                  f"= {r.ratio:.2f}×", flush=True)
+            print(
+                f"  {r.name}: {r.app_s:.4g} s vs {r.baseline_name} {r.baseline_s:.4g} s "
+                f"= {r.ratio:.2f}×",
+                flush=True,
+            )
 
     for backend, url in runs.items():
         print(f"[{backend}] scale {args.scale}")
@@ -77,8 +90,9 @@ def main() -> None:
     if "startup" not in args.skip:
         report(bench_startup.run(urls["sqlite"]))
     if "screens" not in args.skip:
-        report(bench_screens.run({"demo": f"sqlite:///{small}", f"N = {args.scale}":
-                                  urls["sqlite"]}))
+        report(
+            bench_screens.run({"demo": f"sqlite:///{small}", f"N = {args.scale}": urls["sqlite"]})
+        )
     print()
     print(table(results))
     print(f"\n(all benchmarks: {time.perf_counter() - started:.0f} s)")

@@ -49,8 +49,7 @@ SIZE = (100, 30)
 TIMEOUT_S = 60.0
 
 
-async def until(pilot: Pilot[Any], ready: Callable[[], bool],
-                timeout: float = TIMEOUT_S) -> None:
+async def until(pilot: Pilot[Any], ready: Callable[[], bool], timeout: float = TIMEOUT_S) -> None:
     """Wait until ``ready()`` holds (polling every millisecond), then let the app process
     what is queued (the paint)."""
     deadline = time.perf_counter() + timeout
@@ -61,8 +60,9 @@ async def until(pilot: Pilot[Any], ready: Callable[[], bool],
     await pilot.pause()
 
 
-async def timed(pilot: Pilot[Any], press: Callable[[], Awaitable[object]],
-                ready: Callable[[], bool]) -> float:
+async def timed(
+    pilot: Pilot[Any], press: Callable[[], Awaitable[object]], ready: Callable[[], bool]
+) -> float:
     """Seconds from ``press`` to ``ready`` (and the paint)."""
     started = time.perf_counter()
     await press()
@@ -94,8 +94,9 @@ class TableScreen(Screen[None]):
 
     @work(thread=True)
     def _read(self) -> None:
-        rows = [(f"L{n:05d}", f"TLS-{n:04d}", "released", "2025-03-14", "2025-04-02")
-                for n in range(50)]
+        rows = [
+            (f"L{n:05d}", f"TLS-{n:04d}", "released", "2025-03-14", "2025-04-02") for n in range(50)
+        ]
         self.app.call_from_thread(self._fill, rows)
 
     def _fill(self, rows: list[tuple[str, ...]]) -> None:
@@ -124,8 +125,13 @@ async def baseline(repeat: int) -> list[float]:
     times = []
     async with app.run_test(size=SIZE) as pilot:
         for _ in range(repeat + 1):
-            times.append(await timed(pilot, lambda: pilot.press("l"), lambda: isinstance(
-                app.screen, TableScreen) and app.screen.filled))
+            times.append(
+                await timed(
+                    pilot,
+                    lambda: pilot.press("l"),
+                    lambda: isinstance(app.screen, TableScreen) and app.screen.filled,
+                )
+            )
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, TableScreen))
     return times[1:]
@@ -152,7 +158,8 @@ def home_loaded(app: App[Any]) -> bool:
 
     screen = app.screen
     return isinstance(screen, HomeScreen) and all(
-        not pane.query_one(".pane-loading").display for pane in screen.query(RolePane))
+        not pane.query_one(".pane-loading").display for pane in screen.query(RolePane)
+    )
 
 
 async def log_in(pilot: Pilot[Any], username: str) -> float:
@@ -172,9 +179,13 @@ async def log_in(pilot: Pilot[Any], username: str) -> float:
     return took
 
 
-async def repeated(pilot: Pilot[Any], repeat: int, press: Callable[[], Awaitable[object]],
-                   ready: Callable[[], bool], back: Callable[[], Awaitable[object]]
-                   ) -> list[float]:
+async def repeated(
+    pilot: Pilot[Any],
+    repeat: int,
+    press: Callable[[], Awaitable[object]],
+    ready: Callable[[], bool],
+    back: Callable[[], Awaitable[object]],
+) -> list[float]:
     """Press, wait for the data, go back; ``repeat`` times after a warm-up."""
     times = []
     for _ in range(repeat + 1):
@@ -189,11 +200,13 @@ def _escape(pilot: Pilot[Any], leaving: type) -> Callable[[], Awaitable[None]]:
     async def back() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(pilot.app.screen, leaving))
+
     return back
 
 
-async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
-                           ) -> dict[str, list[float]]:
+async def lottrack_screens(
+    url: str, repeat: int, roles: set[str] | None = None
+) -> dict[str, list[float]]:
     """Every measure of lottrack's screens on the database at ``url`` (of the demo
     accounts in ``roles`` only, when given)."""
     from lottrack.records import accounts
@@ -226,34 +239,49 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
     async def qa(pilot: Pilot[Any]) -> None:
         app = pilot.app
         out["QA review"] = await repeated(
-            pilot, repeat, lambda: pilot.press("enter"),
+            pilot,
+            repeat,
+            lambda: pilot.press("enter"),
             lambda: isinstance(app.screen, QAReviewScreen) and app.screen.lot is not None,
-            _escape(pilot, QAReviewScreen))
+            _escape(pilot, QAReviewScreen),
+        )
         out["lot list"] = await repeated(
-            pilot, repeat, lambda: pilot.press("l"),
-            lambda: isinstance(app.screen, LotsScreen) and app.screen.page is not None
-            and app.screen.query_one("#lots-table", DataTable).row_count > 0,
-            _escape(pilot, LotsScreen))
+            pilot,
+            repeat,
+            lambda: pilot.press("l"),
+            lambda: (
+                isinstance(app.screen, LotsScreen)
+                and app.screen.page is not None
+                and app.screen.query_one("#lots-table", DataTable).row_count > 0
+            ),
+            _escape(pilot, LotsScreen),
+        )
 
     async def tech(pilot: Pilot[Any]) -> None:
         app = pilot.app
         await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, LotsScreen)
-                    and app.screen.page is not None)
+        await until(
+            pilot, lambda: isinstance(app.screen, LotsScreen) and app.screen.page is not None
+        )
         await pilot.press("down")  # from the search box to the list
         out["lot detail"] = await repeated(
-            pilot, repeat, lambda: pilot.press("enter"),
+            pilot,
+            repeat,
+            lambda: pilot.press("enter"),
             lambda: isinstance(app.screen, LotDetailScreen) and app.screen.lot is not None,
-            _escape(pilot, LotDetailScreen))
+            _escape(pilot, LotDetailScreen),
+        )
         await pilot.press("escape")
 
     async def pharm(pilot: Pilot[Any]) -> None:
         app = pilot.app
         out["pharmacy visit"] = await repeated(
-            pilot, repeat, lambda: pilot.press("enter"),
-            lambda: isinstance(app.screen, PharmacyVisitScreen)
-            and app.screen.visit is not None,
-            _escape(pilot, PharmacyVisitScreen))
+            pilot,
+            repeat,
+            lambda: pilot.press("enter"),
+            lambda: isinstance(app.screen, PharmacyVisitScreen) and app.screen.visit is not None,
+            _escape(pilot, PharmacyVisitScreen),
+        )
 
     async def ward(pilot: Pilot[Any]) -> None:
         from tui.panes.clinician import PatientsPane
@@ -267,9 +295,12 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
             await pilot.press("enter")
 
         out["ward visit"] = await repeated(
-            pilot, repeat, enter_on_a_visit,
+            pilot,
+            repeat,
+            enter_on_a_visit,
             lambda: isinstance(app.screen, WardVisitScreen) and app.screen.detail is not None,
-            _escape(pilot, WardVisitScreen))
+            _escape(pilot, WardVisitScreen),
+        )
 
     async def admin(pilot: Pilot[Any]) -> None:
         app = pilot.app
@@ -277,10 +308,16 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
         for _ in range(min(repeat, 2) + 1):  # a verification reads the whole trail
             await settle(pilot)
             started = time.perf_counter()
-            drawn.append(await timed(pilot, lambda: pilot.press("a"), lambda: isinstance(
-                app.screen, AuditScreen) and app.screen.is_mounted))
-            await until(pilot, lambda: not app.screen.query_one("#audit-loading").display,
-                        timeout=3600)
+            drawn.append(
+                await timed(
+                    pilot,
+                    lambda: pilot.press("a"),
+                    lambda: isinstance(app.screen, AuditScreen) and app.screen.is_mounted,
+                )
+            )
+            await until(
+                pilot, lambda: not app.screen.query_one("#audit-loading").display, timeout=3600
+            )
             verified.append(time.perf_counter() - started)
             await _escape(pilot, AuditScreen)()
             if verified[-1] > 10:  # a million events: once is enough (no warm-up)
@@ -288,8 +325,13 @@ async def lottrack_screens(url: str, repeat: int, roles: set[str] | None = None
         out["audit (drawn)"] = drawn[1:] or drawn
         out["audit verified"] = verified[1:] or verified
 
-    for username, body in (("qa", qa), ("tech", tech), ("pharm", pharm), ("ward", ward),
-                           ("admin", admin)):
+    for username, body in (
+        ("qa", qa),
+        ("tech", tech),
+        ("pharm", pharm),
+        ("ward", ward),
+        ("admin", admin),
+    ):
         if roles is None or username in roles:
             await session(username, body)
     db.dispose()
@@ -300,10 +342,21 @@ async def main(url: str, repeat: int, roles: set[str] | None = None) -> None:
     base = await baseline(repeat)
     measured = await lottrack_screens(url, repeat, roles)
     base += await baseline(repeat)
-    print(json.dumps({"baseline": statistics.median(base),
-                      **{name: statistics.median(times) for name, times in measured.items()}}))
+    print(
+        json.dumps(
+            {
+                "baseline": statistics.median(base),
+                **{name: statistics.median(times) for name, times in measured.items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 5,
-                     set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None))
+    asyncio.run(
+        main(
+            sys.argv[1],
+            int(sys.argv[2]) if len(sys.argv) > 2 else 5,
+            set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None,
+        )
+    )

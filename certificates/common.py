@@ -74,8 +74,9 @@ def register_fonts() -> None:
     for name, filename in _FONT_FILES.items():
         data = fonts.joinpath(filename).read_bytes()
         pdfmetrics.registerFont(TTFont(name, io.BytesIO(data)))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT,
-                                  boldItalic=FONT_BOLD)
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD
+    )
 
 
 @cache
@@ -85,22 +86,34 @@ def styles() -> dict[str, ParagraphStyle]:
     register_fonts()
     base = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11, textColor=INK)
     return {
-        "title": ParagraphStyle("title", parent=base, fontName=FONT_BOLD, fontSize=15,
-                                leading=19, spaceAfter=1 * mm),
-        "subtitle": ParagraphStyle("subtitle", parent=base, fontSize=8.5, leading=11,
-                                   textColor=MUTED, spaceAfter=3 * mm),
-        "h2": ParagraphStyle("h2", parent=base, fontName=FONT_BOLD, fontSize=10, leading=13,
-                             spaceBefore=4 * mm, spaceAfter=1.5 * mm),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName=FONT_BOLD, fontSize=15, leading=19, spaceAfter=1 * mm
+        ),
+        "subtitle": ParagraphStyle(
+            "subtitle", parent=base, fontSize=8.5, leading=11, textColor=MUTED, spaceAfter=3 * mm
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base,
+            fontName=FONT_BOLD,
+            fontSize=10,
+            leading=13,
+            spaceBefore=4 * mm,
+            spaceAfter=1.5 * mm,
+        ),
         "body": base,
         "small": ParagraphStyle("small", parent=base, fontSize=7, leading=9, textColor=MUTED),
-        "label": ParagraphStyle("label", parent=base, fontSize=7.5, leading=9.5,
-                                textColor=MUTED, spaceAfter=0.5 * mm),
+        "label": ParagraphStyle(
+            "label", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED, spaceAfter=0.5 * mm
+        ),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.2),
-        "cellb": ParagraphStyle("cellb", parent=base, fontName=FONT_BOLD, fontSize=7.5,
-                                leading=9.2),
+        "cellb": ParagraphStyle(
+            "cellb", parent=base, fontName=FONT_BOLD, fontSize=7.5, leading=9.2
+        ),
         "tiny": ParagraphStyle("tiny", parent=base, fontSize=6, leading=7.4),
-        "banner": ParagraphStyle("banner", parent=base, fontName=FONT_BOLD, fontSize=11,
-                                 leading=14, alignment=TA_CENTER),
+        "banner": ParagraphStyle(
+            "banner", parent=base, fontName=FONT_BOLD, fontSize=11, leading=14, alignment=TA_CENTER
+        ),
     }
 
 
@@ -126,14 +139,26 @@ class DinBlock(Flowable):  # type: ignore[misc]  # reportlab is untyped
     """The ISBT 128 DIN: Code 128 barcode of the barcode data, and under it the
     eye-readable DIN followed by its check character in a box (design §4.2)."""
 
-    def __init__(self, din: DinText, *, bar_width: float = 0.25 * mm,
-                 bar_height: float = 10 * mm, font_size: float = 10) -> None:
+    def __init__(
+        self,
+        din: DinText,
+        *,
+        bar_width: float = 0.25 * mm,
+        bar_height: float = 10 * mm,
+        font_size: float = 10,
+    ) -> None:
         super().__init__()
         self.din = din
         self.font_size = font_size
-        self.barcode = Code128Auto(din.barcode_data, barWidth=bar_width, barHeight=bar_height,
-                                   humanReadable=False, quiet=True, lquiet=10 * bar_width,
-                                   rquiet=10 * bar_width)
+        self.barcode = Code128Auto(
+            din.barcode_data,
+            barWidth=bar_width,
+            barHeight=bar_height,
+            humanReadable=False,
+            quiet=True,
+            lquiet=10 * bar_width,
+            rquiet=10 * bar_width,
+        )
         register_fonts()
         self._text_width = pdfmetrics.stringWidth(din.eye_readable + " ", FONT_BOLD, font_size)
         self._box = font_size * 1.25
@@ -199,8 +224,9 @@ class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
                 start = c
                 while c < count and row[c]:
                     c += 1
-                canv.rect((self.QUIET + start) * unit, y, (c - start) * unit, unit, stroke=0,
-                          fill=1)
+                canv.rect(
+                    (self.QUIET + start) * unit, y, (c - start) * unit, unit, stroke=0, fill=1
+                )
 
 
 def qr_code(payload: str, size: float) -> QrCode:
@@ -208,12 +234,24 @@ def qr_code(payload: str, size: float) -> QrCode:
     return QrCode(payload, size)
 
 
-def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool = True,
-          zebra: bool = True, box: bool = True, font_size: float = 7.5) -> Table:
+def table(
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    *,
+    header: bool = True,
+    zebra: bool = True,
+    box: bool = True,
+    font_size: float = 7.5,
+) -> Table:
     """A ruled table; string cells become wrapping paragraphs (markup allowed)."""
     cell, cellb = styles()["cell"], styles()["cellb"]
-    body = [[Paragraph(c, cellb if header and r == 0 else cell) if isinstance(c, str) else c
-             for c in row] for r, row in enumerate(rows)]
+    body = [
+        [
+            Paragraph(c, cellb if header and r == 0 else cell) if isinstance(c, str) else c
+            for c in row
+        ]
+        for r, row in enumerate(rows)
+    ]
     t = Table(body, colWidths=list(widths), repeatRows=1 if header else 0)
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), FONT, font_size),
@@ -230,14 +268,14 @@ def table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: boo
         commands.append(("BACKGROUND", (0, 0), (-1, 0), SHADE))
     if zebra:
         first = 1 if header else 0
-        commands += [("BACKGROUND", (0, r), (-1, r), ZEBRA)
-                     for r in range(first + 1, len(rows), 2)]
+        commands += [("BACKGROUND", (0, r), (-1, r), ZEBRA) for r in range(first + 1, len(rows), 2)]
     t.setStyle(TableStyle(commands))
     return t
 
 
-def layout(rows: Sequence[Sequence[Any]], widths: Sequence[float],
-           commands: Sequence[tuple[Any, ...]] = ()) -> Table:
+def layout(
+    rows: Sequence[Sequence[Any]], widths: Sequence[float], commands: Sequence[tuple[Any, ...]] = ()
+) -> Table:
     """A table used for layout only, set in the embedded font (a reportlab table otherwise
     selects Helvetica, even when it prints nothing in it)."""
     t = Table([list(row) for row in rows], colWidths=list(widths))
@@ -245,26 +283,43 @@ def layout(rows: Sequence[Sequence[Any]], widths: Sequence[float],
     return t
 
 
-def identification(details: Flowable, data: DocumentData, din: DinText,
-                   width: float) -> Table:
+def identification(details: Flowable, data: DocumentData, din: DinText, width: float) -> Table:
     """Details on the left; on the right the DIN (barcode, eye-readable, boxed check
     character) above the QR code of the document id and content hash."""
     left_width = 122 * mm
-    right = layout([[DinBlock(din, font_size=10)], [qr_code(qr_payload(data), 24 * mm)]],
-                   [width - left_width],
-                   [("ALIGN", (0, 0), (-1, -1), "CENTER"), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("TOPPADDING", (0, 1), (-1, 1), 3 * mm)])
-    return layout([[details, right]], [left_width, width - left_width],
-                  [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                   ("RIGHTPADDING", (0, 0), (-1, -1), 0)])
+    right = layout(
+        [[DinBlock(din, font_size=10)], [qr_code(qr_payload(data), 24 * mm)]],
+        [width - left_width],
+        [
+            ("ALIGN", (0, 0), (-1, -1), "CENTER"),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 1), (-1, 1), 3 * mm),
+        ],
+    )
+    return layout(
+        [[details, right]],
+        [left_width, width - left_width],
+        [
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ],
+    )
 
 
-def banner(text: str, width: float, *, style: str = "banner", box: float = 1.2,
-           padding: float = 3) -> Table:
+def banner(
+    text: str, width: float, *, style: str = "banner", box: float = 1.2, padding: float = 3
+) -> Table:
     """A boxed, bold, centred statement (``FOR AUTOLOGOUS USE ONLY``)."""
-    return layout([[para(text, style)]], [width],
-                  [("BOX", (0, 0), (-1, -1), box, INK), ("TOPPADDING", (0, 0), (-1, -1), padding),
-                   ("BOTTOMPADDING", (0, 0), (-1, -1), padding + 1)])
+    return layout(
+        [[para(text, style)]],
+        [width],
+        [
+            ("BOX", (0, 0), (-1, -1), box, INK),
+            ("TOPPADDING", (0, 0), (-1, -1), padding),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), padding + 1),
+        ],
+    )
 
 
 def fields(pairs: Sequence[tuple[str, str]], widths: Sequence[float]) -> Table:
@@ -278,8 +333,18 @@ def fields(pairs: Sequence[tuple[str, str]], widths: Sequence[float]) -> Table:
 # ------------------------------------------------------------------- page furniture
 
 
-def fitted_string(canv: Canvas, x: float, y: float, text: str, font: str, size: float,
-                  max_width: float, *, align: str = "left", min_size: float = 5.5) -> None:
+def fitted_string(
+    canv: Canvas,
+    x: float,
+    y: float,
+    text: str,
+    font: str,
+    size: float,
+    max_width: float,
+    *,
+    align: str = "left",
+    min_size: float = 5.5,
+) -> None:
     """Draw one line of ``text`` no wider than ``max_width``: the font shrinks down to
     ``min_size``, then the text is cut with an ellipsis (a long facility name must never
     run into the document title)."""
@@ -346,8 +411,9 @@ class Furniture:
         canv.setFillColor(MUTED)
         fitted_string(canv, left, top - 9, facility.address, FONT, 7, half)
         canv.setFont(FONT, 7)
-        canv.drawString(left, top - 17, f"ISBT 128 facility identification number (FIN) "
-                                        f"{facility.fin}")
+        canv.drawString(
+            left, top - 17, f"ISBT 128 facility identification number (FIN) {facility.fin}"
+        )
         canv.setFillColor(INK)
         fitted_string(canv, right, top, self.title, FONT_BOLD, 8, half, align="right")
         canv.setFont(FONT, 7)
@@ -367,8 +433,9 @@ class Furniture:
         room = right - left - (9 * mm if self.copy else 0)
         canv.setFillColor(INK)
         fitted_string(canv, left, top, facility.name, FONT_BOLD, 6.5, room)
-        fitted_string(canv, left, top - 7, f"{facility.address} · FIN {facility.fin}", FONT,
-                      5.5, right - left)
+        fitted_string(
+            canv, left, top - 7, f"{facility.address} · FIN {facility.fin}", FONT, 5.5, right - left
+        )
         if self.copy:
             canv.setFillColor(ALERT)
             canv.setFont(FONT_BOLD, 7)
@@ -388,18 +455,27 @@ class Furniture:
         canv.setFillColor(MUTED)
         canv.setFont(FONT, size)
         digest = self.data.content_sha256
-        note = (f"{self.data.document_id} · SHA-256 {digest[:16]}…" if self.compact else
-                f"Document ID {self.data.document_id} · certified content SHA-256 "
-                f"{digest[:16]}… (in full in the document)")
+        note = (
+            f"{self.data.document_id} · SHA-256 {digest[:16]}…"
+            if self.compact
+            else f"Document ID {self.data.document_id} · certified content SHA-256 "
+            f"{digest[:16]}… (in full in the document)"
+        )
         page = f"Page {doc.page} of "
         x = right - canv.stringWidth("Page 999 of 999", FONT, size)
         seq, head = self.data.chain_seq, self.data.chain_hash
         if seq is not None and self.compact:  # a label has room for one line: the content
             note = f"{self.data.document_id} · audit #{seq} {head[:16]}"  # hash is in its QR
         elif seq is not None:
-            fitted_string(canv, left, y - size - 1.5,
-                          f"Audit trail at issue: event #{seq} · {head}", FONT, size,
-                          right - left)
+            fitted_string(
+                canv,
+                left,
+                y - size - 1.5,
+                f"Audit trail at issue: event #{seq} · {head}",
+                FONT,
+                size,
+                right - left,
+            )
         fitted_string(canv, left, y, note, FONT, size, x - left - 2)
         canv.setFont(FONT, size)  # fitted_string may have shrunk it
         canv.drawString(x, y, page)
@@ -423,8 +499,15 @@ def _canvas_class(font_size: float) -> type[Canvas]:
     return _PageTotalCanvas
 
 
-def build_pdf(story: list[Flowable], furniture: Furniture, *, pagesize: tuple[float, float],
-              top: float, bottom: float, subject: str) -> bytes:
+def build_pdf(
+    story: list[Flowable],
+    furniture: Furniture,
+    *,
+    pagesize: tuple[float, float],
+    top: float,
+    bottom: float,
+    subject: str,
+) -> bytes:
     """Lay out ``story`` and return the PDF bytes (the same story gives the same bytes).
 
     The frame has no padding, so a table as wide as the page between the margins fits.
@@ -434,17 +517,40 @@ def build_pdf(story: list[Flowable], furniture: Furniture, *, pagesize: tuple[fl
     data = furniture.data
     width, height = pagesize
     margin = furniture.margin
-    frame = Frame(margin, bottom, width - 2 * margin, height - top - bottom, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        margin,
+        bottom,
+        width - 2 * margin,
+        height - top - bottom,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     doc = BaseDocTemplate(
-        out, pagesize=pagesize, leftMargin=margin, rightMargin=margin, topMargin=top,
-        bottomMargin=bottom, invariant=1, pageCompression=1, initialFontName=FONT,
+        out,
+        pagesize=pagesize,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=top,
+        bottomMargin=bottom,
+        invariant=1,
+        pageCompression=1,
+        initialFontName=FONT,
         initialFontSize=8,
-        title=f"{furniture.title} {data.document_id}".strip(), author=data.facility.name,
-        subject=subject, creator="lottrack", producer="lottrack (reportlab)",
-        keywords=f"sha256:{data.content_sha256}" + (
+        title=f"{furniture.title} {data.document_id}".strip(),
+        author=data.facility.name,
+        subject=subject,
+        creator="lottrack",
+        producer="lottrack (reportlab)",
+        keywords=f"sha256:{data.content_sha256}"
+        + (
             f" {CHAIN_HEAD_KEYWORD}:{data.chain_seq}:{data.chain_hash}"
-            if data.chain_seq is not None else ""), lang="en",
+            if data.chain_seq is not None
+            else ""
+        ),
+        lang="en",
         pageTemplates=[PageTemplate(id="page", frames=[frame], onPage=furniture.draw)],
     )
     doc.build(story, canvasmaker=_canvas_class(furniture.footer_size))

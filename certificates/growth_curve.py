@@ -23,12 +23,12 @@ def _tick_format(decimal_separator: str) -> object:
     return fmt
 
 
-def growth_curve(points: Sequence[GrowthPoint], *, width: float, height: float,
-                 decimal_separator: str = ".") -> Drawing:
+def growth_curve(
+    points: Sequence[GrowthPoint], *, width: float, height: float, decimal_separator: str = "."
+) -> Drawing:
     """A line plot from (0, 0) through each harvested passage's (days, cumulative PD)."""
     register_fonts()
-    data = [(0.0, 0.0)] + [(p.days_in_culture, p.cumulative_population_doublings)
-                           for p in points]
+    data = [(0.0, 0.0)] + [(p.days_in_culture, p.cumulative_population_doublings) for p in points]
     drawing = Drawing(width, height, initialFontName=FONT)
     plot = LinePlot()
     plot.x, plot.y = 38, 26
@@ -37,8 +37,7 @@ def growth_curve(points: Sequence[GrowthPoint], *, width: float, height: float,
     plot.joinedLines = 1
     plot.lines[0].strokeColor = LINE
     plot.lines[0].strokeWidth = 1.2
-    plot.lines[0].symbol = makeMarker("FilledCircle", size=3.5, fillColor=LINE,
-                                      strokeColor=LINE)
+    plot.lines[0].symbol = makeMarker("FilledCircle", size=3.5, fillColor=LINE, strokeColor=LINE)
     fmt = _tick_format(decimal_separator)
     for axis in (plot.xValueAxis, plot.yValueAxis):
         axis.valueMin = 0
@@ -57,10 +56,20 @@ def growth_curve(points: Sequence[GrowthPoint], *, width: float, height: float,
     plot.xValueAxis.valueMax = max(1.0, max_x * 1.08)
     plot.yValueAxis.valueMax = max(1.0, max_y * 1.15)
     drawing.add(plot)
-    drawing.add(String(plot.x + plot.width / 2, 4, "Days in culture (from the first seeding)",
-                       fontName=FONT, fontSize=7, fillColor=INK, textAnchor="middle"))
-    label = Group(String(0, 0, "Cumulative PD", fontName=FONT, fontSize=7, fillColor=INK,
-                         textAnchor="middle"))
+    drawing.add(
+        String(
+            plot.x + plot.width / 2,
+            4,
+            "Days in culture (from the first seeding)",
+            fontName=FONT,
+            fontSize=7,
+            fillColor=INK,
+            textAnchor="middle",
+        )
+    )
+    label = Group(
+        String(0, 0, "Cumulative PD", fontName=FONT, fontSize=7, fillColor=INK, textAnchor="middle")
+    )
     label.transform = (0, 1, -1, 0, 9, plot.y + plot.height / 2)
     drawing.add(label)
     return drawing

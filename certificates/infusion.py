@@ -52,32 +52,45 @@ def _identification(data: InfusionCertificateData) -> Flowable:
     return identification(fields(pairs, [32 * mm, 88 * mm]), data, data.din, WIDTH)
 
 
-def _signature_row(step: str, s: SignatureManifestation | None,
-                   data: InfusionCertificateData) -> list[object]:
+def _signature_row(
+    step: str, s: SignatureManifestation | None, data: InfusionCertificateData
+) -> list[object]:
     if s is None:
         return [escape(step), "not recorded", "—", "—", "—"]
-    return [escape(step), _bold(s.printed_name), escape(s.meaning_text),
-            escape(local_time(s.signed_at, data)), signature_status(s)]
+    return [
+        escape(step),
+        _bold(s.printed_name),
+        escape(s.meaning_text),
+        escape(local_time(s.signed_at, data)),
+        signature_status(s),
+    ]
 
 
 def _pharmacy(data: InfusionCertificateData) -> Flowable:
-    rows: list[list[object]] = [["Step", "Printed name", "Meaning", "Signed at", "Status"],
-            _signature_row("Dose verification", data.dose_verification, data),
-            _signature_row("Second verification", data.second_verification, data)]
-    return KeepTogether([
-        para("Pharmacy verification", "h2"),
-        table(rows, [w * mm for w in (30, 34, 52, 34, 30)]),
-    ])
+    rows: list[list[object]] = [
+        ["Step", "Printed name", "Meaning", "Signed at", "Status"],
+        _signature_row("Dose verification", data.dose_verification, data),
+        _signature_row("Second verification", data.second_verification, data),
+    ]
+    return KeepTogether(
+        [
+            para("Pharmacy verification", "h2"),
+            table(rows, [w * mm for w in (30, 34, 52, 34, 30)]),
+        ]
+    )
 
 
 def _bedside(data: InfusionCertificateData) -> Flowable:
     b = data.bedside_check
-    pairs = [("Identifiers confirmed", escape(", ".join(b.identifiers_confirmed))),
-             ("Kit code confirmed", _bold(b.kit_code)),
-             ("Checked by", escape(b.checked_by)),
-             ("Checked at", escape(local_time(b.checked_at, data)))]
-    return KeepTogether([para("Bedside identity check", "h2"),
-                         fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH])])
+    pairs = [
+        ("Identifiers confirmed", escape(", ".join(b.identifiers_confirmed))),
+        ("Kit code confirmed", _bold(b.kit_code)),
+        ("Checked by", escape(b.checked_by)),
+        ("Checked at", escape(local_time(b.checked_at, data))),
+    ]
+    return KeepTogether(
+        [para("Bedside identity check", "h2"), fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH])]
+    )
 
 
 def _reactions(data: InfusionCertificateData) -> str:
@@ -88,31 +101,46 @@ def _reactions(data: InfusionCertificateData) -> str:
 
 
 def _infusion(data: InfusionCertificateData) -> Flowable:
-    pairs = [("Started at", escape(local_time(data.infusion_started_at, data,
-                                              empty="not recorded"))),
-             ("Ended at", escape(local_time(data.infusion_ended_at, data,
-                                            empty="not recorded"))),
-             ("Administered by", escape(data.administered_by or "not recorded")),
-             ("Reactions", escape(_reactions(data)))]
-    rows: list[list[object]] = [["Step", "Printed name", "Meaning", "Signed at", "Status"],
-                                _signature_row("Administration", data.administration, data)]
-    return KeepTogether([para("Infusion", "h2"),
-                         fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH]),
-                         Spacer(1, 2 * mm),
-                         table(rows, [w * mm for w in (30, 34, 52, 34, 30)])])
+    pairs = [
+        ("Started at", escape(local_time(data.infusion_started_at, data, empty="not recorded"))),
+        ("Ended at", escape(local_time(data.infusion_ended_at, data, empty="not recorded"))),
+        ("Administered by", escape(data.administered_by or "not recorded")),
+        ("Reactions", escape(_reactions(data))),
+    ]
+    rows: list[list[object]] = [
+        ["Step", "Printed name", "Meaning", "Signed at", "Status"],
+        _signature_row("Administration", data.administration, data),
+    ]
+    return KeepTogether(
+        [
+            para("Infusion", "h2"),
+            fields(pairs, [LABEL_WIDTH, WIDTH - LABEL_WIDTH]),
+            Spacer(1, 2 * mm),
+            table(rows, [w * mm for w in (30, 34, 52, 34, 30)]),
+        ]
+    )
 
 
 def _certified(data: InfusionCertificateData) -> Flowable:
-    return KeepTogether([
-        para("Certified content", "h2"),
-        fields([("Document ID", escape(data.document_id)),
-                ("SHA-256", f'<font size="7">{data.content_sha256}</font>')],
-               [LABEL_WIDTH, WIDTH - LABEL_WIDTH]),
-        Spacer(1, 1.5 * mm),
-        para("The PDF carries the facility's electronic signature (PAdES). The command "
-             "“lottrack certificate verify FILE” confirms that a file is the one issued, "
-             "unchanged.", "small"),
-    ])
+    return KeepTogether(
+        [
+            para("Certified content", "h2"),
+            fields(
+                [
+                    ("Document ID", escape(data.document_id)),
+                    ("SHA-256", f'<font size="7">{data.content_sha256}</font>'),
+                ],
+                [LABEL_WIDTH, WIDTH - LABEL_WIDTH],
+            ),
+            Spacer(1, 1.5 * mm),
+            para(
+                "The PDF carries the facility's electronic signature (PAdES). The command "
+                "“lottrack certificate verify FILE” confirms that a file is the one issued, "
+                "unchanged.",
+                "small",
+            ),
+        ]
+    )
 
 
 def render_infusion(data: InfusionCertificateData, *, copy: bool = False) -> bytes:
@@ -124,9 +152,17 @@ def render_infusion(data: InfusionCertificateData, *, copy: bool = False) -> byt
         Spacer(1, 4 * mm),
         banner(data.autologous_statement, WIDTH),
         KeepTogether([para("Product release", "h2"), para(data.release_reference)]),
-        _pharmacy(data), _bedside(data), _infusion(data), _certified(data),
+        _pharmacy(data),
+        _bedside(data),
+        _infusion(data),
+        _certified(data),
     ]
     furniture = Furniture(data, TITLE, copy)
-    return build_pdf(story, furniture, pagesize=A4, top=28 * mm, bottom=20 * mm,
-                     subject=f"Infusion certificate, subject {data.subject_code}, "
-                             f"kit {data.kit_code}")
+    return build_pdf(
+        story,
+        furniture,
+        pagesize=A4,
+        top=28 * mm,
+        bottom=20 * mm,
+        subject=f"Infusion certificate, subject {data.subject_code}, kit {data.kit_code}",
+    )

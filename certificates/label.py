@@ -37,17 +37,23 @@ TITLE = "BAG LABEL"
 
 
 def _style(name: str, size: float, *, bold: bool = False, align: int = 0) -> ParagraphStyle:
-    return ParagraphStyle(name, parent=styles()["body"], fontName=FONT_BOLD if bold else
-                          styles()["body"].fontName, fontSize=size, leading=size * 1.22,
-                          alignment=align)
+    return ParagraphStyle(
+        name,
+        parent=styles()["body"],
+        fontName=FONT_BOLD if bold else styles()["body"].fontName,
+        fontSize=size,
+        leading=size * 1.22,
+        alignment=align,
+    )
 
 
 def _caption(text: str) -> str:
     return f'<font size="5.5" color="{MUTED.hexval()}">{escape(text)}</font><br/>'
 
 
-def _grid(rows: list[list[object]], widths: list[float], *, box: bool = False,
-          pad: float = 1.2) -> Table:
+def _grid(
+    rows: list[list[object]], widths: list[float], *, box: bool = False, pad: float = 1.2
+) -> Table:
     commands: list[tuple[object, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LEFTPADDING", (0, 0), (-1, -1), pad),
@@ -64,36 +70,82 @@ def _story(data: BagLabelData, width: float) -> list[Flowable]:
     value = _style("value", 10, bold=True)
     small = _style("small", 7)
     half = width / 2
-    ident = _grid([[DinBlock(data.din, bar_width=0.25 * mm, bar_height=12 * mm, font_size=9.5),
-                    [Paragraph(_caption("Recipient (subject code)") + escape(data.subject_code),
-                               value),
-                     Spacer(1, 1 * mm),
-                     Paragraph(_caption("Kit code") + escape(data.kit_code), value)]]],
-                  [half + 4 * mm, half - 4 * mm], pad=0)
+    ident = _grid(
+        [
+            [
+                DinBlock(data.din, bar_width=0.25 * mm, bar_height=12 * mm, font_size=9.5),
+                [
+                    Paragraph(
+                        _caption("Recipient (subject code)") + escape(data.subject_code), value
+                    ),
+                    Spacer(1, 1 * mm),
+                    Paragraph(_caption("Kit code") + escape(data.kit_code), value),
+                ],
+            ]
+        ],
+        [half + 4 * mm, half - 4 * mm],
+        pad=0,
+    )
     product = Paragraph(escape(data.product_name), _style("product", 8.5, bold=True))
     detail = _style("detail", 8, bold=True)
-    details = _grid([[Paragraph(_caption("Volume") +
-                                escape(quantity(data.volume_ml, Dim.VOLUME, data)), detail),
-                      Paragraph(_caption("Date of birth (recipient)") +
-                                escape(data.date_of_birth.isoformat()), detail)],
-                     [Paragraph(_caption("Expires") + escape(local_time(data.expires_at, data)),
-                                detail),
-                      Paragraph(_caption("Storage temperature") +
-                                escape(data.storage_temperature), detail)]],
-                    [half, half], pad=0)
-    autologous = _grid([[Paragraph(escape(data.autologous_statement),
-                                   _style("autologous", 10.5, bold=True, align=1))]], [width],
-                       box=True, pad=2)
+    details = _grid(
+        [
+            [
+                Paragraph(
+                    _caption("Volume") + escape(quantity(data.volume_ml, Dim.VOLUME, data)), detail
+                ),
+                Paragraph(
+                    _caption("Date of birth (recipient)") + escape(data.date_of_birth.isoformat()),
+                    detail,
+                ),
+            ],
+            [
+                Paragraph(_caption("Expires") + escape(local_time(data.expires_at, data)), detail),
+                Paragraph(
+                    _caption("Storage temperature") + escape(data.storage_temperature), detail
+                ),
+            ],
+        ],
+        [half, half],
+        pad=0,
+    )
+    autologous = _grid(
+        [
+            [
+                Paragraph(
+                    escape(data.autologous_statement),
+                    _style("autologous", 10.5, bold=True, align=1),
+                )
+            ]
+        ],
+        [width],
+        box=True,
+        pad=2,
+    )
     statements: list[Flowable] = []
     if data.not_evaluated_for_infectious_substances:
         statements.append(Paragraph(NOT_EVALUATED, _style("warn", 7.5, bold=True)))
-    statements += [Paragraph(escape(data.infectious_agents_warning), _style("warn2", 7)),
-                   Paragraph(escape(data.trial_statement), small)]
+    statements += [
+        Paragraph(escape(data.infectious_agents_warning), _style("warn2", 7)),
+        Paragraph(escape(data.trial_statement), small),
+    ]
     qr_size = 17 * mm
-    tail = _grid([[statements, qr_code(qr_payload(data), qr_size)]],
-                 [width - qr_size - 2 * mm, qr_size + 2 * mm], pad=0)
-    return [ident, Spacer(1, 3 * mm), product, Spacer(1, 2.5 * mm), details,
-            Spacer(1, 3 * mm), autologous, Spacer(1, 2.5 * mm), tail]
+    tail = _grid(
+        [[statements, qr_code(qr_payload(data), qr_size)]],
+        [width - qr_size - 2 * mm, qr_size + 2 * mm],
+        pad=0,
+    )
+    return [
+        ident,
+        Spacer(1, 3 * mm),
+        product,
+        Spacer(1, 2.5 * mm),
+        details,
+        Spacer(1, 3 * mm),
+        autologous,
+        Spacer(1, 2.5 * mm),
+        tail,
+    ]
 
 
 def render_label(data: BagLabelData, *, copy: bool = False) -> bytes:
@@ -102,6 +154,11 @@ def render_label(data: BagLabelData, *, copy: bool = False) -> bytes:
     pagesize = (data.width_mm * mm, data.height_mm * mm)
     furniture = Furniture(data, TITLE, copy, margin=MARGIN, compact=True)
     story = _story(data, pagesize[0] - 2 * MARGIN)
-    return build_pdf(story, furniture, pagesize=pagesize, top=MARGIN + 7.5 * mm,
-                     bottom=MARGIN + 2.5 * mm,
-                     subject=f"Bag label, subject {data.subject_code}, kit {data.kit_code}")
+    return build_pdf(
+        story,
+        furniture,
+        pagesize=pagesize,
+        top=MARGIN + 7.5 * mm,
+        bottom=MARGIN + 2.5 * mm,
+        subject=f"Bag label, subject {data.subject_code}, kit {data.kit_code}",
+    )

@@ -36,13 +36,21 @@ def _hex(text: str) -> str:
     return "".join(f"_{ord(ch):02X}" if ch in "^~_" else ch for ch in text)
 
 
-def _text(x: int, y: int, text: str, size: int, *, width: int = 0, lines: int = 1,
-          center: bool = False, rotated: bool = False) -> str:
+def _text(
+    x: int,
+    y: int,
+    text: str,
+    size: int,
+    *,
+    width: int = 0,
+    lines: int = 1,
+    center: bool = False,
+    rotated: bool = False,
+) -> str:
     """A text field at (``x``, ``y``) in the scalable font, ``size`` dots high; with
     ``width``, a field block that wraps into at most ``lines`` lines."""
     block = f"^FB{width},{lines},0,{'C' if center else 'L'},0" if width else ""
-    return (f"^FO{x},{y}^A0{'R' if rotated else 'N'},{size},{size}{block}"
-            f"^FH_^FD{_hex(text)}^FS")
+    return f"^FO{x},{y}^A0{'R' if rotated else 'N'},{size},{size}{block}^FH_^FD{_hex(text)}^FS"
 
 
 def _caption(x: int, y: int, text: str) -> str:
@@ -114,36 +122,68 @@ def _expiry(data: BagLabelData) -> list[str]:
 
 def _statements(data: BagLabelData) -> list[str]:
     width = DOTS - 2 * MARGIN
-    out = [_box(MARGIN, 552, width, 54),
-           _text(MARGIN, 566, data.autologous_statement, 32, width=width, center=True)]
+    out = [
+        _box(MARGIN, 552, width, 54),
+        _text(MARGIN, 566, data.autologous_statement, 32, width=width, center=True),
+    ]
     text_width = width - 170
     y = 620
     if data.not_evaluated_for_infectious_substances:
         out.append(_text(MARGIN, y, NOT_EVALUATED, 22, width=text_width, lines=2))
         y += 50
-    out += [_text(MARGIN, y, data.infectious_agents_warning, 20, width=text_width, lines=2),
-            _text(MARGIN, y + 46, data.trial_statement, 20, width=text_width)]
+    out += [
+        _text(MARGIN, y, data.infectious_agents_warning, 20, width=text_width, lines=2),
+        _text(MARGIN, y + 46, data.trial_statement, 20, width=text_width),
+    ]
     out.append(f"^FO{DOTS - MARGIN - 150},618^BQN,2,3^FDMA,{qr_payload(data)}^FS")
     return out
 
 
 def _furniture(data: BagLabelData, copy: bool) -> list[str]:
     facility = data.facility
-    out = [_text(MARGIN, MARGIN, f"{TITLE} · {facility.name} · FIN {facility.fin}", 24,
-                 width=DOTS - 2 * MARGIN - (120 if copy else 0)),
-           _text(MARGIN, 56, f"Document {data.document_id}", 20)]
+    out = [
+        _text(
+            MARGIN,
+            MARGIN,
+            f"{TITLE} · {facility.name} · FIN {facility.fin}",
+            24,
+            width=DOTS - 2 * MARGIN - (120 if copy else 0),
+        ),
+        _text(MARGIN, 56, f"Document {data.document_id}", 20),
+    ]
     if data.chain_seq is not None:  # the audit trail's head at the issue (design §6.9)
-        out.append(_text(DOTS // 2, 56, f"Audit #{data.chain_seq} {data.chain_hash[:16]}", 20,
-                         width=DOTS // 2 - MARGIN - (120 if copy else 0)))
+        out.append(
+            _text(
+                DOTS // 2,
+                56,
+                f"Audit #{data.chain_seq} {data.chain_hash[:16]}",
+                20,
+                width=DOTS // 2 - MARGIN - (120 if copy else 0),
+            )
+        )
     if copy:
-        out += [_box(DOTS - MARGIN - 110, MARGIN - 4, 110, 40),
-                _text(DOTS - MARGIN - 110, MARGIN + 4, "COPY", 30, width=110, center=True)]
+        out += [
+            _box(DOTS - MARGIN - 110, MARGIN - 4, 110, 40),
+            _text(DOTS - MARGIN - 110, MARGIN + 4, "COPY", 30, width=110, center=True),
+        ]
     return out
 
 
 def render_label_zpl(data: BagLabelData, *, copy: bool = False) -> bytes:
     """The bag label as ZPL II (UTF-8 bytes, one label); ``copy`` marks a reprint COPY."""
-    commands = ["^XA", "^CI28", f"^PW{DOTS}", f"^LL{DOTS}", "^LH0,0",
-                *_furniture(data, copy), *_din(data), *_recipient(data), *_product(data),
-                *_expiry(data), *_statements(data), "^PQ1", "^XZ"]
+    commands = [
+        "^XA",
+        "^CI28",
+        f"^PW{DOTS}",
+        f"^LL{DOTS}",
+        "^LH0,0",
+        *_furniture(data, copy),
+        *_din(data),
+        *_recipient(data),
+        *_product(data),
+        *_expiry(data),
+        *_statements(data),
+        "^PQ1",
+        "^XZ",
+    ]
     return ("\n".join(commands) + "\n").encode()

@@ -26,7 +26,8 @@ from sqlmodel import Session, col, select
 # xdist's workers inherit the controller's environment, and two workers creating the
 # facility key in one shared folder at once made one of them fail ("already exists").
 os.environ["LOTTRACK_KEY_DIR"] = tempfile.mkdtemp(
-    prefix=f"lottrack-test-keys-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+    prefix=f"lottrack-test-keys-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-"
+)
 
 from lottrack.install import bootstrap  # noqa: E402
 from lottrack.records import accounts  # noqa: E402
@@ -46,8 +47,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(autouse=True)
-def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> Path:
+def checkpoint_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test's audit checkpoints go to a folder of its own: the databases copied from
     one template share a database id, so a shared file would mix their checkpoints. The
     session's facility key (in ``LOTTRACK_KEY_DIR``) signs them."""
@@ -196,25 +198,39 @@ def make_user(db: Database, admin: CurrentUser) -> Callable[..., CurrentUser]:
     """Create a person with the given roles; their password is ``PASSWORD``."""
     counter = iter(range(1, 10_000))
 
-    def _make(*roles: str, username: str | None = None, full_name: str | None = None
-              ) -> CurrentUser:
+    def _make(
+        *roles: str, username: str | None = None, full_name: str | None = None
+    ) -> CurrentUser:
         n = next(counter)
         name = username or f"{roles[0] if roles else 'user'}{n}"
         with db.session() as session:
-            return add_account(session, admin, username=name,
-                               full_name=full_name or f"Person {name.title()}", roles=roles,
-                               password=PASSWORD)
+            return add_account(
+                session,
+                admin,
+                username=name,
+                full_name=full_name or f"Person {name.title()}",
+                roles=roles,
+                password=PASSWORD,
+            )
 
     return _make
 
 
-def add_account(session: Session, admin: CurrentUser, *, username: str, full_name: str,
-                roles: Iterable[str], password: str) -> CurrentUser:
+def add_account(
+    session: Session,
+    admin: CurrentUser,
+    *,
+    username: str,
+    full_name: str,
+    roles: Iterable[str],
+    password: str,
+) -> CurrentUser:
     """An account an administrator created, as if its owner had already chosen
     ``password`` at the first login (tests that check that first change make their
     accounts with :func:`accounts.create_user` itself)."""
-    who = accounts.create_user(session, admin, username=username, full_name=full_name,
-                               roles=roles, password=password)
+    who = accounts.create_user(
+        session, admin, username=username, full_name=full_name, roles=roles, password=password
+    )
     user = session.get(User, who.id)
     assert user is not None
     with audit.reason(session, "test account: its owner chose this password"):
@@ -233,9 +249,14 @@ def verify_ok(db: Database) -> audit.VerifyReport:
 def sessions(db: Database, username: str) -> list[tuple[str, str]]:
     """The person's logins and logouts in the audit trail, oldest first (action, reason)."""
     with db.reader() as s:
-        events = s.exec(select(AuditEvent).where(
-            col(AuditEvent.action).in_(("login", "logout")), AuditEvent.username == username,
-        ).order_by(col(AuditEvent.id))).all()
+        events = s.exec(
+            select(AuditEvent)
+            .where(
+                col(AuditEvent.action).in_(("login", "logout")),
+                AuditEvent.username == username,
+            )
+            .order_by(col(AuditEvent.id))
+        ).all()
     return [(e.action, e.reason) for e in events]
 
 

@@ -20,8 +20,9 @@ ROLES = {
 }
 
 
-def make_scenario(db: Database, admin: CurrentUser,
-                  make_user: Callable[..., CurrentUser]) -> Scenario:
+def make_scenario(
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
+) -> Scenario:
     """Everything a subject's journey needs, created through the services."""
     people = {"admin": admin}
     passwords = {"admin": "root-password-1"}

@@ -17,6 +17,10 @@ def test_opening_a_database_installs_the_audit_listeners(tmp_path: Path) -> None
         "Database(sys.argv[1]).dispose()\n"
         "print(audit.installed())\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a.db")],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "a.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["False", "True"]

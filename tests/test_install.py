@@ -56,8 +56,9 @@ def test_every_installed_package_has_the_locked_version() -> None:
     assert not drifted, f"installed versions differ from requirements/test.lock: {drifted}"
 
 
-@pytest.mark.parametrize("name", ["textual", "sqlalchemy", "sqlmodel", "pint", "reportlab",
-                                  "pyhanko", "psycopg"])
+@pytest.mark.parametrize(
+    "name", ["textual", "sqlalchemy", "sqlmodel", "pint", "reportlab", "pyhanko", "psycopg"]
+)
 def test_the_libraries_that_shape_behaviour_are_pinned_alike_in_both_locks(name: str) -> None:
     run, test = pins("run.lock"), pins("test.lock")
     assert run[name] == test[name] == metadata.version(name)

@@ -131,13 +131,13 @@ class LotTrackApp(App[None]):
             self.read_site_clock()
 
     @work(thread=True, exit_on_error=False, group="logout")
-    def _record_logout(self, db: Database, user: CurrentUser,
-                       idle_minutes: float | None) -> None:
+    def _record_logout(self, db: Database, user: CurrentUser, idle_minutes: float | None) -> None:
         from lottrack.records import accounts
 
         with db.session() as session:
-            accounts.record_logout(session, user, "logged out" if idle_minutes is None
-                                   else "idle", idle_minutes)
+            accounts.record_logout(
+                session, user, "logged out" if idle_minutes is None else "idle", idle_minutes
+            )
 
     # ------------------------------------------------------------- the site's clock
 
@@ -186,8 +186,10 @@ class LotTrackApp(App[None]):
         if now - self.last_activity < minutes * 60:
             return False
         unit = "minute" if minutes == 1 else "minutes"
-        self.show_login(f"Logged out after {minutes:g} {unit} without activity; unsaved "
-                        "input was discarded.", idle_minutes=minutes)
+        self.show_login(
+            f"Logged out after {minutes:g} {unit} without activity; unsaved input was discarded.",
+            idle_minutes=minutes,
+        )
         return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
@@ -206,8 +208,11 @@ class LotTrackApp(App[None]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The app's own workers report their errors like the screens' do; when opening
         the database failed, the start screen says so (a login waiting for it stops)."""
-        if (event.state is WorkerState.ERROR and event.worker.node is self
-                and event.worker.error is not None):
+        if (
+            event.state is WorkerState.ERROR
+            and event.worker.node is self
+            and event.worker.error is not None
+        ):
             self.show_error(event.worker.error)
             if event.worker.group == "open" and not self.ctx.ready:
                 from tui.opening import DatabaseState
@@ -247,8 +252,7 @@ class LotTrackApp(App[None]):
 
         dest = BY_NAME.get(name)
         if dest is None or not self.ctx.can(dest.action):
-            self.notify("Your roles do not allow this.", title="Not permitted",
-                        severity="warning")
+            self.notify("Your roles do not allow this.", title="Not permitted", severity="warning")
             return
         if getattr(self.screen, "DESTINATION", None) == name:
             return
@@ -272,8 +276,9 @@ class LotTrackApp(App[None]):
         from tui.dialogs.confirm import ConfirmModal
         from tui.unsaved import KeepsTypedInput
 
-        unsaved = [s for s in self.screen_stack
-                   if isinstance(s, KeepsTypedInput) and s.has_unsaved_input()]
+        unsaved = [
+            s for s in self.screen_stack if isinstance(s, KeepsTypedInput) and s.has_unsaved_input()
+        ]
         if not unsaved or isinstance(self.screen, ConfirmModal):
             then()
             return
@@ -283,10 +288,15 @@ class LotTrackApp(App[None]):
             if discard:
                 then()
 
-        self.push_screen(ConfirmModal(
-            f"{doing} and discard what you typed?", f"{where}: nothing has been saved. "
-            f"{doing} anyway and throw away what you typed?", yes=doing,
-            no="Keep editing"), answered)
+        self.push_screen(
+            ConfirmModal(
+                f"{doing} and discard what you typed?",
+                f"{where}: nothing has been saved. {doing} anyway and throw away what you typed?",
+                yes=doing,
+                no="Keep editing",
+            ),
+            answered,
+        )
 
     def on_unmount(self) -> None:
         """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
@@ -315,13 +325,19 @@ class LotTrackApp(App[None]):
         if isinstance(screen, HelpScreen):
             screen.dismiss()
             return
-        markdown = screen.help_markdown() if isinstance(screen, AppScreen) else (
-            screen.HELP or "No help for this screen.")
+        markdown = (
+            screen.help_markdown()
+            if isinstance(screen, AppScreen)
+            else (screen.HELP or "No help for this screen.")
+        )
         keys = [
-            (active.binding.key_display or self.get_key_display(active.binding),
-             active.binding.description)
+            (
+                active.binding.key_display or self.get_key_display(active.binding),
+                active.binding.description,
+            )
             for active in screen.active_bindings.values()
-            if active.enabled and active.binding.description
+            if active.enabled
+            and active.binding.description
             and (active.binding.show or _declared_here(active.node, active.binding))
         ]
         self.push_screen(HelpScreen(markdown, keys))
@@ -336,18 +352,23 @@ class LotTrackApp(App[None]):
             from tui.home import HomeScreen
 
             if not isinstance(screen, HomeScreen):
-                commands.append(PaletteCommand("Home", "Back to your home screen",
-                                               self.action_home))
+                commands.append(
+                    PaletteCommand("Home", "Back to your home screen", self.action_home)
+                )
             for dest in DESTINATIONS:
                 here = getattr(screen, "DESTINATION", None) == dest.name
                 if self.ctx.can(dest.action) and not here:
-                    commands.append(PaletteCommand(
-                        dest.title, dest.description,
-                        partial(self.open_destination, dest.name),
-                    ))
+                    commands.append(
+                        PaletteCommand(
+                            dest.title,
+                            dest.description,
+                            partial(self.open_destination, dest.name),
+                        )
+                    )
             commands.extend(self._screen_commands(screen))
-            commands.append(PaletteCommand("Log out", "Back to the login screen",
-                                           self.action_logout))
+            commands.append(
+                PaletteCommand("Log out", "Back to the login screen", self.action_logout)
+            )
         commands.append(PaletteCommand("Help", "Help for this screen (F1)", self.action_help))
         commands.append(PaletteCommand("Quit", "Leave lottrack", self.action_quit))
         return commands
@@ -361,14 +382,23 @@ class LotTrackApp(App[None]):
             if not cls.__module__.startswith("tui."):
                 continue
             for binding in cls.__dict__.get("BINDINGS", ()):
-                if (not isinstance(binding, Binding) or not binding.show
-                        or not binding.description or binding.action.startswith("app.")
-                        or binding.key in seen or binding.key == "escape"):
+                if (
+                    not isinstance(binding, Binding)
+                    or not binding.show
+                    or not binding.description
+                    or binding.action.startswith("app.")
+                    or binding.key in seen
+                    or binding.key == "escape"
+                ):
                     continue
                 seen.add(binding.key)
-                out.append(PaletteCommand(
-                    binding.description, f"This screen's key {self.get_key_display(binding)}",
-                    partial(self._press_screen_key, screen, binding.key)))
+                out.append(
+                    PaletteCommand(
+                        binding.description,
+                        f"This screen's key {self.get_key_display(binding)}",
+                        partial(self._press_screen_key, screen, binding.key),
+                    )
+                )
         return out
 
     async def _press_screen_key(self, screen: Screen[object], key: str) -> None:
@@ -376,8 +406,11 @@ class LotTrackApp(App[None]):
         would)."""
         for cls in type(screen).__mro__:
             for binding in cls.__dict__.get("BINDINGS", ()):
-                if isinstance(binding, Binding) and binding.key == key \
-                        and await self.run_action(binding.action, screen):
+                if (
+                    isinstance(binding, Binding)
+                    and binding.key == key
+                    and await self.run_action(binding.action, screen)
+                ):
                     return
 
     # --------------------------------------------------------------------- errors
@@ -387,14 +420,18 @@ class LotTrackApp(App[None]):
         reaches the log (with its traceback when it was unexpected)."""
         log_failure(logger, f"an action on {type(self.screen).__name__}", error)
         if isinstance(error, LotTrackError):
-            self.notify(error.message, title=error.title, severity="error", timeout=10,
-                        markup=False)
+            self.notify(
+                error.message, title=error.title, severity="error", timeout=10, markup=False
+            )
             return
         self.notify(
             f"The action did not complete ({type(error).__name__}: {first_line(error)}). "
             "Check the result before trying again; if this happens again, tell your "
             "administrator.",
-            title="Unexpected error", severity="error", timeout=15, markup=False,
+            title="Unexpected error",
+            severity="error",
+            timeout=15,
+            markup=False,
         )
 
 

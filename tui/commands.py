@@ -43,8 +43,7 @@ class CommandList(Provider):
         for command in self._commands():
             score = matcher.match(command.name)
             if score > 0:
-                yield Hit(score, matcher.highlight(command.name), command.run,
-                          help=command.help)
+                yield Hit(score, matcher.highlight(command.name), command.run, help=command.help)
 
 
 class RoleCommands(CommandList):

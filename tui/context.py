@@ -67,8 +67,9 @@ class AppContext:
     _db: Database | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._site_clock = (self.clock if isinstance(self.clock, SiteClock)
-                            else SiteClock(self.clock))
+        self._site_clock = (
+            self.clock if isinstance(self.clock, SiteClock) else SiteClock(self.clock)
+        )
         self.clock = self._site_clock
 
     @property

@@ -52,12 +52,20 @@ class Destination:
 
 DESTINATIONS: tuple[Destination, ...] = (
     Destination(
-        "users", "Users", "Accounts: add, disable, enable, unlock, reset passwords",
-        "u", Action.MANAGE_USERS, _users_screen,
+        "users",
+        "Users",
+        "Accounts: add, disable, enable, unlock, reset passwords",
+        "u",
+        Action.MANAGE_USERS,
+        _users_screen,
     ),
     Destination(
-        "audit", "Audit", "Verify the hash-chained audit trail and every record",
-        "a", Action.VIEW_AUDIT, _audit_screen,
+        "audit",
+        "Audit",
+        "Verify the hash-chained audit trail and every record",
+        "a",
+        Action.VIEW_AUDIT,
+        _audit_screen,
     ),
 )
 
@@ -86,12 +94,30 @@ def _harvest_form() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("lots", "Lots", "Every lot: search by DIN, lot or subject; open a batch record",
-                "l", Action.VIEW_BATCH_RECORD, _lots_screen),
-    Destination("reagents", "Reagents", "Reagent lots: register, release for use, reject",
-                "g", Action.REGISTER_REAGENT, _reagents_screen),
-    Destination("harvest", "Harvest", "Record a bone-marrow harvest (and start its lot)",
-                "h", Action.RECORD_MANUFACTURING, _harvest_form),
+    Destination(
+        "lots",
+        "Lots",
+        "Every lot: search by DIN, lot or subject; open a batch record",
+        "l",
+        Action.VIEW_BATCH_RECORD,
+        _lots_screen,
+    ),
+    Destination(
+        "reagents",
+        "Reagents",
+        "Reagent lots: register, release for use, reject",
+        "g",
+        Action.REGISTER_REAGENT,
+        _reagents_screen,
+    ),
+    Destination(
+        "harvest",
+        "Harvest",
+        "Record a bone-marrow harvest (and start its lot)",
+        "h",
+        Action.RECORD_MANUFACTURING,
+        _harvest_form,
+    ),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
 
@@ -113,10 +139,22 @@ def _unblind_screen() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("verify", "Verify", "Second verification of dispensings prepared by another "
-                "pharmacist", "v", Action.DISPENSE, _verify_screen),
-    Destination("unblind", "Unblind", "Emergency unblinding of one subject (signed, audited)",
-                "x", Action.UNBLIND, _unblind_screen),
+    Destination(
+        "verify",
+        "Verify",
+        "Second verification of dispensings prepared by another pharmacist",
+        "v",
+        Action.DISPENSE,
+        _verify_screen,
+    ),
+    Destination(
+        "unblind",
+        "Unblind",
+        "Emergency unblinding of one subject (signed, audited)",
+        "x",
+        Action.UNBLIND,
+        _unblind_screen,
+    ),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
 
@@ -131,9 +169,15 @@ def _specifications_screen() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("specifications", "Specs", "Release specification versions and "
-                "their tests; propose (admin) or approve (QA) a new version", "s",
-                Action.VIEW_SPECIFICATIONS, _specifications_screen),
+    Destination(
+        "specifications",
+        "Specs",
+        "Release specification versions and "
+        "their tests; propose (admin) or approve (QA) a new version",
+        "s",
+        Action.VIEW_SPECIFICATIONS,
+        _specifications_screen,
+    ),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
 
@@ -145,8 +189,14 @@ def _sites_screen() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("sites", "Sites", "Sites: FIN, time zone, decimal separator, product codes",
-                "t", Action.MANAGE_SITES, _sites_screen),
+    Destination(
+        "sites",
+        "Sites",
+        "Sites: FIN, time zone, decimal separator, product codes",
+        "t",
+        Action.MANAGE_SITES,
+        _sites_screen,
+    ),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})
 
@@ -161,8 +211,14 @@ def _allocation_screen() -> Screen[Any]:
 
 
 DESTINATIONS += (
-    Destination("allocation", "Allocation", "Subjects' treatment sequences (unblinded): "
-                "import the statistician's CSV, generate, schedule visits", "o",
-                Action.MANAGE_ALLOCATION, _allocation_screen),
+    Destination(
+        "allocation",
+        "Allocation",
+        "Subjects' treatment sequences (unblinded): "
+        "import the statistician's CSV, generate, schedule visits",
+        "o",
+        Action.MANAGE_ALLOCATION,
+        _allocation_screen,
+    ),
 )
 BY_NAME.update({d.name: d for d in DESTINATIONS})

@@ -52,7 +52,8 @@ the same actions. **r** reloads the lists.
             if not panes:
                 yield Static(
                     "Your account has no role with a home screen. Ask an administrator "
-                    "to give you a role.", classes="pane-empty",
+                    "to give you a role.",
+                    classes="pane-empty",
                 )
             elif len(panes) == 1:
                 yield panes[0](id=f"pane-{panes[0].ROLE}")
@@ -87,8 +88,11 @@ the same actions. **r** reloads the lists.
     def action_into_list(self) -> None:
         """↑/↓ on the tab bar (or with nothing focused) go into the shown tab's list."""
         tabs = self.query(TabbedContent)
-        scope = (tabs.first().query_one(f"#{tabs.first().active}") if tabs
-                 else self.query_one("#home-body"))
+        scope = (
+            tabs.first().query_one(f"#{tabs.first().active}")
+            if tabs
+            else self.query_one("#home-body")
+        )
         for table in scope.query(DataTable):
             if table.display:
                 table.focus()

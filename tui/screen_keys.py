@@ -20,7 +20,9 @@ class ScreenKeys(CommandList):
         screen = self.screen
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if active.node is screen and active.enabled and binding.show \
-                    and binding.description:
-                yield PaletteCommand(binding.description, f"This screen's key {key}",
-                                     partial(screen.run_action, binding.action))
+            if active.node is screen and active.enabled and binding.show and binding.description:
+                yield PaletteCommand(
+                    binding.description,
+                    f"This screen's key {key}",
+                    partial(screen.run_action, binding.action),
+                )

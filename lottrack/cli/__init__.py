@@ -62,8 +62,9 @@ class _Commands(TyperGroup):
     def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
         for argument in args:
             if any("\ud800" <= ch <= "\udfff" for ch in argument):
-                typer.echo(f"error: Invalid input: {ascii(argument)[:80]} is not UTF-8 text.",
-                           err=True)
+                typer.echo(
+                    f"error: Invalid input: {ascii(argument)[:80]} is not UTF-8 text.", err=True
+                )
                 raise typer.Exit(EXIT_BAD_INPUT)
         return super().parse_args(ctx, args)
 
@@ -83,8 +84,11 @@ def _root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Database URL or SQLite file (else $LOTTRACK_DATABASE_URL, "
-                     "else a file in the user data directory)."),
+        typer.Option(
+            "--db",
+            help="Database URL or SQLite file (else $LOTTRACK_DATABASE_URL, "
+            "else a file in the user data directory).",
+        ),
     ] = None,
     open_demo: Annotated[
         bool, typer.Option("--demo", help="Open the demo database (built on first use).")

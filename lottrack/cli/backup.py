@@ -13,10 +13,13 @@ from lottrack.cli.common import logged_in
 def backup(
     ctx: typer.Context,
     file: Path,
-    as_user: Annotated[str | None, typer.Option("--as", help="Your username (QA or "
-                                                "administrator; else $LOTTRACK_USER).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read your "
-                                                 "password from standard input.")] = False,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Your username (QA or administrator; else $LOTTRACK_USER)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read your password from standard input.")
+    ] = False,
 ) -> None:
     """Make a consistent copy of the database while others keep working (QA or an
     administrator; the copy is recorded in the audit trail)."""

@@ -40,40 +40,72 @@ certificate_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Output = Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.",
-                                      dir_okay=False)]
-AsUser = Annotated[str | None, typer.Option("--as", help="Your username (else "
-                                            "$LOTTRACK_USER, else $USER).")]
-PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read your password "
-                                             "from standard input.")]
-Reason = Annotated[str, typer.Option("--reason", help="Why a document issued before is "
-                                     "reprinted (a reprint is marked COPY and audited).")]
-KeyDir = Annotated[Path | None, typer.Option(
-    "--key-dir", file_okay=False,
-    help=f"Folder of the facility signing key (else ${signing.KEY_DIR_ENV}, else the user "
-         "data directory).")]
+Output = Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.", dir_okay=False)]
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER, else $USER).")
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read your password from standard input.")
+]
+Reason = Annotated[
+    str,
+    typer.Option(
+        "--reason",
+        help="Why a document issued before is reprinted (a reprint is marked COPY and audited).",
+    ),
+]
+KeyDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-dir",
+        file_okay=False,
+        help=f"Folder of the facility signing key (else ${signing.KEY_DIR_ENV}, else the user "
+        "data directory).",
+    ),
+]
 
 
-def _issue(ctx: typer.Context, *, kind: str, as_user: str | None, password_stdin: bool,
-           output: Path | None, key_dir: Path | None, reason: str,
-           locate: Callable[[Session, CurrentUser], int], renderer: Callable[[], Renderer[D]],
-           file_format: str = "pdf", printer: str | None = None) -> None:
+def _issue(
+    ctx: typer.Context,
+    *,
+    kind: str,
+    as_user: str | None,
+    password_stdin: bool,
+    output: Path | None,
+    key_dir: Path | None,
+    reason: str,
+    locate: Callable[[Session, CurrentUser], int],
+    renderer: Callable[[], Renderer[D]],
+    file_format: str = "pdf",
+    printer: str | None = None,
+) -> None:
     from lottrack.views.documents.issuing import issue_document
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         issued = issue_document(
-            session, who, kind=kind, record_id=locate(session, who), render=renderer(),
-            out_path=output, key_dir=key_dir or signing.default_key_dir(),
-            reason=reason, file_format=file_format, printer=printer)
+            session,
+            who,
+            kind=kind,
+            record_id=locate(session, who),
+            render=renderer(),
+            out_path=output,
+            key_dir=key_dir or signing.default_key_dir(),
+            reason=reason,
+            file_format=file_format,
+            printer=printer,
+        )
     _report(issued, printer)
 
 
 def _report(issued: IssuedDocument, printer: str | None = None) -> None:
     which = "original" if issued.copy_number == 0 else f"COPY {issued.copy_number}"
-    where = " and ".join(([str(issued.path)] if issued.path else []) +
-                         ([f"printer {printer}"] if printer else []))
-    typer.echo(f"Issued {issued.kind} document {issued.document_id} ({which}) to "
-               f"{where}; file SHA-256 {issued.file_sha256}.")
+    where = " and ".join(
+        ([str(issued.path)] if issued.path else []) + ([f"printer {printer}"] if printer else [])
+    )
+    typer.echo(
+        f"Issued {issued.kind} document {issued.document_id} ({which}) to "
+        f"{where}; file SHA-256 {issued.file_sha256}."
+    )
 
 
 def _release_renderer() -> Renderer[ReleaseCertificateData]:
@@ -118,9 +150,17 @@ def release(
         assert found is not None
         return found
 
-    _issue(ctx, kind="release", as_user=as_user, password_stdin=password_stdin,
-           output=output, key_dir=key_dir, reason=reason, locate=locate,
-           renderer=_release_renderer)
+    _issue(
+        ctx,
+        kind="release",
+        as_user=as_user,
+        password_stdin=password_stdin,
+        output=output,
+        key_dir=key_dir,
+        reason=reason,
+        locate=locate,
+        renderer=_release_renderer,
+    )
 
 
 @certificate_app.command("infusion")
@@ -134,9 +174,17 @@ def infusion(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) infusion certificate of an infusion."""
-    _issue(ctx, kind="infusion", as_user=as_user, password_stdin=password_stdin,
-           output=output, key_dir=key_dir, reason=reason,
-           locate=lambda _session, _who: infusion_id, renderer=_infusion_renderer)
+    _issue(
+        ctx,
+        kind="infusion",
+        as_user=as_user,
+        password_stdin=password_stdin,
+        output=output,
+        key_dir=key_dir,
+        reason=reason,
+        locate=lambda _session, _who: infusion_id,
+        renderer=_infusion_renderer,
+    )
 
 
 class LabelFormat(StrEnum):
@@ -149,17 +197,32 @@ class LabelFormat(StrEnum):
 @certificate_app.command("label")
 def label(
     ctx: typer.Context,
-    unit: Annotated[str, typer.Argument(
-        help="Kit code (the pharmacy may also give the bag id).")],
-    output: Annotated[Path | None, typer.Option(
-        "-o", "--output", dir_okay=False,
-        help="File to write: the PDF, or the ZPL with --format zpl.")] = None,
-    file_format: Annotated[LabelFormat, typer.Option(
-        "--format", help="pdf (signed), or zpl: ZPL II for a 4×4-inch thermal label.",
-        case_sensitive=False)] = LabelFormat.PDF,
-    printer: Annotated[str | None, typer.Option(
-        "--printer", metavar="HOST:PORT",
-        help="Send the ZPL label to this printer over raw TCP (port 9100).")] = None,
+    unit: Annotated[str, typer.Argument(help="Kit code (the pharmacy may also give the bag id).")],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            dir_okay=False,
+            help="File to write: the PDF, or the ZPL with --format zpl.",
+        ),
+    ] = None,
+    file_format: Annotated[
+        LabelFormat,
+        typer.Option(
+            "--format",
+            help="pdf (signed), or zpl: ZPL II for a 4×4-inch thermal label.",
+            case_sensitive=False,
+        ),
+    ] = LabelFormat.PDF,
+    printer: Annotated[
+        str | None,
+        typer.Option(
+            "--printer",
+            metavar="HOST:PORT",
+            help="Send the ZPL label to this printer over raw TCP (port 9100).",
+        ),
+    ] = None,
     as_user: AsUser = None,
     password_stdin: PasswordStdin = False,
     reason: Reason = "",
@@ -172,18 +235,27 @@ def label(
     if printer is not None and not zpl:
         _bad_options("--printer sends ZPL: add --format zpl.")
     if output is None and printer is None:
-        _bad_options("say where the label goes: -o FILE" + (" or --printer HOST:PORT."
-                                                           if zpl else "."))
+        _bad_options(
+            "say where the label goes: -o FILE" + (" or --printer HOST:PORT." if zpl else ".")
+        )
     if printer is not None:
         from lottrack.views.documents.printer import parse_printer
 
         with fail_on_error():
             parse_printer(printer)
-    _issue(ctx, kind="label", as_user=as_user, password_stdin=password_stdin,
-           output=output, key_dir=key_dir, reason=reason,
-           locate=lambda session, who: find_unit(session, who, unit),
-           renderer=_zpl_label_renderer if zpl else _label_renderer,
-           file_format=file_format.value, printer=printer)
+    _issue(
+        ctx,
+        kind="label",
+        as_user=as_user,
+        password_stdin=password_stdin,
+        output=output,
+        key_dir=key_dir,
+        reason=reason,
+        locate=lambda session, who: find_unit(session, who, unit),
+        renderer=_zpl_label_renderer if zpl else _label_renderer,
+        file_format=file_format.value,
+        printer=printer,
+    )
 
 
 def _bad_options(message: str) -> NoReturn:
@@ -194,8 +266,7 @@ def _bad_options(message: str) -> NoReturn:
 @certificate_app.command("verify")
 def verify(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="The PDF to check.",
-                                         dir_okay=False)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="The PDF to check.", dir_okay=False)],
 ) -> None:
     """Say whether FILE is a document lottrack issued, unchanged (exit 0), or not (1)."""
     from lottrack.views.documents.issue import verify_file

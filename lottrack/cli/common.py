@@ -22,8 +22,9 @@ if TYPE_CHECKING:  # the database layer is imported when a command needs it (fas
 EXIT_BAD_INPUT = 2
 
 AsOpt = Annotated[str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER).")]
-StdinOpt = Annotated[bool, typer.Option("--password-stdin",
-                                        help="Read your password from standard input.")]
+StdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read your password from standard input.")
+]
 
 
 @dataclass
@@ -56,8 +57,9 @@ class State:
         if self._stdin_lines is None:
             self._stdin_lines = sys.stdin.read().splitlines()
         if not self._stdin_lines:
-            raise ValidationError("Password: expected another line on standard input.",
-                                  field="password")
+            raise ValidationError(
+                "Password: expected another line on standard input.", field="password"
+            )
         return self._stdin_lines.pop(0)
 
 
@@ -116,8 +118,9 @@ def login(
 
 
 @contextmanager
-def logged_in(ctx: typer.Context, as_user: str | None, *, password_stdin: bool
-              ) -> Iterator[tuple[Database, CurrentUser]]:
+def logged_in(
+    ctx: typer.Context, as_user: str | None, *, password_stdin: bool
+) -> Iterator[tuple[Database, CurrentUser]]:
     """The database and the person running the command, once authenticated; inside, a
     LotTrackError ends the command with one line on stderr (:func:`fail_on_error`)."""
     state: State = ctx.obj
@@ -126,10 +129,13 @@ def logged_in(ctx: typer.Context, as_user: str | None, *, password_stdin: bool
 
 
 @contextmanager
-def session_as(ctx: typer.Context, as_user: str | None, *, password_stdin: bool,
-               reader: bool = False) -> Iterator[tuple[Session, CurrentUser]]:
+def session_as(
+    ctx: typer.Context, as_user: str | None, *, password_stdin: bool, reader: bool = False
+) -> Iterator[tuple[Session, CurrentUser]]:
     """:func:`logged_in`, then one session (committed when the block ends; ``reader``: a
     read-only one) for the service calls of the command."""
-    with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who), (
-            db.reader() if reader else db.session()) as session:
+    with (
+        logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who),
+        db.reader() if reader else db.session() as session,
+    ):
         yield session, who

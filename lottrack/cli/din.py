@@ -30,8 +30,12 @@ def _fail(message: str) -> typer.Exit:
 
 @din_app.command("check-char")
 def check_char(
-    din13: Annotated[str, typer.Argument(
-        metavar="DIN13", help="The 13 DIN characters, e.g. G123498654321 or 'G1234 98 654321'.")],
+    din13: Annotated[
+        str,
+        typer.Argument(
+            metavar="DIN13", help="The 13 DIN characters, e.g. G123498654321 or 'G1234 98 654321'."
+        ),
+    ],
 ) -> None:
     """Print the ISO/IEC 7064 MOD 37-2 check character of a DIN."""
     compact = "".join(din13.split()) if len(din13) <= 64 else din13
@@ -43,9 +47,14 @@ def check_char(
 
 @din_app.command("validate")
 def validate(
-    text: Annotated[str, typer.Argument(
-        metavar="TEXT", help="A DIN as printed or scanned: G123498654321H, "
-        "'G1234 98 654321 H' or barcode data =G12349865432100.")],
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="TEXT",
+            help="A DIN as printed or scanned: G123498654321H, "
+            "'G1234 98 654321 H' or barcode data =G12349865432100.",
+        ),
+    ],
 ) -> None:
     """Check a DIN's structure and any check character or check flag it carries."""
     try:
@@ -56,8 +65,12 @@ def validate(
     except ValidationError as exc:
         raise _fail(exc.message) from None
     din = reading.din
-    note = ("check verified" if reading.check_verified
-            else "no check character in the input, nothing to verify")
-    typer.echo(f"valid: {din.eye_readable()} [{din.check}] ({note}); "
-               f"barcode data {din.barcode_data()}")
+    note = (
+        "check verified"
+        if reading.check_verified
+        else "no check character in the input, nothing to verify"
+    )
+    typer.echo(
+        f"valid: {din.eye_readable()} [{din.check}] ({note}); barcode data {din.barcode_data()}"
+    )
     raise typer.Exit(EXIT_VALID)

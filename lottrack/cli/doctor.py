@@ -20,8 +20,10 @@ def doctor(ctx: typer.Context) -> None:
         typer.echo(f"Database: {shown_url(where.url)} (from {where.source})")
         findings += checks.examine(where)
     if not findings:
-        typer.echo("No findings: the files are the service account's alone and the "
-                   "database role cannot rewrite the audit trail.")
+        typer.echo(
+            "No findings: the files are the service account's alone and the "
+            "database role cannot rewrite the audit trail."
+        )
         return
     for finding in findings:
         typer.echo(f"FINDING: {finding.problem}")

@@ -17,23 +17,42 @@ __all__ = ["EXIT_BAD_INPUT", "EXIT_INSIDE", "EXIT_OUTSIDE", "dose_check"]
 
 
 def dose_check(
-    weight: Annotated[str | None, typer.Option(
-        "--weight", help="Body weight, e.g. '70 kg' or '154 lb'. Required.")] = None,
-    viable_cells: Annotated[str | None, typer.Option(
-        "--viable-cells", help="Viable cells in the bag, e.g. 1.2e8 or '120e6 cells'.")] = None,
-    concentration: Annotated[str | None, typer.Option(
-        "--concentration", help="Cell concentration, e.g. 1.2e6/mL or "
-        "'1.2 x 10^6 cells/mL'; needs --volume and --viability.")] = None,
-    volume: Annotated[str | None, typer.Option(
-        "--volume", help="Volume of the bag, e.g. '100 mL'.")] = None,
-    viability: Annotated[str | None, typer.Option(
-        "--viability", help="Viability, required with --concentration, e.g. '95 %'.")
+    weight: Annotated[
+        str | None,
+        typer.Option("--weight", help="Body weight, e.g. '70 kg' or '154 lb'. Required."),
     ] = None,
-    min_dose: Annotated[str | None, typer.Option(
-        "--min", help="Lower edge of the window in cells/kg (inclusive); default 1.0e6.")
+    viable_cells: Annotated[
+        str | None,
+        typer.Option(
+            "--viable-cells", help="Viable cells in the bag, e.g. 1.2e8 or '120e6 cells'."
+        ),
     ] = None,
-    max_dose: Annotated[str | None, typer.Option(
-        "--max", help="Upper edge of the window in cells/kg (inclusive); default 2.0e6.")
+    concentration: Annotated[
+        str | None,
+        typer.Option(
+            "--concentration",
+            help="Cell concentration, e.g. 1.2e6/mL or "
+            "'1.2 x 10^6 cells/mL'; needs --volume and --viability.",
+        ),
+    ] = None,
+    volume: Annotated[
+        str | None, typer.Option("--volume", help="Volume of the bag, e.g. '100 mL'.")
+    ] = None,
+    viability: Annotated[
+        str | None,
+        typer.Option("--viability", help="Viability, required with --concentration, e.g. '95 %'."),
+    ] = None,
+    min_dose: Annotated[
+        str | None,
+        typer.Option(
+            "--min", help="Lower edge of the window in cells/kg (inclusive); default 1.0e6."
+        ),
+    ] = None,
+    max_dose: Annotated[
+        str | None,
+        typer.Option(
+            "--max", help="Upper edge of the window in cells/kg (inclusive); default 2.0e6."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -41,7 +60,8 @@ def dose_check(
 
     Exit 0 inside the window, 1 outside, 2 bad input.
     """
-    code, text, to_stderr = check(weight, viable_cells, concentration, volume, viability,
-                                  min_dose, max_dose, as_json)
+    code, text, to_stderr = check(
+        weight, viable_cells, concentration, volume, viability, min_dose, max_dose, as_json
+    )
     typer.echo(text, err=to_stderr)
     raise typer.Exit(code)

@@ -29,14 +29,24 @@ def session_command() -> str:
 
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(
-        "--host", help="Interface to listen on (localhost: only a local reverse proxy "
-                       "reaches it).")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option("--port", min=1, max=65535,
-                                      help="Port to listen on.")] = DEFAULT_PORT,
-    public_url: Annotated[str | None, typer.Option(
-        "--public-url", help="The address browsers use, behind the reverse proxy "
-                             "(https://ward.example.org); else http://HOST:PORT.")] = None,
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Interface to listen on (localhost: only a local reverse proxy reaches it).",
+        ),
+    ] = DEFAULT_HOST,
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")
+    ] = DEFAULT_PORT,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="The address browsers use, behind the reverse proxy "
+            "(https://ward.example.org); else http://HOST:PORT.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the terminal UI to browsers (each session logs in as in a terminal)."""
     from lottrack.storage.db import ENV_URL
@@ -51,5 +61,10 @@ def serve(
     os.environ[ENV_URL] = state.url()  # the sessions inherit it
     from textual_serve.server import Server
 
-    Server(session_command(), host=host, port=port, title="lottrack",
-           public_url=public_url.rstrip("/") if public_url else None).serve()
+    Server(
+        session_command(),
+        host=host,
+        port=port,
+        title="lottrack",
+        public_url=public_url.rstrip("/") if public_url else None,
+    ).serve()

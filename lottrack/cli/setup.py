@@ -15,17 +15,27 @@ if TYPE_CHECKING:
 
 def init(
     ctx: typer.Context,
-    admin: Annotated[str | None, typer.Option("--admin", help="Username of the first "
-                                              "administrator (asked for when missing).")] = None,
-    full_name: Annotated[str | None, typer.Option("--name", help="Printed name of the first "
-                                                  "administrator.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the "
-                                                 "password from standard input.")] = False,
-    app_role: Annotated[str | None, typer.Option(
-        "--app-role", metavar="NAME",
-        help="(PostgreSQL, with the owner's URL) create or update the least-privilege role "
-             "the terminals connect as: no DELETE or TRUNCATE, only INSERT and SELECT on "
-             "the audit trail. The first administrator is then made only with --admin.")
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            "--admin", help="Username of the first administrator (asked for when missing)."
+        ),
+    ] = None,
+    full_name: Annotated[
+        str | None, typer.Option("--name", help="Printed name of the first administrator.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            "--app-role",
+            metavar="NAME",
+            help="(PostgreSQL, with the owner's URL) create or update the least-privilege role "
+            "the terminals connect as: no DELETE or TRUNCATE, only INSERT and SELECT on "
+            "the audit trail. The first administrator is then made only with --admin.",
+        ),
     ] = None,
 ) -> None:
     """Create or migrate the database and create the first administrator."""
@@ -39,22 +49,27 @@ def init(
         if bootstrap.needs_admin(db) and (app_role is None or admin is not None):
             if admin is None:
                 if password_stdin:
-                    typer.echo("error: Missing option: give --admin USER for the first "
-                               "administrator.", err=True)
+                    typer.echo(
+                        "error: Missing option: give --admin USER for the first administrator.",
+                        err=True,
+                    )
                     raise typer.Exit(2)
                 admin = typer.prompt("Username of the first administrator")
             if full_name is None and not password_stdin:
                 full_name = typer.prompt("Printed name (for signatures)", default=admin)
-            password = read_password(state, f"Password for {admin}",
-                                     from_stdin=password_stdin, confirm=True)
+            password = read_password(
+                state, f"Password for {admin}", from_stdin=password_stdin, confirm=True
+            )
         else:
             admin = None
         result = bootstrap.initialise(db, admin=admin, full_name=full_name, password=password)
     if result.revision_before is None:
         typer.echo(f"Created the database at schema {result.revision_after}.")
     elif result.revision_before != result.revision_after:
-        typer.echo(f"Upgraded the database from {result.revision_before} to "
-                   f"{result.revision_after}; every row was kept.")
+        typer.echo(
+            f"Upgraded the database from {result.revision_before} to "
+            f"{result.revision_after}; every row was kept."
+        )
     else:
         typer.echo(f"The database is already at schema {result.revision_after}.")
     if result.admin_created:
@@ -75,8 +90,10 @@ def _grant_app_role(db: Database, role: str) -> None:
     typer.echo(f"Application role '{role}' (login, no DELETE or TRUNCATE, no DDL):")
     for line in grants:
         typer.echo(f"  {line}")
-    typer.echo(f"Terminals connect as '{role}'; set its password with \\password {role} in "
-               "psql, and run this again after an upgrade that adds tables.")
+    typer.echo(
+        f"Terminals connect as '{role}'; set its password with \\password {role} in "
+        "psql, and run this again after an upgrade that adds tables."
+    )
 
 
 def _signing_key() -> None:
@@ -99,8 +116,10 @@ def _facility_key(db: Database) -> None:
         with db.session() as session:
             audit.set_actor(session, None, "system:init")
             fingerprint = pin_facility_certificate(session, cert)
-    typer.echo(f"Facility document-signing certificate: {cert} (SHA-256 {fingerprint}, "
-               "pinned in the database)")
+    typer.echo(
+        f"Facility document-signing certificate: {cert} (SHA-256 {fingerprint}, "
+        "pinned in the database)"
+    )
 
 
 def _checkpoint(db: Database, trigger: str) -> None:
@@ -135,10 +154,10 @@ def _print_users(users: list[DemoUser]) -> None:
 
 def demo(
     ctx: typer.Context,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild an existing demo "
-                                        "database.")] = False,
-    scale: Annotated[int, typer.Option("--scale", help="Multiply the demo trial (load "
-                                       "work).")] = 1,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild an existing demo database.")
+    ] = False,
+    scale: Annotated[int, typer.Option("--scale", help="Multiply the demo trial (load work).")] = 1,
 ) -> None:
     """Build a demo database: a trial in every state and one user per role."""
     from lottrack.demo import database as demo_core

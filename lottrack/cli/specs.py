@@ -15,8 +15,10 @@ from lottrack.cli.common import (
     session_as,
 )
 
-spec_app = typer.Typer(help="Release specifications (an administrator proposes a version; a "
-                       "QA person approves it).", no_args_is_help=True)
+spec_app = typer.Typer(
+    help="Release specifications (an administrator proposes a version; a QA person approves it).",
+    no_args_is_help=True,
+)
 
 
 @spec_app.command("import")
@@ -32,9 +34,11 @@ def import_(
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         version = specifications.import_spec(session, who, file)
-    typer.echo(f"Specification version {version} is proposed; it is not in force until a QA "
-               f"person other than you approves it (lottrack spec approve {version} --as "
-               "QA-USER). Until then new lots are tested against the version in force.")
+    typer.echo(
+        f"Specification version {version} is proposed; it is not in force until a QA "
+        f"person other than you approves it (lottrack spec approve {version} --as "
+        "QA-USER). Until then new lots are tested against the version in force."
+    )
 
 
 @spec_app.command("approve")
@@ -42,9 +46,13 @@ def approve(
     ctx: typer.Context,
     version: int,
     as_user: Annotated[str | None, typer.Option("--as", help="Your username.")] = None,
-    password_stdin: Annotated[bool, typer.Option(
-        "--password-stdin", help="Read the password (login, then signature) from standard "
-        "input, one line each.")] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read the password (login, then signature) from standard input, one line each.",
+        ),
+    ] = False,
 ) -> None:
     """Approve a proposed specification version with your electronic signature (QA, not
     the proposer); new lots are tested against it from then on."""
@@ -53,13 +61,18 @@ def approve(
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
-        password = read_password(state, f"Signature: password for {who.username} (meaning: "
-                                 "I approve this specification version for use)",
-                                 from_stdin=password_stdin)
+        password = read_password(
+            state,
+            f"Signature: password for {who.username} (meaning: "
+            "I approve this specification version for use)",
+            from_stdin=password_stdin,
+        )
         with db.session() as session:
             specifications.approve(session, who, Credentials(who.username, password), version)
-    typer.echo(f"Specification version {version} approved and signed by {who.full_name}; it "
-               "is in force for new lots (existing lots keep theirs).")
+    typer.echo(
+        f"Specification version {version} approved and signed by {who.full_name}; it "
+        "is in force for new lots (existing lots keep theirs)."
+    )
 
 
 @spec_app.command("show")
@@ -81,7 +94,9 @@ def show(ctx: typer.Context) -> None:
         typer.echo(f"  {item.code:<20} {item.test:<44} {item.limit:<24} {item.need}")
     proposed = [v.version for v in versions if v.status == specifications.PROPOSED]
     for version in sorted(proposed):
-        typer.echo(f"Specification version {version}: proposed, awaiting QA approval "
-                   f"(lottrack spec approve {version}).")
+        typer.echo(
+            f"Specification version {version}: proposed, awaiting QA approval "
+            f"(lottrack spec approve {version})."
+        )
     if not proposed:
         typer.echo("No version is proposed.")

@@ -13,15 +13,17 @@ from lottrack.cli.common import AsOpt, StdinOpt, fail_on_error, session_as
 from lottrack.kernel.errors import ValidationError
 
 allocation_app = typer.Typer(
-    help="The treatment allocation (unblinded pharmacists only).", no_args_is_help=True)
-visits_app = typer.Typer(help="Trial visits (period 1 at week 0, period 2 later).",
-                         no_args_is_help=True)
-
+    help="The treatment allocation (unblinded pharmacists only).", no_args_is_help=True
+)
+visits_app = typer.Typer(
+    help="Trial visits (period 1 at week 0, period 2 later).", no_args_is_help=True
+)
 
 
 @allocation_app.command("import")
-def import_(ctx: typer.Context, file: Path, as_user: AsOpt = None,
-            password_stdin: StdinOpt = False) -> None:
+def import_(
+    ctx: typer.Context, file: Path, as_user: AsOpt = None, password_stdin: StdinOpt = False
+) -> None:
     """Import the statistician's CSV (subject_code,sequence; a header line is allowed).
 
     A file with any bad line is refused whole, naming the line; nothing is stored.
@@ -30,19 +32,31 @@ def import_(ctx: typer.Context, file: Path, as_user: AsOpt = None,
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         result = allocation.import_csv(session, who, file)
-    typer.echo(f"Imported {result.rows} row(s) from {file.name}: {result.created_or_changed} "
-               "allocation(s) created or changed, the others already held that sequence.")
+    typer.echo(
+        f"Imported {result.rows} row(s) from {file.name}: {result.created_or_changed} "
+        "allocation(s) created or changed, the others already held that sequence."
+    )
 
 
 @allocation_app.command("generate")
 def generate(
     ctx: typer.Context,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomisation (recorded "
-                                      "with each allocation; the same seed and subjects "
-                                      "give the same list).")],
-    block_size: Annotated[int | None, typer.Option(
-        "--block-size", help="Even block size (default: the randomisation_block_size "
-        "setting, 4).")] = None,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed",
+            help="Seed of the randomisation (recorded "
+            "with each allocation; the same seed and subjects "
+            "give the same list).",
+        ),
+    ],
+    block_size: Annotated[
+        int | None,
+        typer.Option(
+            "--block-size",
+            help="Even block size (default: the randomisation_block_size setting, 4).",
+        ),
+    ] = None,
     as_user: AsOpt = None,
     password_stdin: StdinOpt = False,
 ) -> None:
@@ -51,10 +65,8 @@ def generate(
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         ids = allocation_list.unallocated_subject_ids(session, who)
-        count = allocation.generate(session, who, subject_ids=ids, seed=seed,
-                                    block_size=block_size)
-        done = {s.subject_id: s for s in allocation_list.allocation_list(session,
-                                                                         who).subjects}
+        count = allocation.generate(session, who, subject_ids=ids, seed=seed, block_size=block_size)
+        done = {s.subject_id: s for s in allocation_list.allocation_list(session, who).subjects}
         new = [done[i] for i in ids]
     if count == 0:
         typer.echo("Every subject already has an allocation; nothing was generated.")
@@ -69,16 +81,23 @@ def _week0(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(f'Week 0: "{text[:40]}" is not a date; expected YYYY-MM-DD, '
-                              "such as 2025-03-14.", field="week0") from None
+        raise ValidationError(
+            f'Week 0: "{text[:40]}" is not a date; expected YYYY-MM-DD, such as 2025-03-14.',
+            field="week0",
+        ) from None
 
 
 @visits_app.command("schedule")
 def schedule(
     ctx: typer.Context,
     subject_code: Annotated[str, typer.Argument(help="Trial subject code, e.g. TLS-003.")],
-    week0: Annotated[str, typer.Option("--week0", help="Date of period 1 (YYYY-MM-DD); "
-                                       "period 2 follows at the period2_week setting.")],
+    week0: Annotated[
+        str,
+        typer.Option(
+            "--week0",
+            help="Date of period 1 (YYYY-MM-DD); period 2 follows at the period2_week setting.",
+        ),
+    ],
     as_user: AsOpt = None,
     password_stdin: StdinOpt = False,
 ) -> None:
@@ -92,7 +111,10 @@ def schedule(
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         subject = subjects.find_subject(session, subject_code)
         ids = visits.schedule(session, who, subject_id=subject.id, week0=day)
-        dates = [row.planned_date for row in (session.get(Visit, i) for i in ids)
-                 if row is not None]
-    typer.echo(f"Scheduled {subject.code}: period 1 on {dates[0].isoformat()}, "
-               f"period 2 on {dates[1].isoformat()}.")
+        dates = [
+            row.planned_date for row in (session.get(Visit, i) for i in ids) if row is not None
+        ]
+    typer.echo(
+        f"Scheduled {subject.code}: period 1 on {dates[0].isoformat()}, "
+        f"period 2 on {dates[1].isoformat()}."
+    )

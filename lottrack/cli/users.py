@@ -17,8 +17,12 @@ from lottrack.cli.common import (
 
 user_app = typer.Typer(help="Manage accounts (administrators).", no_args_is_help=True)
 
-StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read passwords from "
-                                        "standard input, one per line (yours first).")]
+StdinOpt = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read passwords from standard input, one per line (yours first)."
+    ),
+]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit trail).")]
 
 
@@ -36,14 +40,18 @@ def add(
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
-        new_pw = read_password(state, f"Password for the new user {username}",
-                               from_stdin=password_stdin, confirm=True)
+        new_pw = read_password(
+            state, f"Password for the new user {username}", from_stdin=password_stdin, confirm=True
+        )
         with db.session() as session:
-            created = accounts.create_user(session, who, username=username, full_name=name,
-                                           roles=role, password=new_pw)
-    typer.echo(f"Added {created.username} ({created.full_name}): "
-               f"{', '.join(sorted(created.roles))}. They choose their own password at the "
-               "first login.")
+            created = accounts.create_user(
+                session, who, username=username, full_name=name, roles=role, password=new_pw
+            )
+    typer.echo(
+        f"Added {created.username} ({created.full_name}): "
+        f"{', '.join(sorted(created.roles))}. They choose their own password at the "
+        "first login."
+    )
 
 
 @user_app.command("list")
@@ -79,8 +87,14 @@ def roles(
     typer.echo(f"{username} now holds: {', '.join(sorted({r.strip().lower() for r in role}))}.")
 
 
-def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,
-                as_user: str | None, password_stdin: bool) -> None:
+def _set_active(
+    ctx: typer.Context,
+    username: str,
+    active: bool,
+    reason: str,
+    as_user: str | None,
+    password_stdin: bool,
+) -> None:
     from lottrack.records import accounts
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
@@ -89,22 +103,37 @@ def _set_active(ctx: typer.Context, username: str, active: bool, reason: str,
 
 
 @user_app.command("disable")
-def disable(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt = None,
-            password_stdin: StdinOpt = False) -> None:
+def disable(
+    ctx: typer.Context,
+    username: str,
+    reason: ReasonOpt,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
     """Disable an account (its history is kept)."""
     _set_active(ctx, username, False, reason, as_user, password_stdin)
 
 
 @user_app.command("enable")
-def enable(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt = None,
-           password_stdin: StdinOpt = False) -> None:
+def enable(
+    ctx: typer.Context,
+    username: str,
+    reason: ReasonOpt,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
     """Re-enable a disabled account."""
     _set_active(ctx, username, True, reason, as_user, password_stdin)
 
 
 @user_app.command("unlock")
-def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt = None,
-           password_stdin: StdinOpt = False) -> None:
+def unlock(
+    ctx: typer.Context,
+    username: str,
+    reason: ReasonOpt,
+    as_user: AsOpt = None,
+    password_stdin: StdinOpt = False,
+) -> None:
     """Lift a lock-out after repeated failed logins."""
     from lottrack.records import accounts
 
@@ -114,28 +143,34 @@ def unlock(ctx: typer.Context, username: str, reason: ReasonOpt, as_user: AsOpt 
 
 
 @user_app.command("reset")
-def reset(ctx: typer.Context, username: str, as_user: AsOpt = None,
-          password_stdin: StdinOpt = False) -> None:
+def reset(
+    ctx: typer.Context, username: str, as_user: AsOpt = None, password_stdin: StdinOpt = False
+) -> None:
     """Set a temporary password that the owner must change at the next login."""
     from lottrack.records import accounts
 
     state: State = ctx.obj
     with logged_in(ctx, as_user, password_stdin=password_stdin) as (db, who):
-        new_pw = read_password(state, f"Temporary password for {username}",
-                               from_stdin=password_stdin, confirm=True)
+        new_pw = read_password(
+            state, f"Temporary password for {username}", from_stdin=password_stdin, confirm=True
+        )
         with db.session() as session:
             accounts.reset_password(session, who, username, new_pw)
     typer.echo(f"{username} must choose a new password at the next login.")
 
 
 @user_app.command("passwd")
-def passwd(ctx: typer.Context, username: Annotated[str | None, typer.Argument()] = None,
-           password_stdin: StdinOpt = False) -> None:
+def passwd(
+    ctx: typer.Context,
+    username: Annotated[str | None, typer.Argument()] = None,
+    password_stdin: StdinOpt = False,
+) -> None:
     """Change your own password (old, then new)."""
     from lottrack.records import accounts
 
     state: State = ctx.obj
     from lottrack.cli.common import acting_user_name
+
     with fail_on_error():
         name = acting_user_name(username)
         db = state.database()

@@ -15,14 +15,23 @@ audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 @audit_app.command("verify")
 def verify(
     ctx: typer.Context,
-    as_user: Annotated[str | None, typer.Option("--as", help="Your username (QA or "
-                                                "administrator; else $LOTTRACK_USER).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read your "
-                                                 "password from standard input.")] = False,
-    documents: Annotated[Path | None, typer.Option(
-        "--documents", file_okay=False, exists=True,
-        help="Also hold the trail against the chain heads printed in the issued PDFs of "
-             "this folder.")] = None,
+    as_user: Annotated[
+        str | None,
+        typer.Option("--as", help="Your username (QA or administrator; else $LOTTRACK_USER)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read your password from standard input.")
+    ] = False,
+    documents: Annotated[
+        Path | None,
+        typer.Option(
+            "--documents",
+            file_okay=False,
+            exists=True,
+            help="Also hold the trail against the chain heads printed in the issued PDFs of "
+            "this folder.",
+        ),
+    ] = None,
 ) -> None:
     """Recompute the hash chain, compare every record with its last audited values and
     hold the chain against every signed checkpoint (QA or an administrator; the run is
@@ -42,8 +51,10 @@ def verify(
     if report.ok:
         typer.echo(f"Audit trail intact: {report.events} events, {report.rows} records match.")
         return
-    typer.echo(f"Audit trail BROKEN ({len(report.problems)} problem(s)); first: "
-               f"{report.problems[0]}", err=True)
+    typer.echo(
+        f"Audit trail BROKEN ({len(report.problems)} problem(s)); first: {report.problems[0]}",
+        err=True,
+    )
     for problem in report.problems[1:]:
         typer.echo(f"  also: {problem}", err=True)
     raise typer.Exit(1)
@@ -60,5 +71,7 @@ def checkpoint(ctx: typer.Context) -> None:
         with state.database().session() as session:
             taken = anchors.checkpoint_now(session, "on demand")
     path = anchors.checkpoint_file(anchors.default_checkpoint_dir(), taken.database_id)
-    typer.echo(f"Checkpoint of audit event #{taken.seq} (hash {taken.hash}) signed with the "
-               f"facility key; kept in the database and appended to {path}.")
+    typer.echo(
+        f"Checkpoint of audit event #{taken.seq} (hash {taken.hash}) signed with the "
+        f"facility key; kept in the database and appended to {path}."
+    )

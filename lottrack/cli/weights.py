@@ -9,11 +9,14 @@ import typer
 
 from lottrack.cli.common import AsOpt, StdinOpt, session_as
 
-weight_app = typer.Typer(help="Body weights (ward clinicians and pharmacists).",
-                         no_args_is_help=True)
+weight_app = typer.Typer(
+    help="Body weights (ward clinicians and pharmacists).", no_args_is_help=True
+)
 
-ConfirmOpt = Annotated[bool, typer.Option(
-    "--confirm", help="Store a weight outside 30–200 kg (checked and confirmed).")]
+ConfirmOpt = Annotated[
+    bool,
+    typer.Option("--confirm", help="Store a weight outside 30–200 kg (checked and confirmed)."),
+]
 
 
 @weight_app.command("record")
@@ -33,11 +36,18 @@ def record(
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
         subject = subjects.find_subject(session, subject_code)
-        done = visits.record_weight(session, who, subject_id=subject.id,
-                                    weight_text=weight, measured_at=utcnow(),
-                                    confirm_implausible=confirm)
-    typer.echo(f"Weight #{done.id} of {subject.code}: "
-               f"{format_quantity(done.weight_kg, Dim.MASS)} recorded.")
+        done = visits.record_weight(
+            session,
+            who,
+            subject_id=subject.id,
+            weight_text=weight,
+            measured_at=utcnow(),
+            confirm_implausible=confirm,
+        )
+    typer.echo(
+        f"Weight #{done.id} of {subject.code}: "
+        f"{format_quantity(done.weight_kg, Dim.MASS)} recorded."
+    )
 
 
 @weight_app.command("correct")
@@ -55,8 +65,9 @@ def correct(
     from lottrack.trial import weights
 
     with session_as(ctx, as_user, password_stdin=password_stdin) as (session, who):
-        done = weights.correct_weight(session, who, weight_id, weight_text=weight,
-                                      reason=reason, confirm_implausible=confirm)
+        done = weights.correct_weight(
+            session, who, weight_id, weight_text=weight, reason=reason, confirm_implausible=confirm
+        )
     assert done.weight_kg is not None
     typer.echo(f"Weight #{weight_id} corrected to {format_quantity(done.weight_kg, Dim.MASS)}.")
     for line in done.consequences:

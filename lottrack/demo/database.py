@@ -85,7 +85,8 @@ def build(db: Database, *, force: bool = False, scale: int = 1) -> list[DemoUser
     if state is False:
         raise ValidationError(
             "This database holds non-demo data; the demo is never written into it. "
-            "Choose another --db.", title="Not a demo database",
+            "Choose another --db.",
+            title="Not a demo database",
         )
     if state is True:
         if not force:
@@ -121,7 +122,9 @@ def _add_users(session: Session, ctx: DemoContext) -> None:
 
     for du in DEMO_USERS:
         user = User(
-            username=du.username, full_name=du.full_name, roles=",".join(sorted(du.roles)),
+            username=du.username,
+            full_name=du.full_name,
+            roles=",".join(sorted(du.roles)),
             password_hash=hash_password(du.password),
         )
         session.add(user)

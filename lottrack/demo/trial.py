@@ -25,17 +25,25 @@ class DemoContext:
     users: dict[str, CurrentUser]
     scale: int = 1
 
+
 #: Which demo account plays which part in the scenario.
 CAST_ROLES = {
-    "admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm",
-    "pharmacist2": "pharm2", "clinician": "ward", "investigator": "inv",
+    "admin": "admin",
+    "technician": "tech",
+    "qa": "qa",
+    "pharmacist": "pharm",
+    "pharmacist2": "pharm2",
+    "clinician": "ward",
+    "investigator": "inv",
 }
 
 
 def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     """Add the demo trial to a demo database that has its people."""
-    cast = Cast({part: ctx.users[name] for part, name in CAST_ROLES.items()},
-                {part: passwords[name] for part, name in CAST_ROLES.items()})
+    cast = Cast(
+        {part: ctx.users[name] for part, name in CAST_ROLES.items()},
+        {part: passwords[name] for part, name in CAST_ROLES.items()},
+    )
     sc = Scenario.create(ctx.db, cast)
     now = utcnow()
     today = now.date()
@@ -60,8 +68,13 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     s4 = subject(4, "GH", dt.date(1966, 4, 30))
     lot4, _ = sc.made_lot(s4)
     with ctx.db.session() as s:
-        disposition.quarantine(s, cast.who("qa"), lot4, cast.creds("qa"),
-                               "incubator temperature excursion under investigation")
+        disposition.quarantine(
+            s,
+            cast.who("qa"),
+            lot4,
+            cast.creds("qa"),
+            "incubator temperature excursion under investigation",
+        )
 
     # 5 — released; MSC-first; both periods infused.
     s5 = subject(5, "IJ", dt.date(1955, 6, 9))
@@ -78,25 +91,34 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
     s6 = subject(6, "KL", dt.date(1972, 1, 17))
     lot6, _ = sc.made_lot(s6, qc_results=dict(CONFORMING_QC, sterility="growth: S. epidermidis"))
     with ctx.db.session() as s:
-        disposition.reject(s, cast.who("qa"), lot6, cast.creds("qa"),
-                           "sterility failure confirmed on retest")
+        disposition.reject(
+            s, cast.who("qa"), lot6, cast.creds("qa"), "sterility failure confirmed on retest"
+        )
 
     # 7 — released under exception (Part IV §11.5).
     s7 = subject(7, "MN", dt.date(1963, 8, 1))
     lot7, _ = sc.made_lot(s7, qc_results=dict(CONFORMING_QC, cd105="93.5 %"))
-    sc.conclude_investigations(lot7, conclusion="Assay controls and instrument within limits; "
-                               "no assignable laboratory error. CD105 93.5 % stands.")
+    sc.conclude_investigations(
+        lot7,
+        conclusion="Assay controls and instrument within limits; "
+        "no assignable laboratory error. CD105 93.5 % stands.",
+    )
     with ctx.db.session() as s:
         disposition.release_exceptional(
-            s, cast.who("qa"), lot7, cast.creds("qa"),
+            s,
+            cast.who("qa"),
+            lot7,
+            cast.creds("qa"),
             disposition.ExceptionalRelease(
                 physician_request="Dr. M. Weber, written request of today: no alternative "
-                                  "treatment; proceed with the subject's own cells.",
+                "treatment; proceed with the subject's own cells.",
                 risk_evaluation="CD105 93.5 % against ≥ 95 %; identity otherwise confirmed "
-                                "(CD73, CD90 conform); risk judged low.",
+                "(CD73, CD90 conform); risk judged low.",
                 physician_acceptance="Dr. M. Weber accepted the risk evaluation in writing.",
-                sponsor_notified_at=now - dt.timedelta(minutes=20)),
-            "CD105 marginally below specification; clinical need")
+                sponsor_notified_at=now - dt.timedelta(minutes=20),
+            ),
+            "CD105 marginally below specification; clinical need",
+        )
 
     # 8 — placebo-first; period 1 dispensed and verified, waiting at the bedside.
     s8 = subject(8, "OP", dt.date(1969, 3, 12))
@@ -122,8 +144,10 @@ def build_trial(ctx: DemoContext, passwords: dict[str, str]) -> None:
 
     # 11 — awaiting release with results still missing (mycoplasma, endotoxin).
     s11 = subject(11, "UV", dt.date(1977, 7, 7))
-    sc.made_lot(s11, qc_results={k: v for k, v in CONFORMING_QC.items()
-                                 if k not in ("mycoplasma", "endotoxin")})
+    sc.made_lot(
+        s11,
+        qc_results={k: v for k, v in CONFORMING_QC.items() if k not in ("mycoplasma", "endotoxin")},
+    )
 
     # 12 — in process; the final-product count needs a recount (CV above 10 %).
     s12 = subject(12, "WX", dt.date(1965, 5, 19))

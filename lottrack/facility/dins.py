@@ -50,7 +50,6 @@ def allocate_din(
     if session.exec(select(IssuedDin).where(IssuedDin.din == din)).first() is not None:
         raise Conflict(f"DIN {din} was already issued; the counter is behind the register.")
     audit.actor(session)
-    session.add(IssuedDin(din=din, fin=fin, year=yy, sequence=seq, purpose=purpose,
-                          issued_by=by))
+    session.add(IssuedDin(din=din, fin=fin, year=yy, sequence=seq, purpose=purpose, issued_by=by))
     session.flush()
     return din

@@ -52,8 +52,16 @@ class SiteInfo:
 
 def _info(site: Site) -> SiteInfo:
     assert site.id is not None
-    return SiteInfo(site.id, site.name, site.address, site.timezone, site.fin,
-                    site.decimal_separator, site.product_code_msc, site.product_code_placebo)
+    return SiteInfo(
+        site.id,
+        site.name,
+        site.address,
+        site.timezone,
+        site.fin,
+        site.decimal_separator,
+        site.product_code_msc,
+        site.product_code_placebo,
+    )
 
 
 # ------------------------------------------------------------------- input helpers
@@ -66,16 +74,20 @@ STORED_TEXT_LENGTH = 64
 """Columns ``*_text`` keep at most this many characters of what was typed."""
 
 
-def parse_at_site(site: Site, text: str, field: str, dim: Dim, *,
-                  allow_zero: bool = False) -> ParsedQuantity:
+def parse_at_site(
+    site: Site, text: str, field: str, dim: Dim, *, allow_zero: bool = False
+) -> ParsedQuantity:
     """:func:`~lottrack.kernel.units.parse_quantity` with the site's decimal separator; the typed
     text must also fit the column that keeps it."""
-    parsed = parse_quantity(text, field, dim, decimal_separator=site.decimal_separator,
-                            allow_zero=allow_zero)
+    parsed = parse_quantity(
+        text, field, dim, decimal_separator=site.decimal_separator, allow_zero=allow_zero
+    )
     if len(parsed.text) > STORED_TEXT_LENGTH:
-        raise ValidationError(f'{field}: "{_show(parsed.text)}" is {len(parsed.text)} '
-                              f"characters long; at most {STORED_TEXT_LENGTH} are kept.",
-                              field=field)
+        raise ValidationError(
+            f'{field}: "{_show(parsed.text)}" is {len(parsed.text)} '
+            f"characters long; at most {STORED_TEXT_LENGTH} are kept.",
+            field=field,
+        )
     return parsed
 
 
@@ -112,20 +124,27 @@ def check_moment(
     ``not_before`` (described by ``not_before_what``; with ``strictly_after`` not at
     that time either); returned in UTC."""
     if not isinstance(moment, dt.datetime) or moment.utcoffset() is None:
-        raise ValidationError(f"{field}: {moment!r} has no time zone; expected a date and "
-                              "time with its zone.", field=field)
+        raise ValidationError(
+            f"{field}: {moment!r} has no time zone; expected a date and time with its zone.",
+            field=field,
+        )
     moment = moment.astimezone(dt.UTC)
     now = utcnow()
     if moment > now + FUTURE_TOLERANCE:
-        raise ValidationError(f"{field}: {local_text(site, moment)} is in the future (it is "
-                              f"now {local_text(site, now)}).", field=field)
+        raise ValidationError(
+            f"{field}: {local_text(site, moment)} is in the future (it is "
+            f"now {local_text(site, now)}).",
+            field=field,
+        )
     if not_before is not None and (
         moment < not_before or (strictly_after and moment == not_before)
     ):
         when = "is before" if moment < not_before else "is the same time as"
-        raise ValidationError(f"{field}: {local_text(site, moment)} {when} "
-                              f"{not_before_what} ({local_text(site, not_before)}).",
-                              field=field)
+        raise ValidationError(
+            f"{field}: {local_text(site, moment)} {when} "
+            f"{not_before_what} ({local_text(site, not_before)}).",
+            field=field,
+        )
     return moment
 
 
@@ -140,8 +159,10 @@ def _validate_fin(fin: str) -> str:
         parse_din(format_din(code, 0, 1))
     except ValidationError as exc:
         detail = exc.message.removeprefix("DIN: ")
-        raise ValidationError(f'FIN: "{_show(fin)}" is not an ISBT 128 facility '
-                              f"identification number: {detail}", field="FIN") from None
+        raise ValidationError(
+            f'FIN: "{_show(fin)}" is not an ISBT 128 facility identification number: {detail}',
+            field="FIN",
+        ) from None
     return code
 
 
@@ -153,9 +174,11 @@ def _zones() -> frozenset[str]:
 def _validate_timezone(name: str) -> str:
     key = name.strip() if isinstance(name, str) else ""
     if key not in _zones():
-        raise ValidationError(f'Time zone: "{_show(str(name))}" is not an IANA time zone; '
-                              "expected a name such as Europe/Berlin or America/New_York.",
-                              field="Time zone")
+        raise ValidationError(
+            f'Time zone: "{_show(str(name))}" is not an IANA time zone; '
+            "expected a name such as Europe/Berlin or America/New_York.",
+            field="Time zone",
+        )
     return key
 
 
@@ -167,14 +190,21 @@ def validate_product_code(code: str, field: str, *, autologous: bool) -> str:
         raise ValidationError(
             f'{field}: "{_show(str(code))}" is not an ISBT 128 product code; expected "S", '
             "four digits, the type of donation and optionally the division 00, such as "
-            "S1234100 (take it from ICCBBA's table, never invent one).", field=field)
+            "S1234100 (take it from ICCBBA's table, never invent one).",
+            field=field,
+        )
     if len(text) == 8 and text[6:] != "00":
-        raise ValidationError(f'{field}: "{text}" names division {text[6:]}; the site keeps '
-                              "the undivided code (division 00).", field=field)
+        raise ValidationError(
+            f'{field}: "{text}" names division {text[6:]}; the site keeps '
+            "the undivided code (division 00).",
+            field=field,
+        )
     if autologous and text[5] != AUTOLOGOUS_DONATION_TYPE:
         raise ValidationError(
             f'{field}: "{text}" has type of donation "{text[5]}"; MSC products of this trial '
-            f'are for autologous use only (type "{AUTOLOGOUS_DONATION_TYPE}").', field=field)
+            f'are for autologous use only (type "{AUTOLOGOUS_DONATION_TYPE}").',
+            field=field,
+        )
     return text[:6] + "00"
 
 
@@ -194,18 +224,27 @@ def _checked_fields(
     code = _validate_fin(fin)
     zone = _validate_timezone(timezone)
     if decimal_separator not in DECIMAL_SEPARATORS:
-        raise ValidationError(f'Decimal separator: "{_show(str(decimal_separator))}" is '
-                              'neither "." nor ",".', field="Decimal separator")
+        raise ValidationError(
+            f'Decimal separator: "{_show(str(decimal_separator))}" is neither "." nor ",".',
+            field="Decimal separator",
+        )
     msc = validate_product_code(product_code_msc, "MSC product code", autologous=True)
-    placebo = validate_product_code(product_code_placebo, "Placebo product code",
-                                    autologous=False)
+    placebo = validate_product_code(product_code_placebo, "Placebo product code", autologous=False)
     if msc == placebo:
-        raise ValidationError(f"Placebo product code: {placebo} is the MSC product code; "
-                              "the two products need different codes.",
-                              field="Placebo product code")
-    return {"name": name, "address": address, "fin": code, "timezone": zone,
-            "decimal_separator": decimal_separator, "product_code_msc": msc,
-            "product_code_placebo": placebo}
+        raise ValidationError(
+            f"Placebo product code: {placebo} is the MSC product code; "
+            "the two products need different codes.",
+            field="Placebo product code",
+        )
+    return {
+        "name": name,
+        "address": address,
+        "fin": code,
+        "timezone": zone,
+        "decimal_separator": decimal_separator,
+        "product_code_msc": msc,
+        "product_code_placebo": placebo,
+    }
 
 
 def _fin_taken(session: Session, fin: str, site_id: int | None) -> None:
@@ -215,8 +254,9 @@ def _fin_taken(session: Session, fin: str, site_id: int | None) -> None:
 
 
 def _dins_issued(session: Session, fin: str) -> int:
-    return int(session.exec(select(func.count()).select_from(IssuedDin)
-                            .where(IssuedDin.fin == fin)).one())
+    return int(
+        session.exec(select(func.count()).select_from(IssuedDin).where(IssuedDin.fin == fin)).one()
+    )
 
 
 def create_site(
@@ -233,10 +273,15 @@ def create_site(
 ) -> SiteInfo:
     """An administrator registers a site (FIN per ISBT 128, IANA zone, '.' or ',')."""
     authorize(session, who, Action.MANAGE_SITES)
-    values = _checked_fields(name=name, fin=fin, timezone=timezone,
-                             decimal_separator=decimal_separator, address=address,
-                             product_code_msc=product_code_msc,
-                             product_code_placebo=product_code_placebo)
+    values = _checked_fields(
+        name=name,
+        fin=fin,
+        timezone=timezone,
+        decimal_separator=decimal_separator,
+        address=address,
+        product_code_msc=product_code_msc,
+        product_code_placebo=product_code_placebo,
+    )
     _fin_taken(session, values["fin"], None)
     site = Site.model_validate(values)
     session.add(site)
@@ -275,10 +320,15 @@ def update_site(
     """
     authorize(session, who, Action.MANAGE_SITES)
     site = site_row(session, site_id)
-    values = _checked_fields(name=name, fin=fin, timezone=timezone,
-                             decimal_separator=decimal_separator, address=address,
-                             product_code_msc=product_code_msc,
-                             product_code_placebo=product_code_placebo)
+    values = _checked_fields(
+        name=name,
+        fin=fin,
+        timezone=timezone,
+        decimal_separator=decimal_separator,
+        address=address,
+        product_code_msc=product_code_msc,
+        product_code_placebo=product_code_placebo,
+    )
     changed = {key: value for key, value in values.items() if getattr(site, key) != value}
     if not changed:
         raise ValidationError(f"{site.name}: nothing was changed; every field is as it was.")
@@ -289,11 +339,15 @@ def update_site(
             raise ValidationError(
                 f"FIN: {_dins_issued(session, site.fin)} DIN(s) have been issued under "
                 f"{site.fin}; a DIN is never reissued and names its facility for 100 years, "
-                "so the FIN of this site cannot change.", field="FIN")
+                "so the FIN of this site cannot change.",
+                field="FIN",
+            )
         if _dins_issued(session, changed["fin"]):
             raise ValidationError(
                 f"FIN: DINs have already been issued under {changed['fin']}; that FIN "
-                "cannot be given to this site.", field="FIN")
+                "cannot be given to this site.",
+                field="FIN",
+            )
     with audit.reason(session, reason):
         for key, value in changed.items():
             setattr(site, key, value)

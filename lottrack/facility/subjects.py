@@ -44,8 +44,14 @@ class SubjectInfo:
 
 def _info(subject: Subject) -> SubjectInfo:
     assert subject.id is not None
-    return SubjectInfo(subject.id, subject.code, subject.initials, subject.date_of_birth,
-                       subject.site_id, subject.coi_id)
+    return SubjectInfo(
+        subject.id,
+        subject.code,
+        subject.initials,
+        subject.date_of_birth,
+        subject.site_id,
+        subject.coi_id,
+    )
 
 
 def new_random_code(session: Session, column: Any, prefix: str, length: int) -> str:
@@ -64,7 +70,9 @@ def _validate_code(code: str) -> str:
     if not _CODE.fullmatch(text):
         raise ValidationError(
             f'Subject code: "{str(code)[:40]}" is not a trial subject code; expected 2–6 '
-            "letters, a dash and 2–6 digits, such as TLS-003.", field="Subject code")
+            "letters, a dash and 2–6 digits, such as TLS-003.",
+            field="Subject code",
+        )
     return text
 
 
@@ -73,21 +81,29 @@ def _validate_initials(initials: str) -> str:
     if not _INITIALS.fullmatch(text):
         raise ValidationError(
             f'Initials: "{str(initials)[:40]}" are not initials; expected 2–4 letters A–Z, '
-            "such as JD or JMD.", field="Initials")
+            "such as JD or JMD.",
+            field="Initials",
+        )
     return text
 
 
 def _validate_dob(date_of_birth: dt.date, today: dt.date) -> dt.date:
     if isinstance(date_of_birth, dt.datetime) or not isinstance(date_of_birth, dt.date):
-        raise ValidationError(f"Date of birth: {date_of_birth!r} is not a date.",
-                              field="Date of birth")
+        raise ValidationError(
+            f"Date of birth: {date_of_birth!r} is not a date.", field="Date of birth"
+        )
     if date_of_birth > today:
-        raise ValidationError(f"Date of birth: {date_of_birth.isoformat()} is in the future "
-                              f"(today is {today.isoformat()}).", field="Date of birth")
+        raise ValidationError(
+            f"Date of birth: {date_of_birth.isoformat()} is in the future "
+            f"(today is {today.isoformat()}).",
+            field="Date of birth",
+        )
     if today.year - date_of_birth.year > MAX_AGE_YEARS:
-        raise ValidationError(f"Date of birth: {date_of_birth.isoformat()} would make the "
-                              f"subject older than {MAX_AGE_YEARS} years; check the year.",
-                              field="Date of birth")
+        raise ValidationError(
+            f"Date of birth: {date_of_birth.isoformat()} would make the "
+            f"subject older than {MAX_AGE_YEARS} years; check the year.",
+            field="Date of birth",
+        )
     return date_of_birth
 
 
@@ -107,10 +123,12 @@ def register_subject(
     initials = _validate_initials(initials)
     dob = _validate_dob(date_of_birth, local_date(site, utcnow()))
     if session.exec(select(Subject).where(Subject.code == code)).first() is not None:
-        raise ValidationError(f"Subject code: {code} is already registered.",
-                              field="Subject code")
+        raise ValidationError(f"Subject code: {code} is already registered.", field="Subject code")
     subject = Subject(
-        code=code, initials=initials, date_of_birth=dob, site_id=site_id,
+        code=code,
+        initials=initials,
+        date_of_birth=dob,
+        site_id=site_id,
         coi_id=new_random_code(session, Subject.coi_id, COI_PREFIX, COI_LENGTH),
         created_by=user.id,
     )

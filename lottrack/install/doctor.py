@@ -56,14 +56,17 @@ def _private(path: Path, what: str) -> Iterator[Finding]:
     except OSError:
         return
     if info.st_uid != os.geteuid():
-        yield Finding(f"{what} {path} belongs to another account (uid {info.st_uid}), not "
-                      "to the one running lottrack.",
-                      f"chown <service account> {path}")
+        yield Finding(
+            f"{what} {path} belongs to another account (uid {info.st_uid}), not "
+            "to the one running lottrack.",
+            f"chown <service account> {path}",
+        )
     mode = stat.S_IMODE(info.st_mode)
     if mode & 0o077:
         wanted = "700" if stat.S_ISDIR(info.st_mode) else "600"
-        yield Finding(f"{what} {path} is open to other accounts (mode {mode:o}).",
-                      f"chmod {wanted} {path}")
+        yield Finding(
+            f"{what} {path} is open to other accounts (mode {mode:o}).", f"chmod {wanted} {path}"
+        )
 
 
 def check_source(where: Where) -> Iterator[Finding]:
@@ -71,17 +74,21 @@ def check_source(where: Where) -> Iterator[Finding]:
     config = config_path()
     if config is not None:
         if not config.is_file():
-            yield Finding(f"${CONFIG_ENV} names {config}, which does not exist.",
-                          f"create it (database_url = \"…\") readable by the service "
-                          f"account only: chmod 600 {config}")
+            yield Finding(
+                f"${CONFIG_ENV} names {config}, which does not exist.",
+                f'create it (database_url = "…") readable by the service '
+                f"account only: chmod 600 {config}",
+            )
         else:
             yield from _private(config, "The config file")
     password = make_url(normalise_url(where.url)).password
     if password and where.source in ("--db", f"${ENV_URL}"):
-        yield Finding(f"The database password is given in {where.source}, where the shell "
-                      "history or other processes of the account can read it.",
-                      f"put database_url in a file only the service account reads, name it "
-                      f"in ${CONFIG_ENV}, and give no --db or ${ENV_URL} (docs/deployment.md)")
+        yield Finding(
+            f"The database password is given in {where.source}, where the shell "
+            "history or other processes of the account can read it.",
+            f"put database_url in a file only the service account reads, name it "
+            f"in ${CONFIG_ENV}, and give no --db or ${ENV_URL} (docs/deployment.md)",
+        )
 
 
 def check_sqlite(database: str) -> Iterator[Finding]:
@@ -96,39 +103,56 @@ def check_sqlite(database: str) -> Iterator[Finding]:
 
 
 _ROLE = text("SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user")
-_TABLE = text("SELECT pg_get_userbyid(c.relowner) FROM pg_class c "
-              "WHERE c.oid = to_regclass(:table)")
+_TABLE = text(
+    "SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = to_regclass(:table)"
+)
 _MAY = text("SELECT has_table_privilege(to_regclass(:table), :privilege)")
 
 
 def check_postgres(db: Database) -> Iterator[Finding]:
     """The role the terminals connect as: not a superuser, not the owner of the audit
     trail, no UPDATE, DELETE or TRUNCATE on it."""
-    fix = ("connect the terminals as the application role: `lottrack init --app-role NAME` "
-           "with the owner's URL, then that role's URL in the config file")
+    fix = (
+        "connect the terminals as the application role: `lottrack init --app-role NAME` "
+        "with the owner's URL, then that role's URL in the config file"
+    )
     try:
         with db.engine.connect() as conn:
             role, superuser = conn.execute(_ROLE).one()
             if superuser:
-                yield Finding(f"The program connects as {role}, a superuser: it can do "
-                              "anything to the records and their audit trail.", fix)
+                yield Finding(
+                    f"The program connects as {role}, a superuser: it can do "
+                    "anything to the records and their audit trail.",
+                    fix,
+                )
             for table in AUDIT_TABLES:
                 owner = conn.execute(_TABLE, {"table": table}).scalar()
                 if owner is None:
                     continue
                 if owner == role:
-                    yield Finding(f"The program connects as {role}, which owns {table}: it "
-                                  "may drop its triggers and rewrite it.", fix)
-                may = [p for p in ("UPDATE", "DELETE", "TRUNCATE")
-                       if conn.execute(_MAY, {"table": table, "privilege": p}).scalar()]
+                    yield Finding(
+                        f"The program connects as {role}, which owns {table}: it "
+                        "may drop its triggers and rewrite it.",
+                        fix,
+                    )
+                may = [
+                    p
+                    for p in ("UPDATE", "DELETE", "TRUNCATE")
+                    if conn.execute(_MAY, {"table": table, "privilege": p}).scalar()
+                ]
                 if may:
-                    yield Finding(f"The role {role} may {', '.join(may)} {table} (the audit "
-                                  "trail must only grow).", fix)
+                    yield Finding(
+                        f"The role {role} may {', '.join(may)} {table} (the audit "
+                        "trail must only grow).",
+                        fix,
+                    )
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        yield Finding(f"The database at {shown_url(db.url)} cannot be reached "
-                      f"({first[0][:200] if first else type(exc).__name__}).",
-                      "check the URL in the config file and that the server is running")
+        yield Finding(
+            f"The database at {shown_url(db.url)} cannot be reached "
+            f"({first[0][:200] if first else type(exc).__name__}).",
+            "check the URL in the config file and that the server is running",
+        )
 
 
 def check_folders(where: Where) -> Iterator[Finding]:
@@ -137,8 +161,10 @@ def check_folders(where: Where) -> Iterator[Finding]:
 
     key_path, cert_path = key_paths(where.key_dir)
     if not key_path.is_file():
-        yield Finding(f"There is no facility key ({KEY_FILE}) in {where.key_dir}.",
-                      "lottrack init (or set $LOTTRACK_KEY_DIR to the facility's key folder)")
+        yield Finding(
+            f"There is no facility key ({KEY_FILE}) in {where.key_dir}.",
+            "lottrack init (or set $LOTTRACK_KEY_DIR to the facility's key folder)",
+        )
     elif where.key_dir.is_dir():
         yield from _private(where.key_dir, "The key folder")
         yield from _private(key_path, "The facility key")
@@ -165,8 +191,12 @@ def examine(where: Where) -> list[Finding]:
         try:
             db = Database(where.url)
         except (LotTrackError, SQLAlchemyError) as exc:
-            findings.append(Finding(f"The database URL cannot be used ({exc}).",
-                                    "correct database_url in the config file"))
+            findings.append(
+                Finding(
+                    f"The database URL cannot be used ({exc}).",
+                    "correct database_url in the config file",
+                )
+            )
         else:
             try:
                 findings += check_postgres(db)
@@ -196,6 +226,7 @@ def locate(db_option: str | None, demo: bool) -> tuple[Where | None, list[Findin
         else:
             url, source = default_url(), "the default"
     except LotTrackError as exc:
-        return None, [Finding(exc.message, f"correct the file ${CONFIG_ENV} names, or unset "
-                              f"${CONFIG_ENV}")]
+        return None, [
+            Finding(exc.message, f"correct the file ${CONFIG_ENV} names, or unset ${CONFIG_ENV}")
+        ]
     return Where(url, source, default_key_dir(), default_checkpoint_dir(), log_dir()), []

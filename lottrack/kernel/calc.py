@@ -49,8 +49,9 @@ def viability_percent(live: float, dead: float) -> float:
     live = checked_number(live, "Live cells", minimum="zero")
     dead = checked_number(dead, "Dead cells", minimum="zero")
     if live + dead == 0:
-        raise ValidationError("Cell count: no cells were counted, so viability is undefined.",
-                              field="Live cells")
+        raise ValidationError(
+            "Cell count: no cells were counted, so viability is undefined.", field="Live cells"
+        )
     return float(100 * exact_value(live) / (exact_value(live) + exact_value(dead)))
 
 
@@ -60,14 +61,20 @@ def hemocytometer_concentration(cells: int, squares: int, dilution: float) -> fl
     squares = checked_count(squares, "Squares counted", minimum=1)
     dilution = checked_number(dilution, "Dilution factor", minimum="positive")
     if dilution < 1:
-        raise ValidationError(f"Dilution factor: {dilution:g} is below 1; a dilution factor "
-                              "is 1 (undiluted) or more.", field="Dilution factor")
+        raise ValidationError(
+            f"Dilution factor: {dilution:g} is below 1; a dilution factor "
+            "is 1 (undiluted) or more.",
+            field="Dilution factor",
+        )
     try:
         return float(Fraction(cells, squares) * exact_value(dilution) * HEMOCYTOMETER_FACTOR_PER_ML)
     except OverflowError:
-        raise ValidationError(f"Dilution factor: {cells} cells over {squares} squares at a "
-                              f"dilution of {dilution:g} is beyond any concentration that can "
-                              "be stored.", field="Dilution factor") from None
+        raise ValidationError(
+            f"Dilution factor: {cells} cells over {squares} squares at a "
+            f"dilution of {dilution:g} is beyond any concentration that can "
+            "be stored.",
+            field="Dilution factor",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -88,13 +95,18 @@ def count_replicate(live: int, dead: int, squares: int, dilution: float) -> Repl
     """Concentrations and viability of one trypan-blue replicate."""
     live = checked_count(live, "Live cells", minimum=0)
     if live + checked_count(dead, "Dead cells", minimum=0) == 0:
-        raise ValidationError("Cell count: a replicate with no cells counted cannot be used.",
-                              field="Live cells")
+        raise ValidationError(
+            "Cell count: a replicate with no cells counted cannot be used.", field="Live cells"
+        )
     viable = hemocytometer_concentration(live, squares, dilution)
     dead_conc = hemocytometer_concentration(dead, squares, dilution)
     return ReplicateCount(
-        live=live, dead=dead, squares=squares, dilution=float(dilution),
-        viable_per_ml=viable, dead_per_ml=dead_conc,
+        live=live,
+        dead=dead,
+        squares=squares,
+        dilution=float(dilution),
+        viable_per_ml=viable,
+        dead_per_ml=dead_conc,
         total_per_ml=hemocytometer_concentration(live + dead, squares, dilution),
         viability_percent=viability_percent(live, dead),
     )
@@ -142,7 +154,9 @@ def summarize_counts(replicates: Sequence[ReplicateCount]) -> CountSummary:
     viable = replicate_stats([r.viable_per_ml for r in replicates], "Viable concentration")
     total = statistics.mean(r.total_per_ml for r in replicates)
     return CountSummary(
-        replicates=tuple(replicates), viable_per_ml=viable.mean, total_per_ml=total,
+        replicates=tuple(replicates),
+        viable_per_ml=viable.mean,
+        total_per_ml=total,
         viability_percent=float(100 * exact_value(viable.mean) / exact_value(total)),
         viable_stats=viable,
     )
@@ -170,8 +184,9 @@ def hours_between(start: datetime, end: datetime) -> float:
     """Hours from ``start`` to ``end`` (timezone-aware; ``end`` after ``start``)."""
     delta = checked_aware(end, "End") - checked_aware(start, "Start")
     if delta <= timedelta(0):
-        raise ValidationError(f"Time in culture: {end.isoformat()} is not after "
-                              f"{start.isoformat()}.", field="End")
+        raise ValidationError(
+            f"Time in culture: {end.isoformat()} is not after {start.isoformat()}.", field="End"
+        )
     return delta / timedelta(hours=1)
 
 
@@ -180,8 +195,11 @@ def doubling_time_hours(hours_in_culture: float, doublings: float) -> float:
     hours = checked_number(hours_in_culture, "Hours in culture", minimum="positive")
     pd = checked_number(doublings, "Population doublings", minimum="any")
     if pd <= 0:
-        raise ValidationError(f"Doubling time: the population did not grow (PD {pd:.3g}), so "
-                              "it has no doubling time.", field="Population doublings")
+        raise ValidationError(
+            f"Doubling time: the population did not grow (PD {pd:.3g}), so "
+            "it has no doubling time.",
+            field="Population doublings",
+        )
     return hours / pd
 
 
@@ -203,14 +221,18 @@ class PassageGrowth:
 
 
 def passage_growth(
-    seeded_cells: float, harvested_cells: float, seeded_at: datetime, harvested_at: datetime,
+    seeded_cells: float,
+    harvested_cells: float,
+    seeded_at: datetime,
+    harvested_at: datetime,
     area_cm2: float,
 ) -> PassageGrowth:
     """PD, time in culture, doubling time and seeding density of a passage."""
     pd = population_doublings(seeded_cells, harvested_cells)
     hours = hours_between(seeded_at, harvested_at)
     return PassageGrowth(
-        population_doublings=pd, hours_in_culture=hours,
+        population_doublings=pd,
+        hours_in_culture=hours,
         doubling_time_hours=doubling_time_hours(hours, pd) if pd > 0 else None,
         seeding_density_per_cm2=seeding_density(seeded_cells, area_cm2),
     )
@@ -234,8 +256,10 @@ def check_weight(weight_kg: float) -> WeightCheck:
     low, high = WEIGHT_PLAUSIBLE_KG
     if low <= weight <= high:
         return WeightCheck(weight, True, None)
-    warning = (f"Weight {format_quantity(weight, Dim.MASS)} is outside the usual "
-               f"{low:g}–{high:g} kg; check it was typed in the right unit.")
+    warning = (
+        f"Weight {format_quantity(weight, Dim.MASS)} is outside the usual "
+        f"{low:g}–{high:g} kg; check it was typed in the right unit."
+    )
     return WeightCheck(weight, False, warning)
 
 
@@ -266,5 +290,6 @@ def weight_age(measured_at: datetime, at: datetime, *, max_age_days: float = 7) 
     if age < timedelta(0):
         raise ValidationError(
             f"Weight: measured at {measured_at.isoformat()}, after {at.isoformat()}.",
-            field="Weight measured at")
+            field="Weight measured at",
+        )
     return WeightAge(measured_at, at, age, limit, fresh=age <= timedelta(days=limit))

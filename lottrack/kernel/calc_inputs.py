@@ -29,21 +29,24 @@ def shown(value: int) -> str:
     return f"a number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
 
 
-def checked_number(value: float, label: str, *, minimum: Literal["any", "zero", "positive"]
-                   ) -> float:
+def checked_number(
+    value: float, label: str, *, minimum: Literal["any", "zero", "positive"]
+) -> float:
     """``value`` as a float: a finite number, at least ``minimum``; else refused."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"{label}: {value!r} is not a number.", field=label)
     try:
         finite = math.isfinite(value)
     except OverflowError:  # a whole number beyond the largest float
-        raise ValidationError(f"{label}: {shown(int(value))} is beyond any number that can "
-                              "be stored.", field=label) from None
+        raise ValidationError(
+            f"{label}: {shown(int(value))} is beyond any number that can be stored.", field=label
+        ) from None
     if not finite:
         raise ValidationError(f"{label}: {value!r} is not a finite number.", field=label)
     if minimum == "zero" and value < 0:
-        raise ValidationError(f"{label}: {value:g} is negative; it must be zero or more.",
-                              field=label)
+        raise ValidationError(
+            f"{label}: {value:g} is negative; it must be zero or more.", field=label
+        )
     if minimum == "positive" and value <= 0:
         raise ValidationError(f"{label}: {value:g} must be greater than zero.", field=label)
     return float(value)
@@ -54,8 +57,7 @@ def checked_count(value: int, label: str, *, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{label}: {value!r} is not a whole number.", field=label)
     if value < minimum:
-        raise ValidationError(f"{label}: {shown(value)} must be at least {minimum}.",
-                              field=label)
+        raise ValidationError(f"{label}: {shown(value)} must be at least {minimum}.", field=label)
     return value
 
 

@@ -43,19 +43,28 @@ def load(path: Path) -> Config:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except OSError as exc:
-        raise ValidationError(f"Config file: {path} cannot be read ({exc.strerror or exc}); "
-                              f"${CONFIG_ENV} names it.", field="config") from None
+        raise ValidationError(
+            f"Config file: {path} cannot be read ({exc.strerror or exc}); ${CONFIG_ENV} names it.",
+            field="config",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"Config file: {path} is not valid TOML ({exc}).",
-                              field="config") from None
+        raise ValidationError(
+            f"Config file: {path} is not valid TOML ({exc}).", field="config"
+        ) from None
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise ValidationError(f"Config file: {path} has unknown key(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(KEYS)}.", field="config")
+        raise ValidationError(
+            f"Config file: {path} has unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(KEYS)}.",
+            field="config",
+        )
     url = data.get("database_url")
     if not isinstance(url, str) or not url.strip():
-        raise ValidationError(f"Config file: {path} gives no database_url (a text such as "
-                              '"postgresql://role@host/lottrack").', field="config")
+        raise ValidationError(
+            f"Config file: {path} gives no database_url (a text such as "
+            '"postgresql://role@host/lottrack").',
+            field="config",
+        )
     return Config(path, url.strip())
 
 

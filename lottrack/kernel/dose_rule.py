@@ -37,7 +37,9 @@ class DoseWindow:
         if self.min > self.max:
             raise ValidationError(
                 f"Dose window: minimum {format_quantity(self.min, Dim.DOSE)} is above maximum "
-                f"{format_quantity(self.max, Dim.DOSE)}.", field="Minimum dose")
+                f"{format_quantity(self.max, Dim.DOSE)}.",
+                field="Minimum dose",
+            )
 
     def position_of(self, dose: Fraction | float) -> Literal["below", "inside", "above"]:
         """Where an exact dose lies, edges inclusive."""
@@ -92,8 +94,9 @@ def _float_inside(exact: Fraction, direction: float) -> float | None:
     return value
 
 
-def weights_inside_window(viable_cells: float, window: DoseWindow = DEFAULT_DOSE_WINDOW
-                          ) -> tuple[float, float] | None:
+def weights_inside_window(
+    viable_cells: float, window: DoseWindow = DEFAULT_DOSE_WINDOW
+) -> tuple[float, float] | None:
     """The body weights (kg) for which ``viable_cells`` give a dose inside ``window``:
     cells ÷ maximum to cells ÷ minimum, the ends rounded inwards (so that both ends give a
     dose inside the window); None beyond the largest float."""
@@ -109,8 +112,11 @@ def _float(exact: Fraction, label: str) -> float:
     try:
         return float(exact)
     except OverflowError:
-        raise ValidationError(f"{label}: the numbers given make it larger than any number "
-                              "that can be stored; check what was typed.", field=label) from None
+        raise ValidationError(
+            f"{label}: the numbers given make it larger than any number "
+            "that can be stored; check what was typed.",
+            field=label,
+        ) from None
 
 
 def viable_cells_in_bag(
@@ -120,8 +126,9 @@ def viable_cells_in_bag(
     conc = checked_number(concentration_cells_per_ml, "Concentration", minimum="positive")
     volume = checked_number(volume_ml, "Volume", minimum="positive")
     viability = _viability(viability_percent)
-    return _float(exact_value(conc) * exact_value(volume) * exact_value(viability) / 100,
-                  "Viable cells")
+    return _float(
+        exact_value(conc) * exact_value(volume) * exact_value(viability) / 100, "Viable cells"
+    )
 
 
 def _viability(viability_percent: float) -> float:
@@ -150,41 +157,56 @@ def check_dose(
     """
     weight = exact_value(checked_number(weight_kg, "Weight", minimum="positive"))
     if viable_cells is not None and concentration_cells_per_ml is not None:
-        raise ValidationError("Dose: give either the viable cells or the concentration "
-                              "with the volume, not both.", field="Viable cells")
+        raise ValidationError(
+            "Dose: give either the viable cells or the concentration with the volume, not both.",
+            field="Viable cells",
+        )
     if viable_cells is not None:
         if volume_ml is not None or viability_percent is not None:
-            raise ValidationError("Dose: volume and viability go with a concentration, not "
-                                  "with a viable-cell count.", field="Volume")
+            raise ValidationError(
+                "Dose: volume and viability go with a concentration, not with a viable-cell count.",
+                field="Volume",
+            )
         cells = exact_value(checked_number(viable_cells, "Viable cells", minimum="positive"))
         dose = cells / weight
         return DoseResult(
-            weight_kg=float(weight), viable_cells=float(cells),
-            dose_cells_per_kg=_float(dose, "Dose"), window=window,
+            weight_kg=float(weight),
+            viable_cells=float(cells),
+            dose_cells_per_kg=_float(dose, "Dose"),
+            window=window,
             position=window.position_of(dose),
         )
     if concentration_cells_per_ml is None:
-        raise ValidationError("Dose: give either the viable cells or the concentration "
-                              "with the volume.", field="Viable cells")
+        raise ValidationError(
+            "Dose: give either the viable cells or the concentration with the volume.",
+            field="Viable cells",
+        )
     if volume_ml is None:
-        raise ValidationError("Volume: missing; a concentration needs the volume of the bag.",
-                              field="Volume")
+        raise ValidationError(
+            "Volume: missing; a concentration needs the volume of the bag.", field="Volume"
+        )
     if viability_percent is None:
-        raise ValidationError("Viability: missing; viable cells from a concentration need the "
-                              "viability (a total count is not assumed all viable).",
-                              field="Viability")
-    conc = exact_value(checked_number(concentration_cells_per_ml, "Concentration",
-                                      minimum="positive"))
+        raise ValidationError(
+            "Viability: missing; viable cells from a concentration need the "
+            "viability (a total count is not assumed all viable).",
+            field="Viability",
+        )
+    conc = exact_value(
+        checked_number(concentration_cells_per_ml, "Concentration", minimum="positive")
+    )
     volume = exact_value(checked_number(volume_ml, "Volume", minimum="positive"))
     viability = exact_value(_viability(viability_percent))
     viable_per_ml = conc * viability / 100
     cells = viable_per_ml * volume
     dose = cells / weight
     return DoseResult(
-        weight_kg=float(weight), viable_cells=_float(cells, "Viable cells"),
+        weight_kg=float(weight),
+        viable_cells=_float(cells, "Viable cells"),
         dose_cells_per_kg=_float(dose, "Dose"),
-        window=window, position=window.position_of(dose),
-        concentration_cells_per_ml=float(conc), volume_ml=float(volume),
+        window=window,
+        position=window.position_of(dose),
+        concentration_cells_per_ml=float(conc),
+        volume_ml=float(volume),
         viability_percent=float(viability),
         volume_ml_min=_float_inside(exact_value(window.min) * weight / viable_per_ml, +1.0),
         volume_ml_max=_float_inside(exact_value(window.max) * weight / viable_per_ml, -1.0),
@@ -194,8 +216,10 @@ def check_dose(
 def _dose_digits(result: DoseResult, sig: int = 3) -> int:
     """Enough digits that the printed dose is on the same side of the window as the dose."""
     for digits in range(sig, 16):
-        if result.window.position_of(round_significant(result.dose_cells_per_kg, digits)) \
-                == result.position:
+        if (
+            result.window.position_of(round_significant(result.dose_cells_per_kg, digits))
+            == result.position
+        ):
             return digits
     return 15
 
@@ -203,10 +227,15 @@ def _dose_digits(result: DoseResult, sig: int = 3) -> int:
 def describe_dose(result: DoseResult, *, decimal_separator: str = ".") -> str:
     """One line a pharmacist reads: ``Dose 1.72 × 10⁶ cells/kg — inside the window
     1.00–2.00 × 10⁶ cells/kg`` (more digits when 3 would hide which side it is on)."""
-    dose = format_quantity(result.dose_cells_per_kg, Dim.DOSE, sig=_dose_digits(result),
-                           decimal_separator=decimal_separator)
-    window = format_quantity_range(result.window.min, result.window.max, Dim.DOSE,
-                                   decimal_separator=decimal_separator)
+    dose = format_quantity(
+        result.dose_cells_per_kg,
+        Dim.DOSE,
+        sig=_dose_digits(result),
+        decimal_separator=decimal_separator,
+    )
+    window = format_quantity_range(
+        result.window.min, result.window.max, Dim.DOSE, decimal_separator=decimal_separator
+    )
     where = {"inside": "inside", "below": "BELOW", "above": "ABOVE"}[result.position]
     return f"Dose {dose} — {where} the window {window}"
 
@@ -232,7 +261,10 @@ class EndotoxinLimit:
 
 
 def endotoxin_limit(
-    weight_kg: float, volume_ml: float, *, infusion_hours: float | None = None,
+    weight_kg: float,
+    volume_ml: float,
+    *,
+    infusion_hours: float | None = None,
     k_eu_per_kg: float = ENDOTOXIN_K_EU_PER_KG,
 ) -> EndotoxinLimit:
     """Limit in EU/mL = K × weight_kg ÷ volume_ml for an infusion within one hour
@@ -246,7 +278,10 @@ def endotoxin_limit(
         hours = exact_value(checked_number(infusion_hours, "Infusion time", minimum="positive"))
         basis = volume / max(hours, Fraction(1))
     return EndotoxinLimit(
-        limit_eu_per_ml=float(k * weight / basis), k_eu_per_kg=float(k),
-        weight_kg=float(weight), volume_ml=float(volume), infusion_hours=infusion_hours,
+        limit_eu_per_ml=float(k * weight / basis),
+        k_eu_per_kg=float(k),
+        weight_kg=float(weight),
+        volume_ml=float(volume),
+        infusion_hours=infusion_hours,
         volume_basis_ml=float(basis),
     )

@@ -28,15 +28,13 @@ LOGIN_USER = "USER"
 VARIABLES: dict[str, str] = {
     DATABASE_URL: "the database (a URL or a SQLite file's path); before the config file",
     CONFIG: "the deployment's config file (TOML, `database_url`), readable by the "
-            "service account only",
-    KEY_DIR: "the facility's signing key and certificate; default `keys` in the user "
-             "data folder",
+    "service account only",
+    KEY_DIR: "the facility's signing key and certificate; default `keys` in the user data folder",
     CHECKPOINT_DIR: "the audit trail's signed checkpoints; default the key folder",
-    DOCUMENTS_DIR: "issued labels and certificates; default `documents` in the user "
-                   "data folder",
+    DOCUMENTS_DIR: "issued labels and certificates; default `documents` in the user data folder",
     LOG_DIR: "the rotating log file; default the user log folder",
     LABEL_PRINTER: "`HOST:PORT` of the thermal printer ZPL labels are sent to; default "
-                   "none (the file only)",
+    "none (the file only)",
     USER: "who runs an administrative command when `--as` is not given; before `$USER`",
     LOGIN_USER: "the login name, the last fallback for `LOTTRACK_USER`",
 }

@@ -10,8 +10,9 @@ from lottrack.kernel.errors import ValidationError
 def show(text: str, limit: int = 40) -> str:
     """Text as it can be quoted back in a message: shortened, control characters escaped."""
     shown = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in shown)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in shown
+    )
 
 
 def clean_text(value: str, field: str, *, max_length: int, required: bool = True) -> str:
@@ -21,30 +22,36 @@ def clean_text(value: str, field: str, *, max_length: int, required: bool = True
         raise ValidationError(f"{field}: {value!r} is not text.", field=field)
     text = " ".join(value.split())
     if any(unicodedata.category(ch).startswith("C") for ch in text):
-        raise ValidationError(f'{field}: "{show(text)}" contains control or invisible '
-                              "characters.", field=field)
+        raise ValidationError(
+            f'{field}: "{show(text)}" contains control or invisible characters.', field=field
+        )
     if required and not text:
         raise ValidationError(f"{field}: nothing was typed; it is required.", field=field)
     if len(text) > max_length:
-        raise ValidationError(f'{field}: "{show(text)}" is {len(text)} characters long; at '
-                              f"most {max_length} are kept.", field=field)
+        raise ValidationError(
+            f'{field}: "{show(text)}" is {len(text)} characters long; at '
+            f"most {max_length} are kept.",
+            field=field,
+        )
     return text
 
 
-def clean_paragraphs(value: str, field: str, *, max_length: int, required: bool = True
-                     ) -> str:
+def clean_paragraphs(value: str, field: str, *, max_length: int, required: bool = True) -> str:
     """Several lines of free text (a justification, reactions): line breaks kept, each
     line cleaned like :func:`clean_text`."""
     if not isinstance(value, str):
         raise ValidationError(f"{field}: {value!r} is not text.", field=field)
-    lines = [clean_text(line, field, max_length=max_length, required=False)
-             for line in value.strip().splitlines()]
+    lines = [
+        clean_text(line, field, max_length=max_length, required=False)
+        for line in value.strip().splitlines()
+    ]
     text = "\n".join(lines).strip()
     if required and not text:
         raise ValidationError(f"{field}: nothing was typed; it is required.", field=field)
     if len(text) > max_length:
-        raise ValidationError(f"{field}: {len(text)} characters; at most {max_length} are "
-                              "kept.", field=field)
+        raise ValidationError(
+            f"{field}: {len(text)} characters; at most {max_length} are kept.", field=field
+        )
     return text
 
 

@@ -38,8 +38,9 @@ class CheckCharacterMismatch(ValidationError):
 
 def _show(text: str) -> str:
     """Text for a message, with invisible characters escaped."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def _validate_code(code: str, field: str = "DIN") -> str:
@@ -47,24 +48,32 @@ def _validate_code(code: str, field: str = "DIN") -> str:
     if len(code) != 13:
         raise ValidationError(
             f'{field}: "{_show(code[:40])}" has {len(code)} characters; a DIN has 13 '
-            "(5-character facility code, 2-digit year, 6-digit sequence).", field=field)
+            "(5-character facility code, 2-digit year, 6-digit sequence).",
+            field=field,
+        )
     # Only ASCII letters are upper-cased: "ß".upper() is two characters.
     code = "".join(ch.upper() if "a" <= ch <= "z" else ch for ch in code)
     first = code[0]
     if first not in _FIN_FIRST:
         raise ValidationError(
             f'{field}: position 1 (facility code) is "{_show(first)}"; it must be a letter '
-            "A–N or P–Z or a digit 1–9 (never O or 0).", field=field)
+            "A–N or P–Z or a digit 1–9 (never O or 0).",
+            field=field,
+        )
     for pos in range(1, 5):
         if code[pos] not in _FIN_OTHER:
             raise ValidationError(
                 f'{field}: position {pos + 1} (facility code) is "{_show(code[pos])}"; it '
-                "must be a digit or a letter other than O.", field=field)
+                "must be a digit or a letter other than O.",
+                field=field,
+            )
     for pos, part in [(p, "year") for p in (5, 6)] + [(p, "sequence") for p in range(7, 13)]:
         if code[pos] not in _DIGITS:
             raise ValidationError(
                 f'{field}: position {pos + 1} ({part}) is "{_show(code[pos])}"; it must be a '
-                "digit.", field=field)
+                "digit.",
+                field=field,
+            )
     return code
 
 
@@ -91,11 +100,15 @@ class Din:
 
     def __post_init__(self) -> None:
         if _validate_code(self.code) != self.code:
-            raise ValidationError(f'DIN: "{_show(self.code)}" must be written in upper case.',
-                                  field="DIN")
+            raise ValidationError(
+                f'DIN: "{_show(self.code)}" must be written in upper case.', field="DIN"
+            )
         if len(self.fin) != 5 or len(self.year) != 2:
-            raise ValidationError(f'DIN: "{_show(self.code)}" is not split as facility code (5), '
-                                  "year (2), sequence (6).", field="DIN")
+            raise ValidationError(
+                f'DIN: "{_show(self.code)}" is not split as facility code (5), '
+                "year (2), sequence (6).",
+                field="DIN",
+            )
 
     @property
     def code(self) -> str:
@@ -129,8 +142,9 @@ class Din:
         if not re.fullmatch(r"[0-9]{2}", flag):
             raise ValueError(f"flag must be two digits, not {flag!r}")
         if int(flag) in _CHECK_FLAGS and flag != self.flag_for_checksum():
-            raise ValueError(f"flag {flag} is a check flag; this DIN's is "
-                             f"{self.flag_for_checksum()}")
+            raise ValueError(
+                f"flag {flag} is a check flag; this DIN's is {self.flag_for_checksum()}"
+            )
         return f"={self.code}{flag}"
 
     def __str__(self) -> str:
@@ -146,8 +160,9 @@ def format_din(fin: str, year: int | str, sequence: int | str) -> str:
     if isinstance(sequence, int) and not 0 <= sequence <= 999_999:
         raise ValidationError(f"DIN: sequence {sequence} is not six digits.", field="DIN")
     if len(fin) != 5:
-        raise ValidationError(f'DIN: facility code "{fin}" has {len(fin)} characters; it has 5.',
-                              field="DIN")
+        raise ValidationError(
+            f'DIN: facility code "{fin}" has {len(fin)} characters; it has 5.', field="DIN"
+        )
     return Din(fin.upper(), year_text, seq_text).code
 
 
@@ -159,13 +174,16 @@ def _din(code: str) -> Din:
 def _verify_check(din: Din, given: str, text: str) -> None:
     given = given.upper()
     if given not in _VALUE:
-        raise ValidationError(f'DIN: check character "{_show(given)}" in "{_show(text)}" is '
-                              "not 0–9, A–Z or *.", field="DIN")
+        raise ValidationError(
+            f'DIN: check character "{_show(given)}" in "{_show(text)}" is not 0–9, A–Z or *.',
+            field="DIN",
+        )
     if given != din.check:
         raise CheckCharacterMismatch(
             f'DIN: check character "{given}" does not match {din.eye_readable()}; its check '
             f'character is "{din.check}". The DIN or the check character was mistyped.',
-            field="DIN")
+            field="DIN",
+        )
 
 
 @dataclass(frozen=True)
@@ -190,26 +208,33 @@ def parse_din(text: str) -> Din:
 def read_din(text: str) -> DinReading:
     """As :func:`parse_din`, also telling whether a check character or flag was present."""
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError("DIN: nothing was given; expected 13 characters such as "
-                              "G123498654321.", field="DIN")
+        raise ValidationError(
+            "DIN: nothing was given; expected 13 characters such as G123498654321.", field="DIN"
+        )
     if len(text) > MAX_DIN_TEXT:
-        raise ValidationError(f"DIN: the text is {len(text)} characters long; a DIN has 13.",
-                              field="DIN")
+        raise ValidationError(
+            f"DIN: the text is {len(text)} characters long; a DIN has 13.", field="DIN"
+        )
     s = text.strip()
     if s.startswith("="):
         body = s[1:]
         if len(body) != 15:
             raise ValidationError(
                 f'DIN: barcode data "{_show(s)}" has {len(body)} characters after "="; '
-                "expected 13 DIN characters and 2 flag digits.", field="DIN")
+                "expected 13 DIN characters and 2 flag digits.",
+                field="DIN",
+            )
         din, flag = _din(body[:13]), body[13:]
         if not re.fullmatch(r"[0-9]{2}", flag):
-            raise ValidationError(f'DIN: flag characters "{_show(flag)}" are not two digits.',
-                                  field="DIN")
+            raise ValidationError(
+                f'DIN: flag characters "{_show(flag)}" are not two digits.', field="DIN"
+            )
         if int(flag) in _CHECK_FLAGS and flag != din.flag_for_checksum():
             raise CheckCharacterMismatch(
                 f"DIN: check flag {flag} does not match {din.eye_readable()}; its check flag "
-                f"is {din.flag_for_checksum()}.", field="DIN")
+                f"is {din.flag_for_checksum()}.",
+                field="DIN",
+            )
         return DinReading(din, int(flag) in _CHECK_FLAGS)
     eye = _EYE_READABLE.fullmatch(s)
     if eye is not None:

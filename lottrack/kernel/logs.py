@@ -72,8 +72,9 @@ def configure(level: int = logging.INFO, folder: Path | None = None) -> Path | N
             return Path(getattr(handler, "baseFilename", ""))
     try:
         path = private_dir(folder or log_dir()) / LOG_FILE
-        handler = _PrivateRotatingFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS,
-                                       encoding="utf-8", delay=True)
+        handler = _PrivateRotatingFile(
+            path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+        )
     except (OSError, LotTrackError):
         return None
     handler.set_name(_HANDLER_NAME)

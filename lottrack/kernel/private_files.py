@@ -23,8 +23,13 @@ from lottrack.kernel.errors import LotTrackError, ValidationError
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-_EXCLUSIVE = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-              | getattr(os, "O_CLOEXEC", 0))
+_EXCLUSIVE = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_EXCL
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 class FileRefused(LotTrackError):
@@ -54,8 +59,9 @@ def private_dir(path: Path, *, tighten: bool = False) -> Path:
     except FileExistsError:  # another process made it meanwhile: fine
         pass
     except OSError as exc:
-        raise ValidationError(f"Output folder: cannot create {path}: {exc.strerror or exc}.",
-                              field="output") from None
+        raise ValidationError(
+            f"Output folder: cannot create {path}: {exc.strerror or exc}.", field="output"
+        ) from None
     return path
 
 
@@ -82,11 +88,12 @@ def replacing(path: Path, *, overwrite: bool = True) -> Iterator[BinaryIO]:
     if not folder.is_dir():
         raise ValidationError(f"Output: the folder {folder} does not exist.", field="output")
     if path.is_symlink():
-        raise FileRefused(f"{path} is a symbolic link; lottrack never writes through one. "
-                          "Remove it or choose another name.")
+        raise FileRefused(
+            f"{path} is a symbolic link; lottrack never writes through one. "
+            "Remove it or choose another name."
+        )
     if not overwrite and path.exists():
-        raise ValidationError(f"Output: {path} already exists; choose a new name.",
-                              field="output")
+        raise ValidationError(f"Output: {path} already exists; choose a new name.", field="output")
     tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
     try:
         handle = open(tmp, "wb", opener=_open_exclusive)  # noqa: SIM115 - closed below
@@ -127,8 +134,9 @@ def _rename(tmp: Path, path: Path, *, overwrite: bool) -> None:
             os.link(tmp, path)
             os.unlink(tmp)
     except FileExistsError:
-        raise ValidationError(f"Output: {path} already exists; choose a new name.",
-                              field="output") from None
+        raise ValidationError(
+            f"Output: {path} already exists; choose a new name.", field="output"
+        ) from None
     except OSError as exc:
         raise FileRefused(f"Cannot write {path}: {exc.strerror or exc}.") from None
 

@@ -24,17 +24,18 @@ EXPECTED = "now, 14:30, yesterday 14:30, 2025-03-14 14:30 or -2h"
 """The forms a time field reads, as messages name them."""
 
 _ZONE = r"(?:\s*(?P<zone>z|utc|[a-z]{2,6}|[+-]\d{2}:?\d{2}))?"
-_CLOCK = re.compile(r"(?:(?P<day>today|yesterday)\s+)?(?P<h>[01]?\d|2[0-3])[:.h](?P<m>[0-5]\d)"
-                    + _ZONE)
-_FULL = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[ t]+(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)"
-                   + _ZONE)
+_CLOCK = re.compile(
+    r"(?:(?P<day>today|yesterday)\s+)?(?P<h>[01]?\d|2[0-3])[:.h](?P<m>[0-5]\d)" + _ZONE
+)
+_FULL = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})[ t]+(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)" + _ZONE)
 _AGO = re.compile(r"-\s*(?P<n>\d{1,4})\s*(?P<unit>m|min|h|d)")
 _OFFSET = re.compile(r"(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})")
 _STAMP = "%Y-%m-%d %H:%M %Z"
 
 
-def parse_moment(text: str, now: dt.datetime, zone: dt.tzinfo | None = None, *,
-                 field: str = "Time") -> dt.datetime:
+def parse_moment(
+    text: str, now: dt.datetime, zone: dt.tzinfo | None = None, *, field: str = "Time"
+) -> dt.datetime:
     """The moment ``text`` names, timezone-aware in ``zone`` (default: ``now``'s zone).
 
     Refused with a :class:`ValidationError` naming ``field``: empty text, text that is
@@ -58,17 +59,21 @@ def parse_moment(text: str, now: dt.datetime, zone: dt.tzinfo | None = None, *,
         try:
             day = dt.date.fromisoformat(match["date"])
         except ValueError:
-            raise ValidationError(f'{field}: "{match["date"]}" is not a calendar date; '
-                                  f"expected {EXPECTED}.", field=field) from None
+            raise ValidationError(
+                f'{field}: "{match["date"]}" is not a calendar date; expected {EXPECTED}.',
+                field=field,
+            ) from None
     else:
-        raise ValidationError(f'{field}: "{show(text.strip())}" is not a time; expected '
-                              f"{EXPECTED}.", field=field)
+        raise ValidationError(
+            f'{field}: "{show(text.strip())}" is not a time; expected {EXPECTED}.', field=field
+        )
     wall = dt.datetime.combine(day, dt.time(int(match["h"]), int(match["m"])))
     return wall_time(wall, zone, match["zone"], field=field)
 
 
-def wall_time(wall: dt.datetime, zone: dt.tzinfo, suffix: str | None = None, *,
-              field: str = "Time") -> dt.datetime:
+def wall_time(
+    wall: dt.datetime, zone: dt.tzinfo, suffix: str | None = None, *, field: str = "Time"
+) -> dt.datetime:
     """The moment a clock in ``zone`` showed at ``wall`` (naive), in ``zone``.
 
     ``suffix`` is what followed the time: ``utc``/``z``, an offset ``+01:00``, or one of
@@ -89,26 +94,35 @@ def wall_time(wall: dt.datetime, zone: dt.tzinfo, suffix: str | None = None, *,
             if (reading.tzname() or "").lower() == suffix:
                 return reading.astimezone(dt.UTC).astimezone(zone)
         names = " or ".join(sorted({r.tzname() or "" for r in readings}))
-        raise ValidationError(f'{field}: "{suffix.upper()}" is not a zone of {_name(zone)} '
-                              f"on {wall:%Y-%m-%d}; expected {names}, UTC or an offset "
-                              "such as +01:00.", field=field)
+        raise ValidationError(
+            f'{field}: "{suffix.upper()}" is not a zone of {_name(zone)} '
+            f"on {wall:%Y-%m-%d}; expected {names}, UTC or an offset "
+            "such as +01:00.",
+            field=field,
+        )
     early, late = readings
     if early.utcoffset() == late.utcoffset():
         return early
     # Two readings: the instant with the offset before the change and the one after.
-    first, second = sorted((r.astimezone(dt.UTC).astimezone(zone) for r in readings),
-                           key=lambda moment: moment.astimezone(dt.UTC))
+    first, second = sorted(
+        (r.astimezone(dt.UTC).astimezone(zone) for r in readings),
+        key=lambda moment: moment.astimezone(dt.UTC),
+    )
     skipped = early.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != wall
     if skipped:
         raise ValidationError(
             f"{field}: {wall:%Y-%m-%d %H:%M} did not happen in {_name(zone)} (the clocks "
             f"went forward); it is either {first:{_STAMP}} or {second:{_STAMP}}: type one "
-            "of them.", field=field)
+            "of them.",
+            field=field,
+        )
     raise ValidationError(
         f"{field}: {wall:%Y-%m-%d %H:%M} happened twice in {_name(zone)} (the clocks went "
         f"back): {first:%H:%M %Z} (the first time, {first.astimezone(dt.UTC):%H:%M} UTC) or "
         f"{second:%H:%M %Z} (the second, {second.astimezone(dt.UTC):%H:%M} UTC); type "
-        f'"{wall:%H:%M} {first:%Z}" or "{wall:%H:%M} {second:%Z}".', field=field)
+        f'"{wall:%H:%M} {first:%Z}" or "{wall:%H:%M} {second:%Z}".',
+        field=field,
+    )
 
 
 def _minute(moment: dt.datetime) -> dt.datetime:

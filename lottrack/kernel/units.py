@@ -85,8 +85,9 @@ class Dim(Enum):
     ENDOTOXIN_CONC = DimSpec(
         "endotoxin_unit / milliliter", "EU/mL", "an endotoxin concentration", "0.5 EU/mL"
     )
-    DOSE = DimSpec("cell / kilogram", "cells/kg", "a dose per body weight", "1.5e6 cells/kg",
-                   counted=True)
+    DOSE = DimSpec(
+        "cell / kilogram", "cells/kg", "a dose per body weight", "1.5e6 cells/kg", counted=True
+    )
     DURATION = DimSpec("hour", "h", "a time", "72 h")
 
     @property
@@ -131,8 +132,17 @@ _FROM_SUPERSCRIPT = str.maketrans(SUPERSCRIPTS + "⁻⁺", "0123456789-+")
 # Spaces of every width become one space; both micro signs become "u"; the Unicode minus
 # becomes "-"; the middle dots become a multiplication.
 _NORMALISE = str.maketrans(
-    {"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\t": " ", "\u2212": "-",
-     "\u00b5": "u", "\u03bc": "u", "\u00b7": "*", "\u22c5": "*"}
+    {
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\t": " ",
+        "\u2212": "-",
+        "\u00b5": "u",
+        "\u03bc": "u",
+        "\u00b7": "*",
+        "\u22c5": "*",
+    }
 )
 _SUP_EXP = f"[⁻⁺]?[{SUPERSCRIPTS}]+"
 _NOT_FINITE = re.compile(r"[+-]?\s*(nan|inf|infinity)\b", re.IGNORECASE)
@@ -274,7 +284,8 @@ def _quote(text: str) -> str:
     shown = text if len(text) <= 60 else text[:57] + "…"
     shown = "".join(
         ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch).startswith("C") else ch
+        if unicodedata.category(ch).startswith("C")
+        else ch
         for ch in shown
     )
     return f'"{shown}"'
@@ -308,7 +319,11 @@ def _read_number(match: re.Match[str]) -> float:
 
 
 def _parse(
-    text: str, dim: Dim, sep: str, unit_required: bool, default_unit: str | None,
+    text: str,
+    dim: Dim,
+    sep: str,
+    unit_required: bool,
+    default_unit: str | None,
 ) -> tuple[float, bool]:
     """Return the magnitude in the canonical unit and whether a minus sign was typed."""
     if not isinstance(text, str):
@@ -327,7 +342,7 @@ def _parse(
     if match is None or match.end() == 0:
         raise _Refused("does not start with a number")
     magnitude = _read_number(match)
-    rest = s[match.end():].strip()
+    rest = s[match.end() :].strip()
     if rest.startswith(other) or (rest[:1].isdigit()):
         what = f'"{other}"' if rest.startswith(other) else "a space"
         raise _Refused(
@@ -442,6 +457,7 @@ def parse_quantity(
 
 # --- printing --------------------------------------------------------------------------
 
+
 def format_quantity(
     value: float,
     dim: Dim,
@@ -455,8 +471,7 @@ def format_quantity(
     The text reads back through :func:`parse_quantity` to the same value at the printed
     precision (same decimal separator).
     """
-    number = format_number(value, decimal_separator=decimal_separator, sig=sig,
-                           rounding=rounding)
+    number = format_number(value, decimal_separator=decimal_separator, sig=sig, rounding=rounding)
     return f"{number} {dim.symbol}"
 
 
@@ -465,8 +480,12 @@ def format_as_typed(parsed: ParsedQuantity, *, decimal_separator: str = ".") -> 
     3): ``1272 cm2`` is echoed ``1272 cm²``, not rounded to ``1270 cm²``."""
     match = _number_pattern(decimal_separator).match(parsed.text.translate(_NORMALISE).strip())
     typed = ((match["int"] or "") + (match["frac"] or "")).lstrip("0") if match else ""
-    return format_quantity(parsed.value, parsed.dim, decimal_separator=decimal_separator,
-                           sig=min(max(3, len(typed)), 15))
+    return format_quantity(
+        parsed.value,
+        parsed.dim,
+        decimal_separator=decimal_separator,
+        sig=min(max(3, len(typed)), 15),
+    )
 
 
 def format_quantity_range(
@@ -490,4 +509,3 @@ def format_quantity_range(
         high_text = high_digits + ("" if high_exp is None else times_ten(high_exp))
         text = f"{low_text} to {high_text}"
     return f"{text.replace('.', decimal_separator)} {dim.symbol}"
-

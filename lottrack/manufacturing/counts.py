@@ -87,8 +87,9 @@ class CountResult:
     def total_per_ml(self) -> float:
         """Mean total (live + dead) concentration: viable ÷ viability."""
         if self.viability_pct <= 0:
-            raise ValidationError(f"{self.target} count #{self.id}: no viable cells were "
-                                  "counted.", field="Viability")
+            raise ValidationError(
+                f"{self.target} count #{self.id}: no viable cells were counted.", field="Viability"
+            )
         return self.mean_viable_per_ml * 100.0 / self.viability_pct
 
 
@@ -105,37 +106,66 @@ def _replicate_error(position: int, exc: ValidationError) -> ValidationError:
 
 
 def _read_hemocytometer(rep: HemocytometerReplicate, position: int) -> _Reading:
-    for label, value in (("Live cells", rep.live), ("Dead cells", rep.dead),
-                         ("Squares counted", rep.squares)):
+    for label, value in (
+        ("Live cells", rep.live),
+        ("Dead cells", rep.dead),
+        ("Squares counted", rep.squares),
+    ):
         if isinstance(value, int) and value > MAX_TALLY:
-            raise ValidationError(f"Replicate {position}: {label}: more than can be stored "
-                                  f"(at most {MAX_TALLY}).", field=label)
+            raise ValidationError(
+                f"Replicate {position}: {label}: more than can be stored (at most {MAX_TALLY}).",
+                field=label,
+            )
     try:
         count = calc.count_replicate(rep.live, rep.dead, rep.squares, rep.dilution)
     except ValidationError as exc:
         raise _replicate_error(position, exc) from None
-    text = (f"live {rep.live}, dead {rep.dead}, {rep.squares} squares, dilution "
-            f"{format_number(rep.dilution, sig=6)}")
-    return _Reading(count.viable_per_ml, count.total_per_ml, count.viability_percent,
-                    CountReplicate(count_id=0, position=position, live=rep.live, dead=rep.dead,
-                                   squares=rep.squares, dilution=count.dilution,
-                                   viable_per_ml=count.viable_per_ml,
-                                   viability_pct=count.viability_percent, entered_text=text))
+    text = (
+        f"live {rep.live}, dead {rep.dead}, {rep.squares} squares, dilution "
+        f"{format_number(rep.dilution, sig=6)}"
+    )
+    return _Reading(
+        count.viable_per_ml,
+        count.total_per_ml,
+        count.viability_percent,
+        CountReplicate(
+            count_id=0,
+            position=position,
+            live=rep.live,
+            dead=rep.dead,
+            squares=rep.squares,
+            dilution=count.dilution,
+            viable_per_ml=count.viable_per_ml,
+            viability_pct=count.viability_percent,
+            entered_text=text,
+        ),
+    )
 
 
 def _read_automated(site: Site, rep: AutomatedReplicate, position: int) -> _Reading:
     try:
-        total = parse_at_site(site, rep.concentration_text, "Total concentration",
-                              Dim.CONCENTRATION)
-        viability = parse_at_site(site, rep.viability_text, "Viability", Dim.FRACTION,
-                                  allow_zero=True)
+        total = parse_at_site(
+            site, rep.concentration_text, "Total concentration", Dim.CONCENTRATION
+        )
+        viability = parse_at_site(
+            site, rep.viability_text, "Viability", Dim.FRACTION, allow_zero=True
+        )
     except ValidationError as exc:
         raise _replicate_error(position, exc) from None
     viable = total.value * viability.value / 100.0
     text = f"total {total.text.strip()}, viability {viability.text.strip()}"
-    return _Reading(viable, total.value, viability.value,
-                    CountReplicate(count_id=0, position=position, viable_per_ml=viable,
-                                   viability_pct=viability.value, entered_text=text[:200]))
+    return _Reading(
+        viable,
+        total.value,
+        viability.value,
+        CountReplicate(
+            count_id=0,
+            position=position,
+            viable_per_ml=viable,
+            viability_pct=viability.value,
+            entered_text=text[:200],
+        ),
+    )
 
 
 def _read(site: Site, method: str, replicates: Sequence[Replicate]) -> list[_Reading]:
@@ -143,56 +173,85 @@ def _read(site: Site, method: str, replicates: Sequence[Replicate]) -> list[_Rea
     readings = []
     for position, rep in enumerate(replicates, start=1):
         if not isinstance(rep, wanted):
-            raise ValidationError(f"Replicate {position}: not a {method} reading; every "
-                                  f"replicate of a {method} count is one.", field="Replicates")
-        readings.append(_read_hemocytometer(rep, position) if isinstance(
-            rep, HemocytometerReplicate) else _read_automated(site, rep, position))
+            raise ValidationError(
+                f"Replicate {position}: not a {method} reading; every "
+                f"replicate of a {method} count is one.",
+                field="Replicates",
+            )
+        readings.append(
+            _read_hemocytometer(rep, position)
+            if isinstance(rep, HemocytometerReplicate)
+            else _read_automated(site, rep, position)
+        )
     return readings
 
 
 def _result(count: CellCount, replicates: int, max_cv_pct: float) -> CountResult:
     assert count.id is not None
-    return CountResult(count.id, count.lot_id, count.target, count.passage_id, count.unit_id,
-                       count.method, count.counted_at, replicates, count.mean_viable_per_ml,
-                       count.viability_pct, count.cv_pct, max_cv_pct, count.recount_required)
+    return CountResult(
+        count.id,
+        count.lot_id,
+        count.target,
+        count.passage_id,
+        count.unit_id,
+        count.method,
+        count.counted_at,
+        replicates,
+        count.mean_viable_per_ml,
+        count.viability_pct,
+        count.cv_pct,
+        max_cv_pct,
+        count.recount_required,
+    )
 
 
 def _require_target(target: str) -> None:
     if target not in TARGETS:
-        raise ValidationError(f'Counted: "{str(target)[:40]}" is not a count target; expected '
-                              f"one of {', '.join(TARGETS)}.", field="Counted")
+        raise ValidationError(
+            f'Counted: "{str(target)[:40]}" is not a count target; expected '
+            f"one of {', '.join(TARGETS)}.",
+            field="Counted",
+        )
 
 
-def _subject_of_count(session: Session, lot: Lot, target: str, passage_id: int | None,
-                      unit_id: int | None) -> tuple[dt.datetime | None, str]:
+def _subject_of_count(
+    session: Session, lot: Lot, target: str, passage_id: int | None, unit_id: int | None
+) -> tuple[dt.datetime | None, str]:
     """Check what was counted belongs to the lot; return the earliest count time and what
     it is after."""
     _require_target(target)
     if target == PASSAGE_HARVEST:
         if passage_id is None or unit_id is not None:
-            raise ValidationError("Passage: a passage-harvest count names its passage (and no "
-                                  "bag).", field="Passage")
+            raise ValidationError(
+                "Passage: a passage-harvest count names its passage (and no bag).", field="Passage"
+            )
         passage = passage_row(session, passage_id)
         if passage.lot_id != lot.id:
-            raise ValidationError(f"Passage: P{passage.number} (id {passage_id}) is not a "
-                                  f"passage of lot {lot.lot_number}.", field="Passage")
+            raise ValidationError(
+                f"Passage: P{passage.number} (id {passage_id}) is not a "
+                f"passage of lot {lot.lot_number}.",
+                field="Passage",
+            )
         lots.require_open_for_manufacturing(lot, f"count the harvest of P{passage.number}")
         return passage.seeded_at, f"P{passage.number} was seeded"
     if passage_id is not None:
         raise ValidationError(f"Passage: a {target} count names no passage.", field="Passage")
     if target == FINAL_PRODUCT:
         if unit_id is not None:
-            raise ValidationError("Bag: the final-product count is made before bags exist.",
-                                  field="Bag")
+            raise ValidationError(
+                "Bag: the final-product count is made before bags exist.", field="Bag"
+            )
         lots.require_open_for_manufacturing(lot, "count the final product")
         return None, ""
     unit = session.get(ProductUnit, unit_id) if unit_id is not None else None
     if unit is None or unit.lot_id != lot.id:
-        raise ValidationError(f"Bag: a post-thaw count names a bag of lot {lot.lot_number}.",
-                              field="Bag")
+        raise ValidationError(
+            f"Bag: a post-thaw count names a bag of lot {lot.lot_number}.", field="Bag"
+        )
     if unit.thawed_at is None:
-        raise InvalidTransition(f"Cannot count bag {unit.kit_code} post-thaw: its thaw has not "
-                                "been recorded.")
+        raise InvalidTransition(
+            f"Cannot count bag {unit.kit_code} post-thaw: its thaw has not been recorded."
+        )
     return unit.thawed_at, f"bag {unit.kit_code} was thawed"
 
 
@@ -217,26 +276,41 @@ def record_count(
     lot = lots.get_lot(session, lot_id, for_update=True)
     not_before, what = _subject_of_count(session, lot, target, passage_id, unit_id)
     if method not in METHODS:
-        raise ValidationError(f'Method: "{str(method)[:40]}" is not a counting method; '
-                              f"expected {' or '.join(METHODS)}.", field="Method")
+        raise ValidationError(
+            f'Method: "{str(method)[:40]}" is not a counting method; '
+            f"expected {' or '.join(METHODS)}.",
+            field="Method",
+        )
     spec = lot_spec(session, lot)
     if len(replicates) < spec.min_replicates:
         raise ValidationError(
             f"Replicates: {len(replicates)} given; specification v{spec.version} requires at "
-            f"least {spec.min_replicates} replicate counts.", field="Replicates")
+            f"least {spec.min_replicates} replicate counts.",
+            field="Replicates",
+        )
     site = lot_site(session, lot)
-    counted = check_moment(site, counted_at, "Counted at", not_before=not_before,
-                           not_before_what=what)
+    counted = check_moment(
+        site, counted_at, "Counted at", not_before=not_before, not_before_what=what
+    )
     readings = _read(site, method, replicates)
     viable = calc.replicate_stats([r.viable_per_ml for r in readings], "Viable concentration")
     total = calc.replicate_stats([r.total_per_ml for r in readings], "Total concentration")
     # max(): viable × 100 % ÷ 100 may exceed the total by one rounding step.
     viability = calc.viability_percent(viable.mean, max(total.mean - viable.mean, 0.0))
     cv = viable.cv_percent if viable.cv_percent is not None else 0.0
-    count = CellCount(lot_id=lot_id, target=target, passage_id=passage_id, unit_id=unit_id,
-                      method=method, counted_at=counted, counted_by=who.id,
-                      mean_viable_per_ml=viable.mean, viability_pct=viability, cv_pct=cv,
-                      recount_required=cv > spec.max_cv_pct)
+    count = CellCount(
+        lot_id=lot_id,
+        target=target,
+        passage_id=passage_id,
+        unit_id=unit_id,
+        method=method,
+        counted_at=counted,
+        counted_by=who.id,
+        mean_viable_per_ml=viable.mean,
+        viability_pct=viability,
+        cv_pct=cv,
+        recount_required=cv > spec.max_cv_pct,
+    )
     session.add(count)
     session.flush()
     assert count.id is not None
@@ -269,24 +343,32 @@ def usable_count(
     _require_target(target)
     lot = lots.get_lot(session, lot_id)
     spec = lot_spec(session, lot)
-    stmt = select(CellCount).where(CellCount.lot_id == lot_id, CellCount.target == target,
-                                   col(CellCount.voided_reason).is_(None))
+    stmt = select(CellCount).where(
+        CellCount.lot_id == lot_id,
+        CellCount.target == target,
+        col(CellCount.voided_reason).is_(None),
+    )
     if passage_id is not None:
         stmt = stmt.where(CellCount.passage_id == passage_id)
     if unit_id is not None:
         stmt = stmt.where(CellCount.unit_id == unit_id)
     latest = session.exec(
-        stmt.order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())).first()
+        stmt.order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())
+    ).first()
     if latest is None:
-        raise InvalidTransition(f"Lot {lot.lot_number} has no {target} count; record one "
-                                f"({spec.min_replicates} or more replicates) first.")
+        raise InvalidTransition(
+            f"Lot {lot.lot_number} has no {target} count; record one "
+            f"({spec.min_replicates} or more replicates) first."
+        )
     if latest.recount_required:
         raise InvalidTransition(
             f"Lot {lot.lot_number}: recount required: the last {target} count's CV "
             f"{latest.cv_pct:.1f} % exceeds {spec.max_cv_pct:g} % (specification "
-            f"v{spec.version}); record a conforming recount.")
-    n = len(session.exec(select(CountReplicate.id).where(
-        CountReplicate.count_id == latest.id)).all())
+            f"v{spec.version}); record a conforming recount."
+        )
+    n = len(
+        session.exec(select(CountReplicate.id).where(CountReplicate.count_id == latest.id)).all()
+    )
     return _result(latest, n, spec.max_cv_pct)
 
 
@@ -300,8 +382,9 @@ def void_count(session: Session, who: CurrentUser, count_id: int, reason: str) -
         raise NotFound(f"No cell count with id {count_id}.")
     lot = lots.get_lot(session, count.lot_id, for_update=True)
     if count.voided_reason is not None:
-        raise InvalidTransition(f"Cannot void {_describe(count)}: it is already void "
-                                f"({count.voided_reason}).")
+        raise InvalidTransition(
+            f"Cannot void {_describe(count)}: it is already void ({count.voided_reason})."
+        )
     if count.target != POST_THAW:
         lots.require_open_for_manufacturing(lot, f"void {_describe(count)}")
     with audit.reason(session, why):

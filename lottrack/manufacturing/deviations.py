@@ -37,24 +37,35 @@ def _para(value: str, field: str, label: str) -> str:
         raise ValidationError(exc.message, field=field) from None
 
 
-def open_deviation(session: Session, who: CurrentUser, *, lot_id: int, planned: bool,
-                   description: str, impact: str, corrective_action: str) -> int:
+def open_deviation(
+    session: Session,
+    who: CurrentUser,
+    *,
+    lot_id: int,
+    planned: bool,
+    description: str,
+    impact: str,
+    corrective_action: str,
+) -> int:
     """Open a deviation on a lot; returns its id."""
     user = authorize(session, who, Action.OPEN_DEVIATION)
     lot = lots.get_lot(session, lot_id, for_update=True)
     if lot.status not in OPEN_STATES:
         raise InvalidTransition(
             f"Cannot open a deviation: lot {lot.lot_number} is {lot.status}; deviations are "
-            "opened while a lot is in process, awaiting release or quarantined.")
+            "opened while a lot is in process, awaiting release or quarantined."
+        )
     if not isinstance(planned, bool):
         raise ValidationError("Planned: say planned or unplanned.", field="planned")
     assert user.id is not None
     row = Deviation(
-        lot_id=lot_id, planned=planned,
+        lot_id=lot_id,
+        planned=planned,
         description=_para(description, "description", "What happened"),
         impact=_para(impact, "impact", "Impact on the product"),
         corrective_action=_para(corrective_action, "corrective_action", "Corrective action"),
-        opened_at=utcnow(), opened_by=user.id,
+        opened_at=utcnow(),
+        opened_by=user.id,
     )
     session.add(row)
     session.flush()
@@ -71,8 +82,9 @@ def closing_content(dev: Deviation) -> dict[str, Any]:
     return head
 
 
-def close_deviation(session: Session, who: CurrentUser, creds: Credentials,
-                    deviation_id: int, closure: str) -> None:
+def close_deviation(
+    session: Session, who: CurrentUser, creds: Credentials, deviation_id: int, closure: str
+) -> None:
     """QA closes a deviation with a signature and its closing assessment; the person who
     opened it cannot close it."""
     authorize(session, who, Action.CLOSE_QUALITY_RECORD)
@@ -85,11 +97,19 @@ def close_deviation(session: Session, who: CurrentUser, creds: Credentials,
         raise InvalidTransition(f"Deviation #{dev.id} is already closed.")
     text = clean_paragraphs(closure or "", "Closing assessment", max_length=MAX_TEXT)
     if who.id == dev.opened_by:
-        raise PermissionDenied(f"{who.full_name} opened deviation #{dev.id} and so may not "
-                               "close it (separation of duties).")
-    signature = signatures.sign(session, who, creds, meaning="concluded",
-                                record_type="deviation", record_id=dev.id or 0,
-                                content=closing_content(dev))
+        raise PermissionDenied(
+            f"{who.full_name} opened deviation #{dev.id} and so may not "
+            "close it (separation of duties)."
+        )
+    signature = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="concluded",
+        record_type="deviation",
+        record_id=dev.id or 0,
+        content=closing_content(dev),
+    )
     with audit.reason(session, f"deviation closed by QA: {text}"[:500]):
         dev.closure = text
         dev.closed_at = utcnow()
@@ -102,19 +122,26 @@ def require_open(session: Session, lot: Lot, deviation_id: int, doing: str) -> D
     """The open deviation ``deviation_id`` of ``lot`` that an entry names, or a refusal."""
     dev = session.get(Deviation, deviation_id)
     if dev is None or dev.lot_id != lot.id:
-        raise ValidationError(f"Deviation: #{deviation_id} is not a deviation of lot "
-                              f"{lot.lot_number}.", field="deviation")
+        raise ValidationError(
+            f"Deviation: #{deviation_id} is not a deviation of lot {lot.lot_number}.",
+            field="deviation",
+        )
     if dev.closed_at is not None:
-        raise ValidationError(f"Deviation: #{deviation_id} is closed; {doing} needs an open "
-                              "deviation that explains it.", field="deviation")
+        raise ValidationError(
+            f"Deviation: #{deviation_id} is closed; {doing} needs an open "
+            "deviation that explains it.",
+            field="deviation",
+        )
     return dev
 
 
-def link(session: Session, deviation_id: int, record_type: str, record_id: int,
-         note: str) -> None:
+def link(session: Session, deviation_id: int, record_type: str, record_id: int, note: str) -> None:
     """Record that ``record_type`` #``record_id`` names the deviation (and why)."""
-    session.add(DeviationLink(deviation_id=deviation_id, record_type=record_type,
-                              record_id=record_id, note=note[:500]))
+    session.add(
+        DeviationLink(
+            deviation_id=deviation_id, record_type=record_type, record_id=record_id, note=note[:500]
+        )
+    )
     session.flush()
 
 
@@ -122,29 +149,36 @@ def check_accepted(session: Session, lot: Lot, deviation_ids: Sequence[int]) -> 
     """For an exceptional release: the deviations it accepts, each of this lot; every
     open deviation of the lot must be among them."""
     named = sorted(set(deviation_ids))
-    rows = {d.id: d for d in session.exec(select(Deviation).where(
-        Deviation.lot_id == lot.id)).all()}
+    rows = {
+        d.id: d for d in session.exec(select(Deviation).where(Deviation.lot_id == lot.id)).all()
+    }
     for dev_id in named:
         if dev_id not in rows:
-            raise ValidationError(f"Accepted deviations: #{dev_id} is not a deviation of lot "
-                                  f"{lot.lot_number}.", field="deviations")
+            raise ValidationError(
+                f"Accepted deviations: #{dev_id} is not a deviation of lot {lot.lot_number}.",
+                field="deviations",
+            )
     unnamed = [d for i, d in rows.items() if d.closed_at is None and i not in named]
     if unnamed:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number} under exception: open deviation(s) "
             f"{', '.join(f'#{d.id}' for d in unnamed)} not named as accepted; name each one "
-            "the release accepts, or have QA close it.")
+            "the release accepts, or have QA close it."
+        )
     return named
 
 
 def open_by_lot(session: Session, lot_ids: Any) -> dict[int, tuple[str, ...]]:
     """Lot id → its open deviations in words, for the lots ``lot_ids`` (ids or a query)."""
     out: dict[int, list[str]] = {}
-    for dev in session.exec(select(Deviation).where(col(Deviation.lot_id).in_(lot_ids),
-                                                    col(Deviation.closed_at).is_(None))
-                            .order_by(col(Deviation.id))).all():
+    for dev in session.exec(
+        select(Deviation)
+        .where(col(Deviation.lot_id).in_(lot_ids), col(Deviation.closed_at).is_(None))
+        .order_by(col(Deviation.id))
+    ).all():
         out.setdefault(dev.lot_id, []).append(
-            f"deviation #{dev.id} open: {show(dev.description, 60)}")
+            f"deviation #{dev.id} open: {show(dev.description, 60)}"
+        )
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -182,14 +216,17 @@ class DeviationView:
 
 def views(session: Session, lot_id: int) -> list[DeviationView]:
     """Every deviation of the lot, oldest first."""
-    devs = session.exec(select(Deviation).where(Deviation.lot_id == lot_id)
-                        .order_by(col(Deviation.id))).all()
+    devs = session.exec(
+        select(Deviation).where(Deviation.lot_id == lot_id).order_by(col(Deviation.id))
+    ).all()
     if not devs:
         return []
     people = {u.id: u.full_name for u in session.exec(select(User)).all()}
-    links = session.exec(select(DeviationLink).where(
-        col(DeviationLink.deviation_id).in_([d.id for d in devs]))
-        .order_by(col(DeviationLink.id))).all()
+    links = session.exec(
+        select(DeviationLink)
+        .where(col(DeviationLink.deviation_id).in_([d.id for d in devs]))
+        .order_by(col(DeviationLink.id))
+    ).all()
     out = []
     for dev in devs:
         assert dev.id is not None
@@ -197,13 +234,28 @@ def views(session: Session, lot_id: int) -> list[DeviationView]:
         if dev.signature_id is not None:
             s = session.get(signatures.Signature, dev.signature_id)
             sig = signatures.view(s, closing_content(dev)) if s is not None else None
-        named = tuple(f"{lk.record_type.replace('_', ' ')} #{lk.record_id}: {lk.note}"
-                      for lk in links if lk.deviation_id == dev.id)
-        out.append(DeviationView(
-            dev.id, dev.lot_id, dev.planned, dev.description, dev.impact,
-            dev.corrective_action, dev.opened_at, people.get(dev.opened_by, "?"),
-            dev.closure, dev.closed_at,
-            people.get(dev.closed_by) if dev.closed_by is not None else None, sig, named))
+        named = tuple(
+            f"{lk.record_type.replace('_', ' ')} #{lk.record_id}: {lk.note}"
+            for lk in links
+            if lk.deviation_id == dev.id
+        )
+        out.append(
+            DeviationView(
+                dev.id,
+                dev.lot_id,
+                dev.planned,
+                dev.description,
+                dev.impact,
+                dev.corrective_action,
+                dev.opened_at,
+                people.get(dev.opened_by, "?"),
+                dev.closure,
+                dev.closed_at,
+                people.get(dev.closed_by) if dev.closed_by is not None else None,
+                sig,
+                named,
+            )
+        )
     return out
 
 

@@ -104,13 +104,27 @@ def _info(session: Session, unit: ProductUnit, who: CurrentUser | None = None) -
     assert unit.id is not None
     blinded = who is not None and not who.unblinded
     return UnitInfo(
-        unit.id, unit.kind, bag_name(unit, who) if who is not None else unit.kit_code,
-        unit.din, unit.product_code, unit.division,
-        unit.subject_id, subject_row(session, unit.subject_id).code, unit.lot_id,
-        unit.volume_ml, unit.volume_text, unit.concentration_per_ml, unit.viability_pct,
-        unit.viable_cells, unit.formulated_at, unit.expires_at, unit.storage,
-        unit.cryopreserved, unit.thawed_at,
-        MASKED if blinded and unit.status in BLINDED_STATUSES else unit.status)
+        unit.id,
+        unit.kind,
+        bag_name(unit, who) if who is not None else unit.kit_code,
+        unit.din,
+        unit.product_code,
+        unit.division,
+        unit.subject_id,
+        subject_row(session, unit.subject_id).code,
+        unit.lot_id,
+        unit.volume_ml,
+        unit.volume_text,
+        unit.concentration_per_ml,
+        unit.viability_pct,
+        unit.viable_cells,
+        unit.formulated_at,
+        unit.expires_at,
+        unit.storage,
+        unit.cryopreserved,
+        unit.thawed_at,
+        MASKED if blinded and unit.status in BLINDED_STATUSES else unit.status,
+    )
 
 
 @dataclass(frozen=True)
@@ -145,16 +159,19 @@ def new_division(session: Session, din: str, taken: set[str] | None = None) -> s
 
 def _check_bags(bags: int) -> None:
     if isinstance(bags, bool) or not isinstance(bags, int) or not 1 <= bags <= MAX_BAGS:
-        raise ValidationError(f"Bags: {bags!r} is not a number of bags; expected 1 to "
-                              f"{MAX_BAGS}.", field="Bags")
+        raise ValidationError(
+            f"Bags: {bags!r} is not a number of bags; expected 1 to {MAX_BAGS}.", field="Bags"
+        )
 
 
 def _kit_code(session: Session, generator: KitCodeGenerator, taken: set[str]) -> str:
     code = generator(session)
     exists = session.exec(select(ProductUnit.id).where(ProductUnit.kit_code == code)).first()
     if not _KIT_CODE.fullmatch(code) or exists is not None or code in taken:
-        raise ValidationError(f"Kit code: {code!r} is not a new kit code of the form "
-                              f"{KIT_CODE_PREFIX}XXXXXXXX.", field="Kit code")
+        raise ValidationError(
+            f"Kit code: {code!r} is not a new kit code of the form {KIT_CODE_PREFIX}XXXXXXXX.",
+            field="Kit code",
+        )
     taken.add(code)
     return code
 
@@ -193,8 +210,11 @@ def formulate(
     passages = passages_of(session, lot_id)
     last = passages[-1] if passages else None
     if last is None or last.harvested_at is None:
-        what = "no passage is recorded" if last is None else (
-            f"its last passage P{last.number} has not been harvested")
+        what = (
+            "no passage is recorded"
+            if last is None
+            else (f"its last passage P{last.number} has not been harvested")
+        )
         raise InvalidTransition(f"Cannot formulate lot {lot.lot_number}: {what}.")
     count = usable_count(session, lot_id, FINAL_PRODUCT)
     site = lot_site(session, lot)
@@ -202,50 +222,84 @@ def formulate(
         raise InvalidTransition(
             f"Cannot formulate lot {lot.lot_number}: the last final-product count "
             f"({local_text(site, count.counted_at)}) predates the harvest of P{last.number} "
-            f"({local_text(site, last.harvested_at)}); count the final product again.")
-    when = check_moment(site, formulated_at or utcnow(), "Formulated at",
-                        not_before=last.harvested_at,
-                        not_before_what=f"P{last.number} was harvested")
+            f"({local_text(site, last.harvested_at)}); count the final product again."
+        )
+    when = check_moment(
+        site,
+        formulated_at or utcnow(),
+        "Formulated at",
+        not_before=last.harvested_at,
+        not_before_what=f"P{last.number} was harvested",
+    )
     volume = parse_at_site(site, volume_text, "Volume per bag", Dim.VOLUME)
-    concentration = (count.total_per_ml if concentration_text is None else parse_at_site(
-        site, concentration_text, "Total concentration", Dim.CONCENTRATION).value)
-    viability = (count.viability_pct if viability_text is None else parse_at_site(
-        site, viability_text, "Viability", Dim.FRACTION).value)
+    concentration = (
+        count.total_per_ml
+        if concentration_text is None
+        else parse_at_site(site, concentration_text, "Total concentration", Dim.CONCENTRATION).value
+    )
+    viability = (
+        count.viability_pct
+        if viability_text is None
+        else parse_at_site(site, viability_text, "Viability", Dim.FRACTION).value
+    )
     viable = calc.viable_cells_in_bag(concentration, volume.value, viability)
     storage = clean_text(storage, "Storage", max_length=100)
     _check_bags(bags)
     excess = plausibility.check(
-        session, lot, field="Viable cells formulated", value=viable * bags,
+        session,
+        lot,
+        field="Viable cells formulated",
+        value=viable * bags,
         available=plausibility.viable_harvested(last),
-        source=f"viable cells harvested at P{last.number}", deviation_id=deviation_id,
-        decimal_separator=site.decimal_separator)
-    base = validate_product_code(site.product_code_msc, "MSC product code of the site",
-                                 autologous=True)[:6]
+        source=f"viable cells harvested at P{last.number}",
+        deviation_id=deviation_id,
+        decimal_separator=site.decimal_separator,
+    )
+    base = validate_product_code(
+        site.product_code_msc, "MSC product code of the site", autologous=True
+    )[:6]
     spec = lot_spec(session, lot)
-    shelf_life = (CRYOPRESERVED_SHELF_LIFE if cryopreserve
-                  else dt.timedelta(hours=spec.fresh_shelf_life_hours))
+    shelf_life = (
+        CRYOPRESERVED_SHELF_LIFE
+        if cryopreserve
+        else dt.timedelta(hours=spec.fresh_shelf_life_hours)
+    )
     din = harvest_row(session, lot.harvest_id).din
     taken: set[str] = set()
     taken_divisions: set[str] = set()
     divisions = [new_division(session, din, taken_divisions) for _ in range(bags)]
-    units = [ProductUnit(
-        kind=MSC, subject_id=lot.subject_id, lot_id=lot_id, din=din,
-        product_code=base + division, division=division,
-        kit_code=_kit_code(session, kit_code, taken), volume_ml=volume.value,
-        volume_text=volume.text, concentration_per_ml=concentration, viability_pct=viability,
-        viable_cells=viable, formulated_at=when, expires_at=when + shelf_life, storage=storage,
-        cryopreserved=bool(cryopreserve), created_by=who.id,
-    ) for division in divisions]
+    units = [
+        ProductUnit(
+            kind=MSC,
+            subject_id=lot.subject_id,
+            lot_id=lot_id,
+            din=din,
+            product_code=base + division,
+            division=division,
+            kit_code=_kit_code(session, kit_code, taken),
+            volume_ml=volume.value,
+            volume_text=volume.text,
+            concentration_per_ml=concentration,
+            viability_pct=viability,
+            viable_cells=viable,
+            formulated_at=when,
+            expires_at=when + shelf_life,
+            storage=storage,
+            cryopreserved=bool(cryopreserve),
+            created_by=who.id,
+        )
+        for division in divisions
+    ]
     session.add_all(units)
     session.flush()
     for unit in units:
         plausibility.link(session, excess, "product_unit", unit.id or 0)
-    with audit.reason(session, f"formulated into {len(units)} bag(s) from {FINAL_PRODUCT} "
-                               f"count #{count.id}"):
+    with audit.reason(
+        session, f"formulated into {len(units)} bag(s) from {FINAL_PRODUCT} count #{count.id}"
+    ):
         lot.formulated_at = when
     lots.set_status(session, lot, lots.AWAITING_RELEASE, "formulated; awaiting QA release")
-    return FormulationResult(lot_id, lot.status, count.id,
-                             tuple(_info(session, u) for u in units))
+    return FormulationResult(lot_id, lot.status, count.id, tuple(_info(session, u) for u in units))
 
 
 # ------------------------------------------------------------------ bags after
@@ -264,8 +318,9 @@ def _authorize_any(session: Session, who: CurrentUser, *actions: Action) -> None
     raise refusal
 
 
-def _reachable_unit(session: Session, who: CurrentUser, unit_id: int | None,
-                    kit_code: str | None = None) -> tuple[ProductUnit, dt.datetime | None]:
+def _reachable_unit(
+    session: Session, who: CurrentUser, unit_id: int | None, kit_code: str | None = None
+) -> tuple[ProductUnit, dt.datetime | None]:
     """The bag (by id, or by kit code), as far as ``who`` may reach it, and, for the blinded
     ward, the moment it was dispensed (their view of the bag starts there).
 
@@ -277,38 +332,46 @@ def _reachable_unit(session: Session, who: CurrentUser, unit_id: int | None,
     """
     if (unit_id is None) == (kit_code is None):
         raise ValidationError("Bag: give its id or its kit code, not both.", field="bag")
-    stmt = (select(ProductUnit).where(ProductUnit.id == unit_id) if unit_id is not None
-            else select(ProductUnit).where(ProductUnit.kit_code == str(kit_code).strip().upper()))
+    stmt = (
+        select(ProductUnit).where(ProductUnit.id == unit_id)
+        if unit_id is not None
+        else select(ProductUnit).where(ProductUnit.kit_code == str(kit_code).strip().upper())
+    )
     unit = session.exec(stmt.with_for_update()).first()
     if unit is not None and who.unblinded:
         return unit, None
     if unit is not None:
-        dispensed = session.exec(select(Dispensing.prepared_at).where(
-            Dispensing.unit_id == unit.id)).first()
-        if (kit_code is not None and dispensed is not None
-                and allowed(who.roles, Action.RECORD_INFUSION)):
+        dispensed = session.exec(
+            select(Dispensing.prepared_at).where(Dispensing.unit_id == unit.id)
+        ).first()
+        if (
+            kit_code is not None
+            and dispensed is not None
+            and allowed(who.roles, Action.RECORD_INFUSION)
+        ):
             return unit, dispensed
         if unit.lot_id is not None and allowed(who.roles, Action.RECORD_MANUFACTURING):
             return unit, None
     which = f"with id {unit_id}" if unit_id is not None else f'"{str(kit_code).strip()}"'
-    raise NotFound(f"No bag {which} that you can reach (the ward gives the kit code of a "
-                   "dispensed visit).")
+    raise NotFound(
+        f"No bag {which} that you can reach (the ward gives the kit code of a dispensed visit)."
+    )
 
 
 def _unit_site(session: Session, unit: ProductUnit) -> Site:
     return site_row(session, subject_row(session, unit.subject_id).site_id)
 
 
-def _describe(session: Session, unit: ProductUnit, who: CurrentUser,
-              via_visit: bool = False) -> str:
+def _describe(
+    session: Session, unit: ProductUnit, who: CurrentUser, via_visit: bool = False
+) -> str:
     """The bag in a message: by its kit code for the pharmacy and for the ward (which reached
     it through its dispensed visit), else by its division."""
     name = unit.kit_code if via_visit or who.unblinded else unit.division
     return f"bag {name} (subject {subject_row(session, unit.subject_id).code}, DIN {unit.din})"
 
 
-def record_thaw(session: Session, who: CurrentUser, unit_id: int,
-                thawed_at: dt.datetime) -> None:
+def record_thaw(session: Session, who: CurrentUser, unit_id: int, thawed_at: dt.datetime) -> None:
     """Record the thaw of an available cryopreserved bag (once, before it expires). The
     dispensing checks then allow the specification's ``thaw_max_minutes``."""
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE)
@@ -321,14 +384,23 @@ def record_thaw(session: Session, who: CurrentUser, unit_id: int,
     if unit.status != AVAILABLE:
         raise InvalidTransition(f"Cannot thaw {name}: it is {unit.status}.")
     site = _unit_site(session, unit)
-    when = check_moment(site, thawed_at, "Thawed at", not_before=unit.formulated_at,
-                        not_before_what="it was formulated")
+    when = check_moment(
+        site,
+        thawed_at,
+        "Thawed at",
+        not_before=unit.formulated_at,
+        not_before_what="it was formulated",
+    )
     if when > unit.expires_at:
         raise InvalidTransition(f"Cannot thaw {name}: it expired before the thaw.")
-    spec = lot_spec(session, lots.get_lot(session, unit.lot_id)) if unit.lot_id else (
-        current_spec(session))
-    with audit.reason(session, f"thawed; usable for {spec.thaw_max_minutes:g} min "
-                               f"(specification v{spec.version})"):
+    spec = (
+        lot_spec(session, lots.get_lot(session, unit.lot_id))
+        if unit.lot_id
+        else (current_spec(session))
+    )
+    with audit.reason(
+        session, f"thawed; usable for {spec.thaw_max_minutes:g} min (specification v{spec.version})"
+    ):
         unit.thawed_at = when
 
 
@@ -344,12 +416,16 @@ def _temperature(site: Site, text: str) -> tuple[float, str]:
     low, high = TEMPERATURE_RANGE_C
     expected = f"degrees Celsius such as -150 °C or 4{site.decimal_separator}5 °C"
     if match is None or other in match["number"]:
-        raise ValidationError(f'Temperature: "{raw}" is not a temperature in °C; expected '
-                              f"{expected}.", field="Temperature")
+        raise ValidationError(
+            f'Temperature: "{raw}" is not a temperature in °C; expected {expected}.',
+            field="Temperature",
+        )
     value = float(match["number"].replace(",", "."))
     if not low <= value <= high:
-        raise ValidationError(f'Temperature: "{raw}" is outside {low:g} to {high:g} °C; '
-                              f"expected {expected}.", field="Temperature")
+        raise ValidationError(
+            f'Temperature: "{raw}" is outside {low:g} to {high:g} °C; expected {expected}.',
+            field="Temperature",
+        )
     return value, raw
 
 
@@ -367,8 +443,9 @@ def record_custody(
     """Record a move of a bag, given by its id (lab, pharmacy) or its kit code (the ward).
     A move starts where the previous one ended, and not before it; returns the custody
     event id."""
-    _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE,
-                   Action.RECORD_INFUSION)
+    _authorize_any(
+        session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE, Action.RECORD_INFUSION
+    )
     unit, dispensed_at = _reachable_unit(session, who, unit_id, kit_code)
     site = _unit_site(session, unit)
     origin = clean_text(from_location, "From", max_length=100)
@@ -378,21 +455,36 @@ def record_custody(
     moves = select(CustodyEvent).where(CustodyEvent.unit_id == unit.id)
     if dispensed_at is not None:  # the blinded ward sees the bag's moves from dispensing on
         moves = moves.where(col(CustodyEvent.at) >= dispensed_at)
-    previous = session.exec(moves.order_by(col(CustodyEvent.at).desc(),
-                                           col(CustodyEvent.id).desc())).first()
+    previous = session.exec(
+        moves.order_by(col(CustodyEvent.at).desc(), col(CustodyEvent.id).desc())
+    ).first()
     if previous is not None and previous.to_location.casefold() != origin.casefold():
         bag = _describe(session, unit, who, dispensed_at is not None)
-        raise InvalidTransition(f"Cannot move {bag} from \"{origin}\": "
-                                f'it was last recorded at "{previous.to_location}".')
-    floor, what = ((previous.at, "the previous move of this bag") if previous is not None
-                   else (dispensed_at, "the bag was dispensed") if dispensed_at is not None
-                   else (unit.formulated_at, "the bag was formulated"))
+        raise InvalidTransition(
+            f'Cannot move {bag} from "{origin}": it was last recorded at "{previous.to_location}".'
+        )
+    floor, what = (
+        (previous.at, "the previous move of this bag")
+        if previous is not None
+        else (dispensed_at, "the bag was dispensed")
+        if dispensed_at is not None
+        else (unit.formulated_at, "the bag was formulated")
+    )
     when = check_moment(site, at, "At", not_before=floor, not_before_what=what)
-    temperature = (_temperature(site, temperature_text)
-                   if temperature_text is not None and temperature_text.strip() else None)
-    event = CustodyEvent(unit_id=unit.id or 0, from_location=origin, to_location=destination,
-                         at=when, temperature_c=temperature[0] if temperature else None,
-                         temperature_text=temperature[1] if temperature else "", by_id=who.id)
+    temperature = (
+        _temperature(site, temperature_text)
+        if temperature_text is not None and temperature_text.strip()
+        else None
+    )
+    event = CustodyEvent(
+        unit_id=unit.id or 0,
+        from_location=origin,
+        to_location=destination,
+        at=when,
+        temperature_c=temperature[0] if temperature else None,
+        temperature_text=temperature[1] if temperature else "",
+        by_id=who.id,
+    )
     session.add(event)
     session.flush()
     assert event.id is not None
@@ -404,6 +496,9 @@ def bags_of_lot(session: Session, who: CurrentUser, lot_id: int) -> list[UnitInf
     division and its status masked (:func:`bag_name`, :data:`BLINDED_STATUSES`)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
-    units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
-                         .order_by(col(ProductUnit.division), col(ProductUnit.id))).all()
+    units = session.exec(
+        select(ProductUnit)
+        .where(ProductUnit.lot_id == lot_id)
+        .order_by(col(ProductUnit.division), col(ProductUnit.id))
+    ).all()
     return [_info(session, u, who) for u in units]

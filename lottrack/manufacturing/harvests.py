@@ -35,9 +35,18 @@ class HarvestInfo:
 
 def _info(harvest: Harvest) -> HarvestInfo:
     assert harvest.id is not None
-    return HarvestInfo(harvest.id, harvest.din, harvest.subject_id, harvest.collected_at,
-                       harvest.volume_ml, harvest.volume_text, harvest.anticoagulant,
-                       harvest.aspiration_site, harvest.tnc_cells_total, harvest.tnc_text)
+    return HarvestInfo(
+        harvest.id,
+        harvest.din,
+        harvest.subject_id,
+        harvest.collected_at,
+        harvest.volume_ml,
+        harvest.volume_text,
+        harvest.anticoagulant,
+        harvest.aspiration_site,
+        harvest.tnc_cells_total,
+        harvest.tnc_text,
+    )
 
 
 def record_harvest(
@@ -58,11 +67,19 @@ def record_harvest(
     subject = subject_row(session, subject_id)
     site = site_row(session, subject.site_id)
     birth = dt.datetime.combine(subject.date_of_birth, dt.time(), dt.UTC)
-    collected = check_moment(site, collected_at, "Collected at", not_before=birth,
-                             not_before_what=f"the birth of subject {subject.code}")
+    collected = check_moment(
+        site,
+        collected_at,
+        "Collected at",
+        not_before=birth,
+        not_before_what=f"the birth of subject {subject.code}",
+    )
     volume = parse_at_site(site, volume_text, "Volume aspirated", Dim.VOLUME)
-    tnc = parse_at_site(site, tnc_text, "Total nucleated cells", Dim.CELLS) if (
-        tnc_text is not None and tnc_text.strip()) else None
+    tnc = (
+        parse_at_site(site, tnc_text, "Total nucleated cells", Dim.CELLS)
+        if (tnc_text is not None and tnc_text.strip())
+        else None
+    )
     anticoagulant = clean_text(anticoagulant, "Anticoagulant", max_length=64)
     aspiration_site = clean_text(aspiration_site, "Aspiration site", max_length=64)
     harvest = Harvest(

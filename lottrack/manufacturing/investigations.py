@@ -41,9 +41,9 @@ NO_LAB_ERROR = "no-lab-error"
 """Conclusion: no assignable laboratory error; the original result stands."""
 CONCLUSIONS = {
     LAB_ERROR: "assignable laboratory error found: the original result is invalidated and "
-               "the retest stands",
+    "the retest stands",
     NO_LAB_ERROR: "no assignable laboratory error: the original result stands (out of "
-                  "specification)",
+    "specification)",
 }
 MAX_TEXT = 2000
 
@@ -54,10 +54,12 @@ def open_for(session: Session, lot: Lot, result: QCResult, item: SpecItem) -> In
     assert lot.id is not None and result.id is not None and item.id is not None
     unit = f" {result.unit}" if result.unit and result.unit not in result.value_text else ""
     inv = Investigation(
-        lot_id=lot.id, result_id=result.id, spec_item_id=item.id,
-        result_text=f"{item.test_name} {result.value_text}{unit} (limit {result.limit_text})"
-        [:400],
-        opened_at=utcnow(), opened_by=result.tester_id,
+        lot_id=lot.id,
+        result_id=result.id,
+        spec_item_id=item.id,
+        result_text=f"{item.test_name} {result.value_text}{unit} (limit {result.limit_text})"[:400],
+        opened_at=utcnow(),
+        opened_by=result.tester_id,
     )
     session.add(inv)
     session.flush()
@@ -66,26 +68,35 @@ def open_for(session: Session, lot: Lot, result: QCResult, item: SpecItem) -> In
 
 def for_item(session: Session, lot_id: int, spec_item_id: int) -> list[Investigation]:
     """The investigations of one test of a lot, oldest first."""
-    return list(session.exec(
-        select(Investigation).where(Investigation.lot_id == lot_id,
-                                    Investigation.spec_item_id == spec_item_id)
-        .order_by(col(Investigation.id))).all())
+    return list(
+        session.exec(
+            select(Investigation)
+            .where(Investigation.lot_id == lot_id, Investigation.spec_item_id == spec_item_id)
+            .order_by(col(Investigation.id))
+        ).all()
+    )
 
 
 def _investigation_of(session: Session, result_id: int) -> Investigation | None:
     """The investigation a result opened or was retested in."""
-    inv = session.exec(select(Investigation).where(Investigation.result_id == result_id)
-                       ).first()
+    inv = session.exec(select(Investigation).where(Investigation.result_id == result_id)).first()
     if inv is not None:
         return inv
-    link = session.exec(select(InvestigationRetest)
-                        .where(InvestigationRetest.result_id == result_id)).first()
+    link = session.exec(
+        select(InvestigationRetest).where(InvestigationRetest.result_id == result_id)
+    ).first()
     return session.get(Investigation, link.investigation_id) if link is not None else None
 
 
-def check_new_result(session: Session, lot: Lot, item: SpecItem, *,
-                     retest_of_id: int | None, investigation_id: int | None,
-                     reason: str) -> tuple[Investigation | None, str]:
+def check_new_result(
+    session: Session,
+    lot: Lot,
+    item: SpecItem,
+    *,
+    retest_of_id: int | None,
+    investigation_id: int | None,
+    reason: str,
+) -> tuple[Investigation | None, str]:
     """Before a result of ``item`` is recorded on ``lot``: the open investigation it is a
     retest in (with the cleaned reason), or None for a first result.
 
@@ -101,28 +112,38 @@ def check_new_result(session: Session, lot: Lot, item: SpecItem, *,
                 raise InvalidTransition(
                     f"Cannot record a new {item.test_name} result: investigation #{inv.id} "
                     f"is open on {inv.result_text}; record the result as a retest against "
-                    "it, with a reason.")
+                    "it, with a reason."
+                )
             if inv.conclusion == NO_LAB_ERROR:
                 raise InvalidTransition(
                     f"Cannot record a new {item.test_name} result: investigation #{inv.id} "
                     f"concluded that {inv.result_text} stands (no laboratory error); a "
-                    "later result cannot replace it.")
+                    "later result cannot replace it."
+                )
         return None, ""
-    found = (session.get(Investigation, investigation_id) if investigation_id is not None
-             else _investigation_of(session, retest_of_id or 0))
+    found = (
+        session.get(Investigation, investigation_id)
+        if investigation_id is not None
+        else _investigation_of(session, retest_of_id or 0)
+    )
     if found is None or found.lot_id != lot.id or found.spec_item_id != item.id:
-        named = (f"investigation #{investigation_id}" if investigation_id is not None
-                 else f"result {retest_of_id}")
+        named = (
+            f"investigation #{investigation_id}"
+            if investigation_id is not None
+            else f"result {retest_of_id}"
+        )
         raise ValidationError(
             f"Retest of: {named} is not an investigation of a {item.test_name} result of lot "
             f"{lot.lot_number}; a retest is recorded only against an open investigation.",
-            field="retest_of")
+            field="retest_of",
+        )
     inv = found
     if inv.conclusion is not None:
         raise InvalidTransition(
             f"Cannot record a retest: investigation #{inv.id} is closed "
             f"({CONCLUSIONS[inv.conclusion]}); a retest counts only against an open "
-            "investigation.")
+            "investigation."
+        )
     why = clean_text(reason, "Retest reason", max_length=500)
     return inv, why
 
@@ -130,9 +151,15 @@ def check_new_result(session: Session, lot: Lot, item: SpecItem, *,
 def add_retest(session: Session, inv: Investigation, result: QCResult, reason: str) -> None:
     """Record ``result`` as a retest in ``inv`` with its reason."""
     assert inv.id is not None and result.id is not None
-    session.add(InvestigationRetest(investigation_id=inv.id, result_id=result.id,
-                                    reason=reason, recorded_at=utcnow(),
-                                    recorded_by=result.tester_id))
+    session.add(
+        InvestigationRetest(
+            investigation_id=inv.id,
+            result_id=result.id,
+            reason=reason,
+            recorded_at=utcnow(),
+            recorded_by=result.tester_id,
+        )
+    )
     session.flush()
 
 
@@ -142,25 +169,39 @@ def add_retest(session: Session, inv: Investigation, result: QCResult, reason: s
 def content(session: Session, inv: Investigation) -> dict[str, Any]:
     """What a closing signature covers: the investigation (as it stands before closing
     is written), its original result and every retest."""
-    retests = session.exec(select(InvestigationRetest)
-                           .where(InvestigationRetest.investigation_id == inv.id)
-                           .order_by(col(InvestigationRetest.id))).all()
+    retests = session.exec(
+        select(InvestigationRetest)
+        .where(InvestigationRetest.investigation_id == inv.id)
+        .order_by(col(InvestigationRetest.id))
+    ).all()
     ids = [inv.result_id, *(r.result_id for r in retests)]
-    results = session.exec(select(QCResult).where(col(QCResult.id).in_(ids))
-                           .order_by(col(QCResult.id))).all()
+    results = session.exec(
+        select(QCResult).where(col(QCResult.id).in_(ids)).order_by(col(QCResult.id))
+    ).all()
 
     def rows(objs: Iterable[Any]) -> list[dict[str, Any]]:
-        return [row_content(o.__table__, {c.name: getattr(o, c.name)
-                                          for c in o.__table__.columns}) for o in objs]
+        return [
+            row_content(o.__table__, {c.name: getattr(o, c.name) for c in o.__table__.columns})
+            for o in objs
+        ]
 
-    head = {k: v for k, v in rows([inv])[0].items()
-            if k not in ("conclusion", "conclusion_text", "closed_at", "closed_by",
-                         "signature_id")}
+    head = {
+        k: v
+        for k, v in rows([inv])[0].items()
+        if k not in ("conclusion", "conclusion_text", "closed_at", "closed_by", "signature_id")
+    }
     return {"investigation": head, "retests": rows(retests), "results": rows(results)}
 
 
-def close(session: Session, who: CurrentUser, creds: Credentials, investigation_id: int, *,
-          lab_error: bool, conclusion: str) -> None:
+def close(
+    session: Session,
+    who: CurrentUser,
+    creds: Credentials,
+    investigation_id: int,
+    *,
+    lab_error: bool,
+    conclusion: str,
+) -> None:
     """QA closes an investigation with a signature and a conclusion.
 
     ``lab_error`` True: an assignable laboratory error was found; the original result is
@@ -175,24 +216,34 @@ def close(session: Session, who: CurrentUser, creds: Credentials, investigation_
     lot = lots.get_lot(session, inv.lot_id, for_update=True)
     session.refresh(inv)
     if inv.conclusion is not None:
-        raise InvalidTransition(f"Investigation #{inv.id} is already closed "
-                                f"({CONCLUSIONS[inv.conclusion]}).")
+        raise InvalidTransition(
+            f"Investigation #{inv.id} is already closed ({CONCLUSIONS[inv.conclusion]})."
+        )
     text = clean_paragraphs(conclusion or "", "Conclusion", max_length=MAX_TEXT)
-    retests = session.exec(select(InvestigationRetest)
-                           .where(InvestigationRetest.investigation_id == inv.id)).all()
+    retests = session.exec(
+        select(InvestigationRetest).where(InvestigationRetest.investigation_id == inv.id)
+    ).all()
     if lab_error and not retests:
         raise ValidationError(
             f"Conclusion: investigation #{inv.id} has no retest; a laboratory error "
             "invalidates the original only when a retest stands in its place.",
-            field="conclusion")
+            field="conclusion",
+        )
     testers = {r.recorded_by for r in retests} | {inv.opened_by}
     if who.id in testers:
         raise PermissionDenied(
             f"{who.full_name} recorded a result of investigation #{inv.id} and so may not "
-            "close it (separation of duties).")
-    signature = signatures.sign(session, who, creds, meaning="concluded",
-                                record_type="investigation", record_id=inv.id or 0,
-                                content=content(session, inv))
+            "close it (separation of duties)."
+        )
+    signature = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="concluded",
+        record_type="investigation",
+        record_id=inv.id or 0,
+        content=content(session, inv),
+    )
     verdict = LAB_ERROR if lab_error else NO_LAB_ERROR
     with audit.reason(session, f"investigation closed: {CONCLUSIONS[verdict]}"):
         inv.conclusion = verdict
@@ -251,36 +302,70 @@ class InvestigationView:
 
 def views(session: Session, lot_id: int) -> list[InvestigationView]:
     """Every investigation of the lot, oldest first, with retests and signatures."""
-    invs = session.exec(select(Investigation).where(Investigation.lot_id == lot_id)
-                        .order_by(col(Investigation.id))).all()
+    invs = session.exec(
+        select(Investigation).where(Investigation.lot_id == lot_id).order_by(col(Investigation.id))
+    ).all()
     if not invs:
         return []
     inv_ids = [i.id for i in invs]
-    links = session.exec(select(InvestigationRetest)
-                         .where(col(InvestigationRetest.investigation_id).in_(inv_ids))
-                         .order_by(col(InvestigationRetest.id))).all()
-    results = {r.id: r for r in session.exec(select(QCResult).where(
-        col(QCResult.id).in_([link.result_id for link in links]))).all()} if links else {}
+    links = session.exec(
+        select(InvestigationRetest)
+        .where(col(InvestigationRetest.investigation_id).in_(inv_ids))
+        .order_by(col(InvestigationRetest.id))
+    ).all()
+    results = (
+        {
+            r.id: r
+            for r in session.exec(
+                select(QCResult).where(col(QCResult.id).in_([link.result_id for link in links]))
+            ).all()
+        }
+        if links
+        else {}
+    )
     people = {u.id: u.full_name for u in session.exec(select(User)).all()}
-    tests = {i.id: i.test_name for i in session.exec(select(SpecItem).where(
-        col(SpecItem.id).in_([inv.spec_item_id for inv in invs]))).all()}
+    tests = {
+        i.id: i.test_name
+        for i in session.exec(
+            select(SpecItem).where(col(SpecItem.id).in_([inv.spec_item_id for inv in invs]))
+        ).all()
+    }
     out = []
     for inv in invs:
         assert inv.id is not None
         retests = tuple(
-            RetestView(link.result_id, results[link.result_id].value_text,
-                       results[link.result_id].conforms, results[link.result_id].tested_at,
-                       link.reason, people.get(link.recorded_by, "?"))
-            for link in links if link.investigation_id == inv.id)
+            RetestView(
+                link.result_id,
+                results[link.result_id].value_text,
+                results[link.result_id].conforms,
+                results[link.result_id].tested_at,
+                link.reason,
+                people.get(link.recorded_by, "?"),
+            )
+            for link in links
+            if link.investigation_id == inv.id
+        )
         sig = None
         if inv.signature_id is not None:
             s = session.get(signatures.Signature, inv.signature_id)
             sig = signatures.view(s, content(session, inv)) if s is not None else None
-        out.append(InvestigationView(
-            inv.id, inv.lot_id, inv.result_id, tests.get(inv.spec_item_id, "?"),
-            inv.result_text, inv.opened_at, people.get(inv.opened_by, "?"), retests,
-            inv.conclusion, inv.conclusion_text, inv.closed_at,
-            people.get(inv.closed_by) if inv.closed_by is not None else None, sig))
+        out.append(
+            InvestigationView(
+                inv.id,
+                inv.lot_id,
+                inv.result_id,
+                tests.get(inv.spec_item_id, "?"),
+                inv.result_text,
+                inv.opened_at,
+                people.get(inv.opened_by, "?"),
+                retests,
+                inv.conclusion,
+                inv.conclusion_text,
+                inv.closed_at,
+                people.get(inv.closed_by) if inv.closed_by is not None else None,
+                sig,
+            )
+        )
     return out
 
 
@@ -306,13 +391,17 @@ class Standing:
 
 def standing(session: Session, lot_ids: Any) -> Standing:
     """The :class:`Standing` of the lots ``lot_ids`` (ids, or a query of ids); two reads."""
-    invs = session.exec(select(Investigation).where(col(Investigation.lot_id).in_(lot_ids))
-                        .order_by(col(Investigation.id))).all()
+    invs = session.exec(
+        select(Investigation)
+        .where(col(Investigation.lot_id).in_(lot_ids))
+        .order_by(col(Investigation.id))
+    ).all()
     by_id = {inv.id: inv for inv in invs}
     links = session.exec(  # read whether or not there are investigations: a fixed count
         select(InvestigationRetest)
         .join(Investigation, col(Investigation.id) == col(InvestigationRetest.investigation_id))
-        .where(col(Investigation.lot_id).in_(lot_ids))).all()
+        .where(col(Investigation.lot_id).in_(lot_ids))
+    ).all()
     not_counted: set[int] = set()
     deciding: dict[tuple[int, int], int] = {}
     open_by_lot: dict[int, list[str]] = {}
@@ -323,12 +412,12 @@ def standing(session: Session, lot_ids: Any) -> Standing:
             deciding[inv.lot_id, inv.spec_item_id] = inv.result_id
         else:
             open_by_lot.setdefault(inv.lot_id, []).append(
-                f"investigation #{inv.id} open: {inv.result_text}")
+                f"investigation #{inv.id} open: {inv.result_text}"
+            )
     for link in links:
         if by_id[link.investigation_id].conclusion != LAB_ERROR:
             not_counted.add(link.result_id)
-    return Standing(frozenset(not_counted), deciding,
-                    {k: tuple(v) for k, v in open_by_lot.items()})
+    return Standing(frozenset(not_counted), deciding, {k: tuple(v) for k, v in open_by_lot.items()})
 
 
 def result_notes(session: Session, lot_id: int) -> dict[int, str]:
@@ -344,8 +433,11 @@ def result_notes(session: Session, lot_id: int) -> dict[int, str]:
             LAB_ERROR: f"invalidated: laboratory error (investigation #{inv.id})",
             NO_LAB_ERROR: f"stands: no laboratory error (investigation #{inv.id})",
         }[inv.conclusion]
-    for link in session.exec(select(InvestigationRetest).where(
-            col(InvestigationRetest.investigation_id).in_(list(by_id)))).all():
+    for link in session.exec(
+        select(InvestigationRetest).where(
+            col(InvestigationRetest.investigation_id).in_(list(by_id))
+        )
+    ).all():
         inv = by_id[link.investigation_id]
         notes[link.result_id] = {
             None: f"retest in open investigation #{inv.id}",
@@ -362,4 +454,5 @@ def require_not_investigated(session: Session, result_id: int, doing: str) -> No
     if inv is not None:
         raise InvalidTransition(
             f"Cannot {doing}: it belongs to investigation #{inv.id} ({inv.result_text}); "
-            "QA's conclusion of the investigation decides whether it counts.")
+            "QA's conclusion of the investigation decides whether it counts."
+        )

@@ -48,8 +48,7 @@ def require_status(lot: Lot, allowed: frozenset[str] | tuple[str, ...] | str, do
         return
     wanted = " or ".join(sorted(allowed_set))
     raise InvalidTransition(
-        f"Cannot {doing}: lot {lot.lot_number} is {lot.status}; this needs a lot that is "
-        f"{wanted}."
+        f"Cannot {doing}: lot {lot.lot_number} is {lot.status}; this needs a lot that is {wanted}."
     )
 
 
@@ -77,6 +76,8 @@ def after_correction(session: Session, lot: Lot, reason: str) -> None:
     """
     if lot.status in RELEASED_STATES:
         set_status(
-            session, lot, AWAITING_RELEASE,
+            session,
+            lot,
+            AWAITING_RELEASE,
             f"batch record corrected after release ({reason}); release signature invalidated",
         )

@@ -33,9 +33,17 @@ def _cells(value: float, site_separator: str) -> str:
     return format_quantity(value, Dim.CELLS, decimal_separator=site_separator)
 
 
-def check(session: Session, lot: Lot, *, field: str, value: float, available: float | None,
-          source: str, deviation_id: int | None, decimal_separator: str = "."
-          ) -> Excess | None:
+def check(
+    session: Session,
+    lot: Lot,
+    *,
+    field: str,
+    value: float,
+    available: float | None,
+    source: str,
+    deviation_id: int | None,
+    decimal_separator: str = ".",
+) -> Excess | None:
     """Refuse ``value`` (cells) beyond ``available`` plus the counting error allowance,
     naming both numbers, unless ``deviation_id`` names an open deviation of the lot; returns
     what to link to that deviation (None when the value is plausible or nothing is known to
@@ -47,13 +55,14 @@ def check(session: Session, lot: Lot, *, field: str, value: float, available: fl
     if value <= ceiling:
         return None
     typed, known = _cells(value, decimal_separator), _cells(available, decimal_separator)
-    note = (f"{field} {typed} exceed the {source} ({known}; counting error allowance "
-            f"{pct:g} %)")
+    note = f"{field} {typed} exceed the {source} ({known}; counting error allowance {pct:g} %)"
     if deviation_id is None:
         raise ValidationError(
             f"{field}: {typed} is more than the {source} ({known}), even allowing {pct:g} % "
             f"counting error (at most {_cells(ceiling, decimal_separator)}). Correct the "
-            "entry, or name an open deviation of the lot that explains it.", field=field)
+            "entry, or name an open deviation of the lot that explains it.",
+            field=field,
+        )
     dev = deviations.require_open(session, lot, deviation_id, f"an entry beyond {known}")
     assert dev.id is not None
     return Excess(dev.id, note)
@@ -65,13 +74,16 @@ def link(session: Session, excess: Excess | None, record_type: str, record_id: i
         deviations.link(session, excess.deviation_id, record_type, record_id, excess.note)
 
 
-def available_for_seeding(session: Session, lot: Lot, previous: Passage | None
-                          ) -> tuple[float | None, str]:
+def available_for_seeding(
+    session: Session, lot: Lot, previous: Passage | None
+) -> tuple[float | None, str]:
     """The cells available to seed the next passage, and where they come from."""
     if previous is None:
         harvest = session.get(Harvest, lot.harvest_id)
-        return (harvest.tnc_cells_total if harvest is not None else None,
-                "total nucleated cells of the harvest")
+        return (
+            harvest.tnc_cells_total if harvest is not None else None,
+            "total nucleated cells of the harvest",
+        )
     return previous.cells_harvested, f"cells harvested at P{previous.number}"
 
 

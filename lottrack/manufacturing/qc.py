@@ -68,22 +68,24 @@ def current_weight(session: Session, subject_id: int) -> WeightMeasurement | Non
     """The subject's latest valid weight."""
     return session.exec(
         select(WeightMeasurement)
-        .where(WeightMeasurement.subject_id == subject_id,
-               col(WeightMeasurement.voided_reason).is_(None))
+        .where(
+            WeightMeasurement.subject_id == subject_id,
+            col(WeightMeasurement.voided_reason).is_(None),
+        )
         .order_by(col(WeightMeasurement.measured_at).desc(), col(WeightMeasurement.id).desc())
     ).first()
 
 
-def endotoxin_limit_for(session: Session, lot: Lot, *, weight_kg: float | None = None
-                        ) -> float | None:
+def endotoxin_limit_for(
+    session: Session, lot: Lot, *, weight_kg: float | None = None
+) -> float | None:
     """K × current weight (or ``weight_kg``) ÷ largest bag volume of the lot, or None while
     either is missing."""
     if weight_kg is None:
         weight = current_weight(session, lot.subject_id)
         weight_kg = weight.weight_kg if weight is not None else None
     volumes = session.exec(
-        select(ProductUnit.volume_ml).where(ProductUnit.lot_id == lot.id,
-                                            ProductUnit.kind == "msc")
+        select(ProductUnit.volume_ml).where(ProductUnit.lot_id == lot.id, ProductUnit.kind == "msc")
     ).all()
     if weight_kg is None or not volumes:
         return None
@@ -97,15 +99,20 @@ def _require_endotoxin_inputs(session: Session, lot: Lot, item: SpecItem) -> Non
     code = subject.code if subject is not None else "?"
     missing = []
     if current_weight(session, lot.subject_id) is None:
-        missing.append(f"no valid weight of subject {code} is recorded (a clinician or "
-                       "pharmacist records it, before any visit too: w then a on the "
-                       "ward's patient list or on the pharmacy's allocation screen, or "
-                       f"`lottrack weight record {code} WEIGHT`)")
+        missing.append(
+            f"no valid weight of subject {code} is recorded (a clinician or "
+            "pharmacist records it, before any visit too: w then a on the "
+            "ward's patient list or on the pharmacy's allocation screen, or "
+            f"`lottrack weight record {code} WEIGHT`)"
+        )
     if not session.exec(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)).first():
         missing.append(f"lot {lot.lot_number} has no bag yet (formulate it first)")
     raise ValidationError(
         "Endotoxin: the limit is 5 EU/kg × the subject's weight ÷ the bag volume; "
-        + "; ".join(missing) + ".", field=item.test_name)
+        + "; ".join(missing)
+        + ".",
+        field=item.test_name,
+    )
 
 
 def _site_for(session: Session, lot: Lot) -> Site:
@@ -125,15 +132,16 @@ def _checked_tested_at(tested_at: dt.datetime) -> dt.datetime:
     return tested_at.astimezone(dt.UTC)
 
 
-def _judge(session: Session, lot: Lot, item: SpecItem, value_text: str
-           ) -> specifications.Judgement:
+def _judge(session: Session, lot: Lot, item: SpecItem, value_text: str) -> specifications.Judgement:
     """Parse ``value_text`` with the site's decimal separator and judge it against the
     item (endotoxin against the limit from the subject's current weight and the bag)."""
     limit = endotoxin_limit_for(session, lot) if item.kind == specifications.ENDOTOXIN else None
     if item.kind == specifications.ENDOTOXIN and limit is None:
         _require_endotoxin_inputs(session, lot, item)
     return specifications.judge(
-        item, value_text, decimal_separator=_site_for(session, lot).decimal_separator,
+        item,
+        value_text,
+        decimal_separator=_site_for(session, lot).decimal_separator,
         endotoxin_limit=limit,
     )
 
@@ -170,17 +178,30 @@ def record_result(
     method = clean_text(method, "Method", max_length=200, required=False)
     item = specifications.item_by_code(session, lot.spec_id, test)
     inv, why = investigations.check_new_result(
-        session, lot, item, retest_of_id=retest_of_id, investigation_id=investigation_id,
-        reason=reason)
+        session,
+        lot,
+        item,
+        retest_of_id=retest_of_id,
+        investigation_id=investigation_id,
+        reason=reason,
+    )
     if inv is not None:
         retest_of_id = retest_of_id or inv.result_id
     judged = _judge(session, lot, item, value_text)
     assert lot.id is not None and item.id is not None and user.id is not None
     result = QCResult(
-        lot_id=lot.id, spec_item_id=item.id, value_text=value_text.strip(),
-        value_num=judged.value_num, value_cat=judged.value_cat, unit=judged.unit,
-        limit_text=judged.limit_text, method=method, tested_at=tested_at,
-        tester_id=user.id, conforms=judged.conforms, retest_of_id=retest_of_id,
+        lot_id=lot.id,
+        spec_item_id=item.id,
+        value_text=value_text.strip(),
+        value_num=judged.value_num,
+        value_cat=judged.value_cat,
+        unit=judged.unit,
+        limit_text=judged.limit_text,
+        method=method,
+        tested_at=tested_at,
+        tester_id=user.id,
+        conforms=judged.conforms,
+        retest_of_id=retest_of_id,
     )
     session.add(result)
     session.flush()
@@ -216,14 +237,22 @@ def results(session: Session, lot_id: int, *, include_voided: bool = False) -> l
     notes = investigations.result_notes(session, lot_id)
     out = [
         QCRow(
-            id=r.id or 0, code=spec_items[r.spec_item_id].code,
-            test_name=spec_items[r.spec_item_id].test_name, value_text=r.value_text,
-            limit_text=r.limit_text, conforms=r.conforms,
-            required=spec_items[r.spec_item_id].required, tested_at=r.tested_at,
+            id=r.id or 0,
+            code=spec_items[r.spec_item_id].code,
+            test_name=spec_items[r.spec_item_id].test_name,
+            value_text=r.value_text,
+            limit_text=r.limit_text,
+            conforms=r.conforms,
+            required=spec_items[r.spec_item_id].required,
+            tested_at=r.tested_at,
             retest_of_id=r.retest_of_id,
-            superseded=(r.voided_reason is None and r.id not in standing.not_counted
-                        and latest.get(r.spec_item_id) != r.id),
-            method=r.method, voided_reason=r.voided_reason,
+            superseded=(
+                r.voided_reason is None
+                and r.id not in standing.not_counted
+                and latest.get(r.spec_item_id) != r.id
+            ),
+            method=r.method,
+            voided_reason=r.voided_reason,
             investigation_note=notes.get(r.id or 0, ""),
         )
         for r in rows
@@ -236,8 +265,9 @@ def results(session: Session, lot_id: int, *, include_voided: bool = False) -> l
 # ------------------------------------------------------------- corrections and voids
 
 
-def _open_result(session: Session, who: CurrentUser, result_id: int, doing: str
-                 ) -> tuple[QCResult, Lot, SpecItem]:
+def _open_result(
+    session: Session, who: CurrentUser, result_id: int, doing: str
+) -> tuple[QCResult, Lot, SpecItem]:
     """The result, its lot (locked) and its test, once the person may change it and the
     lot's state allows it; a voided result is not changed again."""
     authorize(session, who, Action.RECORD_MANUFACTURING)
@@ -252,7 +282,8 @@ def _open_result(session: Session, who: CurrentUser, result_id: int, doing: str
         raise InvalidTransition(
             f"Cannot {what}: lot {lot.lot_number} is {lot.status}; its QC results are "
             "corrected or voided while it is in process, awaiting release, quarantined or "
-            "released, not once it is rejected (the decision is final).")
+            "released, not once it is rejected (the decision is final)."
+        )
     session.refresh(result)  # as it is now that the lot is locked (another terminal)
     if result.voided_reason is not None:
         raise InvalidTransition(f"Cannot {what}: it is void ({result.voided_reason}).")
@@ -285,23 +316,34 @@ def correct_result(
     value_text = str(value_text).strip()
     if value_text != result.value_text:
         judged = _judge(session, lot, item, value_text)
-        new.update(value_text=value_text, value_num=judged.value_num,
-                   value_cat=judged.value_cat, unit=judged.unit,
-                   limit_text=judged.limit_text, conforms=judged.conforms)
+        new.update(
+            value_text=value_text,
+            value_num=judged.value_num,
+            value_cat=judged.value_cat,
+            unit=judged.unit,
+            limit_text=judged.limit_text,
+            conforms=judged.conforms,
+        )
     if method is not None:
         new["method"] = clean_text(method, "Method", max_length=200, required=False)
     if tested_at is not None:
         new["tested_at"] = _checked_tested_at(tested_at)
     changes = {k: v for k, v in new.items() if getattr(result, k) != v}
     if not changes:
-        raise ValidationError(f"Correction: no value of the {item.test_name} result would "
-                              "change.", field="Correction")
+        raise ValidationError(
+            f"Correction: no value of the {item.test_name} result would change.", field="Correction"
+        )
     with audit.reason(session, why):
         for key, value in changes.items():
             setattr(result, key, value)
-    if result.conforms is False and result.retest_of_id is None and not any(
-            inv.result_id == result.id for inv in investigations.for_item(
-                session, result.lot_id, item.id or 0)):
+    if (
+        result.conforms is False
+        and result.retest_of_id is None
+        and not any(
+            inv.result_id == result.id
+            for inv in investigations.for_item(session, result.lot_id, item.id or 0)
+        )
+    ):
         session.flush()
         investigations.open_for(session, lot, result, item)
     lots.after_correction(session, lot, why)
@@ -315,8 +357,7 @@ def void_result(session: Session, who: CurrentUser, result_id: int, reason: str)
     retest is voided, the result it repeated is the latest again). A void on a released
     lot returns it to awaiting release. Refused on a rejected lot."""
     result, lot, _item = _open_result(session, who, result_id, "void")
-    investigations.require_not_investigated(session, result_id,
-                                            f"void the result #{result_id}")
+    investigations.require_not_investigated(session, result_id, f"void the result #{result_id}")
     why = clean_text(reason, "Reason", max_length=500)
     with audit.reason(session, why):
         result.voided_reason = why
@@ -352,8 +393,9 @@ def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
     return readiness_of(session, [lot])[lot.id]
 
 
-def readiness_of(session: Session, lots: Sequence[Lot], *,
-                 lot_ids: Select[Any] | None = None) -> dict[int, ReleaseReadiness]:
+def readiness_of(
+    session: Session, lots: Sequence[Lot], *, lot_ids: Select[Any] | None = None
+) -> dict[int, ReleaseReadiness]:
     """:func:`readiness` of each lot, by lot id, in two reads whatever the number of lots:
     the tests of their specifications, and their valid results.
 
@@ -366,9 +408,11 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
         return {}
     spec_ids = sorted({lot.spec_id for lot in lots})
     required: dict[int, list[tuple[int, str]]] = {spec_id: [] for spec_id in spec_ids}
-    for item in session.exec(select(SpecItem).where(col(SpecItem.spec_id).in_(spec_ids))
-                             .order_by(col(SpecItem.spec_id), col(SpecItem.position),
-                                       col(SpecItem.id))).all():
+    for item in session.exec(
+        select(SpecItem)
+        .where(col(SpecItem.spec_id).in_(spec_ids))
+        .order_by(col(SpecItem.spec_id), col(SpecItem.position), col(SpecItem.id))
+    ).all():
         assert item.id is not None
         if item.required:
             required[item.spec_id].append((item.id, item.test_name))
@@ -377,8 +421,14 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
     open_records = deviations.open_by_lot(session, among)
     latest: dict[tuple[int, int], tuple[str, str, bool | None]] = {}
     for result_id, lot_id, item_id, value_text, limit_text, conforms in session.execute(
-        sa_select(col(QCResult.id), col(QCResult.lot_id), col(QCResult.spec_item_id),
-                  col(QCResult.value_text), col(QCResult.limit_text), col(QCResult.conforms))
+        sa_select(
+            col(QCResult.id),
+            col(QCResult.lot_id),
+            col(QCResult.spec_item_id),
+            col(QCResult.value_text),
+            col(QCResult.limit_text),
+            col(QCResult.conforms),
+        )
         .where(col(QCResult.lot_id).in_(among), col(QCResult.voided_reason).is_(None))
         .order_by(col(QCResult.tested_at), col(QCResult.id))
     ).all():
@@ -399,7 +449,10 @@ def readiness_of(session: Session, lots: Sequence[Lot], *,
                 missing.append(test_name)
             elif row[2] is False:
                 failing.append(f"{test_name} {row[0]} (limit {row[1]})")
-        out[lot.id] = ReleaseReadiness(tuple(missing), tuple(failing),
-                                       standing.open_by_lot.get(lot.id, ()),
-                                       open_records.get(lot.id, ()))
+        out[lot.id] = ReleaseReadiness(
+            tuple(missing),
+            tuple(failing),
+            standing.open_by_lot.get(lot.id, ()),
+            open_records.get(lot.id, ()),
+        )
     return out

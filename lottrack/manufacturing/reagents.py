@@ -40,8 +40,9 @@ class ReagentLotInfo:
 
 def _info(lot: ReagentLot) -> ReagentLotInfo:
     assert lot.id is not None
-    return ReagentLotInfo(lot.id, lot.name, lot.kind, lot.supplier, lot.lot_number,
-                          lot.expiry, lot.status)
+    return ReagentLotInfo(
+        lot.id, lot.name, lot.kind, lot.supplier, lot.lot_number, lot.expiry, lot.status
+    )
 
 
 def _label(lot: ReagentLot) -> str:
@@ -72,21 +73,38 @@ def register_reagent_lot(
     supplier = clean_text(supplier, "Supplier", max_length=200)
     lot_number = clean_text(lot_number, "Lot number", max_length=64)
     if kind not in KINDS:
-        raise ValidationError(f'Kind: "{str(kind)[:40]}" is not a reagent kind; expected one '
-                              f"of {', '.join(KINDS)}.", field="Kind")
+        raise ValidationError(
+            f'Kind: "{str(kind)[:40]}" is not a reagent kind; expected one of {", ".join(KINDS)}.',
+            field="Kind",
+        )
     if isinstance(expiry, dt.datetime) or not isinstance(expiry, dt.date):
         raise ValidationError(f"Expiry: {expiry!r} is not a date.", field="Expiry")
     if expiry < utcnow().date():
-        raise ValidationError(f"Expiry: {expiry.isoformat()} has passed; an expired lot "
-                              "cannot be registered for use.", field="Expiry")
-    duplicate = session.exec(select(ReagentLot).where(
-        ReagentLot.name == name, ReagentLot.supplier == supplier,
-        ReagentLot.lot_number == lot_number)).first()
+        raise ValidationError(
+            f"Expiry: {expiry.isoformat()} has passed; an expired lot "
+            "cannot be registered for use.",
+            field="Expiry",
+        )
+    duplicate = session.exec(
+        select(ReagentLot).where(
+            ReagentLot.name == name,
+            ReagentLot.supplier == supplier,
+            ReagentLot.lot_number == lot_number,
+        )
+    ).first()
     if duplicate is not None:
-        raise ValidationError(f"Lot number: {name} lot {lot_number} from {supplier} is "
-                              "already registered.", field="Lot number")
-    lot = ReagentLot(name=name, kind=kind, supplier=supplier, lot_number=lot_number,
-                     expiry=expiry, created_by=user.id)
+        raise ValidationError(
+            f"Lot number: {name} lot {lot_number} from {supplier} is already registered.",
+            field="Lot number",
+        )
+    lot = ReagentLot(
+        name=name,
+        kind=kind,
+        supplier=supplier,
+        lot_number=lot_number,
+        expiry=expiry,
+        created_by=user.id,
+    )
     session.add(lot)
     session.flush()
     return _info(lot)
@@ -97,19 +115,23 @@ def release_reagent_lot(session: Session, who: CurrentUser, reagent_lot_id: int)
     user = authorize(session, who, Action.RELEASE_REAGENT)
     lot = _row(session, reagent_lot_id, for_update=True)
     if lot.status != QUARANTINE:
-        raise InvalidTransition(f"Cannot release {_label(lot)}: it is {lot.status}; only a "
-                                "lot in quarantine can be released.")
+        raise InvalidTransition(
+            f"Cannot release {_label(lot)}: it is {lot.status}; only a "
+            "lot in quarantine can be released."
+        )
     if lot.expiry < utcnow().date():
-        raise InvalidTransition(f"Cannot release {_label(lot)}: it expired on "
-                                f"{lot.expiry.isoformat()}.")
+        raise InvalidTransition(
+            f"Cannot release {_label(lot)}: it expired on {lot.expiry.isoformat()}."
+        )
     with audit.reason(session, f"released for use by QA ({user.username})"):
         lot.status = RELEASED
         lot.released_by = user.id
         lot.released_at = utcnow()
 
 
-def reject_reagent_lot(session: Session, who: CurrentUser, reagent_lot_id: int,
-                       reason: str) -> None:
+def reject_reagent_lot(
+    session: Session, who: CurrentUser, reagent_lot_id: int, reason: str
+) -> None:
     """QA rejects a reagent lot (from quarantine, or withdraws a released one)."""
     user = authorize(session, who, Action.RELEASE_REAGENT)
     lot = _row(session, reagent_lot_id, for_update=True)
@@ -129,13 +151,16 @@ def require_usable(
     lot = _row(session, reagent_lot_id)
     if lot.status != RELEASED:
         why = "has been rejected" if lot.status == REJECTED else "has not been released by QA"
-        raise InvalidTransition(f"Cannot use {_label(lot)}: it {why}; only released reagent "
-                                "lots may be used.")
+        raise InvalidTransition(
+            f"Cannot use {_label(lot)}: it {why}; only released reagent lots may be used."
+        )
     day = on.astimezone(timezone).date()
     if lot.expiry < day:
-        raise InvalidTransition(f"Cannot use {_label(lot)}: it expired on "
-                                f"{lot.expiry.isoformat()}, before its use on "
-                                f"{day.isoformat()}.")
+        raise InvalidTransition(
+            f"Cannot use {_label(lot)}: it expired on "
+            f"{lot.expiry.isoformat()}, before its use on "
+            f"{day.isoformat()}."
+        )
     return lot
 
 

@@ -66,13 +66,17 @@ def validate(raw: Any) -> None:
             raise ValidationError(
                 f'Specification file: unknown key "{loc[-1]}"'
                 f"{f' in {parent}' if parent else ''}; nothing was imported.",
-                field=str(loc[-1])) from None
+                field=str(loc[-1]),
+            ) from None
         if loc == ("items",) and error["type"] in ("missing", "too_short", "list_type"):
-            raise ValidationError("Specification file: expected an object with a list of "
-                                  "items.", field="items") from None
+            raise ValidationError(
+                "Specification file: expected an object with a list of items.", field="items"
+            ) from None
         where = _where(loc) or "the file"
-        raise ValidationError(f"Specification file: {where}: {error['msg']} (found "
-                              f"{error.get('input')!r:.60}).", field=where) from None
+        raise ValidationError(
+            f"Specification file: {where}: {error['msg']} (found {error.get('input')!r:.60}).",
+            field=where,
+        ) from None
 
 
 REQUIRED_TESTS: dict[str, str] = {
@@ -80,10 +84,14 @@ REQUIRED_TESTS: dict[str, str] = {
     "mycoplasma": "mycoplasma",
     "endotoxin": "endotoxin",
     "viability_fresh": "viability",
-    "cd73": "identity marker CD73", "cd90": "identity marker CD90",
-    "cd105": "identity marker CD105", "cd45": "identity marker CD45",
-    "cd34": "identity marker CD34", "cd14": "identity marker CD14",
-    "cd19": "identity marker CD19", "hla_dr": "identity marker HLA-DR",
+    "cd73": "identity marker CD73",
+    "cd90": "identity marker CD90",
+    "cd105": "identity marker CD105",
+    "cd45": "identity marker CD45",
+    "cd34": "identity marker CD34",
+    "cd14": "identity marker CD14",
+    "cd19": "identity marker CD19",
+    "hla_dr": "identity marker HLA-DR",
 }
 """Item code → what design §10 requires a release specification to test."""
 MIN_REPLICATES = 2
@@ -95,15 +103,21 @@ def check_required(items: Iterable[tuple[str, str, bool]], min_replicates: int) 
     required for release and judged (not report-only). ``items`` are (code, kind,
     required)."""
     given = {code: (kind, required) for code, kind, required in items}
-    lacking = [what for code, what in REQUIRED_TESTS.items()
-               if code not in given or not given[code][1] or given[code][0] == "report-only"]
+    lacking = [
+        what
+        for code, what in REQUIRED_TESTS.items()
+        if code not in given or not given[code][1] or given[code][0] == "report-only"
+    ]
     if lacking:
         raise ValidationError(
             "Specification file: a release specification must test, as required for "
             f"release and against a limit: {', '.join(lacking)} (design §10); codes "
             f"{', '.join(c for c, w in REQUIRED_TESTS.items() if w in lacking)}.",
-            field="items")
+            field="items",
+        )
     if min_replicates < MIN_REPLICATES:
-        raise ValidationError(f"Specification file: min_replicates must be at least "
-                              f"{MIN_REPLICATES} (a count's CV needs two replicates).",
-                              field="min_replicates")
+        raise ValidationError(
+            f"Specification file: min_replicates must be at least "
+            f"{MIN_REPLICATES} (a count's CV needs two replicates).",
+            field="min_replicates",
+        )

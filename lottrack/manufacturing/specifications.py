@@ -48,8 +48,9 @@ class ItemDef:
     required: bool = True
 
 
-def _pct(code: str, name: str, *, lo: float | None = None, hi: float | None = None,
-         required: bool = True) -> ItemDef:
+def _pct(
+    code: str, name: str, *, lo: float | None = None, hi: float | None = None, required: bool = True
+) -> ItemDef:
     return ItemDef(code, name, NUMERIC, "FRACTION", lo, hi, (), required)
 
 
@@ -72,18 +73,19 @@ V1_ITEMS: tuple[ItemDef, ...] = (
     _pct("cd14", "CD14", hi=2.0),
     _pct("cd19", "CD19", hi=2.0),
     _pct("hla_dr", "HLA-DR", hi=2.0),
-    ItemDef("sterility", "Sterility (aerobic/anaerobic culture)", CATEGORICAL,
-            accepted=("no growth",)),
+    ItemDef(
+        "sterility", "Sterility (aerobic/anaerobic culture)", CATEGORICAL, accepted=("no growth",)
+    ),
     ItemDef("mycoplasma", "Mycoplasma", CATEGORICAL, accepted=("not detected",)),
     ItemDef("endotoxin", "Endotoxin", ENDOTOXIN, "ENDOTOXIN_CONC"),
     ItemDef("karyotype", "Karyotype", REPORT_ONLY, required=False),
-    ItemDef("potency", "Potency (T-cell proliferation inhibition)", REPORT_ONLY,
-            required=False),
+    ItemDef("potency", "Potency (T-cell proliferation inhibition)", REPORT_ONLY, required=False),
 )
 
 
-def _create(session: Session, settings: dict[str, Any], items: tuple[ItemDef, ...],
-            created_by: int | None) -> Specification:
+def _create(
+    session: Session, settings: dict[str, Any], items: tuple[ItemDef, ...], created_by: int | None
+) -> Specification:
     latest = session.exec(select(func.max(Specification.version))).one()
     spec = Specification(version=(latest or 0) + 1, created_by=created_by, **settings)
     session.add(spec)
@@ -91,12 +93,21 @@ def _create(session: Session, settings: dict[str, Any], items: tuple[ItemDef, ..
     for position, item in enumerate(items):
         dim = Dim[item.dimension] if item.dimension else None
         assert spec.id is not None
-        session.add(SpecItem(
-            spec_id=spec.id, code=item.code, test_name=item.test_name, kind=item.kind,
-            dimension=item.dimension, unit=dim.value.symbol if dim else "",
-            min_value=item.min_value, max_value=item.max_value,
-            accepted="|".join(item.accepted), required=item.required, position=position,
-        ))
+        session.add(
+            SpecItem(
+                spec_id=spec.id,
+                code=item.code,
+                test_name=item.test_name,
+                kind=item.kind,
+                dimension=item.dimension,
+                unit=dim.value.symbol if dim else "",
+                min_value=item.min_value,
+                max_value=item.max_value,
+                accepted="|".join(item.accepted),
+                required=item.required,
+                position=position,
+            )
+        )
     session.flush()
     return spec
 
@@ -105,7 +116,6 @@ def seed_v1(session: Session) -> None:
     """Create specification version 1 in an empty database (idempotent)."""
     if session.exec(select(Specification).limit(1)).first() is None:
         _create(session, V1_SETTINGS, V1_ITEMS, None)
-
 
 
 APPROVED_THROUGH = "spec_approved_through"
@@ -118,21 +128,27 @@ def _approved_versions(session: Session) -> set[int]:
     """Versions that QA approved, seeded by ``init`` or in force before approvals."""
     through = session.get(Setting, APPROVED_THROUGH)
     legacy = int(through.value) if through is not None else 0
-    rows = session.exec(select(Specification.version, Specification.created_by,
-                               SpecApproval.id)
-                        .join(SpecApproval, col(SpecApproval.spec_id) == col(Specification.id),
-                              isouter=True)).all()
-    return {version for version, created_by, approval in rows
-            if approval is not None or created_by is None or version <= legacy}
+    rows = session.exec(
+        select(Specification.version, Specification.created_by, SpecApproval.id).join(
+            SpecApproval, col(SpecApproval.spec_id) == col(Specification.id), isouter=True
+        )
+    ).all()
+    return {
+        version
+        for version, created_by, approval in rows
+        if approval is not None or created_by is None or version <= legacy
+    }
 
 
 def current_spec(session: Session) -> Specification:
     """The specification in force: the newest approved version (the one a new lot is
     tested against). A proposed version waits for QA's approval."""
     approved = _approved_versions(session)
-    spec = session.exec(select(Specification)
-                        .where(col(Specification.version).in_(approved or {0}))
-                        .order_by(col(Specification.version).desc())).first()
+    spec = session.exec(
+        select(Specification)
+        .where(col(Specification.version).in_(approved or {0}))
+        .order_by(col(Specification.version).desc())
+    ).first()
     if spec is None:
         raise NotFound("No specification exists; run `lottrack init`.")
     return spec
@@ -140,61 +156,81 @@ def current_spec(session: Session) -> Specification:
 
 def versions(session: Session) -> list[Specification]:
     """Every specification version, newest first (proposed ones included)."""
-    return list(session.exec(
-        select(Specification).order_by(col(Specification.version).desc())
-    ).all())
+    return list(
+        session.exec(select(Specification).order_by(col(Specification.version).desc())).all()
+    )
 
 
 def status_of(session: Session) -> dict[int, str]:
     """Version → ``in force``, ``proposed`` (awaiting QA approval) or ``superseded``."""
     approved = _approved_versions(session)
     newest = max(approved, default=0)
-    return {spec.version: (IN_FORCE if spec.version == newest else
-                           SUPERSEDED if spec.version in approved else PROPOSED)
-            for spec in versions(session)}
+    return {
+        spec.version: (
+            IN_FORCE
+            if spec.version == newest
+            else SUPERSEDED
+            if spec.version in approved
+            else PROPOSED
+        )
+        for spec in versions(session)
+    }
 
 
 def _spec_content(session: Session, spec: Specification) -> dict[str, Any]:
     """What an approval signature covers: the version's settings and every test."""
+
     def content(row: Any) -> dict[str, Any]:
         table = row.__table__
         return audit.row_content(table, {c.name: getattr(row, c.name) for c in table.columns})
 
     assert spec.id is not None
-    return {"specification": content(spec), "items": [content(i) for i in items(session,
-                                                                                 spec.id)]}
+    return {"specification": content(spec), "items": [content(i) for i in items(session, spec.id)]}
 
 
 def approve(session: Session, who: CurrentUser, creds: Credentials, version: int) -> None:
     """QA approves a proposed version with a signature; it is in force from then on (new
     lots are tested against it; existing lots keep theirs). The proposer cannot approve."""
     authorize(session, who, Action.APPROVE_SPECIFICATIONS)
-    spec = session.exec(select(Specification).where(Specification.version == version)
-                        ).first()
+    spec = session.exec(select(Specification).where(Specification.version == version)).first()
     if spec is None:
         raise NotFound(f"No specification version {version}.")
     state = status_of(session)[version]
     if state != PROPOSED:
-        raise InvalidTransition(f"Specification version {version} is {state}; only a "
-                                "proposed version is approved.")
+        raise InvalidTransition(
+            f"Specification version {version} is {state}; only a proposed version is approved."
+        )
     if spec.created_by == who.id:
-        raise PermissionDenied(f"{who.full_name} proposed specification version {version} "
-                               "and so may not approve it (a QA person who is not the "
-                               "proposer approves).")
-    signature = signatures.sign(session, who, creds, meaning="approved",
-                                record_type="specification", record_id=spec.id or 0,
-                                content=_spec_content(session, spec))
+        raise PermissionDenied(
+            f"{who.full_name} proposed specification version {version} "
+            "and so may not approve it (a QA person who is not the "
+            "proposer approves)."
+        )
+    signature = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="approved",
+        record_type="specification",
+        record_id=spec.id or 0,
+        content=_spec_content(session, spec),
+    )
     assert spec.id is not None and signature.id is not None
-    session.add(SpecApproval(spec_id=spec.id, approved_at=utcnow(), approved_by=who.id,
-                             signature_id=signature.id))
+    session.add(
+        SpecApproval(
+            spec_id=spec.id, approved_at=utcnow(), approved_by=who.id, signature_id=signature.id
+        )
+    )
     session.flush()
 
 
 def items(session: Session, spec_id: int) -> list[SpecItem]:
     """The tests of a specification, in order."""
-    return list(session.exec(
-        select(SpecItem).where(SpecItem.spec_id == spec_id).order_by(col(SpecItem.position))
-    ).all())
+    return list(
+        session.exec(
+            select(SpecItem).where(SpecItem.spec_id == spec_id).order_by(col(SpecItem.position))
+        ).all()
+    )
 
 
 def item_by_code(session: Session, spec_id: int, code: str) -> SpecItem:
@@ -204,8 +240,9 @@ def item_by_code(session: Session, spec_id: int, code: str) -> SpecItem:
     ).first()
     if item is None:
         known = ", ".join(i.code for i in items(session, spec_id))
-        raise ValidationError(f'Test: "{code}" is not in this specification ({known}).',
-                              field="test")
+        raise ValidationError(
+            f'Test: "{code}" is not in this specification ({known}).', field="test"
+        )
     return item
 
 
@@ -219,8 +256,9 @@ MAX_PERIOD = {"fresh_shelf_life_hours": 24 * 365.0, "thaw_max_minutes": 60 * 24 
 
 
 def _text(value: Any, field: str, max_length: int) -> str:
-    return clean_text(str(value), f"Specification file: {field}", max_length=max_length,
-                      required=False)
+    return clean_text(
+        str(value), f"Specification file: {field}", max_length=max_length, required=False
+    )
 
 
 def _finite(value: Any, what: str) -> float:
@@ -243,8 +281,9 @@ def _accepted(raw: Any, where: str) -> tuple[str, ...]:
     if any("|" in a for a in values):
         raise ValidationError(f'Specification file: {where} accepted values cannot hold "|".')
     if len("|".join(values)) > 500:
-        raise ValidationError(f"Specification file: {where} accepted values are longer "
-                              "than 500 characters together.")
+        raise ValidationError(
+            f"Specification file: {where} accepted values are longer than 500 characters together."
+        )
     return values
 
 
@@ -263,8 +302,9 @@ def _item_from_json(raw: Any, index: int) -> ItemDef:
     except KeyError as exc:
         raise ValidationError(f"Specification file: {where} lacks {exc.args[0]!r}.") from None
     if kind not in KINDS:
-        raise ValidationError(f"Specification file: {where} kind {kind!r} is not one of "
-                              f"{', '.join(KINDS)}.")
+        raise ValidationError(
+            f"Specification file: {where} kind {kind!r} is not one of {', '.join(KINDS)}."
+        )
     if not code or not name:
         raise ValidationError(f"Specification file: {where} needs a code and a test name.")
     dimension = str(raw.get("dimension", "")).strip()
@@ -273,8 +313,10 @@ def _item_from_json(raw: Any, index: int) -> ItemDef:
     hi = None if hi is None else _finite(hi, f"{where} max")
     if kind == NUMERIC:
         if dimension not in Dim.__members__:
-            raise ValidationError(f"Specification file: {where} dimension {dimension!r} is "
-                                  f"not one of {', '.join(Dim.__members__)}.")
+            raise ValidationError(
+                f"Specification file: {where} dimension {dimension!r} is "
+                f"not one of {', '.join(Dim.__members__)}."
+            )
         if lo is None and hi is None:
             raise ValidationError(f"Specification file: {where} needs a min or a max.")
         if lo is not None and hi is not None and lo > hi:
@@ -285,9 +327,16 @@ def _item_from_json(raw: Any, index: int) -> ItemDef:
     required = raw.get("required", kind != REPORT_ONLY)
     if not isinstance(required, bool):
         raise ValidationError(f"Specification file: {where} required must be true or false.")
-    return ItemDef(code, name, kind, dimension if kind == NUMERIC else
-                   ("ENDOTOXIN_CONC" if kind == ENDOTOXIN else ""),
-                   lo, hi, accepted, required)
+    return ItemDef(
+        code,
+        name,
+        kind,
+        dimension if kind == NUMERIC else ("ENDOTOXIN_CONC" if kind == ENDOTOXIN else ""),
+        lo,
+        hi,
+        accepted,
+        required,
+    )
 
 
 def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
@@ -306,8 +355,9 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
     except (OSError, ValueError) as exc:  # also bad UTF-8, bad JSON, NaN, 5000-digit numbers
         raise ValidationError(f"Specification file: cannot read {path}: {exc}") from None
     except RecursionError:
-        raise ValidationError(f"Specification file: cannot read {path}: nested too deeply."
-                              ) from None
+        raise ValidationError(
+            f"Specification file: cannot read {path}: nested too deeply."
+        ) from None
     spec_file.validate(raw)
     defs = tuple(_item_from_json(item, i) for i, item in enumerate(raw["items"]))
     codes = [d.code for d in defs]
@@ -320,18 +370,21 @@ def import_spec(session: Session, who: CurrentUser, path: Path) -> int:
     for key in ("max_passage", "min_replicates"):
         value = settings[key]
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
-            raise ValidationError(f"Specification file: {key} must be a whole number "
-                                  f"(0 to {MAX_WHOLE}).")
+            raise ValidationError(
+                f"Specification file: {key} must be a whole number (0 to {MAX_WHOLE})."
+            )
     for key in ("max_cv_pct", "fresh_shelf_life_hours", "thaw_max_minutes"):
         settings[key] = _finite(settings[key], key)
         if settings[key] <= 0:
             raise ValidationError(f"Specification file: {key} must be a positive number.")
         if settings[key] > MAX_PERIOD.get(key, math.inf):
-            raise ValidationError(f"Specification file: {key} is more than a year "
-                                  f"({MAX_PERIOD[key]:g}).")
+            raise ValidationError(
+                f"Specification file: {key} is more than a year ({MAX_PERIOD[key]:g})."
+            )
     settings["name"] = _text(settings["name"], "name", 200)
-    spec_file.check_required(((d.code, d.kind, d.required) for d in defs),
-                             settings["min_replicates"])
+    spec_file.check_required(
+        ((d.code, d.kind, d.required) for d in defs), settings["min_replicates"]
+    )
     spec = _create(session, settings, defs, user.id)
     audit.actor(session)
     return spec.version
@@ -360,8 +413,9 @@ def limit_text(item: SpecItem, *, endotoxin_limit: float | None = None) -> str:
     if item.kind == NUMERIC:
         dim = Dim[item.dimension]
         if item.min_value is not None and item.max_value is not None:
-            return (f"{format_quantity(item.min_value, dim)} – "
-                    f"{format_quantity(item.max_value, dim)}")
+            return (
+                f"{format_quantity(item.min_value, dim)} – {format_quantity(item.max_value, dim)}"
+            )
         if item.min_value is not None:
             return f"≥ {format_quantity(item.min_value, dim)}"
         assert item.max_value is not None
@@ -375,31 +429,42 @@ def limit_text(item: SpecItem, *, endotoxin_limit: float | None = None) -> str:
     return "report only"
 
 
-def judge(item: SpecItem, value_text: str, *, decimal_separator: str = ".",
-          endotoxin_limit: float | None = None) -> Judgement:
+def judge(
+    item: SpecItem,
+    value_text: str,
+    *,
+    decimal_separator: str = ".",
+    endotoxin_limit: float | None = None,
+) -> Judgement:
     """Parse a result for ``item`` and compute conformity (never typed by a person)."""
     field = item.test_name
     if item.kind in (NUMERIC, ENDOTOXIN):
         dim = Dim[item.dimension]
         parsed: ParsedQuantity = parse_quantity(
-            value_text, field, dim, decimal_separator=decimal_separator, allow_zero=True,
+            value_text,
+            field,
+            dim,
+            decimal_separator=decimal_separator,
+            allow_zero=True,
         )
         v = parsed.value
         if item.kind == ENDOTOXIN:
             if endotoxin_limit is None:
                 raise ValidationError(
                     "Endotoxin: the limit depends on the subject's current weight and the bag "
-                    "volume; record both before the endotoxin result.", field=field,
+                    "volume; record both before the endotoxin result.",
+                    field=field,
                 )
             ok = v <= endotoxin_limit
         else:
             ok = (item.min_value is None or v >= item.min_value) and (
-                item.max_value is None or v <= item.max_value)
-        return Judgement(ok, limit_text(item, endotoxin_limit=endotoxin_limit), v, None,
-                         parsed.unit)
+                item.max_value is None or v <= item.max_value
+            )
+        return Judgement(
+            ok, limit_text(item, endotoxin_limit=endotoxin_limit), v, None, parsed.unit
+        )
     text = clean_text(str(value_text), field, max_length=200)
     if item.kind == CATEGORICAL:
         accepted = item.accepted.split("|")
-        return Judgement(_normalise_category(text) in accepted, limit_text(item), None, text,
-                         "")
+        return Judgement(_normalise_category(text) in accepted, limit_text(item), None, text, "")
     return Judgement(None, limit_text(item), None, text, "")

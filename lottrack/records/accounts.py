@@ -72,9 +72,7 @@ def _as_slow_as_a_real_check(password: str) -> None:
 def _check_password_policy(session: Session, password: str, username: str) -> None:
     minimum = max(MIN_PASSWORD_LENGTH, settings.get_int(session, "password_min_length"))
     if len(password) < minimum:
-        raise ValidationError(
-            f"Password: must be at least {minimum} characters.", field="password"
-        )
+        raise ValidationError(f"Password: must be at least {minimum} characters.", field="password")
     if password.strip() != password or any(ord(c) < 32 for c in password):
         raise ValidationError(
             "Password: must not start or end with spaces or contain control characters.",
@@ -97,13 +95,14 @@ def _check_not_reused(user: User, password: str) -> None:
     """Refuse any of the last :data:`PASSWORD_HISTORY` passwords (the current included)."""
     recent = [user.password_hash, *_history(user)][:PASSWORD_HISTORY]
     if any(_matches(stored, password) for stored in recent):
-        raise ValidationError(f"Password: must differ from your last {PASSWORD_HISTORY} "
-                              "passwords.", field="password")
+        raise ValidationError(
+            f"Password: must differ from your last {PASSWORD_HISTORY} passwords.", field="password"
+        )
 
 
 def _set_password(user: User, password: str, *, must_change: bool) -> None:
     """Store a new password's hash, keeping the previous ones the reuse rule needs."""
-    kept = [user.password_hash, *_history(user)][:PASSWORD_HISTORY - 1]
+    kept = [user.password_hash, *_history(user)][: PASSWORD_HISTORY - 1]
     user.password_history = " ".join(kept)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
@@ -122,8 +121,7 @@ def _clean_roles(roles: Iterable[str]) -> str:
         raise ValidationError("Roles: give at least one role.", field="roles")
     conflict = role_conflict(set(wanted))
     if conflict is not None:
-        raise ValidationError(f"Roles: {conflict}; give them to different people.",
-                              field="roles")
+        raise ValidationError(f"Roles: {conflict}; give them to different people.", field="roles")
     return ",".join(wanted)
 
 
@@ -159,8 +157,13 @@ def create_first_admin(session: Session, username: str, full_name: str, password
 
 
 def _insert_user(
-    session: Session, username: str, full_name: str, roles: Iterable[str], password: str,
-    *, must_change: bool = False,
+    session: Session,
+    username: str,
+    full_name: str,
+    roles: Iterable[str],
+    password: str,
+    *,
+    must_change: bool = False,
 ) -> User:
     username = _validate_username(username)
     full_name = _validate_full_name(full_name)
@@ -169,8 +172,11 @@ def _insert_user(
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ValidationError(f'Username: "{username}" is already taken.', field="username")
     user = User(
-        username=username, full_name=full_name, roles=role_text,
-        password_hash=hash_password(password), must_change_password=must_change,
+        username=username,
+        full_name=full_name,
+        roles=role_text,
+        password_hash=hash_password(password),
+        must_change_password=must_change,
     )
     session.add(user)
     session.flush()
@@ -204,16 +210,19 @@ LOGIN_VIA = ("terminal UI", "command line")
 """Where a person logs in from; the ``login`` event says which."""
 
 
-def authenticate(session: Session, username: str, password: str,
-                 *, via: str = "terminal UI") -> CurrentUser:
+def authenticate(
+    session: Session, username: str, password: str, *, via: str = "terminal UI"
+) -> CurrentUser:
     """Log in (from the terminal UI, or to run one command on the command line). A failure
     is committed (counted and audited) before it is refused; a success is audited.
 
     The message never says whether the username exists.
     """
     if via not in LOGIN_VIA:
-        raise ValidationError(f'Login: "{str(via)[:40]}" is not a way in; expected one of '
-                              f"{', '.join(LOGIN_VIA)}.", field="via")
+        raise ValidationError(
+            f'Login: "{str(via)[:40]}" is not a way in; expected one of {", ".join(LOGIN_VIA)}.',
+            field="via",
+        )
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     refused = "Unknown username or wrong password."
     if user is None:
@@ -221,7 +230,11 @@ def authenticate(session: Session, username: str, password: str,
         session.rollback()
         audit.set_actor(session, None, f"{SYSTEM}:login")
         audit.log_event(
-            session, "login-failed", "user", "", reason="unknown username",
+            session,
+            "login-failed",
+            "user",
+            "",
+            reason="unknown username",
             changes={"username": username[:64]},
         )
         session.commit()
@@ -248,8 +261,10 @@ def authenticate(session: Session, username: str, password: str,
             )
         raise AuthenticationFailed(refused)
     if user.must_change_password:
-        raise PasswordExpired("Your password was set by an administrator (a new account or "
-                              "a reset); choose your own to continue.")
+        raise PasswordExpired(
+            "Your password was set by an administrator (a new account or "
+            "a reset); choose your own to continue."
+        )
     max_age = settings.get_int(session, "password_max_age_days")
     if utcnow() - user.password_changed_at > dt.timedelta(days=max_age):
         raise PasswordExpired("Your password has expired; choose a new one to continue.")
@@ -273,19 +288,27 @@ def _rehash_if_outdated(session: Session, user: User, password: str) -> None:
 LOGOUT_REASONS = ("logged out", "idle")
 
 
-def record_logout(session: Session, who: CurrentUser, why: str,
-                  idle_minutes: float | None = None) -> None:
+def record_logout(
+    session: Session, who: CurrentUser, why: str, idle_minutes: float | None = None
+) -> None:
     """Audit the end of a terminal session: ``logged out`` by the person, or ``idle``
     (logged out by the terminal after ``idle_minutes`` without activity)."""
     if why not in LOGOUT_REASONS:
-        raise ValidationError(f'Logout: "{str(why)[:40]}" is not a reason; expected one of '
-                              f"{', '.join(LOGOUT_REASONS)}.", field="reason")
+        raise ValidationError(
+            f'Logout: "{str(why)[:40]}" is not a reason; expected one of '
+            f"{', '.join(LOGOUT_REASONS)}.",
+            field="reason",
+        )
     if why == "idle" and (idle_minutes is None or not 0 < idle_minutes < 10**6):
-        raise ValidationError("Logout: the idle time must be a positive number of minutes.",
-                              field="idle_minutes")
+        raise ValidationError(
+            "Logout: the idle time must be a positive number of minutes.", field="idle_minutes"
+        )
     audit.set_actor(session, who.id, who.username)
-    text = (f"logged out after {idle_minutes:g} minutes without activity"
-            if why == "idle" else "logged out")
+    text = (
+        f"logged out after {idle_minutes:g} minutes without activity"
+        if why == "idle"
+        else "logged out"
+    )
     audit.log_event(session, "logout", "user", who.id, reason=text)
 
 
@@ -312,8 +335,9 @@ def _record_failure(session: Session, user: User, why: str, *, count: bool = Tru
     return locked_now
 
 
-def check_password_for_signature(session: Session, who: CurrentUser, username: str,
-                                 password: str) -> User:
+def check_password_for_signature(
+    session: Session, who: CurrentUser, username: str, password: str
+) -> User:
     """Both components of an e-signature; a failure counts towards the lock-out."""
     user = session.get(User, who.id)
     if user is None or not user.active or user.locked_at is not None:
@@ -352,8 +376,9 @@ def change_password(session: Session, username: str, old: str, new: str) -> None
         user.failed_logins = 0
 
 
-def reset_password(session: Session, who: CurrentUser, username: str, new: str,
-                   reason: str = "") -> None:
+def reset_password(
+    session: Session, who: CurrentUser, username: str, new: str, reason: str = ""
+) -> None:
     """An administrator sets a temporary password (which also lifts a lock-out); the owner
     must change it at the next login."""
     authorize(session, who, Action.MANAGE_USERS)
@@ -368,8 +393,9 @@ def reset_password(session: Session, who: CurrentUser, username: str, new: str,
         user.failed_logins = 0
 
 
-def set_active(session: Session, who: CurrentUser, username: str, active: bool,
-               reason: str) -> None:
+def set_active(
+    session: Session, who: CurrentUser, username: str, active: bool, reason: str
+) -> None:
     """Disable (or re-enable) an account; a disabled user keeps their history."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
@@ -390,14 +416,16 @@ def unlock(session: Session, who: CurrentUser, username: str, reason: str) -> No
         user.failed_logins = 0
 
 
-def set_roles(session: Session, who: CurrentUser, username: str, roles: Iterable[str],
-              reason: str) -> None:
+def set_roles(
+    session: Session, who: CurrentUser, username: str, roles: Iterable[str], reason: str
+) -> None:
     """Change a person's roles."""
     authorize(session, who, Action.MANAGE_USERS)
     user = _find(session, username)
     if user.id == who.id:
-        raise PermissionDenied("Roles: you cannot change your own roles; another "
-                               "administrator must do it.")
+        raise PermissionDenied(
+            "Roles: you cannot change your own roles; another administrator must do it."
+        )
     role_text = _clean_roles(roles)
     with audit.reason(session, _reason(reason)):
         user.roles = role_text

@@ -49,10 +49,15 @@ def role_conflict(roles: frozenset[str] | set[str]) -> str | None:
     for role, excluded in EXCLUSIVE_ROLES:
         clash = sorted(excluded & roles) if role in roles else []
         if clash:
-            why = ("sees the allocation and must not record blinded observations or request "
-                   "unblinding" if role == PHARMACIST else "records no GMP data")
-            return (f"the {role} role cannot be combined with {' or '.join(clash)} for one "
-                    f"person (the {role} {why})")
+            why = (
+                "sees the allocation and must not record blinded observations or request unblinding"
+                if role == PHARMACIST
+                else "records no GMP data"
+            )
+            return (
+                f"the {role} role cannot be combined with {' or '.join(clash)} for one "
+                f"person (the {role} {why})"
+            )
     return None
 
 
@@ -155,22 +160,30 @@ def authorize(session: Session, who: CurrentUser, action: Action) -> User:
     user = session.get(User, who.id)
     if user is None:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
-    check_account(who, action, active=user.active, locked=user.locked_at is not None,
-                  roles=user.role_set, full_name=user.full_name)
+    check_account(
+        who,
+        action,
+        active=user.active,
+        locked=user.locked_at is not None,
+        roles=user.role_set,
+        full_name=user.full_name,
+    )
     audit.set_actor(session, user.id, user.username)
     return user
 
 
-_ACCOUNT = (sa_select(col(User.active), col(User.locked_at), col(User.roles),
-                   col(User.full_name)).where(col(User.id) == bindparam("id")))
+_ACCOUNT = sa_select(
+    col(User.active), col(User.locked_at), col(User.roles), col(User.full_name)
+).where(col(User.id) == bindparam("id"))
 _STATEMENTS = fastsql.Statements()
 
 
 def authorize_read(reader: fastsql.DriverReader, who: CurrentUser, action: Action) -> None:
     """:func:`authorize` for a read on the bare driver (:mod:`lottrack.storage.fastsql`): the same
     account re-read and the same refusals."""
-    found = reader.rows(_STATEMENTS.get(reader.dialect, "account", lambda: _ACCOUNT),
-                        {"id": who.id})
+    found = reader.rows(
+        _STATEMENTS.get(reader.dialect, "account", lambda: _ACCOUNT), {"id": who.id}
+    )
     _check_found(who, action, found)
 
 
@@ -180,8 +193,14 @@ def authorize_session_read(session: Session, who: CurrentUser, action: Action) -
     else re-read in one driver statement; the same refusals."""
     user = session.identity_map.get(identity_key(User, who.id))
     if isinstance(user, User):
-        check_account(who, action, active=user.active, locked=user.locked_at is not None,
-                      roles=user.role_set, full_name=user.full_name)
+        check_account(
+            who,
+            action,
+            active=user.active,
+            locked=user.locked_at is not None,
+            roles=user.role_set,
+            full_name=user.full_name,
+        )
         return
     prepared = _STATEMENTS.get(session.get_bind().dialect, "account", lambda: _ACCOUNT)
     _check_found(who, action, fastsql.session_rows(session, prepared, {"id": who.id}))
@@ -191,21 +210,35 @@ def _check_found(who: CurrentUser, action: Action, found: list[tuple[object, ...
     if not found:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
     active, locked_at, roles, full_name = found[0]
-    check_account(who, action, active=bool(active), locked=locked_at is not None,
-                  roles=frozenset(r for r in str(roles).split(",") if r),
-                  full_name=str(full_name))
+    check_account(
+        who,
+        action,
+        active=bool(active),
+        locked=locked_at is not None,
+        roles=frozenset(r for r in str(roles).split(",") if r),
+        full_name=str(full_name),
+    )
 
 
-def check_account(who: CurrentUser, action: Action, *, active: bool, locked: bool,
-                  roles: frozenset[str], full_name: str) -> None:
+def check_account(
+    who: CurrentUser,
+    action: Action,
+    *,
+    active: bool,
+    locked: bool,
+    roles: frozenset[str],
+    full_name: str,
+) -> None:
     """Refuse a disabled or locked account, or one whose roles do not allow ``action``."""
     if not active:
         raise PermissionDenied(f"The account '{who.username}' is disabled.")
     conflict = role_conflict(roles)
     if conflict is not None:
-        raise PermissionDenied(f"The account '{who.username}' holds roles that cannot be "
-                               f"combined: {conflict}. An administrator must correct its "
-                               "roles first.")
+        raise PermissionDenied(
+            f"The account '{who.username}' holds roles that cannot be "
+            f"combined: {conflict}. An administrator must correct its "
+            "roles first."
+        )
     if locked:
         raise PermissionDenied(
             f"The account '{who.username}' is locked; an administrator must unlock it."

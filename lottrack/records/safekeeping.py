@@ -25,9 +25,14 @@ def back_up(db: Database, who: CurrentUser, target: Path) -> BackupResult:
     result = backup(db.url, target)
     with db.session() as session:
         authorize(session, who, Action.BACK_UP)
-        audit.log_event(session, "backup", "database", "", reason=f"copy to {result.path}",
-                        changes={"file": str(result.path), "bytes": result.bytes,
-                                 "method": result.method})
+        audit.log_event(
+            session,
+            "backup",
+            "database",
+            "",
+            reason=f"copy to {result.path}",
+            changes={"file": str(result.path), "bytes": result.bytes, "method": result.method},
+        )
     return result
 
 
@@ -36,12 +41,19 @@ def may_verify(session: Session, who: CurrentUser) -> None:
     authorize(session, who, Action.VERIFY_AUDIT)
 
 
-def record_verification(session: Session, who: CurrentUser, report: audit.VerifyReport
-                        ) -> None:
+def record_verification(session: Session, who: CurrentUser, report: audit.VerifyReport) -> None:
     """Put a run of ``audit verify`` and its outcome in the audit trail."""
     authorize(session, who, Action.VERIFY_AUDIT)
-    outcome = ("intact" if report.ok
-               else f"BROKEN ({len(report.problems)} problem(s)); first: {report.problems[0]}")
-    audit.log_event(session, "audit-verify", "audit_event", "", reason=outcome[:500],
-                    changes={"events": report.events, "rows": report.rows,
-                             "problems": len(report.problems)})
+    outcome = (
+        "intact"
+        if report.ok
+        else f"BROKEN ({len(report.problems)} problem(s)); first: {report.problems[0]}"
+    )
+    audit.log_event(
+        session,
+        "audit-verify",
+        "audit_event",
+        "",
+        reason=outcome[:500],
+        changes={"events": report.events, "rows": report.rows, "problems": len(report.problems)},
+    )

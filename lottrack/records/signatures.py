@@ -26,8 +26,16 @@ from lottrack.storage import audit
 from lottrack.storage.models import Signature, utcnow
 
 __all__ = [
-    "MEANINGS", "PRECHECK", "Credentials", "PrecheckPassed", "Signature", "SignatureView",
-    "refusal_before_signature", "sign", "signatures_for", "view",
+    "MEANINGS",
+    "PRECHECK",
+    "Credentials",
+    "PrecheckPassed",
+    "Signature",
+    "SignatureView",
+    "refusal_before_signature",
+    "sign",
+    "signatures_for",
+    "view",
 ]
 from lottrack.records.permissions import CurrentUser
 
@@ -122,8 +130,13 @@ def sign(
     audit.set_actor(session, user.id, user.username)
     assert user.id is not None
     signature = Signature(
-        signer_id=user.id, printed_name=user.full_name, meaning=meaning, signed_at=utcnow(),
-        record_type=record_type, record_id=record_id, content_sha256=audit.sha256_of(content),
+        signer_id=user.id,
+        printed_name=user.full_name,
+        meaning=meaning,
+        signed_at=utcnow(),
+        record_type=record_type,
+        record_id=record_id,
+        content_sha256=audit.sha256_of(content),
     )
     session.add(signature)
     session.flush()
@@ -135,16 +148,21 @@ def view(signature: Signature, current_content: Mapping[str, Any]) -> SignatureV
     """How a signature shows now: invalidated when the record's content changed."""
     assert signature.id is not None
     return SignatureView(
-        id=signature.id, printed_name=signature.printed_name, meaning=signature.meaning,
-        meaning_text=MEANINGS[signature.meaning], signed_at=signature.signed_at,
+        id=signature.id,
+        printed_name=signature.printed_name,
+        meaning=signature.meaning,
+        meaning_text=MEANINGS[signature.meaning],
+        signed_at=signature.signed_at,
         valid=signature.content_sha256 == audit.sha256_of(current_content),
     )
 
 
 def signatures_for(session: Session, record_type: str, record_id: int) -> list[Signature]:
     """Every signature on a record, oldest first."""
-    return list(session.exec(
-        select(Signature)
-        .where(Signature.record_type == record_type, Signature.record_id == record_id)
-        .order_by(col(Signature.signed_at), col(Signature.id))
-    ).all())
+    return list(
+        session.exec(
+            select(Signature)
+            .where(Signature.record_type == record_type, Signature.record_id == record_id)
+            .order_by(col(Signature.signed_at), col(Signature.id))
+        ).all()
+    )

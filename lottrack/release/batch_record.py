@@ -42,25 +42,44 @@ def _content(row: SQLModel, exclude: set[str] | None = None) -> dict[str, Any]:
 def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     """The batch record of ``lot`` as canonical data (hashed by signatures)."""
     harvest = session.get(Harvest, lot.harvest_id)
-    passages = session.exec(select(Passage).where(Passage.lot_id == lot.id)
-                            .order_by(col(Passage.number), col(Passage.id))).all()
+    passages = session.exec(
+        select(Passage)
+        .where(Passage.lot_id == lot.id)
+        .order_by(col(Passage.number), col(Passage.id))
+    ).all()
     passage_ids = [p.id for p in passages]
-    reagents = session.exec(select(PassageReagent)
-                            .where(col(PassageReagent.passage_id).in_(passage_ids))
-                            .order_by(col(PassageReagent.id))).all() if passage_ids else []
+    reagents = (
+        session.exec(
+            select(PassageReagent)
+            .where(col(PassageReagent.passage_id).in_(passage_ids))
+            .order_by(col(PassageReagent.id))
+        ).all()
+        if passage_ids
+        else []
+    )
     # Post-thaw counts are made at the pharmacy after release; like the thaw time they
     # are not part of what QA released.
-    counts = session.exec(select(CellCount).where(CellCount.lot_id == lot.id,
-                                                  CellCount.target != "post-thaw")
-                          .order_by(col(CellCount.id))).all()
+    counts = session.exec(
+        select(CellCount)
+        .where(CellCount.lot_id == lot.id, CellCount.target != "post-thaw")
+        .order_by(col(CellCount.id))
+    ).all()
     count_ids = [c.id for c in counts]
-    replicates = session.exec(select(CountReplicate)
-                              .where(col(CountReplicate.count_id).in_(count_ids))
-                              .order_by(col(CountReplicate.id))).all() if count_ids else []
-    qc = session.exec(select(QCResult).where(QCResult.lot_id == lot.id)
-                      .order_by(col(QCResult.id))).all()
-    units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot.id)
-                         .order_by(col(ProductUnit.id))).all()
+    replicates = (
+        session.exec(
+            select(CountReplicate)
+            .where(col(CountReplicate.count_id).in_(count_ids))
+            .order_by(col(CountReplicate.id))
+        ).all()
+        if count_ids
+        else []
+    )
+    qc = session.exec(
+        select(QCResult).where(QCResult.lot_id == lot.id).order_by(col(QCResult.id))
+    ).all()
+    units = session.exec(
+        select(ProductUnit).where(ProductUnit.lot_id == lot.id).order_by(col(ProductUnit.id))
+    ).all()
     content = {
         "lot": _content(lot, _LOT_EXCLUDED),
         "harvest": _content(harvest) if harvest else None,
@@ -74,10 +93,14 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     # Investigations and deviations are part of what QA releases; a lot without any keeps
     # the content (and so the signatures) it had before they existed.
     quality: dict[str, Sequence[SQLModel]] = {
-        "investigations": session.exec(select(Investigation).where(
-            Investigation.lot_id == lot.id).order_by(col(Investigation.id))).all(),
-        "deviations": session.exec(select(Deviation).where(
-            Deviation.lot_id == lot.id).order_by(col(Deviation.id))).all(),
+        "investigations": session.exec(
+            select(Investigation)
+            .where(Investigation.lot_id == lot.id)
+            .order_by(col(Investigation.id))
+        ).all(),
+        "deviations": session.exec(
+            select(Deviation).where(Deviation.lot_id == lot.id).order_by(col(Deviation.id))
+        ).all(),
     }
     for key, rows in quality.items():
         if rows:

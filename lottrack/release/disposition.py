@@ -54,13 +54,15 @@ class ExceptionalRelease:
     sponsor_notified_at: dt.datetime | None
 
 
-def _text(value: str, field: str, label: str, *, required: bool = True,
-          max_length: int = MAX_TEXT) -> str:
+def _text(
+    value: str, field: str, label: str, *, required: bool = True, max_length: int = MAX_TEXT
+) -> str:
     try:
         return clean_paragraphs(value or "", label, max_length=max_length, required=required)
     except ValidationError as exc:
-        raise ValidationError(exc.message.replace("nothing was typed; it is required",
-                                                  "required"), field=field) from None
+        raise ValidationError(
+            exc.message.replace("nothing was typed; it is required", "required"), field=field
+        ) from None
 
 
 def recorded_by(session: Session, lot: Lot) -> set[int]:
@@ -72,23 +74,35 @@ def recorded_by(session: Session, lot: Lot) -> set[int]:
         people.add(p.recorded_by)
         if p.harvest_recorded_by is not None:
             people.add(p.harvest_recorded_by)
-    counts = session.exec(select(CellCount.id, CellCount.counted_by)
-                          .where(CellCount.lot_id == lot.id)).all()
-    results = session.exec(select(QCResult.id, QCResult.tester_id)
-                           .where(QCResult.lot_id == lot.id)).all()
+    counts = session.exec(
+        select(CellCount.id, CellCount.counted_by).where(CellCount.lot_id == lot.id)
+    ).all()
+    results = session.exec(
+        select(QCResult.id, QCResult.tester_id).where(QCResult.lot_id == lot.id)
+    ).all()
     people.update(by for _, by in counts)
     people.update(by for _, by in results)
-    people.update(session.exec(select(ProductUnit.created_by).where(
-        ProductUnit.lot_id == lot.id)))
-    records = {"passage": [p.id for p in passages], "cell_count": [i for i, _ in counts],
-               "qc_result": [i for i, _ in results]}
+    people.update(session.exec(select(ProductUnit.created_by).where(ProductUnit.lot_id == lot.id)))
+    records = {
+        "passage": [p.id for p in passages],
+        "cell_count": [i for i, _ in counts],
+        "qc_result": [i for i, _ in results],
+    }
     for entity, ids in records.items():
         if not ids:
             continue
-        people.update(u for u in session.exec(select(AuditEvent.user_id).where(
-            AuditEvent.entity == entity, col(AuditEvent.entity_id).in_([str(i) for i in ids]),
-            col(AuditEvent.action).in_(("update", "void")),
-            col(AuditEvent.user_id).is_not(None))) if u is not None)
+        people.update(
+            u
+            for u in session.exec(
+                select(AuditEvent.user_id).where(
+                    AuditEvent.entity == entity,
+                    col(AuditEvent.entity_id).in_([str(i) for i in ids]),
+                    col(AuditEvent.action).in_(("update", "void")),
+                    col(AuditEvent.user_id).is_not(None),
+                )
+            )
+            if u is not None
+        )
     return people
 
 
@@ -101,17 +115,26 @@ def _require_independent(session: Session, who: CurrentUser, lot: Lot, doing: st
 
 
 def _require_no_pending_recount(session: Session, lot: Lot) -> None:
-    pending = session.exec(select(CellCount).where(
-        CellCount.lot_id == lot.id, CellCount.recount_required == True,  # noqa: E712
-        CellCount.voided_reason == None,  # noqa: E711
-    )).all()
-    for count in pending:
-        newer = session.exec(select(CellCount).where(
-            CellCount.lot_id == lot.id, CellCount.target == count.target,
-            CellCount.recount_required == False,  # noqa: E712
+    pending = session.exec(
+        select(CellCount).where(
+            CellCount.lot_id == lot.id,
+            CellCount.recount_required == True,  # noqa: E712
             CellCount.voided_reason == None,  # noqa: E711
-            or_(col(CellCount.counted_at) > count.counted_at, col(CellCount.id) > (count.id or 0)),
-        )).first()
+        )
+    ).all()
+    for count in pending:
+        newer = session.exec(
+            select(CellCount).where(
+                CellCount.lot_id == lot.id,
+                CellCount.target == count.target,
+                CellCount.recount_required == False,  # noqa: E712
+                CellCount.voided_reason == None,  # noqa: E711
+                or_(
+                    col(CellCount.counted_at) > count.counted_at,
+                    col(CellCount.id) > (count.id or 0),
+                ),
+            )
+        ).first()
         if newer is None:
             raise InvalidTransition(
                 f"Cannot release lot {lot.lot_number}: the {count.target} count of "
@@ -120,18 +143,37 @@ def _require_no_pending_recount(session: Session, lot: Lot) -> None:
             )
 
 
-def _decide(session: Session, who: CurrentUser, lot: Lot, creds: Credentials, *,
-            decision: str, meaning: str, new_status: str, justification: str,
-            exceptional: ExceptionalRelease | None = None) -> int:
+def _decide(
+    session: Session,
+    who: CurrentUser,
+    lot: Lot,
+    creds: Credentials,
+    *,
+    decision: str,
+    meaning: str,
+    new_status: str,
+    justification: str,
+    exceptional: ExceptionalRelease | None = None,
+) -> int:
     signature = signatures.sign(
-        session, who, creds, meaning=meaning, record_type="lot", record_id=lot.id or 0,
+        session,
+        who,
+        creds,
+        meaning=meaning,
+        record_type="lot",
+        record_id=lot.id or 0,
         content=lot_content(session, lot),
     )
     previous = lot.status
     assert lot.id is not None
     disposition = Disposition(
-        lot_id=lot.id, decision=decision, justification=justification, decided_at=utcnow(),
-        decided_by=who.id, signature_id=signature.id, previous_status=previous,
+        lot_id=lot.id,
+        decision=decision,
+        justification=justification,
+        decided_at=utcnow(),
+        decided_by=who.id,
+        signature_id=signature.id,
+        previous_status=previous,
         physician_request=exceptional.physician_request if exceptional else None,
         risk_evaluation=exceptional.risk_evaluation if exceptional else None,
         physician_acceptance=exceptional.physician_acceptance if exceptional else None,
@@ -141,8 +183,12 @@ def _decide(session: Session, who: CurrentUser, lot: Lot, creds: Credentials, *,
     session.flush()
     if new_status == lots.QUARANTINED:
         lot.status_before_hold = previous
-    lots.set_status(session, lot, new_status,
-                    f"QA {decision} (signature #{signature.id}): {justification or decision}")
+    lots.set_status(
+        session,
+        lot,
+        new_status,
+        f"QA {decision} (signature #{signature.id}): {justification or decision}",
+    )
     assert disposition.id is not None
     return disposition.id
 
@@ -152,8 +198,9 @@ def _open(session: Session, who: CurrentUser, lot_id: int) -> Lot:
     return lots.get_lot(session, lot_id, for_update=True)
 
 
-def _open_for_release(session: Session, who: CurrentUser, lot_id: int, doing: str,
-                      missing_rule: str) -> tuple[Lot, qc.ReleaseReadiness]:
+def _open_for_release(
+    session: Session, who: CurrentUser, lot_id: int, doing: str, missing_rule: str
+) -> tuple[Lot, qc.ReleaseReadiness]:
     """The lot, locked, once the checks both kinds of release share have passed."""
     lot = _open(session, who, lot_id)
     lots.require_status(lot, lots.AWAITING_RELEASE, doing)
@@ -168,103 +215,167 @@ def _open_for_release(session: Session, who: CurrentUser, lot_id: int, doing: st
     return lot, ready
 
 
-def release(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-            justification: str = "") -> int:
+def release(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str = ""
+) -> int:
     """Release a lot whose every required result exists and conforms, with no open
     investigation or deviation."""
     lot, ready = _open_for_release(
-        session, who, lot_id, "release the lot",
-        " (every required result must exist before release).")
+        session,
+        who,
+        lot_id,
+        "release the lot",
+        " (every required result must exist before release).",
+    )
     if ready.open_records:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number}: {'; '.join(ready.open_records)}. QA "
-            "closes each open investigation and deviation before release.")
+            "closes each open investigation and deviation before release."
+        )
     if ready.out_of_spec:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number}: out of specification: "
             f"{'; '.join(ready.out_of_spec)}. Only an exceptional release (Part IV §11.5) "
             "is possible."
         )
-    return _decide(session, who, lot, creds, decision=lots.RELEASED, meaning="released",
-                   new_status=lots.RELEASED,
-                   justification=_text(justification, "justification", "Justification",
-                                       required=False))
+    return _decide(
+        session,
+        who,
+        lot,
+        creds,
+        decision=lots.RELEASED,
+        meaning="released",
+        new_status=lots.RELEASED,
+        justification=_text(justification, "justification", "Justification", required=False),
+    )
 
 
-def release_exceptional(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-                        records: ExceptionalRelease, justification: str,
-                        accepted_deviations: Sequence[int] = ()) -> int:
+def release_exceptional(
+    session: Session,
+    who: CurrentUser,
+    lot_id: int,
+    creds: Credentials,
+    records: ExceptionalRelease,
+    justification: str,
+    accepted_deviations: Sequence[int] = (),
+) -> int:
     """Release an out-of-specification lot under Part IV §11.5, with all four records.
 
     No investigation may be open (its conclusion decides what is out of specification);
     ``accepted_deviations`` names the lot's deviations the release accepts, and must
     include every open one."""
     lot, ready = _open_for_release(
-        session, who, lot_id, "release the lot under exception",
-        "; an exceptional release covers results out of specification, not missing ones.")
+        session,
+        who,
+        lot_id,
+        "release the lot under exception",
+        "; an exceptional release covers results out of specification, not missing ones.",
+    )
     if ready.open_investigations:
         raise InvalidTransition(
             f"Cannot release lot {lot.lot_number} under exception: "
-            f"{'; '.join(ready.open_investigations)}. QA closes the investigation first.")
+            f"{'; '.join(ready.open_investigations)}. QA closes the investigation first."
+        )
     accepted = deviations.check_accepted(session, lot, accepted_deviations)
     if not ready.out_of_spec:
         raise InvalidTransition(
             f"Lot {lot.lot_number} meets its specification; use the normal release."
         )
     checked = ExceptionalRelease(
-        physician_request=_text(records.physician_request, "physician_request",
-                                "Treating physician's written request"),
-        risk_evaluation=_text(records.risk_evaluation, "risk_evaluation",
-                              "Manufacturer's risk evaluation", max_length=MAX_RISK_TEXT),
-        physician_acceptance=_text(records.physician_acceptance, "physician_acceptance",
-                                   "Physician's recorded acceptance"),
+        physician_request=_text(
+            records.physician_request, "physician_request", "Treating physician's written request"
+        ),
+        risk_evaluation=_text(
+            records.risk_evaluation,
+            "risk_evaluation",
+            "Manufacturer's risk evaluation",
+            max_length=MAX_RISK_TEXT,
+        ),
+        physician_acceptance=_text(
+            records.physician_acceptance, "physician_acceptance", "Physician's recorded acceptance"
+        ),
         sponsor_notified_at=records.sponsor_notified_at,
     )
     if checked.sponsor_notified_at is None or checked.sponsor_notified_at.tzinfo is None:
-        raise ValidationError("Sponsor notified at: the time the sponsor was notified is "
-                              "required (with its zone).", field="sponsor_notified_at")
+        raise ValidationError(
+            "Sponsor notified at: the time the sponsor was notified is required (with its zone).",
+            field="sponsor_notified_at",
+        )
     if checked.sponsor_notified_at > utcnow() + dt.timedelta(minutes=5):
-        raise ValidationError("Sponsor notified at: the time is in the future.",
-                              field="sponsor_notified_at")
-    decided = _decide(session, who, lot, creds, decision=lots.RELEASED_EXCEPTIONAL,
-                      meaning="released", new_status=lots.RELEASED_EXCEPTIONAL,
-                      justification=_text(justification, "justification", "Justification"),
-                      exceptional=checked)
+        raise ValidationError(
+            "Sponsor notified at: the time is in the future.", field="sponsor_notified_at"
+        )
+    decided = _decide(
+        session,
+        who,
+        lot,
+        creds,
+        decision=lots.RELEASED_EXCEPTIONAL,
+        meaning="released",
+        new_status=lots.RELEASED_EXCEPTIONAL,
+        justification=_text(justification, "justification", "Justification"),
+        exceptional=checked,
+    )
     for dev_id in accepted:
-        deviations.link(session, dev_id, "disposition", decided,
-                        "accepted by the exceptional release")
+        deviations.link(
+            session, dev_id, "disposition", decided, "accepted by the exceptional release"
+        )
     return decided
 
 
-def reject(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-           justification: str) -> int:
+def reject(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
+) -> int:
     """Reject a lot (final)."""
     lot = _open(session, who, lot_id)
     lots.require_status(lot, REJECT_FROM, "reject the lot")
-    return _decide(session, who, lot, creds, decision=lots.REJECTED, meaning="rejected",
-                   new_status=lots.REJECTED,
-                   justification=_text(justification, "justification", "Justification"))
+    return _decide(
+        session,
+        who,
+        lot,
+        creds,
+        decision=lots.REJECTED,
+        meaning="rejected",
+        new_status=lots.REJECTED,
+        justification=_text(justification, "justification", "Justification"),
+    )
 
 
-def quarantine(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-               justification: str) -> int:
+def quarantine(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
+) -> int:
     """Put a lot on QA hold."""
     lot = _open(session, who, lot_id)
     lots.require_status(lot, QUARANTINE_FROM, "quarantine the lot")
-    return _decide(session, who, lot, creds, decision=lots.QUARANTINED, meaning="reviewed",
-                   new_status=lots.QUARANTINED,
-                   justification=_text(justification, "justification", "Justification"))
+    return _decide(
+        session,
+        who,
+        lot,
+        creds,
+        decision=lots.QUARANTINED,
+        meaning="reviewed",
+        new_status=lots.QUARANTINED,
+        justification=_text(justification, "justification", "Justification"),
+    )
 
 
-def lift_quarantine(session: Session, who: CurrentUser, lot_id: int, creds: Credentials,
-                    justification: str) -> int:
+def lift_quarantine(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
+) -> int:
     """Return a held lot to the state it was in, with a reason."""
     lot = _open(session, who, lot_id)
     lots.require_status(lot, lots.QUARANTINED, "lift the quarantine")
     back = lot.status_before_hold or lots.AWAITING_RELEASE
-    return _decide(session, who, lot, creds, decision="quarantine-lifted", meaning="reviewed",
-                   new_status=back,
-                   justification=_text(justification, "justification", "Justification"))
+    return _decide(
+        session,
+        who,
+        lot,
+        creds,
+        decision="quarantine-lifted",
+        meaning="reviewed",
+        new_status=back,
+        justification=_text(justification, "justification", "Justification"),
+    )
 
 
 def open_decisions(status: str, ready: qc.ReleaseReadiness) -> frozenset[str]:
@@ -293,25 +404,42 @@ def why_not_open(decision: str, status: str, ready: qc.ReleaseReadiness) -> str 
     is): the sentence the review screen says when its key is pressed anyway."""
     if decision in open_decisions(status, ready):
         return None
-    if (decision in ("release", "exceptional") and status == lots.AWAITING_RELEASE
-            and not ready.missing and ready.open_records
-            and (decision == "release" or ready.open_investigations)):
+    if (
+        decision in ("release", "exceptional")
+        and status == lots.AWAITING_RELEASE
+        and not ready.missing
+        and ready.open_records
+        and (decision == "release" or ready.open_investigations)
+    ):
         blocking = ready.open_records if decision == "release" else ready.open_investigations
-        return (f"Cannot release yet: open ({', '.join(blocking)}). Close it first (n on "
-                "this screen), then decide.")
+        return (
+            f"Cannot release yet: open ({', '.join(blocking)}). Close it first (n on "
+            "this screen), then decide."
+        )
     if decision == "release" and status == lots.AWAITING_RELEASE and ready.out_of_spec:
-        return (f"Cannot release: out of specification ({', '.join(ready.out_of_spec)}). "
-                "Press e for an exceptional release at the treating physician's request "
-                "(EU GMP Part IV §11.5), or x to reject.")
+        return (
+            f"Cannot release: out of specification ({', '.join(ready.out_of_spec)}). "
+            "Press e for an exceptional release at the treating physician's request "
+            "(EU GMP Part IV §11.5), or x to reject."
+        )
     if decision in ("release", "exceptional") and status == lots.AWAITING_RELEASE:
         if ready.missing:
-            return (f"Cannot {'release' if decision == 'release' else 'release under exception'}"
-                    f": results missing ({', '.join(ready.missing)}). An exceptional release "
-                    "covers results out of specification, never missing ones.")
-        return ("Not out of specification: every required result conforms; press r for a "
-                "normal release.")
-    words = {"release": "release", "exceptional": "release under exception",
-             "reject": "reject", "quarantine": "quarantine", "lift": "lift a quarantine of"}
+            return (
+                f"Cannot {'release' if decision == 'release' else 'release under exception'}"
+                f": results missing ({', '.join(ready.missing)}). An exceptional release "
+                "covers results out of specification, never missing ones."
+            )
+        return (
+            "Not out of specification: every required result conforms; press r for a "
+            "normal release."
+        )
+    words = {
+        "release": "release",
+        "exceptional": "release under exception",
+        "reject": "reject",
+        "quarantine": "quarantine",
+        "lift": "lift a quarantine of",
+    }
     return f"Cannot {words.get(decision, decision)} a lot that is {status}."
 
 
@@ -332,15 +460,22 @@ def history(session: Session, who: CurrentUser, lot_id: int) -> list[Disposition
     lot = lots.get_lot(session, lot_id)
     content = lot_content(session, lot)
     out = []
-    for d in session.exec(select(Disposition).where(Disposition.lot_id == lot_id)
-                          .order_by(col(Disposition.decided_at), col(Disposition.id))).all():
+    for d in session.exec(
+        select(Disposition)
+        .where(Disposition.lot_id == lot_id)
+        .order_by(col(Disposition.decided_at), col(Disposition.id))
+    ).all():
         sig = None
         if d.signature_id is not None:
             s = session.get(signatures.Signature, d.signature_id)
             sig = signatures.view(s, content) if s is not None else None
         exc = None
         if d.decision == lots.RELEASED_EXCEPTIONAL:
-            exc = ExceptionalRelease(d.physician_request or "", d.risk_evaluation or "",
-                                     d.physician_acceptance or "", d.sponsor_notified_at)
+            exc = ExceptionalRelease(
+                d.physician_request or "",
+                d.risk_evaluation or "",
+                d.physician_acceptance or "",
+                d.sponsor_notified_at,
+            )
         out.append(DispositionView(d.decision, d.justification, d.decided_at, sig, exc))
     return out

@@ -85,8 +85,10 @@ class Checkpoint:
 
     def describe(self) -> str:
         """How a report names it: ``checkpoint of event #12 (2026-12-02 11:30 UTC, signature)``."""
-        return f"checkpoint of event #{self.seq} ({self.at[:16].replace('T', ' ')} UTC, " \
-               f"{self.trigger})"
+        return (
+            f"checkpoint of event #{self.seq} ({self.at[:16].replace('T', ' ')} UTC, "
+            f"{self.trigger})"
+        )
 
 
 # ------------------------------------------------------------------------- taking
@@ -140,23 +142,42 @@ def _signature_valid(cert_path: Path, checkpoint: Checkpoint) -> bool:
     return True
 
 
-def take(session: Session, trigger: str, *, key_dir: Path | None = None,
-         checkpoint_dir: Path | None = None) -> Checkpoint | None:
+def take(
+    session: Session,
+    trigger: str,
+    *,
+    key_dir: Path | None = None,
+    checkpoint_dir: Path | None = None,
+) -> Checkpoint | None:
     """Sign the chain head as it stands in ``session`` (its pending changes flushed),
     insert the checkpoint, and have it appended to the checkpoint file once the session
     commits. None when no facility key exists (logged)."""
     key_path, cert_path = signing.key_paths(key_dir or signing.default_key_dir())
     if not key_path.is_file() or not cert_path.is_file():
-        log.warning("No facility key in %s: the audit chain head was not checkpointed "
-                    "(`lottrack init` creates the key).", key_path.parent)
+        log.warning(
+            "No facility key in %s: the audit chain head was not checkpointed "
+            "(`lottrack init` creates the key).",
+            key_path.parent,
+        )
         return None
     db_id = database_id(session)
     session.flush()
     seq, head = audit.chain_head(session.connection())
-    unsigned = Checkpoint(db_id, seq, head, utcnow().strftime(_STAMP), trigger,
-                          signing.certificate_fingerprint(cert_path), "")
-    checkpoint = Checkpoint(**{**asdict(unsigned), "signature": base64.b64encode(
-        _sign(key_path, unsigned.payload())).decode()})
+    unsigned = Checkpoint(
+        db_id,
+        seq,
+        head,
+        utcnow().strftime(_STAMP),
+        trigger,
+        signing.certificate_fingerprint(cert_path),
+        "",
+    )
+    checkpoint = Checkpoint(
+        **{
+            **asdict(unsigned),
+            "signature": base64.b64encode(_sign(key_path, unsigned.payload())).decode(),
+        }
+    )
     values: dict[str, Any] = asdict(checkpoint)
     values["at"] = dt.datetime.strptime(checkpoint.at, _STAMP).replace(tzinfo=dt.UTC)
     session.connection().execute(insert(_TABLE).values(**values))
@@ -174,7 +195,8 @@ def checkpoint_now(session: Session, trigger: str) -> Checkpoint:
     if taken is None:
         raise signing.SigningKeyMissing(
             f"No facility signing key in {signing.default_key_dir()}: `lottrack init` "
-            "creates it; no checkpoint was taken.")
+            "creates it; no checkpoint was taken."
+        )
     return taken
 
 
@@ -202,8 +224,12 @@ def _append_after_commit(session: Session) -> None:
         try:
             append_line(path, line)
         except OSError as exc:  # the commit stands; verify will name the missing copy
-            log.error("The audit checkpoint could not be appended to %s (%s); it is kept "
-                      "in the database only.", path, exc.strerror or exc)
+            log.error(
+                "The audit checkpoint could not be appended to %s (%s); it is kept "
+                "in the database only.",
+                path,
+                exc.strerror or exc,
+            )
 
 
 def _forget_after_rollback(session: Session, previous: Any) -> None:
@@ -214,7 +240,8 @@ def _forget_after_rollback(session: Session, previous: Any) -> None:
 
 
 _LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
-    ("before_commit", _checkpoint_before_commit), ("after_commit", _append_after_commit),
+    ("before_commit", _checkpoint_before_commit),
+    ("after_commit", _append_after_commit),
     ("after_soft_rollback", _forget_after_rollback),
 )
 
@@ -241,8 +268,10 @@ def _stored_checkpoints(conn: Connection) -> list[Checkpoint]:
     rows = conn.execute(select(_TABLE).order_by(_TABLE.c.id)).mappings()
     out = []
     for row in rows:
-        values = {k: row[k] for k in ("database_id", "seq", "hash", "trigger",
-                                      "certificate_sha256", "signature")}
+        values = {
+            k: row[k]
+            for k in ("database_id", "seq", "hash", "trigger", "certificate_sha256", "signature")
+        }
         values["at"] = audit.canonical_value(_TABLE.c.at, row["at"])
         out.append(Checkpoint(**values))
     return out
@@ -254,8 +283,7 @@ def _file_checkpoints(path: Path, report: audit.VerifyReport) -> list[Checkpoint
         try:
             out.append(Checkpoint(**json.loads(text)))
         except (ValueError, TypeError):
-            report.problems.append(f"checkpoint file {path}, line {number}: unreadable "
-                                   "(altered)")
+            report.problems.append(f"checkpoint file {path}, line {number}: unreadable (altered)")
     return out
 
 
@@ -268,8 +296,9 @@ class Anchor:
     name: str
 
 
-def _checkpoint_anchors(conn: Connection, report: audit.VerifyReport, cert_path: Path,
-                        checkpoint_dir: Path) -> list[Anchor]:
+def _checkpoint_anchors(
+    conn: Connection, report: audit.VerifyReport, cert_path: Path, checkpoint_dir: Path
+) -> list[Anchor]:
     db_id = _setting(conn, DATABASE_ID)
     stored = _stored_checkpoints(conn)
     path = checkpoint_file(checkpoint_dir, db_id) if db_id else None
@@ -280,37 +309,46 @@ def _checkpoint_anchors(conn: Connection, report: audit.VerifyReport, cert_path:
         report.problems.append(
             f"checkpoint file {path} not found: the {len(stored)} checkpoint(s) kept in the "
             f"database cannot be held against their copy outside it (set "
-            f"${CHECKPOINT_DIR_ENV} to the folder the terminals write to)")
+            f"${CHECKPOINT_DIR_ENV} to the folder the terminals write to)"
+        )
     stored_keys = {c.line() for c in stored}
     for c in in_file:
         if c.line() not in stored_keys:
-            report.problems.append(f"the {c.describe()} in {path} is missing from the "
-                                   "database (checkpoints were deleted)")
+            report.problems.append(
+                f"the {c.describe()} in {path} is missing from the "
+                "database (checkpoints were deleted)"
+            )
     every = {c.line(): c for c in [*stored, *in_file]}
     if not every:
-        report.notes.append("No checkpoint of the audit trail was found: the chain is held "
-                            "against nothing outside the database.")
+        report.notes.append(
+            "No checkpoint of the audit trail was found: the chain is held "
+            "against nothing outside the database."
+        )
         return []
     if not cert_path.is_file():
-        report.problems.append(f"{len(every)} checkpoint(s) cannot be checked: no facility "
-                               f"certificate in {cert_path.parent}")
+        report.problems.append(
+            f"{len(every)} checkpoint(s) cannot be checked: no facility "
+            f"certificate in {cert_path.parent}"
+        )
         return []
     fingerprint = signing.certificate_fingerprint(cert_path)
     pinned = _setting(conn, PINNED_CERTIFICATE)
     if pinned is not None and pinned != fingerprint:
-        report.problems.append(f"the certificate in {cert_path.parent} is not the facility "
-                               "certificate pinned in the database; checkpoints not checked")
+        report.problems.append(
+            f"the certificate in {cert_path.parent} is not the facility "
+            "certificate pinned in the database; checkpoints not checked"
+        )
         return []
     anchors = []
     for c in sorted(every.values(), key=lambda c: (c.seq, c.at)):
         if c.certificate_sha256 != fingerprint or not _signature_valid(cert_path, c):
-            report.problems.append(f"the {c.describe()} is not signed by the facility key "
-                                   "(forged or altered)")
+            report.problems.append(
+                f"the {c.describe()} is not signed by the facility key (forged or altered)"
+            )
         else:
             anchors.append(Anchor(c.seq, c.hash, f"the {c.describe()}"))
     source = f"; the file {path}" if in_file else ""
-    report.notes.append(f"{len(anchors)} signed checkpoint(s) checked (the database"
-                        f"{source}).")
+    report.notes.append(f"{len(anchors)} signed checkpoint(s) checked (the database{source}).")
     return anchors
 
 
@@ -319,10 +357,14 @@ def pinned_certificate(conn: Connection) -> str | None:
     return _setting(conn, PINNED_CERTIFICATE)
 
 
-def verify(conn: Connection, *, checkpoint_dir: Path | None = None,
-           key_dir: Path | None = None, max_problems: int = 50,
-           more: Callable[[audit.VerifyReport], list[Anchor]] | None = None
-           ) -> audit.VerifyReport:
+def verify(
+    conn: Connection,
+    *,
+    checkpoint_dir: Path | None = None,
+    key_dir: Path | None = None,
+    max_problems: int = 50,
+    more: Callable[[audit.VerifyReport], list[Anchor]] | None = None,
+) -> audit.VerifyReport:
     """:func:`lottrack.storage.audit.verify`, then the recomputed chain held against every signed
     checkpoint (database and file) and the anchors ``more`` finds (the chain heads printed
     in issued documents: :mod:`lottrack.views.documents.heads`). A trail ending before an
@@ -331,8 +373,9 @@ def verify(conn: Connection, *, checkpoint_dir: Path | None = None,
     cert_path = signing.key_paths(key_dir or signing.default_key_dir())[1]
     scratch = audit.VerifyReport()
     conn.exec_driver_sql("SELECT 1")  # one snapshot for the anchors and the chain (SQLite)
-    anchors = _checkpoint_anchors(conn, scratch, cert_path,
-                                  checkpoint_dir or default_checkpoint_dir())
+    anchors = _checkpoint_anchors(
+        conn, scratch, cert_path, checkpoint_dir or default_checkpoint_dir()
+    )
     if more is not None:
         anchors += more(scratch)
     report = audit.verify(conn, max_problems=max_problems, heads={a.seq for a in anchors})
@@ -342,9 +385,11 @@ def verify(conn: Connection, *, checkpoint_dir: Path | None = None,
         if anchor.seq > report.last_seq:
             report.problems.append(
                 f"audit trail truncated: it ends at event #{report.last_seq}, but {anchor.name} "
-                f"names event #{anchor.seq} (events and records were deleted)")
+                f"names event #{anchor.seq} (events and records were deleted)"
+            )
         elif anchor.seq and report.heads.get(anchor.seq) != anchor.hash:
             report.problems.append(
                 f"audit event #{anchor.seq}: the chain was recomputed: its hash differs from "
-                f"{anchor.name}")
+                f"{anchor.name}"
+            )
     return report

@@ -168,8 +168,7 @@ def log_event(
     )
 
 
-def record_schema_change(conn: Connection, table: Table, added: Sequence[str],
-                         reason: str) -> int:
+def record_schema_change(conn: Connection, table: Table, added: Sequence[str], reason: str) -> int:
     """After a migration added columns to an audited table: one ``migrate`` event per row
     with the added columns' values and the row's new hash, so that ``verify`` keeps
     comparing every row with its audited state (a row's hash covers every column).
@@ -179,13 +178,21 @@ def record_schema_change(conn: Connection, table: Table, added: Sequence[str],
     events = []
     for raw in conn.execute(select(*[table.c[n] for n in names])).mappings():
         values = dict(raw)
-        events.append({
-            "at": utcnow(), "user_id": None, "username": "lottrack (schema upgrade)",
-            "action": "migrate", "entity": table.name, "entity_id": _pk(table, values),
-            "changes": canonical_json({a: [None, canonical_value(table.c[a], values[a])]
-                                       for a in added}),
-            "reason": reason, "row_hash": row_hash(table, values),
-        })
+        events.append(
+            {
+                "at": utcnow(),
+                "user_id": None,
+                "username": "lottrack (schema upgrade)",
+                "action": "migrate",
+                "entity": table.name,
+                "entity_id": _pk(table, values),
+                "changes": canonical_json(
+                    {a: [None, canonical_value(table.c[a], values[a])] for a in added}
+                ),
+                "reason": reason,
+                "row_hash": row_hash(table, values),
+            }
+        )
     append_events(conn, events)
     return len(events)
 
@@ -269,8 +276,8 @@ def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
             if not changes:
                 continue
             table, values = _object_values(obj)
-            action = "void" if "voided_reason" in changes and values.get("voided_reason") else (
-                "update"
+            action = (
+                "void" if "voided_reason" in changes and values.get("voided_reason") else ("update")
             )
         if not username:
             user_id, username = actor(session)
@@ -312,7 +319,8 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
 
 
 _LISTENERS: tuple[tuple[str, Callable[..., None]], ...] = (
-    ("before_flush", _before_flush), ("after_flush", _after_flush),
+    ("before_flush", _before_flush),
+    ("after_flush", _after_flush),
     ("do_orm_execute", _refuse_bulk),
 )
 

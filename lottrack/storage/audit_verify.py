@@ -40,12 +40,29 @@ _escape = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) 
 
 def _json_object(prefixes: Sequence[str], values: Sequence[Any]) -> str:
     """canonical_json of ``{name: value}`` given ``'"name":'`` prefixes in sorted order."""
-    return "{" + ",".join([
-        key + (_escape(v) if v.__class__ is str else "null" if v is None
-               else "true" if v is True else "false" if v is False
-               else repr(v) if v.__class__ is int or (v.__class__ is float and v - v == 0)
-               else canonical_json(v))
-        for key, v in zip(prefixes, values, strict=True)]) + "}"
+    return (
+        "{"
+        + ",".join(
+            [
+                key
+                + (
+                    _escape(v)
+                    if v.__class__ is str
+                    else "null"
+                    if v is None
+                    else "true"
+                    if v is True
+                    else "false"
+                    if v is False
+                    else repr(v)
+                    if v.__class__ is int or (v.__class__ is float and v - v == 0)
+                    else canonical_json(v)
+                )
+                for key, v in zip(prefixes, values, strict=True)
+            ]
+        )
+        + "}"
+    )
 
 
 def _canonicaliser(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | None:
@@ -62,31 +79,41 @@ def _canonicaliser(column: Column[Any], dialect: Any) -> Callable[[Any], Any] | 
 
     ctype = column.type
     if isinstance(ctype, UTCDateTime):
+
         def stamp(value: Any) -> Any:
-            if (value.__class__ is str and len(value) == _SQLITE_STAMP and value[10] == " "
-                    and value[19] == "."):
+            if (
+                value.__class__ is str
+                and len(value) == _SQLITE_STAMP
+                and value[10] == " "
+                and value[19] == "."
+            ):
                 return f"{value[:10]}T{value[11:]}Z"
             if value.__class__ is dt.datetime and value.tzinfo is not None:  # PostgreSQL
                 utc = value.astimezone(dt.UTC)
                 if utc.year >= 1000:  # isoformat: STAMP's text, faster than strftime
                     return f"{utc.isoformat(timespec='microseconds')[:-6]}Z"
             return None if value is None else slow(value)
+
         return stamp
     if isinstance(ctype, Date):
+
         def day(value: Any) -> Any:
             if value.__class__ is str and len(value) == 10 and value[4] == value[7] == "-":
                 return value
             if value.__class__ is dt.date:  # PostgreSQL
                 return value.isoformat()
             return None if value is None else slow(value)
+
         return day
     if isinstance(ctype, Boolean):
+
         def flag(value: Any) -> Any:
             if value is None or value.__class__ is bool:
                 return value
             if value.__class__ is int and value in (0, 1):  # SQLite stores 0 / 1
                 return value == 1
             return slow(value)
+
         return flag
     if isinstance(ctype, Float):
         return lambda value: value if value.__class__ is float or value is None else slow(value)
@@ -130,12 +157,25 @@ class VerifyReport:
         return not self.problems
 
 
-_EVENT_COLUMNS = ("seq", "at", "user_id", "username", "action", "entity", "entity_id",
-                  "changes", "reason", "row_hash", "prev_hash", "hash")
+_EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "user_id",
+    "username",
+    "action",
+    "entity",
+    "entity_id",
+    "changes",
+    "reason",
+    "row_hash",
+    "prev_hash",
+    "hash",
+)
 
 
-def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int] = ()
-                 ) -> dict[str, dict[str, str]]:
+def _check_chain(
+    conn: Connection, report: VerifyReport, wanted: Collection[int] = ()
+) -> dict[str, dict[str, str]]:
     """Recompute the chain (first break reported), keeping the stored hash of the
     ``wanted`` events in ``report.heads``; return the last audited row hash of every row,
     by table and primary key."""
@@ -146,11 +186,25 @@ def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int]
     at_canonical = _canonicaliser(EVENT_TABLE.c.at, conn.dialect)
     assert at_canonical is not None
     q = conn.dialect.identifier_preparer.quote
-    sql = (f"SELECT {', '.join(q(c) for c in _EVENT_COLUMNS)} FROM {q(EVENT_TABLE.name)} "
-           f"ORDER BY {q('seq')}")
+    sql = (
+        f"SELECT {', '.join(q(c) for c in _EVENT_COLUMNS)} FROM {q(EVENT_TABLE.name)} "
+        f"ORDER BY {q('seq')}"
+    )
     escape, sha256 = _escape, hashlib.sha256
-    for seq, at, user_id, username, action, entity, entity_id, changes, reason, row_hash, \
-            prev_hash, stored in _stream(conn, sql):
+    for (
+        seq,
+        at,
+        user_id,
+        username,
+        action,
+        entity,
+        entity_id,
+        changes,
+        reason,
+        row_hash,
+        prev_hash,
+        stored,
+    ) in _stream(conn, sql):
         report.events += 1
         report.last_seq = seq
         if seq in wanted:
@@ -158,8 +212,10 @@ def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int]
         if not chain_broken:
             problem = None
             if seq != expected_seq:
-                problem = (f"audit event #{seq}: expected sequence number {expected_seq} "
-                           "(an event was deleted or reordered)")
+                problem = (
+                    f"audit event #{seq}: expected sequence number {expected_seq} "
+                    "(an event was deleted or reordered)"
+                )
             elif prev_hash != prev:
                 problem = f"audit event #{seq}: does not link to the event before it"
             else:
@@ -174,16 +230,29 @@ def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int]
                         f'"reason":{escape(reason)},'
                         f'"row_hash":{"null" if row_hash is None else escape(row_hash)},'
                         f'"seq":{seq},"user_id":{"null" if user_id is None else user_id},'
-                        f'"username":{escape(username)}}}')
+                        f'"username":{escape(username)}}}'
+                    )
                 except TypeError:  # a value of an unexpected type: the general encoder
-                    body = canonical_json({
-                        "seq": seq, "at": at, "user_id": user_id, "username": username,
-                        "action": action, "entity": entity, "entity_id": entity_id,
-                        "changes": changes, "reason": reason, "row_hash": row_hash,
-                        "prev_hash": prev})
+                    body = canonical_json(
+                        {
+                            "seq": seq,
+                            "at": at,
+                            "user_id": user_id,
+                            "username": username,
+                            "action": action,
+                            "entity": entity,
+                            "entity_id": entity_id,
+                            "changes": changes,
+                            "reason": reason,
+                            "row_hash": row_hash,
+                            "prev_hash": prev,
+                        }
+                    )
                 if sha256((prev + body).encode()).hexdigest() != stored:
-                    problem = (f"audit event #{seq}: content does not match its hash "
-                               f"({entity} {entity_id}, {action})")
+                    problem = (
+                        f"audit event #{seq}: content does not match its hash "
+                        f"({entity} {entity_id}, {action})"
+                    )
             if problem:
                 report.problems.append(problem)
                 chain_broken = True
@@ -196,15 +265,17 @@ def _check_chain(conn: Connection, report: VerifyReport, wanted: Collection[int]
     return latest
 
 
-def _check_rows(conn: Connection, table: Table, audited: dict[str, str],
-                report: VerifyReport, max_problems: int) -> bool:
+def _check_rows(
+    conn: Connection, table: Table, audited: dict[str, str], report: VerifyReport, max_problems: int
+) -> bool:
     """Compare every row of ``table`` with its last audited hash; False once
     ``max_problems`` are reported."""
     columns = sorted(table.columns, key=lambda c: c.name)
     names = [c.name for c in columns]
     prefixes = [f"{_escape(n)}:" for n in names]
-    convert = [(i, f) for i, c in enumerate(columns)
-               if (f := _canonicaliser(c, conn.dialect)) is not None]
+    convert = [
+        (i, f) for i, c in enumerate(columns) if (f := _canonicaliser(c, conn.dialect)) is not None
+    ]
     key_at = [names.index(c.name) for c in table.primary_key.columns]
     q = conn.dialect.identifier_preparer.quote
     sql = f"SELECT {', '.join(q(n) for n in names)} FROM {q(table.name)}"
@@ -221,11 +292,13 @@ def _check_rows(conn: Connection, table: Table, audited: dict[str, str],
         if expected is None:
             report.problems.append(
                 f"{table.name} id {pk}: row is not in the audit trail (inserted behind "
-                "the application's back)")
+                "the application's back)"
+            )
         elif expected != sha256(_json_object(prefixes, values).encode()).hexdigest():
             report.problems.append(
                 f"{table.name} id {pk}: current values differ from the last audited values "
-                "(changed behind the application's back)")
+                "(changed behind the application's back)"
+            )
         if len(report.problems) >= max_problems:
             return False
     for pk in audited:
@@ -234,8 +307,9 @@ def _check_rows(conn: Connection, table: Table, audited: dict[str, str],
     return True
 
 
-def verify(conn: Connection, *, max_problems: int = 50, rows: bool = True,
-           heads: Collection[int] = ()) -> VerifyReport:
+def verify(
+    conn: Connection, *, max_problems: int = 50, rows: bool = True, heads: Collection[int] = ()
+) -> VerifyReport:
     """Recompute the chain and compare every audited row with its last audited state
     (``rows=False`` checks the chain only); ``heads``: sequence numbers whose stored hash
     the report keeps (the checkpoints of :mod:`lottrack.storage.anchors` are held against them)."""

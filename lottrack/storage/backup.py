@@ -38,11 +38,13 @@ def backup(url: str, target: Path) -> BackupResult:
     The copy is owner-only (0600), written through an exclusive temporary file."""
     target = Path(target).expanduser()
     if target.exists() or target.is_symlink():
-        raise ValidationError(f"Backup file: {target} already exists; choose a new name.",
-                              field="file")
+        raise ValidationError(
+            f"Backup file: {target} already exists; choose a new name.", field="file"
+        )
     if not target.parent.is_dir():
-        raise ValidationError(f"Backup file: the folder {target.parent} does not exist.",
-                              field="file")
+        raise ValidationError(
+            f"Backup file: the folder {target.parent} does not exist.", field="file"
+        )
     parsed = make_url(normalise_url(url))
     try:
         with replacing(target, overwrite=False) as handle:
@@ -53,8 +55,10 @@ def backup(url: str, target: Path) -> BackupResult:
                 method = "pg_dump (custom format)"
                 _pg_dump(parsed, temporary_path(handle))
     except OSError as exc:
-        raise LotTrackError(f"Backup failed: {exc.strerror or exc}; nothing was written to "
-                            f"{target}.", title="Backup failed") from None
+        raise LotTrackError(
+            f"Backup failed: {exc.strerror or exc}; nothing was written to {target}.",
+            title="Backup failed",
+        ) from None
     return BackupResult(target, target.stat().st_size, method)
 
 
@@ -93,18 +97,23 @@ def _pg_dump(parsed: object, tmp: Path) -> None:
     assert isinstance(parsed, URL)
     exe = shutil.which("pg_dump")
     if exe is None:
-        raise LotTrackError("Backup needs pg_dump (PostgreSQL client tools) on the PATH.",
-                            title="pg_dump missing")
+        raise LotTrackError(
+            "Backup needs pg_dump (PostgreSQL client tools) on the PATH.", title="pg_dump missing"
+        )
     options = parsed.query.get("options", "")
     schema = ""
     if isinstance(options, str) and "search_path=" in options:
         schema = options.split("search_path=", 1)[1].split()[0]
-    cmd = [exe, "--format=custom", "--no-owner", f"--file={tmp}", "--dbname",
-           libpq_url(parsed)]
+    cmd = [exe, "--format=custom", "--no-owner", f"--file={tmp}", "--dbname", libpq_url(parsed)]
     if schema:
         cmd += ["--schema", schema]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=3600,
-                          env=libpq_environment(parsed))
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=3600,
+        env=libpq_environment(parsed),
+    )
     if done.returncode != 0:
-        raise LotTrackError(f"pg_dump failed: {done.stderr.strip()[:500]}",
-                            title="Backup failed")
+        raise LotTrackError(f"pg_dump failed: {done.stderr.strip()[:500]}", title="Backup failed")

@@ -35,9 +35,19 @@ from lottrack.storage import anchors, audit, fastsql, read_once
 from lottrack.storage.fastsql import DriverReader
 
 __all__ = [  # where the database is (lottrack.kernel.locations), and the database itself
-    "ENV_URL", "default_data_dir", "default_url", "demo_url", "normalise_url",
-    "BUSY_TIMEOUT_MS", "READ_ISOLATION", "Database", "StorageError", "is_sqlite",
-    "make_engine", "open_initialised", "sqlite_file",
+    "ENV_URL",
+    "default_data_dir",
+    "default_url",
+    "demo_url",
+    "normalise_url",
+    "BUSY_TIMEOUT_MS",
+    "READ_ISOLATION",
+    "Database",
+    "StorageError",
+    "is_sqlite",
+    "make_engine",
+    "open_initialised",
+    "sqlite_file",
 ]
 
 BUSY_TIMEOUT_MS = 30_000
@@ -55,10 +65,13 @@ def _sqlite_has_schema(path: str) -> bool:
     except sqlite3.Error:
         return False
     try:
-        row = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                 "AND name = 'alembic_version'").fetchone()
-        return row is not None and connection.execute(
-            "SELECT 1 FROM alembic_version").fetchone() is not None
+        row = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone()
+        return (
+            row is not None
+            and connection.execute("SELECT 1 FROM alembic_version").fetchone() is not None
+        )
     except sqlite3.Error:  # not a database at all: it holds no schema either
         return False
     finally:
@@ -80,12 +93,13 @@ def open_initialised(url: str) -> Database:
     if db.dialect != "sqlite":
         try:
             with db.engine.connect() as conn:
-                initialised = (inspect(conn).has_table("alembic_version") and conn.exec_driver_sql(
-                    "SELECT 1 FROM alembic_version").first() is not None)
+                initialised = (
+                    inspect(conn).has_table("alembic_version")
+                    and conn.exec_driver_sql("SELECT 1 FROM alembic_version").first() is not None
+                )
         except exc.DBAPIError as error:
             db.dispose()
-            raise StorageError(f"The database could not be read ({_first_line(error)}).") \
-                from error
+            raise StorageError(f"The database could not be read ({_first_line(error)}).") from error
         if not initialised:
             db.dispose()
             raise _not_initialised(shown)
@@ -93,9 +107,11 @@ def open_initialised(url: str) -> Database:
 
 
 def _not_initialised(shown: str) -> NotInitialised:
-    return NotInitialised(f"{shown} holds no lottrack database (it was never initialised); "
-                          "run `lottrack init` first to create it, or choose another with "
-                          "--db or LOTTRACK_DATABASE_URL.")
+    return NotInitialised(
+        f"{shown} holds no lottrack database (it was never initialised); "
+        "run `lottrack init` first to create it, or choose another with "
+        "--db or LOTTRACK_DATABASE_URL."
+    )
 
 
 READ_ISOLATION = "REPEATABLE READ"
@@ -147,7 +163,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
             sqlite_file(parsed.database)
         engine = create_engine(
-            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,
         )
         _configure_sqlite(engine)
@@ -199,8 +216,9 @@ class Database:
     engine: Engine = field(init=False)
     _writer: sessionmaker[Session] = field(init=False, repr=False)
     _reader: sessionmaker[Session] = field(init=False, repr=False)
-    _traces: list[list[tuple[str, Any]] | None] = field(init=False, repr=False,
-                                                         default_factory=list)
+    _traces: list[list[tuple[str, Any]] | None] = field(
+        init=False, repr=False, default_factory=list
+    )
     _spare: list[Any] = field(init=False, repr=False, default_factory=list)
     """Driver connections of :meth:`driver_reader` not in use (list.pop and append are
     atomic, so threads share it without a lock)."""
@@ -215,8 +233,11 @@ class Database:
         # A read sees one moment of the database, however many statements it takes (a
         # batch record, a certificate, a page and its count): SQLite's read transaction
         # does; PostgreSQL's default (READ COMMITTED) would give each statement its own.
-        read_bind = (self.engine if self.dialect == "sqlite"
-                     else self.engine.execution_options(isolation_level=READ_ISOLATION))
+        read_bind = (
+            self.engine
+            if self.dialect == "sqlite"
+            else self.engine.execution_options(isolation_level=READ_ISOLATION)
+        )
         self._reader = sessionmaker(bind=read_bind, class_=Session, expire_on_commit=False)
         read_once.install(self._reader)  # that one moment is read once per statement
 
@@ -248,8 +269,7 @@ class Database:
             except (exc.OperationalError, exc.DatabaseError) as error:
                 session.rollback()
                 raise StorageError(
-                    f"The database could not be written ({_first_line(error)}); nothing "
-                    "was saved."
+                    f"The database could not be written ({_first_line(error)}); nothing was saved."
                 ) from error
             except BaseException:
                 session.rollback()
@@ -282,8 +302,9 @@ class Database:
             try:
                 proxy = self.engine.raw_connection()
             except exc.DBAPIError as error:
-                raise StorageError(f"The database could not be read ({_first_line(error)})."
-                                   ) from error
+                raise StorageError(
+                    f"The database could not be read ({_first_line(error)})."
+                ) from error
             proxy.detach()  # ours from now on: closing it closes the connection
             if self.dialect != "sqlite":
                 _read_snapshot(proxy.dbapi_connection)
@@ -293,17 +314,20 @@ class Database:
             try:
                 if self.dialect == "sqlite":
                     cursor.execute("BEGIN")  # one snapshot for every statement of the read
-                yield DriverReader(cursor, self.engine.dialect,
-                                   self._traces[-1] if self._traces else None)
+                yield DriverReader(
+                    cursor, self.engine.dialect, self._traces[-1] if self._traces else None
+                )
             finally:
                 cursor.close()
                 connection.rollback()
         except dbapi_error as error:
-            lost = bool(getattr(connection, "closed", False) or getattr(connection, "broken",
-                                                                        False))
+            lost = bool(
+                getattr(connection, "closed", False) or getattr(connection, "broken", False)
+            )
             proxy.close()
             raise (ConnectionLost if lost else StorageError)(
-                f"The database could not be read ({str(error).strip()[:200]}).") from error
+                f"The database could not be read ({str(error).strip()[:200]})."
+            ) from error
         except BaseException:
             proxy.close()
             raise

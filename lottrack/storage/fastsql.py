@@ -48,8 +48,7 @@ class Prepared:
         compiled = statement.compile(dialect=dialect)
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
         processors = tuple(_processor(c.type, dialect) for c in statement.selected_columns)
-        constants = {name: value for name, value in compiled.params.items()
-                     if value is not None}
+        constants = {name: value for name, value in compiled.params.items() if value is not None}
         return cls(compiled.string, positional, processors, constants)
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
@@ -81,8 +80,7 @@ class Statements:
 
     _prepared: dict[tuple[str, Hashable], Prepared] = field(default_factory=dict)
 
-    def get(self, dialect: Dialect, key: Hashable,
-            build: Callable[[], AnySelect]) -> Prepared:
+    def get(self, dialect: Dialect, key: Hashable, build: Callable[[], AnySelect]) -> Prepared:
         """The statement ``key`` for ``dialect`` (``build`` makes it the first time)."""
         found = self._prepared.get((dialect.name, key))
         if found is None:
@@ -122,15 +120,17 @@ def converted(prepared: Prepared, fetched: Iterable[Sequence[Any]]) -> list[tupl
     return out
 
 
-def session_rows(session: Session, prepared: Prepared,
-                 values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+def session_rows(
+    session: Session, prepared: Prepared, values: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
     """Every row of ``prepared`` read in ``session``'s transaction (the same snapshot as the
     session's other reads) as the driver's SQL: nothing compiled or cached per call (for a
     statement of many subqueries that costs more than running it), the engine's events
     still see it."""
     params = prepared.parameters(values)
     result = session.connection().exec_driver_sql(
-        prepared.sql, params if isinstance(params, Mapping) else tuple(params))
+        prepared.sql, params if isinstance(params, Mapping) else tuple(params)
+    )
     return converted(prepared, result.all())
 
 

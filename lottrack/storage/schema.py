@@ -62,16 +62,27 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
     migrations (and again after an upgrade that adds tables). Returns the grants made,
     one line per kind of table."""
     if engine.dialect.name != "postgresql":
-        raise ValidationError("App role: a least-privilege role is for PostgreSQL; a SQLite "
-                              "file is protected by its file mode.", field="app-role")
+        raise ValidationError(
+            "App role: a least-privilege role is for PostgreSQL; a SQLite "
+            "file is protected by its file mode.",
+            field="app-role",
+        )
     if not _ROLE_NAME.fullmatch(role):
-        raise ValidationError(f"App role: {role!r} is not a role name (lower-case letters, "
-                              "digits and _, at most 63).", field="app-role")
+        raise ValidationError(
+            f"App role: {role!r} is not a role name (lower-case letters, "
+            "digits and _, at most 63).",
+            field="app-role",
+        )
     with engine.begin() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"),
-                              {"r": role}).first()
-        conn.execute(text(f'{"ALTER" if exists else "CREATE"} ROLE "{role}" LOGIN '
-                          "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"))
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
+        ).first()
+        conn.execute(
+            text(
+                f'{"ALTER" if exists else "CREATE"} ROLE "{role}" LOGIN '
+                "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            )
+        )
         schema = conn.execute(text("SELECT current_schema()")).scalar_one()
         database = conn.execute(text("SELECT current_database()")).scalar_one()
         tables = sorted(inspect(conn).get_table_names(schema=schema))
@@ -81,11 +92,14 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
         conn.execute(text(f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA "{schema}" FROM "{role}"'))
         rights: dict[str, list[str]] = {}
         for table in tables:
-            grant = ("SELECT, INSERT" if table in APPEND_ONLY_TABLES
-                     else "SELECT" if table == "alembic_version"
-                     else "SELECT, INSERT, UPDATE")
+            grant = (
+                "SELECT, INSERT"
+                if table in APPEND_ONLY_TABLES
+                else "SELECT"
+                if table == "alembic_version"
+                else "SELECT, INSERT, UPDATE"
+            )
             conn.execute(text(f'GRANT {grant} ON "{schema}"."{table}" TO "{role}"'))
             rights.setdefault(grant, []).append(table)
-        conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" '
-                          f'TO "{role}"'))
+        conn.execute(text(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"'))
     return [f"{grant} on {', '.join(names)}" for grant, names in rights.items()]

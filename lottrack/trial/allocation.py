@@ -39,18 +39,24 @@ def arm_for(sequence: str, period: int) -> str:
 
 
 def _has_dispensing(session: Session, subject_id: int) -> bool:
-    return session.exec(
-        select(Dispensing.id).join(Visit, col(Visit.id) == col(Dispensing.visit_id))
-        .where(Visit.subject_id == subject_id).limit(1)
-    ).first() is not None
+    return (
+        session.exec(
+            select(Dispensing.id)
+            .join(Visit, col(Visit.id) == col(Dispensing.visit_id))
+            .where(Visit.subject_id == subject_id)
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _store(session: Session, subject: Subject, sequence: str, source: str, user_id: int) -> None:
     existing = session.exec(select(Allocation).where(Allocation.subject_id == subject.id)).first()
     if existing is None:
         assert subject.id is not None
-        session.add(Allocation(subject_id=subject.id, sequence=sequence, source=source,
-                               created_by=user_id))
+        session.add(
+            Allocation(subject_id=subject.id, sequence=sequence, source=source, created_by=user_id)
+        )
         return
     if existing.sequence == sequence:
         return
@@ -88,8 +94,12 @@ def import_csv(session: Session, who: CurrentUser, path: Path) -> ImportResult:
         raise ValidationError(f"Allocation file line {reader.line_num}: {exc}.") from None
     if not rows:
         raise ValidationError("Allocation file: no rows.")
-    subjects = {s.code: s for s in session.exec(
-        select(Subject).where(col(Subject.code).in_([c for _, c, _ in rows]))).all()}
+    subjects = {
+        s.code: s
+        for s in session.exec(
+            select(Subject).where(col(Subject.code).in_([c for _, c, _ in rows]))
+        ).all()
+    }
     for line_no, code, _ in rows:
         if code not in subjects:
             raise ValidationError(f"Allocation file line {line_no}: no subject {code}.")
@@ -111,19 +121,27 @@ def _rows(reader: Iterator[list[str]]) -> list[tuple[int, str, str]]:
         if line_no == 1 and [c.strip().lower() for c in row][:2] == ["subject_code", "sequence"]:
             continue
         if len(row) != 2:
-            raise ValidationError(f"Allocation file line {line_no}: expected 2 columns "
-                                  f"(subject_code,sequence), found {len(row)}.")
+            raise ValidationError(
+                f"Allocation file line {line_no}: expected 2 columns "
+                f"(subject_code,sequence), found {len(row)}."
+            )
         code, sequence = row[0].strip().upper(), row[1].strip()
         if not SUBJECT_CODE.fullmatch(code):  # also keeps NUL and the like out of the query
-            raise ValidationError(f'Allocation file line {line_no}: "{show(code)}" is not a '
-                                  "subject code (such as TLS-003).")
+            raise ValidationError(
+                f'Allocation file line {line_no}: "{show(code)}" is not a '
+                "subject code (such as TLS-003)."
+            )
         match = {s.lower(): s for s in SEQUENCES}.get(sequence.lower())
         if match is None:
-            raise ValidationError(f"Allocation file line {line_no}: sequence {sequence!r} is "
-                                  f"not {MSC_FIRST} or {PLACEBO_FIRST}.")
+            raise ValidationError(
+                f"Allocation file line {line_no}: sequence {sequence!r} is "
+                f"not {MSC_FIRST} or {PLACEBO_FIRST}."
+            )
         if code in seen:
-            raise ValidationError(f"Allocation file line {line_no}: subject {code} already "
-                                  f"appears on line {seen[code]}.")
+            raise ValidationError(
+                f"Allocation file line {line_no}: subject {code} already "
+                f"appears on line {seen[code]}."
+            )
         seen[code] = line_no
         rows.append((line_no, code, match))
     return rows
@@ -140,8 +158,9 @@ def _changed(before: dict[int, str], after: dict[int, str]) -> int:
 def permuted_blocks(n: int, *, seed: int, block_size: int = 4) -> list[str]:
     """``n`` sequences by 1:1 permuted blocks; the same seed gives the same list."""
     if block_size < 2 or block_size % 2:
-        raise ValidationError("Block size: must be an even number of at least 2.",
-                              field="block_size")
+        raise ValidationError(
+            "Block size: must be an even number of at least 2.", field="block_size"
+        )
     if n < 0:
         raise ValidationError("Count: must not be negative.", field="n")
     rng = random.Random(seed)
@@ -153,16 +172,23 @@ def permuted_blocks(n: int, *, seed: int, block_size: int = 4) -> list[str]:
     return out[:n]
 
 
-def generate(session: Session, who: CurrentUser, *, subject_ids: Sequence[int], seed: int,
-             block_size: int | None = None) -> int:
+def generate(
+    session: Session,
+    who: CurrentUser,
+    *,
+    subject_ids: Sequence[int],
+    seed: int,
+    block_size: int | None = None,
+) -> int:
     """Allocate subjects without an allocation, in the order given, by permuted blocks."""
     user = authorize(session, who, Action.MANAGE_ALLOCATION)
     size = block_size or settings.get_int(session, "randomisation_block_size")
     allocated = set(session.exec(select(Allocation.subject_id)).all())
     todo = [s for s in subject_ids if s not in allocated]
     assert user.id is not None
-    for subject_id, sequence in zip(todo, permuted_blocks(len(todo), seed=seed,
-                                                          block_size=size), strict=True):
+    for subject_id, sequence in zip(
+        todo, permuted_blocks(len(todo), seed=seed, block_size=size), strict=True
+    ):
         subject = session.get(Subject, subject_id)
         if subject is None:
             raise NotFound(f"No subject with id {subject_id}.")
@@ -171,19 +197,26 @@ def generate(session: Session, who: CurrentUser, *, subject_ids: Sequence[int], 
     return len(todo)
 
 
-def assign(session: Session, who: CurrentUser, *, subject_id: int, sequence: str,
-           source: str) -> None:
+def assign(
+    session: Session, who: CurrentUser, *, subject_id: int, sequence: str, source: str
+) -> None:
     """Record one subject's sequence (e.g. from a sealed list entered by hand)."""
     user = authorize(session, who, Action.MANAGE_ALLOCATION)
     if sequence not in SEQUENCES:
-        raise ValidationError(f"Sequence: {sequence!r} is not {MSC_FIRST} or {PLACEBO_FIRST}.",
-                              field="sequence")
+        raise ValidationError(
+            f"Sequence: {sequence!r} is not {MSC_FIRST} or {PLACEBO_FIRST}.", field="sequence"
+        )
     subject = session.get(Subject, subject_id)
     if subject is None:
         raise NotFound(f"No subject with id {subject_id}.")
     assert user.id is not None
-    _store(session, subject, sequence,
-           clean_text(source, "Source", max_length=200, required=False) or "manual", user.id)
+    _store(
+        session,
+        subject,
+        sequence,
+        clean_text(source, "Source", max_length=200, required=False) or "manual",
+        user.id,
+    )
     session.flush()
 
 
@@ -196,13 +229,13 @@ def sequence_of(session: Session, who: CurrentUser, subject_id: int) -> str:
     if allowed(who.roles, Action.VIEW_ALLOCATION):
         authorize(session, who, Action.VIEW_ALLOCATION)
     else:
-        unblinded = session.exec(select(Unblinding).where(
-            Unblinding.subject_id == subject_id)).first()
+        unblinded = session.exec(
+            select(Unblinding).where(Unblinding.subject_id == subject_id)
+        ).first()
         if unblinded is None or INVESTIGATOR not in who.roles:
             raise PermissionDenied("The allocation is visible only to the unblinded pharmacy.")
         authorize(session, who, Action.UNBLIND)
-    allocation = session.exec(select(Allocation).where(
-        Allocation.subject_id == subject_id)).first()
+    allocation = session.exec(select(Allocation).where(Allocation.subject_id == subject_id)).first()
     if allocation is None:
         raise NotFound(f"Subject {user.code} has no allocation yet.")
     return allocation.sequence

@@ -106,8 +106,9 @@ class AllocationPage:
         return self.subject_count - self.allocated
 
 
-def _subject_rows(session: Session, statement: Any, *, every: bool
-                  ) -> tuple[SubjectAllocation, ...]:
+def _subject_rows(
+    session: Session, statement: Any, *, every: bool
+) -> tuple[SubjectAllocation, ...]:
     """Subjects read by ``statement`` (id, code, sequence, source) with their visits: two
     queries, whatever the number of subjects. ``every``: the statement reads every
     subject, so every visit is read rather than those of the ids found."""
@@ -117,29 +118,46 @@ def _subject_rows(session: Session, statement: Any, *, every: bool
     visits: dict[int, list[PlannedVisit]] = {}
     if ids:
         found = session.execute(
-            sa_select(col(Visit.id), col(Visit.subject_id), col(Visit.period),
-                      col(Visit.planned_date), col(Visit.status), col(Dispensing.id))
+            sa_select(
+                col(Visit.id),
+                col(Visit.subject_id),
+                col(Visit.period),
+                col(Visit.planned_date),
+                col(Visit.status),
+                col(Dispensing.id),
+            )
             .outerjoin(Dispensing, col(Dispensing.visit_id) == col(Visit.id))
             .where(true() if every else col(Visit.subject_id).in_(ids))
-            .order_by(col(Visit.subject_id), col(Visit.period))).all()
+            .order_by(col(Visit.subject_id), col(Visit.period))
+        ).all()
         for visit_id, subject_id, period, planned, status, dispensing_id in found:
             visits.setdefault(subject_id, []).append(
-                PlannedVisit(visit_id, period, planned, status))
+                PlannedVisit(visit_id, period, planned, status)
+            )
             if dispensing_id is not None:
                 frozen.add(subject_id)
-    return tuple(SubjectAllocation(subject_id, code, sequence, source, subject_id in frozen,
-                                   tuple(visits.get(subject_id, ())))
-                 for subject_id, code, sequence, source in subjects)
+    return tuple(
+        SubjectAllocation(
+            subject_id,
+            code,
+            sequence,
+            source,
+            subject_id in frozen,
+            tuple(visits.get(subject_id, ())),
+        )
+        for subject_id, code, sequence, source in subjects
+    )
 
 
 def _subjects() -> Any:
-    return (sa_select(col(Subject.id), col(Subject.code), col(Allocation.sequence),
-                      col(Allocation.source))
-            .outerjoin(Allocation, col(Allocation.subject_id) == col(Subject.id)))
+    return sa_select(
+        col(Subject.id), col(Subject.code), col(Allocation.sequence), col(Allocation.source)
+    ).outerjoin(Allocation, col(Allocation.subject_id) == col(Subject.id))
 
 
-def allocation_page(session: Session, who: CurrentUser, *, search: str = "",
-                    offset: int = 0, limit: int = 50) -> AllocationPage:
+def allocation_page(
+    session: Session, who: CurrentUser, *, search: str = "", offset: int = 0, limit: int = 50
+) -> AllocationPage:
     """Subjects whose code contains ``search`` (case and spaces ignored, ``%`` and ``_``
     searched for literally), ``limit`` of them from ``offset`` by subject code, each with
     their sequence, frozen flag and visits; with how many match, the trial's numbers and
@@ -147,36 +165,62 @@ def allocation_page(session: Session, who: CurrentUser, *, search: str = "",
 
     A fixed number of queries, whatever the page or the number of subjects."""
     authorize(session, who, Action.VIEW_ALLOCATION)
-    if (not isinstance(limit, int) or not isinstance(offset, int)
-            or not 1 <= limit <= MAX_PAGE or offset < 0):
-        raise ValidationError(f"Page: {str(limit)[:20]} rows from {str(offset)[:20]} is not "
-                              f"a page; expected 1 to {MAX_PAGE} rows from 0 or more.",
-                              field="Page")
+    if (
+        not isinstance(limit, int)
+        or not isinstance(offset, int)
+        or not 1 <= limit <= MAX_PAGE
+        or offset < 0
+    ):
+        raise ValidationError(
+            f"Page: {str(limit)[:20]} rows from {str(offset)[:20]} is not "
+            f"a page; expected 1 to {MAX_PAGE} rows from 0 or more.",
+            field="Page",
+        )
     needle = "".join(str(search).split()).upper()
     if len(needle) > MAX_SEARCH:
-        raise ValidationError(f"Search: at most {MAX_SEARCH} characters (a subject code "
-                              "is no longer).", field="Search")
+        raise ValidationError(
+            f"Search: at most {MAX_SEARCH} characters (a subject code is no longer).",
+            field="Search",
+        )
     matches: list[Any] = []
     if needle:
         pattern = bindparam("pattern", like_pattern(needle), type_=String())
         # Codes are stored in capitals (lottrack.facility.subjects checks them on the way in).
         matches.append(col(Subject.code).like(pattern, escape="\\"))
-    subjects = _subject_rows(session, _subjects().where(*matches).order_by(col(Subject.code))
-                             .offset(offset).limit(limit), every=False)
-    frozen_subjects = (sa_select(func.count(col(Visit.subject_id).distinct()))
-                       .join(Dispensing, col(Dispensing.visit_id) == col(Visit.id)))
-    total, subject_count, allocated, frozen = session.execute(sa_select(
-        sa_select(func.count()).select_from(Subject).where(*matches).scalar_subquery(),
-        sa_select(func.count()).select_from(Subject).scalar_subquery(),
-        sa_select(func.count()).select_from(Allocation).scalar_subquery(),
-        frozen_subjects.scalar_subquery())).one()
+    subjects = _subject_rows(
+        session,
+        _subjects().where(*matches).order_by(col(Subject.code)).offset(offset).limit(limit),
+        every=False,
+    )
+    frozen_subjects = sa_select(func.count(col(Visit.subject_id).distinct())).join(
+        Dispensing, col(Dispensing.visit_id) == col(Visit.id)
+    )
+    total, subject_count, allocated, frozen = session.execute(
+        sa_select(
+            sa_select(func.count()).select_from(Subject).where(*matches).scalar_subquery(),
+            sa_select(func.count()).select_from(Subject).scalar_subquery(),
+            sa_select(func.count()).select_from(Allocation).scalar_subquery(),
+            frozen_subjects.scalar_subquery(),
+        )
+    ).one()
     first_unallocated = session.exec(
-        select(Subject.code).where(col(Subject.id).not_in(select(Allocation.subject_id)))
-        .order_by(col(Subject.code)).limit(GENERATE_PREVIEW)).all()
-    return AllocationPage(subjects, total, offset, limit, subject_count, allocated, frozen,
-                          tuple(first_unallocated),
-                          settings.get_int(session, "randomisation_block_size"),
-                          settings.get_int(session, "period2_week"))
+        select(Subject.code)
+        .where(col(Subject.id).not_in(select(Allocation.subject_id)))
+        .order_by(col(Subject.code))
+        .limit(GENERATE_PREVIEW)
+    ).all()
+    return AllocationPage(
+        subjects,
+        total,
+        offset,
+        limit,
+        subject_count,
+        allocated,
+        frozen,
+        tuple(first_unallocated),
+        settings.get_int(session, "randomisation_block_size"),
+        settings.get_int(session, "period2_week"),
+    )
 
 
 def allocation_list(session: Session, who: CurrentUser) -> AllocationList:
@@ -194,6 +238,7 @@ def unallocated_subject_ids(session: Session, who: CurrentUser) -> list[int]:
     list of subjects reproduce the allocation."""
     authorize(session, who, Action.MANAGE_ALLOCATION)
     allocated = select(Allocation.subject_id)
-    ids = session.exec(select(Subject.id).where(col(Subject.id).not_in(allocated))
-                       .order_by(col(Subject.code))).all()
+    ids = session.exec(
+        select(Subject.id).where(col(Subject.id).not_in(allocated)).order_by(col(Subject.code))
+    ).all()
     return [i for i in ids if i is not None]

@@ -71,8 +71,7 @@ def visit_arm(session: Session, who: CurrentUser, visit_id: int) -> str:
     """The arm of a visit — for the unblinded pharmacy only."""
     authorize(session, who, Action.VIEW_ALLOCATION)
     visit = _visit(session, visit_id)
-    return allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
-                              visit.period)
+    return allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id), visit.period)
 
 
 def _visit(session: Session, visit_id: int, *, for_update: bool = False) -> Visit:
@@ -102,11 +101,13 @@ def check_visit_window(session: Session, visit: Visit, now: dt.datetime) -> None
     if not first <= today <= last:
         raise InvalidTransition(
             f"Cannot dispense: period {visit.period} is planned for {visit.planned_date}; it "
-            f"can be dispensed from {first} to {last} (± {days} days), and today is {today}.")
+            f"can be dispensed from {first} to {last} (± {days} days), and today is {today}."
+        )
 
 
-def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome],
-            doing: str) -> None:
+def _refuse(
+    session: Session, who: CurrentUser, visit_id: int, failed: list[CheckOutcome], doing: str
+) -> None:
     """Discard the attempt, audit which checks failed, commit that, and refuse."""
     summary = "; ".join(f"check {c.number} ({c.name}) failed: {c.detail}" for c in failed)
     session.rollback()
@@ -119,42 +120,74 @@ def _refuse(session: Session, who: CurrentUser, visit_id: int, failed: list[Chec
 # ---------------------------------------------------------------------- placebo bag
 
 
-def placebo_bag(session: Session, visit: Visit, prep: PlaceboPreparation, now: dt.datetime,
-                *, created_by: int = 0, division: str = "--", kit_code: str = "(new)"
-                ) -> ProductUnit:
+def placebo_bag(
+    session: Session,
+    visit: Visit,
+    prep: PlaceboPreparation,
+    now: dt.datetime,
+    *,
+    created_by: int = 0,
+    division: str = "--",
+    kit_code: str = "(new)",
+) -> ProductUnit:
     """The placebo bag for ``visit`` (not added to the session): suspension media of a
     released, unexpired lot, the volume of the subject's MSC bag, the same DIN and
     product-code form."""
     reagent = session.get(ReagentLot, prep.reagent_lot_id)
     if reagent is None or reagent.kind != SUSPENSION_MEDIA:
-        raise ValidationError("Placebo: choose a released suspension-media reagent lot.",
-                              field="reagent_lot")
+        raise ValidationError(
+            "Placebo: choose a released suspension-media reagent lot.", field="reagent_lot"
+        )
     if reagent.expiry < now.date():
-        raise ValidationError(f"Placebo: suspension media lot {reagent.lot_number} expired on "
-                              f"{reagent.expiry}.", field="reagent_lot")
-    msc = session.exec(select(ProductUnit).where(
-        ProductUnit.subject_id == visit.subject_id, ProductUnit.kind == allocation.MSC,
-    ).order_by(col(ProductUnit.id).desc())).first()
+        raise ValidationError(
+            f"Placebo: suspension media lot {reagent.lot_number} expired on {reagent.expiry}.",
+            field="reagent_lot",
+        )
+    msc = session.exec(
+        select(ProductUnit)
+        .where(
+            ProductUnit.subject_id == visit.subject_id,
+            ProductUnit.kind == allocation.MSC,
+        )
+        .order_by(col(ProductUnit.id).desc())
+    ).first()
     if msc is None:
-        raise InvalidTransition("Cannot prepare the placebo: its volume must match the "
-                                "subject's MSC bag, and none has been formulated yet.")
+        raise InvalidTransition(
+            "Cannot prepare the placebo: its volume must match the "
+            "subject's MSC bag, and none has been formulated yet."
+        )
     spec = spec_for(session, msc)
     return ProductUnit(
-        kind=allocation.PLACEBO, subject_id=visit.subject_id, reagent_lot_id=reagent.id,
-        din=msc.din, product_code=msc.product_code[:6] + division, division=division,
-        kit_code=kit_code, volume_ml=msc.volume_ml, volume_text=msc.volume_text,
-        formulated_at=now, expires_at=now + dt.timedelta(hours=spec.fresh_shelf_life_hours),
-        storage=msc.storage, status="available", created_by=created_by,
+        kind=allocation.PLACEBO,
+        subject_id=visit.subject_id,
+        reagent_lot_id=reagent.id,
+        din=msc.din,
+        product_code=msc.product_code[:6] + division,
+        division=division,
+        kit_code=kit_code,
+        volume_ml=msc.volume_ml,
+        volume_text=msc.volume_text,
+        formulated_at=now,
+        expires_at=now + dt.timedelta(hours=spec.fresh_shelf_life_hours),
+        storage=msc.storage,
+        status="available",
+        created_by=created_by,
     )
 
 
-def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
-                  prep: PlaceboPreparation, now: dt.datetime,
-                  kit_code: Callable[[Session], str]) -> ProductUnit:
+def _placebo_unit(
+    session: Session,
+    who: CurrentUser,
+    visit: Visit,
+    prep: PlaceboPreparation,
+    now: dt.datetime,
+    kit_code: Callable[[Session], str],
+) -> ProductUnit:
     probe = placebo_bag(session, visit, prep, now)  # validates before a DIN division is used
     division = new_division(session, probe.din)
-    unit = placebo_bag(session, visit, prep, now, created_by=who.id, division=division,
-                       kit_code=kit_code(session))
+    unit = placebo_bag(
+        session, visit, prep, now, created_by=who.id, division=division, kit_code=kit_code(session)
+    )
     session.add(unit)
     session.flush()
     return unit
@@ -163,10 +196,16 @@ def _placebo_unit(session: Session, who: CurrentUser, visit: Visit,
 # ------------------------------------------------------------------------ services
 
 
-def open_visit(session: Session, who: CurrentUser, visit_id: int, *,
-               unit_id: int | None, placebo: PlaceboPreparation | None,
-               window_at: dt.datetime | None = None,
-               for_update: bool = False) -> tuple[Visit, str]:
+def open_visit(
+    session: Session,
+    who: CurrentUser,
+    visit_id: int,
+    *,
+    unit_id: int | None,
+    placebo: PlaceboPreparation | None,
+    window_at: dt.datetime | None = None,
+    for_update: bool = False,
+) -> tuple[Visit, str]:
     """The refusals that come before checks 1–6, for a dispensing and for its preview
     alike: the visit is still planned (and inside its window at ``window_at``, when
     given: the dispensing itself; the pharmacy previews a visit ahead of its window), and
@@ -177,23 +216,23 @@ def open_visit(session: Session, who: CurrentUser, visit_id: int, *,
         raise InvalidTransition(f"Cannot dispense: this visit is already {visit.status}.")
     if window_at is not None:
         check_visit_window(session, visit, window_at)
-    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
-                             visit.period)
+    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id), visit.period)
     if (unit_id is None) == (placebo is None):
-        raise ValidationError("Dispensing: choose an MSC bag or prepare a placebo, not both.",
-                              field="bag")
+        raise ValidationError(
+            "Dispensing: choose an MSC bag or prepare a placebo, not both.", field="bag"
+        )
     return visit, arm
 
 
-def available_unit(session: Session, unit_id: int, *, for_update: bool = False
-                   ) -> ProductUnit:
+def available_unit(session: Session, unit_id: int, *, for_update: bool = False) -> ProductUnit:
     """The bag, refused unless it is still available (a bag is dispensed at most once)."""
     unit = _unit(session, unit_id, for_update=for_update)
     if unit.status != "available":
-        raise InvalidTransition(f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
-                                "(a bag is dispensed at most once).")
+        raise InvalidTransition(
+            f"Cannot dispense bag {unit.kit_code}: it is {unit.status} "
+            "(a bag is dispensed at most once)."
+        )
     return unit
-
 
 
 def prepare(
@@ -209,8 +248,9 @@ def prepare(
     """Prepare the bag for a visit, run checks 1–6, and sign ``dose-verified``."""
     user = authorize(session, who, Action.DISPENSE)
     now = utcnow()
-    visit, arm = open_visit(session, who, visit_id, unit_id=unit_id, placebo=placebo,
-                            window_at=now, for_update=True)
+    visit, arm = open_visit(
+        session, who, visit_id, unit_id=unit_id, placebo=placebo, window_at=now, for_update=True
+    )
     if placebo is not None:
         unit = _placebo_unit(session, who, visit, placebo, now, kit_code or new_kit_code)
     else:
@@ -225,16 +265,28 @@ def prepare(
     assert weight_kg is not None and weight_id is not None and user.id is not None
     assert unit.id is not None
     dispensing = Dispensing(
-        visit_id=visit_id, unit_id=unit.id, weight_id=weight_id, weight_kg=weight_kg,
-        dose_cells_per_kg=dose, status="prepared", prepared_by=user.id, prepared_at=now,
+        visit_id=visit_id,
+        unit_id=unit.id,
+        weight_id=weight_id,
+        weight_kg=weight_kg,
+        dose_cells_per_kg=dose,
+        status="prepared",
+        prepared_by=user.id,
+        prepared_at=now,
         use_by=use_by(session, now),
     )
     session.add(dispensing)
     session.flush()
     _store_checks(session, dispensing, checks, "prepare", user.id, now)
-    sig = signatures.sign(session, who, creds, meaning="dose-verified",
-                          record_type="dispensing", record_id=dispensing.id or 0,
-                          content=dispensing_content(session, dispensing))
+    sig = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="dose-verified",
+        record_type="dispensing",
+        record_id=dispensing.id or 0,
+        content=dispensing_content(session, dispensing),
+    )
     with audit.reason(session, f"dispensed for visit {visit_id} (signature #{sig.id})"):
         dispensing.prepared_signature_id = sig.id
         unit.status = "dispensed"
@@ -243,13 +295,28 @@ def prepare(
     return DispensingResult(dispensing.id, unit.id, unit.kit_code, arm, dose, tuple(checks))
 
 
-def _store_checks(session: Session, dispensing: Dispensing, checks: list[CheckOutcome],
-                  stage: str, user_id: int, now: dt.datetime) -> None:
+def _store_checks(
+    session: Session,
+    dispensing: Dispensing,
+    checks: list[CheckOutcome],
+    stage: str,
+    user_id: int,
+    now: dt.datetime,
+) -> None:
     assert dispensing.id is not None
     for c in checks:
-        session.add(DispensingCheck(dispensing_id=dispensing.id, stage=stage, number=c.number,
-                                    name=c.name, passed=c.passed, detail=c.detail[:1000],
-                                    checked_at=now, checked_by=user_id))
+        session.add(
+            DispensingCheck(
+                dispensing_id=dispensing.id,
+                stage=stage,
+                number=c.number,
+                name=c.name,
+                passed=c.passed,
+                detail=c.detail[:1000],
+                checked_at=now,
+                checked_by=user_id,
+            )
+        )
     session.flush()
 
 
@@ -257,20 +324,28 @@ def dispensing_content(session: Session, dispensing: Dispensing) -> dict[str, ob
     """What the dispensing signatures cover: the record, its bag and its checks."""
     table = Dispensing.__table__  # type: ignore[attr-defined]
     body = row_content(table, {c.name: getattr(dispensing, c.name) for c in table.columns})
-    for key in ("status", "prepared_signature_id", "verified_signature_id", "verified_by",
-                "verified_at"):
+    for key in (
+        "status",
+        "prepared_signature_id",
+        "verified_signature_id",
+        "verified_by",
+        "verified_at",
+    ):
         body.pop(key, None)
     if body.get("use_by") is None:  # made before schema 0003: signed without it
         body.pop("use_by", None)
-    checks = session.exec(select(DispensingCheck).where(
-        DispensingCheck.dispensing_id == dispensing.id, DispensingCheck.stage == "prepare"
-    ).order_by(col(DispensingCheck.number))).all()
+    checks = session.exec(
+        select(DispensingCheck)
+        .where(DispensingCheck.dispensing_id == dispensing.id, DispensingCheck.stage == "prepare")
+        .order_by(col(DispensingCheck.number))
+    ).all()
     body["checks"] = [(c.number, c.passed, c.detail) for c in checks]
     return body
 
 
-def second_verify(session: Session, who: CurrentUser, creds: Credentials,
-                  dispensing_id: int) -> DispensingResult:
+def second_verify(
+    session: Session, who: CurrentUser, creds: Credentials, dispensing_id: int
+) -> DispensingResult:
     """A different pharmacist repeats checks 1–3 independently and signs."""
     user = authorize(session, who, Action.DISPENSE)
     now = utcnow()
@@ -279,11 +354,12 @@ def second_verify(session: Session, who: CurrentUser, creds: Credentials,
     if dispensing is None:
         raise NotFound(f"No dispensing with id {dispensing_id}.")
     if dispensing.status != "prepared":
-        raise InvalidTransition(f"Cannot verify: this dispensing is already "
-                                f"{dispensing.status}.")
+        raise InvalidTransition(f"Cannot verify: this dispensing is already {dispensing.status}.")
     if dispensing.prepared_by == user.id:
-        raise PermissionDenied("The second verifier must be a different person from the "
-                               "pharmacist who prepared the dispensing.")
+        raise PermissionDenied(
+            "The second verifier must be a different person from the "
+            "pharmacist who prepared the dispensing."
+        )
     visit = _visit(session, dispensing.visit_id)
     unit = _unit(session, dispensing.unit_id)
     checks = list(verification_checks(session, visit, unit, dispensing, now))
@@ -292,27 +368,35 @@ def second_verify(session: Session, who: CurrentUser, creds: Credentials,
         _refuse(session, who, dispensing.visit_id, failed, "second-verify")
     assert user.id is not None
     _store_checks(session, dispensing, checks, "verify", user.id, now)
-    sig = signatures.sign(session, who, creds, meaning="second-verified",
-                          record_type="dispensing", record_id=dispensing_id,
-                          content=dispensing_content(session, dispensing))
+    sig = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="second-verified",
+        record_type="dispensing",
+        record_id=dispensing_id,
+        content=dispensing_content(session, dispensing),
+    )
     with audit.reason(session, f"second verification (signature #{sig.id})"):
         dispensing.verified_by = user.id
         dispensing.verified_at = now
         dispensing.verified_signature_id = sig.id
         dispensing.status = "verified"
     assert unit.id is not None
-    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id),
-                             visit.period)
-    return DispensingResult(dispensing_id, unit.id, unit.kit_code, arm,
-                            dispensing.dose_cells_per_kg, tuple(checks))
+    arm = allocation.arm_for(allocation.sequence_of(session, who, visit.subject_id), visit.period)
+    return DispensingResult(
+        dispensing_id, unit.id, unit.kit_code, arm, dispensing.dose_cells_per_kg, tuple(checks)
+    )
 
 
 def checks_of(session: Session, who: CurrentUser, dispensing_id: int) -> list[CheckOutcome]:
     """Every stored check outcome of a dispensing (pharmacy only)."""
     authorize(session, who, Action.DISPENSE)
-    rows = session.exec(select(DispensingCheck).where(
-        DispensingCheck.dispensing_id == dispensing_id
-    ).order_by(col(DispensingCheck.id))).all()
+    rows = session.exec(
+        select(DispensingCheck)
+        .where(DispensingCheck.dispensing_id == dispensing_id)
+        .order_by(col(DispensingCheck.id))
+    ).all()
     return [CheckOutcome(r.number, r.name, r.passed, r.detail) for r in rows]
 
 

@@ -60,15 +60,26 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
     subjects = {s.id: s for s in session.exec(select(Subject).order_by(col(Subject.code))).all()}
     tables: dict[str, list[dict[str, Any]]] = {
         "subjects": [
-            {"subject_code": s.code, "initials": s.initials, "date_of_birth": s.date_of_birth,
-             "unblinded": s.unblinded_at is not None} for s in subjects.values()
+            {
+                "subject_code": s.code,
+                "initials": s.initials,
+                "date_of_birth": s.date_of_birth,
+                "unblinded": s.unblinded_at is not None,
+            }
+            for s in subjects.values()
         ],
         "weights": [
-            {"subject_code": subjects[w.subject_id].code, "measured_at": w.measured_at,
-             "weight_kg": w.weight_kg, "as_typed": w.weight_text}
-            for w in session.exec(select(WeightMeasurement).where(
-                col(WeightMeasurement.voided_reason).is_(None))
-                .order_by(col(WeightMeasurement.measured_at))).all()
+            {
+                "subject_code": subjects[w.subject_id].code,
+                "measured_at": w.measured_at,
+                "weight_kg": w.weight_kg,
+                "as_typed": w.weight_text,
+            }
+            for w in session.exec(
+                select(WeightMeasurement)
+                .where(col(WeightMeasurement.voided_reason).is_(None))
+                .order_by(col(WeightMeasurement.measured_at))
+            ).all()
         ],
         "visits": _visits_plain(session, with_kit_codes=who.unblinded),
         "unblindings": [
@@ -83,13 +94,19 @@ def _tables(session: Session, who: CurrentUser) -> dict[str, list[dict[str, Any]
             for a in session.exec(select(Allocation)).all()
         ]
         tables["dispensing"] = [
-            {"visit_id": d.visit_id, "kit_code": u.kit_code, "kind": u.kind,
-             "viable_cells": u.viable_cells, "weight_kg": d.weight_kg,
-             "dose_cells_per_kg": d.dose_cells_per_kg}
+            {
+                "visit_id": d.visit_id,
+                "kit_code": u.kit_code,
+                "kind": u.kind,
+                "viable_cells": u.viable_cells,
+                "weight_kg": d.weight_kg,
+                "dose_cells_per_kg": d.dose_cells_per_kg,
+            }
             for d, u in session.exec(
                 select(Dispensing, ProductUnit)
                 .join(ProductUnit, col(ProductUnit.id) == col(Dispensing.unit_id))
-                .order_by(col(Dispensing.id))).all()
+                .order_by(col(Dispensing.id))
+            ).all()
         ]
     return tables
 
@@ -99,24 +116,39 @@ def _quality_records(session: Session) -> list[dict[str, Any]]:
     cannot be released while one is open; design §6.6–§6.7). Nothing here differs by arm:
     each subject has one MSC lot whatever their sequence, and these records are written by
     blinded people about that lot."""
-    lot_names = dict(session.exec(
-        select(Lot.id, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))).all())
+    lot_names = dict(
+        session.exec(
+            select(Lot.id, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
+        ).all()
+    )
     numbers = dict(session.exec(select(Lot.id, Lot.lot_number)).all())
     rows: list[dict[str, Any]] = []
     for inv in session.exec(select(Investigation).order_by(col(Investigation.id))).all():
-        rows.append({
-            "lot_number": numbers[inv.lot_id], "subject_code": lot_names[inv.lot_id],
-            "record": f"investigation #{inv.id}", "opened_at": inv.opened_at,
-            "state": "open" if inv.conclusion is None else f"closed: {inv.conclusion}",
-            "what": inv.result_text, "closed_at": inv.closed_at,
-            "conclusion": inv.conclusion_text})
+        rows.append(
+            {
+                "lot_number": numbers[inv.lot_id],
+                "subject_code": lot_names[inv.lot_id],
+                "record": f"investigation #{inv.id}",
+                "opened_at": inv.opened_at,
+                "state": "open" if inv.conclusion is None else f"closed: {inv.conclusion}",
+                "what": inv.result_text,
+                "closed_at": inv.closed_at,
+                "conclusion": inv.conclusion_text,
+            }
+        )
     for dev in session.exec(select(Deviation).order_by(col(Deviation.id))).all():
-        rows.append({
-            "lot_number": numbers[dev.lot_id], "subject_code": lot_names[dev.lot_id],
-            "record": f"{'planned' if dev.planned else 'unplanned'} deviation #{dev.id}",
-            "opened_at": dev.opened_at,
-            "state": "open" if dev.closed_at is None else "closed",
-            "what": dev.description, "closed_at": dev.closed_at, "conclusion": dev.closure})
+        rows.append(
+            {
+                "lot_number": numbers[dev.lot_id],
+                "subject_code": lot_names[dev.lot_id],
+                "record": f"{'planned' if dev.planned else 'unplanned'} deviation #{dev.id}",
+                "opened_at": dev.opened_at,
+                "state": "open" if dev.closed_at is None else "closed",
+                "what": dev.description,
+                "closed_at": dev.closed_at,
+                "conclusion": dev.closure,
+            }
+        )
     return rows
 
 
@@ -125,23 +157,32 @@ def _visits_plain(session: Session, *, with_kit_codes: bool) -> list[dict[str, A
     reader who also knows the kit codes of a lot's bags would read the arm of a visit from
     it (design §7)."""
     out = []
-    for v in session.exec(select(Visit).order_by(col(Visit.planned_date),
-                                                 col(Visit.subject_id), col(Visit.period))):
+    for v in session.exec(
+        select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id), col(Visit.period))
+    ):
         subject = session.get(Subject, v.subject_id)
         dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == v.id)).first()
         unit = session.get(ProductUnit, dispensing.unit_id) if dispensing else None
-        infusion = session.exec(select(Infusion).where(
-            Infusion.dispensing_id == dispensing.id)).first() if dispensing else None
-        out.append({
-            "visit_id": v.id, "subject_code": subject.code if subject else None,
-            "period": v.period, "planned_date": v.planned_date, "status": v.status,
-            **({"kit_code": unit.kit_code if unit else None} if with_kit_codes else {}),
-            "volume_ml": unit.volume_ml if unit else None,
-            "started_at": infusion.started_at if infusion else None,
-            "ended_at": infusion.ended_at if infusion else None,
-            "reactions": infusion.reactions if infusion else "",
-            "reaction_grade": infusion.reaction_grade if infusion else None,
-        })
+        infusion = (
+            session.exec(select(Infusion).where(Infusion.dispensing_id == dispensing.id)).first()
+            if dispensing
+            else None
+        )
+        out.append(
+            {
+                "visit_id": v.id,
+                "subject_code": subject.code if subject else None,
+                "period": v.period,
+                "planned_date": v.planned_date,
+                "status": v.status,
+                **({"kit_code": unit.kit_code if unit else None} if with_kit_codes else {}),
+                "volume_ml": unit.volume_ml if unit else None,
+                "started_at": infusion.started_at if infusion else None,
+                "ended_at": infusion.ended_at if infusion else None,
+                "reactions": infusion.reactions if infusion else "",
+                "reaction_grade": infusion.reaction_grade if infusion else None,
+            }
+        )
     return out
 
 
@@ -191,6 +232,12 @@ def export(session: Session, who: CurrentUser, *, fmt: str, directory: Path) -> 
         path = directory / f"{prefix}{name}.{fmt}"
         _write_table(path, fmt, rows)
         written.append(path.name)
-    audit.log_event(session, "export", "trial", "", reason=f"{fmt} to {directory}",
-                    changes={"blinded": not who.unblinded, "files": written})
+    audit.log_event(
+        session,
+        "export",
+        "trial",
+        "",
+        reason=f"{fmt} to {directory}",
+        changes={"blinded": not who.unblinded, "files": written},
+    )
     return ExportResult(directory, tuple(written), not who.unblinded)

@@ -69,8 +69,15 @@ def _weight(session: Session, subject_id: int, now: dt.datetime) -> WeightInfo |
         return None
     max_age = settings.get_float(session, "weight_max_age_days")
     age = calc.weight_age(row.measured_at, now, max_age_days=max_age)
-    return WeightInfo(row.weight_kg, row.weight_text, row.measured_at, age.age_days, max_age,
-                      age.fresh, calc.check_weight(row.weight_kg).warning)
+    return WeightInfo(
+        row.weight_kg,
+        row.weight_text,
+        row.measured_at,
+        age.age_days,
+        max_age,
+        age.fresh,
+        calc.check_weight(row.weight_kg).warning,
+    )
 
 
 def _names(session: Session, *user_ids: int | None) -> dict[int, str]:
@@ -107,8 +114,11 @@ class VisitDue:
 
 
 def _arms(session: Session, subject_ids: set[int]) -> dict[int, str]:
-    rows = session.exec(select(Allocation.subject_id, Allocation.sequence)
-                        .where(col(Allocation.subject_id).in_(subject_ids))).all()
+    rows = session.exec(
+        select(Allocation.subject_id, Allocation.sequence).where(
+            col(Allocation.subject_id).in_(subject_ids)
+        )
+    ).all()
     return dict(rows)
 
 
@@ -116,26 +126,43 @@ def visits_due(session: Session, who: CurrentUser, *, limit: int = 200) -> list[
     """Planned visits, soonest first, with their arm (unblinded pharmacy only)."""
     authorize(session, who, Action.VIEW_ALLOCATION)
     rows = session.exec(
-        select(Visit, Subject.code).join(Subject, col(Subject.id) == col(Visit.subject_id))
+        select(Visit, Subject.code)
+        .join(Subject, col(Subject.id) == col(Visit.subject_id))
         .where(Visit.status == "planned")
         .order_by(col(Visit.planned_date), col(Subject.code), col(Visit.period))
         .limit(limit)
     ).all()
     subject_ids = {v.subject_id for v, _ in rows}
     sequences = _arms(session, subject_ids)
-    bags = dict(session.exec(
-        select(ProductUnit.subject_id, func.count())
-        .where(col(ProductUnit.subject_id).in_(subject_ids),
-               ProductUnit.kind == allocation.MSC, ProductUnit.status == "available")
-        .group_by(col(ProductUnit.subject_id))).all()) if subject_ids else {}
+    bags = (
+        dict(
+            session.exec(
+                select(ProductUnit.subject_id, func.count())
+                .where(
+                    col(ProductUnit.subject_id).in_(subject_ids),
+                    ProductUnit.kind == allocation.MSC,
+                    ProductUnit.status == "available",
+                )
+                .group_by(col(ProductUnit.subject_id))
+            ).all()
+        )
+        if subject_ids
+        else {}
+    )
     out = []
     for visit, code in rows:
         assert visit.id is not None
         sequence = sequences.get(visit.subject_id)
-        out.append(VisitDue(
-            visit.id, code, visit.period, visit.planned_date,
-            allocation.arm_for(sequence, visit.period) if sequence else None,
-            int(bags.get(visit.subject_id, 0))))
+        out.append(
+            VisitDue(
+                visit.id,
+                code,
+                visit.period,
+                visit.planned_date,
+                allocation.arm_for(sequence, visit.period) if sequence else None,
+                int(bags.get(visit.subject_id, 0)),
+            )
+        )
     return out
 
 
@@ -169,10 +196,22 @@ def awaiting_verification(session: Session, who: CurrentUser) -> list[AwaitingVe
         .order_by(col(Dispensing.prepared_at), col(Dispensing.id))
     ).all()
     names = _names(session, *(d.prepared_by for d, _, _, _ in rows))
-    return [AwaitingVerification(
-        d.id or 0, s.code, s.date_of_birth, v.period, u.kind, u.kit_code, din_text(u.din),
-        u.volume_ml, names.get(d.prepared_by, "unknown"), d.prepared_by, d.prepared_at)
-        for d, v, u, s in rows]
+    return [
+        AwaitingVerification(
+            d.id or 0,
+            s.code,
+            s.date_of_birth,
+            v.period,
+            u.kind,
+            u.kit_code,
+            din_text(u.din),
+            u.volume_ml,
+            names.get(d.prepared_by, "unknown"),
+            d.prepared_by,
+            d.prepared_at,
+        )
+        for d, v, u, s in rows
+    ]
 
 
 # ------------------------------------------------------------------ pharmacy: a visit
@@ -244,19 +283,41 @@ class PharmacyVisit:
 
 def _bags(session: Session, subject_id: int) -> tuple[BagOption, ...]:
     rows = session.exec(
-        select(ProductUnit, Lot).join(Lot, col(Lot.id) == col(ProductUnit.lot_id))
-        .where(ProductUnit.subject_id == subject_id, ProductUnit.kind == allocation.MSC,
-               ProductUnit.status == "available")
-        .order_by(col(ProductUnit.expires_at), col(ProductUnit.id))).all()
-    return tuple(BagOption(u.id or 0, u.kit_code, din_text(u.din), u.volume_ml, u.viable_cells,
-                           u.expires_at, u.cryopreserved, u.thawed_at, lot.lot_number,
-                           lot.status) for u, lot in rows)
+        select(ProductUnit, Lot)
+        .join(Lot, col(Lot.id) == col(ProductUnit.lot_id))
+        .where(
+            ProductUnit.subject_id == subject_id,
+            ProductUnit.kind == allocation.MSC,
+            ProductUnit.status == "available",
+        )
+        .order_by(col(ProductUnit.expires_at), col(ProductUnit.id))
+    ).all()
+    return tuple(
+        BagOption(
+            u.id or 0,
+            u.kit_code,
+            din_text(u.din),
+            u.volume_ml,
+            u.viable_cells,
+            u.expires_at,
+            u.cryopreserved,
+            u.thawed_at,
+            lot.lot_number,
+            lot.status,
+        )
+        for u, lot in rows
+    )
 
 
 def _media(session: Session, today: dt.date) -> tuple[MediaLot, ...]:
-    rows = session.exec(select(ReagentLot).where(
-        ReagentLot.kind == SUSPENSION_MEDIA, ReagentLot.status == "released",
-        col(ReagentLot.expiry) >= today).order_by(col(ReagentLot.expiry), col(ReagentLot.id))
+    rows = session.exec(
+        select(ReagentLot)
+        .where(
+            ReagentLot.kind == SUSPENSION_MEDIA,
+            ReagentLot.status == "released",
+            col(ReagentLot.expiry) >= today,
+        )
+        .order_by(col(ReagentLot.expiry), col(ReagentLot.id))
     ).all()
     return tuple(MediaLot(r.id or 0, r.name, r.lot_number, r.expiry) for r in rows)
 
@@ -269,18 +330,35 @@ def _dispensed(session: Session, visit_id: int) -> DispensedBag | None:
     assert unit is not None and d.id is not None
     infusion = session.exec(select(Infusion.id).where(Infusion.dispensing_id == d.id)).first()
     names = _names(session, d.prepared_by, d.verified_by)
-    return DispensedBag(d.id, d.unit_id, d.status, unit.kit_code, din_text(unit.din),
-                        names.get(d.prepared_by, "unknown"), d.prepared_at,
-                        names.get(d.verified_by) if d.verified_by else None, d.verified_at,
-                        d.dose_cells_per_kg, infusion,
-                        _copies(session, "label", "product_unit", d.unit_id))
+    return DispensedBag(
+        d.id,
+        d.unit_id,
+        d.status,
+        unit.kit_code,
+        din_text(unit.din),
+        names.get(d.prepared_by, "unknown"),
+        d.prepared_at,
+        names.get(d.verified_by) if d.verified_by else None,
+        d.verified_at,
+        d.dose_cells_per_kg,
+        infusion,
+        _copies(session, "label", "product_unit", d.unit_id),
+    )
 
 
 def _copies(session: Session, kind: str, record_type: str, record_id: int) -> int:
     """How many times a document of a record was issued."""
-    return int(session.exec(select(func.count()).select_from(Certificate).where(
-        Certificate.kind == kind, Certificate.record_type == record_type,
-        Certificate.record_id == record_id)).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Certificate)
+            .where(
+                Certificate.kind == kind,
+                Certificate.record_type == record_type,
+                Certificate.record_id == record_id,
+            )
+        ).one()
+    )
 
 
 def pharmacy_visit(session: Session, who: CurrentUser, visit_id: int) -> PharmacyVisit:
@@ -293,13 +371,20 @@ def pharmacy_visit(session: Session, who: CurrentUser, visit_id: int) -> Pharmac
     sequence = _arms(session, {visit.subject_id}).get(visit.subject_id)
     now = utcnow()
     return PharmacyVisit(
-        visit.id, visit.subject_id, subject.code, subject.date_of_birth, visit.period,
-        visit.planned_date, visit.status,
+        visit.id,
+        visit.subject_id,
+        subject.code,
+        subject.date_of_birth,
+        visit.period,
+        visit.planned_date,
+        visit.status,
         allocation.arm_for(sequence, visit.period) if sequence else None,
         _weight(session, visit.subject_id, now),
         settings.get_float(session, "weight_max_age_days"),
-        _bags(session, visit.subject_id), _media(session, now.date()),
-        _dispensed(session, visit.id))
+        _bags(session, visit.subject_id),
+        _media(session, now.date()),
+        _dispensed(session, visit.id),
+    )
 
 
 # -------------------------------------------------------------- pharmacy: dry runs
@@ -319,31 +404,42 @@ class DispensingPreview:
         return all(c.passed for c in self.checks)
 
 
-def _dose(session: Session, unit: ProductUnit, weight_kg: float | None
-          ) -> calc.DoseResult | None:
+def _dose(session: Session, unit: ProductUnit, weight_kg: float | None) -> calc.DoseResult | None:
     if unit.kind != allocation.MSC or weight_kg is None or unit.viable_cells is None:
         return None
-    window = calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
-                             settings.get_float(session, "dose_max_cells_per_kg"))
+    window = calc.DoseWindow(
+        settings.get_float(session, "dose_min_cells_per_kg"),
+        settings.get_float(session, "dose_max_cells_per_kg"),
+    )
     if unit.concentration_per_ml is not None and unit.viability_pct is not None:
-        return calc.check_dose(weight_kg=weight_kg,
-                               concentration_cells_per_ml=unit.concentration_per_ml,
-                               volume_ml=unit.volume_ml, viability_percent=unit.viability_pct,
-                               window=window)
+        return calc.check_dose(
+            weight_kg=weight_kg,
+            concentration_cells_per_ml=unit.concentration_per_ml,
+            volume_ml=unit.volume_ml,
+            viability_percent=unit.viability_pct,
+            window=window,
+        )
     return calc.check_dose(weight_kg=weight_kg, viable_cells=unit.viable_cells, window=window)
 
 
-def preview_dispensing(session: Session, who: CurrentUser, *, visit_id: int,
-                       unit_id: int | None = None,
-                       placebo_reagent_lot_id: int | None = None) -> DispensingPreview:
+def preview_dispensing(
+    session: Session,
+    who: CurrentUser,
+    *,
+    visit_id: int,
+    unit_id: int | None = None,
+    placebo_reagent_lot_id: int | None = None,
+) -> DispensingPreview:
     """Run checks 1–6 of :func:`dispensing.prepare` for a bag (or a placebo from a
     suspension-media lot) without writing anything."""
     authorize(session, who, Action.DISPENSE)
     now = utcnow()
-    placebo = (dispensing.PlaceboPreparation(placebo_reagent_lot_id)
-               if placebo_reagent_lot_id is not None else None)
-    visit, arm = dispensing.open_visit(session, who, visit_id, unit_id=unit_id,
-                                       placebo=placebo)
+    placebo = (
+        dispensing.PlaceboPreparation(placebo_reagent_lot_id)
+        if placebo_reagent_lot_id is not None
+        else None
+    )
+    visit, arm = dispensing.open_visit(session, who, visit_id, unit_id=unit_id, placebo=placebo)
     if placebo is not None:
         unit = dispensing.placebo_bag(session, visit, placebo, now)
     else:
@@ -353,8 +449,9 @@ def preview_dispensing(session: Session, who: CurrentUser, *, visit_id: int,
     return DispensingPreview(run.checks, _dose(session, unit, run.weight_kg))
 
 
-def preview_verification(session: Session, who: CurrentUser, dispensing_id: int
-                         ) -> tuple[CheckOutcome, ...]:
+def preview_verification(
+    session: Session, who: CurrentUser, dispensing_id: int
+) -> tuple[CheckOutcome, ...]:
     """Checks 1–3 as :func:`dispensing.second_verify` would repeat them now (no write)."""
     authorize(session, who, Action.DISPENSE)
     d = session.get(Dispensing, dispensing_id)
@@ -370,8 +467,12 @@ def preview_verification(session: Session, who: CurrentUser, dispensing_id: int
 
 
 WARD_STATES = (
-    "waiting for the pharmacy", "awaiting second verification", "ready for bedside check",
-    "identity checked", "infusing", "infused",
+    "waiting for the pharmacy",
+    "awaiting second verification",
+    "ready for bedside check",
+    "identity checked",
+    "infusing",
+    "infused",
 )
 """Every state the ward sees; the same words for both arms."""
 
@@ -416,23 +517,45 @@ class WardPage:
     limit: int
 
 
-def ward_patients(session: Session, who: CurrentUser, *, offset: int = 0, limit: int = 50
-                  ) -> WardPage:
+def ward_patients(
+    session: Session, who: CurrentUser, *, offset: int = 0, limit: int = 50
+) -> WardPage:
     """Patients and their visits for blinded staff, by subject code then period."""
     authorize(session, who, Action.RECORD_INFUSION)
     total = session.exec(select(func.count()).select_from(Subject)).one()
-    subjects = session.exec(select(Subject).order_by(col(Subject.code))
-                            .offset(max(offset, 0)).limit(max(limit, 1))).all()
+    subjects = session.exec(
+        select(Subject).order_by(col(Subject.code)).offset(max(offset, 0)).limit(max(limit, 1))
+    ).all()
     rows: list[WardRow] = []
     for subject in subjects:
         views = ward.ward_visits(session, who, subject_id=subject.id)
         flagged = subject.unblinded_at is not None
         if not views:
-            rows.append(WardRow(subject.code, subject.initials, None, None, None,
-                                "no visit scheduled", flagged, subject.id or 0))
+            rows.append(
+                WardRow(
+                    subject.code,
+                    subject.initials,
+                    None,
+                    None,
+                    None,
+                    "no visit scheduled",
+                    flagged,
+                    subject.id or 0,
+                )
+            )
         for v in sorted(views, key=lambda v: v.period):
-            rows.append(WardRow(subject.code, subject.initials, v.visit_id, v.period,
-                                v.planned_date, ward_state(v), flagged, subject.id or 0))
+            rows.append(
+                WardRow(
+                    subject.code,
+                    subject.initials,
+                    v.visit_id,
+                    v.period,
+                    v.planned_date,
+                    ward_state(v),
+                    flagged,
+                    subject.id or 0,
+                )
+            )
     return WardPage(tuple(rows), int(total), offset, limit)
 
 
@@ -452,10 +575,14 @@ def ward_visit_detail(session: Session, who: CurrentUser, visit_id: int) -> Ward
     """The ward screen of one visit (blinded; identical for both arms)."""
     view = ward.ward_visit(session, who, visit_id)
     subject_id = _visit(session, visit_id).subject_id
-    copies = (_copies(session, "infusion", "infusion", view.infusion_id)
-              if view.infusion_id is not None else 0)
-    return WardVisitDetail(view, subject_id, ward_state(view),
-                           _weight(session, subject_id, utcnow()), copies)
+    copies = (
+        _copies(session, "infusion", "infusion", view.infusion_id)
+        if view.infusion_id is not None
+        else 0
+    )
+    return WardVisitDetail(
+        view, subject_id, ward_state(view), _weight(session, subject_id, utcnow()), copies
+    )
 
 
 # ------------------------------------------------------------------- investigators
@@ -484,6 +611,9 @@ def subject_for_unblinding(session: Session, who: CurrentUser, code: str) -> Sub
 def unblinded_subjects(session: Session, who: CurrentUser) -> list[SubjectRef]:
     """Subjects flagged as unblinded, in the order they were unblinded (no allocation)."""
     authorize(session, who, Action.UNBLIND)
-    rows = session.exec(select(Subject).where(col(Subject.unblinded_at).is_not(None))
-                        .order_by(col(Subject.unblinded_at))).all()
+    rows = session.exec(
+        select(Subject)
+        .where(col(Subject.unblinded_at).is_not(None))
+        .order_by(col(Subject.unblinded_at))
+    ).all()
     return [SubjectRef(s.id or 0, s.code, s.date_of_birth, s.unblinded_at) for s in rows]

@@ -18,16 +18,22 @@ from lottrack.records import signatures
 from lottrack.release.batch_record import lot_content
 from lottrack.storage.models import Disposition, Lot, ProductUnit
 
-WARD_STOP = ("the subject's product is not released with a valid QA signature (QA must "
-             "review the lot again)")
+WARD_STOP = (
+    "the subject's product is not released with a valid QA signature (QA must review the lot again)"
+)
 """How the ward is told, in the same words for both arms (it names no lot and no status)."""
 
 
 def subject_msc_lot(session: Session, subject_id: int) -> Lot | None:
     """The subject's MSC lot: the lot of the subject's latest formulated MSC bag."""
-    lot_id = session.exec(select(ProductUnit.lot_id).where(
-        ProductUnit.subject_id == subject_id, col(ProductUnit.lot_id).is_not(None),
-    ).order_by(col(ProductUnit.id).desc())).first()
+    lot_id = session.exec(
+        select(ProductUnit.lot_id)
+        .where(
+            ProductUnit.subject_id == subject_id,
+            col(ProductUnit.lot_id).is_not(None),
+        )
+        .order_by(col(ProductUnit.id).desc())
+    ).first()
     return session.get(Lot, lot_id) if lot_id is not None else None
 
 
@@ -45,16 +51,26 @@ def release_problem(session: Session, lot: Lot | None) -> str | None:
         return "the subject has no formulated MSC lot"
     if lot.status not in lots.DISPENSABLE:
         return f"lot {lot.lot_number} is {lot.status}"
-    decision = session.exec(select(Disposition).where(
-        Disposition.lot_id == lot.id, Disposition.decision == lot.status,
-    ).order_by(col(Disposition.decided_at).desc(), col(Disposition.id).desc())).first()
-    signature = (session.get(signatures.Signature, decision.signature_id)
-                 if decision is not None and decision.signature_id is not None else None)
+    decision = session.exec(
+        select(Disposition)
+        .where(
+            Disposition.lot_id == lot.id,
+            Disposition.decision == lot.status,
+        )
+        .order_by(col(Disposition.decided_at).desc(), col(Disposition.id).desc())
+    ).first()
+    signature = (
+        session.get(signatures.Signature, decision.signature_id)
+        if decision is not None and decision.signature_id is not None
+        else None
+    )
     if signature is None:
         return f"lot {lot.lot_number} is {lot.status} but no signed QA decision records it"
     if not signatures.view(signature, lot_content(session, lot)).valid:
-        return (f"the release signature of lot {lot.lot_number} is INVALIDATED (the batch "
-                "record changed after release)")
+        return (
+            f"the release signature of lot {lot.lot_number} is INVALIDATED (the batch "
+            "record changed after release)"
+        )
     return None
 
 

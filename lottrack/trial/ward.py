@@ -78,16 +78,22 @@ def _ward_visit(session: Session, visit: Visit) -> WardVisit:
     assert subject is not None and visit.id is not None
     dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit.id)).first()
     unit = session.get(ProductUnit, dispensing.unit_id) if dispensing else None
-    infusion = session.exec(select(Infusion).where(
-        Infusion.dispensing_id == dispensing.id)).first() if dispensing else None
+    infusion = (
+        session.exec(select(Infusion).where(Infusion.dispensing_id == dispensing.id)).first()
+        if dispensing
+        else None
+    )
     return WardVisit(
-        visit_id=visit.id, subject_code=subject.code, date_of_birth=subject.date_of_birth,
-        period=visit.period, planned_date=visit.planned_date, status=visit.status,
+        visit_id=visit.id,
+        subject_code=subject.code,
+        date_of_birth=subject.date_of_birth,
+        period=visit.period,
+        planned_date=visit.planned_date,
+        status=visit.status,
         kit_code=unit.kit_code if unit else None,
         din=(unit.din + check_character(unit.din)) if unit else None,
         volume_ml=unit.volume_ml if unit else None,
-        use_by=dispensing_rules.blinded_use_by(dispensing, unit) if dispensing and unit
-        else None,
+        use_by=dispensing_rules.blinded_use_by(dispensing, unit) if dispensing and unit else None,
         prepared_by=_name(session, dispensing.prepared_by) if dispensing else None,
         prepared_at=dispensing.prepared_at if dispensing else None,
         verified_by=_name(session, dispensing.verified_by) if dispensing else None,
@@ -102,12 +108,12 @@ def _ward_visit(session: Session, visit: Visit) -> WardVisit:
     )
 
 
-def ward_visits(session: Session, who: CurrentUser, *, subject_id: int | None = None
-                ) -> list[WardVisit]:
+def ward_visits(
+    session: Session, who: CurrentUser, *, subject_id: int | None = None
+) -> list[WardVisit]:
     """Visits for the ward, by planned date (the order never depends on the arm)."""
     authorize(session, who, Action.RECORD_INFUSION)
-    stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id),
-                                  col(Visit.period))
+    stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id), col(Visit.period))
     if subject_id is not None:
         stmt = stmt.where(Visit.subject_id == subject_id)
     return [_ward_visit(session, v) for v in session.exec(stmt).all()]
@@ -127,12 +133,21 @@ def _mismatch(session: Session, who: CurrentUser, visit_id: int, what: str) -> N
     audit.set_actor(session, who.id, who.username)
     audit.log_event(session, "bedside-mismatch", "visit", visit_id, reason=what)
     session.commit()
-    raise ValidationError(f"Bedside check failed: {what}. Do not infuse; call the pharmacy.",
-                          title="Identity mismatch")
+    raise ValidationError(
+        f"Bedside check failed: {what}. Do not infuse; call the pharmacy.",
+        title="Identity mismatch",
+    )
 
 
-def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_code: str,
-                  date_of_birth: dt.date, kit_code: str) -> int:
+def bedside_check(
+    session: Session,
+    who: CurrentUser,
+    *,
+    visit_id: int,
+    subject_code: str,
+    date_of_birth: dt.date,
+    kit_code: str,
+) -> int:
     """Confirm two identifiers and the kit code at the bedside; returns the infusion id.
 
     A mismatch is refused and audited.
@@ -143,47 +158,63 @@ def bedside_check(session: Session, who: CurrentUser, *, visit_id: int, subject_
         raise NotFound(f"No visit with id {visit_id}.")
     dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit_id)).first()
     if dispensing is None or dispensing.status not in ("verified", "infused"):
-        raise InvalidTransition("Cannot start the bedside check: the bag for this visit has not "
-                                "been dispensed and second-verified by the pharmacy.")
+        raise InvalidTransition(
+            "Cannot start the bedside check: the bag for this visit has not "
+            "been dispensed and second-verified by the pharmacy."
+        )
     if session.exec(select(Infusion).where(Infusion.dispensing_id == dispensing.id)).first():
-        raise InvalidTransition("The bedside check for this visit is already recorded "
-                                "(a bag is infused at most once).")
+        raise InvalidTransition(
+            "The bedside check for this visit is already recorded (a bag is infused at most once)."
+        )
     subject = session.get(Subject, visit.subject_id)
     unit = session.get(ProductUnit, dispensing.unit_id)
     assert subject is not None and unit is not None
     if subject_code.strip().upper() != subject.code:
-        _mismatch(session, who, visit_id, f"subject code {subject_code.strip()!r} is not the "
-                  "patient of this visit")
+        _mismatch(
+            session,
+            who,
+            visit_id,
+            f"subject code {subject_code.strip()!r} is not the patient of this visit",
+        )
     if date_of_birth != subject.date_of_birth:
         _mismatch(session, who, visit_id, f"date of birth {date_of_birth} does not match")
     if kit_code.strip().upper() != unit.kit_code:
-        _mismatch(session, who, visit_id, f"kit code {kit_code.strip()!r} is not the bag "
-                  "dispensed for this visit")
+        _mismatch(
+            session,
+            who,
+            visit_id,
+            f"kit code {kit_code.strip()!r} is not the bag dispensed for this visit",
+        )
     _require_usable(session, dispensing, unit, utcnow(), "start the bedside check")
     assert user.id is not None and dispensing.id is not None
-    infusion = Infusion(dispensing_id=dispensing.id, identity_checked_at=utcnow(),
-                        identity_checked_by=user.id)
+    infusion = Infusion(
+        dispensing_id=dispensing.id, identity_checked_at=utcnow(), identity_checked_by=user.id
+    )
     session.add(infusion)
     session.flush()
     assert infusion.id is not None
     return infusion.id
 
 
-def _require_usable(session: Session, dispensing: Dispensing, unit: ProductUnit,
-                    at: dt.datetime, doing: str) -> None:
+def _require_usable(
+    session: Session, dispensing: Dispensing, unit: ProductUnit, at: dt.datetime, doing: str
+) -> None:
     """Refuse past the bag's use-by (thaw limit included) or while the subject's MSC lot is
     not released with a valid signature: the same words for both arms (design §7, §8)."""
     if at > dispensing_rules.usable_until(session, dispensing, unit):
-        raise InvalidTransition(f"Cannot {doing}: the bag has passed its use-by time; do not "
-                                "infuse; call the pharmacy.")
+        raise InvalidTransition(
+            f"Cannot {doing}: the bag has passed its use-by time; do not infuse; call the pharmacy."
+        )
     if release_gate.unit_release_problem(session, unit) is not None:
-        raise InvalidTransition(f"Cannot {doing}: {release_gate.WARD_STOP}; do not infuse; "
-                                "call the pharmacy.")
+        raise InvalidTransition(
+            f"Cannot {doing}: {release_gate.WARD_STOP}; do not infuse; call the pharmacy."
+        )
 
 
 def _infusion(session: Session, infusion_id: int) -> Infusion:
-    infusion = session.exec(select(Infusion).where(Infusion.id == infusion_id)
-                            .with_for_update()).first()
+    infusion = session.exec(
+        select(Infusion).where(Infusion.id == infusion_id).with_for_update()
+    ).first()
     if infusion is None:
         raise NotFound(f"No infusion with id {infusion_id}.")
     return infusion
@@ -197,8 +228,9 @@ def _aware(at: dt.datetime, field: str) -> dt.datetime:
     return at.astimezone(dt.UTC)
 
 
-def start_infusion(session: Session, who: CurrentUser, infusion_id: int,
-                   started_at: dt.datetime) -> None:
+def start_infusion(
+    session: Session, who: CurrentUser, infusion_id: int, started_at: dt.datetime
+) -> None:
     """Record the start of the infusion (after the bedside check)."""
     user = authorize(session, who, Action.RECORD_INFUSION)
     infusion = _infusion(session, infusion_id)
@@ -206,8 +238,7 @@ def start_infusion(session: Session, who: CurrentUser, infusion_id: int,
         raise InvalidTransition("The start of this infusion is already recorded.")
     started = _aware(started_at, "Started at")
     if started < infusion.identity_checked_at - dt.timedelta(minutes=1):
-        raise ValidationError("Started at: before the bedside identity check.",
-                              field="started_at")
+        raise ValidationError("Started at: before the bedside identity check.", field="started_at")
     dispensing = session.get(Dispensing, infusion.dispensing_id)
     assert dispensing is not None
     unit = session.get(ProductUnit, dispensing.unit_id)
@@ -218,17 +249,28 @@ def start_infusion(session: Session, who: CurrentUser, infusion_id: int,
         infusion.administered_by = user.id
 
 
-def administration_content(infusion: Infusion, *, ended_at: dt.datetime | None,
-                           reactions: str, grade: int | None) -> dict[str, object]:
+def administration_content(
+    infusion: Infusion, *, ended_at: dt.datetime | None, reactions: str, grade: int | None
+) -> dict[str, object]:
     """What the ``administered`` signature covers: the infusion's times and reactions."""
-    return {"infusion": infusion.id, "started_at": str(infusion.started_at),
-            "ended_at": str(ended_at), "reactions": reactions, "grade": grade}
+    return {
+        "infusion": infusion.id,
+        "started_at": str(infusion.started_at),
+        "ended_at": str(ended_at),
+        "reactions": reactions,
+        "grade": grade,
+    }
 
 
-def check_infusion_end(session: Session, who: CurrentUser, infusion_id: int, *,
-                       ended_at: dt.datetime, reactions: str = "",
-                       reaction_grade: int | None = None
-                       ) -> tuple[Infusion, dt.datetime, str]:
+def check_infusion_end(
+    session: Session,
+    who: CurrentUser,
+    infusion_id: int,
+    *,
+    ended_at: dt.datetime,
+    reactions: str = "",
+    reaction_grade: int | None = None,
+) -> tuple[Infusion, dt.datetime, str]:
     """Everything :func:`end_infusion` refuses before the signature, writing nothing: the
     ward screen calls it before asking for the password. Returns the infusion, the end
     time and the reactions as they will be stored."""
@@ -237,37 +279,60 @@ def check_infusion_end(session: Session, who: CurrentUser, infusion_id: int, *,
     if infusion.started_at is None:
         raise InvalidTransition("Record the start of the infusion first.")
     if infusion.ended_at is not None:
-        raise InvalidTransition("This infusion is already complete (a bag is infused at most "
-                                "once).")
+        raise InvalidTransition(
+            "This infusion is already complete (a bag is infused at most once)."
+        )
     ended = _aware(ended_at, "Ended at")
     if ended < infusion.started_at:
         raise ValidationError("Ended at: before the start of the infusion.", field="ended_at")
     reactions = clean_paragraphs(reactions, "Reactions", max_length=4000, required=False)
-    if reaction_grade is not None and (isinstance(reaction_grade, bool)
-                                       or not isinstance(reaction_grade, int)
-                                       or not 1 <= reaction_grade <= MAX_GRADE):
-        raise ValidationError(f"Reaction grade: {reaction_grade!r} is not a grade 1–5.",
-                              field="reaction_grade")
+    if reaction_grade is not None and (
+        isinstance(reaction_grade, bool)
+        or not isinstance(reaction_grade, int)
+        or not 1 <= reaction_grade <= MAX_GRADE
+    ):
+        raise ValidationError(
+            f"Reaction grade: {reaction_grade!r} is not a grade 1–5.", field="reaction_grade"
+        )
     if reactions and reaction_grade is None:
-        raise ValidationError("Reaction grade: give a grade 1–5 for the reaction.",
-                              field="reaction_grade")
+        raise ValidationError(
+            "Reaction grade: give a grade 1–5 for the reaction.", field="reaction_grade"
+        )
     return infusion, ended, reactions
 
 
-def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusion_id: int, *,
-                 ended_at: dt.datetime, reactions: str = "",
-                 reaction_grade: int | None = None) -> None:
+def end_infusion(
+    session: Session,
+    who: CurrentUser,
+    creds: Credentials,
+    infusion_id: int,
+    *,
+    ended_at: dt.datetime,
+    reactions: str = "",
+    reaction_grade: int | None = None,
+) -> None:
     """Record the end and any reactions (grade 1–5), signed ``administered``."""
     infusion, ended, reactions = check_infusion_end(
-        session, who, infusion_id, ended_at=ended_at, reactions=reactions,
-        reaction_grade=reaction_grade)
+        session,
+        who,
+        infusion_id,
+        ended_at=ended_at,
+        reactions=reactions,
+        reaction_grade=reaction_grade,
+    )
     dispensing = session.get(Dispensing, infusion.dispensing_id)
     assert dispensing is not None and infusion.id is not None
-    sig = signatures.sign(session, who, creds, meaning="administered", record_type="infusion",
-                          record_id=infusion.id,
-                          content=administration_content(infusion, ended_at=ended,
-                                                         reactions=reactions,
-                                                         grade=reaction_grade))
+    sig = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="administered",
+        record_type="infusion",
+        record_id=infusion.id,
+        content=administration_content(
+            infusion, ended_at=ended, reactions=reactions, grade=reaction_grade
+        ),
+    )
     unit = session.get(ProductUnit, dispensing.unit_id)
     visit = session.get(Visit, dispensing.visit_id)
     assert unit is not None and visit is not None
@@ -281,24 +346,35 @@ def end_infusion(session: Session, who: CurrentUser, creds: Credentials, infusio
         visit.status = "infused"
 
 
-def emergency_unblind(session: Session, who: CurrentUser, creds: Credentials, *,
-                      subject_id: int, reason: str) -> str:
+def emergency_unblind(
+    session: Session, who: CurrentUser, creds: Credentials, *, subject_id: int, reason: str
+) -> str:
     """Reveal one subject's sequence to an investigator: signed, reasoned, audited."""
     user = authorize(session, who, Action.UNBLIND)
     reason = clean_text(reason, "Reason", max_length=MAX_UNBLINDING_REASON, required=False)
     if len(reason) < 10:
-        raise ValidationError("Reason: say why the allocation must be revealed (at least 10 "
-                              "characters).", field="reason")
-    subject = session.exec(select(Subject).where(Subject.id == subject_id)
-                           .with_for_update()).first()
+        raise ValidationError(
+            "Reason: say why the allocation must be revealed (at least 10 characters).",
+            field="reason",
+        )
+    subject = session.exec(
+        select(Subject).where(Subject.id == subject_id).with_for_update()
+    ).first()
     if subject is None:
         raise NotFound(f"No subject with id {subject_id}.")
-    sig = signatures.sign(session, who, creds, meaning="unblinded", record_type="subject",
-                          record_id=subject_id, content={"subject": subject.code,
-                                                         "reason": reason})
+    sig = signatures.sign(
+        session,
+        who,
+        creds,
+        meaning="unblinded",
+        record_type="subject",
+        record_id=subject_id,
+        content={"subject": subject.code, "reason": reason},
+    )
     assert user.id is not None
-    session.add(Unblinding(subject_id=subject_id, reason=reason, by_id=user.id,
-                           signature_id=sig.id))
+    session.add(
+        Unblinding(subject_id=subject_id, reason=reason, by_id=user.id, signature_id=sig.id)
+    )
     if subject.unblinded_at is None:
         with audit.reason(session, f"emergency unblinding: {reason}"):
             subject.unblinded_at = utcnow()

@@ -48,13 +48,16 @@ def load_requirements(text: str | None = None) -> tuple[Requirement, ...]:
     try:
         parsed = RequirementsFile.model_validate(yaml.safe_load(text))
     except (yaml.YAMLError, ValidationError) as exc:
-        raise BadInput(f"{REQUIREMENTS_FILE}: {exc}".splitlines()[0],
-                       field=REQUIREMENTS_FILE) from None
+        raise BadInput(
+            f"{REQUIREMENTS_FILE}: {exc}".splitlines()[0], field=REQUIREMENTS_FILE
+        ) from None
     ids = [r.id for r in parsed.requirements]
     doubled = sorted({i for i in ids if ids.count(i) > 1})
     if doubled:
-        raise BadInput(f"{REQUIREMENTS_FILE}: requirement ids listed twice: "
-                       f"{', '.join(doubled)}.", field=REQUIREMENTS_FILE)
+        raise BadInput(
+            f"{REQUIREMENTS_FILE}: requirement ids listed twice: {', '.join(doubled)}.",
+            field=REQUIREMENTS_FILE,
+        )
     return parsed.requirements
 
 
@@ -82,15 +85,18 @@ CHECKS: dict[str, Check] = {}
 """Every registered check, in the order it runs (IQ first, then OQ in module order)."""
 
 
-def check(check_id: str, title: str, *requirements: str, kind: str = "OQ",
-          scratch: bool = True) -> Callable[[CheckFunction], CheckFunction]:
+def check(
+    check_id: str, title: str, *requirements: str, kind: str = "OQ", scratch: bool = True
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as check ``check_id`` proving ``requirements``;
     ``scratch=False`` for a check that needs no scratch database."""
+
     def register(fn: CheckFunction) -> CheckFunction:
         if check_id in CHECKS:
             raise ValueError(f"check {check_id} registered twice")
         CHECKS[check_id] = Check(check_id, kind, title, tuple(requirements), fn, scratch)
         return fn
+
     return register
 
 
@@ -119,7 +125,5 @@ def traceability(requirements: tuple[Requirement, ...], checks: list[Check]) -> 
     listed = {r.id for r in requirements}
     proved = {req for c in checks for req in c.requirements}
     unbound = [c.id for c in checks if not c.requirements]
-    unbound += [f"{c.id} → {req}" for c in checks for req in c.requirements
-                if req not in listed]
-    return Traceability(tuple(r.id for r in requirements if r.id not in proved),
-                        tuple(unbound))
+    unbound += [f"{c.id} → {req}" for c in checks for req in c.requirements if req not in listed]
+    return Traceability(tuple(r.id for r in requirements if r.id not in proved), tuple(unbound))

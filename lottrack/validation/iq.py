@@ -22,8 +22,13 @@ from lottrack.validation.scratch import Scratch
 
 DISTRIBUTION = "lottrack"
 MIN_PYTHON = (3, 11)
-LOCK_GLOBS = ("requirements/run.lock", "requirements/*.lock", "requirements/*.txt",
-              "requirements*.lock", "*.lock")
+LOCK_GLOBS = (
+    "requirements/run.lock",
+    "requirements/*.lock",
+    "requirements/*.txt",
+    "requirements*.lock",
+    "*.lock",
+)
 """Where the lock is looked for: the runtime lock first (the test lock adds the tools)."""
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#\\]+)")
 
@@ -59,20 +64,27 @@ def _canonical(name: str) -> str:
 
 def installed_versions() -> dict[str, str]:
     """Every installed distribution's version, by canonical name."""
-    return {_canonical(d.metadata["Name"]): d.version for d in metadata.distributions()
-            if d.metadata["Name"]}
+    return {
+        _canonical(d.metadata["Name"]): d.version
+        for d in metadata.distributions()
+        if d.metadata["Name"]
+    }
 
 
 @check("IQ-PY-01", "Python version", "URS-IQ-01", kind="IQ", scratch=False)
 def python_version(_inst: None) -> list[Step]:
     """The interpreter is a supported Python."""
     version = ".".join(map(str, sys.version_info[:3]))
-    return [step(f"Python ≥ {'.'.join(map(str, MIN_PYTHON))}", f"{version} ({sys.executable})",
-                 sys.version_info[:2] >= MIN_PYTHON)]
+    return [
+        step(
+            f"Python ≥ {'.'.join(map(str, MIN_PYTHON))}",
+            f"{version} ({sys.executable})",
+            sys.version_info[:2] >= MIN_PYTHON,
+        )
+    ]
 
 
-@check("IQ-PKG-01", "package versions against the lock", "URS-IQ-01", kind="IQ",
-       scratch=False)
+@check("IQ-PKG-01", "package versions against the lock", "URS-IQ-01", kind="IQ", scratch=False)
 def packages(_inst: None) -> list[Step]:
     """Each pinned package at its pinned version; without a lock file, each requirement
     the distribution declares is installed at a version it allows."""
@@ -85,8 +97,11 @@ def packages(_inst: None) -> list[Step]:
             if pin:
                 name, version = _canonical(pin.group(1)), pin.group(2)
                 have = installed.get(name)
-                steps.append(step(f"{name} {version} ({lock.name})",
-                                  have or "not installed", have == version))
+                steps.append(
+                    step(
+                        f"{name} {version} ({lock.name})", have or "not installed", have == version
+                    )
+                )
         if not steps:
             steps.append(step(f"pins in {lock.name}", "none found", False))
         return steps
@@ -97,20 +112,31 @@ def packages(_inst: None) -> list[Step]:
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
         have = installed.get(_canonical(req.name))
-        steps.append(step(f"{req.name}{req.specifier} (declared; no lock file)",
-                          have or "not installed",
-                          have is not None and req.specifier.contains(have, prereleases=True)))
+        steps.append(
+            step(
+                f"{req.name}{req.specifier} (declared; no lock file)",
+                have or "not installed",
+                have is not None and req.specifier.contains(have, prereleases=True),
+            )
+        )
     return steps
 
 
-@check("IQ-FILES-01", "installed files against the distribution's checksums", "URS-IQ-02",
-       kind="IQ", scratch=False)
+@check(
+    "IQ-FILES-01",
+    "installed files against the distribution's checksums",
+    "URS-IQ-02",
+    kind="IQ",
+    scratch=False,
+)
 def files(_inst: None) -> list[Step]:
     """Every file the distribution's RECORD lists with a SHA-256 has that checksum."""
     # the installed distribution (its RECORD holds the checksums), not an egg-info that a
     # build left in the source folder on the path
-    dist = next((d for d in metadata.distributions(name=DISTRIBUTION)
-                 if d.read_text("RECORD") is not None), metadata.distribution(DISTRIBUTION))
+    dist = next(
+        (d for d in metadata.distributions(name=DISTRIBUTION) if d.read_text("RECORD") is not None),
+        metadata.distribution(DISTRIBUTION),
+    )
     checked, bad = 0, []
     for entry in dist.files or []:
         if entry.hash is None or entry.hash.mode != "sha256":
@@ -124,9 +150,13 @@ def files(_inst: None) -> list[Step]:
         checked += 1
         if digest.decode().rstrip("=") != entry.hash.value:
             bad.append(str(entry))
-    return [step(f"every checksummed file of {DISTRIBUTION} {dist.version} unchanged",
-                 f"{checked} file(s) checked; changed: {', '.join(bad) or 'none'}",
-                 checked > 0 and not bad)]
+    return [
+        step(
+            f"every checksummed file of {DISTRIBUTION} {dist.version} unchanged",
+            f"{checked} file(s) checked; changed: {', '.join(bad) or 'none'}",
+            checked > 0 and not bad,
+        )
+    ]
 
 
 def package_manifest() -> dict[str, str]:
@@ -145,8 +175,10 @@ def schema_version(inst: Installation) -> list[Step]:
     """The database in use and the scratch database are at the program's head revision."""
     head = schema.head_revision()
     steps = []
-    for name, db in (("the database in use", inst.target), ("the scratch database",
-                                                            inst.scratch.db)):
+    for name, db in (
+        ("the database in use", inst.target),
+        ("the scratch database", inst.scratch.db),
+    ):
         current = schema.current_revision(db.engine)
         steps.append(step(f"{name} at revision {head}", current or "empty", current == head))
     return steps
@@ -157,19 +189,27 @@ def _private(path: Path, mode: int) -> tuple[str, bool]:
     return f"{path} {actual:04o}", actual & 0o077 == 0 and actual & mode == mode
 
 
-@check("IQ-MODES-01", "file modes and database rights, as lottrack doctor sees them",
-       "URS-IQ-04", kind="IQ")
+@check(
+    "IQ-MODES-01",
+    "file modes and database rights, as lottrack doctor sees them",
+    "URS-IQ-04",
+    kind="IQ",
+)
 def modes(inst: Installation) -> list[Step]:
     """Every finding of ``lottrack doctor`` (the database URL's source, the SQLite files
     and folder or the PostgreSQL role's rights over the audit trail, the key, checkpoint
     and log folders) fails the check; the scratch database is owner-only too."""
     findings = doctor.examine(inst.where)
-    steps = [step(f"no finding: {f.problem}", f"finding; fix: {f.fix}", False)
-             for f in findings]
+    steps = [step(f"no finding: {f.problem}", f"finding; fix: {f.fix}", False) for f in findings]
     if not findings:
-        steps.append(step("lottrack doctor finds nothing to fix (database "
-                          f"{shown_url(inst.where.url)}, keys {inst.where.key_dir})",
-                          "no finding", True))
+        steps.append(
+            step(
+                "lottrack doctor finds nothing to fix (database "
+                f"{shown_url(inst.where.url)}, keys {inst.where.key_dir})",
+                "no finding",
+                True,
+            )
+        )
     observed, ok = _private(Path(inst.scratch.db.engine.url.database or ""), 0o600)
     steps.append(step("the scratch database readable by its owner only (0600)", observed, ok))
     return steps
@@ -177,5 +217,4 @@ def modes(inst: Installation) -> list[Step]:
 
 def where_of(target: Database, key_dir: Path, source: str) -> doctor.Where:
     """What doctor examines for ``target`` (``source``: where its URL came from)."""
-    return doctor.Where(target.url, source, key_dir, doctor.default_checkpoint_dir(),
-                        log_dir())
+    return doctor.Where(target.url, source, key_dir, doctor.default_checkpoint_dir(), log_dir())

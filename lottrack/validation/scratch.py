@@ -71,8 +71,12 @@ def build(folder: Path) -> Scratch:
         audit.set_actor(session, None, "system:validation")
         for part, (username, name, roles) in PEOPLE.items():
             passwords[part] = secrets.token_urlsafe(18)
-            user = User(username=username, full_name=name, roles=roles,
-                        password_hash=hash_password(passwords[part]))
+            user = User(
+                username=username,
+                full_name=name,
+                roles=roles,
+                password_hash=hash_password(passwords[part]),
+            )
             session.add(user)
             session.flush()
             users[part] = CurrentUser.of(user)
@@ -81,9 +85,10 @@ def build(folder: Path) -> Scratch:
     today = utcnow().date()
     subjects: dict[str, Subject] = {}
     for name, code, sequence, release, born in (
-            ("A", "VAL-001", MSC_FIRST, True, dt.date(1961, 2, 14)),
-            ("B", "VAL-002", MSC_FIRST, False, dt.date(1958, 9, 3)),
-            ("C", "VAL-003", PLACEBO_FIRST, True, dt.date(1970, 11, 21))):
+        ("A", "VAL-001", MSC_FIRST, True, dt.date(1961, 2, 14)),
+        ("B", "VAL-002", MSC_FIRST, False, dt.date(1958, 9, 3)),
+        ("C", "VAL-003", PLACEBO_FIRST, True, dt.date(1970, 11, 21)),
+    ):
         subject_id = sc.subject(code, born)
         lot_id, bag_id = sc.made_lot(subject_id, weight="70 kg")
         if release:

@@ -24,8 +24,9 @@ from lottrack.views.documents.data import (
 )
 
 UTC = dt.UTC
-FACILITY = Facility("Demo University Hospital — Cell Therapy Facility",
-                    "1 Hospital Road, 10115 Demo City", "A9999")
+FACILITY = Facility(
+    "Demo University Hospital — Cell Therapy Facility", "1 Hospital Road, 10115 Demo City", "A9999"
+)
 ZONE = "Europe/Berlin"
 LOT_DIN = DinText.of("A9999 24 000123")
 MSC_DIN = DinText.of("A999924000124")
@@ -56,8 +57,9 @@ def qc_lines(*, cd73_ok: bool = True) -> tuple[QCLine, ...]:
     return (
         QCLine("Viability, fresh final product", "92.5 %", "≥ 80 %", True, t(21, 16)),
         QCLine("CD73", "94.1 %", "≥ 95 %", False, t(21, 17), superseded=True),
-        QCLine("CD73", "97.2 %" if cd73_ok else "93.0 %", "≥ 95 %", cd73_ok, t(22, 9),
-               is_retest=True),
+        QCLine(
+            "CD73", "97.2 %" if cd73_ok else "93.0 %", "≥ 95 %", cd73_ok, t(22, 9), is_retest=True
+        ),
         QCLine("CD90", "98.9 %", "≥ 95 %", True, t(21, 17)),
         QCLine("CD105", "96.4 %", "≥ 95 %", True, t(21, 17)),
         QCLine("CD45", "0.4 %", "≤ 2 %", True, t(21, 17)),
@@ -65,49 +67,70 @@ def qc_lines(*, cd73_ok: bool = True) -> tuple[QCLine, ...]:
         QCLine("CD14", "0.6 %", "≤ 2 %", True, t(21, 17)),
         QCLine("CD19", "0.1 %", "≤ 2 %", True, t(21, 17)),
         QCLine("HLA-DR", "1.1 %", "≤ 2 %", True, t(21, 17)),
-        QCLine("Sterility (aerobic/anaerobic culture)", "no growth", "no growth", True,
-               t(28, 8)),
+        QCLine("Sterility (aerobic/anaerobic culture)", "no growth", "no growth", True, t(28, 8)),
         QCLine("Mycoplasma", "not detected", "not detected", True, t(23, 8)),
         QCLine("Endotoxin", "0.8 EU/mL", "≤ 3.5 EU/mL", True, t(22, 11)),
         QCLine("Karyotype", "46,XY normal", "", None, t(27, 10)),
     )
 
 
-def release_data(*, exceptional: bool = False, invalidated: bool = False
-                 ) -> ReleaseCertificateData:
+def release_data(*, exceptional: bool = False, invalidated: bool = False) -> ReleaseCertificateData:
     """A released lot; ``exceptional`` gives the Part IV §11.5 variant; ``invalidated``
     adds an earlier signature that the record no longer matches."""
-    records = ExceptionalRelease(
-        "Dr. Rita Request: written request of 2024-05-28, no alternative treatment.",
-        "Risk evaluation RE-2024-07: CD73 93.0 % vs ≥ 95 %; identity otherwise confirmed.",
-        "Dr. Rita Request accepted the risk evaluation on 2024-05-29.",
-        t(29, 14, 30),
-    ) if exceptional else None
-    signatures = [SignatureManifestation("Quinn Quality", "released",
-                                         "I release this lot for clinical use", t(29, 15, 5),
-                                         True)]
+    records = (
+        ExceptionalRelease(
+            "Dr. Rita Request: written request of 2024-05-28, no alternative treatment.",
+            "Risk evaluation RE-2024-07: CD73 93.0 % vs ≥ 95 %; identity otherwise confirmed.",
+            "Dr. Rita Request accepted the risk evaluation on 2024-05-29.",
+            t(29, 14, 30),
+        )
+        if exceptional
+        else None
+    )
+    signatures = [
+        SignatureManifestation(
+            "Quinn Quality", "released", "I release this lot for clinical use", t(29, 15, 5), True
+        )
+    ]
     if invalidated:
-        signatures.insert(0, SignatureManifestation(
-            "Quentin Hold", "reviewed", "I reviewed this record", t(20, 8), False))
+        signatures.insert(
+            0,
+            SignatureManifestation(
+                "Quentin Hold", "reviewed", "I reviewed this record", t(20, 8), False
+            ),
+        )
     return ReleaseCertificateData(
-        document_id="REL-5B2E9F01AC37-00", facility=FACILITY, timezone=ZONE,
+        document_id="REL-5B2E9F01AC37-00",
+        facility=FACILITY,
+        timezone=ZONE,
         product_name="Autologous bone-marrow mesenchymal stromal cells (MSC), fresh, for "
-                     "IV infusion",
-        lot_number="L-24-0007", din=LOT_DIN, coi_id="COI-7KX2M9", subject_code="TLS-003",
-        specification_version=1, specification_name="MSC release specification v1",
-        harvest=HarvestInfo(t(1, 8, 40), 92.0), passages=passages(), growth_curve=growth(),
+        "IV infusion",
+        lot_number="L-24-0007",
+        din=LOT_DIN,
+        coi_id="COI-7KX2M9",
+        subject_code="TLS-003",
+        specification_version=1,
+        specification_name="MSC release specification v1",
+        harvest=HarvestInfo(t(1, 8, 40), 92.0),
+        passages=passages(),
+        growth_curve=growth(),
         qc_results=qc_lines(cd73_ok=not exceptional),
         disposition=DispositionInfo(
-            "released-exceptional" if exceptional else "released", t(29, 15, 5),
+            "released-exceptional" if exceptional else "released",
+            t(29, 15, 5),
             "Exceptional release per physician request" if exceptional else "",
-            exceptional=exceptional, exceptional_records=records),
+            exceptional=exceptional,
+            exceptional_records=records,
+        ),
         changed_after_first_entry=(
             "QC result Endotoxin #41: value_text '0.9 EU/mL' → '0.8 EU/mL' "
             "(2024-05-22 14:03 CEST, Theo Technician; reason: transcription error)",
         ),
         signatures=tuple(signatures),
-        bags=(BagLine("K-M3RZ9C2D", 50.0, 9.25e7, 46.25, 92.5, "released"),
-              BagLine("K-Q8WN4T6H", 50.0, 9.25e7, 46.25, 92.5, "released")),
+        bags=(
+            BagLine("K-M3RZ9C2D", 50.0, 9.25e7, 46.25, 92.5, "released"),
+            BagLine("K-Q8WN4T6H", 50.0, 9.25e7, 46.25, 92.5, "released"),
+        ),
     )
 
 
@@ -123,22 +146,37 @@ def infusion_data(*, placebo: bool = False) -> InfusionCertificateData:
     kit = "K-7QH4WXTB" if placebo else "K-M3RZ9C2D"
     return InfusionCertificateData(
         document_id="INF-3F9A1C2B7D4E-00" if not placebo else "INF-8C01E5D2B7AA-00",
-        facility=FACILITY, timezone=ZONE, subject_code="TLS-003",
-        date_of_birth=dt.date(1961, 4, 12), visit_period=1, visit_week=0, kit_code=kit,
-        din=din, product_name="MESEMS investigational product (MSC or placebo), "
-                              "suspension for IV infusion",
-        volume_ml=50.0, expires_at=t(30, 9) + shift, storage="2–8 °C, do not freeze",
+        facility=FACILITY,
+        timezone=ZONE,
+        subject_code="TLS-003",
+        date_of_birth=dt.date(1961, 4, 12),
+        visit_period=1,
+        visit_week=0,
+        kit_code=kit,
+        din=din,
+        product_name="MESEMS investigational product (MSC or placebo), suspension for IV infusion",
+        volume_ml=50.0,
+        expires_at=t(30, 9) + shift,
+        storage="2–8 °C, do not freeze",
         release_reference="Release status confirmed by the pharmacy at dispensing "
-                          "(check 2) and at second verification",
-        dose_verification=_signature("Pia Pharmacist", "dose-verified",
-                                     "I prepared this dispensing and verified the dose",
-                                     t(30, 7, 10) + shift),
-        second_verification=_signature("Paul Pharmacist", "second-verified",
-                                       "I independently verified identity, release and "
-                                       "expiry", t(30, 7, 25) + shift),
-        bedside_check=BedsideCheck(("subject code", "date of birth"), kit, "Wendy Ward",
-                                   t(30, 8, 2) + shift),
-        infusion_started_at=t(30, 8, 5) + shift, infusion_ended_at=t(30, 8, 41) + shift,
+        "(check 2) and at second verification",
+        dose_verification=_signature(
+            "Pia Pharmacist",
+            "dose-verified",
+            "I prepared this dispensing and verified the dose",
+            t(30, 7, 10) + shift,
+        ),
+        second_verification=_signature(
+            "Paul Pharmacist",
+            "second-verified",
+            "I independently verified identity, release and expiry",
+            t(30, 7, 25) + shift,
+        ),
+        bedside_check=BedsideCheck(
+            ("subject code", "date of birth"), kit, "Wendy Ward", t(30, 8, 2) + shift
+        ),
+        infusion_started_at=t(30, 8, 5) + shift,
+        infusion_ended_at=t(30, 8, 41) + shift,
         administered_by="Wendy Ward",
     )
 
@@ -148,12 +186,16 @@ def label_data(*, placebo: bool = False) -> BagLabelData:
     shift = dt.timedelta(days=168, minutes=17) if placebo else dt.timedelta(0)
     return BagLabelData(
         document_id="LBL-1D2C3B4A5F6E-00" if not placebo else "LBL-9E8D7C6B5A40-00",
-        facility=FACILITY, timezone=ZONE, din=PLACEBO_DIN if placebo else MSC_DIN,
+        facility=FACILITY,
+        timezone=ZONE,
+        din=PLACEBO_DIN if placebo else MSC_DIN,
         product_code="S99991C0" if placebo else "S99991F0",
-        product_name="MESEMS investigational product (MSC or placebo), suspension for IV "
-                     "infusion",
-        subject_code="TLS-003", date_of_birth=dt.date(1961, 4, 12), volume_ml=50.0,
-        expires_at=t(30, 9) + shift, storage_temperature="2–8 °C, do not freeze",
+        product_name="MESEMS investigational product (MSC or placebo), suspension for IV infusion",
+        subject_code="TLS-003",
+        date_of_birth=dt.date(1961, 4, 12),
+        volume_ml=50.0,
+        expires_at=t(30, 9) + shift,
+        storage_temperature="2–8 °C, do not freeze",
         kit_code="K-7QH4WXTB" if placebo else "K-M3RZ9C2D",
     )
 

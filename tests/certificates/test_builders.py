@@ -16,8 +16,9 @@ from tests.certificates import records
 from tests.certificates.pdftext import text
 
 
-def test_release_data_of_a_released_lot(db: Database,
-                                        make_user: Callable[..., CurrentUser]) -> None:
+def test_release_data_of_a_released_lot(
+    db: Database, make_user: Callable[..., CurrentUser]
+) -> None:
     p = records.people(make_user)
     site_id = records.site(db, p.tech)
     subject_id, harvest_id = records.subject(db, p.tech, site_id, 3)
@@ -30,8 +31,11 @@ def test_release_data_of_a_released_lot(db: Database,
     with db.session() as s:
         data = build_release_data(s, p.qa, lot_id)
 
-    assert (data.lot_number, data.subject_code, data.coi_id) == ("L-24-0001", "TLS-003",
-                                                                  "COI-7KX2M3")
+    assert (data.lot_number, data.subject_code, data.coi_id) == (
+        "L-24-0001",
+        "TLS-003",
+        "COI-7KX2M3",
+    )
     assert (data.din.code, data.din.check) == ("A999924000123", "M")
     assert data.timezone == "Europe/Berlin"
     assert data.specification_version == 1
@@ -39,7 +43,8 @@ def test_release_data_of_a_released_lot(db: Database,
     assert data.passages[0].population_doublings == pytest.approx(0.678, abs=1e-3)
     assert data.passages[1].seeding_density_per_cm2 == pytest.approx(1000.0)
     assert data.passages[2].cumulative_population_doublings == pytest.approx(
-        sum(p.population_doublings or 0 for p in data.passages))
+        sum(p.population_doublings or 0 for p in data.passages)
+    )
     assert [round(g.days_in_culture, 2) for g in data.growth_curve] == [10.0, 15.08, 19.17]
     by_test = {q.test: q for q in data.qc_results}
     assert by_test["CD73"].value_text == "97.2 %"
@@ -57,7 +62,10 @@ def test_release_data_of_a_released_lot(db: Database,
     # The hold and its lift were signed over the batch record before the last results:
     # they show as invalidated; the release signature is valid.
     assert [(s.meaning, s.valid) for s in data.signatures] == [
-        ("reviewed", False), ("reviewed", False), ("released", True)]
+        ("reviewed", False),
+        ("reviewed", False),
+        ("released", True),
+    ]
     assert {s.printed_name for s in data.signatures} == {"Quinn Quality"}
 
     # The bag made from the lot: 9.25 × 10⁷ viable cells dose 1.0–2.0 × 10⁶ cells/kg for
@@ -65,7 +73,8 @@ def test_release_data_of_a_released_lot(db: Database,
     # QA is blinded: the bag by its division, its status masked; the pharmacy sees its kit
     # code (design §7).
     assert [(b.kit_code[:4], b.volume_ml, b.viable_cells, b.status) for b in data.bags] == [
-        ("bag ", 50.0, 9.25e7, "blinded")]
+        ("bag ", 50.0, 9.25e7, "blinded")
+    ]
     with db.session() as s:
         unblinded = build_release_data(s, p.pharm, lot_id)
     assert [(b.kit_code, b.status) for b in unblinded.bags] == [("K-M3RZ9C2D", "available")]
@@ -80,7 +89,8 @@ def test_release_data_of_a_released_lot(db: Database,
 
 
 def test_exceptional_release_data_carries_the_four_records(
-        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, make_user: Callable[..., CurrentUser]
+) -> None:
     p = records.people(make_user)
     site_id = records.site(db, p.tech)
     subject_id, harvest_id = records.subject(db, p.tech, site_id, 4)

@@ -8,10 +8,10 @@ import sys
 
 
 def _loaded(code: str, watch: tuple[str, ...]) -> list[str]:
-    script = (f"import sys\n{code}\n"
-              f"print(','.join(m for m in {watch!r} if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=60)
+    script = f"import sys\n{code}\nprint(','.join(m for m in {watch!r} if m in sys.modules))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
     return [m for m in out.stdout.strip().split(",") if m]
 
 
@@ -31,8 +31,10 @@ def test_no_module_of_the_core_imports_reportlab_or_the_signer() -> None:
 
 
 def test_issuing_modules_load_no_renderer() -> None:
-    code = ("import lottrack.views.documents.builders, lottrack.views.documents.issue, "
-            "lottrack.cli.certificates")
+    code = (
+        "import lottrack.views.documents.builders, lottrack.views.documents.issue, "
+        "lottrack.cli.certificates"
+    )
     assert _loaded(code, ("reportlab", "pyhanko", "certificates", "textual")) == []
 
 

@@ -49,8 +49,9 @@ def _salt(db: Database) -> bytes:
         return document_salt(s)
 
 
-def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[..., CurrentUser],
-                                           key_dir: Path, tmp_path: Path) -> None:
+def test_issue_reprint_verify_and_validate(
+    db: Database, make_user: Callable[..., CurrentUser], key_dir: Path, tmp_path: Path
+) -> None:
     p = records.people(make_user)
     site_id = records.site(db, p.tech)
     subject_id, harvest_id = records.subject(db, p.tech, site_id, 3)
@@ -60,13 +61,23 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
     out.mkdir()
     original, reprint = out / "release.pdf", out / "release-copy.pdf"
 
-    def issue_release(who: CurrentUser, out: Path, *, keys: Path = key_dir,
-                      reason: str = "") -> IssuedDocument:
+    def issue_release(
+        who: CurrentUser, out: Path, *, keys: Path = key_dir, reason: str = ""
+    ) -> IssuedDocument:
         with db.session() as s:
             data = build_release_data(s, p.qa, lot_id)
-            return issue(s, who, kind="release", record_type="lot", record_id=lot_id,
-                         data=data, render=render_release, out_path=out, key_dir=keys,
-                         reason=reason)
+            return issue(
+                s,
+                who,
+                kind="release",
+                record_type="lot",
+                record_id=lot_id,
+                data=data,
+                render=render_release,
+                out_path=out,
+                key_dir=keys,
+                reason=reason,
+            )
 
     with pytest.raises(signing.SigningKeyMissing, match="lottrack init"):
         issue_release(p.qa, original, keys=tmp_path / "no-keys")
@@ -76,8 +87,7 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
 
     first = issue_release(p.qa, original)
     assert first.copy_number == 0
-    assert first.document_id == document_id_for("release", "lot", lot_id, 0,
-                                                salt=_salt(db))
+    assert first.document_id == document_id_for("release", "lot", lot_id, 0, salt=_salt(db))
     assert sorted(x.name for x in out.iterdir()) == ["release.pdf"]  # no temp file left
     first_page = pages(original.read_bytes())[0]
     assert "COPY" not in first_page
@@ -94,9 +104,14 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
     with db.reader() as s:
         rows = s.exec(select(Certificate).order_by(col(Certificate.id))).all()
         assert [(r.kind, r.record_id, r.copy_number, r.issued_by) for r in rows] == [
-            ("release", lot_id, 0, p.qa.id), ("release", lot_id, 1, p.pharm.id)]
-        events = s.exec(select(AuditEvent).where(AuditEvent.entity == "certificate")
-                        .order_by(col(AuditEvent.seq))).all()
+            ("release", lot_id, 0, p.qa.id),
+            ("release", lot_id, 1, p.pharm.id),
+        ]
+        events = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "certificate")
+            .order_by(col(AuditEvent.seq))
+        ).all()
         assert [e.action for e in events] == ["insert", "issue", "insert", "reprint"]
         assert events[-1].reason == "original damaged at the bedside"
         assert json.loads(events[-1].changes)["copy_number"] == 1
@@ -127,18 +142,29 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
 
     # The command line: a reprint needs --reason; verify exits 0 or 1.
     runner = CliRunner()
-    args = ["release", "L-24-0001", "-o", str(out / "cli.pdf"), "--as", "pharm",
-            "--password-stdin", "--key-dir", str(key_dir)]
-    refused = runner.invoke(certificate_app, args, obj=State(db_url=db.url),
-                            input=PASSWORD + "\n")
+    args = [
+        "release",
+        "L-24-0001",
+        "-o",
+        str(out / "cli.pdf"),
+        "--as",
+        "pharm",
+        "--password-stdin",
+        "--key-dir",
+        str(key_dir),
+    ]
+    refused = runner.invoke(certificate_app, args, obj=State(db_url=db.url), input=PASSWORD + "\n")
     assert refused.exit_code == 2
     assert "needs a reason" in refused.output
-    printed = runner.invoke(certificate_app, [*args, "--reason", "copy for the ward file"],
-                            obj=State(db_url=db.url), input=PASSWORD + "\n")
+    printed = runner.invoke(
+        certificate_app,
+        [*args, "--reason", "copy for the ward file"],
+        obj=State(db_url=db.url),
+        input=PASSWORD + "\n",
+    )
     assert printed.exit_code == 0, printed.output
     assert "(COPY 2)" in printed.output
-    ok = runner.invoke(certificate_app, ["verify", str(out / "cli.pdf")],
-                       obj=State(db_url=db.url))
+    ok = runner.invoke(certificate_app, ["verify", str(out / "cli.pdf")], obj=State(db_url=db.url))
     assert ok.exit_code == 0, ok.output
     assert "reprint copy 2" in ok.output
     bad = runner.invoke(certificate_app, ["verify", str(tampered)], obj=State(db_url=db.url))
@@ -148,11 +174,18 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
     # Another terminal took the next document id first: nothing is written.
     with db.session() as s:
         audit.set_actor(s, p.qa.id, p.qa.username)
-        s.add(Certificate(kind="label", record_type="product_unit", record_id=999_999,
-                          document_id=document_id_for("release", "lot", lot_id, 3,
-                                                      salt=_salt(db)),
-                          file_sha256="0" * 64, copy_number=0, issued_at=utcnow(),
-                          issued_by=p.qa.id))
+        s.add(
+            Certificate(
+                kind="label",
+                record_type="product_unit",
+                record_id=999_999,
+                document_id=document_id_for("release", "lot", lot_id, 3, salt=_salt(db)),
+                file_sha256="0" * 64,
+                copy_number=0,
+                issued_at=utcnow(),
+                issued_by=p.qa.id,
+            )
+        )
     third = out / "third.pdf"
     with pytest.raises(Conflict):
         issue_release(p.qa, third, reason="raced")
@@ -161,21 +194,39 @@ def test_issue_reprint_verify_and_validate(db: Database, make_user: Callable[...
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_kind_and_data_must_match(db: Database, make_user: Callable[..., CurrentUser],
-                                  key_dir: Path, tmp_path: Path) -> None:
+def test_kind_and_data_must_match(
+    db: Database, make_user: Callable[..., CurrentUser], key_dir: Path, tmp_path: Path
+) -> None:
     qa = make_user("qa")
     with db.session() as s, pytest.raises(TypeError, match="BagLabelData"):
-        issue(s, qa, kind="label", record_type="product_unit", record_id=1,
-              data=samples.release_data(), render=render_release,
-              out_path=tmp_path / "x.pdf", key_dir=key_dir)
+        issue(
+            s,
+            qa,
+            kind="label",
+            record_type="product_unit",
+            record_id=1,
+            data=samples.release_data(),
+            render=render_release,
+            out_path=tmp_path / "x.pdf",
+            key_dir=key_dir,
+        )
     with db.session() as s, pytest.raises(ValidationError, match="Kind"):
-        issue(s, qa, kind="poster", record_type="lot", record_id=1,
-              data=samples.release_data(), render=render_release,
-              out_path=tmp_path / "x.pdf", key_dir=key_dir)
+        issue(
+            s,
+            qa,
+            kind="poster",
+            record_type="lot",
+            record_id=1,
+            data=samples.release_data(),
+            render=render_release,
+            out_path=tmp_path / "x.pdf",
+            key_dir=key_dir,
+        )
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "label.pdf"
     target.write_bytes(b"old")
 
@@ -214,8 +265,8 @@ def test_unsigned_render_is_reproducible_and_signing_is_not(key_dir: Path) -> No
 
 
 def test_a_reprint_file_is_named_by_the_copy_number_the_core_decides(
-        db: Database, make_user: Callable[..., CurrentUser], key_dir: Path,
-        tmp_path: Path) -> None:
+    db: Database, make_user: Callable[..., CurrentUser], key_dir: Path, tmp_path: Path
+) -> None:
     """The screens and the CLI issue through one function; the file of each copy is
     named from the copy number issue() records, in a folder made owner-only."""
     p = records.people(make_user)
@@ -227,17 +278,34 @@ def test_a_reprint_file_is_named_by_the_copy_number_the_core_decides(
     issued = []
     for reason in ("", "torn"):
         with db.session() as s:
-            issued.append(issue_document(
-                s, p.qa, kind="release", record_id=lot_id, render=render_release,
-                out_path=lambda copy: folder / f"release-{copy}.pdf", key_dir=key_dir,
-                reason=reason, make_folder=True))
+            issued.append(
+                issue_document(
+                    s,
+                    p.qa,
+                    kind="release",
+                    record_id=lot_id,
+                    render=render_release,
+                    out_path=lambda copy: folder / f"release-{copy}.pdf",
+                    key_dir=key_dir,
+                    reason=reason,
+                    make_folder=True,
+                )
+            )
     assert [(i.copy_number, i.path) for i in issued] == [
-        (0, folder / "release-0.pdf"), (1, folder / "release-1.pdf")]
+        (0, folder / "release-0.pdf"),
+        (1, folder / "release-1.pdf"),
+    ]
     assert oct(folder.stat().st_mode & 0o777) == "0o700"
     with db.reader() as s:
-        assert [verify_file(s, folder / f"release-{n}.pdf").copy_number for n in (0, 1)] \
-            == [0, 1]
+        assert [verify_file(s, folder / f"release-{n}.pdf").copy_number for n in (0, 1)] == [0, 1]
     with db.session() as s, pytest.raises(ValidationError) as unknown:
-        issue_document(s, p.qa, kind="receipt", record_id=lot_id, render=render_release,
-                       out_path=folder / "x.pdf", key_dir=key_dir)
+        issue_document(
+            s,
+            p.qa,
+            kind="receipt",
+            record_id=lot_id,
+            render=render_release,
+            out_path=folder / "x.pdf",
+            key_dir=key_dir,
+        )
     assert unknown.value.message == "Kind: 'receipt' is not one of release, infusion, label."

@@ -40,21 +40,35 @@ def test_every_field_of_the_label_is_in_the_zpl() -> None:
     assert barcodes(zpl) == ["=A99992400012400", "=<S99991F0", "&>0241511100"]
     assert data.din.barcode_data == "=A99992400012400"
     written = texts(zpl)
-    for expected in ("A9999 24 000124", "00", "K", "S99991F0", "TLS-003", "1961-04-12",
-                     "K-M3RZ9C2D", "50 mL", "2024-05-30 11:00 CEST",
-                     "FOR AUTOLOGOUS USE ONLY", "NOT EVALUATED FOR INFECTIOUS SUBSTANCES",
-                     "WARNING: This product may transmit infectious agents.",
-                     "For clinical trial use only", "2–8 °C, do not freeze",
-                     "MESEMS investigational product (MSC or placebo), suspension for IV "
-                     "infusion", "Document LBL-1D2C3B4A5F6E-00"):
+    for expected in (
+        "A9999 24 000124",
+        "00",
+        "K",
+        "S99991F0",
+        "TLS-003",
+        "1961-04-12",
+        "K-M3RZ9C2D",
+        "50 mL",
+        "2024-05-30 11:00 CEST",
+        "FOR AUTOLOGOUS USE ONLY",
+        "NOT EVALUATED FOR INFECTIOUS SUBSTANCES",
+        "WARNING: This product may transmit infectious agents.",
+        "For clinical trial use only",
+        "2–8 °C, do not freeze",
+        "MESEMS investigational product (MSC or placebo), suspension for IV infusion",
+        "Document LBL-1D2C3B4A5F6E-00",
+    ):
         assert expected in written, expected
     assert data.din.check == "K"
     parsed = fields(zpl)
     # the flags are printed turned, and the check character stands inside a box
     assert [f.data for f in parsed if f.kind == "text-rotated"] == ["00"]
     check = next(f for f in parsed if f.kind == "text" and f.data == "K")
-    box = next(f for f in parsed if f.kind == "box" and f.x <= check.x and f.y <= check.y
-               and f.x + 48 >= check.x)
+    box = next(
+        f
+        for f in parsed
+        if f.kind == "box" and f.x <= check.x and f.y <= check.y and f.x + 48 >= check.x
+    )
     assert box.data == "48x52"
     qr = next(f for f in parsed if f.kind == "qr")
     assert qr.data == f"LOTTRACK:LBL-1D2C3B4A5F6E-00:SHA256:{data.content_sha256.upper()}"
@@ -82,8 +96,11 @@ def test_every_field_starts_on_the_label_and_symbols_do_not_run_into_text() -> N
         assert box.y + height <= 812
     for symbol in (f for f in parsed if f.kind == "code128"):
         right = symbol.x + 2 * _code128_modules(symbol.data)  # ^BY2: 2 dots a module
-        beside = [f for f in parsed if f.kind.startswith("text") and f.x > symbol.x
-                  and symbol.y <= f.y < symbol.y + 70]
+        beside = [
+            f
+            for f in parsed
+            if f.kind.startswith("text") and f.x > symbol.x and symbol.y <= f.y < symbol.y + 70
+        ]
         assert all(f.x >= right for f in beside), (symbol.data, right, beside)
 
 
@@ -103,12 +120,18 @@ def test_text_that_zpl_would_read_as_commands_is_escaped() -> None:
 def masked(zpl: bytes, data: BagLabelData) -> list[tuple[int, int, str, str]]:
     """The label's fields with identifiers and times replaced by placeholders."""
     din = data.din
-    swaps = [(din.barcode_data, "<DIN-BARCODE>"), (din.eye_readable, "<DIN>"),
-             (data.product_code, "<PRODUCT-CODE>"), (data.kit_code, "<KIT>"),
-             (data.subject_code, "<SUBJECT>"), (data.date_of_birth.isoformat(), "<DOB>"),
-             (data.document_id, "<DOC>"), (data.content_sha256.upper(), "<SHA>"),
-             (expiry_data(data.expires_at, data), "<EXPIRY>"),
-             (local_time(data.expires_at, data), "<TIME>")]
+    swaps = [
+        (din.barcode_data, "<DIN-BARCODE>"),
+        (din.eye_readable, "<DIN>"),
+        (data.product_code, "<PRODUCT-CODE>"),
+        (data.kit_code, "<KIT>"),
+        (data.subject_code, "<SUBJECT>"),
+        (data.date_of_birth.isoformat(), "<DOB>"),
+        (data.document_id, "<DOC>"),
+        (data.content_sha256.upper(), "<SHA>"),
+        (expiry_data(data.expires_at, data), "<EXPIRY>"),
+        (local_time(data.expires_at, data), "<TIME>"),
+    ]
     out = []
     for f in fields(zpl):
         value = f.data
@@ -133,23 +156,29 @@ def test_msc_and_placebo_labels_differ_only_in_identifiers(copy: bool) -> None:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_labels_built_for_an_msc_and_a_placebo_bag_differ_only_in_identifiers(
-        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, make_user: Callable[..., CurrentUser]
+) -> None:
     p = records.people(make_user)
     site_id = records.site(db, p.tech)
     msc_subject, msc_harvest = records.subject(db, p.tech, site_id, 1)
-    _, msc_unit = records.manufactured_lot(db, p.tech, msc_subject, msc_harvest,
-                                           kit_code="K-M3RZ9C2D")
+    _, msc_unit = records.manufactured_lot(
+        db, p.tech, msc_subject, msc_harvest, kit_code="K-M3RZ9C2D"
+    )
     placebo_subject, placebo_harvest = records.subject(db, p.tech, site_id, 2)
     placebo_unit = records.placebo_bag(db, p, placebo_subject, placebo_harvest, "K-7QH4WXTB")
-    for subject, unit, shift in ((msc_subject, msc_unit, dt.timedelta(0)),
-                                 (placebo_subject, placebo_unit, dt.timedelta(minutes=7))):
-        records.infused(db, p, subject, unit, dose=None, check_2_detail="released",
-                        shift=shift)
+    for subject, unit, shift in (
+        (msc_subject, msc_unit, dt.timedelta(0)),
+        (placebo_subject, placebo_unit, dt.timedelta(minutes=7)),
+    ):
+        records.infused(db, p, subject, unit, dose=None, check_2_detail="released", shift=shift)
     with db.session() as s:
-        labels = [dataclasses.replace(build_label_data(s, p.ward, u),
-                                      document_id=document_id_for("label", "unit", n, 0,
-                                                                  salt=b"test"))
-                  for n, u in enumerate((msc_unit, placebo_unit))]
+        labels = [
+            dataclasses.replace(
+                build_label_data(s, p.ward, u),
+                document_id=document_id_for("label", "unit", n, 0, salt=b"test"),
+            )
+            for n, u in enumerate((msc_unit, placebo_unit))
+        ]
     zpls = [render_label_zpl(d) for d in labels]
     assert masked(zpls[0], labels[0]) == masked(zpls[1], labels[1])
     for leak in ("L-24-0001", "SM-0042", "Suspension media", "msc", "placebo bag"):
@@ -169,19 +198,37 @@ def _dispensed_bag(db: Database, make_user: Callable[..., CurrentUser]) -> tuple
     site_id = records.site(db, p.tech)
     subject, harvest = records.subject(db, p.tech, site_id, 1)
     _, unit = records.manufactured_lot(db, p.tech, subject, harvest, kit_code="K-M3RZ9C2D")
-    records.infused(db, p, subject, unit, dose=1.5e6, check_2_detail="released",
-                    shift=dt.timedelta(0))
+    records.infused(
+        db, p, subject, unit, dose=1.5e6, check_2_detail="released", shift=dt.timedelta(0)
+    )
     return "K-M3RZ9C2D", p.ward.username
 
 
 def test_cli_writes_the_zpl_and_sends_it_to_the_printer(
-        db: Database, make_user: Callable[..., CurrentUser], tmp_path: Path,
-        printer: RawPrinter) -> None:
+    db: Database, make_user: Callable[..., CurrentUser], tmp_path: Path, printer: RawPrinter
+) -> None:
     kit, ward = _dispensed_bag(db, make_user)
     out = tmp_path / "label.zpl"
-    result = runner.invoke(app, ["--db", db.url, "certificate", "label", kit, "--format",
-                                 "zpl", "-o", str(out), "--printer", f"127.0.0.1:{printer.port}",
-                                 "--as", ward, "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            db.url,
+            "certificate",
+            "label",
+            kit,
+            "--format",
+            "zpl",
+            "-o",
+            str(out),
+            "--printer",
+            f"127.0.0.1:{printer.port}",
+            "--as",
+            ward,
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert f"to {out} and printer 127.0.0.1:{printer.port}" in result.stdout
     sent = printer.close()
@@ -189,21 +236,40 @@ def test_cli_writes_the_zpl_and_sends_it_to_the_printer(
     assert "K-M3RZ9C2D" in texts(sent)
     with db.reader() as s:
         certificate = s.exec(select(Certificate)).one()
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "certificate",
-                                                AuditEvent.action == "issue")).one()
+        event = s.exec(
+            select(AuditEvent).where(
+                AuditEvent.entity == "certificate", AuditEvent.action == "issue"
+            )
+        ).one()
     assert (certificate.kind, certificate.copy_number) == ("label", 0)
     assert f"Document {certificate.document_id}" in texts(sent)
     assert json.loads(event.changes)["format"] == "zpl"
 
 
 def test_an_unreachable_printer_prints_nothing_and_records_nothing(
-        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, make_user: Callable[..., CurrentUser]
+) -> None:
     kit, ward = _dispensed_bag(db, make_user)
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-    result = runner.invoke(app, ["--db", db.url, "certificate", "label", kit, "--format",
-                                 "zpl", "--printer", f"127.0.0.1:{port}", "--as", ward,
-                                 "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            db.url,
+            "certificate",
+            "label",
+            kit,
+            "--format",
+            "zpl",
+            "--printer",
+            f"127.0.0.1:{port}",
+            "--as",
+            ward,
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 1
     assert f"Printer 127.0.0.1:{port} could not be reached" in result.stderr
     assert "the label was not printed" in result.stderr
@@ -211,13 +277,29 @@ def test_an_unreachable_printer_prints_nothing_and_records_nothing(
         assert s.exec(select(Certificate)).all() == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--printer", "127.0.0.1:9100"], "--printer sends ZPL: add --format zpl."),
-    (["--format", "zpl"], "say where the label goes: -o FILE or --printer HOST:PORT."),
-    (["--format", "zpl", "--printer", "host:port"], 'Printer: "host:port" is not HOST:PORT'),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--printer", "127.0.0.1:9100"], "--printer sends ZPL: add --format zpl."),
+        (["--format", "zpl"], "say where the label goes: -o FILE or --printer HOST:PORT."),
+        (["--format", "zpl", "--printer", "host:port"], 'Printer: "host:port" is not HOST:PORT'),
+    ],
+)
 def test_bad_label_options_are_refused(db: Database, args: list[str], message: str) -> None:
-    result = runner.invoke(app, ["--db", db.url, "certificate", "label", "K-XXXXXXXX", *args,
-                                 "--as", "nobody", "--password-stdin"], input="x\n")
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            db.url,
+            "certificate",
+            "label",
+            "K-XXXXXXXX",
+            *args,
+            "--as",
+            "nobody",
+            "--password-stdin",
+        ],
+        input="x\n",
+    )
     assert result.exit_code == 2
     assert message in result.stderr

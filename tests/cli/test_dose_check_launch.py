@@ -21,17 +21,37 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 VALUES = st.one_of(
-    st.sampled_from(["70 kg", "70kg", "154 lb", "1.2e8", "120e6 cells", "1.2e6/mL",
-                     "1.2 x 10^6 cells/mL", "100 mL", "95 %", "1e6", "2.0e6", "0", "-5 kg",
-                     "kg", "", "  ", "3e9", "1,5 kg"]),
+    st.sampled_from(
+        [
+            "70 kg",
+            "70kg",
+            "154 lb",
+            "1.2e8",
+            "120e6 cells",
+            "1.2e6/mL",
+            "1.2 x 10^6 cells/mL",
+            "100 mL",
+            "95 %",
+            "1e6",
+            "2.0e6",
+            "0",
+            "-5 kg",
+            "kg",
+            "",
+            "  ",
+            "3e9",
+            "1,5 kg",
+        ]
+    ),
     st.text(max_size=12),
 )
 ARGUMENT = st.one_of(
     st.tuples(st.sampled_from(sorted(OPTIONS)), VALUES).map(list),
     st.tuples(st.sampled_from(sorted(OPTIONS)), VALUES).map(lambda p: [f"{p[0]}={p[1]}"]),
     st.just(["--json"]),
-    st.sampled_from([["--help"], ["--weigh", "70 kg"], ["extra"], ["--"], ["--json=1"],
-                     ["--weight"]]),
+    st.sampled_from(
+        [["--help"], ["--weigh", "70 kg"], ["extra"], ["--"], ["--json=1"], ["--weight"]]
+    ),
 )
 
 
@@ -50,21 +70,39 @@ def test_a_plain_command_line_gets_the_full_commands_answer(args: list[str]) -> 
 
 def test_only_plain_options_are_answered_early() -> None:
     assert plain_options(["--weight", "70 kg", "--viable-cells=1.2e8", "--json"]) == {
-        "weight": "70 kg", "viable_cells": "1.2e8", "as_json": True}
-    for args in (["--help"], ["--weight", "70 kg", "--weight", "80 kg"], ["--weight"],
-                 ["--min", "-1"], ["70 kg"], ["--json=yes"], ["--weight", "\udcff kg"]):
+        "weight": "70 kg",
+        "viable_cells": "1.2e8",
+        "as_json": True,
+    }
+    for args in (
+        ["--help"],
+        ["--weight", "70 kg", "--weight", "80 kg"],
+        ["--weight"],
+        ["--min", "-1"],
+        ["70 kg"],
+        ["--json=yes"],
+        ["--weight", "\udcff kg"],
+    ):
         assert plain_options(args) is None, args
 
 
 def test_the_program_answers_a_dose_check_without_typer() -> None:
-    code = ("import runpy, sys\n"
-            "sys.argv = ['lottrack', 'dose-check', '--weight', '154 lb', '--viable-cells',"
-            " '1.2e8']\n"
-            "try:\n"
-            "    runpy.run_module('lottrack', run_name='__main__')\n"
-            "except SystemExit as done:\n"
-            "    print('exit', done.code, 'typer' in sys.modules, 'pydantic' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['lottrack', 'dose-check', '--weight', '154 lb', '--viable-cells',"
+        " '1.2e8']\n"
+        "try:\n"
+        "    runpy.run_module('lottrack', run_name='__main__')\n"
+        "except SystemExit as done:\n"
+        "    print('exit', done.code, 'typer' in sys.modules, 'pydantic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert "inside the window" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "exit 0 False False"

@@ -15,12 +15,18 @@ from tests.storage.test_specifications import spec_file
 ADMIN_PW = "root-password-1"
 
 
-def run(*args: str, stdin: str = "", env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "LOTTRACK_USER": "", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "lottrack", *args], input=stdin, capture_output=True, text=True,
-        timeout=120, env=full_env, check=False,
+        [sys.executable, "-m", "lottrack", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+        check=False,
     )
 
 
@@ -37,8 +43,17 @@ def test_help_lists_the_commands() -> None:
 
 
 def test_init_then_init_again_then_verify(dbfile: str) -> None:
-    first = run("--db", dbfile, "init", "--admin", "root", "--name", "Root Admin",
-                "--password-stdin", stdin=ADMIN_PW + "\n")
+    first = run(
+        "--db",
+        dbfile,
+        "init",
+        "--admin",
+        "root",
+        "--name",
+        "Root Admin",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+    )
     assert first.returncode == 0, first.stderr
     assert "Created the database" in first.stdout
     assert "Created administrator 'root'" in first.stdout
@@ -46,15 +61,22 @@ def test_init_then_init_again_then_verify(dbfile: str) -> None:
     assert again.returncode == 0, again.stderr
     assert "already at schema" in again.stdout
     assert "1 user account(s)" in again.stdout
-    verified = run("--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin",
-                   stdin=ADMIN_PW + "\n")
+    verified = run(
+        "--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin", stdin=ADMIN_PW + "\n"
+    )
     assert verified.returncode == 0
     assert "Audit trail intact" in verified.stdout
 
 
 def test_database_url_comes_from_the_environment(dbfile: str) -> None:
-    result = run("init", "--admin", "root", "--password-stdin", stdin=ADMIN_PW + "\n",
-                 env={"LOTTRACK_DATABASE_URL": dbfile})
+    result = run(
+        "init",
+        "--admin",
+        "root",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+        env={"LOTTRACK_DATABASE_URL": dbfile},
+    )
     assert result.returncode == 0, result.stderr
     assert Path(dbfile).exists()
 
@@ -68,49 +90,96 @@ def test_short_password_at_init_exits_2_and_creates_no_admin(dbfile: str) -> Non
 
 def test_user_commands_and_a_tampered_row(dbfile: str) -> None:
     run("--db", dbfile, "init", "--admin", "root", "--password-stdin", stdin=ADMIN_PW + "\n")
-    added = run("--db", dbfile, "user", "add", "quinn", "--name", "Quinn Quality", "--role", "qa",
-                "--as", "root", "--password-stdin", stdin=f"{ADMIN_PW}\nquinn-password-1\n")
+    added = run(
+        "--db",
+        dbfile,
+        "user",
+        "add",
+        "quinn",
+        "--name",
+        "Quinn Quality",
+        "--role",
+        "qa",
+        "--as",
+        "root",
+        "--password-stdin",
+        stdin=f"{ADMIN_PW}\nquinn-password-1\n",
+    )
     assert added.returncode == 0, added.stderr
     assert "Added quinn (Quinn Quality): qa." in added.stdout
-    first = run("--db", dbfile, "user", "list", "--as", "quinn", "--password-stdin",
-                stdin="quinn-password-1\n")  # an account an admin made: choose your own
+    first = run(
+        "--db",
+        dbfile,
+        "user",
+        "list",
+        "--as",
+        "quinn",
+        "--password-stdin",
+        stdin="quinn-password-1\n",
+    )  # an account an admin made: choose your own
     assert first.returncode == 1
     assert "Run: lottrack user passwd quinn" in first.stderr
-    chosen = run("--db", dbfile, "user", "passwd", "quinn", "--password-stdin",
-                 stdin="quinn-password-1\nquinns-own-pass-2\n")
+    chosen = run(
+        "--db",
+        dbfile,
+        "user",
+        "passwd",
+        "quinn",
+        "--password-stdin",
+        stdin="quinn-password-1\nquinns-own-pass-2\n",
+    )
     assert chosen.returncode == 0, chosen.stderr
-    refused = run("--db", dbfile, "user", "add", "eve", "--name", "Eve", "--role", "admin",
-                  "--as", "quinn", "--password-stdin",
-                  stdin="quinns-own-pass-2\neve-password-1\n")
+    refused = run(
+        "--db",
+        dbfile,
+        "user",
+        "add",
+        "eve",
+        "--name",
+        "Eve",
+        "--role",
+        "admin",
+        "--as",
+        "quinn",
+        "--password-stdin",
+        stdin="quinns-own-pass-2\neve-password-1\n",
+    )
     assert refused.returncode == 1
     assert "may not manage users" in refused.stderr
-    listing = run("--db", dbfile, "user", "list", "--as", "root", "--password-stdin",
-                  stdin=ADMIN_PW + "\n")
+    listing = run(
+        "--db", dbfile, "user", "list", "--as", "root", "--password-stdin", stdin=ADMIN_PW + "\n"
+    )
     assert "quinn" in listing.stdout
     assert "eve" not in listing.stdout
     engine = create_engine(f"sqlite:///{dbfile}")
     with engine.begin() as conn:  # each command run --as logs its person in, audited
-        logins = conn.execute(text("SELECT username, reason FROM audit_event WHERE action = "
-                                   "'login' ORDER BY seq")).all()
+        logins = conn.execute(
+            text("SELECT username, reason FROM audit_event WHERE action = 'login' ORDER BY seq")
+        ).all()
     engine.dispose()
     assert [tuple(row) for row in logins] == [
-        ("root", "command line"), ("quinn", "command line"), ("root", "command line")]
+        ("root", "command line"),
+        ("quinn", "command line"),
+        ("root", "command line"),
+    ]
 
     engine = create_engine(f"sqlite:///{dbfile}")
     with engine.begin() as conn:
         conn.execute(text("UPDATE user SET roles = 'admin,qa' WHERE username = 'quinn'"))
         quinn_id = conn.execute(text("SELECT id FROM user WHERE username='quinn'")).scalar()
     engine.dispose()
-    broken = run("--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin",
-                 stdin=ADMIN_PW + "\n")
+    broken = run(
+        "--db", dbfile, "audit", "verify", "--as", "root", "--password-stdin", stdin=ADMIN_PW + "\n"
+    )
     assert broken.returncode == 1
     assert f"user id {quinn_id}: current values differ" in broken.stderr
 
 
 def test_wrong_password_on_a_command_exits_1(dbfile: str) -> None:
     run("--db", dbfile, "init", "--admin", "root", "--password-stdin", stdin=ADMIN_PW + "\n")
-    result = run("--db", dbfile, "user", "list", "--as", "root", "--password-stdin",
-                 stdin="wrong-password\n")
+    result = run(
+        "--db", dbfile, "user", "list", "--as", "root", "--password-stdin", stdin="wrong-password\n"
+    )
     assert result.returncode == 1
     assert "Unknown username or wrong password" in result.stderr
 
@@ -135,14 +204,31 @@ def test_demo_builds_once_and_rebuilds_with_force(tmp_path: Path) -> None:
         visit_states = set(conn.execute(text("SELECT DISTINCT status FROM visit")).scalars())
         sequences = set(conn.execute(text("SELECT sequence FROM allocation")).scalars())
     engine.dispose()
-    assert set(lot_states) == {"in-process", "awaiting-release", "quarantined", "released",
-                               "rejected", "released-exceptional"}
+    assert set(lot_states) == {
+        "in-process",
+        "awaiting-release",
+        "quarantined",
+        "released",
+        "rejected",
+        "released-exceptional",
+    }
     assert visit_states == {"planned", "dispensed", "infused"}
     assert sequences == {"MSC-first", "placebo-first"}
     assert run("--db", demo_db, "demo").returncode == 2
     assert run("--db", demo_db, "demo", "--force").returncode == 0
-    assert run("--db", demo_db, "audit", "verify", "--as", "admin", "--password-stdin",
-               stdin="admin-demo-pass\n").returncode == 0
+    assert (
+        run(
+            "--db",
+            demo_db,
+            "audit",
+            "verify",
+            "--as",
+            "admin",
+            "--password-stdin",
+            stdin="admin-demo-pass\n",
+        ).returncode
+        == 0
+    )
 
 
 def test_spec_show_and_import(dbfile: str, tmp_path: Path) -> None:
@@ -153,12 +239,30 @@ def test_spec_show_and_import(dbfile: str, tmp_path: Path) -> None:
     assert "CD73" in shown.stdout
     assert "≥ 95 %" in shown.stdout
     spec = spec_file(tmp_path)
-    done = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
-               stdin=ADMIN_PW + "\n")
+    done = run(
+        "--db",
+        dbfile,
+        "spec",
+        "import",
+        str(spec),
+        "--as",
+        "root",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+    )
     assert done.returncode == 0, done.stderr
     assert "Specification version 2 is proposed" in done.stdout
     spec.write_text('{"items": []}')
-    bad = run("--db", dbfile, "spec", "import", str(spec), "--as", "root", "--password-stdin",
-              stdin=ADMIN_PW + "\n")
+    bad = run(
+        "--db",
+        dbfile,
+        "spec",
+        "import",
+        str(spec),
+        "--as",
+        "root",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+    )
     assert bad.returncode == 2
     assert "list of items" in bad.stderr

@@ -24,22 +24,23 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def people(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
-           ) -> Database:
+def people(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Database:
     for role in ("technician", "qa", "pharmacist", "clinician"):
         make_user(role, username=role)
     return db
 
 
 def lottrack(db: Database, *args: str, password: str = PASSWORD) -> Any:
-    return runner.invoke(app, ["--db", db.url, *args, "--password-stdin"],
-                         input=password + "\n")
+    return runner.invoke(app, ["--db", db.url, *args, "--password-stdin"], input=password + "\n")
 
 
 def events(db: Database, action: str) -> list[AuditEvent]:
     with db.reader() as s:
-        return list(s.exec(select(AuditEvent).where(AuditEvent.action == action)
-                           .order_by(col(AuditEvent.seq))).all())
+        return list(
+            s.exec(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(col(AuditEvent.seq))
+            ).all()
+        )
 
 
 @pytest.mark.parametrize("who", ["technician", "pharmacist", "clinician"])
@@ -58,8 +59,9 @@ def test_a_backup_by_qa_is_audited_and_private(people: Database, tmp_path: Path)
     assert done.exit_code == 0, done.output
     assert done.stdout.startswith(f"Backup written to {target} (")
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    by_admin = lottrack(people, "backup", str(tmp_path / "admin.bak"), "--as", "root",
-                        password="root-password-1")
+    by_admin = lottrack(
+        people, "backup", str(tmp_path / "admin.bak"), "--as", "root", password="root-password-1"
+    )
     assert by_admin.exit_code == 0, by_admin.output
     recorded = events(people, "backup")
     assert [e.username for e in recorded] == ["qa", "root"]
@@ -68,10 +70,10 @@ def test_a_backup_by_qa_is_audited_and_private(people: Database, tmp_path: Path)
     verify_ok(people)
 
 
-def test_a_backup_without_the_right_password_is_refused(people: Database,
-                                                        tmp_path: Path) -> None:
-    refused = lottrack(people, "backup", str(tmp_path / "x.bak"), "--as", "qa",
-                       password="not-the-password")
+def test_a_backup_without_the_right_password_is_refused(people: Database, tmp_path: Path) -> None:
+    refused = lottrack(
+        people, "backup", str(tmp_path / "x.bak"), "--as", "qa", password="not-the-password"
+    )
     assert refused.exit_code == 1
     assert "Unknown username or wrong password." in refused.stderr
     assert not (tmp_path / "x.bak").exists()

@@ -31,27 +31,59 @@ def in_force(db: Database) -> int:
 
 
 def test_import_proposes_and_only_another_qa_person_approves(
-        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser],
-        tmp_path: Path) -> None:
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser], tmp_path: Path
+) -> None:
     qa = make_user("qa", username="quinn")
-    done = lottrack(db, "spec", "import", str(spec_file(tmp_path)), "--as", "root",
-                    "--password-stdin", stdin=ADMIN_PW + "\n")
+    done = lottrack(
+        db,
+        "spec",
+        "import",
+        str(spec_file(tmp_path)),
+        "--as",
+        "root",
+        "--password-stdin",
+        stdin=ADMIN_PW + "\n",
+    )
     assert done.exit_code == 0, done.output
     assert "Specification version 2 is proposed; it is not in force" in done.stdout
     assert in_force(db) == 1
     shown = lottrack(db, "spec", "show", stdin="")
     assert "Specification version 1 (in force)" in shown.stdout
     assert "Specification version 2: proposed, awaiting QA approval" in shown.stdout
-    refused = lottrack(db, "spec", "approve", "2", "--as", "root", "--password-stdin",
-                       stdin=f"{ADMIN_PW}\n{ADMIN_PW}\n")
+    refused = lottrack(
+        db,
+        "spec",
+        "approve",
+        "2",
+        "--as",
+        "root",
+        "--password-stdin",
+        stdin=f"{ADMIN_PW}\n{ADMIN_PW}\n",
+    )
     assert refused.exit_code == 1
     assert "may not approve specification versions" in refused.stderr
-    wrong = lottrack(db, "spec", "approve", "2", "--as", "quinn", "--password-stdin",
-                     stdin=f"{PASSWORD}\nnot-the-password\n")
+    wrong = lottrack(
+        db,
+        "spec",
+        "approve",
+        "2",
+        "--as",
+        "quinn",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\nnot-the-password\n",
+    )
     assert wrong.exit_code == 1
     assert in_force(db) == 1
-    signed = lottrack(db, "spec", "approve", "2", "--as", "quinn", "--password-stdin",
-                      stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    signed = lottrack(
+        db,
+        "spec",
+        "approve",
+        "2",
+        "--as",
+        "quinn",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
     assert signed.exit_code == 0, signed.output
     assert f"approved and signed by {qa.full_name}" in signed.stdout
     assert in_force(db) == 2
@@ -61,21 +93,29 @@ def test_import_proposes_and_only_another_qa_person_approves(
     verify_ok(db)
 
 
-def test_an_unknown_key_exits_2_naming_it(db: Database, admin: CurrentUser,
-                                          tmp_path: Path) -> None:
+def test_an_unknown_key_exits_2_naming_it(db: Database, admin: CurrentUser, tmp_path: Path) -> None:
     items = v1_items()
     items[13] = dict(items[13], maxx=2)
     path = tmp_path / "typo.json"
     path.write_text(json.dumps({"name": "v2", "items": items}))
-    bad = lottrack(db, "spec", "import", str(path), "--as", "root", "--password-stdin",
-                   stdin=ADMIN_PW + "\n")
+    bad = lottrack(
+        db, "spec", "import", str(path), "--as", "root", "--password-stdin", stdin=ADMIN_PW + "\n"
+    )
     assert bad.exit_code == 2
     assert 'unknown key "maxx" in items[13]' in bad.stderr
     thin = tmp_path / "thin.json"
-    thin.write_text(json.dumps({"name": "v2", "min_replicates": 0, "items": [
-        {"code": "potency", "test_name": "Potency", "kind": "report-only"}]}))
-    bad = lottrack(db, "spec", "import", str(thin), "--as", "root", "--password-stdin",
-                   stdin=ADMIN_PW + "\n")
+    thin.write_text(
+        json.dumps(
+            {
+                "name": "v2",
+                "min_replicates": 0,
+                "items": [{"code": "potency", "test_name": "Potency", "kind": "report-only"}],
+            }
+        )
+    )
+    bad = lottrack(
+        db, "spec", "import", str(thin), "--as", "root", "--password-stdin", stdin=ADMIN_PW + "\n"
+    )
     assert bad.exit_code == 2
     assert "sterility, mycoplasma, endotoxin, viability" in bad.stderr
     with db.reader() as s:

@@ -12,8 +12,19 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "pint", "argon2", "reportlab", "pyhanko",
-         "textual", "lottrack.storage.models", "lottrack.storage.db", "tui")
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "alembic",
+    "pint",
+    "argon2",
+    "reportlab",
+    "pyhanko",
+    "textual",
+    "lottrack.storage.models",
+    "lottrack.storage.db",
+    "tui",
+)
 
 
 def _run(args: list[str]) -> dict[str, object]:
@@ -32,16 +43,14 @@ def _run(args: list[str]) -> dict[str, object]:
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "print(json.dumps({'code': code, 'out': out.getvalue(), 'loaded': loaded}))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
 def test_importing_the_cli_loads_no_heavy_library() -> None:
     code = f"import sys, lottrack.cli\nprint([m for m in {HEAVY!r} if m in sys.modules])"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 
 
@@ -56,8 +65,7 @@ def test_help_lists_every_command_without_the_database_layer() -> None:
 @pytest.mark.parametrize(
     ("args", "code", "expected"),
     [
-        (["dose-check", "--weight", "154 lb", "--viable-cells", "1.2e8"], 0,
-         "inside the window"),
+        (["dose-check", "--weight", "154 lb", "--viable-cells", "1.2e8"], 0, "inside the window"),
         (["dose-check", "--weight", "70 kg", "--viable-cells", "5e8"], 1, "ABOVE the window"),
         (["din", "check-char", "G123498654321"], 0, "H"),
         (["din", "validate", "G123498654321H"], 0, "valid: G1234 98 654321"),
@@ -71,7 +79,12 @@ def test_dose_check_and_din_never_load_sqlalchemy(
     assert expected in str(result["out"])
     loaded = result["loaded"]
     assert isinstance(loaded, list)
-    assert not {"sqlalchemy", "sqlmodel", "alembic", "lottrack.storage.db",
-                "lottrack.storage.models"} & set(loaded)
+    assert not {
+        "sqlalchemy",
+        "sqlmodel",
+        "alembic",
+        "lottrack.storage.db",
+        "lottrack.storage.models",
+    } & set(loaded)
     # dose-check needs pint (units) and nothing of the database; din needs neither
     assert ("pint" in loaded) == (args[0] == "dose-check")

@@ -48,7 +48,8 @@ def test_a_missing_sqlite_file_is_named_and_not_created(
     assert stderr.splitlines() == [
         f"error: No lottrack database: {dbfile} holds no lottrack database (it was never "
         "initialised); run `lottrack init` first to create it, or choose another with --db "
-        "or LOTTRACK_DATABASE_URL."]
+        "or LOTTRACK_DATABASE_URL."
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty lottrack.db, no files
 
 
@@ -80,8 +81,7 @@ def test_an_empty_file_or_server_schema_is_refused_untouched(db_url: str) -> Non
 
 def test_init_still_creates_the_database(tmp_path: Path) -> None:
     dbfile = tmp_path / "new.db"
-    code, stdout, _ = _invoke(["--db", str(dbfile), "init", "--admin", "root",
-                               "--password-stdin"])
+    code, stdout, _ = _invoke(["--db", str(dbfile), "init", "--admin", "root", "--password-stdin"])
     assert code == 0
     assert "Created the database" in stdout
     assert _invoke(["--db", str(dbfile), "audit", "verify", "--as", "root"])[0] == 0

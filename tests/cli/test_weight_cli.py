@@ -22,18 +22,22 @@ runner = CliRunner()
 
 
 def lottrack(db: Database, *args: str) -> Any:
-    return runner.invoke(app, ["--db", db.url, *args, "--as", "clinician",
-                               "--password-stdin"], input=PASSWORD + "\n")
+    return runner.invoke(
+        app, ["--db", db.url, *args, "--as", "clinician", "--password-stdin"], input=PASSWORD + "\n"
+    )
 
 
 def stored(db: Database) -> list[tuple[float, str | None]]:
     with db.reader() as s:
-        return [(w.weight_kg, w.voided_reason) for w in s.exec(
-            select(WeightMeasurement).order_by(col(WeightMeasurement.id))).all()]
+        return [
+            (w.weight_kg, w.voided_reason)
+            for w in s.exec(select(WeightMeasurement).order_by(col(WeightMeasurement.id))).all()
+        ]
 
 
 def test_an_implausible_weight_needs_confirm_and_is_corrected_or_voided(
-        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
+) -> None:
     make_scenario(db, admin, make_user).subject("TLS-801", dt.date(1970, 1, 1))
     refused = lottrack(db, "weight", "record", "TLS-801", "250 kg")
     assert refused.exit_code == 2
@@ -45,8 +49,9 @@ def test_an_implausible_weight_needs_confirm_and_is_corrected_or_voided(
     (weight_id,) = [int(w) for w in done.stdout.split("#")[1].split()[:1]]
     no_reason = lottrack(db, "weight", "correct", str(weight_id), "75 kg", "--reason", " ")
     assert no_reason.exit_code == 2
-    fixed = lottrack(db, "weight", "correct", str(weight_id), "75 kg", "--reason",
-                     "typed 250 for 75")
+    fixed = lottrack(
+        db, "weight", "correct", str(weight_id), "75 kg", "--reason", "typed 250 for 75"
+    )
     assert fixed.exit_code == 0, fixed.output
     assert stored(db) == [(75.0, None)]
     voided = lottrack(db, "weight", "void", str(weight_id), "--reason", "wrong patient")
@@ -56,7 +61,8 @@ def test_an_implausible_weight_needs_confirm_and_is_corrected_or_voided(
 
 
 def test_a_correction_prints_the_endotoxin_result_judged_again_and_list_shows_ids(
-        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
+) -> None:
     sc = make_scenario(db, admin, make_user)
     subject = sc.subject("TLS-802", dt.date(1970, 1, 1))
     sc.made_lot(subject, qc_results={**CONFORMING_QC, "endotoxin": "5 EU/mL"})

@@ -24,11 +24,14 @@ def test_viability_is_live_over_live_plus_dead() -> None:
     assert calc.viability_percent(0, 5) == 0.0
 
 
-@pytest.mark.parametrize(("live", "dead", "message"), [
-    (0, 0, "no cells were counted"),
-    (-1, 5, "Live cells: -1 is negative"),
-    (5, float("nan"), "Dead cells: nan is not a finite number"),
-])
+@pytest.mark.parametrize(
+    ("live", "dead", "message"),
+    [
+        (0, 0, "no cells were counted"),
+        (-1, 5, "Live cells: -1 is negative"),
+        (5, float("nan"), "Dead cells: nan is not a finite number"),
+    ],
+)
 def test_viability_refuses_nonsense(live: float, dead: float, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         calc.viability_percent(live, dead)
@@ -40,14 +43,17 @@ def test_hemocytometer_concentration_is_mean_per_square_times_dilution_times_1e4
     assert calc.hemocytometer_concentration(100, 3, 1) == pytest.approx(333_333.333333)
 
 
-@pytest.mark.parametrize(("cells", "squares", "dilution", "message"), [
-    (45, 0, 2, "Squares counted: 0 must be at least 1"),
-    (-3, 4, 2, "Cells counted: -3 must be at least 0"),
-    (45, 4, 0, "Dilution factor: 0 must be greater than zero"),
-    (45, 4, 0.5, "Dilution factor: 0.5 is below 1"),
-    (45.5, 4, 2, "Cells counted: 45.5 is not a whole number"),
-    (True, 4, 2, "is not a whole number"),
-])
+@pytest.mark.parametrize(
+    ("cells", "squares", "dilution", "message"),
+    [
+        (45, 0, 2, "Squares counted: 0 must be at least 1"),
+        (-3, 4, 2, "Cells counted: -3 must be at least 0"),
+        (45, 4, 0, "Dilution factor: 0 must be greater than zero"),
+        (45, 4, 0.5, "Dilution factor: 0.5 is below 1"),
+        (45.5, 4, 2, "Cells counted: 45.5 is not a whole number"),
+        (True, 4, 2, "is not a whole number"),
+    ],
+)
 def test_hemocytometer_refuses_nonsense(
     cells: int, squares: int, dilution: float, message: str
 ) -> None:
@@ -75,10 +81,12 @@ def test_replicate_stats_use_the_sample_sd() -> None:
 
 
 def test_count_summary_over_replicates() -> None:
-    summary = calc.summarize_counts([
-        calc.count_replicate(45, 5, 4, 2),
-        calc.count_replicate(41, 9, 4, 2),
-    ])
+    summary = calc.summarize_counts(
+        [
+            calc.count_replicate(45, 5, 4, 2),
+            calc.count_replicate(41, 9, 4, 2),
+        ]
+    )
     assert summary.viable_per_ml == 215_000
     assert summary.total_per_ml == 250_000
     assert summary.viability_percent == 86.0
@@ -104,7 +112,8 @@ def test_population_doublings_add_up_over_passages(a: float, b: float, c: float)
     pd_ab, pd_bc = calc.population_doublings(a, b), calc.population_doublings(b, c)
     assert pd_ab + pd_bc == pytest.approx(calc.population_doublings(a, c), abs=1e-9)
     assert calc.cumulative_population_doublings([pd_ab, pd_bc]) == pytest.approx(
-        calc.population_doublings(a, c), abs=1e-9)
+        calc.population_doublings(a, c), abs=1e-9
+    )
 
 
 def test_cumulative_pd_and_doubling_time() -> None:
@@ -170,30 +179,41 @@ def test_dose_for_154_lb_and_1_2e8_viable_cells() -> None:
     result = check_dose(weight_kg=69.85322498, viable_cells=1.2e8)
     assert result.dose_cells_per_kg == pytest.approx(1.7179e6, rel=1e-4)
     assert result.within
-    assert calc.describe_dose(result) == \
-        "Dose 1.72 × 10⁶ cells/kg — inside the window 1.00–2.00 × 10⁶ cells/kg"
+    assert (
+        calc.describe_dose(result)
+        == "Dose 1.72 × 10⁶ cells/kg — inside the window 1.00–2.00 × 10⁶ cells/kg"
+    )
 
 
 def test_dose_from_concentration_volume_and_viability() -> None:
-    full = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100,
-                      viability_percent=100)
+    full = check_dose(
+        weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100, viability_percent=100
+    )
     assert full.viable_cells == 1.2e8
-    partial = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100,
-                         viability_percent=90)
+    partial = check_dose(
+        weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100, viability_percent=90
+    )
     assert partial.viable_cells == 1.08e8
     assert partial.dose_cells_per_kg == pytest.approx(1.542857e6)
 
 
-@pytest.mark.parametrize(("weight", "concentration", "edge"), [
-    # Each gives exactly an edge; naive float arithmetic lands a hair outside.
-    (64.1, 1.282e6, 2.0e6),
-    (64.4, 6.44e5, 1.0e6),
-])
+@pytest.mark.parametrize(
+    ("weight", "concentration", "edge"),
+    [
+        # Each gives exactly an edge; naive float arithmetic lands a hair outside.
+        (64.1, 1.282e6, 2.0e6),
+        (64.4, 6.44e5, 1.0e6),
+    ],
+)
 def test_exact_window_edges_are_inside(weight: float, concentration: float, edge: float) -> None:
     naive = concentration * 100 * (100 / 100) / weight
     assert naive != edge  # the trap this test guards against
-    result = check_dose(weight_kg=weight, concentration_cells_per_ml=concentration,
-                        volume_ml=100, viability_percent=100)
+    result = check_dose(
+        weight_kg=weight,
+        concentration_cells_per_ml=concentration,
+        volume_ml=100,
+        viability_percent=100,
+    )
     assert result.within
     assert result.dose_cells_per_kg == edge
 
@@ -208,18 +228,21 @@ def test_edges_inclusive_and_just_outside_refused_not_clamped() -> None:
     assert above.dose_cells_per_kg > 2.0e6  # reported as computed, never clamped to the edge
     # Three digits would print "2.00 × 10⁶"; the message shows enough to see it is above.
     assert calc.describe_dose(above) == (
-        "Dose 2.00000001 × 10⁶ cells/kg — ABOVE the window 1.00–2.00 × 10⁶ cells/kg")
+        "Dose 2.00000001 × 10⁶ cells/kg — ABOVE the window 1.00–2.00 × 10⁶ cells/kg"
+    )
 
 
 def test_volume_range_puts_the_dose_inside_the_window() -> None:
-    result = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100,
-                        viability_percent=90)
+    result = check_dose(
+        weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=100, viability_percent=90
+    )
     assert result.volume_ml_min == pytest.approx(64.8148148)
     assert result.volume_ml_max == pytest.approx(129.6296296)
     for volume in (result.volume_ml_min, result.volume_ml_max):
         assert volume is not None
-        again = check_dose(weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=volume,
-                           viability_percent=90)
+        again = check_dose(
+            weight_kg=70, concentration_cells_per_ml=1.2e6, volume_ml=volume, viability_percent=90
+        )
         assert again.within
     assert check_dose(weight_kg=70, viable_cells=1.2e8).volume_ml_min is None
 
@@ -233,12 +256,20 @@ def test_volume_range_puts_the_dose_inside_the_window() -> None:
 def test_volume_range_ends_are_always_inside(
     weight: float, concentration: float, viability: float
 ) -> None:
-    result = check_dose(weight_kg=weight, concentration_cells_per_ml=concentration,
-                        volume_ml=10, viability_percent=viability)
+    result = check_dose(
+        weight_kg=weight,
+        concentration_cells_per_ml=concentration,
+        volume_ml=10,
+        viability_percent=viability,
+    )
     for volume in (result.volume_ml_min, result.volume_ml_max):
         assert volume is not None
-        assert check_dose(weight_kg=weight, concentration_cells_per_ml=concentration,
-                          volume_ml=volume, viability_percent=viability).within
+        assert check_dose(
+            weight_kg=weight,
+            concentration_cells_per_ml=concentration,
+            volume_ml=volume,
+            viability_percent=viability,
+        ).within
 
 
 @settings(max_examples=300, deadline=None)
@@ -256,21 +287,40 @@ def test_dose_falls_as_weight_rises(cells: float, w1: float, w2: float) -> None:
         assert dose_heavy < dose_light
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"weight_kg": 0, "viable_cells": 1e8}, "Weight: 0 must be greater than zero"),
-    ({"weight_kg": -70, "viable_cells": 1e8}, "Weight"),
-    ({"weight_kg": 70, "viable_cells": 0}, "Viable cells: 0 must be greater than zero"),
-    ({"weight_kg": 70}, "give either the viable cells or the concentration"),
-    ({"weight_kg": 70, "viable_cells": 1e8, "concentration_cells_per_ml": 1e6,
-      "volume_ml": 100}, "not both"),
-    ({"weight_kg": 70, "concentration_cells_per_ml": 1e6}, "Volume: missing"),
-    ({"weight_kg": 70, "concentration_cells_per_ml": 1e6, "volume_ml": 100},
-     "Viability: missing"),
-    ({"weight_kg": 70, "viable_cells": 1e8, "volume_ml": 100}, "go with a concentration"),
-    ({"weight_kg": 70, "concentration_cells_per_ml": 1e6, "volume_ml": 100,
-      "viability_percent": 101}, "Viability: 101 % is above 100 %"),
-    ({"weight_kg": float("inf"), "viable_cells": 1e8}, "not a finite number"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"weight_kg": 0, "viable_cells": 1e8}, "Weight: 0 must be greater than zero"),
+        ({"weight_kg": -70, "viable_cells": 1e8}, "Weight"),
+        ({"weight_kg": 70, "viable_cells": 0}, "Viable cells: 0 must be greater than zero"),
+        ({"weight_kg": 70}, "give either the viable cells or the concentration"),
+        (
+            {
+                "weight_kg": 70,
+                "viable_cells": 1e8,
+                "concentration_cells_per_ml": 1e6,
+                "volume_ml": 100,
+            },
+            "not both",
+        ),
+        ({"weight_kg": 70, "concentration_cells_per_ml": 1e6}, "Volume: missing"),
+        (
+            {"weight_kg": 70, "concentration_cells_per_ml": 1e6, "volume_ml": 100},
+            "Viability: missing",
+        ),
+        ({"weight_kg": 70, "viable_cells": 1e8, "volume_ml": 100}, "go with a concentration"),
+        (
+            {
+                "weight_kg": 70,
+                "concentration_cells_per_ml": 1e6,
+                "volume_ml": 100,
+                "viability_percent": 101,
+            },
+            "Viability: 101 % is above 100 %",
+        ),
+        ({"weight_kg": float("inf"), "viable_cells": 1e8}, "not a finite number"),
+    ],
+)
 def test_dose_refuses_nonsense(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         check_dose(**kwargs)  # type: ignore[arg-type]
@@ -307,5 +357,6 @@ def test_weights_a_bag_doses_inside_the_window_have_ends_inside() -> None:
     assert calc.weights_inside_window(9.25e7) == (46.25, 92.5)
     low, high = calc.weights_inside_window(1.234567e8, DoseWindow(1.1e6, 1.9e6)) or (0, 0)
     for weight in (low, high):
-        assert check_dose(weight_kg=weight, viable_cells=1.234567e8,
-                          window=DoseWindow(1.1e6, 1.9e6)).within
+        assert check_dose(
+            weight_kg=weight, viable_cells=1.234567e8, window=DoseWindow(1.1e6, 1.9e6)
+        ).within

@@ -27,22 +27,30 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 def test_every_variable_set_is_read(clean: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    values = {environment.DATABASE_URL: "postgresql://app@db/lottrack",
-              environment.CONFIG: str(tmp_path / "lottrack.toml"),
-              environment.KEY_DIR: str(tmp_path / "keys"),
-              environment.CHECKPOINT_DIR: str(tmp_path / "checkpoints"),
-              environment.DOCUMENTS_DIR: str(tmp_path / "documents"),
-              environment.LOG_DIR: str(tmp_path / "log"),
-              environment.LABEL_PRINTER: "printer:9100",
-              environment.USER: "qa-anna",
-              environment.LOGIN_USER: "lottrack"}
+    values = {
+        environment.DATABASE_URL: "postgresql://app@db/lottrack",
+        environment.CONFIG: str(tmp_path / "lottrack.toml"),
+        environment.KEY_DIR: str(tmp_path / "keys"),
+        environment.CHECKPOINT_DIR: str(tmp_path / "checkpoints"),
+        environment.DOCUMENTS_DIR: str(tmp_path / "documents"),
+        environment.LOG_DIR: str(tmp_path / "log"),
+        environment.LABEL_PRINTER: "printer:9100",
+        environment.USER: "qa-anna",
+        environment.LOGIN_USER: "lottrack",
+    }
     for name, value in values.items():
         clean.setenv(name, value)
     assert environment.read() == environment.Environment(
-        database_url="postgresql://app@db/lottrack", config=tmp_path / "lottrack.toml",
-        key_dir=tmp_path / "keys", checkpoint_dir=tmp_path / "checkpoints",
-        documents_dir=tmp_path / "documents", log_dir=tmp_path / "log",
-        label_printer="printer:9100", user="qa-anna", login_user="lottrack")
+        database_url="postgresql://app@db/lottrack",
+        config=tmp_path / "lottrack.toml",
+        key_dir=tmp_path / "keys",
+        checkpoint_dir=tmp_path / "checkpoints",
+        documents_dir=tmp_path / "documents",
+        log_dir=tmp_path / "log",
+        label_printer="printer:9100",
+        user="qa-anna",
+        login_user="lottrack",
+    )
     # and the modules that use them see the same
     assert default_url() == "postgresql+psycopg://app@db/lottrack"
     assert config_path() == tmp_path / "lottrack.toml"
@@ -54,8 +62,9 @@ def test_every_variable_set_is_read(clean: pytest.MonkeyPatch, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("blank", [None, "", "   "], ids=["unset", "empty", "spaces"])
-def test_unset_or_blank_gives_the_default(clean: pytest.MonkeyPatch, blank: str | None,
-                                          tmp_path: Path) -> None:
+def test_unset_or_blank_gives_the_default(
+    clean: pytest.MonkeyPatch, blank: str | None, tmp_path: Path
+) -> None:
     if blank is not None:
         for name in environment.VARIABLES:
             clean.setenv(name, blank)
@@ -86,5 +95,4 @@ def test_a_home_folder_is_expanded(clean: pytest.MonkeyPatch, tmp_path: Path) ->
 def test_the_deployment_guide_names_every_variable_read() -> None:
     table = DOCS.read_text().split("## 6. The environment variables", 1)[1]
     documented = set(re.findall(r"^\| `(LOTTRACK_[A-Z_]+)` \|", table, re.MULTILINE))
-    assert documented == {name for name in environment.VARIABLES
-                          if name.startswith("LOTTRACK_")}
+    assert documented == {name for name in environment.VARIABLES if name.startswith("LOTTRACK_")}

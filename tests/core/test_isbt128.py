@@ -28,8 +28,7 @@ def test_published_check_character_vectors(din: str, check: str) -> None:
 
 def test_forms_of_the_same_din() -> None:
     din = parse_din("G123498654321")
-    assert (din.fin, din.year, din.sequence, din.code) == ("G1234", "98", "654321",
-                                                           "G123498654321")
+    assert (din.fin, din.year, din.sequence, din.code) == ("G1234", "98", "654321", "G123498654321")
     assert din.check == "H"
     assert din.checksum == 17
     assert din.eye_readable() == "G1234 98 654321"
@@ -37,8 +36,15 @@ def test_forms_of_the_same_din() -> None:
     assert din.flag_for_checksum() == "77"
     assert din.barcode_data(din.flag_for_checksum()) == "=G12349865432177"
     assert din.with_check() == "G123498654321H"
-    for text in ["G123498654321H", "G1234 98 654321 H", "G1234 98 654321", "g123498654321h",
-                 "=G12349865432100", "=G12349865432177", " G123498654321 H "]:
+    for text in [
+        "G123498654321H",
+        "G1234 98 654321 H",
+        "G1234 98 654321",
+        "g123498654321h",
+        "=G12349865432100",
+        "=G12349865432177",
+        " G123498654321 H ",
+    ]:
         assert parse_din(text) == din, text
 
 
@@ -49,34 +55,47 @@ def test_read_din_tells_whether_a_check_was_verified() -> None:
     assert not read_din("G1234 98 654321").check_verified
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("G123498654321A", 'check character "A" does not match G1234 98 654321; its check '
-                       'character is "H"'),
-    ("G1234 98 654321 A", 'check character "A" does not match'),
-    ("=G12349865432178", "check flag 78 does not match G1234 98 654321; its check flag is 77"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "G123498654321A",
+            'check character "A" does not match G1234 98 654321; its check character is "H"',
+        ),
+        ("G1234 98 654321 A", 'check character "A" does not match'),
+        ("=G12349865432178", "check flag 78 does not match G1234 98 654321; its check flag is 77"),
+    ],
+)
 def test_wrong_check_is_a_mismatch(text: str, message: str) -> None:
     with pytest.raises(CheckCharacterMismatch, match=message):
         parse_din(text)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("O123498654321", 'position 1 (facility code) is "O"; it must be a letter A–N or P–Z or a '
-                      "digit 1–9 (never O or 0)"),
-    ("0123498654321", 'position 1 (facility code) is "0"'),
-    ("G12O498654321", 'position 4 (facility code) is "O"; it must be a digit or a letter '
-                      "other than O"),
-    ("G1234X8654321", 'position 6 (year) is "X"; it must be a digit'),
-    ("G12349865432Z", 'position 13 (sequence) is "Z"; it must be a digit'),
-    ("G1234*8654321", 'position 6 (year) is "*"'),
-    ("G1234", 'DIN: "G1234" has 5 characters; a DIN has 13'),
-    ("", "nothing was given"),
-    ("G123498654321!", 'check character "!" in "G123498654321!" is not 0–9, A–Z or *'),
-    ("=G1234986543210", "has 14 characters after"),
-    ("=G1234986543210X", 'flag characters "0X" are not two digits'),
-    ("G1234 98 654321 \x00", 'check character "\\x00"'),
-    ("X" * 100, "100 characters long"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "O123498654321",
+            'position 1 (facility code) is "O"; it must be a letter A–N or P–Z or a '
+            "digit 1–9 (never O or 0)",
+        ),
+        ("0123498654321", 'position 1 (facility code) is "0"'),
+        (
+            "G12O498654321",
+            'position 4 (facility code) is "O"; it must be a digit or a letter other than O',
+        ),
+        ("G1234X8654321", 'position 6 (year) is "X"; it must be a digit'),
+        ("G12349865432Z", 'position 13 (sequence) is "Z"; it must be a digit'),
+        ("G1234*8654321", 'position 6 (year) is "*"'),
+        ("G1234", 'DIN: "G1234" has 5 characters; a DIN has 13'),
+        ("", "nothing was given"),
+        ("G123498654321!", 'check character "!" in "G123498654321!" is not 0–9, A–Z or *'),
+        ("=G1234986543210", "has 14 characters after"),
+        ("=G1234986543210X", 'flag characters "0X" are not two digits'),
+        ("G1234 98 654321 \x00", 'check character "\\x00"'),
+        ("X" * 100, "100 characters long"),
+    ],
+)
 def test_malformed_input_names_the_position_and_character(text: str, message: str) -> None:
     with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         parse_din(text)
@@ -141,6 +160,6 @@ def test_every_single_character_substitution_is_caught(din: Din) -> None:
         for replacement in ALPHABET:
             if replacement == text[position]:
                 continue
-            altered = text[:position] + replacement + text[position + 1:]
+            altered = text[:position] + replacement + text[position + 1 :]
             with pytest.raises(ValidationError):
                 parse_din(altered)

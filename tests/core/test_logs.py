@@ -63,7 +63,8 @@ def test_an_unexpected_failure_is_logged_with_its_traceback(configured: Path) ->
 
 
 def test_a_folder_that_cannot_be_written_leaves_the_program_without_a_log_file(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     root = logging.getLogger()

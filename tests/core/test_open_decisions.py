@@ -15,17 +15,21 @@ OUT = ReleaseReadiness(missing=(), out_of_spec=("CD45 3 % (limit ≤ 2 %)",))
 OUT_AND_MISSING = ReleaseReadiness(missing=("Sterility",), out_of_spec=("CD45 3 %",))
 
 
-@pytest.mark.parametrize(("status", "ready", "offered"), [
-    (lots.AWAITING_RELEASE, READY, {"release", "reject", "quarantine"}),
-    (lots.AWAITING_RELEASE, OUT, {"exceptional", "reject", "quarantine"}),
-    (lots.AWAITING_RELEASE, MISSING, {"reject", "quarantine"}),
-    (lots.AWAITING_RELEASE, OUT_AND_MISSING, {"reject", "quarantine"}),
-    (lots.IN_PROCESS, READY, {"reject", "quarantine"}),
-    (lots.QUARANTINED, READY, {"reject", "lift"}),
-    (lots.RELEASED, READY, set()),
-    (lots.RELEASED_EXCEPTIONAL, OUT, set()),
-    (lots.REJECTED, READY, set()),
-])
-def test_the_decisions_a_lot_is_open_to(status: str, ready: ReleaseReadiness,
-                                        offered: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("status", "ready", "offered"),
+    [
+        (lots.AWAITING_RELEASE, READY, {"release", "reject", "quarantine"}),
+        (lots.AWAITING_RELEASE, OUT, {"exceptional", "reject", "quarantine"}),
+        (lots.AWAITING_RELEASE, MISSING, {"reject", "quarantine"}),
+        (lots.AWAITING_RELEASE, OUT_AND_MISSING, {"reject", "quarantine"}),
+        (lots.IN_PROCESS, READY, {"reject", "quarantine"}),
+        (lots.QUARANTINED, READY, {"reject", "lift"}),
+        (lots.RELEASED, READY, set()),
+        (lots.RELEASED_EXCEPTIONAL, OUT, set()),
+        (lots.REJECTED, READY, set()),
+    ],
+)
+def test_the_decisions_a_lot_is_open_to(
+    status: str, ready: ReleaseReadiness, offered: set[str]
+) -> None:
     assert open_decisions(status, ready) == offered

@@ -100,8 +100,10 @@ def test_bare_number_allowed_when_the_field_says_so() -> None:
 def test_decimal_comma_only_where_the_site_uses_it() -> None:
     assert parse_quantity("1,2E6", "Cells", Dim.CELLS, decimal_separator=",").value == 1.2e6
     assert parse_quantity("69,9 kg", "Weight", Dim.MASS, decimal_separator=",").value == 69.9
-    with pytest.raises(ValidationError, match='"1,2E6" has "," inside the number; decimals '
-                       'are written with "." here'):
+    with pytest.raises(
+        ValidationError,
+        match='"1,2E6" has "," inside the number; decimals are written with "." here',
+    ):
         parse_quantity("1,2E6", "Cells", Dim.CELLS)
 
 
@@ -109,10 +111,14 @@ def test_decimal_comma_only_where_the_site_uses_it() -> None:
 def test_full_stop_is_refused_at_a_decimal_comma_site(text: str) -> None:
     # Neither read as a decimal point nor as a thousands separator: either reading could
     # be the wrong one by a factor of 1000.
-    with pytest.raises(ValidationError, match='has "." inside the number; decimals are '
-                       'written with "," here and digits are not grouped'):
-        parse_quantity(text, "Weight", Dim.MASS if "kg" in text else Dim.CELLS,
-                       decimal_separator=",")
+    with pytest.raises(
+        ValidationError,
+        match='has "." inside the number; decimals are '
+        'written with "," here and digits are not grouped',
+    ):
+        parse_quantity(
+            text, "Weight", Dim.MASS if "kg" in text else Dim.CELLS, decimal_separator=","
+        )
 
 
 @pytest.mark.parametrize("text", ["1,200 cells", "1,200,000 cells", "1 200 000 cells"])
@@ -132,16 +138,28 @@ def test_examples_in_messages_use_the_site_separator() -> None:
 @pytest.mark.parametrize(
     ("text", "dim", "message"),
     [
-        ("70 mL", Dim.MASS,
-         'Weight: "70 mL" is a volume; expected a mass such as 70 kg or 154 lb.'),
-        ("1.2e6 cells/mL", Dim.MASS,
-         'Weight: "1.2e6 cells/mL" is a concentration; expected a mass such as 70 kg or 154 lb.'),
+        (
+            "70 mL",
+            Dim.MASS,
+            'Weight: "70 mL" is a volume; expected a mass such as 70 kg or 154 lb.',
+        ),
+        (
+            "1.2e6 cells/mL",
+            Dim.MASS,
+            'Weight: "1.2e6 cells/mL" is a concentration; expected a mass such as 70 kg or 154 lb.',
+        ),
         ("70 m", Dim.MASS, 'Weight: "70 m" is a length; expected a mass'),
-        ("-70 kg", Dim.MASS,
-         'Weight: "-70 kg" is negative; expected a mass greater than zero such as 70 kg'),
+        (
+            "-70 kg",
+            Dim.MASS,
+            'Weight: "-70 kg" is negative; expected a mass greater than zero such as 70 kg',
+        ),
         ("−70 kg", Dim.MASS, 'Weight: "−70 kg" is negative'),
-        ("0 kg", Dim.MASS,
-         'Weight: "0 kg" is zero; expected a mass greater than zero such as 70 kg or 154 lb.'),
+        (
+            "0 kg",
+            Dim.MASS,
+            'Weight: "0 kg" is zero; expected a mass greater than zero such as 70 kg or 154 lb.',
+        ),
         ("0.0 mL", Dim.VOLUME, '"0.0 mL" is zero; expected a volume greater than zero'),
         ("0", Dim.CELLS, '"0" is zero; expected a cell count greater than zero'),
         ("120 %", Dim.FRACTION, '"120 %" is above 100 %; expected a percentage'),
@@ -207,26 +225,105 @@ def test_not_a_string_is_refused() -> None:
 
 # --- nothing but ValidationError escapes -------------------------------------------------
 
-_FRAGMENTS = st.sampled_from([
-    "1", "0", "-", "+", ".", ",", "e", "E", "e-", "e+", "x", "×", "*", "**", "^", "10", "⁶",
-    "⁻", "²", "/", "//", " ", "  ", "(", ")", "%", "mL", "ml", "µL", "μL", "L", "kg", "lb",
-    "g", "cells", "cell", "per", "EU", "cm", "cm2", "cm²", "h", "min", "degC", "ML", "nan",
-    "inf", "1e308", "9" * 30, "1e-320", "·", "\x00", "\n", "\u200b", "−", "_", "π", "½",
-    "__import__('os')", "1/0", "0/0", "[", "]", "{", "'", '"', "\\", "#", "@", "ℓ", "Ω",
-])
+_FRAGMENTS = st.sampled_from(
+    [
+        "1",
+        "0",
+        "-",
+        "+",
+        ".",
+        ",",
+        "e",
+        "E",
+        "e-",
+        "e+",
+        "x",
+        "×",
+        "*",
+        "**",
+        "^",
+        "10",
+        "⁶",
+        "⁻",
+        "²",
+        "/",
+        "//",
+        " ",
+        "  ",
+        "(",
+        ")",
+        "%",
+        "mL",
+        "ml",
+        "µL",
+        "μL",
+        "L",
+        "kg",
+        "lb",
+        "g",
+        "cells",
+        "cell",
+        "per",
+        "EU",
+        "cm",
+        "cm2",
+        "cm²",
+        "h",
+        "min",
+        "degC",
+        "ML",
+        "nan",
+        "inf",
+        "1e308",
+        "9" * 30,
+        "1e-320",
+        "·",
+        "\x00",
+        "\n",
+        "\u200b",
+        "−",
+        "_",
+        "π",
+        "½",
+        "__import__('os')",
+        "1/0",
+        "0/0",
+        "[",
+        "]",
+        "{",
+        "'",
+        '"',
+        "\\",
+        "#",
+        "@",
+        "ℓ",
+        "Ω",
+    ]
+)
 
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
-@given(text=st.text(), dim=st.sampled_from(list(Dim)), sep=st.sampled_from([".", ","]),
-       allow_zero=st.booleans())
+@given(
+    text=st.text(),
+    dim=st.sampled_from(list(Dim)),
+    sep=st.sampled_from([".", ","]),
+    allow_zero=st.booleans(),
+)
 def test_any_text_parses_or_is_refused(text: str, dim: Dim, sep: str, allow_zero: bool) -> None:
     _parse_or_refuse(text, dim, sep, allow_zero)
 
 
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
-    parts=st.lists(st.one_of(_FRAGMENTS, st.floats(allow_nan=True).map(repr),
-                             st.integers().map(str), st.text(max_size=3)), max_size=8),
+    parts=st.lists(
+        st.one_of(
+            _FRAGMENTS,
+            st.floats(allow_nan=True).map(repr),
+            st.integers().map(str),
+            st.text(max_size=3),
+        ),
+        max_size=8,
+    ),
     dim=st.sampled_from(list(Dim)),
     sep=st.sampled_from([".", ","]),
 )
@@ -277,8 +374,7 @@ def test_format_as_a_lab_writes(value: float, dim: Dim, text: str) -> None:
 
 
 def test_format_with_decimal_comma() -> None:
-    assert format_quantity(1.717887757e6, Dim.DOSE, decimal_separator=",") == \
-        "1,72 × 10⁶ cells/kg"
+    assert format_quantity(1.717887757e6, Dim.DOSE, decimal_separator=",") == "1,72 × 10⁶ cells/kg"
 
 
 def test_range_rounded_inwards_stays_inside() -> None:
@@ -302,8 +398,11 @@ def test_format_then_parse_round_trips(value: float, dim: Dim, sig: int, sep: st
 
 
 @settings(max_examples=200, deadline=None)
-@given(value=st.floats(min_value=0.001, max_value=100.0), sig=st.integers(1, 6),
-       sep=st.sampled_from([".", ","]))
+@given(
+    value=st.floats(min_value=0.001, max_value=100.0),
+    sig=st.integers(1, 6),
+    sep=st.sampled_from([".", ","]),
+)
 def test_percentages_round_trip(value: float, sig: int, sep: str) -> None:
     _check_round_trip(value, Dim.FRACTION, sig, sep)
 

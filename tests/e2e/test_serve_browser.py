@@ -114,7 +114,10 @@ def server(trial: tuple[Database, TrialIds], tmp_path: Path) -> Iterator[str]:
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "lottrack", "--db", db.url, "serve", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "120"})
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "COLUMNS": "120"},
+    )
 
     def listening() -> bool:
         if process.poll() is not None:
@@ -140,8 +143,13 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                "--disable-gpu", "--window-size=1280,800"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,800",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
     try:
@@ -152,7 +160,8 @@ def browser() -> Iterator[Any]:
 
 
 def test_a_ward_user_logs_in_in_the_browser_sees_the_bedside_list_and_is_logged_out_idle(
-        server: str, browser: Any) -> None:
+    server: str, browser: Any
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -177,7 +186,8 @@ def test_a_ward_user_logs_in_in_the_browser_sees_the_bedside_list_and_is_logged_
 
 
 def test_serve_listens_on_localhost_by_default_and_needs_an_initialised_database(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     from typer.testing import CliRunner
 
     from lottrack.cli import app

@@ -41,14 +41,14 @@ def recompute_chain(conn: Connection) -> int:
     prev = audit.GENESIS_HASH
     for row in rows:
         new = audit.event_hash(prev, row)
-        conn.execute(table.update().where(table.c.seq == row["seq"])
-                     .values(prev_hash=prev, hash=new))
+        conn.execute(
+            table.update().where(table.c.seq == row["seq"]).values(prev_hash=prev, hash=new)
+        )
         prev = new
     return len(rows)
 
 
-def rewrite_record(db: Database, table: Table, key: dict[str, Any],
-                   values: dict[str, Any]) -> None:
+def rewrite_record(db: Database, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
     """The recompute-the-chain attack: change a record, make its last event say it was
     always so (changes and row hash), and recompute every hash after it."""
     with db.engine.begin() as conn:
@@ -58,13 +58,23 @@ def rewrite_record(db: Database, table: Table, key: dict[str, Any],
         row = dict(conn.execute(table.select().where(*where)).mappings().one())
         events = audit.EVENT_TABLE
         pk = ",".join(str(row[c.name]) for c in table.primary_key.columns)
-        last = conn.execute(events.select().where(events.c.entity == table.name,
-                                                  events.c.entity_id == pk)
-                            .order_by(events.c.seq.desc()).limit(1)).mappings().one()
+        last = (
+            conn.execute(
+                events.select()
+                .where(events.c.entity == table.name, events.c.entity_id == pk)
+                .order_by(events.c.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .one()
+        )
         changes = json.loads(last["changes"])
         for name, value in values.items():
             if name in changes:
                 changes[name][1] = audit.canonical_value(table.c[name], value)
-        conn.execute(events.update().where(events.c.seq == last["seq"]).values(
-            changes=audit.canonical_json(changes), row_hash=audit.row_hash(table, row)))
+        conn.execute(
+            events.update()
+            .where(events.c.seq == last["seq"])
+            .values(changes=audit.canonical_json(changes), row_hash=audit.row_hash(table, row))
+        )
         recompute_chain(conn)

@@ -49,7 +49,8 @@ def _change(db: Database, username: str, old: str, new: str) -> None:
 
 
 def test_an_unknown_user_costs_the_same_password_check_as_a_wrong_password(
-        db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_user("qa", username="quinn")
     checks: list[str] = []
     real = accounts._matches
@@ -65,7 +66,8 @@ def test_an_unknown_user_costs_the_same_password_check_as_a_wrong_password(
 
 
 def test_an_unknown_user_takes_as_long_as_a_wrong_password_with_the_real_profile(
-        db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher())  # the production profile
     monkeypatch.setattr(accounts, "_dummy_hash", None)
     make_user("qa", username="quinn")
@@ -85,13 +87,16 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password_with_the_real_profile
 
 
 def test_passwd_for_an_unknown_user_says_what_a_wrong_password_says(
-        db: Database, make_user: MakeUser) -> None:
+    db: Database, make_user: MakeUser
+) -> None:
     make_user("qa", username="quinn")
 
     def passwd(name: str) -> Any:
-        return runner.invoke(app, ["--db", db.url, "user", "passwd", name,
-                                   "--password-stdin"],
-                             input="wrong-password-1\nanother-password-2\n")
+        return runner.invoke(
+            app,
+            ["--db", db.url, "user", "passwd", name, "--password-stdin"],
+            input="wrong-password-1\nanother-password-2\n",
+        )
 
     unknown, wrong = passwd("nosuchuser"), passwd("quinn")
     assert (unknown.exit_code, unknown.stderr) == (wrong.exit_code, wrong.stderr)
@@ -101,7 +106,8 @@ def test_passwd_for_an_unknown_user_says_what_a_wrong_password_says(
 
 
 def test_a_hash_made_with_other_parameters_is_rehashed_at_login(
-        db: Database, make_user: MakeUser) -> None:
+    db: Database, make_user: MakeUser
+) -> None:
     make_user("technician", username="tina")
     old = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1).hash(PASSWORD)
     with db.session() as s:
@@ -115,23 +121,28 @@ def test_a_hash_made_with_other_parameters_is_rehashed_at_login(
     assert "m=1024,t=1,p=1" in stored  # the profile in force (the test suite's)
     assert _login(db, "tina", PASSWORD).username == "tina"
     with db.reader() as s:
-        reasons = s.exec(select(AuditEvent.reason).where(
-            AuditEvent.entity == "user", col(AuditEvent.changes).contains("password_hash"))
+        reasons = s.exec(
+            select(AuditEvent.reason).where(
+                AuditEvent.entity == "user", col(AuditEvent.changes).contains("password_hash")
+            )
         ).all()
     assert "password rehashed with the current argon2 parameters" in reasons
     verify_ok(db)
 
 
-@pytest.mark.parametrize(("password", "why"), [
-    ("aaaaaaaaaa", "at least 12 characters"),
-    ("short-pw-11", "at least 12 characters"),
-    ("aaaaaaaaaaaa", "at least 5 different characters"),
-    ("abababababababab", "at least 5 different characters"),
-    ("Theodore-Long", "must not be the username"),
-])
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("aaaaaaaaaa", "at least 12 characters"),
+        ("short-pw-11", "at least 12 characters"),
+        ("aaaaaaaaaaaa", "at least 5 different characters"),
+        ("abababababababab", "at least 5 different characters"),
+        ("Theodore-Long", "must not be the username"),
+    ],
+)
 def test_weak_passwords_are_refused_everywhere(
-        db: Database, admin: CurrentUser, make_user: MakeUser, password: str,
-        why: str) -> None:
+    db: Database, admin: CurrentUser, make_user: MakeUser, password: str, why: str
+) -> None:
     make_user("qa", username="theodore-long")
     with pytest.raises(ValidationError, match=why) as info, db.session() as s:
         accounts.change_password(s, "theodore-long", PASSWORD, password)
@@ -140,14 +151,20 @@ def test_weak_passwords_are_refused_everywhere(
         accounts.reset_password(s, admin, "theodore-long", password)
     new_name = "theodore-long" if "username" in why else "theo-two"
     with pytest.raises(ValidationError, match=why), db.session() as s:
-        accounts.create_user(s, admin, username=new_name.replace("long", "lang"),
-                             full_name="Theo Two", roles=["qa"],
-                             password=password.replace("Long", "Lang"))
+        accounts.create_user(
+            s,
+            admin,
+            username=new_name.replace("long", "lang"),
+            full_name="Theo Two",
+            roles=["qa"],
+            password=password.replace("Long", "Lang"),
+        )
     assert _login(db, "theodore-long", PASSWORD).username == "theodore-long"
 
 
 def test_none_of_the_last_five_passwords_comes_back(
-        db: Database, admin: CurrentUser, make_user: MakeUser) -> None:
+    db: Database, admin: CurrentUser, make_user: MakeUser
+) -> None:
     make_user("qa", username="quinn")
     a, b = PASSWORD, "second-password-b"
     _change(db, "quinn", a, b)
@@ -166,18 +183,26 @@ def test_none_of_the_last_five_passwords_comes_back(
     _change(db, "quinn", "sixth-password-f", a)  # six back: allowed again
     assert _login(db, "quinn", a).username == "quinn"
     with db.reader() as s:  # the old hashes never reach the audit trail
-        changes = s.exec(select(AuditEvent.changes).where(
-            col(AuditEvent.changes).contains("password_history"))).all()
+        changes = s.exec(
+            select(AuditEvent.changes).where(col(AuditEvent.changes).contains("password_history"))
+        ).all()
     assert changes
     assert all("$argon2" not in c for c in changes)
     verify_ok(db)
 
 
 def test_an_account_an_admin_created_changes_its_password_at_first_login(
-        db: Database, admin: CurrentUser) -> None:
+    db: Database, admin: CurrentUser
+) -> None:
     with db.session() as s:
-        accounts.create_user(s, admin, username="nina", full_name="Nina New",
-                             roles=["technician"], password="given-by-admin-1")
+        accounts.create_user(
+            s,
+            admin,
+            username="nina",
+            full_name="Nina New",
+            roles=["technician"],
+            password="given-by-admin-1",
+        )
     assert _user(db, "nina").must_change_password is True
     with pytest.raises(accounts.PasswordExpired, match="set by an administrator"):
         _login(db, "nina", "given-by-admin-1")
@@ -185,17 +210,18 @@ def test_an_account_an_admin_created_changes_its_password_at_first_login(
     def cli(*args: str, stdin: str) -> Any:
         return runner.invoke(app, ["--db", db.url, *args], input=stdin)
 
-    listed = cli("user", "list", "--as", "nina", "--password-stdin",
-                 stdin="given-by-admin-1\n")
+    listed = cli("user", "list", "--as", "nina", "--password-stdin", stdin="given-by-admin-1\n")
     assert listed.exit_code == 1
     assert "set by an administrator" in listed.stderr
     assert "lottrack user passwd nina" in listed.stderr
-    same = cli("user", "passwd", "nina", "--password-stdin",
-               stdin="given-by-admin-1\ngiven-by-admin-1\n")
+    same = cli(
+        "user", "passwd", "nina", "--password-stdin", stdin="given-by-admin-1\ngiven-by-admin-1\n"
+    )
     assert same.exit_code == 2
     assert "last 5 passwords" in same.stderr
-    changed = cli("user", "passwd", "nina", "--password-stdin",
-                  stdin="given-by-admin-1\nninas-own-pass-7\n")
+    changed = cli(
+        "user", "passwd", "nina", "--password-stdin", stdin="given-by-admin-1\nninas-own-pass-7\n"
+    )
     assert changed.exit_code == 0, changed.output
     assert _user(db, "nina").must_change_password is False
     assert _login(db, "nina", "ninas-own-pass-7").username == "nina"

@@ -49,8 +49,10 @@ def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> No
     with db.session() as s:
         accounts.record_logout(s, who, "idle", 15)
     assert sessions(db, "tina") == [
-        ("login", "terminal UI"), ("logout", "logged out"),
-        ("login", "terminal UI"), ("logout", "logged out after 15 minutes without activity"),
+        ("login", "terminal UI"),
+        ("logout", "logged out"),
+        ("login", "terminal UI"),
+        ("logout", "logged out after 15 minutes without activity"),
     ]
     with pytest.raises(AuthenticationFailed):  # a refused login is no login
         _login(db, "tina", "not-the-password")
@@ -62,10 +64,18 @@ def test_logins_and_logouts_are_audited(db: Database, make_user: MakeUser) -> No
     verify_ok(db)
 
 
-@pytest.mark.parametrize(("why", "minutes"), [
-    ("bored", None), ("", None), ("idle", None), ("idle", 0), ("idle", -5),
-    ("idle", float("nan")), ("idle", float("inf")),
-])
+@pytest.mark.parametrize(
+    ("why", "minutes"),
+    [
+        ("bored", None),
+        ("", None),
+        ("idle", None),
+        ("idle", 0),
+        ("idle", -5),
+        ("idle", float("nan")),
+        ("idle", float("inf")),
+    ],
+)
 def test_a_logout_with_a_bad_reason_is_refused_and_nothing_stored(
     db: Database, make_user: MakeUser, why: str, minutes: float | None
 ) -> None:
@@ -133,15 +143,17 @@ def test_a_disabled_users_open_session_stops_working(
     with db.session() as s:
         accounts.set_active(s, admin, "ada", False, "left")
     with pytest.raises(PermissionDenied, match="disabled"), db.session() as s:
-        accounts.create_user(s, other_admin, username="eve", full_name="Eve", roles=["qa"],
-                             password=PASSWORD)
+        accounts.create_user(
+            s, other_admin, username="eve", full_name="Eve", roles=["qa"], password=PASSWORD
+        )
 
 
 def test_non_admin_cannot_create_users(db: Database, make_user: MakeUser) -> None:
     qa = make_user("qa", username="quinn", full_name="Quinn Quality")
     with pytest.raises(PermissionDenied) as info, db.session() as s:
-        accounts.create_user(s, qa, username="mallory", full_name="Mallory", roles=["admin"],
-                             password=PASSWORD)
+        accounts.create_user(
+            s, qa, username="mallory", full_name="Mallory", roles=["admin"], password=PASSWORD
+        )
     assert info.value.message == (
         "Quinn Quality (qa) may not manage users; that needs the admin role."
     )
@@ -165,8 +177,9 @@ def test_bad_account_input_is_refused_and_nothing_stored(
     with db.reader() as s:
         before = len(s.exec(select(User)).all())
     with pytest.raises(ValidationError) as info, db.session() as s:
-        accounts.create_user(s, admin, username=username, full_name="Some One", roles=roles,
-                             password=password)
+        accounts.create_user(
+            s, admin, username=username, full_name="Some One", roles=roles, password=password
+        )
     assert info.value.field == field
     with db.reader() as s:
         assert len(s.exec(select(User)).all()) == before
@@ -202,11 +215,11 @@ def test_admin_reset_forces_a_change_at_next_login(
 def test_a_real_run_hashes_strongly_whatever_the_environment_says() -> None:
     # The cheap profile is the test suite's alone (its conftest switches to it); the old
     # environment variable no longer weakens the hashes of a real run.
-    code = ("from lottrack.records import accounts\n"
-            "print(accounts.hash_password('a-password-1'))\n")
+    code = "from lottrack.records import accounts\nprint(accounts.hash_password('a-password-1'))\n"
     env = {**os.environ, "LOTTRACK_INSECURE_FAST_PASSWORD_HASHING": "1"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert out.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 

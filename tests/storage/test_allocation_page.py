@@ -48,27 +48,27 @@ def _codes(page: AllocationPage) -> list[str]:
 
 
 def test_pages_follow_the_subject_code_and_count_every_match(
-        sc: Scenario, subjects: dict[str, int]) -> None:
+    sc: Scenario, subjects: dict[str, int]
+) -> None:
     whole = _page(sc)
     assert _codes(whole) == BY_CODE
     assert (whole.total, whole.offset, whole.limit) == (7, 0, 50)
     pages = [_page(sc, offset=offset, limit=3) for offset in (0, 3, 6)]
     assert [_codes(p) for p in pages] == [BY_CODE[:3], BY_CODE[3:6], BY_CODE[6:]]
     assert {p.total for p in pages} == {7}
-    assert [row.subject_id for p in pages for row in p.subjects] == [
-        subjects[c] for c in BY_CODE]
+    assert [row.subject_id for p in pages for row in p.subjects] == [subjects[c] for c in BY_CODE]
     past_the_end = _page(sc, offset=7, limit=3)
     assert (past_the_end.subjects, past_the_end.total) == ((), 7)
     assert _codes(_page(sc, offset=0, limit=MAX_PAGE)) == BY_CODE
     # Nobody is allocated yet: the trial's numbers and the first few to allocate.
-    assert (whole.subject_count, whole.allocated, whole.frozen, whole.unallocated) == (
-        7, 0, 0, 7)
-    assert whole.first_unallocated == tuple(BY_CODE[:allocation_list.GENERATE_PREVIEW])
+    assert (whole.subject_count, whole.allocated, whole.frozen, whole.unallocated) == (7, 0, 0, 7)
+    assert whole.first_unallocated == tuple(BY_CODE[: allocation_list.GENERATE_PREVIEW])
     assert (whole.block_size, whole.period2_week) == (4, 24)
 
 
 def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
-        sc: Scenario, subjects: dict[str, int]) -> None:
+    sc: Scenario, subjects: dict[str, int]
+) -> None:
     found = _page(sc, search="tls-00")
     assert (_codes(found), found.total) == (["TLS-001", "TLS-002", "TLS-003"], 3)
     assert _codes(_page(sc, search=" t l s - 1 ")) == ["TLS-100"]
@@ -76,11 +76,23 @@ def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
     # A search pages like the whole list, and its total counts the matches only; the
     # trial's numbers stay those of every subject.
     second = _page(sc, search="TLS", offset=2, limit=2)
-    assert (_codes(second), second.total, second.subject_count) == (
-        ["TLS-003", "TLS-010"], 5, 7)
+    assert (_codes(second), second.total, second.subject_count) == (["TLS-003", "TLS-010"], 5, 7)
     # % and _ are not wildcards; quotes and backslashes are only text.
-    for typed in ("%", "_", "TLS%1", "TLS_001", "T%", "'", "''", '"', "TLS-001'", "\\",
-                  "\\%", "' OR '1'='1", "%'; DROP TABLE subject; --"):
+    for typed in (
+        "%",
+        "_",
+        "TLS%1",
+        "TLS_001",
+        "T%",
+        "'",
+        "''",
+        '"',
+        "TLS-001'",
+        "\\",
+        "\\%",
+        "' OR '1'='1",
+        "%'; DROP TABLE subject; --",
+    ):
         page = _page(sc, search=typed)
         assert (page.subjects, page.total) == ((), 0), typed
     assert _page(sc, search="").total == 7
@@ -89,7 +101,8 @@ def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
 
 
 def test_each_subject_shows_sequence_frozen_flag_and_visits(
-        sc: Scenario, subjects: dict[str, int]) -> None:
+    sc: Scenario, subjects: dict[str, int]
+) -> None:
     today = utcnow().date()
     v1, _ = sc.enrol(subjects["TLS-001"], MSC_FIRST, today)
     lot_id, _ = sc.made_lot(subjects["TLS-002"])  # the weight a dispensing needs
@@ -99,16 +112,18 @@ def test_each_subject_shows_sequence_frozen_flag_and_visits(
     page = _page(sc, search="TLS-00")
     rows = {row.code: row for row in page.subjects}
     first, second, third = rows["TLS-001"], rows["TLS-002"], rows["TLS-003"]
-    assert (first.sequence, first.source, first.frozen) == (
-        MSC_FIRST, "sealed list (demo)", False)
+    assert (first.sequence, first.source, first.frozen) == (MSC_FIRST, "sealed list (demo)", False)
     assert [(v.visit_id, v.period, v.planned_date, v.status) for v in first.visits][0] == (
-        v1, 1, today, "planned")
+        v1,
+        1,
+        today,
+        "planned",
+    )
     assert [v.period for v in first.visits] == [1, 2]
     assert first.can_schedule is False
     assert (second.sequence, second.frozen) == (PLACEBO_FIRST, True)
     assert [v.status for v in second.visits] == ["dispensed", "planned"]
-    assert (third.sequence, third.frozen, third.visits, third.allocated) == (
-        None, False, (), False)
+    assert (third.sequence, third.frozen, third.visits, third.allocated) == (None, False, (), False)
     assert (page.subject_count, page.allocated, page.frozen, page.unallocated) == (7, 2, 1, 5)
     assert page.first_unallocated == ("ABC-10", "TLS-003", "TLS-010", "TLS-100", "XY-100")
     # The page holds what the whole list (the command line's) holds for the same subjects.
@@ -118,7 +133,8 @@ def test_each_subject_shows_sequence_frozen_flag_and_visits(
 
 
 def test_a_page_costs_the_same_statements_whatever_its_length(
-        sc: Scenario, subjects: dict[str, int]) -> None:
+    sc: Scenario, subjects: dict[str, int]
+) -> None:
     today = utcnow().date()
     for code in ("TLS-001", "TLS-002", "TLS-003"):
         sc.enrol(subjects[code], MSC_FIRST, today)
@@ -139,14 +155,18 @@ def test_a_page_costs_the_same_statements_whatever_its_length(
     assert counts[0] == counts[1] == counts[2]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"limit": 0}, "is not a page"),
-    ({"limit": MAX_PAGE + 1}, "is not a page"),
-    ({"offset": -1}, "is not a page"),
-    ({"search": "T" * (MAX_SEARCH + 1)}, f"at most {MAX_SEARCH} characters"),
-])
-def test_a_bad_page_or_search_is_refused(sc: Scenario, kwargs: dict[str, Any],
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"limit": 0}, "is not a page"),
+        ({"limit": MAX_PAGE + 1}, "is not a page"),
+        ({"offset": -1}, "is not a page"),
+        ({"search": "T" * (MAX_SEARCH + 1)}, f"at most {MAX_SEARCH} characters"),
+    ],
+)
+def test_a_bad_page_or_search_is_refused(
+    sc: Scenario, kwargs: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message):
         _page(sc, **kwargs)
 

@@ -47,8 +47,11 @@ def _last_seq(db: Database) -> int:
 
 def _verify_cli(db: Database, *args: str) -> tuple[int, str]:
     """``audit verify`` as the first administrator (the ``admin`` fixture)."""
-    result = CliRunner().invoke(app, ["--db", db.url, "audit", "verify", "--as", "root",
-                                      "--password-stdin", *args], input="root-password-1\n")
+    result = CliRunner().invoke(
+        app,
+        ["--db", db.url, "audit", "verify", "--as", "root", "--password-stdin", *args],
+        input="root-password-1\n",
+    )
     return result.exit_code, result.output
 
 
@@ -66,12 +69,20 @@ def _file(db: Database, checkpoint_dir: Path) -> Path:
 
 
 def test_a_signature_checkpoints_the_head_in_the_database_and_the_file(
-        db: Database, make_user: object, checkpoint_dir: Path) -> None:
+    db: Database, make_user: object, checkpoint_dir: Path
+) -> None:
     assert callable(make_user)
     qa: CurrentUser = make_user("qa", username="quinn")
     with db.session() as s:
-        signatures.sign(s, qa, signatures.Credentials("quinn", PASSWORD), meaning="reviewed",
-                        record_type="setting", record_id=1, content={"a": 1})
+        signatures.sign(
+            s,
+            qa,
+            signatures.Credentials("quinn", PASSWORD),
+            meaning="reviewed",
+            record_type="setting",
+            record_id=1,
+            content={"a": 1},
+        )
     [checkpoint] = _checkpoints(db)
     assert checkpoint.trigger == "signature"
     assert checkpoint.seq == _last_seq(db)  # the head after the signature's own events
@@ -88,18 +99,33 @@ def test_a_signature_checkpoints_the_head_in_the_database_and_the_file(
 
     # A refused signature takes no checkpoint and appends nothing.
     with pytest.raises(SignatureRejected), db.session() as s:
-        signatures.sign(s, qa, signatures.Credentials("quinn", "wrong-password"),
-                        meaning="reviewed", record_type="setting", record_id=1, content={})
+        signatures.sign(
+            s,
+            qa,
+            signatures.Credentials("quinn", "wrong-password"),
+            meaning="reviewed",
+            record_type="setting",
+            record_id=1,
+            content={},
+        )
     assert len(_checkpoints(db)) == 1
     assert len(_file(db, checkpoint_dir).read_text().splitlines()) == 1
 
 
 def test_a_savepoint_rolled_back_keeps_the_checkpoint_a_signature_asked_for(
-        db: Database, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, make_user: Callable[..., CurrentUser]
+) -> None:
     qa = make_user("qa", username="quinn")
     with db.session() as s:
-        signatures.sign(s, qa, signatures.Credentials("quinn", PASSWORD), meaning="reviewed",
-                        record_type="setting", record_id=1, content={"a": 1})
+        signatures.sign(
+            s,
+            qa,
+            signatures.Credentials("quinn", PASSWORD),
+            meaning="reviewed",
+            record_type="setting",
+            record_id=1,
+            content={"a": 1},
+        )
         with pytest.raises(IntegrityError), s.begin_nested():  # a race lost, as issue() can
             s.add(Setting(key=anchors.DATABASE_ID, value="another terminal's"))
     [checkpoint] = _checkpoints(db)
@@ -120,10 +146,12 @@ def test_a_checkpoint_at_least_every_thousand_events(db: Database) -> None:
 def test_the_append_only_triggers_refuse_update_and_delete_of_events(db: Database) -> None:
     _add_settings(db, "a")
     _checkpoint_cli(db)
-    for sql in ("UPDATE audit_event SET reason = 'x' WHERE seq = 1",
-                "DELETE FROM audit_event WHERE seq = 1",
-                "UPDATE audit_checkpoint SET seq = 0",
-                "DELETE FROM audit_checkpoint"):
+    for sql in (
+        "UPDATE audit_event SET reason = 'x' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+        "UPDATE audit_checkpoint SET seq = 0",
+        "DELETE FROM audit_checkpoint",
+    ):
         with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(sql))
     if db.dialect == "postgresql":
@@ -135,7 +163,8 @@ def test_the_append_only_triggers_refuse_update_and_delete_of_events(db: Databas
 
 
 def test_recompute_the_chain_attack_is_reported_with_the_checkpoint(
-        db: Database, admin: CurrentUser) -> None:
+    db: Database, admin: CurrentUser
+) -> None:
     _add_settings(db, "viability_lot_7", value="64.0")
     output = _checkpoint_cli(db)
     checkpoint_seq = _last_seq(db)
@@ -152,13 +181,16 @@ def test_recompute_the_chain_attack_is_reported_with_the_checkpoint(
 
     code, output = _verify_cli(db)
     assert code == 1
-    assert (f"audit event #{checkpoint_seq}: the chain was recomputed: its hash differs from "
-            f"the checkpoint of event #{checkpoint_seq}") in output
+    assert (
+        f"audit event #{checkpoint_seq}: the chain was recomputed: its hash differs from "
+        f"the checkpoint of event #{checkpoint_seq}"
+    ) in output
     assert "on demand" in output
 
 
 def test_truncated_tail_is_reported_even_with_the_checkpoints_deleted(
-        db: Database, admin: CurrentUser, checkpoint_dir: Path) -> None:
+    db: Database, admin: CurrentUser, checkpoint_dir: Path
+) -> None:
     _add_settings(db, "kept")
     _add_settings(db, "last-1", "last-2")
     _checkpoint_cli(db)
@@ -166,16 +198,20 @@ def test_truncated_tail_is_reported_even_with_the_checkpoints_deleted(
     assert _verify_cli(db)[0] == 0
 
     # Delete the last records and their events, and the checkpoints kept in the database.
-    tamper(db, "DELETE FROM setting WHERE key IN ('last-1', 'last-2')",
-           f"DELETE FROM audit_event WHERE seq > {head - 2}",
-           "DELETE FROM audit_checkpoint")
+    tamper(
+        db,
+        "DELETE FROM setting WHERE key IN ('last-1', 'last-2')",
+        f"DELETE FROM audit_event WHERE seq > {head - 2}",
+        "DELETE FROM audit_checkpoint",
+    )
     verify_ok(db)  # the shortened chain is a valid chain
 
     code, output = _verify_cli(db)
     assert code == 1, output
     # (the run of verify logged its person in first: one event after the cut)
-    assert (f"audit trail truncated: it ends at event #{head - 1}, but the checkpoint of "
-            f"event #{head}") in output
+    assert (
+        f"audit trail truncated: it ends at event #{head - 1}, but the checkpoint of event #{head}"
+    ) in output
     assert "missing from the database (checkpoints were deleted)" in output
 
     # The file is the outside copy: removing it as well leaves the database's word only.
@@ -186,7 +222,8 @@ def test_truncated_tail_is_reported_even_with_the_checkpoints_deleted(
 
 
 def test_a_forged_checkpoint_and_a_missing_file_are_reported(
-        db: Database, admin: CurrentUser, checkpoint_dir: Path) -> None:
+    db: Database, admin: CurrentUser, checkpoint_dir: Path
+) -> None:
     _add_settings(db, "a")
     _checkpoint_cli(db)
     path = _file(db, checkpoint_dir)

@@ -38,8 +38,10 @@ from tests.factories import make_scenario
 
 DOB = dt.date(1968, 7, 14)
 ARMS = ((allocation.MSC_FIRST, "TLS-501"), (allocation.PLACEBO_FIRST, "TLS-502"))
-TIME = re.compile(r"\d{4}-\d{2}-\d{2}"
-                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}| ?[A-Z]{2,5})?)?")
+TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}| ?[A-Z]{2,5})?)?"
+)
 DOC_ID = re.compile(r"[A-Z]{3}-[0-9A-F]{12}-\d\d")
 HASH = re.compile(r"\b[0-9a-f]{64}\b")
 NUMBERED = re.compile(r"#\d+|\b(id|visit|infusion|dispensing) \d+\b")
@@ -70,13 +72,20 @@ def _record_day(sc: Scenario, sequence: str, code: str) -> Day:
     v1, _ = sc.enrol(subject, sequence, utcnow().date())
     sc.dispense(v1, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
     with sc.db.reader() as s:
-        unit = s.get(ProductUnit, s.exec(select(Dispensing.unit_id).where(
-            Dispensing.visit_id == v1)).one())
+        unit = s.get(
+            ProductUnit, s.exec(select(Dispensing.unit_id).where(Dispensing.visit_id == v1)).one()
+        )
         assert unit is not None
     with sc.db.session() as s:
-        formulation.record_custody(s, sc.cast.who("clinician"), kit_code=unit.kit_code,
-                                   from_location="Pharmacy", to_location="Ward 3",
-                                   at=utcnow(), temperature_text="4 °C")
+        formulation.record_custody(
+            s,
+            sc.cast.who("clinician"),
+            kit_code=unit.kit_code,
+            from_location="Pharmacy",
+            to_location="Ward 3",
+            at=utcnow(),
+            temperature_text="4 °C",
+        )
     infusion_id = sc.infuse(v1, reactions="mild chills", grade=1)
     with sc.db.reader() as s:
         lot = s.get(Lot, lot_id)
@@ -86,8 +95,13 @@ def _record_day(sc: Scenario, sequence: str, code: str) -> Day:
         assert subj is not None
         ids = [code, lot.lot_number, subj.coi_id, subj.initials]
         for u in units:
-            ids += [u.kit_code, u.din + check_character(u.din), u.din, u.product_code,
-                    f"bag {u.division}"]
+            ids += [
+                u.kit_code,
+                u.din + check_character(u.din),
+                u.din,
+                u.product_code,
+                f"bag {u.division}",
+            ]
             eye = f"{u.din[:5]} {u.din[5:7]} {u.din[7:]}"
             ids += [f"{eye} {check_character(u.din)}", eye]
     return Day(subject, lot_id, v1, infusion_id, ids)
@@ -106,9 +120,14 @@ def _mask(value: Any, identifiers: Iterable[str]) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, dict):
-        return {k: _number(v) if k == "id" or k.endswith(("_id", "_by", "seq"))
-                else "<ID>" if k == "division" else _mask(v, idents)
-                for k, v in value.items()}
+        return {
+            k: _number(v)
+            if k == "id" or k.endswith(("_id", "_by", "seq"))
+            else "<ID>"
+            if k == "division"
+            else _mask(v, idents)
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [_mask(v, idents) for v in value]
     if isinstance(value, dt.datetime | dt.date):
@@ -132,8 +151,9 @@ def _blinded_outputs(sc: Scenario, day: Day, tmp: Path) -> dict[str, Any]:
             out[f"custody ({name})"] = listings.lot_custody(s, who, day.lot_id)
             out[f"timeline ({name})"] = listings.lot_timeline(s, who, day.lot_id)
         out["lot audit trail (qa)"] = listings.lot_audit_trail(s, qa, day.lot_id)
-        out["lot audit trail (admin)"] = listings.lot_audit_trail(s, sc.cast.who("admin"),
-                                                                  day.lot_id)
+        out["lot audit trail (admin)"] = listings.lot_audit_trail(
+            s, sc.cast.who("admin"), day.lot_id
+        )
     for role in ("clinician", "qa", "admin"):
         folder = tmp / f"export-{role}"
         with sc.db.session() as s:
@@ -146,8 +166,9 @@ def _blinded_outputs(sc: Scenario, day: Day, tmp: Path) -> dict[str, Any]:
 
 
 def _cli(db: Database, *args: str) -> Any:
-    result = runner.invoke(app, ["--db", db.url, *args, "--as", "clinician",
-                                 "--password-stdin"], input=PASSWORD + "\n")
+    result = runner.invoke(
+        app, ["--db", db.url, *args, "--as", "clinician", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert result.exit_code == 0, result.output
     return result
 
@@ -161,24 +182,27 @@ def _documents(sc: Scenario, day: Day, tmp: Path, keys: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind, ref in (("infusion", str(day.infusion_id)), ("label", kit)):
         path = tmp / f"{kind}-{day.subject_id}.pdf"
-        printed = _cli(sc.db, "certificate", kind, ref, "-o", str(path), "--key-dir",
-                       str(keys))
+        printed = _cli(sc.db, "certificate", kind, ref, "-o", str(path), "--key-dir", str(keys))
         pdf = path.read_bytes()
         reader = PdfReader(io.BytesIO(pdf))
-        out[f"{kind} stdout"] = re.sub(r"[0-9a-f]{64}|[A-Z]{3}-[0-9A-F]{12}-\d\d|/\S+",
-                                       "<X>", printed.stdout)
-        out[f"{kind} text"] = re.sub(r"[0-9a-f]{16,64}|#\d+", "<X>",
-                                     DOC_ID.sub("<X>", pdf_text(pdf)))
+        out[f"{kind} stdout"] = re.sub(
+            r"[0-9a-f]{64}|[A-Z]{3}-[0-9A-F]{12}-\d\d|/\S+", "<X>", printed.stdout
+        )
+        out[f"{kind} text"] = re.sub(
+            r"[0-9a-f]{16,64}|#\d+", "<X>", DOC_ID.sub("<X>", pdf_text(pdf))
+        )
         out[f"{kind} pages"] = len(reader.pages)
-        out[f"{kind} metadata"] = {k: re.sub(r"chain-head:\d+:[0-9a-f]+", "chain-head:<X>",
-                                          DOC_ID.sub("<X>", str(v)))
-                                   for k, v in (reader.metadata or {}).items()
-                                   if k not in ("/CreationDate", "/ModDate")}
+        out[f"{kind} metadata"] = {
+            k: re.sub(r"chain-head:\d+:[0-9a-f]+", "chain-head:<X>", DOC_ID.sub("<X>", str(v)))
+            for k, v in (reader.metadata or {}).items()
+            if k not in ("/CreationDate", "/ModDate")
+        }
     return out
 
 
 def test_the_same_day_for_msc_and_placebo_reads_the_same_to_every_blinded_role(
-        sc: Scenario, tmp_path: Path) -> None:
+    sc: Scenario, tmp_path: Path
+) -> None:
     keys = tmp_path / "keys"
     signing.ensure_facility_key(keys, facility_name="Demo University Hospital")
     days = [_record_day(sc, sequence, code) for sequence, code in ARMS]
@@ -220,8 +244,9 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
 
     def bedside(*, subject_code: str = code, dob: dt.date = DOB, kit: str = "") -> None:
         with sc.db.session() as s:
-            ward.bedside_check(s, nurse, visit_id=v1, subject_code=subject_code,
-                               date_of_birth=dob, kit_code=kit)
+            ward.bedside_check(
+                s, nurse, visit_id=v1, subject_code=subject_code, date_of_birth=dob, kit_code=kit
+            )
 
     out["bedside before dispensing"] = _message(lambda: bedside(kit="K-AAAAAAAA"))
 
@@ -233,8 +258,9 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
 
     def custody(at: dt.datetime, **bag: Any) -> None:
         with sc.db.session() as s:
-            formulation.record_custody(s, nurse, from_location="Pharmacy",
-                                       to_location="Ward 3", at=at, **bag)
+            formulation.record_custody(
+                s, nurse, from_location="Pharmacy", to_location="Ward 3", at=at, **bag
+            )
 
     out["custody of the lot's bag"] = _message(lambda: custody(utcnow(), unit_id=bag))
     sc.dispense(v1, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
@@ -244,16 +270,18 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
         assert unit is not None
     kit = unit.kit_code
     out["custody before dispensing"] = _message(
-        lambda: custody(d.prepared_at - dt.timedelta(minutes=5), kit_code=kit))
+        lambda: custody(d.prepared_at - dt.timedelta(minutes=5), kit_code=kit)
+    )
     out["custody of the dispensed bag by id"] = _message(
-        lambda: custody(utcnow(), unit_id=d.unit_id))
+        lambda: custody(utcnow(), unit_id=d.unit_id)
+    )
     out["bedside wrong subject"] = _message(lambda: bedside(subject_code="TLS-999", kit=kit))
-    out["bedside wrong birth date"] = _message(lambda: bedside(dob=dt.date(1970, 1, 1),
-                                                               kit=kit))
+    out["bedside wrong birth date"] = _message(lambda: bedside(dob=dt.date(1970, 1, 1), kit=kit))
     out["bedside wrong kit"] = _message(lambda: bedside(kit="K-AAAAAAAA"))
     with sc.db.session() as s:
-        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=code,
-                                         date_of_birth=DOB, kit_code=kit)
+        infusion_id = ward.bedside_check(
+            s, nurse, visit_id=v1, subject_code=code, date_of_birth=DOB, kit_code=kit
+        )
     out["bedside twice"] = _message(lambda: bedside(kit=kit))
 
     def end(at: dt.datetime) -> None:
@@ -268,11 +296,13 @@ def _refusals(sc: Scenario, sequence: str, code: str) -> dict[str, str]:
 
     out["start in the future"] = _message(lambda: start(utcnow() + dt.timedelta(hours=1)))
     out["start before the bedside check"] = _message(
-        lambda: start(utcnow() - dt.timedelta(hours=1)))
+        lambda: start(utcnow() - dt.timedelta(hours=1))
+    )
     out["label by bag id"] = _message(lambda: label(str(d.unit_id)))
     ids = rf"\b({bag}|{d.unit_id})\b"
-    return {k: re.sub(ids, "<N>", TIME.sub("<TIME>", v.replace(kit, "<KIT>")))
-            for k, v in out.items()}
+    return {
+        k: re.sub(ids, "<N>", TIME.sub("<TIME>", v.replace(kit, "<KIT>"))) for k, v in out.items()
+    }
 
 
 def test_every_refusal_the_ward_can_meet_reads_the_same_for_both_arms(sc: Scenario) -> None:

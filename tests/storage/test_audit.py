@@ -104,21 +104,37 @@ def test_untouched_database_verifies(db: Database, admin: CurrentUser) -> None:
 @pytest.mark.parametrize(
     ("sql", "expected"),
     [
-        ("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 2",
-         "audit event #2: content does not match its hash"),
+        (
+            "UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 2",
+            "audit event #2: content does not match its hash",
+        ),
         ("DELETE FROM audit_event WHERE seq = 2", "audit event #3: expected sequence number 2"),
-        ("UPDATE audit_event SET seq = -1 WHERE seq = 2; "
-         "UPDATE audit_event SET seq = 2 WHERE seq = 3; "
-         "UPDATE audit_event SET seq = 3 WHERE seq = -1", "audit event #2: "),
+        (
+            "UPDATE audit_event SET seq = -1 WHERE seq = 2; "
+            "UPDATE audit_event SET seq = 2 WHERE seq = 3; "
+            "UPDATE audit_event SET seq = 3 WHERE seq = -1",
+            "audit event #2: ",
+        ),
         ("UPDATE audit_event SET hash = prev_hash WHERE seq = 3", "audit event #3"),
-        ("UPDATE setting SET value = '2' WHERE key = 'b'",
-         "setting id b: current values differ from the last audited values"),
-        ("INSERT INTO setting (key, value) VALUES ('sneaky', '1')",
-         "setting id sneaky: row is not in the audit trail"),
+        (
+            "UPDATE setting SET value = '2' WHERE key = 'b'",
+            "setting id b: current values differ from the last audited values",
+        ),
+        (
+            "INSERT INTO setting (key, value) VALUES ('sneaky', '1')",
+            "setting id sneaky: row is not in the audit trail",
+        ),
         ("DELETE FROM setting WHERE key = 'c'", "setting id c: audited row has been deleted"),
     ],
-    ids=["event-modified", "event-deleted", "events-reordered", "hash-rewritten",
-         "row-edited", "row-inserted", "row-deleted"],
+    ids=[
+        "event-modified",
+        "event-deleted",
+        "events-reordered",
+        "hash-rewritten",
+        "row-edited",
+        "row-inserted",
+        "row-deleted",
+    ],
 )
 def test_each_kind_of_tampering_is_detected(db: Database, sql: str, expected: str) -> None:
     _add_settings(db, "a", "b", "c")
@@ -145,8 +161,9 @@ def test_two_processes_appending_at_once_leave_one_valid_chain(db: Database) -> 
     n = load(25)
     ctx = mp.get_context("spawn")
     meet = ctx.Barrier(2)
-    procs = [ctx.Process(target=_append_worker, args=(db.url, p, n, meet))
-             for p in ("left", "right")]
+    procs = [
+        ctx.Process(target=_append_worker, args=(db.url, p, n, meet)) for p in ("left", "right")
+    ]
     for p in procs:
         p.start()
     for p in procs:

@@ -33,15 +33,41 @@ from tests.factories import make_scenario
 
 NASTY = st.one_of(
     st.text(max_size=300),
-    st.sampled_from([
-        "", " ", "'; DROP TABLE lot; --", '"quoted"', "\x00", "a\x00b", "\n\r\t", "\u202e70 kg",
-        "NaN kg", "nan", "inf mL", "-70 kg", "1e308 kg", "1e-320 kg", "9" * 400, "70 kg" * 50,
-        "😀", "Ω", "٧٠ kg", "７０ kg", "70,5 kg", "1.2×10⁶", "0 kg", "-0 mL", "1e6/mL",
-    ]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "'; DROP TABLE lot; --",
+            '"quoted"',
+            "\x00",
+            "a\x00b",
+            "\n\r\t",
+            "\u202e70 kg",
+            "NaN kg",
+            "nan",
+            "inf mL",
+            "-70 kg",
+            "1e308 kg",
+            "1e-320 kg",
+            "9" * 400,
+            "70 kg" * 50,
+            "😀",
+            "Ω",
+            "٧٠ kg",
+            "７０ kg",
+            "70,5 kg",
+            "1.2×10⁶",
+            "0 kg",
+            "-0 mL",
+            "1e6/mL",
+        ]
+    ),
 )
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture
@@ -71,9 +97,14 @@ def _stored_or_refused(db: Database, *models: type[SQLModel]) -> Iterator[list[b
 @SETTINGS
 def test_subject_registration(sc: Scenario, code: str, initials: str) -> None:
     with _stored_or_refused(sc.db, Subject) as ok, sc.db.session() as s:
-        info = subjects.register_subject(s, sc.cast.who("clinician"), code=code,
-                                         initials=initials, date_of_birth=dt.date(1970, 1, 1),
-                                         site_id=sc.site_id)
+        info = subjects.register_subject(
+            s,
+            sc.cast.who("clinician"),
+            code=code,
+            initials=initials,
+            date_of_birth=dt.date(1970, 1, 1),
+            site_id=sc.site_id,
+        )
     if ok == [True]:
         with sc.db.reader() as s:
             row = s.get(Subject, info.id)
@@ -86,8 +117,13 @@ def test_subject_registration(sc: Scenario, code: str, initials: str) -> None:
 def test_weights(sc: Scenario, weight: str) -> None:
     subject = _subject(sc)
     with _stored_or_refused(sc.db, WeightMeasurement) as ok, sc.db.session() as s:
-        recorded = visits.record_weight(s, sc.cast.who("clinician"), subject_id=subject,
-                                        weight_text=weight, measured_at=utcnow())
+        recorded = visits.record_weight(
+            s,
+            sc.cast.who("clinician"),
+            subject_id=subject,
+            weight_text=weight,
+            measured_at=utcnow(),
+        )
     if ok == [True]:
         assert 0 < recorded.weight_kg < float("inf")
         with sc.db.reader() as s:
@@ -101,10 +137,15 @@ def test_weights(sc: Scenario, weight: str) -> None:
 def test_harvests(sc: Scenario, volume: str, anticoagulant: str) -> None:
     subject = _subject(sc)
     with _stored_or_refused(sc.db, Harvest) as _ok, sc.db.session() as s:
-        harvests.record_harvest(s, sc.cast.who("technician"), subject_id=subject,
-                                collected_at=utcnow() - dt.timedelta(hours=1),
-                                volume_text=volume, anticoagulant=anticoagulant,
-                                aspiration_site="iliac crest")
+        harvests.record_harvest(
+            s,
+            sc.cast.who("technician"),
+            subject_id=subject,
+            collected_at=utcnow() - dt.timedelta(hours=1),
+            volume_text=volume,
+            anticoagulant=anticoagulant,
+            aspiration_site="iliac crest",
+        )
 
 
 @given(value=NASTY, method=NASTY)
@@ -112,8 +153,15 @@ def test_harvests(sc: Scenario, volume: str, anticoagulant: str) -> None:
 def test_qc_results(sc: Scenario, value: str, method: str) -> None:
     lot = _lot_without_investigation(sc)
     with _stored_or_refused(sc.db, QCResult) as ok, sc.db.session() as s:
-        rid = qc.record_result(s, sc.cast.who("technician"), lot_id=lot, test="sterility",
-                               value_text=value, tested_at=utcnow(), method=method)
+        rid = qc.record_result(
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot,
+            test="sterility",
+            value_text=value,
+            tested_at=utcnow(),
+            method=method,
+        )
     if ok == [True]:
         with sc.db.reader() as s:
             row = s.get(QCResult, rid)
@@ -162,6 +210,11 @@ def test_the_trail_still_verifies_after_a_barrage(sc: Scenario) -> None:
     subject = _subject(sc)
     for text in ("\x00", "'; DROP TABLE lot; --", "1e308 kg", "NaN kg", "😀"):
         with _stored_or_refused(sc.db, WeightMeasurement), sc.db.session() as s:
-            visits.record_weight(s, sc.cast.who("clinician"), subject_id=subject,
-                                 weight_text=text, measured_at=utcnow())
+            visits.record_weight(
+                s,
+                sc.cast.who("clinician"),
+                subject_id=subject,
+                weight_text=text,
+                measured_at=utcnow(),
+            )
     verify_ok(sc.db)

@@ -60,22 +60,61 @@ from tests.storage.test_bad_input import SETTINGS as _BASE
 
 SETTINGS = settings(_BASE, max_examples=30)
 
-LONG = st.sampled_from([5, 63, 64, 65, 199, 200, 201, 500, 501, 1999, 2000, 2001, 4000,
-                        4001, 20_000]).flatmap(
-    lambda n: st.sampled_from(["x" * n, ("word " * n)[:n], " " + "y" * n + " "]))
-TEXT = st.one_of(NASTY, LONG, st.sampled_from([
-    "it's", 'say "no"', "\\", "%s %d {0}", "<b>bold</b>", "\x1b[31mred", "\u200bzero-width",
-    "\ufeffbom", "a\u2028b", "e\u0301", "ﬁ", "İ", "ß", "\U0010ffff", "\x7f", "\x85",
-]))
-PARAGRAPHS = st.one_of(TEXT, st.lists(TEXT, max_size=4).map("\n".join),
-                       st.sampled_from(["line one\nline two", "a\r\nb", "\n\n  \n",
-                                        "\n".join(["z" * 100] * 30)]))
+LONG = st.sampled_from(
+    [5, 63, 64, 65, 199, 200, 201, 500, 501, 1999, 2000, 2001, 4000, 4001, 20_000]
+).flatmap(lambda n: st.sampled_from(["x" * n, ("word " * n)[:n], " " + "y" * n + " "]))
+TEXT = st.one_of(
+    NASTY,
+    LONG,
+    st.sampled_from(
+        [
+            "it's",
+            'say "no"',
+            "\\",
+            "%s %d {0}",
+            "<b>bold</b>",
+            "\x1b[31mred",
+            "\u200bzero-width",
+            "\ufeffbom",
+            "a\u2028b",
+            "e\u0301",
+            "ﬁ",
+            "İ",
+            "ß",
+            "\U0010ffff",
+            "\x7f",
+            "\x85",
+        ]
+    ),
+)
+PARAGRAPHS = st.one_of(
+    TEXT,
+    st.lists(TEXT, max_size=4).map("\n".join),
+    st.sampled_from(["line one\nline two", "a\r\nb", "\n\n  \n", "\n".join(["z" * 100] * 30)]),
+)
 NUMBER = st.one_of(
     st.integers(min_value=-(2**80), max_value=2**80),
     st.floats(allow_nan=True, allow_infinity=True),
-    st.sampled_from([0, 1, -1, 2**31 - 1, 2**31, 2**63, 10**400, 10**5000, -(10**5000),
-                     5e-324, 1e-320, 1e308,
-                     math.nan, math.inf, True, False]),
+    st.sampled_from(
+        [
+            0,
+            1,
+            -1,
+            2**31 - 1,
+            2**31,
+            2**63,
+            10**400,
+            10**5000,
+            -(10**5000),
+            5e-324,
+            1e-320,
+            1e308,
+            math.nan,
+            math.inf,
+            True,
+            False,
+        ]
+    ),
 )
 
 
@@ -94,17 +133,26 @@ class _Undo(Exception):  # noqa: N818 - a signal, not an error
     """Raised inside a write session to discard what the example wrote."""
 
 
-def _counts(db: Database, models: tuple[type[SQLModel], ...],
-            quiet_actions: tuple[str, ...]) -> tuple[int, ...]:
+def _counts(
+    db: Database, models: tuple[type[SQLModel], ...], quiet_actions: tuple[str, ...]
+) -> tuple[int, ...]:
     with db.reader() as s:
-        events = s.exec(select(func.count()).select_from(AuditEvent).where(
-            col(AuditEvent.action).not_in(quiet_actions or ("",)))).one()
+        events = s.exec(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(col(AuditEvent.action).not_in(quiet_actions or ("",)))
+        ).one()
         return (events, *(s.exec(select(func.count()).select_from(m)).one() for m in models))
 
 
-def _attempt(db: Database, call: Callable[[Session], Any], check: Callable[[Session, Any], None],
-             *models: type[SQLModel], keep: bool = False,
-             quiet_actions: tuple[str, ...] = ()) -> bool:
+def _attempt(
+    db: Database,
+    call: Callable[[Session], Any],
+    check: Callable[[Session, Any], None],
+    *models: type[SQLModel],
+    keep: bool = False,
+    quiet_actions: tuple[str, ...] = (),
+) -> bool:
     """Run ``call(session)`` in one write session: True when it was stored, False when it
     was refused with ValidationError (then nothing changed: rows of ``models`` and audit
     events other than ``quiet_actions`` are counted before and after).
@@ -156,8 +204,9 @@ class Made:
 
 
 @pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
-       ) -> Iterator[Scenario]:
+def sc(
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
+) -> Iterator[Scenario]:
     scenario = make_scenario(db, admin, make_user)
     yield scenario
     verify_ok(db)  # whatever the examples did, the trail still verifies
@@ -212,9 +261,16 @@ def seeded(lot0: Made) -> Made:
     sc = lot0.sc
     with sc.db.session() as s:
         lot0.passage = expansion.record_passage(
-            s, sc.cast.who("technician"), lot_id=lot0.lot, number=0,
-            seeded_at=utcnow() - dt.timedelta(days=11), cells_seeded_text="5e6 cells",
-            area_text="175 cm²", vessels="flask", reagent_lot_ids=sc.reagent_ids)
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot0.lot,
+            number=0,
+            seeded_at=utcnow() - dt.timedelta(days=11),
+            cells_seeded_text="5e6 cells",
+            area_text="175 cm²",
+            vessels="flask",
+            reagent_lot_ids=sc.reagent_ids,
+        )
     return lot0
 
 
@@ -244,8 +300,13 @@ def started(dispensed: Made) -> Made:
     sc, nurse = dispensed.sc, dispensed.sc.cast.who("clinician")
     with sc.db.session() as s:
         dispensed.infusion = ward.bedside_check(
-            s, nurse, visit_id=dispensed.visit, subject_code="TLS-901", date_of_birth=DOB,
-            kit_code=_kit_code(sc.db, dispensed.bag))
+            s,
+            nurse,
+            visit_id=dispensed.visit,
+            subject_code="TLS-901",
+            date_of_birth=DOB,
+            kit_code=_kit_code(sc.db, dispensed.bag),
+        )
     with sc.db.session() as s:
         ward.start_infusion(s, nurse, dispensed.infusion, utcnow())
     return dispensed
@@ -261,25 +322,36 @@ def _kit_code(db: Database, bag: int) -> str:
 # --------------------------------------------------------------------- reagents
 
 
-@given(name=_or("MEM alpha", "Trypsin-EDTA 0.05 %"), supplier=_or("Acme Bio"),
-       lot_number=_or("M-2611", "lot 7"))
+@given(
+    name=_or("MEM alpha", "Trypsin-EDTA 0.05 %"),
+    supplier=_or("Acme Bio"),
+    lot_number=_or("M-2611", "lot 7"),
+)
 @example(name="x" * 201, supplier="Acme", lot_number="L1")
 @example(name="MEM", supplier="Acme", lot_number="x" * 65)
 @SETTINGS
-def test_reagent_lot_registration(sc: Scenario, name: str, supplier: str,
-                                  lot_number: str) -> None:
+def test_reagent_lot_registration(sc: Scenario, name: str, supplier: str, lot_number: str) -> None:
     expiry = utcnow().date() + dt.timedelta(days=30)
 
     def call(s: Session) -> reagents.ReagentLotInfo:
-        return reagents.register_reagent_lot(s, sc.cast.who("technician"), name=name,
-                                             kind="medium", supplier=supplier,
-                                             lot_number=lot_number, expiry=expiry)
+        return reagents.register_reagent_lot(
+            s,
+            sc.cast.who("technician"),
+            name=name,
+            kind="medium",
+            supplier=supplier,
+            lot_number=lot_number,
+            expiry=expiry,
+        )
 
     def check(s: Session, info: reagents.ReagentLotInfo) -> None:
         row = s.get(ReagentLot, info.id)
         assert row is not None
         assert (row.name, row.supplier, row.lot_number) == (
-            _cleaned(name), _cleaned(supplier), _cleaned(lot_number))
+            _cleaned(name),
+            _cleaned(supplier),
+            _cleaned(lot_number),
+        )
         assert row.status == reagents.QUARANTINE
 
     _attempt(sc.db, call, check, ReagentLot, keep=True)
@@ -301,9 +373,11 @@ def test_reagent_lot_rejection_reason(sc: Scenario, reason: str) -> None:
 
 
 def _last_reason(s: Session, entity: str, entity_id: int, *, endswith: str) -> None:
-    event = s.exec(select(AuditEvent).where(AuditEvent.entity == entity,
-                                            AuditEvent.entity_id == str(entity_id))
-                   .order_by(col(AuditEvent.seq).desc())).first()
+    event = s.exec(
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id == str(entity_id))
+        .order_by(col(AuditEvent.seq).desc())
+    ).first()
     assert event is not None
     assert event.reason.endswith(endswith), (event.reason[:80], endswith[:80])
 
@@ -311,8 +385,11 @@ def _last_reason(s: Session, entity: str, entity_id: int, *, endswith: str) -> N
 # --------------------------------------------------------------------- passages
 
 
-@given(cells=_or("5e6 cells", "5 x 10^6", "5,0e6"), area=_or("175 cm²", "0.0175 m²"),
-       vessels=_or("CellSTACK", "T175 flask ×2"))
+@given(
+    cells=_or("5e6 cells", "5 x 10^6", "5,0e6"),
+    area=_or("175 cm²", "0.0175 m²"),
+    vessels=_or("CellSTACK", "T175 flask ×2"),
+)
 @example(cells="5e6 cells", area="175 cm²", vessels="CellSTACK")
 @example(cells="1e308 cells", area="1e-320 cm²", vessels="x")
 @SETTINGS
@@ -322,9 +399,16 @@ def test_passage_seeding(lot0: Made, cells: str, area: str, vessels: str) -> Non
 
     def call(s: Session) -> int:
         return expansion.record_passage(
-            s, sc.cast.who("technician"), lot_id=made.lot, number=0, seeded_at=seeded_at,
-            cells_seeded_text=cells, area_text=area, vessels=vessels,
-            reagent_lot_ids=sc.reagent_ids)
+            s,
+            sc.cast.who("technician"),
+            lot_id=made.lot,
+            number=0,
+            seeded_at=seeded_at,
+            cells_seeded_text=cells,
+            area_text=area,
+            vessels=vessels,
+            reagent_lot_ids=sc.reagent_ids,
+        )
 
     def check(s: Session, passage_id: int) -> None:
         row = s.get(Passage, passage_id)
@@ -347,9 +431,13 @@ def test_passage_harvest(seeded: Made, cells: str, viability: str) -> None:
 
     def call(s: Session) -> None:
         expansion.record_passage_harvest(
-            s, sc.cast.who("technician"), passage_id=passage,
-            harvested_at=utcnow() - dt.timedelta(days=7), cells_harvested_text=cells,
-            viability_text=viability)
+            s,
+            sc.cast.who("technician"),
+            passage_id=passage,
+            harvested_at=utcnow() - dt.timedelta(days=7),
+            cells_harvested_text=cells,
+            viability_text=viability,
+        )
 
     def check(s: Session, _: None) -> None:
         row = s.get(Passage, passage)
@@ -366,13 +454,20 @@ def test_passage_harvest(seeded: Made, cells: str, viability: str) -> None:
 @given(reason=TEXT, cells=st.one_of(st.none(), TEXT), vessels=st.one_of(st.none(), TEXT))
 @example(reason="typo", cells="6e6 cells", vessels=None)
 @SETTINGS
-def test_passage_correction(lot1: Made, reason: str, cells: str | None,
-                            vessels: str | None) -> None:
+def test_passage_correction(
+    lot1: Made, reason: str, cells: str | None, vessels: str | None
+) -> None:
     sc, made = lot1.sc, lot1
 
     def call(s: Session) -> None:
-        expansion.correct_passage(s, sc.cast.who("technician"), made.passage, reason=reason,
-                                  cells_seeded_text=cells, vessels=vessels)
+        expansion.correct_passage(
+            s,
+            sc.cast.who("technician"),
+            made.passage,
+            reason=reason,
+            cells_seeded_text=cells,
+            vessels=vessels,
+        )
 
     def check(s: Session, _: None) -> None:
         row = s.get(Passage, made.passage)
@@ -390,11 +485,18 @@ def test_passage_correction(lot1: Made, reason: str, cells: str | None,
 # ----------------------------------------------------------------------- counts
 
 
-@given(reps=st.lists(st.tuples(_mostly(st.integers(90, 110), NUMBER),
-                               _mostly(st.integers(0, 10), NUMBER),
-                               _mostly(st.integers(1, 16), NUMBER),
-                               _mostly(st.sampled_from([1, 2, 10, 2.5]), NUMBER)),
-                     min_size=0, max_size=3))
+@given(
+    reps=st.lists(
+        st.tuples(
+            _mostly(st.integers(90, 110), NUMBER),
+            _mostly(st.integers(0, 10), NUMBER),
+            _mostly(st.integers(1, 16), NUMBER),
+            _mostly(st.sampled_from([1, 2, 10, 2.5]), NUMBER),
+        ),
+        min_size=0,
+        max_size=3,
+    )
+)
 @example(reps=[(100, 4, 4, 10), (104, 5, 4, 10)])
 @example(reps=[(2**40, 0, 1, 1), (2**40, 0, 1, 1)])
 @example(reps=[(100, 4, 4, 1e300), (100, 4, 4, 1e300)])
@@ -409,8 +511,13 @@ def test_hemocytometer_counts(lot1: Made, reps: list[tuple[Any, Any, Any, Any]])
     _count(lot1.sc, lot1, replicates, counts.HEMOCYTOMETER)
 
 
-@given(reps=st.lists(st.tuples(_or("1.8e6/mL", "1.8 x 10^6 cells/mL"), _or("94 %", "0 %")),
-                     min_size=0, max_size=3))
+@given(
+    reps=st.lists(
+        st.tuples(_or("1.8e6/mL", "1.8 x 10^6 cells/mL"), _or("94 %", "0 %")),
+        min_size=0,
+        max_size=3,
+    )
+)
 @example(reps=[("1.8e6/mL", "94 %"), ("1.9e6/mL", "95 %")])
 @example(reps=[("1e308/mL", "100 %"), ("1e308/mL", "100 %")])
 @example(reps=[("1e-300/mL", "0 %"), ("1e-300/mL", "0 %")])
@@ -421,9 +528,15 @@ def test_automated_counts(lot1: Made, reps: list[tuple[str, str]]) -> None:
 
 def _count(sc: Scenario, made: Made, replicates: list[Any], method: str) -> None:
     def call(s: Session) -> counts.CountResult:
-        return counts.record_count(s, sc.cast.who("technician"), lot_id=made.lot,
-                                   target=counts.FINAL_PRODUCT, method=method,
-                                   counted_at=utcnow(), replicates=replicates)
+        return counts.record_count(
+            s,
+            sc.cast.who("technician"),
+            lot_id=made.lot,
+            target=counts.FINAL_PRODUCT,
+            method=method,
+            counted_at=utcnow(),
+            replicates=replicates,
+        )
 
     def check(s: Session, result: counts.CountResult) -> None:
         row = s.get(CellCount, result.id)
@@ -431,13 +544,15 @@ def _count(sc: Scenario, made: Made, replicates: list[Any], method: str) -> None
         assert 0 <= row.mean_viable_per_ml < math.inf
         assert 0 <= row.viability_pct <= 100
         assert 0 <= row.cv_pct < math.inf
-        stored = s.exec(select(CountReplicate).where(CountReplicate.count_id == result.id)
-                        .order_by(col(CountReplicate.position))).all()
+        stored = s.exec(
+            select(CountReplicate)
+            .where(CountReplicate.count_id == result.id)
+            .order_by(col(CountReplicate.position))
+        ).all()
         assert len(stored) == len(replicates)
         for rep, typed in zip(stored, replicates, strict=True):
             if isinstance(typed, HemocytometerReplicate):
-                assert (rep.live, rep.dead, rep.squares) == (typed.live, typed.dead,
-                                                            typed.squares)
+                assert (rep.live, rep.dead, rep.squares) == (typed.live, typed.dead, typed.squares)
                 assert rep.dilution == typed.dilution
             assert 0 <= rep.viable_per_ml < math.inf
 
@@ -476,9 +591,14 @@ def test_formulation(counted: Made, volume: str, storage: str) -> None:
     sc, made = counted.sc, counted
 
     def call(s: Session) -> formulation.FormulationResult:
-        return formulation.formulate(s, sc.cast.who("technician"), lot_id=made.lot,
-                                     volume_text=volume, storage=storage,
-                                     formulated_at=utcnow() - dt.timedelta(hours=1))
+        return formulation.formulate(
+            s,
+            sc.cast.who("technician"),
+            lot_id=made.lot,
+            volume_text=volume,
+            storage=storage,
+            formulated_at=utcnow() - dt.timedelta(hours=1),
+        )
 
     def check(s: Session, result: formulation.FormulationResult) -> None:
         row = s.get(ProductUnit, result.units[0].id)
@@ -496,19 +616,31 @@ def test_formulation(counted: Made, volume: str, storage: str) -> None:
 # ------------------------------------------------------------------------- sites
 
 
-SITE_FIELDS = ("name", "fin", "timezone", "decimal_separator", "address",
-               "product_code_msc", "product_code_placebo")
-GOOD_SITE = {"name": "Second Hospital", "fin": "B1234", "timezone": "America/New_York",
-             "decimal_separator": ",", "address": "2 Road", "product_code_msc": "S9876100",
-             "product_code_placebo": "S9877000"}
+SITE_FIELDS = (
+    "name",
+    "fin",
+    "timezone",
+    "decimal_separator",
+    "address",
+    "product_code_msc",
+    "product_code_placebo",
+)
+GOOD_SITE = {
+    "name": "Second Hospital",
+    "fin": "B1234",
+    "timezone": "America/New_York",
+    "decimal_separator": ",",
+    "address": "2 Road",
+    "product_code_msc": "S9876100",
+    "product_code_placebo": "S9877000",
+}
 
 
 @st.composite
 def _site_values(draw: st.DrawFn) -> dict[str, str]:
     """Good values with one to three fields replaced by hostile text."""
     values = dict(GOOD_SITE)
-    for key in draw(st.lists(st.sampled_from(SITE_FIELDS), min_size=1, max_size=3,
-                             unique=True)):
+    for key in draw(st.lists(st.sampled_from(SITE_FIELDS), min_size=1, max_size=3, unique=True)):
         values[key] = draw(TEXT)
     return values
 
@@ -538,8 +670,7 @@ def test_site_registration(sc: Scenario, values: dict[str, str]) -> None:
 @SETTINGS
 def test_site_update(sc: Scenario, values: dict[str, str], reason: str) -> None:
     def call(s: Session) -> sites.SiteInfo:
-        return sites.update_site(s, sc.cast.who("admin"), sc.site_id, reason=reason,
-                                 **values)
+        return sites.update_site(s, sc.cast.who("admin"), sc.site_id, reason=reason, **values)
 
     def check(s: Session, _: sites.SiteInfo) -> None:
         row = s.get(Site, sc.site_id)
@@ -555,21 +686,51 @@ def test_site_update(sc: Scenario, values: dict[str, str], reason: str) -> None:
 
 
 CODES = ("TLS-001", "TLS-002", "TLS-003")
-CELL = st.one_of(st.sampled_from([*CODES, "tls-002 ", " TLS-003", "MSC-first", "placebo-first",
-                                  "msc-FIRST", "Placebo-First ", "subject_code", "sequence",
-                                  '"TLS-001"', '"TLS-00\n1"', "TLS-001\r", "\ufeffTLS-001",
-                                  "TLS-001\x00", "", " "]), TEXT)
+CELL = st.one_of(
+    st.sampled_from(
+        [
+            *CODES,
+            "tls-002 ",
+            " TLS-003",
+            "MSC-first",
+            "placebo-first",
+            "msc-FIRST",
+            "Placebo-First ",
+            "subject_code",
+            "sequence",
+            '"TLS-001"',
+            '"TLS-00\n1"',
+            "TLS-001\r",
+            "\ufeffTLS-001",
+            "TLS-001\x00",
+            "",
+            " ",
+        ]
+    ),
+    TEXT,
+)
 LINE = st.lists(CELL, min_size=0, max_size=3).flatmap(
-    lambda cells: st.sampled_from([",", ";", "\t", ", "]).map(lambda sep: sep.join(cells)))
+    lambda cells: st.sampled_from([",", ";", "\t", ", "]).map(lambda sep: sep.join(cells))
+)
 CSV_TEXT = st.one_of(
     st.lists(LINE, max_size=5).flatmap(
         lambda lines: st.sampled_from(["\n", "\r\n", "\r", "\x85", "\u2028"]).map(
-            lambda end: end.join(lines))),
+            lambda end: end.join(lines)
+        )
+    ),
     st.text(max_size=300),
-    st.sampled_from(["", "\ufeff", "subject_code,sequence\n", '"unterminated,MSC-first\n',
-                     "TLS-001,MSC-first\rTLS-002,placebo-first\r",
-                     "TLS-001,MSC-first\nTLS-001,MSC-first\n",
-                     "TLS-001," + "x" * 200_000 + "\n", "a\x00b,MSC-first\n"]),
+    st.sampled_from(
+        [
+            "",
+            "\ufeff",
+            "subject_code,sequence\n",
+            '"unterminated,MSC-first\n',
+            "TLS-001,MSC-first\rTLS-002,placebo-first\r",
+            "TLS-001,MSC-first\nTLS-001,MSC-first\n",
+            "TLS-001," + "x" * 200_000 + "\n",
+            "a\x00b,MSC-first\n",
+        ]
+    ),
 )
 
 
@@ -589,8 +750,9 @@ def subjects(sc: Scenario) -> Scenario:
 @example(text="TLS-001," + "x" * 200_000 + "\n", raw=None)
 @example(text="", raw=b"\xff\xfeTLS-001,MSC-first\n")
 @SETTINGS
-def test_allocation_import(subjects: Scenario, tmp_path: Path, text: str,
-                           raw: bytes | None) -> None:
+def test_allocation_import(
+    subjects: Scenario, tmp_path: Path, text: str, raw: bytes | None
+) -> None:
     sc = subjects
     path = tmp_path / "allocation.csv"
     if raw is None:
@@ -603,8 +765,13 @@ def test_allocation_import(subjects: Scenario, tmp_path: Path, text: str,
 
     def check(s: Session, result: allocation.ImportResult) -> None:
         assert 1 <= result.rows <= len(CODES)
-        stored = dict(s.exec(select(Subject.code, Allocation.sequence).join(
-            Allocation, col(Allocation.subject_id) == col(Subject.id))).all())
+        stored = dict(
+            s.exec(
+                select(Subject.code, Allocation.sequence).join(
+                    Allocation, col(Allocation.subject_id) == col(Subject.id)
+                )
+            ).all()
+        )
         assert set(stored.values()) <= set(allocation.SEQUENCES)
         assert len(stored) >= result.rows
 
@@ -614,8 +781,9 @@ def test_allocation_import(subjects: Scenario, tmp_path: Path, text: str,
 # ------------------------------------------------------------------------ visits
 
 
-@given(week0=st.one_of(st.dates(), st.sampled_from([dt.date.min, dt.date.max,
-                                                     dt.date(9999, 7, 16)])))
+@given(
+    week0=st.one_of(st.dates(), st.sampled_from([dt.date.min, dt.date.max, dt.date(9999, 7, 16)]))
+)
 @example(week0=dt.date(2025, 3, 14))
 @example(week0=dt.date.max)
 @SETTINGS
@@ -636,14 +804,19 @@ def test_visit_scheduling(lot0: Made, week0: dt.date) -> None:
 
 # --------------------------------------------------------------------------- ward
 
-SUBJECT_CODES = st.one_of(TEXT, st.sampled_from(
-    ["TLS-901", " tls-901 ", "TLS-901\x00", "TLS-901\n", "TLS-9O1", "TLS-901" * 1000]))
-KIT_CODES = st.one_of(TEXT, st.sampled_from(["<kit>", "<kit-lower>", "<kit>\x00", "<kit>\t",
-                                             "<kit>" * 500, " <kit> "]))
+SUBJECT_CODES = st.one_of(
+    TEXT,
+    st.sampled_from(
+        ["TLS-901", " tls-901 ", "TLS-901\x00", "TLS-901\n", "TLS-9O1", "TLS-901" * 1000]
+    ),
+)
+KIT_CODES = st.one_of(
+    TEXT,
+    st.sampled_from(["<kit>", "<kit-lower>", "<kit>\x00", "<kit>\t", "<kit>" * 500, " <kit> "]),
+)
 
 
-@given(code=SUBJECT_CODES, kit=KIT_CODES,
-       dob=st.one_of(st.just(DOB), st.dates()))
+@given(code=SUBJECT_CODES, kit=KIT_CODES, dob=st.one_of(st.just(DOB), st.dates()))
 @example(code="TLS-901", kit="<kit>", dob=DOB)
 @example(code=" tls-901 ", kit="<kit-lower>", dob=DOB)
 @example(code="TLS-901", kit="K-" + "\x00" * 20_000, dob=DOB)
@@ -654,21 +827,32 @@ def test_bedside_check(dispensed: Made, code: str, kit: str, dob: dt.date) -> No
     kit = kit.replace("<kit-lower>", real_kit.lower()).replace("<kit>", real_kit)
 
     def call(s: Session) -> int:
-        return ward.bedside_check(s, sc.cast.who("clinician"), visit_id=made.visit,
-                                  subject_code=code, date_of_birth=dob, kit_code=kit)
+        return ward.bedside_check(
+            s,
+            sc.cast.who("clinician"),
+            visit_id=made.visit,
+            subject_code=code,
+            date_of_birth=dob,
+            kit_code=kit,
+        )
 
     def check(s: Session, infusion_id: int) -> None:
         assert s.get(Infusion, infusion_id) is not None
 
     stored = _attempt(sc.db, call, check, Infusion, quiet_actions=("bedside-mismatch",))
-    matches = (code.strip().upper() == "TLS-901" and dob == DOB
-               and kit.strip().upper() == real_kit)
+    matches = code.strip().upper() == "TLS-901" and dob == DOB and kit.strip().upper() == real_kit
     assert stored is matches
 
 
-@given(reactions=PARAGRAPHS,
-       grade=st.one_of(st.none(), st.integers(min_value=-(2**70), max_value=2**70),
-                       st.sampled_from([1, 5, 6, 0, 2.5, math.nan, True]), st.floats()))
+@given(
+    reactions=PARAGRAPHS,
+    grade=st.one_of(
+        st.none(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.sampled_from([1, 5, 6, 0, 2.5, math.nan, True]),
+        st.floats(),
+    ),
+)
 @example(reactions="mild chills", grade=1)
 @example(reactions="", grade=None)
 @example(reactions="chills", grade=2.5)
@@ -682,8 +866,15 @@ def test_infusion_reactions(started: Made, reactions: str, grade: Any) -> None:
     nurse = sc.cast.who("clinician")
 
     def call(s: Session) -> None:
-        ward.end_infusion(s, nurse, sc.cast.creds("clinician"), infusion, ended_at=utcnow(),
-                          reactions=reactions, reaction_grade=grade)
+        ward.end_infusion(
+            s,
+            nurse,
+            sc.cast.creds("clinician"),
+            infusion,
+            ended_at=utcnow(),
+            reactions=reactions,
+            reaction_grade=grade,
+        )
 
     def check(s: Session, _: None) -> None:
         row = s.get(Infusion, infusion)
@@ -715,9 +906,13 @@ def test_emergency_unblinding_reason(enrolled: Made, reason: str) -> None:
     sc, subject = enrolled.sc, enrolled.subject
 
     def call(s: Session) -> str:
-        return ward.emergency_unblind(s, sc.cast.who("investigator"),
-                                      sc.cast.creds("investigator"), subject_id=subject,
-                                      reason=reason)
+        return ward.emergency_unblind(
+            s,
+            sc.cast.who("investigator"),
+            sc.cast.creds("investigator"),
+            subject_id=subject,
+            reason=reason,
+        )
 
     def check(s: Session, sequence: str) -> None:
         assert sequence == allocation.PLACEBO_FIRST
@@ -747,16 +942,18 @@ def test_reject_justification(awaiting: Made, justification: str) -> None:
     _decide(awaiting.sc, awaiting, disposition.reject, justification, required=True)
 
 
-def _decide(sc: Scenario, made: Made, decide: Callable[..., int], justification: str, *,
-            required: bool) -> None:
+def _decide(
+    sc: Scenario, made: Made, decide: Callable[..., int], justification: str, *, required: bool
+) -> None:
     def call(s: Session) -> int:
         return decide(s, sc.cast.who("qa"), made.lot, sc.cast.creds("qa"), justification)
 
     def check(s: Session, disposition_id: int) -> None:
         row = s.get(Disposition, disposition_id)
         assert row is not None
-        assert row.justification == clean_paragraphs(justification, "J", max_length=10**6,
-                                                      required=required)
+        assert row.justification == clean_paragraphs(
+            justification, "J", max_length=10**6, required=required
+        )
 
     _attempt(sc.db, call, check, Disposition)
 
@@ -772,8 +969,9 @@ def test_qc_correction(lot0: Made, value: str, reason: str, method: str | None) 
     sc, result = lot0.sc, _qc_result(lot0, "growth")
 
     def call(s: Session) -> qc.QCRow:
-        return qc.correct_result(s, sc.cast.who("technician"), result, value_text=value,
-                                 reason=reason, method=method)
+        return qc.correct_result(
+            s, sc.cast.who("technician"), result, value_text=value, reason=reason, method=method
+        )
 
     def check(s: Session, _: qc.QCRow) -> None:
         row = s.get(QCResult, result)
@@ -808,17 +1006,23 @@ def _qc_result(made: Made, value: str) -> int:
     if not made.qc_result:
         with made.sc.db.session() as s:
             made.qc_result = qc.record_result(
-                s, made.sc.cast.who("technician"), lot_id=made.lot, test="sterility",
-                value_text=value, tested_at=utcnow(), method="BacT/ALERT")
+                s,
+                made.sc.cast.who("technician"),
+                lot_id=made.lot,
+                test="sterility",
+                value_text=value,
+                tested_at=utcnow(),
+                method="BacT/ALERT",
+            )
     return made.qc_result
 
 
 def test_an_allocation_file_with_carriage_return_line_ends_imports(
-        subjects: Scenario, tmp_path: Path) -> None:
+    subjects: Scenario, tmp_path: Path
+) -> None:
     """Lines ending in a bare CR (old spreadsheet exports) read as lines, not a refusal."""
     path = tmp_path / "allocation.csv"
-    path.write_text("TLS-001,MSC-first\rTLS-002,placebo-first\r", encoding="utf-8",
-                    newline="")
+    path.write_text("TLS-001,MSC-first\rTLS-002,placebo-first\r", encoding="utf-8", newline="")
     with subjects.db.session() as s:
         result = allocation.import_csv(s, subjects.cast.who("pharmacist"), path)
     assert (result.rows, result.created_or_changed) == (2, 2)

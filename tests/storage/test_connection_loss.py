@@ -24,14 +24,20 @@ pytestmark = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def _drop_connections(admin: Engine, db: Database) -> int:
     """What a server restart does to the database's clients: every backend ends."""
     with admin.connect() as conn:
-        return len(conn.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = :name AND pid <> pg_backend_pid()"),
-            {"name": make_url(db.url).database}).all())
+        return len(
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": make_url(db.url).database},
+            ).all()
+        )
 
 
 def test_reads_after_the_server_dropped_the_connections_succeed(
-        db: Database, pg_admin: Engine, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, pg_admin: Engine, make_user: Callable[..., CurrentUser]
+) -> None:
     tech = make_user("technician")
     assert listings.lot_page(db, tech).total == 0  # the driver reader's connection, kept
     with db.reader() as s:  # and one in the engine's pool
@@ -47,7 +53,8 @@ def test_reads_after_the_server_dropped_the_connections_succeed(
 
 
 def test_a_write_whose_connection_was_lost_fails_and_is_not_retried(
-        db: Database, pg_admin: Engine) -> None:
+    db: Database, pg_admin: Engine
+) -> None:
     with pytest.raises(StorageError, match="nothing was saved"), db.session() as s:
         audit.set_actor(s, None, "system:test")
         s.add(Setting(key="written-once", value="1"))

@@ -29,9 +29,11 @@ from tests.conftest import verify_ok
 from tests.factories import make_scenario
 
 BORN = dt.date(1971, 9, 9)
-WHAT = {"description": "Incubator door left ajar for 20 min during P1",
-        "impact": "Temperature fell to 33 °C; cells recovered, no impact expected",
-        "corrective_action": "Door alarm re-enabled; staff retrained"}
+WHAT = {
+    "description": "Incubator door left ajar for 20 min during P1",
+    "impact": "Temperature fell to 33 °C; cells recovered, no impact expected",
+    "corrective_action": "Door alarm re-enabled; staff retrained",
+}
 
 
 @pytest.fixture
@@ -42,8 +44,7 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
 def _open(sc: Scenario, lot_id: int, who: str = "technician", **changes: object) -> int:
     fields = dict(WHAT, planned=False) | changes
     with sc.db.session() as s:
-        return deviations.open_deviation(s, sc.cast.who(who), lot_id=lot_id,
-                                         **fields)  # type: ignore[arg-type]
+        return deviations.open_deviation(s, sc.cast.who(who), lot_id=lot_id, **fields)  # type: ignore[arg-type]
 
 
 def _close(sc: Scenario, dev_id: int, who: str = "qa", password: str | None = None) -> None:
@@ -51,8 +52,9 @@ def _close(sc: Scenario, dev_id: int, who: str = "qa", password: str | None = No
     if password is not None:
         creds = Credentials(creds.username, password)
     with sc.db.session() as s:
-        deviations.close_deviation(s, sc.cast.who(who), creds, dev_id,
-                                   "Impact assessed: none; CAPA effective")
+        deviations.close_deviation(
+            s, sc.cast.who(who), creds, dev_id, "Impact assessed: none; CAPA effective"
+        )
 
 
 def _flag(sc: Scenario, lot_id: int) -> str:
@@ -70,10 +72,16 @@ def test_an_open_deviation_blocks_release_until_qa_closes_it(sc: Scenario) -> No
     dev_id = _open(sc, lot_id)
     (row,) = _rows(sc)
     assert (row.lot_id, row.planned, row.description, row.closed_at) == (
-        lot_id, False, WHAT["description"], None)
+        lot_id,
+        False,
+        WHAT["description"],
+        None,
+    )
     assert _flag(sc, lot_id) == "DEVIATION OPEN"
-    with sc.db.session() as s, pytest.raises(InvalidTransition,
-                                             match=f"deviation #{dev_id} open: Incubator"):
+    with (
+        sc.db.session() as s,
+        pytest.raises(InvalidTransition, match=f"deviation #{dev_id} open: Incubator"),
+    ):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     with pytest.raises(PermissionDenied, match="close investigations and deviations"):
         _close(sc, dev_id, who="technician")
@@ -84,7 +92,10 @@ def test_an_open_deviation_blocks_release_until_qa_closes_it(sc: Scenario) -> No
     with sc.db.reader() as s:
         (view,) = deviations.list_for_lot(s, sc.cast.who("qa"), lot_id)
     assert (view.is_open, view.closed_by, view.closure) == (
-        False, "Person Qa", "Impact assessed: none; CAPA effective")
+        False,
+        "Person Qa",
+        "Impact assessed: none; CAPA effective",
+    )
     assert view.signature is not None
     assert view.signature.valid
     with pytest.raises(InvalidTransition, match="already closed"):
@@ -118,19 +129,29 @@ def test_opening_needs_every_field_and_the_right_role(sc: Scenario) -> None:
 
 
 def test_an_exceptional_release_names_the_deviations_it_accepts(sc: Scenario) -> None:
-    lot_id, _ = sc.made_lot(sc.subject("TLS-503", BORN),
-                            qc_results=dict(CONFORMING_QC, cd105="93.5 %"))
+    lot_id, _ = sc.made_lot(
+        sc.subject("TLS-503", BORN), qc_results=dict(CONFORMING_QC, cd105="93.5 %")
+    )
     sc.conclude_investigations(lot_id)
     dev_id = _open(sc, lot_id)
     records = disposition.ExceptionalRelease(
-        "Dr A: written request", "risk judged low", "Dr A accepted",
-        utcnow() - dt.timedelta(minutes=5))
+        "Dr A: written request",
+        "risk judged low",
+        "Dr A accepted",
+        utcnow() - dt.timedelta(minutes=5),
+    )
 
     def release(accepted: tuple[int, ...]) -> None:
         with sc.db.session() as s:
-            disposition.release_exceptional(s, sc.cast.who("qa"), lot_id,
-                                            sc.cast.creds("qa"), records, "clinical need",
-                                            accepted_deviations=accepted)
+            disposition.release_exceptional(
+                s,
+                sc.cast.who("qa"),
+                lot_id,
+                sc.cast.creds("qa"),
+                records,
+                "clinical need",
+                accepted_deviations=accepted,
+            )
 
     with pytest.raises(InvalidTransition, match=f"open deviation\\(s\\) #{dev_id} not named"):
         release(())
@@ -140,12 +161,16 @@ def test_an_exceptional_release_names_the_deviations_it_accepts(sc: Scenario) ->
     with sc.db.reader() as s:
         link = s.exec(select(DeviationLink)).one()
         status = lots.get_lot(s, lot_id).status
-        (dev_line,) = [q for q in build_release_data(s, sc.cast.who("qa"), lot_id)
-                       .quality_records if q.kind == "Deviation"]
+        (dev_line,) = [
+            q
+            for q in build_release_data(s, sc.cast.who("qa"), lot_id).quality_records
+            if q.kind == "Deviation"
+        ]
     assert (link.deviation_id, link.record_type) == (dev_id, "disposition")
     assert status == lots.RELEASED_EXCEPTIONAL
     assert dev_line.outcome == "OPEN; accepted by the exceptional release"
     with sc.db.reader() as s:
         assert qc.readiness(s, lots.get_lot(s, lot_id)).open_records == (
-            f"deviation #{dev_id} open: {WHAT['description']}",)
+            f"deviation #{dev_id} open: {WHAT['description']}",
+        )
     verify_ok(sc.db)

@@ -24,8 +24,7 @@ def _allocate(db: Database, fin: str = "A9999", year: int = 26) -> str:
 
 
 def test_numbers_run_per_facility_and_year(db: Database) -> None:
-    assert [_allocate(db) for _ in range(3)] == ["A999926000001", "A999926000002",
-                                                 "A999926000003"]
+    assert [_allocate(db) for _ in range(3)] == ["A999926000001", "A999926000002", "A999926000003"]
     assert _allocate(db, year=27) == "A999927000001"
     assert _allocate(db, fin="B1234") == "B123426000001"
     din = parse_din(_allocate(db))

@@ -65,7 +65,8 @@ def test_a_writer_killed_mid_transaction_loses_only_its_own_operation(db: Databa
 
 
 def test_a_read_only_database_gives_a_clear_error_and_no_partial_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "ro.db"
@@ -138,10 +139,21 @@ def _restored(db: Database, dump: Path, tmp_path: Path) -> Database:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     target = url.set(database=name, drivername="postgresql", query={})
-    subprocess.run(["pg_restore", "--no-owner", "--dbname",
-                    target.render_as_string(hide_password=False), str(dump)], check=True)
-    return Database(url.set(database=name).update_query_dict(
-        {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
+    subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            "--dbname",
+            target.render_as_string(hide_password=False),
+            str(dump),
+        ],
+        check=True,
+    )
+    return Database(
+        url.set(database=name)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
 
 
 def test_backup_while_another_terminal_writes_gives_a_copy_that_verifies(
@@ -169,8 +181,9 @@ def test_backup_while_another_terminal_writes_gives_a_copy_that_verifies(
         copy.dispose()
         if db.dialect == "postgresql":
             url = make_url(copy.url)
-            admin = create_engine(url.set(database=make_url(db.url).database, query={}),
-                                  isolation_level="AUTOCOMMIT")
+            admin = create_engine(
+                url.set(database=make_url(db.url).database, query={}), isolation_level="AUTOCOMMIT"
+            )
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE "{url.database}" WITH (FORCE)'))
             admin.dispose()

@@ -35,12 +35,21 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
 def test_records_are_named_as_people_name_them(sc: Scenario) -> None:
     lot_id, bag = sc.made_lot(sc.subject("TLS-001", dt.date(1970, 1, 1)))
     with sc.db.reader() as s:
-        passage_id = s.exec(select(Passage.id).where(Passage.lot_id == lot_id,
-                                                     Passage.number == 2)).one()
+        passage_id = s.exec(
+            select(Passage.id).where(Passage.lot_id == lot_id, Passage.number == 2)
+        ).one()
         qa = sc.cast.who("qa")
         trail = listings.named(s, qa, listings.lot_audit_trail(s, qa, lot_id))
-        names = record_names(s, [("passage", str(passage_id)), ("product_unit", str(bag)),
-                                 ("setting", "7"), ("passage", "999999")], blinded=False)
+        names = record_names(
+            s,
+            [
+                ("passage", str(passage_id)),
+                ("product_unit", str(bag)),
+                ("setting", "7"),
+                ("passage", "999999"),
+            ],
+            blinded=False,
+        )
         blinded = record_names(s, [("product_unit", str(bag))])
     lot_number = next(r.record for r in trail if r.entity == "lot").removeprefix("Lot ")
     assert names[("passage", str(passage_id))] == f"Passage P2 of {lot_number}"
@@ -72,8 +81,7 @@ def test_the_audit_log_filters_and_blinds_arm_records(sc: Scenario) -> None:
     assert len(everything) == total
     assert [r.seq for r in everything] == sorted((r.seq for r in everything), reverse=True)
     assert allocations
-    assert all(v == [BLINDED, BLINDED]
-                               for r in allocations for v in r.changes.values())
+    assert all(v == [BLINDED, BLINDED] for r in allocations for v in r.changes.values())
     assert "MSC-first" not in str([(r.changes, r.reason) for r in everything])
     assert len(passages) == 1
     assert passages[0].record.startswith("Passage P1 of ")
@@ -90,8 +98,9 @@ def test_a_refusal_before_the_signature_is_known_without_a_password(sc: Scenario
     with sc.db.session() as s:
         from lottrack.records import accounts
 
-        accounts.set_roles(s, sc.cast.who("admin"), tech.username, ["technician", "qa"],
-                           "covering QA")
+        accounts.set_roles(
+            s, sc.cast.who("admin"), tech.username, ["technician", "qa"], "covering QA"
+        )
         tech = CurrentUser.of(s.exec(select(User).where(User.username == tech.username)).one())
     qa = sc.cast.who("qa")
 
@@ -99,6 +108,7 @@ def test_a_refusal_before_the_signature_is_known_without_a_password(sc: Scenario
         def run(creds: signatures.Credentials) -> object:
             with sc.db.session() as s:
                 return disposition.release(s, who, lot_id, creds)
+
         return run
 
     refusal = signatures.refusal_before_signature(attempt(tech))
@@ -121,23 +131,33 @@ def test_why_a_decision_is_not_open() -> None:
     assert disposition.why_not_open("release", "awaiting-release", out) == (
         "Cannot release: out of specification (CD73 93 % (limit ≥ 95 %)). Press e for an "
         "exceptional release at the treating physician's request (EU GMP Part IV §11.5), "
-        "or x to reject.")
+        "or x to reject."
+    )
     assert "results missing (Sterility)" in (
-        disposition.why_not_open("release", "awaiting-release", missing) or "")
-    held = qc.ReleaseReadiness(missing=(), out_of_spec=("CD73 93 %",),
-                               open_investigations=("investigation #1",))
+        disposition.why_not_open("release", "awaiting-release", missing) or ""
+    )
+    held = qc.ReleaseReadiness(
+        missing=(), out_of_spec=("CD73 93 %",), open_investigations=("investigation #1",)
+    )
     assert disposition.why_not_open("release", "awaiting-release", held) == (
         "Cannot release yet: open (investigation #1). Close it first (n on this screen), "
-        "then decide.")
+        "then decide."
+    )
     assert disposition.why_not_open("lift", "released", ready) == (
-        "Cannot lift a quarantine of a lot that is released.")
+        "Cannot lift a quarantine of a lot that is released."
+    )
 
 
-@pytest.mark.parametrize(("typed", "dim", "echo"), [
-    ("1272 cm2", Dim.AREA, "1272 cm²"), ("175 cm²", Dim.AREA, "175 cm²"),
-    ("154 lb", Dim.MASS, "69.9 kg"), ("1.2e6/mL", Dim.CONCENTRATION, "1.20 × 10⁶ cells/mL"),
-    ("1234567 cells", Dim.CELLS, "1.234567 × 10⁶ cells"),
-])
+@pytest.mark.parametrize(
+    ("typed", "dim", "echo"),
+    [
+        ("1272 cm2", Dim.AREA, "1272 cm²"),
+        ("175 cm²", Dim.AREA, "175 cm²"),
+        ("154 lb", Dim.MASS, "69.9 kg"),
+        ("1.2e6/mL", Dim.CONCENTRATION, "1.20 × 10⁶ cells/mL"),
+        ("1234567 cells", Dim.CELLS, "1.234567 × 10⁶ cells"),
+    ],
+)
 def test_a_value_is_echoed_with_the_digits_typed(typed: str, dim: Dim, echo: str) -> None:
     assert format_as_typed(parse_quantity(typed, "x", dim)) == echo
 
@@ -157,18 +177,22 @@ def test_an_infusion_end_is_checked_before_the_signature(sc: Scenario) -> None:
         view = ward.ward_visit(s, nurse, visit)
     assert view.kit_code is not None
     with sc.db.session() as s:
-        infusion_id = ward.bedside_check(s, nurse, visit_id=visit,
-                                         subject_code=view.subject_code,
-                                         date_of_birth=view.date_of_birth,
-                                         kit_code=view.kit_code)
+        infusion_id = ward.bedside_check(
+            s,
+            nurse,
+            visit_id=visit,
+            subject_code=view.subject_code,
+            date_of_birth=view.date_of_birth,
+            kit_code=view.kit_code,
+        )
     with sc.db.reader() as s, pytest.raises(InvalidTransition, match="start of the infusion"):
         ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow())
     with sc.db.session() as s:
         ward.start_infusion(s, nurse, infusion_id, utcnow())
     with sc.db.reader() as s:
         with pytest.raises(ValidationError, match="give a grade 1–5"):
-            ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow(),
-                                    reactions="chills")
-        _, _, reactions = ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow(),
-                                                  reactions=" chills ", reaction_grade=1)
+            ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow(), reactions="chills")
+        _, _, reactions = ward.check_infusion_end(
+            s, nurse, infusion_id, ended_at=utcnow(), reactions=" chills ", reaction_grade=1
+        )
     assert reactions == "chills"

@@ -57,27 +57,49 @@ def _flag(sc: Scenario, lot_id: int) -> str:
         return next(i for i in review_queue(s, sc.cast.who("qa")) if i.lot_id == lot_id).flag
 
 
-def _retest(sc: Scenario, lot_id: int, value: str, *, reason: str = "",
-            retest_of_id: int | None = None, investigation_id: int | None = None) -> int:
+def _retest(
+    sc: Scenario,
+    lot_id: int,
+    value: str,
+    *,
+    reason: str = "",
+    retest_of_id: int | None = None,
+    investigation_id: int | None = None,
+) -> int:
     with sc.db.session() as s:
-        return qc.record_result(s, sc.cast.who("technician"), lot_id=lot_id, test="endotoxin",
-                                value_text=value, tested_at=utcnow(), method="LAL",
-                                retest_of_id=retest_of_id, investigation_id=investigation_id,
-                                reason=reason)
+        return qc.record_result(
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            test="endotoxin",
+            value_text=value,
+            tested_at=utcnow(),
+            method="LAL",
+            retest_of_id=retest_of_id,
+            investigation_id=investigation_id,
+            reason=reason,
+        )
 
 
-def _close(sc: Scenario, inv_id: int, *, lab_error: bool, who: str = "qa",
-           password: str | None = None, conclusion: str = "reviewed the raw data") -> None:
+def _close(
+    sc: Scenario,
+    inv_id: int,
+    *,
+    lab_error: bool,
+    who: str = "qa",
+    password: str | None = None,
+    conclusion: str = "reviewed the raw data",
+) -> None:
     creds = sc.cast.creds(who)
     if password is not None:
         creds = Credentials(creds.username, password)
     with sc.db.session() as s:
-        investigations.close(s, sc.cast.who(who), creds, inv_id, lab_error=lab_error,
-                             conclusion=conclusion)
+        investigations.close(
+            s, sc.cast.who(who), creds, inv_id, lab_error=lab_error, conclusion=conclusion
+        )
 
 
-def test_an_oos_result_opens_an_investigation_at_once_and_blocks_release(
-        sc: Scenario) -> None:
+def test_an_oos_result_opens_an_investigation_at_once_and_blocks_release(sc: Scenario) -> None:
     lot_id = _oos_lot(sc, "TLS-401")
     (inv,) = _investigations(sc, lot_id)
     (original,) = _endotoxin_rows(sc, lot_id)
@@ -89,8 +111,10 @@ def test_an_oos_result_opens_an_investigation_at_once_and_blocks_release(
     assert not ready.ready
     assert ready.open_records == (f"investigation #{inv.id} open: {inv.result_text}",)
     assert _flag(sc, lot_id) == "INVESTIGATION OPEN, OUT OF SPEC"
-    with sc.db.session() as s, pytest.raises(InvalidTransition,
-                                             match=f"investigation #{inv.id} open"):
+    with (
+        sc.db.session() as s,
+        pytest.raises(InvalidTransition, match=f"investigation #{inv.id} open"),
+    ):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     verify_ok(sc.db)
 
@@ -101,21 +125,38 @@ def test_a_retest_needs_an_open_investigation_and_a_reason(sc: Scenario) -> None
     (inv,) = _investigations(sc, lot_id)
     with pytest.raises(ValidationError, match="Retest reason: nothing was typed"):
         _retest(sc, lot_id, "0.3 EU/mL", retest_of_id=original.id)
-    with pytest.raises(InvalidTransition, match=f"investigation #{inv.id} is open on "
-                       "Endotoxin 4.0 EU/mL .*record the result as a retest"):
+    with pytest.raises(
+        InvalidTransition,
+        match=f"investigation #{inv.id} is open on "
+        "Endotoxin 4.0 EU/mL .*record the result as a retest",
+    ):
         _retest(sc, lot_id, "0.3 EU/mL")
     with sc.db.reader() as s:
         conforming = next(r for r in qc.results(s, lot_id) if r.code == "cd73")
     with sc.db.session() as s, pytest.raises(ValidationError, match="not an investigation"):
-        qc.record_result(s, sc.cast.who("technician"), lot_id=lot_id, test="cd73",
-                         value_text="99 %", tested_at=utcnow(), retest_of_id=conforming.id,
-                         reason="again")
+        qc.record_result(
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            test="cd73",
+            value_text="99 %",
+            tested_at=utcnow(),
+            retest_of_id=conforming.id,
+            reason="again",
+        )
     assert len(_endotoxin_rows(sc, lot_id)) == 1  # nothing stored
-    retest = _retest(sc, lot_id, "0.3 EU/mL", investigation_id=inv.id,
-                     reason="sample tube suspected contaminated; fresh aliquot")
+    retest = _retest(
+        sc,
+        lot_id,
+        "0.3 EU/mL",
+        investigation_id=inv.id,
+        reason="sample tube suspected contaminated; fresh aliquot",
+    )
     rows = _endotoxin_rows(sc, lot_id)
     assert [(r.id, r.value_text, r.conforms, r.superseded) for r in rows] == [
-        (original.id, "4.0 EU/mL", False, False), (retest, "0.3 EU/mL", True, False)]
+        (original.id, "4.0 EU/mL", False, False),
+        (retest, "0.3 EU/mL", True, False),
+    ]
     assert rows[1].investigation_note.startswith(f"retest in open investigation #{inv.id}")
     assert rows[0].investigation_note == f"opened investigation #{inv.id} (open)"
     assert _flag(sc, lot_id) == "INVESTIGATION OPEN, OUT OF SPEC"  # never "ready"
@@ -123,7 +164,9 @@ def test_a_retest_needs_an_open_investigation_and_a_reason(sc: Scenario) -> None
         link = s.exec(select(InvestigationRetest)).one()
         stored = s.get(QCResult, retest)
     assert (link.result_id, link.reason) == (
-        retest, "sample tube suspected contaminated; fresh aliquot")
+        retest,
+        "sample tube suspected contaminated; fresh aliquot",
+    )
     assert stored is not None
     assert stored.retest_of_id == original.id
     verify_ok(sc.db)
@@ -193,20 +236,24 @@ def test_closing_rules(sc: Scenario) -> None:
 def test_an_open_investigation_blocks_the_exceptional_release_too(sc: Scenario) -> None:
     lot_id = _oos_lot(sc, "TLS-406")
     records = disposition.ExceptionalRelease(
-        "Dr A: written request", "risk judged low", "Dr A accepted",
-        utcnow() - dt.timedelta(minutes=5))
+        "Dr A: written request",
+        "risk judged low",
+        "Dr A accepted",
+        utcnow() - dt.timedelta(minutes=5),
+    )
     with sc.db.session() as s, pytest.raises(InvalidTransition, match="investigation #"):
-        disposition.release_exceptional(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                                        records, "clinical need")
+        disposition.release_exceptional(
+            s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"), records, "clinical need"
+        )
     sc.conclude_investigations(lot_id)
     with sc.db.session() as s:
-        disposition.release_exceptional(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                                        records, "clinical need")
+        disposition.release_exceptional(
+            s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"), records, "clinical need"
+        )
     verify_ok(sc.db)
 
 
-def test_the_release_certificate_lists_each_investigation_and_its_conclusion(
-        sc: Scenario) -> None:
+def test_the_release_certificate_lists_each_investigation_and_its_conclusion(sc: Scenario) -> None:
     from certificates.release import render_release
     from lottrack.views.documents.builders import build_release_data
     from tests.certificates.pdftext import text
@@ -220,8 +267,9 @@ def test_the_release_certificate_lists_each_investigation_and_its_conclusion(
         data = build_release_data(s, sc.cast.who("qa"), lot_id)
     (line,) = data.quality_records
     assert (line.kind, line.reference) == ("Investigation", f"#{inv.id}")
-    assert line.what == ("Endotoxin 4.0 EU/mL (limit ≤ 3.5 EU/mL); retest 0.3 EU/mL "
-                         "(fresh aliquot)")
+    assert line.what == (
+        "Endotoxin 4.0 EU/mL (limit ≤ 3.5 EU/mL); retest 0.3 EU/mL (fresh aliquot)"
+    )
     assert line.outcome.startswith("assignable laboratory error found")
     assert "pipetting error on the worksheet (Person Qa)" in line.outcome
     printed = " ".join(text(render_release(data)).split())

@@ -35,11 +35,13 @@ def _page(sc: Scenario, **kwargs: object) -> listings.LotPage:
 def three_lots(sc: Scenario) -> list[int]:
     """Lots of TLS-001 (oldest, in process), TLS-002 (awaiting release), TLS-003 (newest)."""
     now = utcnow()
-    first = sc.harvest_and_lot(sc.subject("TLS-001", dt.date(1970, 1, 1)),
-                               now - dt.timedelta(days=20))
+    first = sc.harvest_and_lot(
+        sc.subject("TLS-001", dt.date(1970, 1, 1)), now - dt.timedelta(days=20)
+    )
     second, _ = sc.made_lot(sc.subject("TLS-002", dt.date(1971, 1, 1)))
-    third = sc.harvest_and_lot(sc.subject("TLS-003", dt.date(1972, 1, 1)),
-                               now - dt.timedelta(days=1))
+    third = sc.harvest_and_lot(
+        sc.subject("TLS-003", dt.date(1972, 1, 1)), now - dt.timedelta(days=1)
+    )
     return [first, second, third]
 
 
@@ -70,7 +72,10 @@ def test_lot_page_searches_filters_sorts_and_pages(sc: Scenario, three_lots: lis
     assert [r.id for r in first.rows + rest.rows] == list(reversed(three_lots))
     assert [r.id for r in _page(sc, sort="oldest").rows] == three_lots
     assert [r.subject_code for r in _page(sc, sort="subject").rows] == [
-        "TLS-001", "TLS-002", "TLS-003"]
+        "TLS-001",
+        "TLS-002",
+        "TLS-003",
+    ]
     assert _page(sc, sort="status").rows[0].status == lots.AWAITING_RELEASE
     # Refusals.
     with pytest.raises(ValidationError, match="not a lot status"):
@@ -84,7 +89,8 @@ def test_lot_page_searches_filters_sorts_and_pages(sc: Scenario, three_lots: lis
 
 
 def test_the_lot_list_rereads_the_account_and_returns_what_the_orm_would(
-        sc: Scenario, three_lots: list[int]) -> None:
+    sc: Scenario, three_lots: list[int]
+) -> None:
     """Read on the bare driver, the list still refuses a disabled or locked account at
     once, and its rows hold the values (aware times included) a session returns."""
     tech = sc.cast.who("technician")
@@ -94,7 +100,11 @@ def test_the_lot_list_rereads_the_account_and_returns_what_the_orm_would(
             lot = s.get(Lot, row.id)
             assert lot is not None
             assert (row.lot_number, row.status, row.created_at, row.formulated_at) == (
-                lot.lot_number, lot.status, lot.created_at, lot.formulated_at)
+                lot.lot_number,
+                lot.status,
+                lot.created_at,
+                lot.formulated_at,
+            )
             assert row.created_at.tzinfo is not None
     with sc.db.session() as s:
         user = s.get(User, tech.id)
@@ -116,25 +126,35 @@ def test_the_lot_list_rereads_the_account_and_returns_what_the_orm_would(
 
 def test_technician_worklist_says_what_is_due(sc: Scenario) -> None:
     now = utcnow()
-    fresh = sc.harvest_and_lot(sc.subject("TLS-010", dt.date(1970, 1, 1)),
-                               now - dt.timedelta(days=5))
-    growing = sc.harvest_and_lot(sc.subject("TLS-011", dt.date(1970, 1, 1)),
-                                 now - dt.timedelta(days=8))
+    fresh = sc.harvest_and_lot(
+        sc.subject("TLS-010", dt.date(1970, 1, 1)), now - dt.timedelta(days=5)
+    )
+    growing = sc.harvest_and_lot(
+        sc.subject("TLS-011", dt.date(1970, 1, 1)), now - dt.timedelta(days=8)
+    )
     with sc.db.session() as s:
-        expansion.record_passage(s, sc.cast.who("technician"), lot_id=growing, number=0,
-                                 seeded_at=now - dt.timedelta(days=7), cells_seeded_text="5e6",
-                                 area_text="175 cm2", vessels="T175",
-                                 reagent_lot_ids=sc.reagent_ids)
-    grown = sc.harvest_and_lot(sc.subject("TLS-012", dt.date(1970, 1, 1)),
-                               now - dt.timedelta(days=12))
+        expansion.record_passage(
+            s,
+            sc.cast.who("technician"),
+            lot_id=growing,
+            number=0,
+            seeded_at=now - dt.timedelta(days=7),
+            cells_seeded_text="5e6",
+            area_text="175 cm2",
+            vessels="T175",
+            reagent_lot_ids=sc.reagent_ids,
+        )
+    grown = sc.harvest_and_lot(
+        sc.subject("TLS-012", dt.date(1970, 1, 1)), now - dt.timedelta(days=12)
+    )
     sc.passages(grown, now - dt.timedelta(days=11), n=3)
-    missing_qc, _ = sc.made_lot(sc.subject("TLS-013", dt.date(1970, 1, 1)),
-                                qc_results={k: v for k, v in CONFORMING_QC.items()
-                                            if k != "sterility"})
+    missing_qc, _ = sc.made_lot(
+        sc.subject("TLS-013", dt.date(1970, 1, 1)),
+        qc_results={k: v for k, v in CONFORMING_QC.items() if k != "sterility"},
+    )
     complete, _ = sc.made_lot(sc.subject("TLS-014", dt.date(1970, 1, 1)))
     with sc.db.reader() as s:
-        items = {i.lot_id: i for i in listings.technician_worklist(
-            s, sc.cast.who("technician"))}
+        items = {i.lot_id: i for i in listings.technician_worklist(s, sc.cast.who("technician"))}
     assert items[fresh].due == "Seed P0"
     assert items[growing].due == "Harvest P0"
     assert items[grown].due == "Seed P3 or count final product"
@@ -144,10 +164,11 @@ def test_technician_worklist_says_what_is_due(sc: Scenario) -> None:
 
 def test_review_queue_flags_out_of_specification(sc: Scenario) -> None:
     ready, _ = sc.made_lot(sc.subject("TLS-020", dt.date(1970, 1, 1)))
-    failing, _ = sc.made_lot(sc.subject("TLS-021", dt.date(1970, 1, 1)),
-                             qc_results=dict(CONFORMING_QC, viability_fresh="75 %"))
-    sc.harvest_and_lot(sc.subject("TLS-022", dt.date(1970, 1, 1)),
-                       utcnow() - dt.timedelta(days=2))
+    failing, _ = sc.made_lot(
+        sc.subject("TLS-021", dt.date(1970, 1, 1)),
+        qc_results=dict(CONFORMING_QC, viability_fresh="75 %"),
+    )
+    sc.harvest_and_lot(sc.subject("TLS-022", dt.date(1970, 1, 1)), utcnow() - dt.timedelta(days=2))
     with sc.db.reader() as s:
         queue = {i.lot_id: i for i in listings.review_queue(s, sc.cast.who("qa"))}
     assert set(queue) == {ready, failing}
@@ -166,8 +187,9 @@ def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
     with sc.db.reader() as s:
         first_passage = listings.lot_form_context(s, tech, lot_id).passages[0]
     with sc.db.session() as s:
-        expansion.correct_passage(s, tech, first_passage.id, vessels="T175 flask",
-                                  reason="vessel misnamed")
+        expansion.correct_passage(
+            s, tech, first_passage.id, vessels="T175 flask", reason="vessel misnamed"
+        )
     with sc.db.reader() as s:
         (count,) = listings.lot_counts(s, tech, lot_id)
         timeline = listings.lot_timeline(s, tech, lot_id)
@@ -183,13 +205,24 @@ def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
     assert any(w.startswith("QC: 14 result(s)") for w in whats)
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
     entities = {row.entity for row in trail}
-    assert {"lot", "harvest", "passage", "cell_count", "count_replicate", "qc_result",
-            "product_unit", "passage_reagent"} <= entities
+    assert {
+        "lot",
+        "harvest",
+        "passage",
+        "cell_count",
+        "count_replicate",
+        "qc_result",
+        "product_unit",
+        "passage_reagent",
+    } <= entities
     corrections = [row for row in trail if row.changed_after_entry]
     assert [(c.entity, c.reason) for c in corrections] == [("passage", "vessel misnamed")]
     assert corrections[0].changes["vessels"] == ["CellSTACK", "T175 flask"]
-    harvest_filled = [r for r in trail if r.entity == "passage" and r.action == "update"
-                      and "harvested_at" in r.changes]
+    harvest_filled = [
+        r
+        for r in trail
+        if r.entity == "passage" and r.action == "update" and "harvested_at" in r.changes
+    ]
     assert harvest_filled
     assert not any(r.changed_after_entry for r in harvest_filled)
     assert context.status == lots.AWAITING_RELEASE
@@ -206,8 +239,9 @@ def test_a_lots_audit_trail_is_read_in_a_fixed_number_of_statements(sc: Scenario
     """A lot just started and a formulated lot with dozens of records cost the same
     statements; the trail holds the lot's records and nothing of another lot's."""
     qa = sc.cast.who("qa")
-    fresh = sc.harvest_and_lot(sc.subject("TLS-050", dt.date(1970, 1, 1)),
-                               utcnow() - dt.timedelta(days=2))
+    fresh = sc.harvest_and_lot(
+        sc.subject("TLS-050", dt.date(1970, 1, 1)), utcnow() - dt.timedelta(days=2)
+    )
     made, _ = sc.made_lot(sc.subject("TLS-051", dt.date(1970, 1, 1)))
     other, _ = sc.made_lot(sc.subject("TLS-052", dt.date(1970, 1, 1)))
 
@@ -221,8 +255,7 @@ def test_a_lots_audit_trail_is_read_in_a_fixed_number_of_statements(sc: Scenario
     rows, theirs = trail(made), trail(other)
     assert len(rows) > 30
     assert [r.seq for r in rows] == sorted(r.seq for r in rows)
-    assert not {(r.entity, r.entity_id) for r in rows} & {
-        (r.entity, r.entity_id) for r in theirs}
+    assert not {(r.entity, r.entity_id) for r in rows} & {(r.entity, r.entity_id) for r in theirs}
     assert {r.entity_id for r in rows if r.entity == "lot"} == {str(made)}
     with sc.db.reader() as s:
         qc_ids = {str(r.id) for r in s.exec(select(QCResult).where(QCResult.lot_id == made))}
@@ -234,8 +267,14 @@ def test_choices_for_forms(sc: Scenario) -> None:
     subject = sc.subject("TLS-040", dt.date(1970, 1, 1))
     with sc.db.session() as s:
         harvest = harvests.record_harvest(
-            s, tech, subject_id=subject, collected_at=utcnow() - dt.timedelta(hours=3),
-            volume_text="85 mL", anticoagulant="heparin", aspiration_site="iliac crest")
+            s,
+            tech,
+            subject_id=subject,
+            collected_at=utcnow() - dt.timedelta(hours=3),
+            volume_text="85 mL",
+            anticoagulant="heparin",
+            aspiration_site="iliac crest",
+        )
     sc.harvest_and_lot(subject, utcnow() - dt.timedelta(days=1))
     with sc.db.reader() as s:
         waiting = listings.harvests_without_lot(s, tech)
@@ -243,7 +282,8 @@ def test_choices_for_forms(sc: Scenario) -> None:
         sites = listings.site_choices(s, tech)
         usable = listings.reagent_lots(s, tech, usable_only=True)
     assert [(h.id, h.din, h.subject_code) for h in waiting] == [
-        (harvest.id, harvest.din, "TLS-040")]
+        (harvest.id, harvest.din, "TLS-040")
+    ]
     assert [(c.code, c.decimal_separator) for c in subjects] == [("TLS-040", ".")]
     assert [c.id for c in sites] == [sc.site_id]
     assert {r.id for r in usable} == {*sc.reagent_ids, sc.media_id}
@@ -252,7 +292,8 @@ def test_choices_for_forms(sc: Scenario) -> None:
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_a_read_sent_on_a_connection_the_server_dropped_is_run_again_on_a_fresh_one(
-        sc: Scenario, three_lots: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    sc: Scenario, three_lots: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The lot list keeps its driver connections between reads. When the server dropped one
     (a restart) and its goodbye has not reached the socket yet, the read is sent, fails,
     and is run once more on a fresh connection: the person sees the page, not an error."""
@@ -286,18 +327,36 @@ def _statements(db: Database, read: Callable[[Session], object]) -> int:
     return len(sent)
 
 
-def _passage(sc: Scenario, lot_id: int, number: int, seeded: dt.datetime,
-             harvested: dt.datetime | None = None) -> None:
+def _passage(
+    sc: Scenario,
+    lot_id: int,
+    number: int,
+    seeded: dt.datetime,
+    harvested: dt.datetime | None = None,
+) -> None:
     tech = sc.cast.who("technician")
     with sc.db.session() as s:
-        pid = expansion.record_passage(s, tech, lot_id=lot_id, number=number, seeded_at=seeded,
-                                       cells_seeded_text="5e6", area_text="175 cm2",
-                                       vessels="T175", reagent_lot_ids=sc.reagent_ids)
+        pid = expansion.record_passage(
+            s,
+            tech,
+            lot_id=lot_id,
+            number=number,
+            seeded_at=seeded,
+            cells_seeded_text="5e6",
+            area_text="175 cm2",
+            vessels="T175",
+            reagent_lot_ids=sc.reagent_ids,
+        )
     if harvested is not None:
         with sc.db.session() as s:
-            expansion.record_passage_harvest(s, tech, passage_id=pid, harvested_at=harvested,
-                                             cells_harvested_text="4e7",
-                                             viability_text="95 %")
+            expansion.record_passage_harvest(
+                s,
+                tech,
+                passage_id=pid,
+                harvested_at=harvested,
+                cells_harvested_text="4e7",
+                viability_text="95 %",
+            )
 
 
 def _without(*codes: str) -> dict[str, str]:
@@ -307,8 +366,7 @@ def _without(*codes: str) -> dict[str, str]:
 STERILITY = "Sterility (aerobic/anaerobic culture)"
 
 
-def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
-        sc: Scenario) -> None:
+def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Scenario) -> None:
     """The technician's and QA's lists read the same number of statements for 2 lots as
     for 14 (no query per lot), and say for lots in every state what is due, since when,
     what is missing and what is out of specification, in their orders."""
@@ -327,8 +385,10 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
     no_sterility, _ = sc.made_lot(subject(1), qc_results=_without("sterility"))
 
     def lists() -> tuple[int, int]:
-        return (_statements(sc.db, lambda s: listings.technician_worklist(s, tech)),
-                _statements(sc.db, lambda s: listings.review_queue(s, qa)))
+        return (
+            _statements(sc.db, lambda s: listings.technician_worklist(s, tech)),
+            _statements(sc.db, lambda s: listings.review_queue(s, qa)),
+        )
 
     few = lists()
     with sc.db.reader() as s:
@@ -361,21 +421,27 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
         counts.void_count(s, tech, voided_count.id, "wrong lot's chamber")
     # Formulated lots: out of specification (and held), retested, three missing (one of
     # them voided), complete, complete with a recount pending.
-    failing, _ = sc.made_lot(subject(9), qc_results=_without("mycoplasma") | {
-        "viability_fresh": "75 %", "cd45": "3 %"})
+    failing, _ = sc.made_lot(
+        subject(9), qc_results=_without("mycoplasma") | {"viability_fresh": "75 %", "cd45": "3 %"}
+    )
     with sc.db.session() as s:
         disposition.quarantine(s, qa, failing, sc.cast.creds("qa"), "viability 75 %")
-    retested, _ = sc.made_lot(subject(10), qc_results=dict(CONFORMING_QC,
-                                                           viability_fresh="75 %"))
+    retested, _ = sc.made_lot(subject(10), qc_results=dict(CONFORMING_QC, viability_fresh="75 %"))
     with sc.db.reader() as s:
         first = next(r for r in qc.results(s, retested) if r.code == "viability_fresh")
     with sc.db.session() as s:
-        qc.record_result(s, tech, lot_id=retested, test="viability_fresh",
-                         value_text="91 %", tested_at=utcnow(), retest_of_id=first.id,
-                         reason="OOS investigation: fresh aliquot")
+        qc.record_result(
+            s,
+            tech,
+            lot_id=retested,
+            test="viability_fresh",
+            value_text="91 %",
+            tested_at=utcnow(),
+            retest_of_id=first.id,
+            reason="OOS investigation: fresh aliquot",
+        )
     sc.conclude_investigations(retested, lab_error=True, conclusion="dye expired")
-    three_missing, _ = sc.made_lot(subject(11), qc_results=_without("sterility",
-                                                                    "mycoplasma"))
+    three_missing, _ = sc.made_lot(subject(11), qc_results=_without("sterility", "mycoplasma"))
     with sc.db.reader() as s:
         endotoxin = next(r for r in qc.results(s, three_missing) if r.code == "endotoxin")
     with sc.db.session() as s:
@@ -384,60 +450,110 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
     recount, _ = sc.made_lot(subject(13))
     with sc.db.session() as s:  # as a count set entered before formulation checks existed
         audit.set_actor(s, tech.id, "technician")
-        s.add(CellCount(lot_id=recount, target=counts.FINAL_PRODUCT, method="hemocytometer",
-                        counted_at=utcnow(), counted_by=tech.id, mean_viable_per_ml=2e6,
-                        viability_pct=94.0, cv_pct=15.7, recount_required=True))
+        s.add(
+            CellCount(
+                lot_id=recount,
+                target=counts.FINAL_PRODUCT,
+                method="hemocytometer",
+                counted_at=utcnow(),
+                counted_by=tech.id,
+                mean_viable_per_ml=2e6,
+                viability_pct=94.0,
+                cv_pct=15.7,
+                recount_required=True,
+            )
+        )
 
     assert lists() == few  # 14 lots, the same statements as for 2
 
     with sc.db.reader() as s:
         work = listings.technician_worklist(s, tech)
         queue = listings.review_queue(s, qa)
-        created = {lot.id: lot.created_at for lot in s.exec(select(Lot)).all()
-                   if lot.id is not None}
+        created = {
+            lot.id: lot.created_at for lot in s.exec(select(Lot)).all() if lot.id is not None
+        }
         formulated = {lot.id: lot.formulated_at for lot in s.exec(select(Lot)).all()}
         steps = {i.lot_id: listings.next_step(s, tech, i.lot_id) for i in work}
     expected = [  # longest waiting first
-        (voided, lots.IN_PROCESS, "Seed P3 or count final product",
-         voided_at - dt.timedelta(minutes=30)),  # P2 harvested about 79 days ago
+        (
+            voided,
+            lots.IN_PROCESS,
+            "Seed P3 or count final product",
+            voided_at - dt.timedelta(minutes=30),
+        ),  # P2 harvested about 79 days ago
         (counted_early, lots.IN_PROCESS, "Seed P2 or count final product", days(74)),
         (seeded, lots.IN_PROCESS, "Harvest P0", days(39)),
-        (at_max, lots.IN_PROCESS, "Count final product",
-         at_max_at - dt.timedelta(minutes=30)),  # about 34 days ago
-        (grown, lots.IN_PROCESS, "Seed P3 or count final product",
-         grown_at - dt.timedelta(minutes=30)),  # about 19 days ago
+        (
+            at_max,
+            lots.IN_PROCESS,
+            "Count final product",
+            at_max_at - dt.timedelta(minutes=30),
+        ),  # about 34 days ago
+        (
+            grown,
+            lots.IN_PROCESS,
+            "Seed P3 or count final product",
+            grown_at - dt.timedelta(minutes=30),
+        ),  # about 19 days ago
         (recounted, lots.IN_PROCESS, "Formulate", days(4)),
         (spread, lots.IN_PROCESS, "Recount final product (CV 28.3 %)", days(3)),
-        (no_sterility, lots.AWAITING_RELEASE, f"QC result missing: {STERILITY}",
-         formulated[no_sterility]),
-        (failing, lots.QUARANTINED,  # viability and CD45 out of specification
-         "2 INVESTIGATIONS OPEN · QC result missing: Mycoplasma", formulated[failing]),
-        (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3",
-         formulated[three_missing]),
+        (
+            no_sterility,
+            lots.AWAITING_RELEASE,
+            f"QC result missing: {STERILITY}",
+            formulated[no_sterility],
+        ),
+        (
+            failing,
+            lots.QUARANTINED,  # viability and CD45 out of specification
+            "2 INVESTIGATIONS OPEN · QC result missing: Mycoplasma",
+            formulated[failing],
+        ),
+        (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3", formulated[three_missing]),
         (fresh, lots.IN_PROCESS, "Seed P0", created[fresh]),
     ]
     assert [(i.lot_id, i.status, i.due, i.since) for i in work] == expected
-    assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}"
-               for i in work)
+    assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}" for i in work)
     assert {lot_id: steps[lot_id] for lot_id, *_ in expected} == {
         **{lot_id: due for lot_id, status, due, _ in expected if status == lots.IN_PROCESS},
         no_sterility: f"QC results missing: {STERILITY}",
         failing: "QC results missing: Mycoplasma",
         three_missing: f"QC results missing: {STERILITY}, Mycoplasma, Endotoxin",
     }
-    assert [(i.lot_id, i.status, i.formulated_at, i.missing, i.out_of_spec,
-             i.recount_pending, i.flag) for i in queue] == [  # oldest formulation first
-        (no_sterility, lots.AWAITING_RELEASE, formulated[no_sterility], (STERILITY,), (),
-         False, "1 result(s) missing"),
-        (failing, lots.QUARANTINED, formulated[failing], ("Mycoplasma",),
-         ("Viability, fresh final product 75 % (limit ≥ 80 %)", "CD45 3 % (limit ≤ 2 %)"),
-         False, "INVESTIGATION OPEN, OUT OF SPEC, 1 missing"),
+    assert [
+        (i.lot_id, i.status, i.formulated_at, i.missing, i.out_of_spec, i.recount_pending, i.flag)
+        for i in queue
+    ] == [  # oldest formulation first
+        (
+            no_sterility,
+            lots.AWAITING_RELEASE,
+            formulated[no_sterility],
+            (STERILITY,),
+            (),
+            False,
+            "1 result(s) missing",
+        ),
+        (
+            failing,
+            lots.QUARANTINED,
+            formulated[failing],
+            ("Mycoplasma",),
+            ("Viability, fresh final product 75 % (limit ≥ 80 %)", "CD45 3 % (limit ≤ 2 %)"),
+            False,
+            "INVESTIGATION OPEN, OUT OF SPEC, 1 missing",
+        ),
         (retested, lots.AWAITING_RELEASE, formulated[retested], (), (), False, "ready"),
-        (three_missing, lots.AWAITING_RELEASE, formulated[three_missing],
-         (STERILITY, "Mycoplasma", "Endotoxin"), (), False, "3 result(s) missing"),
+        (
+            three_missing,
+            lots.AWAITING_RELEASE,
+            formulated[three_missing],
+            (STERILITY, "Mycoplasma", "Endotoxin"),
+            (),
+            False,
+            "3 result(s) missing",
+        ),
         (complete, lots.AWAITING_RELEASE, formulated[complete], (), (), False, "ready"),
-        (recount, lots.AWAITING_RELEASE, formulated[recount], (), (), True,
-         "recount pending"),
+        (recount, lots.AWAITING_RELEASE, formulated[recount], (), (), True, "recount pending"),
     ]
     with sc.db.reader() as s:  # one lot's readiness is the batched one's
         ready = qc.readiness_of(s, s.exec(select(Lot)).all())
@@ -447,9 +563,12 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(
             assert qc.readiness(s, lot) == state
 
     with sc.db.reader() as s:  # what the batch-record screen offers to record
-        offered = {lot_id: listings.recordable(listings.lot_form_context(s, tech, lot_id),
-                                               listings.lot_next_step(s, tech, lot_id))
-                   for lot_id, *_ in expected}
+        offered = {
+            lot_id: listings.recordable(
+                listings.lot_form_context(s, tech, lot_id), listings.lot_next_step(s, tech, lot_id)
+            )
+            for lot_id, *_ in expected
+        }
     assert offered == {
         fresh: {"seed", "qc"},
         seeded: {"harvest", "qc"},

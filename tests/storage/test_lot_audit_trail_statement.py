@@ -22,31 +22,43 @@ from lottrack.views import listings
 from lottrack.views.listings import history
 from tests.factories import make_scenario
 
-KINDS = {"lot", "harvest", "passage", "passage_reagent", "cell_count", "count_replicate",
-         "qc_result", "product_unit", "custody_event", "disposition", "signature"}
+KINDS = {
+    "lot",
+    "harvest",
+    "passage",
+    "passage_reagent",
+    "cell_count",
+    "count_replicate",
+    "qc_result",
+    "product_unit",
+    "custody_event",
+    "disposition",
+    "signature",
+}
 
 _IDS = {
     "lot": "SELECT CAST(lot.id AS VARCHAR) FROM lot WHERE lot.id = :lot_id",
     "harvest": "SELECT CAST(lot.harvest_id AS VARCHAR) FROM lot WHERE lot.id = :lot_id",
     "passage": "SELECT CAST(id AS VARCHAR) FROM passage WHERE lot_id = :lot_id",
     "passage_reagent": "SELECT CAST(id AS VARCHAR) FROM passage_reagent WHERE passage_id IN "
-                       "(SELECT id FROM passage WHERE lot_id = :lot_id)",
+    "(SELECT id FROM passage WHERE lot_id = :lot_id)",
     "cell_count": "SELECT CAST(id AS VARCHAR) FROM cell_count WHERE lot_id = :lot_id",
     "count_replicate": "SELECT CAST(id AS VARCHAR) FROM count_replicate WHERE count_id IN "
-                       "(SELECT id FROM cell_count WHERE lot_id = :lot_id)",
+    "(SELECT id FROM cell_count WHERE lot_id = :lot_id)",
     "qc_result": "SELECT CAST(id AS VARCHAR) FROM qc_result WHERE lot_id = :lot_id",
     "product_unit": "SELECT CAST(id AS VARCHAR) FROM product_unit WHERE lot_id = :lot_id",
     "custody_event": "SELECT CAST(id AS VARCHAR) FROM custody_event WHERE unit_id IN "
-                     "(SELECT id FROM product_unit WHERE lot_id = :lot_id)",
+    "(SELECT id FROM product_unit WHERE lot_id = :lot_id)",
     "disposition": "SELECT CAST(id AS VARCHAR) FROM disposition WHERE lot_id = :lot_id",
     "signature": "SELECT CAST(id AS VARCHAR) FROM signature "
-                 "WHERE record_type = 'lot' AND record_id = :lot_id",
+    "WHERE record_type = 'lot' AND record_id = :lot_id",
 }
-BEFORE = ("SELECT seq, at, username, action, entity, entity_id, changes, reason "
-          "FROM audit_event WHERE "
-          + " OR ".join(f"(entity = '{kind}' AND entity_id IN ({ids}))"
-                        for kind, ids in _IDS.items())
-          + " ORDER BY seq")
+BEFORE = (
+    "SELECT seq, at, username, action, entity, entity_id, changes, reason "
+    "FROM audit_event WHERE "
+    + " OR ".join(f"(entity = '{kind}' AND entity_id IN ({ids}))" for kind, ids in _IDS.items())
+    + " ORDER BY seq"
+)
 """The trail's statement before issue #18, written out: one ``OR`` of every kind."""
 
 
@@ -64,21 +76,40 @@ def _dispensed_lot(sc: Scenario, code: str) -> int:
     with sc.compressed_time():
         sc.dispense(visit, msc_bag=bag)
     with sc.db.reader() as s:
-        unit = s.get(ProductUnit, s.exec(select(Dispensing.unit_id).where(
-            Dispensing.visit_id == visit)).one())
+        unit = s.get(
+            ProductUnit,
+            s.exec(select(Dispensing.unit_id).where(Dispensing.visit_id == visit)).one(),
+        )
         assert unit is not None
     with sc.db.session() as s:
-        formulation.record_custody(s, sc.cast.who("clinician"), kit_code=unit.kit_code,
-                                   from_location="Pharmacy", to_location="Ward 3",
-                                   at=utcnow(), temperature_text="4 °C")
+        formulation.record_custody(
+            s,
+            sc.cast.who("clinician"),
+            kit_code=unit.kit_code,
+            from_location="Pharmacy",
+            to_location="Ward 3",
+            at=utcnow(),
+            temperature_text="4 °C",
+        )
     return lot_id
 
 
 def test_the_trail_statement_reads_the_rows_the_or_statement_did(sc: Scenario) -> None:
     other = _dispensed_lot(sc, "TLS-601")
     lot_id = _dispensed_lot(sc, "TLS-602")
-    columns = [AuditEvent.__table__.c[name] for name in (  # type: ignore[attr-defined]
-        "seq", "at", "username", "action", "entity", "entity_id", "changes", "reason")]
+    columns = [
+        AuditEvent.__table__.c[name]  # type: ignore[attr-defined]
+        for name in (
+            "seq",
+            "at",
+            "username",
+            "action",
+            "entity",
+            "entity_id",
+            "changes",
+            "reason",
+        )
+    ]
     before = text(BEFORE).columns(*columns)
     with sc.db.reader() as s:
         prepared = fastsql.Prepared.of(history._trail_statement(), s.get_bind().dialect)

@@ -71,19 +71,36 @@ class World:
 def person(db: Database, username: str, roles: str) -> CurrentUser:
     with db.session() as s:
         audit.set_actor(s, None, "system:test")
-        user = User(username=username, full_name=f"Person {username.title()}", roles=roles,
-                    password_hash=_HASH)
+        user = User(
+            username=username,
+            full_name=f"Person {username.title()}",
+            roles=roles,
+            password_hash=_HASH,
+        )
         s.add(user)
         s.flush()
         return CurrentUser.of(user)
 
 
-def new_reagent(w: World, name: str, lot_number: str, *, kind: str = "medium",
-                expiry: dt.date | None = None, release: bool = True) -> int:
+def new_reagent(
+    w: World,
+    name: str,
+    lot_number: str,
+    *,
+    kind: str = "medium",
+    expiry: dt.date | None = None,
+    release: bool = True,
+) -> int:
     with w.session() as s:
         info = reagents.register_reagent_lot(
-            s, w.tech, name=name, kind=kind, supplier="Acme Bio", lot_number=lot_number,
-            expiry=expiry or (NOW + dt.timedelta(days=365)).date())
+            s,
+            w.tech,
+            name=name,
+            kind=kind,
+            supplier="Acme Bio",
+            lot_number=lot_number,
+            expiry=expiry or (NOW + dt.timedelta(days=365)).date(),
+        )
     if release:
         with w.session() as s:
             reagents.release_reagent_lot(s, w.qa, info.id)
@@ -104,16 +121,31 @@ def build_world(db: Database) -> World:
     clinician = person(db, "clio", "clinician")
     with db.session() as s:
         site = sites.create_site(
-            s, admin, name="Test Cell Therapy Facility", fin="A9999", timezone="Europe/Berlin",
-            decimal_separator=".", address="1 Test Road", product_code_msc="S12341",
-            product_code_placebo="S1235100")
+            s,
+            admin,
+            name="Test Cell Therapy Facility",
+            fin="A9999",
+            timezone="Europe/Berlin",
+            decimal_separator=".",
+            address="1 Test Road",
+            product_code_msc="S12341",
+            product_code_placebo="S1235100",
+        )
     with db.session() as s:
-        subject = subjects.register_subject(s, clinician, code="tls-003", initials="jd",
-                                            date_of_birth=dt.date(1971, 5, 4), site_id=site.id)
+        subject = subjects.register_subject(
+            s,
+            clinician,
+            code="tls-003",
+            initials="jd",
+            date_of_birth=dt.date(1971, 5, 4),
+            site_id=site.id,
+        )
     w = World(db, admin, tech, qa, clinician, site.id, subject.id, [])
-    w.reagent_ids = [new_reagent(w, "MEM alpha", "M-001"),
-                     new_reagent(w, "Platelet lysate", "PL-77", kind="supplement"),
-                     new_reagent(w, "TrypLE", "T-9", kind="dissociation")]
+    w.reagent_ids = [
+        new_reagent(w, "MEM alpha", "M-001"),
+        new_reagent(w, "Platelet lysate", "PL-77", kind="supplement"),
+        new_reagent(w, "TrypLE", "T-9", kind="dissociation"),
+    ]
     return w
 
 
@@ -121,34 +153,63 @@ def start(w: World) -> tuple[int, str]:
     """A harvest at T0 and its lot; returns (lot id, DIN)."""
     with w.session() as s:
         harvest = harvests.record_harvest(
-            s, w.tech, subject_id=w.subject_id, collected_at=T0, volume_text="90 mL",
-            anticoagulant="heparin", aspiration_site="posterior iliac crest",
-            tnc_text="1.2e9 cells")
+            s,
+            w.tech,
+            subject_id=w.subject_id,
+            collected_at=T0,
+            volume_text="90 mL",
+            anticoagulant="heparin",
+            aspiration_site="posterior iliac crest",
+            tnc_text="1.2e9 cells",
+        )
     with w.session() as s:
         return expansion.start_lot(s, w.tech, harvest_id=harvest.id), harvest.din
 
 
 # (seeded, area, harvested, hours seeded → harvested); the PD are 3, 3 and 3. P2 yields
 # 1.52e8 viable cells, enough for a 50 mL bag at 2.55e6 viable/mL (1.275e8, design §6.8).
-GROWTH = [("5e6 cells", "175 cm²", "4.0 x 10^7 cells", 96),
-          ("1.0×10⁷", "636 cm2", "8e7", 72),
-          ("2e7 cells", "1272 cm^2", "1.6e8 cells", 60)]
+GROWTH = [
+    ("5e6 cells", "175 cm²", "4.0 x 10^7 cells", 96),
+    ("1.0×10⁷", "636 cm2", "8e7", 72),
+    ("2e7 cells", "1272 cm^2", "1.6e8 cells", 60),
+]
 
 
-def seed(w: World, lot_id: int, number: int, at: dt.datetime, cells: str = "5e6 cells",
-         area: str = "175 cm²", reagent_ids: list[int] | None = None) -> int:
+def seed(
+    w: World,
+    lot_id: int,
+    number: int,
+    at: dt.datetime,
+    cells: str = "5e6 cells",
+    area: str = "175 cm²",
+    reagent_ids: list[int] | None = None,
+) -> int:
     with w.session() as s:
         return expansion.record_passage(
-            s, w.tech, lot_id=lot_id, number=number, seeded_at=at, cells_seeded_text=cells,
-            area_text=area, vessels="T175 flask",
-            reagent_lot_ids=w.reagent_ids if reagent_ids is None else reagent_ids)
+            s,
+            w.tech,
+            lot_id=lot_id,
+            number=number,
+            seeded_at=at,
+            cells_seeded_text=cells,
+            area_text=area,
+            vessels="T175 flask",
+            reagent_lot_ids=w.reagent_ids if reagent_ids is None else reagent_ids,
+        )
 
 
-def harvest_passage(w: World, passage_id: int, at: dt.datetime, cells: str = "4e7",
-                    viability: str = "95 %") -> None:
+def harvest_passage(
+    w: World, passage_id: int, at: dt.datetime, cells: str = "4e7", viability: str = "95 %"
+) -> None:
     with w.session() as s:
-        expansion.record_passage_harvest(s, w.tech, passage_id=passage_id, harvested_at=at,
-                                         cells_harvested_text=cells, viability_text=viability)
+        expansion.record_passage_harvest(
+            s,
+            w.tech,
+            passage_id=passage_id,
+            harvested_at=at,
+            cells_harvested_text=cells,
+            viability_text=viability,
+        )
 
 
 def grow(w: World, lot_id: int, passages: int = 3) -> list[int]:
@@ -168,13 +229,30 @@ def hemocytometer(*viable_per_square_and_dead: tuple[int, int]) -> list[Hemocyto
     return [HemocytometerReplicate(live, dead, 4, 10) for live, dead in viable_per_square_and_dead]
 
 
-def count(w: World, lot_id: int, at: dt.datetime, replicates: list[Any],
-          target: str = counts.FINAL_PRODUCT, **kw: Any) -> counts.CountResult:
-    method = counts.AUTOMATED if isinstance(replicates[0], AutomatedReplicate) else (
-        counts.HEMOCYTOMETER)
+def count(
+    w: World,
+    lot_id: int,
+    at: dt.datetime,
+    replicates: list[Any],
+    target: str = counts.FINAL_PRODUCT,
+    **kw: Any,
+) -> counts.CountResult:
+    method = (
+        counts.AUTOMATED
+        if isinstance(replicates[0], AutomatedReplicate)
+        else (counts.HEMOCYTOMETER)
+    )
     with w.session() as s:
-        return counts.record_count(s, w.tech, lot_id=lot_id, target=target, method=method,
-                                   counted_at=at, replicates=replicates, **kw)
+        return counts.record_count(
+            s,
+            w.tech,
+            lot_id=lot_id,
+            target=target,
+            method=method,
+            counted_at=at,
+            replicates=replicates,
+            **kw,
+        )
 
 
 def rows(db: Database, *models: type[SQLModel]) -> dict[str, int]:
@@ -182,8 +260,16 @@ def rows(db: Database, *models: type[SQLModel]) -> dict[str, int]:
         return {m.__name__: s.exec(select(func.count()).select_from(m)).one() for m in models}
 
 
-RECORD_TABLES = (Harvest, Lot, Passage, PassageReagent, CellCount, CountReplicate, ProductUnit,
-                 CustodyEvent)
+RECORD_TABLES = (
+    Harvest,
+    Lot,
+    Passage,
+    PassageReagent,
+    CellCount,
+    CountReplicate,
+    ProductUnit,
+    CustodyEvent,
+)
 
 
 @contextmanager
@@ -201,9 +287,14 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
     w = world
     lot_id, din = start(w)
     passage_ids = grow(w, lot_id)
-    on_p2 = count(w, lot_id, hours(233), [AutomatedReplicate("2.0e6/mL", "96 %"),
-                                          AutomatedReplicate("2.1 x 10^6 cells/mL", "95%")],
-                  target=counts.PASSAGE_HARVEST, passage_id=passage_ids[2])
+    on_p2 = count(
+        w,
+        lot_id,
+        hours(233),
+        [AutomatedReplicate("2.0e6/mL", "96 %"), AutomatedReplicate("2.1 x 10^6 cells/mL", "95%")],
+        target=counts.PASSAGE_HARVEST,
+        passage_id=passage_ids[2],
+    )
     # total × viability: 1.92e6 and 1.995e6 viable/mL
     assert on_p2.mean_viable_per_ml == pytest.approx(1.9575e6)
     final = count(w, lot_id, hours(234), hemocytometer((100, 5), (104, 4)))
@@ -214,8 +305,14 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
     assert not final.recount_required
 
     with w.session() as s:
-        made = formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL",
-                                     storage="2–8 °C", formulated_at=hours(235))
+        made = formulation.formulate(
+            s,
+            w.tech,
+            lot_id=lot_id,
+            volume_text="50 mL",
+            storage="2–8 °C",
+            formulated_at=hours(235),
+        )
     assert made.lot_status == lots.AWAITING_RELEASE
     (bag,) = made.units
     assert bag.din == din
@@ -235,48 +332,82 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
     assert [r.label for r in table] == ["P0", "P1", "P2"]
     # Hand-computed: PD = log2(harvested / seeded); doubling time = hours / PD.
     assert [r.population_doublings for r in table] == pytest.approx([3.0, 3.0, 3.0])
-    assert [r.cumulative_population_doublings for r in table] == pytest.approx(
-        [3.0, 6.0, 9.0])
+    assert [r.cumulative_population_doublings for r in table] == pytest.approx([3.0, 6.0, 9.0])
     assert [r.doubling_time_hours for r in table] == pytest.approx([32.0, 24.0, 20.0])
     # 5e6 / 175, 1e7 / 636 and 2e7 / 1272 cells/cm²
     assert [r.seeding_density_per_cm2 for r in table] == pytest.approx(
-        [28571.428571, 15723.270440, 15723.270440])
+        [28571.428571, 15723.270440, 15723.270440]
+    )
     assert table[2].reagent_lots == ("MEM alpha M-001", "Platelet lysate PL-77", "TrypLE T-9")
-    assert (summary.din, summary.subject_code, summary.status) == (din, "TLS-003",
-                                                                   lots.AWAITING_RELEASE)
+    assert (summary.din, summary.subject_code, summary.status) == (
+        din,
+        "TLS-003",
+        lots.AWAITING_RELEASE,
+    )
     assert (summary.passages, summary.counts, summary.units) == (3, 2, 1)
     assert re.fullmatch(r"COI-[2-9A-HJKMNP-Z]{10}", summary.coi_id)
     # QA is blinded: the bag by its division, its status masked (design §7)
-    assert [(b.id, b.kit_code, b.status) for b in bags] == [(bag.id, f"bag {bag.division}",
-                                                             "blinded")]
+    assert [(b.id, b.kit_code, b.status) for b in bags] == [
+        (bag.id, f"bag {bag.division}", "blinded")
+    ]
 
     for temperature in ("39 °F", "277 K", "4,5 °C", "-250 °C"):
         with w.session() as s, pytest.raises(ValidationError, match="Temperature: ") as err:
-            formulation.record_custody(s, w.tech, unit_id=bag.id, from_location="Clean room",
-                                       to_location="QC quarantine fridge", at=hours(236),
-                                       temperature_text=temperature)
+            formulation.record_custody(
+                s,
+                w.tech,
+                unit_id=bag.id,
+                from_location="Clean room",
+                to_location="QC quarantine fridge",
+                at=hours(236),
+                temperature_text=temperature,
+            )
         assert f'"{temperature}"' in err.value.message
     with w.session() as s:
-        formulation.record_custody(s, w.tech, unit_id=bag.id, from_location="Clean room",
-                                   to_location="QC quarantine fridge", at=hours(236),
-                                   temperature_text="4.5 °C")
+        formulation.record_custody(
+            s,
+            w.tech,
+            unit_id=bag.id,
+            from_location="Clean room",
+            to_location="QC quarantine fridge",
+            at=hours(236),
+            temperature_text="4.5 °C",
+        )
     with w.session() as s, pytest.raises(InvalidTransition, match='last recorded at "QC'):
-        formulation.record_custody(s, w.tech, unit_id=bag.id, from_location="Clean room",
-                                   to_location="Pharmacy", at=hours(237))
+        formulation.record_custody(
+            s,
+            w.tech,
+            unit_id=bag.id,
+            from_location="Clean room",
+            to_location="Pharmacy",
+            at=hours(237),
+        )
 
     with w.db.reader() as s:
         events = s.exec(select(AuditEvent).order_by(col(AuditEvent.seq))).all()
         custody = s.exec(select(CustodyEvent)).one()
     assert custody.temperature_c == 4.5
     audited = {e.entity for e in events}
-    assert audited >= {"site", "subject", "reagent_lot", "issued_din", "harvest", "lot",
-                       "passage", "passage_reagent", "cell_count", "count_replicate",
-                       "product_unit", "custody_event"}
+    assert audited >= {
+        "site",
+        "subject",
+        "reagent_lot",
+        "issued_din",
+        "harvest",
+        "lot",
+        "passage",
+        "passage_reagent",
+        "cell_count",
+        "count_replicate",
+        "product_unit",
+        "custody_event",
+    }
     passage_updates = [e for e in events if e.entity == "passage" and e.action == "update"]
     assert [e.reason for e in passage_updates] == [f"harvest of P{n} recorded" for n in range(3)]
     assert all(e.username == "tina" for e in passage_updates)
-    lot_updates = [json.loads(e.changes) for e in events if e.entity == "lot"
-                   and e.action == "update"]
+    lot_updates = [
+        json.loads(e.changes) for e in events if e.entity == "lot" and e.action == "update"
+    ]
     assert lot_updates[-1] == {"status": [lots.IN_PROCESS, lots.AWAITING_RELEASE]}
     verify_ok(w.db)
 
@@ -290,24 +421,44 @@ def test_people_without_the_role_are_refused(world: World) -> None:
     with nothing_stored(w.db):
         with w.session() as s, pytest.raises(PermissionDenied, match="needs the technician"):
             expansion.record_passage(
-                s, w.clinician, lot_id=lot_id, number=0, seeded_at=hours(1),
-                cells_seeded_text="5e6", area_text="175 cm²", vessels="T175",
-                reagent_lot_ids=w.reagent_ids)
+                s,
+                w.clinician,
+                lot_id=lot_id,
+                number=0,
+                seeded_at=hours(1),
+                cells_seeded_text="5e6",
+                area_text="175 cm²",
+                vessels="T175",
+                reagent_lot_ids=w.reagent_ids,
+            )
         with w.session() as s, pytest.raises(PermissionDenied, match="record manufacturing"):
-            harvests.record_harvest(s, w.qa, subject_id=w.subject_id, collected_at=T0,
-                                    volume_text="90 mL", anticoagulant="heparin",
-                                    aspiration_site="iliac crest")
+            harvests.record_harvest(
+                s,
+                w.qa,
+                subject_id=w.subject_id,
+                collected_at=T0,
+                volume_text="90 mL",
+                anticoagulant="heparin",
+                aspiration_site="iliac crest",
+            )
         with w.session() as s, pytest.raises(PermissionDenied, match="needs the qa role"):
             reagents.release_reagent_lot(s, w.tech, w.reagent_ids[0])
         with w.session() as s, pytest.raises(PermissionDenied, match="view batch records"):
             expansion.passage_table(s, w.clinician, lot_id)  # blinded staff see no counts
         with w.session() as s, pytest.raises(PermissionDenied, match="manage sites"):
-            sites.create_site(s, w.tech, name="X", fin="B1234", timezone="UTC",
-                              decimal_separator=".", address="", product_code_msc="S12341",
-                              product_code_placebo="S12351")
+            sites.create_site(
+                s,
+                w.tech,
+                name="X",
+                fin="B1234",
+                timezone="UTC",
+                decimal_separator=".",
+                address="",
+                product_code_msc="S12341",
+                product_code_placebo="S12351",
+            )
         with w.session() as s, pytest.raises(PermissionDenied):
-            formulation.formulate(s, w.qa, lot_id=lot_id, volume_text="50 mL",
-                                  storage="2–8 °C")
+            formulation.formulate(s, w.qa, lot_id=lot_id, volume_text="50 mL", storage="2–8 °C")
     verify_ok(w.db)
 
 
@@ -328,8 +479,9 @@ def test_steps_out_of_order_are_refused_with_the_rule(world: World) -> None:
             seed(w, lot_id, 1, hours(100))
         with pytest.raises(InvalidTransition, match="last passage P0 has not been harvested"):
             with w.session() as s:
-                formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL",
-                                      storage="2–8 °C")
+                formulation.formulate(
+                    s, w.tech, lot_id=lot_id, volume_text="50 mL", storage="2–8 °C"
+                )
     with pytest.raises(ValidationError, match="Harvested at: .* is before P0 was seeded") as err:
         harvest_passage(w, p0, hours(0.5))
     assert err.value.field == "Harvested at"
@@ -350,8 +502,9 @@ def test_steps_out_of_order_are_refused_with_the_rule(world: World) -> None:
         seed(w, lot_id, 1, hours(96))
     count(w, lot_id, hours(98), hemocytometer((100, 5), (104, 4)))
     with w.session() as s:
-        formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="15 mL", storage="2–8 °C",
-                              formulated_at=hours(99))
+        formulation.formulate(
+            s, w.tech, lot_id=lot_id, volume_text="15 mL", storage="2–8 °C", formulated_at=hours(99)
+        )
     with nothing_stored(w.db):
         with pytest.raises(InvalidTransition, match="no passage after formulation"):
             seed(w, lot_id, 1, hours(100))
@@ -359,8 +512,9 @@ def test_steps_out_of_order_are_refused_with_the_rule(world: World) -> None:
             count(w, lot_id, hours(100), hemocytometer((100, 5), (104, 4)))
         with pytest.raises(InvalidTransition, match="Cannot formulate"):
             with w.session() as s:
-                formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL",
-                                      storage="2–8 °C")
+                formulation.formulate(
+                    s, w.tech, lot_id=lot_id, volume_text="50 mL", storage="2–8 °C"
+                )
     verify_ok(w.db)
 
 
@@ -378,15 +532,19 @@ def test_only_released_unexpired_reagent_lots_can_be_used(
     berlin_day = late.astimezone(ZoneInfo("Europe/Berlin")).date()
     with monkeypatch.context() as m:  # lots registered and released two months ago
         m.setattr(reagents, "utcnow", lambda: T0 - dt.timedelta(days=60))
-        expired = new_reagent(w, "Trypsin", "TR-1", kind="dissociation",
-                              expiry=berlin_day - dt.timedelta(days=1))
+        expired = new_reagent(
+            w, "Trypsin", "TR-1", kind="dissociation", expiry=berlin_day - dt.timedelta(days=1)
+        )
         last_day = new_reagent(w, "Trypsin", "TR-2", kind="dissociation", expiry=berlin_day)
     with nothing_stored(w.db):
         for reagent_id, message in [
             (quarantined, "FBS lot F-12 .* has not been released by QA"),
             (rejected, "FBS lot F-13 .* has been rejected"),
-            (expired, f"Trypsin lot TR-1 .* expired on {berlin_day - dt.timedelta(days=1)}, "
-                      f"before its use on {berlin_day}"),
+            (
+                expired,
+                f"Trypsin lot TR-1 .* expired on {berlin_day - dt.timedelta(days=1)}, "
+                f"before its use on {berlin_day}",
+            ),
         ]:
             with pytest.raises(InvalidTransition, match=message):
                 seed(w, lot_id, 0, late, reagent_ids=[w.reagent_ids[0], reagent_id])
@@ -403,8 +561,9 @@ def test_no_passage_beyond_the_specification_maximum(world: World) -> None:
     w = world
     lot_id, _ = start(w)
     grow(w, lot_id, passages=5)  # P0 … P4
-    with nothing_stored(w.db), pytest.raises(
-        InvalidTransition, match=r"specification v1 allows passages up to P4"
+    with (
+        nothing_stored(w.db),
+        pytest.raises(InvalidTransition, match=r"specification v1 allows passages up to P4"),
     ):
         seed(w, lot_id, 5, hours(500))
 
@@ -432,8 +591,14 @@ def test_high_cv_is_kept_flagged_and_blocks_formulation_until_a_recount(world: W
     recount = count(w, lot_id, hours(99), hemocytometer((100, 5), (104, 4)))
     assert not recount.recount_required
     with w.session() as s:
-        made = formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="15 mL",
-                                     storage="2–8 °C", formulated_at=hours(100))
+        made = formulation.formulate(
+            s,
+            w.tech,
+            lot_id=lot_id,
+            volume_text="15 mL",
+            storage="2–8 °C",
+            formulated_at=hours(100),
+        )
     assert made.count_id == recount.id
     with w.session() as s, pytest.raises(InvalidTransition, match="only be added while"):
         counts.void_count(s, w.tech, recount.id, "wrong chamber")
@@ -460,50 +625,106 @@ def test_bad_quantities_are_refused_naming_the_field_and_nothing_is_stored(
 
     def harvest_with(volume: str, at: dt.datetime = T0) -> None:
         with w.session() as s:
-            harvests.record_harvest(s, w.tech, subject_id=w.subject_id, collected_at=at,
-                                    volume_text=volume, anticoagulant="heparin",
-                                    aspiration_site="iliac crest")
+            harvests.record_harvest(
+                s,
+                w.tech,
+                subject_id=w.subject_id,
+                collected_at=at,
+                volume_text=volume,
+                anticoagulant="heparin",
+                aspiration_site="iliac crest",
+            )
 
     def automated(concentration: str, viability: str) -> None:
-        count(w, lot_id, hours(98), [AutomatedReplicate("2e6/mL", "95 %"),
-                                     AutomatedReplicate(concentration, viability)])
+        count(
+            w,
+            lot_id,
+            hours(98),
+            [AutomatedReplicate("2e6/mL", "95 %"), AutomatedReplicate(concentration, viability)],
+        )
 
-    _refused(w.db, [
-        (lambda: harvest_with("90 kg"), "Volume aspirated", '"90 kg" is a mass; expected a volume'),
-        (lambda: harvest_with("-90 mL"), "Volume aspirated", '"-90 mL" is negative'),
-        (lambda: harvest_with("90 mL", NOW + dt.timedelta(days=1)), "Collected at",
-         "is in the future"),
-        (lambda: harvest_with("90 mL", T0.replace(tzinfo=None)), "Collected at", "no time zone"),
-        (lambda: harvest_passage(w, p0, hours(97), "4e7", "120 %"), "Viability",
-         '"120 %" is above 100 %'),
-        (lambda: harvest_passage(w, p0, hours(97), "4e7 mL"), "Cells harvested",
-         '"4e7 mL" is a volume; expected a cell count'),
-        (lambda: harvest_passage(w, p0, hours(97), "0 cells"), "Cells harvested", "is zero"),
-        (lambda: automated("2e6 cells", "95 %"), "Total concentration",
-         'Replicate 2: Total concentration: "2e6 cells" is a cell count'),
-        (lambda: count(w, lot_id, hours(98), [HemocytometerReplicate(100, 5, 4, 10),
-                                              HemocytometerReplicate(100, 5, 0, 10)]),
-         "Squares counted", "Replicate 2: Squares counted: 0 must be at least 1"),
-    ])
+    _refused(
+        w.db,
+        [
+            (
+                lambda: harvest_with("90 kg"),
+                "Volume aspirated",
+                '"90 kg" is a mass; expected a volume',
+            ),
+            (lambda: harvest_with("-90 mL"), "Volume aspirated", '"-90 mL" is negative'),
+            (
+                lambda: harvest_with("90 mL", NOW + dt.timedelta(days=1)),
+                "Collected at",
+                "is in the future",
+            ),
+            (
+                lambda: harvest_with("90 mL", T0.replace(tzinfo=None)),
+                "Collected at",
+                "no time zone",
+            ),
+            (
+                lambda: harvest_passage(w, p0, hours(97), "4e7", "120 %"),
+                "Viability",
+                '"120 %" is above 100 %',
+            ),
+            (
+                lambda: harvest_passage(w, p0, hours(97), "4e7 mL"),
+                "Cells harvested",
+                '"4e7 mL" is a volume; expected a cell count',
+            ),
+            (lambda: harvest_passage(w, p0, hours(97), "0 cells"), "Cells harvested", "is zero"),
+            (
+                lambda: automated("2e6 cells", "95 %"),
+                "Total concentration",
+                'Replicate 2: Total concentration: "2e6 cells" is a cell count',
+            ),
+            (
+                lambda: count(
+                    w,
+                    lot_id,
+                    hours(98),
+                    [HemocytometerReplicate(100, 5, 4, 10), HemocytometerReplicate(100, 5, 0, 10)],
+                ),
+                "Squares counted",
+                "Replicate 2: Squares counted: 0 must be at least 1",
+            ),
+        ],
+    )
     harvest_passage(w, p0, hours(97))
-    _refused(w.db, [
-        (lambda: seed(w, lot_id, 1, hours(98), "5e6 mL"), "Cells seeded",
-         '"5e6 mL" is a volume; expected a cell count'),
-        (lambda: seed(w, lot_id, 1, hours(98), "-5e6 cells"), "Cells seeded", "is negative"),
-        (lambda: seed(w, lot_id, 1, hours(98), "5e6", "175 mL"), "Surface area",
-         '"175 mL" is a volume; expected an area'),
-        (lambda: seed(w, lot_id, 1, hours(98), "5,0e6"), "Cells seeded",
-         'decimals are written with "."'),
-    ])
+    _refused(
+        w.db,
+        [
+            (
+                lambda: seed(w, lot_id, 1, hours(98), "5e6 mL"),
+                "Cells seeded",
+                '"5e6 mL" is a volume; expected a cell count',
+            ),
+            (lambda: seed(w, lot_id, 1, hours(98), "-5e6 cells"), "Cells seeded", "is negative"),
+            (
+                lambda: seed(w, lot_id, 1, hours(98), "5e6", "175 mL"),
+                "Surface area",
+                '"175 mL" is a volume; expected an area',
+            ),
+            (
+                lambda: seed(w, lot_id, 1, hours(98), "5,0e6"),
+                "Cells seeded",
+                'decimals are written with "."',
+            ),
+        ],
+    )
     count(w, lot_id, hours(98), hemocytometer((100, 5), (104, 4)))
 
     def formulate(volume: str, bags: int = 1) -> None:
         with w.session() as s:
-            formulation.formulate(s, w.tech, lot_id=lot_id, volume_text=volume,
-                                  storage="2–8 °C", bags=bags)
+            formulation.formulate(
+                s, w.tech, lot_id=lot_id, volume_text=volume, storage="2–8 °C", bags=bags
+            )
 
-    _refused(w.db, [
-        (lambda: formulate("50 kg"), "Volume per bag", '"50 kg" is a mass'),
-        (lambda: formulate("50 mL", bags=0), "Bags", "expected 1 to 26"),
-    ])
+    _refused(
+        w.db,
+        [
+            (lambda: formulate("50 kg"), "Volume per bag", '"50 kg" is a mass'),
+            (lambda: formulate("50 mL", bags=0), "Bags", "expected 1 to 26"),
+        ],
+    )
     verify_ok(w.db)

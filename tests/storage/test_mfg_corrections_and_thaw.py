@@ -37,8 +37,15 @@ def formulated_lot(w: World, passages: int = 3, **kw: Any) -> formulation.Formul
     grow(w, lot_id, passages)
     count(w, lot_id, hours(240), hemocytometer((100, 5), (104, 4)))
     with w.session() as s:
-        return formulation.formulate(s, w.tech, lot_id=lot_id, volume_text="50 mL",
-                                     storage="2–8 °C", formulated_at=hours(241), **kw)
+        return formulation.formulate(
+            s,
+            w.tech,
+            lot_id=lot_id,
+            volume_text="50 mL",
+            storage="2–8 °C",
+            formulated_at=hours(241),
+            **kw,
+        )
 
 
 def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> None:
@@ -57,8 +64,7 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
         with w.session() as s, pytest.raises(ValidationError, match="Reason"):
             expansion.correct_passage(s, w.tech, p1.id, reason="  ", cells_harvested_text="1e8")
         with w.session() as s, pytest.raises(ValidationError, match="after P2 was seeded"):
-            expansion.correct_passage(s, w.tech, p1.id, reason=reason,
-                                      harvested_at=hours(200))
+            expansion.correct_passage(s, w.tech, p1.id, reason=reason, harvested_at=hours(200))
     with w.session() as s:
         expansion.correct_passage(s, w.tech, p1.id, reason=reason, cells_harvested_text="1.6e8")
     with w.session() as s:
@@ -68,12 +74,14 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
     assert table[1].population_doublings == pytest.approx(4.0)
     assert table[1].doubling_time_hours == pytest.approx(18.0)
     assert table[1].cells_harvested_text == "1.6e8"
-    assert [r.cumulative_population_doublings for r in table] == pytest.approx(
-        [3.0, 7.0, 10.0])
+    assert [r.cumulative_population_doublings for r in table] == pytest.approx([3.0, 7.0, 10.0])
     assert status == lots.AWAITING_RELEASE
     with w.db.reader() as s:
-        events = s.exec(select(AuditEvent).where(col(AuditEvent.entity).in_(("passage", "lot")))
-                        .order_by(col(AuditEvent.seq))).all()
+        events = s.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.entity).in_(("passage", "lot")))
+            .order_by(col(AuditEvent.seq))
+        ).all()
     correction, reopened = events[-2], events[-1]
     assert (correction.entity, correction.reason) == ("passage", reason)
     assert json.loads(correction.changes)["cells_harvested"] == [8e7, 1.6e8]
@@ -84,8 +92,14 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
 
 def test_cryopreserved_bags_thaw_once_and_are_counted_after_thaw(world: World) -> None:
     w = world
-    made = formulated_lot(w, passages=1, cryopreserve=True, bags=2,
-                          concentration_text="4.0e5/mL", viability_text="90 %")
+    made = formulated_lot(
+        w,
+        passages=1,
+        cryopreserve=True,
+        bags=2,
+        concentration_text="4.0e5/mL",
+        viability_text="90 %",
+    )
     first, second = made.units
     # typed, not from the count: 4.0e5 total/mL × 50 mL × 90 % = 1.8e7 viable cells per bag
     # (two bags: 3.6e7, within the 3.8e7 viable cells harvested at P0)
@@ -98,8 +112,14 @@ def test_cryopreserved_bags_thaw_once_and_are_counted_after_thaw(world: World) -
     assert first.expires_at == hours(241) + formulation.CRYOPRESERVED_SHELF_LIFE
     with nothing_stored(w.db):
         with pytest.raises(InvalidTransition, match="its thaw has not been recorded"):
-            count(w, made.lot_id, hours(300), hemocytometer((90, 10), (92, 9)),
-                  target=counts.POST_THAW, unit_id=first.id)
+            count(
+                w,
+                made.lot_id,
+                hours(300),
+                hemocytometer((90, 10), (92, 9)),
+                target=counts.POST_THAW,
+                unit_id=first.id,
+            )
         with w.session() as s, pytest.raises(PermissionDenied):
             formulation.record_thaw(s, w.clinician, first.id, hours(300))
         with w.session() as s, pytest.raises(ValidationError, match="before it was formulated"):
@@ -108,10 +128,17 @@ def test_cryopreserved_bags_thaw_once_and_are_counted_after_thaw(world: World) -
         formulation.record_thaw(s, w.tech, first.id, hours(300))
     with w.session() as s, pytest.raises(InvalidTransition, match="already thawed"):
         formulation.record_thaw(s, w.tech, first.id, hours(301))
-    thawed = count(w, made.lot_id, hours(300.25), hemocytometer((90, 10), (92, 9)),
-                   target=counts.POST_THAW, unit_id=first.id)
+    thawed = count(
+        w,
+        made.lot_id,
+        hours(300.25),
+        hemocytometer((90, 10), (92, 9)),
+        target=counts.POST_THAW,
+        unit_id=first.id,
+    )
     with w.db.reader() as s:
-        assert counts.usable_count(s, made.lot_id, counts.POST_THAW,
-                                   unit_id=first.id).id == thawed.id
+        assert (
+            counts.usable_count(s, made.lot_id, counts.POST_THAW, unit_id=first.id).id == thawed.id
+        )
     assert thawed.viability_pct == pytest.approx(100 * 182 / 201)  # live / (live + dead)
     verify_ok(w.db)

@@ -15,9 +15,13 @@ from lottrack.storage.models import Harvest, Site, Subject, utcnow
 from tests.storage.test_manufacturing_records import T0, nothing_stored, person, rows
 
 SITE: dict[str, Any] = {
-    "name": "Komma Klinik", "fin": "B1234", "timezone": "Europe/Vienna",
-    "decimal_separator": ",", "address": "Hauptstraße 1",
-    "product_code_msc": "S1234100", "product_code_placebo": "S1235100",
+    "name": "Komma Klinik",
+    "fin": "B1234",
+    "timezone": "Europe/Vienna",
+    "decimal_separator": ",",
+    "address": "Hauptstraße 1",
+    "product_code_msc": "S1234100",
+    "product_code_placebo": "S1235100",
 }
 
 
@@ -51,8 +55,12 @@ def test_subjects_are_validated_and_found_and_a_comma_site_reads_commas(db: Data
         sites.create_site(s, admin, **(SITE | {"name": "Copy"}))
 
     def register(**change: Any) -> subjects.SubjectInfo:
-        typed: dict[str, Any] = {"code": "ABC-012", "initials": "JMD",
-                                 "date_of_birth": dt.date(1980, 2, 29), "site_id": site.id}
+        typed: dict[str, Any] = {
+            "code": "ABC-012",
+            "initials": "JMD",
+            "date_of_birth": dt.date(1980, 2, 29),
+            "site_id": site.id,
+        }
         with db.session() as s:
             return subjects.register_subject(s, tech, **(typed | change))
 
@@ -85,9 +93,16 @@ def test_subjects_are_validated_and_found_and_a_comma_site_reads_commas(db: Data
 
     def harvest(volume: str) -> harvests.HarvestInfo:
         with db.session() as s:
-            return harvests.record_harvest(s, tech, subject_id=first.id, collected_at=T0,
-                                           volume_text=volume, anticoagulant="ACD-A",
-                                           aspiration_site="iliac crest", tnc_text="1,5e9")
+            return harvests.record_harvest(
+                s,
+                tech,
+                subject_id=first.id,
+                collected_at=T0,
+                volume_text=volume,
+                anticoagulant="ACD-A",
+                aspiration_site="iliac crest",
+                tnc_text="1,5e9",
+            )
 
     with nothing_stored(db), pytest.raises(ValidationError, match='decimals are written with ","'):
         harvest("90.5 mL")

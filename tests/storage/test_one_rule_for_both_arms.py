@@ -37,8 +37,9 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
     return make_scenario(db, admin, make_user)
 
 
-def _subject(sc: Scenario, code: str, sequence: str, *, release: bool = True
-             ) -> tuple[int, int, int, tuple[int, int]]:
+def _subject(
+    sc: Scenario, code: str, sequence: str, *, release: bool = True
+) -> tuple[int, int, int, tuple[int, int]]:
     """(subject, lot, MSC bag, visits): enrolled today; the lot released unless told."""
     subject = sc.subject(code, dt.date(1968, 7, 14))
     lot_id, bag = sc.made_lot(subject)
@@ -54,9 +55,13 @@ def _period1_bag(sequence: str, bag: int) -> int | None:
 def _prepare(sc: Scenario, visit_id: int, msc_bag: int | None) -> Any:
     with sc.db.session() as s:
         return dispensing.prepare(
-            s, sc.cast.who("pharmacist"), sc.cast.creds("pharmacist"), visit_id=visit_id,
+            s,
+            sc.cast.who("pharmacist"),
+            sc.cast.creds("pharmacist"),
+            visit_id=visit_id,
             unit_id=msc_bag,
-            placebo=None if msc_bag else dispensing.PlaceboPreparation(sc.media_id))
+            placebo=None if msc_bag else dispensing.PlaceboPreparation(sc.media_id),
+        )
 
 
 def _refused(fn: Callable[[], object], error: type[LotTrackError] = InvalidTransition) -> str:
@@ -68,12 +73,17 @@ def _refused(fn: Callable[[], object], error: type[LotTrackError] = InvalidTrans
 def _sterility_growth(sc: Scenario, lot_id: int) -> None:
     """A correction after release: the lot goes back to awaiting release."""
     with sc.db.reader() as s:
-        result = next(r for r in qc.results(s, lot_id) if r.test_name.lower().startswith(
-            "sterility"))
+        result = next(
+            r for r in qc.results(s, lot_id) if r.test_name.lower().startswith("sterility")
+        )
     with sc.db.session() as s:
-        qc.correct_result(s, sc.cast.who("technician"), result.id,
-                          value_text="growth: S. epidermidis",
-                          reason="the plate was read again: growth")
+        qc.correct_result(
+            s,
+            sc.cast.who("technician"),
+            result.id,
+            value_text="growth: S. epidermidis",
+            reason="the plate was read again: growth",
+        )
 
 
 # ------------------------------------------------------------------ the release rule
@@ -81,7 +91,8 @@ def _sterility_growth(sc: Scenario, lot_id: int) -> None:
 
 @pytest.mark.parametrize("sequence", [MSC_FIRST, PLACEBO_FIRST])
 def test_period_1_of_either_arm_needs_the_subjects_msc_lot_released(
-        sc: Scenario, sequence: str) -> None:
+    sc: Scenario, sequence: str
+) -> None:
     """A placebo-first subject whose MSC lot awaits release is refused like an MSC-first
     one: check 2 reads the subject's MSC lot for both arms. Nothing is stored."""
     _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence, release=False)
@@ -96,13 +107,19 @@ def test_period_1_of_either_arm_needs_the_subjects_msc_lot_released(
 
 @pytest.mark.parametrize("sequence", [MSC_FIRST, PLACEBO_FIRST])
 def test_a_release_signature_edited_behind_the_programs_back_stops_check_2(
-        sc: Scenario, sequence: str) -> None:
+    sc: Scenario, sequence: str
+) -> None:
     """The lot still says released, but a QC value was changed with plain SQL: the release
     signature no longer matches the batch record, and check 2 fails for both arms."""
     _, lot_id, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
     with sc.db.engine.begin() as conn:
-        conn.execute(text("UPDATE qc_result SET value_text = '70 %' WHERE lot_id = :lot "
-                          "AND value_text = '94 %'"), {"lot": lot_id})
+        conn.execute(
+            text(
+                "UPDATE qc_result SET value_text = '70 %' WHERE lot_id = :lot "
+                "AND value_text = '94 %'"
+            ),
+            {"lot": lot_id},
+        )
     message = _refused(lambda: _prepare(sc, v1, _period1_bag(sequence, bag)))
     assert "check 2 (lot released) failed: the release signature of lot" in message
     assert "INVALIDATED" in message
@@ -130,13 +147,24 @@ def test_a_lot_back_to_awaiting_release_stops_the_bedside_for_both_arms(sc: Scen
 
         def check(v1: int = v1, code: str = code, kit: str = kit) -> None:
             with sc.db.session() as s:
-                ward.bedside_check(s, nurse, visit_id=v1, subject_code=code,
-                                   date_of_birth=dt.date(1968, 7, 14), kit_code=kit)
+                ward.bedside_check(
+                    s,
+                    nurse,
+                    visit_id=v1,
+                    subject_code=code,
+                    date_of_birth=dt.date(1968, 7, 14),
+                    kit_code=kit,
+                )
 
         messages.append(_refused(check))
-    assert messages[0] == messages[1] == (
-        "Cannot start the bedside check: the subject's product is not released with a valid "
-        "QA signature (QA must review the lot again); do not infuse; call the pharmacy.")
+    assert (
+        messages[0]
+        == messages[1]
+        == (
+            "Cannot start the bedside check: the subject's product is not released with a valid "
+            "QA signature (QA must review the lot again); do not infuse; call the pharmacy."
+        )
+    )
     with sc.db.reader() as s:
         assert s.exec(select(Infusion)).first() is None
     verify_ok(sc.db)
@@ -153,10 +181,14 @@ def test_a_lot_back_to_awaiting_release_stops_the_start_of_the_infusion(sc: Scen
             view = ward.ward_visit(s, nurse, v1)
         assert view.kit_code is not None
         with sc.db.session() as s:
-            infusion_id = ward.bedside_check(s, nurse, visit_id=v1,
-                                             subject_code=view.subject_code,
-                                             date_of_birth=view.date_of_birth,
-                                             kit_code=view.kit_code)
+            infusion_id = ward.bedside_check(
+                s,
+                nurse,
+                visit_id=v1,
+                subject_code=view.subject_code,
+                date_of_birth=view.date_of_birth,
+                kit_code=view.kit_code,
+            )
         _sterility_growth(sc, lot_id)
 
         def start(infusion_id: int = infusion_id) -> None:
@@ -167,8 +199,9 @@ def test_a_lot_back_to_awaiting_release_stops_the_start_of_the_infusion(sc: Scen
         with sc.db.reader() as s:
             assert s.get(Infusion, infusion_id).started_at is None  # type: ignore[union-attr]
     assert messages[0] == messages[1]
-    assert messages[0].startswith("Cannot start the infusion: the subject's product is not "
-                                  "released")
+    assert messages[0].startswith(
+        "Cannot start the infusion: the subject's product is not released"
+    )
 
 
 def test_second_verification_repeats_the_release_rule(sc: Scenario) -> None:
@@ -179,8 +212,12 @@ def test_second_verification_repeats_the_release_rule(sc: Scenario) -> None:
 
         def verify(prepared: Any = prepared) -> None:
             with sc.db.session() as s:
-                dispensing.second_verify(s, sc.cast.who("pharmacist2"),
-                                         sc.cast.creds("pharmacist2"), prepared.dispensing_id)
+                dispensing.second_verify(
+                    s,
+                    sc.cast.who("pharmacist2"),
+                    sc.cast.creds("pharmacist2"),
+                    prepared.dispensing_id,
+                )
 
         assert "check 2 (lot released) failed" in _refused(verify)
         with sc.db.reader() as s:
@@ -201,9 +238,14 @@ def _at_bedside(sc: Scenario, sequence: str) -> tuple[int, int]:
         view = ward.ward_visit(s, nurse, v1)
     assert view.kit_code is not None
     with sc.db.session() as s:
-        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=view.subject_code,
-                                         date_of_birth=view.date_of_birth,
-                                         kit_code=view.kit_code)
+        infusion_id = ward.bedside_check(
+            s,
+            nurse,
+            visit_id=v1,
+            subject_code=view.subject_code,
+            date_of_birth=view.date_of_birth,
+            kit_code=view.kit_code,
+        )
     return dispensing_id, infusion_id
 
 
@@ -227,9 +269,14 @@ def test_the_use_by_is_checked_again_when_the_infusion_starts(sc: Scenario) -> N
         messages.append(_refused(start))
         with sc.db.reader() as s:
             assert s.get(Infusion, infusion_id).started_at is None  # type: ignore[union-attr]
-    assert messages[0] == messages[1] == (
-        "Cannot start the infusion: the bag has passed its use-by time; do not infuse; call "
-        "the pharmacy.")
+    assert (
+        messages[0]
+        == messages[1]
+        == (
+            "Cannot start the infusion: the bag has passed its use-by time; do not infuse; call "
+            "the pharmacy."
+        )
+    )
 
 
 def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) -> None:
@@ -243,9 +290,15 @@ def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) 
     sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
     sc.final_count(lot_id, now - dt.timedelta(hours=5))
     with sc.db.session() as s:
-        made = formulation.formulate(s, sc.cast.who("technician"), lot_id=lot_id,
-                                     volume_text="50 mL", storage="vapour-phase LN2",
-                                     cryopreserve=True, formulated_at=now - dt.timedelta(hours=4))
+        made = formulation.formulate(
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            volume_text="50 mL",
+            storage="vapour-phase LN2",
+            cryopreserve=True,
+            formulated_at=now - dt.timedelta(hours=4),
+        )
     bag = made.units[0].id
     sc.qc(lot_id, now - dt.timedelta(hours=3))
     sc.release(lot_id)
@@ -257,9 +310,14 @@ def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) 
         view = ward.ward_visit(s, nurse, v1)
     assert view.kit_code is not None
     with sc.db.session() as s:
-        infusion_id = ward.bedside_check(s, nurse, visit_id=v1, subject_code=view.subject_code,
-                                         date_of_birth=view.date_of_birth,
-                                         kit_code=view.kit_code)
+        infusion_id = ward.bedside_check(
+            s,
+            nurse,
+            visit_id=v1,
+            subject_code=view.subject_code,
+            date_of_birth=view.date_of_birth,
+            kit_code=view.kit_code,
+        )
     with sc.db.session() as s:  # as if the thaw was 65 minutes ago
         pharm = sc.cast.who("pharmacist")
         audit.set_actor(s, pharm.id, pharm.username)
@@ -272,8 +330,10 @@ def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) 
         with sc.db.session() as s:
             ward.start_infusion(s, nurse, infusion_id, utcnow())
 
-    assert _refused(start) == ("Cannot start the infusion: the bag has passed its use-by "
-                               "time; do not infuse; call the pharmacy.")
+    assert _refused(start) == (
+        "Cannot start the infusion: the bag has passed its use-by "
+        "time; do not infuse; call the pharmacy."
+    )
 
 
 def test_dispensing_outside_the_visit_window_is_refused(sc: Scenario) -> None:
@@ -347,31 +407,45 @@ def test_custody_by_the_ward_is_the_same_for_both_arms(sc: Scenario) -> None:
     for sequence in (MSC_FIRST, PLACEBO_FIRST):
         _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
         with sc.db.session() as s:  # the lab moved the MSC bag before any dispensing
-            formulation.record_custody(s, tech, unit_id=bag, from_location="Clean room",
-                                       to_location="Pharmacy",
-                                       at=utcnow() - dt.timedelta(minutes=20))
+            formulation.record_custody(
+                s,
+                tech,
+                unit_id=bag,
+                from_location="Clean room",
+                to_location="Pharmacy",
+                at=utcnow() - dt.timedelta(minutes=20),
+            )
         with sc.db.session() as s, pytest.raises(NotFound) as info:
-            formulation.record_custody(s, nurse, unit_id=bag, from_location="Pharmacy",
-                                       to_location="Ward 3", at=utcnow())
+            formulation.record_custody(
+                s, nurse, unit_id=bag, from_location="Pharmacy", to_location="Ward 3", at=utcnow()
+            )
         undispensed = info.value.message.replace(str(bag), "N")
         sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
         with sc.db.reader() as s:
             d = s.exec(select(Dispensing).where(Dispensing.visit_id == v1)).one()
             kit = ward.ward_visit(s, nurse, v1).kit_code
         with sc.db.session() as s, pytest.raises(NotFound) as info:  # never by id
-            formulation.record_custody(s, nurse, unit_id=d.unit_id, from_location="Pharmacy",
-                                       to_location="Ward 3", at=utcnow())
+            formulation.record_custody(
+                s,
+                nurse,
+                unit_id=d.unit_id,
+                from_location="Pharmacy",
+                to_location="Ward 3",
+                at=utcnow(),
+            )
         by_id = info.value.message.replace(str(d.unit_id), "N")
         early = d.prepared_at - dt.timedelta(minutes=10)
         with sc.db.session() as s, pytest.raises(LotTrackError) as too_early:
-            formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
-                                       to_location="Ward 3", at=early)
+            formulation.record_custody(
+                s, nurse, kit_code=kit, from_location="Pharmacy", to_location="Ward 3", at=early
+            )
         # The refusal names this bag's own dispensing time, which the real clock sets (the
         # two arms can fall in different minutes): compared with the times masked.
         before = re.sub(r"\d{2}:\d{2}", "HH:MM", too_early.value.message.split(": ", 1)[1])
         with sc.db.session() as s:
-            formulation.record_custody(s, nurse, kit_code=kit, from_location="Pharmacy",
-                                       to_location="Ward 3", at=utcnow())
+            formulation.record_custody(
+                s, nurse, kit_code=kit, from_location="Pharmacy", to_location="Ward 3", at=utcnow()
+            )
         outcomes.append((undispensed, by_id, before))
     assert outcomes[0] == outcomes[1], outcomes
     assert outcomes[0][0] == outcomes[0][1]  # a dispensed bag by id: as if missing
@@ -388,10 +462,13 @@ def test_the_lab_cannot_reach_a_placebo_bag(sc: Scenario) -> None:
         placebo = s.exec(select(ProductUnit).where(ProductUnit.kind == "placebo")).one()
     for unit_id in (placebo.id, 99_999):
         with sc.db.session() as s, pytest.raises(NotFound) as info:
-            formulation.record_custody(s, tech, unit_id=unit_id, from_location="Pharmacy",
-                                       to_location="Lab", at=utcnow())
-        assert info.value.message == (f"No bag with id {unit_id} that you can reach (the ward "
-                                      "gives the kit code of a dispensed visit).")
+            formulation.record_custody(
+                s, tech, unit_id=unit_id, from_location="Pharmacy", to_location="Lab", at=utcnow()
+            )
+        assert info.value.message == (
+            f"No bag with id {unit_id} that you can reach (the ward "
+            "gives the kit code of a dispensed visit)."
+        )
     with sc.db.reader() as s:
         assert s.exec(select(CustodyEvent)).first() is None
 
@@ -399,17 +476,21 @@ def test_the_lab_cannot_reach_a_placebo_bag(sc: Scenario) -> None:
 # --------------------------------------------------------------- who is blinded
 
 
-def test_qa_and_admin_cannot_read_which_visit_a_bag_served(sc: Scenario, tmp_path: Any
-                                                           ) -> None:
+def test_qa_and_admin_cannot_read_which_visit_a_bag_served(sc: Scenario, tmp_path: Any) -> None:
     """The lot's audit trail, its bags, their custody and the blinded export say nothing
     of the MSC bag's dispensing; the pharmacy still sees all of it."""
     _, lot_id, bag, (v1, _) = _subject(sc, "TLS-351", MSC_FIRST)
     sc.dispense(v1, msc_bag=bag)
     with sc.db.session() as s:
         kit = ward.ward_visit(s, sc.cast.who("clinician"), v1).kit_code
-        formulation.record_custody(s, sc.cast.who("clinician"), kit_code=kit,
-                                   from_location="Pharmacy", to_location="Ward 3",
-                                   at=utcnow())
+        formulation.record_custody(
+            s,
+            sc.cast.who("clinician"),
+            kit_code=kit,
+            from_location="Pharmacy",
+            to_location="Ward 3",
+            at=utcnow(),
+        )
     sc.infuse(v1)
     for role in ("qa", "admin"):
         with sc.db.reader() as s:

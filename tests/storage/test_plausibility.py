@@ -34,28 +34,52 @@ def _start(sc: Scenario, code: str) -> tuple[int, dt.datetime]:
     return sc.harvest_and_lot(sc.subject(code, BORN), at), at + dt.timedelta(hours=1)
 
 
-def _seed(sc: Scenario, lot_id: int, number: int, cells: str, at: dt.datetime,
-          deviation_id: int | None = None) -> int:
+def _seed(
+    sc: Scenario,
+    lot_id: int,
+    number: int,
+    cells: str,
+    at: dt.datetime,
+    deviation_id: int | None = None,
+) -> int:
     with sc.db.session() as s:
         return expansion.record_passage(
-            s, sc.cast.who("technician"), lot_id=lot_id, number=number, seeded_at=at,
-            cells_seeded_text=cells, area_text="175 cm2", vessels="T175",
-            reagent_lot_ids=sc.reagent_ids, deviation_id=deviation_id)
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            number=number,
+            seeded_at=at,
+            cells_seeded_text=cells,
+            area_text="175 cm2",
+            vessels="T175",
+            reagent_lot_ids=sc.reagent_ids,
+            deviation_id=deviation_id,
+        )
 
 
 def _harvest(sc: Scenario, passage_id: int, cells: str, at: dt.datetime) -> None:
     with sc.db.session() as s:
-        expansion.record_passage_harvest(s, sc.cast.who("technician"), passage_id=passage_id,
-                                         harvested_at=at, cells_harvested_text=cells,
-                                         viability_text="95 %")
+        expansion.record_passage_harvest(
+            s,
+            sc.cast.who("technician"),
+            passage_id=passage_id,
+            harvested_at=at,
+            cells_harvested_text=cells,
+            viability_text="95 %",
+        )
 
 
 def _deviation(sc: Scenario, lot_id: int) -> int:
     with sc.db.session() as s:
         return deviations.open_deviation(
-            s, sc.cast.who("technician"), lot_id=lot_id, planned=False,
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            planned=False,
             description="Two flasks pooled into the count by mistake",
-            impact="Counts before P1 under-estimated", corrective_action="Recount SOP")
+            impact="Counts before P1 under-estimated",
+            corrective_action="Recount SOP",
+        )
 
 
 def _passages(sc: Scenario) -> int:
@@ -73,9 +97,12 @@ def test_cells_seeded_cannot_exceed_the_previous_harvest(sc: Scenario) -> None:
     p0 = _seed(sc, lot_id, 0, "5e6 cells", at)
     _harvest(sc, p0, "2.4e7 cells", at + dt.timedelta(days=4))
     before = _passages(sc)
-    with pytest.raises(ValidationError, match=r"Cells seeded: 5\.00 × 10⁸ cells is more than the "
-                       r"cells harvested at P0 \(2\.40 × 10⁷ cells\), even allowing 10 % "
-                       r"counting error \(at most 2\.64 × 10⁷ cells\)") as refused:
+    with pytest.raises(
+        ValidationError,
+        match=r"Cells seeded: 5\.00 × 10⁸ cells is more than the "
+        r"cells harvested at P0 \(2\.40 × 10⁷ cells\), even allowing 10 % "
+        r"counting error \(at most 2\.64 × 10⁷ cells\)",
+    ) as refused:
         _seed(sc, lot_id, 1, "5e8 cells", at + dt.timedelta(days=5))
     assert refused.value.field == "Cells seeded"
     assert _passages(sc) == before
@@ -85,8 +112,11 @@ def test_cells_seeded_cannot_exceed_the_previous_harvest(sc: Scenario) -> None:
 
 def test_p0_is_held_against_the_harvest_nucleated_cells(sc: Scenario) -> None:
     lot_id, at = _start(sc, "TLS-602")  # the harvest has 1.4e9 nucleated cells
-    with pytest.raises(ValidationError, match=r"2\.00 × 10⁹ cells is more than the total "
-                       r"nucleated cells of the harvest \(1\.40 × 10⁹ cells\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"2\.00 × 10⁹ cells is more than the total "
+        r"nucleated cells of the harvest \(1\.40 × 10⁹ cells\)",
+    ):
         _seed(sc, lot_id, 0, "2e9 cells", at)
     assert _passages(sc) == 0
 
@@ -113,13 +143,21 @@ def test_viable_cells_formulated_cannot_exceed_the_last_harvest(sc: Scenario) ->
 
     def formulate(volume: str, deviation_id: int | None = None) -> None:
         with sc.db.session() as s:
-            formulation.formulate(s, sc.cast.who("technician"), lot_id=lot_id,
-                                  volume_text=volume, storage="2–8 °C",
-                                  formulated_at=at + dt.timedelta(days=4, hours=2),
-                                  deviation_id=deviation_id)
+            formulation.formulate(
+                s,
+                sc.cast.who("technician"),
+                lot_id=lot_id,
+                volume_text=volume,
+                storage="2–8 °C",
+                formulated_at=at + dt.timedelta(days=4, hours=2),
+                deviation_id=deviation_id,
+            )
 
-    with pytest.raises(ValidationError, match=r"Viable cells formulated: 1\.16 × 10⁸ cells is "
-                       r"more than the viable cells harvested at P0 \(4\.56 × 10⁷ cells\)"):
+    with pytest.raises(
+        ValidationError,
+        match=r"Viable cells formulated: 1\.16 × 10⁸ cells is "
+        r"more than the viable cells harvested at P0 \(4\.56 × 10⁷ cells\)",
+    ):
         formulate("45.5 mL")
     with sc.db.reader() as s:
         assert s.exec(select(ProductUnit)).all() == []
@@ -144,8 +182,14 @@ def test_a_correction_is_held_to_the_same_numbers(sc: Scenario) -> None:
     _harvest(sc, p0, "4e7 cells", at + dt.timedelta(days=4))
     p1 = _seed(sc, lot_id, 1, "3e7 cells", at + dt.timedelta(days=5))
     tech = sc.cast.who("technician")
-    with sc.db.session() as s, pytest.raises(ValidationError, match="Cells seeded at P1: 3.00 × "
-                                             r"10⁷ cells is more than .* \(2\.00 × 10⁷"):
+    with (
+        sc.db.session() as s,
+        pytest.raises(
+            ValidationError,
+            match="Cells seeded at P1: 3.00 × "
+            r"10⁷ cells is more than .* \(2\.00 × 10⁷",
+        ),
+    ):
         expansion.correct_passage(s, tech, p0, reason="typo", cells_harvested_text="2e7")
     with sc.db.session() as s, pytest.raises(ValidationError, match="Cells seeded: 9.00 × 10⁷"):
         expansion.correct_passage(s, tech, p1, reason="typo", cells_seeded_text="9e7")

@@ -44,12 +44,14 @@ def test_a_private_file_is_0600_in_a_new_0700_folder(tmp_path: Path) -> None:
     target = private_dir(tmp_path / "a" / "b") / "f.bin"
     write_private(target, b"x")
     assert (mode(target), mode(tmp_path / "a"), mode(tmp_path / "a" / "b")) == (
-        "0o600", "0o700", "0o700")
+        "0o600",
+        "0o700",
+        "0o700",
+    )
     assert [p.name for p in target.parent.iterdir()] == ["f.bin"]  # no temporary left
 
 
-def test_a_symbolic_link_at_the_target_is_refused_and_its_target_untouched(
-        tmp_path: Path) -> None:
+def test_a_symbolic_link_at_the_target_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     (tmp_path / "out.csv").symlink_to(victim)
@@ -76,7 +78,8 @@ def _infused_with_reaction(sc: Scenario, reaction: str) -> None:
 
 
 def test_export_neither_follows_a_planted_link_nor_leaves_formulas_live(
-        sc: Scenario, tmp_path: Path) -> None:
+    sc: Scenario, tmp_path: Path
+) -> None:
     _infused_with_reaction(sc, HYPERLINK)
     out = tmp_path / "export"
     out.mkdir()
@@ -84,9 +87,22 @@ def test_export_neither_follows_a_planted_link_nor_leaves_formulas_live(
     victim.write_text("precious")
     for name in ("allocation.csv.tmp", "unblinded-allocation.csv.tmp", "visits.csv.tmp"):
         (out / name).symlink_to(victim)
-    result = runner.invoke(app, ["--db", sc.db.url, "export", "--format", "csv", "-o",
-                                 str(out), "--as", "pharmacist", "--password-stdin"],
-                           input=PASSWORD + "\n")
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            sc.db.url,
+            "export",
+            "--format",
+            "csv",
+            "-o",
+            str(out),
+            "--as",
+            "pharmacist",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert victim.read_text() == "precious"
     assert "UNBLINDED" in result.stdout
@@ -100,7 +116,8 @@ def test_export_neither_follows_a_planted_link_nor_leaves_formulas_live(
 
 
 def test_a_blinded_export_neutralises_every_formula_start_and_keeps_plain_names(
-        sc: Scenario, tmp_path: Path) -> None:
+    sc: Scenario, tmp_path: Path
+) -> None:
     for start in ("=", "+", "-", "@"):
         assert export.spreadsheet_safe(f"{start}1+1") == f"'{start}1+1"
     assert export.spreadsheet_safe("\t=1") == "'\t=1"
@@ -109,8 +126,9 @@ def test_a_blinded_export_neutralises_every_formula_start_and_keeps_plain_names(
     assert export.spreadsheet_safe(-3) == -3  # numbers are not formulas
     _infused_with_reaction(sc, "+cmd|' /C calc'!A0")
     with sc.db.session() as s:
-        result = export.export(s, sc.cast.who("clinician"), fmt="csv",
-                               directory=tmp_path / "new" / "blinded")
+        result = export.export(
+            s, sc.cast.who("clinician"), fmt="csv", directory=tmp_path / "new" / "blinded"
+        )
     assert result.blinded
     assert "visits.csv" in result.files
     assert mode(tmp_path / "new") == "0o700"
@@ -118,8 +136,7 @@ def test_a_blinded_export_neutralises_every_formula_start_and_keeps_plain_names(
     assert "'+cmd|' /C calc'!A0" in text
 
 
-def test_a_backup_is_0600_and_never_written_through_a_link(db: Database,
-                                                            tmp_path: Path) -> None:
+def test_a_backup_is_0600_and_never_written_through_a_link(db: Database, tmp_path: Path) -> None:
     result = backup(db.url, tmp_path / "copy.bak")
     assert mode(result.path) == "0o600"
     victim = tmp_path / "victim.txt"
@@ -137,9 +154,11 @@ def test_the_facility_key_and_certificate_are_0600_in_a_0700_folder(tmp_path: Pa
 
 def test_init_creates_the_sqlite_file_0600_in_a_0700_folder(tmp_path: Path) -> None:
     path = tmp_path / "site" / "lottrack.db"
-    result = runner.invoke(app, ["--db", str(path), "init", "--admin", "alice",
-                                 "--password-stdin"],
-                           input="alice-password-1\nalice-password-1\n")
+    result = runner.invoke(
+        app,
+        ["--db", str(path), "init", "--admin", "alice", "--password-stdin"],
+        input="alice-password-1\nalice-password-1\n",
+    )
     assert result.exit_code == 0, result.output
     assert (mode(path), mode(path.parent)) == ("0o600", "0o700")
     wal = path.with_name("lottrack.db-wal")
@@ -150,22 +169,26 @@ def test_init_makes_an_existing_loose_sqlite_file_private(tmp_path: Path) -> Non
     path = tmp_path / "old.db"
     path.touch(mode=0o644)
     path.chmod(0o644)
-    result = runner.invoke(app, ["--db", str(path), "init", "--admin", "alice",
-                                 "--password-stdin"],
-                           input="alice-password-1\nalice-password-1\n")
+    result = runner.invoke(
+        app,
+        ["--db", str(path), "init", "--admin", "alice", "--password-stdin"],
+        input="alice-password-1\nalice-password-1\n",
+    )
     assert result.exit_code == 0, result.output
     assert mode(path) == "0o600"
 
 
 def test_init_on_the_default_database_makes_its_data_folder_private(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = tmp_path / "xdg" / "lottrack"
     data.mkdir(parents=True)
     data.chmod(0o755)  # as an older version left it
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("LOTTRACK_DATABASE_URL", raising=False)
     monkeypatch.delenv("LOTTRACK_CONFIG", raising=False)
-    result = runner.invoke(app, ["init", "--admin", "alice", "--password-stdin"],
-                           input="alice-password-1\n")
+    result = runner.invoke(
+        app, ["init", "--admin", "alice", "--password-stdin"], input="alice-password-1\n"
+    )
     assert result.exit_code == 0, result.output
     assert (mode(data), mode(data / "lottrack.db")) == ("0o700", "0o600")

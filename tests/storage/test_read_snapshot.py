@@ -24,15 +24,13 @@ def test_a_read_session_does_not_see_a_commit_made_while_it_reads(db: Database) 
         before = s.exec(select(func.count()).select_from(Setting)).one()
         _add_setting(db, "committed-meanwhile")  # another terminal, mid-read
         assert s.exec(select(func.count()).select_from(Setting)).one() == before
-        assert s.exec(select(Setting).where(Setting.key == "committed-meanwhile")
-                      ).first() is None
+        assert s.exec(select(Setting).where(Setting.key == "committed-meanwhile")).first() is None
     with db.reader() as s:  # the next read sees it
         assert s.exec(select(func.count()).select_from(Setting)).one() == before + 1
 
 
 def test_a_driver_read_does_not_see_a_commit_made_while_it_reads(db: Database) -> None:
-    counted = fastsql.Prepared.of(sa_select(func.count()).select_from(Setting),
-                                  db.engine.dialect)
+    counted = fastsql.Prepared.of(sa_select(func.count()).select_from(Setting), db.engine.dialect)
     for round_ in range(2):  # a new connection, then the same one reused
         with db.driver_reader() as reader:
             before = reader.rows(counted, {})[0][0]

@@ -54,32 +54,48 @@ def test_harvest_to_released_lot_is_audited_and_signed(sc: Scenario) -> None:
     assert decision.signature.printed_name == "Person Qa"
     assert decision.signature.meaning == "released"
     assert decision.signature.valid
-    for table in ("harvest", "lot", "passage", "passage_reagent", "cell_count", "qc_result",
-                  "product_unit", "signature", "disposition"):
+    for table in (
+        "harvest",
+        "lot",
+        "passage",
+        "passage_reagent",
+        "cell_count",
+        "qc_result",
+        "product_unit",
+        "signature",
+        "disposition",
+    ):
         assert table in events
     verify_ok(sc.db)
 
 
 def test_a_technician_cannot_release(sc: Scenario) -> None:
     lot_id, _ = sc.made_lot(sc.subject("TLS-002", dt.date(1980, 1, 1)))
-    with pytest.raises(PermissionDenied, match="release, reject or quarantine"), \
-            sc.db.session() as s:
-        disposition.release(s, sc.cast.who("technician"), lot_id,
-                            sc.cast.creds("technician"))
+    with (
+        pytest.raises(PermissionDenied, match="release, reject or quarantine"),
+        sc.db.session() as s,
+    ):
+        disposition.release(s, sc.cast.who("technician"), lot_id, sc.cast.creds("technician"))
     assert _dispositions(sc.db, lot_id) == []
 
 
 def test_release_of_a_lot_in_process_is_out_of_order(sc: Scenario) -> None:
     subject = sc.subject("TLS-003", dt.date(1980, 1, 1))
     lot_id = sc.harvest_and_lot(subject, utcnow() - dt.timedelta(days=3))
-    with pytest.raises(InvalidTransition, match="is in-process; this needs a lot that is "
-                       "awaiting-release"), sc.db.session() as s:
+    with (
+        pytest.raises(
+            InvalidTransition, match="is in-process; this needs a lot that is awaiting-release"
+        ),
+        sc.db.session() as s,
+    ):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
 
 
 def test_the_person_who_tested_the_lot_cannot_release_it(sc: Scenario) -> None:
-    lot_id, _ = sc.made_lot(sc.subject("TLS-004", dt.date(1980, 1, 1)), qc_results={
-        k: v for k, v in CONFORMING_QC.items() if k != "karyotype"})
+    lot_id, _ = sc.made_lot(
+        sc.subject("TLS-004", dt.date(1980, 1, 1)),
+        qc_results={k: v for k, v in CONFORMING_QC.items() if k != "karyotype"},
+    )
     qa = sc.cast.who("qa")
     with sc.db.session() as s:  # the QA person also works in the lab and tests this lot
         user = s.get(User, qa.id)
@@ -88,8 +104,9 @@ def test_the_person_who_tested_the_lot_cannot_release_it(sc: Scenario) -> None:
         with audit.reason(s, "QA also works in the lab this week"):
             user.roles = "qa,technician"
     with sc.db.session() as s:
-        qc.record_result(s, qa, lot_id=lot_id, test="karyotype", value_text="46,XY",
-                         tested_at=utcnow())
+        qc.record_result(
+            s, qa, lot_id=lot_id, test="karyotype", value_text="46,XY", tested_at=utcnow()
+        )
     with pytest.raises(PermissionDenied, match="separation of duties"), sc.db.session() as s:
         disposition.release(s, qa, lot_id, sc.cast.creds("qa"))
     assert _lot(sc.db, lot_id).status == lots.AWAITING_RELEASE
@@ -98,8 +115,10 @@ def test_the_person_who_tested_the_lot_cannot_release_it(sc: Scenario) -> None:
 def test_a_missing_required_result_blocks_release(sc: Scenario) -> None:
     partial = {k: v for k, v in CONFORMING_QC.items() if k not in ("mycoplasma", "cd105")}
     lot_id, _ = sc.made_lot(sc.subject("TLS-005", dt.date(1980, 1, 1)), qc_results=partial)
-    with pytest.raises(InvalidTransition, match="no result yet for CD105, Mycoplasma"), \
-            sc.db.session() as s:
+    with (
+        pytest.raises(InvalidTransition, match="no result yet for CD105, Mycoplasma"),
+        sc.db.session() as s,
+    ):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     assert _dispositions(sc.db, lot_id) == []
 
@@ -110,25 +129,45 @@ def test_out_of_spec_allows_only_the_exceptional_path_with_all_four_records(
     results = dict(CONFORMING_QC, viability_fresh="75 %")
     lot_id, _ = sc.made_lot(sc.subject("TLS-006", dt.date(1980, 1, 1)), qc_results=results)
     sc.conclude_investigations(lot_id)  # QA: no laboratory error, the 75 % stands
-    with pytest.raises(InvalidTransition, match=r"out of specification: Viability, fresh "
-                       r"final product 75 % \(limit ≥ 80 %\)\. Only an exceptional release"), \
-            sc.db.session() as s:
+    with (
+        pytest.raises(
+            InvalidTransition,
+            match=r"out of specification: Viability, fresh "
+            r"final product 75 % \(limit ≥ 80 %\)\. Only an exceptional release",
+        ),
+        sc.db.session() as s,
+    ):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     records = disposition.ExceptionalRelease(
         physician_request="Dr A: no alternative therapy; request dated today",
-        risk_evaluation="", physician_acceptance="accepted by Dr A",
-        sponsor_notified_at=utcnow())
+        risk_evaluation="",
+        physician_acceptance="accepted by Dr A",
+        sponsor_notified_at=utcnow(),
+    )
     with pytest.raises(Exception, match="risk evaluation: required"), sc.db.session() as s:
-        disposition.release_exceptional(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                                        records, "viability 75 %, clinical need")
+        disposition.release_exceptional(
+            s,
+            sc.cast.who("qa"),
+            lot_id,
+            sc.cast.creds("qa"),
+            records,
+            "viability 75 %, clinical need",
+        )
     complete = disposition.ExceptionalRelease(
         physician_request=records.physician_request,
         risk_evaluation="Viability 75 % vs 80 %: dose computed on viable cells; low risk",
         physician_acceptance=records.physician_acceptance,
-        sponsor_notified_at=utcnow() - dt.timedelta(minutes=10))
+        sponsor_notified_at=utcnow() - dt.timedelta(minutes=10),
+    )
     with sc.db.session() as s:
-        disposition.release_exceptional(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                                        complete, "viability 75 %, clinical need")
+        disposition.release_exceptional(
+            s,
+            sc.cast.who("qa"),
+            lot_id,
+            sc.cast.creds("qa"),
+            complete,
+            "viability 75 %, clinical need",
+        )
     assert _lot(sc.db, lot_id).status == lots.RELEASED_EXCEPTIONAL
     (decision,) = _dispositions(sc.db, lot_id)
     assert decision.risk_evaluation == complete.risk_evaluation
@@ -155,8 +194,10 @@ def test_an_unconfirmed_recount_blocks_the_way_to_release(sc: Scenario) -> None:
 def test_a_wrong_password_at_signing_writes_nothing_and_is_counted(sc: Scenario) -> None:
     lot_id, _ = sc.made_lot(sc.subject("TLS-008", dt.date(1980, 1, 1)))
     qa = sc.cast.who("qa")
-    with pytest.raises(SignatureRejected, match="Wrong password; nothing was signed"), \
-            sc.db.session() as s:
+    with (
+        pytest.raises(SignatureRejected, match="Wrong password; nothing was signed"),
+        sc.db.session() as s,
+    ):
         disposition.release(s, qa, lot_id, Credentials("qa", "not-my-password"))
     with pytest.raises(SignatureRejected, match="not yours"), sc.db.session() as s:
         disposition.release(s, qa, lot_id, Credentials("qa2", "correct-horse-1"))
@@ -181,13 +222,18 @@ def test_a_correction_after_release_invalidates_the_signature_and_blocks_the_lot
     lot_id, _ = sc.made_lot(sc.subject("TLS-009", dt.date(1980, 1, 1)))
     sc.release(lot_id)
     with sc.db.reader() as s:
-        first = s.exec(select(Passage).where(col(Passage.lot_id) == lot_id)
-                       .order_by(col(Passage.number))).first()
+        first = s.exec(
+            select(Passage).where(col(Passage.lot_id) == lot_id).order_by(col(Passage.number))
+        ).first()
         assert first is not None
     with sc.db.session() as s:
-        expansion.correct_passage(s, sc.cast.who("technician"), first.id or 0,
-                                  reason="transcription error in seeded cells",
-                                  cells_seeded_text="6e6 cells")
+        expansion.correct_passage(
+            s,
+            sc.cast.who("technician"),
+            first.id or 0,
+            reason="transcription error in seeded cells",
+            cells_seeded_text="6e6 cells",
+        )
     assert _lot(sc.db, lot_id).status == lots.AWAITING_RELEASE
     with sc.db.reader() as s:
         (decision,) = disposition.history(s, sc.cast.who("qa"), lot_id)
@@ -206,25 +252,38 @@ def test_a_correction_after_release_invalidates_the_signature_and_blocks_the_lot
 def test_quarantine_and_lift_return_the_lot_where_it_was(sc: Scenario) -> None:
     lot_id, _ = sc.made_lot(sc.subject("TLS-010", dt.date(1980, 1, 1)))
     with sc.db.session() as s:
-        disposition.quarantine(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                               "temperature excursion in the incubator log")
+        disposition.quarantine(
+            s,
+            sc.cast.who("qa"),
+            lot_id,
+            sc.cast.creds("qa"),
+            "temperature excursion in the incubator log",
+        )
     assert _lot(sc.db, lot_id).status == lots.QUARANTINED
     with pytest.raises(InvalidTransition), sc.db.session() as s:
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"))
     with sc.db.session() as s:
-        disposition.lift_quarantine(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                                    "excursion assessed: within validated range")
+        disposition.lift_quarantine(
+            s,
+            sc.cast.who("qa"),
+            lot_id,
+            sc.cast.creds("qa"),
+            "excursion assessed: within validated range",
+        )
     assert _lot(sc.db, lot_id).status == lots.AWAITING_RELEASE
     with sc.db.session() as s:
-        disposition.reject(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"),
-                           "sponsor decision")
+        disposition.reject(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"), "sponsor decision")
     assert _lot(sc.db, lot_id).status == lots.REJECTED
     assert [d.decision for d in _dispositions(sc.db, lot_id)] == [
-        "quarantined", "quarantine-lifted", "rejected"]
+        "quarantined",
+        "quarantine-lifted",
+        "rejected",
+    ]
 
 
-def _release_worker(url: str, lot_id: int, who: CurrentUser, password: str,
-                    queue: mp.Queue[str], meet: Barrier) -> None:
+def _release_worker(
+    url: str, lot_id: int, who: CurrentUser, password: str, queue: mp.Queue[str], meet: Barrier
+) -> None:
     db = Database(url)
     try:
         meet.wait(60)  # both QA people sign at the same moment
@@ -243,9 +302,13 @@ def test_two_qa_releasing_at_once_record_exactly_one_disposition(sc: Scenario) -
     ctx = mp.get_context("spawn")
     queue: mp.Queue[str] = ctx.Queue()
     meet = ctx.Barrier(2)
-    procs = [ctx.Process(target=_release_worker,
-                         args=(sc.db.url, lot_id, sc.cast.who(role), sc.cast.passwords[role],
-                               queue, meet)) for role in ("qa", "qa2")]
+    procs = [
+        ctx.Process(
+            target=_release_worker,
+            args=(sc.db.url, lot_id, sc.cast.who(role), sc.cast.passwords[role], queue, meet),
+        )
+        for role in ("qa", "qa2")
+    ]
     for p in procs:
         p.start()
     for p in procs:

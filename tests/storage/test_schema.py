@@ -19,8 +19,9 @@ from tests.conftest import verify_ok
 
 
 def test_init_creates_schema_at_head_and_first_admin(empty_db: Database) -> None:
-    result = bootstrap.initialise(empty_db, admin="root", full_name="Root Admin",
-                                  password="root-password-1")
+    result = bootstrap.initialise(
+        empty_db, admin="root", full_name="Root Admin", password="root-password-1"
+    )
     assert result.revision_before is None
     assert result.revision_after == schema.head_revision()
     assert result.admin_created
@@ -31,12 +32,12 @@ def test_init_creates_schema_at_head_and_first_admin(empty_db: Database) -> None
 
 
 def test_init_again_keeps_every_row(empty_db: Database) -> None:
-    bootstrap.initialise(empty_db, admin="root", full_name="Root Admin",
-                         password="root-password-1")
+    bootstrap.initialise(empty_db, admin="root", full_name="Root Admin", password="root-password-1")
     with empty_db.reader() as s:
         before = [(u.username, u.password_hash) for u in s.exec(select(User)).all()]
-    again = bootstrap.initialise(empty_db, admin="other", full_name="Other",
-                                 password="other-password-1")
+    again = bootstrap.initialise(
+        empty_db, admin="other", full_name="Other", password="other-password-1"
+    )
     assert again.revision_before == again.revision_after == schema.head_revision()
     assert not again.admin_created  # an admin exists: init never adds a second one
     with empty_db.reader() as s:
@@ -62,7 +63,8 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: object) -> None:
 
 
 def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
-        db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> None:
+    db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]
+) -> None:
     """0003 adds ``dispensing.use_by``: every dispensing gets a ``migrate`` event with its
     new hash, so ``audit verify`` still finds every row as audited (down and up again)."""
     from alembic import command
@@ -89,9 +91,11 @@ def test_a_migration_that_adds_a_column_keeps_the_audit_trail_verifying(
         dispensings = s.exec(select(Dispensing)).all()
         users = s.exec(select(User)).all()
     assert [(e.entity, e.entity_id) for e in migrated if e.entity == "dispensing"] == [
-        ("dispensing", str(d.id)) for d in dispensings]
+        ("dispensing", str(d.id)) for d in dispensings
+    ]
     # 0004 adds user.password_history: one event per account as well
     assert sorted(e.entity_id for e in migrated if e.entity == "user") == sorted(
-        str(u.id) for u in users)
+        str(u.id) for u in users
+    )
     assert {e.entity for e in migrated} == {"dispensing", "user"}
     assert [d.use_by for d in dispensings] == [None]  # the value went with the downgrade

@@ -37,8 +37,11 @@ def pg_url(db_url: str) -> str:
 
 
 def test_init_prints_the_url_masked(pg_url: str) -> None:
-    result = runner.invoke(app, ["--db", pg_url, "init", "--admin", "root",
-                                 "--password-stdin"], input="root-password-1\n")
+    result = runner.invoke(
+        app,
+        ["--db", pg_url, "init", "--admin", "root", "--password-stdin"],
+        input="root-password-1\n",
+    )
     assert result.exit_code == 0, result.output
     assert SECRET not in result.output
     assert "Database: postgresql+psycopg://postgres:***@" in result.stdout
@@ -52,7 +55,8 @@ def test_demo_prints_the_url_masked(pg_url: str) -> None:
 
 
 def test_pg_dump_gets_the_password_in_its_environment_never_its_arguments(
-        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     runner.invoke(app, ["--db", pg_url, "init"])
     seen: list[tuple[list[str], dict[str, str]]] = []
     real = subprocess.run
@@ -72,8 +76,9 @@ def test_pg_dump_gets_the_password_in_its_environment_never_its_arguments(
 def test_the_log_and_a_database_repr_mask_passwords() -> None:
     url = f"postgresql://lottrack_app:{SECRET}@db-host/lottrack"
     assert shown_url(url) == "postgresql+psycopg://lottrack_app:***@db-host/lottrack"
-    record = logging.LogRecord("lottrack", logging.ERROR, __file__, 1,
-                               "could not reach %s", (url,), None)
+    record = logging.LogRecord(
+        "lottrack", logging.ERROR, __file__, 1, "could not reach %s", (url,), None
+    )
     try:
         raise RuntimeError(f"connect failed for {url}")
     except RuntimeError:

@@ -20,9 +20,13 @@ from lottrack.storage.models import AuditEvent, Site, User
 from tests.conftest import verify_ok
 
 SITE: dict[str, Any] = {
-    "name": "Komma Klinik", "fin": "B1234", "timezone": "Europe/Vienna",
-    "decimal_separator": ",", "address": "Hauptstraße 1",
-    "product_code_msc": "S1234100", "product_code_placebo": "S1235100",
+    "name": "Komma Klinik",
+    "fin": "B1234",
+    "timezone": "Europe/Vienna",
+    "decimal_separator": ",",
+    "address": "Hauptstraße 1",
+    "product_code_msc": "S1234100",
+    "product_code_placebo": "S1235100",
 }
 
 
@@ -34,8 +38,9 @@ def stored(db: Database, site_id: int) -> Site:
         return site
 
 
-def update(db: Database, who: CurrentUser, site_id: int, reason: str = "ICCBBA letter",
-           **change: Any) -> sites.SiteInfo:
+def update(
+    db: Database, who: CurrentUser, site_id: int, reason: str = "ICCBBA letter", **change: Any
+) -> sites.SiteInfo:
     with db.session() as s:
         return sites.update_site(s, who, site_id, reason=reason, **(SITE | change))
 
@@ -45,15 +50,26 @@ def test_an_admin_corrects_a_site_with_a_reason_the_trail_records(
 ) -> None:
     with db.session() as s:
         site = sites.create_site(s, admin, **SITE)
-    updated = update(db, admin, site.id, reason="zone mistyped at registration",
-                     timezone="Europe/Berlin", decimal_separator=".", name="Komma Klinik Graz")
+    updated = update(
+        db,
+        admin,
+        site.id,
+        reason="zone mistyped at registration",
+        timezone="Europe/Berlin",
+        decimal_separator=".",
+        name="Komma Klinik Graz",
+    )
     assert (updated.timezone, updated.decimal_separator, updated.name) == (
-        "Europe/Berlin", ".", "Komma Klinik Graz")
+        "Europe/Berlin",
+        ".",
+        "Komma Klinik Graz",
+    )
     row = stored(db, site.id)
     assert (row.timezone, row.decimal_separator) == ("Europe/Berlin", ".")
     with db.reader() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "site",
-                                                AuditEvent.action == "update")).one()
+        event = s.exec(
+            select(AuditEvent).where(AuditEvent.entity == "site", AuditEvent.action == "update")
+        ).one()
     assert event.reason == "zone mistyped at registration"
     assert json.loads(event.changes)["timezone"] == ["Europe/Vienna", "Europe/Berlin"]
     assert event.username == admin.username
@@ -125,18 +141,22 @@ def test_the_clock_shows_the_only_site_else_the_persons_site_else_the_first(
         sites.create_site(s, admin, **SITE)
     with db.reader() as s:
         assert sites.clock_site(s, admin.id) == sites.ClockSite(
-            "Komma Klinik", "Europe/Vienna", 1, False)
+            "Komma Klinik", "Europe/Vienna", 1, False
+        )
     with db.session() as s:
-        second = sites.create_site(s, admin, **(SITE | {
-            "name": "Boston", "fin": "C1234", "timezone": "America/New_York"}))
+        second = sites.create_site(
+            s, admin, **(SITE | {"name": "Boston", "fin": "C1234", "timezone": "America/New_York"})
+        )
     with db.reader() as s:
         assert sites.clock_site(s).name == "Komma Klinik"  # type: ignore[union-attr]
         assert sites.clock_site(s, admin.id) == sites.ClockSite(
-            "Komma Klinik", "Europe/Vienna", 2, False)
+            "Komma Klinik", "Europe/Vienna", 2, False
+        )
     with db.session() as s, audit.reason(s, "works in Boston"):
         audit.set_actor(s, admin.id, admin.username)
         user = s.exec(select(User).where(col(User.id) == admin.id)).one()
         user.site_id = second.id
     with db.reader() as s:
         assert sites.clock_site(s, admin.id) == sites.ClockSite(
-            "Boston", "America/New_York", 2, True)
+            "Boston", "America/New_York", 2, True
+        )

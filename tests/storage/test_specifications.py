@@ -48,7 +48,7 @@ def test_init_creates_version_1_with_the_design_defaults(db: Database) -> None:
 @pytest.mark.parametrize(
     ("code", "typed", "conforms"),
     [
-        ("viability_fresh", "80 %", True),       # the edge is inside
+        ("viability_fresh", "80 %", True),  # the edge is inside
         ("viability_fresh", "79.9 %", False),
         ("cd45", "2 %", True),
         ("cd45", "2.1%", False),
@@ -95,8 +95,12 @@ def v1_items() -> list[dict[str, object]]:
     """Version 1's tests as an import file writes them."""
     out: list[dict[str, object]] = []
     for d in specifications.V1_ITEMS:
-        item: dict[str, object] = {"code": d.code, "test_name": d.test_name, "kind": d.kind,
-                                   "required": d.required}
+        item: dict[str, object] = {
+            "code": d.code,
+            "test_name": d.test_name,
+            "kind": d.kind,
+            "required": d.required,
+        }
         if d.kind == specifications.NUMERIC:
             item["dimension"] = d.dimension
         if d.min_value is not None:
@@ -113,8 +117,11 @@ def spec_file(tmp_path: Path, **changes: object) -> Path:
     """A complete import file (v1's tests, viability ≥ 85 %), with ``changes``."""
     items = v1_items()
     items[0] = dict(items[0], min=85)
-    data: dict[str, object] = {"name": "v2 with a tighter viability", "max_passage": 5,
-                               "items": items}
+    data: dict[str, object] = {
+        "name": "v2 with a tighter viability",
+        "max_passage": 5,
+        "items": items,
+    }
     data.update(changes)
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(data))
@@ -171,10 +178,11 @@ def test_the_proposer_cannot_approve(
         audit.set_actor(s, admin.id, admin.username)
         with audit.reason(s, "moved from IT to quality assurance"):
             user.roles = "qa"
-    now_qa = CurrentUser(proposer.id, proposer.username, proposer.full_name,
-                         frozenset({"qa"}))
-    with pytest.raises(PermissionDenied, match="proposed specification version 2"), \
-            db.session() as s:
+    now_qa = CurrentUser(proposer.id, proposer.username, proposer.full_name, frozenset({"qa"}))
+    with (
+        pytest.raises(PermissionDenied, match="proposed specification version 2"),
+        db.session() as s,
+    ):
         specifications.approve(s, now_qa, Credentials(proposer.username, PASSWORD), 2)
     assert _versions(db)[2] == "proposed"
 
@@ -183,22 +191,47 @@ def test_the_proposer_cannot_approve(
     ("changes", "message"),
     [
         ({"items": []}, "list of items"),
-        ({"items": [{"code": "x", "test_name": "X", "kind": "magic"}]},
-         r"items\[0\]\.kind: .* \(found 'magic'\)"),
-        ({"items": [{"code": "x", "test_name": "X", "kind": "numeric",
-                     "dimension": "FRACTION", "min": 5, "max": 1}]}, "min is above max"),
-        ({"items": [{"code": "x", "test_name": "X", "kind": "categorical"}]},
-         "needs accepted values"),
+        (
+            {"items": [{"code": "x", "test_name": "X", "kind": "magic"}]},
+            r"items\[0\]\.kind: .* \(found 'magic'\)",
+        ),
+        (
+            {
+                "items": [
+                    {
+                        "code": "x",
+                        "test_name": "X",
+                        "kind": "numeric",
+                        "dimension": "FRACTION",
+                        "min": 5,
+                        "max": 1,
+                    }
+                ]
+            },
+            "min is above max",
+        ),
+        (
+            {"items": [{"code": "x", "test_name": "X", "kind": "categorical"}]},
+            "needs accepted values",
+        ),
         ({"max_passage": -1}, "max_passage must be a whole number"),
         ({"max_passage": "4"}, r"max_passage: Input should be a valid integer \(found '4'\)"),
         ({"maxx": 2}, 'unknown key "maxx"'),
         ({"items": [dict(v1_items()[0], maxx=2)]}, r'unknown key "maxx" in items\[0\]'),
         ({"min_replicates": 0}, "min_replicates must be at least 2"),
-        ({"items": [{"code": "potency", "test_name": "Potency", "kind": "report-only"}]},
-         "must test, as required for release and against a limit: sterility, mycoplasma, "
-         "endotoxin, viability, identity marker CD73"),
-        ({"items": [dict(i, required=False) if i["code"] == "sterility" else i
-                    for i in v1_items()]}, "limit: sterility \\(design §10\\)"),
+        (
+            {"items": [{"code": "potency", "test_name": "Potency", "kind": "report-only"}]},
+            "must test, as required for release and against a limit: sterility, mycoplasma, "
+            "endotoxin, viability, identity marker CD73",
+        ),
+        (
+            {
+                "items": [
+                    dict(i, required=False) if i["code"] == "sterility" else i for i in v1_items()
+                ]
+            },
+            "limit: sterility \\(design §10\\)",
+        ),
     ],
 )
 def test_a_malformed_file_is_refused_whole(

@@ -28,8 +28,9 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
     return make_scenario(db, admin, make_user)
 
 
-def _subject(sc: Scenario, code: str, sequence: str, *, release: bool = True
-             ) -> tuple[int, int, tuple[int, int]]:
+def _subject(
+    sc: Scenario, code: str, sequence: str, *, release: bool = True
+) -> tuple[int, int, tuple[int, int]]:
     """(subject id, MSC bag id, visit ids) of a subject with one fresh bag."""
     subject = sc.subject(code, DOB)
     lot_id, bag = sc.made_lot(subject)
@@ -49,8 +50,11 @@ def test_visits_due_show_the_arm_and_bags_to_the_pharmacy_only(sc: Scenario) -> 
     with sc.db.reader() as s:
         due = listings.visits_due(s, sc.cast.who("pharmacist"))
     assert [(d.subject_code, d.period, d.arm, d.available_bags) for d in due] == [
-        ("TLS-401", 1, "msc", 1), ("TLS-402", 1, "placebo", 1),
-        ("TLS-401", 2, "placebo", 1), ("TLS-402", 2, "msc", 1)]
+        ("TLS-401", 1, "msc", 1),
+        ("TLS-402", 1, "placebo", 1),
+        ("TLS-401", 2, "placebo", 1),
+        ("TLS-402", 2, "msc", 1),
+    ]
     sc.dispense(v1, msc_bag=bag)
     with sc.db.reader() as s:
         due = listings.visits_due(s, sc.cast.who("pharmacist"))
@@ -68,7 +72,11 @@ def test_pharmacy_visit_lists_bags_media_and_weight(sc: Scenario) -> None:
     with sc.db.reader() as s:
         visit = listings.pharmacy_visit(s, sc.cast.who("pharmacist"), v1)
     assert (visit.subject_code, visit.period, visit.arm, visit.status) == (
-        "TLS-403", 1, "msc", "planned")
+        "TLS-403",
+        1,
+        "msc",
+        "planned",
+    )
     assert [b.unit_id for b in visit.bags] == [bag]
     assert re.fullmatch(r"A9999 \d\d \d{6} [0-9A-Z*]", visit.bags[0].din)
     assert visit.bags[0].lot_status == "released"
@@ -87,8 +95,9 @@ def test_the_dry_run_matches_the_signed_checks_and_writes_nothing(sc: Scenario) 
     with sc.db.reader() as s:
         preview = listings.preview_dispensing(s, pharmacist, visit_id=v1, unit_id=bag)
         wrong_arm = listings.preview_dispensing(s, pharmacist, visit_id=v2, unit_id=bag)
-        placebo = listings.preview_dispensing(s, pharmacist, visit_id=v2,
-                                              placebo_reagent_lot_id=sc.media_id)
+        placebo = listings.preview_dispensing(
+            s, pharmacist, visit_id=v2, placebo_reagent_lot_id=sc.media_id
+        )
     assert _audit_count(sc.db) == before
     with sc.db.reader() as s:
         assert len(s.exec(select(ProductUnit)).all()) == 1  # no placebo bag was made
@@ -111,7 +120,8 @@ def test_the_dry_run_matches_the_signed_checks_and_writes_nothing(sc: Scenario) 
         verify = listings.preview_verification(s, sc.cast.who("pharmacist2"), prep)
     assert stored.status == "verified"
     assert [(c.number, c.name, c.passed) for c in signed] == [
-        (c.number, c.name, c.passed) for c in preview.checks]
+        (c.number, c.name, c.passed) for c in preview.checks
+    ]
     assert [c.number for c in verify] == [1, 2, 3]
     assert all(c.passed for c in verify)
 
@@ -119,8 +129,9 @@ def test_the_dry_run_matches_the_signed_checks_and_writes_nothing(sc: Scenario) 
 def test_an_unreleased_bag_fails_check_2_in_the_dry_run(sc: Scenario) -> None:
     _, bag, (v1, _) = _subject(sc, "TLS-405", MSC_FIRST, release=False)
     with sc.db.reader() as s:
-        preview = listings.preview_dispensing(s, sc.cast.who("pharmacist"), visit_id=v1,
-                                              unit_id=bag)
+        preview = listings.preview_dispensing(
+            s, sc.cast.who("pharmacist"), visit_id=v1, unit_id=bag
+        )
         visit = listings.pharmacy_visit(s, sc.cast.who("pharmacist"), v1)
     assert [c.number for c in preview.checks if not c.passed] == [2]
     assert visit.bags[0].lot_status == "awaiting-release"
@@ -131,14 +142,15 @@ def test_awaiting_verification_lists_a_prepared_dispensing(sc: Scenario) -> None
 
     _, bag, (v1, _) = _subject(sc, "TLS-406", MSC_FIRST)
     with sc.db.session() as s:
-        prep = dispensing.prepare(s, sc.cast.who("pharmacist"), sc.cast.creds("pharmacist"),
-                                  visit_id=v1, unit_id=bag)
+        prep = dispensing.prepare(
+            s, sc.cast.who("pharmacist"), sc.cast.creds("pharmacist"), visit_id=v1, unit_id=bag
+        )
     with sc.db.reader() as s:
         waiting = listings.awaiting_verification(s, sc.cast.who("pharmacist2"))
         visit = listings.pharmacy_visit(s, sc.cast.who("pharmacist"), v1)
-    assert [(w.dispensing_id, w.subject_code, w.arm, w.kit_code, w.prepared_by_id)
-            for w in waiting] == [(prep.dispensing_id, "TLS-406", "msc", prep.kit_code,
-                                   sc.cast.who("pharmacist").id)]
+    assert [
+        (w.dispensing_id, w.subject_code, w.arm, w.kit_code, w.prepared_by_id) for w in waiting
+    ] == [(prep.dispensing_id, "TLS-406", "msc", prep.kit_code, sc.cast.who("pharmacist").id)]
     assert visit.dispensed is not None
     assert (visit.dispensed.status, visit.dispensed.verified_by) == ("prepared", None)
 
@@ -154,8 +166,11 @@ def _masked(value: Any, codes: dict[str, str]) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, dict):
-        return {k: "<time>" if k == "age_days" else _masked(v, codes)
-                for k, v in value.items() if k not in ("visit_id", "infusion_id", "subject_id")}
+        return {
+            k: "<time>" if k == "age_days" else _masked(v, codes)
+            for k, v in value.items()
+            if k not in ("visit_id", "infusion_id", "subject_id")
+        }
     if isinstance(value, list | tuple):
         return [_masked(v, codes) for v in value]
     if isinstance(value, dt.date | dt.datetime):
@@ -188,8 +203,12 @@ def test_the_ward_listing_is_identical_for_msc_and_placebo(sc: Scenario) -> None
         codes_b = _identifiers("TLS-502", detail_b.visit)
         rows_a = [r for r in page.rows if r.subject_code == "TLS-501"]
         rows_b = [r for r in page.rows if r.subject_code == "TLS-502"]
-        return (_masked(rows_a, codes_a), _masked(rows_b, codes_b),
-                _masked(detail_a, codes_a), _masked(detail_b, codes_b))
+        return (
+            _masked(rows_a, codes_a),
+            _masked(rows_b, codes_b),
+            _masked(detail_a, codes_a),
+            _masked(detail_b, codes_b),
+        )
 
     def same(expected_state: str) -> None:
         rows_a, rows_b, detail_a, detail_b = both()
@@ -208,7 +227,11 @@ def test_the_ward_listing_is_identical_for_msc_and_placebo(sc: Scenario) -> None
         page = listings.ward_patients(s, nurse)
     assert page.total_patients == 2
     assert [(r.subject_code, r.period) for r in page.rows] == [
-        ("TLS-501", 1), ("TLS-501", 2), ("TLS-502", 1), ("TLS-502", 2)]
+        ("TLS-501", 1),
+        ("TLS-501", 2),
+        ("TLS-502", 1),
+        ("TLS-502", 2),
+    ]
 
 
 def test_the_ward_listing_pages_patients_and_refuses_the_pharmacy(sc: Scenario) -> None:
@@ -220,7 +243,8 @@ def test_the_ward_listing_pages_patients_and_refuses_the_pharmacy(sc: Scenario) 
         rest = listings.ward_patients(s, nurse, offset=2, limit=2)
     assert [r.subject_code for r in first.rows] == ["TLS-600", "TLS-601"]
     assert [(r.subject_code, r.visit_id, r.state) for r in rest.rows] == [
-        ("TLS-602", None, "no visit scheduled")]
+        ("TLS-602", None, "no visit scheduled")
+    ]
     assert first.total_patients == rest.total_patients == 3
     with pytest.raises(PermissionDenied), sc.db.reader() as s:
         listings.ward_patients(s, sc.cast.who("pharmacist"))

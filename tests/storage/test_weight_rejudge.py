@@ -39,8 +39,11 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
 
 def _weight_id(sc: Scenario, subject: int) -> int:
     with sc.db.reader() as s:
-        row = s.exec(select(WeightMeasurement).where(WeightMeasurement.subject_id == subject)
-                     .order_by(col(WeightMeasurement.id))).first()
+        row = s.exec(
+            select(WeightMeasurement)
+            .where(WeightMeasurement.subject_id == subject)
+            .order_by(col(WeightMeasurement.id))
+        ).first()
         assert row is not None
         assert row.id is not None
         return row.id
@@ -59,18 +62,20 @@ def _status(sc: Scenario, lot_id: int) -> str:
 def test_a_corrected_weight_judges_the_endotoxin_result_again(sc: Scenario) -> None:
     subject = sc.subject("TLS-801", BORN)
     # 70 kg, 50 mL: limit 7 EU/mL; 5 EU/mL conforms and the lot is released.
-    lot_id, _bag = sc.made_lot(subject, qc_results={**CONFORMING_QC,
-                                                    "endotoxin": "5 EU/mL"})
+    lot_id, _bag = sc.made_lot(subject, qc_results={**CONFORMING_QC, "endotoxin": "5 EU/mL"})
     sc.release(lot_id)
     assert _endotoxin(sc, lot_id).conforms is True
     weight = _weight_id(sc, subject)
     with sc.db.session() as s:
-        done = weights.correct_weight(s, sc.cast.who("clinician"), weight,
-                                      weight_text="40 kg", reason="typed 70 for 40")
+        done = weights.correct_weight(
+            s, sc.cast.who("clinician"), weight, weight_text="40 kg", reason="typed 70 for 40"
+        )
     row = _endotoxin(sc, lot_id)
     assert (row.conforms, row.limit_text) == (False, "≤ 4 EU/mL")
-    assert any("judged again against ≤ 4 EU/mL: it is out of specification" in line
-               for line in done.consequences)
+    assert any(
+        "judged again against ≤ 4 EU/mL: it is out of specification" in line
+        for line in done.consequences
+    )
     assert any("returned to awaiting release" in line for line in done.consequences)
     assert _status(sc, lot_id) == lots.AWAITING_RELEASE
     with sc.db.reader() as s:
@@ -79,13 +84,16 @@ def test_a_corrected_weight_judges_the_endotoxin_result_again(sc: Scenario) -> N
         ready = qc.readiness(s, lots.get_lot(s, lot_id))
         assert not ready.ready
         assert ready.open_investigations
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "qc_result",
-                                                AuditEvent.entity_id == str(row.id))
-                       .order_by(col(AuditEvent.seq).desc())).first()
+        event = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "qc_result", AuditEvent.entity_id == str(row.id))
+            .order_by(col(AuditEvent.seq).desc())
+        ).first()
     assert event is not None
     assert event.reason is not None
-    assert event.reason.startswith(f"weight #{weight} corrected from 70 kg to 40 kg "
-                                   "(typed 70 for 40)")
+    assert event.reason.startswith(
+        f"weight #{weight} corrected from 70 kg to 40 kg (typed 70 for 40)"
+    )
     with sc.db.session() as s, pytest.raises(InvalidTransition):
         disposition.release(s, sc.cast.who("qa"), lot_id, sc.cast.creds("qa"), "again")
     verify_ok(sc.db)
@@ -93,20 +101,26 @@ def test_a_corrected_weight_judges_the_endotoxin_result_again(sc: Scenario) -> N
 
 def test_a_voided_weight_is_replaced_by_the_latest_valid_one(sc: Scenario) -> None:
     subject = sc.subject("TLS-802", BORN)
-    lot_id, _bag = sc.made_lot(subject, qc_results={**CONFORMING_QC,
-                                                    "endotoxin": "5 EU/mL"})
+    lot_id, _bag = sc.made_lot(subject, qc_results={**CONFORMING_QC, "endotoxin": "5 EU/mL"})
     only = _weight_id(sc, subject)
     nurse = sc.cast.who("clinician")
-    with sc.db.session() as s, pytest.raises(InvalidTransition,
-                                             match="Record the right weight first"):
+    with (
+        sc.db.session() as s,
+        pytest.raises(InvalidTransition, match="Record the right weight first"),
+    ):
         weights.void_weight(s, nurse, only, "another patient's weight")
     with sc.db.reader() as s:
         kept = s.get(WeightMeasurement, only)
         assert kept is not None
         assert kept.voided_reason is None
     with sc.db.session() as s:
-        visits.record_weight(s, nurse, subject_id=subject, weight_text="36 kg",
-                             measured_at=utcnow() - dt.timedelta(minutes=5))
+        visits.record_weight(
+            s,
+            nurse,
+            subject_id=subject,
+            weight_text="36 kg",
+            measured_at=utcnow() - dt.timedelta(minutes=5),
+        )
     with sc.db.session() as s:
         done = weights.void_weight(s, nurse, only, "another patient's weight")
     row = _endotoxin(sc, lot_id)
@@ -121,8 +135,9 @@ def test_a_weight_no_result_was_judged_against_changes_no_result(sc: Scenario) -
     sc.release(lot_id)
     nurse = sc.cast.who("clinician")
     with sc.db.session() as s:
-        later = visits.record_weight(s, nurse, subject_id=subject, weight_text="71 kg",
-                                     measured_at=utcnow()).id
+        later = visits.record_weight(
+            s, nurse, subject_id=subject, weight_text="71 kg", measured_at=utcnow()
+        ).id
     with sc.db.reader() as s:
         before = [(r.id, r.limit_text, r.conforms) for r in s.exec(select(QCResult)).all()]
     with sc.db.session() as s:
@@ -130,8 +145,7 @@ def test_a_weight_no_result_was_judged_against_changes_no_result(sc: Scenario) -
     assert done.consequences == ()
     assert _status(sc, lot_id) == lots.RELEASED
     with sc.db.reader() as s:
-        assert [(r.id, r.limit_text, r.conforms)
-                for r in s.exec(select(QCResult)).all()] == before
+        assert [(r.id, r.limit_text, r.conforms) for r in s.exec(select(QCResult)).all()] == before
 
 
 def _dispensed(sc: Scenario, code: str, sequence: str) -> tuple[int, int, int]:
@@ -144,8 +158,7 @@ def _dispensed(sc: Scenario, code: str, sequence: str) -> tuple[int, int, int]:
     return subject, lot_id, sc.dispense(v1, msc_bag=bag if sequence == MSC_FIRST else None)
 
 
-def test_a_corrected_weight_runs_the_dose_checks_again_the_same_for_both_arms(
-        sc: Scenario) -> None:
+def test_a_corrected_weight_runs_the_dose_checks_again_the_same_for_both_arms(sc: Scenario) -> None:
     said: dict[str, tuple[str, ...]] = {}
     dispensings: dict[str, int] = {}
     for code, sequence in (("TLS-811", MSC_FIRST), ("TLS-812", PLACEBO_FIRST)):
@@ -153,26 +166,44 @@ def test_a_corrected_weight_runs_the_dose_checks_again_the_same_for_both_arms(
         with sc.db.reader() as s:
             number = lots.get_lot(s, lot_id).lot_number
         with sc.db.session() as s:
-            done = weights.correct_weight(s, sc.cast.who("clinician"), _weight_id(sc, subject),
-                                          weight_text="71 kg", reason="misread the scale")
-        said[code] = tuple(line.replace(code, "CODE").replace(number, "LOT")
-                           for line in done.consequences)
+            done = weights.correct_weight(
+                s,
+                sc.cast.who("clinician"),
+                _weight_id(sc, subject),
+                weight_text="71 kg",
+                reason="misread the scale",
+            )
+        said[code] = tuple(
+            line.replace(code, "CODE").replace(number, "LOT") for line in done.consequences
+        )
     # What the blinded ward reads back does not tell which visit had MSC.
     assert said["TLS-811"] == said["TLS-812"]
     assert said["TLS-811"][-1] == (
         "The dispensing for CODE period 1 was checked with this weight: its weight and dose "
-        "checks were run again with the latest valid weight and stored for the pharmacy.")
+        "checks were run again with the latest valid weight and stored for the pharmacy."
+    )
     with sc.db.reader() as s:
-        rechecks = {code: [(c.number, c.passed) for c in s.exec(
-            select(DispensingCheck).where(DispensingCheck.dispensing_id == d,
-                                          DispensingCheck.stage == weights.RECHECK)).all()]
-            for code, d in dispensings.items()}
+        rechecks = {
+            code: [
+                (c.number, c.passed)
+                for c in s.exec(
+                    select(DispensingCheck).where(
+                        DispensingCheck.dispensing_id == d, DispensingCheck.stage == weights.RECHECK
+                    )
+                ).all()
+            ]
+            for code, d in dispensings.items()
+        }
     assert rechecks == {"TLS-811": [(4, True), (5, True)], "TLS-812": [(4, True), (5, True)]}
     # The pharmacy reads the outcome: 140 kg halves the MSC dose, out of the window.
     with sc.db.session() as s:
-        done = weights.correct_weight(s, sc.cast.who("pharmacist"),
-                                      _weight_id(sc, sc_subject(sc, "TLS-811")),
-                                      weight_text="140 kg", reason="kg and lb swapped")
+        done = weights.correct_weight(
+            s,
+            sc.cast.who("pharmacist"),
+            _weight_id(sc, sc_subject(sc, "TLS-811")),
+            weight_text="140 kg",
+            reason="kg and lb swapped",
+        )
     assert "check 5 dose within window: FAILED" in done.consequences[-1]
     verify_ok(sc.db)
 

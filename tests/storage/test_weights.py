@@ -29,12 +29,23 @@ def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) 
     return make_scenario(db, admin, make_user)
 
 
-def _record(sc: Scenario, subject: int, text: str, *, confirm: bool = False,
-            ago: dt.timedelta = dt.timedelta(hours=1)) -> int:
+def _record(
+    sc: Scenario,
+    subject: int,
+    text: str,
+    *,
+    confirm: bool = False,
+    ago: dt.timedelta = dt.timedelta(hours=1),
+) -> int:
     with sc.db.session() as s:
-        return visits.record_weight(s, sc.cast.who("clinician"), subject_id=subject,
-                                    weight_text=text, measured_at=utcnow() - ago,
-                                    confirm_implausible=confirm).id
+        return visits.record_weight(
+            s,
+            sc.cast.who("clinician"),
+            subject_id=subject,
+            weight_text=text,
+            measured_at=utcnow() - ago,
+            confirm_implausible=confirm,
+        ).id
 
 
 def _stored(sc: Scenario) -> int:
@@ -50,8 +61,11 @@ def _current_kg(sc: Scenario, subject: int) -> float | None:
 
 def test_a_weight_outside_30_to_200_kg_needs_a_confirmation(sc: Scenario) -> None:
     subject = sc.subject("TLS-701", BORN)
-    with pytest.raises(ValidationError, match=r"Weight 250 kg is outside the usual 30–200 kg"
-                       r".*stored only when you confirm it") as refused:
+    with pytest.raises(
+        ValidationError,
+        match=r"Weight 250 kg is outside the usual 30–200 kg"
+        r".*stored only when you confirm it",
+    ) as refused:
         _record(sc, subject, "250 kg")
     assert refused.value.field == visits.CONFIRM_FIELD
     with pytest.raises(ValidationError, match="outside the usual"):
@@ -74,16 +88,21 @@ def test_a_weight_is_corrected_or_voided_with_a_reason(sc: Scenario) -> None:
     with sc.db.session() as s, pytest.raises(ValidationError, match="outside the usual"):
         weights.correct_weight(s, nurse, wrong, weight_text="25 kg", reason="typo")
     with sc.db.session() as s, pytest.raises(PermissionDenied):
-        weights.correct_weight(s, sc.cast.who("technician"), wrong, weight_text="75 kg",
-                               reason="typo")
+        weights.correct_weight(
+            s, sc.cast.who("technician"), wrong, weight_text="75 kg", reason="typo"
+        )
     with sc.db.session() as s:
-        kg = weights.correct_weight(s, nurse, wrong, weight_text="75 kg",
-                                    reason="typed 250 for 75").weight_kg
+        kg = weights.correct_weight(
+            s, nurse, wrong, weight_text="75 kg", reason="typed 250 for 75"
+        ).weight_kg
     assert kg == 75.0
     assert _current_kg(sc, subject) == 75.0
     with sc.db.reader() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "weight_measurement")
-                       .order_by(col(AuditEvent.seq).desc())).first()
+        event = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "weight_measurement")
+            .order_by(col(AuditEvent.seq).desc())
+        ).first()
     assert event is not None
     assert (event.action, event.reason) == ("update", "typed 250 for 75")
     assert json.loads(event.changes)["weight_kg"] == [250.0, 75.0]
@@ -95,7 +114,9 @@ def test_a_weight_is_corrected_or_voided_with_a_reason(sc: Scenario) -> None:
     with sc.db.reader() as s:
         rows = weights.weights_of(s, nurse, subject)
     assert [(r.id, r.voided_reason) for r in rows] == [
-        (wrong, "weighed with the coat on"), (first, None)]
+        (wrong, "weighed with the coat on"),
+        (first, None),
+    ]
     verify_ok(sc.db)
 
 
@@ -111,24 +132,34 @@ def test_the_endotoxin_limit_uses_the_latest_valid_weight(sc: Scenario) -> None:
         assert qc.endotoxin_limit_for(s, lots.get_lot(s, lot_id)) == pytest.approx(7.0)
 
 
-def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
-        sc: Scenario) -> None:
+def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(sc: Scenario) -> None:
     subject = sc.subject("TLS-704", BORN)
     now = utcnow()
     lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=12))
 
     def endotoxin() -> None:
         with sc.db.session() as s:
-            qc.record_result(s, sc.cast.who("technician"), lot_id=lot_id, test="endotoxin",
-                             value_text="0.2 EU/mL", tested_at=utcnow())
+            qc.record_result(
+                s,
+                sc.cast.who("technician"),
+                lot_id=lot_id,
+                test="endotoxin",
+                value_text="0.2 EU/mL",
+                tested_at=utcnow(),
+            )
 
-    with pytest.raises(ValidationError, match=r"no valid weight of subject TLS-704 is "
-                       r"recorded .*`lottrack weight record TLS-704 WEIGHT`\); lot \S+ has no "
-                       r"bag yet \(formulate it first\)\.") as refused:
+    with pytest.raises(
+        ValidationError,
+        match=r"no valid weight of subject TLS-704 is "
+        r"recorded .*`lottrack weight record TLS-704 WEIGHT`\); lot \S+ has no "
+        r"bag yet \(formulate it first\)\.",
+    ) as refused:
         endotoxin()
     assert refused.value.field == "Endotoxin"
-    assert ("w then a on the ward's patient list or on the pharmacy's allocation"
-            in refused.value.message)
+    assert (
+        "w then a on the ward's patient list or on the pharmacy's allocation"
+        in refused.value.message
+    )
     done = sc.passages(lot_id, now - dt.timedelta(days=11))
     sc.final_count(lot_id, done + dt.timedelta(minutes=10))
     sc.formulate(lot_id, done + dt.timedelta(minutes=20))
@@ -139,23 +170,25 @@ def test_the_endotoxin_refusal_says_what_is_missing_and_where_to_record_it(
     endotoxin()
 
 
-def test_only_the_ward_and_the_pharmacy_weigh_and_only_the_pharmacy_schedules(
-        sc: Scenario) -> None:
+def test_only_the_ward_and_the_pharmacy_weigh_and_only_the_pharmacy_schedules(sc: Scenario) -> None:
     subject = sc.subject("TLS-705", BORN)
     for role in ("technician", "qa"):
         with sc.db.session() as s, pytest.raises(PermissionDenied, match="record weights"):
-            visits.record_weight(s, sc.cast.who(role), subject_id=subject,
-                                 weight_text="70 kg", measured_at=utcnow())
+            visits.record_weight(
+                s, sc.cast.who(role), subject_id=subject, weight_text="70 kg", measured_at=utcnow()
+            )
     assert _stored(sc) == 0
     for role in ("clinician", "technician", "qa"):
-        with sc.db.session() as s, pytest.raises(PermissionDenied,
-                                                 match="schedule trial visits"):
-            visits.schedule(s, sc.cast.who(role), subject_id=subject,
-                            week0=dt.date(2026, 1, 5))
+        with sc.db.session() as s, pytest.raises(PermissionDenied, match="schedule trial visits"):
+            visits.schedule(s, sc.cast.who(role), subject_id=subject, week0=dt.date(2026, 1, 5))
     _record(sc, subject, "70 kg")  # the ward, before any visit
     with sc.db.session() as s:
-        visits.record_weight(s, sc.cast.who("pharmacist"), subject_id=subject,
-                             weight_text="71 kg", measured_at=utcnow())
-        visits.schedule(s, sc.cast.who("pharmacist"), subject_id=subject,
-                        week0=dt.date(2026, 1, 5))
+        visits.record_weight(
+            s,
+            sc.cast.who("pharmacist"),
+            subject_id=subject,
+            weight_text="71 kg",
+            measured_at=utcnow(),
+        )
+        visits.schedule(s, sc.cast.who("pharmacist"), subject_id=subject, week0=dt.date(2026, 1, 5))
     assert _stored(sc) == 2

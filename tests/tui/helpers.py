@@ -62,10 +62,13 @@ async def settle(pilot: Pilot[None], timeout: float = SETTLE_SECONDS) -> None:
     deadline = loop.time() + timeout
 
     def busy() -> str:
-        pending = [f"{w.name or w.description} ({w.state.name})"
-                   for w in app.workers if not w.is_finished]
-        return (f"workers not finished: {pending or 'none'}; screens: "
-                f"{[type(s).__name__ for s in app.screen_stack]}")
+        pending = [
+            f"{w.name or w.description} ({w.state.name})" for w in app.workers if not w.is_finished
+        ]
+        return (
+            f"workers not finished: {pending or 'none'}; screens: "
+            f"{[type(s).__name__ for s in app.screen_stack]}"
+        )
 
     quiet = 0
     while quiet < 2:
@@ -82,16 +85,19 @@ async def settle(pilot: Pilot[None], timeout: float = SETTLE_SECONDS) -> None:
             await _handled_queued_messages(app, deadline - loop.time())
         except TimeoutError:
             raise AssertionError(
-                f"the app did not settle within {timeout:.0f} s: {busy()}") from None
-        still = (all(w.is_finished for w in app.workers)
-                 and [id(s) for s in app.screen_stack] == [id(s) for s in stack])
+                f"the app did not settle within {timeout:.0f} s: {busy()}"
+            ) from None
+        still = all(w.is_finished for w in app.workers) and [id(s) for s in app.screen_stack] == [
+            id(s) for s in stack
+        ]
         quiet = quiet + 1 if still else 0
     # Quiet: let the screen refresh (idle layout, e.g. a DataTable's new rows) as Pilot does.
     await pilot.pause()
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
-                timeout: float = SETTLE_SECONDS) -> None:
+async def until(
+    pilot: Pilot[None], condition: Callable[[], bool], what: str, timeout: float = SETTLE_SECONDS
+) -> None:
     """Wait until ``condition()`` holds (for example a row painted on screen: a DataTable
     lays out new rows when it is next idle); fail saying ``what`` was awaited if it does
     not within ``timeout`` seconds. Between checks the app runs (no time is moved)."""
@@ -100,8 +106,9 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str,
     await settle(pilot, timeout)
     while not condition():
         if loop.time() > deadline:
-            raise AssertionError(f"waited {timeout:.0f} s for {what}; the screen reads:\n"
-                                 f"{screen_text(pilot.app)}")
+            raise AssertionError(
+                f"waited {timeout:.0f} s for {what}; the screen reads:\n{screen_text(pilot.app)}"
+            )
         await pilot.pause()
 
 
@@ -127,13 +134,23 @@ async def login(pilot: Pilot[None], username: str, password: str | None = None) 
 def screen_text(app: App[None]) -> str:
     """The characters on the terminal right now (what a person would read)."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False)
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
     # Rendered in a copy of the context: the render sets Textual's context variable of
     # visible screens, which must not leak into the test's task (a later Pilot.pause would
     # render a stacked dialog against that stale list).
-    contextvars.copy_context().run(lambda: console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens)))
+    contextvars.copy_context().run(
+        lambda: console.print(
+            app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+        )
+    )
     return console.export_text(styles=False)
 
 
@@ -169,5 +186,11 @@ def more_subjects(db: Database, n: int) -> None:
         site_id = s.exec(select(Site.id)).first()
         assert site_id is not None
         for i in range(n):
-            register_subject(s, pharm, code=f"TLS-{100 + i}", initials="AB",
-                             date_of_birth=dt.date(1970, 1, 1), site_id=site_id)
+            register_subject(
+                s,
+                pharm,
+                code=f"TLS-{100 + i}",
+                initials="AB",
+                date_of_birth=dt.date(1970, 1, 1),
+                site_id=site_id,
+            )

@@ -34,8 +34,15 @@ from lottrack.storage.models import base
 from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
 
-CAST = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm",
-        "pharmacist2": "pharm2", "clinician": "ward", "investigator": "inv"}
+CAST = {
+    "admin": "admin",
+    "technician": "tech",
+    "qa": "qa",
+    "pharmacist": "pharm",
+    "pharmacist2": "pharm2",
+    "clinician": "ward",
+    "investigator": "inv",
+}
 PASSWORDS = {u.username: u.password for u in demo.DEMO_USERS}
 
 
@@ -47,8 +54,9 @@ class _FrozenDatetime(dt.datetime):
 
 
 def _frozen_dt_module() -> types.SimpleNamespace:
-    namespace = types.SimpleNamespace(**{k: getattr(dt, k) for k in dir(dt)
-                                         if not k.startswith("__")})
+    namespace = types.SimpleNamespace(
+        **{k: getattr(dt, k) for k in dir(dt) if not k.startswith("__")}
+    )
     namespace.datetime = _FrozenDatetime
     return namespace
 
@@ -60,8 +68,10 @@ def build(path: Path) -> dict[str, int]:
     # Accounts and reagent lots at the real time: passwords must not have aged, and the
     # reagents must still be in date when a test records a passage.
     users = _accounts(db)
-    cast = Cast({part: users[name] for part, name in CAST.items()},
-                {part: PASSWORDS[name] for part, name in CAST.items()})
+    cast = Cast(
+        {part: users[name] for part, name in CAST.items()},
+        {part: PASSWORDS[name] for part, name in CAST.items()},
+    )
     sc = Scenario.create(db, cast)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(base, "dt", _frozen_dt_module())  # utcnow() of the whole core
@@ -76,14 +86,20 @@ def _accounts(db: Database) -> dict[str, CurrentUser]:
     initialise(db)
     first, *others = demo.DEMO_USERS
     with db.session() as session:
-        admin = CurrentUser.of(accounts.create_first_admin(session, first.username,
-                                                           first.full_name, first.password))
+        admin = CurrentUser.of(
+            accounts.create_first_admin(session, first.username, first.full_name, first.password)
+        )
     users = {first.username: admin}
     for person in others:
         with db.session() as session:
             users[person.username] = add_account(
-                session, admin, username=person.username, full_name=person.full_name,
-                roles=person.roles, password=person.password)
+                session,
+                admin,
+                username=person.username,
+                full_name=person.full_name,
+                roles=person.roles,
+                password=person.password,
+            )
     return users
 
 
@@ -98,8 +114,9 @@ def _lots(sc: Scenario, now: dt.datetime) -> dict[str, int]:
     sc.passages(lots["TLS-101"], day(9) + dt.timedelta(hours=3), n=2)
     # ready for release; out of specification; released (with a valid signature).
     lots["TLS-102"], _ = sc.made_lot(sc.subject("TLS-102", born, "CD"), weight="82 kg")
-    lots["TLS-103"], _ = sc.made_lot(sc.subject("TLS-103", born, "EF"),
-                                     qc_results=dict(CONFORMING_QC, viability_fresh="75 %"))
+    lots["TLS-103"], _ = sc.made_lot(
+        sc.subject("TLS-103", born, "EF"), qc_results=dict(CONFORMING_QC, viability_fresh="75 %")
+    )
     sc.conclude_investigations(lots["TLS-103"])  # QA: no laboratory error, the 75 % stands
     lots["TLS-104"], _ = sc.made_lot(sc.subject("TLS-104", born, "GH"))
     sc.release(lots["TLS-104"])
@@ -110,8 +127,13 @@ def _lots(sc: Scenario, now: dt.datetime) -> dict[str, int]:
     # quarantined.
     lots["TLS-106"], _ = sc.made_lot(sc.subject("TLS-106", born, "KL"))
     with sc.db.session() as s:
-        disposition.quarantine(s, sc.cast.who("qa"), lots["TLS-106"], sc.cast.creds("qa"),
-                               "incubator excursion under investigation")
+        disposition.quarantine(
+            s,
+            sc.cast.who("qa"),
+            lots["TLS-106"],
+            sc.cast.creds("qa"),
+            "incubator excursion under investigation",
+        )
     # a subject registered but not yet harvested (for the harvest form).
     sc.subject("TLS-107", born, "MN")
     return lots

@@ -44,8 +44,9 @@ def frozen_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def frozen_trial(frozen_template: Path, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+def frozen_trial(
+    frozen_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Database]:
     """A copy of it, used with every clock frozen (the passwords are not old)."""
     target = tmp_path / "trial.db"
     for suffix in ("", "-wal"):
@@ -69,33 +70,37 @@ async def _open(pilot: Pilot[None], username: str, key: str) -> None:
     await login(pilot, username)
     await pilot.press(key)
     await settle(pilot)
-    await until(pilot, lambda: tables_painted(pilot.app),
-                "every table's first row on screen")
+    await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_audit_screen(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                      size: tuple[int, int]) -> None:
+def test_audit_screen(
+    snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
     """The newest events with their records named, the verification's result."""
     db = _lots(tmp_path, monkeypatch)
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _open(pilot, "admin", "a")
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize(("username", "key"), [("admin", "u"), ("admin", "t"), ("qa", "s")],
-                         ids=["users", "sites", "specifications"])
-def test_admin_screen(snap_compare: Compare, frozen_trial: Database,
-                      size: tuple[int, int], username: str, key: str) -> None:
+@pytest.mark.parametrize(
+    ("username", "key"),
+    [("admin", "u"), ("admin", "t"), ("qa", "s")],
+    ids=["users", "sites", "specifications"],
+)
+def test_admin_screen(
+    snap_compare: Compare, frozen_trial: Database, size: tuple[int, int], username: str, key: str
+) -> None:
     """Each screen as it opens, on the trial data set built with every clock frozen (the
     dates of the passwords and the specification stay the same)."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await _open(pilot, username, key)
 
-    assert snap_compare(make_app(frozen_trial, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(frozen_trial, clock=frozen_clock), terminal_size=size, run_before=run_before
+    )

@@ -36,15 +36,26 @@ pytestmark = pytest.mark.asyncio
 
 # The demo: TLS-005, -008, -010 have a dispensed visit (frozen), TLS-009 is allocated
 # with visits planned; the eight others are not allocated.
-UNALLOCATED = ("TLS-001", "TLS-002", "TLS-003", "TLS-004", "TLS-006", "TLS-007",
-               "TLS-011", "TLS-012")
+UNALLOCATED = (
+    "TLS-001",
+    "TLS-002",
+    "TLS-003",
+    "TLS-004",
+    "TLS-006",
+    "TLS-007",
+    "TLS-011",
+    "TLS-012",
+)
 
 
 def sequences(db: Database) -> dict[str, tuple[str, str]]:
     """Subject code → (sequence, source) as stored."""
     with db.reader() as s:
-        rows = s.exec(select(Subject.code, Allocation.sequence, Allocation.source)
-                      .join(Allocation, col(Allocation.subject_id) == col(Subject.id))).all()
+        rows = s.exec(
+            select(Subject.code, Allocation.sequence, Allocation.source).join(
+                Allocation, col(Allocation.subject_id) == col(Subject.id)
+            )
+        ).all()
     return {code: (seq, source) for code, seq, source in rows}
 
 
@@ -58,8 +69,11 @@ def row_line(app: LotTrackApp, code: str) -> str:
 
 def codes_shown(app: LotTrackApp) -> list[str]:
     """The subject codes of the table lines on the screen, top to bottom."""
-    return [line.split()[0] for line in screen_text(app).splitlines()
-            if re.match(r"TLS-\d+ ", line.strip())]
+    return [
+        line.split()[0]
+        for line in screen_text(app).splitlines()
+        if re.match(r"TLS-\d+ ", line.strip())
+    ]
 
 
 def footer(app: LotTrackApp) -> str:
@@ -86,9 +100,14 @@ async def import_path(pilot: Pilot[None], path: Path) -> None:
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, AllocationScreen)
-    await until(pilot, lambda: screen.query_state.limit == screen._rows_that_fit()
-                and not screen.query_one("#alloc-table").loading,
-                "the page fitted to the table's height")
+    await until(
+        pilot,
+        lambda: (
+            screen.query_state.limit == screen._rows_that_fit()
+            and not screen.query_one("#alloc-table").loading
+        ),
+        "the page fitted to the table's height",
+    )
     await settle(pilot)
 
 
@@ -101,8 +120,9 @@ async def test_pharmacist_sees_sequences_frozen_allocations_and_visits(
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, AllocationScreen)
-        assert (shown(app, "#alloc-summary")
-                == "12 subjects: 4 allocated (3 frozen), 8 not allocated.")
+        assert (
+            shown(app, "#alloc-summary") == "12 subjects: 4 allocated (3 frozen), 8 not allocated."
+        )
         assert row_line(app, "TLS-001") == "TLS-001 not allocated — — —"
         assert row_line(app, "TLS-005").startswith("TLS-005 MSC-first frozen ")
         assert row_line(app, "TLS-005").count("infused") == 2
@@ -123,21 +143,25 @@ async def test_importing_a_good_csv_shows_and_stores_the_sequences(
     app: LotTrackApp, demo_db: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "allocation.csv"
-    path.write_text("subject_code,sequence\nTLS-001,MSC-first\nTLS-002,placebo-first\n"
-                    "TLS-009,MSC-first\n", encoding="utf-8")
+    path.write_text(
+        "subject_code,sequence\nTLS-001,MSC-first\nTLS-002,placebo-first\nTLS-009,MSC-first\n",
+        encoding="utf-8",
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_allocation(pilot)
         await import_path(pilot, path)
-        assert (shown(app, "#alloc-status") == "Imported 3 row(s) from allocation.csv: "
-                "2 allocation(s) created or changed.")
+        assert (
+            shown(app, "#alloc-status") == "Imported 3 row(s) from allocation.csv: "
+            "2 allocation(s) created or changed."
+        )
         assert screen.query_one("#alloc-status").has_class("success")
         assert row_line(app, "TLS-001").startswith("TLS-001 MSC-first can change")
         assert row_line(app, "TLS-002").startswith("TLS-002 placebo-first can change")
-        assert (shown(app, "#alloc-summary")
-                == "12 subjects: 6 allocated (3 frozen), 6 not allocated.")
+        assert (
+            shown(app, "#alloc-summary") == "12 subjects: 6 allocated (3 frozen), 6 not allocated."
+        )
         assert screen.query_one("#alloc-path", Input).value == ""
-        assert shown(app, "#alloc-detail") == ("TLS-001: MSC-first, from import "
-                                               "allocation.csv.")
+        assert shown(app, "#alloc-detail") == ("TLS-001: MSC-first, from import allocation.csv.")
     stored = sequences(demo_db)
     assert stored["TLS-001"] == (MSC_FIRST, "import allocation.csv")
     assert stored["TLS-002"] == (PLACEBO_FIRST, "import allocation.csv")
@@ -150,16 +174,14 @@ async def test_a_bad_csv_names_the_line_and_stores_nothing(
 ) -> None:
     before = sequences(demo_db)
     bad = tmp_path / "bad.csv"
-    bad.write_text("TLS-001,MSC-first\nTLS-002,placebo-first\nTLS-003,MSC\n",
-                   encoding="utf-8")
+    bad.write_text("TLS-001,MSC-first\nTLS-002,placebo-first\nTLS-003,MSC\n", encoding="utf-8")
     frozen = tmp_path / "frozen.csv"
     frozen.write_text("TLS-001,MSC-first\nTLS-005,placebo-first\n", encoding="utf-8")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_allocation(pilot)
         await import_path(pilot, bad)
         status = shown(app, "#alloc-status")
-        assert ("Allocation file line 3: sequence 'MSC' is not MSC-first or placebo-first."
-                in status)
+        assert "Allocation file line 3: sequence 'MSC' is not MSC-first or placebo-first." in status
         assert status.endswith("Nothing was stored.")
         assert screen.query_one("#alloc-status").has_class("error")
         # The path stays typed, to be corrected; the table is unchanged.
@@ -171,8 +193,10 @@ async def test_a_bad_csv_names_the_line_and_stores_nothing(
         await pilot.press("enter")
         await settle(pilot)
         status = shown(app, "#alloc-status")
-        assert ("The allocation of TLS-005 cannot change: a visit of that subject has "
-                "already been dispensed. Nothing was stored." == status)
+        assert (
+            "The allocation of TLS-005 cannot change: a visit of that subject has "
+            "already been dispensed. Nothing was stored." == status
+        )
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert row_line(app, "TLS-001") == "TLS-001 not allocated — — —"
@@ -201,16 +225,18 @@ async def test_generate_allocates_every_unallocated_subject_in_balanced_blocks(
         await type_text(pilot, "20250314")
         await pilot.press("enter", "enter")  # Enter in the block size asks first
         await settle(pilot)
-        assert "Allocate 8 subjects by 1:1 permuted blocks of 4, seed 20250314?" in \
-            screen_text(app)
+        assert "Allocate 8 subjects by 1:1 permuted blocks of 4, seed 20250314?" in screen_text(app)
         assert sequences(demo_db) == before  # nothing yet
         await pilot.press("y")
         await settle(pilot)
         assert app.screen is screen
-        assert (shown(app, "#alloc-status")
-                == "Allocated 8 subject(s) by 1:1 permuted blocks of 4, seed 20250314.")
-        assert (shown(app, "#alloc-summary")
-                == "12 subjects: 12 allocated (3 frozen), 0 not allocated.")
+        assert (
+            shown(app, "#alloc-status")
+            == "Allocated 8 subject(s) by 1:1 permuted blocks of 4, seed 20250314."
+        )
+        assert (
+            shown(app, "#alloc-summary") == "12 subjects: 12 allocated (3 frozen), 0 not allocated."
+        )
         assert "not allocated —" not in screen_text(app)
         # Nobody is left to allocate: g is gone.
         assert screen.check_action("generate", ()) is False
@@ -219,7 +245,7 @@ async def test_generate_allocates_every_unallocated_subject_in_balanced_blocks(
     expected = permuted_blocks(8, seed=20250314, block_size=4)
     assert [after[c][0] for c in UNALLOCATED] == expected
     for start in (0, 4):  # each block of four is 1:1
-        block = expected[start:start + 4]
+        block = expected[start : start + 4]
         assert block.count(MSC_FIRST) == block.count(PLACEBO_FIRST) == 2
     assert {after[c][1] for c in UNALLOCATED} == {"permuted blocks of 4, seed 20250314"}
     assert {c: after[c] for c in before} == before
@@ -241,8 +267,10 @@ async def test_generate_with_an_odd_block_size_is_refused(
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        assert (shown(app, "#alloc-status") == "Block size: must be an even number of at "
-                "least 2. Nothing was stored.")
+        assert (
+            shown(app, "#alloc-status") == "Block size: must be an even number of at "
+            "least 2. Nothing was stored."
+        )
     assert sequences(demo_db) == before
 
 
@@ -272,24 +300,32 @@ async def test_schedule_both_visits_of_an_allocated_subject(
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
-        assert (shown(app, "#alloc-status")
-                == "Scheduled both visits of TLS-001, period 1 on 2025-03-17.")
-        assert (row_line(app, "TLS-001") == "TLS-001 placebo-first can change 2025-03-17 "
-                "planned 2025-09-01 planned")
+        assert (
+            shown(app, "#alloc-status")
+            == "Scheduled both visits of TLS-001, period 1 on 2025-03-17."
+        )
+        assert (
+            row_line(app, "TLS-001") == "TLS-001 placebo-first can change 2025-03-17 "
+            "planned 2025-09-01 planned"
+        )
         # Visits exist now: v is gone for this subject, and for one with visits already.
         assert "Schedule" not in screen_text(app).splitlines()[-1]
         assert screen.check_action("schedule", ()) is False
     with demo_db.reader() as s:
-        rows = s.exec(select(col(Visit.period), col(Visit.planned_date), col(Visit.status))
-                      .join(Subject, col(Subject.id) == col(Visit.subject_id))
-                      .where(col(Subject.code) == "TLS-001").order_by(col(Visit.period))).all()
-    assert [tuple(r) for r in rows] == [(1, dt.date(2025, 3, 17), "planned"),
-                                        (2, dt.date(2025, 9, 1), "planned")]
+        rows = s.exec(
+            select(col(Visit.period), col(Visit.planned_date), col(Visit.status))
+            .join(Subject, col(Subject.id) == col(Visit.subject_id))
+            .where(col(Subject.code) == "TLS-001")
+            .order_by(col(Visit.period))
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (1, dt.date(2025, 3, 17), "planned"),
+        (2, dt.date(2025, 9, 1), "planned"),
+    ]
 
 
 @pytest.mark.parametrize("username", ["ward", "inv", "qa", "tech", "admin"])
-async def test_blinded_and_other_roles_cannot_open_it(app: LotTrackApp, username: str
-                                                      ) -> None:
+async def test_blinded_and_other_roles_cannot_open_it(app: LotTrackApp, username: str) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, username)
         assert isinstance(app.screen, HomeScreen)
@@ -309,8 +345,7 @@ async def test_blinded_and_other_roles_cannot_open_it(app: LotTrackApp, username
         assert "MSC-first" not in screen_text(app)
 
 
-async def test_the_services_refuse_a_clinician_again(demo_db: Database, tmp_path: Path
-                                                     ) -> None:
+async def test_the_services_refuse_a_clinician_again(demo_db: Database, tmp_path: Path) -> None:
     path = tmp_path / "allocation.csv"
     path.write_text("TLS-001,MSC-first\n", encoding="utf-8")
     with demo_db.reader() as s:
@@ -325,7 +360,6 @@ async def test_the_services_refuse_a_clinician_again(demo_db: Database, tmp_path
         allocation.generate(s, ward, subject_ids=[1], seed=1)
 
 
-
 async def test_pages_turn_with_pgdn_and_pgup_at_80_by_24(
     app: LotTrackApp, demo_db: Database
 ) -> None:
@@ -334,8 +368,9 @@ async def test_pages_turn_with_pgdn_and_pgup_at_80_by_24(
         screen = await open_allocation(pilot)
         assert shown(app, "#alloc-page") == "Subjects 1–12 of 42 · page 1 of 4"
         assert codes_shown(app) == [f"TLS-{i:03}" for i in range(1, 13)]
-        assert (shown(app, "#alloc-summary")
-                == "42 subjects: 4 allocated (3 frozen), 38 not allocated.")
+        assert (
+            shown(app, "#alloc-summary") == "42 subjects: 4 allocated (3 frozen), 38 not allocated."
+        )
         assert "pgdn Next page" in footer(app)
         assert "pgup" not in footer(app)
         await pilot.press("pagedown")
@@ -345,8 +380,14 @@ async def test_pages_turn_with_pgdn_and_pgup_at_80_by_24(
         assert shown(app, "#alloc-detail") == "TLS-100: not allocated."
         # Both page keys share one place; every key still fits in 80 columns.
         line = footer(app)
-        for key in ("pgup pgdn Page", "esc Back", "i Import", "g Generate", "f1 Help",
-                    "^p palette"):
+        for key in (
+            "pgup pgdn Page",
+            "esc Back",
+            "i Import",
+            "g Generate",
+            "f1 Help",
+            "^p palette",
+        ):
             assert key in line, key
         await pilot.press("pagedown", "pagedown")
         await settle(pilot)
@@ -383,10 +424,12 @@ async def test_actions_on_a_later_page_refresh_that_page(
         # Still page 2, TLS-105 still highlighted, its sequence shown.
         assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
         assert row_line(app, "TLS-105") == "TLS-105 placebo-first can change — —"
-        assert shown(app, "#alloc-detail") == ("TLS-105: placebo-first, from import "
-                                               "allocation.csv.")
-        assert (shown(app, "#alloc-summary")
-                == "42 subjects: 5 allocated (3 frozen), 37 not allocated.")
+        assert shown(app, "#alloc-detail") == (
+            "TLS-105: placebo-first, from import allocation.csv."
+        )
+        assert (
+            shown(app, "#alloc-summary") == "42 subjects: 5 allocated (3 frozen), 37 not allocated."
+        )
         assert "v Schedule" in footer(app)
         await pilot.press("v")
         await settle(pilot)
@@ -395,8 +438,10 @@ async def test_actions_on_a_later_page_refresh_that_page(
         await settle(pilot)
         assert isinstance(app.screen, AllocationScreen)
         assert shown(app, "#alloc-page") == "Subjects 13–24 of 42 · page 2 of 4"
-        assert (row_line(app, "TLS-105") == "TLS-105 placebo-first can change 2025-03-14 "
-                "planned 2025-08-29 planned")
+        assert (
+            row_line(app, "TLS-105") == "TLS-105 placebo-first can change 2025-03-14 "
+            "planned 2025-08-29 planned"
+        )
         # g allocates every subject left, on every page; the dialog names the first few.
         await pilot.press("g")
         await settle(pilot)
@@ -412,8 +457,9 @@ async def test_actions_on_a_later_page_refresh_that_page(
         assert codes_shown(app) == [f"TLS-{i}" for i in range(100, 112)]
         for code in codes_shown(app):
             assert "not allocated" not in row_line(app, code), code
-        assert (shown(app, "#alloc-summary")
-                == "42 subjects: 42 allocated (3 frozen), 0 not allocated.")
+        assert (
+            shown(app, "#alloc-summary") == "42 subjects: 42 allocated (3 frozen), 0 not allocated."
+        )
 
 
 async def test_search_filters_by_subject_code_as_you_type(
@@ -427,14 +473,17 @@ async def test_search_filters_by_subject_code_as_you_type(
         assert "↓ List" in footer(app)
         await pilot.press("t", "l", "s", "-", "1", "2")
         # The search waits for a pause in the typing.
-        await until(pilot, lambda: "matching" in shown(app, "#alloc-page"),
-                    "the page line of the search's result")
+        await until(
+            pilot,
+            lambda: "matching" in shown(app, "#alloc-page"),
+            "the page line of the search's result",
+        )
         assert codes_shown(app) == [f"TLS-{i}" for i in range(120, 130)]
-        assert (shown(app, "#alloc-page")
-                == 'Subjects 1–10 of 10 matching "tls-12" · page 1 of 1')
+        assert shown(app, "#alloc-page") == 'Subjects 1–10 of 10 matching "tls-12" · page 1 of 1'
         # The trial's numbers do not follow the search.
-        assert (shown(app, "#alloc-summary")
-                == "42 subjects: 4 allocated (3 frozen), 38 not allocated.")
+        assert (
+            shown(app, "#alloc-summary") == "42 subjects: 4 allocated (3 frozen), 38 not allocated."
+        )
         # Spaces and case do not matter; a search of many pages pages.
         screen.query_one("#alloc-search", Input).value = ""
         await type_text(pilot, "T L S - 1")

@@ -24,13 +24,16 @@ async def test_audit_screen_shows_intact(app: LotTrackApp, demo_db: Database) ->
         assert not app.screen.query_one("#audit-loading").display
         with demo_db.engine.connect() as conn:
             report = audit.verify(conn)
-            last = conn.execute(text("SELECT action, username, reason FROM audit_event "
-                                     "ORDER BY seq DESC LIMIT 1")).one()
+            last = conn.execute(
+                text("SELECT action, username, reason FROM audit_event ORDER BY seq DESC LIMIT 1")
+            ).one()
         assert report.ok
         # The screen counted the trail before its own run was recorded in it.
         assert tuple(last) == ("audit-verify", "qa", "intact")
-        assert (f"Audit trail intact: {report.events - 1} events, {report.rows} records "
-                "match." in screen_text(app))
+        assert (
+            f"Audit trail intact: {report.events - 1} events, {report.rows} records "
+            "match." in screen_text(app)
+        )
 
 
 async def test_the_audit_screen_opens_again_after_a_verification(app: LotTrackApp) -> None:
@@ -49,9 +52,7 @@ async def test_the_audit_screen_opens_again_after_a_verification(app: LotTrackAp
         assert "problems=0" in shown(app, "#audit-detail")
 
 
-async def test_audit_screen_shows_a_tampered_record(
-    app: LotTrackApp, demo_db: Database
-) -> None:
+async def test_audit_screen_shows_a_tampered_record(app: LotTrackApp, demo_db: Database) -> None:
     with demo_db.engine.begin() as conn:
         conn.execute(text("UPDATE user SET full_name = 'Mallory' WHERE username = 'tech'"))
     async with app.run_test(size=(80, 24)) as pilot:

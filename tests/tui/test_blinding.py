@@ -49,14 +49,26 @@ def infuse(db: Database, visit_id: int, code: str) -> None:
         view = ward.ward_visit(s, who, visit_id)
     assert view.kit_code is not None
     with db.session() as s:
-        infusion = ward.bedside_check(s, who, visit_id=visit_id, subject_code=code,
-                                      date_of_birth=trial_data.DOB[code],
-                                      kit_code=view.kit_code)
+        infusion = ward.bedside_check(
+            s,
+            who,
+            visit_id=visit_id,
+            subject_code=code,
+            date_of_birth=trial_data.DOB[code],
+            kit_code=view.kit_code,
+        )
     with db.session() as s:
         ward.start_infusion(s, who, infusion, trial_data.FROZEN_UTC)
     with db.session() as s:
-        ward.end_infusion(s, who, Credentials("ward", PASSWORDS["ward"]), infusion,
-                          ended_at=trial_data.FROZEN_UTC, reactions="chills", reaction_grade=1)
+        ward.end_infusion(
+            s,
+            who,
+            Credentials("ward", PASSWORDS["ward"]),
+            infusion,
+            ended_at=trial_data.FROZEN_UTC,
+            reactions="chills",
+            reaction_grade=1,
+        )
 
 
 async def ward_screens(db: Database, size: tuple[int, int]) -> dict[str, str]:
@@ -90,8 +102,9 @@ async def test_ward_screens_of_msc_and_placebo_visits_are_the_same(trial: Trial)
         key = f" {part}" if part else ""
         assert before[f"TLS-102{key}"] == before[f"TLS-103{key}"], part
     assert "ready for bedside check" in before["TLS-102"]
-    assert not re.search(r"\b(msc|placebo|cells?|dose|released|lot|arm)\b", before["TLS-102"],
-                         re.IGNORECASE)
+    assert not re.search(
+        r"\b(msc|placebo|cells?|dose|released|lot|arm)\b", before["TLS-102"], re.IGNORECASE
+    )
 
     infuse(db, ids.visits["TLS-102"][0], "TLS-102")
     infuse(db, ids.visits["TLS-103"][0], "TLS-103")

@@ -64,14 +64,22 @@ def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
 def trail_length(db: Database) -> int:
     """Events in the audit trail other than logins and logouts (the test's own)."""
     with db.reader() as s:
-        return int(s.exec(select(func.count()).select_from(AuditEvent).where(
-            col(AuditEvent.action).not_in(("login", "logout")))).one())
+        return int(
+            s.exec(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(col(AuditEvent.action).not_in(("login", "logout")))
+            ).one()
+        )
 
 
 def last_event(db: Database, entity: str) -> AuditEvent:
     with db.reader() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == entity)
-                       .order_by(col(AuditEvent.seq).desc())).first()
+        event = s.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity == entity)
+            .order_by(col(AuditEvent.seq).desc())
+        ).first()
     assert event is not None
     return event
 
@@ -110,7 +118,7 @@ def keys(screen: LotDetailScreen) -> set[str]:
 
 
 async def test_correcting_a_passage_of_a_released_lot_invalidates_the_release(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-104"]  # released, with a valid signature
@@ -137,8 +145,10 @@ async def test_correcting_a_passage_of_a_released_lot_invalidates_the_release(
         await fill(pilot, "cells-harvested", "1.6e8 cells")
         await save(pilot)
         assert "Changed: cells harvested." in dialog_text(app)
-        assert "is released: the correction sends it back to awaiting release and " \
-               "invalidates its release signature." in dialog_text(app)
+        assert (
+            "is released: the correction sends it back to awaiting release and "
+            "invalidates its release signature." in dialog_text(app)
+        )
         await give_reason(pilot, reason)
         assert app.screen is detail, screen_text(app)
         # The corrected value and what follows from it: log2(1.6e8 / 1e7) = 4 doublings.
@@ -164,7 +174,7 @@ async def test_correcting_a_passage_of_a_released_lot_invalidates_the_release(
 
 
 async def test_a_bad_correction_is_refused_on_its_field_and_stores_nothing(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-101"]  # P0 and P1 harvested; P1 seeded after P0's harvest
@@ -178,7 +188,8 @@ async def test_a_bad_correction_is_refused_on_its_field_and_stores_nothing(
         await save(pilot)
         assert app.screen is form
         assert shown(app, "#form-message").startswith(
-            "Invalid input: Correction: no value of P0 was changed")
+            "Invalid input: Correction: no value of P0 was changed"
+        )
         # A volume as a cell count: marked on the field before any reason is asked.
         await fill(pilot, "cells-seeded", "70 mL")
         await save(pilot)
@@ -205,12 +216,14 @@ async def test_a_bad_correction_is_refused_on_its_field_and_stores_nothing(
     assert trail_length(db) == before
     with db.reader() as s:
         p0 = s.exec(select(Passage).where(Passage.lot_id == lot_id, Passage.number == 0)).one()
-        assert (p0.cells_seeded, p0.harvested_at) == (5e6, FROZEN_NOW.astimezone(dt.UTC)
-                                                      - dt.timedelta(days=9, hours=-99))
+        assert (p0.cells_seeded, p0.harvested_at) == (
+            5e6,
+            FROZEN_NOW.astimezone(dt.UTC) - dt.timedelta(days=9, hours=-99),
+        )
 
 
 async def test_a_count_is_voided_with_a_reason_and_stays_visible(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-105"]  # in process, final product counted
@@ -243,7 +256,7 @@ async def test_a_count_is_voided_with_a_reason_and_stays_visible(
 
 
 async def test_voiding_a_count_voided_meanwhile_is_refused_and_stores_nothing(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-105"]
@@ -271,7 +284,7 @@ async def test_voiding_a_count_voided_meanwhile_is_refused_and_stores_nothing(
 
 
 async def test_keys_follow_roles_and_the_lot_state(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
@@ -313,14 +326,20 @@ def cryopreserved_bag(db: Database, lot_id: int) -> int:
     (25 mL: 6.4e7 viable cells of the 7.6e7 harvested at P1)."""
     with db.session() as s:
         tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech2")).one())
-        made = formulation.formulate(s, tech, lot_id=lot_id, volume_text="25 mL",
-                                     storage="vapour-phase LN2", cryopreserve=True,
-                                     formulated_at=FROZEN_NOW - dt.timedelta(minutes=30))
+        made = formulation.formulate(
+            s,
+            tech,
+            lot_id=lot_id,
+            volume_text="25 mL",
+            storage="vapour-phase LN2",
+            cryopreserve=True,
+            formulated_at=FROZEN_NOW - dt.timedelta(minutes=30),
+        )
     return made.units[0].id
 
 
 async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-105"]
@@ -337,8 +356,7 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         assert keys(detail) == {"m", "w"}
         # A move into the tank.
         await opened(pilot, "m", CustodyForm)
-        assert f"{kit} · subject TLS-105 · DIN {din[:5]} {din[5:7]} {din[7:]}" in shown(
-            app, "#bag")
+        assert f"{kit} · subject TLS-105 · DIN {din[:5]} {din[5:7]} {din[7:]}" in shown(app, "#bag")
         await fill(pilot, "from", "cleanroom B2")
         await fill(pilot, "to", "LN2 tank 1")
         await fill(pilot, "at", "09:05")
@@ -346,7 +364,11 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         await save(pilot)
         assert app.screen is detail, screen_text(app)
         assert [cell(app, "lot-custody", 0, c) for c in range(1, 5)] == [
-            kit, "cleanroom B2", "LN2 tank 1", "-150 °C"]
+            kit,
+            "cleanroom B2",
+            "LN2 tank 1",
+            "-150 °C",
+        ]
         # Back to where it is: the service refuses, on the field, and stores nothing.
         before = trail_length(db)
         custody = await opened(pilot, "m", CustodyForm)
@@ -373,15 +395,19 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         assert app.screen is detail, screen_text(app)
         assert cell(app, "lot-bags", 0, 1) == "blinded · thawed 03-14 09:10"
         # The table paints its new row when next idle (late if busy); it fits 80 columns.
-        await until(pilot, lambda: "blinded · thawed 03-14 09:10" in screen_text(app),
-                    "the thawed bag's row painted in full")
+        await until(
+            pilot,
+            lambda: "blinded · thawed 03-14 09:10" in screen_text(app),
+            "the thawed bag's row painted in full",
+        )
         assert keys(detail) == {"m", "k"}  # thawed once; now it can be counted
         # The post-thaw count with the hemocytometer calculator.
         await opened(pilot, "k", PostThawCountForm)
         assert "after thaw" in screen_text(app)
         await fill(pilot, "counted-at", "09:20")
-        for row, (live, dead) in zip(app.screen.query(".rep-row"), (("90", "10"), ("92", "9")),
-                                     strict=True):
+        for row, (live, dead) in zip(
+            app.screen.query(".rep-row"), (("90", "10"), ("92", "9")), strict=True
+        ):
             row.query_one(".rep-live", Input).focus()
             await pilot.pause()
             await paste(pilot, live)
@@ -391,20 +417,26 @@ async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(
         assert app.screen is detail, screen_text(app)
         await pilot.press("3")
         await settle(pilot)
-        assert "post-thaw" in [cell(app, "lot-counts", r, 1)
-                               for r in range(app.screen.query_one("#lot-counts",
-                                                                   DataTable).row_count)]
+        assert "post-thaw" in [
+            cell(app, "lot-counts", r, 1)
+            for r in range(app.screen.query_one("#lot-counts", DataTable).row_count)
+        ]
     with db.reader() as s:
         (move,) = s.exec(select(CustodyEvent).where(CustodyEvent.unit_id == unit_id)).all()
         assert (move.from_location, move.to_location, move.temperature_c) == (
-            "cleanroom B2", "LN2 tank 1", -150.0)
+            "cleanroom B2",
+            "LN2 tank 1",
+            -150.0,
+        )
         assert move.at == FROZEN_NOW.replace(minute=5).astimezone(dt.UTC)
         unit = s.get(ProductUnit, unit_id)
         assert unit is not None
         assert unit.thawed_at == FROZEN_NOW.replace(minute=10).astimezone(dt.UTC)
         count = s.exec(select(CellCount).where(CellCount.unit_id == unit_id)).one()
         assert (count.target, count.counted_at) == (
-            "post-thaw", FROZEN_NOW.replace(minute=20).astimezone(dt.UTC))
+            "post-thaw",
+            FROZEN_NOW.replace(minute=20).astimezone(dt.UTC),
+        )
         assert count.viability_pct == pytest.approx(100 * 182 / 201)
     moved = last_event(db, "custody_event")
     assert (moved.action, moved.username) == ("insert", "tech")

@@ -30,8 +30,13 @@ def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, di
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("key", ["t", "f"], ids=["qc-result", "formulation"])
-def test_lot_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                  size: tuple[int, int], key: str) -> None:
+def test_lot_form(
+    snap_compare: Compare,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    key: str,
+) -> None:
     """A technician's form opened from the record of a lot ready to formulate, empty.
     (The passage form is left out: the reagents' expiry it lists follows the real date.)"""
     db, ids = _lots(tmp_path, monkeypatch)
@@ -43,14 +48,18 @@ def test_lot_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.Mon
         await pilot.press(key)
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("keys", [("u", "a"), ("t", "n")], ids=["new-user", "new-site"])
-def test_admin_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                    size: tuple[int, int], keys: tuple[str, str]) -> None:
+def test_admin_form(
+    snap_compare: Compare,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    keys: tuple[str, str],
+) -> None:
     """The administrator's dialogs: a new account, a new site."""
     db, _ = _lots(tmp_path, monkeypatch)
 
@@ -60,5 +69,4 @@ def test_admin_form(snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.M
             await pilot.press(key)
             await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)

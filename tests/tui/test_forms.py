@@ -58,8 +58,7 @@ def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
 
 def row_counts(db: Database) -> dict[str, int]:
     with db.reader() as s:
-        return {t.__name__: int(s.exec(select(func.count()).select_from(t)).one())
-                for t in TABLES}
+        return {t.__name__: int(s.exec(select(func.count()).select_from(t)).one()) for t in TABLES}
 
 
 async def fill(pilot: Pilot[None], widget_id: str, text: str) -> None:
@@ -85,7 +84,7 @@ async def opened(pilot: Pilot[None], key: str, kind: type[AnyScreen]) -> AnyScre
 
 
 async def test_technician_records_harvest_to_qc_through_the_forms(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, _ = lots_db
     before = row_counts(db)
@@ -165,8 +164,14 @@ async def test_technician_records_harvest_to_qc_through_the_forms(
         assert "Formulate" in screen_text(app)  # the next step
     after = row_counts(db)
     assert {k: after[k] - before[k] for k in after} == {
-        "Harvest": 1, "Lot": 1, "Passage": 1, "PassageReagent": 3, "CellCount": 1,
-        "CountReplicate": 2, "QCResult": 1}
+        "Harvest": 1,
+        "Lot": 1,
+        "Passage": 1,
+        "PassageReagent": 3,
+        "CellCount": 1,
+        "CountReplicate": 2,
+        "QCResult": 1,
+    }
     with db.reader() as s:
         lot = s.exec(select(Lot).order_by(col(Lot.id).desc())).first()
         assert lot is not None
@@ -176,18 +181,25 @@ async def test_technician_records_harvest_to_qc_through_the_forms(
         assert harvest_row is not None
         assert (harvest_row.volume_ml, harvest_row.tnc_cells_total) == (90.0, 1.4e9)
         (passage,) = s.exec(select(Passage).where(Passage.lot_id == lot.id)).all()
-        assert (passage.cells_seeded, passage.area_cm2, passage.cells_harvested,
-                passage.viability_pct) == (5e6, 175.0, 4e7, 95.0)
+        assert (
+            passage.cells_seeded,
+            passage.area_cm2,
+            passage.cells_harvested,
+            passage.viability_pct,
+        ) == (5e6, 175.0, 4e7, 95.0)
         (count,) = s.exec(select(CellCount).where(CellCount.lot_id == lot.id)).all()
         assert (count.method, count.target, count.recount_required) == (
-            "hemocytometer", "final-product", False)
+            "hemocytometer",
+            "final-product",
+            False,
+        )
         (result,) = s.exec(select(QCResult).where(QCResult.lot_id == lot.id)).all()
         assert (result.value_text, result.conforms) == ("no growth", True)
     verify_ok(db)
 
 
 async def test_a_volume_as_cells_seeded_is_refused_inline_and_nothing_is_stored(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     before = row_counts(db)
@@ -210,7 +222,7 @@ async def test_a_volume_as_cells_seeded_is_refused_inline_and_nothing_is_stored(
 
 
 async def test_a_time_the_clocks_skip_is_refused_on_screen_and_nothing_is_stored(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     """2025-03-30 02:30 did not happen in the site's zone (Europe/Berlin): the field names
     the two moments it could mean instead of storing 03:30."""
@@ -229,13 +241,14 @@ async def test_a_time_the_clocks_skip_is_refused_on_screen_and_nothing_is_stored
         assert shown(app, "#seeded-at .mf-error") == (
             "Seeded at: 2025-03-30 02:30 did not happen in Europe/Berlin (the clocks went "
             "forward); it is either 2025-03-30 01:30 CET or 2025-03-30 03:30 CEST: type one "
-            "of them.")
+            "of them."
+        )
         assert isinstance(app.screen, PassageSeedForm)  # the form stays open
     assert row_counts(db) == before
 
 
 async def test_a_passage_after_formulation_is_refused_with_the_rule(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-105"]  # counted, ready to formulate
@@ -249,8 +262,7 @@ async def test_a_passage_after_formulation_is_refused_with_the_rule(
         # Meanwhile another terminal formulates the lot.
         with db.session() as s:
             tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech2")).one())
-            formulation.formulate(s, tech, lot_id=lot_id, volume_text="25 mL",
-                                  storage="2–8 °C")
+            formulation.formulate(s, tech, lot_id=lot_id, volume_text="25 mL", storage="2–8 °C")
         before = row_counts(db)
         await fill(pilot, "seeded-at", "now")
         await fill(pilot, "cells", "2e7 cells")
@@ -261,8 +273,10 @@ async def test_a_passage_after_formulation_is_refused_with_the_rule(
         await save(pilot)
         message = shown(app, "#form-message")
         assert message.startswith("Not allowed now: Cannot record passage P2: lot L-")
-        assert "manufacturing records can only be added while a lot is in process (no " \
-               "passage after formulation). Nothing was saved." in message
+        assert (
+            "manufacturing records can only be added while a lot is in process (no "
+            "passage after formulation). Nothing was saved." in message
+        )
         assert app.screen is form
     assert row_counts(db) == before
     verify_ok(db)

@@ -36,8 +36,9 @@ pytestmark = pytest.mark.asyncio
 
 def weights(db: Database) -> list[str]:
     with db.reader() as s:
-        return list(s.exec(select(WeightMeasurement.weight_text)
-                           .order_by(col(WeightMeasurement.id))).all())
+        return list(
+            s.exec(select(WeightMeasurement.weight_text).order_by(col(WeightMeasurement.id))).all()
+        )
 
 
 def flat(app: LotTrackApp) -> str:
@@ -53,7 +54,8 @@ def notices(app: LotTrackApp) -> str:
 
 @pytest.mark.parametrize("key", ["enter", "ctrl+s"])
 async def test_the_weight_dialog_records_on_enter_and_ctrl_s(
-        app: LotTrackApp, demo_db: Database, key: str) -> None:
+    app: LotTrackApp, demo_db: Database, key: str
+) -> None:
     before = weights(demo_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "pharm")
@@ -71,7 +73,8 @@ async def test_the_weight_dialog_records_on_enter_and_ctrl_s(
 
 
 async def test_r_on_an_out_of_specification_lot_says_why_and_the_palette_finds_it(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     with demo_db.reader() as s:
         status = s.exec(select(Lot.status).where(Lot.lot_number == "L-A999926000003")).one()
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -83,8 +86,9 @@ async def test_r_on_an_out_of_specification_lot_says_why_and_the_palette_finds_i
         await pilot.press("r")
         await settle(pilot)
         # The demo's TLS-003 has its out-of-specification investigation still open.
-        assert ("Cannot release yet: open (investigation #1 open: Viability, fresh final "
-                "product 75 %") in notices(app)
+        assert (
+            "Cannot release yet: open (investigation #1 open: Viability, fresh final product 75 %"
+        ) in notices(app)
         assert "Close it first (n on this screen)" in notices(app)
         app.clear_notifications()
         await pilot.press("ctrl+p")
@@ -98,12 +102,10 @@ async def test_r_on_an_out_of_specification_lot_says_why_and_the_palette_finds_i
         assert isinstance(app.screen, QAReviewScreen)
         assert "Cannot release yet: open (investigation #1" in notices(app)
     with demo_db.reader() as s:
-        assert s.exec(select(Lot.status).where(Lot.lot_number == "L-A999926000003")
-                      ).one() == status
+        assert s.exec(select(Lot.status).where(Lot.lot_number == "L-A999926000003")).one() == status
 
 
-async def test_arrow_keys_reach_the_list_on_a_home_with_several_roles(
-        app: LotTrackApp) -> None:
+async def test_arrow_keys_reach_the_list_on_a_home_with_several_roles(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "inv")  # clinician and investigator: two tabs
         assert isinstance(app.screen, HomeScreen)
@@ -171,13 +173,15 @@ async def test_esc_on_a_filled_form_asks_before_discarding(app: LotTrackApp) -> 
 
 
 async def test_separation_of_duties_is_said_before_the_password(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     """The technician who made TLS-002's lot cannot release it: refused before the
     signature dialog, so no password is typed (and none counted)."""
     with demo_db.session() as s:
         admin = CurrentUser.of(s.exec(select(User).where(User.username == "admin")).one())
-        accounts.set_roles(s, admin, "tech", ["technician", "qa"],
-                           "covers QA this week")  # a technician who is also QA
+        accounts.set_roles(
+            s, admin, "tech", ["technician", "qa"], "covers QA this week"
+        )  # a technician who is also QA
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech")
         await pilot.press("2")  # the QA tab
@@ -192,15 +196,17 @@ async def test_separation_of_duties_is_said_before_the_password(
         assert not isinstance(app.screen, SignatureModal)
         assert "may not release it (separation of duties" in flat(app)
     with demo_db.reader() as s:
-        failed = s.exec(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "login-failed")).one()
+        failed = s.exec(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "login-failed")
+        ).one()
         tech = s.exec(select(User).where(User.username == "tech")).one()
     assert failed == 0
     assert tech.failed_logins == 0
 
 
 async def test_allocation_generate_asks_before_allocating(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     with demo_db.reader() as s:
         before = s.exec(select(func.count()).select_from(Allocation)).one()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -215,7 +221,8 @@ async def test_allocation_generate_asks_before_allocating(
         assert isinstance(app.screen, ConfirmModal)
         assert shown(app, "#confirm-question") == (
             "Allocate 8 subjects by 1:1 permuted blocks of 4, seed 20250314? An allocation "
-            "cannot be changed afterwards.")
+            "cannot be changed afterwards."
+        )
         await pilot.press("n")
         await settle(pilot)
     with demo_db.reader() as s:
@@ -223,7 +230,8 @@ async def test_allocation_generate_asks_before_allocating(
 
 
 async def test_the_audit_screen_lists_and_filters_events_with_record_names(
-        app: LotTrackApp) -> None:
+    app: LotTrackApp,
+) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "qa")
         await pilot.press("a")
@@ -309,8 +317,7 @@ async def test_an_area_is_echoed_as_typed(lots_db: tuple[Database, dict[str, int
         assert box.size.width >= len(concentration)
 
 
-async def test_batch_record_tables_fit_80_columns(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+async def test_batch_record_tables_fit_80_columns(lots_db: tuple[Database, dict[str, int]]) -> None:
     """Counts (Viable/mL), QC (long test names), decisions (the meaning): every column's
     words are on screen at 80 columns, wrapped in their row when long."""
     db, ids = lots_db

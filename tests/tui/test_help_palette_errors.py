@@ -37,8 +37,7 @@ async def test_palette_lists_only_what_the_role_may_do(app: LotTrackApp) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "admin")
         names = [c.name for c in app.palette_commands(app.screen)]
-        assert names == ["Users", "Audit", "Specs", "Sites", "Refresh", "Log out", "Help",
-                         "Quit"]
+        assert names == ["Users", "Audit", "Specs", "Sites", "Refresh", "Log out", "Help", "Quit"]
         assert {"u", "a"} <= set(app.screen.active_bindings)
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -79,7 +78,8 @@ async def test_service_error_becomes_a_notification(
     # The log names the refusal, not its words (they may be unblinded), and no traceback.
     refused = [r for r in caplog.records if "refused" in r.getMessage()]
     assert [r.getMessage() for r in refused] == [
-        "an action on HomeScreen refused: PermissionDenied (Not permitted)"]
+        "an action on HomeScreen refused: PermissionDenied (Not permitted)"
+    ]
     assert refused[0].exc_info is None
     assert "disabled" not in caplog.text
 

@@ -49,19 +49,22 @@ async def test_fifteen_idle_minutes_log_out_and_discard_the_form(
         assert isinstance(app.screen, LoginScreen)
         assert app.ctx.user is None
         assert shown(app, "#login-message") == (
-            "Logged out after 15 minutes without activity; unsaved input was discarded.")
+            "Logged out after 15 minutes without activity; unsaved input was discarded."
+        )
         # Nothing else happens while nobody is logged in.
         assert app.check_inactivity(now=pressed + 10 * FIFTEEN_MINUTES) is False
         await login(pilot, "admin")
         assert isinstance(app.screen, HomeScreen)  # the form is gone, not restored
     assert site_count(demo_db) == 1
     assert sessions(demo_db, "admin") == [
-        ("login", "terminal UI"), ("logout", "logged out after 15 minutes without activity"),
-        ("login", "terminal UI"), ("logout", "logged out")]  # the last one: leaving the app
+        ("login", "terminal UI"),
+        ("logout", "logged out after 15 minutes without activity"),
+        ("login", "terminal UI"),
+        ("logout", "logged out"),
+    ]  # the last one: leaving the app
 
 
-async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: Database
-                                                    ) -> None:
+async def test_logging_out_and_quitting_are_audited(app: LotTrackApp, demo_db: Database) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech")
         await pilot.press("ctrl+l")
@@ -101,8 +104,12 @@ async def test_the_timer_logs_out_with_the_sites_setting(
         assert app.idle_logout_minutes == 5
         assert isinstance(app.screen, HomeScreen)
         app.last_activity = time.monotonic() - 5 * 60 - 1  # as if untouched for 5 minutes
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen),
-                    "the idle timer to log the person out")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, LoginScreen),
+            "the idle timer to log the person out",
+        )
         assert isinstance(app.screen, LoginScreen)
         assert shown(app, "#login-message").startswith(
-            "Logged out after 5 minutes without activity")
+            "Logged out after 5 minutes without activity"
+        )

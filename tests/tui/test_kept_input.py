@@ -23,7 +23,8 @@ trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
 async def test_a_cancelled_signature_keeps_the_reaction_typed(
-        trial: tuple[Database, TrialIds]) -> None:
+    trial: tuple[Database, TrialIds],
+) -> None:
     db, ids = trial
     with db.reader() as s:
         bag = s.get(ProductUnit, ids.bags["TLS-103"])

@@ -40,8 +40,10 @@ def test_wrapped_lines_fit_and_keep_every_character(text: str, width: int) -> No
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
 
 
-@given(st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=8), min_size=1),
-       st.integers(min_value=8, max_value=20))
+@given(
+    st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=8), min_size=1),
+    st.integers(min_value=8, max_value=20),
+)
 def test_a_word_that_fits_the_width_is_never_broken(parts: list[str], width: int) -> None:
     lines = wrap_words(" ".join(parts), width)
     assert [w for line in lines for w in line.split()] == parts
@@ -49,13 +51,16 @@ def test_a_word_that_fits_the_width_is_never_broken(parts: list[str], width: int
 
 def test_a_long_name_breaks_after_a_slash_not_inside_a_word() -> None:
     assert wrap_words("Sterility (aerobic/anaerobic culture)", 14) == [
-        "Sterility", "(aerobic/", "anaerobic", "culture)"]
+        "Sterility",
+        "(aerobic/",
+        "anaerobic",
+        "culture)",
+    ]
     assert wrap_words("of TLS-103 kit K-ATW5CJYK", 10) == ["of TLS-103", "kit", "K-ATW5CJYK"]
 
 
 @pytest.mark.asyncio
-async def test_qc_test_names_wrap_between_words(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+async def test_qc_test_names_wrap_between_words(lots_db: tuple[Database, dict[str, int]]) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -74,7 +79,8 @@ async def test_qc_test_names_wrap_between_words(
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("size", "address_lines"), [((120, 40), 1), ((80, 24), 3)])
 async def test_the_site_address_takes_the_room_left(
-        app: LotTrackApp, size: tuple[int, int], address_lines: int) -> None:
+    app: LotTrackApp, size: tuple[int, int], address_lines: int
+) -> None:
     async with app.run_test(size=size) as pilot:
         await login(pilot, "admin")
         await pilot.press("t")
@@ -89,7 +95,8 @@ async def test_the_site_address_takes_the_room_left(
 
 @pytest.mark.asyncio
 async def test_every_passage_column_and_the_reagent_lots_show_at_80_columns(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -113,7 +120,8 @@ async def test_every_passage_column_and_the_reagent_lots_show_at_80_columns(
 
 @pytest.mark.asyncio
 async def test_the_pharmacy_check_lines_wrap_whole_at_80_columns(
-        trial: tuple[Database, TrialIds]) -> None:
+    trial: tuple[Database, TrialIds],
+) -> None:
     app = make_app(trial[0], clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "pharm")
@@ -138,15 +146,22 @@ async def test_every_specification_column_shows_at_80_columns(app: LotTrackApp) 
         for title in ("Test", "Limit", "Kind", "Unit"):
             assert title in header
         table = app.screen.query_one("#specs-items", DataTable)
-        rows = [[" ".join(str(c).split()) for c in table.get_row_at(n)]
-                for n in range(table.row_count)]
-        assert ["Endotoxin", "required", "≤ 5 EU/kg × weight ÷ volume", "endotoxin",
-                "EU/mL"] in rows  # the long limit wrapped in its row, whole
+        rows = [
+            [" ".join(str(c).split()) for c in table.get_row_at(n)] for n in range(table.row_count)
+        ]
+        assert [
+            "Endotoxin",
+            "required",
+            "≤ 5 EU/kg × weight ÷ volume",
+            "endotoxin",
+            "EU/mL",
+        ] in rows  # the long limit wrapped in its row, whole
 
 
 @pytest.mark.asyncio
 async def test_a_long_reagent_lot_wraps_in_the_passage_form(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -161,12 +176,16 @@ async def test_a_long_reagent_lot_wraps_in_the_passage_form(
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize(("username", "words"), [
-    ("tech", "Viability, fresh final product 75 % (limit ≥ 80 %)"),
-    ("qa", "INVESTIGATION OPEN, OUT OF SPEC"),
-])
+@pytest.mark.parametrize(
+    ("username", "words"),
+    [
+        ("tech", "Viability, fresh final product 75 % (limit ≥ 80 %)"),
+        ("qa", "INVESTIGATION OPEN, OUT OF SPEC"),
+    ],
+)
 async def test_what_is_due_on_a_home_list_is_read_whole_at_80_columns(
-        app: LotTrackApp, username: str, words: str) -> None:
+    app: LotTrackApp, username: str, words: str
+) -> None:
     """The technician's Due column and QA's Results column wrap inside the room left;
     the technician's "Waiting since" stays on screen (it was pushed off the right)."""
     async with app.run_test(size=(80, 24)) as pilot:
@@ -182,8 +201,7 @@ async def test_what_is_due_on_a_home_list_is_read_whole_at_80_columns(
 
 
 @pytest.mark.asyncio
-async def test_the_home_list_keeps_its_cursor_on_the_lot_after_a_refresh(
-        app: LotTrackApp) -> None:
+async def test_the_home_list_keeps_its_cursor_on_the_lot_after_a_refresh(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "qa")
         await until(pilot, lambda: "TLS-011" in screen_text(app), "the review queue")

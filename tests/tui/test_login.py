@@ -128,14 +128,23 @@ async def test_an_account_an_admin_created_chooses_its_password_at_first_login(
         admin_row = session.get(User, user_row("admin").id)
         assert admin_row is not None
         admin = CurrentUser.of(admin_row)
-        accounts.create_user(session, admin, username="nina", full_name="Nina New",
-                             roles=["technician"], password="given-by-admin-1")
+        accounts.create_user(
+            session,
+            admin,
+            username="nina",
+            full_name="Nina New",
+            roles=["technician"],
+            password="given-by-admin-1",
+        )
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "nina", "given-by-admin-1")
         assert isinstance(app.screen, ChangePasswordScreen)
         assert "set by an administrator" in screen_text(app)
-        for widget, text in (("#old", "given-by-admin-1"), ("#new", "given-by-admin-1"),
-                             ("#confirm", "given-by-admin-1")):
+        for widget, text in (
+            ("#old", "given-by-admin-1"),
+            ("#new", "given-by-admin-1"),
+            ("#confirm", "given-by-admin-1"),
+        ):
             app.screen.query_one(widget, Input).value = text
         app.screen.query_one("#confirm").focus()
         await pilot.press("enter")

@@ -37,13 +37,26 @@ def bulk_database(path: Path) -> tuple[Database, CurrentUser]:
     with db.session() as s:
         admin = CurrentUser.of(accounts.create_first_admin(s, "root", "Root", "root-pass-12"))
     with db.session() as s:
-        tech = add_account(s, admin, username="bulk", full_name="Bulk Technician",
-                           roles=("technician",), password=PASSWORD)
+        tech = add_account(
+            s,
+            admin,
+            username="bulk",
+            full_name="Bulk Technician",
+            roles=("technician",),
+            password=PASSWORD,
+        )
     with db.session() as s:
-        site = sites.create_site(s, admin, name="Bulk site", fin="A9999",
-                                 timezone="Europe/Berlin", decimal_separator=".",
-                                 address="", product_code_msc="S1234100",
-                                 product_code_placebo="S1235000")
+        site = sites.create_site(
+            s,
+            admin,
+            name="Bulk site",
+            fin="A9999",
+            timezone="Europe/Berlin",
+            decimal_separator=".",
+            address="",
+            product_code_msc="S1234100",
+            product_code_placebo="S1235000",
+        )
     start = dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC)  # stored naive, in UTC
 
     def at(i: int) -> str:
@@ -54,18 +67,30 @@ def bulk_database(path: Path) -> tuple[Database, CurrentUser]:
         conn.executemany(
             "INSERT INTO subject (id, code, initials, date_of_birth, site_id, coi_id, "
             "created_at) VALUES (?, ?, 'XX', '1970-01-01', ?, ?, ?)",
-            [(i, f"BLK-{i:05d}", site.id, f"COI-B{i:09d}", at(i)) for i in range(1, LOTS + 1)])
+            [(i, f"BLK-{i:05d}", site.id, f"COI-B{i:09d}", at(i)) for i in range(1, LOTS + 1)],
+        )
         conn.executemany(
             "INSERT INTO harvest (id, subject_id, din, collected_at, volume_ml, volume_text, "
             "anticoagulant, aspiration_site, tnc_text, operator_id, created_at) VALUES "
             "(?, ?, ?, ?, 90, '90 mL', 'heparin', 'iliac crest', '', ?, ?)",
-            [(i, i, f"A999924{i:06d}", at(i), tech.id, at(i)) for i in range(1, LOTS + 1)])
+            [(i, i, f"A999924{i:06d}", at(i), tech.id, at(i)) for i in range(1, LOTS + 1)],
+        )
         conn.executemany(
             "INSERT INTO lot (id, lot_number, harvest_id, subject_id, spec_id, status, "
             "created_at, created_by) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
-            [(i, f"L-A999924{i:06d}", i, i,
-              "in-process" if i % IN_PROCESS_EVERY == 0 else "released", at(i), tech.id)
-             for i in range(1, LOTS + 1)])
+            [
+                (
+                    i,
+                    f"L-A999924{i:06d}",
+                    i,
+                    i,
+                    "in-process" if i % IN_PROCESS_EVERY == 0 else "released",
+                    at(i),
+                    tech.id,
+                )
+                for i in range(1, LOTS + 1)
+            ],
+        )
     conn.close()
     return db, tech
 
@@ -77,9 +102,7 @@ def bulk(tmp_path: Path) -> Iterator[tuple[Database, CurrentUser]]:
     db.dispose()
 
 
-def test_pages_of_ten_thousand_lots(
-    bulk: tuple[Database, CurrentUser]
-) -> None:
+def test_pages_of_ten_thousand_lots(bulk: tuple[Database, CurrentUser]) -> None:
     db, tech = bulk
     first = listings.lot_page(db, tech, limit=20)
     found = listings.lot_page(db, tech, search="A9999 24 004321")
@@ -94,7 +117,7 @@ def test_pages_of_ten_thousand_lots(
 
 @pytest.mark.asyncio
 async def test_lot_list_pages_and_filters_ten_thousand_lots(
-    bulk: tuple[Database, CurrentUser]
+    bulk: tuple[Database, CurrentUser],
 ) -> None:
     db, _ = bulk
     app = make_app(db, clock=frozen_clock)
@@ -110,7 +133,8 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
         assert str(table.get_row_at(0)[0]) == f"L-A999924{LOTS:06d}"
         pages = -(-LOTS // rows)
         assert shown(app, "#lots-page") == (
-            f"Lots 1–{rows} of {LOTS} · page 1 of {pages} · newest first")
+            f"Lots 1–{rows} of {LOTS} · page 1 of {pages} · newest first"
+        )
         assert app.focused is screen.query_one("#lots-search", Input)
         # PgDn: the next page.
         await pilot.press("pagedown")
@@ -120,17 +144,26 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
         # Type a DIN (as printed on the label): the list follows.
         await type_text(pilot, "A9999 24 004321")
         # The search waits for a pause in the typing.
-        await until(pilot, lambda: shown(app, "#lots-page").startswith("Lots 1–1 of 1 ·"),
-                    "the page line of the search's one lot")
+        await until(
+            pilot,
+            lambda: shown(app, "#lots-page").startswith("Lots 1–1 of 1 ·"),
+            "the page line of the search's one lot",
+        )
         assert table.row_count == 1
         assert [str(c) for c in table.get_row_at(0)][:3] == [
-            "L-A999924004321", "BLK-04321", "released"]
+            "L-A999924004321",
+            "BLK-04321",
+            "released",
+        ]
         assert shown(app, "#lots-page").startswith("Lots 1–1 of 1 ·")
         # The status filter.
         screen.query_one("#lots-search", Input).value = ""
         screen.query_one("#lots-status", Select).value = "in-process"
-        await until(pilot, lambda: shown(app, "#lots-page").startswith(
-            f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}"), "the page line of the status filter")
+        await until(
+            pilot,
+            lambda: shown(app, "#lots-page").startswith(f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}"),
+            "the page line of the status filter",
+        )
         assert table.row_count == LOTS // IN_PROCESS_EVERY
         assert shown(app, "#lots-page").startswith(f"Lots 1–10 of {LOTS // IN_PROCESS_EVERY}")
 
@@ -144,10 +177,9 @@ async def test_enter_opens_the_batch_record(tmp_path: Path) -> None:
         # The technician's home: what is due, longest waiting first; Enter opens the lot.
         pane = app.screen.query_one(LotsInProcessPane)
         work = pane.query_one(DataTable)
-        assert {str(work.get_row_at(i)[0]): str(work.get_row_at(i)[2])
-                for i in range(work.row_count)} == {
-            "L-A999925000001": "Seed P2 or count final product",
-            "L-A999925000005": "Formulate"}
+        assert {
+            str(work.get_row_at(i)[0]): str(work.get_row_at(i)[2]) for i in range(work.row_count)
+        } == {"L-A999925000001": "Seed P2 or count final product", "L-A999925000005": "Formulate"}
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, LotDetailScreen)

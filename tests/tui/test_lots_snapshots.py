@@ -34,13 +34,11 @@ def test_lot_list(snap_compare: Compare, tmp_path: Path, size: tuple[int, int]) 
         await pilot.press("l")
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_lot_detail_passages(snap_compare: Compare, tmp_path: Path,
-                             size: tuple[int, int]) -> None:
+def test_lot_detail_passages(snap_compare: Compare, tmp_path: Path, size: tuple[int, int]) -> None:
     """A released lot's passages with PD, cumulative PD, doubling time and growth chart."""
     db, ids = private_copy(tmp_path)
 
@@ -51,8 +49,7 @@ def test_lot_detail_passages(snap_compare: Compare, tmp_path: Path,
         await pilot.press("2")
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 def test_lot_detail_overview(snap_compare: Compare, tmp_path: Path) -> None:
@@ -64,8 +61,9 @@ def test_lot_detail_overview(snap_compare: Compare, tmp_path: Path) -> None:
         pilot.app.push_screen(LotDetailScreen(ids["TLS-101"]))
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=(80, 24),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(db, clock=frozen_clock), terminal_size=(80, 24), run_before=run_before
+    )
 
 
 def test_count_form_calculator(snap_compare: Compare, tmp_path: Path) -> None:
@@ -85,8 +83,9 @@ def test_count_form_calculator(snap_compare: Compare, tmp_path: Path) -> None:
             await type_text(pilot, dead)
         await pilot.pause()
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=(80, 24),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(db, clock=frozen_clock), terminal_size=(80, 24), run_before=run_before
+    )
 
 
 def test_qa_review_out_of_specification(snap_compare: Compare, tmp_path: Path) -> None:
@@ -98,5 +97,6 @@ def test_qa_review_out_of_specification(snap_compare: Compare, tmp_path: Path) -
         pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=(80, 24),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(db, clock=frozen_clock), terminal_size=(80, 24), run_before=run_before
+    )

@@ -103,7 +103,8 @@ def _weights(db: Database) -> int:
 
 
 async def test_a_weight_dialog_closed_with_esc_stores_no_weight(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     before = _weights(demo_db)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "ward")

@@ -91,22 +91,41 @@ SITE_ZONE = ZoneInfo("Europe/Berlin")  # the zone Scenario.create gives the site
 TYPED = "%Y-%m-%d %H:%M"
 SUBJECT, INITIALS, BORN = "TLS-201", "RB", dt.date(1968, 7, 21)
 PASSWORDS = {u.username: u.password for u in demo.DEMO_USERS}
-CAST = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm",
-        "pharmacist2": "pharm2", "clinician": "ward", "investigator": "inv"}
+CAST = {
+    "admin": "admin",
+    "technician": "tech",
+    "qa": "qa",
+    "pharmacist": "pharm",
+    "pharmacist2": "pharm2",
+    "clinician": "ward",
+    "investigator": "inv",
+}
 
 #: (seeded, area, vessels, hours in culture, harvested, viability) for P0, P1, P2.
-PASSAGES = (("5e6 cells", "175 cm2", "1 x T175 flask", 96, "4.0e7 cells", "95 %"),
-            ("1.0e7 cells", "636 cm2", "1 x CellSTACK-1", 72, "8.0e7 cells", "94 %"),
-            ("2.0e7 cells", "1272 cm2", "2 x CellSTACK-1", 60, "1.4e8 cells", "96 %"))
+PASSAGES = (
+    ("5e6 cells", "175 cm2", "1 x T175 flask", 96, "4.0e7 cells", "95 %"),
+    ("1.0e7 cells", "636 cm2", "1 x CellSTACK-1", 72, "8.0e7 cells", "94 %"),
+    ("2.0e7 cells", "1272 cm2", "2 x CellSTACK-1", 60, "1.4e8 cells", "96 %"),
+)
 #: Hemocytometer replicates (live, dead) at 4 squares, dilution 10.
 P2_COUNT = (("50", "2"), ("52", "3"))
 FINAL_COUNT = (("100", "4"), ("104", "5"))
 #: Every result the specification requires for release, with the text that picks its
 #: test in the form's list (type-to-search) — conforming values from the scenario.
-REQUIRED_QC = (("fr", "viability_fresh"), ("73", "cd73"), ("90", "cd90"),
-               ("105", "cd105"), ("45", "cd45"), ("34", "cd34"), ("14", "cd14"),
-               ("19", "cd19"), ("hl", "hla_dr"), ("st", "sterility"), ("my", "mycoplasma"),
-               ("en", "endotoxin"))
+REQUIRED_QC = (
+    ("fr", "viability_fresh"),
+    ("73", "cd73"),
+    ("90", "cd90"),
+    ("105", "cd105"),
+    ("45", "cd45"),
+    ("34", "cd34"),
+    ("14", "cd14"),
+    ("19", "cd19"),
+    ("hl", "hla_dr"),
+    ("st", "sterility"),
+    ("my", "mycoplasma"),
+    ("en", "endotoxin"),
+)
 
 
 def site_clock() -> dt.datetime:
@@ -147,12 +166,15 @@ class Plan:
             harvested.insert(0, end)
             seeded.insert(0, end - dt.timedelta(hours=hours))
             end = seeded[0] - dt.timedelta(minutes=30)  # the passage before: just harvested
-        return cls(collected=seeded[0] - dt.timedelta(hours=2), seeded=tuple(seeded),
-                   harvested=tuple(harvested),
-                   p2_counted=now - dt.timedelta(hours=2, minutes=45),
-                   final_counted=now - dt.timedelta(hours=2, minutes=15),
-                   formulated=now - dt.timedelta(hours=1, minutes=45),
-                   tested=now - dt.timedelta(hours=1))
+        return cls(
+            collected=seeded[0] - dt.timedelta(hours=2),
+            seeded=tuple(seeded),
+            harvested=tuple(harvested),
+            p2_counted=now - dt.timedelta(hours=2, minutes=45),
+            final_counted=now - dt.timedelta(hours=2, minutes=15),
+            formulated=now - dt.timedelta(hours=1, minutes=45),
+            tested=now - dt.timedelta(hours=1),
+        )
 
 
 # ---------------------------------------------------------------- before the day
@@ -162,16 +184,24 @@ def seed_site(db: Database) -> tuple[int, tuple[int, int]]:
     """What the site holds when the day starts; returns the subject id and visit ids."""
     bootstrap.initialise(db)  # schema and specification v1
     with db.session() as session:
-        admin = CurrentUser.of(accounts.create_first_admin(
-            session, "admin", "Ada Admin", PASSWORDS["admin"]))
+        admin = CurrentUser.of(
+            accounts.create_first_admin(session, "admin", "Ada Admin", PASSWORDS["admin"])
+        )
     people = {"admin": admin}
     for person in demo.DEMO_USERS[1:]:
         with db.session() as session:
             people[person.username] = add_account(
-                session, admin, username=person.username, full_name=person.full_name,
-                roles=person.roles, password=person.password)
-    cast = Cast({part: people[name] for part, name in CAST.items()},
-                {part: PASSWORDS[name] for part, name in CAST.items()})
+                session,
+                admin,
+                username=person.username,
+                full_name=person.full_name,
+                roles=person.roles,
+                password=person.password,
+            )
+    cast = Cast(
+        {part: people[name] for part, name in CAST.items()},
+        {part: PASSWORDS[name] for part, name in CAST.items()},
+    )
     site = Scenario.create(db, cast)  # the site and its released reagent lots
     subject_id = site.subject(SUBJECT, BORN, INITIALS)
     visit_ids = site.enrol(subject_id, MSC_FIRST, site_clock().date())
@@ -193,8 +223,7 @@ def field_of(app: App[None]) -> str:
 
 
 TAB, ENTER, SPACE, DOWN, SAVE = "tab", "enter", "space", "down", "ctrl+s"
-KEY_CHARACTERS = {TAB: "\t", ENTER: "\r", SPACE: " ", DOWN: None, SAVE: None,
-                  "ctrl+l": None}
+KEY_CHARACTERS = {TAB: "\t", ENTER: "\r", SPACE: " ", DOWN: None, SAVE: None, "ctrl+l": None}
 
 
 def key_name(character: str) -> str:
@@ -207,8 +236,11 @@ def key_name(character: str) -> str:
 def press_at_once(pilot: Pilot[None], *strokes: str) -> None:
     """Press keys without waiting between them (``KEY_CHARACTERS`` names, or characters)."""
     for stroke in strokes:
-        key, character = ((stroke, KEY_CHARACTERS[stroke]) if stroke in KEY_CHARACTERS
-                          else (key_name(stroke), stroke))
+        key, character = (
+            (stroke, KEY_CHARACTERS[stroke])
+            if stroke in KEY_CHARACTERS
+            else (key_name(stroke), stroke)
+        )
         pilot.app.post_message(events.Key(key, character))
 
 
@@ -280,8 +312,9 @@ async def technician_makes_the_lot(pilot: Pilot[None], plan: Plan) -> None:
     await login(pilot, "tech")
     await open_screen(pilot, "h", HarvestForm)
     await choose(pilot, "subject", "tls")
-    await keys(pilot, TAB, typed(plan.collected), TAB, "90 mL", TAB,
-               "1.4e9 cells", TAB, TAB, TAB)  # heparin, posterior iliac crest: as offered
+    await keys(
+        pilot, TAB, typed(plan.collected), TAB, "90 mL", TAB, "1.4e9 cells", TAB, TAB, TAB
+    )  # heparin, posterior iliac crest: as offered
     at(pilot, "start-lot")  # ticked: the lot starts with the harvest
     await keys(pilot, SAVE)
     saved(pilot, HomeScreen)
@@ -306,9 +339,14 @@ async def technician_makes_the_lot(pilot: Pilot[None], plan: Plan) -> None:
         saved(pilot)
 
     for target, rows, when, mean in (
-            ("p2", P2_COUNT, plan.p2_counted, "viability 95.3 %"),
-            (None, FINAL_COUNT, plan.final_counted,
-             "Mean 2.55 × 10⁶ cells/mL viable · viability 95.8 %")):
+        ("p2", P2_COUNT, plan.p2_counted, "viability 95.3 %"),
+        (
+            None,
+            FINAL_COUNT,
+            plan.final_counted,
+            "Mean 2.55 × 10⁶ cells/mL viable · viability 95.8 %",
+        ),
+    ):
         await open_screen(pilot, "c", CountForm)
         if target:  # else the final product, as offered
             await choose(pilot, "target", target)
@@ -324,8 +362,16 @@ async def technician_makes_the_lot(pilot: Pilot[None], plan: Plan) -> None:
     assert "Formulate" in screen_text(app)
 
     await open_screen(pilot, "f", FormulationForm)
-    await keys(pilot, "50 mL", TAB, TAB, TAB, TAB,  # 1 bag, 2–8 °C, fresh: as offered
-               typed(plan.formulated), SAVE)
+    await keys(
+        pilot,
+        "50 mL",
+        TAB,
+        TAB,
+        TAB,
+        TAB,  # 1 bag, 2–8 °C, fresh: as offered
+        typed(plan.formulated),
+        SAVE,
+    )
     await pilot.press("y")  # formulating asks first
     await settle(pilot)
     saved(pilot)
@@ -335,8 +381,15 @@ async def technician_makes_the_lot(pilot: Pilot[None], plan: Plan) -> None:
         await choose(pilot, "test", search)
         value_box = "#value-text" if code in ("sterility", "mycoplasma") else "#value-num"
         assert app.screen.query_one(value_box).display
-        await keys(pilot, TAB, CONFORMING_QC[code], TAB, TAB,  # method: per SOP
-                   typed(plan.tested), SAVE)
+        await keys(
+            pilot,
+            TAB,
+            CONFORMING_QC[code],
+            TAB,
+            TAB,  # method: per SOP
+            typed(plan.tested),
+            SAVE,
+        )
         saved(pilot)
     assert lots.AWAITING_RELEASE in shown(app, "#lot-head")
 
@@ -366,9 +419,17 @@ async def pharmacy_dispenses_and_verifies(pilot: Pilot[None]) -> str:
     text = screen_text(app)
     assert f"{SUBJECT} (born {BORN}) · period 1" in text, text
     assert "Arm: MSC" in text, text
-    for n, name in enumerate(("chain of identity", "lot released", "not expired",
-                              "current weight", "dose within window",
-                              "arm matches allocation"), start=1):
+    for n, name in enumerate(
+        (
+            "chain of identity",
+            "lot released",
+            "not expired",
+            "current weight",
+            "dose within window",
+            "arm matches allocation",
+        ),
+        start=1,
+    ):
         assert f"✔ {n} {name}" in text, text
     assert "inside the window" in shown(app, "#pv-dose")
     await open_screen(pilot, "s", SignatureModal)
@@ -430,8 +491,9 @@ async def test_one_day_from_harvest_to_infusion_through_the_terminal(tmp_path: P
 # ------------------------------------------------------------ read back by the core
 
 
-def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], kit: str,
-                      plan: Plan, start: dt.datetime) -> None:
+def check_the_records(
+    db: Database, subject_id: int, visits: tuple[int, int], kit: str, plan: Plan, start: dt.datetime
+) -> None:
     """Exactly the day's records, as typed, by the right people, signed; the trail intact."""
     with db.reader() as s:
         users = {u.id: u.username for u in s.exec(select(User))}
@@ -441,47 +503,76 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
             return row
 
         harvest, lot = one(Harvest), one(Lot)
-        assert (harvest.subject_id, harvest.collected_at, harvest.volume_ml,
-                harvest.tnc_cells_total, users[harvest.operator_id]) == (
-            subject_id, as_read(plan.collected), 90.0, 1.4e9, "tech")
+        assert (
+            harvest.subject_id,
+            harvest.collected_at,
+            harvest.volume_ml,
+            harvest.tnc_cells_total,
+            users[harvest.operator_id],
+        ) == (subject_id, as_read(plan.collected), 90.0, 1.4e9, "tech")
         assert (lot.harvest_id, lot.lot_number, lot.status) == (
-            harvest.id, f"L-{harvest.din}", lots.RELEASED)
+            harvest.id,
+            f"L-{harvest.din}",
+            lots.RELEASED,
+        )
 
         passages = s.exec(select(Passage).order_by(col(Passage.number))).all()
-        assert [(p.number, p.cells_seeded, p.cells_harvested, p.viability_pct)
-                for p in passages] == [(0, 5e6, 4e7, 95.0), (1, 1e7, 8e7, 94.0),
-                                        (2, 2e7, 1.4e8, 96.0)]
-        assert all(p.lot_id == lot.id and users[p.recorded_by] == "tech"
-                   and users[p.harvest_recorded_by or 0] == "tech" for p in passages)
+        assert [
+            (p.number, p.cells_seeded, p.cells_harvested, p.viability_pct) for p in passages
+        ] == [(0, 5e6, 4e7, 95.0), (1, 1e7, 8e7, 94.0), (2, 2e7, 1.4e8, 96.0)]
+        assert all(
+            p.lot_id == lot.id
+            and users[p.recorded_by] == "tech"
+            and users[p.harvest_recorded_by or 0] == "tech"
+            for p in passages
+        )
         assert [(p.seeded_at, p.harvested_at) for p in passages] == [
             (as_read(seeded), as_read(harvested))
-            for seeded, harvested in zip(plan.seeded, plan.harvested, strict=True)]
+            for seeded, harvested in zip(plan.seeded, plan.harvested, strict=True)
+        ]
         assert s.exec(select(func.count()).select_from(PassageReagent)).one() == 9
 
         counts = s.exec(select(CellCount).order_by(col(CellCount.id))).all()
         assert [(c.target, c.passage_id, c.method, c.recount_required) for c in counts] == [
             ("passage-harvest", passages[2].id, "hemocytometer", False),
-            ("final-product", None, "hemocytometer", False)]
+            ("final-product", None, "hemocytometer", False),
+        ]
         reps = s.exec(select(CountReplicate).order_by(col(CountReplicate.id))).all()
-        assert [(count_index(counts, r.count_id), r.live, r.dead, r.squares, r.dilution)
-                for r in reps] == [
-            (0, 50, 2, 4, 10.0), (0, 52, 3, 4, 10.0), (1, 100, 4, 4, 10.0),
-            (1, 104, 5, 4, 10.0)]
-        assert [c.counted_at for c in counts] == [as_read(plan.p2_counted),
-                                                  as_read(plan.final_counted)]
+        assert [
+            (count_index(counts, r.count_id), r.live, r.dead, r.squares, r.dilution) for r in reps
+        ] == [(0, 50, 2, 4, 10.0), (0, 52, 3, 4, 10.0), (1, 100, 4, 4, 10.0), (1, 104, 5, 4, 10.0)]
+        assert [c.counted_at for c in counts] == [
+            as_read(plan.p2_counted),
+            as_read(plan.final_counted),
+        ]
         assert counts[1].mean_viable_per_ml == pytest.approx(2.55e6)
 
-        results = s.exec(select(QCResult, SpecItem.code).join(
-            SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))).all()
+        results = s.exec(
+            select(QCResult, SpecItem.code).join(
+                SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id)
+            )
+        ).all()
         assert sorted(code for _, code in results) == sorted(c for _, c in REQUIRED_QC)
-        assert all(r.conforms is True and r.retest_of_id is None
-                   and r.value_text == CONFORMING_QC[code] and users[r.tester_id] == "tech"
-                   and r.tested_at == as_read(plan.tested) for r, code in results)
+        assert all(
+            r.conforms is True
+            and r.retest_of_id is None
+            and r.value_text == CONFORMING_QC[code]
+            and users[r.tester_id] == "tech"
+            and r.tested_at == as_read(plan.tested)
+            for r, code in results
+        )
 
         bag = one(ProductUnit)
-        assert (bag.kind, bag.lot_id, bag.subject_id, bag.kit_code, bag.volume_ml,
-                bag.status, bag.cryopreserved, bag.formulated_at) == (
-            "msc", lot.id, subject_id, kit, 50.0, "infused", False, as_read(plan.formulated))
+        assert (
+            bag.kind,
+            bag.lot_id,
+            bag.subject_id,
+            bag.kit_code,
+            bag.volume_ml,
+            bag.status,
+            bag.cryopreserved,
+            bag.formulated_at,
+        ) == ("msc", lot.id, subject_id, kit, 50.0, "infused", False, as_read(plan.formulated))
         assert bag.expires_at == bag.formulated_at + dt.timedelta(hours=24)
 
         decision = one(Disposition)
@@ -491,22 +582,31 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
         assert lot.id is not None
         (released,) = disposition.history(s, CurrentUser.of(decider), lot.id)
         assert released.signature is not None
-        assert (released.signature.meaning, released.signature.printed_name,
-                released.signature.valid) == ("released", "Quinn Quality", True)
+        assert (
+            released.signature.meaning,
+            released.signature.printed_name,
+            released.signature.valid,
+        ) == ("released", "Quinn Quality", True)
 
         dispensing = one(Dispensing)
-        assert (dispensing.visit_id, dispensing.unit_id, dispensing.status,
-                users[dispensing.prepared_by], users[dispensing.verified_by or 0],
-                dispensing.weight_kg) == (visits[0], bag.id, "infused", "pharm", "pharm2", 70.0)
+        assert (
+            dispensing.visit_id,
+            dispensing.unit_id,
+            dispensing.status,
+            users[dispensing.prepared_by],
+            users[dispensing.verified_by or 0],
+            dispensing.weight_kg,
+        ) == (visits[0], bag.id, "infused", "pharm", "pharm2", 70.0)
         assert 1.0e6 <= (dispensing.dose_cells_per_kg or 0) <= 2.0e6
         checks = s.exec(select(DispensingCheck).order_by(col(DispensingCheck.id))).all()
         assert [(c.stage, c.number, c.passed) for c in checks] == (
-            [("prepare", n, True) for n in range(1, 7)]
-            + [("verify", n, True) for n in (1, 2, 3)])
+            [("prepare", n, True) for n in range(1, 7)] + [("verify", n, True) for n in (1, 2, 3)]
+        )
         content = dispensing_content(s, dispensing)
         for signature_id, meaning, name in (
-                (dispensing.prepared_signature_id, "dose-verified", "Pia Pharmacist"),
-                (dispensing.verified_signature_id, "second-verified", "Paul Pharmacist")):
+            (dispensing.prepared_signature_id, "dose-verified", "Pia Pharmacist"),
+            (dispensing.verified_signature_id, "second-verified", "Paul Pharmacist"),
+        ):
             signature = s.get(Signature, signature_id)
             assert signature is not None
             assert (signature.meaning, signature.printed_name) == (meaning, name)
@@ -517,17 +617,26 @@ def check_the_records(db: Database, subject_id: int, visits: tuple[int, int], ki
         assert infusion.started_at is not None
         assert infusion.ended_at is not None
         assert start - dt.timedelta(minutes=1) <= infusion.started_at <= infusion.ended_at
-        assert (users[infusion.identity_checked_by], users[infusion.administered_by or 0],
-                infusion.reactions, infusion.reaction_grade) == ("ward", "ward", "", None)
+        assert (
+            users[infusion.identity_checked_by],
+            users[infusion.administered_by or 0],
+            infusion.reactions,
+            infusion.reaction_grade,
+        ) == ("ward", "ward", "", None)
         signature = s.get(Signature, infusion.signature_id)
         assert signature is not None
-        assert (signature.meaning, signature.printed_name, signature.record_type,
-                signature.record_id) == ("administered", "Wendy Ward", "infusion",
-                                         infusion.id)
+        assert (
+            signature.meaning,
+            signature.printed_name,
+            signature.record_type,
+            signature.record_id,
+        ) == ("administered", "Wendy Ward", "infusion", infusion.id)
         assert s.exec(select(func.count()).select_from(Signature)).one() == 4
 
         assert {v.id: v.status for v in s.exec(select(Visit))} == {
-            visits[0]: "infused", visits[1]: "planned"}
+            visits[0]: "infused",
+            visits[1]: "planned",
+        }
     verify_ok(db)
 
 

@@ -12,7 +12,8 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_the_lot_list_and_lab_work_list_say_an_investigation_is_open(
-        app: LotTrackApp) -> None:
+    app: LotTrackApp,
+) -> None:
     # The demo's TLS-003 is out of specification (viability 75 %): an investigation is open.
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "tech")

@@ -96,9 +96,17 @@ async def test_dispense_verify_and_infuse_through_the_screens(
         assert app.screen.visit_id == visit_id
         text = screen_text(app)
         assert "Arm: MSC" in text
-        for n, name in enumerate(("chain of identity", "lot released", "not expired",
-                                  "current weight", "dose within window",
-                                  "arm matches allocation"), start=1):
+        for n, name in enumerate(
+            (
+                "chain of identity",
+                "lot released",
+                "not expired",
+                "current weight",
+                "dose within window",
+                "arm matches allocation",
+            ),
+            start=1,
+        ):
             assert f"✔ {n} {name}" in text
         assert "inside the window" in text
         assert "Volume inside the window" in text
@@ -131,9 +139,11 @@ async def test_dispense_verify_and_infuse_through_the_screens(
         assert isinstance(app.screen, WardVisitScreen)
         assert "ready for bedside check" in screen_text(app)
         with db.reader() as s:
-            kit = s.exec(select(ProductUnit.kit_code).join(
-                Dispensing, col(Dispensing.unit_id) == col(ProductUnit.id)).where(
-                Dispensing.visit_id == visit_id)).one()
+            kit = s.exec(
+                select(ProductUnit.kit_code)
+                .join(Dispensing, col(Dispensing.unit_id) == col(ProductUnit.id))
+                .where(Dispensing.visit_id == visit_id)
+            ).one()
         await pilot.press("b")
         await pilot.pause()
         for value in ("TLS-101", "1975-12-24", kit):
@@ -163,30 +173,45 @@ async def test_dispense_verify_and_infuse_through_the_screens(
 
     with db.reader() as s:
         d = s.exec(select(Dispensing).where(Dispensing.visit_id == visit_id)).one()
-        checks = s.exec(select(DispensingCheck).where(DispensingCheck.dispensing_id == d.id)
-                        .order_by(col(DispensingCheck.id))).all()
+        checks = s.exec(
+            select(DispensingCheck)
+            .where(DispensingCheck.dispensing_id == d.id)
+            .order_by(col(DispensingCheck.id))
+        ).all()
         infusion = s.exec(select(Infusion).where(Infusion.dispensing_id == d.id)).one()
         sigs = s.exec(select(Signature).order_by(col(Signature.id))).all()[-3:]
         visit = s.get(Visit, visit_id)
         unit = s.get(ProductUnit, d.unit_id)
     assert (d.status, d.unit_id, visit and visit.status, unit and unit.status) == (
-        "infused", ids.bags["TLS-101"], "infused", "infused")
+        "infused",
+        ids.bags["TLS-101"],
+        "infused",
+        "infused",
+    )
     assert [(c.stage, c.number, c.passed) for c in checks] == (
-        [("prepare", n, True) for n in range(1, 7)] + [("verify", n, True) for n in (1, 2, 3)])
+        [("prepare", n, True) for n in range(1, 7)] + [("verify", n, True) for n in (1, 2, 3)]
+    )
     assert (infusion.reactions, infusion.reaction_grade) == ("mild chills", 1)
     assert infusion.started_at is not None
     assert infusion.ended_at is not None
     assert [(g.meaning, g.record_type) for g in sigs] == [
-        ("dose-verified", "dispensing"), ("second-verified", "dispensing"),
-        ("administered", "infusion")]
-    assert [g.printed_name for g in sigs] == ["Pia Pharmacist", "Paul Pharmacist",
-                                             "Wendy Ward"]
-    assert sorted(p.name for p in documents.iterdir()) == [f"infusion-{kit}.pdf",
-                                                            f"label-{kit}.pdf"]
+        ("dose-verified", "dispensing"),
+        ("second-verified", "dispensing"),
+        ("administered", "infusion"),
+    ]
+    assert [g.printed_name for g in sigs] == ["Pia Pharmacist", "Paul Pharmacist", "Wendy Ward"]
+    assert sorted(p.name for p in documents.iterdir()) == [
+        f"infusion-{kit}.pdf",
+        f"label-{kit}.pdf",
+    ]
     assert count(db, Certificate) == 2
     after = {m: count(db, m) for m in before}
     assert {m.__name__: after[m] - before[m] for m in before} == {
-        "Dispensing": 1, "Infusion": 1, "Signature": 3, "ProductUnit": 0}
+        "Dispensing": 1,
+        "Infusion": 1,
+        "Signature": 3,
+        "ProductUnit": 0,
+    }
     verify_ok(db)
 
 
@@ -194,9 +219,13 @@ async def test_the_preparer_cannot_verify_and_nothing_is_stored(trial: Trial) ->
     db, ids = trial
     with db.session() as s:
         pharm = _who(s, "pharm")
-        prep = dispensing.prepare(s, pharm, Credentials("pharm", PASSWORDS["pharm"]),
-                                  visit_id=ids.visits["TLS-101"][0],
-                                  unit_id=ids.bags["TLS-101"])
+        prep = dispensing.prepare(
+            s,
+            pharm,
+            Credentials("pharm", PASSWORDS["pharm"]),
+            visit_id=ids.visits["TLS-101"][0],
+            unit_id=ids.bags["TLS-101"],
+        )
     before = count(db, DispensingCheck)
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
@@ -241,4 +270,3 @@ async def test_a_wrong_signature_password_asks_again(trial: Trial) -> None:
 def _who(session: Session, username: str) -> CurrentUser:
     user = session.exec(select(User).where(col(User.username) == username)).one()
     return CurrentUser.of(user)
-

@@ -23,8 +23,12 @@ trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_pharmacy_visit_screen(snap_compare: Compare, trial: tuple[Database, TrialIds],
-                               size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pharmacy_visit_screen(
+    snap_compare: Compare,
+    trial: tuple[Database, TrialIds],
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """TLS-101, period 1 (MSC): the bag, all six checks green, the dose and its range."""
     monkeypatch.setenv("LOTTRACK_DOCUMENTS_DIR", "/srv/lottrack/documents")
 
@@ -34,10 +38,13 @@ def test_pharmacy_visit_screen(snap_compare: Compare, trial: tuple[Database, Tri
         await settle(pilot)
         # The bag table lays its rows out when the app is next idle; on a busy machine the
         # picture was once taken before (rows missing): wait for them to be on screen.
-        await until(pilot, lambda: any(
-            "K-" in line and " mL " in line
-            for line in screen_text(pilot.app).splitlines()),
-            "the bag's row on screen")
+        await until(
+            pilot,
+            lambda: any(
+                "K-" in line and " mL " in line for line in screen_text(pilot.app).splitlines()
+            ),
+            "the bag's row on screen",
+        )
 
     app = make_app(trial[0], clock=frozen_clock)
     assert snap_compare(app, terminal_size=size, run_before=run_before)

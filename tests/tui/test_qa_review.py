@@ -53,7 +53,7 @@ async def sign(pilot: Pilot[None], username: str, password: str) -> None:
 
 
 async def test_qa_releases_a_ready_lot_through_the_signature_dialog(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-102"]
@@ -92,7 +92,8 @@ async def test_qa_releases_a_ready_lot_through_the_signature_dialog(
         await sign(pilot, "qa", "not-my-password")
         assert app.screen is form
         assert shown(app, "#form-message") == (
-            "Signature refused: Wrong password; nothing was signed. Nothing was saved.")
+            "Signature refused: Wrong password; nothing was signed. Nothing was saved."
+        )
         assert decisions(db, lot_id) == []
         assert failed_logins(db, "qa") == 1
         # Again, with the right password.
@@ -119,7 +120,7 @@ async def test_qa_releases_a_ready_lot_through_the_signature_dialog(
 
 
 async def test_out_of_specification_is_flagged_and_released_under_exception(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
@@ -129,7 +130,8 @@ async def test_out_of_specification_is_flagged_and_released_under_exception(
         await settle(pilot)
         review = app.screen
         assert shown(app, "#review-readiness").startswith(
-            "OUT OF SPECIFICATION: Viability, fresh final product 75 % (limit ≥ 80 %)")
+            "OUT OF SPECIFICATION: Viability, fresh final product 75 % (limit ≥ 80 %)"
+        )
         footer = screen_text(app).splitlines()[-1]
         assert "e Exceptional" in footer
         assert "r Release" not in footer
@@ -146,11 +148,13 @@ async def test_out_of_specification_is_flagged_and_released_under_exception(
         await settle(pilot)
         form = app.screen
         assert isinstance(form, DecisionForm)
-        for field, text in (("justification", "patient has no other option"),
-                            ("request", "Dr Who, letter of 2025-03-13"),
-                            ("risk", "viability 75 % judged acceptable; see RE-12"),
-                            ("acceptance", "accepted by Dr Who, 2025-03-14 08:00"),
-                            ("sponsor", "2025-03-14 08:15")):
+        for field, text in (
+            ("justification", "patient has no other option"),
+            ("request", "Dr Who, letter of 2025-03-13"),
+            ("risk", "viability 75 % judged acceptable; see RE-12"),
+            ("acceptance", "accepted by Dr Who, 2025-03-14 08:00"),
+            ("sponsor", "2025-03-14 08:15"),
+        ):
             box = form.query_one(f"#{field}")
             (box if isinstance(box, Input) else box.query_one(Input)).focus()
             await pilot.pause()
@@ -169,7 +173,7 @@ async def test_out_of_specification_is_flagged_and_released_under_exception(
 
 
 async def test_a_released_lot_shows_its_valid_signature(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
@@ -181,5 +185,9 @@ async def test_a_released_lot_shows_its_valid_signature(
         await settle(pilot)
         table = app.screen.query_one("#review-decisions", DataTable)
         row = [" ".join(str(c).split()) for c in table.get_row_at(0)]  # wrapped cells
-        assert row[1:5] == ["released", "valid", "Quinn Quality",
-                            "I release this lot for clinical use"]
+        assert row[1:5] == [
+            "released",
+            "valid",
+            "Quinn Quality",
+            "I release this lot for clinical use",
+        ]

@@ -52,8 +52,9 @@ def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
 def result(db: Database, lot_id: int, code: str) -> QCResult:
     """The lot's (only) result for ``code``, as stored now."""
     with db.reader() as s:
-        row = s.exec(select(QCResult).join(SpecItem).where(
-            QCResult.lot_id == lot_id, SpecItem.code == code)).one()
+        row = s.exec(
+            select(QCResult).join(SpecItem).where(QCResult.lot_id == lot_id, SpecItem.code == code)
+        ).one()
         s.expunge(row)
         return row
 
@@ -80,7 +81,7 @@ async def cursor_on(pilot: Pilot[None], test_name: str) -> None:
 
 
 async def test_a_result_is_corrected_with_a_reason_and_judged_again(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-103"]  # awaiting release; viability typed 75 % (out of specification)
@@ -90,7 +91,8 @@ async def test_a_result_is_corrected_with_a_reason_and_judged_again(
         await login(pilot, "tech")
         detail = await open_lot(pilot, lot_id, QC_TAB)
         assert "OUT OF SPECIFICATION: Viability, fresh final product 75 %" in shown(
-            app, "#lot-readiness")
+            app, "#lot-readiness"
+        )
         await cursor_on(pilot, "Viability, fresh final product")
         assert keys(detail) == {"e", "x"}
         form = await opened(pilot, "e", QCCorrectionForm)
@@ -116,7 +118,7 @@ async def test_a_result_is_corrected_with_a_reason_and_judged_again(
 
 
 async def test_correcting_a_released_lot_sends_it_back_and_invalidates_the_release(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-104"]  # released, with a valid signature
@@ -128,8 +130,10 @@ async def test_correcting_a_released_lot_sends_it_back_and_invalidates_the_relea
         await opened(pilot, "e", QCCorrectionForm)
         await fill(pilot, "value-num", "91.9 %")
         await save(pilot)
-        assert ("is released: the correction sends it back to awaiting release and "
-                "invalidates its release signature.") in dialog_text(app)
+        assert (
+            "is released: the correction sends it back to awaiting release and "
+            "invalidates its release signature."
+        ) in dialog_text(app)
         await give_reason(pilot, "digits transposed: printout reads 91.9 %")
         assert app.screen is detail, screen_text(app)
         assert "awaiting-release" in shown(app, "#lot-head")
@@ -144,7 +148,7 @@ async def test_correcting_a_released_lot_sends_it_back_and_invalidates_the_relea
 
 
 async def test_a_refused_correction_is_marked_on_its_field_and_stores_nothing(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-102"]  # awaiting release, every result conforming
@@ -159,7 +163,8 @@ async def test_a_refused_correction_is_marked_on_its_field_and_stores_nothing(
         assert app.screen is form
         assert shown(app, "#form-message").startswith(
             "Invalid input: Correction: no value of the Viability, fresh final product "
-            "result was changed")
+            "result was changed"
+        )
         # A volume as a percentage: marked on the field before any reason is asked.
         await fill(pilot, "value-num", "70 mL")
         await save(pilot)
@@ -184,11 +189,14 @@ async def test_a_refused_correction_is_marked_on_its_field_and_stores_nothing(
     assert trail_length(db) == before
     stored = result(db, lot_id, "viability_fresh")
     assert (stored.value_text, stored.tested_at, stored.conforms) == (
-        recorded.value_text, recorded.tested_at, True)
+        recorded.value_text,
+        recorded.tested_at,
+        True,
+    )
 
 
 async def test_a_voided_result_stays_marked_void_and_counts_as_missing(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-102"]  # ready for release
@@ -211,8 +219,7 @@ async def test_a_voided_result_stays_marked_void_and_counts_as_missing(
         assert app.screen is detail
         assert shown(app, "#lot-readiness") == "Missing: Mycoplasma"
         table = app.screen.query_one("#lot-qc", DataTable)
-        row = next(r for r in range(table.row_count) if cell(app, "lot-qc", r, 0)
-                   == "Mycoplasma")
+        row = next(r for r in range(table.row_count) if cell(app, "lot-qc", r, 0) == "Mycoplasma")
         assert cell(app, "lot-qc", row, 1) == "not detected"  # still shown
         assert cell(app, "lot-qc", row, 2) == "VOID"
         assert cell(app, "lot-qc", row, 5) == f"VOID: {reason}"
@@ -226,7 +233,7 @@ async def test_a_voided_result_stays_marked_void_and_counts_as_missing(
 
 
 async def test_keys_follow_roles_and_the_lot_state(
-    lots_db: tuple[Database, dict[str, int]]
+    lots_db: tuple[Database, dict[str, int]],
 ) -> None:
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
@@ -236,8 +243,13 @@ async def test_keys_follow_roles_and_the_lot_state(
         assert keys(detail) == set()
     with db.session() as s:  # QA rejects TLS-103: its record is final
         qa = CurrentUser.of(s.exec(select(User).where(User.username == "qa")).one())
-        disposition.reject(s, qa, ids["TLS-103"], Credentials("qa", PASSWORDS["qa"]),
-                           "viability out of specification")
+        disposition.reject(
+            s,
+            qa,
+            ids["TLS-103"],
+            Credentials("qa", PASSWORDS["qa"]),
+            "viability out of specification",
+        )
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "tech")

@@ -45,9 +45,15 @@ def oos_cd34(db: Database, lot_id: int) -> int:
     investigation it opened."""
     with db.session() as s:
         tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech2")).one())
-        qc.record_result(s, tech, lot_id=lot_id, test="cd34", value_text="3 %",
-                         tested_at=frozen_clock() - dt.timedelta(hours=2),
-                         method="flow cytometry")
+        qc.record_result(
+            s,
+            tech,
+            lot_id=lot_id,
+            test="cd34",
+            value_text="3 %",
+            tested_at=frozen_clock() - dt.timedelta(hours=2),
+            method="flow cytometry",
+        )
     with db.reader() as s:
         inv = s.exec(select(Investigation).where(Investigation.lot_id == lot_id)).one()
     assert inv.id is not None
@@ -55,7 +61,8 @@ def oos_cd34(db: Database, lot_id: int) -> int:
 
 
 async def test_a_technician_retests_against_the_investigation_and_opens_a_deviation(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-102"]
     inv_id = oos_cd34(db, lot_id)
@@ -64,7 +71,8 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         await login(pilot, "tech")
         await open_lot(pilot, lot_id, QC_TAB)
         assert shown(app, "#lot-readiness").startswith(
-            f"OPEN, BLOCKS RELEASE: investigation #{inv_id} open: CD34 3 % (limit ≤ 2 %)")
+            f"OPEN, BLOCKS RELEASE: investigation #{inv_id} open: CD34 3 % (limit ≤ 2 %)"
+        )
         form = await opened(pilot, "t", QCResultForm)
         form.query_one("#test", Select).value = "cd34"
         await settle(pilot)
@@ -78,13 +86,15 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         await settle(pilot)
         table = app.screen.query_one("#lot-qc", DataTable)
         # A long note wraps inside its column (#19): read each cell with its lines joined.
-        rows = [[" ".join(str(c).split()) for c in table.get_row_at(r)]
-                for r in range(table.row_count)]
+        rows = [
+            [" ".join(str(c).split()) for c in table.get_row_at(r)] for r in range(table.row_count)
+        ]
         cd34 = {r[1]: r[5] for r in rows if r[0] == "CD34"}
         assert set(cd34) == {"0.2 %", "3 %", "0.8 %"}  # the original stays
         assert cd34["3 %"] == f"opened investigation #{inv_id} (open)"
-        assert cd34["0.8 %"].startswith(f"retest in open investigation #{inv_id}; reason: "
-                                        "tube of another sample stained")
+        assert cd34["0.8 %"].startswith(
+            f"retest in open investigation #{inv_id}; reason: tube of another sample stained"
+        )
         # A deviation, from the batch record.
         await opened(pilot, "o", DeviationForm)
         await fill(pilot, "description", "Flow cytometer calibration overdue by one day")
@@ -100,21 +110,28 @@ async def test_a_technician_retests_against_the_investigation_and_opens_a_deviat
         (link,) = s.exec(select(InvestigationRetest)).all()
         (dev,) = s.exec(select(Deviation)).all()
     assert link.reason == "tube of another sample stained; fresh aliquot"
-    assert (dev.planned, dev.corrective_action) == (
-        False, "Calibration done; schedule alarm set")
+    assert (dev.planned, dev.corrective_action) == (False, "Calibration done; schedule alarm set")
     verify_ok(db)
 
 
 async def test_qa_closes_the_investigation_and_the_deviation_with_signatures(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
     db, ids = lots_db
     lot_id = ids["TLS-102"]
     inv_id = oos_cd34(db, lot_id)
     with db.session() as s:
         tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech2")).one())
-        qc.record_result(s, tech, lot_id=lot_id, test="cd34", value_text="0.8 %",
-                         tested_at=frozen_clock() - dt.timedelta(hours=1),
-                         investigation_id=inv_id, reason="fresh aliquot")
+        qc.record_result(
+            s,
+            tech,
+            lot_id=lot_id,
+            test="cd34",
+            value_text="0.8 %",
+            tested_at=frozen_clock() - dt.timedelta(hours=1),
+            investigation_id=inv_id,
+            reason="fresh aliquot",
+        )
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(100, 30)) as pilot:
         await login(pilot, "qa")
@@ -140,5 +157,7 @@ async def test_qa_closes_the_investigation_and_the_deviation_with_signatures(
         inv = s.get(Investigation, inv_id)
     assert inv is not None
     assert (inv.conclusion, inv.conclusion_text) == (
-        "lab-error", "wrong tube stained; worksheet shows the swap")
+        "lab-error",
+        "wrong tube stained; worksheet shows the swap",
+    )
     verify_ok(db)

@@ -30,8 +30,9 @@ def sent(db: Database) -> Iterator[list[tuple[str, str]]]:
     """Every statement (with its parameters) sent to the driver in the block."""
     statements: list[tuple[str, str]] = []
 
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                _executemany: bool) -> None:
+    def capture(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _executemany: bool
+    ) -> None:
         statements.append((" ".join(statement.split()), repr(parameters)))
 
     event.listen(db.engine, "before_cursor_execute", capture)
@@ -48,8 +49,9 @@ def repeated(statements: list[tuple[str, str]]) -> list[str]:
     return [f"{n}× {sql[:160]} {params[:60]}" for (sql, params), n in counts.items() if n > 1]
 
 
-async def reads_of(pilot: Pilot[None], db: Database,
-                   press: Callable[[], Awaitable[None]]) -> list[tuple[str, str]]:
+async def reads_of(
+    pilot: Pilot[None], db: Database, press: Callable[[], Awaitable[None]]
+) -> list[tuple[str, str]]:
     await settle(pilot)
     with sent(db) as statements:
         await press()
@@ -57,8 +59,9 @@ async def reads_of(pilot: Pilot[None], db: Database,
     return statements
 
 
-async def test_opening_a_batch_record_reads_each_thing_once(app: LotTrackApp,
-                                                             demo_db: Database) -> None:
+async def test_opening_a_batch_record_reads_each_thing_once(
+    app: LotTrackApp, demo_db: Database
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "tech")
         await pilot.press("l")
@@ -72,8 +75,9 @@ async def test_opening_a_batch_record_reads_each_thing_once(app: LotTrackApp,
     assert len(statements) <= 55, len(statements)  # 45 on the demo (91 before #18)
 
 
-async def test_opening_a_qa_review_reads_each_thing_once(app: LotTrackApp,
-                                                         demo_db: Database) -> None:
+async def test_opening_a_qa_review_reads_each_thing_once(
+    app: LotTrackApp, demo_db: Database
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "qa")
         statements = await reads_of(pilot, demo_db, lambda: pilot.press("enter"))
@@ -83,8 +87,9 @@ async def test_opening_a_qa_review_reads_each_thing_once(app: LotTrackApp,
     assert len(statements) <= 65, len(statements)  # 52 on the demo (106 before #18)
 
 
-async def test_opening_a_pharmacy_visit_reads_each_thing_once(app: LotTrackApp,
-                                                              demo_db: Database) -> None:
+async def test_opening_a_pharmacy_visit_reads_each_thing_once(
+    app: LotTrackApp, demo_db: Database
+) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await login(pilot, "pharm")
         statements = await reads_of(pilot, demo_db, lambda: pilot.press("enter"))

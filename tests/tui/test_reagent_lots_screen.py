@@ -26,7 +26,8 @@ def lots_db(tmp_path: Path) -> Iterator[tuple[Database, dict[str, int]]]:
 
 @pytest.mark.asyncio
 async def test_the_list_shows_every_lot_and_a_refresh_keeps_the_cursor(
-        lots_db: tuple[Database, dict[str, int]]) -> None:
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
     db, _ = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -44,7 +44,10 @@ async def test_qa_issues_and_reprints_a_release_certificate(
     copy = tmp_path / "docs" / f"release-{lot.lot_number}-COPY1.pdf"
     assert copy.exists()
     with demo_db.reader() as s:
-        issued = s.exec(select(Certificate).where(Certificate.record_id == lot.id,
-                                                  Certificate.kind == "release")).all()
+        issued = s.exec(
+            select(Certificate).where(
+                Certificate.record_id == lot.id, Certificate.kind == "release"
+            )
+        ).all()
         assert sorted(c.copy_number for c in issued) == [0, 1]
         assert verify_file(s, copy).ok

@@ -34,9 +34,13 @@ def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, di
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("tab", ["3", "4", "6"], ids=["counts", "qc", "decisions"])
-def test_lot_detail_tab(snap_compare: Compare, tmp_path: Path,
-                        monkeypatch: pytest.MonkeyPatch, size: tuple[int, int],
-                        tab: str) -> None:
+def test_lot_detail_tab(
+    snap_compare: Compare,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    tab: str,
+) -> None:
     """A released lot's counts, QC results and decisions: nothing cut off at 80 columns
     (long names and texts wrap inside their column)."""
     db, ids = _lots(tmp_path, monkeypatch)
@@ -48,13 +52,13 @@ def test_lot_detail_tab(snap_compare: Compare, tmp_path: Path,
         await pilot.press(tab)
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_qa_home_and_review(snap_compare: Compare, tmp_path: Path,
-                            monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]) -> None:
+def test_qa_home_and_review(
+    snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
     """QA's review of a lot out of specification, its results tab."""
     db, ids = _lots(tmp_path, monkeypatch)
 
@@ -63,22 +67,20 @@ def test_qa_home_and_review(snap_compare: Compare, tmp_path: Path,
         pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
         await settle(pilot)
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("username", ["pharm", "ward", "inv"])
-def test_trial_home(snap_compare: Compare, trial: tuple[Database, TrialIds],
-                    size: tuple[int, int], username: str) -> None:
+def test_trial_home(
+    snap_compare: Compare, trial: tuple[Database, TrialIds], size: tuple[int, int], username: str
+) -> None:
     """The pharmacist's visits due, the ward's patients, the investigator's two tabs."""
     db, _ = trial
 
     async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, username)
         await settle(pilot)
-        await until(pilot, lambda: tables_painted(pilot.app),
-                    "every table's first row on screen")
+        await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
 
-    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size,
-                        run_before=run_before)
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)

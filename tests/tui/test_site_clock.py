@@ -70,8 +70,7 @@ async def test_the_real_terminal_clock_is_shown_in_the_sites_zone(
         await settle(pilot)
         zone = header_clock(app).split()[-1]
         assert zone in ("CET", "CEST")
-        assert app.ctx.clock().utcoffset() == dt.datetime.now(
-            ZoneInfo("Europe/Berlin")).utcoffset()
+        assert app.ctx.clock().utcoffset() == dt.datetime.now(ZoneInfo("Europe/Berlin")).utcoffset()
 
 
 async def test_with_several_sites_the_header_names_the_site_it_shows(
@@ -81,9 +80,16 @@ async def test_with_several_sites_the_header_names_the_site_it_shows(
         admin_row = s.exec(select(User).where(User.username == "admin")).one()
         admin = CurrentUser.of(admin_row)
         boston = sites.create_site(
-            s, admin, name="Boston Cell Therapy Unit", fin="B1234",
-            timezone="America/New_York", decimal_separator=".", address="",
-            product_code_msc="S1234100", product_code_placebo="S1235000")
+            s,
+            admin,
+            name="Boston Cell Therapy Unit",
+            fin="B1234",
+            timezone="America/New_York",
+            decimal_separator=".",
+            address="",
+            product_code_msc="S1234100",
+            product_code_placebo="S1235000",
+        )
     with demo_db.session() as s, audit.reason(s, "works at the Boston unit"):
         audit.set_actor(s, admin.id, admin.username)
         pharm = s.exec(select(User).where(User.username == "pharm")).one()

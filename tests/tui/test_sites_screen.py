@@ -85,14 +85,14 @@ async def test_admin_corrects_the_time_zone_with_a_reason(
         await type_text(pilot, "zone mistyped at set-up")
         await save(pilot)
         assert isinstance(app.screen, SitesScreen)
-        assert (f"Site {DEMO_SITE} saved; changed: Time zone."
-                in shown(app, "#sites-status"))
+        assert f"Site {DEMO_SITE} saved; changed: Time zone." in shown(app, "#sites-status")
         assert "Europe/Vienna" in screen_text(app)
     [site] = sites_in(demo_db)
     assert site.timezone == "Europe/Vienna"
     with demo_db.reader() as s:
-        event = s.exec(select(AuditEvent).where(AuditEvent.entity == "site",
-                                                AuditEvent.action == "update")).one()
+        event = s.exec(
+            select(AuditEvent).where(AuditEvent.entity == "site", AuditEvent.action == "update")
+        ).one()
     assert event.reason == "zone mistyped at set-up"
     assert json.loads(event.changes) == {"timezone": ["Europe/Berlin", "Europe/Vienna"]}
     assert event.username == "admin"
@@ -133,9 +133,13 @@ async def test_admin_registers_a_second_site(app: LotTrackApp, demo_db: Database
         assert not form.query("#site-reason")  # a new site: no reason to give
         assert app.focused is form.query_one("#site-name")
         await type_text(pilot, "Komma Klinik")
-        for widget_id, text in (("site-address", "Hauptstraße 1, Wien"),
-                                ("site-fin", "O1234"), ("site-timezone", "Europe/Vienna"),
-                                ("site-msc", "S1234100"), ("site-placebo", "S1235000")):
+        for widget_id, text in (
+            ("site-address", "Hauptstraße 1, Wien"),
+            ("site-fin", "O1234"),
+            ("site-timezone", "Europe/Vienna"),
+            ("site-msc", "S1234100"),
+            ("site-placebo", "S1235000"),
+        ):
             await replace(pilot, widget_id, text)
         await save(pilot)
         assert "never O or 0" in shown(app, "#form-message")
@@ -143,15 +147,20 @@ async def test_admin_registers_a_second_site(app: LotTrackApp, demo_db: Database
         await replace(pilot, "site-fin", "b1234")
         await save(pilot)
         assert isinstance(app.screen, SitesScreen)
-        assert ("Registered site Komma Klinik (FIN B1234, Europe/Vienna)."
-                in shown(app, "#sites-status"))
+        assert "Registered site Komma Klinik (FIN B1234, Europe/Vienna)." in shown(
+            app, "#sites-status"
+        )
         text = screen_text(app)
         assert "Komma Klinik" in text
         # The name column wraps long names (it fits 80 columns): the demo site's words.
         assert all(word in text for word in ("Demo", "University", "Cell Therapy"))
     added = sites_in(demo_db)[-1]
     assert (added.name, added.fin, added.timezone, added.decimal_separator) == (
-        "Komma Klinik", "B1234", "Europe/Vienna", ".")
+        "Komma Klinik",
+        "B1234",
+        "Europe/Vienna",
+        ".",
+    )
     assert added.product_code_msc == "S1234100"
 
 

@@ -46,8 +46,9 @@ def test_admin_home(snap_compare: Compare, demo_db: Database, size: tuple[int, i
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_allocation_second_page(snap_compare: Compare, demo_db: Database,
-                                size: tuple[int, int]) -> None:
+def test_allocation_second_page(
+    snap_compare: Compare, demo_db: Database, size: tuple[int, int]
+) -> None:
     """The pharmacist's allocation, 42 subjects, on its second page (the demo's subjects
     are on the first: their visit dates follow the real clock)."""
     more_subjects(demo_db, 30)

@@ -25,13 +25,15 @@ from tui.qa.specifications import SpecificationsScreen
 pytestmark = pytest.mark.asyncio
 
 
-
 def spec_file(tmp_path: Path, **changes: object) -> Path:
     """A specification file as an administrator would write it (every §10 test)."""
     items = v1_items()
     items[0] = dict(items[0], min=85)
-    data: dict[str, object] = {"name": "v2 with a tighter viability", "max_passage": 5,
-                               "items": items}
+    data: dict[str, object] = {
+        "name": "v2 with a tighter viability",
+        "max_passage": 5,
+        "items": items,
+    }
     data.update(changes)
     path = tmp_path / "spec-v2.json"
     path.write_text(json.dumps(data), encoding="utf-8")
@@ -41,12 +43,13 @@ def spec_file(tmp_path: Path, **changes: object) -> Path:
 def stored_versions(db: Database) -> tuple[int, int]:
     """How many versions and tests the database holds."""
     with db.reader() as s:
-        return (s.exec(select(func.count()).select_from(Specification)).one(),
-                s.exec(select(func.count()).select_from(SpecItem)).one())
+        return (
+            s.exec(select(func.count()).select_from(Specification)).one(),
+            s.exec(select(func.count()).select_from(SpecItem)).one(),
+        )
 
 
-async def open_specifications(pilot: Pilot[None], who: str = "admin"
-                              ) -> SpecificationsScreen:
+async def open_specifications(pilot: Pilot[None], who: str = "admin") -> SpecificationsScreen:
     """Log in as a demo person (the admin unless told) and press s."""
     await login(pilot, who)
     await pilot.press("s")
@@ -77,9 +80,18 @@ async def test_admin_sees_the_current_version_its_tests_and_numbers(
         assert "CV ≤ 10 %" in settings
         assert "fresh shelf life 24 h" in settings
         assert "thaw to infusion ≤ 60 min" in settings
-        for expected in ("Viability, fresh final product", "≥ 80 %", "CD45", "≤ 2 %",
-                         "Sterility (aerobic/anaerobic culture)", "no growth",
-                         "report only", "not required", "categorical", "endotoxin"):
+        for expected in (
+            "Viability, fresh final product",
+            "≥ 80 %",
+            "CD45",
+            "≤ 2 %",
+            "Sterility (aerobic/anaerobic culture)",
+            "no growth",
+            "report only",
+            "not required",
+            "categorical",
+            "endotoxin",
+        ):
             assert expected in text, expected
         # Nothing on this screen changes a version: there is no edit key.
         assert set(app.screen.active_bindings) >= {"i", "escape"}
@@ -92,8 +104,10 @@ async def test_importing_a_file_proposes_a_version_and_qa_approves_it(
     async with app.run_test(size=(120, 40)) as pilot:
         await open_specifications(pilot)
         await import_path(pilot, spec_file(tmp_path))
-        assert ("Specification version 2 is proposed; it is in force once a QA person "
-                "other than you approves it." in shown(app, "#specs-status"))
+        assert (
+            "Specification version 2 is proposed; it is in force once a QA person "
+            "other than you approves it." in shown(app, "#specs-status")
+        )
         # The new version is highlighted, with its own tests and numbers.
         assert "Version 2: maximum passage P5" in shown(app, "#specs-settings")
         text = screen_text(app)
@@ -139,13 +153,25 @@ async def test_qa_approves_a_proposed_version_with_a_signature(
         assert "a" not in app.screen.active_bindings
     with demo_db.reader() as s:
         assert specifications.current_spec(s).version == 2
+
+
 async def test_a_bad_file_shows_the_services_message_and_stores_nothing(
     app: LotTrackApp, demo_db: Database, tmp_path: Path
 ) -> None:
     before = stored_versions(demo_db)
-    bad = spec_file(tmp_path, items=[
-        {"code": "cd73", "test_name": "CD73", "kind": "numeric", "dimension": "FRACTION",
-         "min": 95, "max": 90}])
+    bad = spec_file(
+        tmp_path,
+        items=[
+            {
+                "code": "cd73",
+                "test_name": "CD73",
+                "kind": "numeric",
+                "dimension": "FRACTION",
+                "min": 95,
+                "max": 90,
+            }
+        ],
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_specifications(pilot)
         await import_path(pilot, bad)

@@ -56,9 +56,7 @@ async def test_a_login_before_the_database_is_open_waits_for_it(
             app.ctx.db.dispose()
 
 
-async def test_the_demo_accounts_are_named_once_the_database_is_open(
-    demo_db: Database
-) -> None:
+async def test_the_demo_accounts_are_named_once_the_database_is_open(demo_db: Database) -> None:
     app = make_app(demo_db.url, clock=frozen_clock)
     try:
         async with app.run_test(size=(80, 24)) as pilot:

@@ -43,8 +43,9 @@ async def highlight(pilot: Pilot[None], username: str) -> None:
     await pilot.pause()
 
 
-async def fill_new_user(pilot: Pilot[None], username: str, password: str,
-                        roles: tuple[int, ...]) -> None:
+async def fill_new_user(
+    pilot: Pilot[None], username: str, password: str, roles: tuple[int, ...]
+) -> None:
     """Fill the add-user form with the keyboard and press Add."""
     await type_text(pilot, username)
     await pilot.press("enter")
@@ -179,8 +180,7 @@ async def test_non_admin_cannot_reach_the_users_screen(app: LotTrackApp) -> None
         assert isinstance(app.screen, HomeScreen)
 
 
-async def test_the_form_refuses_roles_that_cannot_mix(app: LotTrackApp, demo_db: Database
-                                                      ) -> None:
+async def test_the_form_refuses_roles_that_cannot_mix(app: LotTrackApp, demo_db: Database) -> None:
     """Pharmacist and clinician for one person: the service's words, inline, nothing added."""
     async with app.run_test(size=(80, 24)) as pilot:
         await open_users(pilot)
@@ -189,7 +189,8 @@ async def test_the_form_refuses_roles_that_cannot_mix(app: LotTrackApp, demo_db:
         await fill_new_user(pilot, "mixie", "long-enough-pass", roles=(2, 3))
         await settle(pilot)
         assert isinstance(app.screen, NewUserModal)
-        assert ("the pharmacist role cannot be combined with clinician"
-                in shown(app, "#dialog-message"))
+        assert "the pharmacist role cannot be combined with clinician" in shown(
+            app, "#dialog-message"
+        )
     with demo_db.reader() as s:
         assert s.exec(select(User).where(User.username == "mixie")).first() is None

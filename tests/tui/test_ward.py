@@ -50,8 +50,10 @@ async def test_a_wrong_kit_code_is_refused_and_nothing_is_infused(trial: Trial) 
             await pilot.press("enter")
         await settle(pilot)
         status = shown(app, "#trial-status")
-        assert status == ("Bedside check failed: kit code 'K-WRONG234' is not the bag "
-                          "dispensed for this visit. Do not infuse; call the pharmacy.")
+        assert status == (
+            "Bedside check failed: kit code 'K-WRONG234' is not the bag "
+            "dispensed for this visit. Do not infuse; call the pharmacy."
+        )
         text = screen_text(app)
         assert "Identity mismatch" in text  # the notification's title
         assert "State: ready for bedside check" in text
@@ -78,9 +80,9 @@ async def test_a_weight_outside_the_usual_range_is_recorded_with_its_warning(
         await pilot.press("enter")  # confirmed: recorded (measured now)
         await settle(pilot)
         assert shown(app, "#trial-status").startswith(
-            "Weight 25 kg recorded. Warning: Weight 25 kg is outside the usual 30–200 kg")
-        assert shown(app, "#wv-weight").startswith(
-            "Weight: 25 kg, measured 2025-03-14 09:30 CET")
+            "Weight 25 kg recorded. Warning: Weight 25 kg is outside the usual 30–200 kg"
+        )
+        assert shown(app, "#wv-weight").startswith("Weight: 25 kg, measured 2025-03-14 09:30 CET")
         await pilot.press("w")
         await pilot.pause()
         await type_text(pilot, "70 mL")
@@ -89,7 +91,8 @@ async def test_a_weight_outside_the_usual_range_is_recorded_with_its_warning(
         assert 'Weight: "70 mL" is a volume; expected a mass' in screen_text(app)
         await pilot.press("escape")  # nothing recorded
     with db.reader() as s:
-        texts = s.exec(select(WeightMeasurement.weight_text)
-                       .order_by(col(WeightMeasurement.id))).all()
+        texts = s.exec(
+            select(WeightMeasurement.weight_text).order_by(col(WeightMeasurement.id))
+        ).all()
     assert texts[-1] == "25 kg"
     verify_ok(db)

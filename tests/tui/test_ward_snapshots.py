@@ -23,8 +23,12 @@ trial_template, trial = trial_data.trial_template, trial_data.trial
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_ward_visit_screen(snap_compare: Compare, trial: tuple[Database, TrialIds],
-                           size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ward_visit_screen(
+    snap_compare: Compare,
+    trial: tuple[Database, TrialIds],
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """TLS-102, period 1: dispensed and verified, ready for the bedside check."""
     monkeypatch.setenv("LOTTRACK_DOCUMENTS_DIR", "/srv/lottrack/documents")
 

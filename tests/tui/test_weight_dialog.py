@@ -25,11 +25,14 @@ async def test_an_implausible_weight_needs_a_second_key(app: LotTrackApp) -> Non
             if typed == "250 kg":
                 assert isinstance(app.screen, WeightModal)  # not yet: asks to confirm
                 assert got == []
-                assert ("Weight 250 kg is outside the usual 30–200 kg"
-                        in shown(app, "#dialog-message"))
+                assert "Weight 250 kg is outside the usual 30–200 kg" in shown(
+                    app, "#dialog-message"
+                )
                 assert "again to confirm" in shown(app, "#dialog-message")
                 await pilot.press("enter")  # the second key confirms
                 await settle(pilot)
             assert not isinstance(app.screen, WeightModal)
     assert [(e.weight_text, e.confirmed) for e in got if e is not None] == [
-        ("250 kg", True), ("70 kg", False)]
+        ("250 kg", True),
+        ("70 kg", False),
+    ]

@@ -22,10 +22,14 @@ pytestmark = pytest.mark.asyncio
 
 def weights_of(db: Database, code: str) -> list[str]:
     with db.reader() as s:
-        return list(s.exec(select(WeightMeasurement.weight_text)
-                           .join(Subject, col(Subject.id) == col(WeightMeasurement.subject_id))
-                           .where(Subject.code == code)
-                           .order_by(col(WeightMeasurement.id))).all())
+        return list(
+            s.exec(
+                select(WeightMeasurement.weight_text)
+                .join(Subject, col(Subject.id) == col(WeightMeasurement.subject_id))
+                .where(Subject.code == code)
+                .order_by(col(WeightMeasurement.id))
+            ).all()
+        )
 
 
 async def _weigh(pilot: Pilot[None], app: LotTrackApp, typed: str) -> None:
@@ -41,7 +45,8 @@ async def _weigh(pilot: Pilot[None], app: LotTrackApp, typed: str) -> None:
 
 
 async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     before = weights_of(demo_db, "TLS-001")
     async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await login(pilot, "ward")
@@ -51,19 +56,21 @@ async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
         assert "w Weights" in text  # the footer offers it
         await pilot.press("enter")  # the first row: TLS-001, no visit
         await settle(pilot)
-        assert any("Press w for the patient's weights" in n.message
-                   for n in app._notifications)
+        assert any("Press w for the patient's weights" in n.message for n in app._notifications)
         await _weigh(pilot, app, "71.5 kg")
-        await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
-                    "the weight stored")
+        await until(
+            pilot,
+            lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
+            "the weight stored",
+        )
         await settle(pilot)
-        assert any(n.message == "Weight 71.5 kg of TLS-001 recorded."
-                   for n in app._notifications)
+        assert any(n.message == "Weight 71.5 kg of TLS-001 recorded." for n in app._notifications)
     assert weights_of(demo_db, "TLS-001")[-1] == "71.5 kg"
 
 
 async def test_the_pharmacy_records_a_weight_from_the_allocation(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     before = weights_of(demo_db, "TLS-001")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await login(pilot, "pharm")
@@ -73,8 +80,11 @@ async def test_the_pharmacy_records_a_weight_from_the_allocation(
         await _weigh(pilot, app, "250 kg")  # implausible: a second Enter confirms it
         assert isinstance(app.screen, WeightModal)
         await pilot.press("enter")
-        await until(pilot, lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
-                    "the weight stored")
+        await until(
+            pilot,
+            lambda: len(weights_of(demo_db, "TLS-001")) == len(before) + 1,
+            "the weight stored",
+        )
         await settle(pilot)
         assert any("outside the usual 30–200 kg" in n.message for n in app._notifications)
     assert weights_of(demo_db, "TLS-001")[-1] == "250 kg"
@@ -86,9 +96,9 @@ async def test_blinded_lab_and_qa_are_not_offered_a_weight(app: LotTrackApp) -> 
         assert "w Weights" not in screen_text(app)
 
 
-
 async def test_the_ward_corrects_a_weight_and_sees_the_endotoxin_judged_again(
-        app: LotTrackApp, demo_db: Database) -> None:
+    app: LotTrackApp, demo_db: Database
+) -> None:
     # The demo's TLS-002 (82 kg, one 50 mL bag) has an endotoxin result of 0.25 EU/mL.
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await login(pilot, "ward")
@@ -104,8 +114,9 @@ async def test_the_ward_corrects_a_weight_and_sees_the_endotoxin_judged_again(
         await pilot.press("tab")
         await type_text(pilot, "scale read in lb")
         await pilot.press("enter")
-        await until(pilot, lambda: weights_of(demo_db, "TLS-002")[-1] == "40 kg",
-                    "the correction stored")
+        await until(
+            pilot, lambda: weights_of(demo_db, "TLS-002")[-1] == "40 kg", "the correction stored"
+        )
         await settle(pilot)
         text = " ".join(screen_text(app).split())
         assert "Weight corrected to 40 kg." in text

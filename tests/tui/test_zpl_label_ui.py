@@ -48,9 +48,11 @@ async def test_z_writes_the_zpl_label_and_sends_it_to_the_printer(
         status = shown(app, "#trial-status")
     sent = printer.close()
     with db.reader() as s:
-        kit = s.exec(select(ProductUnit.kit_code).join(
-            Dispensing, Dispensing.unit_id == ProductUnit.id).where(  # type: ignore[arg-type]
-            Dispensing.visit_id == ids.visits["TLS-101"][0])).one()
+        kit = s.exec(
+            select(ProductUnit.kit_code)
+            .join(Dispensing, Dispensing.unit_id == ProductUnit.id)  # type: ignore[arg-type]
+            .where(Dispensing.visit_id == ids.visits["TLS-101"][0])
+        ).one()
         certificate = s.exec(select(Certificate)).one()
     zpl = Path(os.environ["LOTTRACK_DOCUMENTS_DIR"]) / f"label-{kit}.zpl"
     assert status.startswith(f"Label {certificate.document_id} written to")

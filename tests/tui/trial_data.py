@@ -39,14 +39,31 @@ from tests.conftest import add_account
 from tests.tui.helpers import FROZEN_NOW
 
 FROZEN_UTC = FROZEN_NOW.astimezone(dt.UTC)
-CAST_ROLES = {"admin": "admin", "technician": "tech", "qa": "qa", "pharmacist": "pharm",
-              "pharmacist2": "pharm2", "clinician": "ward", "investigator": "inv"}
-DOB = {"TLS-101": dt.date(1975, 12, 24), "TLS-102": dt.date(1969, 3, 12),
-       "TLS-103": dt.date(1961, 2, 14)}
-_CORE = ("lottrack.trial.dispensing", "lottrack.trial.ward", "lottrack.trial.visits",
-         "lottrack.trial.listings", "lottrack.demo.scenario", "lottrack.views.documents.issue",
-         "lottrack.views.documents.builders", "lottrack.manufacturing.formulation",
-         "lottrack.release.disposition")
+CAST_ROLES = {
+    "admin": "admin",
+    "technician": "tech",
+    "qa": "qa",
+    "pharmacist": "pharm",
+    "pharmacist2": "pharm2",
+    "clinician": "ward",
+    "investigator": "inv",
+}
+DOB = {
+    "TLS-101": dt.date(1975, 12, 24),
+    "TLS-102": dt.date(1969, 3, 12),
+    "TLS-103": dt.date(1961, 2, 14),
+}
+_CORE = (
+    "lottrack.trial.dispensing",
+    "lottrack.trial.ward",
+    "lottrack.trial.visits",
+    "lottrack.trial.listings",
+    "lottrack.demo.scenario",
+    "lottrack.views.documents.issue",
+    "lottrack.views.documents.builders",
+    "lottrack.manufacturing.formulation",
+    "lottrack.release.disposition",
+)
 
 
 def freeze_core(mp: pytest.MonkeyPatch, at: dt.datetime = FROZEN_UTC) -> None:
@@ -81,18 +98,24 @@ def _cast(db: Database) -> Cast:
     passwords = {u.username: u.password for u in demo.DEMO_USERS}
     people: dict[str, CurrentUser] = {}
     with db.session() as session:
-        admin = accounts.create_first_admin(session, "admin", "Ada Admin",
-                                            passwords["admin"])
+        admin = accounts.create_first_admin(session, "admin", "Ada Admin", passwords["admin"])
         people["admin"] = CurrentUser.of(admin)
     for user in demo.DEMO_USERS:
         if user.username == "admin":
             continue
         with db.session() as session:
             people[user.username] = add_account(
-                session, people["admin"], username=user.username, full_name=user.full_name,
-                roles=user.roles, password=user.password)
-    return Cast({part: people[name] for part, name in CAST_ROLES.items()},
-                {part: passwords[name] for part, name in CAST_ROLES.items()})
+                session,
+                people["admin"],
+                username=user.username,
+                full_name=user.full_name,
+                roles=user.roles,
+                password=user.password,
+            )
+    return Cast(
+        {part: people[name] for part, name in CAST_ROLES.items()},
+        {part: passwords[name] for part, name in CAST_ROLES.items()},
+    )
 
 
 def build(db: Database) -> TrialIds:
@@ -100,16 +123,18 @@ def build(db: Database) -> TrialIds:
     bootstrap.initialise(db)
     sc = Scenario.create(db, _cast(db))
     ids = TrialIds({}, {}, {})
-    for code, sequence in (("TLS-101", MSC_FIRST), ("TLS-102", PLACEBO_FIRST),
-                           ("TLS-103", MSC_FIRST)):
+    for code, sequence in (
+        ("TLS-101", MSC_FIRST),
+        ("TLS-102", PLACEBO_FIRST),
+        ("TLS-103", MSC_FIRST),
+    ):
         subject = sc.subject(code, DOB[code], "AB")
         lot_id, bag = sc.made_lot(subject)
         sc.release(lot_id)
         ids.visits[code] = sc.enrol(subject, sequence, FROZEN_UTC.date())
         ids.bags[code] = bag
     ids.dispensings["TLS-102"] = sc.dispense(ids.visits["TLS-102"][0])
-    ids.dispensings["TLS-103"] = sc.dispense(ids.visits["TLS-103"][0],
-                                             msc_bag=ids.bags["TLS-103"])
+    ids.dispensings["TLS-103"] = sc.dispense(ids.visits["TLS-103"][0], msc_bag=ids.bags["TLS-103"])
     return ids
 
 
@@ -132,8 +157,9 @@ def trial_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Tria
 
 
 @pytest.fixture
-def trial(trial_template: tuple[Path, TrialIds], tmp_path: Path,
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, TrialIds]]:
+def trial(
+    trial_template: tuple[Path, TrialIds], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Database, TrialIds]]:
     """A private copy of the template, with the core frozen for the test."""
     source, ids = trial_template
     target = tmp_path / "trial.db"

@@ -43,8 +43,10 @@ def test_a_requirement_without_a_check_and_a_check_without_one_are_faults() -> N
 
 def test_a_requirements_file_with_an_unknown_key_is_refused() -> None:
     with pytest.raises(ValidationError, match="requirements.yaml"):
-        load_requirements("requirements:\n  - id: URS-A-01\n    text: Something long.\n"
-                          "    section: §5\n    owner: nobody\n")
+        load_requirements(
+            "requirements:\n  - id: URS-A-01\n    text: Something long.\n"
+            "    section: §5\n    owner: nobody\n"
+        )
 
 
 @pytest.fixture
@@ -55,7 +57,8 @@ def keys(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_broken_rule_fails_its_check_and_its_requirements(
-        db: Database, keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, keys: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The dose rule changed to accept 0.99 × 10⁶/kg: OQ-DOSE-02 fails, so do URS-DOSE-01
     and URS-DISP-01, and the run is not validated."""
     broken = functools.partial(calc.check_dose, window=calc.DoseWindow(0.99e6, 2.0e6))
@@ -67,31 +70,50 @@ def test_a_broken_rule_fails_its_check_and_its_requirements(
     assert [s.passed for s in failing.steps] == [True, True, False, True]
     assert failing.steps[2].observed.startswith("inside")
     assert {r.id: r.passed for r in data.requirements} == {
-        "URS-IQ-01": True, "URS-DOSE-01": False, "URS-DISP-01": False}
+        "URS-IQ-01": True,
+        "URS-DOSE-01": False,
+        "URS-DISP-01": False,
+    }
     assert not data.passed
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_full_run_on_a_fresh_installation_passes_and_its_report_verifies(
-        db: Database, admin: CurrentUser, keys: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, admin: CurrentUser, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scratch_parent = tmp_path / "tmp"
     scratch_parent.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_parent))
     out = tmp_path / "out"
-    result = runner.invoke(app, ["--db", db.url, "validate", "-o", str(out), "--as", "root",
-                                 "--password-stdin", "--key-dir", str(keys)],
-                           input="root-password-1\n")
+    result = runner.invoke(
+        app,
+        [
+            "--db",
+            db.url,
+            "validate",
+            "-o",
+            str(out),
+            "--as",
+            "root",
+            "--password-stdin",
+            "--key-dir",
+            str(keys),
+        ],
+        input="root-password-1\n",
+    )
     assert result.exit_code == 0, result.output
-    assert f"Validated: {len(CHECKS)} checks passed, {len(load_requirements())} requirements "\
-           "proved." in result.stdout
+    assert (
+        f"Validated: {len(CHECKS)} checks passed, {len(load_requirements())} requirements "
+        "proved." in result.stdout
+    )
     assert list(scratch_parent.iterdir()) == []  # the scratch database is removed
     raw = json.loads((out / "validation-results.json").read_text())
     assert raw["passed"] is True
     assert [c["id"] for c in raw["checks"]] == [c.id for c in ordered_checks()]
     assert all(s["passed"] for c in raw["checks"] for s in c["steps"])
     assert raw["run_by"] == "Root Admin (root)"
-    verified = runner.invoke(app, ["--db", db.url, "certificate", "verify",
-                                   str(out / "validation-report.pdf")])
+    verified = runner.invoke(
+        app, ["--db", db.url, "certificate", "verify", str(out / "validation-report.pdf")]
+    )
     assert verified.exit_code == 0, verified.output
     assert f"validation document {raw['document_id']} (the original)" in verified.stdout

@@ -1,2 +1,1 @@
-"""Administration: user accounts (new, reset, roles) and sites.
-"""
+"""Administration: user accounts (new, reset, roles) and sites."""

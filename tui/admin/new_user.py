@@ -24,8 +24,12 @@ class NewUserForm:
     password: str = field(repr=False)
 
 
-FIELD_WIDGETS = {"username": "#username", "full_name": "#full-name", "roles": "#roles",
-                 "password": "#password"}
+FIELD_WIDGETS = {
+    "username": "#username",
+    "full_name": "#full-name",
+    "roles": "#roles",
+    "password": "#password",
+}
 """Which widget to focus for a ``ValidationError.field`` of the service."""
 
 
@@ -40,8 +44,9 @@ class NewUserModal(ModalForm[NewUserForm]):
     SUBMIT = "Add"
     FIELDS = ("#username", "#full-name", "#password", "#confirm", "#roles")
 
-    def __init__(self, initial: NewUserForm | None = None, error: str = "",
-                 error_field: str | None = None) -> None:
+    def __init__(
+        self, initial: NewUserForm | None = None, error: str = "", error_field: str | None = None
+    ) -> None:
         super().__init__()
         self._initial = initial
         self._error = error
@@ -54,22 +59,25 @@ class NewUserModal(ModalForm[NewUserForm]):
         chosen = set(form.roles) if form else set()
         with Grid(classes="form"):
             yield Label("Username")
-            yield Input(form.username if form else "", id="username", compact=True,
-                        placeholder="e.g. jdoe")
+            yield Input(
+                form.username if form else "", id="username", compact=True, placeholder="e.g. jdoe"
+            )
             yield Label("Printed name")
-            yield Input(form.full_name if form else "", id="full-name", compact=True,
-                        placeholder="as printed in signatures")
+            yield Input(
+                form.full_name if form else "",
+                id="full-name",
+                compact=True,
+                placeholder="as printed in signatures",
+            )
             yield Label("Password")
-            yield Input(form.password if form else "", id="password", password=True,
-                        compact=True)
+            yield Input(form.password if form else "", id="password", password=True, compact=True)
             yield Label("Again")
-            yield Input(form.password if form else "", id="confirm", password=True,
-                        compact=True)
+            yield Input(form.password if form else "", id="confirm", password=True, compact=True)
         yield Label("Roles (space to tick)")
         yield SelectionList[str](
-            *(Selection(f"{role} — {ROLE_NAMES[role]}", role, role in chosen)
-              for role in ROLES),
-            id="roles", compact=True,
+            *(Selection(f"{role} — {ROLE_NAMES[role]}", role, role in chosen) for role in ROLES),
+            id="roles",
+            compact=True,
         )
 
     @override
@@ -88,9 +96,11 @@ class NewUserModal(ModalForm[NewUserForm]):
             self.say("The two passwords differ.", focus="#confirm")
             return
         roles: SelectionList[str] = self.query_one("#roles", SelectionList)
-        self.dismiss(NewUserForm(
-            username=self.query_one("#username", Input).value,
-            full_name=self.query_one("#full-name", Input).value,
-            roles=tuple(roles.selected),
-            password=password,
-        ))
+        self.dismiss(
+            NewUserForm(
+                username=self.query_one("#username", Input).value,
+                full_name=self.query_one("#full-name", Input).value,
+                roles=tuple(roles.selected),
+                password=password,
+            )
+        )

@@ -19,7 +19,6 @@ class ResetPasswordModal(ModalForm[str]):
     def __init__(self, username: str) -> None:
         super().__init__(title=f"Reset the password of {username}")
 
-
     @override
     def compose_body(self) -> ComposeResult:
         """Two masked fields."""

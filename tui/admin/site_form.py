@@ -17,8 +17,12 @@ from tui.common.form import FormProblem, FormScreen, SaveCall, field_row, grid
 
 SEPARATORS = [(". (point: 1.5)", "."), (", (comma: 1,5)", ",")]
 FIELDS = {
-    "name": "Site name", "address": "Address", "fin": "FIN", "timezone": "Time zone",
-    "decimal_separator": "Decimal separator", "product_code_msc": "MSC product code",
+    "name": "Site name",
+    "address": "Address",
+    "fin": "FIN",
+    "timezone": "Time zone",
+    "decimal_separator": "Decimal separator",
+    "product_code_msc": "MSC product code",
     "product_code_placebo": "Placebo product code",
 }
 """SiteInfo attribute → the field name the sites service uses in its messages."""
@@ -71,32 +75,81 @@ and new value. **ctrl+s** saves, **Esc** leaves without saving.
             return str(getattr(site, attr)) if site is not None else ""
 
         with grid():
-            yield from field_row("Site name", Input(
-                value("name"), compact=True, name="Site name", id="site-name",
-                placeholder="as printed on labels"))
-            yield from field_row("Address", Input(
-                value("address"), compact=True, name="Address", id="site-address"))
-            yield from field_row("FIN", Input(
-                value("fin"), compact=True, name="FIN", id="site-fin",
-                placeholder="from ICCBBA, e.g. A9999"))
-            yield from field_row("Time zone", Input(
-                value("timezone"), compact=True, name="Time zone", id="site-timezone",
-                placeholder="e.g. Europe/Berlin",
-                suggester=SuggestFromList(_zone_names(), case_sensitive=False)))
-            yield from field_row("Decimal separator", Select[str](
-                SEPARATORS, value=site.decimal_separator if site is not None else ".",
-                allow_blank=False, compact=True, name="Decimal separator",
-                id="site-separator"))
-            yield from field_row("MSC code", Input(
-                value("product_code_msc"), compact=True, name="MSC product code",
-                id="site-msc", placeholder="ISBT 128 product code, e.g. S1234100"))
-            yield from field_row("Placebo code", Input(
-                value("product_code_placebo"), compact=True, name="Placebo product code",
-                id="site-placebo", placeholder="ISBT 128 product code, e.g. S1235000"))
+            yield from field_row(
+                "Site name",
+                Input(
+                    value("name"),
+                    compact=True,
+                    name="Site name",
+                    id="site-name",
+                    placeholder="as printed on labels",
+                ),
+            )
+            yield from field_row(
+                "Address", Input(value("address"), compact=True, name="Address", id="site-address")
+            )
+            yield from field_row(
+                "FIN",
+                Input(
+                    value("fin"),
+                    compact=True,
+                    name="FIN",
+                    id="site-fin",
+                    placeholder="from ICCBBA, e.g. A9999",
+                ),
+            )
+            yield from field_row(
+                "Time zone",
+                Input(
+                    value("timezone"),
+                    compact=True,
+                    name="Time zone",
+                    id="site-timezone",
+                    placeholder="e.g. Europe/Berlin",
+                    suggester=SuggestFromList(_zone_names(), case_sensitive=False),
+                ),
+            )
+            yield from field_row(
+                "Decimal separator",
+                Select[str](
+                    SEPARATORS,
+                    value=site.decimal_separator if site is not None else ".",
+                    allow_blank=False,
+                    compact=True,
+                    name="Decimal separator",
+                    id="site-separator",
+                ),
+            )
+            yield from field_row(
+                "MSC code",
+                Input(
+                    value("product_code_msc"),
+                    compact=True,
+                    name="MSC product code",
+                    id="site-msc",
+                    placeholder="ISBT 128 product code, e.g. S1234100",
+                ),
+            )
+            yield from field_row(
+                "Placebo code",
+                Input(
+                    value("product_code_placebo"),
+                    compact=True,
+                    name="Placebo product code",
+                    id="site-placebo",
+                    placeholder="ISBT 128 product code, e.g. S1235000",
+                ),
+            )
             if site is not None:
-                yield from field_row("Reason", Input(
-                    compact=True, name="Reason", id="site-reason",
-                    placeholder="why the site is changed (audit trail)"))
+                yield from field_row(
+                    "Reason",
+                    Input(
+                        compact=True,
+                        name="Reason",
+                        id="site-reason",
+                        placeholder="why the site is changed (audit trail)",
+                    ),
+                )
 
     def collect(self) -> SaveCall:
         """create_site or update_site with what was typed."""
@@ -113,6 +166,7 @@ and new value. **ctrl+s** saves, **Esc** leaves without saving.
             raise FormProblem("Decimal separator: pick . or ,", "Decimal separator")
         site = self.site
         if site is None:
+
             def create(session: Session, who: CurrentUser) -> str:
                 info = sites.create_site(session, who, decimal_separator=separator, **typed)
                 return f"Registered site {info.name} (FIN {info.fin}, {info.timezone})."
@@ -121,10 +175,14 @@ and new value. **ctrl+s** saves, **Esc** leaves without saving.
         reason = self.query_one("#site-reason", Input).value
 
         def update(session: Session, who: CurrentUser) -> str:
-            info = sites.update_site(session, who, site.id, reason=reason,
-                                     decimal_separator=separator, **typed)
-            changed = [label for attr, label in FIELDS.items()
-                       if getattr(info, attr) != getattr(site, attr)]
+            info = sites.update_site(
+                session, who, site.id, reason=reason, decimal_separator=separator, **typed
+            )
+            changed = [
+                label
+                for attr, label in FIELDS.items()
+                if getattr(info, attr) != getattr(site, attr)
+            ]
             return f"Site {info.name} saved; changed: {', '.join(changed)}."
 
         return update

@@ -64,12 +64,20 @@ A site is never deleted: its subjects and records refer to it.
 
     def compose(self) -> ComposeResult:
         """Header, title, table, status line, footer."""
-        table: DataTable[Text] = StretchTable(id="sites-table", cursor_type="row",
-                                            zebra_stripes=True)
+        table: DataTable[Text] = StretchTable(
+            id="sites-table", cursor_type="row", zebra_stripes=True
+        )
         # Widths that fit 80 columns; a longer name wraps in its row, the address takes
         # the room left (on one line at 120 columns).
-        for label, width in (("FIN", 5), ("Name", 14), ("Time zone", 13), ("Decimal", 7),
-                             ("MSC", 8), ("Placebo", 8), ("Address", 8)):
+        for label, width in (
+            ("FIN", 5),
+            ("Name", 14),
+            ("Time zone", 13),
+            ("Decimal", 7),
+            ("MSC", 8),
+            ("Placebo", 8),
+            ("Address", 8),
+        ):
             table.add_column(label, width=width)
         yield from compose_list("sites", "Sites", table)
 
@@ -146,11 +154,20 @@ A site is never deleted: its subjects and records refer to it.
     @on(SitesLoaded)
     def _loaded(self, message: SitesLoaded) -> None:
         self.rows = refill(
-            self.query_one("#sites-table", DataTable), message.rows, lambda site: str(site.id),
-            lambda site: (Text(site.fin), Text(site.name), Text(site.timezone),
-                          Text(site.decimal_separator), Text(site.product_code_msc),
-                          Text(site.product_code_placebo), Text(site.address or "—")),
-            add=add_wrapped_row)
+            self.query_one("#sites-table", DataTable),
+            message.rows,
+            lambda site: str(site.id),
+            lambda site: (
+                Text(site.fin),
+                Text(site.name),
+                Text(site.timezone),
+                Text(site.decimal_separator),
+                Text(site.product_code_msc),
+                Text(site.product_code_placebo),
+                Text(site.address or "—"),
+            ),
+            add=add_wrapped_row,
+        )
         self.query_one("#sites-loading").display = False
         self.refresh_bindings()
 

@@ -121,8 +121,9 @@ a taken username or a too-short password) are shown under the table.
 
     def compose(self) -> ComposeResult:
         """Header, title, table, status line, footer."""
-        table: DataTable[Text] = RecordTable(id="users-table", cursor_type="row",
-                                          zebra_stripes=True)
+        table: DataTable[Text] = RecordTable(
+            id="users-table", cursor_type="row", zebra_stripes=True
+        )
         table.add_columns("Username", "State", "Name", "Roles", "Password set")
         yield from compose_list("users", "Users", table)
 
@@ -173,9 +174,11 @@ a taken username or a too-short password) are shown under the table.
         if self.ctx.user is not None:
             self._load(self.ctx.db, self.ctx.user)
 
-    def action_add(self, form: NewUserForm | None = None, error: str = "",
-                   field: str | None = None) -> None:
+    def action_add(
+        self, form: NewUserForm | None = None, error: str = "", field: str | None = None
+    ) -> None:
         """Open the add-user form (again, with the service's message, after a refusal)."""
+
         def added(result: NewUserForm | None) -> None:
             if result is not None:
                 self._create(self.ctx.db, self._who(), result)
@@ -185,21 +188,24 @@ a taken username or a too-short password) are shown under the table.
     def action_disable(self) -> None:
         """Disable the highlighted account, with a reason."""
         self._with_reason(
-            "Disable", "disabled",
+            "Disable",
+            "disabled",
             lambda who, name, why: lambda s: accounts.set_active(s, who, name, False, why),
         )
 
     def action_enable(self) -> None:
         """Enable the highlighted account again, with a reason."""
         self._with_reason(
-            "Enable", "enabled",
+            "Enable",
+            "enabled",
             lambda who, name, why: lambda s: accounts.set_active(s, who, name, True, why),
         )
 
     def action_unlock(self) -> None:
         """Lift the lock-out of the highlighted account, with a reason."""
         self._with_reason(
-            "Unlock", "unlocked",
+            "Unlock",
+            "unlocked",
             lambda who, name, why: lambda s: accounts.unlock(s, who, name, why),
         )
 
@@ -221,7 +227,9 @@ a taken username or a too-short password) are shown under the table.
         self.app.push_screen(ResetPasswordModal(name), chosen)
 
     def _with_reason(
-        self, verb: str, done: str,
+        self,
+        verb: str,
+        done: str,
         make: Callable[[CurrentUser, str, str], Change],
     ) -> None:
         row = self.selected()
@@ -234,8 +242,11 @@ a taken username or a too-short password) are shown under the table.
                 self._apply(self.ctx.db, make(who, name, reason), f"{name} is now {done}.")
 
         self.app.push_screen(
-            ReasonModal(f"{verb} {name} ({row.full_name})",
-                        f"Why is the account of {row.full_name} being {done}?", verb),
+            ReasonModal(
+                f"{verb} {name} ({row.full_name})",
+                f"Why is the account of {row.full_name} being {done}?",
+                verb,
+            ),
             reasoned,
         )
 
@@ -251,15 +262,23 @@ a taken username or a too-short password) are shown under the table.
     def _load(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
             rows = accounts.list_users(session, who)
-        post_if_current(self, AccountsLoaded(tuple(
-            AccountRow(
-                username=str(r["username"]), full_name=str(r["full_name"]),
-                roles=str(r["roles"]), active=bool(r["active"]), locked=bool(r["locked"]),
-                failed_logins=int(r["failed_logins"]),  # type: ignore[call-overload]
-                password_changed_at=r["password_changed_at"],  # type: ignore[arg-type]
-            )
-            for r in rows
-        )))
+        post_if_current(
+            self,
+            AccountsLoaded(
+                tuple(
+                    AccountRow(
+                        username=str(r["username"]),
+                        full_name=str(r["full_name"]),
+                        roles=str(r["roles"]),
+                        active=bool(r["active"]),
+                        locked=bool(r["locked"]),
+                        failed_logins=int(r["failed_logins"]),  # type: ignore[call-overload]
+                        password_changed_at=r["password_changed_at"],  # type: ignore[arg-type]
+                    )
+                    for r in rows
+                )
+            ),
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
     def _apply(self, db: Database, change: Change, summary: str) -> None:
@@ -276,18 +295,24 @@ a taken username or a too-short password) are shown under the table.
         try:
             with db.session() as session:
                 created = accounts.create_user(
-                    session, who, username=form.username, full_name=form.full_name,
-                    roles=form.roles, password=form.password,
+                    session,
+                    who,
+                    username=form.username,
+                    full_name=form.full_name,
+                    roles=form.roles,
+                    password=form.password,
                 )
         except ValidationError as exc:
             self.post_message(AddUserRefused(form, exc.message, exc.field))
         except LotTrackError as exc:
             self.post_message(ChangeRefused(exc.message))
         else:
-            self.post_message(ChangeApplied(
-                f"Added {created.username} ({created.full_name}): "
-                f"{', '.join(sorted(created.roles))}."
-            ))
+            self.post_message(
+                ChangeApplied(
+                    f"Added {created.username} ({created.full_name}): "
+                    f"{', '.join(sorted(created.roles))}."
+                )
+            )
 
     # ----------------------------------------------------------------------- results
 
@@ -295,11 +320,17 @@ a taken username or a too-short password) are shown under the table.
     def _loaded(self, message: AccountsLoaded) -> None:
         tz = self.ctx.clock().tzinfo
         self.rows = refill(
-            self.query_one("#users-table", DataTable), message.rows, lambda row: row.username,
-            lambda row: (Text(row.username),
-                         Text(row.state, style="bold red" if row.locked else ""),
-                         Text(row.full_name), Text(row.roles.replace(",", ", ")),
-                         Text(row.password_changed_at.astimezone(tz).strftime("%Y-%m-%d"))))
+            self.query_one("#users-table", DataTable),
+            message.rows,
+            lambda row: row.username,
+            lambda row: (
+                Text(row.username),
+                Text(row.state, style="bold red" if row.locked else ""),
+                Text(row.full_name),
+                Text(row.roles.replace(",", ", ")),
+                Text(row.password_changed_at.astimezone(tz).strftime("%Y-%m-%d")),
+            ),
+        )
         self.query_one("#users-loading").display = False
         self.refresh_bindings()
 

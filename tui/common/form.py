@@ -167,8 +167,9 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
 
     def focus_first(self) -> None:
         """Put the cursor in the first field."""
-        for widget in self.query_one("#form-fields").query("Input, Select, SelectionList, "
-                                                           "Checkbox, RadioSet, TextArea"):
+        for widget in self.query_one("#form-fields").query(
+            "Input, Select, SelectionList, Checkbox, RadioSet, TextArea"
+        ):
             if widget.focusable and widget.display:
                 widget.focus()
                 return
@@ -200,9 +201,11 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
         if self.saving or self.data is None and self.query_one("#form-loading").display:
             return
         self._clear_marks()
-        fields = [w for w in self.query_one("#form-fields").query("QuantityField, MomentField")
-                  if w.display and all(a.display for a in w.ancestors_with_self
-                                       if isinstance(a, Widget))]
+        fields = [
+            w
+            for w in self.query_one("#form-fields").query("QuantityField, MomentField")
+            if w.display and all(a.display for a in w.ancestors_with_self if isinstance(a, Widget))
+        ]
         bad = [w for w in fields if isinstance(w, QuantityField | MomentField) and not w.check()]
         if bad:
             self._say(bad[0].error or "Correct the field marked in red.", error=True)
@@ -261,6 +264,7 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
         """The widget whose ``name`` is the service's field name (case ignored)."""
         if not field:
             return None
+
         def norm(text: str) -> str:
             return text.casefold().replace("_", " ")
 
@@ -289,8 +293,12 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
             self.saving = False
             self.query_one("#save", Button).disabled = False
             self.query_one("#form-loading").display = False
-            self._say("The form could not finish; see the notice. Nothing was saved "
-                      "unless the notice says so.", error=True, keep_notices=True)
+            self._say(
+                "The form could not finish; see the notice. Nothing was saved "
+                "unless the notice says so.",
+                error=True,
+                keep_notices=True,
+            )
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -303,10 +311,16 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
             if discard:
                 self.dismiss(None)
 
-        self.app.push_screen(ConfirmModal(
-            "Discard what you typed?", f"{self.FORM_TITLE}: nothing has been saved. Leave "
-            "the form and throw away what you typed?", yes="Discard", no="Keep editing"),
-            answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Discard what you typed?",
+                f"{self.FORM_TITLE}: nothing has been saved. Leave "
+                "the form and throw away what you typed?",
+                yes="Discard",
+                no="Keep editing",
+            ),
+            answered,
+        )
 
 
 def grid() -> Grid:

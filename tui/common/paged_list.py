@@ -189,8 +189,12 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
         first, last = page.offset + 1, page.offset + self._row_count(page)
         pages = -(-page.total // page.limit)
         number = page.offset // page.limit + 1
-        line.update(Content(f"{self.NOUN} {first}–{last} of {page.total}{self._search_note()}"
-                            f" · page {number} of {pages}{self._line_end()}"))
+        line.update(
+            Content(
+                f"{self.NOUN} {first}–{last} of {page.total}{self._search_note()}"
+                f" · page {number} of {pages}{self._line_end()}"
+            )
+        )
 
     # ------------------------------------------------------------------ search
 

@@ -50,8 +50,9 @@ class SignedForm(FormScreen):
 
         refusal = refusal_before_signature(run)
         if refusal is not None:
-            self.post_message(FormRefused(refusal.title, refusal.message,
-                                          getattr(refusal, "field", None)))
+            self.post_message(
+                FormRefused(refusal.title, refusal.message, getattr(refusal, "field", None))
+            )
         else:
             self.app.call_from_thread(self._ask_signature, call)
 

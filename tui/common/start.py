@@ -45,9 +45,11 @@ def facility_key_problem() -> str:
     except LotTrackError as exc:
         return exc.message
     except OSError as exc:
-        return (f"The facility signing key could not be created in {directory} "
-                f"({exc.strerror or exc}); labels and certificates cannot be printed until "
-                "it exists.")
+        return (
+            f"The facility signing key could not be created in {directory} "
+            f"({exc.strerror or exc}); labels and certificates cannot be printed until "
+            "it exists."
+        )
     return ""
 
 
@@ -142,8 +144,11 @@ lottrack checks that the database has its schema and at least one account.
         if action == "create_demo":
             return not self.busy and self.state is not None and self.state.kind == "empty"
         if action == "check":
-            return not self.busy and self.state is not None and self.state.kind in (
-                "outdated", "unavailable")
+            return (
+                not self.busy
+                and self.state is not None
+                and self.state.kind in ("outdated", "unavailable")
+            )
         return True
 
     def action_check(self) -> None:
@@ -193,8 +198,11 @@ lottrack checks that the database has its schema and at least one account.
                 "This database is empty",
                 state.detail,
                 "Create a demo database to try lottrack out"
-                + ("" if target_url == self.ctx.url
-                   else f" (it goes to {database_location(target_url)})")
+                + (
+                    ""
+                    if target_url == self.ctx.url
+                    else f" (it goes to {database_location(target_url)})"
+                )
                 + f", or quit and run `{init_command(self.ctx.url)}` to set up the real "
                 "database and its first administrator.",
             ),
@@ -217,12 +225,16 @@ lottrack checks that the database has its schema and at least one account.
     def _demo_built(self, message: DemoBuilt) -> None:
         if message.db is not self.ctx.db:
             self.lottrack.use_database(message.db)
-        self.query_one("#start-location", Static).update(
-            Content(database_location(message.db.url)))
+        self.query_one("#start-location", Static).update(Content(database_location(message.db.url)))
         self.app.notify("Demo database created.", title="Demo")
         if message.key_problem:
-            self.app.notify(message.key_problem, title="No signing key", severity="warning",
-                            timeout=15, markup=False)
+            self.app.notify(
+                message.key_problem,
+                title="No signing key",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
         self.action_check()
 
     @on(DemoRefused)

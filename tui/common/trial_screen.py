@@ -55,11 +55,15 @@ def weight_line(weight: WeightInfo | None, tz: dt.tzinfo | None) -> tuple[str, s
     """The current-weight line and its style class (``""``, ``warning`` or ``error``)."""
     if weight is None:
         return "Weight: none recorded — press w to record one.", "error"
-    age = (f"{weight.age_days:.1f} days old (limit {weight.max_age_days:g})" if weight.fresh
-           else f"TOO OLD: {weight.age_days:.1f} days (limit {weight.max_age_days:g}) — "
-                "press w")
-    text = (f"Weight: {format_quantity(weight.weight_kg, Dim.MASS)}, measured "
-            f"{when(weight.measured_at, tz)}, {age}")
+    age = (
+        f"{weight.age_days:.1f} days old (limit {weight.max_age_days:g})"
+        if weight.fresh
+        else f"TOO OLD: {weight.age_days:.1f} days (limit {weight.max_age_days:g}) — press w"
+    )
+    text = (
+        f"Weight: {format_quantity(weight.weight_kg, Dim.MASS)}, measured "
+        f"{when(weight.measured_at, tz)}, {age}"
+    )
     if weight.warning:
         text += f"\n{weight.warning}"
     return text, "" if weight.fresh and not weight.warning else "warning"
@@ -96,8 +100,10 @@ class _Signing:
     done: Done
 
 
-REFRESH_AND_BACK = (Binding("r", "reload", "Refresh", show=False),
-                    Binding("escape", "back", "Back"))
+REFRESH_AND_BACK = (
+    Binding("r", "reload", "Refresh", show=False),
+    Binding("escape", "back", "Back"),
+)
 """The last keys of a trial screen on one record: read it again, go back."""
 
 
@@ -128,8 +134,15 @@ class TrialScreen(AppScreen):
         self.status("Saving…")
         self._write(self.ctx.db, call, done)
 
-    def sign(self, meaning: str, subject_text: str, make: Callable[[Credentials], Write],
-             done: Done, *, message: str = "") -> None:
+    def sign(
+        self,
+        meaning: str,
+        subject_text: str,
+        make: Callable[[Credentials], Write],
+        done: Done,
+        *,
+        message: str = "",
+    ) -> None:
         """Ask for the signature, then run the call ``make(credentials)`` builds. A refusal
         that needs no password (separation of duties, the record's state) is said first,
         and the password is not asked."""
@@ -142,8 +155,7 @@ class TrialScreen(AppScreen):
             self.write(make(creds), done)
 
         def ask() -> None:
-            self.app.push_screen(SignatureModal(meaning, subject_text, message=message),
-                                 signed)
+            self.app.push_screen(SignatureModal(meaning, subject_text, message=message), signed)
 
         if message:  # asking again after a refused signature: the checks passed already
             ask()
@@ -152,8 +164,9 @@ class TrialScreen(AppScreen):
         self._precheck(self.ctx.db, make, ask)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _precheck(self, db: Database, make: Callable[[Credentials], Write],
-                  then: Callable[[], None]) -> None:
+    def _precheck(
+        self, db: Database, make: Callable[[Credentials], Write], then: Callable[[], None]
+    ) -> None:
         def run(creds: Credentials) -> None:
             with db.session() as session:
                 make(creds)(session)
@@ -193,8 +206,9 @@ class TrialScreen(AppScreen):
     def _refused(self, message: WriteRefused) -> None:
         message.stop()
         self.status(message.message, error=True)
-        self.notify(message.message, title=message.title, severity="error", timeout=10,
-                    markup=False)
+        self.notify(
+            message.message, title=message.title, severity="error", timeout=10, markup=False
+        )
 
     @on(SignatureRefused)
     def _signature_refused(self, message: SignatureRefused) -> None:
@@ -202,5 +216,10 @@ class TrialScreen(AppScreen):
         signing = self._signing
         self.status(message.message, error=True)
         if signing is not None:
-            self.sign(signing.meaning, signing.subject_text, signing.make, signing.done,
-                      message=message.message)
+            self.sign(
+                signing.meaning,
+                signing.subject_text,
+                signing.make,
+                signing.done,
+                message=message.message,
+            )

@@ -16,8 +16,9 @@ from tui.context import app_of
 from tui.dialogs.weight import WeightEntry, WeightModal
 
 
-def record_weight(node: DOMNode, subject_id: int, subject_code: str,
-                  after: Callable[[], None] | None = None) -> None:
+def record_weight(
+    node: DOMNode, subject_id: int, subject_code: str, after: Callable[[], None] | None = None
+) -> None:
     """Ask for the weight of ``subject_code`` and store it; the app says what happened
     (a refusal in the service's words, or the weight recorded with any warning), then
     ``after`` runs on the UI thread (a list reloads)."""
@@ -30,21 +31,36 @@ def record_weight(node: DOMNode, subject_id: int, subject_code: str,
     def typed(entry: WeightEntry | None) -> None:
         if entry is not None:
             db = ctx.db
-            node.app.run_worker(lambda: _store(node, db, who, subject_id, subject_code,
-                                               entry, after),
-                                thread=True, exit_on_error=False, group="weight")
+            node.app.run_worker(
+                lambda: _store(node, db, who, subject_id, subject_code, entry, after),
+                thread=True,
+                exit_on_error=False,
+                group="weight",
+            )
 
     node.app.push_screen(WeightModal(subject_code, ctx.clock), typed)
 
 
-def _store(node: DOMNode, db: Database, who: CurrentUser, subject_id: int,
-           subject_code: str, entry: WeightEntry, after: Callable[[], None] | None) -> None:
+def _store(
+    node: DOMNode,
+    db: Database,
+    who: CurrentUser,
+    subject_id: int,
+    subject_code: str,
+    entry: WeightEntry,
+    after: Callable[[], None] | None,
+) -> None:
     app = app_of(node)
     try:
         with db.session() as session:
             done = visits.record_weight(
-                session, who, subject_id=subject_id, weight_text=entry.weight_text,
-                measured_at=entry.measured_at, confirm_implausible=entry.confirmed)
+                session,
+                who,
+                subject_id=subject_id,
+                weight_text=entry.weight_text,
+                measured_at=entry.measured_at,
+                confirm_implausible=entry.confirmed,
+            )
     except Exception as exc:  # every failure is shown (a refusal in its own words)
         node.app.call_from_thread(app.show_error, exc)
         return

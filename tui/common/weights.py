@@ -74,8 +74,9 @@ awaiting release).
         yield SessionHeader()
         with Vertical(id="weights-body"):
             yield Static(Content(f"Weights of {self.subject_code}"), classes="pane-title")
-            table: DataTable[Text] = RecordTable(id="weights-table", cursor_type="row",
-                                               zebra_stripes=True)
+            table: DataTable[Text] = RecordTable(
+                id="weights-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_columns("Id", "Measured", "Weight", "Void")
             yield table
             yield Static("", id="trial-status", classes="message")
@@ -102,10 +103,15 @@ awaiting release).
         table: DataTable[Text] = self.query_one("#weights-table", DataTable)
         table.clear()
         for row in self.rows:
-            table.add_row(Text(f"#{row.id}"), Text(row.measured_at_text), Text(row.weight_text),
-                          Text(f"VOID: {row.voided_reason}", style="dim")
-                          if row.voided_reason is not None else Text(""),
-                          key=str(row.id))
+            table.add_row(
+                Text(f"#{row.id}"),
+                Text(row.measured_at_text),
+                Text(row.weight_text),
+                Text(f"VOID: {row.voided_reason}", style="dim")
+                if row.voided_reason is not None
+                else Text(""),
+                key=str(row.id),
+            )
         if not self.rows:
             self.status("No weight is recorded yet: press a to record one.")
         self.refresh_bindings()
@@ -146,12 +152,21 @@ awaiting release).
 
         def typed(entry: WeightCorrection | None) -> None:
             if entry is not None:
-                self.write(lambda s: weights.correct_weight(
-                    s, who, row.id, weight_text=entry.weight_text, reason=entry.reason,
-                    confirm_implausible=entry.confirmed), self._changed)
+                self.write(
+                    lambda s: weights.correct_weight(
+                        s,
+                        who,
+                        row.id,
+                        weight_text=entry.weight_text,
+                        reason=entry.reason,
+                        confirm_implausible=entry.confirmed,
+                    ),
+                    self._changed,
+                )
 
-        self.app.push_screen(WeightCorrectionModal(self.subject_code, row.id,
-                                                   row.weight_text), typed)
+        self.app.push_screen(
+            WeightCorrectionModal(self.subject_code, row.id, row.weight_text), typed
+        )
 
     def action_void(self) -> None:
         """Void the highlighted weight with a reason."""
@@ -163,13 +178,24 @@ awaiting release).
             if text is not None:
                 self.write(lambda s: weights.void_weight(s, who, row.id, text), self._changed)
 
-        self.app.push_screen(ReasonModal(
-            f"Void weight #{row.id} of {self.subject_code} ({row.weight_text})",
-            "It stays in the record, marked void; no rule uses it.", "Void"), reason)
+        self.app.push_screen(
+            ReasonModal(
+                f"Void weight #{row.id} of {self.subject_code} ({row.weight_text})",
+                "It stays in the record, marked void; no rule uses it.",
+                "Void",
+            ),
+            reason,
+        )
 
     def _changed(self, change: WeightChange) -> None:
-        done = ("Weight voided." if change.weight_kg is None
-                else f"Weight corrected to {format_quantity(change.weight_kg, Dim.MASS)}.")
-        self.status(" ".join((done, *change.consequences)), success=not change.consequences,
-                    error=bool(change.consequences))
+        done = (
+            "Weight voided."
+            if change.weight_kg is None
+            else f"Weight corrected to {format_quantity(change.weight_kg, Dim.MASS)}."
+        )
+        self.status(
+            " ".join((done, *change.consequences)),
+            success=not change.consequences,
+            error=bool(change.consequences),
+        )
         self.reload()

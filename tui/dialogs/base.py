@@ -108,8 +108,7 @@ class ModalForm(ModalScreen[Result | None]):
     def action_enter_field(self) -> None:
         """Move to the next field; from the last (or anywhere, if so set) submit."""
         index = self._focused_field()
-        if (not self.ENTER_SUBMITS_ANYWHERE and index is not None
-                and index < len(self.FIELDS) - 1):
+        if not self.ENTER_SUBMITS_ANYWHERE and index is not None and index < len(self.FIELDS) - 1:
             self._focus(self.FIELDS[index + 1])
             return
         self.action_submit()

@@ -21,8 +21,15 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("escape", "answer(False)", "No"),
     ]
 
-    def __init__(self, title: str, question: str, *, yes: str = "Yes", no: str = "No",
-                 yes_first: bool = False) -> None:
+    def __init__(
+        self,
+        title: str,
+        question: str,
+        *,
+        yes: str = "Yes",
+        no: str = "No",
+        yes_first: bool = False,
+    ) -> None:
         super().__init__()
         self._title = title
         self._question = question

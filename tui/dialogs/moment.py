@@ -20,14 +20,18 @@ class MomentModal(ModalForm[dt.datetime]):
 
     FIELDS = ("#moment",)
 
-    def __init__(self, title: str, prompt: str, field: str,
-                 clock: Callable[[], dt.datetime], confirm: str = "Record") -> None:
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        field: str,
+        clock: Callable[[], dt.datetime],
+        confirm: str = "Record",
+    ) -> None:
         super().__init__(title=title, submit=confirm)
         self._prompt = prompt
         self._field = field
         self._clock = clock
-
-
 
     @override
     def compose_body(self) -> ComposeResult:

@@ -19,8 +19,6 @@ class ReasonModal(ModalForm[str]):
         super().__init__(title=title, submit=confirm)
         self._prompt = prompt
 
-
-
     @override
     def compose_body(self) -> ComposeResult:
         """The question and one line for the reason."""

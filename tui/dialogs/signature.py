@@ -48,8 +48,9 @@ class SignatureModal(ModalForm[Credentials]):
     def compose_body(self) -> ComposeResult:
         """What is signed, the meaning in words, username, password."""
         yield Static(Content(self.subject_text), id="signature-subject")
-        yield Static(Content(f"Meaning: “{MEANINGS[self.meaning]}” ({self.meaning})"),
-                     id="signature-meaning")
+        yield Static(
+            Content(f"Meaning: “{MEANINGS[self.meaning]}” ({self.meaning})"), id="signature-meaning"
+        )
         with Grid(classes="form"):
             yield Label("Username")
             yield Input(id="sign-username", compact=True)
@@ -64,8 +65,10 @@ class SignatureModal(ModalForm[Credentials]):
     @override
     def compose_notes(self) -> ComposeResult:
         """What signing means in law."""
-        yield Static("Signing is the legally binding equivalent of your handwritten "
-                     "signature.", classes="hint")
+        yield Static(
+            "Signing is the legally binding equivalent of your handwritten signature.",
+            classes="hint",
+        )
 
     @override
     def submit(self) -> None:
@@ -73,7 +76,9 @@ class SignatureModal(ModalForm[Credentials]):
         username = self.query_one("#sign-username", Input).value.strip()
         password = self.query_one("#sign-password", Input).value
         if not username or not password:
-            self.say("Type your username and your password.",
-                     focus="#sign-username" if not username else "#sign-password")
+            self.say(
+                "Type your username and your password.",
+                focus="#sign-username" if not username else "#sign-password",
+            )
             return
         self.dismiss(Credentials(username, password))

@@ -68,7 +68,6 @@ class WeightModal(WeighingForm[WeightEntry]):
         super().__init__(title=f"Record a weight of {subject_code}")
         self._clock = clock
 
-
     @override
     def compose_body(self) -> ComposeResult:
         """Two fields."""

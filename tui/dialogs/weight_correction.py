@@ -35,7 +35,6 @@ class WeightCorrectionModal(WeighingForm[WeightCorrection]):
     def __init__(self, subject_code: str, weight_id: int, was: str) -> None:
         super().__init__(title=f"Correct weight #{weight_id} of {subject_code} (was {was})")
 
-
     @override
     def compose_body(self) -> ComposeResult:
         """The weight and the reason."""
@@ -43,8 +42,9 @@ class WeightCorrectionModal(WeighingForm[WeightCorrection]):
             yield Label("Right weight", classes="form-label")
             yield QuantityField("Weight", Dim.MASS, id="correct-value")
             yield Label("Reason", classes="form-label")
-            yield Input(id="correct-reason", compact=True,
-                        placeholder="why (recorded in the audit trail)")
+            yield Input(
+                id="correct-reason", compact=True, placeholder="why (recorded in the audit trail)"
+            )
 
     @override
     def submit(self) -> None:
@@ -59,5 +59,6 @@ class WeightCorrectionModal(WeighingForm[WeightCorrection]):
         warning = self.weight_warning(weight)
         if self.ask_to_confirm(weight, warning, "Press Enter again to confirm it."):
             return
-        self.dismiss(WeightCorrection(weight.text, reason.value.strip(),
-                                      confirmed=warning is not None))
+        self.dismiss(
+            WeightCorrection(weight.text, reason.value.strip(), confirmed=warning is not None)
+        )

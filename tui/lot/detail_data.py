@@ -54,8 +54,9 @@ class LotDetail:
         return points
 
 
-def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
-             with_audit: bool = False) -> LotDetail:
+def read_lot(
+    session: Session, who: CurrentUser, lot_id: int, *, with_audit: bool = False
+) -> LotDetail:
     """The whole batch record of ``lot_id`` (with its audit trail when asked for and the
     person may see it)."""
     summary = expansion.lot_summary(session, who, lot_id)
@@ -64,8 +65,7 @@ def read_lot(session: Session, who: CurrentUser, lot_id: int, *,
     step = listings.lot_next_step(session, who, lot_id)
     audit = None
     if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
-        audit = tuple(listings.named(session, who,
-                                     listings.lot_audit_trail(session, who, lot_id)))
+        audit = tuple(listings.named(session, who, listings.lot_audit_trail(session, who, lot_id)))
     return LotDetail(
         summary=summary,
         context=context,

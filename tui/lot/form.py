@@ -43,5 +43,7 @@ class LotForm(FormScreen):
     def context_line(self) -> str:
         """Which lot."""
         lot = self.lot
-        return (f"Lot {lot.lot_number} · subject {lot.subject_code} · {lot.status} · "
-                f"specification v{lot.spec_version}")
+        return (
+            f"Lot {lot.lot_number} · subject {lot.subject_code} · {lot.status} · "
+            f"specification v{lot.spec_version}"
+        )

@@ -35,13 +35,15 @@ def lot_head(lot: LotDetail, clock_tz: object) -> Text:
     head.append_text(status_text(s.status))
     head.append(f"  subject {s.subject_code} · {s.coi_id} · spec v{s.spec_version}\n")
     collected = s.collected_at.astimezone(clock_tz).strftime("%Y-%m-%d")  # type: ignore[arg-type]
-    cpd = lot_tables.number(s.cumulative_population_doublings,
-                            lot.context.decimal_separator).plain
-    passages = (f"P0–{s.last_passage}" if s.passages > 1 else s.last_passage or "no passage")
+    cpd = lot_tables.number(s.cumulative_population_doublings, lot.context.decimal_separator).plain
+    passages = f"P0–{s.last_passage}" if s.passages > 1 else s.last_passage or "no passage"
     if s.passages and not s.last_passage_harvested:
         passages += " growing"
-    head.append(f"DIN {eye_readable(s.din)} ({collected}) · {passages} · cum. PD {cpd} · "
-                f"{plural(s.counts, 'count')} · {plural(s.units, 'bag')}", style="dim")
+    head.append(
+        f"DIN {eye_readable(s.din)} ({collected}) · {passages} · cum. PD {cpd} · "
+        f"{plural(s.counts, 'count')} · {plural(s.units, 'bag')}",
+        style="dim",
+    )
     if s.counts_needing_recount:
         head.append(f" · {s.counts_needing_recount} RECOUNT", style="bold red")
     return head

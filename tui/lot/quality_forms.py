@@ -34,37 +34,62 @@ names an open deviation that explains it. **ctrl+s** saves.
     def compose_fields(self) -> ComposeResult:
         """The four parts of a deviation."""
         with grid():
-            yield from field_row("", Checkbox("Planned deviation", False, id="planned",
-                                              compact=True))
-            yield from field_row("What happened", Input(
-                compact=True, name="description", id="description",
-                placeholder="what departed from the process, when"))
-            yield from field_row("Impact", Input(
-                compact=True, name="impact", id="impact",
-                placeholder="impact on the product"))
-            yield from field_row("Corrective action", Input(
-                compact=True, name="corrective_action", id="corrective-action",
-                placeholder="what was done about it"))
+            yield from field_row(
+                "", Checkbox("Planned deviation", False, id="planned", compact=True)
+            )
+            yield from field_row(
+                "What happened",
+                Input(
+                    compact=True,
+                    name="description",
+                    id="description",
+                    placeholder="what departed from the process, when",
+                ),
+            )
+            yield from field_row(
+                "Impact",
+                Input(
+                    compact=True, name="impact", id="impact", placeholder="impact on the product"
+                ),
+            )
+            yield from field_row(
+                "Corrective action",
+                Input(
+                    compact=True,
+                    name="corrective_action",
+                    id="corrective-action",
+                    placeholder="what was done about it",
+                ),
+            )
 
     def collect(self) -> SaveCall:
         """deviations.open_deviation with what was typed."""
         planned = self.query_one("#planned", Checkbox).value
-        values = {key: self.query_one(f"#{widget}", Input).value for key, widget in (
-            ("description", "description"), ("impact", "impact"),
-            ("corrective_action", "corrective-action"))}
+        values = {
+            key: self.query_one(f"#{widget}", Input).value
+            for key, widget in (
+                ("description", "description"),
+                ("impact", "impact"),
+                ("corrective_action", "corrective-action"),
+            )
+        }
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
-            dev_id = deviations.open_deviation(session, who, lot_id=lot_id, planned=planned,
-                                               **values)
-            return (f"Deviation #{dev_id} opened on lot {lot_number}; it blocks release "
-                    "until QA closes it.")
+            dev_id = deviations.open_deviation(
+                session, who, lot_id=lot_id, planned=planned, **values
+            )
+            return (
+                f"Deviation #{dev_id} opened on lot {lot_number}; it blocks release "
+                "until QA closes it."
+            )
 
         return save
 
 
 class CloseRecordForm(SignedForm):
     """QA's conclusion of an investigation or closing assessment of a deviation, signed."""
+
     HELP = """\
 # Close an investigation or a deviation
 
@@ -89,14 +114,27 @@ deviation, cannot close it.
         with grid():
             yield from field_row("Record", Static(self.summary, classes="form-note"))
             if self.kind == "investigation":
-                yield from field_row("", Checkbox(
-                    "Assignable laboratory error found (original invalidated, retest stands)",
-                    False, id="lab-error", compact=True))
-            yield from field_row("Conclusion", Input(
-                compact=True, name="conclusion", id="conclusion",
-                placeholder="what the review found"))
-            yield from field_row("Signature", Static(
-                f"“{MEANINGS['concluded']}” (concluded)", classes="form-note"))
+                yield from field_row(
+                    "",
+                    Checkbox(
+                        "Assignable laboratory error found (original invalidated, retest stands)",
+                        False,
+                        id="lab-error",
+                        compact=True,
+                    ),
+                )
+            yield from field_row(
+                "Conclusion",
+                Input(
+                    compact=True,
+                    name="conclusion",
+                    id="conclusion",
+                    placeholder="what the review found",
+                ),
+            )
+            yield from field_row(
+                "Signature", Static(f"“{MEANINGS['concluded']}” (concluded)", classes="form-note")
+            )
 
     def context_line(self) -> str:
         """Which lot."""
@@ -110,16 +148,16 @@ deviation, cannot close it.
     def collect(self) -> SaveCall:
         """The service call; it runs with the credentials of the signature dialog."""
         text = self.query_one("#conclusion", Input).value
-        lab_error = (self.kind == "investigation"
-                     and self.query_one("#lab-error", Checkbox).value)
+        lab_error = self.kind == "investigation" and self.query_one("#lab-error", Checkbox).value
         kind, record_id = self.kind, self.record_id
 
         def save(session: Session, who: CurrentUser) -> str:
             creds = self.creds
             assert creds is not None
             if kind == "investigation":
-                investigations.close(session, who, creds, record_id, lab_error=lab_error,
-                                     conclusion=text)
+                investigations.close(
+                    session, who, creds, record_id, lab_error=lab_error, conclusion=text
+                )
             else:
                 deviations.close_deviation(session, who, creds, record_id, text)
             return f"{kind.capitalize()} #{record_id} closed: signed and recorded."

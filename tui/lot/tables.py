@@ -46,8 +46,9 @@ def _reset(table: Table, *columns: str | tuple[str, int]) -> None:
 def _empty(table: Table, text: str) -> None:
     """An empty table says so in its first row."""
     if table.row_count == 0:
-        table.add_row(Text(text, style="dim italic"), *(Text("") for _ in
-                                                         range(len(table.columns) - 1)))
+        table.add_row(
+            Text(text, style="dim italic"), *(Text("") for _ in range(len(table.columns) - 1))
+        )
 
 
 def fill_timeline(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
@@ -76,19 +77,27 @@ def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     cumulative PD (cPD), doubling time (DT, hours) and seeding density: every column fits
     80 columns. The reagent lots, too long for a column, are in :func:`reagents_text`."""
     sep = lot.context.decimal_separator
-    _reset(table, ("P", 2), ("Seeded", 11), ("Harvested", 11), "Viab.", "PD", "cPD", "DT h",
-           "Per cm²")
+    _reset(
+        table, ("P", 2), ("Seeded", 11), ("Harvested", 11), "Viab.", "PD", "cPD", "DT h", "Per cm²"
+    )
     for p in lot.passages:
-        harvested = (Text("—") if p.harvested_at is None else Text(
-            f"{when(p.harvested_at, tz, SHORT)}\n{compact(p.cells_harvested, sep)}"))
+        harvested = (
+            Text("—")
+            if p.harvested_at is None
+            else Text(f"{when(p.harvested_at, tz, SHORT)}\n{compact(p.cells_harvested, sep)}")
+        )
         add_wrapped_row(
-            table, Text(p.label, style="bold"),
+            table,
+            Text(p.label, style="bold"),
             Text(f"{when(p.seeded_at, tz, SHORT)}\n{compact(p.cells_seeded, sep)}"),
             harvested,
             Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
-            number(p.population_doublings, sep), number(p.cumulative_population_doublings, sep),
-            hours(p.doubling_time_hours, sep), compact(p.seeding_density_per_cm2, sep),
-            key=str(p.id))
+            number(p.population_doublings, sep),
+            number(p.cumulative_population_doublings, sep),
+            hours(p.doubling_time_hours, sep),
+            compact(p.seeding_density_per_cm2, sep),
+            key=str(p.id),
+        )
     _empty(table, "No passage")
 
 
@@ -107,8 +116,17 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     sep = lot.context.decimal_separator
     # What a count found first; the method (and each replicate as typed) last, where a
     # long text may run past the edge without hiding a number.
-    _reset(table, ("Counted", 11), ("Of", 13), "Viable/mL", "Viab.", "CV", ("Flag", 8),
-           ("By", 6), "Method")
+    _reset(
+        table,
+        ("Counted", 11),
+        ("Of", 13),
+        "Viable/mL",
+        "Viab.",
+        "CV",
+        ("Flag", 8),
+        ("By", 6),
+        "Method",
+    )
     for c in lot.counts:
         of = f"{c.passage_label} harvest" if c.passage_label else c.target
         if c.voided_reason:
@@ -118,28 +136,48 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         else:
             flag = Text("ok", style="green")
         add_wrapped_row(
-            table, when(c.counted_at, tz, SHORT), Text(of),
-            compact(c.mean_viable_per_ml, sep), Text(f"{number(c.viability_pct, sep)} %"),
+            table,
+            when(c.counted_at, tz, SHORT),
+            Text(of),
+            compact(c.mean_viable_per_ml, sep),
+            Text(f"{number(c.viability_pct, sep)} %"),
             Text(f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""),
-            flag, Text(c.counted_by), Text(c.method), key=f"count-{c.id}")
+            flag,
+            Text(c.counted_by),
+            Text(c.method),
+            key=f"count-{c.id}",
+        )
         for r in c.replicates:
             add_wrapped_row(
-                table, Text(""), Text(f"  rep. {r.position}", style="dim"),
+                table,
+                Text(""),
+                Text(f"  rep. {r.position}", style="dim"),
                 compact(r.viable_per_ml, sep),
-                Text(f"{number(r.viability_pct, sep)} %", style="dim"), Text(""), Text(""),
-                Text(""), Text(r.entered_text, style="dim"), key=f"count-{c.id}-{r.position}")
+                Text(f"{number(r.viability_pct, sep)} %", style="dim"),
+                Text(""),
+                Text(""),
+                Text(""),
+                Text(r.entered_text, style="dim"),
+                key=f"count-{c.id}-{r.position}",
+            )
     _empty(table, "No count")
 
 
 def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Every QC result; out of specification in red, superseded results struck through,
     voided results dim and marked VOID with the reason (they count for nothing)."""
-    _reset(table, ("Test", 12), ("Result", 10), "Conformity", ("Limit", 9),
-           ("Tested", 11), ("Note", 10))  # the note takes the room left, wrapped
+    _reset(
+        table,
+        ("Test", 12),
+        ("Result", 10),
+        "Conformity",
+        ("Limit", 9),
+        ("Tested", 11),
+        ("Note", 10),
+    )  # the note takes the room left, wrapped
     for r in lot.results:
         void = r.voided_reason is not None
-        style = "dim" if r.superseded or void else (
-            "bold red" if r.conforms is False else "")
+        style = "dim" if r.superseded or void else ("bold red" if r.conforms is False else "")
         note = [f"VOID: {r.voided_reason}"] if void else []
         if r.investigation_note:
             note.append(r.investigation_note)
@@ -148,10 +186,17 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         if not r.required:
             note.append("not required")
         add_wrapped_row(
-            table, Text(r.test_name, style=style), Text(r.value_text, style=style),
-            Text("VOID", style="dim") if void else conformity_text(
-                r.conforms, superseded=r.superseded), Text(r.limit_text),
-            when(r.tested_at, tz, SHORT), Text(", ".join(note), style="dim"), key=str(r.id))
+            table,
+            Text(r.test_name, style=style),
+            Text(r.value_text, style=style),
+            Text("VOID", style="dim")
+            if void
+            else conformity_text(r.conforms, superseded=r.superseded),
+            Text(r.limit_text),
+            when(r.tested_at, tz, SHORT),
+            Text(", ".join(note), style="dim"),
+            key=str(r.id),
+        )
     _empty(table, "No result")
 
 
@@ -159,17 +204,21 @@ def fill_bags(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Kit code, status (and when a cryopreserved bag was thawed: it must be used soon, so
     this fits 80 columns), product code, volume, viable cells, expiry, storage."""
     sep = lot.context.decimal_separator
-    _reset(table, "Kit code", "Status", "Product", "Volume", "Viable cells", "Expires",
-           "Storage")
+    _reset(table, "Kit code", "Status", "Product", "Volume", "Viable cells", "Expires", "Storage")
     for b in lot.bags:
         status = status_text(b.status)
         if b.thawed_at is not None:
             status.append(f" · thawed {when(b.thawed_at, tz, SHORT)}", style="bold")
         table.add_row(
-            Text(b.kit_code, style="bold"), status, Text(b.product_code),
+            Text(b.kit_code, style="bold"),
+            status,
+            Text(b.product_code),
             Text(format_quantity(b.volume_ml, Dim.VOLUME, decimal_separator=sep)),
-            number(b.viable_cells, sep), when(b.expires_at, tz), Text(b.storage),
-            key=str(b.id))
+            number(b.viable_cells, sep),
+            when(b.expires_at, tz),
+            Text(b.storage),
+            key=str(b.id),
+        )
     _empty(table, "No bag")
 
 
@@ -177,28 +226,51 @@ def fill_custody(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Every move of every bag."""
     _reset(table, "At", "Bag", "From", "To", "Temp.", "By")
     for e in lot.custody:
-        table.add_row(when(e.at, tz), Text(e.kit_code), Text(e.from_location),
-                      Text(e.to_location), Text(e.temperature_text or "—"), Text(e.by))
+        table.add_row(
+            when(e.at, tz),
+            Text(e.kit_code),
+            Text(e.from_location),
+            Text(e.to_location),
+            Text(e.temperature_text or "—"),
+            Text(e.by),
+        )
     _empty(table, "No move")
 
 
 def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Each QA decision with its signature, valid or INVALIDATED."""
-    _reset(table, ("Decided", 11), ("Decision", 9), ("Signature", 11), ("Signed by", 9),
-           ("Meaning", 11), ("Justification", 13))
+    _reset(
+        table,
+        ("Decided", 11),
+        ("Decision", 9),
+        ("Signature", 11),
+        ("Signed by", 9),
+        ("Meaning", 11),
+        ("Justification", 13),
+    )
     for d in lot.decisions:
         sig = d.signature
         if sig is None:
             signer, meaning, state = Text("—"), Text("—"), Text("unsigned", style="bold red")
         else:
             signer, meaning = Text(sig.printed_name), Text(sig.meaning_text)
-            state = Text("valid", style="bold green") if sig.valid else Text(
-                "INVALIDATED", style="bold red reverse")
+            state = (
+                Text("valid", style="bold green")
+                if sig.valid
+                else Text("INVALIDATED", style="bold red reverse")
+            )
         justification = d.justification
         if d.exceptional is not None:
             justification = f"EXCEPTIONAL (Part IV §11.5): {justification}"
-        add_wrapped_row(table, when(d.decided_at, tz, SHORT), status_text(d.decision), state,
-                        signer, meaning, Text(justification))
+        add_wrapped_row(
+            table,
+            when(d.decided_at, tz, SHORT),
+            status_text(d.decision),
+            state,
+            signer,
+            meaning,
+            Text(justification),
+        )
     _empty(table, "No decision")
 
 
@@ -209,22 +281,30 @@ def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     for inv in lot.investigations:
         retests = "; ".join(f"retest {r.value_text}: {r.reason}" for r in inv.retests)
         table.add_row(
-            Text(f"Investigation #{inv.id}"), when(inv.opened_at, tz),
+            Text(f"Investigation #{inv.id}"),
+            when(inv.opened_at, tz),
             Text(inv.result_text + (f" — {retests}" if retests else "")),
-            Text("OPEN", style="bold red") if inv.is_open else Text(
-                f"closed by {inv.closed_by}", style="green"),
-            Text(inv.summary.split(" — ", 1)[1] + (f": {inv.conclusion_text}"
-                                                   if inv.conclusion_text else "")),
-            key=f"investigation-{inv.id}")
+            Text("OPEN", style="bold red")
+            if inv.is_open
+            else Text(f"closed by {inv.closed_by}", style="green"),
+            Text(
+                inv.summary.split(" — ", 1)[1]
+                + (f": {inv.conclusion_text}" if inv.conclusion_text else "")
+            ),
+            key=f"investigation-{inv.id}",
+        )
     for dev in lot.deviations:
         kind = "planned" if dev.planned else "unplanned"
         table.add_row(
-            Text(f"Deviation #{dev.id} ({kind})"), when(dev.opened_at, tz),
-            Text(f"{dev.description} — impact: {dev.impact} — action: "
-                 f"{dev.corrective_action}"),
-            Text("OPEN", style="bold red") if dev.is_open else Text(
-                f"closed by {dev.closed_by}", style="green"),
-            Text(dev.closure), key=f"deviation-{dev.id}")
+            Text(f"Deviation #{dev.id} ({kind})"),
+            when(dev.opened_at, tz),
+            Text(f"{dev.description} — impact: {dev.impact} — action: {dev.corrective_action}"),
+            Text("OPEN", style="bold red")
+            if dev.is_open
+            else Text(f"closed by {dev.closed_by}", style="green"),
+            Text(dev.closure),
+            key=f"deviation-{dev.id}",
+        )
     _empty(table, "No investigation or deviation")
 
 
@@ -243,11 +323,15 @@ def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     for e in lot.audit or ():
         mark = e.changed_after_entry
         table.add_row(
-            Text(str(e.seq)), when(e.at, tz, SHORT), Text(e.username),
+            Text(str(e.seq)),
+            when(e.at, tz, SHORT),
+            Text(e.username),
             Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
-            Text(e.record), Text(e.reason, style="yellow" if mark else ""),
+            Text(e.record),
+            Text(e.reason, style="yellow" if mark else ""),
             Text(audit_changes(e.changes, limit=120), style="yellow" if mark else "dim"),
-            key=str(e.seq))
+            key=str(e.seq),
+        )
 
 
 def audit_changes(changes: Mapping[str, object], *, limit: int | None = None) -> str:

@@ -45,8 +45,7 @@ _FILLS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
     "counts": (("counts", lot_tables.fill_counts),),
     "qc": (("qc", lot_tables.fill_results),),
     "bags": (("bags", lot_tables.fill_bags), ("custody", lot_tables.fill_custody)),
-    "decisions": (("decisions", lot_tables.fill_decisions),
-                  ("quality", lot_tables.fill_quality)),
+    "decisions": (("decisions", lot_tables.fill_decisions), ("quality", lot_tables.fill_quality)),
 }
 """Each tab's tables and how they are filled."""
 
@@ -64,7 +63,8 @@ class LotDetailScreen(LotRecordActions):
 
     COMMANDS = {ScreenKeys}
 
-    HELP = """\
+    HELP = (
+        """\
 # Batch record of a lot
 
 The head names the lot, its status, subject, DIN and progress. Tabs (**1**–**6**, or
@@ -86,7 +86,9 @@ Technicians: **p** seed a passage, **h** harvest the open passage, **c** record 
 command palette, **ctrl+p**) shows only what the lot's state and your roles allow; the
 service checks again.
 
-""" + lot_record_actions.HELP
+"""
+        + lot_record_actions.HELP
+    )
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -124,8 +126,9 @@ service checks again.
 
     def _tab_body(self, tab: str) -> ComposeResult:
         def table(name: str) -> DataTable[Text]:
-            return StretchTable(id=f"lot-{name}", cursor_type="row", zebra_stripes=True,
-                             classes="lot-table")
+            return StretchTable(
+                id=f"lot-{name}", cursor_type="row", zebra_stripes=True, classes="lot-table"
+            )
 
         if tab == "overview":
             yield Static("", id="lot-next")
@@ -133,8 +136,10 @@ service checks again.
         elif tab == "passages":
             yield table("passages")
             yield Static("", id="lot-reagents", classes="lot-caption")
-            yield Static("Cumulative population doublings against days since P0 was "
-                         "seeded", classes="lot-caption")
+            yield Static(
+                "Cumulative population doublings against days since P0 was seeded",
+                classes="lot-caption",
+            )
             yield GrowthChart(id="lot-growth")
         elif tab == "qc":
             yield Static("", id="lot-readiness")
@@ -178,8 +183,10 @@ service checks again.
         self.query_one("#lot-tabs").display = True
         self.query_one("#lot-head", Static).update(lot_head(lot, tz))
         nxt = Text("Next: ", style="bold")
-        nxt.append(lot.next_step or "nothing is due from the lab.",
-                   style="bold yellow" if lot.next_step else "dim")
+        nxt.append(
+            lot.next_step or "nothing is due from the lab.",
+            style="bold yellow" if lot.next_step else "dim",
+        )
         self.query_one("#lot-next", Static).update(nxt)
         self.query_one("#lot-readiness", Static).update(readiness_text(lot.readiness))
         self._filled = set()
@@ -226,11 +233,17 @@ service checks again.
         if action == "review":
             return self.ctx.can(Action.DECIDE_DISPOSITION)
         if action == "deviation":
-            return (lot is not None and lot.summary.status in deviations.OPEN_STATES
-                    and self.ctx.can(Action.OPEN_DEVIATION))
+            return (
+                lot is not None
+                and lot.summary.status in deviations.OPEN_STATES
+                and self.ctx.can(Action.OPEN_DEVIATION)
+            )
         if action == "certificate":
-            return (lot is not None and lot.summary.status in lots.RELEASED_STATES
-                    and self.ctx.can(Action.ISSUE_RELEASE_CERTIFICATE))
+            return (
+                lot is not None
+                and lot.summary.status in lots.RELEASED_STATES
+                and self.ctx.can(Action.ISSUE_RELEASE_CERTIFICATE)
+            )
         return super().check_action(action, parameters)
 
     def action_certificate(self, reason: str = "") -> None:
@@ -238,12 +251,12 @@ service checks again.
         if self.lot is None or self.ctx.user is None:
             return
         self.notify("Issuing the release certificate…")
-        self._issue(self.ctx.db, self.ctx.user, self.lot_id, self.lot.summary.lot_number,
-                    reason)
+        self._issue(self.ctx.db, self.ctx.user, self.lot_id, self.lot.summary.lot_number, reason)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="certificate")
-    def _issue(self, db: Database, who: CurrentUser, lot_id: int, lot_number: str,
-               reason: str) -> None:
+    def _issue(
+        self, db: Database, who: CurrentUser, lot_id: int, lot_number: str, reason: str
+    ) -> None:
         from tui.pharmacy.documents import issue_release_certificate
 
         try:
@@ -256,8 +269,10 @@ service checks again.
             raise
         copy = f" (COPY {issued.copy_number})" if issued.copy_number else ""
         self.app.call_from_thread(
-            self.notify, f"Release certificate {issued.document_id}{copy} written to "
-            f"{issued.path}.", title="Certificate issued")
+            self.notify,
+            f"Release certificate {issued.document_id}{copy} written to {issued.path}.",
+            title="Certificate issued",
+        )
 
     def _ask_reprint_reason(self) -> None:
         from tui.dialogs.reason import ReasonModal
@@ -266,9 +281,14 @@ service checks again.
             if reason:
                 self.action_certificate(reason)
 
-        self.app.push_screen(ReasonModal(
-            "Reprint the release certificate", "It was issued before; the reprint is marked "
-            "COPY. Why is it printed again?", "Reprint"), reasoned)
+        self.app.push_screen(
+            ReasonModal(
+                "Reprint the release certificate",
+                "It was issued before; the reprint is marked COPY. Why is it printed again?",
+                "Reprint",
+            ),
+            reasoned,
+        )
 
     def action_record(self, what: str) -> None:
         """Open the form for ``what`` (seed, harvest, count, qc, formulate)."""
@@ -313,6 +333,11 @@ def form_for(what: str, lot_id: int) -> FormScreen:
     from tui.manufacturing.forms.passage_seed import PassageSeedForm
     from tui.manufacturing.forms.qc_result import QCResultForm
 
-    forms = {"seed": PassageSeedForm, "harvest": PassageHarvestForm, "count": CountForm,
-             "qc": QCResultForm, "formulate": FormulationForm}
+    forms = {
+        "seed": PassageSeedForm,
+        "harvest": PassageHarvestForm,
+        "count": CountForm,
+        "qc": QCResultForm,
+        "formulate": FormulationForm,
+    }
     return forms[what](lot_id)

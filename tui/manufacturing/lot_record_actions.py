@@ -93,8 +93,11 @@ class LotRecordActions(AppScreen):
     def selected_passage(self) -> expansion.PassageRow | None:
         """The passage under the cursor of the passage table."""
         key = self._selected("lot-passages")
-        return next((p for p in self.lot.passages if str(p.id) == key), None) if (
-            key and self.lot) else None
+        return (
+            next((p for p in self.lot.passages if str(p.id) == key), None)
+            if (key and self.lot)
+            else None
+        )
 
     def selected_count(self) -> listings.CountRow | None:
         """The count under the cursor (a replicate row stands for its count)."""
@@ -107,14 +110,20 @@ class LotRecordActions(AppScreen):
     def selected_result(self) -> qc.QCRow | None:
         """The QC result under the cursor of the QC table."""
         key = self._selected("lot-qc")
-        return next((r for r in self.lot.results if str(r.id) == key), None) if (
-            key and self.lot) else None
+        return (
+            next((r for r in self.lot.results if str(r.id) == key), None)
+            if (key and self.lot)
+            else None
+        )
 
     def selected_bag(self) -> formulation.UnitInfo | None:
         """The bag under the cursor of the bag table."""
         key = self._selected("lot-bags")
-        return next((b for b in self.lot.bags if str(b.id) == key), None) if (
-            key and self.lot) else None
+        return (
+            next((b for b in self.lot.bags if str(b.id) == key), None)
+            if (key and self.lot)
+            else None
+        )
 
     @on(DataTable.RowHighlighted)
     def _row_moved(self) -> None:
@@ -142,18 +151,23 @@ class LotRecordActions(AppScreen):
             return self.selected_passage() is not None
         if action == "void":
             count = self.selected_count()
-            return (count is not None and count.voided_reason is None
-                    and (count.target == counts.POST_THAW
-                         or lot.summary.status == lots.IN_PROCESS))
+            return (
+                count is not None
+                and count.voided_reason is None
+                and (count.target == counts.POST_THAW or lot.summary.status == lots.IN_PROCESS)
+            )
         bag = self.selected_bag()
         if bag is None:
             return False
         if action == "custody":
             return any(ctx.can(a) for a in CUSTODY_ACTIONS)
         if action == "thaw":
-            return (any(ctx.can(a) for a in THAW_ACTIONS) and bag.cryopreserved
-                    and bag.thawed_at is None
-                    and bag.status in (formulation.AVAILABLE, MASKED))
+            return (
+                any(ctx.can(a) for a in THAW_ACTIONS)
+                and bag.cryopreserved
+                and bag.thawed_at is None
+                and bag.status in (formulation.AVAILABLE, MASKED)
+            )
         return ctx.can(Action.RECORD_MANUFACTURING) and bag.thawed_at is not None
 
     # ---------------------------------------------------------------------- actions
@@ -175,32 +189,45 @@ class LotRecordActions(AppScreen):
             return
         lot_number = self.lot.summary.lot_number
         if count is not None:
-            what = (f"{count.passage_label} harvest" if count.passage_label else count.target)
+            what = f"{count.passage_label} harvest" if count.passage_label else count.target
             counted = count.counted_at.astimezone(self.ctx.clock().tzinfo)
             count_id = count.id
             self._ask_void(
                 f"the {what} count of {counted:%Y-%m-%d %H:%M}",
                 f"The count stays in the batch record of lot {lot_number}, marked VOID with "
-                "your reason, and no longer counts. Why is it voided?", "Void count",
-                lambda session, who, reason: counts.void_count(session, who, count_id, reason))
+                "your reason, and no longer counts. Why is it voided?",
+                "Void count",
+                lambda session, who, reason: counts.void_count(session, who, count_id, reason),
+            )
         elif result is not None:
             tested = result.tested_at.astimezone(self.ctx.clock().tzinfo)
             result_id = result.id
-            then = (f" Lot {lot_number} is {self.lot.summary.status}: voiding sends it back "
-                    "to awaiting release and invalidates its release signature."
-                    if self.lot.summary.status in lots.RELEASED_STATES else "")
-            missing = (" A required test without another result counts as missing for "
-                       "release." if result.required else "")
+            then = (
+                f" Lot {lot_number} is {self.lot.summary.status}: voiding sends it back "
+                "to awaiting release and invalidates its release signature."
+                if self.lot.summary.status in lots.RELEASED_STATES
+                else ""
+            )
+            missing = (
+                " A required test without another result counts as missing for release."
+                if result.required
+                else ""
+            )
             self._ask_void(
-                f"the {result.test_name} result {result.value_text} of "
-                f"{tested:%Y-%m-%d %H:%M}",
+                f"the {result.test_name} result {result.value_text} of {tested:%Y-%m-%d %H:%M}",
                 f"The result stays in the batch record of lot {lot_number}, marked VOID with "
                 f"your reason, and no longer counts.{missing}{then} Why is it voided?",
                 "Void result",
-                lambda session, who, reason: qc.void_result(session, who, result_id, reason))
+                lambda session, who, reason: qc.void_result(session, who, result_id, reason),
+            )
 
-    def _ask_void(self, name: str, question: str, confirm: str,
-                  void: Callable[[Session, CurrentUser, str], None]) -> None:
+    def _ask_void(
+        self,
+        name: str,
+        question: str,
+        confirm: str,
+        void: Callable[[Session, CurrentUser, str], None],
+    ) -> None:
         from tui.dialogs.reason import ReasonModal
 
         def reasoned(reason: str | None) -> None:
@@ -210,15 +237,26 @@ class LotRecordActions(AppScreen):
         self.app.push_screen(ReasonModal(f"Void {name}", question, confirm), reasoned)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="void")
-    def _void(self, db: Database, who: CurrentUser,
-              void: Callable[[Session, CurrentUser, str], None], name: str,
-              reason: str) -> None:
+    def _void(
+        self,
+        db: Database,
+        who: CurrentUser,
+        void: Callable[[Session, CurrentUser, str], None],
+        name: str,
+        reason: str,
+    ) -> None:
         try:
             with db.session() as session:
                 void(session, who, reason)
         except LotTrackError as exc:
-            self.app.call_from_thread(self.app.notify, exc.message, title=exc.title,
-                                      severity="error", timeout=10, markup=False)
+            self.app.call_from_thread(
+                self.app.notify,
+                exc.message,
+                title=exc.title,
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
             return
         self.app.call_from_thread(self._voided, name)
 

@@ -23,8 +23,13 @@ from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
 
 SORT_ORDER = ("newest", "oldest", "lot", "subject", "status")
-SORT_NAMES = {"newest": "newest first", "oldest": "oldest first", "lot": "by lot number",
-              "subject": "by subject", "status": "by status"}
+SORT_NAMES = {
+    "newest": "newest first",
+    "oldest": "oldest first",
+    "lot": "by lot number",
+    "subject": "by subject",
+    "status": "by status",
+}
 COLUMN_SORTS = {"lot": "lot", "subject": "subject", "status": "status", "started": "newest"}
 ALL = "all"
 
@@ -84,13 +89,16 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         yield SessionHeader()
         with Vertical(id="lots-body"):
             with Horizontal(id="lots-filters"):
-                yield Input(placeholder="Search DIN, lot number or subject (type or scan)",
-                            id="lots-search", compact=True)
+                yield Input(
+                    placeholder="Search DIN, lot number or subject (type or scan)",
+                    id="lots-search",
+                    compact=True,
+                )
                 options = [("All statuses", ALL)] + [(s, s) for s in lots.STATUSES]
-                yield Select(options, value=ALL, allow_blank=False, id="lots-status",
-                             compact=True)
-            table: DataTable[Text] = RecordTable(id="lots-table", cursor_type="row",
-                                               zebra_stripes=True)
+                yield Select(options, value=ALL, allow_blank=False, id="lots-status", compact=True)
+            table: DataTable[Text] = RecordTable(
+                id="lots-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_column("Lot", key="lot")
             table.add_column("Subject", key="subject")
             table.add_column("Status", key="status")
@@ -114,8 +122,15 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
 
     @override
     def _read_page(self, db: Database, who: CurrentUser, query: Query) -> listings.LotPage:
-        return listings.lot_page(db, who, search=query.search, status=query.status,
-                                 offset=query.offset, limit=query.limit, sort=query.sort)
+        return listings.lot_page(
+            db,
+            who,
+            search=query.search,
+            status=query.status,
+            offset=query.offset,
+            limit=query.limit,
+            sort=query.sort,
+        )
 
     @override
     def _show_page(self, page: listings.LotPage) -> None:
@@ -126,11 +141,11 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
         tz = self.ctx.clock().tzinfo
         for row in page.rows:
             table.add_row(
-                Text(row.lot_number), Text(row.subject_code),
+                Text(row.lot_number),
+                Text(row.subject_code),
                 _status_cell(row),
                 Text(row.created_at.astimezone(tz).strftime(fmt)),
-                Text(row.formulated_at.astimezone(tz).strftime(fmt) if row.formulated_at
-                     else "—"),
+                Text(row.formulated_at.astimezone(tz).strftime(fmt) if row.formulated_at else "—"),
                 key=str(row.id),
             )
         self._describe_page()

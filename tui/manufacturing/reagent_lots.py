@@ -78,10 +78,10 @@ passage ("usable").
         yield SessionHeader()
         with Vertical(id="reagents-body"):
             yield Static("Reagent lots", classes="pane-title")
-            table: DataTable[Text] = RecordTable(id="reagents-table", cursor_type="row",
-                                               zebra_stripes=True)
-            table.add_columns("Reagent", "Lot", "Status", "Usable", "Expiry", "Kind",
-                              "Supplier")
+            table: DataTable[Text] = RecordTable(
+                id="reagents-table", cursor_type="row", zebra_stripes=True
+            )
+            table.add_columns("Reagent", "Lot", "Status", "Usable", "Expiry", "Kind", "Supplier")
             yield table
             yield Static("", id="reagents-status", classes="message")
         yield Footer()
@@ -104,8 +104,11 @@ passage ("usable").
             row = self.selected()
             if not self.ctx.can(Action.RELEASE_REAGENT) or row is None:
                 return False
-            return row.status == reagents.QUARANTINE if action == "release" else (
-                row.status != reagents.REJECTED)
+            return (
+                row.status == reagents.QUARANTINE
+                if action == "release"
+                else (row.status != reagents.REJECTED)
+            )
         return True
 
     @on(DataTable.RowHighlighted)
@@ -121,10 +124,19 @@ passage ("usable").
     @on(ReagentsLoaded)
     def _loaded(self, message: ReagentsLoaded) -> None:
         self.rows = refill(
-            self.query_one("#reagents-table", DataTable), message.rows, lambda r: str(r.id),
-            lambda r: (Text(r.name), Text(r.lot_number), status_text(r.status),
-                       Text("yes", style="green") if r.usable else Text("no", style="red"),
-                       Text(r.expiry.isoformat()), Text(r.kind), Text(r.supplier)))
+            self.query_one("#reagents-table", DataTable),
+            message.rows,
+            lambda r: str(r.id),
+            lambda r: (
+                Text(r.name),
+                Text(r.lot_number),
+                status_text(r.status),
+                Text("yes", style="green") if r.usable else Text("no", style="red"),
+                Text(r.expiry.isoformat()),
+                Text(r.kind),
+                Text(r.supplier),
+            ),
+        )
         self.refresh_bindings()
 
     def action_reload(self) -> None:
@@ -147,8 +159,10 @@ passage ("usable").
         """Release the highlighted lot for use."""
         row = self.selected()
         if row is not None:
-            self._apply(lambda s, who: reagents.release_reagent_lot(s, who, row.id),
-                        f"{row.name} lot {row.lot_number} released for use.")
+            self._apply(
+                lambda s, who: reagents.release_reagent_lot(s, who, row.id),
+                f"{row.name} lot {row.lot_number} released for use.",
+            )
 
     def action_reject(self) -> None:
         """Reject the highlighted lot, with a reason."""
@@ -158,20 +172,32 @@ passage ("usable").
 
         def reasoned(reason: str | None) -> None:
             if reason is not None:
-                self._apply(lambda s, who: reagents.reject_reagent_lot(s, who, row.id, reason),
-                            f"{row.name} lot {row.lot_number} rejected.")
+                self._apply(
+                    lambda s, who: reagents.reject_reagent_lot(s, who, row.id, reason),
+                    f"{row.name} lot {row.lot_number} rejected.",
+                )
 
-        self.app.push_screen(ReasonModal(f"Reject {row.name} lot {row.lot_number}",
-                                         "Why is this reagent lot rejected?", "Reject"),
-                             reasoned)
+        self.app.push_screen(
+            ReasonModal(
+                f"Reject {row.name} lot {row.lot_number}",
+                "Why is this reagent lot rejected?",
+                "Reject",
+            ),
+            reasoned,
+        )
 
     def _apply(self, change: Callable[[Session, CurrentUser], None], summary: str) -> None:
         if self.ctx.user is not None:
             self._change(self.ctx.db, self.ctx.user, change, summary)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="change")
-    def _change(self, db: Database, who: CurrentUser,
-                change: Callable[[Session, CurrentUser], None], summary: str) -> None:
+    def _change(
+        self,
+        db: Database,
+        who: CurrentUser,
+        change: Callable[[Session, CurrentUser], None],
+        summary: str,
+    ) -> None:
         try:
             with db.session() as session:
                 change(session, who)

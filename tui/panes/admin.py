@@ -62,18 +62,19 @@ class AccountsPane(RolePane):
             disabled=sum(1 for r in rows if not r["active"]),
             locked=tuple(str(r["username"]) for r in rows if r["locked"]),
             failing=tuple(
-                str(r["username"]) for r in rows
-                if not r["locked"] and r["failed_logins"] != 0
+                str(r["username"]) for r in rows if not r["locked"] and r["failed_logins"] != 0
             ),
         )
 
     @override
     def show(self, data: AccountSummary) -> None:
         """Write the counts and the accounts that need attention."""
-        self.query_one("#accounts-summary", Static).update(Content(
-            f"{data.total} accounts: {data.active} active, {data.disabled} disabled, "
-            f"{len(data.locked)} locked."
-        ))
+        self.query_one("#accounts-summary", Static).update(
+            Content(
+                f"{data.total} accounts: {data.active} active, {data.disabled} disabled, "
+                f"{len(data.locked)} locked."
+            )
+        )
         lines = []
         if data.locked:
             lines.append(f"Locked (unlock on the Users screen): {', '.join(data.locked)}")

@@ -76,8 +76,9 @@ class RolePane(ReportsWorkerErrors, Vertical):
         if self.HINT:
             yield Static(Content(self.HINT), classes="pane-hint")
         yield LoadingIndicator(classes="pane-loading")
-        failed = Static("This list could not be loaded; press r to try again.",
-                        classes="pane-failed")
+        failed = Static(
+            "This list could not be loaded; press r to try again.", classes="pane-failed"
+        )
         failed.display = False
         yield failed
         yield from self.compose_body()
@@ -179,9 +180,12 @@ class TablePane(RolePane):
         focused = self.screen.focused
         first = not self._focus_settled
         self._focus_settled = True
-        if has_rows and (focused is None or first and isinstance(focused, Tabs)
-                         and all(a.display for a in self.ancestors_with_self
-                                 if isinstance(a, Widget))):
+        if has_rows and (
+            focused is None
+            or first
+            and isinstance(focused, Tabs)
+            and all(a.display for a in self.ancestors_with_self if isinstance(a, Widget))
+        ):
             table.focus()
         elif not has_rows and table.has_focus:
             self.screen.set_focus(None)

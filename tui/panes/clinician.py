@@ -51,11 +51,28 @@ class PatientsPane(TablePane):
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """Visit id, then subject code, initials, period, planned date and state."""
         page = listings.ward_patients(session, who, limit=PAGE_SIZE)
-        rows: list[Row] = [((r.visit_id, r.subject_id), r.subject_code, r.initials, r.period,
-                            r.planned_date, r.state) for r in page.rows]
+        rows: list[Row] = [
+            (
+                (r.visit_id, r.subject_id),
+                r.subject_code,
+                r.initials,
+                r.period,
+                r.planned_date,
+                r.state,
+            )
+            for r in page.rows
+        ]
         if page.total_patients > PAGE_SIZE:
-            rows.append(((None, None), "…", "", None, None,
-                         f"{page.total_patients - PAGE_SIZE} more patients not shown"))
+            rows.append(
+                (
+                    (None, None),
+                    "…",
+                    "",
+                    None,
+                    None,
+                    f"{page.total_patients - PAGE_SIZE} more patients not shown",
+                )
+            )
         return rows
 
     @override
@@ -63,8 +80,10 @@ class PatientsPane(TablePane):
         """Keep the visit and subject ids for Enter and w; show the rest."""
         keys = [row[0] if isinstance(row[0], tuple) else (None, None) for row in data]
         self.visit_ids = [visit if isinstance(visit, int) else None for visit, _ in keys]
-        self.subjects = [(subject, str(row[1])) if isinstance(subject, int) else None
-                         for (_, subject), row in zip(keys, data, strict=True)]
+        self.subjects = [
+            (subject, str(row[1])) if isinstance(subject, int) else None
+            for (_, subject), row in zip(keys, data, strict=True)
+        ]
         super().show([row[1:] for row in data])
 
     def action_weight(self) -> None:
@@ -87,8 +106,11 @@ class PatientsPane(TablePane):
             return
         visit_id = self.visit_ids[event.cursor_row]
         if visit_id is None:
-            self.app.notify("No visit is scheduled for this patient (the pharmacy schedules "
-                            "visits). Press w for the patient's weights.", markup=False)
+            self.app.notify(
+                "No visit is scheduled for this patient (the pharmacy schedules "
+                "visits). Press w for the patient's weights.",
+                markup=False,
+            )
             return
         from tui.ward.visit import WardVisitScreen
 

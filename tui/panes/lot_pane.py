@@ -37,8 +37,9 @@ class LotTablePane(TablePane):
         if self.WRAP is None:
             return super().new_table()
         heading, least = self.WRAP
-        table = StretchTable(cursor_type="row", zebra_stripes=True,
-                             stretch=self.COLUMNS.index(heading))
+        table = StretchTable(
+            cursor_type="row", zebra_stripes=True, stretch=self.COLUMNS.index(heading)
+        )
         for column in self.COLUMNS:
             table.add_column(column, width=least if column == heading else None)
         return table
@@ -52,8 +53,11 @@ class LotTablePane(TablePane):
         before = highlighted_key(table) if table.display else None
         table.clear()
         for lot_id, *cells in data:
-            add_wrapped_row(table, *(cell if isinstance(cell, Text) else _cell(cell, tz)
-                                     for cell in cells), key=str(lot_id))
+            add_wrapped_row(
+                table,
+                *(cell if isinstance(cell, Text) else _cell(cell, tz) for cell in cells),
+                key=str(lot_id),
+            )
         keys = [str(row[0]) for row in data]
         if before in keys:
             table.move_cursor(row=keys.index(before), animate=False)

@@ -39,8 +39,17 @@ class VisitsDuePane(TablePane):
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """Visit id, then subject, period, planned date, arm and available bags."""
-        return [(d.visit_id, d.subject_code, d.period, d.planned_date, ARM_LABELS[d.arm],
-                 d.available_bags) for d in listings.visits_due(session, who)]
+        return [
+            (
+                d.visit_id,
+                d.subject_code,
+                d.period,
+                d.planned_date,
+                ARM_LABELS[d.arm],
+                d.available_bags,
+            )
+            for d in listings.visits_due(session, who)
+        ]
 
     @override
     def show(self, data: Sequence[Row]) -> None:

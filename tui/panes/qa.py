@@ -14,9 +14,14 @@ from tui.panes.base import Row
 from tui.panes.lot_pane import LotTablePane
 from tui.widgets.status_badge import status_text
 
-FLAG_STYLES = {"OUT OF SPEC": "bold red reverse", "ready": "bold green",
-               "recount pending": "bold red", "INVESTIGATION OPEN": "bold red",
-               "DEVIATION OPEN": "bold red", "DEVIATION AND INVESTIGATION OPEN": "bold red"}
+FLAG_STYLES = {
+    "OUT OF SPEC": "bold red reverse",
+    "ready": "bold green",
+    "recount pending": "bold red",
+    "INVESTIGATION OPEN": "bold red",
+    "DEVIATION OPEN": "bold red",
+    "DEVIATION AND INVESTIGATION OPEN": "bold red",
+}
 
 
 class LotsAwaitingReviewPane(LotTablePane):
@@ -48,7 +53,14 @@ trail, **l** lists every lot, **g** the reagent lots.
         rows = []
         for item in listings.review_queue(session, who):
             style = FLAG_STYLES.get(item.flag.split(",")[0], "yellow")
-            rows.append((item.lot_id, item.lot_number, item.subject_code,
-                         status_text(item.status, short=True), item.formulated_at,
-                         Text(item.flag, style=style)))
+            rows.append(
+                (
+                    item.lot_id,
+                    item.lot_number,
+                    item.subject_code,
+                    status_text(item.status, short=True),
+                    item.formulated_at,
+                    Text(item.flag, style=style),
+                )
+            )
         return rows

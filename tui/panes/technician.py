@@ -39,10 +39,19 @@ lists every lot, **g** the reagent lots.
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """The technician's work list."""
         return [
-            (item.lot_id, item.lot_number, item.subject_code,
-             Text(item.due, style="bold red" if ("Recount" in item.due or "OPEN" in item.due
-                                                 or item.due.startswith("Retest"))
-                  else "bold"),
-             item.since)
+            (
+                item.lot_id,
+                item.lot_number,
+                item.subject_code,
+                Text(
+                    item.due,
+                    style="bold red"
+                    if (
+                        "Recount" in item.due or "OPEN" in item.due or item.due.startswith("Retest")
+                    )
+                    else "bold",
+                ),
+                item.since,
+            )
             for item in listings.technician_worklist(session, who)
         ]

@@ -147,19 +147,22 @@ visits. Only unblinded pharmacists see this screen.
         with Vertical(id="alloc-body"):
             with Horizontal(id="alloc-top"):
                 yield Static("Allocation (unblinded)", classes="pane-title")
-                yield Input(placeholder="Search subject code (/)", id="alloc-search",
-                            compact=True)
+                yield Input(placeholder="Search subject code (/)", id="alloc-search", compact=True)
             yield Static("", id="alloc-summary")
-            table: DataTable[Text] = RecordTable(id="alloc-table", cursor_type="row",
-                                               zebra_stripes=True)
+            table: DataTable[Text] = RecordTable(
+                id="alloc-table", cursor_type="row", zebra_stripes=True
+            )
             table.add_columns("Subject", "Sequence", "Allocation", "Period 1", "Period 2")
             yield table
             yield Static("Reading the subjects…", id="alloc-page")
             yield Static("", id="alloc-detail")
             with Horizontal(id="alloc-import"):
                 yield Label("Import CSV file ", id="alloc-path-label")
-                yield Input(id="alloc-path", compact=True,
-                            placeholder="path of the statistician's file, e.g. allocation.csv")
+                yield Input(
+                    id="alloc-path",
+                    compact=True,
+                    placeholder="path of the statistician's file, e.g. allocation.csv",
+                )
                 yield Button("Import", id="alloc-import-button", compact=True)
             yield Static("", id="alloc-status", classes="message")
         yield Footer()
@@ -197,12 +200,14 @@ visits. Only unblinded pharmacists see this screen.
         if action == "import":
             return self.ctx.can(Action.MANAGE_ALLOCATION)
         if action == "generate":
-            return (self.ctx.can(Action.MANAGE_ALLOCATION) and self.page is not None
-                    and self.page.unallocated > 0)
+            return (
+                self.ctx.can(Action.MANAGE_ALLOCATION)
+                and self.page is not None
+                and self.page.unallocated > 0
+            )
         if action == "schedule":
             row = self.selected()
-            return (self.ctx.can(Action.SCHEDULE_VISITS) and row is not None
-                    and row.can_schedule)
+            return self.ctx.can(Action.SCHEDULE_VISITS) and row is not None and row.can_schedule
         if action == "weight":
             return self.ctx.can(Action.RECORD_WEIGHT) and self.selected() is not None
         return super().check_action(action, parameters)
@@ -227,8 +232,12 @@ visits. Only unblinded pharmacists see this screen.
         user = self.ctx.user
         if self.busy or user is None:
             return
-        typed = typed_path(self.query_one("#alloc-path", Input), lambda: self._status(
-            "Type the path of the allocation CSV file, then press Enter.", error=True))
+        typed = typed_path(
+            self.query_one("#alloc-path", Input),
+            lambda: self._status(
+                "Type the path of the allocation CSV file, then press Enter.", error=True
+            ),
+        )
         if typed is not None:
             self._start(f"Importing {typed[0]}…")
             self._import(self.ctx.db, user, typed[1])
@@ -245,8 +254,9 @@ visits. Only unblinded pharmacists see this screen.
                 self._start(f"Allocating {count} subjects…")
                 self._generate(self.ctx.db, user, entry)
 
-        self.app.push_screen(GenerateAllocationModal(page.first_unallocated, count,
-                                                     page.block_size), done)
+        self.app.push_screen(
+            GenerateAllocationModal(page.first_unallocated, count, page.block_size), done
+        )
 
     def action_schedule(self) -> None:
         """Ask for the week-0 date of the highlighted subject, then schedule both visits."""
@@ -259,8 +269,7 @@ visits. Only unblinded pharmacists see this screen.
                 self._start(f"Scheduling the visits of {row.code}…")
                 self._schedule(self.ctx.db, user, row, week0)
 
-        self.app.push_screen(Week0Modal(row.code, self.ctx.clock().date(),
-                                        page.period2_week), done)
+        self.app.push_screen(Week0Modal(row.code, self.ctx.clock().date(), page.period2_week), done)
 
     # ------------------------------------------------------------------------ workers
 
@@ -268,7 +277,8 @@ visits. Only unblinded pharmacists see this screen.
     def _read_page(self, db: Database, who: CurrentUser, query: Query) -> AllocationPage:
         with db.reader() as session:
             return allocation_list.allocation_page(
-                session, who, search=query.search, offset=query.offset, limit=query.limit)
+                session, who, search=query.search, offset=query.offset, limit=query.limit
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _import(self, db: Database, who: CurrentUser, path: Path) -> None:
@@ -278,35 +288,45 @@ visits. Only unblinded pharmacists see this screen.
         except LotTrackError as exc:
             self.post_message(ActionRefused(exc.message))
         else:
-            self.post_message(ActionDone(
-                f"Imported {result.rows} row(s) from {path.name}: "
-                f"{result.created_or_changed} allocation(s) created or changed.", imported=True))
+            self.post_message(
+                ActionDone(
+                    f"Imported {result.rows} row(s) from {path.name}: "
+                    f"{result.created_or_changed} allocation(s) created or changed.",
+                    imported=True,
+                )
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _generate(self, db: Database, who: CurrentUser, entry: GenerateEntry) -> None:
         try:
             with db.session() as session:
                 ids = allocation_list.unallocated_subject_ids(session, who)
-                count = allocation.generate(session, who, subject_ids=ids, seed=entry.seed,
-                                            block_size=entry.block_size)
+                count = allocation.generate(
+                    session, who, subject_ids=ids, seed=entry.seed, block_size=entry.block_size
+                )
         except LotTrackError as exc:
             self.post_message(ActionRefused(exc.message))
         else:
-            self.post_message(ActionDone(
-                f"Allocated {count} subject(s) by 1:1 permuted blocks of "
-                f"{entry.block_size}, seed {entry.seed}."))
+            self.post_message(
+                ActionDone(
+                    f"Allocated {count} subject(s) by 1:1 permuted blocks of "
+                    f"{entry.block_size}, seed {entry.seed}."
+                )
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
-    def _schedule(self, db: Database, who: CurrentUser, row: SubjectAllocation,
-                  week0: dt.date) -> None:
+    def _schedule(
+        self, db: Database, who: CurrentUser, row: SubjectAllocation, week0: dt.date
+    ) -> None:
         try:
             with db.session() as session:
                 visits.schedule(session, who, subject_id=row.subject_id, week0=week0)
         except LotTrackError as exc:
             self.post_message(ActionRefused(exc.message))
         else:
-            self.post_message(ActionDone(f"Scheduled both visits of {row.code}, period 1 "
-                                         f"on {week0.isoformat()}."))
+            self.post_message(
+                ActionDone(f"Scheduled both visits of {row.code}, period 1 on {week0.isoformat()}.")
+            )
 
     # ----------------------------------------------------------------------- results
 
@@ -335,9 +355,12 @@ visits. Only unblinded pharmacists see this screen.
             table.move_cursor(row=table.get_row_index(str(keep.subject_id)))
         else:
             table.move_cursor(row=0)
-        self.query_one("#alloc-summary", Static).update(Content(
-            f"{page.subject_count} subjects: {page.allocated} allocated ({page.frozen} "
-            f"frozen), {page.unallocated} not allocated."))
+        self.query_one("#alloc-summary", Static).update(
+            Content(
+                f"{page.subject_count} subjects: {page.allocated} allocated ({page.frozen} "
+                f"frozen), {page.unallocated} not allocated."
+            )
+        )
         self._describe_page()
         self._show_detail(self.selected())
         self.refresh_bindings()

@@ -16,8 +16,12 @@ from textual.widgets import Static
 from lottrack.trial.dispensing import CheckOutcome
 
 CHECK_NAMES: dict[int, str] = {
-    1: "chain of identity", 2: "lot released", 3: "not expired", 4: "current weight",
-    5: "dose within window", 6: "arm matches allocation",
+    1: "chain of identity",
+    2: "lot released",
+    3: "not expired",
+    4: "current weight",
+    5: "dose within window",
+    6: "arm matches allocation",
 }
 """The names the dispensing service gives its checks (shown before any result)."""
 
@@ -38,8 +42,9 @@ class CheckList(Vertical):
     def compose(self) -> ComposeResult:
         """A line per check, pending."""
         for number in self._numbers:
-            yield Static(f"· {number} {CHECK_NAMES[number]}", id=f"check-{number}",
-                         classes="check pending")
+            yield Static(
+                f"· {number} {CHECK_NAMES[number]}", id=f"check-{number}", classes="check pending"
+            )
 
     def pending(self, note: str = "") -> None:
         """Forget results (another bag was chosen, or nothing is chosen)."""
@@ -61,5 +66,6 @@ class CheckList(Vertical):
     @staticmethod
     def failures(checks: Sequence[CheckOutcome]) -> str:
         """The failing checks in full, one per line, for the status line."""
-        return "\n".join(f"Check {c.number} ({c.name}) fails: {c.detail}"
-                         for c in checks if not c.passed)
+        return "\n".join(
+            f"Check {c.number} ({c.name}) fails: {c.detail}" for c in checks if not c.passed
+        )

@@ -52,17 +52,25 @@ def release_path(lot_number: str, copy: int = 0) -> Path:
     return documents_dir() / f"release-{lot_number}{_suffix(copy)}.pdf"
 
 
-def issue_release_certificate(session: Session, who: CurrentUser, lot_id: int,
-                              lot_number: str, reason: str = "") -> IssuedDocument:
+def issue_release_certificate(
+    session: Session, who: CurrentUser, lot_id: int, lot_number: str, reason: str = ""
+) -> IssuedDocument:
     """Issue the release certificate of a released lot (in a worker's write session); the
     file name carries the copy number, so a reprint never overwrites the original."""
     from certificates.release import render_release
     from lottrack.views.documents.issuing import issue_document
 
-    return issue_document(session, who, kind="release", record_id=lot_id,
-                          render=render_release,
-                          out_path=lambda copy: release_path(lot_number, copy),
-                          key_dir=_key_dir(), reason=reason, make_folder=True)
+    return issue_document(
+        session,
+        who,
+        kind="release",
+        record_id=lot_id,
+        render=render_release,
+        out_path=lambda copy: release_path(lot_number, copy),
+        key_dir=_key_dir(),
+        reason=reason,
+        make_folder=True,
+    )
 
 
 def _key_dir() -> Path:
@@ -71,9 +79,16 @@ def _key_dir() -> Path:
     return default_key_dir()
 
 
-def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
-                reason: str = "", *, file_format: str = "pdf",
-                printer: str | None = None) -> IssuedDocument:
+def issue_label(
+    session: Session,
+    who: CurrentUser,
+    unit_id: int,
+    out: Path,
+    reason: str = "",
+    *,
+    file_format: str = "pdf",
+    printer: str | None = None,
+) -> IssuedDocument:
     """Issue the label of a bag (in a worker's write session): a signed PDF, or ZPL for a
     thermal printer, then sent to ``printer`` when one is given (before the commit, so a
     printer that cannot be reached records nothing)."""
@@ -83,17 +98,36 @@ def issue_label(session: Session, who: CurrentUser, unit_id: int, out: Path,
         from certificates.label import render_label as render
     from lottrack.views.documents.issuing import issue_document
 
-    return issue_document(session, who, kind="label", record_id=unit_id, render=render,
-                          out_path=out, key_dir=_key_dir(), reason=reason,
-                          file_format=file_format, printer=printer, make_folder=True)
+    return issue_document(
+        session,
+        who,
+        kind="label",
+        record_id=unit_id,
+        render=render,
+        out_path=out,
+        key_dir=_key_dir(),
+        reason=reason,
+        file_format=file_format,
+        printer=printer,
+        make_folder=True,
+    )
 
 
-def issue_infusion_certificate(session: Session, who: CurrentUser, infusion_id: int,
-                               out: Path, reason: str = "") -> IssuedDocument:
+def issue_infusion_certificate(
+    session: Session, who: CurrentUser, infusion_id: int, out: Path, reason: str = ""
+) -> IssuedDocument:
     """Issue the infusion certificate of an infusion (in a worker's write session)."""
     from certificates.infusion import render_infusion
     from lottrack.views.documents.issuing import issue_document
 
-    return issue_document(session, who, kind="infusion", record_id=infusion_id,
-                          render=render_infusion, out_path=out, key_dir=_key_dir(),
-                          reason=reason, make_folder=True)
+    return issue_document(
+        session,
+        who,
+        kind="infusion",
+        record_id=infusion_id,
+        render=render_infusion,
+        out_path=out,
+        key_dir=_key_dir(),
+        reason=reason,
+        make_folder=True,
+    )

@@ -43,14 +43,18 @@ class GenerateAllocationModal(ModalForm[GenerateEntry]):
         """What will be allocated, two fields."""
         n, shown = self._count, len(self._codes)
         listed = ", ".join(self._codes) + (f" and {n - shown} more" if n > shown else "")
-        yield Static(Content(
-            f"Allocate the {n} subject{'s' if n != 1 else ''} not yet allocated "
-            f"({listed}), in this order, by 1:1 permuted blocks. The seed and block "
-            "size are recorded with each allocation."))
+        yield Static(
+            Content(
+                f"Allocate the {n} subject{'s' if n != 1 else ''} not yet allocated "
+                f"({listed}), in this order, by 1:1 permuted blocks. The seed and block "
+                "size are recorded with each allocation."
+            )
+        )
         with Grid(classes="form-grid"):
             yield Label("Seed", classes="form-label")
-            yield Input(id="generate-seed", compact=True,
-                        placeholder="a whole number, e.g. 20250314")
+            yield Input(
+                id="generate-seed", compact=True, placeholder="a whole number, e.g. 20250314"
+            )
             yield Label("Block size", classes="form-label")
             yield Input(str(self._block_size), id="generate-block", compact=True)
 
@@ -59,8 +63,10 @@ class GenerateAllocationModal(ModalForm[GenerateEntry]):
         try:
             return int(typed)
         except ValueError:
-            self.say(f'{field}: "{typed[:20]}" is not a whole number; expected {expected}.',
-                     focus=selector)
+            self.say(
+                f'{field}: "{typed[:20]}" is not a whole number; expected {expected}.',
+                focus=selector,
+            )
             return None
 
     @override
@@ -79,8 +85,13 @@ class GenerateAllocationModal(ModalForm[GenerateEntry]):
 
         # Allocations are final (a subject's sequence is never changed): ask, whether Enter
         # or the button got here.
-        self.app.push_screen(ConfirmModal(
-            "Allocate now?",
-            f"Allocate {n} subject{'s' if n != 1 else ''} by 1:1 permuted blocks of {size}, "
-            f"seed {seed}? An allocation cannot be changed afterwards.",
-            yes="Allocate", no="Not yet"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Allocate now?",
+                f"Allocate {n} subject{'s' if n != 1 else ''} by 1:1 permuted blocks of {size}, "
+                f"seed {seed}? An allocation cannot be changed afterwards.",
+                yes="Allocate",
+                no="Not yet",
+            ),
+            answered,
+        )

@@ -83,10 +83,12 @@ verifier must be a **different person** from the preparer.
         yield SessionHeader()
         with Vertical(id="verify-body", classes="trial-body"):
             yield Static("Second verification", classes="pane-title")
-            yield Static("Dispensings awaiting a second pharmacist (not the preparer).",
-                         classes="pane-hint")
-            table: DataTable[Text] = RecordTable(id="verify-table", cursor_type="row",
-                                              zebra_stripes=True)
+            yield Static(
+                "Dispensings awaiting a second pharmacist (not the preparer).", classes="pane-hint"
+            )
+            table: DataTable[Text] = RecordTable(
+                id="verify-table", cursor_type="row", zebra_stripes=True
+            )
             yield table
             yield Static("", id="verify-empty", classes="pane-empty")
             yield Static("", id="verify-about", classes="trial-section")
@@ -115,8 +117,12 @@ verifier must be a **different person** from the preparer.
         row, checked = self.selected(), self.checked
         if row is None:
             return False
-        ok = (checked is not None and checked.dispensing_id == row.dispensing_id
-              and bool(checked.checks) and all(c.passed for c in checked.checks))
+        ok = (
+            checked is not None
+            and checked.dispensing_id == row.dispensing_id
+            and bool(checked.checks)
+            and all(c.passed for c in checked.checks)
+        )
         return True if ok else None
 
     # ------------------------------------------------------------------------ loading
@@ -136,13 +142,24 @@ verifier must be a **different person** from the preparer.
         tz = self.ctx.clock().tzinfo
         table: DataTable[Text] = self.query_one("#verify-table", DataTable)
         table.clear(columns=True)
-        table.add_columns("Subject", "Period", "Arm", "Kit code", "Prepared by",
-                          f"At {zone_name(tz, self.ctx.clock())}")
+        table.add_columns(
+            "Subject",
+            "Period",
+            "Arm",
+            "Kit code",
+            "Prepared by",
+            f"At {zone_name(tz, self.ctx.clock())}",
+        )
         self.rows = list(message.rows)
         for r in self.rows:
-            table.add_row(Text(r.subject_code), Text(str(r.period)),
-                          Text(ARM_LABELS.get(r.arm, r.arm)), Text(r.kit_code),
-                          Text(r.prepared_by), Text(when(r.prepared_at, tz, zone=False)))
+            table.add_row(
+                Text(r.subject_code),
+                Text(str(r.period)),
+                Text(ARM_LABELS.get(r.arm, r.arm)),
+                Text(r.kit_code),
+                Text(r.prepared_by),
+                Text(when(r.prepared_at, tz, zone=False)),
+            )
         table.display = bool(self.rows)
         empty = self.query_one("#verify-empty", Static)
         empty.display = not self.rows
@@ -167,11 +184,17 @@ verifier must be a **different person** from the preparer.
             self.refresh_bindings()
             return
         mine = row.prepared_by_id == self.who.id
-        about.update(Text(
-            f"{row.subject_code} (born {row.date_of_birth}) · period {row.period} · kit "
-            f"{row.kit_code} · DIN {row.din} — checks now:"
-            + ("\nYou prepared this dispensing: another pharmacist must verify it."
-               if mine else "")))
+        about.update(
+            Text(
+                f"{row.subject_code} (born {row.date_of_birth}) · period {row.period} · kit "
+                f"{row.kit_code} · DIN {row.din} — checks now:"
+                + (
+                    "\nYou prepared this dispensing: another pharmacist must verify it."
+                    if mine
+                    else ""
+                )
+            )
+        )
         checks.pending(" …")
         self._checks(self.ctx.db, self.who, row.dispensing_id)
         self.refresh_bindings()
@@ -209,8 +232,10 @@ verifier must be a **different person** from the preparer.
         if row is None:
             return
         who, dispensing_id = self.who, row.dispensing_id
-        text = (f"Second verification of bag {row.kit_code} (DIN {row.din}) for "
-                f"{row.subject_code}, period {row.period}, prepared by {row.prepared_by}")
+        text = (
+            f"Second verification of bag {row.kit_code} (DIN {row.din}) for "
+            f"{row.subject_code}, period {row.period}, prepared by {row.prepared_by}"
+        )
 
         def make(creds: Credentials) -> Write:
             return lambda s: dispensing.second_verify(s, who, creds, dispensing_id)

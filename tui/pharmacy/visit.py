@@ -85,14 +85,17 @@ def choices_of(v: PharmacyVisit) -> list[Choice]:
     return [("bag", b.unit_id) for b in v.bags]
 
 
-def _preview_of(session: Session, who: CurrentUser, visit_id: int, choice: Choice
-                ) -> PreviewReady:
+def _preview_of(session: Session, who: CurrentUser, visit_id: int, choice: Choice) -> PreviewReady:
     """The dry run of the checks for ``choice`` (or why it cannot run)."""
     kind, key = choice
     try:
         preview = listings.preview_dispensing(
-            session, who, visit_id=visit_id, unit_id=key if kind == "bag" else None,
-            placebo_reagent_lot_id=key if kind == "media" else None)
+            session,
+            who,
+            visit_id=visit_id,
+            unit_id=key if kind == "bag" else None,
+            placebo_reagent_lot_id=key if kind == "media" else None,
+        )
     except LotTrackError as exc:
         return PreviewReady(choice, None, exc.message)
     return PreviewReady(choice, preview)
@@ -104,8 +107,9 @@ def dose_lines(dose: calc.DoseResult | None) -> str:
         return ""
     text = calc.describe_dose(dose)
     if dose.volume_ml_min is not None and dose.volume_ml_max is not None:
-        volume = format_quantity_range(dose.volume_ml_min, dose.volume_ml_max, Dim.VOLUME,
-                                       inward=True)
+        volume = format_quantity_range(
+            dose.volume_ml_min, dose.volume_ml_max, Dim.VOLUME, inward=True
+        )
         held = format_quantity(dose.volume_ml or 0, Dim.VOLUME)
         text += f"\nVolume inside the window: {volume}; the bag holds {held}."
     return text
@@ -210,15 +214,20 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         self._load(self.ctx.db, self.who, self.visit_id, self.choice())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser, visit_id: int, keep: Choice | None
-              ) -> None:
+    def _load(self, db: Database, who: CurrentUser, visit_id: int, keep: Choice | None) -> None:
         with db.reader() as session:  # the visit and its first preview: one read (#18)
             visit = listings.pharmacy_visit(session, who, visit_id)
-            stored = (tuple(dispensing.checks_of(session, who, visit.dispensed.dispensing_id))
-                      if visit.dispensed else ())
+            stored = (
+                tuple(dispensing.checks_of(session, who, visit.dispensed.dispensing_id))
+                if visit.dispensed
+                else ()
+            )
             shown = choices_of(visit)
-            preview = (_preview_of(session, who, visit_id, keep if keep in shown else shown[0])
-                       if shown and visit.status == "planned" else None)
+            preview = (
+                _preview_of(session, who, visit_id, keep if keep in shown else shown[0])
+                if shown and visit.status == "planned"
+                else None
+            )
         post_if_current(self, VisitLoaded(visit, stored, preview))
 
     @on(VisitLoaded)
@@ -226,13 +235,20 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         keep = self.choice()
         v = self.visit = message.visit
         tz = self.ctx.clock().tzinfo
-        self.query_one("#pv-title", Static).update(Text(
-            f"Dispense · {v.subject_code} (born {v.date_of_birth}) · period {v.period} · "
-            f"planned {v.planned_date}"))
+        self.query_one("#pv-title", Static).update(
+            Text(
+                f"Dispense · {v.subject_code} (born {v.date_of_birth}) · period {v.period} · "
+                f"planned {v.planned_date}"
+            )
+        )
         arm = {"msc": "MSC", "placebo": "PLACEBO"}.get(v.arm or "", "not allocated")
-        self.query_one("#pv-arm", Static).update(Text.assemble(
-            ("Arm: ", "bold"), (arm, "bold reverse"),
-            "  unblinded information: never show this screen to ward staff"))
+        self.query_one("#pv-arm", Static).update(
+            Text.assemble(
+                ("Arm: ", "bold"),
+                (arm, "bold reverse"),
+                "  unblinded information: never show this screen to ward staff",
+            )
+        )
         self._show_weight(v, tz)
         self._fill_table(v, tz, keep)
         if v.dispensed is not None:
@@ -261,8 +277,10 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             choose.update("")
             return
         if v.arm == "placebo":
-            choose.update("Prepare the placebo from a suspension-media lot (same volume as "
-                          "the MSC bag; a new kit code is issued):")
+            choose.update(
+                "Prepare the placebo from a suspension-media lot (same volume as "
+                "the MSC bag; a new kit code is issued):"
+            )
             table.add_columns("Suspension media", "Lot", "Expiry")
             for m in v.media:
                 table.add_row(Text(m.name), Text(m.lot_number), Text(str(m.expiry)))
@@ -272,40 +290,57 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             table.add_columns("Kit code", "DIN", "Volume", "Viable", f"Expires {zone}", "Thaw")
             for b in v.bags:
                 table.add_row(
-                    Text(b.kit_code), Text(b.din), Text(format_quantity(b.volume_ml, Dim.VOLUME)),
+                    Text(b.kit_code),
+                    Text(b.din),
+                    Text(format_quantity(b.volume_ml, Dim.VOLUME)),
                     Text(format_number(b.viable_cells) if b.viable_cells else "—"),
                     Text(when(b.expires_at, tz, zone=False)),
-                    Text("thawed" if b.thawed_at else ("frozen" if b.cryopreserved else "fresh")))
+                    Text("thawed" if b.thawed_at else ("frozen" if b.cryopreserved else "fresh")),
+                )
         self.choices = choices_of(v)
         table.display = True
         if not self.choices:
-            choose.update("Nothing to choose: no available bag (MSC) or no released "
-                          "suspension-media lot (placebo).")
+            choose.update(
+                "Nothing to choose: no available bag (MSC) or no released "
+                "suspension-media lot (placebo)."
+            )
             table.display = False
         elif keep in self.choices:
             table.move_cursor(row=self.choices.index(keep))
         if table.display and self.focused is None:
             table.focus()
 
-    def _show_dispensed(self, v: PharmacyVisit, stored: tuple[CheckOutcome, ...],
-                        tz: dt.tzinfo | None) -> None:
+    def _show_dispensed(
+        self, v: PharmacyVisit, stored: tuple[CheckOutcome, ...], tz: dt.tzinfo | None
+    ) -> None:
         d = v.dispensed
         assert d is not None
-        self.query_one("#pv-choose", Static).update(Text(
-            f"Dispensed: kit {d.kit_code} · DIN {d.din} · prepared by {d.prepared_by} "
-            f"{when(d.prepared_at, tz)} · "
-            + (f"verified by {d.verified_by} {when(d.verified_at, tz)}" if d.verified_by
-               else "awaiting second verification by another pharmacist")))
-        self.query_one("#pv-checks", CheckList).show(
-            [c for c in stored if c.number <= 6][:6])
-        dose = (f"Dose recorded: {format_quantity(d.dose_cells_per_kg, Dim.DOSE)}"
-                if d.dose_cells_per_kg is not None else "")
+        self.query_one("#pv-choose", Static).update(
+            Text(
+                f"Dispensed: kit {d.kit_code} · DIN {d.din} · prepared by {d.prepared_by} "
+                f"{when(d.prepared_at, tz)} · "
+                + (
+                    f"verified by {d.verified_by} {when(d.verified_at, tz)}"
+                    if d.verified_by
+                    else "awaiting second verification by another pharmacist"
+                )
+            )
+        )
+        self.query_one("#pv-checks", CheckList).show([c for c in stored if c.number <= 6][:6])
+        dose = (
+            f"Dose recorded: {format_quantity(d.dose_cells_per_kg, Dim.DOSE)}"
+            if d.dose_cells_per_kg is not None
+            else ""
+        )
         self.query_one("#pv-dose", Static).update(dose)
         self.query_one("#pv-problems", Static).update("")
-        self.query_one("#pv-docs", Static).update(Text(
-            f"Bag label: p prints it to {label_path(d.kit_code, d.label_copies)} "
-            "(z: ZPL for a thermal printer)\n"
-            "Infusion certificate: printed on the ward once the infusion is complete."))
+        self.query_one("#pv-docs", Static).update(
+            Text(
+                f"Bag label: p prints it to {label_path(d.kit_code, d.label_copies)} "
+                "(z: ZPL for a thermal printer)\n"
+                "Infusion certificate: printed on the ward once the infusion is complete."
+            )
+        )
 
     # ----------------------------------------------------------------------- preview
 
@@ -347,8 +382,11 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             self.query_one("#pv-checks", CheckList).show(message.preview.checks)
             self.query_one("#pv-dose", Static).update(Text(dose_lines(message.preview.dose)))
             failing = CheckList.failures(message.preview.checks)
-            problems.update(Text(failing + ("\nSigning is refused until every check passes."
-                                            if failing else "")))
+            problems.update(
+                Text(
+                    failing + ("\nSigning is refused until every check passes." if failing else "")
+                )
+            )
         self.refresh_bindings()
 
     # ------------------------------------------------------------------------ actions
@@ -372,24 +410,35 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         who, visit_id = self.who, self.visit_id
         bag = self._bag(choice)
         if bag is not None:
-            text = (f"Dispense bag {bag.kit_code} (DIN {bag.din}) for {v.subject_code}, "
-                    f"period {v.period}")
+            text = (
+                f"Dispense bag {bag.kit_code} (DIN {bag.din}) for {v.subject_code}, "
+                f"period {v.period}"
+            )
         else:
             lot = next(m for m in v.media if m.reagent_lot_id == choice[1])
-            text = (f"Prepare a placebo bag from {lot.name} lot {lot.lot_number} for "
-                    f"{v.subject_code}, period {v.period}")
+            text = (
+                f"Prepare a placebo bag from {lot.name} lot {lot.lot_number} for "
+                f"{v.subject_code}, period {v.period}"
+            )
 
         def make(creds: Credentials) -> Write:
             return lambda s: dispensing.prepare(
-                s, who, creds, visit_id=visit_id,
+                s,
+                who,
+                creds,
+                visit_id=visit_id,
                 unit_id=choice[1] if choice[0] == "bag" else None,
-                placebo=PlaceboPreparation(choice[1]) if choice[0] == "media" else None)
+                placebo=PlaceboPreparation(choice[1]) if choice[0] == "media" else None,
+            )
 
         self.sign("dose-verified", text, make, self._dispensed)
 
     def _dispensed(self, result: DispensingResult) -> None:
-        self.status(f"Dispensed: kit {result.kit_code}. Another pharmacist must now verify it "
-                    "(v on the home screen).", success=True)
+        self.status(
+            f"Dispensed: kit {result.kit_code}. Another pharmacist must now verify it "
+            "(v on the home screen).",
+            success=True,
+        )
         self.action_reload()
 
     def action_weight(self) -> None:
@@ -402,17 +451,27 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         def typed(entry: WeightEntry | None) -> None:
             if entry is None:
                 return
-            self.write(lambda s: visits.record_weight(
-                s, who, subject_id=subject_id, weight_text=entry.weight_text,
-                measured_at=entry.measured_at, confirm_implausible=entry.confirmed),
-                self._weighed)
+            self.write(
+                lambda s: visits.record_weight(
+                    s,
+                    who,
+                    subject_id=subject_id,
+                    weight_text=entry.weight_text,
+                    measured_at=entry.measured_at,
+                    confirm_implausible=entry.confirmed,
+                ),
+                self._weighed,
+            )
 
         self.app.push_screen(WeightModal(v.subject_code, self.ctx.clock), typed)
 
     def _weighed(self, recorded: visits.WeightRecorded) -> None:
         text = f"Weight {format_quantity(recorded.weight_kg, Dim.MASS)} recorded."
-        self.status(text + (f" {recorded.warning}" if recorded.warning else ""),
-                    error=bool(recorded.warning), success=not recorded.warning)
+        self.status(
+            text + (f" {recorded.warning}" if recorded.warning else ""),
+            error=bool(recorded.warning),
+            success=not recorded.warning,
+        )
         self.action_reload()
 
     def action_thaw(self) -> None:
@@ -424,12 +483,20 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
         def typed(at: dt.datetime | None) -> None:
             if at is not None:
-                self.write(lambda s: formulation.record_thaw(s, who, unit_id, at),
-                           lambda _: self._thawed(bag.kit_code))
+                self.write(
+                    lambda s: formulation.record_thaw(s, who, unit_id, at),
+                    lambda _: self._thawed(bag.kit_code),
+                )
 
-        self.app.push_screen(MomentModal(
-            f"Thaw of bag {bag.kit_code}", "When was the bag thawed? It must be infused "
-            "within the thaw limit.", "Thawed at", self.ctx.clock), typed)
+        self.app.push_screen(
+            MomentModal(
+                f"Thaw of bag {bag.kit_code}",
+                "When was the bag thawed? It must be infused within the thaw limit.",
+                "Thawed at",
+                self.ctx.clock,
+            ),
+            typed,
+        )
 
     def _thawed(self, kit_code: str) -> None:
         self.status(f"Thaw of bag {kit_code} recorded.", success=True)
@@ -446,20 +513,30 @@ This screen shows the **arm** of the visit: never show it to ward staff.
 
         def reasoned(reason: str | None) -> None:
             if reason is not None:
-                self.write(lambda s: issue_label(s, who, unit_id, out, reason,
-                                                 file_format=file_format, printer=printer),
-                           lambda issued: self._printed(issued, printer))
+                self.write(
+                    lambda s: issue_label(
+                        s, who, unit_id, out, reason, file_format=file_format, printer=printer
+                    ),
+                    lambda issued: self._printed(issued, printer),
+                )
 
         if d.label_copies == 0:
             reasoned("")
             return
-        self.app.push_screen(ReasonModal(
-            f"Reprint the label of {d.kit_code}", "The label was printed before; the reprint "
-            "is marked COPY. Why is it printed again?", "Reprint"), reasoned)
+        self.app.push_screen(
+            ReasonModal(
+                f"Reprint the label of {d.kit_code}",
+                "The label was printed before; the reprint "
+                "is marked COPY. Why is it printed again?",
+                "Reprint",
+            ),
+            reasoned,
+        )
 
     def _printed(self, issued: IssuedDocument, printer: str | None) -> None:
         copy = f" (COPY {issued.copy_number})" if issued.copy_number else ""
         sent = f" and sent to printer {printer}" if printer else ""
-        self.status(f"Label {issued.document_id}{copy} written to {issued.path}{sent}.",
-                    success=True)
+        self.status(
+            f"Label {issued.document_id}{copy} written to {issued.path}{sent}.", success=True
+        )
         self.action_reload()

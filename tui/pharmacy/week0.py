@@ -25,16 +25,20 @@ class Week0Modal(ModalForm[dt.date]):
         self._today = today
         self._period2_week = period2_week
 
-
     @override
     def compose_body(self) -> ComposeResult:
         """What is asked and the date."""
-        yield Static(Content(
-            f"Period 1 is planned on week 0; period 2 {self._period2_week} weeks later."))
+        yield Static(
+            Content(f"Period 1 is planned on week 0; period 2 {self._period2_week} weeks later.")
+        )
         with Grid(classes="form-grid"):
             yield Label("Week 0 (date)", classes="form-label")
-            yield Input(self._today.isoformat(), id="week0", compact=True,
-                        placeholder="YYYY-MM-DD, e.g. 2025-03-14")
+            yield Input(
+                self._today.isoformat(),
+                id="week0",
+                compact=True,
+                placeholder="YYYY-MM-DD, e.g. 2025-03-14",
+            )
 
     @override
     def submit(self) -> None:
@@ -42,7 +46,8 @@ class Week0Modal(ModalForm[dt.date]):
         try:
             day = dt.date.fromisoformat(typed)
         except ValueError:
-            self.say(f'Week 0: "{typed[:20]}" is not a date; expected YYYY-MM-DD, such as '
-                     "2025-03-14.")
+            self.say(
+                f'Week 0: "{typed[:20]}" is not a date; expected YYYY-MM-DD, such as 2025-03-14.'
+            )
             return
         self.dismiss(day)

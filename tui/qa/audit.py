@@ -29,9 +29,13 @@ from tui.widgets.session_header import SessionHeader
 
 PAGE = 200
 """Events listed at a time (the newest first)."""
-FILTERS = (("record", "record (P3, TLS-…)", 3), ("person", "person", 2),
-           ("action", "action", 2), ("since", "from YYYY-MM-DD", 2),
-           ("until", "to YYYY-MM-DD", 2))
+FILTERS = (
+    ("record", "record (P3, TLS-…)", 3),
+    ("person", "person", 2),
+    ("action", "action", 2),
+    ("since", "from YYYY-MM-DD", 2),
+    ("until", "to YYYY-MM-DD", 2),
+)
 """The filter boxes: id, placeholder, relative width."""
 COLUMNS = (("#", 5), ("At", 11), ("Person", 8), ("Action", 10))
 """Fixed columns (a longer value wraps); the record's name gets the rest of the width."""
@@ -112,11 +116,16 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
                 yield Static("", id="audit-problem-list")
             with Horizontal(id="audit-filters"):
                 for name, placeholder, _ in FILTERS:
-                    yield Input(id=f"audit-{name}", placeholder=placeholder, compact=True,
-                                classes=f"audit-filter w{_}")
+                    yield Input(
+                        id=f"audit-{name}",
+                        placeholder=placeholder,
+                        compact=True,
+                        classes=f"audit-filter w{_}",
+                    )
             yield Static("", id="audit-count")
-            table: DataTable[Text] = RecordTable(id="audit-events", cursor_type="row",
-                                               zebra_stripes=True)
+            table: DataTable[Text] = RecordTable(
+                id="audit-events", cursor_type="row", zebra_stripes=True
+            )
             for label, width in COLUMNS:
                 table.add_column(label, key=label.casefold(), width=width)
             yield table
@@ -158,13 +167,19 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
             try:
                 date = dt.date.fromisoformat(typed)
             except ValueError:
-                raise ValueError(f'{label}: "{typed[:20]}" is not a date; expected '
-                                 "YYYY-MM-DD, such as 2025-03-14.") from None
-            return dt.datetime.combine(date + dt.timedelta(days=plus), dt.time(),
-                                       tzinfo=tz)
+                raise ValueError(
+                    f'{label}: "{typed[:20]}" is not a date; expected '
+                    "YYYY-MM-DD, such as 2025-03-14."
+                ) from None
+            return dt.datetime.combine(date + dt.timedelta(days=plus), dt.time(), tzinfo=tz)
 
-        return AuditQuery(record=text("record"), person=text("person"), action=text("action"),
-                          since=day("since", "From", 0), until=day("until", "To", 1))
+        return AuditQuery(
+            record=text("record"),
+            person=text("person"),
+            action=text("action"),
+            since=day("since", "From", 0),
+            until=day("until", "To", 1),
+        )
 
     def _list(self, before_seq: int | None = None) -> None:
         self.query_one("#audit-count", Static).update("Reading the events…")
@@ -172,8 +187,9 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
             self._read(self.ctx.db, self.ctx.user, self._query, before_seq)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="audit-list")
-    def _read(self, db: Database, who: CurrentUser, query: AuditQuery,
-              before_seq: int | None) -> None:
+    def _read(
+        self, db: Database, who: CurrentUser, query: AuditQuery, before_seq: int | None
+    ) -> None:
         with db.reader() as session:
             page = audit_log(session, who, query, limit=PAGE, before_seq=before_seq)
         self.post_message(AuditListed(page))
@@ -193,17 +209,34 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
             table.clear()
         widths = [c.width for c in table.columns.values()]
         for r in message.page.rows:
-            cells = [textwrap.fill(value, width, break_on_hyphens=False) or value
-                     for value, width in zip(
-                         (str(r.seq), r.at.astimezone(tz).strftime("%m-%d %H:%M"), r.username,
-                          r.action, r.record), widths, strict=True)]
-            table.add_row(*(Text(c) for c in cells), key=str(r.seq),
-                          height=max(c.count("\n") for c in cells) + 1)
+            cells = [
+                textwrap.fill(value, width, break_on_hyphens=False) or value
+                for value, width in zip(
+                    (
+                        str(r.seq),
+                        r.at.astimezone(tz).strftime("%m-%d %H:%M"),
+                        r.username,
+                        r.action,
+                        r.record,
+                    ),
+                    widths,
+                    strict=True,
+                )
+            ]
+            table.add_row(
+                *(Text(c) for c in cells),
+                key=str(r.seq),
+                height=max(c.count("\n") for c in cells) + 1,
+            )
         shown = len(self._rows)
         more = " (m: older events)" if self._more else ""
-        self.query_one("#audit-count", Static).update(Text(
-            f"{shown} event{'s' if shown != 1 else ''}, newest first{more}" if shown
-            else "No event matches."))
+        self.query_one("#audit-count", Static).update(
+            Text(
+                f"{shown} event{'s' if shown != 1 else ''}, newest first{more}"
+                if shown
+                else "No event matches."
+            )
+        )
         self._show_detail(table.cursor_row)
         self.refresh_bindings()
 
@@ -252,9 +285,9 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
             report = anchors.verify(session.connection())  # the checkpoints too
         with db.session() as session:  # each run is in the trail, as on the command line
             safekeeping.record_verification(session, who, report)
-        self.post_message(AuditVerified(
-            AuditSummary(report.events, report.rows, tuple(report.problems))
-        ))
+        self.post_message(
+            AuditVerified(AuditSummary(report.events, report.rows, tuple(report.problems)))
+        )
 
     @on(AuditVerified)
     def _verified(self, message: AuditVerified) -> None:
@@ -264,14 +297,18 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         result.set_class(summary.ok, "success")
         result.set_class(not summary.ok, "error")
         if summary.ok:
-            result.update(Content(
-                f"Audit trail intact: {summary.events} events, {summary.rows} records match."
-            ))
+            result.update(
+                Content(
+                    f"Audit trail intact: {summary.events} events, {summary.rows} records match."
+                )
+            )
             return
-        result.update(Content(
-            f"Audit trail BROKEN: {len(summary.problems)} problem(s) in {summary.events} "
-            f"events and {summary.rows} records."
-        ))
+        result.update(
+            Content(
+                f"Audit trail BROKEN: {len(summary.problems)} problem(s) in {summary.events} "
+                f"events and {summary.rows} records."
+            )
+        )
         self.query_one("#audit-problem-list", Static).update(
             Content("\n".join(f"• {p}" for p in summary.problems))
         )
@@ -283,7 +320,9 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
             self.query_one("#audit-loading").display = False
             if event.worker.group == "audit-verify":
                 self.query_one("#audit-result", Static).update(
-                    "The audit trail could not be verified; see the message.")
+                    "The audit trail could not be verified; see the message."
+                )
             else:
                 self.query_one("#audit-count", Static).update(
-                    "The events could not be read; see the message.")
+                    "The events could not be read; see the message."
+                )

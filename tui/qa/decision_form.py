@@ -34,14 +34,16 @@ DECISIONS: dict[str, Decision] = {
     "reject": Decision("Reject the lot", "Reject", "rejected", True),
     "quarantine": Decision("Quarantine the lot", "Quarantine", "reviewed", True),
     "lift": Decision("Lift the quarantine", "Lift the quarantine of", "reviewed", True),
-    "exceptional": Decision("Exceptional release (Part IV §11.5)", "Release under exception",
-                            "released", True),
+    "exceptional": Decision(
+        "Exceptional release (Part IV §11.5)", "Release under exception", "released", True
+    ),
 }
 """The meanings are those the disposition service signs with (design §6.2)."""
 
 
 class DecisionForm(SignedForm):
     """Justification (and for an exceptional release its four records), then sign."""
+
     HELP = """\
 # QA decision
 
@@ -59,8 +61,14 @@ manufacturer's risk evaluation, the physician's recorded acceptance and the time
 sponsor was notified.
 """
 
-    def __init__(self, lot_id: int, decision: str, lot_number: str, subject_code: str,
-                 open_deviations: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        lot_id: int,
+        decision: str,
+        lot_number: str,
+        subject_code: str,
+        open_deviations: tuple[int, ...] = (),
+    ) -> None:
         self.decision = DECISIONS[decision]
         self.kind = decision
         self.lot_id = lot_id
@@ -75,28 +83,63 @@ sponsor was notified.
         """Justification, the exceptional records, and what the signature will mean."""
         need = "required" if self.decision.justification_required else "optional"
         with grid():
-            yield from field_row("Justification", Input(
-                placeholder=f"why ({need})", compact=True, name="justification",
-                id="justification"))
+            yield from field_row(
+                "Justification",
+                Input(
+                    placeholder=f"why ({need})",
+                    compact=True,
+                    name="justification",
+                    id="justification",
+                ),
+            )
             if self.kind == "exceptional":
-                yield from field_row("Physician request", Input(
-                    placeholder="the treating physician's written request", compact=True,
-                    name="physician_request", id="request"))
-                yield from field_row("Risk evaluation", Input(
-                    placeholder="the manufacturer's risk evaluation", compact=True,
-                    name="risk_evaluation", id="risk"))
-                yield from field_row("Acceptance", Input(
-                    placeholder="the physician's recorded acceptance", compact=True,
-                    name="physician_acceptance", id="acceptance"))
-                yield from field_row("Sponsor notified", MomentField(
-                    "Sponsor notified at", self.ctx.clock, value="", id="sponsor"))
+                yield from field_row(
+                    "Physician request",
+                    Input(
+                        placeholder="the treating physician's written request",
+                        compact=True,
+                        name="physician_request",
+                        id="request",
+                    ),
+                )
+                yield from field_row(
+                    "Risk evaluation",
+                    Input(
+                        placeholder="the manufacturer's risk evaluation",
+                        compact=True,
+                        name="risk_evaluation",
+                        id="risk",
+                    ),
+                )
+                yield from field_row(
+                    "Acceptance",
+                    Input(
+                        placeholder="the physician's recorded acceptance",
+                        compact=True,
+                        name="physician_acceptance",
+                        id="acceptance",
+                    ),
+                )
+                yield from field_row(
+                    "Sponsor notified",
+                    MomentField("Sponsor notified at", self.ctx.clock, value="", id="sponsor"),
+                )
                 if self.open_deviations:
-                    yield from field_row("Accepts", Static(
-                        "open deviation(s) " + ", ".join(f"#{d}" for d in self.open_deviations),
-                        classes="form-note", id="accepted-deviations"))
-            yield from field_row("Signature", Static(
-                f"“{MEANINGS[self.decision.meaning]}” ({self.decision.meaning})",
-                classes="form-note"))
+                    yield from field_row(
+                        "Accepts",
+                        Static(
+                            "open deviation(s) " + ", ".join(f"#{d}" for d in self.open_deviations),
+                            classes="form-note",
+                            id="accepted-deviations",
+                        ),
+                    )
+            yield from field_row(
+                "Signature",
+                Static(
+                    f"“{MEANINGS[self.decision.meaning]}” ({self.decision.meaning})",
+                    classes="form-note",
+                ),
+            )
 
     def context_line(self) -> str:
         """Which lot."""
@@ -119,19 +162,29 @@ sponsor was notified.
                 physician_request=self.query_one("#request", Input).value,
                 risk_evaluation=self.query_one("#risk", Input).value,
                 physician_acceptance=self.query_one("#acceptance", Input).value,
-                sponsor_notified_at=self.query_one("#sponsor", MomentField).value())
+                sponsor_notified_at=self.query_one("#sponsor", MomentField).value(),
+            )
         service: dict[str, Callable[..., int]] = {
-            "release": disposition.release, "reject": disposition.reject,
-            "quarantine": disposition.quarantine, "lift": disposition.lift_quarantine}
+            "release": disposition.release,
+            "reject": disposition.reject,
+            "quarantine": disposition.quarantine,
+            "lift": disposition.lift_quarantine,
+        }
         title, lot_number = self.decision.title, self.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
             creds = self.creds
             assert creds is not None
             if records is not None:
-                disposition.release_exceptional(session, who, lot_id, creds, records,
-                                                justification,
-                                                accepted_deviations=self.open_deviations)
+                disposition.release_exceptional(
+                    session,
+                    who,
+                    lot_id,
+                    creds,
+                    records,
+                    justification,
+                    accepted_deviations=self.open_deviations,
+                )
             else:
                 service[self.kind](session, who, lot_id, creds, justification)
             return f"{title} {lot_number}: signed and recorded."
@@ -140,5 +193,7 @@ sponsor was notified.
 
     def signature(self) -> tuple[str, str]:
         """The decision's meaning and what it decides."""
-        return (self.decision.meaning,
-                f"{self.decision.verb} lot {self.lot_number} (subject {self.subject_code})")
+        return (
+            self.decision.meaning,
+            f"{self.decision.verb} lot {self.lot_number} (subject {self.subject_code})",
+        )

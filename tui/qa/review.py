@@ -29,12 +29,21 @@ from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
 
-TABS = (("results", "Results"), ("audit", "Audit trail"), ("decisions", "Decisions"),
-        ("counts", "Counts"), ("passages", "Passages"))
+TABS = (
+    ("results", "Results"),
+    ("audit", "Audit trail"),
+    ("decisions", "Decisions"),
+    ("counts", "Counts"),
+    ("passages", "Passages"),
+)
 FILLS: dict[str, Callable[..., None]] = {
-    "results": lot_tables.fill_results, "audit": lot_tables.fill_audit,
-    "decisions": lot_tables.fill_decisions, "counts": lot_tables.fill_counts,
-    "passages": lot_tables.fill_passages, "quality": lot_tables.fill_quality}
+    "results": lot_tables.fill_results,
+    "audit": lot_tables.fill_audit,
+    "decisions": lot_tables.fill_decisions,
+    "counts": lot_tables.fill_counts,
+    "passages": lot_tables.fill_passages,
+    "quality": lot_tables.fill_quality,
+}
 
 
 @dataclass
@@ -87,15 +96,21 @@ The person who recorded any step of the lot cannot release it; the service says 
         Binding("d", "detail", "Batch record"),
         # A decision key that is not open says why (the first binding of the key that is
         # enabled runs).
-        *(Binding(key, f"why_not('{kind}')", show=False)
-          for key, kind in (("r", "release"), ("e", "exceptional"), ("x", "reject"),
-                            ("k", "quarantine"), ("l", "lift"))),
+        *(
+            Binding(key, f"why_not('{kind}')", show=False)
+            for key, kind in (
+                ("r", "release"),
+                ("e", "exceptional"),
+                ("x", "reject"),
+                ("k", "quarantine"),
+                ("l", "lift"),
+            )
+        ),
         Binding("ctrl+r", "reload", "Refresh", show=False),
         *(Binding(str(n), f"tab({n})", show=False) for n in range(1, len(TABS) + 1)),
     ]
 
-    def __init__(self, lot_id: int, *,
-                 detail: Callable[[int], Screen[None]] | None = None) -> None:
+    def __init__(self, lot_id: int, *, detail: Callable[[int], Screen[None]] | None = None) -> None:
         """``detail`` builds the batch-record screen that ``d`` opens; without it the
         review was opened from that screen, and ``d`` goes back to it."""
         super().__init__()
@@ -113,17 +128,24 @@ The person who recorded any step of the lot cannot release it; the service says 
             with TabbedContent(id="review-tabs"):
                 for n, (tab, title) in enumerate(TABS, 1):
                     with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
-                        yield StretchTable(id=f"review-{tab}", cursor_type="row",
-                                        zebra_stripes=True, classes="review-table")
+                        yield StretchTable(
+                            id=f"review-{tab}",
+                            cursor_type="row",
+                            zebra_stripes=True,
+                            classes="review-table",
+                        )
                         if tab == "audit":
                             yield Static("", id="audit-detail")
                         if tab == "passages":
                             yield Static("", id="review-reagents", classes="lot-caption")
                         if tab == "decisions":
-                            yield Static("Investigations and deviations",
-                                         classes="lot-caption")
-                            yield StretchTable(id="review-quality", cursor_type="row",
-                                            zebra_stripes=True, classes="review-table")
+                            yield Static("Investigations and deviations", classes="lot-caption")
+                            yield StretchTable(
+                                id="review-quality",
+                                cursor_type="row",
+                                zebra_stripes=True,
+                                classes="review-table",
+                            )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,8 +173,9 @@ The person who recorded any step of the lot cannot release it; the service says 
         self.query_one("#review-head", Static).update(lot_head(lot, tz))
         readiness = readiness_text(lot.readiness)
         if lot.summary.counts_needing_recount:
-            readiness.append("\nA count needs a conforming recount before release.",
-                             style="bold red")
+            readiness.append(
+                "\nA count needs a conforming recount before release.", style="bold red"
+            )
         self.query_one("#review-readiness", Static).update(readiness)
         for name, fill in FILLS.items():
             fill(self.query_one(f"#review-{name}", DataTable), lot, tz)
@@ -169,14 +192,19 @@ The person who recorded any step of the lot cannot release it; the service says 
     def _audit_detail(self, event: DataTable.RowHighlighted) -> None:
         """The highlighted event in full (the table's columns are cut on 80 columns)."""
         seq = event.row_key.value
-        event_row = next((e for e in (self.lot.audit or ()) if str(e.seq) == seq), None) if (
-            self.lot) else None
+        event_row = (
+            next((e for e in (self.lot.audit or ()) if str(e.seq) == seq), None)
+            if (self.lot)
+            else None
+        )
         detail = self.query_one("#audit-detail", Static)
         if event_row is None:
             detail.update("")
             return
-        text = Text(f"#{event_row.seq} {event_row.action} {event_row.record} by "
-                    f"{event_row.username}", style="bold")
+        text = Text(
+            f"#{event_row.seq} {event_row.action} {event_row.record} by {event_row.username}",
+            style="bold",
+        )
         if event_row.changed_after_entry:
             text.append("  ✎ changed after first entry", style="bold yellow")
         if event_row.reason:
@@ -196,8 +224,11 @@ The person who recorded any step of the lot cannot release it; the service says 
         key of another one says why it is not open."""
         lot = self.lot
         if action == "close_record":
-            return (lot is not None and self.ctx.can(Action.CLOSE_QUALITY_RECORD)
-                    and bool(lot.readiness.open_records))
+            return (
+                lot is not None
+                and self.ctx.can(Action.CLOSE_QUALITY_RECORD)
+                and bool(lot.readiness.open_records)
+            )
         if action not in ("decide", "why_not"):
             return True
         if lot is None or not self.ctx.can(Action.DECIDE_DISPOSITION):
@@ -210,8 +241,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         if self.lot is not None:
             reason = why_not_open(kind, self.lot.summary.status, self.lot.readiness)
             if reason:
-                self.notify(reason, title="Not open", severity="warning", markup=False,
-                            timeout=8)
+                self.notify(reason, title="Not open", severity="warning", markup=False, timeout=8)
 
     def action_decide(self, kind: str) -> None:
         """The decision form (justification, then the signature dialog)."""
@@ -219,9 +249,15 @@ The person who recorded any step of the lot cannot release it; the service says 
 
         if self.lot is None:
             return
-        self.app.push_screen(DecisionForm(
-            self.lot_id, kind, self.lot.summary.lot_number, self.lot.summary.subject_code,
-            tuple(d.id for d in self.lot.deviations if d.is_open)))
+        self.app.push_screen(
+            DecisionForm(
+                self.lot_id,
+                kind,
+                self.lot.summary.lot_number,
+                self.lot.summary.subject_code,
+                tuple(d.id for d in self.lot.deviations if d.is_open),
+            )
+        )
 
     def action_close_record(self) -> None:
         """Close the open investigation or deviation under the cursor of the Decisions
@@ -237,8 +273,9 @@ The person who recorded any step of the lot cannot release it; the service says 
         record = lot_tables.open_quality_record(self.lot, key)
         if record is not None:
             kind, record_id, summary = record
-            self.app.push_screen(CloseRecordForm(kind, record_id, summary,
-                                                 self.lot.summary.lot_number))
+            self.app.push_screen(
+                CloseRecordForm(kind, record_id, summary, self.lot.summary.lot_number)
+            )
 
     def action_detail(self) -> None:
         """The full batch record."""

@@ -115,23 +115,33 @@ and optionally `required`.
         with Vertical(id="specs-body"):
             yield Static("Specifications", classes="pane-title")
             yield LoadingIndicator(id="specs-loading")
-            versions: DataTable[Text] = RecordTable(id="specs-versions", cursor_type="row",
-                                                  zebra_stripes=True)
+            versions: DataTable[Text] = RecordTable(
+                id="specs-versions", cursor_type="row", zebra_stripes=True
+            )
             versions.add_columns("Version", "Status", "Created", "Name")
             yield versions
             yield Static("", id="specs-settings")
-            items: DataTable[Text] = StretchTable(id="specs-items", cursor_type="row",
-                                                zebra_stripes=True, stretch=0)
+            items: DataTable[Text] = StretchTable(
+                id="specs-items", cursor_type="row", zebra_stripes=True, stretch=0
+            )
             # Widths that fit 80 columns; a long limit wraps in its row, the test's name
             # takes the room left (wrapping at 80 columns only).
-            for label, width in (("Test", 20), ("For release", 12), ("Limit", 14),
-                                 ("Kind", 11), ("Unit", 6)):
+            for label, width in (
+                ("Test", 20),
+                ("For release", 12),
+                ("Limit", 14),
+                ("Kind", 11),
+                ("Unit", 6),
+            ):
                 items.add_column(label, width=width)
             yield items
             with Horizontal(id="specs-import"):
                 yield Label("Import JSON file ", id="specs-path-label")
-                yield Input(id="specs-path", compact=True,
-                            placeholder="path of a specification file, e.g. spec-v2.json")
+                yield Input(
+                    id="specs-path",
+                    compact=True,
+                    placeholder="path of a specification file, e.g. spec-v2.json",
+                )
                 yield Button("Import", id="specs-import-button", compact=True)
             yield Static("", id="specs-status", classes="message")
         yield Footer()
@@ -161,10 +171,14 @@ and optionally `required`.
             return
         settings.update(Content(f"Version {row.version}: {row.settings}"))
         for item in row.items:
-            add_wrapped_row(items, Text(item.test),
-                            Text("required") if item.required else Text("not required",
-                                                                         style="dim"),
-                            Text(item.limit), Text(item.kind), Text(item.unit))
+            add_wrapped_row(
+                items,
+                Text(item.test),
+                Text("required") if item.required else Text("not required", style="dim"),
+                Text(item.limit),
+                Text(item.kind),
+                Text(item.unit),
+            )
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -173,8 +187,11 @@ and optionally `required`.
             return self.ctx.can(Action.MANAGE_SPECIFICATIONS)
         if action == "approve":
             row = self.selected()
-            return (self.ctx.can(Action.APPROVE_SPECIFICATIONS) and row is not None
-                    and row.status == specifications.PROPOSED)
+            return (
+                self.ctx.can(Action.APPROVE_SPECIFICATIONS)
+                and row is not None
+                and row.status == specifications.PROPOSED
+            )
         return True
 
     # ------------------------------------------------------------------------ actions
@@ -204,9 +221,12 @@ and optionally `required`.
                 self._status(f"Approving version {version}…", error=False)
                 self._approve(self.ctx.db, user, creds, version)
 
-        self.app.push_screen(SignatureModal(
-            "approved", f"Specification version {version}: {row.name}", message=message),
-            signed)
+        self.app.push_screen(
+            SignatureModal(
+                "approved", f"Specification version {version}: {row.name}", message=message
+            ),
+            signed,
+        )
 
     @on(Input.Submitted, "#specs-path")
     @on(Button.Pressed, "#specs-import-button")
@@ -214,8 +234,12 @@ and optionally `required`.
         user = self.ctx.user
         if self.importing or user is None:
             return
-        typed = typed_path(self.query_one("#specs-path", Input), lambda: self._status(
-            "Type the path of a JSON specification file, then press Enter.", error=True))
+        typed = typed_path(
+            self.query_one("#specs-path", Input),
+            lambda: self._status(
+                "Type the path of a JSON specification file, then press Enter.", error=True
+            ),
+        )
         if typed is not None:
             self.importing = True
             self._status(f"Importing {typed[0]}…", error=False)
@@ -230,8 +254,7 @@ and optionally `required`.
         post_if_current(self, VersionsLoaded(rows))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="approve")
-    def _approve(self, db: Database, who: CurrentUser, creds: Credentials, version: int
-                 ) -> None:
+    def _approve(self, db: Database, who: CurrentUser, creds: Credentials, version: int) -> None:
         try:
             with db.session() as session:
                 specifications.approve(session, who, creds, version)
@@ -266,8 +289,14 @@ and optionally `required`.
         for row in message.rows:
             table.add_row(
                 Text(str(row.version)),
-                Text(row.status, style="bold green" if row.status == specifications.IN_FORCE
-                     else "bold yellow" if row.status == specifications.PROPOSED else "dim"),
+                Text(
+                    row.status,
+                    style="bold green"
+                    if row.status == specifications.IN_FORCE
+                    else "bold yellow"
+                    if row.status == specifications.PROPOSED
+                    else "dim",
+                ),
                 Text(row.created_at.astimezone(tz).strftime("%Y-%m-%d")),
                 Text(row.name),
                 key=str(row.version),
@@ -281,17 +310,23 @@ and optionally `required`.
     def _imported(self, message: SpecImported) -> None:
         self.importing = False
         self.query_one("#specs-path", Input).value = ""
-        self._status(f"Specification version {message.version} is proposed; it is in force "
-                     "once a QA person other than you approves it. Until then new lots are "
-                     "tested against the version in force.", error=False)
+        self._status(
+            f"Specification version {message.version} is proposed; it is in force "
+            "once a QA person other than you approves it. Until then new lots are "
+            "tested against the version in force.",
+            error=False,
+        )
         self._select = str(message.version)
         self.query_one("#specs-versions").focus()
         self.action_reload()
 
     @on(SpecApproved)
     def _approved(self, message: SpecApproved) -> None:
-        self._status(f"Specification version {message.version} approved and signed; it is "
-                     "in force for new lots (existing lots keep theirs).", error=False)
+        self._status(
+            f"Specification version {message.version} approved and signed; it is "
+            "in force for new lots (existing lots keep theirs).",
+            error=False,
+        )
         self._select = str(message.version)
         self.action_reload()
 

@@ -36,8 +36,10 @@ class BedsideModal(ModalForm[BedsideEntry]):
     @override
     def compose_body(self) -> ComposeResult:
         """Three fields."""
-        yield Static("Ask the patient or read the wristband; scan or type the bag's "
-                     "kit code. Do not copy from this screen.")
+        yield Static(
+            "Ask the patient or read the wristband; scan or type the bag's "
+            "kit code. Do not copy from this screen."
+        )
         with Grid(classes="form-grid"):
             yield Label("Subject code", classes="form-label")
             yield Input(id="bed-subject", compact=True, placeholder="e.g. TLS-003")
@@ -51,15 +53,18 @@ class BedsideModal(ModalForm[BedsideEntry]):
 
     @override
     def submit(self) -> None:
-        for selector, name in zip(self.FIELDS, ("subject code", "date of birth", "kit code"),
-                                  strict=True):
+        for selector, name in zip(
+            self.FIELDS, ("subject code", "date of birth", "kit code"), strict=True
+        ):
             if not self._value(selector):
                 self.say(f"Type or scan the {name}.", focus=selector)
                 return
         try:
             born = dt.date.fromisoformat(self._value("#bed-dob"))
         except ValueError:
-            self.say(f'Date of birth: "{self._value("#bed-dob")}" is not a date; type it as '
-                     "YYYY-MM-DD.", focus="#bed-dob")
+            self.say(
+                f'Date of birth: "{self._value("#bed-dob")}" is not a date; type it as YYYY-MM-DD.',
+                focus="#bed-dob",
+            )
             return
         self.dismiss(BedsideEntry(self._value("#bed-subject"), born, self._value("#bed-kit")))

@@ -19,7 +19,10 @@ from tui.dialogs.base import ModalForm
 from tui.widgets.moment_input import MomentField
 
 GRADES: tuple[tuple[str, int], ...] = (
-    ("1 mild", 1), ("2 moderate", 2), ("3 severe", 3), ("4 life-threatening", 4),
+    ("1 mild", 1),
+    ("2 moderate", 2),
+    ("3 severe", 3),
+    ("4 life-threatening", 4),
     ("5 death", 5),
 )
 """CTCAE-like grades as the ward chooses them."""
@@ -61,8 +64,13 @@ class InfusionEndModal(ModalForm[InfusionEnd]):
     FIELDS = ("#end-at", "#reactions", "#grade")
     BINDINGS = [Binding("ctrl+s", "submit", "Sign…")]
 
-    def __init__(self, clock: Callable[[], dt.datetime], check: EndCheck | None = None,
-                 *, draft: InfusionEnd | None = None) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], dt.datetime],
+        check: EndCheck | None = None,
+        *,
+        draft: InfusionEnd | None = None,
+    ) -> None:
         super().__init__()
         self._clock = clock
         self._check = check
@@ -74,16 +82,20 @@ class InfusionEndModal(ModalForm[InfusionEnd]):
         draft = self._draft
         with Grid(classes="form-grid"):
             yield Label("Ended at", classes="form-label")
-            yield MomentField("Ended at", self._clock, id="end-at",
-                              value=draft.ended_text if draft else "now")
+            yield MomentField(
+                "Ended at", self._clock, id="end-at", value=draft.ended_text if draft else "now"
+            )
             yield Label("Reactions", classes="form-label")
-            yield Input(draft.reactions if draft else "", id="reactions", compact=True,
-                        placeholder="none (leave empty)")
+            yield Input(
+                draft.reactions if draft else "",
+                id="reactions",
+                compact=True,
+                placeholder="none (leave empty)",
+            )
             yield Label("Grade", classes="form-label")
             grade = draft.grade if draft and draft.grade is not None else Select.NULL
             yield Select(GRADES, id="grade", compact=True, prompt="no reaction", value=grade)
-        yield Static("A reaction needs a grade. You sign “administered” next.",
-                     classes="form-note")
+        yield Static("A reaction needs a grade. You sign “administered” next.", classes="form-note")
 
     @override
     def submit(self) -> None:
@@ -93,8 +105,12 @@ class InfusionEndModal(ModalForm[InfusionEnd]):
             field.focus()
             return
         grade = self.query_one("#grade", Select).value
-        end = InfusionEnd(at, self.query_one("#reactions", Input).value,
-                          grade if isinstance(grade, int) else None, field.text)
+        end = InfusionEnd(
+            at,
+            self.query_one("#reactions", Input).value,
+            grade if isinstance(grade, int) else None,
+            field.text,
+        )
         if self._check is None:
             self.dismiss(end)
             return
@@ -115,6 +131,9 @@ class InfusionEndModal(ModalForm[InfusionEnd]):
         if message.refusal is None:
             self.dismiss(message.end)
             return
-        target = "#grade" if "grade" in message.refusal.casefold() else (
-            "#reactions" if message.refusal.startswith("Reactions") else "#end-at")
+        target = (
+            "#grade"
+            if "grade" in message.refusal.casefold()
+            else ("#reactions" if message.refusal.startswith("Reactions") else "#end-at")
+        )
         self.say(message.refusal, focus=target)

@@ -26,8 +26,10 @@ from tui.widgets.session_header import SessionHeader
 def describe_sequence(code: str, sequence: str) -> str:
     """``TLS-005: MSC-first — period 1 MSC, period 2 placebo``."""
     arms = {allocation.MSC: "MSC", allocation.PLACEBO: "placebo"}
-    return (f"{code}: {sequence} — period 1 {arms[allocation.arm_for(sequence, 1)]}, "
-            f"period 2 {arms[allocation.arm_for(sequence, 2)]}")
+    return (
+        f"{code}: {sequence} — period 1 {arms[allocation.arm_for(sequence, 1)]}, "
+        f"period 2 {arms[allocation.arm_for(sequence, 2)]}"
+    )
 
 
 class UnblindScreen(TrialScreen):
@@ -59,18 +61,23 @@ as unblinded from then on. Leaving this screen hides the sequence again.
         yield SessionHeader()
         with Vertical(id="unblind-body", classes="trial-body"):
             yield Static("Emergency unblinding", classes="pane-title")
-            yield Static("Reveals the treatment sequence of ONE subject. Signed, reasoned "
-                         "and audited; the subject stays flagged as unblinded.",
-                         classes="warning")
+            yield Static(
+                "Reveals the treatment sequence of ONE subject. Signed, reasoned "
+                "and audited; the subject stays flagged as unblinded.",
+                classes="warning",
+            )
             with Grid(classes="form-grid"):
                 yield Label("Subject code", classes="form-label")
-                yield Input(self._code, id="unblind-subject", compact=True,
-                            placeholder="e.g. TLS-003")
+                yield Input(
+                    self._code, id="unblind-subject", compact=True, placeholder="e.g. TLS-003"
+                )
                 yield Label("Reason", classes="form-label")
-                yield Input(id="unblind-reason", compact=True,
-                            placeholder="why the allocation must be revealed")
-            yield Static("Enter in the reason field asks for your signature.",
-                         classes="form-note")
+                yield Input(
+                    id="unblind-reason",
+                    compact=True,
+                    placeholder="why the allocation must be revealed",
+                )
+            yield Static("Enter in the reason field asks for your signature.", classes="form-note")
             yield Static("", id="unblind-result")
             yield Static("", id="trial-status", classes="message")
         yield Footer()
@@ -102,8 +109,7 @@ as unblinded from then on. Leaving this screen hides the sequence again.
 
     def _submit(self) -> None:
         if not self.ctx.can(Action.UNBLIND):
-            self.status("Only an investigator may request an emergency unblinding.",
-                        error=True)
+            self.status("Only an investigator may request an emergency unblinding.", error=True)
             return
         code = " ".join(self.query_one("#unblind-subject", Input).value.split()).upper()
         reason = " ".join(self.query_one("#unblind-reason", Input).value.split())
@@ -118,14 +124,21 @@ as unblinded from then on. Leaving this screen hides the sequence again.
             def call(session: Session) -> tuple[str, str]:
                 subject = listings.subject_for_unblinding(session, who, code)
                 return subject.code, ward.emergency_unblind(
-                    session, who, creds, subject_id=subject.subject_id, reason=reason)
+                    session, who, creds, subject_id=subject.subject_id, reason=reason
+                )
+
             return call
 
-        self.sign("unblinded", f"Emergency unblinding of subject {code}. Reason: {reason}",
-                  make, self._revealed)
+        self.sign(
+            "unblinded",
+            f"Emergency unblinding of subject {code}. Reason: {reason}",
+            make,
+            self._revealed,
+        )
 
     def _revealed(self, result: tuple[str, str]) -> None:
         code, sequence = result
         self.query_one("#unblind-result", Static).update(
-            Text(describe_sequence(code, sequence), style="bold reverse"))
+            Text(describe_sequence(code, sequence), style="bold reverse")
+        )
         self.status(f"Unblinding of {code} recorded in the audit trail.", success=True)

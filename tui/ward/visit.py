@@ -115,9 +115,12 @@ the infusion. Nothing here tells which treatment the bag holds.
         """Offer the step the visit is at (the state never depends on the arm)."""
         d = self.detail
         state = d.state if d else ""
-        steps = {"bedside": listings.WARD_STATES[2], "start": listings.WARD_STATES[3],
-                 "end": listings.WARD_STATES[4],
-                 "print_certificate": listings.WARD_STATES[5]}
+        steps = {
+            "bedside": listings.WARD_STATES[2],
+            "start": listings.WARD_STATES[3],
+            "end": listings.WARD_STATES[4],
+            "print_certificate": listings.WARD_STATES[5],
+        }
         if action in steps:
             return state == steps[action]
         if action == "unblind":
@@ -145,27 +148,42 @@ the infusion. Nothing here tells which treatment the bag holds.
         tz = self.ctx.clock().tzinfo
         lines = {
             "title": f"Ward · {v.subject_code} (born {v.date_of_birth}) · period {v.period} · "
-                     f"planned {v.planned_date}",
-            "state": f"State: {d.state}" + (" · subject flagged as unblinded"
-                                            if v.subject_unblinded else ""),
-            "bag": (f"Bag: kit {v.kit_code} · DIN {listings.din_text(v.din)}\n"
-                    f"     {format_quantity(v.volume_ml or 0, Dim.VOLUME)} · use by "
-                    f"{when(v.use_by, tz)}" if v.kit_code and v.din
-                    else "Bag: not prepared yet."),
-            "pharmacy": (f"Pharmacy: prepared by {v.prepared_by} {when(v.prepared_at, tz)} · "
-                         + (f"verified by {v.verified_by} {when(v.verified_at, tz)}"
-                            if v.verified_by else "second verification pending")
-                         if v.prepared_by else "Pharmacy: —"),
+            f"planned {v.planned_date}",
+            "state": f"State: {d.state}"
+            + (" · subject flagged as unblinded" if v.subject_unblinded else ""),
+            "bag": (
+                f"Bag: kit {v.kit_code} · DIN {listings.din_text(v.din)}\n"
+                f"     {format_quantity(v.volume_ml or 0, Dim.VOLUME)} · use by "
+                f"{when(v.use_by, tz)}"
+                if v.kit_code and v.din
+                else "Bag: not prepared yet."
+            ),
+            "pharmacy": (
+                f"Pharmacy: prepared by {v.prepared_by} {when(v.prepared_at, tz)} · "
+                + (
+                    f"verified by {v.verified_by} {when(v.verified_at, tz)}"
+                    if v.verified_by
+                    else "second verification pending"
+                )
+                if v.prepared_by
+                else "Pharmacy: —"
+            ),
             "bedside": f"Bedside identity check: {when(v.identity_checked_at, tz)}",
             "start": f"Started: {when(v.started_at, tz)}",
             "end": f"Ended: {when(v.ended_at, tz)}",
-            "reactions": "Reactions: " + (
-                f"{v.reactions} (grade {v.reaction_grade})" if v.reactions else
-                ("none" if v.ended_at else "—")),
+            "reactions": "Reactions: "
+            + (
+                f"{v.reactions} (grade {v.reaction_grade})"
+                if v.reactions
+                else ("none" if v.ended_at else "—")
+            ),
             "next": NEXT_STEP[d.state],
-            "docs": (f"Infusion certificate: p prints it to "
-                     f"{infusion_path(v.kit_code, d.certificate_copies)}"
-                     if v.kit_code and v.ended_at else ""),
+            "docs": (
+                f"Infusion certificate: p prints it to "
+                f"{infusion_path(v.kit_code, d.certificate_copies)}"
+                if v.kit_code and v.ended_at
+                else ""
+            ),
         }
         for name, text in lines.items():
             self.query_one(f"#wv-{name}", Static).update(Text(text))
@@ -190,10 +208,17 @@ the infusion. Nothing here tells which treatment the bag holds.
 
         def typed(entry: WeightEntry | None) -> None:
             if entry is not None:
-                self.write(lambda s: visits.record_weight(
-                    s, who, subject_id=subject_id, weight_text=entry.weight_text,
-                    measured_at=entry.measured_at, confirm_implausible=entry.confirmed),
-                    self._weighed)
+                self.write(
+                    lambda s: visits.record_weight(
+                        s,
+                        who,
+                        subject_id=subject_id,
+                        weight_text=entry.weight_text,
+                        measured_at=entry.measured_at,
+                        confirm_implausible=entry.confirmed,
+                    ),
+                    self._weighed,
+                )
 
         self.app.push_screen(WeightModal(d.visit.subject_code, self.ctx.clock), typed)
 
@@ -211,11 +236,19 @@ the infusion. Nothing here tells which treatment the bag holds.
 
         def typed(entry: BedsideEntry | None) -> None:
             if entry is not None:
-                self.write(lambda s: ward.bedside_check(
-                    s, who, visit_id=visit_id, subject_code=entry.subject_code,
-                    date_of_birth=entry.date_of_birth, kit_code=entry.kit_code),
-                    lambda _id: self._stepped("Identity confirmed: you may start the "
-                                              "infusion (s)."))
+                self.write(
+                    lambda s: ward.bedside_check(
+                        s,
+                        who,
+                        visit_id=visit_id,
+                        subject_code=entry.subject_code,
+                        date_of_birth=entry.date_of_birth,
+                        kit_code=entry.kit_code,
+                    ),
+                    lambda _id: self._stepped(
+                        "Identity confirmed: you may start the infusion (s)."
+                    ),
+                )
 
         self.app.push_screen(BedsideModal(), typed)
 
@@ -228,11 +261,20 @@ the infusion. Nothing here tells which treatment the bag holds.
 
         def typed(at: dt.datetime | None) -> None:
             if at is not None:
-                self.write(lambda s: ward.start_infusion(s, who, infusion_id, at),
-                           lambda _: self._stepped("Infusion started."))
+                self.write(
+                    lambda s: ward.start_infusion(s, who, infusion_id, at),
+                    lambda _: self._stepped("Infusion started."),
+                )
 
-        self.app.push_screen(MomentModal("Start of the infusion", "When did the infusion "
-                                         "start?", "Started at", self.ctx.clock), typed)
+        self.app.push_screen(
+            MomentModal(
+                "Start of the infusion",
+                "When did the infusion start?",
+                "Started at",
+                self.ctx.clock,
+            ),
+            typed,
+        )
 
     def action_end(self) -> None:
         """Record the end and reactions, signed ``administered``."""
@@ -241,8 +283,9 @@ the infusion. Nothing here tells which treatment the bag holds.
         if d is None or infusion_id is None:
             return
         who = self.who
-        text = (f"Infusion of kit {d.visit.kit_code} to {d.visit.subject_code}, period "
-                f"{d.visit.period}")
+        text = (
+            f"Infusion of kit {d.visit.kit_code} to {d.visit.subject_code}, period {d.visit.period}"
+        )
 
         def typed(end: InfusionEnd | None) -> None:
             self.end_draft = end  # None: the dialog itself was cancelled
@@ -251,8 +294,14 @@ the infusion. Nothing here tells which treatment the bag holds.
 
             def make(creds: Credentials) -> Write:
                 return lambda s: ward.end_infusion(
-                    s, who, creds, infusion_id, ended_at=end.ended_at,
-                    reactions=end.reactions, reaction_grade=end.grade)
+                    s,
+                    who,
+                    creds,
+                    infusion_id,
+                    ended_at=end.ended_at,
+                    reactions=end.reactions,
+                    reaction_grade=end.grade,
+                )
 
             self.sign("administered", text, make, self._ended)
 
@@ -260,11 +309,16 @@ the infusion. Nothing here tells which treatment the bag holds.
 
         def check(end: InfusionEnd) -> None:
             with db.reader() as s:
-                ward.check_infusion_end(s, who, infusion_id, ended_at=end.ended_at,
-                                        reactions=end.reactions, reaction_grade=end.grade)
+                ward.check_infusion_end(
+                    s,
+                    who,
+                    infusion_id,
+                    ended_at=end.ended_at,
+                    reactions=end.reactions,
+                    reaction_grade=end.grade,
+                )
 
-        self.app.push_screen(InfusionEndModal(self.ctx.clock, check, draft=self.end_draft),
-                             typed)
+        self.app.push_screen(InfusionEndModal(self.ctx.clock, check, draft=self.end_draft), typed)
 
     def _ended(self, _: object) -> None:
         self.end_draft = None
@@ -284,20 +338,29 @@ the infusion. Nothing here tells which treatment the bag holds.
 
         def reasoned(reason: str | None) -> None:
             if reason is not None:
-                self.write(lambda s: issue_infusion_certificate(s, who, infusion_id, out,
-                                                                reason), self._printed)
+                self.write(
+                    lambda s: issue_infusion_certificate(s, who, infusion_id, out, reason),
+                    self._printed,
+                )
 
         if d.certificate_copies == 0:
             reasoned("")
             return
-        self.app.push_screen(ReasonModal(
-            "Reprint the infusion certificate", "It was printed before; the reprint is "
-            "marked COPY. Why is it printed again?", "Reprint"), reasoned)
+        self.app.push_screen(
+            ReasonModal(
+                "Reprint the infusion certificate",
+                "It was printed before; the reprint is marked COPY. Why is it printed again?",
+                "Reprint",
+            ),
+            reasoned,
+        )
 
     def _printed(self, issued: IssuedDocument) -> None:
         copy = f" (COPY {issued.copy_number})" if issued.copy_number else ""
-        self.status(f"Infusion certificate {issued.document_id}{copy} written to "
-                    f"{issued.path}.", success=True)
+        self.status(
+            f"Infusion certificate {issued.document_id}{copy} written to {issued.path}.",
+            success=True,
+        )
         self.action_reload()
 
     def action_unblind(self) -> None:

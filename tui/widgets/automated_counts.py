@@ -31,8 +31,10 @@ class ReadingRow(Horizontal):
 
     def texts(self) -> tuple[str, str]:
         """Concentration and viability as typed."""
-        return (self.query_one(".auto-conc", Input).value,
-                self.query_one(".auto-viab", Input).value)
+        return (
+            self.query_one(".auto-conc", Input).value,
+            self.query_one(".auto-viab", Input).value,
+        )
 
 
 class AutomatedCounts(Vertical):
@@ -50,8 +52,14 @@ class AutomatedCounts(Vertical):
     AutomatedCounts .rep-summary.-recount { color: $error; }
     """
 
-    def __init__(self, *, replicates: int = 2, max_cv_pct: float = 10.0,
-                 decimal_separator: str = ".", id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        replicates: int = 2,
+        max_cv_pct: float = 10.0,
+        decimal_separator: str = ".",
+        id: str | None = None,
+    ) -> None:  # noqa: A002
         super().__init__(name="Replicates", id=id)
         self.start = replicates
         self.max_cv_pct = max_cv_pct
@@ -70,8 +78,11 @@ class AutomatedCounts(Vertical):
 
     def replicates(self) -> list[AutomatedReplicate]:
         """The filled rows (blank rows are left out)."""
-        return [AutomatedReplicate(*row.texts()) for row in self.query(ReadingRow)
-                if any(t.strip() for t in row.texts())]
+        return [
+            AutomatedReplicate(*row.texts())
+            for row in self.query(ReadingRow)
+            if any(t.strip() for t in row.texts())
+        ]
 
     @on(Input.Changed)
     def recalculate(self) -> None:
@@ -86,10 +97,12 @@ class AutomatedCounts(Vertical):
                 result.update("")
                 continue
             try:
-                conc = parse_quantity(conc_text, "Total concentration", Dim.CONCENTRATION,
-                                      decimal_separator=sep).value
-                viab = parse_quantity(viab_text, "Viability", Dim.FRACTION,
-                                      decimal_separator=sep, allow_zero=True).value
+                conc = parse_quantity(
+                    conc_text, "Total concentration", Dim.CONCENTRATION, decimal_separator=sep
+                ).value
+                viab = parse_quantity(
+                    viab_text, "Viability", Dim.FRACTION, decimal_separator=sep, allow_zero=True
+                ).value
             except ValidationError as exc:
                 result.update(Text(f"✗ {exc.message}", style="red"))
                 continue
@@ -104,14 +117,21 @@ class AutomatedCounts(Vertical):
         stats = calc.replicate_stats(viable, "Viable concentration")
         mean_total = sum(total) / len(total)
         viability = 100 * stats.mean / mean_total if mean_total else 0.0
-        text = (f"Mean {format_quantity(stats.mean, Dim.CONCENTRATION, decimal_separator=sep)} "
-                f"viable · viability {format_number(viability, decimal_separator=sep)} %")
+        text = (
+            f"Mean {format_quantity(stats.mean, Dim.CONCENTRATION, decimal_separator=sep)} "
+            f"viable · viability {format_number(viability, decimal_separator=sep)} %"
+        )
         if stats.cv_percent is None:
             summary.update(Text(text + " · CV needs 2 replicates"))
         elif stats.cv_percent > self.max_cv_pct:
             summary.add_class("-recount")
-            summary.update(Text(f"{text} · CV {format_number(stats.cv_percent)} % > "
-                                f"{self.max_cv_pct:g} %: RECOUNT REQUIRED (stored and flagged)"))
+            summary.update(
+                Text(
+                    f"{text} · CV {format_number(stats.cv_percent)} % > "
+                    f"{self.max_cv_pct:g} %: RECOUNT REQUIRED (stored and flagged)"
+                )
+            )
         else:
-            summary.update(Text(f"{text} · CV {format_number(stats.cv_percent)} % "
-                                f"(≤ {self.max_cv_pct:g} %)"))
+            summary.update(
+                Text(f"{text} · CV {format_number(stats.cv_percent)} % (≤ {self.max_cv_pct:g} %)")
+            )

@@ -58,8 +58,10 @@ def chart_text(points: Sequence[Point], width: int, height: int) -> Text:
     marks: set[tuple[int, int]] = set()
 
     def dot(x: float, y: float) -> tuple[int, int]:
-        return (round(x / x_max * (cols * 2 - 1)),
-                round((y_max - y) / (y_max - y_min) * (rows * 4 - 1)))
+        return (
+            round(x / x_max * (cols * 2 - 1)),
+            round((y_max - y) / (y_max - y_min) * (rows * 4 - 1)),
+        )
 
     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         (a, b), (c, d) = dot(x0, y0), dot(x1, y1)
@@ -88,8 +90,7 @@ def chart_text(points: Sequence[Point], width: int, height: int) -> Text:
             if (r, c) in marks:
                 out.append("●", style="bold green")
             else:
-                out.append(chr(0x2800 + grid[r][c]) if grid[r][c] else " ",
-                           style="green")
+                out.append(chr(0x2800 + grid[r][c]) if grid[r][c] else " ", style="green")
         out.append("\n")
     out.append(" " * label_w + "└" + "─" * cols + "\n", style="dim")
     mid = _label(x_max / 2)

@@ -20,8 +20,12 @@ from lottrack.kernel.units import Dim, format_number, format_quantity
 from lottrack.manufacturing.counts import HemocytometerReplicate
 
 MAX_REPLICATES = 6
-COLUMNS = (("live", "Live", ""), ("dead", "Dead", ""), ("squares", "Sq.", "4"),
-           ("dilution", "Dil.", "2"))
+COLUMNS = (
+    ("live", "Live", ""),
+    ("dead", "Dead", ""),
+    ("squares", "Sq.", "4"),
+    ("dilution", "Dil.", "2"),
+)
 
 
 class ReplicateRow(Horizontal):
@@ -35,8 +39,13 @@ class ReplicateRow(Horizontal):
         """Number, live, dead, squares, dilution, result."""
         yield Static(f"{self.position}", classes="rep-n")
         for key, label, default in COLUMNS:
-            yield Input(default, placeholder=label.lower().rstrip("."), compact=True,
-                        classes=f"rep-box rep-{key}", name=f"Replicate {self.position} {key}")
+            yield Input(
+                default,
+                placeholder=label.lower().rstrip("."),
+                compact=True,
+                classes=f"rep-box rep-{key}",
+                name=f"Replicate {self.position} {key}",
+            )
         yield Static("", classes="rep-result")
 
     def boxes(self) -> dict[str, str]:
@@ -65,8 +74,14 @@ class HemocytometerCalculator(Vertical):
     HemocytometerCalculator #add-replicate { margin-top: 1; }
     """
 
-    def __init__(self, *, replicates: int = 2, max_cv_pct: float = 10.0,
-                 decimal_separator: str = ".", id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        *,
+        replicates: int = 2,
+        max_cv_pct: float = 10.0,
+        decimal_separator: str = ".",
+        id: str | None = None,
+    ) -> None:  # noqa: A002
         super().__init__(name="Replicates", id=id)
         self.start = replicates
         self.max_cv_pct = max_cv_pct
@@ -75,8 +90,9 @@ class HemocytometerCalculator(Vertical):
 
     def compose(self) -> ComposeResult:
         """Column heads, the first rows, summary, an add button."""
-        yield Static("#  Live    Dead    Squares Dilution → viable cells/mL, viability",
-                     classes="rep-head")
+        yield Static(
+            "#  Live    Dead    Squares Dilution → viable cells/mL, viability", classes="rep-head"
+        )
         for position in range(1, self.start + 1):
             yield ReplicateRow(position)
         yield Static("", classes="rep-summary")
@@ -116,8 +132,9 @@ class HemocytometerCalculator(Vertical):
             return int(normal) if whole else float(normal)
         except ValueError:
             kind = "a whole number" if whole else "a number such as 2"
-            raise ValidationError(f'Replicate {position}: {what} "{text[:20]}" is not {kind}.',
-                                  field="Replicates") from None
+            raise ValidationError(
+                f'Replicate {position}: {what} "{text[:20]}" is not {kind}.', field="Replicates"
+            ) from None
 
     def _read(self, row: ReplicateRow) -> HemocytometerReplicate:
         boxes, n = row.boxes(), row.position
@@ -139,8 +156,9 @@ class HemocytometerCalculator(Vertical):
             try:
                 calc.count_replicate(rep.live, rep.dead, rep.squares, rep.dilution)
             except ValidationError as exc:
-                raise ValidationError(f"Replicate {row.position}: {exc.message}",
-                                      field="Replicates") from None
+                raise ValidationError(
+                    f"Replicate {row.position}: {exc.message}", field="Replicates"
+                ) from None
             out.append(rep)
         return out
 
@@ -160,12 +178,19 @@ class HemocytometerCalculator(Vertical):
                 one = calc.count_replicate(rep.live, rep.dead, rep.squares, rep.dilution)
             except ValidationError as exc:
                 result.update(Text("✗", style="bold red"))
-                self.error = self.error or (exc.message if exc.message.startswith("Replicate")
-                                            else f"Replicate {row.position}: {exc.message}")
+                self.error = self.error or (
+                    exc.message
+                    if exc.message.startswith("Replicate")
+                    else f"Replicate {row.position}: {exc.message}"
+                )
                 continue
             counts.append(one)
-            result.update(Text(f"→ {format_number(one.viable_per_ml)}, "
-                               f"{format_number(one.viability_percent)} %"))
+            result.update(
+                Text(
+                    f"→ {format_number(one.viable_per_ml)}, "
+                    f"{format_number(one.viability_percent)} %"
+                )
+            )
         error_line = self.query_one(".rep-error", Static)
         error_line.update(Text(self.error or ""))
         error_line.display = self.error is not None
@@ -185,7 +210,11 @@ class HemocytometerCalculator(Vertical):
         cv_text = format_number(cv, decimal_separator=sep)
         if cv > self.max_cv_pct:
             summary.add_class("-recount")
-            summary.update(Text(f"{text} · CV {cv_text} % > {self.max_cv_pct:g} %: "
-                                "RECOUNT REQUIRED (stored and flagged)"))
+            summary.update(
+                Text(
+                    f"{text} · CV {cv_text} % > {self.max_cv_pct:g} %: "
+                    "RECOUNT REQUIRED (stored and flagged)"
+                )
+            )
         else:
             summary.update(Text(f"{text} · CV {cv_text} % (≤ {self.max_cv_pct:g} %)"))

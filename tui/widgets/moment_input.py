@@ -36,8 +36,15 @@ class MomentField(TypedField):
     MomentField.-invalid .mf-error { display: block; }
     """
 
-    def __init__(self, field: str, clock: Callable[[], dt.datetime], *, value: str = "now",
-                 zone: dt.tzinfo | None = None, id: str | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        field: str,
+        clock: Callable[[], dt.datetime],
+        *,
+        value: str = "now",
+        zone: dt.tzinfo | None = None,
+        id: str | None = None,
+    ) -> None:  # noqa: A002
         super().__init__(name=field, id=id)
         self.field = field
         self.clock = clock
@@ -83,4 +90,3 @@ class MomentField(TypedField):
         if moment is None:
             raise ValidationError(self.error or f"{self.field}: not a time.", field=self.field)
         return moment
-

@@ -36,9 +36,17 @@ class QuantityField(TypedField):
     QuantityField.-shown .qf-error { display: block; }
     """
 
-    def __init__(self, field: str, dim: Dim, *, value: str = "", optional: bool = False,
-                 allow_zero: bool = False, decimal_separator: str = ".",
-                 id: str | None = None) -> None:  # noqa: A002 - Textual's parameter name
+    def __init__(
+        self,
+        field: str,
+        dim: Dim,
+        *,
+        value: str = "",
+        optional: bool = False,
+        allow_zero: bool = False,
+        decimal_separator: str = ".",
+        id: str | None = None,
+    ) -> None:  # noqa: A002 - Textual's parameter name
         super().__init__(name=field, id=id)
         self.field = field
         self.dim = dim
@@ -51,8 +59,12 @@ class QuantityField(TypedField):
     def compose(self) -> ComposeResult:
         """Input, conversion preview, and the message line under them."""
         with Horizontal():
-            yield Input(self._value, placeholder="e.g. " + self.dim.example(self._separator),
-                        compact=True, classes="qf-input")
+            yield Input(
+                self._value,
+                placeholder="e.g. " + self.dim.example(self._separator),
+                compact=True,
+                classes="qf-input",
+            )
             yield Static("", classes="qf-preview")
         yield Static("", classes="qf-error")
 
@@ -90,9 +102,13 @@ class QuantityField(TypedField):
             self._show_error()
             return None
         try:
-            parsed = parse_quantity(text, self.field, self.dim,
-                                    decimal_separator=self._separator,
-                                    allow_zero=self.allow_zero)
+            parsed = parse_quantity(
+                text,
+                self.field,
+                self.dim,
+                decimal_separator=self._separator,
+                allow_zero=self.allow_zero,
+            )
         except ValidationError as exc:
             self.error = exc.message
             preview.update(Text("✗ not valid"))

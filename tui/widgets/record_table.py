@@ -56,9 +56,13 @@ def highlighted_key(table: DataTable[Any]) -> str | None:
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
 
-def refill(table: DataTable[Cell], rows: Iterable[Row], key: Callable[[Row], str],
-           cells: Callable[[Row], Sequence[Cell]],
-           add: Callable[..., object] | None = None) -> dict[str, Row]:
+def refill(
+    table: DataTable[Cell],
+    rows: Iterable[Row],
+    key: Callable[[Row], str],
+    cells: Callable[[Row], Sequence[Cell]],
+    add: Callable[..., object] | None = None,
+) -> dict[str, Row]:
     """Replace the table's rows with ``rows`` (each added by ``add(table, *cells, key=…)``,
     else the table's own ``add_row``), keeping the cursor on the row it was on when that
     row is still there; returns the rows by key."""

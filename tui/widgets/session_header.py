@@ -63,15 +63,20 @@ class SessionHeader(Widget):
         text = ctx.clock().strftime(CLOCK_FORMAT)
         site = ctx.clock_site
         if site is not None and site.site_count > 1:
-            name = site.name if len(site.name) <= SITE_NAME_WIDTH else (
-                site.name[: SITE_NAME_WIDTH - 1] + "…")
+            name = (
+                site.name
+                if len(site.name) <= SITE_NAME_WIDTH
+                else (site.name[: SITE_NAME_WIDTH - 1] + "…")
+            )
             text += f" · {name}"
         return text
 
     def _person_text(self) -> str:
         user = context_of(self).user
-        text = " Not logged in" if user is None else (
-            f" {user.full_name} ({user.username}) · {', '.join(sorted(user.roles))}"
+        text = (
+            " Not logged in"
+            if user is None
+            else (f" {user.full_name} ({user.username}) · {', '.join(sorted(user.roles))}")
         )
         if self._subtitle:
             text += f" — {self._subtitle}"

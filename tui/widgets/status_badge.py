@@ -43,4 +43,3 @@ def conformity_text(conforms: bool | None, *, superseded: bool = False) -> Text:
     if superseded:
         text = Text(f"{text.plain} (superseded)", style="dim strike")
     return text
-

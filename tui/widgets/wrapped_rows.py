@@ -70,8 +70,11 @@ class StretchTable(RecordTable[Text]):
         grows = columns[self._stretch]
         if self._least is None:
             self._least = grows.width
-        room = (self.scrollable_content_region.width - 2 * self.cell_padding
-                - sum(c.get_render_width(self) for c in columns if c is not grows))
+        room = (
+            self.scrollable_content_region.width
+            - 2 * self.cell_padding
+            - sum(c.get_render_width(self) for c in columns if c is not grows)
+        )
         width = max(self._least, room)
         if width == grows.width:
             return False

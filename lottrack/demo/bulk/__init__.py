@@ -40,8 +40,10 @@ UNIT_SUBJECTS = len(JOURNEYS)
 CHUNK_UNITS = 25
 """Units' worth of subjects written per transaction (about 24 000 audit events)."""
 REAGENTS: tuple[tuple[str, str, str], ...] = (
-    ("MEM alpha", "medium", "M"), ("Human platelet lysate", "supplement", "PL"),
-    ("TrypLE Select", "dissociation", "T"), ("Saline + 5 % albumin", SUSPENSION_MEDIA, "SM"),
+    ("MEM alpha", "medium", "M"),
+    ("Human platelet lysate", "supplement", "PL"),
+    ("TrypLE Select", "dissociation", "T"),
+    ("Saline + 5 % albumin", SUSPENSION_MEDIA, "SM"),
 )
 """Reagent lots delivered each quarter: name, kind, lot-number prefix."""
 REAGENT_SUPPLIER = "Acme Bio"
@@ -58,15 +60,17 @@ class BulkReport:
     seconds: float
 
 
-def add_units(db: Database, units: int, *, seed: int = 0, chunk_units: int = CHUNK_UNITS
-              ) -> BulkReport:
+def add_units(
+    db: Database, units: int, *, seed: int = 0, chunk_units: int = CHUNK_UNITS
+) -> BulkReport:
     """Add ``units`` × 12 subjects to a demo database (built by
     :func:`lottrack.demo.database.build`, whose people, site and specification the journeys
     use), written in the order their lots
     started. ``seed`` makes the values (not the random codes) repeatable."""
     if units < 0 or chunk_units < 1:
-        raise ValidationError("Units: must be zero or more, in chunks of at least one.",
-                              field="scale")
+        raise ValidationError(
+            "Units: must be zero or more, in chunks of at least one.", field="scale"
+        )
     started = time.perf_counter()
     with db.reader() as session:
         fac = Facility.load(session)
@@ -79,16 +83,16 @@ def add_units(db: Database, units: int, *, seed: int = 0, chunk_units: int = CHU
     for first in range(0, len(journeys), per_chunk):
         with db.engine.execution_options(lottrack_write=True).begin() as conn:
             batch = Batch(conn)
-            for journey, anchor in journeys[first:first + per_chunk]:
-                journey.build(Trip(batch, fac, rng, reagents, now, fac.next_subject_number),
-                              anchor)
+            for journey, anchor in journeys[first : first + per_chunk]:
+                journey.build(Trip(batch, fac, rng, reagents, now, fac.next_subject_number), anchor)
                 fac.next_subject_number += 1
             events += batch.write()
     if db.dialect == "postgresql" and units:  # planner statistics for the new rows, now
         with db.engine.begin() as conn:
             quote = conn.dialect.identifier_preparer.quote
-            conn.exec_driver_sql("ANALYZE " + ", ".join(
-                quote(t.name) for t in SQLModel.metadata.sorted_tables))
+            conn.exec_driver_sql(
+                "ANALYZE " + ", ".join(quote(t.name) for t in SQLModel.metadata.sorted_tables)
+            )
     return BulkReport(units, units * UNIT_SUBJECTS, events, time.perf_counter() - started)
 
 
@@ -106,13 +110,19 @@ def _reagents(db: Database, fac: Facility, now: dt.datetime) -> Reagents:
     before the quarter, released by QA the next day (``reagents.register_reagent_lot`` /
     ``release_reagent_lot``); lots from an earlier bulk build are reused."""
     quarters = _quarters(now - HISTORY - dt.timedelta(days=30), now)
-    wanted = {f"{prefix}-{y % 100:02d}Q{q + 1}": (y, q, name, kind)
-              for y, q in quarters for name, kind, prefix in REAGENTS}
+    wanted = {
+        f"{prefix}-{y % 100:02d}Q{q + 1}": (y, q, name, kind)
+        for y, q in quarters
+        for name, kind, prefix in REAGENTS
+    }
     by_quarter: dict[tuple[int, int], dict[str, Row]] = {key: {} for key in quarters}
     with db.reader() as session:
-        for lot in session.exec(select(ReagentLot).where(
+        for lot in session.exec(
+            select(ReagentLot).where(
                 col(ReagentLot.lot_number).in_(list(wanted)),
-                ReagentLot.supplier == REAGENT_SUPPLIER)).all():
+                ReagentLot.supplier == REAGENT_SUPPLIER,
+            )
+        ).all():
             y, q, _name, kind = wanted.pop(lot.lot_number)
             by_quarter[(y, q)][kind] = lot.model_dump()
     tech, qa = fac.who("technician"), fac.who("qa")
@@ -121,15 +131,28 @@ def _reagents(db: Database, fac: Facility, now: dt.datetime) -> Reagents:
         for lot_number, (y, q, name, kind) in sorted(wanted.items()):
             delivered = dt.datetime(y, 3 * q + 1, 1, 8, tzinfo=dt.UTC) - dt.timedelta(days=14)
             batch.step(tech.actor)
-            row = batch.add("reagent_lot", {
-                "name": name, "kind": kind, "supplier": REAGENT_SUPPLIER,
-                "lot_number": lot_number, "expiry": (delivered + REAGENT_SHELF_LIFE).date(),
-                "status": "quarantine", "created_at": delivered, "created_by": tech.id,
-            })
+            row = batch.add(
+                "reagent_lot",
+                {
+                    "name": name,
+                    "kind": kind,
+                    "supplier": REAGENT_SUPPLIER,
+                    "lot_number": lot_number,
+                    "expiry": (delivered + REAGENT_SHELF_LIFE).date(),
+                    "status": "quarantine",
+                    "created_at": delivered,
+                    "created_by": tech.id,
+                },
+            )
             batch.step(qa.actor)
-            batch.update("reagent_lot", row, f"released for use by QA ({qa.username})",
-                         status="released", released_by=qa.id,
-                         released_at=delivered + dt.timedelta(days=1))
+            batch.update(
+                "reagent_lot",
+                row,
+                f"released for use by QA ({qa.username})",
+                status="released",
+                released_by=qa.id,
+                released_at=delivered + dt.timedelta(days=1),
+            )
             by_quarter[(y, q)][kind] = row
         if wanted:
             batch.write()

@@ -132,8 +132,7 @@ class Batch:
         self._next_id[name] = value + 1
         return value
 
-    def add(self, name: str, values: Mapping[str, Any], *, live: bool = False
-            ) -> dict[str, Any]:
+    def add(self, name: str, values: Mapping[str, Any], *, live: bool = False) -> dict[str, Any]:
         """Insert a row of table ``name`` (id given or assigned) and audit it in the current
         step; returns the row, which later :meth:`update` calls change. ``live`` audits the
         row object itself rather than a copy (a signature, whose content hash is filled in
@@ -176,20 +175,33 @@ class Batch:
         key = (fin, year)
         if key not in self._din_seq:
             t = table("din_counter")
-            last = self.conn.execute(select(t.c.last_sequence).where(
-                t.c.fin == fin, t.c.year == year)).scalar()
+            last = self.conn.execute(
+                select(t.c.last_sequence).where(t.c.fin == fin, t.c.year == year)
+            ).scalar()
             self._din_start[key] = -1 if last is None else int(last)
             self._din_seq[key] = int(last or 0)
         self._din_seq[key] += 1
         return self._din_seq[key]
 
-    def _audit(self, name: str, row: Mapping[str, Any], action: str, values: dict[str, Any],
-               reason: str) -> None:
+    def _audit(
+        self, name: str, row: Mapping[str, Any], action: str, values: dict[str, Any], reason: str
+    ) -> None:
         if not self._actor[1]:
             raise ValueError("bulk rows need a person: call step() first")
         pk = str(row["id"])
-        self._events.append(_Event(self._step, _table_order()[name], pk.zfill(20), pk,
-                                   table(name), action, values, reason, self._actor))
+        self._events.append(
+            _Event(
+                self._step,
+                _table_order()[name],
+                pk.zfill(20),
+                pk,
+                table(name),
+                action,
+                values,
+                reason,
+                self._actor,
+            )
+        )
 
     # ------------------------------------------------------------------- writing
 
@@ -210,10 +222,15 @@ class Batch:
                 signed.row["content_sha256"] = audit.sha256_of(signed.content(session))
         if self._signed:
             t = table("signature")
-            self.conn.execute(update(t).where(t.c.id == bindparam("b_id"))
-                              .values(content_sha256=bindparam("b_sha")),
-                              [{"b_id": signed.row["id"], "b_sha": signed.row["content_sha256"]}
-                               for signed in self._signed])
+            self.conn.execute(
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(content_sha256=bindparam("b_sha")),
+                [
+                    {"b_id": signed.row["id"], "b_sha": signed.row["content_sha256"]}
+                    for signed in self._signed
+                ],
+            )
         for name in names:
             if name in STAGE_B and not (name == "signature" and self._signed):
                 self._insert(name)
@@ -242,10 +259,14 @@ class Batch:
         if not rows:
             return
         t = table(name)
-        stmt = (update(t).where(t.c.id == bindparam("b_id"))
-                .values({c: bindparam(f"b_{c}") for c in columns}))
-        self.conn.execute(stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in columns}}
-                                 for r in rows])
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values({c: bindparam(f"b_{c}") for c in columns})
+        )
+        self.conn.execute(
+            stmt, [{"b_id": r["id"], **{f"b_{c}": r[c] for c in columns}} for r in rows]
+        )
 
     def _write_din_counters(self) -> None:
         t = DinCounter.__table__  # type: ignore[attr-defined]
@@ -253,8 +274,9 @@ class Batch:
             if self._din_start[(fin, year)] < 0:
                 self.conn.execute(t.insert().values(fin=fin, year=year, last_sequence=last))
             else:
-                self.conn.execute(update(t).where(t.c.fin == fin, t.c.year == year)
-                                  .values(last_sequence=last))
+                self.conn.execute(
+                    update(t).where(t.c.fin == fin, t.c.year == year).values(last_sequence=last)
+                )
 
     def _move_sequences(self, names: Iterable[str]) -> None:
         if self.conn.dialect.name != "postgresql":
@@ -262,7 +284,8 @@ class Batch:
         for name in names:
             self.conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
-                f'(SELECT max(id) FROM "{name}"))')
+                f'(SELECT max(id) FROM "{name}"))'
+            )
 
     def _render(self) -> Iterable[dict[str, Any]]:
         """The audit events, in flush order, as :func:`lottrack.storage.audit.append_events`
@@ -284,8 +307,13 @@ class Batch:
                     continue
             state[key] = (values, content)
             yield {
-                "at": utcnow(), "user_id": ev.actor[0], "username": ev.actor[1],
-                "action": ev.action, "entity": ev.table.name, "entity_id": ev.pk,
-                "changes": audit.canonical_json(changes), "reason": ev.reason,
+                "at": utcnow(),
+                "user_id": ev.actor[0],
+                "username": ev.actor[1],
+                "action": ev.action,
+                "entity": ev.table.name,
+                "entity_id": ev.pk,
+                "changes": audit.canonical_json(changes),
+                "reason": ev.reason,
                 "row_hash": audit.sha256_of(content),
             }

@@ -33,11 +33,9 @@ PARTS: dict[str, tuple[str, tuple[Action, ...]]] = {
     "technician": ("tech", (Action.RECORD_MANUFACTURING, Action.REGISTER_REAGENT)),
     "technician2": ("tech2", (Action.RECORD_MANUFACTURING,)),
     "qa": ("qa", (Action.DECIDE_DISPOSITION, Action.RELEASE_REAGENT)),
-    "pharmacist": ("pharm", (Action.DISPENSE, Action.MANAGE_ALLOCATION,
-                             Action.SCHEDULE_VISITS)),
+    "pharmacist": ("pharm", (Action.DISPENSE, Action.MANAGE_ALLOCATION, Action.SCHEDULE_VISITS)),
     "pharmacist2": ("pharm2", (Action.DISPENSE,)),
-    "clinician": ("ward", (Action.REGISTER_SUBJECT, Action.RECORD_WEIGHT,
-                           Action.RECORD_INFUSION)),
+    "clinician": ("ward", (Action.REGISTER_SUBJECT, Action.RECORD_WEIGHT, Action.RECORD_INFUSION)),
 }
 """Who plays which part in the bulk journeys (the demo cast), and what each must be
 allowed to do."""
@@ -82,12 +80,13 @@ class Facility:
         for part, (username, actions) in PARTS.items():
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None or user.id is None:
-                raise NotFound(f"The demo person '{username}' is missing; bulk subjects are "
-                               "added to a demo database only.")
+                raise NotFound(
+                    f"The demo person '{username}' is missing; bulk subjects are "
+                    "added to a demo database only."
+                )
             for action in actions:
                 if not allowed(user.role_set, action):
-                    raise ValidationError(f"The demo person '{username}' may not "
-                                          f"{action.value}.")
+                    raise ValidationError(f"The demo person '{username}' may not {action.value}.")
             people[part] = Person(user.id, user.username, user.full_name)
         site = session.exec(select(Site).order_by(col(Site.id))).first()
         if site is None:
@@ -97,18 +96,28 @@ class Facility:
         spec_items = {i.code: i for i in items(session, spec.id)}
         codes = set(session.exec(select(Subject.coi_id)).all())
         codes |= set(session.exec(select(ProductUnit.kit_code)).all())
-        numbers = [int(c[len(SUBJECT_PREFIX):]) for c in session.exec(select(Subject.code)).all()
-                   if c.startswith(SUBJECT_PREFIX) and c[len(SUBJECT_PREFIX):].isdigit()]
+        numbers = [
+            int(c[len(SUBJECT_PREFIX) :])
+            for c in session.exec(select(Subject.code)).all()
+            if c.startswith(SUBJECT_PREFIX) and c[len(SUBJECT_PREFIX) :].isdigit()
+        ]
         session.expunge_all()
         return cls(
-            people=people, site=site, spec=spec, spec_items=spec_items,
-            dose_window=calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
-                                        settings.get_float(session, "dose_max_cells_per_kg")),
+            people=people,
+            site=site,
+            spec=spec,
+            spec_items=spec_items,
+            dose_window=calc.DoseWindow(
+                settings.get_float(session, "dose_min_cells_per_kg"),
+                settings.get_float(session, "dose_max_cells_per_kg"),
+            ),
             weight_max_age_days=settings.get_float(session, "weight_max_age_days"),
-            administration_window=dt.timedelta(minutes=settings.get_float(
-                session, "administration_window_minutes")),
+            administration_window=dt.timedelta(
+                minutes=settings.get_float(session, "administration_window_minutes")
+            ),
             period2_weeks=settings.get_int(session, "period2_week"),
-            next_subject_number=max(numbers, default=0) + 1, used_codes=codes,
+            next_subject_number=max(numbers, default=0) + 1,
+            used_codes=codes,
         )
 
     def who(self, part: str) -> Person:
@@ -128,17 +137,33 @@ class Facility:
         """A QC result judged against the specification item ``code`` (memoised)."""
         key = (code, text, endotoxin_limit)
         if key not in self._judged:
-            self._judged[key] = judge(self.spec_items[code], text,
-                                      decimal_separator=self.site.decimal_separator,
-                                      endotoxin_limit=endotoxin_limit)
+            self._judged[key] = judge(
+                self.spec_items[code],
+                text,
+                decimal_separator=self.site.decimal_separator,
+                endotoxin_limit=endotoxin_limit,
+            )
         return self._judged[key]
 
-    def moment(self, at: dt.datetime, what: str, *, after: dt.datetime | None = None,
-               after_what: str = "", strictly: bool = False) -> dt.datetime:
+    def moment(
+        self,
+        at: dt.datetime,
+        what: str,
+        *,
+        after: dt.datetime | None = None,
+        after_what: str = "",
+        strictly: bool = False,
+    ) -> dt.datetime:
         """``at`` checked as the services check a typed moment (not in the future, not
         before ``after``)."""
-        return check_moment(self.site, at, what, not_before=after, not_before_what=after_what,
-                            strictly_after=strictly)
+        return check_moment(
+            self.site,
+            at,
+            what,
+            not_before=after,
+            not_before_what=after_what,
+            strictly_after=strictly,
+        )
 
     def random_code(self, prefix: str, length: int) -> str:
         """A code of the services' form (``secrets``, unambiguous alphabet), unused."""

@@ -58,10 +58,16 @@ HISTORY = dt.timedelta(days=540)
 """How far back finished journeys reach."""
 QC_CHOICES: dict[str, tuple[str, ...]] = {
     "viability_fresh": ("91 %", "93 %", "94 %", "95 %", "96 %"),
-    "cd73": ("98.2 %", "99.1 %", "99.5 %"), "cd90": ("97.6 %", "98.7 %", "99.2 %"),
-    "cd105": ("96.4 %", "97.9 %", "98.8 %"), "cd45": ("0.2 %", "0.4 %", "0.9 %"),
-    "cd34": ("0.1 %", "0.2 %", "0.5 %"), "cd14": ("0.3 %", "0.6 %"), "cd19": ("0.1 %", "0.2 %"),
-    "hla_dr": ("0.5 %", "1.1 %"), "sterility": ("no growth",), "mycoplasma": ("not detected",),
+    "cd73": ("98.2 %", "99.1 %", "99.5 %"),
+    "cd90": ("97.6 %", "98.7 %", "99.2 %"),
+    "cd105": ("96.4 %", "97.9 %", "98.8 %"),
+    "cd45": ("0.2 %", "0.4 %", "0.9 %"),
+    "cd34": ("0.1 %", "0.2 %", "0.5 %"),
+    "cd14": ("0.3 %", "0.6 %"),
+    "cd19": ("0.1 %", "0.2 %"),
+    "hla_dr": ("0.5 %", "1.1 %"),
+    "sterility": ("no growth",),
+    "mycoplasma": ("not detected",),
     "endotoxin": ("0.12 EU/mL", "0.25 EU/mL", "0.4 EU/mL"),
     "karyotype": ("46,XX normal", "46,XY normal"),
     "potency": ("55 % inhibition at 1:10", "62 % inhibition at 1:10", "71 % inhibition at 1:10"),
@@ -88,24 +94,37 @@ class Trip:
         """A random whole number of minutes."""
         return self.rng.randint(low, high) * MINUTE
 
-    def made_lot(self, formulated: dt.datetime, *, cryopreserve: bool = False,
-                 qc: dict[str, str | None] | None = None) -> tuple[Made, Row]:
+    def made_lot(
+        self,
+        formulated: dt.datetime,
+        *,
+        cryopreserve: bool = False,
+        qc: dict[str, str | None] | None = None,
+    ) -> tuple[Made, Row]:
         """Register → harvest → P0–P4 with counts → weight → final count → one bag → QC
         (``Scenario.made_lot``); the lot awaits release. ``qc`` overrides results (None
         leaves one out)."""
         collected = formulated - 16 * DAY - self.minutes(0, 300)
         made = self.harvested(collected)
-        mfg.passages(self.b, self.fac, self.rng, made, self.reagents, collected + 3 * HOUR,
-                     harvested=5)
+        mfg.passages(
+            self.b, self.fac, self.rng, made, self.reagents, collected + 3 * HOUR, harvested=5
+        )
         kg = self.rng.randrange(104, 211) / 2
         scale = ph.weight(self.b, self.fac, made.subject, kg, formulated - DAY)
         count = mfg.final_count(self.b, self.fac, self.rng, made, formulated - HOUR)
         volume = round(1.5e6 * kg / count["mean_viable_per_ml"])  # mid-window dose
-        bag = mfg.formulate(self.b, self.fac, made, formulated, volume,
-                            cryopreserve=cryopreserve)
-        store, temperature = (STORE_FROZEN if cryopreserve else STORE_COLD)
-        mfg.custody(self.b, self.fac, made.tech, bag, CLEANROOM, store,
-                    formulated + 15 * MINUTE, temperature)
+        bag = mfg.formulate(self.b, self.fac, made, formulated, volume, cryopreserve=cryopreserve)
+        store, temperature = STORE_FROZEN if cryopreserve else STORE_COLD
+        mfg.custody(
+            self.b,
+            self.fac,
+            made.tech,
+            bag,
+            CLEANROOM,
+            store,
+            formulated + 15 * MINUTE,
+            temperature,
+        )
         results = {code: self.rng.choice(options) for code, options in QC_CHOICES.items()}
         chosen = {k: v for k, v in {**results, **(qc or {})}.items() if v is not None}
         mfg.qc(self.b, self.fac, made, formulated + 30 * MINUTE, chosen, kg)
@@ -115,8 +134,9 @@ class Trip:
         """A registered subject (weighed at screening), their harvest and its lot."""
         registered = collected - self.rng.randint(2, 30) * DAY
         subject = mfg.register(self.b, self.fac, self.rng, self.number, registered)
-        ph.weight(self.b, self.fac, subject, self.rng.randrange(104, 211) / 2,
-                  registered + 20 * MINUTE)
+        ph.weight(
+            self.b, self.fac, subject, self.rng.randrange(104, 211) / 2, registered + 20 * MINUTE
+        )
         tech = self.fac.who(self.rng.choice(("technician", "technician2")))
         return mfg.harvest_and_lot(self.b, self.fac, self.rng, subject, collected, tech)
 
@@ -125,40 +145,72 @@ class Trip:
         same on lots of either sequence (journeys 8 and 9), so it tells nothing of the
         arm."""
         dev = quality.open_deviation(
-            self.b, made.tech, made.lot, formulated + 35 * MINUTE, planned=True,
+            self.b,
+            made.tech,
+            made.lot,
+            formulated + 35 * MINUTE,
+            planned=True,
             description="Formulation started 2 h after the planned time: cleanroom B was "
-                        "booked for maintenance.",
-            impact="None expected: the cells were held at 2–8 °C within the validated "
-                   "hold time.",
-            corrective_action="Maintenance is booked outside production days.")
-        quality.close_deviation(self.b, self.fac, dev, formulated + 45 * MINUTE,
-                                "Hold time within validated limits; no impact on the "
-                                "product.")
+            "booked for maintenance.",
+            impact="None expected: the cells were held at 2–8 °C within the validated hold time.",
+            corrective_action="Maintenance is booked outside production days.",
+        )
+        quality.close_deviation(
+            self.b,
+            self.fac,
+            dev,
+            formulated + 45 * MINUTE,
+            "Hold time within validated limits; no impact on the product.",
+        )
 
     def release(self, made: Made, at: dt.datetime) -> None:
         """QA releases the lot (``Scenario.release``)."""
-        mfg.decide(self.b, self.fac, made, lots.RELEASED, at,
-                   "batch record reviewed; all results conform")
+        mfg.decide(
+            self.b, self.fac, made, lots.RELEASED, at, "batch record reviewed; all results conform"
+        )
 
-    def period(self, made: Made, visit: Row, sequence: str, scale: Row, at: dt.datetime, *,
-               infuse: bool = True,
-               reactions: str = "", grade: int | None = None) -> None:
+    def period(
+        self,
+        made: Made,
+        visit: Row,
+        sequence: str,
+        scale: Row,
+        at: dt.datetime,
+        *,
+        infuse: bool = True,
+        reactions: str = "",
+        grade: int | None = None,
+    ) -> None:
         """Dispense (MSC bag or placebo, by the allocation), second-verify, and infuse."""
         media = None
         if arm_for(sequence, visit["period"]) != MSC:
             media = self.reagents.usable(self.fac, "suspension-media", at)
         else:
             assert made.bag is not None
-            mfg.custody(self.b, self.fac, self.fac.who("pharmacist"), made.bag, STORE_COLD[0],
-                        PHARMACY, at - 10 * MINUTE, "5 °C")
-        done = ph.dispense(self.b, self.fac, made, visit, sequence, scale, at,
-                           placebo_media=media)
+            mfg.custody(
+                self.b,
+                self.fac,
+                self.fac.who("pharmacist"),
+                made.bag,
+                STORE_COLD[0],
+                PHARMACY,
+                at - 10 * MINUTE,
+                "5 °C",
+            )
+        done = ph.dispense(self.b, self.fac, made, visit, sequence, scale, at, placebo_media=media)
         ph.second_verify(self.b, self.fac, made, done, at + 8 * MINUTE, media)
-        mfg.custody(self.b, self.fac, self.fac.who("clinician"), done.unit, PHARMACY, WARD,
-                    at + 12 * MINUTE, "6 °C")
+        mfg.custody(
+            self.b,
+            self.fac,
+            self.fac.who("clinician"),
+            done.unit,
+            PHARMACY,
+            WARD,
+            at + 12 * MINUTE,
+            "6 °C",
+        )
         if infuse:  # the bedside check before the use-by (30 min after dispensing)
-            ph.infuse(self.b, self.fac, done, at + 18 * MINUTE, reactions=reactions,
-                      grade=grade)
+            ph.infuse(self.b, self.fac, done, at + 18 * MINUTE, reactions=reactions, grade=grade)
 
 
 # Each journey is built from an anchor drawn beforehand (:func:`plan`): the collection of
@@ -167,8 +219,9 @@ class Trip:
 
 def _in_expansion(t: Trip, collected: dt.datetime) -> None:
     made = t.harvested(collected)
-    mfg.passages(t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=3,
-                 seeded_only=1)
+    mfg.passages(
+        t.b, t.fac, t.rng, made, t.reagents, collected + 3 * HOUR, harvested=3, seeded_only=1
+    )
 
 
 def _awaiting(t: Trip, formulated: dt.datetime) -> None:
@@ -182,12 +235,23 @@ def _out_of_spec(t: Trip, formulated: dt.datetime) -> None:
 def _quarantined(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated)
     quality.open_deviation(
-        t.b, made.tech, made.lot, formulated + 40 * MINUTE, planned=False,
+        t.b,
+        made.tech,
+        made.lot,
+        formulated + 40 * MINUTE,
+        planned=False,
         description="Incubator 2 read 39.4 °C for 40 minutes during the P4 culture.",
         impact="Under assessment: the cells may have been stressed.",
-        corrective_action="Incubator 2 taken out of service; its alarm threshold checked.")
-    mfg.decide(t.b, t.fac, made, lots.QUARANTINED, formulated + 50 * MINUTE,
-               "incubator temperature excursion under investigation")
+        corrective_action="Incubator 2 taken out of service; its alarm threshold checked.",
+    )
+    mfg.decide(
+        t.b,
+        t.fac,
+        made,
+        lots.QUARANTINED,
+        formulated + 50 * MINUTE,
+        "incubator temperature excursion under investigation",
+    )
 
 
 def _both_infused(t: Trip, formulated: dt.datetime) -> None:
@@ -207,36 +271,67 @@ def _rejected(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, qc={"sterility": growth})
     sterility = t.fac.spec_items["sterility"].id
     first = next(r for r in made.qc if r["spec_item_id"] == sterility)
-    mfg.qc(t.b, t.fac, made, formulated + 3 * DAY, {"sterility": growth}, scale["weight_kg"],
-           retest_of=first, reason="OOS investigation: culture of the retained sample")
-    quality.close_investigation(t.b, t.fac, made.lot, formulated + 3 * DAY + HOUR,
-                                conclusion="Growth confirmed on the retained sample; no "
-                                "assignable laboratory error.")
-    mfg.decide(t.b, t.fac, made, lots.REJECTED, formulated + 3 * DAY + 2 * HOUR,
-               "sterility failure confirmed on retest")
+    mfg.qc(
+        t.b,
+        t.fac,
+        made,
+        formulated + 3 * DAY,
+        {"sterility": growth},
+        scale["weight_kg"],
+        retest_of=first,
+        reason="OOS investigation: culture of the retained sample",
+    )
+    quality.close_investigation(
+        t.b,
+        t.fac,
+        made.lot,
+        formulated + 3 * DAY + HOUR,
+        conclusion="Growth confirmed on the retained sample; no assignable laboratory error.",
+    )
+    mfg.decide(
+        t.b,
+        t.fac,
+        made,
+        lots.REJECTED,
+        formulated + 3 * DAY + 2 * HOUR,
+        "sterility failure confirmed on retest",
+    )
 
 
 def _exceptional(t: Trip, formulated: dt.datetime) -> None:
     made, _ = t.made_lot(formulated, qc={"cd105": "93.5 %"})
-    quality.close_investigation(t.b, t.fac, made.lot, formulated + 48 * MINUTE,
-                                conclusion="Assay controls and instrument within limits; no "
-                                "assignable laboratory error. CD105 93.5 % stands.")
-    mfg.decide(t.b, t.fac, made, lots.RELEASED_EXCEPTIONAL, formulated + 50 * MINUTE,
-               "CD105 marginally below specification; clinical need", mfg.Exceptional(
-                   physician_request="Dr. M. Weber, written request of today: no alternative "
-                                     "treatment; proceed with the subject's own cells.",
-                   risk_evaluation="CD105 93.5 % against ≥ 95 %; identity otherwise confirmed "
-                                   "(CD73, CD90 conform); risk judged low.",
-                   physician_acceptance="Dr. M. Weber accepted the risk evaluation in "
-                                        "writing."))
+    quality.close_investigation(
+        t.b,
+        t.fac,
+        made.lot,
+        formulated + 48 * MINUTE,
+        conclusion="Assay controls and instrument within limits; no "
+        "assignable laboratory error. CD105 93.5 % stands.",
+    )
+    mfg.decide(
+        t.b,
+        t.fac,
+        made,
+        lots.RELEASED_EXCEPTIONAL,
+        formulated + 50 * MINUTE,
+        "CD105 marginally below specification; clinical need",
+        mfg.Exceptional(
+            physician_request="Dr. M. Weber, written request of today: no alternative "
+            "treatment; proceed with the subject's own cells.",
+            risk_evaluation="CD105 93.5 % against ≥ 95 %; identity otherwise confirmed "
+            "(CD73, CD90 conform); risk judged low.",
+            physician_acceptance="Dr. M. Weber accepted the risk evaluation in writing.",
+        ),
+    )
 
 
 def _at_bedside(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, cryopreserve=True)
     t.planned_deviation(made, formulated)
     t.release(made, formulated + 50 * MINUTE)
-    v1, _ = ph.enrol(t.b, t.fac, made.subject, PLACEBO_FIRST, t.now.date(),
-                     formulated + 55 * MINUTE)
+    v1, _ = ph.enrol(
+        t.b, t.fac, made.subject, PLACEBO_FIRST, t.now.date(), formulated + 55 * MINUTE
+    )
     t.period(made, v1, PLACEBO_FIRST, scale, formulated + 70 * MINUTE, infuse=False)
 
 
@@ -272,6 +367,7 @@ Anchor = Callable[[random.Random, dt.datetime, int], dt.datetime]
 def _ago(low: dt.timedelta, high: dt.timedelta) -> Anchor:
     def draw(rng: random.Random, now: dt.datetime, _weeks: int) -> dt.datetime:
         return now - low - rng.randint(0, int((high - low) / MINUTE)) * MINUTE
+
     return draw
 
 
@@ -308,8 +404,9 @@ JOURNEYS: tuple[Journey, ...] = (
 """One unit: the demo trial's twelve subjects, in the demo's order."""
 
 
-def plan(units: int, rng: random.Random, now: dt.datetime, period2_weeks: int
-         ) -> list[tuple[Journey, dt.datetime]]:
+def plan(
+    units: int, rng: random.Random, now: dt.datetime, period2_weeks: int
+) -> list[tuple[Journey, dt.datetime]]:
     """``units`` × the twelve journeys with their anchors, ordered by the start of their
     lot, so that ids follow time as they do in a database filled day by day."""
     drawn = [(j.anchor(rng, now, period2_weeks), j) for _ in range(units) for j in JOURNEYS]

@@ -73,8 +73,10 @@ class Reagents:
         """The reagent lot of ``kind`` in use on ``on`` (released, not expired that day)."""
         local = on.astimezone(site_zone(fac.site)).date()
         lot = self.by_quarter[(local.year, (local.month - 1) // 3)][kind]
-        require(lot["status"] == "released" and lot["expiry"] >= local,
-                f"reagent lot {lot['lot_number']} is not usable on {local}")
+        require(
+            lot["status"] == "released" and lot["expiry"] >= local,
+            f"reagent lot {lot['lot_number']} is not usable on {local}",
+        )
         return lot
 
 
@@ -92,23 +94,29 @@ class Made:
     qc: tuple[Row, ...] = ()
 
 
-def register(b: Batch, fac: Facility, rng: random.Random, number: int,
-             at: dt.datetime) -> Row:
+def register(b: Batch, fac: Facility, rng: random.Random, number: int, at: dt.datetime) -> Row:
     """``subjects.register_subject``: code, initials, date of birth, chain-of-identity id."""
     nurse = fac.who("clinician")
     require(number < 1_000_000, f"subject number {number} does not fit a subject code")
     born = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(20_000))
     b.step(nurse.actor)
-    return b.add("subject", {
-        "code": f"TLS-{number:03d}", "date_of_birth": born, "site_id": fac.site.id,
-        "initials": "".join(rng.choice("ABCDEFGHJKLMNPRSTVW") for _ in range(2)),
-        "coi_id": fac.coi(), "created_at": fac.moment(at, "Registered at"),
-        "created_by": nurse.id,
-    })
+    return b.add(
+        "subject",
+        {
+            "code": f"TLS-{number:03d}",
+            "date_of_birth": born,
+            "site_id": fac.site.id,
+            "initials": "".join(rng.choice("ABCDEFGHJKLMNPRSTVW") for _ in range(2)),
+            "coi_id": fac.coi(),
+            "created_at": fac.moment(at, "Registered at"),
+            "created_by": nurse.id,
+        },
+    )
 
 
-def harvest_and_lot(b: Batch, fac: Facility, rng: random.Random, subject: Row,
-                    collected: dt.datetime, tech: Person) -> Made:
+def harvest_and_lot(
+    b: Batch, fac: Facility, rng: random.Random, subject: Row, collected: dt.datetime, tech: Person
+) -> Made:
     """``harvests.record_harvest`` (with its DIN) and ``expansion.start_lot``."""
     birth = dt.datetime.combine(subject["date_of_birth"], dt.time(), dt.UTC)
     collected = fac.moment(collected, "Collected at", after=birth, after_what="birth")
@@ -120,30 +128,68 @@ def harvest_and_lot(b: Batch, fac: Facility, rng: random.Random, subject: Row,
     require(sequence <= MAX_SEQUENCE, f"no DIN sequence left for 20{year:02d}")
     din = format_din(fac.site.fin, year, sequence)
     b.step(tech.actor)
-    b.add("issued_din", {"din": din, "fin": fac.site.fin, "year": year, "sequence": sequence,
-                         "purpose": "harvest", "issued_at": recorded, "issued_by": tech.id})
+    b.add(
+        "issued_din",
+        {
+            "din": din,
+            "fin": fac.site.fin,
+            "year": year,
+            "sequence": sequence,
+            "purpose": "harvest",
+            "issued_at": recorded,
+            "issued_by": tech.id,
+        },
+    )
     b.step(tech.actor)
-    harvest = b.add("harvest", {
-        "subject_id": subject["id"], "din": din, "collected_at": collected,
-        "volume_ml": volume.value, "volume_text": volume.text, "anticoagulant": "heparin",
-        "aspiration_site": "posterior iliac crest", "tnc_cells_total": tnc.value,
-        "tnc_text": tnc.text, "operator_id": tech.id, "created_at": recorded,
-    })
+    harvest = b.add(
+        "harvest",
+        {
+            "subject_id": subject["id"],
+            "din": din,
+            "collected_at": collected,
+            "volume_ml": volume.value,
+            "volume_text": volume.text,
+            "anticoagulant": "heparin",
+            "aspiration_site": "posterior iliac crest",
+            "tnc_cells_total": tnc.value,
+            "tnc_text": tnc.text,
+            "operator_id": tech.id,
+            "created_at": recorded,
+        },
+    )
     b.step(tech.actor)
-    lot = b.add("lot", {
-        "lot_number": LOT_PREFIX + din, "harvest_id": harvest["id"],
-        "subject_id": subject["id"], "spec_id": fac.spec.id, "status": lots.IN_PROCESS,
-        "created_at": recorded + 5 * MINUTE, "created_by": tech.id,
-    })
+    lot = b.add(
+        "lot",
+        {
+            "lot_number": LOT_PREFIX + din,
+            "harvest_id": harvest["id"],
+            "subject_id": subject["id"],
+            "spec_id": fac.spec.id,
+            "status": lots.IN_PROCESS,
+            "created_at": recorded + 5 * MINUTE,
+            "created_by": tech.id,
+        },
+    )
     return Made(subject, harvest, lot, tech)
 
 
-def passages(b: Batch, fac: Facility, rng: random.Random, made: Made, reagents: Reagents,
-             start: dt.datetime, *, harvested: int, seeded_only: int = 0) -> None:
+def passages(
+    b: Batch,
+    fac: Facility,
+    rng: random.Random,
+    made: Made,
+    reagents: Reagents,
+    start: dt.datetime,
+    *,
+    harvested: int,
+    seeded_only: int = 0,
+) -> None:
     """``expansion.record_passage`` / ``record_passage_harvest`` for P0 … and a
     passage-harvest count of each; ``seeded_only`` more passages are still in culture."""
-    require(harvested + seeded_only - 1 <= fac.spec.max_passage,
-            f"specification v{fac.spec.version} allows passages up to P{fac.spec.max_passage}")
+    require(
+        harvested + seeded_only - 1 <= fac.spec.max_passage,
+        f"specification v{fac.spec.version} allows passages up to P{fac.spec.max_passage}",
+    )
     tech, lot = made.tech, made.lot
     floor, at = made.harvest["collected_at"], start
     for number in range(harvested + seeded_only):
@@ -151,70 +197,125 @@ def passages(b: Batch, fac: Facility, rng: random.Random, made: Made, reagents: 
         seeded = fac.typed(seeded_text, Dim.CELLS)
         area = fac.typed(area_text, Dim.AREA)
         at = fac.moment(at, "Seeded at", after=floor, after_what="the previous step")
-        used = [reagents.usable(fac, kind, at)["id"]
-                for kind in ("medium", "supplement", "dissociation")]
+        used = [
+            reagents.usable(fac, kind, at)["id"]
+            for kind in ("medium", "supplement", "dissociation")
+        ]
         b.step(tech.actor)
-        passage = b.add("passage", {
-            "lot_id": lot["id"], "number": number, "seeded_at": at,
-            "cells_seeded": seeded.value, "cells_seeded_text": seeded.text,
-            "area_cm2": area.value, "area_text": area.text, "vessels": vessels,
-            "recorded_by": tech.id,
-        })
+        passage = b.add(
+            "passage",
+            {
+                "lot_id": lot["id"],
+                "number": number,
+                "seeded_at": at,
+                "cells_seeded": seeded.value,
+                "cells_seeded_text": seeded.text,
+                "area_cm2": area.value,
+                "area_text": area.text,
+                "vessels": vessels,
+                "recorded_by": tech.id,
+            },
+        )
         b.step(tech.actor)
         for reagent_id in used:
             b.add("passage_reagent", {"passage_id": passage["id"], "reagent_lot_id": reagent_id})
         if number >= harvested:
             continue
-        done = fac.moment(at + hours * HOUR + rng.randint(-240, 240) * MINUTE,
-                          "Harvested at", after=at, after_what="seeding", strictly=True)
+        done = fac.moment(
+            at + hours * HOUR + rng.randint(-240, 240) * MINUTE,
+            "Harvested at",
+            after=at,
+            after_what="seeding",
+            strictly=True,
+        )
         cells = fac.typed(rng.choice(harvests), Dim.CELLS)
         viability = fac.typed(rng.choice(VIABILITIES), Dim.FRACTION)
         calc.passage_growth(seeded.value, cells.value, at, done, area.value)  # validates
         b.step(tech.actor)
-        b.update("passage", passage, f"harvest of P{number} recorded", harvested_at=done,
-                 cells_harvested=cells.value, cells_harvested_text=cells.text,
-                 viability_pct=viability.value, harvest_recorded_by=tech.id)
+        b.update(
+            "passage",
+            passage,
+            f"harvest of P{number} recorded",
+            harvested_at=done,
+            cells_harvested=cells.value,
+            cells_harvested_text=cells.text,
+            viability_pct=viability.value,
+            harvest_recorded_by=tech.id,
+        )
         # Triplicate count of the harvest resuspended in SUSPENSION_ML, consistent with
         # the cells and viability recorded for the passage.
         live = max(1, round(cells.value / (SUSPENSION_ML * 1e4 * 10) * 4))
         dead = max(1, round(live * (100 - viability.value) / viability.value))
         spread = max(1, live // 25)
-        count(b, fac, made, PASSAGE_HARVEST, done + 15 * MINUTE,
-              [(live + rng.randint(-spread, spread), dead, 4, 10.0) for _ in range(3)],
-              passage_id=passage["id"])
+        count(
+            b,
+            fac,
+            made,
+            PASSAGE_HARVEST,
+            done + 15 * MINUTE,
+            [(live + rng.randint(-spread, spread), dead, 4, 10.0) for _ in range(3)],
+            passage_id=passage["id"],
+        )
         floor = done
         at = done + 30 * MINUTE
     made.last_harvest = floor if harvested else None
 
 
-def count(b: Batch, fac: Facility, made: Made, target: str, at: dt.datetime,
-          replicates: Sequence[Replicate], *, passage_id: int | None = None) -> Row:
+def count(
+    b: Batch,
+    fac: Facility,
+    made: Made,
+    target: str,
+    at: dt.datetime,
+    replicates: Sequence[Replicate],
+    *,
+    passage_id: int | None = None,
+) -> Row:
     """``counts.record_count`` of hemocytometer replicates (mean viable concentration,
     viability of the means, replicate CV, recount flag)."""
     require(made.lot["status"] == lots.IN_PROCESS, "counts are made while a lot is in process")
-    require(len(replicates) >= fac.spec.min_replicates,
-            f"specification v{fac.spec.version} needs {fac.spec.min_replicates} replicates")
+    require(
+        len(replicates) >= fac.spec.min_replicates,
+        f"specification v{fac.spec.version} needs {fac.spec.min_replicates} replicates",
+    )
     readings = [_replicate(*r) for r in replicates]
     viable = calc.replicate_stats([r.viable_per_ml for r in readings], "Viable concentration")
     total = calc.replicate_stats([r.total_per_ml for r in readings], "Total concentration")
     viability = calc.viability_percent(viable.mean, max(total.mean - viable.mean, 0.0))
     cv = viable.cv_percent if viable.cv_percent is not None else 0.0
     b.step(made.tech.actor)
-    row = b.add("cell_count", {
-        "lot_id": made.lot["id"], "target": target, "passage_id": passage_id,
-        "method": HEMOCYTOMETER, "counted_at": at, "counted_by": made.tech.id,
-        "mean_viable_per_ml": viable.mean, "viability_pct": viability, "cv_pct": cv,
-        "recount_required": cv > fac.spec.max_cv_pct,
-    })
+    row = b.add(
+        "cell_count",
+        {
+            "lot_id": made.lot["id"],
+            "target": target,
+            "passage_id": passage_id,
+            "method": HEMOCYTOMETER,
+            "counted_at": at,
+            "counted_by": made.tech.id,
+            "mean_viable_per_ml": viable.mean,
+            "viability_pct": viability,
+            "cv_pct": cv,
+            "recount_required": cv > fac.spec.max_cv_pct,
+        },
+    )
     b.step(made.tech.actor)
     for position, r in enumerate(readings, start=1):
-        b.add("count_replicate", {
-            "count_id": row["id"], "position": position, "live": r.live, "dead": r.dead,
-            "squares": r.squares, "dilution": r.dilution, "viable_per_ml": r.viable_per_ml,
-            "viability_pct": r.viability_percent,
-            "entered_text": f"live {r.live}, dead {r.dead}, {r.squares} squares, dilution "
-                            f"{format_number(r.dilution, sig=6)}",
-        })
+        b.add(
+            "count_replicate",
+            {
+                "count_id": row["id"],
+                "position": position,
+                "live": r.live,
+                "dead": r.dead,
+                "squares": r.squares,
+                "dilution": r.dilution,
+                "viable_per_ml": r.viable_per_ml,
+                "viability_pct": r.viability_percent,
+                "entered_text": f"live {r.live}, dead {r.dead}, {r.squares} squares, dilution "
+                f"{format_number(r.dilution, sig=6)}",
+            },
+        )
     return row
 
 
@@ -222,8 +323,15 @@ _replicate = cache(calc.count_replicate)
 """calc.count_replicate, memoised: its exact arithmetic is slow and readings repeat."""
 
 
-def final_count(b: Batch, fac: Facility, rng: random.Random, made: Made, at: dt.datetime, *,
-                spread: bool = False) -> Row:
+def final_count(
+    b: Batch,
+    fac: Facility,
+    rng: random.Random,
+    made: Made,
+    at: dt.datetime,
+    *,
+    spread: bool = False,
+) -> Row:
     """The final-product count (``spread`` gives a CV over 10 %: a recount is needed)."""
     assert made.last_harvest is not None
     at = fac.moment(at, "Counted at", after=made.last_harvest, after_what="the last harvest")
@@ -236,8 +344,15 @@ def final_count(b: Batch, fac: Facility, rng: random.Random, made: Made, at: dt.
     return made.count
 
 
-def formulate(b: Batch, fac: Facility, made: Made, at: dt.datetime, volume_ml: int, *,
-              cryopreserve: bool = False) -> Row:
+def formulate(
+    b: Batch,
+    fac: Facility,
+    made: Made,
+    at: dt.datetime,
+    volume_ml: int,
+    *,
+    cryopreserve: bool = False,
+) -> Row:
     """``formulation.formulate`` into one bag; the lot then awaits release."""
     lot, c = made.lot, made.count
     require(c is not None and not c["recount_required"], "formulation needs a usable count")
@@ -247,32 +362,61 @@ def formulate(b: Batch, fac: Facility, made: Made, at: dt.datetime, volume_ml: i
     volume = fac.typed(f"{volume_ml} mL", Dim.VOLUME)
     concentration = c["mean_viable_per_ml"] * 100.0 / c["viability_pct"]
     viable = calc.viable_cells_in_bag(concentration, volume.value, c["viability_pct"])
-    base = validate_product_code(fac.site.product_code_msc, "MSC product code of the site",
-                                 autologous=True)[:6]
+    base = validate_product_code(
+        fac.site.product_code_msc, "MSC product code of the site", autologous=True
+    )[:6]
     division = f"{secrets.choice(_DIVISION_LETTERS)}0"  # random, as the services draw it
-    life = (CRYOPRESERVED_SHELF_LIFE if cryopreserve
-            else dt.timedelta(hours=fac.spec.fresh_shelf_life_hours))
+    life = (
+        CRYOPRESERVED_SHELF_LIFE
+        if cryopreserve
+        else dt.timedelta(hours=fac.spec.fresh_shelf_life_hours)
+    )
     b.step(made.tech.actor)
-    made.bag = b.add("product_unit", {
-        "kind": MSC, "subject_id": lot["subject_id"], "lot_id": lot["id"],
-        "din": made.harvest["din"], "product_code": base + division, "division": division,
-        "kit_code": fac.random_code(KIT_CODE_PREFIX, KIT_CODE_LENGTH),
-        "volume_ml": volume.value, "volume_text": volume.text,
-        "concentration_per_ml": concentration, "viability_pct": c["viability_pct"],
-        "viable_cells": viable, "formulated_at": at, "expires_at": at + life,
-        "storage": "vapour-phase liquid nitrogen, ≤ −150 °C" if cryopreserve else "2–8 °C",
-        "cryopreserved": cryopreserve, "created_by": made.tech.id,
-    })
+    made.bag = b.add(
+        "product_unit",
+        {
+            "kind": MSC,
+            "subject_id": lot["subject_id"],
+            "lot_id": lot["id"],
+            "din": made.harvest["din"],
+            "product_code": base + division,
+            "division": division,
+            "kit_code": fac.random_code(KIT_CODE_PREFIX, KIT_CODE_LENGTH),
+            "volume_ml": volume.value,
+            "volume_text": volume.text,
+            "concentration_per_ml": concentration,
+            "viability_pct": c["viability_pct"],
+            "viable_cells": viable,
+            "formulated_at": at,
+            "expires_at": at + life,
+            "storage": "vapour-phase liquid nitrogen, ≤ −150 °C" if cryopreserve else "2–8 °C",
+            "cryopreserved": cryopreserve,
+            "created_by": made.tech.id,
+        },
+    )
     b.step(made.tech.actor)
-    b.update("lot", lot, f"formulated into 1 bag(s) from {FINAL_PRODUCT} count #{c['id']}",
-             formulated_at=at)
+    b.update(
+        "lot",
+        lot,
+        f"formulated into 1 bag(s) from {FINAL_PRODUCT} count #{c['id']}",
+        formulated_at=at,
+    )
     b.step(made.tech.actor)
     b.update("lot", lot, "formulated; awaiting QA release", status=lots.AWAITING_RELEASE)
     return made.bag
 
 
-def qc(b: Batch, fac: Facility, made: Made, at: dt.datetime, results: Mapping[str, str],
-       weight_kg: float, *, retest_of: Row | None = None, reason: str = "") -> None:
+def qc(
+    b: Batch,
+    fac: Facility,
+    made: Made,
+    at: dt.datetime,
+    results: Mapping[str, str],
+    weight_kg: float,
+    *,
+    retest_of: Row | None = None,
+    reason: str = "",
+) -> None:
     """``qc.record_result`` for each result (or a retest of ``retest_of``, with its
     ``reason``, in the investigation that result opened); conformity computed by the
     specification, endotoxin against K × weight ÷ bag volume; a first result out of
@@ -283,18 +427,32 @@ def qc(b: Batch, fac: Facility, made: Made, at: dt.datetime, results: Mapping[st
     out = []
     for i, (code, text) in enumerate(results.items()):
         item = fac.spec_items[code]
-        require(retest_of is None or retest_of["spec_item_id"] == item.id,
-                "a retest repeats a result of the same test")
+        require(
+            retest_of is None or retest_of["spec_item_id"] == item.id,
+            "a retest repeats a result of the same test",
+        )
         judged = fac.judged(code, text, limit if item.kind == "endotoxin" else None)
         b.step(made.tech.actor)
-        out.append(b.add("qc_result", {
-            "lot_id": made.lot["id"], "spec_item_id": item.id, "value_text": text.strip(),
-            "value_num": judged.value_num, "value_cat": judged.value_cat, "unit": judged.unit,
-            "limit_text": judged.limit_text, "method": "per SOP", "tested_at": at,
-            "tester_id": made.tech.id, "conforms": judged.conforms,
-            "retest_of_id": retest_of["id"] if retest_of else None,
-            "created_at": at + (10 + 2 * i) * MINUTE,
-        }))
+        out.append(
+            b.add(
+                "qc_result",
+                {
+                    "lot_id": made.lot["id"],
+                    "spec_item_id": item.id,
+                    "value_text": text.strip(),
+                    "value_num": judged.value_num,
+                    "value_cat": judged.value_cat,
+                    "unit": judged.unit,
+                    "limit_text": judged.limit_text,
+                    "method": "per SOP",
+                    "tested_at": at,
+                    "tester_id": made.tech.id,
+                    "conforms": judged.conforms,
+                    "retest_of_id": retest_of["id"] if retest_of else None,
+                    "created_at": at + (10 + 2 * i) * MINUTE,
+                },
+            )
+        )
         if retest_of is not None:
             quality.add_retest(b, retest_of, out[-1], reason)
         elif judged.conforms is False:
@@ -311,8 +469,15 @@ class Exceptional:
     physician_acceptance: str
 
 
-def decide(b: Batch, fac: Facility, made: Made, decision: str, at: dt.datetime,
-           justification: str, exceptional: Exceptional | None = None) -> Row:
+def decide(
+    b: Batch,
+    fac: Facility,
+    made: Made,
+    decision: str,
+    at: dt.datetime,
+    justification: str,
+    exceptional: Exceptional | None = None,
+) -> Row:
     """``disposition.release`` / ``release_exceptional`` / ``reject`` / ``quarantine``:
     signature over the batch record, the decision, the lot's new status."""
     qa, lot = fac.who("qa"), made.lot
@@ -324,11 +489,12 @@ def decide(b: Batch, fac: Facility, made: Made, decision: str, at: dt.datetime,
         given = {r["spec_item_id"]: r for r in made.qc}  # the latest result of each test
         require(all(i.id in given for i in required), "a required QC result is missing")
         failing = [i for i in required if given[i.id]["conforms"] is False]
-        require(bool(failing) == (decision == lots.RELEASED_EXCEPTIONAL),
-                "normal release needs conforming results; exceptional release needs a "
-                "result out of specification")
-    meaning = {lots.REJECTED: "rejected", lots.QUARANTINED: "reviewed"}.get(decision,
-                                                                            "released")
+        require(
+            bool(failing) == (decision == lots.RELEASED_EXCEPTIONAL),
+            "normal release needs conforming results; exceptional release needs a "
+            "result out of specification",
+        )
+    meaning = {lots.REJECTED: "rejected", lots.QUARANTINED: "reviewed"}.get(decision, "released")
     lot_id = lot["id"]
 
     def content(session: Session) -> Mapping[str, Any]:
@@ -337,39 +503,77 @@ def decide(b: Batch, fac: Facility, made: Made, decision: str, at: dt.datetime,
         return lot_content(session, row)
 
     b.step(qa.actor)
-    signature = b.sign({"signer_id": qa.id, "printed_name": qa.full_name, "meaning": meaning,
-                        "signed_at": at, "record_type": "lot", "record_id": lot_id}, content)
+    signature = b.sign(
+        {
+            "signer_id": qa.id,
+            "printed_name": qa.full_name,
+            "meaning": meaning,
+            "signed_at": at,
+            "record_type": "lot",
+            "record_id": lot_id,
+        },
+        content,
+    )
     b.step(qa.actor)
-    row = b.add("disposition", {
-        "lot_id": lot_id, "decision": decision, "justification": justification,
-        "decided_at": at + 2 * SECOND, "decided_by": qa.id,
-        "signature_id": signature["id"], "previous_status": lot["status"],
-        "physician_request": exceptional.physician_request if exceptional else None,
-        "risk_evaluation": exceptional.risk_evaluation if exceptional else None,
-        "physician_acceptance": exceptional.physician_acceptance if exceptional else None,
-        "sponsor_notified_at": at - 20 * MINUTE if exceptional else None,
-    })
+    row = b.add(
+        "disposition",
+        {
+            "lot_id": lot_id,
+            "decision": decision,
+            "justification": justification,
+            "decided_at": at + 2 * SECOND,
+            "decided_by": qa.id,
+            "signature_id": signature["id"],
+            "previous_status": lot["status"],
+            "physician_request": exceptional.physician_request if exceptional else None,
+            "risk_evaluation": exceptional.risk_evaluation if exceptional else None,
+            "physician_acceptance": exceptional.physician_acceptance if exceptional else None,
+            "sponsor_notified_at": at - 20 * MINUTE if exceptional else None,
+        },
+    )
     changes: dict[str, Any] = {"status": decision}
     if decision == lots.QUARANTINED:
         changes["status_before_hold"] = lot["status"]
     b.step(qa.actor)
-    b.update("lot", lot, f"QA {decision} (signature #{signature['id']}): "
-                         f"{justification or decision}", **changes)
+    b.update(
+        "lot",
+        lot,
+        f"QA {decision} (signature #{signature['id']}): {justification or decision}",
+        **changes,
+    )
     return row
 
 
-def custody(b: Batch, fac: Facility, by: Person, unit: Row, origin: str, destination: str,
-            at: dt.datetime, temperature: str) -> Row:
+def custody(
+    b: Batch,
+    fac: Facility,
+    by: Person,
+    unit: Row,
+    origin: str,
+    destination: str,
+    at: dt.datetime,
+    temperature: str,
+) -> Row:
     """``formulation.record_custody``: a move of a bag, with the temperature as typed."""
     moves = b.rows["custody_event"]
     previous = next((m for m in reversed(moves) if m["unit_id"] == unit["id"]), None)
-    require(previous is None or previous["to_location"] == origin,
-            f"bag {unit['kit_code']} is not at {origin}")
+    require(
+        previous is None or previous["to_location"] == origin,
+        f"bag {unit['kit_code']} is not at {origin}",
+    )
     floor = previous["at"] if previous else unit["formulated_at"]
     at = fac.moment(at, "At", after=floor, after_what="the previous move")
     degrees, text = _temperature(fac.site, temperature)
     b.step(by.actor)
-    return b.add("custody_event", {
-        "unit_id": unit["id"], "from_location": origin, "to_location": destination, "at": at,
-        "temperature_c": degrees, "temperature_text": text, "by_id": by.id,
-    })
+    return b.add(
+        "custody_event",
+        {
+            "unit_id": unit["id"],
+            "from_location": origin,
+            "to_location": destination,
+            "at": at,
+            "temperature_c": degrees,
+            "temperature_text": text,
+            "by_id": by.id,
+        },
+    )

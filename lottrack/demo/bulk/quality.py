@@ -30,30 +30,45 @@ def open_investigation(b: Batch, by: Person, result: Row, item: SpecItem) -> Row
     unit = result["unit"]
     shown = f" {unit}" if unit and unit not in result["value_text"] else ""
     b.step(by.actor)
-    return b.add("investigation", {
-        "lot_id": result["lot_id"], "result_id": result["id"], "spec_item_id": item.id,
-        "result_text": (f"{item.test_name} {result['value_text']}{shown} "
-                        f"(limit {result['limit_text']})")[:400],
-        "opened_at": result["created_at"], "opened_by": result["tester_id"],
-    })
+    return b.add(
+        "investigation",
+        {
+            "lot_id": result["lot_id"],
+            "result_id": result["id"],
+            "spec_item_id": item.id,
+            "result_text": (
+                f"{item.test_name} {result['value_text']}{shown} (limit {result['limit_text']})"
+            )[:400],
+            "opened_at": result["created_at"],
+            "opened_by": result["tester_id"],
+        },
+    )
 
 
 def add_retest(b: Batch, retest_of: Row, result: Row, reason: str) -> None:
     """``investigations.add_retest``: ``result`` is a retest in the investigation that
     ``retest_of`` opened."""
-    inv = next((i for i in b.rows["investigation"] if i["result_id"] == retest_of["id"]),
-               None)
-    require(inv is not None and inv["conclusion"] is None,
-            "a retest is recorded only against an open investigation")
+    inv = next((i for i in b.rows["investigation"] if i["result_id"] == retest_of["id"]), None)
+    require(
+        inv is not None and inv["conclusion"] is None,
+        "a retest is recorded only against an open investigation",
+    )
     assert inv is not None
-    b.add("investigation_retest", {
-        "investigation_id": inv["id"], "result_id": result["id"], "reason": reason,
-        "recorded_at": result["created_at"], "recorded_by": result["tester_id"],
-    })
+    b.add(
+        "investigation_retest",
+        {
+            "investigation_id": inv["id"],
+            "result_id": result["id"],
+            "reason": reason,
+            "recorded_at": result["created_at"],
+            "recorded_by": result["tester_id"],
+        },
+    )
 
 
-def close_investigation(b: Batch, fac: Facility, lot: Row, at: dt.datetime, *,
-                        conclusion: str) -> None:
+def close_investigation(
+    b: Batch, fac: Facility, lot: Row, at: dt.datetime, *, conclusion: str
+) -> None:
     """``investigations.close`` (no assignable laboratory error: the original stands) of
     every open investigation of ``lot``, signed by QA."""
     qa = fac.who("qa")
@@ -69,30 +84,59 @@ def close_investigation(b: Batch, fac: Facility, lot: Row, at: dt.datetime, *,
             return investigations.content(session, row)
 
         b.step(qa.actor)
-        signature = b.sign({"signer_id": qa.id, "printed_name": qa.full_name,
-                            "meaning": "concluded", "signed_at": at,
-                            "record_type": "investigation", "record_id": inv_id}, content)
+        signature = b.sign(
+            {
+                "signer_id": qa.id,
+                "printed_name": qa.full_name,
+                "meaning": "concluded",
+                "signed_at": at,
+                "record_type": "investigation",
+                "record_id": inv_id,
+            },
+            content,
+        )
         verdict = investigations.NO_LAB_ERROR
         b.step(qa.actor)
-        b.update("investigation", inv,
-                 f"investigation closed: {investigations.CONCLUSIONS[verdict]}",
-                 conclusion=verdict, conclusion_text=conclusion, closed_at=at + SECOND,
-                 closed_by=qa.id, signature_id=signature["id"])
+        b.update(
+            "investigation",
+            inv,
+            f"investigation closed: {investigations.CONCLUSIONS[verdict]}",
+            conclusion=verdict,
+            conclusion_text=conclusion,
+            closed_at=at + SECOND,
+            closed_by=qa.id,
+            signature_id=signature["id"],
+        )
 
 
-def open_deviation(b: Batch, by: Person, lot: Row, at: dt.datetime, *, planned: bool,
-                   description: str, impact: str, corrective_action: str) -> Row:
+def open_deviation(
+    b: Batch,
+    by: Person,
+    lot: Row,
+    at: dt.datetime,
+    *,
+    planned: bool,
+    description: str,
+    impact: str,
+    corrective_action: str,
+) -> Row:
     """``deviations.open_deviation`` on ``lot`` by ``by`` (the lab)."""
     b.step(by.actor)
-    return b.add("deviation", {
-        "lot_id": lot["id"], "planned": planned, "description": description,
-        "impact": impact, "corrective_action": corrective_action, "opened_at": at,
-        "opened_by": by.id,
-    })
+    return b.add(
+        "deviation",
+        {
+            "lot_id": lot["id"],
+            "planned": planned,
+            "description": description,
+            "impact": impact,
+            "corrective_action": corrective_action,
+            "opened_at": at,
+            "opened_by": by.id,
+        },
+    )
 
 
-def close_deviation(b: Batch, fac: Facility, deviation: Row, at: dt.datetime,
-                    closure: str) -> None:
+def close_deviation(b: Batch, fac: Facility, deviation: Row, at: dt.datetime, closure: str) -> None:
     """``deviations.close_deviation``: QA (not the opener) closes it with a signature."""
     qa = fac.who("qa")
     require(qa.id != deviation["opened_by"], "the opener of a deviation may not close it")
@@ -104,10 +148,24 @@ def close_deviation(b: Batch, fac: Facility, deviation: Row, at: dt.datetime,
         return deviations.closing_content(row)
 
     b.step(qa.actor)
-    signature = b.sign({"signer_id": qa.id, "printed_name": qa.full_name,
-                        "meaning": "concluded", "signed_at": at, "record_type": "deviation",
-                        "record_id": dev_id}, content)
+    signature = b.sign(
+        {
+            "signer_id": qa.id,
+            "printed_name": qa.full_name,
+            "meaning": "concluded",
+            "signed_at": at,
+            "record_type": "deviation",
+            "record_id": dev_id,
+        },
+        content,
+    )
     b.step(qa.actor)
-    b.update("deviation", deviation, f"deviation closed by QA: {closure}"[:500],
-             closure=closure, closed_at=at + SECOND, closed_by=qa.id,
-             signature_id=signature["id"])
+    b.update(
+        "deviation",
+        deviation,
+        f"deviation closed by QA: {closure}"[:500],
+        closure=closure,
+        closed_at=at + SECOND,
+        closed_by=qa.id,
+        signature_id=signature["id"],
+    )

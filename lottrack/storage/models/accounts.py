@@ -32,9 +32,11 @@ class User(Audited, SQLModel, table=True):
     roles: str = Field(default="", max_length=200, description="Comma-separated, sorted")
     password_hash: str = Field(max_length=300)
     password_history: str = Field(
-        default="", max_length=2000,
+        default="",
+        max_length=2000,
         description="Hashes of the previous passwords, newest first, space-separated (the "
-                    "no-reuse rule); masked in the audit trail like the hash itself")
+        "no-reuse rule); masked in the audit trail like the hash itself",
+    )
     active: bool = Field(default=True)
     failed_logins: int = Field(default=0, description="Consecutive failures")
     locked_at: dt.datetime | None = Field(

@@ -36,7 +36,9 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value
 
     def process_result_value(
-        self, value: Any, dialect: Dialect  # noqa: ARG002
+        self,
+        value: Any,
+        dialect: Dialect,  # noqa: ARG002
     ) -> dt.datetime | None:
         if value is None:
             return None

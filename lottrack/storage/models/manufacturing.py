@@ -94,8 +94,10 @@ class Lot(Audited, SQLModel, table=True):
     """The manufacturing batch grown from one harvest."""
 
     # The lot list pages newest first, all lots or one status (migration 0002).
-    __table_args__ = (Index("ix_lot_created_at_id", "created_at", "id"),
-                      Index("ix_lot_status_created_at_id", "status", "created_at", "id"))
+    __table_args__ = (
+        Index("ix_lot_created_at_id", "created_at", "id"),
+        Index("ix_lot_status_created_at_id", "status", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lot_number: str = Field(max_length=32, unique=True, index=True)
@@ -117,13 +119,15 @@ class ReagentLot(Audited, SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
-    kind: str = Field(max_length=32, description="medium / supplement / dissociation / "
-                      "suspension-media / other")
+    kind: str = Field(
+        max_length=32, description="medium / supplement / dissociation / suspension-media / other"
+    )
     supplier: str = Field(max_length=200)
     lot_number: str = Field(max_length=64)
     expiry: dt.date
-    status: str = Field(default="quarantine", max_length=16, description="quarantine/released/"
-                        "rejected")
+    status: str = Field(
+        default="quarantine", max_length=16, description="quarantine/released/rejected"
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: int | None = Field(default=None, foreign_key="user.id")
     released_by: int | None = Field(default=None, foreign_key="user.id")
@@ -272,8 +276,10 @@ class Disposition(Audited, SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lot.id", index=True)
-    decision: str = Field(max_length=24, description="released / rejected / quarantined / "
-                          "released-exceptional / quarantine-lifted")
+    decision: str = Field(
+        max_length=24,
+        description="released / rejected / quarantined / released-exceptional / quarantine-lifted",
+    )
     justification: str = Field(default="", max_length=2000)
     decided_at: dt.datetime = Field(sa_type=UTCDateTime)
     decided_by: int = Field(foreign_key="user.id")

@@ -18,16 +18,19 @@ class Dispensing(Audited, SQLModel, table=True):
     weight_id: int = Field(foreign_key="weight_measurement.id")
     weight_kg: float
     dose_cells_per_kg: float | None = None
-    status: str = Field(default="prepared", max_length=16, description="prepared / verified / "
-                        "infused")
+    status: str = Field(
+        default="prepared", max_length=16, description="prepared / verified / infused"
+    )
     prepared_by: int = Field(foreign_key="user.id")
     prepared_at: dt.datetime = Field(sa_type=UTCDateTime)
     prepared_signature_id: int | None = Field(default=None, foreign_key="signature.id")
     use_by: dt.datetime | None = Field(
-        default=None, sa_type=UTCDateTime,
+        default=None,
+        sa_type=UTCDateTime,
         description="the blinded use-by: prepared at + the administration window (the same "
-                    "for both arms; what the ward, the label and the certificate show); "
-                    "None only for dispensings made before schema 0003")
+        "for both arms; what the ward, the label and the certificate show); "
+        "None only for dispensings made before schema 0003",
+    )
     verified_by: int | None = Field(default=None, foreign_key="user.id")
     verified_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     verified_signature_id: int | None = Field(default=None, foreign_key="signature.id")

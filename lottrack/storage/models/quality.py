@@ -16,14 +16,18 @@ class Investigation(Audited, SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     lot_id: int = Field(foreign_key="lot.id", index=True)
-    result_id: int = Field(foreign_key="qc_result.id", unique=True,
-                           description="the original out-of-specification result")
+    result_id: int = Field(
+        foreign_key="qc_result.id",
+        unique=True,
+        description="the original out-of-specification result",
+    )
     spec_item_id: int = Field(foreign_key="spec_item.id")
     result_text: str = Field(max_length=400, description="the result and its limit at opening")
     opened_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     opened_by: int = Field(foreign_key="user.id", description="who recorded the result")
-    conclusion: str | None = Field(default=None, max_length=24,
-                                   description="None while open; lab-error / no-lab-error")
+    conclusion: str | None = Field(
+        default=None, max_length=24, description="None while open; lab-error / no-lab-error"
+    )
     conclusion_text: str = Field(default="", max_length=2000)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: int | None = Field(default=None, foreign_key="user.id")

@@ -67,10 +67,12 @@ from lottrack.views.documents.data import (
     SignatureManifestation,
 )
 
-RELEASE_PRODUCT_NAME = ("Autologous bone-marrow mesenchymal stromal cells (MSC), suspension "
-                        "for intravenous infusion")
-BLINDED_PRODUCT_NAME = ("Blinded investigational product (MSC or placebo), suspension for "
-                        "intravenous infusion")
+RELEASE_PRODUCT_NAME = (
+    "Autologous bone-marrow mesenchymal stromal cells (MSC), suspension for intravenous infusion"
+)
+BLINDED_PRODUCT_NAME = (
+    "Blinded investigational product (MSC or placebo), suspension for intravenous infusion"
+)
 """The only product name blinded documents print, whatever the bag holds."""
 UNLABELLABLE = frozenset({"destroyed", "expired"})
 R = TypeVar("R")
@@ -82,9 +84,14 @@ _EXCLUDED_FIELDS: dict[str, frozenset[str]] = {
     "product_unit": frozenset({"status", "status_reason", "thawed_at"}),
 }
 _ENTITY_NAMES = {
-    "lot": "Lot", "harvest": "Harvest", "passage": "Passage",
-    "passage_reagent": "Passage reagent", "cell_count": "Cell count",
-    "count_replicate": "Count replicate", "qc_result": "QC result", "product_unit": "Bag",
+    "lot": "Lot",
+    "harvest": "Harvest",
+    "passage": "Passage",
+    "passage_reagent": "Passage reagent",
+    "cell_count": "Cell count",
+    "count_replicate": "Count replicate",
+    "qc_result": "QC result",
+    "product_unit": "Bag",
 }
 
 
@@ -107,8 +114,11 @@ def _facility(site: Site) -> Facility:
 
 
 def _site_fields(site: Site) -> dict[str, Any]:
-    return {"facility": _facility(site), "timezone": site.timezone,
-            "decimal_separator": site.decimal_separator}
+    return {
+        "facility": _facility(site),
+        "timezone": site.timezone,
+        "decimal_separator": site.decimal_separator,
+    }
 
 
 def _local(site: Site, moment: dt.datetime) -> str:
@@ -125,48 +135,60 @@ def _names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
 
 
 def _manifestation(view: signatures.SignatureView) -> SignatureManifestation:
-    return SignatureManifestation(view.printed_name, view.meaning, view.meaning_text,
-                                  view.signed_at, view.valid)
+    return SignatureManifestation(
+        view.printed_name, view.meaning, view.meaning_text, view.signed_at, view.valid
+    )
 
 
 # ------------------------------------------------------------------------ release
 
 
 def _passages(session: Session, lot_id: int) -> tuple[list[PassageLine], list[GrowthPoint]]:
-    rows = session.exec(select(Passage).where(Passage.lot_id == lot_id,
-                                              col(Passage.voided_reason).is_(None))
-                        .order_by(col(Passage.number), col(Passage.id))).all()
+    rows = session.exec(
+        select(Passage)
+        .where(Passage.lot_id == lot_id, col(Passage.voided_reason).is_(None))
+        .order_by(col(Passage.number), col(Passage.id))
+    ).all()
     lines: list[PassageLine] = []
     doublings: list[float] = []
     for p in rows:
         growth = None
         if p.harvested_at is not None and p.cells_harvested is not None:
-            growth = calc.passage_growth(p.cells_seeded, p.cells_harvested, p.seeded_at,
-                                         p.harvested_at, p.area_cm2)
+            growth = calc.passage_growth(
+                p.cells_seeded, p.cells_harvested, p.seeded_at, p.harvested_at, p.area_cm2
+            )
         # A cumulative PD exists only while every earlier passage has been harvested.
         cumulative = None
         if growth is not None and len(doublings) == len(lines):
             doublings.append(growth.population_doublings)
             cumulative = calc.cumulative_population_doublings(doublings)
-        lines.append(PassageLine(
-            number=p.number, seeded_at=p.seeded_at, harvested_at=p.harvested_at,
-            cells_seeded=p.cells_seeded, cells_harvested=p.cells_harvested,
-            seeding_density_per_cm2=calc.seeding_density(p.cells_seeded, p.area_cm2),
-            population_doublings=growth.population_doublings if growth else None,
-            cumulative_population_doublings=cumulative,
-            doubling_time_hours=growth.doubling_time_hours if growth else None,
-        ))
+        lines.append(
+            PassageLine(
+                number=p.number,
+                seeded_at=p.seeded_at,
+                harvested_at=p.harvested_at,
+                cells_seeded=p.cells_seeded,
+                cells_harvested=p.cells_harvested,
+                seeding_density_per_cm2=calc.seeding_density(p.cells_seeded, p.area_cm2),
+                population_doublings=growth.population_doublings if growth else None,
+                cumulative_population_doublings=cumulative,
+                doubling_time_hours=growth.doubling_time_hours if growth else None,
+            )
+        )
     day = dt.timedelta(days=1)
-    points = [GrowthPoint((line.harvested_at - lines[0].seeded_at) / day,
-                          line.cumulative_population_doublings)
-              for line in lines
-              if line.harvested_at is not None
-              and line.cumulative_population_doublings is not None]
+    points = [
+        GrowthPoint(
+            (line.harvested_at - lines[0].seeded_at) / day, line.cumulative_population_doublings
+        )
+        for line in lines
+        if line.harvested_at is not None and line.cumulative_population_doublings is not None
+    ]
     return lines, points
 
 
 def _record_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
     """Ids of every row of the lot's batch record, voided ones included."""
+
     def ids(stmt: Any) -> list[int]:
         return [i for i in session.exec(stmt).all() if i is not None]
 
@@ -176,11 +198,17 @@ def _record_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
         "lot": [lot.id or 0],
         "harvest": [lot.harvest_id],
         "passage": passages,
-        "passage_reagent": ids(select(PassageReagent.id).where(
-            col(PassageReagent.passage_id).in_(passages))) if passages else [],
+        "passage_reagent": ids(
+            select(PassageReagent.id).where(col(PassageReagent.passage_id).in_(passages))
+        )
+        if passages
+        else [],
         "cell_count": counts,
-        "count_replicate": ids(select(CountReplicate.id).where(
-            col(CountReplicate.count_id).in_(counts))) if counts else [],
+        "count_replicate": ids(
+            select(CountReplicate.id).where(col(CountReplicate.count_id).in_(counts))
+        )
+        if counts
+        else [],
         "qc_result": ids(select(QCResult.id).where(QCResult.lot_id == lot.id)),
         "product_unit": ids(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)),
     }
@@ -198,23 +226,36 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
     first entry, not a change; a void is always a change.
     """
     record = _record_ids(session, lot)
-    conditions = [and_(col(AuditEvent.entity) == entity,
-                       col(AuditEvent.entity_id).in_([str(i) for i in ids]))
-                  for entity, ids in record.items() if ids]
-    events = session.exec(select(AuditEvent).where(
-        col(AuditEvent.action).in_(("update", "void")), or_(*conditions),
-    ).order_by(col(AuditEvent.seq))).all()
-    tests = dict(session.exec(select(QCResult.id, SpecItem.test_name)
-                              .join(SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))
-                              .where(QCResult.lot_id == lot.id)).all())
+    conditions = [
+        and_(col(AuditEvent.entity) == entity, col(AuditEvent.entity_id).in_([str(i) for i in ids]))
+        for entity, ids in record.items()
+        if ids
+    ]
+    events = session.exec(
+        select(AuditEvent)
+        .where(
+            col(AuditEvent.action).in_(("update", "void")),
+            or_(*conditions),
+        )
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    tests = dict(
+        session.exec(
+            select(QCResult.id, SpecItem.test_name)
+            .join(SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))
+            .where(QCResult.lot_id == lot.id)
+        ).all()
+    )
     names = _names(session, (e.user_id for e in events))
     lines = []
     for event in events:
         excluded = _EXCLUDED_FIELDS.get(event.entity, frozenset())
         changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
-        changed = [f"{field} {_shown(old)} → {_shown(new)}"
-                   for field, (old, new) in sorted(changes.items())
-                   if field not in excluded and (old not in (None, "") or event.action == "void")]
+        changed = [
+            f"{field} {_shown(old)} → {_shown(new)}"
+            for field, (old, new) in sorted(changes.items())
+            if field not in excluded and (old not in (None, "") or event.action == "void")
+        ]
         if not changed:
             continue
         what = _ENTITY_NAMES.get(event.entity, event.entity)
@@ -222,72 +263,102 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
             what += f" {tests.get(int(event.entity_id), '')}".rstrip()
         who = names.get(event.user_id or -1, event.username)
         reason = f"; reason: {event.reason}" if event.reason else ""
-        lines.append(f"{what} #{event.entity_id} ({event.action}): {'; '.join(changed)} "
-                     f"({_local(site, event.at)}, {who}{reason})")
+        lines.append(
+            f"{what} #{event.entity_id} ({event.action}): {'; '.join(changed)} "
+            f"({_local(site, event.at)}, {who}{reason})"
+        )
     return lines
 
 
-def _bags(session: Session, who: CurrentUser, lot_id: int, window: calc.DoseWindow
-          ) -> list[BagLine]:
+def _bags(
+    session: Session, who: CurrentUser, lot_id: int, window: calc.DoseWindow
+) -> list[BagLine]:
     """The lot's bags, each with the body weights its viable cells dose inside the window.
     Issued by blinded QA, a bag is named by its division and its status is masked: its
     kit code and whether it was dispensed would tell the arm of a visit (design §7)."""
-    units = session.exec(select(ProductUnit).where(ProductUnit.lot_id == lot_id)
-                         .order_by(col(ProductUnit.division), col(ProductUnit.id))).all()
+    units = session.exec(
+        select(ProductUnit)
+        .where(ProductUnit.lot_id == lot_id)
+        .order_by(col(ProductUnit.division), col(ProductUnit.id))
+    ).all()
     lines = []
     for unit in units:
-        weights = (calc.weights_inside_window(unit.viable_cells, window)
-                   if unit.viable_cells else None)
-        status = (MASKED if not who.unblinded and unit.status in BLINDED_STATUSES
-                  else unit.status)
-        lines.append(BagLine(bag_name(unit, who), unit.volume_ml, unit.viable_cells,
-                             weights[0] if weights else None, weights[1] if weights else None,
-                             status))
+        weights = (
+            calc.weights_inside_window(unit.viable_cells, window) if unit.viable_cells else None
+        )
+        status = MASKED if not who.unblinded and unit.status in BLINDED_STATUSES else unit.status
+        lines.append(
+            BagLine(
+                bag_name(unit, who),
+                unit.volume_ml,
+                unit.viable_cells,
+                weights[0] if weights else None,
+                weights[1] if weights else None,
+                status,
+            )
+        )
     return lines
 
 
-def _current_decision(history: list[disposition.DispositionView], lot: Lot
-                      ) -> disposition.DispositionView:
+def _current_decision(
+    history: list[disposition.DispositionView], lot: Lot
+) -> disposition.DispositionView:
     for view in reversed(history):
         if view.decision == lot.status:
             return view
-    raise LotTrackError(f"Lot {lot.lot_number} is {lot.status} but no QA decision records "
-                        "it; the batch record needs QA review before a certificate is issued.",
-                        title="Disposition missing")
+    raise LotTrackError(
+        f"Lot {lot.lot_number} is {lot.status} but no QA decision records "
+        "it; the batch record needs QA review before a certificate is issued.",
+        title="Disposition missing",
+    )
 
 
 def quality_records(session: Session, lot_id: int) -> tuple[QualityRecordLine, ...]:
     """The lot's investigations and deviations as the release certificate lists them."""
     out = []
     for inv in investigations.views(session, lot_id):
-        outcome = ("OPEN" if inv.conclusion is None else
-                   f"{investigations.CONCLUSIONS[inv.conclusion]} — {inv.conclusion_text} "
-                   f"({inv.closed_by})")
+        outcome = (
+            "OPEN"
+            if inv.conclusion is None
+            else f"{investigations.CONCLUSIONS[inv.conclusion]} — {inv.conclusion_text} "
+            f"({inv.closed_by})"
+        )
         retests = "; ".join(f"retest {r.value_text} ({r.reason})" for r in inv.retests)
-        out.append(QualityRecordLine("Investigation", f"#{inv.id}",
-                                     inv.result_text + (f"; {retests}" if retests else ""),
-                                     outcome))
+        out.append(
+            QualityRecordLine(
+                "Investigation",
+                f"#{inv.id}",
+                inv.result_text + (f"; {retests}" if retests else ""),
+                outcome,
+            )
+        )
     for dev in deviations.views(session, lot_id):
         outcome = "OPEN" if dev.is_open else f"closed — {dev.closure} ({dev.closed_by})"
         accepted = [n for n in dev.named_by if n.startswith("disposition")]
         if accepted:
             outcome += "; accepted by the exceptional release"
-        out.append(QualityRecordLine(
-            "Deviation", f"#{dev.id} ({'planned' if dev.planned else 'unplanned'})",
-            f"{dev.description} Impact: {dev.impact} Corrective action: "
-            f"{dev.corrective_action}", outcome))
+        out.append(
+            QualityRecordLine(
+                "Deviation",
+                f"#{dev.id} ({'planned' if dev.planned else 'unplanned'})",
+                f"{dev.description} Impact: {dev.impact} Corrective action: "
+                f"{dev.corrective_action}",
+                outcome,
+            )
+        )
     return tuple(out)
 
 
-def build_release_data(session: Session, who: CurrentUser, lot_id: int
-                       ) -> ReleaseCertificateData:
+def build_release_data(session: Session, who: CurrentUser, lot_id: int) -> ReleaseCertificateData:
     """The release certificate of a released (or exceptionally released) lot."""
     authorize(session, who, Action.ISSUE_RELEASE_CERTIFICATE)
     lot = lots.get_lot(session, lot_id)
     if lot.status not in lots.RELEASED_STATES:
-        raise InvalidTransition(f"Cannot issue a release certificate: lot {lot.lot_number} "
-                                f"is {lot.status}; a certificate is issued for a released "
-                                "lot only.")
+        raise InvalidTransition(
+            f"Cannot issue a release certificate: lot {lot.lot_number} "
+            f"is {lot.status}; a certificate is issued for a released "
+            "lot only."
+        )
     harvest = _get(session, Harvest, lot.harvest_id, "harvest")
     subject = _get(session, Subject, lot.subject_id, "subject")
     spec = _get(session, Specification, lot.spec_id, "specification")
@@ -298,42 +369,69 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int
     if current.exceptional is not None:
         exc = current.exceptional
         if exc.sponsor_notified_at is None:
-            raise LotTrackError(f"Lot {lot.lot_number} was released under exception without "
-                                "the time the sponsor was notified; no certificate is issued.",
-                                title="Exceptional release incomplete")
-        records = ExceptionalRelease(exc.physician_request, exc.risk_evaluation,
-                                     exc.physician_acceptance, exc.sponsor_notified_at)
+            raise LotTrackError(
+                f"Lot {lot.lot_number} was released under exception without "
+                "the time the sponsor was notified; no certificate is issued.",
+                title="Exceptional release incomplete",
+            )
+        records = ExceptionalRelease(
+            exc.physician_request,
+            exc.risk_evaluation,
+            exc.physician_acceptance,
+            exc.sponsor_notified_at,
+        )
     passages, points = _passages(session, lot_id)
-    window = calc.DoseWindow(settings.get_float(session, "dose_min_cells_per_kg"),
-                             settings.get_float(session, "dose_max_cells_per_kg"))
+    window = calc.DoseWindow(
+        settings.get_float(session, "dose_min_cells_per_kg"),
+        settings.get_float(session, "dose_max_cells_per_kg"),
+    )
     return ReleaseCertificateData(
-        **_site_fields(site), product_name=RELEASE_PRODUCT_NAME, lot_number=lot.lot_number,
-        din=DinText.of(harvest.din), coi_id=subject.coi_id, subject_code=subject.code,
-        specification_version=spec.version, specification_name=spec.name,
+        **_site_fields(site),
+        product_name=RELEASE_PRODUCT_NAME,
+        lot_number=lot.lot_number,
+        din=DinText.of(harvest.din),
+        coi_id=subject.coi_id,
+        subject_code=subject.code,
+        specification_version=spec.version,
+        specification_name=spec.name,
         harvest=HarvestInfo(harvest.collected_at, harvest.volume_ml),
-        passages=tuple(passages), growth_curve=tuple(points),
+        passages=tuple(passages),
+        growth_curve=tuple(points),
         qc_results=tuple(
-            QCLine(r.test_name, r.value_text, r.limit_text, r.conforms, r.tested_at,
-                   is_retest=r.retest_of_id is not None, superseded=r.superseded,
-                   investigation_note=r.investigation_note)
-            for r in qc.results(session, lot_id)),
+            QCLine(
+                r.test_name,
+                r.value_text,
+                r.limit_text,
+                r.conforms,
+                r.tested_at,
+                is_retest=r.retest_of_id is not None,
+                superseded=r.superseded,
+                investigation_note=r.investigation_note,
+            )
+            for r in qc.results(session, lot_id)
+        ),
         quality_records=quality_records(session, lot_id),
-        disposition=DispositionInfo(current.decision, current.decided_at,
-                                    current.justification, exceptional=records is not None,
-                                    exceptional_records=records),
+        disposition=DispositionInfo(
+            current.decision,
+            current.decided_at,
+            current.justification,
+            exceptional=records is not None,
+            exceptional_records=records,
+        ),
         changed_after_first_entry=tuple(changes_after_first_entry(session, lot, site)),
-        signatures=tuple(_manifestation(v.signature) for v in history
-                         if v.signature is not None),
+        signatures=tuple(_manifestation(v.signature) for v in history if v.signature is not None),
         bags=tuple(_bags(session, who, lot_id, window)),
-        dose_min_cells_per_kg=window.min, dose_max_cells_per_kg=window.max,
+        dose_min_cells_per_kg=window.min,
+        dose_max_cells_per_kg=window.max,
     )
 
 
 # ------------------------------------------------------------------------ blinded
 
 
-def _dispensing_signature(session: Session, signature_id: int | None,
-                          dispensing: Dispensing) -> SignatureManifestation | None:
+def _dispensing_signature(
+    session: Session, signature_id: int | None, dispensing: Dispensing
+) -> SignatureManifestation | None:
     if signature_id is None:
         return None
     signature = session.get(signatures.Signature, signature_id)
@@ -348,19 +446,31 @@ def _dispensing_signature(session: Session, signature_id: int | None,
 def _release_reference(session: Session, dispensing: Dispensing) -> str:
     """How the product's release was confirmed, worded alike for both arms (the check's
     detail names a lot or a reagent lot, so it is never printed)."""
-    passed = {c.stage for c in session.exec(select(DispensingCheck).where(
-        DispensingCheck.dispensing_id == dispensing.id, DispensingCheck.number == 2,
-        col(DispensingCheck.passed).is_(True))).all()}
+    passed = {
+        c.stage
+        for c in session.exec(
+            select(DispensingCheck).where(
+                DispensingCheck.dispensing_id == dispensing.id,
+                DispensingCheck.number == 2,
+                col(DispensingCheck.passed).is_(True),
+            )
+        ).all()
+    }
     if "prepare" not in passed:
-        raise LotTrackError("The dispensing of this infusion has no passed release check; "
-                            "no certificate is issued.", title="Release not confirmed")
-    second = ("and at second verification" if "verify" in passed
-              else "(second verification not recorded)")
+        raise LotTrackError(
+            "The dispensing of this infusion has no passed release check; "
+            "no certificate is issued.",
+            title="Release not confirmed",
+        )
+    second = (
+        "and at second verification" if "verify" in passed else "(second verification not recorded)"
+    )
     return f"Release status confirmed by the pharmacy at dispensing (check 2) {second}"
 
 
-def build_infusion_data(session: Session, who: CurrentUser, infusion_id: int
-                        ) -> InfusionCertificateData:
+def build_infusion_data(
+    session: Session, who: CurrentUser, infusion_id: int
+) -> InfusionCertificateData:
     """The infusion certificate of one infusion (blinded)."""
     authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
     infusion = _get(session, Infusion, infusion_id, "infusion")
@@ -369,47 +479,78 @@ def build_infusion_data(session: Session, who: CurrentUser, infusion_id: int
     unit = _get(session, ProductUnit, dispensing.unit_id, "bag")
     subject = _get(session, Subject, visit.subject_id, "subject")
     if unit.subject_id != subject.id:
-        raise LotTrackError("The bag of this infusion belongs to another subject than the "
-                            "visit (chain of identity); no certificate is issued.",
-                            title="Chain of identity broken")
+        raise LotTrackError(
+            "The bag of this infusion belongs to another subject than the "
+            "visit (chain of identity); no certificate is issued.",
+            title="Chain of identity broken",
+        )
     site = _site_of(session, subject)
     names = _names(session, (infusion.identity_checked_by, infusion.administered_by))
     week = 0 if visit.period == 1 else settings.get_int(session, "period2_week")
     return InfusionCertificateData(
-        **_site_fields(site), subject_code=subject.code, date_of_birth=subject.date_of_birth,
-        visit_period=visit.period, visit_week=week, kit_code=unit.kit_code,
-        din=DinText.of(unit.din), product_name=BLINDED_PRODUCT_NAME, volume_ml=unit.volume_ml,
-        expires_at=blinded_use_by(dispensing, unit), storage=unit.storage,
+        **_site_fields(site),
+        subject_code=subject.code,
+        date_of_birth=subject.date_of_birth,
+        visit_period=visit.period,
+        visit_week=week,
+        kit_code=unit.kit_code,
+        din=DinText.of(unit.din),
+        product_name=BLINDED_PRODUCT_NAME,
+        volume_ml=unit.volume_ml,
+        expires_at=blinded_use_by(dispensing, unit),
+        storage=unit.storage,
         release_reference=_release_reference(session, dispensing),
-        dose_verification=_dispensing_signature(session, dispensing.prepared_signature_id,
-                                                dispensing),
-        second_verification=_dispensing_signature(session, dispensing.verified_signature_id,
-                                                  dispensing),
-        bedside_check=BedsideCheck(("subject code", "date of birth"), unit.kit_code,
-                                   names.get(infusion.identity_checked_by, "unknown"),
-                                   infusion.identity_checked_at),
-        infusion_started_at=infusion.started_at, infusion_ended_at=infusion.ended_at,
-        administered_by=(names.get(infusion.administered_by)
-                         if infusion.administered_by is not None else None),
+        dose_verification=_dispensing_signature(
+            session, dispensing.prepared_signature_id, dispensing
+        ),
+        second_verification=_dispensing_signature(
+            session, dispensing.verified_signature_id, dispensing
+        ),
+        bedside_check=BedsideCheck(
+            ("subject code", "date of birth"),
+            unit.kit_code,
+            names.get(infusion.identity_checked_by, "unknown"),
+            infusion.identity_checked_at,
+        ),
+        infusion_started_at=infusion.started_at,
+        infusion_ended_at=infusion.ended_at,
+        administered_by=(
+            names.get(infusion.administered_by) if infusion.administered_by is not None else None
+        ),
         administration=_administration_signature(session, infusion),
-        reactions=infusion.reactions, reaction_grade=infusion.reaction_grade,
+        reactions=infusion.reactions,
+        reaction_grade=infusion.reaction_grade,
     )
 
 
-def _administration_signature(session: Session, infusion: Infusion
-                              ) -> SignatureManifestation | None:
+def _administration_signature(
+    session: Session, infusion: Infusion
+) -> SignatureManifestation | None:
     """The ``administered`` signature as it stands now against the infusion record."""
-    signature = (session.get(signatures.Signature, infusion.signature_id)
-                 if infusion.signature_id is not None else None)
+    signature = (
+        session.get(signatures.Signature, infusion.signature_id)
+        if infusion.signature_id is not None
+        else None
+    )
     if signature is None:
         return None
-    return _manifestation(signatures.view(signature, administration_content(
-        infusion, ended_at=infusion.ended_at, reactions=infusion.reactions,
-        grade=infusion.reaction_grade)))
+    return _manifestation(
+        signatures.view(
+            signature,
+            administration_content(
+                infusion,
+                ended_at=infusion.ended_at,
+                reactions=infusion.reactions,
+                grade=infusion.reaction_grade,
+            ),
+        )
+    )
 
 
-BLINDED_BAG_REFERENCE = ("give the kit code that the dispensed visit shows (blinded staff "
-                         "reach a bag only through its dispensed visit)")
+BLINDED_BAG_REFERENCE = (
+    "give the kit code that the dispensed visit shows (blinded staff "
+    "reach a bag only through its dispensed visit)"
+)
 
 
 def _no_dispensed_bag(text: str) -> NotFound:
@@ -427,8 +568,9 @@ def find_unit(session: Session, who: CurrentUser, text: str) -> int:
     text = text.strip()
     if who.unblinded and text.isdigit():
         return int(text)
-    unit_id = session.exec(select(ProductUnit.id).where(
-        ProductUnit.kit_code == text.upper())).first()
+    unit_id = session.exec(
+        select(ProductUnit.id).where(ProductUnit.kit_code == text.upper())
+    ).first()
     if unit_id is not None and (who.unblinded or _dispensing_of(session, unit_id)):
         return unit_id
     if who.unblinded:
@@ -451,15 +593,22 @@ def build_label_data(session: Session, who: CurrentUser, unit_id: int) -> BagLab
     if unit.status in UNLABELLABLE:
         raise InvalidTransition(f"Cannot label bag {unit.kit_code}: it is {unit.status}.")
     if dispensing is None:
-        raise InvalidTransition(f"Cannot label bag {unit.kit_code} yet: the blinded label is "
-                                "printed when the bag is dispensed (it carries the dispensing's "
-                                "use-by time).")
+        raise InvalidTransition(
+            f"Cannot label bag {unit.kit_code} yet: the blinded label is "
+            "printed when the bag is dispensed (it carries the dispensing's "
+            "use-by time)."
+        )
     subject = _get(session, Subject, unit.subject_id, "subject")
     site = _site_of(session, subject)
     return BagLabelData(
-        **_site_fields(site), din=DinText.of(unit.din), product_code=unit.product_code,
-        product_name=BLINDED_PRODUCT_NAME, subject_code=subject.code,
-        date_of_birth=subject.date_of_birth, volume_ml=unit.volume_ml,
-        expires_at=blinded_use_by(dispensing, unit), storage_temperature=unit.storage,
+        **_site_fields(site),
+        din=DinText.of(unit.din),
+        product_code=unit.product_code,
+        product_name=BLINDED_PRODUCT_NAME,
+        subject_code=subject.code,
+        date_of_birth=subject.date_of_birth,
+        volume_ml=unit.volume_ml,
+        expires_at=blinded_use_by(dispensing, unit),
+        storage_temperature=unit.storage,
         kit_code=unit.kit_code,
     )

@@ -127,8 +127,14 @@ class DocumentData:
         for issued in ("document_id", "chain_seq", "chain_hash"):
             body.pop(issued)
         body["document_type"] = type(self).__name__
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=_plain, allow_nan=False)
+        text = json.dumps(
+            body,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_plain,
+            allow_nan=False,
+        )
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -233,8 +239,7 @@ class DispositionInfo:
     def __post_init__(self) -> None:
         _require_aware(self.decided_at)
         if self.exceptional != (self.exceptional_records is not None):
-            raise ValueError("an exceptional release needs its four records, and only it has "
-                             "them")
+            raise ValueError("an exceptional release needs its four records, and only it has them")
 
 
 @dataclass(frozen=True)

@@ -16,27 +16,33 @@ from lottrack.storage import anchors, audit
 from lottrack.views.documents import signing
 
 
-def printed_heads(conn: Connection, directory: Path, report: audit.VerifyReport,
-                  *, key_dir: Path | None = None) -> list[anchors.Anchor]:
+def printed_heads(
+    conn: Connection, directory: Path, report: audit.VerifyReport, *, key_dir: Path | None = None
+) -> list[anchors.Anchor]:
     """The chain heads printed in the facility-signed PDFs of ``directory``; a PDF the
     facility did not sign is reported in ``report`` and its head ignored."""
     cert_path = signing.key_paths(key_dir or signing.default_key_dir())[1]
     pinned = anchors.pinned_certificate(conn) or (
-        signing.certificate_fingerprint(cert_path) if cert_path.is_file() else None)
+        signing.certificate_fingerprint(cert_path) if cert_path.is_file() else None
+    )
     found = []
     files = sorted(Path(directory).glob("*.pdf"))
     for path in files:
         content = path.read_bytes()
-        problem = (signing.facility_signature_problem(content, pinned) if pinned
-                   else "no facility certificate is pinned")
+        problem = (
+            signing.facility_signature_problem(content, pinned)
+            if pinned
+            else "no facility certificate is pinned"
+        )
         if problem:
-            report.problems.append(f"{path}: not issued by this facility ({problem}); its "
-                                   "printed chain head is not evidence")
+            report.problems.append(
+                f"{path}: not issued by this facility ({problem}); its "
+                "printed chain head is not evidence"
+            )
             continue
         head = signing.printed_chain_head(content)
         if head is None:
-            report.notes.append(f"{path.name}: issued before documents printed the chain "
-                                "head")
+            report.notes.append(f"{path.name}: issued before documents printed the chain head")
             continue
         found.append(anchors.Anchor(head[0], head[1], f"the chain head printed in {path.name}"))
     report.notes.append(f"{len(found)} of {len(files)} document(s) in {directory} checked.")

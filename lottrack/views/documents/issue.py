@@ -133,7 +133,9 @@ def pin_facility_certificate(session: Session, cert_path: Path) -> str:
             f"{fingerprint[:16]}…) is not the facility certificate pinned in this database "
             f"(SHA-256 {pinned[:16]}…); documents signed with it would not verify. Point "
             f"${signing.KEY_DIR_ENV} at the facility's key folder or restore it from the "
-            "backup.", title="Signing key not the facility's")
+            "backup.",
+            title="Signing key not the facility's",
+        )
     return fingerprint
 
 
@@ -154,12 +156,14 @@ def document_salt(session: Session) -> bytes:
     return bytes.fromhex(row.value)
 
 
-def document_id_for(kind: str, record_type: str, record_id: int, copy_number: int, *,
-                    salt: bytes) -> str:
+def document_id_for(
+    kind: str, record_type: str, record_id: int, copy_number: int, *, salt: bytes
+) -> str:
     """``REL-3F9A1C2B7D4E-00``: kind prefix, 12 hex digits of an HMAC of the record keyed
     with the database's secret (:func:`document_salt`), copy."""
-    digest = hmac.new(salt, f"{kind}:{record_type}:{record_id}".encode(),
-                      hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        salt, f"{kind}:{record_type}:{record_id}".encode(), hashlib.sha256
+    ).hexdigest()
     return f"{KINDS[kind].prefix}-{digest[:12].upper()}-{copy_number:02d}"
 
 
@@ -169,8 +173,9 @@ def _kind(kind: str, data: DocumentData) -> DocumentKind:
         raise ValidationError(f"Kind: {kind!r} is not one of {', '.join(KINDS)}.", field="kind")
     if not isinstance(data, spec.data_type):
         # A blinded kind must never carry an unblinded data object (or the reverse).
-        raise TypeError(f"a {kind} document needs {spec.data_type.__name__}, not "
-                        f"{type(data).__name__}")
+        raise TypeError(
+            f"a {kind} document needs {spec.data_type.__name__}, not {type(data).__name__}"
+        )
     return spec
 
 
@@ -206,54 +211,91 @@ def issue(
     copy_number = next_copy(session, kind, record_type, record_id)
     reason = clean_text(reason, "Reason", max_length=500, required=False)
     if copy_number > 0 and not reason:
-        raise ValidationError(f"Reason: this {kind} document was issued before; a reprint "
-                              "(marked COPY) needs a reason.", field="reason")
+        raise ValidationError(
+            f"Reason: this {kind} document was issued before; a reprint "
+            "(marked COPY) needs a reason.",
+            field="reason",
+        )
     if file_format not in FILE_FORMATS or (file_format == "zpl" and kind != "label"):
-        raise ValidationError(f"Format: a {kind} document is a PDF; ZPL is for bag labels "
-                              f"only (not {file_format!r}).", field="format")
+        raise ValidationError(
+            f"Format: a {kind} document is a PDF; ZPL is for bag labels "
+            f"only (not {file_format!r}).",
+            field="format",
+        )
     key_path = cert_path = None
     if file_format == "pdf":
         if key_dir is None:
             raise ValueError("a PDF is signed: key_dir is needed")
         key_path, cert_path = signing.existing_key(key_dir)
         pin_facility_certificate(session, cert_path)
-    document_id = document_id_for(kind, record_type, record_id, copy_number,
-                                  salt=document_salt(session))
+    document_id = document_id_for(
+        kind, record_type, record_id, copy_number, salt=document_salt(session)
+    )
     chain_seq, chain_hash = audit.chain_head(session.connection())
-    final = dataclasses.replace(data, document_id=document_id, chain_seq=chain_seq,
-                                chain_hash=chain_hash)
+    final = dataclasses.replace(
+        data, document_id=document_id, chain_seq=chain_seq, chain_hash=chain_hash
+    )
     signed = render(final, copy=copy_number > 0)
     if key_path is not None and cert_path is not None:
         signed = signing.sign_pdf(signed, key_path, cert_path)
     file_sha256 = hashlib.sha256(signed).hexdigest()
-    certificate = Certificate(kind=kind, record_type=record_type, record_id=record_id,
-                              document_id=document_id, file_sha256=file_sha256,
-                              copy_number=copy_number, issued_at=utcnow(), issued_by=user.id)
+    certificate = Certificate(
+        kind=kind,
+        record_type=record_type,
+        record_id=record_id,
+        document_id=document_id,
+        file_sha256=file_sha256,
+        copy_number=copy_number,
+        issued_at=utcnow(),
+        issued_by=user.id,
+    )
     try:
         with session.begin_nested():
             session.add(certificate)
     except IntegrityError:
-        raise Conflict(f"{document_id} was issued on another terminal at the same moment; "
-                       "nothing was written. Issue it again for a reprint.") from None
+        raise Conflict(
+            f"{document_id} was issued on another terminal at the same moment; "
+            "nothing was written. Issue it again for a reprint."
+        ) from None
     assert certificate.id is not None
-    audit.log_event(session, "reprint" if copy_number else "issue", "certificate",
-                    certificate.id, reason=reason,
-                    changes={"document_id": document_id, "copy_number": copy_number,
-                             "content_sha256": final.content_sha256,
-                             **({"format": file_format} if file_format != "pdf" else {})})
+    audit.log_event(
+        session,
+        "reprint" if copy_number else "issue",
+        "certificate",
+        certificate.id,
+        reason=reason,
+        changes={
+            "document_id": document_id,
+            "copy_number": copy_number,
+            "content_sha256": final.content_sha256,
+            **({"format": file_format} if file_format != "pdf" else {}),
+        },
+    )
     path = Path(out_path(copy_number)) if callable(out_path) else out_path
     if path is not None:
         write_private(Path(path), signed)
-    return IssuedDocument(certificate.id, document_id, kind, copy_number, file_sha256,
-                          final.content_sha256, Path(path) if path else None, signed)
+    return IssuedDocument(
+        certificate.id,
+        document_id,
+        kind,
+        copy_number,
+        file_sha256,
+        final.content_sha256,
+        Path(path) if path else None,
+        signed,
+    )
 
 
 def next_copy(session: Session, kind: str, record_type: str, record_id: int) -> int:
     """The copy number the next issue of a record's document gets: 0 (the original) when
     none was issued, else one more than the last (a reprint)."""
-    last = session.exec(select(func.max(Certificate.copy_number)).where(
-        Certificate.kind == kind, Certificate.record_type == record_type,
-        Certificate.record_id == record_id)).one()
+    last = session.exec(
+        select(func.max(Certificate.copy_number)).where(
+            Certificate.kind == kind,
+            Certificate.record_type == record_type,
+            Certificate.record_id == record_id,
+        )
+    ).one()
     return 0 if last is None else int(last) + 1
 
 
@@ -270,28 +312,48 @@ def verify_file(session: Session, path: Path) -> VerifyResult:
     pdf = content.startswith(b"%PDF")  # else a ZPL label: unsigned, held to its hash only
     pinned = pinned_certificate(session)
     if pdf and pinned is None:
-        return VerifyResult(False, f"{path} cannot be checked: no facility certificate is "
-                                   "pinned in this database (`lottrack init` pins it).",
-                            file_sha256=digest)
+        return VerifyResult(
+            False,
+            f"{path} cannot be checked: no facility certificate is "
+            "pinned in this database (`lottrack init` pins it).",
+            file_sha256=digest,
+        )
     problem = signing.facility_signature_problem(content, pinned) if pdf and pinned else ""
     if problem:
-        return VerifyResult(False, f"{path} is NOT a document as issued: not issued by this "
-                                   f"facility ({problem}).", file_sha256=digest)
-    certificate = session.exec(select(Certificate).where(
-        Certificate.file_sha256 == digest).order_by(col(Certificate.id))).first()
+        return VerifyResult(
+            False,
+            f"{path} is NOT a document as issued: not issued by this facility ({problem}).",
+            file_sha256=digest,
+        )
+    certificate = session.exec(
+        select(Certificate).where(Certificate.file_sha256 == digest).order_by(col(Certificate.id))
+    ).first()
     if certificate is None:
-        return VerifyResult(False, f"{path} is NOT a document as issued: its SHA-256 "
-                                   f"{digest[:16]}… matches no issued document (never issued "
-                                   "by lottrack, or changed since).", file_sha256=digest)
+        return VerifyResult(
+            False,
+            f"{path} is NOT a document as issued: its SHA-256 "
+            f"{digest[:16]}… matches no issued document (never issued "
+            "by lottrack, or changed since).",
+            file_sha256=digest,
+        )
     issuer = session.get(User, certificate.issued_by)
     name = issuer.full_name if issuer is not None else f"user #{certificate.issued_by}"
-    which = ("the original" if certificate.copy_number == 0
-             else f"reprint copy {certificate.copy_number}")
+    which = (
+        "the original"
+        if certificate.copy_number == 0
+        else f"reprint copy {certificate.copy_number}"
+    )
     when = certificate.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return VerifyResult(
-        True, f"{path} is {certificate.kind} document {certificate.document_id} "
-              f"({which}), issued {when} by {name}; "
-              f"{'signed by the facility certificate and ' if pdf else ''}unchanged since "
-              "issue.",
-        file_sha256=digest, document_id=certificate.document_id, kind=certificate.kind,
-        copy_number=certificate.copy_number, issued_at=certificate.issued_at, issued_by=name)
+        True,
+        f"{path} is {certificate.kind} document {certificate.document_id} "
+        f"({which}), issued {when} by {name}; "
+        f"{'signed by the facility certificate and ' if pdf else ''}unchanged since "
+        "issue.",
+        file_sha256=digest,
+        document_id=certificate.document_id,
+        kind=certificate.kind,
+        copy_number=certificate.copy_number,
+        issued_at=certificate.issued_at,
+        issued_by=name,
+    )

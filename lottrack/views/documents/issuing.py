@@ -57,8 +57,7 @@ def issue_document(
     commits: a printer that cannot be reached leaves no record of a label never printed.
     """
     if kind not in RECORDS:
-        raise ValidationError(f"Kind: {kind!r} is not one of {', '.join(RECORDS)}.",
-                              field="kind")
+        raise ValidationError(f"Kind: {kind!r} is not one of {', '.join(RECORDS)}.", field="kind")
     record_type, build = RECORDS[kind]
 
     def path_for(copy: int) -> Path:
@@ -68,9 +67,19 @@ def issue_document(
         return path
 
     data = build(session, who, record_id)
-    issued = issue(session, who, kind=kind, record_type=record_type, record_id=record_id,
-                   data=data, render=render, out_path=path_for if out_path else None,
-                   key_dir=key_dir, reason=reason, file_format=file_format)
+    issued = issue(
+        session,
+        who,
+        kind=kind,
+        record_type=record_type,
+        record_id=record_id,
+        data=data,
+        render=render,
+        out_path=path_for if out_path else None,
+        key_dir=key_dir,
+        reason=reason,
+        file_format=file_format,
+    )
     if printer is not None:
         from lottrack.views.documents.printer import send_raw
 

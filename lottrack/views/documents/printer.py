@@ -29,8 +29,10 @@ def parse_printer(text: str) -> tuple[str, int]:
         host, port_text = text, str(DEFAULT_PORT)
     host = host.strip("[]")
     if not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValidationError(f'Printer: "{text}" is not HOST:PORT, such as '
-                              f"zebra-ward3:{DEFAULT_PORT}.", field="printer")
+        raise ValidationError(
+            f'Printer: "{text}" is not HOST:PORT, such as zebra-ward3:{DEFAULT_PORT}.',
+            field="printer",
+        )
     return host, int(port_text)
 
 
@@ -42,5 +44,7 @@ def send_raw(printer: str, data: bytes, *, timeout: float = TIMEOUT_SECONDS) -> 
             conn.sendall(data)
             conn.shutdown(socket.SHUT_WR)
     except OSError as exc:
-        raise PrinterError(f"Printer {host}:{port} could not be reached "
-                           f"({exc.strerror or exc}); the label was not printed.") from None
+        raise PrinterError(
+            f"Printer {host}:{port} could not be reached "
+            f"({exc.strerror or exc}); the label was not printed."
+        ) from None

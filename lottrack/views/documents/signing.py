@@ -53,8 +53,9 @@ def existing_key(directory: Path) -> tuple[Path, Path]:
     return key_path, cert_path
 
 
-def ensure_facility_key(directory: Path, *, facility_name: str = "lottrack facility"
-                        ) -> tuple[Path, Path]:
+def ensure_facility_key(
+    directory: Path, *, facility_name: str = "lottrack facility"
+) -> tuple[Path, Path]:
     """Create a self-signed facility key and certificate in ``directory`` unless both are
     there; returns their paths. Both files are readable by their owner only, in a folder
     that is the owner's only."""
@@ -76,28 +77,48 @@ def ensure_facility_key(directory: Path, *, facility_name: str = "lottrack facil
     # ECDSA rather than RSA: an RSA 3072 key takes ~0.2 s to load (cryptography checks it on
     # every load, and pyHanko loads it several times per signature); P-256 takes ~1 ms.
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{facility_name} document signing"[:64]),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, facility_name[:64]),
-    ])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{facility_name} document signing"[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, facility_name[:64]),
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + VALIDITY)
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False,
-            data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-            encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    write_private(key_path, key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()), overwrite=False)
+    write_private(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        overwrite=False,
+    )
     write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), overwrite=False)
     return key_path, cert_path
 
@@ -114,14 +135,19 @@ def sign_pdf(pdf_bytes: bytes, key_path: Path, cert_path: Path) -> bytes:
     from pyhanko.sign import fields, signers
 
     signer = signers.SimpleSigner.load(  # type: ignore[no-untyped-call]
-        str(key_path), str(cert_path))
+        str(key_path), str(cert_path)
+    )
     if signer is None:
-        raise LotTrackError(f"The facility signing key in {Path(key_path).parent} cannot be "
-                            "read.", title="Signing key unreadable")
+        raise LotTrackError(
+            f"The facility signing key in {Path(key_path).parent} cannot be read.",
+            title="Signing key unreadable",
+        )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
     meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD, md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES, reason="Issued by lottrack",
+        field_name=SIGNATURE_FIELD,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        reason="Issued by lottrack",
     )
     out: io.BytesIO = signers.sign_pdf(writer, meta, signer=signer)
     return out.getvalue()
@@ -177,11 +203,14 @@ def facility_signature_problem(pdf_bytes: bytes, pinned_sha256: str) -> str:
     signer = signature.signer_cert
     if signer is None or hashlib.sha256(signer.dump()).hexdigest() != pinned_sha256.lower():
         subject = signer.subject.human_friendly if signer is not None else "nobody"
-        return (f"it is signed by another certificate ({subject}), not the facility "
-                "certificate pinned at `lottrack init`")
+        return (
+            f"it is signed by another certificate ({subject}), not the facility "
+            "certificate pinned at `lottrack init`"
+        )
     try:
-        status = _outside_event_loop(lambda: validate_pdf_signature(
-            signature, ValidationContext(trust_roots=[signer])))
+        status = _outside_event_loop(
+            lambda: validate_pdf_signature(signature, ValidationContext(trust_roots=[signer]))
+        )
     except Exception:  # noqa: BLE001 - a malformed signature is simply not a valid one
         return "its signature cannot be validated"
     if not status.bottom_line:

@@ -65,5 +65,8 @@ class ValidationReportData(DocumentData):
     @property
     def passed(self) -> bool:
         """True when every check passed and the traceability is complete."""
-        return not self.problems and all(c.passed for c in self.checks) and all(
-            r.passed for r in self.requirements)
+        return (
+            not self.problems
+            and all(c.passed for c in self.checks)
+            and all(r.passed for r in self.requirements)
+        )

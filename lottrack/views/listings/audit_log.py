@@ -21,8 +21,9 @@ from lottrack.storage.models import AuditEvent
 from lottrack.views.listings.record_names import record_names
 
 BLINDED = "(blinded)"
-ARM_RECORDS = frozenset({"allocation", "product_unit", "dispensing", "dispensing_check",
-                         "unblinding"})
+ARM_RECORDS = frozenset(
+    {"allocation", "product_unit", "dispensing", "dispensing_check", "unblinding"}
+)
 """Tables whose values can tell the arm."""
 SCAN_BATCH = 2000
 MAX_SCANNED = 100_000
@@ -70,18 +71,26 @@ def _like(text: str) -> str:
     return f"%{escaped.casefold()}%"
 
 
-def audit_log(session: Session, who: CurrentUser, query: AuditQuery, *, limit: int = 200,
-              before_seq: int | None = None) -> AuditLogPage:
+def audit_log(
+    session: Session,
+    who: CurrentUser,
+    query: AuditQuery,
+    *,
+    limit: int = 200,
+    before_seq: int | None = None,
+) -> AuditLogPage:
     """The newest events matching ``query`` (older than ``before_seq`` to page on)."""
     authorize(session, who, Action.VIEW_AUDIT)
     unblinded = allowed(who.roles, Action.VIEW_ALLOCATION)
     stmt = select(AuditEvent).order_by(col(AuditEvent.seq).desc())
     if query.person.strip():
-        stmt = stmt.where(func.lower(AuditEvent.username).like(_like(query.person.strip()),
-                                                               escape="\\"))
+        stmt = stmt.where(
+            func.lower(AuditEvent.username).like(_like(query.person.strip()), escape="\\")
+        )
     if query.action.strip():
-        stmt = stmt.where(func.lower(AuditEvent.action).like(_like(query.action.strip()),
-                                                             escape="\\"))
+        stmt = stmt.where(
+            func.lower(AuditEvent.action).like(_like(query.action.strip()), escape="\\")
+        )
     if query.since is not None:
         stmt = stmt.where(col(AuditEvent.at) >= query.since)
     if query.until is not None:
@@ -100,8 +109,9 @@ def audit_log(session: Session, who: CurrentUser, query: AuditQuery, *, limit: i
             break
         scanned += len(events)
         last_seq = events[-1].seq
-        names = record_names(session, ((e.entity, e.entity_id) for e in events),
-                             blinded=not unblinded)
+        names = record_names(
+            session, ((e.entity, e.entity_id) for e in events), blinded=not unblinded
+        )
         for e in events:
             name = names[(e.entity, e.entity_id)]
             if wanted and wanted not in name.casefold():
@@ -123,5 +133,4 @@ def _row(event: AuditEvent, name: str, unblinded: bool) -> AuditLogRow:
             reason = BLINDED if reason else ""
         elif event.action.endswith("-refused") and reason:
             reason = BLINDED
-    return AuditLogRow(event.seq, event.at, event.username, event.action, name, reason,
-                       changes)
+    return AuditLogRow(event.seq, event.at, event.username, event.action, name, reason, changes)

@@ -33,16 +33,31 @@ class ReagentRow:
     usable: bool
 
 
-def reagent_lots(session: Session, who: CurrentUser, *, usable_only: bool = False,
-                 on: dt.date | None = None) -> list[ReagentRow]:
+def reagent_lots(
+    session: Session, who: CurrentUser, *, usable_only: bool = False, on: dt.date | None = None
+) -> list[ReagentRow]:
     """Reagent lots by kind and name; ``usable`` when released and not expired on ``on``
     (default today, UTC). ``usable_only`` leaves the others out."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     day = on or utcnow().date()
-    rows = session.exec(select(ReagentLot).order_by(
-        col(ReagentLot.kind), col(ReagentLot.name), col(ReagentLot.lot_number))).all()
-    out = [ReagentRow(r.id or 0, r.name, r.kind, r.supplier, r.lot_number, r.expiry, r.status,
-                      r.status == RELEASED and r.expiry >= day) for r in rows]
+    rows = session.exec(
+        select(ReagentLot).order_by(
+            col(ReagentLot.kind), col(ReagentLot.name), col(ReagentLot.lot_number)
+        )
+    ).all()
+    out = [
+        ReagentRow(
+            r.id or 0,
+            r.name,
+            r.kind,
+            r.supplier,
+            r.lot_number,
+            r.expiry,
+            r.status,
+            r.status == RELEASED and r.expiry >= day,
+        )
+        for r in rows
+    ]
     return [r for r in out if r.usable] if usable_only else out
 
 
@@ -59,8 +74,10 @@ class SiteChoice:
 def site_choices(session: Session, who: CurrentUser) -> list[SiteChoice]:
     """Every site, by name."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
-    return [SiteChoice(s.id or 0, s.name, s.decimal_separator, s.timezone)
-            for s in session.exec(select(Site).order_by(col(Site.name))).all()]
+    return [
+        SiteChoice(s.id or 0, s.name, s.decimal_separator, s.timezone)
+        for s in session.exec(select(Site).order_by(col(Site.name))).all()
+    ]
 
 
 @dataclass(frozen=True)
@@ -78,11 +95,15 @@ class SubjectChoice:
 def subject_choices(session: Session, who: CurrentUser) -> list[SubjectChoice]:
     """Every subject by code, with the decimal separator of their site."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
-    rows = session.exec(select(Subject, Site.decimal_separator)
-                        .join(Site, col(Site.id) == col(Subject.site_id))
-                        .order_by(col(Subject.code))).all()
-    return [SubjectChoice(s.id or 0, s.code, s.initials, s.date_of_birth, s.site_id, sep)
-            for s, sep in rows]
+    rows = session.exec(
+        select(Subject, Site.decimal_separator)
+        .join(Site, col(Site.id) == col(Subject.site_id))
+        .order_by(col(Subject.code))
+    ).all()
+    return [
+        SubjectChoice(s.id or 0, s.code, s.initials, s.date_of_birth, s.site_id, sep)
+        for s, sep in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -100,13 +121,15 @@ def harvests_without_lot(session: Session, who: CurrentUser) -> list[HarvestChoi
     """Harvests (not voided) from which no lot has been started, newest first."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
-        select(Harvest, Subject.code).join(Subject, col(Subject.id) == col(Harvest.subject_id))
+        select(Harvest, Subject.code)
+        .join(Subject, col(Subject.id) == col(Harvest.subject_id))
         .outerjoin(Lot, col(Lot.harvest_id) == col(Harvest.id))
         .where(col(Lot.id).is_(None), col(Harvest.voided_reason).is_(None))
         .order_by(col(Harvest.collected_at).desc(), col(Harvest.id).desc())
     ).all()
-    return [HarvestChoice(h.id or 0, h.din, code, h.collected_at, h.volume_text)
-            for h, code in rows]
+    return [
+        HarvestChoice(h.id or 0, h.din, code, h.collected_at, h.volume_text) for h, code in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -171,25 +194,46 @@ def lot_form_context(session: Session, who: CurrentUser, lot_id: int) -> LotForm
     lot = lots.get_lot(session, lot_id)
     site, spec = lot_site(session, lot), lot_spec(session, lot)
     subject = session.get(Subject, lot.subject_id)
-    passages = session.exec(select(Passage).where(Passage.lot_id == lot_id,
-                                                  col(Passage.voided_reason).is_(None))
-                            .order_by(col(Passage.number))).all()
+    passages = session.exec(
+        select(Passage)
+        .where(Passage.lot_id == lot_id, col(Passage.voided_reason).is_(None))
+        .order_by(col(Passage.number))
+    ).all()
     latest = {r.code: r for r in qc.results(session, lot_id) if not r.superseded}
     limit = qc.endotoxin_limit_for(session, lot)
-    under_investigation = {v.test_name: v.id for v in investigations.views(session, lot_id)
-                           if v.is_open}
+    under_investigation = {
+        v.test_name: v.id for v in investigations.views(session, lot_id) if v.is_open
+    }
     tests = []
     for item in specifications.items(session, lot.spec_id):
         row = latest.get(item.code)
-        tests.append(QCTest(
-            item.code, item.test_name, item.kind, item.dimension,
-            specifications.limit_text(item, endotoxin_limit=limit), item.required,
-            row.id if row else None, row.value_text if row else "",
-            row.conforms if row else None, under_investigation.get(item.test_name)))
+        tests.append(
+            QCTest(
+                item.code,
+                item.test_name,
+                item.kind,
+                item.dimension,
+                specifications.limit_text(item, endotoxin_limit=limit),
+                item.required,
+                row.id if row else None,
+                row.value_text if row else "",
+                row.conforms if row else None,
+                under_investigation.get(item.test_name),
+            )
+        )
     return LotFormContext(
-        lot_id, lot.lot_number, lot.status, subject.code if subject else "?",
-        site.decimal_separator, site_zone(site), spec.version, spec.max_passage,
-        spec.min_replicates, spec.max_cv_pct,
-        tuple(PassageChoice(p.id or 0, f"P{p.number}", p.seeded_at, p.harvested_at)
-              for p in passages),
-        tuple(tests))
+        lot_id,
+        lot.lot_number,
+        lot.status,
+        subject.code if subject else "?",
+        site.decimal_separator,
+        site_zone(site),
+        spec.version,
+        spec.max_passage,
+        spec.min_replicates,
+        spec.max_cv_pct,
+        tuple(
+            PassageChoice(p.id or 0, f"P{p.number}", p.seeded_at, p.harvested_at) for p in passages
+        ),
+        tuple(tests),
+    )

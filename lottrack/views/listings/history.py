@@ -80,31 +80,53 @@ class CountRow:
 def _names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.exec(select(User.id, User.username)
-                             .where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+    return dict(session.exec(select(User.id, User.username).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
 
 
 def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow]:
     """Every count of the lot in the order counted, replicates included."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
-    counts = session.exec(select(CellCount).where(CellCount.lot_id == lot_id)
-                          .order_by(col(CellCount.counted_at), col(CellCount.id))).all()
+    counts = session.exec(
+        select(CellCount)
+        .where(CellCount.lot_id == lot_id)
+        .order_by(col(CellCount.counted_at), col(CellCount.id))
+    ).all()
     ids = [c.id for c in counts]
     reps: dict[int, list[ReplicateRow]] = {}
-    for r in session.exec(select(CountReplicate).where(col(CountReplicate.count_id).in_(ids))
-                          .order_by(col(CountReplicate.position))).all() if ids else ():
+    for r in (
+        session.exec(
+            select(CountReplicate)
+            .where(col(CountReplicate.count_id).in_(ids))
+            .order_by(col(CountReplicate.position))
+        ).all()
+        if ids
+        else ()
+    ):
         reps.setdefault(r.count_id, []).append(
-            ReplicateRow(r.position, r.entered_text, r.viable_per_ml, r.viability_pct))
-    labels = dict(session.exec(select(Passage.id, Passage.number)
-                               .where(Passage.lot_id == lot_id)).all())
+            ReplicateRow(r.position, r.entered_text, r.viable_per_ml, r.viability_pct)
+        )
+    labels = dict(
+        session.exec(select(Passage.id, Passage.number).where(Passage.lot_id == lot_id)).all()
+    )
     names = _names(session, {c.counted_by for c in counts})
-    return [CountRow(
-        c.id or 0, c.target, f"P{labels[c.passage_id]}" if c.passage_id in labels else None,
-        c.method, c.counted_at, names.get(c.counted_by, "?"), c.mean_viable_per_ml,
-        c.viability_pct, c.cv_pct, c.recount_required, c.voided_reason,
-        tuple(reps.get(c.id or 0, ())),
-    ) for c in counts]
+    return [
+        CountRow(
+            c.id or 0,
+            c.target,
+            f"P{labels[c.passage_id]}" if c.passage_id in labels else None,
+            c.method,
+            c.counted_at,
+            names.get(c.counted_by, "?"),
+            c.mean_viable_per_ml,
+            c.viability_pct,
+            c.cv_pct,
+            c.recount_required,
+            c.voided_reason,
+            tuple(reps.get(c.id or 0, ())),
+        )
+        for c in counts
+    ]
 
 
 @dataclass(frozen=True)
@@ -125,8 +147,13 @@ def _dispensed_at(session: Session, unit_ids: list[int]) -> dict[int, dt.datetim
     """When each of these bags was dispensed (bags not dispensed are absent)."""
     if not unit_ids:
         return {}
-    return dict(session.exec(select(Dispensing.unit_id, Dispensing.prepared_at).where(
-        col(Dispensing.unit_id).in_(unit_ids))).all())
+    return dict(
+        session.exec(
+            select(Dispensing.unit_id, Dispensing.prepared_at).where(
+                col(Dispensing.unit_id).in_(unit_ids)
+            )
+        ).all()
+    )
 
 
 def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[CustodyRow]:
@@ -144,11 +171,20 @@ def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[Custody
     ).all()
     if not who.unblinded:
         dispensed = _dispensed_at(session, list({u.id for _, u in rows if u.id is not None}))
-        rows = [(e, u) for e, u in rows
-                if u.id not in dispensed or e.at < dispensed[u.id]]
+        rows = [(e, u) for e, u in rows if u.id not in dispensed or e.at < dispensed[u.id]]
     names = _names(session, {e.by_id for e, _ in rows})
-    return [CustodyRow(e.unit_id, bag_name(u, who), e.from_location, e.to_location, e.at,
-                       e.temperature_text, names.get(e.by_id, "?")) for e, u in rows]
+    return [
+        CustodyRow(
+            e.unit_id,
+            bag_name(u, who),
+            e.from_location,
+            e.to_location,
+            e.at,
+            e.temperature_text,
+            names.get(e.by_id, "?"),
+        )
+        for e, u in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -176,43 +212,61 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
     people |= {r.tester_id for r in results} | {d.decided_by for d in decisions}
     names = _names(session, people)
     entries = [
-        TimelineEntry(harvest.collected_at, f"Bone marrow collected, {harvest.volume_text} "
-                      f"(DIN {parse_din(harvest.din).eye_readable()})",
-                      names.get(harvest.operator_id, "?")),
-        TimelineEntry(lot.created_at, f"Lot {lot.lot_number} started",
-                      names.get(lot.created_by, "?")),
+        TimelineEntry(
+            harvest.collected_at,
+            f"Bone marrow collected, {harvest.volume_text} "
+            f"(DIN {parse_din(harvest.din).eye_readable()})",
+            names.get(harvest.operator_id, "?"),
+        ),
+        TimelineEntry(
+            lot.created_at, f"Lot {lot.lot_number} started", names.get(lot.created_by, "?")
+        ),
     ]
     for p in passages:
-        entries.append(TimelineEntry(p.seeded_at, f"P{p.number} seeded, {p.cells_seeded_text}",
-                                     names.get(p.recorded_by, "?")))
+        entries.append(
+            TimelineEntry(
+                p.seeded_at,
+                f"P{p.number} seeded, {p.cells_seeded_text}",
+                names.get(p.recorded_by, "?"),
+            )
+        )
         if p.harvested_at is not None:
-            entries.append(TimelineEntry(
-                p.harvested_at, f"P{p.number} harvested, {p.cells_harvested_text}",
-                names.get(p.harvest_recorded_by or 0, "?")))
+            entries.append(
+                TimelineEntry(
+                    p.harvested_at,
+                    f"P{p.number} harvested, {p.cells_harvested_text}",
+                    names.get(p.harvest_recorded_by or 0, "?"),
+                )
+            )
     for c in counts:
         what = f"{c.passage_label} harvest" if c.passage_label else c.target.replace("-", " ")
         flag = " — RECOUNT" if c.recount_required else ""
         void = " (void)" if c.voided_reason else ""
-        entries.append(TimelineEntry(c.counted_at, f"Count of {what}{flag}{void}",
-                                     c.counted_by))
+        entries.append(TimelineEntry(c.counted_at, f"Count of {what}{flag}{void}", c.counted_by))
     sessions: dict[tuple[dt.datetime, int], list[QCResult]] = {}
     for r in results:
         sessions.setdefault((r.tested_at, r.tester_id), []).append(r)
     for (at, tester), group in sessions.items():
         failed = sum(1 for r in group if r.conforms is False)
         tail = f", {failed} out of specification" if failed else ""
-        entries.append(TimelineEntry(at, f"QC: {len(group)} result(s){tail}",
-                                     names.get(tester, "?")))
+        entries.append(
+            TimelineEntry(at, f"QC: {len(group)} result(s){tail}", names.get(tester, "?"))
+        )
     if lot.formulated_at is not None:
-        bags = session.exec(select(func.count()).select_from(ProductUnit)
-                            .where(ProductUnit.lot_id == lot_id)).one()
+        bags = session.exec(
+            select(func.count()).select_from(ProductUnit).where(ProductUnit.lot_id == lot_id)
+        ).one()
         entries.append(TimelineEntry(lot.formulated_at, f"Formulated into {bags} bag(s)", ""))
     for e in lot_custody(session, who, lot_id):
-        entries.append(TimelineEntry(e.at, f"{e.kit_code.capitalize()}: {e.from_location} → "
-                                     f"{e.to_location}", e.by))
+        entries.append(
+            TimelineEntry(
+                e.at, f"{e.kit_code.capitalize()}: {e.from_location} → {e.to_location}", e.by
+            )
+        )
     for d in decisions:
-        entries.append(TimelineEntry(d.decided_at, f"QA: {d.decision}",
-                                     names.get(d.decided_by, "?")))
+        entries.append(
+            TimelineEntry(d.decided_at, f"QA: {d.decision}", names.get(d.decided_by, "?"))
+        )
     return sorted(entries, key=lambda e: e.at)
 
 
@@ -269,16 +323,31 @@ def _trail_statement() -> fastsql.AnySelect:
         "product_unit": ids(ProductUnit.id, col(ProductUnit.lot_id) == lot_id),
         "custody_event": ids(CustodyEvent.id, col(CustodyEvent.unit_id).in_(units)),
         "disposition": ids(Disposition.id, col(Disposition.lot_id) == lot_id),
-        "signature": ids(Signature.id, col(Signature.record_type) == "lot",
-                         col(Signature.record_id) == lot_id),
+        "signature": ids(
+            Signature.id, col(Signature.record_type) == "lot", col(Signature.record_id) == lot_id
+        ),
     }
-    columns = [col(c) for c in (
-        AuditEvent.seq, AuditEvent.at, AuditEvent.username, AuditEvent.action,
-        AuditEvent.entity, AuditEvent.entity_id, AuditEvent.changes, AuditEvent.reason)]
-    events = union_all(*(
-        sa_select(*columns).where(col(AuditEvent.entity) == entity,
-                                  col(AuditEvent.entity_id).in_(ids))
-        for entity, ids in records.items())).subquery("trail")
+    columns = [
+        col(c)
+        for c in (
+            AuditEvent.seq,
+            AuditEvent.at,
+            AuditEvent.username,
+            AuditEvent.action,
+            AuditEvent.entity,
+            AuditEvent.entity_id,
+            AuditEvent.changes,
+            AuditEvent.reason,
+        )
+    ]
+    events = union_all(
+        *(
+            sa_select(*columns).where(
+                col(AuditEvent.entity) == entity, col(AuditEvent.entity_id).in_(ids)
+            )
+            for entity, ids in records.items()
+        )
+    ).subquery("trail")
     return sa_select(*events.c).order_by(events.c.seq)
 
 
@@ -290,7 +359,8 @@ def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
         return True
     return action == "update" and any(
         old not in (None, "") and field not in _STATUS_FIELDS
-        for field, (old, _new) in changes.items())
+        for field, (old, _new) in changes.items()
+    )
 
 
 def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[AuditRow]:
@@ -320,8 +390,19 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
                     continue
                 if masked != changes:
                     changes, reason = masked, MASKED if action == "update" else reason
-        out.append(AuditRow(seq, at, username, action, entity, entity_id, changes, reason,
-                            _is_correction(action, changes)))
+        out.append(
+            AuditRow(
+                seq,
+                at,
+                username,
+                action,
+                entity,
+                entity_id,
+                changes,
+                reason,
+                _is_correction(action, changes),
+            )
+        )
     return out
 
 
@@ -344,21 +425,29 @@ def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
     statement, so the trail's cost stays fixed; sent as the driver's SQL, like the
     trail)."""
     prepared = _STATEMENTS.get(session.get_bind().dialect, "moves", _moves_statement)
-    return {int(i) for (i,) in fastsql.session_rows(session, prepared, {"lot_id": lot_id})
-            if i is not None}
+    return {
+        int(i)
+        for (i,) in fastsql.session_rows(session, prepared, {"lot_id": lot_id})
+        if i is not None
+    }
 
 
 def _moves_statement() -> fastsql.AnySelect:
-    return (sa_select(col(CustodyEvent.id))
-            .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
-            .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
-            .where(col(ProductUnit.lot_id) == bindparam("lot_id"),
-                   col(CustodyEvent.at) >= col(Dispensing.prepared_at)))
+    return (
+        sa_select(col(CustodyEvent.id))
+        .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
+        .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
+        .where(
+            col(ProductUnit.lot_id) == bindparam("lot_id"),
+            col(CustodyEvent.at) >= col(Dispensing.prepared_at),
+        )
+    )
 
 
 def named(session: Session, who: CurrentUser, rows: list[AuditRow]) -> list[AuditRow]:
     """``rows`` with each record named as people name it (one statement per kind of
     record in the rows); a bag's kit code only for an unblinded reader."""
-    names = record_names(session, ((r.entity, r.entity_id) for r in rows),
-                         blinded=not who.unblinded)
+    names = record_names(
+        session, ((r.entity, r.entity_id) for r in rows), blinded=not who.unblinded
+    )
     return [dataclasses.replace(r, record=names[(r.entity, r.entity_id)]) for r in rows]

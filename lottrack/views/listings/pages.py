@@ -74,9 +74,11 @@ class LotRow(NamedTuple):
 
 def open_note(investigation_count: int, deviation_count: int) -> str:
     """How many investigations and deviations of a lot are open, in words, or empty."""
-    parts = [f"{n if n > 1 else ''} {what}{'s' if n > 1 else ''}".strip()
-             for n, what in ((investigation_count, "investigation"),
-                             (deviation_count, "deviation")) if n]
+    parts = [
+        f"{n if n > 1 else ''} {what}{'s' if n > 1 else ''}".strip()
+        for n, what in ((investigation_count, "investigation"), (deviation_count, "deviation"))
+        if n
+    ]
     return f"{' and '.join(parts)} open" if parts else ""
 
 
@@ -102,9 +104,16 @@ def _whole_din(search: str, needle: str) -> str | None:
         return None  # not a DIN after all: search for the text as typed
 
 
-def lot_page(db: Database, who: CurrentUser, *, search: str = "",
-             status: str | None = None, offset: int = 0, limit: int = 50,
-             sort: str = "newest") -> LotPage:
+def lot_page(
+    db: Database,
+    who: CurrentUser,
+    *,
+    search: str = "",
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+    sort: str = "newest",
+) -> LotPage:
     """Lots whose lot number, DIN or subject code contains ``search`` (case and spaces
     ignored; a scanned DIN barcode or a DIN with its check character is read as the DIN),
     optionally only those in ``status``; ``limit`` rows from ``offset`` in the
@@ -113,29 +122,42 @@ def lot_page(db: Database, who: CurrentUser, *, search: str = "",
     The list is read again on every key press, so it is read on the bare driver in a read
     transaction of its own (:mod:`lottrack.storage.fastsql`), authorisation included."""
     if status is not None and status not in lots.STATUSES:
-        raise ValidationError(f'Status: "{str(status)[:40]}" is not a lot status; expected '
-                              f"one of {', '.join(lots.STATUSES)}.", field="Status")
+        raise ValidationError(
+            f'Status: "{str(status)[:40]}" is not a lot status; expected '
+            f"one of {', '.join(lots.STATUSES)}.",
+            field="Status",
+        )
     if sort not in SORTS:
-        raise ValidationError(f'Sort: "{str(sort)[:40]}" is not an order; expected one of '
-                              f"{', '.join(SORTS)}.", field="Sort")
+        raise ValidationError(
+            f'Sort: "{str(sort)[:40]}" is not an order; expected one of {", ".join(SORTS)}.',
+            field="Sort",
+        )
     if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise ValidationError(f"Page: {limit} rows from {offset} is not a page; expected 1 "
-                              f"to {MAX_PAGE} rows from 0 or more.", field="Page")
+        raise ValidationError(
+            f"Page: {limit} rows from {offset} is not a page; expected 1 "
+            f"to {MAX_PAGE} rows from 0 or more.",
+            field="Page",
+        )
     needle = "".join(str(search).split()).upper()
     if len(needle) > MAX_SEARCH:
         raise ValidationError(f"Search: at most {MAX_SEARCH} characters.", field="Search")
     din = _whole_din(str(search), needle)
     match = "din" if din is not None else "text" if needle else ""
-    values: dict[str, Any] = {"status": status, "offset": offset, "limit": limit,
-                              "din": din, "pattern": like_pattern(needle)}
+    values: dict[str, Any] = {
+        "status": status,
+        "offset": offset,
+        "limit": limit,
+        "din": din,
+        "pattern": like_pattern(needle),
+    }
     shape = (status is not None, match)
 
     def read(reader: DriverReader) -> LotPage:
         authorize_read(reader, who, Action.VIEW_BATCH_RECORD)
-        page = _STATEMENTS.get(reader.dialect, ("page", *shape, sort),
-                               lambda: _page_statement(*shape, sort))
-        count = _STATEMENTS.get(reader.dialect, ("count", *shape),
-                                lambda: _count_statement(*shape))
+        page = _STATEMENTS.get(
+            reader.dialect, ("page", *shape, sort), lambda: _page_statement(*shape, sort)
+        )
+        count = _STATEMENTS.get(reader.dialect, ("count", *shape), lambda: _count_statement(*shape))
         rows = reader.rows(page, values)
         total = int(reader.rows(count, values)[0][0])
         return LotPage(list(map(LotRow._make, rows)), total, offset, limit)
@@ -154,35 +176,56 @@ def _conditions(by_status: bool, match: str) -> list[Any]:
         conditions.append(col(Harvest.din) == bindparam("din"))
     elif match == "text":
         pattern = bindparam("pattern", type_=String())
-        conditions.append(or_(col(Lot.lot_number).like(pattern, escape="\\"),
-                              col(Harvest.din).like(pattern, escape="\\"),
-                              col(Subject.code).like(pattern, escape="\\")))
+        conditions.append(
+            or_(
+                col(Lot.lot_number).like(pattern, escape="\\"),
+                col(Harvest.din).like(pattern, escape="\\"),
+                col(Subject.code).like(pattern, escape="\\"),
+            )
+        )
     return conditions
 
 
 def _page_statement(by_status: bool, match: str, sort: str) -> fastsql.AnySelect:
-    open_investigations = (sa_select(func.count()).select_from(Investigation)
-                           .where(col(Investigation.lot_id) == col(Lot.id),
-                                  col(Investigation.conclusion).is_(None))
-                           .scalar_subquery())
-    open_deviations = (sa_select(func.count()).select_from(Deviation)
-                       .where(col(Deviation.lot_id) == col(Lot.id),
-                              col(Deviation.closed_at).is_(None))
-                       .scalar_subquery())
-    return (sa_select(col(Lot.id), col(Lot.lot_number), col(Harvest.din), col(Subject.code),
-                      col(Lot.status), col(Lot.created_at), col(Lot.formulated_at),
-                      open_investigations, open_deviations)
-            .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
-            .join(Subject, col(Subject.id) == col(Lot.subject_id))
-            .where(*_conditions(by_status, match))
-            .order_by(*SORTS[sort]).offset(bindparam("offset")).limit(bindparam("limit")))
+    open_investigations = (
+        sa_select(func.count())
+        .select_from(Investigation)
+        .where(col(Investigation.lot_id) == col(Lot.id), col(Investigation.conclusion).is_(None))
+        .scalar_subquery()
+    )
+    open_deviations = (
+        sa_select(func.count())
+        .select_from(Deviation)
+        .where(col(Deviation.lot_id) == col(Lot.id), col(Deviation.closed_at).is_(None))
+        .scalar_subquery()
+    )
+    return (
+        sa_select(
+            col(Lot.id),
+            col(Lot.lot_number),
+            col(Harvest.din),
+            col(Subject.code),
+            col(Lot.status),
+            col(Lot.created_at),
+            col(Lot.formulated_at),
+            open_investigations,
+            open_deviations,
+        )
+        .join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .where(*_conditions(by_status, match))
+        .order_by(*SORTS[sort])
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
 
 
 def _count_statement(by_status: bool, match: str) -> fastsql.AnySelect:
     counted = sa_select(func.count()).select_from(Lot)
     if match:
-        counted = (counted.join(Harvest, col(Harvest.id) == col(Lot.harvest_id))
-                   .join(Subject, col(Subject.id) == col(Lot.subject_id)))
+        counted = counted.join(Harvest, col(Harvest.id) == col(Lot.harvest_id)).join(
+            Subject, col(Subject.id) == col(Lot.subject_id)
+        )
     return counted.where(*_conditions(by_status, match))
 
 
@@ -213,16 +256,17 @@ class _Count(NamedTuple):
     cv_pct: float
 
 
-def _final_counts(session: Session, lot_ids: Select[Any] | list[int]
-                  ) -> dict[int, list[_Count]]:
+def _final_counts(session: Session, lot_ids: Select[Any] | list[int]) -> dict[int, list[_Count]]:
     """The valid final-product counts of the lots (by id, or of a query of ids), latest
     first (by count time, then entry), by lot id: one read."""
     out: dict[int, list[_Count]] = {}
     for lot_id, counted_at, recount_required, cv_pct in session.exec(
-        select(CellCount.lot_id, CellCount.counted_at, CellCount.recount_required,
-               CellCount.cv_pct)
-        .where(col(CellCount.lot_id).in_(lot_ids), CellCount.target == FINAL_PRODUCT,
-               col(CellCount.voided_reason).is_(None))
+        select(CellCount.lot_id, CellCount.counted_at, CellCount.recount_required, CellCount.cv_pct)
+        .where(
+            col(CellCount.lot_id).in_(lot_ids),
+            CellCount.target == FINAL_PRODUCT,
+            col(CellCount.voided_reason).is_(None),
+        )
         .order_by(col(CellCount.counted_at).desc(), col(CellCount.id).desc())
     ).all():
         out.setdefault(lot_id, []).append(_Count(counted_at, recount_required, cv_pct))
@@ -238,8 +282,9 @@ class NextStep(NamedTuple):
     since: dt.datetime
 
 
-def _next_steps(session: Session, in_process: Sequence[Lot],
-                lot_ids: Select[Any] | list[int]) -> dict[int, NextStep]:
+def _next_steps(
+    session: Session, in_process: Sequence[Lot], lot_ids: Select[Any] | list[int]
+) -> dict[int, NextStep]:
     """The next step of each lot in process and since when it is due, by lot id, in three
     reads whatever the number of lots: their passages, their final-product counts and
     their specifications (``lot_ids``: their ids, or a query of ids that includes theirs)."""
@@ -248,27 +293,34 @@ def _next_steps(session: Session, in_process: Sequence[Lot],
     last: dict[int, tuple[int, dt.datetime, dt.datetime | None]] = {}
     for lot_id, number, seeded_at, harvested_at in session.exec(
         select(Passage.lot_id, Passage.number, Passage.seeded_at, Passage.harvested_at)
-        .where(col(Passage.lot_id).in_(lot_ids)).order_by(col(Passage.number))
+        .where(col(Passage.lot_id).in_(lot_ids))
+        .order_by(col(Passage.number))
     ).all():
         last[lot_id] = (number, seeded_at, harvested_at)  # the highest number stays
     counts = _final_counts(session, lot_ids)
     spec_ids = sorted({lot.spec_id for lot in in_process})
-    max_passage = dict(session.exec(
-        select(Specification.id, Specification.max_passage)
-        .where(col(Specification.id).in_(spec_ids))).all())
+    max_passage = dict(
+        session.exec(
+            select(Specification.id, Specification.max_passage).where(
+                col(Specification.id).in_(spec_ids)
+            )
+        ).all()
+    )
     out: dict[int, NextStep] = {}
     for lot in in_process:
         assert lot.id is not None
         if lot.spec_id not in max_passage:
-            raise NotFound(f"Lot {lot.lot_number}: specification id {lot.spec_id} is "
-                           "missing.")
-        out[lot.id] = _step(lot, last.get(lot.id), counts.get(lot.id, []),
-                            max_passage[lot.spec_id])
+            raise NotFound(f"Lot {lot.lot_number}: specification id {lot.spec_id} is missing.")
+        out[lot.id] = _step(lot, last.get(lot.id), counts.get(lot.id, []), max_passage[lot.spec_id])
     return out
 
 
-def _step(lot: Lot, last: tuple[int, dt.datetime, dt.datetime | None] | None,
-          counts: list[_Count], max_passage: int) -> NextStep:
+def _step(
+    lot: Lot,
+    last: tuple[int, dt.datetime, dt.datetime | None] | None,
+    counts: list[_Count],
+    max_passage: int,
+) -> NextStep:
     """The next step of a lot in process from its last passage (number, seeded, harvested)
     and its valid final-product counts, latest first."""
     if last is None:
@@ -278,8 +330,9 @@ def _step(lot: Lot, last: tuple[int, dt.datetime, dt.datetime | None] | None,
         return NextStep("harvest", f"Harvest P{number}", seeded_at)
     count = next((c for c in counts if c.counted_at >= harvested_at), None)
     if count is not None and count.recount_required:
-        return NextStep("count", f"Recount final product (CV {count.cv_pct:.1f} %)",
-                        count.counted_at)
+        return NextStep(
+            "count", f"Recount final product (CV {count.cv_pct:.1f} %)", count.counted_at
+        )
     if count is not None:
         return NextStep("formulate", "Formulate", count.counted_at)
     if number < max_passage:
@@ -295,13 +348,20 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     passages, final-product counts and specifications; their QC tests and results)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
-        select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
+        select(Lot, Subject.code)
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
         .where(col(Lot.status).in_((lots.IN_PROCESS, *REVIEW_STATES)))
     ).all()
-    steps = _next_steps(session, [lot for lot, _ in rows if lot.status == lots.IN_PROCESS],
-                        _lot_ids(lots.IN_PROCESS))
-    ready = qc.readiness_of(session, [lot for lot, _ in rows if lot.status in REVIEW_STATES],
-                            lot_ids=_lot_ids(*REVIEW_STATES))
+    steps = _next_steps(
+        session,
+        [lot for lot, _ in rows if lot.status == lots.IN_PROCESS],
+        _lot_ids(lots.IN_PROCESS),
+    )
+    ready = qc.readiness_of(
+        session,
+        [lot for lot, _ in rows if lot.status in REVIEW_STATES],
+        lot_ids=_lot_ids(*REVIEW_STATES),
+    )
     among = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
     under_investigation = investigations.standing(session, among).open_by_lot
     deviating = deviations.open_by_lot(session, among)
@@ -315,8 +375,11 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
             missing = ready[lot.id].missing
             since = lot.formulated_at or lot.created_at
             if missing:
-                due = (f"QC result missing: {missing[0]}" if len(missing) == 1
-                       else f"QC results missing: {len(missing)}")
+                due = (
+                    f"QC result missing: {missing[0]}"
+                    if len(missing) == 1
+                    else f"QC results missing: {len(missing)}"
+                )
             elif inv_open:  # the lab retests against it
                 due = f"Retest: {inv_open[0][0].upper()}{inv_open[0][1:]}"
                 items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
@@ -340,8 +403,11 @@ def lot_next_step(session: Session, who: CurrentUser, lot_id: int) -> NextStep |
     if lot.status in REVIEW_STATES:
         missing = qc.readiness(session, lot).missing
         if missing:
-            return NextStep("qc", f"QC results missing: {', '.join(missing)}",
-                            lot.formulated_at or lot.created_at)
+            return NextStep(
+                "qc",
+                f"QC results missing: {', '.join(missing)}",
+                lot.formulated_at or lot.created_at,
+            )
     return None
 
 
@@ -409,10 +475,15 @@ def _with_open_records() -> Select[Any]:
     them), as a subquery."""
     return sa_select(col(Lot.id)).where(
         col(Lot.status) == lots.IN_PROCESS,
-        or_(col(Lot.id).in_(sa_select(col(Investigation.lot_id))
-                            .where(col(Investigation.conclusion).is_(None))),
-            col(Lot.id).in_(sa_select(col(Deviation.lot_id))
-                            .where(col(Deviation.closed_at).is_(None)))))
+        or_(
+            col(Lot.id).in_(
+                sa_select(col(Investigation.lot_id)).where(col(Investigation.conclusion).is_(None))
+            ),
+            col(Lot.id).in_(
+                sa_select(col(Deviation.lot_id)).where(col(Deviation.closed_at).is_(None))
+            ),
+        ),
+    )
 
 
 def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
@@ -424,13 +495,15 @@ def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     growing = _with_open_records()
     rows = session.exec(
-        select(Lot, Subject.code).join(Subject, col(Subject.id) == col(Lot.subject_id))
+        select(Lot, Subject.code)
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
         .where(or_(col(Lot.status).in_(REVIEW_STATES), col(Lot.id).in_(growing)))
         .order_by(col(Lot.formulated_at).is_(None), col(Lot.formulated_at), col(Lot.id))
     ).all()
     lot_ids = _lot_ids(*REVIEW_STATES)
-    ready = qc.readiness_of(session, [lot for lot, _ in rows if lot.status in REVIEW_STATES],
-                            lot_ids=lot_ids)
+    ready = qc.readiness_of(
+        session, [lot for lot, _ in rows if lot.status in REVIEW_STATES], lot_ids=lot_ids
+    )
     counts = _final_counts(session, lot_ids) if rows else {}
     under_investigation = investigations.standing(session, growing).open_by_lot
     deviating = deviations.open_by_lot(session, growing)
@@ -438,13 +511,32 @@ def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
     for lot, code in rows:
         assert lot.id is not None
         if lot.status not in REVIEW_STATES:
-            out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, None, (), (),
-                                  False, under_investigation.get(lot.id, ())
-                                  + deviating.get(lot.id, ())))
+            out.append(
+                ReviewItem(
+                    lot.id,
+                    lot.lot_number,
+                    code,
+                    lot.status,
+                    None,
+                    (),
+                    (),
+                    False,
+                    under_investigation.get(lot.id, ()) + deviating.get(lot.id, ()),
+                )
+            )
             continue
         latest = counts.get(lot.id)
-        out.append(ReviewItem(lot.id, lot.lot_number, code, lot.status, lot.formulated_at,
-                              ready[lot.id].missing, ready[lot.id].out_of_spec,
-                              bool(latest and latest[0].recount_required),
-                              ready[lot.id].open_records))
+        out.append(
+            ReviewItem(
+                lot.id,
+                lot.lot_number,
+                code,
+                lot.status,
+                lot.formulated_at,
+                ready[lot.id].missing,
+                ready[lot.id].out_of_spec,
+                bool(latest and latest[0].recount_required),
+                ready[lot.id].open_records,
+            )
+        )
     return out

@@ -40,16 +40,35 @@ RecordKey = tuple[str, str]
 """(entity, entity id) as the audit trail stores them."""
 
 TITLES = {
-    "lot": "Lot", "harvest": "Harvest", "passage": "Passage",
-    "passage_reagent": "Reagent used", "cell_count": "Count", "count_replicate": "Replicate",
-    "qc_result": "QC result", "product_unit": "Bag", "custody_event": "Custody move",
-    "disposition": "Decision", "signature": "Signature", "subject": "Subject",
-    "visit": "Visit", "user": "User", "site": "Site", "setting": "Setting",
-    "specification": "Specification", "spec_item": "Specification item",
-    "reagent_lot": "Reagent lot", "allocation": "Allocation", "dispensing": "Dispensing",
-    "dispensing_check": "Dispensing check", "infusion": "Infusion",
-    "unblinding": "Unblinding", "weight_measurement": "Weight", "certificate": "Document",
-    "issued_din": "DIN", "trial": "Trial", "export": "Export",
+    "lot": "Lot",
+    "harvest": "Harvest",
+    "passage": "Passage",
+    "passage_reagent": "Reagent used",
+    "cell_count": "Count",
+    "count_replicate": "Replicate",
+    "qc_result": "QC result",
+    "product_unit": "Bag",
+    "custody_event": "Custody move",
+    "disposition": "Decision",
+    "signature": "Signature",
+    "subject": "Subject",
+    "visit": "Visit",
+    "user": "User",
+    "site": "Site",
+    "setting": "Setting",
+    "specification": "Specification",
+    "spec_item": "Specification item",
+    "reagent_lot": "Reagent lot",
+    "allocation": "Allocation",
+    "dispensing": "Dispensing",
+    "dispensing_check": "Dispensing check",
+    "infusion": "Infusion",
+    "unblinding": "Unblinding",
+    "weight_measurement": "Weight",
+    "certificate": "Document",
+    "issued_din": "DIN",
+    "trial": "Trial",
+    "export": "Export",
 }
 """What each audited table holds, in words (the fallback name is this and the id)."""
 
@@ -67,15 +86,21 @@ def _lot_numbers(session: Session, lot_ids: Iterable[int]) -> dict[int, str]:
     wanted = set(lot_ids)
     if not wanted:
         return {}
-    return {i: n for i, n in session.exec(select(Lot.id, Lot.lot_number)
-                                           .where(col(Lot.id).in_(wanted))).all()
-            if i is not None}
+    return {
+        i: n
+        for i, n in session.exec(
+            select(Lot.id, Lot.lot_number).where(col(Lot.id).in_(wanted))
+        ).all()
+        if i is not None
+    }
 
 
 def _passage_names(session: Session, ids: list[int]) -> dict[int, str]:
-    rows = session.exec(select(Passage.id, Passage.number, Lot.lot_number)
-                        .join(Lot, col(Lot.id) == col(Passage.lot_id))
-                        .where(col(Passage.id).in_(ids))).all()
+    rows = session.exec(
+        select(Passage.id, Passage.number, Lot.lot_number)
+        .join(Lot, col(Lot.id) == col(Passage.lot_id))
+        .where(col(Passage.id).in_(ids))
+    ).all()
     return {i: f"Passage P{n} of {lot}" for i, n, lot in rows if i is not None}
 
 
@@ -86,85 +111,140 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
     """Names of ``ids`` of one table (the ones it can name)."""
     namers: dict[str, Callable[[], Iterable[tuple[Any, str]]]] = {
         "lot": lambda: ((i, f"Lot {n}") for i, n in _lot_numbers(session, ids).items()),
-        "harvest": lambda: ((i, f"Harvest of {code} (DIN {din})") for i, din, code in
-                            session.exec(select(Harvest.id, Harvest.din, Subject.code)
-                                         .join(Subject,
-                                               col(Subject.id) == col(Harvest.subject_id))
-                                         .where(col(Harvest.id).in_(ids))).all()),
+        "harvest": lambda: (
+            (i, f"Harvest of {code} (DIN {din})")
+            for i, din, code in session.exec(
+                select(Harvest.id, Harvest.din, Subject.code)
+                .join(Subject, col(Subject.id) == col(Harvest.subject_id))
+                .where(col(Harvest.id).in_(ids))
+            ).all()
+        ),
         "passage": lambda: _passage_names(session, ids).items(),
         "passage_reagent": lambda: _reagents_used(session, ids),
-        "cell_count": lambda: ((i, f"Count ({target}) of {lot}") for i, target, lot in
-                               session.exec(select(CellCount.id, CellCount.target,
-                                                   Lot.lot_number)
-                                            .join(Lot, col(Lot.id) == col(CellCount.lot_id))
-                                            .where(col(CellCount.id).in_(ids))).all()),
-        "count_replicate": lambda: ((i, f"Replicate {pos} of count ({target}) of {lot}")
-                                    for i, pos, target, lot in session.exec(
-                                        select(CountReplicate.id, CountReplicate.position,
-                                               CellCount.target, Lot.lot_number)
-                                        .join(CellCount, col(CellCount.id)
-                                              == col(CountReplicate.count_id))
-                                        .join(Lot, col(Lot.id) == col(CellCount.lot_id))
-                                        .where(col(CountReplicate.id).in_(ids))).all()),
-        "qc_result": lambda: ((i, f"QC {test} of {lot}") for i, test, lot in session.exec(
-            select(QCResult.id, SpecItem.test_name, Lot.lot_number)
-            .join(SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))
-            .join(Lot, col(Lot.id) == col(QCResult.lot_id))
-            .where(col(QCResult.id).in_(ids))).all()),
-        "product_unit": lambda: ((i, f"Bag {kit}") for i, kit in session.exec(
-            select(ProductUnit.id, ProductUnit.kit_code)
-            .where(col(ProductUnit.id).in_(ids))).all()),
-        "custody_event": lambda: ((i, f"Custody move of bag {kit}") for i, kit in
-                                  session.exec(select(CustodyEvent.id, ProductUnit.kit_code)
-                                               .join(ProductUnit, col(ProductUnit.id)
-                                                     == col(CustodyEvent.unit_id))
-                                               .where(col(CustodyEvent.id).in_(ids))).all()),
-        "disposition": lambda: ((i, f"Decision ({d}) on {lot}") for i, d, lot in session.exec(
-            select(Disposition.id, Disposition.decision, Lot.lot_number)
-            .join(Lot, col(Lot.id) == col(Disposition.lot_id))
-            .where(col(Disposition.id).in_(ids))).all()),
-        "signature": lambda: ((i, f"Signature ({meaning}) of {name}") for i, meaning, name in
-                              session.exec(select(Signature.id, Signature.meaning,
-                                                  Signature.printed_name)
-                                           .where(col(Signature.id).in_(ids))).all()),
-        "subject": lambda: ((i, f"Subject {code}") for i, code in session.exec(
-            select(Subject.id, Subject.code).where(col(Subject.id).in_(ids))).all()),
-        "visit": lambda: ((i, f"Visit period {p} of {code}") for i, p, code in session.exec(
-            select(Visit.id, Visit.period, Subject.code)
-            .join(Subject, col(Subject.id) == col(Visit.subject_id))
-            .where(col(Visit.id).in_(ids))).all()),
-        "weight_measurement": lambda: ((i, f"Weight of {code}") for i, code in session.exec(
-            select(WeightMeasurement.id, Subject.code)
-            .join(Subject, col(Subject.id) == col(WeightMeasurement.subject_id))
-            .where(col(WeightMeasurement.id).in_(ids))).all()),
-        "user": lambda: ((i, f"User {u}") for i, u in session.exec(
-            select(User.id, User.username).where(col(User.id).in_(ids))).all()),
-        "site": lambda: ((i, f"Site {n}") for i, n in session.exec(
-            select(Site.id, Site.name).where(col(Site.id).in_(ids))).all()),
-        "reagent_lot": lambda: ((i, f"Reagent lot {n} {lot}") for i, n, lot in session.exec(
-            select(ReagentLot.id, ReagentLot.name, ReagentLot.lot_number)
-            .where(col(ReagentLot.id).in_(ids))).all()),
-        "specification": lambda: ((i, f"Specification version {v}") for i, v in session.exec(
-            select(Specification.id, Specification.version)
-            .where(col(Specification.id).in_(ids))).all()),
+        "cell_count": lambda: (
+            (i, f"Count ({target}) of {lot}")
+            for i, target, lot in session.exec(
+                select(CellCount.id, CellCount.target, Lot.lot_number)
+                .join(Lot, col(Lot.id) == col(CellCount.lot_id))
+                .where(col(CellCount.id).in_(ids))
+            ).all()
+        ),
+        "count_replicate": lambda: (
+            (i, f"Replicate {pos} of count ({target}) of {lot}")
+            for i, pos, target, lot in session.exec(
+                select(CountReplicate.id, CountReplicate.position, CellCount.target, Lot.lot_number)
+                .join(CellCount, col(CellCount.id) == col(CountReplicate.count_id))
+                .join(Lot, col(Lot.id) == col(CellCount.lot_id))
+                .where(col(CountReplicate.id).in_(ids))
+            ).all()
+        ),
+        "qc_result": lambda: (
+            (i, f"QC {test} of {lot}")
+            for i, test, lot in session.exec(
+                select(QCResult.id, SpecItem.test_name, Lot.lot_number)
+                .join(SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))
+                .join(Lot, col(Lot.id) == col(QCResult.lot_id))
+                .where(col(QCResult.id).in_(ids))
+            ).all()
+        ),
+        "product_unit": lambda: (
+            (i, f"Bag {kit}")
+            for i, kit in session.exec(
+                select(ProductUnit.id, ProductUnit.kit_code).where(col(ProductUnit.id).in_(ids))
+            ).all()
+        ),
+        "custody_event": lambda: (
+            (i, f"Custody move of bag {kit}")
+            for i, kit in session.exec(
+                select(CustodyEvent.id, ProductUnit.kit_code)
+                .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
+                .where(col(CustodyEvent.id).in_(ids))
+            ).all()
+        ),
+        "disposition": lambda: (
+            (i, f"Decision ({d}) on {lot}")
+            for i, d, lot in session.exec(
+                select(Disposition.id, Disposition.decision, Lot.lot_number)
+                .join(Lot, col(Lot.id) == col(Disposition.lot_id))
+                .where(col(Disposition.id).in_(ids))
+            ).all()
+        ),
+        "signature": lambda: (
+            (i, f"Signature ({meaning}) of {name}")
+            for i, meaning, name in session.exec(
+                select(Signature.id, Signature.meaning, Signature.printed_name).where(
+                    col(Signature.id).in_(ids)
+                )
+            ).all()
+        ),
+        "subject": lambda: (
+            (i, f"Subject {code}")
+            for i, code in session.exec(
+                select(Subject.id, Subject.code).where(col(Subject.id).in_(ids))
+            ).all()
+        ),
+        "visit": lambda: (
+            (i, f"Visit period {p} of {code}")
+            for i, p, code in session.exec(
+                select(Visit.id, Visit.period, Subject.code)
+                .join(Subject, col(Subject.id) == col(Visit.subject_id))
+                .where(col(Visit.id).in_(ids))
+            ).all()
+        ),
+        "weight_measurement": lambda: (
+            (i, f"Weight of {code}")
+            for i, code in session.exec(
+                select(WeightMeasurement.id, Subject.code)
+                .join(Subject, col(Subject.id) == col(WeightMeasurement.subject_id))
+                .where(col(WeightMeasurement.id).in_(ids))
+            ).all()
+        ),
+        "user": lambda: (
+            (i, f"User {u}")
+            for i, u in session.exec(
+                select(User.id, User.username).where(col(User.id).in_(ids))
+            ).all()
+        ),
+        "site": lambda: (
+            (i, f"Site {n}")
+            for i, n in session.exec(select(Site.id, Site.name).where(col(Site.id).in_(ids))).all()
+        ),
+        "reagent_lot": lambda: (
+            (i, f"Reagent lot {n} {lot}")
+            for i, n, lot in session.exec(
+                select(ReagentLot.id, ReagentLot.name, ReagentLot.lot_number).where(
+                    col(ReagentLot.id).in_(ids)
+                )
+            ).all()
+        ),
+        "specification": lambda: (
+            (i, f"Specification version {v}")
+            for i, v in session.exec(
+                select(Specification.id, Specification.version).where(
+                    col(Specification.id).in_(ids)
+                )
+            ).all()
+        ),
     }
     namer = namers.get(entity)
     return {} if namer is None else {int(i): name for i, name in namer() if i is not None}
 
 
 def _reagents_used(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]]:
-    rows = session.exec(select(PassageReagent.id, PassageReagent.passage_id, ReagentLot.name)
-                        .join(ReagentLot, col(ReagentLot.id)
-                              == col(PassageReagent.reagent_lot_id))
-                        .where(col(PassageReagent.id).in_(ids))).all()
+    rows = session.exec(
+        select(PassageReagent.id, PassageReagent.passage_id, ReagentLot.name)
+        .join(ReagentLot, col(ReagentLot.id) == col(PassageReagent.reagent_lot_id))
+        .where(col(PassageReagent.id).in_(ids))
+    ).all()
     passages = _passage_names(session, [p for _, p, _ in rows])
     for i, passage_id, name in rows:
         on = passages.get(passage_id, f"passage #{passage_id}").replace("Passage ", "")
         yield i, f"{name} used on {on}"
 
 
-def record_names(session: Session, keys: Iterable[RecordKey], *, blinded: bool = True
-                 ) -> dict[RecordKey, str]:
+def record_names(
+    session: Session, keys: Iterable[RecordKey], *, blinded: bool = True
+) -> dict[RecordKey, str]:
     """A name for every (entity, id) given: read in one statement per table; a record
     that is gone (or a table without a name) reads as its title and id (``Setting #4``).
     For a ``blinded`` reader a bag and its moves are named without the kit code."""

@@ -54,26 +54,45 @@ class SpecVersion:
 def settings_text(spec: Specification) -> str:
     """``maximum passage P4 · replicate counts ≥ 2, CV ≤ 10 % · fresh shelf life 24 h ·
     thaw to infusion ≤ 60 min``."""
-    return (f"maximum passage P{spec.max_passage} · replicate counts ≥ "
-            f"{spec.min_replicates}, CV ≤ {spec.max_cv_pct:g} % · fresh shelf life "
-            f"{spec.fresh_shelf_life_hours:g} h · thaw to infusion ≤ "
-            f"{spec.thaw_max_minutes:g} min")
+    return (
+        f"maximum passage P{spec.max_passage} · replicate counts ≥ "
+        f"{spec.min_replicates}, CV ≤ {spec.max_cv_pct:g} % · fresh shelf life "
+        f"{spec.fresh_shelf_life_hours:g} h · thaw to infusion ≤ "
+        f"{spec.thaw_max_minutes:g} min"
+    )
 
 
 def spec_versions(session: Session, *, current_only: bool = False) -> tuple[SpecVersion, ...]:
     """Every version, newest first (proposed ones included), each with its tests and
     status; only the one in force when ``current_only``."""
-    specs = ([specifications.current_spec(session)] if current_only
-             else specifications.versions(session))
+    specs = (
+        [specifications.current_spec(session)] if current_only else specifications.versions(session)
+    )
     status = specifications.status_of(session)
     out = []
     for spec in specs:
         assert spec.id is not None
         items = tuple(
-            SpecItemRow(item.code, item.test_name, item.kind, item.unit or "—",
-                        specifications.limit_text(item), item.required)
-            for item in specifications.items(session, spec.id))
+            SpecItemRow(
+                item.code,
+                item.test_name,
+                item.kind,
+                item.unit or "—",
+                specifications.limit_text(item),
+                item.required,
+            )
+            for item in specifications.items(session, spec.id)
+        )
         state = status[spec.version]
-        out.append(SpecVersion(spec.version, spec.name, state == specifications.IN_FORCE,
-                               spec.created_at, settings_text(spec), items, state))
+        out.append(
+            SpecVersion(
+                spec.version,
+                spec.name,
+                state == specifications.IN_FORCE,
+                spec.created_at,
+                settings_text(spec),
+                items,
+                state,
+            )
+        )
     return tuple(out)

@@ -27,8 +27,10 @@ class BagForm(LotForm):
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the bag."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        bag = next((b for b in formulation.bags_of_lot(session, who, self.lot_id)
-                    if b.id == self.unit_id), None)
+        bag = next(
+            (b for b in formulation.bags_of_lot(session, who, self.lot_id) if b.id == self.unit_id),
+            None,
+        )
         if bag is None:
             raise NotFound(f"Lot {context.lot_number} has no bag with id {self.unit_id}.")
         return context, bag
@@ -49,5 +51,7 @@ class BagForm(LotForm):
         """``K-… · subject TLS-003 · DIN A9999 25 000001 · storage``."""
         bag = self.bag
         frozen = "cryopreserved, " if bag.cryopreserved else ""
-        return (f"{bag.kit_code} · subject {bag.subject_code} · DIN {eye_readable(bag.din)}"
-                f" · {frozen}{bag.storage}")
+        return (
+            f"{bag.kit_code} · subject {bag.subject_code} · DIN {eye_readable(bag.din)}"
+            f" · {frozen}{bag.storage}"
+        )

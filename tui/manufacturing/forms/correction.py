@@ -68,9 +68,11 @@ class CorrectionForm(LotForm):
 
         title, question = self.reason_question()
         if self.lot.status in lots.RELEASED_STATES:
-            question += (f" Lot {self.lot.lot_number} is {self.lot.status}: the correction "
-                         "sends it back to awaiting release and invalidates its release "
-                         "signature.")
+            question += (
+                f" Lot {self.lot.lot_number} is {self.lot.status}: the correction "
+                "sends it back to awaiting release and invalidates its release "
+                "signature."
+            )
         self.app.push_screen(ReasonModal(title, question, "Correct"), reasoned)
 
 
@@ -120,26 +122,34 @@ signature shows INVALIDATED until QA decides again.
         with grid():
             yield from field_row("Passage", Static("", id="passage"))
             yield from field_row("Seeded at", MomentField("Seeded at", clock, id="seeded-at"))
-            yield from field_row("Cells seeded", QuantityField("Cells seeded", Dim.CELLS,
-                                                               id="cells-seeded"))
-            yield from field_row("Surface area", QuantityField("Surface area", Dim.AREA,
-                                                               id="area"))
+            yield from field_row(
+                "Cells seeded", QuantityField("Cells seeded", Dim.CELLS, id="cells-seeded")
+            )
+            yield from field_row("Surface area", QuantityField("Surface area", Dim.AREA, id="area"))
             yield from field_row("Vessels", Input(compact=True, name="Vessels", id="vessels"))
-            yield from field_row("Harvested at", MomentField("Harvested at", clock,
-                                                             id="harvested-at"))
-            yield from field_row("Cells harvested", QuantityField(
-                "Cells harvested", Dim.CELLS, id="cells-harvested"))
-            yield from field_row("Viability", QuantityField("Viability", Dim.FRACTION,
-                                                            id="viability"))
+            yield from field_row(
+                "Harvested at", MomentField("Harvested at", clock, id="harvested-at")
+            )
+            yield from field_row(
+                "Cells harvested", QuantityField("Cells harvested", Dim.CELLS, id="cells-harvested")
+            )
+            yield from field_row(
+                "Viability", QuantityField("Viability", Dim.FRACTION, id="viability")
+            )
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the passage as recorded."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        row = next((p for p in expansion.passage_table(session, who, self.lot_id)
-                    if p.id == self.passage_id), None)
+        row = next(
+            (
+                p
+                for p in expansion.passage_table(session, who, self.lot_id)
+                if p.id == self.passage_id
+            ),
+            None,
+        )
         if row is None:
-            raise NotFound(f"Lot {context.lot_number} has no passage with id "
-                           f"{self.passage_id}.")
+            raise NotFound(f"Lot {context.lot_number} has no passage with id {self.passage_id}.")
         return context, row
 
     @property
@@ -157,19 +167,28 @@ signature shows INVALIDATED until QA decides again.
         def typed(moment: dt.datetime | None) -> str:
             return moment.astimezone(zone).strftime(TIME_TYPED) if moment else ""
 
-        viability = ("" if p.viability_pct is None else format_quantity(
-            p.viability_pct, Dim.FRACTION, decimal_separator=sep, sig=4))
+        viability = (
+            ""
+            if p.viability_pct is None
+            else format_quantity(p.viability_pct, Dim.FRACTION, decimal_separator=sep, sig=4)
+        )
         self.recorded = {
-            "seeded-at": typed(p.seeded_at), "cells-seeded": p.cells_seeded_text,
-            "area": p.area_text, "vessels": p.vessels, "harvested-at": typed(p.harvested_at),
-            "cells-harvested": p.cells_harvested_text, "viability": viability}
+            "seeded-at": typed(p.seeded_at),
+            "cells-seeded": p.cells_seeded_text,
+            "area": p.area_text,
+            "vessels": p.vessels,
+            "harvested-at": typed(p.harvested_at),
+            "cells-harvested": p.cells_harvested_text,
+            "viability": viability,
+        }
         for widget_id, text in self.recorded.items():
             self._field(widget_id).value = text
         harvested = p.harvested_at is not None
         for widget_id in HARVEST_FIELDS:
             self.show_field(widget_id, harvested)
-        self.query_one("#passage", Static).update(Text(
-            f"{p.label}{'' if harvested else ' (not harvested yet)'}", style="bold"))
+        self.query_one("#passage", Static).update(
+            Text(f"{p.label}{'' if harvested else ' (not harvested yet)'}", style="bold")
+        )
 
     def context_line(self) -> str:
         """Lot and passage."""
@@ -178,32 +197,38 @@ signature shows INVALIDATED until QA decides again.
     def reason_question(self) -> tuple[str, str]:
         """Name the passage and what changes."""
         changed = ", ".join(PASSAGE_FIELDS[w][0] for w in self._changed())
-        return (f"Correct {self.passage.label} of lot {self.lot.lot_number}",
-                f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
-                "value with your reason. Why is it corrected?")
+        return (
+            f"Correct {self.passage.label} of lot {self.lot.lot_number}",
+            f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
+            "value with your reason. Why is it corrected?",
+        )
 
     def _field(self, widget_id: str) -> Input:
         widget = self.query_one(f"#{widget_id}")
         return widget if isinstance(widget, Input) else widget.query_one(Input)
 
     def _changed(self) -> list[str]:
-        return [w for w, text in self.recorded.items()
-                if self._field(w).value.strip() != text.strip()]
+        return [
+            w for w, text in self.recorded.items() if self._field(w).value.strip() != text.strip()
+        ]
 
     def collect(self) -> SaveCall:
         """expansion.correct_passage with the changed values only."""
         changed = self._changed()
         label = self.passage.label
         if not changed:
-            raise FormProblem(f"Correction: no value of {label} was changed; change the "
-                              "value that is wrong (Escape leaves without saving).",
-                              "Correction")
+            raise FormProblem(
+                f"Correction: no value of {label} was changed; change the "
+                "value that is wrong (Escape leaves without saving).",
+                "Correction",
+            )
         values: dict[str, Any] = {}
         for widget_id in changed:
             widget = self.query_one(f"#{widget_id}")
             keyword = PASSAGE_FIELDS[widget_id][1]
-            values[keyword] = (widget.value() if isinstance(widget, MomentField)
-                               else self._field(widget_id).value)
+            values[keyword] = (
+                widget.value() if isinstance(widget, MomentField) else self._field(widget_id).value
+            )
         names = ", ".join(PASSAGE_FIELDS[w][0] for w in changed)
         passage_id, lot_id, lot_number = self.passage_id, self.lot_id, self.lot.lot_number
         was_released = self.lot.status in lots.RELEASED_STATES
@@ -213,8 +238,7 @@ signature shows INVALIDATED until QA decides again.
             status = lots.get_lot(session, lot_id).status
             summary = f"{label} of lot {lot_number} corrected ({names})."
             if was_released and status not in lots.RELEASED_STATES:
-                summary += (f" The lot is back to {status}: its release signature is "
-                            "invalidated.")
+                summary += f" The lot is back to {status}: its release signature is invalidated."
             return summary
 
         return Reasoned(correct)
@@ -256,21 +280,28 @@ wrong lot) is voided with **x** on the QC tab instead.
         with grid():
             yield from field_row("Test", Static("", id="test"))
             yield from field_row("Limit", Static("", id="limit"))
-            yield from field_row("Result", QuantityField("Result", Dim.FRACTION,
-                                                         allow_zero=True, id="value-num"))
+            yield from field_row(
+                "Result", QuantityField("Result", Dim.FRACTION, allow_zero=True, id="value-num")
+            )
             yield from field_row("Result ", Input(compact=True, id="value-text"))
             yield from field_row("Method", Input(compact=True, name="Method", id="method"))
-            yield from field_row("Tested at", MomentField("Tested at", self.ctx.clock,
-                                                          id="tested-at"))
+            yield from field_row(
+                "Tested at", MomentField("Tested at", self.ctx.clock, id="tested-at")
+            )
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the result as recorded."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        row = next((r for r in qc.results(session, self.lot_id, include_voided=True)
-                    if r.id == self.result_id), None)
+        row = next(
+            (
+                r
+                for r in qc.results(session, self.lot_id, include_voided=True)
+                if r.id == self.result_id
+            ),
+            None,
+        )
         if row is None:
-            raise NotFound(f"Lot {context.lot_number} has no QC result with id "
-                           f"{self.result_id}.")
+            raise NotFound(f"Lot {context.lot_number} has no QC result with id {self.result_id}.")
         return context, row
 
     @property
@@ -295,13 +326,16 @@ wrong lot) is voided with **x** on the QC tab instead.
         super().apply(data)
         r, test = self.result, self.test
         if self.numeric:
-            self.query_one("#value-num", QuantityField).configure(test.test_name,
-                                                                   Dim[test.dimension])
+            self.query_one("#value-num", QuantityField).configure(
+                test.test_name, Dim[test.dimension]
+            )
         self.show_field("value-num", self.numeric)
         self.show_field("value-text", not self.numeric)
-        self.recorded = {"value": r.value_text, "method": r.method,
-                         "tested-at": r.tested_at.astimezone(self.lot.timezone)
-                         .strftime(TIME_TYPED)}
+        self.recorded = {
+            "value": r.value_text,
+            "method": r.method,
+            "tested-at": r.tested_at.astimezone(self.lot.timezone).strftime(TIME_TYPED),
+        }
         for key, text in self.recorded.items():
             self._field(key).value = text
         title = Text(test.test_name, style="bold")
@@ -320,9 +354,11 @@ wrong lot) is voided with **x** on the QC tab instead.
     def reason_question(self) -> tuple[str, str]:
         """Name the result and what changes."""
         changed = ", ".join(RESULT_FIELDS[k] for k in self._changed())
-        return (f"Correct the {self.test.test_name} result of lot {self.lot.lot_number}",
-                f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
-                "value with your reason. Why is it corrected?")
+        return (
+            f"Correct the {self.test.test_name} result of lot {self.lot.lot_number}",
+            f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
+            "value with your reason. Why is it corrected?",
+        )
 
     def field_widget(self, field: str | None) -> Widget | None:
         """The service names a refused value by its test: the value box."""
@@ -336,36 +372,48 @@ wrong lot) is voided with **x** on the QC tab instead.
         return widget if isinstance(widget, Input) else widget.query_one(Input)
 
     def _changed(self) -> list[str]:
-        return [k for k, text in self.recorded.items()
-                if self._field(k).value.strip() != text.strip()]
+        return [
+            k for k, text in self.recorded.items() if self._field(k).value.strip() != text.strip()
+        ]
 
     def collect(self) -> SaveCall:
         """qc.correct_result with the value, and the method and time when changed."""
         changed = self._changed()
         name = self.test.test_name
         if not changed:
-            raise FormProblem(f"Correction: no value of the {name} result was changed; "
-                              "change the value that is wrong (Escape leaves without "
-                              "saving).", "Correction")
+            raise FormProblem(
+                f"Correction: no value of the {name} result was changed; "
+                "change the value that is wrong (Escape leaves without "
+                "saving).",
+                "Correction",
+            )
         value = self._field("value").value
         if not value.strip():
             raise FormProblem(f"{name}: type the result.", name)
         method = self._field("method").value if "method" in changed else None
-        tested = (self.query_one("#tested-at", MomentField).value()
-                  if "tested-at" in changed else None)
+        tested = (
+            self.query_one("#tested-at", MomentField).value() if "tested-at" in changed else None
+        )
         result_id, lot_id, lot_number = self.result_id, self.lot_id, self.lot.lot_number
         was_released = self.lot.status in lots.RELEASED_STATES
 
         def correct(session: Session, who: CurrentUser, reason: str) -> str:
-            row = qc.correct_result(session, who, result_id, value_text=value, reason=reason,
-                                    method=method, tested_at=tested)
-            verdict = {True: "conforms", False: "OUT OF SPECIFICATION",
-                       None: "report only"}[row.conforms]
+            row = qc.correct_result(
+                session,
+                who,
+                result_id,
+                value_text=value,
+                reason=reason,
+                method=method,
+                tested_at=tested,
+            )
+            verdict = {True: "conforms", False: "OUT OF SPECIFICATION", None: "report only"}[
+                row.conforms
+            ]
             summary = f"{name} result of lot {lot_number} corrected: {row.value_text}, {verdict}."
             status = lots.get_lot(session, lot_id).status
             if was_released and status not in lots.RELEASED_STATES:
-                summary += (f" The lot is back to {status}: its release signature is "
-                            "invalidated.")
+                summary += f" The lot is back to {status}: its release signature is invalidated."
             return summary
 
         return Reasoned(correct)

@@ -46,15 +46,19 @@ for a conforming recount. **ctrl+s** saves.
     def compose_fields(self) -> ComposeResult:
         """What, method, when, then the replicate area."""
         with grid():
-            yield from field_row("Counted", Select[str]([], prompt="What was counted",
-                                                        name="Counted", id="target",
-                                                        compact=True))
+            yield from field_row(
+                "Counted",
+                Select[str](
+                    [], prompt="What was counted", name="Counted", id="target", compact=True
+                ),
+            )
             yield Label("Method", classes="form-label", id="label-method")
             with RadioSet(name="Method", id="method", compact=True):
                 yield RadioButton("hemocytometer", True, name=counts.HEMOCYTOMETER)
                 yield RadioButton("automated", name=counts.AUTOMATED)
-            yield from field_row("Counted at", MomentField("Counted at", self.ctx.clock,
-                                                           id="counted-at"))
+            yield from field_row(
+                "Counted at", MomentField("Counted at", self.ctx.clock, id="counted-at")
+            )
         yield HemocytometerCalculator(id="hemocytometer")
         yield AutomatedCounts(id="automated")
 
@@ -68,23 +72,28 @@ for a conforming recount. **ctrl+s** saves.
         super().apply(data)
         lot = self.lot
         options = [("Final product", FINAL)] + [
-            (f"Harvest of {p.label}", f"passage:{p.id}") for p in reversed(lot.passages)
-            if p.harvested_at is not None]
+            (f"Harvest of {p.label}", f"passage:{p.id}")
+            for p in reversed(lot.passages)
+            if p.harvested_at is not None
+        ]
         target = self.query_one("#target", Select)
         target.set_options(options)
         target.value = FINAL
         self.query_one(HemocytometerCalculator).set_limits(
-            replicates=lot.min_replicates, max_cv_pct=lot.max_cv_pct,
-            decimal_separator=lot.decimal_separator)
+            replicates=lot.min_replicates,
+            max_cv_pct=lot.max_cv_pct,
+            decimal_separator=lot.decimal_separator,
+        )
         automated = self.query_one(AutomatedCounts)
-        automated.max_cv_pct, automated.decimal_separator = (lot.max_cv_pct,
-                                                             lot.decimal_separator)
+        automated.max_cv_pct, automated.decimal_separator = (lot.max_cv_pct, lot.decimal_separator)
 
     def context_line(self) -> str:
         """Lot and the specification's count rules."""
         lot = self.lot
-        return (f"{super().context_line()} · ≥ {lot.min_replicates} replicates, "
-                f"CV ≤ {lot.max_cv_pct:g} %")
+        return (
+            f"{super().context_line()} · ≥ {lot.min_replicates} replicates, "
+            f"CV ≤ {lot.max_cv_pct:g} %"
+        )
 
     def method(self) -> str:
         """The chosen counting method."""
@@ -111,16 +120,32 @@ for a conforming recount. **ctrl+s** saves.
         counted = self.query_one("#counted-at", MomentField).moment()
         passage_id = int(target.split(":")[1]) if target.startswith("passage:") else None
         unit_id = int(target.split(":")[1]) if target.startswith("unit:") else None
-        kind = (counts.PASSAGE_HARVEST if passage_id else
-                counts.POST_THAW if unit_id else counts.FINAL_PRODUCT)
+        kind = (
+            counts.PASSAGE_HARVEST
+            if passage_id
+            else counts.POST_THAW
+            if unit_id
+            else counts.FINAL_PRODUCT
+        )
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
             result = counts.record_count(
-                session, who, lot_id=lot_id, target=kind, passage_id=passage_id,
-                unit_id=unit_id, method=method, counted_at=counted, replicates=reps)
-            flag = (f" CV {result.cv_pct:.1f} % exceeds {result.max_cv_pct:g} %: RECOUNT "
-                    "required." if result.recount_required else "")
+                session,
+                who,
+                lot_id=lot_id,
+                target=kind,
+                passage_id=passage_id,
+                unit_id=unit_id,
+                method=method,
+                counted_at=counted,
+                replicates=reps,
+            )
+            flag = (
+                f" CV {result.cv_pct:.1f} % exceeds {result.max_cv_pct:g} %: RECOUNT required."
+                if result.recount_required
+                else ""
+            )
             return f"Count of lot {lot_number} recorded ({result.replicates} replicates).{flag}"
 
         return save

@@ -37,27 +37,32 @@ refusal is shown on its field and nothing is stored.
         """The bag, then the move."""
         with grid():
             yield from field_row("Bag", Static("", id="bag"))
-            yield from field_row("From", Input(compact=True, name="From", id="from",
-                                               placeholder="e.g. cleanroom B2"))
-            yield from field_row("To", Input(compact=True, name="To", id="to",
-                                             placeholder="e.g. LN2 tank 1"))
+            yield from field_row(
+                "From", Input(compact=True, name="From", id="from", placeholder="e.g. cleanroom B2")
+            )
+            yield from field_row(
+                "To", Input(compact=True, name="To", id="to", placeholder="e.g. LN2 tank 1")
+            )
             yield from field_row("At", MomentField("At", self.ctx.clock, id="at"))
-            yield from field_row("Temperature", Input(compact=True, name="Temperature",
-                                                      id="temperature"))
+            yield from field_row(
+                "Temperature", Input(compact=True, name="Temperature", id="temperature")
+            )
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot, the bag and where it was last recorded."""
         context, bag = super().load(session, who)
-        moves = [m for m in listings.lot_custody(session, who, self.lot_id)
-                 if m.unit_id == self.unit_id]
+        moves = [
+            m for m in listings.lot_custody(session, who, self.lot_id) if m.unit_id == self.unit_id
+        ]
         return context, bag, moves[-1].to_location if moves else ""
 
     def apply(self, data: Any) -> None:
         """Start from where the bag is; the temperature in the site's notation."""
         super().apply(data)
         self.query_one("#from", Input).value = data[2]
-        self.query_one("#temperature", Input).placeholder = (
-            f"optional, e.g. -150 °C or 4{self.lot.decimal_separator}5 °C")
+        self.query_one(
+            "#temperature", Input
+        ).placeholder = f"optional, e.g. -150 °C or 4{self.lot.decimal_separator}5 °C"
 
     def focus_first(self) -> None:
         """Where the bag goes (where it comes from is known)."""
@@ -73,9 +78,15 @@ refusal is shown on its field and nothing is stored.
         unit_id, kit = self.unit_id, self.bag.kit_code
 
         def save(session: Session, who: CurrentUser) -> str:
-            formulation.record_custody(session, who, unit_id=unit_id, from_location=origin,
-                                       to_location=destination, at=at,
-                                       temperature_text=temperature)
+            formulation.record_custody(
+                session,
+                who,
+                unit_id=unit_id,
+                from_location=origin,
+                to_location=destination,
+                at=at,
+                temperature_text=temperature,
+            )
             return f"Bag {kit} moved from {origin.strip()} to {destination.strip()}."
 
         return save

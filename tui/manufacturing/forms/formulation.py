@@ -37,19 +37,28 @@ later. **ctrl+s** asks to confirm, then formulates.
     def compose_fields(self) -> ComposeResult:
         """The fields."""
         with grid():
-            yield from field_row("Volume per bag", QuantityField("Volume per bag", Dim.VOLUME,
-                                                                 id="volume"))
-            yield from field_row("Bags", Input("1", compact=True, name="Bags", id="bags",
-                                               type="integer"))
-            yield from field_row("Storage", Input("2–8 °C", compact=True, name="Storage",
-                                                  id="storage"))
+            yield from field_row(
+                "Volume per bag", QuantityField("Volume per bag", Dim.VOLUME, id="volume")
+            )
+            yield from field_row(
+                "Bags", Input("1", compact=True, name="Bags", id="bags", type="integer")
+            )
+            yield from field_row(
+                "Storage", Input("2–8 °C", compact=True, name="Storage", id="storage")
+            )
             yield from field_row("", Checkbox("Cryopreserved", False, id="cryo", compact=True))
-            yield from field_row("Formulated at", MomentField("Formulated at", self.ctx.clock,
-                                                              id="formulated-at"))
-            yield from field_row("Concentration", QuantityField(
-                "Total concentration", Dim.CONCENTRATION, optional=True, id="concentration"))
-            yield from field_row("Viability", QuantityField(
-                "Viability", Dim.FRACTION, optional=True, id="viability"))
+            yield from field_row(
+                "Formulated at", MomentField("Formulated at", self.ctx.clock, id="formulated-at")
+            )
+            yield from field_row(
+                "Concentration",
+                QuantityField(
+                    "Total concentration", Dim.CONCENTRATION, optional=True, id="concentration"
+                ),
+            )
+            yield from field_row(
+                "Viability", QuantityField("Viability", Dim.FRACTION, optional=True, id="viability")
+            )
 
     def context_line(self) -> str:
         """Lot, and where concentration and viability come from."""
@@ -61,8 +70,9 @@ later. **ctrl+s** asks to confirm, then formulates.
         try:
             bags = int(bags_text)
         except ValueError:
-            raise FormProblem(f'Bags: "{bags_text[:20]}" is not a whole number of bags.',
-                              "Bags") from None
+            raise FormProblem(
+                f'Bags: "{bags_text[:20]}" is not a whole number of bags.', "Bags"
+            ) from None
         volume = self.query_one("#volume", QuantityField).text
         storage = self.query_one("#storage", Input).value
         cryo = self.query_one("#cryo", Checkbox).value
@@ -73,12 +83,22 @@ later. **ctrl+s** asks to confirm, then formulates.
 
         def save(session: Session, who: CurrentUser) -> str:
             made = formulation.formulate(
-                session, who, lot_id=lot_id, volume_text=volume, storage=storage,
-                cryopreserve=cryo, concentration_text=concentration,
-                viability_text=viability, bags=bags, formulated_at=when)
+                session,
+                who,
+                lot_id=lot_id,
+                volume_text=volume,
+                storage=storage,
+                cryopreserve=cryo,
+                concentration_text=concentration,
+                viability_text=viability,
+                bags=bags,
+                formulated_at=when,
+            )
             kits = ", ".join(u.kit_code for u in made.units)
-            return (f"Lot {self.lot.lot_number} formulated into {len(made.units)} bag(s) "
-                    f"({kits}); it now awaits QA release.")
+            return (
+                f"Lot {self.lot.lot_number} formulated into {len(made.units)} bag(s) "
+                f"({kits}); it now awaits QA release."
+            )
 
         return save
 
@@ -91,8 +111,13 @@ later. **ctrl+s** asks to confirm, then formulates.
             if go:
                 super(FormulationForm, self).submit(call)
 
-        self.app.push_screen(ConfirmModal(
-            "Formulate the final product?",
-            f"Lot {self.lot.lot_number}: fill {bags} bag(s) of {volume}. The lot then awaits "
-            "QA release; no further passage or count can be added to it.",
-            yes="Formulate", no="Not yet"), answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Formulate the final product?",
+                f"Lot {self.lot.lot_number}: fill {bags} bag(s) of {volume}. The lot then awaits "
+                "QA release; no further passage or count can be added to it.",
+                yes="Formulate",
+                no="Not yet",
+            ),
+            answered,
+        )

@@ -57,40 +57,61 @@ stored then.
         """The fields (new-subject fields hidden until asked for)."""
         clock = self.ctx.clock
         with grid():
-            yield from field_row("Subject", Select[int]([], prompt="Pick a subject",
-                                                        name="Subject", id="subject",
-                                                        compact=True))
-            yield from field_row("Subject code", Input(placeholder="e.g. TLS-003", compact=True,
-                                                       name="Subject code", id="new-code"))
-            yield from field_row("Initials", Input(placeholder="e.g. JD", compact=True,
-                                                   name="Initials", id="new-initials"))
-            yield from field_row("Date of birth", Input(placeholder="e.g. 1961-02-14", compact=True,
-                                                        name="Date of birth", id="new-dob"))
-            yield from field_row("Site", Select[int]([], prompt="Pick the site", name="Site",
-                                                     id="new-site", compact=True))
-            yield from field_row("Collected at", MomentField("Collected at", clock,
-                                                             id="collected"))
-            yield from field_row("Volume", QuantityField("Volume aspirated", Dim.VOLUME,
-                                                         id="volume"))
-            yield from field_row("Nucleated cells", QuantityField(
-                "Total nucleated cells", Dim.CELLS, optional=True, id="tnc"))
-            yield from field_row("Anticoagulant", Input("heparin", compact=True,
-                                                        name="Anticoagulant", id="anticoag"))
-            yield from field_row("Aspiration site", Input(
-                "posterior iliac crest", compact=True, name="Aspiration site", id="asp-site"))
-            yield from field_row("", Checkbox("Start the lot now", True, id="start-lot",
-                                              compact=True))
+            yield from field_row(
+                "Subject",
+                Select[int](
+                    [], prompt="Pick a subject", name="Subject", id="subject", compact=True
+                ),
+            )
+            yield from field_row(
+                "Subject code",
+                Input(placeholder="e.g. TLS-003", compact=True, name="Subject code", id="new-code"),
+            )
+            yield from field_row(
+                "Initials",
+                Input(placeholder="e.g. JD", compact=True, name="Initials", id="new-initials"),
+            )
+            yield from field_row(
+                "Date of birth",
+                Input(
+                    placeholder="e.g. 1961-02-14", compact=True, name="Date of birth", id="new-dob"
+                ),
+            )
+            yield from field_row(
+                "Site",
+                Select[int]([], prompt="Pick the site", name="Site", id="new-site", compact=True),
+            )
+            yield from field_row("Collected at", MomentField("Collected at", clock, id="collected"))
+            yield from field_row(
+                "Volume", QuantityField("Volume aspirated", Dim.VOLUME, id="volume")
+            )
+            yield from field_row(
+                "Nucleated cells",
+                QuantityField("Total nucleated cells", Dim.CELLS, optional=True, id="tnc"),
+            )
+            yield from field_row(
+                "Anticoagulant", Input("heparin", compact=True, name="Anticoagulant", id="anticoag")
+            )
+            yield from field_row(
+                "Aspiration site",
+                Input("posterior iliac crest", compact=True, name="Aspiration site", id="asp-site"),
+            )
+            yield from field_row(
+                "", Checkbox("Start the lot now", True, id="start-lot", compact=True)
+            )
 
     def load(self, session: Session, who: CurrentUser) -> HarvestChoices:
         """Subjects and sites."""
-        return HarvestChoices(listings.subject_choices(session, who),
-                              listings.site_choices(session, who))
+        return HarvestChoices(
+            listings.subject_choices(session, who), listings.site_choices(session, who)
+        )
 
     def apply(self, data: HarvestChoices) -> None:
         """Fill the pickers."""
         options: list[tuple[str, int]] = [
             (f"{s.code}  {s.initials}  born {s.date_of_birth.isoformat()}", s.id)
-            for s in data.subjects]
+            for s in data.subjects
+        ]
         options.append(("New subject…", NEW_SUBJECT))
         self.query_one("#subject", Select).set_options(options)
         site = self.query_one("#new-site", Select)
@@ -133,8 +154,9 @@ stored then.
         """Register (if new) → harvest → lot, in one transaction."""
         subject = self.query_one("#subject", Select).value
         if not isinstance(subject, int):
-            raise FormProblem("Subject: pick the subject, or New subject… to register one.",
-                              "Subject")
+            raise FormProblem(
+                "Subject: pick the subject, or New subject… to register one.", "Subject"
+            )
         collected = self.query_one(MomentField).moment()
         volume = self.query_one("#volume", QuantityField).text
         tnc = self.query_one("#tnc", QuantityField).text
@@ -147,11 +169,17 @@ stored then.
             try:
                 dob = dt.date.fromisoformat(dob_text)
             except ValueError:
-                raise FormProblem(f'Date of birth: "{dob_text[:20]}" is not a date; expected '
-                                  "year-month-day such as 1961-02-14.", "Date of birth") from None
-            new = {"code": self.query_one("#new-code", Input).value,
-                   "initials": self.query_one("#new-initials", Input).value,
-                   "date_of_birth": dob, "site_id": self.query_one("#new-site", Select).value}
+                raise FormProblem(
+                    f'Date of birth: "{dob_text[:20]}" is not a date; expected '
+                    "year-month-day such as 1961-02-14.",
+                    "Date of birth",
+                ) from None
+            new = {
+                "code": self.query_one("#new-code", Input).value,
+                "initials": self.query_one("#new-initials", Input).value,
+                "date_of_birth": dob,
+                "site_id": self.query_one("#new-site", Select).value,
+            }
 
         def save(session: Session, who: CurrentUser) -> str:
             subject_id = int(subject)
@@ -160,9 +188,15 @@ stored then.
                 info = subjects.register_subject(session, who, **new)
                 subject_id, registered = info.id, f"Subject {info.code} registered. "
             harvest = harvests.record_harvest(
-                session, who, subject_id=subject_id, collected_at=collected,
-                volume_text=volume, anticoagulant=anticoagulant, aspiration_site=aspiration,
-                tnc_text=tnc or None)
+                session,
+                who,
+                subject_id=subject_id,
+                collected_at=collected,
+                volume_text=volume,
+                anticoagulant=anticoagulant,
+                aspiration_site=aspiration,
+                tnc_text=tnc or None,
+            )
             done = f"{registered}Harvest DIN {harvest.din} recorded."
             if start:
                 expansion.start_lot(session, who, harvest_id=harvest.id)

@@ -38,12 +38,15 @@ and shown in the batch record. **ctrl+s** saves.
         """The fields."""
         with grid():
             yield from field_row("Passage", Static("", id="passage"))
-            yield from field_row("Harvested at", MomentField("Harvested at", self.ctx.clock,
-                                                             id="harvested-at"))
-            yield from field_row("Cells harvested", QuantityField("Cells harvested",
-                                                                  Dim.CELLS, id="cells"))
-            yield from field_row("Viability", QuantityField("Viability", Dim.FRACTION,
-                                                            id="viability"))
+            yield from field_row(
+                "Harvested at", MomentField("Harvested at", self.ctx.clock, id="harvested-at")
+            )
+            yield from field_row(
+                "Cells harvested", QuantityField("Cells harvested", Dim.CELLS, id="cells")
+            )
+            yield from field_row(
+                "Viability", QuantityField("Viability", Dim.FRACTION, id="viability")
+            )
 
     def apply(self, data: Any) -> None:
         """Name the passage being harvested."""
@@ -51,9 +54,14 @@ and shown in the batch record. **ctrl+s** saves.
         open_passage = self.lot.open_passage
         tz = self.ctx.clock().tzinfo
         self.query_one("#passage", Static).update(
-            Text(f"{open_passage.label}, seeded "
-                 f"{open_passage.seeded_at.astimezone(tz):%Y-%m-%d %H:%M %Z}", style="bold")
-            if open_passage else Text("No passage is waiting for its harvest.", style="red"))
+            Text(
+                f"{open_passage.label}, seeded "
+                f"{open_passage.seeded_at.astimezone(tz):%Y-%m-%d %H:%M %Z}",
+                style="bold",
+            )
+            if open_passage
+            else Text("No passage is waiting for its harvest.", style="red")
+        )
 
     def collect(self) -> SaveCall:
         """record_passage_harvest with the typed values."""
@@ -65,10 +73,14 @@ and shown in the batch record. **ctrl+s** saves.
         viability = self.query_one("#viability", QuantityField).text
 
         def save(session: Session, who: CurrentUser) -> str:
-            expansion.record_passage_harvest(session, who, passage_id=passage.id,
-                                             harvested_at=harvested,
-                                             cells_harvested_text=cells,
-                                             viability_text=viability)
+            expansion.record_passage_harvest(
+                session,
+                who,
+                passage_id=passage.id,
+                harvested_at=harvested,
+                cells_harvested_text=cells,
+                viability_text=viability,
+            )
             return f"Harvest of {passage.label} of lot {self.lot.lot_number} recorded."
 
         return save

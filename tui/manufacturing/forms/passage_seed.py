@@ -45,23 +45,30 @@ The seeding density is computed from cells and area and shown in the batch recor
         """The fields."""
         with grid():
             yield from field_row("Passage", Static("", id="passage-number"))
-            yield from field_row("Seeded at", MomentField("Seeded at", self.ctx.clock,
-                                                          id="seeded-at"))
-            yield from field_row("Cells seeded", QuantityField("Cells seeded", Dim.CELLS,
-                                                               id="cells"))
-            yield from field_row("Surface area", QuantityField("Surface area", Dim.AREA,
-                                                               id="area"))
-            yield from field_row("Vessels", Input(placeholder="e.g. 1 × CellSTACK-1",
-                                                  compact=True, name="Vessels", id="vessels"))
-            yield from field_row("Reagent lots", SelectionList[int](name="Reagent lots",
-                                                                    id="reagents",
-                                                                    compact=True))
+            yield from field_row(
+                "Seeded at", MomentField("Seeded at", self.ctx.clock, id="seeded-at")
+            )
+            yield from field_row(
+                "Cells seeded", QuantityField("Cells seeded", Dim.CELLS, id="cells")
+            )
+            yield from field_row("Surface area", QuantityField("Surface area", Dim.AREA, id="area"))
+            yield from field_row(
+                "Vessels",
+                Input(
+                    placeholder="e.g. 1 × CellSTACK-1", compact=True, name="Vessels", id="vessels"
+                ),
+            )
+            yield from field_row(
+                "Reagent lots", SelectionList[int](name="Reagent lots", id="reagents", compact=True)
+            )
             yield from field_row("", Static("", id="reagents-note", classes="form-note"))
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the usable reagent lots."""
-        return (listings.lot_form_context(session, who, self.lot_id),
-                listings.reagent_lots(session, who, usable_only=True))
+        return (
+            listings.lot_form_context(session, who, self.lot_id),
+            listings.reagent_lots(session, who, usable_only=True),
+        )
 
     def apply(self, data: Any) -> None:
         """The passage number and the reagent choices."""
@@ -69,21 +76,27 @@ The seeding density is computed from cells and area and shown in the batch recor
         reagents: list[listings.ReagentRow] = data[1]
         lot = self.lot
         self.query_one("#passage-number", Static).update(
-            Text(f"P{lot.next_passage}  (maximum P{lot.max_passage})", style="bold"))
+            Text(f"P{lot.next_passage}  (maximum P{lot.max_passage})", style="bold")
+        )
         picker: SelectionList[int] = self.query_one("#reagents", SelectionList)
         picker.clear_options()
         for r in reagents:
             if r.kind != "suspension-media":
                 # The expiry on a line of its own: a long name does not push it (or the
                 # kind) past the edge at 80 columns.
-                picker.add_option((f"{r.name} {r.lot_number} ({r.kind})\n"
-                                   f"exp. {r.expiry.isoformat()}", r.id))
+                picker.add_option(
+                    (f"{r.name} {r.lot_number} ({r.kind})\nexp. {r.expiry.isoformat()}", r.id)
+                )
         if picker.option_count:
             picker.highlighted = 0  # space ticks the first lot at once
         if not picker.option_count:
             self.query_one("#reagents-note", Static).update(
-                Text("No reagent lot is released and in date: QA releases lots on the "
-                     "Reagents screen.", style="bold red"))
+                Text(
+                    "No reagent lot is released and in date: QA releases lots on the "
+                    "Reagents screen.",
+                    style="bold red",
+                )
+            )
         else:
             self._ticked()
 
@@ -92,20 +105,26 @@ The seeding density is computed from cells and area and shown in the batch recor
         """Say in words which lots are ticked (the boxes differ only by colour)."""
         picker: SelectionList[int] = self.query_one("#reagents", SelectionList)
         # SelectionList.options is typed as OptionList's; its options are Selections.
-        labels = {o.value: str(o.prompt).split(" (")[0] for o in picker.options
-                  if isinstance(o, Selection)}
+        labels = {
+            o.value: str(o.prompt).split(" (")[0]
+            for o in picker.options
+            if isinstance(o, Selection)
+        }
         names = [labels[i] for i in picker.selected]
         self.query_one("#reagents-note", Static).update(
-            Text("Ticked: " + "; ".join(names)) if names
-            else Text("Space ticks the lot under the cursor; tick every lot used."))
+            Text("Ticked: " + "; ".join(names))
+            if names
+            else Text("Space ticks the lot under the cursor; tick every lot used.")
+        )
 
     def collect(self) -> SaveCall:
         """record_passage with the typed values."""
         picker: SelectionList[int] = self.query_one("#reagents", SelectionList)
         chosen = list(picker.selected)
         if not chosen:
-            raise FormProblem("Reagent lots: tick every reagent lot used (space ticks).",
-                              "Reagent lots")
+            raise FormProblem(
+                "Reagent lots: tick every reagent lot used (space ticks).", "Reagent lots"
+            )
         seeded = self.query_one("#seeded-at", MomentField).moment()
         cells = self.query_one("#cells", QuantityField).text
         area = self.query_one("#area", QuantityField).text
@@ -113,9 +132,17 @@ The seeding density is computed from cells and area and shown in the batch recor
         lot_id, number = self.lot_id, self.lot.next_passage
 
         def save(session: Session, who: CurrentUser) -> str:
-            expansion.record_passage(session, who, lot_id=lot_id, number=number,
-                                     seeded_at=seeded, cells_seeded_text=cells,
-                                     area_text=area, vessels=vessels, reagent_lot_ids=chosen)
+            expansion.record_passage(
+                session,
+                who,
+                lot_id=lot_id,
+                number=number,
+                seeded_at=seeded,
+                cells_seeded_text=cells,
+                area_text=area,
+                vessels=vessels,
+                reagent_lot_ids=chosen,
+            )
             return f"P{number} of lot {self.lot.lot_number} seeded."
 
         return save

@@ -46,28 +46,45 @@ counts. **ctrl+s** saves.
     def compose_fields(self) -> ComposeResult:
         """The fields; the value box follows the kind of test."""
         with grid():
-            yield from field_row("Test", Select[str]([], prompt="Pick the test", name="test",
-                                                     id="test", compact=True))
+            yield from field_row(
+                "Test",
+                Select[str]([], prompt="Pick the test", name="test", id="test", compact=True),
+            )
             yield from field_row("Limit", Static("", id="limit"))
-            yield from field_row("Result", QuantityField("Result", Dim.FRACTION,
-                                                         allow_zero=True, id="value-num"))
-            yield from field_row("Result ", Input(placeholder="e.g. no growth", compact=True,
-                                                  id="value-text"))
-            yield from field_row("Method", Input("per SOP", compact=True, name="method",
-                                                 id="method"))
-            yield from field_row("Tested at", MomentField("Tested at", self.ctx.clock,
-                                                          id="tested-at"))
-            yield from field_row("Retest reason", Input(
-                placeholder="why the test is repeated (open investigation)", compact=True,
-                name="retest_reason", id="retest-reason"))
+            yield from field_row(
+                "Result", QuantityField("Result", Dim.FRACTION, allow_zero=True, id="value-num")
+            )
+            yield from field_row(
+                "Result ", Input(placeholder="e.g. no growth", compact=True, id="value-text")
+            )
+            yield from field_row(
+                "Method", Input("per SOP", compact=True, name="method", id="method")
+            )
+            yield from field_row(
+                "Tested at", MomentField("Tested at", self.ctx.clock, id="tested-at")
+            )
+            yield from field_row(
+                "Retest reason",
+                Input(
+                    placeholder="why the test is repeated (open investigation)",
+                    compact=True,
+                    name="retest_reason",
+                    id="retest-reason",
+                ),
+            )
 
     def apply(self, data: Any) -> None:
         """Offer the lot's tests, required ones first marked."""
         super().apply(data)
         marks = {True: "  ✓", False: "  ✗ out of spec", None: "  (reported)"}
-        options = [(f"{t.test_name}{'' if t.required else ' (not required)'}"
-                    f"{marks[t.latest_conforms] if t.latest_id else ''}", t.code)
-                   for t in self.lot.qc_tests]
+        options = [
+            (
+                f"{t.test_name}{'' if t.required else ' (not required)'}"
+                f"{marks[t.latest_conforms] if t.latest_id else ''}",
+                t.code,
+            )
+            for t in self.lot.qc_tests
+        ]
         self.query_one("#test", Select).set_options(options)
         self._test_changed()
 
@@ -84,8 +101,7 @@ counts. **ctrl+s** saves.
         numeric = test is not None and test.kind in NUMERIC_KINDS
         self.show_field("value-num", numeric)
         self.show_field("value-text", test is not None and not numeric)
-        self.show_field("retest-reason",
-                        test is not None and test.open_investigation is not None)
+        self.show_field("retest-reason", test is not None and test.open_investigation is not None)
         limit = self.query_one("#limit", Static)
         if test is None:
             limit.update("")
@@ -95,12 +111,16 @@ counts. **ctrl+s** saves.
             text.append(f"   latest: {test.latest_value} ")
             text.append_text(conformity_text(test.latest_conforms))
         if test.open_investigation is not None:
-            text.append(f"\nInvestigation #{test.open_investigation} is open: this result is "
-                        "a retest against it.", style="bold yellow")
+            text.append(
+                f"\nInvestigation #{test.open_investigation} is open: this result is "
+                "a retest against it.",
+                style="bold yellow",
+            )
         limit.update(text)
         if numeric:
-            self.query_one("#value-num", QuantityField).configure(test.test_name,
-                                                                   Dim[test.dimension])
+            self.query_one("#value-num", QuantityField).configure(
+                test.test_name, Dim[test.dimension]
+            )
 
     def field_widget(self, field: str | None) -> Widget | None:
         """The service names a refused result by its test: the result box."""
@@ -114,8 +134,11 @@ counts. **ctrl+s** saves.
         test = self.test()
         if test is None:
             raise FormProblem("Test: pick the test this result is for.", "test")
-        value = (self.query_one("#value-num", QuantityField).text
-                 if test.kind in NUMERIC_KINDS else self.query_one("#value-text", Input).value)
+        value = (
+            self.query_one("#value-num", QuantityField).text
+            if test.kind in NUMERIC_KINDS
+            else self.query_one("#value-text", Input).value
+        )
         if not value.strip():
             raise FormProblem(f"{test.test_name}: type the result.", test.test_name)
         method = self.query_one("#method", Input).value
@@ -125,12 +148,21 @@ counts. **ctrl+s** saves.
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
         def save(session: Session, who: CurrentUser) -> str:
-            result_id = qc.record_result(session, who, lot_id=lot_id, test=test.code,
-                                         value_text=value, tested_at=tested, method=method,
-                                         investigation_id=investigation, reason=reason)
+            result_id = qc.record_result(
+                session,
+                who,
+                lot_id=lot_id,
+                test=test.code,
+                value_text=value,
+                tested_at=tested,
+                method=method,
+                investigation_id=investigation,
+                reason=reason,
+            )
             row = next(r for r in qc.results(session, lot_id) if r.id == result_id)
-            verdict = {True: "conforms", False: "OUT OF SPECIFICATION",
-                       None: "report only"}[row.conforms]
+            verdict = {True: "conforms", False: "OUT OF SPECIFICATION", None: "report only"}[
+                row.conforms
+            ]
             return f"{test.test_name} {value} recorded for lot {lot_number}: {verdict}."
 
         return save

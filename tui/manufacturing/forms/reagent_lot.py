@@ -29,17 +29,28 @@ until QA releases it (Reagents screen, **r**). **ctrl+s** registers.
     def compose_fields(self) -> ComposeResult:
         """The fields."""
         with grid():
-            yield from field_row("Reagent", Input(placeholder="e.g. MEM alpha", compact=True,
-                                                  name="Reagent", id="name"))
-            yield from field_row("Kind", Select[str]([(k, k) for k in reagents.KINDS],
-                                                     prompt="Pick the kind", name="Kind",
-                                                     id="kind", compact=True))
-            yield from field_row("Supplier", Input(compact=True, name="Supplier",
-                                                   id="supplier"))
-            yield from field_row("Lot number", Input(compact=True, name="Lot number",
-                                                     id="lot-number"))
-            yield from field_row("Expiry", Input(placeholder="e.g. 2026-12-31", compact=True,
-                                                 name="Expiry", id="expiry"))
+            yield from field_row(
+                "Reagent",
+                Input(placeholder="e.g. MEM alpha", compact=True, name="Reagent", id="name"),
+            )
+            yield from field_row(
+                "Kind",
+                Select[str](
+                    [(k, k) for k in reagents.KINDS],
+                    prompt="Pick the kind",
+                    name="Kind",
+                    id="kind",
+                    compact=True,
+                ),
+            )
+            yield from field_row("Supplier", Input(compact=True, name="Supplier", id="supplier"))
+            yield from field_row(
+                "Lot number", Input(compact=True, name="Lot number", id="lot-number")
+            )
+            yield from field_row(
+                "Expiry",
+                Input(placeholder="e.g. 2026-12-31", compact=True, name="Expiry", id="expiry"),
+            )
 
     def collect(self) -> SaveCall:
         """register_reagent_lot with what was typed."""
@@ -50,16 +61,25 @@ until QA releases it (Reagents screen, **r**). **ctrl+s** registers.
         try:
             expiry = dt.date.fromisoformat(expiry_text)
         except ValueError:
-            raise FormProblem(f'Expiry: "{expiry_text[:20]}" is not a date; expected '
-                              "year-month-day such as 2026-12-31.", "Expiry") from None
+            raise FormProblem(
+                f'Expiry: "{expiry_text[:20]}" is not a date; expected '
+                "year-month-day such as 2026-12-31.",
+                "Expiry",
+            ) from None
         name = self.query_one("#name", Input).value
         supplier = self.query_one("#supplier", Input).value
         lot_number = self.query_one("#lot-number", Input).value
 
         def save(session: Session, who: CurrentUser) -> str:
-            info = reagents.register_reagent_lot(session, who, name=name, kind=kind,
-                                                 supplier=supplier, lot_number=lot_number,
-                                                 expiry=expiry)
+            info = reagents.register_reagent_lot(
+                session,
+                who,
+                name=name,
+                kind=kind,
+                supplier=supplier,
+                lot_number=lot_number,
+                expiry=expiry,
+            )
             return f"{info.label} registered in quarantine."
 
         return save

@@ -30,9 +30,12 @@ harvest. **ctrl+s** starts it.
     def compose_fields(self) -> ComposeResult:
         """The harvest picker."""
         with grid():
-            yield from field_row("Harvest", Select[int]([], prompt="Pick the harvest",
-                                                        name="Harvest", id="harvest",
-                                                        compact=True))
+            yield from field_row(
+                "Harvest",
+                Select[int](
+                    [], prompt="Pick the harvest", name="Harvest", id="harvest", compact=True
+                ),
+            )
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """Harvests without a lot."""
@@ -41,9 +44,16 @@ harvest. **ctrl+s** starts it.
     def apply(self, data: Any) -> None:
         """Offer them, newest first."""
         tz = self.ctx.clock().tzinfo
-        self.query_one("#harvest", Select).set_options([
-            (f"{h.din}  {h.subject_code}  {h.volume_text}  "
-             f"{h.collected_at.astimezone(tz):%Y-%m-%d %H:%M}", h.id) for h in data])
+        self.query_one("#harvest", Select).set_options(
+            [
+                (
+                    f"{h.din}  {h.subject_code}  {h.volume_text}  "
+                    f"{h.collected_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                    h.id,
+                )
+                for h in data
+            ]
+        )
 
     def context_line(self) -> str:
         """How many are waiting."""

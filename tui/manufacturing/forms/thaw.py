@@ -37,8 +37,9 @@ Count it after the thaw: on the Bags tab, **k** opens the count form for the tha
         """The bag and the time."""
         with grid():
             yield from field_row("Bag", Static("", id="bag"))
-            yield from field_row("Thawed at", MomentField("Thawed at", self.ctx.clock,
-                                                          id="thawed-at"))
+            yield from field_row(
+                "Thawed at", MomentField("Thawed at", self.ctx.clock, id="thawed-at")
+            )
 
     def collect(self) -> SaveCall:
         """formulation.record_thaw at the time typed."""
@@ -49,9 +50,11 @@ Count it after the thaw: on the Bags tab, **k** opens the count form for the tha
             formulation.record_thaw(session, who, unit_id, thawed)
             spec = expansion.lot_spec(session, lots.get_lot(session, lot_id))
             until = thawed + dt.timedelta(minutes=spec.thaw_max_minutes)
-            return (f"Bag {kit} thawed at {thawed.astimezone(zone):%H:%M %Z}; infuse by "
-                    f"{until.astimezone(zone):%H:%M} ({spec.thaw_max_minutes:g} min). "
-                    "k records its post-thaw count.")
+            return (
+                f"Bag {kit} thawed at {thawed.astimezone(zone):%H:%M %Z}; infuse by "
+                f"{until.astimezone(zone):%H:%M} ({spec.thaw_max_minutes:g} min). "
+                "k records its post-thaw count."
+            )
 
         return save
 
