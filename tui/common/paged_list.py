@@ -128,13 +128,9 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
 
     # ------------------------------------------------------------------ size
 
-    def on_resize(self) -> None:
-        """A taller terminal gets longer pages."""
-        self._refit()
-
     @on(RecordTable.Resized)
     def _table_resized(self, message: RecordTable.Resized) -> None:
-        """The table grew or shrank inside the screen (a status line of two lines, a field
+        """The table grew or shrank (a taller terminal, a status line of two lines, a field
         shown or hidden): the page follows once the layout is done, whenever that is."""
         if message.table.id == self.TABLE_ID:
             self._refit()

@@ -403,11 +403,12 @@ visits. Only unblinded pharmacists see this screen.
         self._status(text, error=False)
 
     def _status(self, text: str, *, error: bool, reload: bool = False) -> None:
-        """Show ``text``; once it is laid out (a message of two lines takes one from the
-        table), fit the page to the table, or read it again when ``reload`` (a write
-        changed what it shows)."""
+        """Show ``text``, and read the page again when ``reload`` (a write changed what it
+        shows). A message of two lines takes one from the table: the page follows when
+        the table is resized (:meth:`PagedListScreen._table_resized`)."""
         line = self.query_one("#alloc-status", Static)
         line.update(Content(text))
         line.set_class(error, "error")
         line.set_class(not error, "success")
-        self.call_after_refresh(self.action_reload if reload else self._refit)
+        if reload:
+            self.call_after_refresh(self.action_reload)
