@@ -136,6 +136,12 @@ async def test_lot_list_pages_and_filters_ten_thousand_lots(
             f"Lots 1–{rows} of {LOTS} · page 1 of {pages} · newest first"
         )
         assert app.focused is screen.query_one("#lots-search", Input)
+        # A taller terminal: the page grows to the rows that now fit, and back again.
+        await pilot.resize_terminal(80, 34)
+        await until(pilot, lambda: table.row_count == rows + 10, "a page ten rows longer")
+        assert shown(app, "#lots-page").startswith(f"Lots 1–{rows + 10} of {LOTS}")
+        await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: table.row_count == rows, "the page as long as before")
         # PgDn: the next page.
         await pilot.press("pagedown")
         await settle(pilot)
