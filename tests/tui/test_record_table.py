@@ -9,6 +9,7 @@ from textual.app import App, ComposeResult
 
 from tests.tui.helpers import settle
 from tui.widgets.record_table import RecordTable
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 
 pytestmark = pytest.mark.asyncio
 
@@ -44,3 +45,38 @@ async def test_a_row_painted_before_it_was_measured_is_painted_again_in_full() -
         assert THAWED not in painted(table)
         await settle(pilot)
         assert THAWED in painted(table), painted(table)
+
+
+RESULT = "INVESTIGATION OPEN, OUT OF SPEC"
+
+
+class StretchedTable(App[None]):
+    CSS = "StretchTable { height: 5; }"  # no resize of its own tells it to wrap again
+
+    def compose(self) -> ComposeResult:
+        yield StretchTable(id="queue")
+
+    def fill(self, lot: str) -> None:
+        table = self.query_one(StretchTable)
+        if not table.columns:
+            table.add_column("Lot")
+            table.add_column("Results", width=12)
+        table.clear()
+        add_wrapped_row(table, Text(lot), Text(RESULT), key="1")
+
+
+async def test_wrapped_rows_are_wrapped_again_to_the_room_left_once_measured() -> None:
+    """QA's home at 80 columns once showed "INVESTIGATION OPEN, OUT OF" cut at the right
+    edge: its rows were wrapped to the room left beside columns not yet measured."""
+    app = StretchedTable()
+    async with app.run_test(size=(60, 6)) as pilot:
+        table = app.query_one(StretchTable)
+        app.fill("L-1")
+        await settle(pilot)
+        # The lot column grows from 3 to 30 cells, measured only when the table is idle.
+        app.fill("L-" + "9" * 28)
+        await settle(pilot)
+        lines = painted(table).splitlines()
+        words = " ".join(" ".join(line.split()) for line in lines)
+        assert RESULT in words, painted(table)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, painted(table)

@@ -47,6 +47,11 @@ class RecordTable(DataTable[Cell]):
             # handler then finds nothing left to measure.
             self._clear_caches()
             self.refresh(layout=True)  # a table of height auto takes its new height
+            self.measured()
+
+    def measured(self) -> None:
+        """Called once the table has measured new or changed rows (its columns have their
+        widths); a table that fits its columns to the room it has does it here."""
 
 
 def highlighted_key(table: DataTable[Any]) -> str | None:

@@ -83,6 +83,22 @@ class StretchTable(RecordTable[Text]):
 
     def _on_resize(self, event: events.Resize) -> None:
         super()._on_resize(event)
+        self._wrap_again()
+
+    @override
+    def measured(self) -> None:
+        """The other columns now have their measured widths: the room left may differ from
+        what the rows were wrapped to (they were added before the table was measured or
+        laid out; which comes first depends on how busy the machine is)."""
+        self._wrap_again()
+
+    def watch_show_vertical_scrollbar(self) -> None:
+        """A vertical scrollbar takes room from the stretching column (the table's size
+        does not change, so no resize says so)."""
+        self.call_later(self._wrap_again)
+
+    def _wrap_again(self) -> None:
+        """Wrap the rows again when the stretching column's room changed."""
         if not self.fit_last_column():
             return
         given, row = list(self._given), self.cursor_row
