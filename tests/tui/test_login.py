@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input
 
 from lottrack.demo import database as demo
@@ -179,3 +180,21 @@ async def test_empty_field_is_refused_before_the_database(app: LotTrackApp) -> N
         await pilot.press("enter")
         await pilot.pause()
         assert "Type your username." in screen_text(app)
+
+
+@pytest.mark.parametrize("between", ["tab", "enter"])
+async def test_name_and_password_typed_in_one_burst_log_in(app: LotTrackApp, between: str) -> None:
+    """Keys that arrive at once (a fast typist over SSH, a password manager) land where
+    they were typed: Tab moves to the password before the characters that follow it are
+    delivered (it once reached the username field last, after the password's characters)."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        password = next(u.password for u in demo.DEMO_USERS if u.username == "qa")
+        strokes = [*"qa", between, *password, "enter"]
+        for stroke in strokes:
+            character = {"tab": "\t", "enter": "\r"}.get(stroke, stroke)
+            key = stroke if len(stroke) > 1 or stroke.isalnum() else "minus"
+            app.post_message(events.Key(key, character))
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen), screen_text(app)
+        assert "Lots awaiting review" in screen_text(app)

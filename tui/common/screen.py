@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.screen import Screen
 from typing_extensions import TypeVar
 
@@ -17,6 +18,14 @@ class AppScreen(ReportsWorkerErrors, Screen[ScreenResult]):
     value (a form returns the summary of what it saved)."""
 
     HELP = "No help has been written for this screen yet."
+
+    BINDINGS = [
+        # Priority: the focus moves when the key arrives, so keys typed at once after a
+        # Tab (a fast typist over SSH, a password manager) land in the next field, not in
+        # the one the Tab left; Textual's own Tab moves it only after they are delivered.
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
+    ]
 
     @property
     def ctx(self) -> AppContext:
