@@ -28,6 +28,12 @@ PLACEBO_FIRST = "placebo-first"
 SEQUENCES = (MSC_FIRST, PLACEBO_FIRST)
 MSC = "msc"
 PLACEBO = "placebo"
+ARM_NAMES = {MSC: "MSC", PLACEBO: "placebo"}
+
+
+def arm_name(arm: str) -> str:
+    """An arm as the unblinded pharmacy reads it (``MSC``, ``placebo``)."""
+    return ARM_NAMES.get(arm, arm)
 
 
 def arm_for(sequence: str, period: int) -> str:

@@ -244,7 +244,8 @@ def _check_arm(unit: ProductUnit, arm: str, period: int) -> CheckOutcome:
         6,
         "arm matches allocation",
         unit.kind == arm,
-        f"period {period} is {arm}; the bag is {unit.kind}",
+        f"period {period} is {allocation.arm_name(arm)}; "
+        f"the bag is {allocation.arm_name(unit.kind)}",
     )
 
 

@@ -364,7 +364,7 @@ def test_a_dose_outside_the_window_is_refused_with_the_numbers(sc: Scenario) -> 
 def test_the_wrong_arm_is_refused(sc: Scenario) -> None:
     _, bag, (v1, _) = _released_subject(sc, "TLS-209", PLACEBO_FIRST)
     message = _refusal(sc, v1, unit_id=bag)
-    assert "check 6 (arm matches allocation) failed: period 1 is placebo; the bag is msc" in message
+    assert "check 6 (arm matches allocation) failed: period 1 is placebo; the bag is MSC" in message
 
 
 def test_the_preparer_cannot_be_the_second_verifier(sc: Scenario) -> None:

@@ -25,7 +25,7 @@ from lottrack.kernel.units import Dim, format_quantity
 from lottrack.manufacturing import lots
 from lottrack.manufacturing.formulation import _DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.storage.models import Dispensing
-from lottrack.trial.allocation import MSC, PLACEBO, arm_for
+from lottrack.trial.allocation import MSC, PLACEBO, arm_for, arm_name
 from lottrack.trial.dispensing import dispensing_content, expiry_outcome
 
 
@@ -227,7 +227,7 @@ def dispense(
             6,
             "arm matches allocation",
             unit["kind"] == arm,
-            f"period {visit['period']} is {arm}; the bag is {unit['kind']}",
+            f"period {visit['period']} is {arm_name(arm)}; the bag is {arm_name(unit['kind'])}",
         ),
     ]
     checks.sort(key=lambda c: c.number)
