@@ -37,7 +37,7 @@ async def test_palette_lists_only_what_the_role_may_do(app: LotTrackApp) -> None
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "admin")
         names = [c.name for c in app.palette_commands(app.screen)]
-        assert names == ["Users", "Audit", "Specs", "Sites", "Refresh", "Log out", "Help", "Quit"]
+        assert names == ["Users", "Audit", "Specs", "Sites", "Reload", "Log out", "Help", "Quit"]
         assert {"u", "a"} <= set(app.screen.active_bindings)
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -56,7 +56,7 @@ async def test_palette_for_a_clinician(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "ward")
         names = [c.name for c in app.palette_commands(app.screen)]
-        assert names == ["Refresh", "Log out", "Help", "Quit"]
+        assert names == ["Reload", "Log out", "Help", "Quit"]
 
 
 async def test_service_error_becomes_a_notification(

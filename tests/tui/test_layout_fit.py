@@ -225,3 +225,16 @@ async def test_a_multi_role_home_gives_its_list_the_keys_at_once(app: LotTrackAp
         assert "w Weights" in screen_text(app).splitlines()[-1]
         await pilot.press("w")
         await until(pilot, lambda: "Weights of TLS-001" in screen_text(app), "the weights")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("username", ["admin", "tech", "qa", "pharm", "ward", "inv"])
+async def test_every_home_footer_shows_its_keys_whole_at_80_columns(
+    app: LotTrackApp, username: str
+) -> None:
+    """QA's footer ended "f1 Hel" at 80 columns: the last key shown is F1 Help, whole,
+    on every role's home."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, username)
+        footer = screen_text(app).splitlines()[-1]
+        assert "f1 Help" in footer, footer
