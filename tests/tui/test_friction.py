@@ -358,7 +358,7 @@ async def test_the_sites_header_fits_80_columns(app: LotTrackApp) -> None:
             assert title in header
 
 
-def test_the_growth_chart_draws_a_negative_pd_below_zero() -> None:
+async def test_the_growth_chart_draws_a_negative_pd_below_zero() -> None:
     lines = chart_text(((0.0, 0.0), (4.0, -2.32), (8.0, 1.5)), 60, 8).plain.splitlines()
     ticks = [line.split("┤")[0].strip() for line in lines if "┤" in line]
     assert ticks == ["1.5", "0", "-2.3"]
