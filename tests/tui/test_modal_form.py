@@ -1,5 +1,6 @@
 """The one dialog base (tui/dialogs/base.py): Enter walks the fields and submits from the
-last, Esc and Cancel close with None, and a cancelled dialog stores nothing."""
+last, Esc and Cancel close with None (asking first when something was typed), and a
+cancelled dialog stores nothing."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.common.weights import WeightsScreen
 from tui.dialogs.base import ModalForm
+from tui.dialogs.confirm import ConfirmModal
 from tui.dialogs.weight import WeightModal
 
 pytestmark = pytest.mark.asyncio
@@ -93,6 +95,10 @@ async def test_esc_or_cancel_closes_with_nothing(key: str) -> None:
         else:
             await pilot.click("#cancel")
         await settle(pilot)
+        assert isinstance(host.screen, ConfirmModal)  # "apple" was typed: asked first
+        assert host.returned == []
+        await pilot.press("y")  # Discard
+        await settle(pilot)
         assert not isinstance(host.screen, PairModal)
     assert host.returned == [None]
 
@@ -116,6 +122,9 @@ async def test_a_weight_dialog_closed_with_esc_stores_no_weight(
         assert isinstance(app.screen, WeightModal)
         await type_text(pilot, "71.5 kg")
         await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")  # Discard
         await settle(pilot)
         assert isinstance(app.screen, WeightsScreen)  # back on the list, nothing added
         assert "No weight is recorded yet" in screen_text(app)

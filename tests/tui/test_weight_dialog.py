@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.helpers import frozen_clock, login, settle, shown, type_text
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
+from tui.dialogs.confirm import ConfirmModal
 from tui.dialogs.weight import WeightEntry, WeightModal
 
 pytestmark = pytest.mark.asyncio
@@ -36,3 +37,34 @@ async def test_an_implausible_weight_needs_a_second_key(app: LotTrackApp) -> Non
         ("250 kg", True),
         ("70 kg", False),
     ]
+
+
+async def test_esc_asks_before_throwing_away_a_typed_weight(app: LotTrackApp) -> None:
+    """Esc on a dialog closes it at once when nothing was typed; with a typed weight it
+    asks first, and "Keep editing" keeps the weight in its field."""
+    got: list[WeightEntry | None] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "ward")
+        app.push_screen(WeightModal("TLS-009", frozen_clock), got.append)
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, WeightModal)
+        assert got == [None]
+        app.push_screen(WeightModal("TLS-009", frozen_clock), got.append)
+        await settle(pilot)
+        await type_text(pilot, "71 kg")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal), screen_text(app)
+        assert "Discard what you typed?" in screen_text(app)
+        await pilot.press("escape")  # Keep editing
+        await settle(pilot)
+        assert isinstance(app.screen, WeightModal)
+        assert "71 kg" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("y")  # Discard
+        await settle(pilot)
+        assert not isinstance(app.screen, WeightModal)
+    assert got == [None, None]

@@ -4,8 +4,9 @@ A :class:`ModalForm` draws a title, the subclass's body, one message line and tw
 (the submit button, then Cancel). **Enter** in a field moves to the next field of
 :attr:`ModalForm.FIELDS` and submits from the last one (a scanner or a fast typist types
 ahead: the fields take their pending keys before they are read); **Esc** or Cancel closes
-with None, so the caller stores nothing. A subclass gives the body and :meth:`submit`,
-which reads the fields and either dismisses with the result or says what is wrong.
+with None, so the caller stores nothing (after asking, when something was typed). A
+subclass gives the body and :meth:`submit`, which reads the fields and either dismisses
+with the result or says what is wrong.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 from typing_extensions import override
 
+from tui.dialogs.confirm import ConfirmModal
 from tui.dialogs.typeahead import after_pending_keys
+from tui.unsaved import KeepsTypedInput
 
 Result = TypeVar("Result")
 
 
-class ModalForm(ModalScreen[Result | None]):
+class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
     """A dialog that returns a ``Result``, or None when cancelled."""
 
     DIALOG_TITLE: ClassVar[str] = ""
@@ -38,11 +41,16 @@ class ModalForm(ModalScreen[Result | None]):
     """Selectors of the fields in the order Enter walks them; the first has the focus."""
     ENTER_SUBMITS_ANYWHERE: ClassVar[bool] = False
     """Enter in any field submits (a dialog whose later fields are already filled in)."""
+    ASKS_BEFORE_DISCARD: ClassVar[bool] = True
+    """Esc or Cancel asks before throwing away what was typed (not for a signature: a
+    password is typed again anyway)."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         # Priority: a scanner types the next code at once; the focus must move before it.
         Binding("enter", "enter_field", show=False, priority=True),
+        Binding("tab", "app.focus_next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, *, title: str | None = None, submit: str | None = None) -> None:
@@ -95,6 +103,8 @@ class ModalForm(ModalScreen[Result | None]):
         first = self.first_field()
         if first is not None:
             self._focus(first)
+        if self.ASKS_BEFORE_DISCARD:
+            self.call_after_refresh(self.mark_clean)  # what the subclass filled in
 
     # ------------------------------------------------------------------------ keys
 
@@ -123,8 +133,26 @@ class ModalForm(ModalScreen[Result | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        """Close with None: nothing is stored."""
-        self.dismiss(None)
+        """Close with None: nothing is stored; typed input is thrown away only once the
+        person says so."""
+        if not self.has_unsaved_input():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Discard what you typed?",
+                f"{self._dialog_title}: nothing has been stored. Close the dialog and "
+                "throw away what you typed?",
+                yes="Discard",
+                no="Keep editing",
+            ),
+            answered,
+        )
 
     # --------------------------------------------------------------------- helpers
 

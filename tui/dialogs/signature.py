@@ -28,6 +28,8 @@ class SignatureModal(ModalForm[Credentials]):
     Enter in the username moves to the password (a typed-ahead password never lands in
     the username field); Enter in the password signs."""
 
+    ASKS_BEFORE_DISCARD = False
+
     DIALOG_TITLE = "Electronic signature"
     SUBMIT = "Sign"
     FIELDS = ("#sign-username", "#sign-password")
