@@ -9,9 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from textual.pilot import Pilot
 
+from lottrack.storage import audit
 from lottrack.storage.db import Database
+from lottrack.storage.models import User
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, settle
 from tests.tui.lot_data import private_copy
@@ -23,9 +26,17 @@ Compare = Callable[..., bool]
 
 
 def _lots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, dict[str, int]]:
-    copy = private_copy(tmp_path)
+    """The data set with the core's clock frozen; the accounts, made at the real time so
+    that their passwords have not aged in other tests, are dated at the frozen moment too,
+    so the account list behind the new-account dialog reads the same on every day."""
+    db, ids = private_copy(tmp_path)
     trial_data.freeze_core(monkeypatch)
-    return copy
+    with db.session() as session, audit.reason(session, "test data: dated at the frozen time"):
+        audit.set_actor(session, None, "system:test-data")
+        for user in session.exec(select(User)):
+            user.password_changed_at = user.created_at = trial_data.FROZEN_UTC
+            session.add(user)
+    return db, ids
 
 
 @pytest.mark.parametrize("size", SIZES)
