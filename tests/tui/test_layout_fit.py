@@ -77,6 +77,29 @@ async def test_qc_test_names_wrap_between_words(lots_db: tuple[Database, dict[st
 
 
 @pytest.mark.asyncio
+async def test_a_qc_note_is_read_in_whole_words_at_80_columns(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    """TLS-103's out-of-specification viability carries the note of its investigation;
+    the QC tab scrolls in its table alone, so the note column keeps room for its words."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(LotDetailScreen(ids["TLS-103"]))
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#lot-qc", DataTable)
+        notes = [str(table.get_row_at(n)[-1]) for n in range(table.row_count)]
+        note = next(text for text in notes if "investigation" in text)
+        on_screen = [line.split() for line in screen_text(app).splitlines()]
+        assert any("(investigation" in words for words in on_screen), note
+        for line in note.splitlines():  # each line of the cell is whole words of the note
+            assert f" {line.strip()} " in f" {' '.join(note.split())} "
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize(("size", "address_lines"), [((120, 40), 1), ((80, 24), 3)])
 async def test_the_site_address_takes_the_room_left(
     app: LotTrackApp, size: tuple[int, int], address_lines: int

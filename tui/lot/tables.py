@@ -168,13 +168,13 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     voided results dim and marked VOID with the reason (they count for nothing)."""
     _reset(
         table,
-        ("Test", 12),
-        ("Result", 10),
-        "Conformity",
+        ("Test", 11),
+        ("Result", 9),
+        ("Conformity", 10),
         ("Limit", 9),
         ("Tested", 11),
         ("Note", 10),
-    )  # the note takes the room left, wrapped
+    )  # the note takes the room left, wrapped: at 80 columns 14, "(investigation" whole
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else ("bold red" if r.conforms is False else "")

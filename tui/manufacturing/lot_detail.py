@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from tui.common.form import FormScreen
 
 TABS = ("overview", "passages", "counts", "qc", "bags", "decisions")
+SINGLE_TABLE_TABS = ("overview", "counts", "qc")
 TAB_TITLES = ("Overview", "Passages", "Counts", "QC", "Bags", "Decisions")
 
 
@@ -120,9 +121,18 @@ service checks again.
             yield LoadingIndicator(id="lot-loading")
             with TabbedContent(id="lot-tabs"):
                 for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1):
-                    with TabPane(f"{n} {title}", id=f"tab-{tab}"), VerticalScroll():
+                    with TabPane(f"{n} {title}", id=f"tab-{tab}"), self._tab_box(tab):
                         yield from self._tab_body(tab)
         yield Footer()
+
+    @staticmethod
+    def _tab_box(tab: str) -> Vertical:
+        """A tab of one table under a line or two scrolls in its table alone (one scroll
+        bar, so the table keeps the width for its last column); the tabs that hold more
+        than a table scroll as a whole."""
+        if tab in SINGLE_TABLE_TABS:
+            return Vertical(classes="lot-single")
+        return VerticalScroll()
 
     def _tab_body(self, tab: str) -> ComposeResult:
         def table(name: str) -> DataTable[Text]:
