@@ -5,12 +5,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import DataTable, Static, TabbedContent, TabPane, Tabs
 from typing_extensions import override
 
 from tui.common.screen import AppScreen
 from tui.destinations import DESTINATIONS
 from tui.panes import RolePane, panes_for
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 MAX_TAB_KEYS = 9
@@ -64,7 +65,7 @@ the same actions. **r** reloads the lists.
                     for n, pane in enumerate(panes, start=1):
                         with TabPane(f"{n} {pane.TAB_LABEL}", id=f"tab-{n}"):
                             yield pane(id=f"pane-{pane.ROLE}-{n}")
-        yield Footer()
+        yield KeyFooter()
 
     def on_screen_suspend(self) -> None:
         """Another screen (Users, Audit…) opened on top: reload when it closes."""

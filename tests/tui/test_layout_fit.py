@@ -18,6 +18,7 @@ from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import LotTrackApp, make_app
 from tui.manufacturing.lot_detail import LotDetailScreen
+from tui.qa.review import QAReviewScreen
 from tui.widgets.wrapped_rows import wrap_words
 
 trial_template, trial = trial_data.trial_template, trial_data.trial
@@ -261,3 +262,34 @@ async def test_every_home_footer_shows_its_keys_whole_at_80_columns(
         await login(pilot, username)
         footer = screen_text(app).splitlines()[-1]
         assert "f1 Help" in footer, footer
+
+
+@pytest.mark.asyncio
+async def test_every_qa_review_footer_shows_its_keys_whole_at_80_columns(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    """The review of a lot out of specification ended "d Batch record f▏": whatever the
+    lot's state, the footer draws every key it offers whole, F1 Help last, and wider
+    (two spaces between keys) when there is room."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        for code in ("TLS-102", "TLS-103", "TLS-104", "TLS-106"):
+            app.push_screen(QAReviewScreen(ids[code]))
+            await settle(pilot)
+            footer = screen_text(app).splitlines()[-1]
+            offered = [
+                binding.description
+                for key, (_, binding, _, _) in app.screen.active_bindings.items()
+                if binding.show and key != app.COMMAND_PALETTE_BINDING
+            ]
+            for text in offered:
+                assert text in footer, (code, footer)
+            assert "f1 Help" in footer, (code, footer)
+            app.pop_screen()
+            await settle(pilot)
+        await pilot.resize_terminal(120, 40)
+        app.push_screen(QAReviewScreen(ids["TLS-103"]))
+        await settle(pilot)
+        assert "  f1 Help" in screen_text(app).splitlines()[-1]

@@ -6,8 +6,9 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, LoadingIndicator, Static
+from textual.widgets import DataTable, LoadingIndicator, Static
 
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 
@@ -20,4 +21,4 @@ def compose_list(name: str, title: str, table: DataTable[Any]) -> ComposeResult:
         yield LoadingIndicator(id=f"{name}-loading")
         yield table
         yield Static("", id=f"{name}-status", classes="message")
-    yield Footer()
+    yield KeyFooter()

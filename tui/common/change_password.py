@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -19,6 +19,7 @@ from lottrack.records import accounts
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 
@@ -71,7 +72,7 @@ Press **Escape** to go back to the login screen without changing anything.
             yield Input(placeholder="New password again", password=True, id="confirm")
             yield Static("", id="password-message", classes="message")
             yield Button("Change password and log in", id="change", variant="primary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Start in the current-password field."""

@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Input, Label, LoadingIndicator, Static
+from textual.widgets import Button, Input, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from lottrack.kernel.errors import LotTrackError
@@ -24,6 +24,7 @@ from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
 from tui.dialogs.confirm import ConfirmModal
 from tui.unsaved import KeepsTypedInput
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
 from tui.widgets.session_header import SessionHeader
@@ -131,7 +132,7 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
             with Horizontal(classes="buttons", id="form-buttons"):
                 yield Button(self.SAVE_LABEL, id="save", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the choices before anything can be typed."""

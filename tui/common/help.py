@@ -7,9 +7,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from tui.context import context_of, database_location
+from tui.widgets.key_footer import KeyFooter
 
 
 class HelpScreen(Screen[None]):
@@ -37,7 +38,7 @@ class HelpScreen(Screen[None]):
         with VerticalScroll(id="help-body"):
             yield Markdown(text)
             yield Static(Content(f"Database: {location}"), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Scroll with the keyboard straight away."""

@@ -16,12 +16,13 @@ from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Input, Static
+from textual.widgets import Button, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
 from lottrack.kernel.errors import AuthenticationFailed
 from tui.common.screen import AppScreen
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
             yield Static(Content(self._notice), id="login-message", classes="message")
             yield Button("Log in", id="login", variant="primary")
         yield Static("", id="demo-hint", classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Start in the username field; once drawn, open the database (the first time)."""

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, LoadingIndicator, Static
+from textual.widgets import Button, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -23,6 +23,7 @@ from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
 from tui.context import database_location
 from tui.opening import DatabaseState, open_database
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -128,7 +129,7 @@ lottrack checks that the database has its schema and at least one account.
                 yield Button("Create demo database", id="demo", variant="primary")
                 yield Button("Retry", id="retry")
                 yield Button("Quit", id="quit", variant="error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Show what the app found, or start checking at once."""

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from typing_extensions import override
 
 from lottrack.kernel.units import Dim, format_quantity
@@ -23,6 +23,7 @@ from lottrack.trial.weights import WeightChange, WeightRow
 from tui.common.trial_screen import TrialScreen
 from tui.dialogs.reason import ReasonModal
 from tui.dialogs.weight_correction import WeightCorrection, WeightCorrectionModal
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
@@ -80,7 +81,7 @@ awaiting release).
             table.add_columns("Id", "Measured", "Weight", "Void")
             yield table
             yield Static("", id="trial-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the weights; the table takes the keys."""

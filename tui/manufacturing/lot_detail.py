@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, LoadingIndicator, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -28,6 +28,7 @@ from tui.manufacturing import lot_record_actions
 from tui.manufacturing.lot_record_actions import LotRecordActions
 from tui.screen_keys import ScreenKeys
 from tui.widgets.growth_chart import GrowthChart
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
@@ -123,10 +124,10 @@ service checks again.
                 for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1):
                     with TabPane(f"{n} {title}", id=f"tab-{tab}"), self._tab_box(tab):
                         yield from self._tab_body(tab)
-        yield Footer()
+        yield KeyFooter()
 
     @staticmethod
-    def _tab_box(tab: str) -> Vertical:
+    def _tab_box(tab: str) -> Vertical | VerticalScroll:
         """A tab of one table under a line or two scrolls in its table alone (one scroll
         bar, so the table keeps the width for its last column); the tabs that hold more
         than a table scroll as a whole."""

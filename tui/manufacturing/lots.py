@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 from typing_extensions import override
 
 from lottrack.manufacturing import lots
@@ -18,6 +18,7 @@ from lottrack.records.permissions import Action, CurrentUser
 from lottrack.storage.db import Database
 from lottrack.views import listings
 from tui.common.paged_list import PagedListScreen
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
@@ -106,7 +107,7 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
             table.add_column("Formulated", key="formulated")
             yield table
             yield Static("", id="lots-page")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Search box first (a scanner types into it); load once the table has a size."""

@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
@@ -23,6 +23,7 @@ from lottrack.storage.db import Database
 from lottrack.views import listings
 from tui.common.screen import AppScreen
 from tui.dialogs.reason import ReasonModal
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable, highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
@@ -84,7 +85,7 @@ passage ("usable").
             table.add_columns("Reagent", "Lot", "Status", "Usable", "Expiry", "Kind", "Supplier")
             yield table
             yield Static("", id="reagents-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the lots."""

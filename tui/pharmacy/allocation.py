@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -33,6 +33,7 @@ from lottrack.trial.allocation_list import AllocationPage, PlannedVisit, Subject
 from tui.common.paged_list import PagedListScreen
 from tui.pharmacy.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.pharmacy.week0 import Week0Modal
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.path_field import typed_path
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
@@ -165,7 +166,7 @@ visits. Only unblinded pharmacists see this screen.
                 )
                 yield Button("Import", id="alloc-import-button", compact=True)
             yield Static("", id="alloc-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """The table first (its keys work at once); read once the table has a size."""

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
@@ -29,6 +29,7 @@ from lottrack.trial.listings import AwaitingVerification
 from tui.common.trial_screen import TrialScreen, Write, when, zone_name
 from tui.pharmacy.arms import ARM_LABELS
 from tui.pharmacy.checks import CheckList
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
@@ -96,7 +97,7 @@ verifier must be a **different person** from the preparer.
             yield Static("", id="verify-problems", classes="error")
         # Under the body, not in it: always in sight, however long the body grows.
         yield Static("", id="trial-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the list."""

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from typing_extensions import override
 
 from lottrack.kernel import calc
@@ -46,6 +46,7 @@ from tui.dialogs.reason import ReasonModal
 from tui.dialogs.weight import WeightEntry, WeightModal
 from tui.pharmacy.checks import CheckList
 from tui.pharmacy.documents import issue_label, label_path, label_printer
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
@@ -171,7 +172,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             yield Static("", id="pv-docs")
         # Under the body, not in it: always in sight, however long the body grows.
         yield Static("", id="trial-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the visit."""

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Input, LoadingIndicator, Static
+from textual.widgets import DataTable, Input, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 
 from lottrack.records import safekeeping
@@ -24,6 +24,7 @@ from lottrack.storage.db import Database
 from lottrack.views.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, audit_log
 from tui.common.screen import AppScreen
 from tui.lot.tables import audit_changes
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 
@@ -130,7 +131,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
                 table.add_column(label, key=label.casefold(), width=width)
             yield table
             yield Static("", id="audit-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """List the newest events and verify the chain."""

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, LoadingIndicator, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -25,6 +25,7 @@ from tui.common.screen import AppScreen
 from tui.lot import tables as lot_tables
 from tui.lot.detail_data import LotDetail, read_lot
 from tui.lot.head import lot_head, readiness_text
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
@@ -146,7 +147,7 @@ The person who recorded any step of the lot cannot release it; the service says 
                                 zebra_stripes=True,
                                 classes="review-table",
                             )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the lot and its audit trail."""

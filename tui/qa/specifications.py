@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, DataTable, Footer, Input, Label, LoadingIndicator, Static
+from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -30,6 +30,7 @@ from lottrack.storage.db import Database
 from lottrack.views.listings.specs import SpecVersion, spec_versions
 from tui.common.screen import AppScreen
 from tui.dialogs.signature import SignatureModal
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.path_field import typed_path
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
@@ -144,7 +145,7 @@ and optionally `required`.
                 )
                 yield Button("Import", id="specs-import-button", compact=True)
             yield Static("", id="specs-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the versions."""

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 from typing_extensions import override
 
 from lottrack.records.permissions import Action
@@ -20,6 +20,7 @@ from lottrack.records.signatures import Credentials
 from lottrack.trial import allocation, listings, ward
 from tui.common.trial_screen import TrialScreen, Write
 from tui.dialogs.typeahead import after_pending_keys
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 
@@ -80,7 +81,7 @@ as unblinded from then on. Leaving this screen hides the sequence again.
             yield Static("Enter in the reason field asks for your signature.", classes="form-note")
             yield Static("", id="unblind-result")
             yield Static("", id="trial-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Type the reason when the subject is known, else the subject code."""

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from typing_extensions import override
 
 from lottrack.kernel.units import Dim, format_quantity
@@ -34,6 +34,7 @@ from tui.dialogs.weight import WeightEntry, WeightModal
 from tui.pharmacy.documents import infusion_path, issue_infusion_certificate
 from tui.ward.bedside import BedsideEntry, BedsideModal
 from tui.ward.infusion_end import InfusionEnd, InfusionEndModal
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
 
@@ -104,7 +105,7 @@ the infusion. Nothing here tells which treatment the bag holds.
                 yield Static("", id=f"wv-{name}")
         # Under the body, not in it: always in sight, however long the body grows.
         yield Static("", id="trial-status", classes="message")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Read the visit."""
