@@ -224,9 +224,10 @@ def _dose_digits(result: DoseResult, sig: int = 3) -> int:
     return 15
 
 
-def describe_dose(result: DoseResult, *, decimal_separator: str = ".") -> str:
+def describe_dose(result: DoseResult, *, decimal_separator: str = ".", label: str = "Dose ") -> str:
     """One line a pharmacist reads: ``Dose 1.72 × 10⁶ cells/kg — inside the window
-    1.00–2.00 × 10⁶ cells/kg`` (more digits when 3 would hide which side it is on)."""
+    1.00–2.00 × 10⁶ cells/kg`` (more digits when 3 would hide which side it is on);
+    ``label=""`` when the line continues a sentence (``… ÷ 71 kg = 1.80 × 10⁶ …``)."""
     dose = format_quantity(
         result.dose_cells_per_kg,
         Dim.DOSE,
@@ -237,7 +238,7 @@ def describe_dose(result: DoseResult, *, decimal_separator: str = ".") -> str:
         result.window.min, result.window.max, Dim.DOSE, decimal_separator=decimal_separator
     )
     where = {"inside": "inside", "below": "BELOW", "above": "ABOVE"}[result.position]
-    return f"Dose {dose} — {where} the window {window}"
+    return f"{label}{dose} — {where} the window {window}"
 
 
 # --- endotoxin -------------------------------------------------------------------------

@@ -234,7 +234,7 @@ def _check_dose(
     result = calc.check_dose(weight_kg=weight_kg, viable_cells=unit.viable_cells, window=window)
     detail = (
         f"{format_quantity(unit.viable_cells, Dim.CELLS)} ÷ "
-        f"{format_quantity(weight_kg, Dim.MASS)} = {calc.describe_dose(result)}"
+        f"{format_quantity(weight_kg, Dim.MASS)} = {calc.describe_dose(result, label='')}"
     )
     return CheckOutcome(5, "dose within window", result.within, detail), result.dose_cells_per_kg
 

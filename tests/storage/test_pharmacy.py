@@ -358,7 +358,7 @@ def test_a_dose_outside_the_window_is_refused_with_the_numbers(sc: Scenario) -> 
     message = _refusal(sc, v1, unit_id=bag)
     # 2.55e6 viable/mL × 50 mL = 1.275e8 cells ÷ 50 kg = 2.55e6 cells/kg
     assert "check 5 (dose within window) failed: 1.28 × 10⁸ cells ÷ 50 kg" in message
-    assert "2.55 × 10⁶ cells/kg" in message
+    assert "÷ 50 kg = 2.55 × 10⁶ cells/kg — ABOVE the window" in message  # one sentence
 
 
 def test_the_wrong_arm_is_refused(sc: Scenario) -> None:
