@@ -136,7 +136,7 @@ async def test_out_of_specification_is_flagged_and_released_under_exception(
         assert "e Exceptional" in footer
         assert "r Release" not in footer
         results = app.screen.query_one("#review-results", DataTable)
-        assert str(results.get_row_at(0)[2]) == "✗ OUT OF SPEC"
+        assert " ".join(str(results.get_row_at(0)[2]).split()) == "✗ OUT OF SPEC"  # wrapped
         await pilot.press("2")
         await settle(pilot)
         audit = app.screen.query_one("#review-audit", DataTable)
