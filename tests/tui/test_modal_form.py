@@ -4,9 +4,12 @@ cancelled dialog stores nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlmodel import col, func, select
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.widgets import Input
 from typing_extensions import override
 
@@ -129,3 +132,69 @@ async def test_a_weight_dialog_closed_with_esc_stores_no_weight(
         assert isinstance(app.screen, WeightsScreen)  # back on the list, nothing added
         assert "No weight is recorded yet" in screen_text(app)
     assert _weights(demo_db) == before
+
+
+async def test_ctrl_s_submits_from_any_field_and_the_footer_names_it() -> None:
+    host = Host()
+    async with host.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        footer = screen_text(host).splitlines()[-1]
+        assert "esc Cancel" in footer, footer
+        assert "^s Keep" in footer, footer
+        await type_text(pilot, "apple")
+        await pilot.press("ctrl+s")  # from the first field: submitted, the second empty
+        await settle(pilot)
+        assert not isinstance(host.screen, PairModal)
+    assert host.returned == [("apple", "")]
+
+
+async def test_every_dialog_names_ctrl_s_as_its_submit_button() -> None:
+    def subclasses(cls: type[ModalForm[Any]]) -> list[type[ModalForm[Any]]]:
+        found: list[type[ModalForm[Any]]] = []
+        for sub in cls.__subclasses__():
+            found += [sub, *subclasses(sub)]
+        return found
+
+    import tui.app  # noqa: F401  (every dialog the program opens is imported by then)
+
+    dialogs = [c for c in subclasses(ModalForm) if c.__module__.startswith("tui.")]
+    assert len(dialogs) >= 10
+    for dialog in dialogs:
+        ctrl_s = [  # the nearest class's binding is the one in force
+            b
+            for cls in dialog.__mro__
+            for b in cls.__dict__.get("BINDINGS", ())
+            if isinstance(b, Binding) and b.key == "ctrl+s"
+        ]
+        assert ctrl_s, dialog
+        binding = ctrl_s[0]
+        assert binding.action == "submit", dialog
+        assert binding.description, dialog
+        if dialog.SUBMIT != "OK":  # named as its button (Sign…, Record, Add, …)
+            assert binding.description == dialog.SUBMIT, (dialog, binding.description)
+
+
+async def test_a_dialog_shows_its_own_keys_not_those_of_the_screen_below(
+    app: LotTrackApp,
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "ward")
+        await pilot.press("w")  # the first patient's weights
+        await settle(pilot)
+        below = screen_text(app).splitlines()[-1]
+        assert "a Record" in below, below
+        assert "esc Back" in below, below
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, WeightModal)
+        footer = screen_text(app).splitlines()[-1]
+        assert "esc Cancel" in footer, footer
+        assert "^s Record" in footer, footer
+        assert "a Record" not in footer, footer
+        assert "Back" not in footer, footer
+        await type_text(pilot, "71.5 kg")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        footer = screen_text(app).splitlines()[-1]
+        assert footer.split() == ["esc", "No"], footer

@@ -1,9 +1,11 @@
 """The one base of every dialog that asks for input: the same box, keys and buttons.
 
 A :class:`ModalForm` draws a title, the subclass's body, one message line and two buttons
-(the submit button, then Cancel). **Enter** in a field moves to the next field of
+(the submit button, then Cancel), and a footer of its own keys (the screen's below do
+nothing while it is open). **Enter** in a field moves to the next field of
 :attr:`ModalForm.FIELDS` and submits from the last one (a scanner or a fast typist types
-ahead: the fields take their pending keys before they are read); **Esc** or Cancel closes
+ahead: the fields take their pending keys before they are read); **ctrl+s** submits from
+any field, named in the footer as the submit button is; **Esc** or Cancel closes
 with None, so the caller stores nothing (after asking, when something was typed). A
 subclass gives the body and :meth:`submit`, which reads the fields and either dismisses
 with the result or says what is wrong.
@@ -11,7 +13,7 @@ with the result or says what is wrong.
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -26,6 +28,7 @@ from typing_extensions import override
 from tui.dialogs.confirm import ConfirmModal
 from tui.dialogs.typeahead import after_pending_keys
 from tui.unsaved import KeepsTypedInput
+from tui.widgets.key_footer import KeyFooter
 
 Result = TypeVar("Result")
 
@@ -47,11 +50,22 @@ class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "submit", SUBMIT, priority=True),
         # Priority: a scanner types the next code at once; the focus must move before it.
         Binding("enter", "enter_field", show=False, priority=True),
         Binding("tab", "app.focus_next", show=False, priority=True),
         Binding("shift+tab", "app.focus_previous", show=False, priority=True),
     ]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """ctrl+s is named in the footer as the subclass names its submit button (added
+        before Textual merges the class's bindings)."""
+        own = list(cls.__dict__.get("BINDINGS", []))
+        if "SUBMIT" in cls.__dict__ and not any(
+            isinstance(b, Binding) and b.key == "ctrl+s" for b in own
+        ):
+            cls.BINDINGS = [*own, Binding("ctrl+s", "submit", cls.SUBMIT, priority=True)]
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, *, title: str | None = None, submit: str | None = None) -> None:
         """``title`` and ``submit`` (the button's label) for a dialog that names them
@@ -97,6 +111,7 @@ class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
             with Horizontal(classes="buttons"):
                 yield Button(self._submit_label, id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         """Type into the first field straight away."""

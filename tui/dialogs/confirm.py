@@ -10,13 +10,15 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tui.widgets.key_footer import KeyFooter
+
 
 class ConfirmModal(ModalScreen[bool]):
     """A question with two answers; returns True for yes. The safe answer has the focus
     unless ``yes_first``."""
 
     BINDINGS = [
-        Binding("y", "answer(True)", "Yes", show=False),
+        Binding("y", "answer(True)", "Yes", show=False),  # the buttons say (y) and (n)
         Binding("n", "answer(False)", "No", show=False),
         Binding("escape", "answer(False)", "No"),
     ]
@@ -45,6 +47,7 @@ class ConfirmModal(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self._yes} (y)", id="yes", variant="primary", compact=True)
                 yield Button(f"{self._no} (n)", id="no", compact=True)
+        yield KeyFooter()  # its own keys, not those of the screen below
 
     def on_mount(self) -> None:
         """Enter answers with the button that has the focus."""
