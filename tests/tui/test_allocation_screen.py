@@ -227,6 +227,10 @@ async def test_generate_allocates_every_unallocated_subject_in_balanced_blocks(
         await settle(pilot)
         assert "Allocate 8 subjects by 1:1 permuted blocks of 4, seed 20250314?" in screen_text(app)
         assert sequences(demo_db) == before  # nothing yet
+        await pilot.press("n")  # not yet: back in the dialog, the complaint gone with the fix
+        await settle(pilot)
+        assert shown(app, "#dialog-message") == ""
+        await pilot.press("ctrl+s")
         await pilot.press("y")
         await settle(pilot)
         assert app.screen is screen

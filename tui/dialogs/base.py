@@ -140,10 +140,17 @@ class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
 
     def action_submit(self) -> None:
         """Submit once the keys already typed have reached the fields."""
-        after_pending_keys(self._inputs(), self.submit)
+        after_pending_keys(self._inputs(), self._submit_fresh)
 
     @on(Button.Pressed, "#ok")
     def _submit_pressed(self) -> None:
+        self._submit_fresh()
+
+    def _submit_fresh(self) -> None:
+        """Submit with the message line as it was when the dialog opened: a complaint
+        about an earlier attempt does not stay beside fields that have been put right."""
+        message = self.initial_message()
+        self.say(message, error=bool(message))
         self.submit()
 
     @on(Button.Pressed, "#cancel")
