@@ -182,17 +182,23 @@ async def test_empty_field_is_refused_before_the_database(app: LotTrackApp) -> N
         assert "Type your username." in screen_text(app)
 
 
-@pytest.mark.parametrize("between", ["tab", "enter"])
-async def test_name_and_password_typed_in_one_burst_log_in(app: LotTrackApp, between: str) -> None:
+@pytest.mark.parametrize(
+    ("between", "last"), [("tab", "enter"), ("enter", "enter"), ("ctrl+j", "ctrl+j")]
+)
+async def test_name_and_password_typed_in_one_burst_log_in(
+    app: LotTrackApp, between: str, last: str
+) -> None:
     """Keys that arrive at once (a fast typist over SSH, a password manager) land where
     they were typed: Tab moves to the password before the characters that follow it are
-    delivered (it once reached the username field last, after the password's characters)."""
+    delivered (it once reached the username field last, after the password's characters).
+    Typed before the program put the terminal in raw mode, each Enter is a line feed,
+    ctrl+j (it was ignored: the login sat there)."""
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         password = next(u.password for u in demo.DEMO_USERS if u.username == "qa")
-        strokes = [*"qa", between, *password, "enter"]
+        strokes = [*"qa", between, *password, last]
         for stroke in strokes:
-            character = {"tab": "\t", "enter": "\r"}.get(stroke, stroke)
+            character = {"tab": "\t", "enter": "\r", "ctrl+j": "\n"}.get(stroke, stroke)
             key = stroke if len(stroke) > 1 or stroke.isalnum() else "minus"
             app.post_message(events.Key(key, character))
         await settle(pilot)

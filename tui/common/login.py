@@ -77,7 +77,12 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
 * Accounts are personal: never log in for someone else.
 """
 
-    BINDINGS = [Binding("enter", "enter", show=False, priority=True)]
+    BINDINGS = [
+        Binding("enter", "enter", show=False, priority=True),
+        # Typed before the terminal was put in raw mode (a login typed while the program
+        # starts over SSH), Enter arrives as a line feed: ctrl+j.
+        Binding("ctrl+j", "line_feed", show=False, priority=True),
+    ]
 
     def __init__(self, notice: str = "") -> None:
         super().__init__()
@@ -136,6 +141,14 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
         characters typed before it.
         """
         self.set_focus(self.query_one("#password", Input))
+
+    def action_line_feed(self) -> None:
+        """Enter typed ahead: in the username field it moves on, elsewhere it logs in
+        (after the characters typed before it, which have reached their field)."""
+        if self.focused is not None and self.focused.id == "username":
+            self.action_enter()
+        else:
+            self.call_after_refresh(self._submit)
 
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#login")
