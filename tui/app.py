@@ -282,7 +282,7 @@ class LotTrackApp(App[None]):
         if not unsaved or isinstance(self.screen, ConfirmModal):
             then()
             return
-        where = getattr(unsaved[-1], "FORM_TITLE", "") or "this screen"
+        where = unsaved[-1].input_title()
 
         def answered(discard: bool | None) -> None:
             if discard:

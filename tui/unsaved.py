@@ -37,6 +37,10 @@ class KeepsTypedInput:
         assert isinstance(self, Widget)
         return self
 
+    def input_title(self) -> str:
+        """What the person calls the form or dialog, when asked about losing its input."""
+        return str(getattr(self, "FORM_TITLE", "") or "this screen")
+
     def mark_clean(self) -> None:
         """What the fields hold now is nothing to lose."""
         self._clean = typed_values(self.input_root())

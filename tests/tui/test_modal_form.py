@@ -198,3 +198,23 @@ async def test_a_dialog_shows_its_own_keys_not_those_of_the_screen_below(
         assert isinstance(app.screen, ConfirmModal)
         footer = screen_text(app).splitlines()[-1]
         assert footer.split() == ["esc", "No"], footer
+
+
+async def test_quitting_from_a_filled_dialog_names_the_dialog(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "ward")
+        await pilot.press("w")  # the first patient's weights
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, WeightModal)
+        await type_text(pilot, "71.5 kg")
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        question = " ".join(screen_text(app).split())
+        assert "Quit and discard what you typed?" in question
+        assert f"{dialog.input_title()}: nothing has been saved." in question
+        assert dialog.input_title().startswith("Record a weight")
+        assert "this screen" not in question

@@ -176,6 +176,11 @@ class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
             answered,
         )
 
+    @override
+    def input_title(self) -> str:
+        """The dialog's title (as its own Esc question names it)."""
+        return self._dialog_title
+
     # --------------------------------------------------------------------- helpers
 
     def say(self, text: str, *, error: bool = True, focus: str | None = None) -> None:
