@@ -232,11 +232,17 @@ def _check_dose(
             "no current weight" if weight_kg is None else "the bag has no viable-cell count",
         ), None
     result = calc.check_dose(weight_kg=weight_kg, viable_cells=unit.viable_cells, window=window)
-    detail = (
-        f"{format_quantity(unit.viable_cells, Dim.CELLS)} ÷ "
+    detail = dose_detail(unit.viable_cells, weight_kg, result)
+    return CheckOutcome(5, "dose within window", result.within, detail), result.dose_cells_per_kg
+
+
+def dose_detail(viable_cells: float, weight_kg: float, result: calc.DoseResult) -> str:
+    """Check 5 in one sentence: ``1.28 × 10⁸ cells ÷ 71 kg = 1.80 × 10⁶ cells/kg — inside
+    the window 1.00–2.00 × 10⁶ cells/kg`` (the bulk demo writes the same words)."""
+    return (
+        f"{format_quantity(viable_cells, Dim.CELLS)} ÷ "
         f"{format_quantity(weight_kg, Dim.MASS)} = {calc.describe_dose(result, label='')}"
     )
-    return CheckOutcome(5, "dose within window", result.within, detail), result.dose_cells_per_kg
 
 
 def _check_arm(unit: ProductUnit, arm: str, period: int) -> CheckOutcome:

@@ -569,6 +569,9 @@ class WardVisitDetail:
     weight: WeightInfo | None
     certificate_copies: int
     """How often the infusion certificate was issued (a further issue is a reprint)."""
+    stop: str | None = None
+    """Why the bag must not be infused now (past its use-by, its lot no longer released),
+    while the bedside check or the start is next; the same words for both arms."""
 
 
 def ward_visit_detail(session: Session, who: CurrentUser, visit_id: int) -> WardVisitDetail:
@@ -580,9 +583,10 @@ def ward_visit_detail(session: Session, who: CurrentUser, visit_id: int) -> Ward
         if view.infusion_id is not None
         else 0
     )
-    return WardVisitDetail(
-        view, subject_id, ward_state(view), _weight(session, subject_id, utcnow()), copies
-    )
+    state = ward_state(view)
+    now = utcnow()
+    stop = ward.bag_stop(session, visit_id, now) if state in WARD_STATES[2:4] else None
+    return WardVisitDetail(view, subject_id, state, _weight(session, subject_id, now), copies, stop)
 
 
 # ------------------------------------------------------------------- investigators

@@ -201,14 +201,31 @@ def _require_usable(
 ) -> None:
     """Refuse past the bag's use-by (thaw limit included) or while the subject's MSC lot is
     not released with a valid signature: the same words for both arms (design §7, §8)."""
+    reason = _unusable(session, dispensing, unit, at)
+    if reason is not None:
+        raise InvalidTransition(f"Cannot {doing}: {reason}; do not infuse; call the pharmacy.")
+
+
+def _unusable(
+    session: Session, dispensing: Dispensing, unit: ProductUnit, at: dt.datetime
+) -> str | None:
     if at > dispensing_rules.usable_until(session, dispensing, unit):
-        raise InvalidTransition(
-            f"Cannot {doing}: the bag has passed its use-by time; do not infuse; call the pharmacy."
-        )
+        return "the bag has passed its use-by time"
     if release_gate.unit_release_problem(session, unit) is not None:
-        raise InvalidTransition(
-            f"Cannot {doing}: {release_gate.WARD_STOP}; do not infuse; call the pharmacy."
-        )
+        return release_gate.WARD_STOP
+    return None
+
+
+def bag_stop(session: Session, visit_id: int, at: dt.datetime) -> str | None:
+    """Why the bag verified for this visit must not be infused at ``at`` (past its use-by,
+    its lot no longer released), in the words the bedside check and the start would
+    refuse with, the same for both arms; None when nothing stops it (or no bag is ready).
+    The ward screen says it before anyone types the patient's identifiers."""
+    dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit_id)).first()
+    if dispensing is None or dispensing.status != "verified":
+        return None
+    unit = session.get(ProductUnit, dispensing.unit_id)
+    return None if unit is None else _unusable(session, dispensing, unit, at)
 
 
 def _infusion(session: Session, infusion_id: int) -> Infusion:

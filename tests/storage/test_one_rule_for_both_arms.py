@@ -23,6 +23,7 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import CustodyEvent, Dispensing, Infusion, ProductUnit, Visit, utcnow
 from lottrack.trial import allocation, dispensing, export, ward
+from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
 from lottrack.views.documents.builders import build_label_data, find_unit
 from tests.conftest import verify_ok
@@ -277,6 +278,30 @@ def test_the_use_by_is_checked_again_when_the_infusion_starts(sc: Scenario) -> N
             "the pharmacy."
         )
     )
+
+
+def test_the_ward_screen_says_a_bag_is_past_its_use_by_before_anything_is_typed(
+    sc: Scenario,
+) -> None:
+    """Verified, then left past its use-by: the ward's visit says "Stop" before the bedside
+    check is opened, in the same words for both arms (nothing before that)."""
+    nurse = sc.cast.who("clinician")
+    seen = []
+    for sequence in (MSC_FIRST, PLACEBO_FIRST):
+        _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
+        dispensing_id = sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
+        with sc.db.reader() as s:
+            assert trial_listings.ward_visit_detail(s, nurse, v1).stop is None  # in time
+        with sc.db.session() as s:
+            audit.set_actor(s, nurse.id, nurse.username)
+            d = s.get(Dispensing, dispensing_id)
+            assert d is not None
+            with audit.reason(s, "test: the bag waited on the ward"):
+                d.use_by = utcnow() - dt.timedelta(minutes=1)
+        with sc.db.reader() as s:
+            detail = trial_listings.ward_visit_detail(s, nurse, v1)
+        seen.append((detail.state, detail.stop))
+    assert seen[0] == seen[1] == ("ready for bedside check", "the bag has passed its use-by time")
 
 
 def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) -> None:

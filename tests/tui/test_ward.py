@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import ColumnElement
 from sqlmodel import col, func, select
 from textual.pilot import Pilot
 
+from lottrack.storage import audit
 from lottrack.storage.db import Database
-from lottrack.storage.models import AuditEvent, Infusion, WeightMeasurement
+from lottrack.storage.models import AuditEvent, Dispensing, Infusion, WeightMeasurement
 from tests.conftest import verify_ok
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
@@ -96,3 +99,28 @@ async def test_a_weight_outside_the_usual_range_is_recorded_with_its_warning(
         ).all()
     assert texts[-1] == "25 kg"
     verify_ok(db)
+
+
+async def test_a_bag_past_its_use_by_is_stopped_before_the_identity_is_typed(
+    trial: Trial,
+) -> None:
+    db, ids = trial
+    with db.session() as s:  # TLS-103's bag waited on the ward
+        audit.set_actor(s, None, "system:test")
+        with audit.reason(s, "test: the bag waited on the ward"):
+            for dispensing in s.exec(select(Dispensing)):
+                dispensing.use_by = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_visit(pilot, app, 4)  # TLS-103, period 1: verified, at the bedside
+        assert shown(app, "#wv-next") == (
+            "Stop: the bag has passed its use-by time; do not infuse; call the pharmacy."
+        )
+        await pilot.press("b")
+        await settle(pilot)
+        assert isinstance(app.screen, WardVisitScreen)  # no identifiers asked for
+        assert shown(app, "#trial-status") == (
+            "Cannot start the bedside check: the bag has passed its use-by time; do not "
+            "infuse; call the pharmacy."
+        )
+    assert count(db, Infusion) == 0

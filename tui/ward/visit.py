@@ -178,7 +178,9 @@ the infusion. Nothing here tells which treatment the bag holds.
                 if v.reactions
                 else ("none" if v.ended_at else "—")
             ),
-            "next": NEXT_STEP[d.state],
+            "next": f"Stop: {d.stop}; do not infuse; call the pharmacy."
+            if d.stop
+            else NEXT_STEP[d.state],
             "docs": (
                 f"Infusion certificate: p prints it to "
                 f"{infusion_path(v.kit_code, d.certificate_copies)}"
@@ -188,6 +190,7 @@ the infusion. Nothing here tells which treatment the bag holds.
         }
         for name, text in lines.items():
             self.query_one(f"#wv-{name}", Static).update(Text(text))
+        self.query_one("#wv-next", Static).set_class(bool(d.stop), "error")
         text, style = weight_line(d.weight, tz)
         weight = self.query_one("#wv-weight", Static)
         weight.update(Text(text))
@@ -231,8 +234,17 @@ the infusion. Nothing here tells which treatment the bag holds.
             self.status(text, success=True)
         self.action_reload()
 
+    def _stopped(self, doing: str) -> bool:
+        """Say at once (before any identifier is typed) why the bag must not be used."""
+        stop = self.detail.stop if self.detail else None
+        if stop:
+            self.status(f"Cannot {doing}: {stop}; do not infuse; call the pharmacy.", error=True)
+        return bool(stop)
+
     def action_bedside(self) -> None:
         """Confirm two identifiers and the kit code."""
+        if self._stopped("start the bedside check"):
+            return
         who, visit_id = self.who, self.visit_id
 
         def typed(entry: BedsideEntry | None) -> None:
@@ -256,7 +268,7 @@ the infusion. Nothing here tells which treatment the bag holds.
     def action_start(self) -> None:
         """Record the start of the infusion."""
         infusion_id = self.detail.visit.infusion_id if self.detail else None
-        if infusion_id is None:
+        if infusion_id is None or self._stopped("start the infusion"):
             return
         who = self.who
 

@@ -26,6 +26,7 @@ from lottrack.manufacturing import lots
 from lottrack.manufacturing.formulation import _DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.storage.models import Dispensing
 from lottrack.trial.allocation import MSC, PLACEBO, arm_for, arm_name
+from lottrack.trial.dispense_checks import dose_detail
 from lottrack.trial.dispensing import dispensing_content, expiry_outcome
 
 
@@ -212,9 +213,7 @@ def dispense(
             5,
             "dose within window",
             result.within,
-            f"{format_quantity(unit['viable_cells'], Dim.CELLS)} ÷ "
-            f"{format_quantity(scale['weight_kg'], Dim.MASS)} = "
-            f"{calc.describe_dose(result)}",
+            dose_detail(unit["viable_cells"], scale["weight_kg"], result),
         )
     else:
         dose_check = Check(5, "dose within window", True, "not applicable (placebo)")
