@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import text
+from textual.widgets import DataTable, Input
 
 from lottrack.storage import audit
 from lottrack.storage.db import Database
-from tests.tui.helpers import login, screen_text, settle, shown
+from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.home import HomeScreen
 from tui.qa.audit import AuditScreen
@@ -70,3 +73,25 @@ async def test_technician_has_no_audit_screen(app: LotTrackApp) -> None:
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_an_event_s_moments_read_in_the_site_zone(app: LotTrackApp) -> None:
+    """A harvest's collection time, stored as UTC ISO text, is shown as the rest of the
+    screen shows times: in the site's zone, to the second."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        app.screen.query_one("#audit-record", Input).focus()
+        await pilot.pause()
+        await type_text(pilot, "Harvest of TLS-001")
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", DataTable)
+        assert table.row_count >= 1
+        table.focus()
+        await pilot.pause()
+        detail = " ".join(shown(app, "#audit-detail").split())
+        zone = app.ctx.clock().strftime("%Z")
+        assert re.search(rf"collected_at=\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {zone}", detail), detail
+        assert not re.search(r"\d\d:\d\d:\d\d(\.\d+)?Z", detail), detail

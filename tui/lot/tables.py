@@ -9,6 +9,7 @@ conformity and signature validity in words as well as colour.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 
 from rich.text import Text
@@ -329,23 +330,44 @@ def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
             Text(e.record),
             Text(e.reason, style="yellow" if mark else ""),
-            Text(audit_changes(e.changes, limit=120), style="yellow" if mark else "dim"),
+            Text(audit_changes(e.changes, limit=120, tz=tz), style="yellow" if mark else "dim"),
             key=str(e.seq),
         )
 
 
-def audit_changes(changes: Mapping[str, object], *, limit: int | None = None) -> str:
+def audit_changes(
+    changes: Mapping[str, object], *, limit: int | None = None, tz: dt.tzinfo | None = None
+) -> str:
     """``field: old → new`` for changes, ``field=value`` for first entries and for the
     plain values of events that change no record (a verification's counts); ids left
-    out."""
-    text = "; ".join(_change(k, v) for k, v in changes.items() if k != "id")
+    out. Moments (stored as UTC ISO text) read in ``tz``, to the second:
+    ``collected_at=2026-11-21 06:48:48 CET``, not ``2026-11-21T05:48:48.630594Z``."""
+    text = "; ".join(
+        _change(k, _moment(v, tz), _moment(_old(v), tz)) for k, v in changes.items() if k != "id"
+    )
     if limit is not None and len(text) > limit:
         return text[: limit - 1] + "…"
     return text
 
 
-def _change(field: str, value: object) -> str:
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
+def _old(value: object) -> object:
+    return value[0] if isinstance(value, (list, tuple)) and len(value) == 2 else None
+
+
+def _moment(value: object, tz: dt.tzinfo | None) -> object:
+    """A stored instant as a person reads it in ``tz``; anything else (and the new value
+    of a change, its second item) as it is."""
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        old, new = value
-        return f"{field}: {old} → {new}" if old not in (None, "") else f"{field}={new}"
+        return _moment(value[1], tz)
+    if tz is None or not isinstance(value, str) or not _INSTANT.fullmatch(value):
+        return value
+    return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _change(field: str, value: object, old: object) -> str:
+    if old not in (None, ""):
+        return f"{field}: {old} → {value}"
     return f"{field}={value}"

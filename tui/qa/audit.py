@@ -266,7 +266,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         if r.reason:
             text.append(f"\nReason: {r.reason}")
         if r.changes:
-            text.append("\n" + audit_changes(r.changes), style="dim")
+            text.append("\n" + audit_changes(r.changes, tz=self.ctx.clock().tzinfo), style="dim")
         detail.update(text)
 
     # ------------------------------------------------------------ verification

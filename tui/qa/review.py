@@ -210,7 +210,10 @@ The person who recorded any step of the lot cannot release it; the service says 
             text.append("  ✎ changed after first entry", style="bold yellow")
         if event_row.reason:
             text.append(f"\nReason: {event_row.reason}")
-        text.append("\n" + lot_tables.audit_changes(event_row.changes), style="dim")
+        text.append(
+            "\n" + lot_tables.audit_changes(event_row.changes, tz=self.ctx.clock().tzinfo),
+            style="dim",
+        )
         detail.update(text)
 
     @on(Worker.StateChanged)
