@@ -327,16 +327,17 @@ def reject(
     session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
 ) -> int:
     """Reject a lot (final)."""
-    return _hold_or_reject(
+    lot = _open(session, who, lot_id)
+    lots.require_status(lot, REJECT_FROM, "reject the lot")
+    return _decide(
         session,
         who,
-        lot_id,
+        lot,
         creds,
-        justification,
-        REJECT_FROM,
-        lots.REJECTED,
-        "rejected",
-        "reject the lot",
+        decision=lots.REJECTED,
+        meaning="rejected",
+        new_status=lots.REJECTED,
+        justification=_text(justification, "justification", "Justification"),
     )
 
 
@@ -344,41 +345,16 @@ def quarantine(
     session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
 ) -> int:
     """Put a lot on QA hold."""
-    return _hold_or_reject(
-        session,
-        who,
-        lot_id,
-        creds,
-        justification,
-        QUARANTINE_FROM,
-        lots.QUARANTINED,
-        "reviewed",
-        "quarantine the lot",
-    )
-
-
-def _hold_or_reject(
-    session: Session,
-    who: CurrentUser,
-    lot_id: int,
-    creds: Credentials,
-    justification: str,
-    allowed: tuple[str, ...],
-    status: str,
-    meaning: str,
-    doing: str,
-) -> int:
-    """A decision named as the lot's new status (rejected, quarantined), from ``allowed``."""
     lot = _open(session, who, lot_id)
-    lots.require_status(lot, allowed, doing)
+    lots.require_status(lot, QUARANTINE_FROM, "quarantine the lot")
     return _decide(
         session,
         who,
         lot,
         creds,
-        decision=status,
-        meaning=meaning,
-        new_status=status,
+        decision=lots.QUARANTINED,
+        meaning="reviewed",
+        new_status=lots.QUARANTINED,
         justification=_text(justification, "justification", "Justification"),
     )
 
