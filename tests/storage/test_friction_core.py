@@ -19,7 +19,7 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.release import disposition
 from lottrack.storage import audit
 from lottrack.storage.db import Database
-from lottrack.storage.models import AuditEvent, Passage, User, utcnow
+from lottrack.storage.models import AuditEvent, Lot, Passage, User, utcnow
 from lottrack.trial import allocation
 from lottrack.views import listings
 from lottrack.views.listings.audit_log import BLINDED, AuditQuery, audit_log
@@ -88,6 +88,38 @@ def test_the_audit_log_filters_and_blinds_arm_records(sc: Scenario) -> None:
     assert by_person
     assert {r.username for r in by_person} == {qa.username}
     assert nothing == ()
+
+
+def test_a_subject_code_finds_its_lots_records_and_ids_read_as_names(sc: Scenario) -> None:
+    mine = sc.subject("TLS-003", dt.date(1972, 1, 1))
+    other = sc.subject("TLS-004", dt.date(1973, 1, 1))
+    my_lot, _ = sc.made_lot(mine)
+    other_lot, _ = sc.made_lot(other)
+    qa = sc.cast.who("qa")
+    technician = sc.cast.who("technician").username
+    with sc.db.reader() as s:
+        found = audit_log(s, qa, AuditQuery(record="tls-003"), limit=10_000).rows
+        trail = listings.named(s, qa, listings.lot_audit_trail(s, qa, my_lot))
+        lot_numbers = {
+            i: s.exec(select(Lot.lot_number).where(Lot.id == i)).one() for i in (my_lot, other_lot)
+        }
+    records = {r.record for r in found}
+    assert "Subject TLS-003" in records
+    assert f"Passage P1 of {lot_numbers[my_lot]}" in records  # the lot's records too
+    assert not any(lot_numbers[other_lot] in r or "TLS-004" in r for r in records)
+    inserted = next(
+        r
+        for r in found
+        if r.record == f"Passage P1 of {lot_numbers[my_lot]}" and r.action == "insert"
+    )
+    assert inserted.changes["recorded_by"] == [None, f"User {technician}"]
+    assert inserted.changes["lot"] == [None, f"Lot {lot_numbers[my_lot]}"]
+    assert "lot_id" not in inserted.changes
+    lot_event = next(r for r in trail if r.entity == "lot" and r.action == "insert")
+    assert lot_event.changes["subject"] == [None, "Subject TLS-003"]
+    count = next(r for r in trail if r.entity == "cell_count")
+    assert count.changes["counted_by"] == [None, f"User {technician}"]
+    assert "K-" not in str([r.changes for r in trail])  # no kit code for a blinded reader
 
 
 def test_a_refusal_before_the_signature_is_known_without_a_password(sc: Scenario) -> None:

@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from lottrack.records.permissions import Action, CurrentUser, allowed, authorize
-from lottrack.storage.models import AuditEvent
-from lottrack.views.listings.record_names import record_names
+from lottrack.storage.models import AuditEvent, Lot, Subject
+from lottrack.views.listings.record_names import (
+    record_names,
+    reference_keys,
+    with_references_named,
+)
 
 BLINDED = "(blinded)"
 ARM_RECORDS = frozenset(
@@ -35,7 +39,8 @@ class AuditQuery:
     """What to look for; empty fields match everything."""
 
     record: str = ""
-    """Part of the record's name, any case: ``P3``, ``L-A9999``, ``TLS-003``, ``Bag``."""
+    """Part of the record's name, any case: ``P3``, ``L-A9999``, ``TLS-003``, ``Bag``; a
+    subject's code finds its lots' records too."""
     person: str = ""
     """Part of the username."""
     action: str = ""
@@ -98,7 +103,8 @@ def audit_log(
     if before_seq is not None:
         stmt = stmt.where(col(AuditEvent.seq) < before_seq)
     wanted = query.record.strip().casefold()
-    rows: list[AuditLogRow] = []
+    lots_of_subject = _lots_of_subjects(session, wanted) if wanted else ()
+    rows: list[tuple[str, AuditLogRow]] = []
     scanned = 0
     batch = limit + 1 if not wanted else SCAN_BATCH
     last_seq = None
@@ -114,14 +120,33 @@ def audit_log(
         )
         for e in events:
             name = names[(e.entity, e.entity_id)]
-            if wanted and wanted not in name.casefold():
+            folded = name.casefold()
+            if wanted and wanted not in folded and not any(n in folded for n in lots_of_subject):
                 continue
-            rows.append(_row(e, name, unblinded))
+            rows.append((e.entity, _row(e, name, unblinded)))
             if len(rows) > limit:
                 break
         if len(events) < batch:
             break
-    return AuditLogPage(tuple(rows[:limit]), len(rows) > limit)
+    kept = rows[:limit]
+    names = record_names(
+        session, reference_keys((e, r.changes) for e, r in kept), blinded=not unblinded
+    )
+    return AuditLogPage(
+        tuple(replace(r, changes=with_references_named(e, r.changes, names)) for e, r in kept),
+        len(rows) > limit,
+    )
+
+
+def _lots_of_subjects(session: Session, wanted: str) -> tuple[str, ...]:
+    """The lot numbers (folded) of the subjects whose code holds ``wanted``: a search for
+    ``TLS-003`` finds the subject's lot and its records (``Passage P3 of L-…``) too."""
+    numbers = session.exec(
+        select(Lot.lot_number)
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .where(func.lower(Subject.code).like(_like(wanted), escape="\\"))
+    ).all()
+    return tuple(n.casefold() for n in numbers)
 
 
 def _row(event: AuditEvent, name: str, unblinded: bool) -> AuditLogRow:

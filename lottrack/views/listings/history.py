@@ -41,7 +41,11 @@ from lottrack.storage.models import (
     Signature,
     User,
 )
-from lottrack.views.listings.record_names import record_names
+from lottrack.views.listings.record_names import (
+    record_names,
+    reference_keys,
+    with_references_named,
+)
 
 _STATUS_FIELDS = frozenset({"status", "status_before_hold"})
 """Lifecycle fields: changing them moves the lot on; it does not correct a record."""
@@ -447,7 +451,14 @@ def _moves_statement() -> fastsql.AnySelect:
 def named(session: Session, who: CurrentUser, rows: list[AuditRow]) -> list[AuditRow]:
     """``rows`` with each record named as people name it (one statement per kind of
     record in the rows); a bag's kit code only for an unblinded reader."""
-    names = record_names(
-        session, ((r.entity, r.entity_id) for r in rows), blinded=not who.unblinded
-    )
-    return [dataclasses.replace(r, record=names[(r.entity, r.entity_id)]) for r in rows]
+    keys = {(r.entity, r.entity_id) for r in rows}
+    keys |= reference_keys((r.entity, r.changes) for r in rows)
+    names = record_names(session, keys, blinded=not who.unblinded)
+    return [
+        dataclasses.replace(
+            r,
+            record=names[(r.entity, r.entity_id)],
+            changes=with_references_named(r.entity, r.changes, names),
+        )
+        for r in rows
+    ]

@@ -9,10 +9,11 @@ would tell them which bag at the bedside is MSC (design §7); they read "Bag (bl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from lottrack.storage.models import (
     CellCount,
@@ -262,3 +263,61 @@ def record_names(
             name = named.get(int(entity_id)) if entity_id.isdigit() else None
             out[(entity, entity_id)] = name or f"{title_of(entity)} #{entity_id}"
     return out
+
+
+Changes = Mapping[str, Any]
+"""An audit event's changes as stored: ``{field: [old, new]}``."""
+
+
+@cache
+def references(entity: str) -> dict[str, str]:
+    """The fields of ``entity`` that hold another record's id, and that record's table
+    (``{"lot_id": "lot", "recorded_by": "user"}``), read from the schema."""
+    table = SQLModel.metadata.tables.get(entity)
+    if table is None:
+        return {}
+    return {
+        column.name: next(iter(column.foreign_keys)).column.table.name
+        for column in table.columns
+        if column.foreign_keys
+    }
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def reference_keys(events: Iterable[tuple[str, Changes]]) -> set[RecordKey]:
+    """The records whose ids ``events``' changes hold (``("user", "7")`` for
+    ``recorded_by=7``), to be named with the events' own records in one
+    :func:`record_names` call."""
+    return {
+        (target, str(value))
+        for entity, changes in events
+        for field, target in references(entity).items()
+        if field in changes
+        for value in _pair(changes[field])
+        if _is_id(value)
+    }
+
+
+def with_references_named(
+    entity: str, changes: Changes, names: Mapping[RecordKey, str]
+) -> dict[str, Any]:
+    """``changes`` with the ids of other records replaced by their ``names`` (from
+    :func:`record_names` over :func:`reference_keys`): ``recorded_by=7`` reads
+    ``recorded_by=User tech`` and ``subject_id=3`` reads ``subject=Subject TLS-003``."""
+    refs = references(entity)
+    named: dict[str, Any] = {}
+    for field, pair in changes.items():
+        target = refs.get(field)
+        if target is None:
+            named[field] = pair
+            continue
+        values = [names.get((target, str(v)), v) if _is_id(v) else v for v in _pair(pair)]
+        named[field.removesuffix("_id")] = values if isinstance(pair, list) else values[0]
+    return named
+
+
+def _pair(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
