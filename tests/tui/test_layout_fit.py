@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from textual.widgets import DataTable
 
+from lottrack.manufacturing import qc
 from lottrack.storage.db import Database
 from tests.tui import trial_data
 from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
@@ -75,6 +76,39 @@ async def test_qc_test_names_wrap_between_words(lots_db: tuple[Database, dict[st
         sterility = next(lines for lines in names if lines[0] == "Sterility")
         assert sterility == ["Sterility", "(aerobic/", "anaerobic", "culture)"]
         assert "(aer" not in [line.strip() for line in screen_text(app).splitlines()]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_qc_cells_keep_their_words_whole_and_use_the_room_there_is(
+    lots_db: tuple[Database, dict[str, int]], size: tuple[int, int]
+) -> None:
+    """At 80 columns no word of a QC cell is cut ("proliferati" / "on", "inhibitio" /
+    "n"); at 120 every test's name is on one line (it wrapped at the 80-column width)."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=size) as pilot:
+        await login(pilot, "tech")
+        app.push_screen(LotDetailScreen(ids["TLS-104"]))
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#lot-qc", DataTable)
+        rows = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
+    with db.reader() as s:
+        results = qc.results(s, ids["TLS-104"], include_voided=True)
+    assert len(rows) == len(results)
+    for row, result in zip(rows, results, strict=True):
+        for shown, text in zip(
+            (row[0], row[1], row[3]),
+            (result.test_name, result.value_text, result.limit_text),
+            strict=True,
+        ):
+            assert shown.replace("/\n", "/").split() == text.split(), (shown, text)
+    if size == (120, 40):
+        names = [row[0] for row in rows]
+        assert "Potency (T-cell proliferation inhibition)" in names
+        assert all("\n" not in name for name in names), names
 
 
 @pytest.mark.asyncio

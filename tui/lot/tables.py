@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from lottrack.kernel.units import Dim, format_number, format_quantity
 from tui.lot.detail_data import LotDetail
 from tui.widgets.status_badge import conformity_text, status_text
-from tui.widgets.wrapped_rows import add_wrapped_row
+from tui.widgets.wrapped_rows import add_wrapped_row, grow_first
 
 Table = DataTable[Text]
 SHORT = "%m-%d %H:%M"
@@ -175,7 +175,8 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         ("Limit", 9),
         ("Tested", 11),
         ("Note", 10),
-    )  # the note takes the room left, wrapped: at 80 columns 14, "(investigation" whole
+    )  # the note takes the room left, wrapped: at 80 columns 14, "(investigation" whole;
+    grow_first(table, 0, 1, 3, 2)  # room to spare goes to whole words, then whole names
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else ("bold red" if r.conforms is False else "")

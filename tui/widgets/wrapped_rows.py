@@ -45,41 +45,72 @@ def wrap_words(text: str, width: int) -> list[str]:
 class StretchTable(RecordTable[Text]):
     """A table whose last column (or the one named by ``stretch``), given a width, takes
     the room the others leave, so a long address runs on one line when the terminal is
-    wide and wraps when it is not;
-    rows added with :func:`add_wrapped_row` are wrapped again when the width changes."""
+    wide and wraps when it is not; rows added with :func:`add_wrapped_row` are wrapped
+    again when the width changes.
+
+    Columns named by :func:`grow_first` share that room with it: first every word whole
+    (the stretching column, then those columns in the order named, each up to its longest
+    word), then every text on one line (in the same order, each up to its longest line: a
+    QC note, then the test's name, at 120 columns), and the stretching column takes what
+    is left. A column never gets less
+    than the width it was given."""
 
     def __init__(self, *args: Any, stretch: int = -1, **kwargs: Any) -> None:
         """``stretch``: the index of the column that takes the room (the last one)."""
         super().__init__(*args, **kwargs)
         self._stretch = stretch
         self._given: list[tuple[tuple[Text, ...], str | None]] = []
-        self._least: int | None = None
+        self._least: list[int] | None = None
+        self._longest: dict[int, tuple[int, int]] = {}
+        """Per column: (its longest line, its longest word) in the rows."""
+        self._grows_first: tuple[int, ...] = ()
 
     @override
     def clear(self, columns: bool = False) -> Self:
         self._given.clear()
         if columns:
             self._least = None
+            self._longest.clear()
+            self._grows_first = ()
         return super().clear(columns)
 
+    def _note_lengths(self, cells: tuple[Text, ...]) -> None:
+        for i, cell in enumerate(cells):
+            lines = cell.plain.split("\n")
+            line = max(len(x) for x in lines)
+            word = max((len(w) for x in lines for w in _pieces(x)), default=0)
+            had = self._longest.get(i, (0, 0))
+            self._longest[i] = (max(had[0], line), max(had[1], word))
+
     def fit_last_column(self) -> bool:
-        """Give the stretching column the room left; True when its width changed."""
+        """Share the room as the class says; True when a width changed."""
         columns = list(self.columns.values())
         if not columns or len(columns) <= self._stretch or columns[self._stretch].auto_width:
             return False
         grows = columns[self._stretch]
         if self._least is None:
-            self._least = grows.width
-        room = (
-            self.scrollable_content_region.width
-            - 2 * self.cell_padding
-            - sum(c.get_render_width(self) for c in columns if c is not grows)
-        )
-        width = max(self._least, room)
-        if width == grows.width:
-            return False
-        grows.width = width
-        return True
+            self._least = [c.width for c in columns]
+        least = self._least
+        fixed = [i for i, c in enumerate(columns) if c is not grows and not c.auto_width]
+        stretch_at = columns.index(grows)
+        used = sum(c.get_render_width(self) for c in columns if c.auto_width and c is not grows)
+        used += sum(least[i] + 2 * self.cell_padding for i in fixed)
+        spare = self.scrollable_content_region.width - 2 * self.cell_padding - used
+        widths = {i: least[i] for i in [stretch_at, *fixed]}
+        spare -= widths[stretch_at]
+        order = [stretch_at, *(i for i in self._grows_first if i in fixed)]
+        for kind in (1, 0):  # every word whole first, then every line on one line
+            for i in order:
+                grow = max(0, min(spare, self._longest.get(i, (0, 0))[kind] - widths[i]))
+                widths[i] += grow
+                spare -= grow
+        widths[stretch_at] += max(0, spare)
+        changed = False
+        for i, w in widths.items():
+            if columns[i].width != w:
+                columns[i].width = w
+                changed = True
+        return changed
 
     def _on_resize(self, event: events.Resize) -> None:
         super()._on_resize(event)
@@ -109,10 +140,24 @@ class StretchTable(RecordTable[Text]):
             self.move_cursor(row=row)
 
 
+def grow_first(table: DataTable[Text], *columns: int) -> None:
+    """Give ``columns`` of a :class:`StretchTable` room up to their longest text before its
+    stretching column takes the rest (until its columns are set again); any other table is
+    left as it is."""
+    if isinstance(table, StretchTable):
+        table._grows_first = columns
+
+
+def _pieces(line: str) -> list[str]:
+    """The pieces :func:`wrap_words` never breaks."""
+    return [p for word in line.split() for p in _BREAK.split(word) if p]
+
+
 def add_wrapped_row(table: DataTable[Text], *cells: Text, key: str | None = None) -> RowKey:
     """Add a row whose text wraps inside the columns that have a fixed width (the row
     grows as tall as its longest cell)."""
     if isinstance(table, StretchTable):
+        table._note_lengths(cells)
         if table.row_count == 0:
             table.fit_last_column()
         table._given.append((cells, key))
