@@ -117,6 +117,8 @@ def test_a_subject_code_finds_its_lots_records_and_ids_read_as_names(sc: Scenari
     assert "lot_id" not in inserted.changes
     lot_event = next(r for r in trail if r.entity == "lot" and r.action == "insert")
     assert lot_event.changes["subject"] == [None, "Subject TLS-003"]
+    cd73 = next(r for r in trail if r.record.startswith("QC CD73 of "))
+    assert cd73.changes["spec_item"] == [None, "CD73 (specification version 1)"]
     count = next(r for r in trail if r.entity == "cell_count")
     assert count.changes["counted_by"] == [None, f"User {technician}"]
     assert "K-" not in str([r.changes for r in trail])  # no kit code for a blinded reader

@@ -95,3 +95,35 @@ async def test_an_event_s_moments_read_in_the_site_zone(app: LotTrackApp) -> Non
         zone = app.ctx.clock().strftime("%Z")
         assert re.search(rf"collected_at=\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d {zone}", detail), detail
         assert not re.search(r"\d\d:\d\d:\d\d(\.\d+)?Z", detail), detail
+
+
+async def test_a_keyboard_user_filters_by_subject_and_reads_names_not_ids(
+    app: LotTrackApp,
+) -> None:
+    """/ goes to the filter; a subject's code lists its lot's records too, and an event's
+    detail names the records it points to; a person's name is never cut in two."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", DataTable)
+        await pilot.press("slash", "tab")  # the person box
+        await type_text(pilot, "system")
+        await pilot.press("enter")
+        await settle(pilot)
+        people = {str(table.get_row_at(n)[2]) for n in range(table.row_count)}
+        assert people == {"system:init", "system:demo"}  # whole, not "system:i" / "nit"
+        await pilot.press("ctrl+u", "shift+tab")  # the person box emptied, to the record box
+        await type_text(pilot, "TLS-001")
+        await pilot.press("enter")
+        await settle(pilot)
+        records = [" ".join(str(table.get_row_at(n)[-1]).split()) for n in range(table.row_count)]
+        lot = next(r for r in records if r.startswith("Lot "))
+        row = max(n for n, r in enumerate(records) if r == f"Passage P0 of {lot[4:]}")  # entered
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.pause()
+        detail = " ".join(shown(app, "#audit-detail").split())
+        assert f"lot={lot}" in detail, detail
+        assert "recorded_by=User " in detail, detail
+        assert not re.search(r"_id=\d|_by=\d", detail), detail

@@ -4,7 +4,6 @@ date, each record named in words; and the verification of the hash chain."""
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -25,8 +24,8 @@ from lottrack.views.listings.audit_log import AuditLogPage, AuditLogRow, AuditQu
 from tui.common.screen import AppScreen
 from tui.lot.tables import audit_changes
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row, grow_first
 
 PAGE = 200
 """Events listed at a time (the newest first)."""
@@ -95,6 +94,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
 """
 
     BINDINGS = [
+        Binding("slash", "search", "Filter"),
         Binding("r", "verify", "Verify again"),
         Binding("m", "more", "Older events"),
         Binding("escape", "back", "Back"),
@@ -124,12 +124,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
                         classes=f"audit-filter w{_}",
                     )
             yield Static("", id="audit-count")
-            table: DataTable[Text] = RecordTable(
-                id="audit-events", cursor_type="row", zebra_stripes=True
-            )
-            for label, width in COLUMNS:
-                table.add_column(label, key=label.casefold(), width=width)
-            yield table
+            yield StretchTable(id="audit-events", cursor_type="row", zebra_stripes=True)
             yield Static("", id="audit-detail")
         yield KeyFooter()
 
@@ -138,6 +133,10 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         self.query_one("#audit-problems").display = False
         self.action_verify()
         self._list()
+
+    def action_search(self) -> None:
+        """To the first filter box (Tab to the others, Enter lists what matches)."""
+        self.query_one("#audit-record", Input).focus()
 
     def action_back(self) -> None:
         """Back to the home screen."""
@@ -200,35 +199,26 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         self._rows += message.page.rows
         self._more = message.page.more
         tz = self.ctx.clock().tzinfo
-        table = self.query_one("#audit-events", DataTable)
-        if "record" not in table.columns:
-            # The record's name gets the rest of the width and wraps: nothing is cut off
-            # on 80 columns.
-            used = sum(c.get_render_width(table) for c in table.columns.values())
-            table.add_column("Record", key="record", width=max(table.size.width - used - 3, 16))
+        table = self.query_one("#audit-events", StretchTable)
         if not message.page.rows or len(self._rows) == len(message.page.rows):
-            table.clear()
-        widths = [c.width for c in table.columns.values()]
+            table.clear(columns=True)
+            for label, width in COLUMNS:
+                table.add_column(label, key=label.casefold(), width=width)
+            # The record's name gets the rest of the width and wraps, nothing cut off on
+            # 80 columns; with room to spare a person's or an action's name is whole.
+            table.add_column("Record", key="record", width=16)
+            grow_first(table, 2, 3, 4)  # a person's and an action's name before a record's
         for r in message.page.rows:
-            cells = [
-                textwrap.fill(value, width, break_on_hyphens=False) or value
-                for value, width in zip(
-                    (
-                        str(r.seq),
-                        r.at.astimezone(tz).strftime("%m-%d %H:%M"),
-                        r.username,
-                        r.action,
-                        r.record,
-                    ),
-                    widths,
-                    strict=True,
-                )
-            ]
-            table.add_row(
-                *(Text(c) for c in cells),
+            add_wrapped_row(
+                table,
+                Text(str(r.seq)),
+                Text(r.at.astimezone(tz).strftime("%m-%d %H:%M")),
+                Text(r.username),
+                Text(r.action),
+                Text(r.record),
                 key=str(r.seq),
-                height=max(c.count("\n") for c in cells) + 1,
             )
+        table.refit()
         shown = len(self._rows)
         more = " (m: older events)" if self._more else ""
         self.query_one("#audit-count", Static).update(

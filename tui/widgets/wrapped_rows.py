@@ -49,10 +49,10 @@ class StretchTable(RecordTable[Text]):
     again when the width changes.
 
     Columns named by :func:`grow_first` share that room with it: first every word whole
-    (the stretching column, then those columns in the order named, each up to its longest
-    word), then every text on one line (in the same order, each up to its longest line: a
-    QC note, then the test's name, at 120 columns), and the stretching column takes what
-    is left. A column never gets less
+    (the stretching column, unless named in its own place, then those columns in the order
+    named, each up to its longest word), then every text on one line (in the same order,
+    each up to its longest line: a QC note, then the test's name, at 120 columns), and the
+    stretching column takes what is left. A column never gets less
     than the width it was given."""
 
     def __init__(self, *args: Any, stretch: int = -1, **kwargs: Any) -> None:
@@ -98,7 +98,10 @@ class StretchTable(RecordTable[Text]):
         spare = self.scrollable_content_region.width - 2 * self.cell_padding - used
         widths = {i: least[i] for i in [stretch_at, *fixed]}
         spare -= widths[stretch_at]
-        order = [stretch_at, *(i for i in self._grows_first if i in fixed)]
+        named = [i % len(columns) for i in self._grows_first]
+        order = [i for i in named if i in widths]
+        if stretch_at not in order:
+            order.insert(0, stretch_at)
         for kind in (1, 0):  # every word whole first, then every line on one line
             for i in order:
                 grow = max(0, min(spare, self._longest.get(i, (0, 0))[kind] - widths[i]))
@@ -127,6 +130,11 @@ class StretchTable(RecordTable[Text]):
         """A vertical scrollbar takes room from the stretching column (the table's size
         does not change, so no resize says so)."""
         self.call_later(self._wrap_again)
+
+    def refit(self) -> None:
+        """Share the room again after rows were added to a table that had rows (a page
+        of older events), wrapping the rows again when a width changed."""
+        self._wrap_again()
 
     def _wrap_again(self) -> None:
         """Wrap the rows again when the stretching column's room changed."""

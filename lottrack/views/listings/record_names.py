@@ -70,6 +70,7 @@ TITLES = {
     "issued_din": "DIN",
     "trial": "Trial",
     "export": "Export",
+    "audit_event": "Audit trail",
 }
 """What each audited table holds, in words (the fallback name is this and the id)."""
 
@@ -218,6 +219,14 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
                 )
             ).all()
         ),
+        "spec_item": lambda: (
+            (i, f"{test} (specification version {v})")
+            for i, test, v in session.exec(
+                select(SpecItem.id, SpecItem.test_name, Specification.version)
+                .join(Specification, col(Specification.id) == col(SpecItem.spec_id))
+                .where(col(SpecItem.id).in_(ids))
+            ).all()
+        ),
         "specification": lambda: (
             (i, f"Specification version {v}")
             for i, v in session.exec(
@@ -261,7 +270,9 @@ def record_names(
         named = _names(session, entity, _ints(ids))
         for entity_id in ids:
             name = named.get(int(entity_id)) if entity_id.isdigit() else None
-            out[(entity, entity_id)] = name or f"{title_of(entity)} #{entity_id}"
+            out[(entity, entity_id)] = name or " #".join(
+                filter(None, (title_of(entity), entity_id))
+            )
     return out
 
 
