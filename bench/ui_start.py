@@ -5,7 +5,10 @@ does (``tui.app.make_app`` on the URL) and stops once the login screen is mounte
 drawn; ``python bench/ui_start.py minimal`` does the same with a minimal Textual app whose
 one screen holds a title, two inputs and a footer. Each prints the seconds from
 ``$BENCH_STARTED`` (the parent's ``time.time()`` just before it started this process) to
-that moment, then leaves at once (``os._exit``: what the program loads behind the login
+that moment (the screen's next refresh once what mounting queued is processed: not
+``pilot.pause()``, which waits until the whole process is idle, so up to a second more
+while lottrack's worker loads the database layer behind the drawn login screen), then
+leaves at once (``os._exit``: what the program loads behind the login
 screen, in its worker, is not waited for; the person is already typing).
 """
 
@@ -33,7 +36,8 @@ async def _lottrack(url: str) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         while not (isinstance(app.screen, LoginScreen) and app.screen.is_mounted):
             await pilot.pause(0.002)
-        await pilot.pause()  # drawn
+        await pilot.pause(0)  # what mounting queued, processed
+        await app.screen.wait_for_refresh()  # and painted
         _shown()
 
 
@@ -57,7 +61,8 @@ async def _minimal() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         while not (isinstance(app.screen, Login) and app.screen.is_mounted):
             await pilot.pause(0.002)
-        await pilot.pause()  # drawn
+        await pilot.pause(0)  # what mounting queued, processed
+        await app.screen.wait_for_refresh()  # and painted
         _shown()
 
 
