@@ -10,8 +10,9 @@ PostgreSQL database holding the demo.)
 prints one JSON object: for each measure its median seconds, and the baseline's median
 (the minimal screen, measured before and after lottrack's screens). Every measure starts
 with the key press and ends once the screen's data is on it and the app has processed
-what that queued and painted it (the screen's next refresh), the same for the baseline. The first press of
-each measure is a warm-up (modules imported, caches filled) and not counted.
+what that queued and painted it (the screen's next refresh), the same for the baseline.
+The first press of each measure is a warm-up (modules imported, caches filled) and not
+counted.
 
 Measures (demo accounts): ``home`` Enter on the password field → the home screen with
 its lists (one login each time, with the cheap password hashing the benchmark demo was
