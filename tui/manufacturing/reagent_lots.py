@@ -24,9 +24,10 @@ from lottrack.views import listings
 from tui.common.screen import AppScreen
 from tui.dialogs.reason import ReasonModal
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.record_table import RecordTable, highlighted_key, refill
+from tui.widgets.record_table import highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row, grow_first
 from tui.workers import post_if_current
 
 
@@ -43,6 +44,10 @@ class ReagentChanged(Message):
 
     text: str
     error: bool
+
+
+COLUMNS = (("Reagent", 14), ("Lot", 8), ("Status", 10), ("Usable", 6), ("Expiry", 10), ("Kind", 8))
+"""Widths that fit 80 columns; the kind (last) takes the room left."""
 
 
 class ReagentLotsScreen(AppScreen):
@@ -79,11 +84,16 @@ passage ("usable").
         yield SessionHeader()
         with Vertical(id="reagents-body"):
             yield Static("Reagent lots", classes="pane-title")
-            table: DataTable[Text] = RecordTable(
+            table: DataTable[Text] = StretchTable(
                 id="reagents-table", cursor_type="row", zebra_stripes=True
             )
-            table.add_columns("Reagent", "Lot", "Status", "Usable", "Expiry", "Kind", "Supplier")
+            # Widths that fit 80 columns (a longer name wraps, the kind takes the room
+            # left); the supplier is on the line under the table, for the highlighted lot.
+            for label, width in COLUMNS:
+                table.add_column(label, width=width)
+            grow_first(table, 0)
             yield table
+            yield Static("", id="reagents-detail", classes="lot-caption")
             yield Static("", id="reagents-status", classes="message")
         yield KeyFooter()
 
@@ -114,6 +124,12 @@ passage ("usable").
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
+        row = self.selected()
+        self.query_one("#reagents-detail", Static).update(
+            Text(f"{row.name} lot {row.lot_number} · {row.kind} · supplier {row.supplier or '—'}")
+            if row is not None
+            else ""
+        )
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
@@ -135,10 +151,10 @@ passage ("usable").
                 Text("yes", style="green") if r.usable else Text("no", style="red"),
                 Text(r.expiry.isoformat()),
                 Text(r.kind),
-                Text(r.supplier),
             ),
+            add=add_wrapped_row,
         )
-        self.refresh_bindings()
+        self._highlighted()
 
     def action_reload(self) -> None:
         """Read again."""
