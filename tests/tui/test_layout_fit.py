@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import col, select
 from textual.widgets import DataTable
 
 from lottrack.manufacturing import qc
 from lottrack.storage.db import Database
+from lottrack.storage.models import CellCount, CountReplicate
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, until
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import LotTrackApp, make_app
@@ -99,12 +101,12 @@ async def test_qc_cells_keep_their_words_whole_and_use_the_room_there_is(
         results = qc.results(s, ids["TLS-104"], include_voided=True)
     assert len(rows) == len(results)
     for row, result in zip(rows, results, strict=True):
-        for shown, text in zip(
+        for cell, text in zip(
             (row[0], row[1], row[3]),
             (result.test_name, result.value_text, result.limit_text),
             strict=True,
         ):
-            assert shown.replace("/\n", "/").split() == text.split(), (shown, text)
+            assert cell.replace("/\n", "/").split() == text.split(), (cell, text)
     if size == (120, 40):
         names = [row[0] for row in rows]
         assert "Potency (T-cell proliferation inhibition)" in names
@@ -327,3 +329,45 @@ async def test_every_qa_review_footer_shows_its_keys_whole_at_80_columns(
         app.push_screen(QAReviewScreen(ids["TLS-103"]))
         await settle(pilot)
         assert "  f1 Help" in screen_text(app).splitlines()[-1]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("where", ["lot detail", "QA review"])
+async def test_counts_fit_80_columns_and_the_highlighted_row_is_read_in_full(
+    lots_db: tuple[Database, dict[str, int]], where: str
+) -> None:
+    """The counts table ran past 80 columns (its method column cut to "hemo", each
+    replicate as typed to "live"); the table now fits and the line under it holds the
+    highlighted count's method, or the replicate as it was typed, whole."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        if where == "lot detail":
+            app.push_screen(LotDetailScreen(ids["TLS-103"]))
+            table_id, detail_id, tab = "#lot-counts", "#lot-count-detail", "3"
+        else:
+            app.push_screen(QAReviewScreen(ids["TLS-103"]))
+            table_id, detail_id, tab = "#review-counts", "#review-count-detail", "4"
+        await settle(pilot)
+        await pilot.press(tab)
+        await settle(pilot)
+        table = app.screen.query_one(table_id, DataTable)
+        table.focus()
+        await pilot.pause()
+        assert table.virtual_size.width <= table.size.width  # no column past the edge
+        count = " ".join(shown(app, detail_id).split())
+        assert count.startswith("Count of final-product, ")
+        assert count.endswith(": hemocytometer")
+        await pilot.press("down")
+        await settle(pilot)
+        with db.reader() as s:
+            typed = s.exec(
+                select(CountReplicate.entered_text)
+                .join(CellCount, col(CellCount.id) == col(CountReplicate.count_id))
+                .where(CellCount.lot_id == ids["TLS-103"], CountReplicate.position == 1)
+            ).first()
+        replicate = " ".join(shown(app, detail_id).split())
+        assert replicate.startswith("Replicate 1 of the count of final-product, as typed: ")
+        assert typed
+        assert " ".join(typed.split()) in replicate

@@ -115,8 +115,8 @@ def reagents_text(lot: LotDetail) -> Text:
 def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Each count set, then its replicates indented under it; recount and void marked."""
     sep = lot.context.decimal_separator
-    # What a count found first; the method (and each replicate as typed) last, where a
-    # long text may run past the edge without hiding a number.
+    # What a count found; the method and each replicate as typed are on the line under
+    # the table for the highlighted row (count_detail): they ran off 80 columns.
     _reset(
         table,
         ("Counted", 11),
@@ -126,7 +126,6 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         "CV",
         ("Flag", 8),
         ("By", 6),
-        "Method",
     )
     for c in lot.counts:
         of = f"{c.passage_label} harvest" if c.passage_label else c.target
@@ -145,7 +144,6 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             Text(f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""),
             flag,
             Text(c.counted_by),
-            Text(c.method),
             key=f"count-{c.id}",
         )
         for r in c.replicates:
@@ -158,10 +156,31 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
                 Text(""),
                 Text(""),
                 Text(""),
-                Text(r.entered_text, style="dim"),
                 key=f"count-{c.id}-{r.position}",
             )
     _empty(table, "No count")
+
+
+def count_detail(lot: LotDetail, key: str | None, tz: dt.tzinfo | None) -> Text:
+    """The line under the counts for the highlighted row: a count's method, who and when;
+    a replicate as it was typed."""
+    parts = (key or "").split("-")
+    count = next((c for c in lot.counts if parts[1:2] == [str(c.id)]), None)
+    if count is None:
+        return Text("")
+    of = f"{count.passage_label} harvest" if count.passage_label else count.target
+    if len(parts) == 3:
+        rep = next((r for r in count.replicates if str(r.position) == parts[2]), None)
+        if rep is not None:
+            text = Text(f"Replicate {rep.position} of the count of {of}, as typed: ")
+            return text.append(rep.entered_text or "—", style="bold")
+    text = Text(f"Count of {of}, ")
+    text.append(when(count.counted_at, tz))
+    text.append(f", by {count.counted_by}: ")
+    text.append(count.method, style="bold")
+    if count.voided_reason:
+        text.append(f" · VOID: {count.voided_reason}", style="dim")
+    return text
 
 
 def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:

@@ -152,6 +152,9 @@ service checks again.
                 classes="lot-caption",
             )
             yield GrowthChart(id="lot-growth")
+        elif tab == "counts":
+            yield table("counts")
+            yield Static("", id="lot-count-detail", classes="row-detail")
         elif tab == "qc":
             yield Static("", id="lot-readiness")
             yield table("qc")
@@ -219,6 +222,13 @@ service checks again.
         if tab == "passages":
             self.query_one("#lot-reagents", Static).update(lot_tables.reagents_text(lot))
             self.query_one(GrowthChart).plot(lot.growth)
+
+    @on(DataTable.RowHighlighted, "#lot-counts")
+    def _count_detail(self, event: DataTable.RowHighlighted) -> None:
+        if self.lot is not None:
+            self.query_one("#lot-count-detail", Static).update(
+                lot_tables.count_detail(self.lot, event.row_key.value, self.ctx.clock().tzinfo)
+            )
 
     @on(TabbedContent.TabActivated)
     def _shown(self, event: TabbedContent.TabActivated) -> None:

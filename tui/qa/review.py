@@ -139,6 +139,8 @@ The person who recorded any step of the lot cannot release it; the service says 
                             yield Static("", id="audit-detail")
                         if tab == "passages":
                             yield Static("", id="review-reagents", classes="lot-caption")
+                        if tab == "counts":
+                            yield Static("", id="review-count-detail", classes="row-detail")
                         if tab == "decisions":
                             yield Static("Investigations and deviations", classes="lot-caption")
                             yield StretchTable(
@@ -188,6 +190,13 @@ The person who recorded any step of the lot cannot release it; the service says 
         if self.focused is None:
             self.query_one("#review-results").focus()
         self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#review-counts")
+    def _count_detail(self, event: DataTable.RowHighlighted) -> None:
+        if self.lot is not None:
+            self.query_one("#review-count-detail", Static).update(
+                lot_tables.count_detail(self.lot, event.row_key.value, self.ctx.clock().tzinfo)
+            )
 
     @on(DataTable.RowHighlighted, "#review-audit")
     def _audit_detail(self, event: DataTable.RowHighlighted) -> None:
