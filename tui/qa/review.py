@@ -37,14 +37,15 @@ TABS = (
     ("counts", "Counts"),
     ("passages", "Passages"),
 )
-FILLS: dict[str, Callable[..., None]] = {
-    "results": lot_tables.fill_results,
-    "audit": lot_tables.fill_audit,
-    "decisions": lot_tables.fill_decisions,
-    "counts": lot_tables.fill_counts,
-    "passages": lot_tables.fill_passages,
-    "quality": lot_tables.fill_quality,
+FILLS: dict[str, tuple[tuple[str, Callable[..., None]], ...]] = {
+    "results": (("results", lot_tables.fill_results),),
+    "audit": (("audit", lot_tables.fill_audit),),
+    "decisions": (("decisions", lot_tables.fill_decisions), ("quality", lot_tables.fill_quality)),
+    "counts": (("counts", lot_tables.fill_counts),),
+    "passages": (("passages", lot_tables.fill_passages),),
 }
+"""Each tab's tables and how they are filled: a tab when it is first shown (#18: the
+audit trail of a lot is hundreds of wrapped rows, not drawn until asked for)."""
 
 
 @dataclass
@@ -118,6 +119,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         self.lot_id = lot_id
         self.detail = detail
         self.lot: LotDetail | None = None
+        self._filled: set[str] = set()
 
     def compose(self) -> ComposeResult:
         """Header, head, readiness, tabs, footer."""
@@ -180,9 +182,8 @@ The person who recorded any step of the lot cannot release it; the service says 
                 "\nA count needs a conforming recount before release.", style="bold red"
             )
         self.query_one("#review-readiness", Static).update(readiness)
-        for name, fill in FILLS.items():
-            fill(self.query_one(f"#review-{name}", DataTable), lot, tz)
-        self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
+        self._filled = set()
+        self._fill(str(self.query_one("#review-tabs", TabbedContent).active).removeprefix("rtab-"))
         corrections = sum(1 for e in lot.audit or () if e.changed_after_entry)
         if corrections:
             tabs = self.query_one(TabbedContent)
@@ -190,6 +191,22 @@ The person who recorded any step of the lot cannot release it; the service says 
         if self.focused is None:
             self.query_one("#review-results").focus()
         self.refresh_bindings()
+
+    def _fill(self, tab: str) -> None:
+        """Fill ``tab``'s tables from the lot read, once per read."""
+        lot = self.lot
+        if lot is None or tab in self._filled:
+            return
+        self._filled.add(tab)
+        tz = self.ctx.clock().tzinfo
+        for name, fill in FILLS.get(tab, ()):
+            fill(self.query_one(f"#review-{name}", DataTable), lot, tz)
+        if tab == "passages":
+            self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
+
+    @on(TabbedContent.TabActivated, "#review-tabs")
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        self._fill(str(event.pane.id).removeprefix("rtab-"))
 
     @on(DataTable.RowHighlighted, "#review-counts")
     def _count_detail(self, event: DataTable.RowHighlighted) -> None:
