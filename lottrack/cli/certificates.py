@@ -19,7 +19,7 @@ from lottrack.cli.common import (
     fail_on_error,
     session_as,
 )
-from lottrack.views.documents import signing
+from lottrack.storage import facility_key  # the key's folder: light, unlike the signing
 
 if TYPE_CHECKING:  # the database layer is imported by the command that runs
     from sqlmodel import Session
@@ -59,7 +59,7 @@ KeyDir = Annotated[
     typer.Option(
         "--key-dir",
         file_okay=False,
-        help=f"Folder of the facility signing key (else ${signing.KEY_DIR_ENV}, else the user "
+        help=f"Folder of the facility signing key (else ${facility_key.KEY_DIR_ENV}, else the user "
         "data directory).",
     ),
 ]
@@ -89,7 +89,7 @@ def _issue(
             record_id=locate(session, who),
             render=renderer(),
             out_path=output,
-            key_dir=key_dir or signing.default_key_dir(),
+            key_dir=key_dir or facility_key.default_key_dir(),
             reason=reason,
             file_format=file_format,
             printer=printer,
