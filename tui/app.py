@@ -17,7 +17,6 @@ from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
-from lottrack.kernel.logs import log_failure
 from tui.commands import PaletteCommand, RoleCommands
 from tui.common.login import LoginScreen
 from tui.common.screen import AppScreen
@@ -418,6 +417,8 @@ class LotTrackApp(App[None]):
     def show_error(self, error: BaseException) -> None:
         """The one place where a worker's failure becomes visible (never a traceback) and
         reaches the log (with its traceback when it was unexpected)."""
+        from lottrack.kernel.logs import log_failure  # not before the login screen (#18)
+
         log_failure(logger, f"an action on {type(self.screen).__name__}", error)
         if isinstance(error, LotTrackError):
             self.notify(
