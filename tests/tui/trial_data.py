@@ -82,7 +82,7 @@ def freeze_core(mp: pytest.MonkeyPatch, at: dt.datetime = FROZEN_UTC) -> None:
             if session.exec(select(column).where(column == text)).first() is None:
                 return text
 
-    mp.setattr("lottrack.manufacturing.formulation.new_random_code", code)
+    mp.setattr("lottrack.manufacturing.bag_codes.new_random_code", code)
 
 
 @dataclass

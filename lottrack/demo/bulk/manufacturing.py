@@ -28,16 +28,10 @@ from lottrack.kernel import calc
 from lottrack.kernel.isbt128 import format_din
 from lottrack.kernel.units import Dim, format_number
 from lottrack.manufacturing import lots
+from lottrack.manufacturing.bag_codes import DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.manufacturing.counts import FINAL_PRODUCT, HEMOCYTOMETER, PASSAGE_HARVEST
 from lottrack.manufacturing.expansion import LOT_PREFIX
-from lottrack.manufacturing.formulation import (
-    _DIVISION_LETTERS,
-    CRYOPRESERVED_SHELF_LIFE,
-    KIT_CODE_LENGTH,
-    KIT_CODE_PREFIX,
-    MSC,
-    _temperature,
-)
+from lottrack.manufacturing.formulation import CRYOPRESERVED_SHELF_LIFE, MSC, _temperature
 from lottrack.manufacturing.qc import QC_OPEN
 from lottrack.release.batch_record import lot_content
 from lottrack.storage.models import Lot
@@ -365,7 +359,7 @@ def formulate(
     base = validate_product_code(
         fac.site.product_code_msc, "MSC product code of the site", autologous=True
     )[:6]
-    division = f"{secrets.choice(_DIVISION_LETTERS)}0"  # random, as the services draw it
+    division = f"{secrets.choice(DIVISION_LETTERS)}0"  # random, as the services draw it
     life = (
         CRYOPRESERVED_SHELF_LIFE
         if cryopreserve
