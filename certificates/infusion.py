@@ -14,9 +14,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from certificates.common import (
     FONT_BOLD,
-    Furniture,
     banner,
-    build_pdf,
     fields,
     identification,
     local_time,
@@ -25,6 +23,7 @@ from certificates.common import (
     signature_status,
     table,
 )
+from certificates.furniture import Furniture, build_pdf
 from lottrack.kernel.units import Dim
 from lottrack.views.documents.data import InfusionCertificateData, SignatureManifestation
 

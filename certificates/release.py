@@ -11,8 +11,6 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 from certificates.common import (
     ALERT,
     FONT_BOLD,
-    Furniture,
-    build_pdf,
     fields,
     fixed,
     identification,
@@ -24,6 +22,7 @@ from certificates.common import (
     signature_status,
     table,
 )
+from certificates.furniture import Furniture, build_pdf
 from certificates.growth_curve import growth_curve
 from lottrack.kernel.units import Dim, format_quantity_range
 from lottrack.views.documents.data import QCLine, ReleaseCertificateData

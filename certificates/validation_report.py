@@ -14,13 +14,12 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 from certificates.common import (
     ALERT,
     FONT_BOLD,
-    Furniture,
-    build_pdf,
     fields,
     local_time,
     para,
     table,
 )
+from certificates.furniture import Furniture, build_pdf
 from lottrack.views.documents.validation_data import CheckLine, ValidationReportData
 
 WIDTH = A4[0] - 30 * mm
