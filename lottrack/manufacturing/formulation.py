@@ -36,8 +36,8 @@ from lottrack.manufacturing.bag_codes import (
     new_kit_code,
 )
 from lottrack.manufacturing.counts import FINAL_PRODUCT, usable_count
-from lottrack.manufacturing.expansion import lot_site, lot_spec, passages_of
 from lottrack.manufacturing.harvests import harvest_row
+from lottrack.manufacturing.lots import lot_site, lot_spec, passages_of
 from lottrack.manufacturing.specifications import current_spec
 from lottrack.records.permissions import MASKED, Action, CurrentUser, allowed, authorize
 from lottrack.storage import audit
