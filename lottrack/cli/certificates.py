@@ -229,7 +229,7 @@ def label(
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) label of a bag, as a PDF or as ZPL for a thermal printer."""
-    from lottrack.views.documents.builders import find_unit
+    from lottrack.views.documents.blinded_builders import find_unit
 
     zpl = file_format is LabelFormat.ZPL
     if printer is not None and not zpl:

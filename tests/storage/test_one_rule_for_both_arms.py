@@ -25,7 +25,7 @@ from lottrack.storage.models import CustodyEvent, Dispensing, Infusion, ProductU
 from lottrack.trial import allocation, dispensing, export, ward
 from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
-from lottrack.views.documents.builders import build_label_data, find_unit
+from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 

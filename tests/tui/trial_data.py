@@ -61,6 +61,7 @@ _CORE = (
     "lottrack.demo.scenario",
     "lottrack.views.documents.issue",
     "lottrack.views.documents.builders",
+    "lottrack.views.documents.blinded_builders",
     "lottrack.manufacturing.formulation",
     "lottrack.release.disposition",
 )
