@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -251,3 +252,18 @@ def build_pdf(
     )
     doc.build(story, canvasmaker=_canvas_class(furniture.footer_size))
     return out.getvalue()
+
+
+def build_a4_pdf(
+    story: list[Flowable], data: DocumentData, title: str, *, copy: bool, subject: str
+) -> bytes:
+    """An A4 document (certificates, reports): :func:`build_pdf` with the full header and
+    footer of :class:`Furniture`, 28 mm of page above the story and 20 mm below it."""
+    return build_pdf(
+        story,
+        Furniture(data, title, copy),
+        pagesize=A4,
+        top=28 * mm,
+        bottom=20 * mm,
+        subject=subject,
+    )
