@@ -25,16 +25,13 @@ from lottrack.manufacturing import deviations, investigations, lots, qc
 from lottrack.manufacturing.formulation import BLINDED_STATUSES, bag_name
 from lottrack.records import signatures
 from lottrack.records.permissions import MASKED, Action, CurrentUser, authorize
-from lottrack.release import disposition
+from lottrack.release import batch_record, disposition
 from lottrack.storage import settings
 from lottrack.storage.models import (
     AuditEvent,
-    CellCount,
-    CountReplicate,
     Harvest,
     Lot,
     Passage,
-    PassageReagent,
     ProductUnit,
     QCResult,
     Site,
@@ -63,12 +60,6 @@ RELEASE_PRODUCT_NAME = (
 )
 R = TypeVar("R")
 
-# What a release signature covers (lottrack.release.batch_record.lot_content) minus the fields
-# that legitimately change after release; a change to anything else is release-relevant.
-_EXCLUDED_FIELDS: dict[str, frozenset[str]] = {
-    "lot": frozenset({"status", "status_before_hold"}),
-    "product_unit": frozenset({"status", "status_reason", "thawed_at"}),
-}
 _ENTITY_NAMES = {
     "lot": "Lot",
     "harvest": "Harvest",
@@ -180,28 +171,12 @@ def _passages(session: Session, lot_id: int) -> tuple[list[PassageLine], list[Gr
 def _record_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
     """Ids of every row of the lot's batch record, voided ones included."""
 
-    def ids(stmt: Any) -> list[int]:
-        return [i for i in session.exec(stmt).all() if i is not None]
+    def ids(column: Any, where: list[Any]) -> list[int]:
+        return [i for i in session.exec(select(column).where(*where)).all() if i is not None]
 
-    passages = ids(select(Passage.id).where(Passage.lot_id == lot.id))
-    counts = ids(select(CellCount.id).where(CellCount.lot_id == lot.id))
     return {
-        "lot": [lot.id or 0],
-        "harvest": [lot.harvest_id],
-        "passage": passages,
-        "passage_reagent": ids(
-            select(PassageReagent.id).where(col(PassageReagent.passage_id).in_(passages))
-        )
-        if passages
-        else [],
-        "cell_count": counts,
-        "count_replicate": ids(
-            select(CountReplicate.id).where(col(CountReplicate.count_id).in_(counts))
-        )
-        if counts
-        else [],
-        "qc_result": ids(select(QCResult.id).where(QCResult.lot_id == lot.id)),
-        "product_unit": ids(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)),
+        entity: ids(column, where)
+        for entity, (column, where) in batch_record.record_rows(lot.id).items()
     }
 
 
@@ -240,7 +215,7 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
     names = full_names(session, (e.user_id for e in events))
     lines = []
     for event in events:
-        excluded = _EXCLUDED_FIELDS.get(event.entity, frozenset())
+        excluded = batch_record.LIFECYCLE_FIELDS.get(event.entity, frozenset())
         changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
         changed = [
             f"{field} {_shown(old)} → {_shown(new)}"
