@@ -15,22 +15,8 @@ import legacy_verify
 from common import Result, paired
 
 from lottrack.storage import audit
+from lottrack.storage.audit_verify import EVENT_COLUMNS
 from lottrack.storage.db import Database
-
-EVENT_COLUMNS = (
-    "seq",
-    "at",
-    "user_id",
-    "username",
-    "action",
-    "entity",
-    "entity_id",
-    "changes",
-    "reason",
-    "row_hash",
-    "prev_hash",
-    "hash",
-)
 
 
 def _hash_rows(db: Database, statements: list[str]) -> int:

@@ -14,9 +14,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 
 from certificates.common import (
     FONT_BOLD,
-    Furniture,
     banner,
-    build_pdf,
     fields,
     identification,
     local_time,
@@ -25,6 +23,7 @@ from certificates.common import (
     signature_status,
     table,
 )
+from certificates.furniture import build_a4_pdf
 from lottrack.kernel.units import Dim
 from lottrack.views.documents.data import InfusionCertificateData, SignatureManifestation
 
@@ -157,12 +156,10 @@ def render_infusion(data: InfusionCertificateData, *, copy: bool = False) -> byt
         _infusion(data),
         _certified(data),
     ]
-    furniture = Furniture(data, TITLE, copy)
-    return build_pdf(
+    return build_a4_pdf(
         story,
-        furniture,
-        pagesize=A4,
-        top=28 * mm,
-        bottom=20 * mm,
+        data,
+        TITLE,
+        copy=copy,
         subject=f"Infusion certificate, subject {data.subject_code}, kit {data.kit_code}",
     )

@@ -20,8 +20,6 @@ from certificates.common import (
     INK,
     MUTED,
     DinBlock,
-    Furniture,
-    build_pdf,
     layout,
     local_time,
     qr_code,
@@ -29,6 +27,7 @@ from certificates.common import (
     quantity,
     styles,
 )
+from certificates.furniture import Furniture, build_pdf
 from lottrack.kernel.units import Dim
 from lottrack.views.documents.data import NOT_EVALUATED, BagLabelData
 

@@ -11,8 +11,6 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer
 from certificates.common import (
     ALERT,
     FONT_BOLD,
-    Furniture,
-    build_pdf,
     fields,
     fixed,
     identification,
@@ -24,6 +22,7 @@ from certificates.common import (
     signature_status,
     table,
 )
+from certificates.furniture import build_a4_pdf
 from certificates.growth_curve import growth_curve
 from lottrack.kernel.units import Dim, format_quantity_range
 from lottrack.views.documents.data import QCLine, ReleaseCertificateData
@@ -360,12 +359,6 @@ def render_release(data: ReleaseCertificateData, *, copy: bool = False) -> bytes
         _signatures(data),
         _certified(data),
     ]
-    furniture = Furniture(data, title, copy)
-    return build_pdf(
-        story,
-        furniture,
-        pagesize=A4,
-        top=28 * mm,
-        bottom=20 * mm,
-        subject=f"Lot release certificate, lot {data.lot_number}",
+    return build_a4_pdf(
+        story, data, title, copy=copy, subject=f"Lot release certificate, lot {data.lot_number}"
     )

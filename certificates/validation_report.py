@@ -14,13 +14,12 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer
 from certificates.common import (
     ALERT,
     FONT_BOLD,
-    Furniture,
-    build_pdf,
     fields,
     local_time,
     para,
     table,
 )
+from certificates.furniture import build_a4_pdf
 from lottrack.views.documents.validation_data import CheckLine, ValidationReportData
 
 WIDTH = A4[0] - 30 * mm
@@ -168,11 +167,6 @@ def _certified(data: ValidationReportData) -> Flowable:
 def render_validation_report(data: ValidationReportData, *, copy: bool = False) -> bytes:
     """The validation report as PDF bytes; ``copy`` marks a reprint COPY."""
     story = [*_summary(data), *_matrix(data), *_details(data), _certified(data)]
-    return build_pdf(
-        story,
-        Furniture(data, TITLE, copy),
-        pagesize=A4,
-        top=28 * mm,
-        bottom=20 * mm,
-        subject=f"Validation report, lottrack {data.program_version}",
+    return build_a4_pdf(
+        story, data, TITLE, copy=copy, subject=f"Validation report, lottrack {data.program_version}"
     )

@@ -32,6 +32,7 @@ def _loaded(module: str, candidates: tuple[str, ...]) -> list[str]:
         "lottrack.views.listings",
         "lottrack.trial.dispensing",
         "lottrack.views.documents.builders",
+        "lottrack.views.documents.blinded_builders",
         "lottrack.views.documents.issue",
     ],
 )

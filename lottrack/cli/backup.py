@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import logged_in
+from lottrack.cli.common import StdinOpt, logged_in
 
 
 def backup(
@@ -17,9 +17,7 @@ def backup(
         str | None,
         typer.Option("--as", help="Your username (QA or administrator; else $LOTTRACK_USER)."),
     ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read your password from standard input.")
-    ] = False,
+    password_stdin: StdinOpt = False,
 ) -> None:
     """Make a consistent copy of the database while others keep working (QA or an
     administrator; the copy is recorded in the audit trail)."""

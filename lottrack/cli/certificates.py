@@ -16,6 +16,7 @@ import typer
 from lottrack.cli.common import (
     EXIT_BAD_INPUT,
     State,
+    StdinOpt,
     fail_on_error,
     session_as,
 )
@@ -43,9 +44,6 @@ certificate_app = typer.Typer(
 Output = Annotated[Path, typer.Option("-o", "--output", help="PDF file to write.", dir_okay=False)]
 AsUser = Annotated[
     str | None, typer.Option("--as", help="Your username (else $LOTTRACK_USER, else $USER).")
-]
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="Read your password from standard input.")
 ]
 Reason = Annotated[
     str,
@@ -138,7 +136,7 @@ def release(
     lot: Annotated[str, typer.Argument(help="Lot number.")],
     output: Output,
     as_user: AsUser = None,
-    password_stdin: PasswordStdin = False,
+    password_stdin: StdinOpt = False,
     reason: Reason = "",
     key_dir: KeyDir = None,
 ) -> None:
@@ -169,7 +167,7 @@ def infusion(
     infusion_id: Annotated[int, typer.Argument(metavar="ID", help="Infusion id.")],
     output: Output,
     as_user: AsUser = None,
-    password_stdin: PasswordStdin = False,
+    password_stdin: StdinOpt = False,
     reason: Reason = "",
     key_dir: KeyDir = None,
 ) -> None:
@@ -224,12 +222,12 @@ def label(
         ),
     ] = None,
     as_user: AsUser = None,
-    password_stdin: PasswordStdin = False,
+    password_stdin: StdinOpt = False,
     reason: Reason = "",
     key_dir: KeyDir = None,
 ) -> None:
     """Issue the (blinded) label of a bag, as a PDF or as ZPL for a thermal printer."""
-    from lottrack.views.documents.builders import find_unit
+    from lottrack.views.documents.blinded_builders import find_unit
 
     zpl = file_format is LabelFormat.ZPL
     if printer is not None and not zpl:

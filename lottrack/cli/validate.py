@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lottrack.cli.common import State, logged_in
+from lottrack.cli.common import State, StdinOpt, logged_in
 
 if TYPE_CHECKING:
     from lottrack.views.documents.issue import Renderer
@@ -35,9 +35,7 @@ def validate(
         str | None,
         typer.Option("--as", help="Your username (QA or admin; else $LOTTRACK_USER, else $USER)."),
     ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read your password from standard input.")
-    ] = False,
+    password_stdin: StdinOpt = False,
     key_dir: Annotated[
         Path | None,
         typer.Option(

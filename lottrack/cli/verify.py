@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lottrack.cli.common import State, fail_on_error, logged_in
+from lottrack.cli.common import State, StdinOpt, fail_on_error, logged_in
 
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
@@ -19,9 +19,7 @@ def verify(
         str | None,
         typer.Option("--as", help="Your username (QA or administrator; else $LOTTRACK_USER)."),
     ] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read your password from standard input.")
-    ] = False,
+    password_stdin: StdinOpt = False,
     documents: Annotated[
         Path | None,
         typer.Option(

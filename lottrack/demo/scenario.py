@@ -356,14 +356,15 @@ class Scenario:
             )
         return prep.dispensing_id
 
-    def infuse(self, visit_id: int, *, reactions: str = "", grade: int | None = None) -> int:
-        """Bedside check, start, end (signed); returns the infusion id."""
+    def bedside_check(self, visit_id: int) -> int:
+        """The clinician's identity check of a dispensed visit, with what the ward's view of
+        the visit shows (subject code, date of birth, kit code); returns the infusion id."""
         nurse = self.cast.who("clinician")
         with self.db.reader() as s:
             view = ward.ward_visit(s, nurse, visit_id)
         assert view.kit_code is not None
         with self.db.session() as s:
-            infusion_id = ward.bedside_check(
+            return ward.bedside_check(
                 s,
                 nurse,
                 visit_id=visit_id,
@@ -371,6 +372,11 @@ class Scenario:
                 date_of_birth=view.date_of_birth,
                 kit_code=view.kit_code,
             )
+
+    def infuse(self, visit_id: int, *, reactions: str = "", grade: int | None = None) -> int:
+        """Bedside check, start, end (signed); returns the infusion id."""
+        nurse = self.cast.who("clinician")
+        infusion_id = self.bedside_check(visit_id)
         with self.db.session() as s:
             ward.start_infusion(s, nurse, infusion_id, utcnow())
         with self.db.session() as s:

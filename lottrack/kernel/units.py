@@ -1,7 +1,8 @@
 """Quantities as technicians type them, checked against the dimension of the field.
 
 One :class:`pint.UnitRegistry` serves the whole program: pint's defaults plus the
-definitions shipped in ``lottrack/kernel/units.txt`` (``cell`` and the endotoxin unit ``EU``).
+definitions shipped in ``lottrack/kernel/units.txt`` (``cell`` and the endotoxin unit ``EU``);
+it lives, with the reading of the unit after the number, in :mod:`lottrack.kernel.unit_names`.
 Values are stored as a float in one canonical unit per dimension (:class:`Dim`).
 
 :func:`parse_quantity` reads what a person types (``1.2e6/mL``, ``1.2 x 10^6 cells/mL``,
@@ -25,37 +26,27 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache, lru_cache
-from importlib import resources
-from typing import Any
+from functools import lru_cache
 
 import pint
 
 from lottrack.kernel.errors import ValidationError
-from lottrack.kernel.numbers import SUPERSCRIPTS, split_number, times_ten
 from lottrack.kernel.numbers import Rounding as Rounding
 from lottrack.kernel.numbers import format_number as format_number
 from lottrack.kernel.numbers import round_significant as round_significant
+from lottrack.kernel.numbers import split_number, times_ten
+from lottrack.kernel.unit_names import (
+    FROM_SUPERSCRIPT,
+    SUPERSCRIPT_POWER,
+    Refused,
+    describe_unit,
+    parse_unit,
+    pint_unit,
+    ureg,
+)
 
 MAX_INPUT_LENGTH = 200
 """Longest text accepted as a quantity; longer input is refused, not truncated."""
-
-
-def _build_registry() -> pint.UnitRegistry[Any]:
-    # pint caches the parsed definitions in the user cache folder (keyed by the files'
-    # content), which makes start-up ~15× faster after the first run.
-    try:
-        registry: pint.UnitRegistry[Any] = pint.UnitRegistry(cache_folder=":auto:")
-    except OSError:  # no writable cache folder: parse every time
-        registry = pint.UnitRegistry()
-    with resources.as_file(resources.files("lottrack.kernel").joinpath("units.txt")) as path:
-        registry.load_definitions(str(path))
-    return registry
-
-
-ureg: pint.UnitRegistry[Any] = _build_registry()
-"""The program's only unit registry."""
-pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]  # untyped in pint
 
 
 @dataclass(frozen=True)
@@ -97,8 +88,8 @@ class Dim(Enum):
 
     @property
     def canonical_unit(self) -> pint.Unit:
-        """Canonical unit as a pint ``Unit`` of :data:`ureg`."""
-        return _pint_unit(self.value.pint_unit)
+        """Canonical unit as a pint ``Unit`` of :data:`~lottrack.kernel.unit_names.ureg`."""
+        return pint_unit(self.value.pint_unit)
 
     @property
     def noun(self) -> str:
@@ -121,14 +112,8 @@ class ParsedQuantity:
     dim: Dim
 
 
-@cache
-def _pint_unit(spec: str) -> pint.Unit:
-    return ureg.Unit(spec)
-
-
 # --- reading numbers -------------------------------------------------------------------
 
-_FROM_SUPERSCRIPT = str.maketrans(SUPERSCRIPTS + "⁻⁺", "0123456789-+")
 # Spaces of every width become one space; both micro signs become "u"; the Unicode minus
 # becomes "-"; the middle dots become a multiplication.
 _NORMALISE = str.maketrans(
@@ -144,7 +129,6 @@ _NORMALISE = str.maketrans(
         "\u22c5": "*",
     }
 )
-_SUP_EXP = f"[⁻⁺]?[{SUPERSCRIPTS}]+"
 _NOT_FINITE = re.compile(r"[+-]?\s*(nan|inf|infinity)\b", re.IGNORECASE)
 
 
@@ -155,126 +139,14 @@ def _number_pattern(sep: str) -> re.Pattern[str]:
         rf"""
         (?P<sign>[+-]?)\s*
         (?:
-            (?P<power>10)\s*(?:(?:\^|\*\*)\s*(?P<pexp>[+-]?[0-9]+)|(?P<psup>{_SUP_EXP}))
+            (?P<power>10)\s*(?:(?:\^|\*\*)\s*(?P<pexp>[+-]?[0-9]+)|(?P<psup>{SUPERSCRIPT_POWER}))
           | (?P<int>[0-9]*)(?:{s}(?P<frac>[0-9]*))?
             (?:[eE](?P<eexp>[+-]?[0-9]+))?
-            (?:\s*[x×X*]\s*10\s*(?:(?:\^|\*\*)\s*(?P<texp>[+-]?[0-9]+)|(?P<tsup>{_SUP_EXP})))?
+            (?:\s*[x×X*]\s*10\s*(?:(?:\^|\*\*)\s*(?P<texp>[+-]?[0-9]+)|(?P<tsup>{SUPERSCRIPT_POWER})))?
         )
         """,
         re.VERBOSE,
     )
-
-
-# --- reading units ---------------------------------------------------------------------
-
-_UNIT_TOKEN = re.compile(
-    rf"""\s*(?:
-        (?P<div>/|per(?![A-Za-z]))
-      | (?P<mul>\*(?!\*))
-      | (?P<name>%|[A-Za-z_]+)
-        (?P<exp>(?:\^|\*\*)[+-]?[0-9]+|{_SUP_EXP}|[0-9]+)?
-    )""",
-    re.VERBOSE,
-)
-# Prefixes a lab uses; anything else (mega-litre from a caps-lock "ML") is refused.
-_ALLOWED_PREFIXES = frozenset({"", "kilo", "deci", "centi", "milli", "micro", "nano"})
-_SYMBOLS = {"EU": "endotoxin_unit"}  # "EU" also reads as exa-enzyme-unit in pint
-
-
-class _Refused(Exception):
-    """Internal: the reason text, turned into a ValidationError by parse_quantity."""
-
-    def __init__(self, reason: str, expected: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.expected = expected
-
-
-@lru_cache(maxsize=512)
-def _resolve_unit_name(name: str) -> pint.Unit:
-    full = _SYMBOLS.get(name)
-    if full is None:
-        candidates = ureg.parse_unit_name(name)
-        if not candidates:
-            raise _Refused(f'has an unknown unit "{name}"')
-        allowed = [c for c in candidates if c[0] in _ALLOWED_PREFIXES]
-        if not allowed:
-            prefix, unit_name, _ = candidates[0]
-            raise _Refused(f'uses "{name}" ({prefix}{unit_name}), a unit not accepted here')
-        # Prefer the unprefixed reading ("min" is a minute, not a milli-inch).
-        prefix, unit_name, _ = min(allowed, key=lambda c: c[0] != "")
-        full = prefix + unit_name
-    return _pint_unit(full)
-
-
-def _parse_exponent(text: str | None) -> int:
-    if not text:
-        return 1
-    value = int(text.lstrip("^*").translate(_FROM_SUPERSCRIPT))
-    if value == 0 or abs(value) > 3:
-        raise _Refused(f'has an impossible unit power "{text}"')
-    return value
-
-
-def _parse_unit(text: str) -> tuple[pint.Unit, bool]:
-    """Read ``text`` as a product/quotient of units; return it and whether it has a
-    numerator (``/mL`` has none)."""
-    unit: pint.Unit = _pint_unit("dimensionless")
-    has_numerator = False
-    operator: str | None = "start"
-    pos = 0
-    while pos < len(text):
-        match = _UNIT_TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise _Refused("is not a number followed by a unit")
-        pos = match.end()
-        if match["div"] is not None or match["mul"] is not None:
-            if operator not in (None, "start") or (match["mul"] and operator == "start"):
-                raise _Refused("is not a number followed by a unit")
-            operator = "/" if match["div"] is not None else "*"
-            continue
-        factor = _resolve_unit_name(match["name"]) ** _parse_exponent(match["exp"])
-        if operator == "/":
-            unit = unit / factor
-        else:
-            unit = unit * factor
-            has_numerator = True
-        operator = None
-    if operator not in (None, "start"):
-        raise _Refused("is not a number followed by a unit")
-    return unit, has_numerator
-
-
-_DESCRIPTIONS: tuple[tuple[str, str], ...] = (
-    ("kilogram", "a mass"),
-    ("milliliter", "a volume"),
-    ("cell", "a cell count"),
-    ("cell / milliliter", "a concentration"),
-    ("centimeter ** 2", "an area"),
-    ("endotoxin_unit / milliliter", "an endotoxin concentration"),
-    ("endotoxin_unit", "an amount of endotoxin"),
-    ("cell / kilogram", "a dose per body weight"),
-    ("cell / centimeter ** 2", "a cell density per area"),
-    ("hour", "a time"),
-    ("meter", "a length"),
-    ("kelvin", "a temperature"),
-    ("1 / milliliter", "a number per volume"),
-    ("1 / kilogram", "a number per mass"),
-    ("1 / hour", "a rate"),
-    ("gram / milliliter", "a mass concentration"),
-    ("mole / liter", "a molar concentration"),
-    ("mole", "an amount of substance"),
-)
-
-
-def _describe(unit: pint.Unit) -> str:
-    if unit.dimensionless:
-        return "a percentage" if unit == _pint_unit("percent") else "a plain number"
-    dims = unit.dimensionality
-    for spec, description in _DESCRIPTIONS:
-        if _pint_unit(spec).dimensionality == dims:
-            return description
-    return f'in "{unit:~}"'
 
 
 # --- the parser ------------------------------------------------------------------------
@@ -299,22 +171,22 @@ def _round_canonical(value: float) -> float:
 
 def _read_number(match: re.Match[str]) -> float:
     if match["power"] is not None:
-        exponent = match["pexp"] or (match["psup"] or "").translate(_FROM_SUPERSCRIPT)
+        exponent = match["pexp"] or (match["psup"] or "").translate(FROM_SUPERSCRIPT)
         return float(f"1e{int(exponent)}")
     integer, fraction = match["int"] or "", match["frac"] or ""
     if not integer and not fraction:
-        raise _Refused("has no number")
+        raise Refused("has no number")
     exponent = 0
     if match["eexp"] is not None:
         exponent += int(match["eexp"])
-    times_ten = match["texp"] or (match["tsup"] or "").translate(_FROM_SUPERSCRIPT)
+    times_ten = match["texp"] or (match["tsup"] or "").translate(FROM_SUPERSCRIPT)
     if times_ten:
         exponent += int(times_ten)
     value = float(f"{integer or '0'}.{fraction or '0'}e{exponent}")
     if math.isinf(value):
-        raise _Refused("is too large")
+        raise Refused("is too large")
     if value == 0.0 and (integer + fraction).strip("0"):
-        raise _Refused("is too small to be told from zero")
+        raise Refused("is too small to be told from zero")
     return value
 
 
@@ -327,25 +199,25 @@ def _parse(
 ) -> tuple[float, bool]:
     """Return the magnitude in the canonical unit and whether a minus sign was typed."""
     if not isinstance(text, str):
-        raise _Refused("is not text")
+        raise Refused("is not text")
     if len(text) > MAX_INPUT_LENGTH:
-        raise _Refused(f"is {len(text)} characters long (at most {MAX_INPUT_LENGTH})")
+        raise Refused(f"is {len(text)} characters long (at most {MAX_INPUT_LENGTH})")
     s = text.translate(_NORMALISE).strip()
     if not s:
-        raise _Refused("is empty")
+        raise Refused("is empty")
     if any(unicodedata.category(ch).startswith("C") for ch in s):
-        raise _Refused("contains control or invisible characters")
+        raise Refused("contains control or invisible characters")
     if _NOT_FINITE.match(s):
-        raise _Refused("is not a finite number")
+        raise Refused("is not a finite number")
     other = "," if sep == "." else "."
     match = _number_pattern(sep).match(s)
     if match is None or match.end() == 0:
-        raise _Refused("does not start with a number")
+        raise Refused("does not start with a number")
     magnitude = _read_number(match)
     rest = s[match.end() :].strip()
     if rest.startswith(other) or (rest[:1].isdigit()):
         what = f'"{other}"' if rest.startswith(other) else "a space"
-        raise _Refused(
+        raise Refused(
             f'has {what} inside the number; decimals are written with "{sep}" here and '
             "digits are not grouped"
         )
@@ -355,34 +227,34 @@ def _parse(
     elif dim is Dim.CELLS:
         factor = None
     elif not unit_required:
-        factor = _factor_of(_pint_unit(default_unit), dim) if default_unit else None
+        factor = _factor_of(pint_unit(default_unit), dim) if default_unit else None
     else:
-        raise _Refused("has no unit")
+        raise Refused("has no unit")
     if factor is not None:
         converted = _round_canonical(magnitude * factor)
         if converted == 0.0 and magnitude != 0.0:
-            raise _Refused("is too small to be told from zero")
+            raise Refused("is too small to be told from zero")
         magnitude = converted
     if not math.isfinite(magnitude):
-        raise _Refused("is too large")
+        raise Refused("is too large")
     return magnitude, negative
 
 
 @lru_cache(maxsize=1024)
 def _factor_for(unit_text: str, dim: Dim) -> float | None:
     """Factor from the unit typed to the canonical unit of ``dim`` (None: already it)."""
-    unit, has_numerator = _parse_unit(unit_text)
+    unit, has_numerator = parse_unit(unit_text)
     if dim.value.counted and not has_numerator:
-        unit = unit * _pint_unit("cell")
+        unit = unit * pint_unit("cell")
     return _factor_of(unit, dim)
 
 
 def _factor_of(unit: pint.Unit, dim: Dim) -> float | None:
     canonical = dim.canonical_unit
     if unit.dimensionality != canonical.dimensionality:
-        raise _Refused(f"is {_describe(unit)}")
+        raise Refused(f"is {describe_unit(unit)}")
     if dim.value.percent_only and unit != canonical:
-        raise _Refused("is not a percentage")
+        raise Refused("is not a percentage")
     if unit == canonical:
         return None
     # Only multiplicative units reach here: no dimension of ours has an offset unit.
@@ -430,7 +302,7 @@ def parse_quantity(
     if decimal_separator not in (".", ","):
         raise ValueError(f"decimal_separator must be '.' or ',', not {decimal_separator!r}")
     if default_unit is not None and (
-        _pint_unit(default_unit).dimensionality != dim.canonical_unit.dimensionality
+        pint_unit(default_unit).dimensionality != dim.canonical_unit.dimensionality
     ):
         raise ValueError(f"default_unit {default_unit!r} is not {dim.noun}")
     try:
@@ -443,8 +315,8 @@ def parse_quantity(
         elif dim is Dim.FRACTION and value > 100.0:
             reason = "is above 100 %"
         if reason is not None:
-            raise _Refused(reason, _expected_range(dim, decimal_separator, allow_zero))
-    except _Refused as refused:
+            raise Refused(reason, _expected_range(dim, decimal_separator, allow_zero))
+    except Refused as refused:
         expected = refused.expected or _expected(dim, decimal_separator)
         message = f"{field}: {_shown(text)} {refused.reason}; expected {expected}."
         raise ValidationError(message, field=field) from None

@@ -25,7 +25,7 @@ from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim, format_number
 from lottrack.manufacturing import lots
-from lottrack.manufacturing.expansion import lot_site, lot_spec, passage_row
+from lottrack.manufacturing.lots import lot_site, lot_spec, passage_row
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import audit
 from lottrack.storage.models import CellCount, CountReplicate, Lot, ProductUnit, Site

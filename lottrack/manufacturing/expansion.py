@@ -1,80 +1,44 @@
 """Expansion (design §2, §3): a lot grown from one harvest, passaged P0, P1, … Pmax.
 
-Seeding density, population doublings (PD), cumulative PD and doubling time are derived
-from what was typed (cells, area, times) each time they are shown, never stored.
+Here the lot is started and its passages are recorded (seeding, harvest) and corrected.
+What is derived from them (seeding density, population doublings, doubling time) is
+computed when they are read: :mod:`lottrack.manufacturing.passage_table`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
-from lottrack.facility.sites import check_moment, parse_at_site, site_row, site_zone
-from lottrack.facility.subjects import subject_row
-from lottrack.kernel import calc
-from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
+from lottrack.facility.sites import check_moment, parse_at_site, site_zone
+from lottrack.kernel.errors import InvalidTransition, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim
 from lottrack.manufacturing import lots, plausibility
 from lottrack.manufacturing.harvests import harvest_row
+from lottrack.manufacturing.lots import lot_site, passage_label, passage_row, passages_of
+
+# The UI (tui/) reads these from here: the lot's specification, the passage table, the summary.
+from lottrack.manufacturing.lots import lot_spec as lot_spec
+from lottrack.manufacturing.passage_table import LotSummary as LotSummary
+from lottrack.manufacturing.passage_table import PassageRow as PassageRow
+from lottrack.manufacturing.passage_table import lot_summary as lot_summary
+from lottrack.manufacturing.passage_table import passage_table as passage_table
 from lottrack.manufacturing.reagents import require_usable
 from lottrack.manufacturing.specifications import current_spec
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import audit
 from lottrack.storage.models import (
-    CellCount,
     Lot,
     Passage,
     PassageReagent,
-    ProductUnit,
-    ReagentLot,
     Site,
-    Specification,
 )
 
 LOT_PREFIX = "L-"
-
-
-# ------------------------------------------------------------------ shared lookups
-
-
-def lot_site(session: Session, lot: Lot) -> Site:
-    """The site of the lot's subject (decimal separator, time zone, FIN, product codes)."""
-    return site_row(session, subject_row(session, lot.subject_id).site_id)
-
-
-def lot_spec(session: Session, lot: Lot) -> Specification:
-    """The specification version the lot was created under."""
-    spec = session.get(Specification, lot.spec_id)
-    if spec is None:
-        raise NotFound(f"Lot {lot.lot_number}: specification id {lot.spec_id} is missing.")
-    return spec
-
-
-def passages_of(session: Session, lot_id: int) -> list[Passage]:
-    """The lot's passages, P0 first."""
-    return list(
-        session.exec(
-            select(Passage).where(Passage.lot_id == lot_id).order_by(col(Passage.number))
-        ).all()
-    )
-
-
-def passage_row(session: Session, passage_id: int) -> Passage:
-    """A passage by id."""
-    passage = session.get(Passage, passage_id)
-    if passage is None:
-        raise NotFound(f"No passage with id {passage_id}.")
-    return passage
-
-
-def _label(number: int) -> str:
-    return f"P{number}"
 
 
 # ------------------------------------------------------------------------ lots
@@ -133,7 +97,7 @@ def _seeding_floor(session: Session, lot: Lot, previous: Passage | None) -> tupl
     """The earliest a passage may be seeded: the previous passage's harvest, or the bone
     marrow collection for P0."""
     if previous is not None and previous.harvested_at is not None:
-        return previous.harvested_at, f"{_label(previous.number)} was harvested"
+        return previous.harvested_at, f"{passage_label(previous.number)} was harvested"
     return harvest_row(session, lot.harvest_id).collected_at, "the bone marrow was collected"
 
 
@@ -166,13 +130,13 @@ def record_passage(
             f"Passage number: {number!r} is not a passage number; expected 0 for P0, 1 for P1, …",
             field="Passage number",
         )
-    label = _label(number)
+    label = passage_label(number)
     lots.require_open_for_manufacturing(lot, f"record passage {label}")
     spec = lot_spec(session, lot)
     if number > spec.max_passage:
         raise InvalidTransition(
             f"Cannot record passage {label}: specification v{spec.version} allows passages up "
-            f"to {_label(spec.max_passage)} (maximum passage) for lot {lot.lot_number}."
+            f"to {passage_label(spec.max_passage)} (maximum passage) for lot {lot.lot_number}."
         )
     passages = passages_of(session, lot_id)
     expected = passages[-1].number + 1 if passages else 0
@@ -183,14 +147,14 @@ def record_passage(
         )
     if number > expected:
         raise InvalidTransition(
-            f"Cannot record passage {label}: lot {lot.lot_number} has no {_label(expected)} "
+            f"Cannot record passage {label}: lot {lot.lot_number} has no {passage_label(expected)} "
             "yet; passages are recorded P0, P1, … without gaps."
         )
     site = lot_site(session, lot)
     previous = passages[-1] if passages else None
     if previous is not None and previous.harvested_at is None:
         raise InvalidTransition(
-            f"Cannot record passage {label}: {_label(previous.number)} of lot "
+            f"Cannot record passage {label}: {passage_label(previous.number)} of lot "
             f"{lot.lot_number} has not been harvested; record its harvest first."
         )
     not_before, what = _seeding_floor(session, lot, previous)
@@ -244,7 +208,7 @@ def record_passage_harvest(
     authorize(session, who, Action.RECORD_MANUFACTURING)
     passage = passage_row(session, passage_id)
     lot = lots.get_lot(session, passage.lot_id, for_update=True)
-    label = _label(passage.number)
+    label = passage_label(passage.number)
     lots.require_open_for_manufacturing(lot, f"record the harvest of {label}")
     if passage.harvested_at is not None:
         raise InvalidTransition(
@@ -295,7 +259,7 @@ def correct_passage(
     why = clean_text(reason, "Reason", max_length=500)
     passage = passage_row(session, passage_id)
     lot = lots.get_lot(session, passage.lot_id, for_update=True)
-    label = _label(passage.number)
+    label = passage_label(passage.number)
     harvest_fields = (harvested_at, cells_harvested_text, viability_text)
     if passage.harvested_at is None and any(v is not None for v in harvest_fields):
         raise InvalidTransition(
@@ -343,7 +307,8 @@ def correct_passage(
         )
     if after is not None and harvested is not None and after.seeded_at < harvested:
         raise ValidationError(
-            f"Harvested at: {label} would be harvested after {_label(after.number)} was seeded.",
+            f"Harvested at: {label} would be harvested after "
+            f"{passage_label(after.number)} was seeded.",
             field="Harvested at",
         )
     changes = {k: v for k, v in new.items() if getattr(passage, k) != v}
@@ -408,160 +373,3 @@ def _corrected_plausibly(
             )
         )
     return out
-
-
-# ------------------------------------------------------------------- read side
-
-
-@dataclass(frozen=True)
-class PassageRow:
-    """One line of the passage table: what was typed and what is derived from it."""
-
-    id: int
-    number: int
-    label: str
-    seeded_at: dt.datetime
-    cells_seeded: float
-    cells_seeded_text: str
-    area_cm2: float
-    area_text: str
-    vessels: str
-    reagent_lots: tuple[str, ...]
-    seeding_density_per_cm2: float
-    harvested_at: dt.datetime | None
-    cells_harvested: float | None
-    cells_harvested_text: str
-    viability_pct: float | None
-    hours_in_culture: float | None
-    population_doublings: float | None
-    cumulative_population_doublings: float | None
-    doubling_time_hours: float | None
-    """None until harvested, and when the cells did not grow (PD ≤ 0)."""
-
-
-def _reagent_labels(session: Session, passage_ids: list[int]) -> dict[int, tuple[str, ...]]:
-    rows = session.exec(
-        select(PassageReagent.passage_id, ReagentLot)
-        .join(ReagentLot, col(ReagentLot.id) == col(PassageReagent.reagent_lot_id))
-        .where(col(PassageReagent.passage_id).in_(passage_ids))
-        .order_by(col(PassageReagent.id))
-    ).all()
-    labels: dict[int, tuple[str, ...]] = {}
-    for passage_id, reagent in rows:
-        labels[passage_id] = (*labels.get(passage_id, ()), f"{reagent.name} {reagent.lot_number}")
-    return labels
-
-
-def _rows(session: Session, lot_id: int) -> list[PassageRow]:
-    passages = passages_of(session, lot_id)
-    reagents = _reagent_labels(session, [p.id for p in passages if p.id is not None])
-    rows: list[PassageRow] = []
-    doublings: list[float] = []
-    for p in passages:
-        assert p.id is not None
-        growth = None
-        if p.harvested_at is not None and p.cells_harvested is not None:
-            growth = calc.passage_growth(
-                p.cells_seeded, p.cells_harvested, p.seeded_at, p.harvested_at, p.area_cm2
-            )
-            doublings.append(growth.population_doublings)
-        cumulative = (
-            calc.cumulative_population_doublings(doublings)
-            if growth is not None and len(doublings) == len(rows) + 1
-            else None
-        )
-        rows.append(
-            PassageRow(
-                id=p.id,
-                number=p.number,
-                label=_label(p.number),
-                seeded_at=p.seeded_at,
-                cells_seeded=p.cells_seeded,
-                cells_seeded_text=p.cells_seeded_text,
-                area_cm2=p.area_cm2,
-                area_text=p.area_text,
-                vessels=p.vessels,
-                reagent_lots=reagents.get(p.id, ()),
-                seeding_density_per_cm2=calc.seeding_density(p.cells_seeded, p.area_cm2),
-                harvested_at=p.harvested_at,
-                cells_harvested=p.cells_harvested,
-                cells_harvested_text=p.cells_harvested_text,
-                viability_pct=p.viability_pct,
-                hours_in_culture=growth.hours_in_culture if growth else None,
-                population_doublings=growth.population_doublings if growth else None,
-                cumulative_population_doublings=cumulative,
-                doubling_time_hours=growth.doubling_time_hours if growth else None,
-            )
-        )
-    return rows
-
-
-def passage_table(session: Session, who: CurrentUser, lot_id: int) -> list[PassageRow]:
-    """The lot's passages with seeding density (cells/cm²), PD, cumulative PD and doubling
-    time (hours), derived from the recorded values."""
-    authorize(session, who, Action.VIEW_BATCH_RECORD)
-    lots.get_lot(session, lot_id)
-    return _rows(session, lot_id)
-
-
-@dataclass(frozen=True)
-class LotSummary:
-    """The head of a batch record (unblinded: manufacturing roles only)."""
-
-    id: int
-    lot_number: str
-    status: str
-    spec_version: int
-    harvest_id: int
-    din: str
-    collected_at: dt.datetime
-    subject_id: int
-    subject_code: str
-    coi_id: str
-    passages: int
-    last_passage: str | None
-    last_passage_harvested: bool
-    cumulative_population_doublings: float | None
-    counts: int
-    counts_needing_recount: int
-    units: int
-    formulated_at: dt.datetime | None
-
-
-def _count(session: Session, table: Any, *conditions: Any) -> int:
-    return int(session.exec(select(func.count()).select_from(table).where(*conditions)).one())
-
-
-def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
-    """Status, harvest and DIN, subject code and chain-of-identity id, and how many
-    passages, counts (valid ones; and those needing a recount) and bags the lot has."""
-    authorize(session, who, Action.VIEW_BATCH_RECORD)
-    lot = lots.get_lot(session, lot_id)
-    harvest = harvest_row(session, lot.harvest_id)
-    subject = subject_row(session, lot.subject_id)
-    rows = _rows(session, lot_id)
-    valid = (CellCount.lot_id == lot_id, col(CellCount.voided_reason).is_(None))
-    return LotSummary(
-        id=lot_id,
-        lot_number=lot.lot_number,
-        status=lot.status,
-        spec_version=lot_spec(session, lot).version,
-        harvest_id=lot.harvest_id,
-        din=harvest.din,
-        collected_at=harvest.collected_at,
-        subject_id=lot.subject_id,
-        subject_code=subject.code,
-        coi_id=subject.coi_id,
-        passages=len(rows),
-        last_passage=rows[-1].label if rows else None,
-        last_passage_harvested=bool(rows) and rows[-1].harvested_at is not None,
-        cumulative_population_doublings=(
-            rows[-1].cumulative_population_doublings if rows else None
-        ),
-        counts=_count(session, CellCount, *valid),
-        counts_needing_recount=_count(
-            session, CellCount, *valid, col(CellCount.recount_required).is_(True)
-        ),
-        units=_count(session, ProductUnit, ProductUnit.lot_id == lot_id),
-        formulated_at=lot.formulated_at,
-    )

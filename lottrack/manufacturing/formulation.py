@@ -2,7 +2,8 @@
 
 Each MSC bag carries the harvest DIN, the site's MSC product code with its division
 (``00`` for a single bag; ``A0``, ``B0``, … when the lot fills several), and a random
-blinded kit code of the same form as a placebo bag's. Formulating a lot moves it to
+blinded kit code of the same form as a placebo bag's (both codes are drawn in
+:mod:`lottrack.manufacturing.bag_codes`). Formulating a lot moves it to
 awaiting release.
 """
 
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -24,23 +23,26 @@ from lottrack.facility.sites import (
     site_row,
     validate_product_code,
 )
-from lottrack.facility.subjects import UNAMBIGUOUS_ALPHABET, new_random_code, subject_row
+from lottrack.facility.subjects import subject_row
 from lottrack.kernel import calc
 from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim
 from lottrack.manufacturing import lots, plausibility
+from lottrack.manufacturing.bag_codes import (
+    KitCodeGenerator,
+    checked_kit_code,
+    new_division,
+    new_kit_code,
+)
 from lottrack.manufacturing.counts import FINAL_PRODUCT, usable_count
-from lottrack.manufacturing.expansion import lot_site, lot_spec, passages_of
 from lottrack.manufacturing.harvests import harvest_row
+from lottrack.manufacturing.lots import lot_site, lot_spec, passages_of
 from lottrack.manufacturing.specifications import current_spec
 from lottrack.records.permissions import MASKED, Action, CurrentUser, allowed, authorize
 from lottrack.storage import audit
 from lottrack.storage.models import CustodyEvent, Dispensing, ProductUnit, Site, utcnow
 
-KIT_CODE_PREFIX = "K-"
-KIT_CODE_LENGTH = 8
-_KIT_CODE = re.compile(rf"{KIT_CODE_PREFIX}[{UNAMBIGUOUS_ALPHABET}]{{{KIT_CODE_LENGTH}}}")
 CRYOPRESERVED_SHELF_LIFE = dt.timedelta(days=5 * 365)
 """Shelf life of a cryopreserved bag. Specification v1 has no such item; five years (in
 vapour-phase liquid nitrogen) is a documented placeholder until the specification carries
@@ -51,14 +53,6 @@ TEMPERATURE_RANGE_C = (-200.0, 60.0)
 """Plausible storage/transport temperatures (liquid-nitrogen vapour to a warm room)."""
 MSC = "msc"
 AVAILABLE = "available"
-KitCodeGenerator = Callable[[Session], str]
-
-
-def new_kit_code(session: Session) -> str:
-    """A new blinded kit code: ``K-`` and 8 random characters of an unambiguous alphabet
-    (``secrets``; never sequential), unused so far. Identical in form for MSC and placebo
-    bags, so the code reveals nothing."""
-    return new_random_code(session, ProductUnit.kit_code, KIT_CODE_PREFIX, KIT_CODE_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -137,43 +131,11 @@ class FormulationResult:
     units: tuple[UnitInfo, ...]
 
 
-_DIVISION_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def new_division(session: Session, din: str, taken: set[str] | None = None) -> str:
-    """A random unused division (a letter and ``0``) for a bag of ``din``.
-
-    MSC and placebo bags draw from the same scheme, so a division reveals neither the
-    kind of a bag nor the order in which bags were made (blinding, design §7).
-    """
-    used = set(session.exec(select(ProductUnit.division).where(ProductUnit.din == din)).all())
-    used |= taken or set()
-    free = [f"{letter}0" for letter in _DIVISION_LETTERS if f"{letter}0" not in used]
-    if not free:
-        raise ValidationError(f"DIN {din}: every division is used.", field="Bags")
-    division = secrets.choice(free)
-    if taken is not None:
-        taken.add(division)
-    return division
-
-
 def _check_bags(bags: int) -> None:
     if isinstance(bags, bool) or not isinstance(bags, int) or not 1 <= bags <= MAX_BAGS:
         raise ValidationError(
             f"Bags: {bags!r} is not a number of bags; expected 1 to {MAX_BAGS}.", field="Bags"
         )
-
-
-def _kit_code(session: Session, generator: KitCodeGenerator, taken: set[str]) -> str:
-    code = generator(session)
-    exists = session.exec(select(ProductUnit.id).where(ProductUnit.kit_code == code)).first()
-    if not _KIT_CODE.fullmatch(code) or exists is not None or code in taken:
-        raise ValidationError(
-            f"Kit code: {code!r} is not a new kit code of the form {KIT_CODE_PREFIX}XXXXXXXX.",
-            field="Kit code",
-        )
-    taken.add(code)
-    return code
 
 
 def formulate(
@@ -276,7 +238,7 @@ def formulate(
             din=din,
             product_code=base + division,
             division=division,
-            kit_code=_kit_code(session, kit_code, taken),
+            kit_code=checked_kit_code(session, kit_code, taken),
             volume_ml=volume.value,
             volume_text=volume.text,
             concentration_per_ml=concentration,

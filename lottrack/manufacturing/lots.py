@@ -1,12 +1,15 @@
-"""The lot lifecycle (design §3): states, and the guards every manufacturing service uses."""
+"""The lot lifecycle (design §3): states, the lookups of a lot (its site, specification and
+passages) and the guards every manufacturing service uses."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from lottrack.facility.sites import site_row
+from lottrack.facility.subjects import subject_row
 from lottrack.kernel.errors import InvalidTransition, NotFound
 from lottrack.storage import audit
-from lottrack.storage.models import Lot
+from lottrack.storage.models import Lot, Passage, Site, Specification
 
 IN_PROCESS = "in-process"
 AWAITING_RELEASE = "awaiting-release"
@@ -39,6 +42,41 @@ def find_lot(session: Session, lot_number: str) -> Lot:
     if lot is None:
         raise NotFound(f'No lot "{lot_number}".')
     return lot
+
+
+def lot_site(session: Session, lot: Lot) -> Site:
+    """The site of the lot's subject (decimal separator, time zone, FIN, product codes)."""
+    return site_row(session, subject_row(session, lot.subject_id).site_id)
+
+
+def lot_spec(session: Session, lot: Lot) -> Specification:
+    """The specification version the lot was created under."""
+    spec = session.get(Specification, lot.spec_id)
+    if spec is None:
+        raise NotFound(f"Lot {lot.lot_number}: specification id {lot.spec_id} is missing.")
+    return spec
+
+
+def passages_of(session: Session, lot_id: int) -> list[Passage]:
+    """The lot's passages, P0 first."""
+    return list(
+        session.exec(
+            select(Passage).where(Passage.lot_id == lot_id).order_by(col(Passage.number))
+        ).all()
+    )
+
+
+def passage_row(session: Session, passage_id: int) -> Passage:
+    """A passage by id."""
+    passage = session.get(Passage, passage_id)
+    if passage is None:
+        raise NotFound(f"No passage with id {passage_id}.")
+    return passage
+
+
+def passage_label(number: int) -> str:
+    """``P0``, ``P1``, …: a passage as the lab names it."""
+    return f"P{number}"
 
 
 def require_status(lot: Lot, allowed: frozenset[str] | tuple[str, ...] | str, doing: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from lottrack.storage.audit import row_content
@@ -26,15 +27,44 @@ from lottrack.storage.models import (
     QCResult,
 )
 
-_LOT_EXCLUDED = {"status", "status_before_hold"}
-_UNIT_EXCLUDED = {"status", "status_reason", "thawed_at"}
+LOT_LIFECYCLE = frozenset({"status", "status_before_hold"})
+"""A lot's fields that change as it moves through its lifecycle, not as its record is
+entered or corrected: no signature covers them."""
+BAG_LIFECYCLE = frozenset({"status", "status_reason", "thawed_at"})
+"""A bag's lifecycle fields (its status and why, its thaw): no signature covers them."""
+LIFECYCLE_FIELDS = {"lot": LOT_LIFECYCLE, "product_unit": BAG_LIFECYCLE}
+"""The lifecycle fields by the table name the audit trail gives a record."""
 
 
-def _content(row: SQLModel, exclude: set[str] | None = None) -> dict[str, Any]:
+def record_rows(lot_id: Any) -> dict[str, tuple[Any, list[Any]]]:
+    """Where the rows of a lot's batch record are, voided ones and post-thaw counts
+    included: for each table (by the name the audit trail gives it), the id column and the
+    conditions that select the lot's rows; ``lot_id`` a value or a bind parameter.
+
+    A lot's audit trail and the release certificate's changes after first entry read the
+    events of these rows. :func:`lot_content`, what a release signature covers, reads the
+    rows themselves but leaves out post-thaw counts (made after release) and adds the
+    lot's investigations and deviations.
+    """
+    passages = sa_select(col(Passage.id)).where(col(Passage.lot_id) == lot_id)
+    counts = sa_select(col(CellCount.id)).where(col(CellCount.lot_id) == lot_id)
+    return {
+        "lot": (Lot.id, [col(Lot.id) == lot_id]),
+        "harvest": (Lot.harvest_id, [col(Lot.id) == lot_id]),
+        "passage": (Passage.id, [col(Passage.lot_id) == lot_id]),
+        "passage_reagent": (PassageReagent.id, [col(PassageReagent.passage_id).in_(passages)]),
+        "cell_count": (CellCount.id, [col(CellCount.lot_id) == lot_id]),
+        "count_replicate": (CountReplicate.id, [col(CountReplicate.count_id).in_(counts)]),
+        "qc_result": (QCResult.id, [col(QCResult.lot_id) == lot_id]),
+        "product_unit": (ProductUnit.id, [col(ProductUnit.lot_id) == lot_id]),
+    }
+
+
+def _content(row: SQLModel, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     table = row.__table__  # type: ignore[attr-defined]
     values = {c.name: getattr(row, c.name) for c in table.columns}
     content = row_content(table, values)
-    for key in exclude or ():
+    for key in exclude:
         content.pop(key, None)
     return content
 
@@ -81,14 +111,14 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
         select(ProductUnit).where(ProductUnit.lot_id == lot.id).order_by(col(ProductUnit.id))
     ).all()
     content = {
-        "lot": _content(lot, _LOT_EXCLUDED),
+        "lot": _content(lot, LOT_LIFECYCLE),
         "harvest": _content(harvest) if harvest else None,
         "passages": [_content(p) for p in passages],
         "passage_reagents": [_content(r) for r in reagents],
         "counts": [_content(c) for c in counts],
         "replicates": [_content(r) for r in replicates],
         "qc_results": [_content(q) for q in qc],
-        "units": [_content(u, _UNIT_EXCLUDED) for u in units],
+        "units": [_content(u, BAG_LIFECYCLE) for u in units],
     }
     # Investigations and deviations are part of what QA releases; a lot without any keeps
     # the content (and so the signatures) it had before they existed.

@@ -157,7 +157,7 @@ class VerifyReport:
         return not self.problems
 
 
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "seq",
     "at",
     "user_id",
@@ -171,6 +171,7 @@ _EVENT_COLUMNS = (
     "prev_hash",
     "hash",
 )
+"""The columns of an audit event that verifying reads, in the order it reads them."""
 
 
 def _check_chain(
@@ -187,7 +188,7 @@ def _check_chain(
     assert at_canonical is not None
     q = conn.dialect.identifier_preparer.quote
     sql = (
-        f"SELECT {', '.join(q(c) for c in _EVENT_COLUMNS)} FROM {q(EVENT_TABLE.name)} "
+        f"SELECT {', '.join(q(c) for c in EVENT_COLUMNS)} FROM {q(EVENT_TABLE.name)} "
         f"ORDER BY {q('seq')}"
     )
     escape, sha256 = _escape, hashlib.sha256

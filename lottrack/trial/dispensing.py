@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
-from lottrack.manufacturing.formulation import new_division, new_kit_code
+from lottrack.manufacturing.bag_codes import new_division, new_kit_code
 from lottrack.records import signatures
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.records.signatures import Credentials

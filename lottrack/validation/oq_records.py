@@ -24,7 +24,7 @@ from lottrack.storage.models import Dispensing, Infusion, ProductUnit, Signature
 from lottrack.trial import dispensing, ward
 from lottrack.validation.catalogue import Step, check, step
 from lottrack.validation.scratch import Scratch
-from lottrack.views.documents.builders import build_label_data
+from lottrack.views.documents.blinded_builders import build_label_data
 from lottrack.views.documents.data import DinText
 
 LABEL_IDENTIFIERS = frozenset(

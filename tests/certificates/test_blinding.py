@@ -17,7 +17,7 @@ from certificates.infusion import render_infusion
 from certificates.label import render_label
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
-from lottrack.views.documents.builders import build_infusion_data, build_label_data
+from lottrack.views.documents.blinded_builders import build_infusion_data, build_label_data
 from lottrack.views.documents.data import BagLabelData, InfusionCertificateData
 from lottrack.views.documents.issue import document_id_for
 from tests.certificates import records, samples

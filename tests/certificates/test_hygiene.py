@@ -32,8 +32,8 @@ def test_no_module_of_the_core_imports_reportlab_or_the_signer() -> None:
 
 def test_issuing_modules_load_no_renderer() -> None:
     code = (
-        "import lottrack.views.documents.builders, lottrack.views.documents.issue, "
-        "lottrack.cli.certificates"
+        "import lottrack.views.documents.builders, lottrack.views.documents.blinded_builders, "
+        "lottrack.views.documents.issue, lottrack.cli.certificates"
     )
     assert _loaded(code, ("reportlab", "pyhanko", "certificates", "textual")) == []
 

@@ -22,7 +22,7 @@ from lottrack.cli import app
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Certificate
-from lottrack.views.documents.builders import build_label_data
+from lottrack.views.documents.blinded_builders import build_label_data
 from lottrack.views.documents.data import BagLabelData
 from lottrack.views.documents.issue import document_id_for
 from tests.certificates import records, samples

@@ -10,13 +10,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lottrack.kernel.errors import ValidationError
+from lottrack.kernel.unit_names import ureg
 from lottrack.kernel.units import (
     MAX_INPUT_LENGTH,
     Dim,
     format_quantity,
     format_quantity_range,
     parse_quantity,
-    ureg,
 )
 
 # --- what technicians type -------------------------------------------------------------

@@ -31,7 +31,7 @@ from lottrack.storage.models import Dispensing, Lot, ProductUnit, Subject, utcno
 from lottrack.trial import allocation, export, ward
 from lottrack.views import listings
 from lottrack.views.documents import signing
-from lottrack.views.documents.builders import build_label_data, find_unit
+from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.certificates.pdftext import text as pdf_text
 from tests.conftest import PASSWORD
 from tests.factories import make_scenario

@@ -30,7 +30,7 @@ from lottrack.demo.scenario import Scenario
 from lottrack.facility import sites
 from lottrack.kernel.errors import ValidationError
 from lottrack.kernel.inputs import clean_paragraphs
-from lottrack.manufacturing import counts, expansion, formulation, qc, reagents
+from lottrack.manufacturing import counts, expansion, formulation, lots, qc, reagents
 from lottrack.manufacturing.counts import AutomatedReplicate, HemocytometerReplicate
 from lottrack.records.permissions import CurrentUser
 from lottrack.release import disposition
@@ -222,7 +222,7 @@ def _lot_in_process(sc: Scenario, *, passages: int) -> Made:
     if passages:
         sc.passages(lot, utcnow() - dt.timedelta(days=12) + dt.timedelta(hours=2), passages)
         with sc.db.reader() as s:
-            last = expansion.passages_of(s, lot)[-1]
+            last = lots.passages_of(s, lot)[-1]
         assert last.id is not None
         made.passage = last.id
     return made

@@ -21,7 +21,15 @@ from sqlmodel import SQLModel, col, select
 
 from lottrack.facility import sites, subjects
 from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.manufacturing import counts, expansion, formulation, harvests, lots, reagents
+from lottrack.manufacturing import (
+    counts,
+    expansion,
+    formulation,
+    harvests,
+    lots,
+    passage_table,
+    reagents,
+)
 from lottrack.manufacturing.counts import AutomatedReplicate, HemocytometerReplicate
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage import audit
@@ -326,8 +334,8 @@ def test_harvest_to_awaiting_release_is_recorded_and_audited(world: World) -> No
     assert re.fullmatch(r"K-[2-9A-HJKMNP-Z]{8}", bag.kit_code)
 
     with w.session() as s:
-        table = expansion.passage_table(s, w.qa, lot_id)
-        summary = expansion.lot_summary(s, w.tech, lot_id)
+        table = passage_table.passage_table(s, w.qa, lot_id)
+        summary = passage_table.lot_summary(s, w.tech, lot_id)
         bags = formulation.bags_of_lot(s, w.qa, lot_id)
     assert [r.label for r in table] == ["P0", "P1", "P2"]
     # Hand-computed: PD = log2(harvested / seeded); doubling time = hours / PD.
@@ -444,7 +452,7 @@ def test_people_without_the_role_are_refused(world: World) -> None:
         with w.session() as s, pytest.raises(PermissionDenied, match="needs the qa role"):
             reagents.release_reagent_lot(s, w.tech, w.reagent_ids[0])
         with w.session() as s, pytest.raises(PermissionDenied, match="view batch records"):
-            expansion.passage_table(s, w.clinician, lot_id)  # blinded staff see no counts
+            passage_table.passage_table(s, w.clinician, lot_id)  # blinded staff see no counts
         with w.session() as s, pytest.raises(PermissionDenied, match="manage sites"):
             sites.create_site(
                 s,

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
-from lottrack.manufacturing import counts, expansion, formulation, lots
+from lottrack.manufacturing import counts, expansion, formulation, lots, passage_table
 from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent
@@ -55,7 +55,7 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
         audit.set_actor(s, w.qa.id, w.qa.username)
         lots.set_status(s, lots.get_lot(s, lot_id), lots.RELEASED, "released (test)")
     with w.db.reader() as s:
-        p1 = expansion.passages_of(s, lot_id)[1]
+        p1 = lots.passages_of(s, lot_id)[1]
     assert p1.id is not None
     reason = "transcription error: batch sheet reads 1.6e8"
     with nothing_stored(w.db):
@@ -68,7 +68,7 @@ def test_a_correction_is_audited_and_sends_a_released_lot_back(world: World) -> 
     with w.session() as s:
         expansion.correct_passage(s, w.tech, p1.id, reason=reason, cells_harvested_text="1.6e8")
     with w.session() as s:
-        table = expansion.passage_table(s, w.tech, lot_id)
+        table = passage_table.passage_table(s, w.tech, lot_id)
         status = lots.get_lot(s, lot_id).status
     # P1: log2(1.6e8 / 1e7) = log2(16) = 4 doublings in 72 h → 18 h
     assert table[1].population_doublings == pytest.approx(4.0)

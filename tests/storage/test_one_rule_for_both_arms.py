@@ -25,7 +25,7 @@ from lottrack.storage.models import CustodyEvent, Dispensing, Infusion, ProductU
 from lottrack.trial import allocation, dispensing, export, ward
 from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
-from lottrack.views.documents.builders import build_label_data, find_unit
+from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.conftest import verify_ok
 from tests.factories import make_scenario
 
@@ -234,20 +234,7 @@ def _at_bedside(sc: Scenario, sequence: str) -> tuple[int, int]:
     """Period 1 dispensed, verified and identity-checked; (dispensing id, infusion id)."""
     _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
     dispensing_id = sc.dispense(v1, msc_bag=_period1_bag(sequence, bag))
-    nurse = sc.cast.who("clinician")
-    with sc.db.reader() as s:
-        view = ward.ward_visit(s, nurse, v1)
-    assert view.kit_code is not None
-    with sc.db.session() as s:
-        infusion_id = ward.bedside_check(
-            s,
-            nurse,
-            visit_id=v1,
-            subject_code=view.subject_code,
-            date_of_birth=view.date_of_birth,
-            kit_code=view.kit_code,
-        )
-    return dispensing_id, infusion_id
+    return dispensing_id, sc.bedside_check(v1)
 
 
 def test_the_use_by_is_checked_again_when_the_infusion_starts(sc: Scenario) -> None:

@@ -61,6 +61,7 @@ _CORE = (
     "lottrack.demo.scenario",
     "lottrack.views.documents.issue",
     "lottrack.views.documents.builders",
+    "lottrack.views.documents.blinded_builders",
     "lottrack.manufacturing.formulation",
     "lottrack.release.disposition",
 )
@@ -82,7 +83,7 @@ def freeze_core(mp: pytest.MonkeyPatch, at: dt.datetime = FROZEN_UTC) -> None:
             if session.exec(select(column).where(column == text)).first() is None:
                 return text
 
-    mp.setattr("lottrack.manufacturing.formulation.new_random_code", code)
+    mp.setattr("lottrack.manufacturing.bag_codes.new_random_code", code)
 
 
 @dataclass

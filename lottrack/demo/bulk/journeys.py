@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from lottrack.demo.bulk import manufacturing as mfg
 from lottrack.demo.bulk import pharmacy as ph
 from lottrack.demo.bulk import quality
+from lottrack.demo.bulk import release as rel
 from lottrack.demo.bulk.batch import Batch
 from lottrack.demo.bulk.facility import Facility
 from lottrack.demo.bulk.manufacturing import HOUR, MINUTE, Made, Reagents, Row
@@ -127,7 +128,7 @@ class Trip:
         )
         results = {code: self.rng.choice(options) for code, options in QC_CHOICES.items()}
         chosen = {k: v for k, v in {**results, **(qc or {})}.items() if v is not None}
-        mfg.qc(self.b, self.fac, made, formulated + 30 * MINUTE, chosen, kg)
+        rel.qc(self.b, self.fac, made, formulated + 30 * MINUTE, chosen, kg)
         return made, scale
 
     def harvested(self, collected: dt.datetime) -> Made:
@@ -165,7 +166,7 @@ class Trip:
 
     def release(self, made: Made, at: dt.datetime) -> None:
         """QA releases the lot (``Scenario.release``)."""
-        mfg.decide(
+        rel.decide(
             self.b, self.fac, made, lots.RELEASED, at, "batch record reviewed; all results conform"
         )
 
@@ -244,7 +245,7 @@ def _quarantined(t: Trip, formulated: dt.datetime) -> None:
         impact="Under assessment: the cells may have been stressed.",
         corrective_action="Incubator 2 taken out of service; its alarm threshold checked.",
     )
-    mfg.decide(
+    rel.decide(
         t.b,
         t.fac,
         made,
@@ -271,7 +272,7 @@ def _rejected(t: Trip, formulated: dt.datetime) -> None:
     made, scale = t.made_lot(formulated, qc={"sterility": growth})
     sterility = t.fac.spec_items["sterility"].id
     first = next(r for r in made.qc if r["spec_item_id"] == sterility)
-    mfg.qc(
+    rel.qc(
         t.b,
         t.fac,
         made,
@@ -288,7 +289,7 @@ def _rejected(t: Trip, formulated: dt.datetime) -> None:
         formulated + 3 * DAY + HOUR,
         conclusion="Growth confirmed on the retained sample; no assignable laboratory error.",
     )
-    mfg.decide(
+    rel.decide(
         t.b,
         t.fac,
         made,
@@ -308,14 +309,14 @@ def _exceptional(t: Trip, formulated: dt.datetime) -> None:
         conclusion="Assay controls and instrument within limits; no "
         "assignable laboratory error. CD105 93.5 % stands.",
     )
-    mfg.decide(
+    rel.decide(
         t.b,
         t.fac,
         made,
         lots.RELEASED_EXCEPTIONAL,
         formulated + 50 * MINUTE,
         "CD105 marginally below specification; clinical need",
-        mfg.Exceptional(
+        rel.Exceptional(
             physician_request="Dr. M. Weber, written request of today: no alternative "
             "treatment; proceed with the subject's own cells.",
             risk_evaluation="CD105 93.5 % against ≥ 95 %; identity otherwise confirmed "

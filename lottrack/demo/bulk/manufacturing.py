@@ -1,5 +1,5 @@
 """Bulk steps of the batch record: subject, harvest with its DIN, lot, passages, counts,
-formulation, QC and the QA decision.
+formulation and custody (QC and the QA decision: :mod:`lottrack.demo.bulk.release`).
 
 Each function mirrors the service of the same name (``subjects.register_subject``,
 ``harvests.record_harvest``, ``expansion.record_passage`` …): the same rows, the same
@@ -12,14 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import random
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlmodel import Session
-
-from lottrack.demo.bulk import quality
 from lottrack.demo.bulk.batch import Batch
 from lottrack.demo.bulk.facility import Facility, Person, require
 from lottrack.facility.dins import MAX_SEQUENCE
@@ -28,19 +25,10 @@ from lottrack.kernel import calc
 from lottrack.kernel.isbt128 import format_din
 from lottrack.kernel.units import Dim, format_number
 from lottrack.manufacturing import lots
+from lottrack.manufacturing.bag_codes import DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.manufacturing.counts import FINAL_PRODUCT, HEMOCYTOMETER, PASSAGE_HARVEST
 from lottrack.manufacturing.expansion import LOT_PREFIX
-from lottrack.manufacturing.formulation import (
-    _DIVISION_LETTERS,
-    CRYOPRESERVED_SHELF_LIFE,
-    KIT_CODE_LENGTH,
-    KIT_CODE_PREFIX,
-    MSC,
-    _temperature,
-)
-from lottrack.manufacturing.qc import QC_OPEN
-from lottrack.release.batch_record import lot_content
-from lottrack.storage.models import Lot
+from lottrack.manufacturing.formulation import CRYOPRESERVED_SHELF_LIFE, MSC, _temperature
 
 Row = dict[str, Any]
 MINUTE = dt.timedelta(minutes=1)
@@ -365,7 +353,7 @@ def formulate(
     base = validate_product_code(
         fac.site.product_code_msc, "MSC product code of the site", autologous=True
     )[:6]
-    division = f"{secrets.choice(_DIVISION_LETTERS)}0"  # random, as the services draw it
+    division = f"{secrets.choice(DIVISION_LETTERS)}0"  # random, as the services draw it
     life = (
         CRYOPRESERVED_SHELF_LIFE
         if cryopreserve
@@ -404,144 +392,6 @@ def formulate(
     b.step(made.tech.actor)
     b.update("lot", lot, "formulated; awaiting QA release", status=lots.AWAITING_RELEASE)
     return made.bag
-
-
-def qc(
-    b: Batch,
-    fac: Facility,
-    made: Made,
-    at: dt.datetime,
-    results: Mapping[str, str],
-    weight_kg: float,
-    *,
-    retest_of: Row | None = None,
-    reason: str = "",
-) -> None:
-    """``qc.record_result`` for each result (or a retest of ``retest_of``, with its
-    ``reason``, in the investigation that result opened); conformity computed by the
-    specification, endotoxin against K × weight ÷ bag volume; a first result out of
-    specification opens an investigation."""
-    require(made.lot["status"] in QC_OPEN, "QC results need a lot in process or awaiting")
-    assert made.bag is not None
-    limit = calc.endotoxin_limit(weight_kg, made.bag["volume_ml"]).limit_eu_per_ml
-    out = []
-    for i, (code, text) in enumerate(results.items()):
-        item = fac.spec_items[code]
-        require(
-            retest_of is None or retest_of["spec_item_id"] == item.id,
-            "a retest repeats a result of the same test",
-        )
-        judged = fac.judged(code, text, limit if item.kind == "endotoxin" else None)
-        b.step(made.tech.actor)
-        out.append(
-            b.add(
-                "qc_result",
-                {
-                    "lot_id": made.lot["id"],
-                    "spec_item_id": item.id,
-                    "value_text": text.strip(),
-                    "value_num": judged.value_num,
-                    "value_cat": judged.value_cat,
-                    "unit": judged.unit,
-                    "limit_text": judged.limit_text,
-                    "method": "per SOP",
-                    "tested_at": at,
-                    "tester_id": made.tech.id,
-                    "conforms": judged.conforms,
-                    "retest_of_id": retest_of["id"] if retest_of else None,
-                    "created_at": at + (10 + 2 * i) * MINUTE,
-                },
-            )
-        )
-        if retest_of is not None:
-            quality.add_retest(b, retest_of, out[-1], reason)
-        elif judged.conforms is False:
-            quality.open_investigation(b, made.tech, out[-1], item)
-    made.qc = (*made.qc, *out)
-
-
-@dataclass(frozen=True)
-class Exceptional:
-    """The Part IV §11.5 records of an exceptional release."""
-
-    physician_request: str
-    risk_evaluation: str
-    physician_acceptance: str
-
-
-def decide(
-    b: Batch,
-    fac: Facility,
-    made: Made,
-    decision: str,
-    at: dt.datetime,
-    justification: str,
-    exceptional: Exceptional | None = None,
-) -> Row:
-    """``disposition.release`` / ``release_exceptional`` / ``reject`` / ``quarantine``:
-    signature over the batch record, the decision, the lot's new status."""
-    qa, lot = fac.who("qa"), made.lot
-    require(lot["status"] == lots.AWAITING_RELEASE, f"lot {lot['lot_number']} is not awaiting")
-    recorders = {lot["created_by"], made.tech.id}
-    require(qa.id not in recorders, "the releaser recorded steps of the lot")
-    if decision in lots.RELEASED_STATES:
-        required = [i for i in fac.spec_items.values() if i.required]
-        given = {r["spec_item_id"]: r for r in made.qc}  # the latest result of each test
-        require(all(i.id in given for i in required), "a required QC result is missing")
-        failing = [i for i in required if given[i.id]["conforms"] is False]
-        require(
-            bool(failing) == (decision == lots.RELEASED_EXCEPTIONAL),
-            "normal release needs conforming results; exceptional release needs a "
-            "result out of specification",
-        )
-    meaning = {lots.REJECTED: "rejected", lots.QUARANTINED: "reviewed"}.get(decision, "released")
-    lot_id = lot["id"]
-
-    def content(session: Session) -> Mapping[str, Any]:
-        row = session.get(Lot, lot_id)
-        assert row is not None
-        return lot_content(session, row)
-
-    b.step(qa.actor)
-    signature = b.sign(
-        {
-            "signer_id": qa.id,
-            "printed_name": qa.full_name,
-            "meaning": meaning,
-            "signed_at": at,
-            "record_type": "lot",
-            "record_id": lot_id,
-        },
-        content,
-    )
-    b.step(qa.actor)
-    row = b.add(
-        "disposition",
-        {
-            "lot_id": lot_id,
-            "decision": decision,
-            "justification": justification,
-            "decided_at": at + 2 * SECOND,
-            "decided_by": qa.id,
-            "signature_id": signature["id"],
-            "previous_status": lot["status"],
-            "physician_request": exceptional.physician_request if exceptional else None,
-            "risk_evaluation": exceptional.risk_evaluation if exceptional else None,
-            "physician_acceptance": exceptional.physician_acceptance if exceptional else None,
-            "sponsor_notified_at": at - 20 * MINUTE if exceptional else None,
-        },
-    )
-    changes: dict[str, Any] = {"status": decision}
-    if decision == lots.QUARANTINED:
-        changes["status_before_hold"] = lot["status"]
-    b.step(qa.actor)
-    b.update(
-        "lot",
-        lot,
-        f"QA {decision} (signature #{signature['id']}): {justification or decision}",
-        **changes,
-    )
-    return row
 
 
 def custody(

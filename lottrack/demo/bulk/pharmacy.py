@@ -23,7 +23,7 @@ from lottrack.demo.bulk.manufacturing import MINUTE, SECOND, Made, Row
 from lottrack.kernel import calc
 from lottrack.kernel.units import Dim, format_quantity
 from lottrack.manufacturing import lots
-from lottrack.manufacturing.formulation import _DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
+from lottrack.manufacturing.bag_codes import DIVISION_LETTERS, KIT_CODE_LENGTH, KIT_CODE_PREFIX
 from lottrack.storage.models import Dispensing
 from lottrack.trial.allocation import MSC, PLACEBO, arm_for, arm_name
 from lottrack.trial.dispense_checks import dose_detail
@@ -170,7 +170,7 @@ def dispense(
     if placebo_media is not None:
         require(placebo_media["expiry"] >= at.date(), "the suspension media has expired")
         taken = {msc["division"]}
-        division = secrets.choice([f"{x}0" for x in _DIVISION_LETTERS if f"{x}0" not in taken])
+        division = secrets.choice([f"{x}0" for x in DIVISION_LETTERS if f"{x}0" not in taken])
         b.step(pharmacist.actor)
         unit = b.add(
             "product_unit",

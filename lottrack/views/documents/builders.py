@@ -1,11 +1,11 @@
-"""Build the data objects of the documents (design §9) from the records.
+"""Build the data objects of the documents (design §9) from the records: the release
+certificate here, with what every builder reads alike (a row, the site's facility, names,
+a signature's manifestation); the blinded documents in
+:mod:`lottrack.views.documents.blinded_builders`.
 
 Each builder authorizes the person, reads the records in the caller's session, derives
 what the document states (population doublings, signature validity, changes after first
 entry) and returns a frozen data object; the renderers compute nothing.
-
-The blinded builders read the bag but copy nothing into the document that differs by
-arm: no kind, no lot or reagent lot, no product code or division, no cell count or dose.
 """
 
 from __future__ import annotations
@@ -25,19 +25,13 @@ from lottrack.manufacturing import deviations, investigations, lots, qc
 from lottrack.manufacturing.formulation import BLINDED_STATUSES, bag_name
 from lottrack.records import signatures
 from lottrack.records.permissions import MASKED, Action, CurrentUser, authorize
-from lottrack.release import disposition
+from lottrack.release import batch_record, disposition
 from lottrack.storage import settings
 from lottrack.storage.models import (
     AuditEvent,
-    CellCount,
-    CountReplicate,
-    Dispensing,
-    DispensingCheck,
     Harvest,
-    Infusion,
     Lot,
     Passage,
-    PassageReagent,
     ProductUnit,
     QCResult,
     Site,
@@ -45,21 +39,15 @@ from lottrack.storage.models import (
     SpecItem,
     Subject,
     User,
-    Visit,
 )
-from lottrack.trial.dispensing import blinded_use_by
-from lottrack.trial.ward import administration_content
 from lottrack.views.documents.data import (
-    BagLabelData,
     BagLine,
-    BedsideCheck,
     DinText,
     DispositionInfo,
     ExceptionalRelease,
     Facility,
     GrowthPoint,
     HarvestInfo,
-    InfusionCertificateData,
     PassageLine,
     QCLine,
     QualityRecordLine,
@@ -70,19 +58,8 @@ from lottrack.views.documents.data import (
 RELEASE_PRODUCT_NAME = (
     "Autologous bone-marrow mesenchymal stromal cells (MSC), suspension for intravenous infusion"
 )
-BLINDED_PRODUCT_NAME = (
-    "Blinded investigational product (MSC or placebo), suspension for intravenous infusion"
-)
-"""The only product name blinded documents print, whatever the bag holds."""
-UNLABELLABLE = frozenset({"destroyed", "expired"})
 R = TypeVar("R")
 
-# What a release signature covers (lottrack.release.batch_record.lot_content) minus the fields
-# that legitimately change after release; a change to anything else is release-relevant.
-_EXCLUDED_FIELDS: dict[str, frozenset[str]] = {
-    "lot": frozenset({"status", "status_before_hold"}),
-    "product_unit": frozenset({"status", "status_reason", "thawed_at"}),
-}
 _ENTITY_NAMES = {
     "lot": "Lot",
     "harvest": "Harvest",
@@ -98,22 +75,25 @@ _ENTITY_NAMES = {
 # --------------------------------------------------------------------------- shared
 
 
-def _get(session: Session, model: type[R], row_id: int | None, what: str) -> R:
+def get_row(session: Session, model: type[R], row_id: int | None, what: str) -> R:
+    """The row of ``model`` with ``row_id``; NotFound names it as ``what``."""
     row = session.get(model, row_id) if row_id is not None else None
     if row is None:
         raise NotFound(f"No {what} with id {row_id}.")
     return row
 
 
-def _site_of(session: Session, subject: Subject) -> Site:
-    return _get(session, Site, subject.site_id, "site")
+def site_of(session: Session, subject: Subject) -> Site:
+    """The subject's site."""
+    return get_row(session, Site, subject.site_id, "site")
 
 
 def _facility(site: Site) -> Facility:
     return Facility(site.name, site.address, site.fin)
 
 
-def _site_fields(site: Site) -> dict[str, Any]:
+def site_fields(site: Site) -> dict[str, Any]:
+    """What every document takes from the site: its facility, time zone, decimal separator."""
     return {
         "facility": _facility(site),
         "timezone": site.timezone,
@@ -126,7 +106,8 @@ def _local(site: Site, moment: dt.datetime) -> str:
     return moment.astimezone(zoneinfo.ZoneInfo(site.timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def _names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+def full_names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """The full names of these users, by id."""
     ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
@@ -134,7 +115,8 @@ def _names(session: Session, user_ids: Iterable[int | None]) -> dict[int, str]:
     return {u.id: u.full_name for u in users if u.id is not None}
 
 
-def _manifestation(view: signatures.SignatureView) -> SignatureManifestation:
+def manifestation(view: signatures.SignatureView) -> SignatureManifestation:
+    """A signature as a document prints it: printed name, meaning, time, validity."""
     return SignatureManifestation(
         view.printed_name, view.meaning, view.meaning_text, view.signed_at, view.valid
     )
@@ -189,28 +171,12 @@ def _passages(session: Session, lot_id: int) -> tuple[list[PassageLine], list[Gr
 def _record_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
     """Ids of every row of the lot's batch record, voided ones included."""
 
-    def ids(stmt: Any) -> list[int]:
-        return [i for i in session.exec(stmt).all() if i is not None]
+    def ids(column: Any, where: list[Any]) -> list[int]:
+        return [i for i in session.exec(select(column).where(*where)).all() if i is not None]
 
-    passages = ids(select(Passage.id).where(Passage.lot_id == lot.id))
-    counts = ids(select(CellCount.id).where(CellCount.lot_id == lot.id))
     return {
-        "lot": [lot.id or 0],
-        "harvest": [lot.harvest_id],
-        "passage": passages,
-        "passage_reagent": ids(
-            select(PassageReagent.id).where(col(PassageReagent.passage_id).in_(passages))
-        )
-        if passages
-        else [],
-        "cell_count": counts,
-        "count_replicate": ids(
-            select(CountReplicate.id).where(col(CountReplicate.count_id).in_(counts))
-        )
-        if counts
-        else [],
-        "qc_result": ids(select(QCResult.id).where(QCResult.lot_id == lot.id)),
-        "product_unit": ids(select(ProductUnit.id).where(ProductUnit.lot_id == lot.id)),
+        entity: ids(column, where)
+        for entity, (column, where) in batch_record.record_rows(lot.id).items()
     }
 
 
@@ -246,10 +212,10 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
             .where(QCResult.lot_id == lot.id)
         ).all()
     )
-    names = _names(session, (e.user_id for e in events))
+    names = full_names(session, (e.user_id for e in events))
     lines = []
     for event in events:
-        excluded = _EXCLUDED_FIELDS.get(event.entity, frozenset())
+        excluded = batch_record.LIFECYCLE_FIELDS.get(event.entity, frozenset())
         changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
         changed = [
             f"{field} {_shown(old)} → {_shown(new)}"
@@ -359,10 +325,10 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int) -> Relea
             f"is {lot.status}; a certificate is issued for a released "
             "lot only."
         )
-    harvest = _get(session, Harvest, lot.harvest_id, "harvest")
-    subject = _get(session, Subject, lot.subject_id, "subject")
-    spec = _get(session, Specification, lot.spec_id, "specification")
-    site = _site_of(session, subject)
+    harvest = get_row(session, Harvest, lot.harvest_id, "harvest")
+    subject = get_row(session, Subject, lot.subject_id, "subject")
+    spec = get_row(session, Specification, lot.spec_id, "specification")
+    site = site_of(session, subject)
     history = disposition.history(session, who, lot_id)
     current = _current_decision(history, lot)
     records = None
@@ -386,7 +352,7 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int) -> Relea
         settings.get_float(session, "dose_max_cells_per_kg"),
     )
     return ReleaseCertificateData(
-        **_site_fields(site),
+        **site_fields(site),
         product_name=RELEASE_PRODUCT_NAME,
         lot_number=lot.lot_number,
         din=DinText.of(harvest.din),
@@ -419,196 +385,8 @@ def build_release_data(session: Session, who: CurrentUser, lot_id: int) -> Relea
             exceptional_records=records,
         ),
         changed_after_first_entry=tuple(changes_after_first_entry(session, lot, site)),
-        signatures=tuple(_manifestation(v.signature) for v in history if v.signature is not None),
+        signatures=tuple(manifestation(v.signature) for v in history if v.signature is not None),
         bags=tuple(_bags(session, who, lot_id, window)),
         dose_min_cells_per_kg=window.min,
         dose_max_cells_per_kg=window.max,
-    )
-
-
-# ------------------------------------------------------------------------ blinded
-
-
-def _dispensing_signature(
-    session: Session, signature_id: int | None, dispensing: Dispensing
-) -> SignatureManifestation | None:
-    if signature_id is None:
-        return None
-    signature = session.get(signatures.Signature, signature_id)
-    if signature is None:
-        return None
-    # The pharmacy service defines what its signatures cover.
-    from lottrack.trial.dispensing import dispensing_content
-
-    return _manifestation(signatures.view(signature, dispensing_content(session, dispensing)))
-
-
-def _release_reference(session: Session, dispensing: Dispensing) -> str:
-    """How the product's release was confirmed, worded alike for both arms (the check's
-    detail names a lot or a reagent lot, so it is never printed)."""
-    passed = {
-        c.stage
-        for c in session.exec(
-            select(DispensingCheck).where(
-                DispensingCheck.dispensing_id == dispensing.id,
-                DispensingCheck.number == 2,
-                col(DispensingCheck.passed).is_(True),
-            )
-        ).all()
-    }
-    if "prepare" not in passed:
-        raise LotTrackError(
-            "The dispensing of this infusion has no passed release check; "
-            "no certificate is issued.",
-            title="Release not confirmed",
-        )
-    second = (
-        "and at second verification" if "verify" in passed else "(second verification not recorded)"
-    )
-    return f"Release status confirmed by the pharmacy at dispensing (check 2) {second}"
-
-
-def build_infusion_data(
-    session: Session, who: CurrentUser, infusion_id: int
-) -> InfusionCertificateData:
-    """The infusion certificate of one infusion (blinded)."""
-    authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
-    infusion = _get(session, Infusion, infusion_id, "infusion")
-    dispensing = _get(session, Dispensing, infusion.dispensing_id, "dispensing")
-    visit = _get(session, Visit, dispensing.visit_id, "visit")
-    unit = _get(session, ProductUnit, dispensing.unit_id, "bag")
-    subject = _get(session, Subject, visit.subject_id, "subject")
-    if unit.subject_id != subject.id:
-        raise LotTrackError(
-            "The bag of this infusion belongs to another subject than the "
-            "visit (chain of identity); no certificate is issued.",
-            title="Chain of identity broken",
-        )
-    site = _site_of(session, subject)
-    names = _names(session, (infusion.identity_checked_by, infusion.administered_by))
-    week = 0 if visit.period == 1 else settings.get_int(session, "period2_week")
-    return InfusionCertificateData(
-        **_site_fields(site),
-        subject_code=subject.code,
-        date_of_birth=subject.date_of_birth,
-        visit_period=visit.period,
-        visit_week=week,
-        kit_code=unit.kit_code,
-        din=DinText.of(unit.din),
-        product_name=BLINDED_PRODUCT_NAME,
-        volume_ml=unit.volume_ml,
-        expires_at=blinded_use_by(dispensing, unit),
-        storage=unit.storage,
-        release_reference=_release_reference(session, dispensing),
-        dose_verification=_dispensing_signature(
-            session, dispensing.prepared_signature_id, dispensing
-        ),
-        second_verification=_dispensing_signature(
-            session, dispensing.verified_signature_id, dispensing
-        ),
-        bedside_check=BedsideCheck(
-            ("subject code", "date of birth"),
-            unit.kit_code,
-            names.get(infusion.identity_checked_by, "unknown"),
-            infusion.identity_checked_at,
-        ),
-        infusion_started_at=infusion.started_at,
-        infusion_ended_at=infusion.ended_at,
-        administered_by=(
-            names.get(infusion.administered_by) if infusion.administered_by is not None else None
-        ),
-        administration=_administration_signature(session, infusion),
-        reactions=infusion.reactions,
-        reaction_grade=infusion.reaction_grade,
-    )
-
-
-def _administration_signature(
-    session: Session, infusion: Infusion
-) -> SignatureManifestation | None:
-    """The ``administered`` signature as it stands now against the infusion record."""
-    signature = (
-        session.get(signatures.Signature, infusion.signature_id)
-        if infusion.signature_id is not None
-        else None
-    )
-    if signature is None:
-        return None
-    return _manifestation(
-        signatures.view(
-            signature,
-            administration_content(
-                infusion,
-                ended_at=infusion.ended_at,
-                reactions=infusion.reactions,
-                grade=infusion.reaction_grade,
-            ),
-        )
-    )
-
-
-BLINDED_BAG_REFERENCE = (
-    "give the kit code that the dispensed visit shows (blinded staff "
-    "reach a bag only through its dispensed visit)"
-)
-
-
-def _no_dispensed_bag(text: str) -> NotFound:
-    return NotFound(f'No dispensed bag "{text}": {BLINDED_BAG_REFERENCE}.')
-
-
-def find_unit(session: Session, who: CurrentUser, text: str) -> int:
-    """A bag's id from its kit code (or, for the unblinded pharmacy, its id).
-
-    Blinded staff reach a bag only through a dispensed visit: a bag id, a kit code that
-    does not exist and a kit code of a bag not dispensed yet are refused in the same words,
-    so that nobody can tell MSC bags (which exist before dispensing) from anything else.
-    """
-    authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
-    text = text.strip()
-    if who.unblinded and text.isdigit():
-        return int(text)
-    unit_id = session.exec(
-        select(ProductUnit.id).where(ProductUnit.kit_code == text.upper())
-    ).first()
-    if unit_id is not None and (who.unblinded or _dispensing_of(session, unit_id)):
-        return unit_id
-    if who.unblinded:
-        raise NotFound(f'No bag with kit code "{text}".')
-    raise _no_dispensed_bag(text)
-
-
-def _dispensing_of(session: Session, unit_id: int) -> Dispensing | None:
-    return session.exec(select(Dispensing).where(Dispensing.unit_id == unit_id)).first()
-
-
-def build_label_data(session: Session, who: CurrentUser, unit_id: int) -> BagLabelData:
-    """The label of one bag (blinded); blinded staff only of a dispensed bag."""
-    authorize(session, who, Action.ISSUE_BLINDED_DOCUMENTS)
-    unit = session.get(ProductUnit, unit_id)
-    dispensing = _dispensing_of(session, unit_id) if unit is not None else None
-    if not who.unblinded and dispensing is None:
-        raise _no_dispensed_bag(f"#{unit_id}")
-    unit = _get(session, ProductUnit, unit_id, "bag")
-    if unit.status in UNLABELLABLE:
-        raise InvalidTransition(f"Cannot label bag {unit.kit_code}: it is {unit.status}.")
-    if dispensing is None:
-        raise InvalidTransition(
-            f"Cannot label bag {unit.kit_code} yet: the blinded label is "
-            "printed when the bag is dispensed (it carries the dispensing's "
-            "use-by time)."
-        )
-    subject = _get(session, Subject, unit.subject_id, "subject")
-    site = _site_of(session, subject)
-    return BagLabelData(
-        **_site_fields(site),
-        din=DinText.of(unit.din),
-        product_code=unit.product_code,
-        product_name=BLINDED_PRODUCT_NAME,
-        subject_code=subject.code,
-        date_of_birth=subject.date_of_birth,
-        volume_ml=unit.volume_ml,
-        expires_at=blinded_use_by(dispensing, unit),
-        storage_temperature=unit.storage,
-        kit_code=unit.kit_code,
     )

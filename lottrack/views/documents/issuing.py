@@ -17,11 +17,8 @@ from sqlmodel import Session
 from lottrack.kernel.errors import ValidationError
 from lottrack.kernel.private_files import private_dir
 from lottrack.records.permissions import CurrentUser
-from lottrack.views.documents.builders import (
-    build_infusion_data,
-    build_label_data,
-    build_release_data,
-)
+from lottrack.views.documents.blinded_builders import build_infusion_data, build_label_data
+from lottrack.views.documents.builders import build_release_data
 from lottrack.views.documents.data import DocumentData
 from lottrack.views.documents.issue import IssuedDocument, Renderer, issue
 

@@ -34,17 +34,19 @@ from lottrack.views.listings.history import (
 )
 from lottrack.views.listings.pages import (
     MAX_PAGE,
-    REVIEW_STATES,
     SORTS,
     LotPage,
     LotRow,
+    lot_page,
+    open_note,
+)
+from lottrack.views.listings.worklists import (
+    REVIEW_STATES,
     NextStep,
     ReviewItem,
     WorkItem,
     lot_next_step,
-    lot_page,
     next_step,
-    open_note,
     recordable,
     review_queue,
     technician_worklist,

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from lottrack.facility.sites import site_zone
 from lottrack.manufacturing import investigations, lots, qc, specifications
-from lottrack.manufacturing.expansion import lot_site, lot_spec
+from lottrack.manufacturing.lots import lot_site, lot_spec
 from lottrack.manufacturing.reagents import RELEASED
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import Harvest, Lot, Passage, ReagentLot, Site, Subject, utcnow

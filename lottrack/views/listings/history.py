@@ -24,6 +24,7 @@ from lottrack.records.permissions import (
     authorize,
     authorize_session_read,
 )
+from lottrack.release.batch_record import BAG_LIFECYCLE, LOT_LIFECYCLE, record_rows
 from lottrack.storage import fastsql
 from lottrack.storage.models import (
     AuditEvent,
@@ -33,9 +34,7 @@ from lottrack.storage.models import (
     Dispensing,
     Disposition,
     Harvest,
-    Lot,
     Passage,
-    PassageReagent,
     ProductUnit,
     QCResult,
     Signature,
@@ -46,9 +45,6 @@ from lottrack.views.listings.record_names import (
     reference_keys,
     with_references_named,
 )
-
-_STATUS_FIELDS = frozenset({"status", "status_before_hold"})
-"""Lifecycle fields: changing them moves the lot on; it does not correct a record."""
 
 # ------------------------------------------------------------------- a lot's records
 
@@ -313,18 +309,9 @@ def _trail_statement() -> fastsql.AnySelect:
     def ids(column: Any, *where: Any) -> Any:
         return sa_select(cast(column, String)).where(*where)
 
-    passages = sa_select(col(Passage.id)).where(col(Passage.lot_id) == lot_id)
-    counts = sa_select(col(CellCount.id)).where(col(CellCount.lot_id) == lot_id)
     units = sa_select(col(ProductUnit.id)).where(col(ProductUnit.lot_id) == lot_id)
     records = {
-        "lot": ids(Lot.id, col(Lot.id) == lot_id),
-        "harvest": ids(Lot.harvest_id, col(Lot.id) == lot_id),
-        "passage": ids(Passage.id, col(Passage.lot_id) == lot_id),
-        "passage_reagent": ids(PassageReagent.id, col(PassageReagent.passage_id).in_(passages)),
-        "cell_count": ids(CellCount.id, col(CellCount.lot_id) == lot_id),
-        "count_replicate": ids(CountReplicate.id, col(CountReplicate.count_id).in_(counts)),
-        "qc_result": ids(QCResult.id, col(QCResult.lot_id) == lot_id),
-        "product_unit": ids(ProductUnit.id, col(ProductUnit.lot_id) == lot_id),
+        **{entity: ids(column, *where) for entity, (column, where) in record_rows(lot_id).items()},
         "custody_event": ids(CustodyEvent.id, col(CustodyEvent.unit_id).in_(units)),
         "disposition": ids(Disposition.id, col(Disposition.lot_id) == lot_id),
         "signature": ids(
@@ -362,7 +349,7 @@ def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
     if action == "void":
         return True
     return action == "update" and any(
-        old not in (None, "") and field not in _STATUS_FIELDS
+        old not in (None, "") and field not in LOT_LIFECYCLE
         for field, (old, _new) in changes.items()
     )
 
@@ -410,13 +397,10 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     return out
 
 
-_BAG_LIFECYCLE = frozenset({"status", "status_reason", "thawed_at"})
-
-
 def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
     """A bag event's changes as a blinded reader sees them: kit code masked, lifecycle
     fields dropped; None when nothing else changed (the event is left out)."""
-    kept = {k: v for k, v in changes.items() if k not in _BAG_LIFECYCLE}
+    kept = {k: v for k, v in changes.items() if k not in BAG_LIFECYCLE}
     if not kept:
         return None
     if "kit_code" in kept:

@@ -1,15 +1,8 @@
-"""Read-only listings for the pharmacy and the ward screens (design §5, §7, §8).
-
-Nothing here writes. Every function authorizes first and returns frozen plain data.
-
-* The pharmacy (unblinded) gets the visits due with their arm, a visit with its current
-  weight, the subject's available MSC bags and the suspension-media lots, the dispensings
-  awaiting second verification, and a dry run of the §8 checks (:func:`preview_dispensing`,
-  :func:`preview_verification`) built from the dispensing service's own check functions,
-  so the screen shows exactly what signing would find.
-* The ward (blinded) gets patients and visits built on :func:`lottrack.trial.ward.
-  ward_visit`: identical for MSC and placebo visits apart from identifiers and times, in
-  an order that never depends on the arm.
+"""What the unblinded pharmacy reads (design §5, §8): the visits due with their arm, a
+visit with its current weight, the subject's available MSC bags and the suspension-media
+lots, the dispensings awaiting second verification, and a dry run of the §8 checks
+(:func:`preview_dispensing`, :func:`preview_verification`) built from the dispensing
+service's own check functions, so the screen shows exactly what signing would find.
 """
 
 from __future__ import annotations
@@ -27,7 +20,6 @@ from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import settings
 from lottrack.storage.models import (
     Allocation,
-    Certificate,
     Dispensing,
     Infusion,
     Lot,
@@ -38,46 +30,14 @@ from lottrack.storage.models import (
     Visit,
     utcnow,
 )
-from lottrack.trial import allocation, dispensing, visits, ward
+from lottrack.trial import allocation, dispensing
 from lottrack.trial.dispensing import SUSPENSION_MEDIA, CheckOutcome
-
-# ------------------------------------------------------------------------- shared
+from lottrack.trial.listings.common import WeightInfo, current_weight, document_copies, visit_row
 
 
 def din_text(din: str) -> str:
     """A DIN as people read it, check character last: ``A9999 25 000012 X``."""
     return str(parse_din(din))
-
-
-@dataclass(frozen=True)
-class WeightInfo:
-    """A subject's current weight and whether a dispensing may use it (§5)."""
-
-    weight_kg: float
-    weight_text: str
-    measured_at: dt.datetime
-    age_days: float
-    max_age_days: float
-    fresh: bool
-    warning: str | None
-    """The plausibility warning (outside 30–200 kg), or None."""
-
-
-def _weight(session: Session, subject_id: int, now: dt.datetime) -> WeightInfo | None:
-    row = visits.current_weight(session, subject_id, now)
-    if row is None:
-        return None
-    max_age = settings.get_float(session, "weight_max_age_days")
-    age = calc.weight_age(row.measured_at, now, max_age_days=max_age)
-    return WeightInfo(
-        row.weight_kg,
-        row.weight_text,
-        row.measured_at,
-        age.age_days,
-        max_age,
-        age.fresh,
-        calc.check_weight(row.weight_kg).warning,
-    )
 
 
 def _names(session: Session, *user_ids: int | None) -> dict[int, str]:
@@ -86,14 +46,6 @@ def _names(session: Session, *user_ids: int | None) -> dict[int, str]:
         return {}
     rows = session.exec(select(User.id, User.full_name).where(col(User.id).in_(ids))).all()
     return {i: n for i, n in rows if i is not None}
-
-
-def _visit(session: Session, visit_id: int) -> Visit:
-    # the statement the dispensing checks read it with: a read sends it once (#18)
-    visit = session.exec(select(Visit).where(Visit.id == visit_id)).first()
-    if visit is None:
-        raise NotFound(f"No visit with id {visit_id}.")
-    return visit
 
 
 # ------------------------------------------------------------------ pharmacy: lists
@@ -342,22 +294,7 @@ def _dispensed(session: Session, visit_id: int) -> DispensedBag | None:
         d.verified_at,
         d.dose_cells_per_kg,
         infusion,
-        _copies(session, "label", "product_unit", d.unit_id),
-    )
-
-
-def _copies(session: Session, kind: str, record_type: str, record_id: int) -> int:
-    """How many times a document of a record was issued."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(Certificate)
-            .where(
-                Certificate.kind == kind,
-                Certificate.record_type == record_type,
-                Certificate.record_id == record_id,
-            )
-        ).one()
+        document_copies(session, "label", "product_unit", d.unit_id),
     )
 
 
@@ -365,7 +302,7 @@ def pharmacy_visit(session: Session, who: CurrentUser, visit_id: int) -> Pharmac
     """One visit as the pharmacy prepares it (unblinded: shows the arm)."""
     authorize(session, who, Action.DISPENSE)
     authorize(session, who, Action.VIEW_ALLOCATION)
-    visit = _visit(session, visit_id)
+    visit = visit_row(session, visit_id)
     subject = session.get(Subject, visit.subject_id)
     assert subject is not None and visit.id is not None
     sequence = _arms(session, {visit.subject_id}).get(visit.subject_id)
@@ -379,7 +316,7 @@ def pharmacy_visit(session: Session, who: CurrentUser, visit_id: int) -> Pharmac
         visit.planned_date,
         visit.status,
         allocation.arm_for(sequence, visit.period) if sequence else None,
-        _weight(session, visit.subject_id, now),
+        current_weight(session, visit.subject_id, now),
         settings.get_float(session, "weight_max_age_days"),
         _bags(session, visit.subject_id),
         _media(session, now.date()),
@@ -457,167 +394,7 @@ def preview_verification(
     d = session.get(Dispensing, dispensing_id)
     if d is None:
         raise NotFound(f"No dispensing with id {dispensing_id}.")
-    visit = _visit(session, d.visit_id)
+    visit = visit_row(session, d.visit_id)
     unit = session.get(ProductUnit, d.unit_id)
     assert unit is not None
     return dispensing.verification_checks(session, visit, unit, d, utcnow())
-
-
-# -------------------------------------------------------------------- ward (blinded)
-
-
-WARD_STATES = (
-    "waiting for the pharmacy",
-    "awaiting second verification",
-    "ready for bedside check",
-    "identity checked",
-    "infusing",
-    "infused",
-)
-"""Every state the ward sees; the same words for both arms."""
-
-
-def ward_state(view: ward.WardVisit) -> str:
-    """The one-line state of a visit on the ward (never depends on the arm)."""
-    if view.kit_code is None:
-        return WARD_STATES[0]
-    if view.verified_at is None:
-        return WARD_STATES[1]
-    if view.infusion_id is None:
-        return WARD_STATES[2]
-    if view.started_at is None:
-        return WARD_STATES[3]
-    if view.ended_at is None:
-        return WARD_STATES[4]
-    return WARD_STATES[5]
-
-
-@dataclass(frozen=True)
-class WardRow:
-    """One line of the ward's list: a visit, or a patient without visits."""
-
-    subject_code: str
-    initials: str
-    visit_id: int | None
-    period: int | None
-    planned_date: dt.date | None
-    state: str
-    unblinded: bool
-    subject_id: int = 0
-    """The subject (a weight is recorded for it, with or without a visit)."""
-
-
-@dataclass(frozen=True)
-class WardPage:
-    """A page of patients (by subject code) with their visits."""
-
-    rows: tuple[WardRow, ...]
-    total_patients: int
-    offset: int
-    limit: int
-
-
-def ward_patients(
-    session: Session, who: CurrentUser, *, offset: int = 0, limit: int = 50
-) -> WardPage:
-    """Patients and their visits for blinded staff, by subject code then period."""
-    authorize(session, who, Action.RECORD_INFUSION)
-    total = session.exec(select(func.count()).select_from(Subject)).one()
-    subjects = session.exec(
-        select(Subject).order_by(col(Subject.code)).offset(max(offset, 0)).limit(max(limit, 1))
-    ).all()
-    rows: list[WardRow] = []
-    for subject in subjects:
-        views = ward.ward_visits(session, who, subject_id=subject.id)
-        flagged = subject.unblinded_at is not None
-        if not views:
-            rows.append(
-                WardRow(
-                    subject.code,
-                    subject.initials,
-                    None,
-                    None,
-                    None,
-                    "no visit scheduled",
-                    flagged,
-                    subject.id or 0,
-                )
-            )
-        for v in sorted(views, key=lambda v: v.period):
-            rows.append(
-                WardRow(
-                    subject.code,
-                    subject.initials,
-                    v.visit_id,
-                    v.period,
-                    v.planned_date,
-                    ward_state(v),
-                    flagged,
-                    subject.id or 0,
-                )
-            )
-    return WardPage(tuple(rows), int(total), offset, limit)
-
-
-@dataclass(frozen=True)
-class WardVisitDetail:
-    """One visit at the bedside: the blinded view, the state and the current weight."""
-
-    visit: ward.WardVisit
-    subject_id: int
-    state: str
-    weight: WeightInfo | None
-    certificate_copies: int
-    """How often the infusion certificate was issued (a further issue is a reprint)."""
-    stop: str | None = None
-    """Why the bag must not be infused now (past its use-by, its lot no longer released),
-    while the bedside check or the start is next; the same words for both arms."""
-
-
-def ward_visit_detail(session: Session, who: CurrentUser, visit_id: int) -> WardVisitDetail:
-    """The ward screen of one visit (blinded; identical for both arms)."""
-    view = ward.ward_visit(session, who, visit_id)
-    subject_id = _visit(session, visit_id).subject_id
-    copies = (
-        _copies(session, "infusion", "infusion", view.infusion_id)
-        if view.infusion_id is not None
-        else 0
-    )
-    state = ward_state(view)
-    now = utcnow()
-    stop = ward.bag_stop(session, visit_id, now) if state in WARD_STATES[2:4] else None
-    return WardVisitDetail(view, subject_id, state, _weight(session, subject_id, now), copies, stop)
-
-
-# ------------------------------------------------------------------- investigators
-
-
-@dataclass(frozen=True)
-class SubjectRef:
-    """A subject as the unblinding screen names it."""
-
-    subject_id: int
-    code: str
-    date_of_birth: dt.date
-    unblinded_at: dt.datetime | None
-
-
-def subject_for_unblinding(session: Session, who: CurrentUser, code: str) -> SubjectRef:
-    """Find a subject by code for an emergency unblinding (investigators only)."""
-    authorize(session, who, Action.UNBLIND)
-    text = " ".join(code.split()).upper()
-    subject = session.exec(select(Subject).where(Subject.code == text)).first()
-    if subject is None or subject.id is None:
-        raise NotFound(f'No subject with code "{text}".')
-    return SubjectRef(subject.id, subject.code, subject.date_of_birth, subject.unblinded_at)
-
-
-def unblinded_subjects(session: Session, who: CurrentUser) -> list[SubjectRef]:
-    """Subjects flagged as unblinded, in the order they were unblinded (no allocation)."""
-    authorize(session, who, Action.UNBLIND)
-    rows = session.exec(
-        select(Subject)
-        .where(col(Subject.unblinded_at).is_not(None))
-        .order_by(col(Subject.unblinded_at))
-    ).all()
-    return [SubjectRef(s.id or 0, s.code, s.date_of_birth, s.unblinded_at) for s in rows]
