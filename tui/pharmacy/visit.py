@@ -26,7 +26,7 @@ from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
 from lottrack.records.signatures import Credentials
 from lottrack.storage.db import Database
-from lottrack.trial import dispensing, listings, visits
+from lottrack.trial import dispensing, listings
 from lottrack.trial.dispensing import CheckOutcome, DispensingResult, PlaceboPreparation
 from lottrack.trial.listings import DispensingPreview, PharmacyVisit
 from lottrack.views.documents.issue import IssuedDocument
@@ -40,7 +40,6 @@ from tui.common.trial_screen import (
 )
 from tui.dialogs.moment import MomentModal
 from tui.dialogs.reason import ReasonModal
-from tui.dialogs.weight import WeightEntry, WeightModal
 from tui.pharmacy.checks import CheckList
 from tui.pharmacy.choice import Choice, PreviewReady, choices_of, dose_lines, preview_of
 from tui.pharmacy.documents import issue_label, label_path, label_printer
@@ -389,35 +388,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
     def action_weight(self) -> None:
         """Record a weight of the subject."""
         v = self.visit
-        if v is None:
-            return
-        who, subject_id = self.who, v.subject_id
-
-        def typed(entry: WeightEntry | None) -> None:
-            if entry is None:
-                return
-            self.write(
-                lambda s: visits.record_weight(
-                    s,
-                    who,
-                    subject_id=subject_id,
-                    weight_text=entry.weight_text,
-                    measured_at=entry.measured_at,
-                    confirm_implausible=entry.confirmed,
-                ),
-                self._weighed,
-            )
-
-        self.app.push_screen(WeightModal(v.subject_code, self.ctx.clock), typed)
-
-    def _weighed(self, recorded: visits.WeightRecorded) -> None:
-        text = f"Weight {format_quantity(recorded.weight_kg, Dim.MASS)} recorded."
-        self.status(
-            text + (f" {recorded.warning}" if recorded.warning else ""),
-            error=bool(recorded.warning),
-            success=not recorded.warning,
-        )
-        self.action_reload()
+        if v is not None:
+            self.record_weight(v.subject_id, v.subject_code, self.action_reload)
 
     def action_thaw(self) -> None:
         """Record the thaw of the highlighted cryopreserved bag."""
