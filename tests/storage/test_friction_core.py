@@ -24,7 +24,7 @@ from lottrack.trial import allocation
 from lottrack.views import listings
 from lottrack.views.listings.audit_log import BLINDED, AuditQuery, audit_log
 from lottrack.views.listings.record_names import record_names
-from tests.factories import make_scenario
+from tests.factories import checked_at_bedside, make_scenario
 
 
 @pytest.fixture
@@ -207,18 +207,7 @@ def test_an_infusion_end_is_checked_before_the_signature(sc: Scenario) -> None:
     sc.weight(subject, "70 kg", utcnow())
     sc.dispense(visit, msc_bag=bag)
     nurse = sc.cast.who("clinician")
-    with sc.db.reader() as s:
-        view = ward.ward_visit(s, nurse, visit)
-    assert view.kit_code is not None
-    with sc.db.session() as s:
-        infusion_id = ward.bedside_check(
-            s,
-            nurse,
-            visit_id=visit,
-            subject_code=view.subject_code,
-            date_of_birth=view.date_of_birth,
-            kit_code=view.kit_code,
-        )
+    infusion_id = checked_at_bedside(sc, visit)
     with sc.db.reader() as s, pytest.raises(InvalidTransition, match="start of the infusion"):
         ward.check_infusion_end(s, nurse, infusion_id, ended_at=utcnow())
     with sc.db.session() as s:
