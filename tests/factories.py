@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from lottrack.demo.scenario import Cast, Scenario
+from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
+from lottrack.storage.models import utcnow
+from lottrack.trial import ward
 from tests.conftest import PASSWORD
 
 ROLES = {
@@ -30,3 +34,48 @@ def make_scenario(
         people[key] = make_user(*roles, username=key)
         passwords[key] = PASSWORD
     return Scenario.create(db, Cast(people, passwords))
+
+
+def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, int]:
+    """A new subject ``code`` whose lot is released in one cryopreserved bag (formulated
+    4 h ago), thawed ``thawed_ago``; (subject id, bag id)."""
+    subject = sc.subject(code, dt.date(1970, 1, 1))
+    now = utcnow()
+    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
+    sc.passages(lot_id, now - dt.timedelta(days=13))
+    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
+    sc.final_count(lot_id, now - dt.timedelta(hours=5))
+    with sc.db.session() as s:
+        made = formulation.formulate(
+            s,
+            sc.cast.who("technician"),
+            lot_id=lot_id,
+            volume_text="50 mL",
+            storage="vapour-phase LN2",
+            cryopreserve=True,
+            formulated_at=now - dt.timedelta(hours=4),
+        )
+    bag = made.units[0].id
+    sc.qc(lot_id, now - dt.timedelta(hours=3))
+    sc.release(lot_id)
+    with sc.db.session() as s:
+        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - thawed_ago)
+    return subject, bag
+
+
+def checked_at_bedside(sc: Scenario, visit_id: int) -> int:
+    """The ward's identity check of a dispensed visit, with the subject code, date of birth
+    and kit code the ward's view shows; the infusion id."""
+    nurse = sc.cast.who("clinician")
+    with sc.db.reader() as s:
+        view = ward.ward_visit(s, nurse, visit_id)
+    assert view.kit_code is not None
+    with sc.db.session() as s:
+        return ward.bedside_check(
+            s,
+            nurse,
+            visit_id=visit_id,
+            subject_code=view.subject_code,
+            date_of_birth=view.date_of_birth,
+            kit_code=view.kit_code,
+        )

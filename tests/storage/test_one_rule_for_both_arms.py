@@ -27,7 +27,7 @@ from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
 from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
+from tests.factories import checked_at_bedside, make_scenario, thawed_bag
 
 MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
 ARMS = {MSC_FIRST: "TLS-301", PLACEBO_FIRST: "TLS-302"}
@@ -295,41 +295,10 @@ def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) 
     """A bag thawed 25 min before dispensing: 65 min after the thaw (limit 60) it cannot
     start, in the words a placebo bag past its use-by gets."""
     nurse = sc.cast.who("clinician")
-    subject = sc.subject("TLS-311", dt.date(1970, 1, 1))
-    now = utcnow()
-    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
-    sc.passages(lot_id, now - dt.timedelta(days=13))
-    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
-    sc.final_count(lot_id, now - dt.timedelta(hours=5))
-    with sc.db.session() as s:
-        made = formulation.formulate(
-            s,
-            sc.cast.who("technician"),
-            lot_id=lot_id,
-            volume_text="50 mL",
-            storage="vapour-phase LN2",
-            cryopreserve=True,
-            formulated_at=now - dt.timedelta(hours=4),
-        )
-    bag = made.units[0].id
-    sc.qc(lot_id, now - dt.timedelta(hours=3))
-    sc.release(lot_id)
-    with sc.db.session() as s:
-        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - dt.timedelta(minutes=5))
-    v1, _ = sc.enrol(subject, MSC_FIRST, now.date())
+    subject, bag = thawed_bag(sc, "TLS-311", dt.timedelta(minutes=5))
+    v1, _ = sc.enrol(subject, MSC_FIRST, utcnow().date())
     sc.dispense(v1, msc_bag=bag)
-    with sc.db.reader() as s:
-        view = ward.ward_visit(s, nurse, v1)
-    assert view.kit_code is not None
-    with sc.db.session() as s:
-        infusion_id = ward.bedside_check(
-            s,
-            nurse,
-            visit_id=v1,
-            subject_code=view.subject_code,
-            date_of_birth=view.date_of_birth,
-            kit_code=view.kit_code,
-        )
+    infusion_id = checked_at_bedside(sc, v1)
     with sc.db.session() as s:  # as if the thaw was 65 minutes ago
         pharm = sc.cast.who("pharmacist")
         audit.set_actor(s, pharm.id, pharm.username)

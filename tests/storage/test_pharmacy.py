@@ -43,7 +43,7 @@ from lottrack.storage.models import (
 )
 from lottrack.trial import allocation, dispensing, export, ward
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
+from tests.factories import make_scenario, thawed_bag
 
 MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
 
@@ -172,28 +172,8 @@ def test_an_expired_bag_is_refused(sc: Scenario) -> None:
 
 
 def test_a_bag_thawed_too_long_ago_is_refused(sc: Scenario) -> None:
-    subject = sc.subject("TLS-206", dt.date(1970, 1, 1))
-    now = utcnow()
-    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
-    sc.passages(lot_id, now - dt.timedelta(days=13))
-    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
-    sc.final_count(lot_id, now - dt.timedelta(hours=5))
-    with sc.db.session() as s:
-        made = formulation.formulate(
-            s,
-            sc.cast.who("technician"),
-            lot_id=lot_id,
-            volume_text="50 mL",
-            storage="vapour-phase LN2",
-            cryopreserve=True,
-            formulated_at=now - dt.timedelta(hours=4),
-        )
-    bag = made.units[0].id
-    sc.qc(lot_id, now - dt.timedelta(hours=3))
-    sc.release(lot_id)
-    with sc.db.session() as s:
-        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - dt.timedelta(minutes=90))
-    v1, _ = sc.enrol(subject, MSC_FIRST, now.date())
+    subject, bag = thawed_bag(sc, "TLS-206", dt.timedelta(minutes=90))
+    v1, _ = sc.enrol(subject, MSC_FIRST, utcnow().date())
     message = _refusal(sc, v1, unit_id=bag)
     assert re.search(
         r"check 3 \(not expired\) failed: thawed 9\d min ago; the limit is 60 min", message

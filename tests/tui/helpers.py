@@ -7,6 +7,7 @@ import contextvars
 import datetime as dt
 import io
 from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
@@ -15,7 +16,8 @@ from textual import events
 from textual.app import App
 from textual.message_pump import MessagePump
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.screen import Screen
+from textual.widgets import DataTable, Input
 from textual.worker import WorkerCancelled
 
 from lottrack.demo import database as demo
@@ -127,6 +129,29 @@ async def login(pilot: Pilot[None], username: str, password: str | None = None) 
     await pilot.press("enter")
     await pilot.pause()
     await type_text(pilot, PASSWORDS[username] if password is None else password)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def login_and_open(
+    pilot: Pilot[None], username: str, screen: Screen[Any], *keys: str
+) -> None:
+    """Log in as ``username``, open ``screen`` over the home screen, then press each of
+    ``keys`` (a tab's number, a form's key), waiting for the screen after each."""
+    await login(pilot, username)
+    pilot.app.push_screen(screen)
+    await settle(pilot)
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def filter_audit(pilot: Pilot[None], box: str, text: str) -> None:
+    """On the audit screen, type ``text`` in the filter box ``box`` (``record``,
+    ``person``, ``since`` …) and apply the filter with Enter."""
+    pilot.app.screen.query_one(f"#audit-{box}", Input).focus()
+    await pilot.pause()
+    await type_text(pilot, text)
     await pilot.press("enter")
     await settle(pilot)
 

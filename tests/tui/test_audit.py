@@ -6,11 +6,11 @@ import re
 
 import pytest
 from sqlalchemy import text
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 
 from lottrack.storage import audit
 from lottrack.storage.db import Database
-from tests.tui.helpers import login, screen_text, settle, shown, type_text
+from tests.tui.helpers import filter_audit, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.home import HomeScreen
 from tui.qa.audit import AuditScreen
@@ -82,11 +82,7 @@ async def test_an_event_s_moments_read_in_the_site_zone(app: LotTrackApp) -> Non
         await login(pilot, "qa")
         await pilot.press("a")
         await settle(pilot)
-        app.screen.query_one("#audit-record", Input).focus()
-        await pilot.pause()
-        await type_text(pilot, "Harvest of TLS-001")
-        await pilot.press("enter")
-        await settle(pilot)
+        await filter_audit(pilot, "record", "Harvest of TLS-001")
         table = app.screen.query_one("#audit-events", DataTable)
         assert table.row_count >= 1
         table.focus()

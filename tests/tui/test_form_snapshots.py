@@ -16,7 +16,7 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import User
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, settle
+from tests.tui.helpers import frozen_clock, login, login_and_open, settle
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
 from tui.manufacturing.lot_detail import LotDetailScreen
@@ -53,11 +53,7 @@ def test_lot_form(
     db, ids = _lots(tmp_path, monkeypatch)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "tech")
-        pilot.app.push_screen(LotDetailScreen(ids["TLS-105"]))
-        await settle(pilot)
-        await pilot.press(key)
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-105"]), key)
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 

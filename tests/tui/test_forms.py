@@ -29,7 +29,15 @@ from lottrack.storage.models import (
     User,
 )
 from tests.conftest import verify_ok
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
+from tests.tui.helpers import (
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+    type_text,
+)
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
 from tui.home import HomeScreen
@@ -254,9 +262,7 @@ async def test_a_passage_after_formulation_is_refused_with_the_rule(
     lot_id = ids["TLS-105"]  # counted, ready to formulate
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(lot_id))
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(lot_id))
         form = await opened(pilot, "p", PassageSeedForm)
         assert "P2" in shown(app, "#passage-number")
         # Meanwhile another terminal formulates the lot.

@@ -16,7 +16,16 @@ from lottrack.records import accounts
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import Allocation, AuditEvent, Lot, User, WeightMeasurement
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
+from tests.tui.helpers import (
+    filter_audit,
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+    type_text,
+)
 from tests.tui.lot_data import private_copy
 from tui.app import LotTrackApp, make_app
 from tui.dialogs.confirm import ConfirmModal
@@ -239,31 +248,17 @@ async def test_the_audit_screen_lists_and_filters_events_with_record_names(
         assert isinstance(app.screen, AuditScreen)
         assert "Audit trail intact" in screen_text(app)
         assert "newest first" in shown(app, "#audit-count")
-        box = app.screen.query_one("#audit-record", Input)
-        box.focus()
-        await pilot.pause()
-        await type_text(pilot, "Passage P1 of L-A999926000012")
-        await pilot.press("enter")
-        await settle(pilot)
+        await filter_audit(pilot, "record", "Passage P1 of L-A999926000012")
         text = screen_text(app)
         assert "Passage P1 of" in text
         assert "passage 1" not in text.casefold().replace("passage p1", "")
         table = app.screen.query_one("#audit-events", DataTable)
         assert table.row_count >= 2  # inserted, then its harvest recorded
-        person = app.screen.query_one("#audit-person", Input)
-        person.focus()
-        await pilot.pause()
-        await type_text(pilot, "nobody-by-that-name")
-        await pilot.press("enter")
-        await settle(pilot)
+        await filter_audit(pilot, "person", "nobody-by-that-name")
         assert shown(app, "#audit-count") == "No event matches."
-        person.value = ""
+        app.screen.query_one("#audit-person", Input).value = ""
         app.screen.query_one("#audit-record", Input).value = ""
-        app.screen.query_one("#audit-since", Input).focus()
-        await pilot.pause()
-        await type_text(pilot, "14.03.2025")
-        await pilot.press("enter")
-        await settle(pilot)
+        await filter_audit(pilot, "since", "14.03.2025")
         assert 'From: "14.03.2025" is not a date' in shown(app, "#audit-count")
 
 
@@ -272,11 +267,7 @@ async def test_a_bag_s_values_are_blinded_on_the_audit_screen(app: LotTrackApp) 
         await login(pilot, "admin")
         await pilot.press("a")
         await settle(pilot)
-        app.screen.query_one("#audit-record", Input).focus()
-        await pilot.pause()
-        await type_text(pilot, "Bag")
-        await pilot.press("enter")
-        await settle(pilot)
+        await filter_audit(pilot, "record", "Bag")
         table = app.screen.query_one("#audit-events", DataTable)
         assert table.row_count > 0
         records = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
@@ -302,11 +293,7 @@ async def test_an_area_is_echoed_as_typed(lots_db: tuple[Database, dict[str, int
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-101"]))
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-101"]), "p")
         assert isinstance(app.screen, PassageSeedForm)
         app.screen.query_one("#area").query_one(Input).focus()
         await pilot.pause()
@@ -323,11 +310,7 @@ async def test_batch_record_tables_fit_80_columns(lots_db: tuple[Database, dict[
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), "3")
         header = next(line for line in screen_text(app).splitlines() if "Counted" in line)
         for title in ("Of", "Viable/mL", "Viab.", "CV", "Flag", "By"):
             assert title in header

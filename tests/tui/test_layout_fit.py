@@ -16,7 +16,15 @@ from lottrack.manufacturing import qc
 from lottrack.storage.db import Database
 from lottrack.storage.models import CellCount, CountReplicate
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, until
+from tests.tui.helpers import (
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+    until,
+)
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import LotTrackApp, make_app
@@ -68,11 +76,7 @@ async def test_qc_test_names_wrap_between_words(lots_db: tuple[Database, dict[st
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), "4")
         table = app.screen.query_one("#lot-qc", DataTable)
         names = [str(table.get_row_at(n)[0]).splitlines() for n in range(table.row_count)]
         sterility = next(lines for lines in names if lines[0] == "Sterility")
@@ -90,11 +94,7 @@ async def test_qc_cells_keep_their_words_whole_and_use_the_room_there_is(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=size) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), "4")
         table = app.screen.query_one("#lot-qc", DataTable)
         rows = [[str(c) for c in table.get_row_at(n)] for n in range(table.row_count)]
     with db.reader() as s:
@@ -122,11 +122,7 @@ async def test_a_qc_note_is_read_in_whole_words_at_80_columns(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-103"]))
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-103"]), "4")
         table = app.screen.query_one("#lot-qc", DataTable)
         notes = [str(table.get_row_at(n)[-1]) for n in range(table.row_count)]
         note = next(text for text in notes if "investigation" in text)
@@ -160,11 +156,7 @@ async def test_every_passage_column_and_the_reagent_lots_show_at_80_columns(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), "2")
         lines = screen_text(app).splitlines()
         header = next(line for line in lines if "Seeded" in line)
         for title in ("Harvested", "Viab.", "PD", "cPD", "DT h", "Per cm²"):
@@ -225,11 +217,7 @@ async def test_a_long_reagent_lot_wraps_in_the_passage_form(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "tech")
-        app.push_screen(LotDetailScreen(ids["TLS-101"]))
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-101"]), "p")
         text = screen_text(app)
         assert "…" not in text
         assert "Human platelet lysate PL-0412 (supplement)" in " ".join(text.split()), text

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.helpers import frozen_clock, login, settle, type_text
+from tests.tui.helpers import frozen_clock, login, login_and_open, settle, type_text
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
 from tui.manufacturing.forms.count import CountForm
@@ -43,11 +43,7 @@ def test_lot_detail_passages(snap_compare: Compare, tmp_path: Path, size: tuple[
     db, ids = private_copy(tmp_path)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "tech")
-        pilot.app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("2")
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), "2")
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
@@ -57,9 +53,7 @@ def test_lot_detail_overview(snap_compare: Compare, tmp_path: Path) -> None:
     db, ids = private_copy(tmp_path)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "tech")
-        pilot.app.push_screen(LotDetailScreen(ids["TLS-101"]))
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-101"]))
 
     assert snap_compare(
         make_app(db, clock=frozen_clock), terminal_size=(80, 24), run_before=run_before
@@ -93,9 +87,7 @@ def test_qa_review_out_of_specification(snap_compare: Compare, tmp_path: Path) -
     db, ids = private_copy(tmp_path)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "qa")
-        pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
-        await settle(pilot)
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-103"]))
 
     assert snap_compare(
         make_app(db, clock=frozen_clock), terminal_size=(80, 24), run_before=run_before

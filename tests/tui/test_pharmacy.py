@@ -267,6 +267,29 @@ async def test_a_wrong_signature_password_asks_again(trial: Trial) -> None:
     assert count(db, AuditEvent, AuditEvent.action == "dispense-refused") == 0
 
 
+async def test_an_unusual_weight_is_recorded_with_its_warning_as_on_the_ward(
+    trial: Trial,
+) -> None:
+    db, _ = trial
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "pharm")
+        await pilot.press("enter")  # the first visit due: TLS-101, period 1
+        await settle(pilot)
+        assert isinstance(app.screen, PharmacyVisitScreen)
+        await pilot.press("w")
+        await pilot.pause()
+        await type_text(pilot, "25 kg")
+        await pilot.press("enter")  # outside 30–200 kg: the dialog asks to confirm first
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app, "#trial-status").startswith(
+            "Weight 25 kg recorded. Warning: Weight 25 kg is outside the usual 30–200 kg"
+        )
+        assert shown(app, "#pv-weight").startswith("Weight: 25 kg, measured 2025-03-14 09:30 CET")
+
+
 def _who(session: Session, username: str) -> CurrentUser:
     user = session.exec(select(User).where(col(User.username) == username)).one()
     return CurrentUser.of(user)

@@ -15,7 +15,15 @@ from lottrack.manufacturing import lots
 from lottrack.storage.db import Database
 from lottrack.storage.models import Disposition, Lot, Signature, User
 from tests.conftest import verify_ok
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, shown, type_text
+from tests.tui.helpers import (
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+    type_text,
+)
 from tests.tui.lot_data import PASSWORDS, private_copy
 from tui.app import make_app
 from tui.dialogs.signature import SignatureModal
@@ -125,9 +133,7 @@ async def test_out_of_specification_is_flagged_and_released_under_exception(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "qa")
-        app.push_screen(QAReviewScreen(ids["TLS-103"]))
-        await settle(pilot)
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-103"]))
         review = app.screen
         assert shown(app, "#review-readiness").startswith(
             "OUT OF SPECIFICATION: Viability, fresh final product 75 % (limit ≥ 80 %)"
@@ -178,11 +184,7 @@ async def test_a_released_lot_shows_its_valid_signature(
     db, ids = lots_db
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "qa")
-        app.push_screen(QAReviewScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press("3")
-        await settle(pilot)
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-104"]), "3")
         table = app.screen.query_one("#review-decisions", DataTable)
         row = [" ".join(str(c).split()) for c in table.get_row_at(0)]  # wrapped cells
         assert row[1:5] == [

@@ -17,7 +17,15 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import Deviation, Investigation, InvestigationRetest, User
 from tests.conftest import verify_ok
-from tests.tui.helpers import PASSWORDS, frozen_clock, login, screen_text, settle, shown
+from tests.tui.helpers import (
+    PASSWORDS,
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+)
 from tests.tui.lot_data import private_copy
 from tests.tui.test_corrections import open_lot
 from tests.tui.test_forms import fill, opened, save
@@ -134,9 +142,7 @@ async def test_qa_closes_the_investigation_and_the_deviation_with_signatures(
         )
     app = make_app(db, clock=frozen_clock)
     async with app.run_test(size=(100, 30)) as pilot:
-        await login(pilot, "qa")
-        app.push_screen(QAReviewScreen(lot_id))
-        await settle(pilot)
+        await login_and_open(pilot, "qa", QAReviewScreen(lot_id))
         assert "r Release" not in screen_text(app).splitlines()[-1]
         await pilot.press("n")
         await settle(pilot)

@@ -11,7 +11,7 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import Certificate, Lot
 from lottrack.views.documents.issue import verify_file
 from lottrack.views.documents.signing import ensure_facility_key
-from tests.tui.helpers import login, settle
+from tests.tui.helpers import login_and_open, settle
 from tui.app import LotTrackApp
 from tui.manufacturing.lot_detail import LotDetailScreen
 
@@ -29,11 +29,7 @@ async def test_qa_issues_and_reprints_a_release_certificate(
         assert lot is not None
         assert lot.id is not None
     async with app.run_test(size=(120, 40)) as pilot:
-        await login(pilot, "qa")
-        app.push_screen(LotDetailScreen(lot.id))
-        await settle(pilot)
-        await pilot.press("d")
-        await settle(pilot)
+        await login_and_open(pilot, "qa", LotDetailScreen(lot.id), "d")
         first = tmp_path / "docs" / f"release-{lot.lot_number}.pdf"
         assert first.exists()
         await pilot.press("d")  # again: a reprint needs a reason

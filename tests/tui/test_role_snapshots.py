@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from lottrack.storage.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, settle, tables_painted, until
+from tests.tui.helpers import frozen_clock, login, login_and_open, settle, tables_painted, until
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
@@ -46,11 +46,7 @@ def test_lot_detail_tab(
     db, ids = _lots(tmp_path, monkeypatch)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "tech")
-        pilot.app.push_screen(LotDetailScreen(ids["TLS-104"]))
-        await settle(pilot)
-        await pilot.press(tab)
-        await settle(pilot)
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]), tab)
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 
@@ -63,9 +59,7 @@ def test_qa_home_and_review(
     db, ids = _lots(tmp_path, monkeypatch)
 
     async def run_before(pilot: Pilot[None]) -> None:
-        await login(pilot, "qa")
-        pilot.app.push_screen(QAReviewScreen(ids["TLS-103"]))
-        await settle(pilot)
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-103"]))
 
     assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
 

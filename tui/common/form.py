@@ -22,7 +22,7 @@ from lottrack.kernel.errors import LotTrackError
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
-from tui.dialogs.confirm import ConfirmModal
+from tui.dialogs.confirm import dismiss_or_ask
 from tui.unsaved import KeepsTypedInput
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.moment_input import MomentField
@@ -304,23 +304,11 @@ class FormScreen(KeepsTypedInput, AppScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         """Close without saving; typed input is thrown away only once the person says so."""
-        if not self.has_unsaved_input():
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmModal(
-                "Discard what you typed?",
-                f"{self.FORM_TITLE}: nothing has been saved. Leave "
-                "the form and throw away what you typed?",
-                yes="Discard",
-                no="Keep editing",
-            ),
-            answered,
+        dismiss_or_ask(
+            self,
+            f"{self.FORM_TITLE}: nothing has been saved. Leave "
+            "the form and throw away what you typed?",
+            typed=self.has_unsaved_input(),
         )
 
 

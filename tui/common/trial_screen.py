@@ -1,5 +1,5 @@
 """What the trial screens (pharmacy, ward, unblinding) share: one write worker, signing
-through the signature dialog, and a status line for the service's answer.
+through the signature dialog, recording a weight, and a status line for the service's answer.
 
 A write is a service call built on the UI thread from plain values, run in a worker in
 its own write session. A refusal (:class:`~lottrack.kernel.errors.LotTrackError`) is shown in
@@ -28,9 +28,11 @@ from lottrack.kernel.units import Dim, format_quantity
 from lottrack.records.permissions import CurrentUser
 from lottrack.records.signatures import Credentials, refusal_before_signature
 from lottrack.storage.db import Database
+from lottrack.trial import visits
 from lottrack.trial.listings import WeightInfo
 from tui.common.screen import AppScreen
 from tui.dialogs.signature import SignatureModal
+from tui.dialogs.weight import WeightEntry, WeightModal
 
 Write = Callable[[Session], Any]
 """A service call to make in a write session; its return value goes to the callback."""
@@ -162,6 +164,35 @@ class TrialScreen(AppScreen):
             return
         self.status("Checking…")
         self._precheck(self.ctx.db, make, ask)
+
+    def record_weight(self, subject_id: int, subject_code: str, then: Callable[[], None]) -> None:
+        """Ask for a weight of the subject and store it; the status line says what was
+        recorded (with the service's warning for an unusual value), then ``then`` runs."""
+        who = self.who
+
+        def typed(entry: WeightEntry | None) -> None:
+            if entry is not None:
+                self.write(
+                    lambda s: visits.record_weight(
+                        s,
+                        who,
+                        subject_id=subject_id,
+                        weight_text=entry.weight_text,
+                        measured_at=entry.measured_at,
+                        confirm_implausible=entry.confirmed,
+                    ),
+                    lambda recorded: self._weighed(recorded, then),
+                )
+
+        self.app.push_screen(WeightModal(subject_code, self.ctx.clock), typed)
+
+    def _weighed(self, recorded: visits.WeightRecorded, then: Callable[[], None]) -> None:
+        text = f"Weight {format_quantity(recorded.weight_kg, Dim.MASS)} recorded."
+        if recorded.warning:
+            self.status(f"{text} Warning: {recorded.warning}", error=True)
+        else:
+            self.status(text, success=True)
+        then()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def _precheck(

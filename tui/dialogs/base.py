@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Static
 from typing_extensions import override
 
-from tui.dialogs.confirm import ConfirmModal
+from tui.dialogs.confirm import dismiss_or_ask
 from tui.dialogs.typeahead import after_pending_keys
 from tui.unsaved import KeepsTypedInput
 from tui.widgets.key_footer import KeyFooter
@@ -157,23 +157,11 @@ class ModalForm(KeepsTypedInput, ModalScreen[Result | None]):
     def action_cancel(self) -> None:
         """Close with None: nothing is stored; typed input is thrown away only once the
         person says so."""
-        if not self.has_unsaved_input():
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmModal(
-                "Discard what you typed?",
-                f"{self._dialog_title}: nothing has been stored. Close the dialog and "
-                "throw away what you typed?",
-                yes="Discard",
-                no="Keep editing",
-            ),
-            answered,
+        dismiss_or_ask(
+            self,
+            f"{self._dialog_title}: nothing has been stored. Close the dialog and "
+            "throw away what you typed?",
+            typed=self.has_unsaved_input(),
         )
 
     @override

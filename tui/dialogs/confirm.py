@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
 from tui.widgets.key_footer import KeyFooter
@@ -60,3 +62,20 @@ class ConfirmModal(ModalScreen[bool]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+def dismiss_or_ask(screen: Screen[Any], question: str, *, typed: bool) -> None:
+    """Close ``screen`` with None; when the person has ``typed`` something, only once they
+    answer yes to "Discard what you typed?" (``question`` says what would be lost)."""
+    if not typed:
+        screen.dismiss(None)
+        return
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            screen.dismiss(None)
+
+    screen.app.push_screen(
+        ConfirmModal("Discard what you typed?", question, yes="Discard", no="Keep editing"),
+        answered,
+    )

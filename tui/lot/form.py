@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
 
+from lottrack.kernel.errors import NotFound
 from lottrack.records.permissions import CurrentUser
 from lottrack.views import listings
 from tui.common.form import FormScreen
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
+
+
+class _Record(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
+def one_record(rows: Iterable[R], record_id: int, missing: str) -> R:
+    """The row of ``rows`` whose ``id`` is ``record_id`` (a form on one bag, passage or QC
+    result of a lot); :class:`NotFound` saying ``missing`` when there is none."""
+    row = next((r for r in rows if r.id == record_id), None)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 class LotForm(FormScreen):

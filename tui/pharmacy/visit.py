@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -22,14 +21,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from typing_extensions import override
 
-from lottrack.kernel import calc
-from lottrack.kernel.errors import LotTrackError
-from lottrack.kernel.units import Dim, format_number, format_quantity, format_quantity_range
+from lottrack.kernel.units import Dim, format_number, format_quantity
 from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
 from lottrack.records.signatures import Credentials
 from lottrack.storage.db import Database
-from lottrack.trial import dispensing, listings, visits
+from lottrack.trial import dispensing, listings
 from lottrack.trial.dispensing import CheckOutcome, DispensingResult, PlaceboPreparation
 from lottrack.trial.listings import DispensingPreview, PharmacyVisit
 from lottrack.views.documents.issue import IssuedDocument
@@ -43,19 +40,13 @@ from tui.common.trial_screen import (
 )
 from tui.dialogs.moment import MomentModal
 from tui.dialogs.reason import ReasonModal
-from tui.dialogs.weight import WeightEntry, WeightModal
 from tui.pharmacy.checks import CheckList
+from tui.pharmacy.choice import Choice, PreviewReady, choices_of, dose_lines, preview_of
 from tui.pharmacy.documents import issue_label, label_path, label_printer
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.record_table import RecordTable
 from tui.widgets.session_header import SessionHeader
 from tui.workers import post_if_current
-
-if TYPE_CHECKING:
-    from sqlmodel import Session
-
-Choice = tuple[str, int]
-"""``("bag", unit id)`` or ``("media", suspension-media reagent lot id)``."""
 
 
 @dataclass
@@ -66,54 +57,6 @@ class VisitLoaded(Message):
     stored: tuple[CheckOutcome, ...]
     preview: PreviewReady | None = None
     """The checks of the choice highlighted once the visit shows, read with it (#18)."""
-
-
-@dataclass
-class PreviewReady(Message):
-    """The dry run of the checks for one choice (or why it could not run)."""
-
-    choice: Choice
-    preview: DispensingPreview | None
-    error: str = ""
-
-
-def choices_of(v: PharmacyVisit) -> list[Choice]:
-    """What the pharmacist chooses from, in the table's order (none once dispensed)."""
-    if v.dispensed is not None:
-        return []
-    if v.arm == "placebo":
-        return [("media", m.reagent_lot_id) for m in v.media]
-    return [("bag", b.unit_id) for b in v.bags]
-
-
-def _preview_of(session: Session, who: CurrentUser, visit_id: int, choice: Choice) -> PreviewReady:
-    """The dry run of the checks for ``choice`` (or why it cannot run)."""
-    kind, key = choice
-    try:
-        preview = listings.preview_dispensing(
-            session,
-            who,
-            visit_id=visit_id,
-            unit_id=key if kind == "bag" else None,
-            placebo_reagent_lot_id=key if kind == "media" else None,
-        )
-    except LotTrackError as exc:
-        return PreviewReady(choice, None, exc.message)
-    return PreviewReady(choice, preview)
-
-
-def dose_lines(dose: calc.DoseResult | None) -> str:
-    """The dose result and the volume range that would put it inside the window."""
-    if dose is None:
-        return ""
-    text = calc.describe_dose(dose)
-    if dose.volume_ml_min is not None and dose.volume_ml_max is not None:
-        volume = format_quantity_range(
-            dose.volume_ml_min, dose.volume_ml_max, Dim.VOLUME, inward=True
-        )
-        held = format_quantity(dose.volume_ml or 0, Dim.VOLUME)
-        text += f"\nVolume inside the window: {volume}; the bag holds {held}."
-    return text
 
 
 class PharmacyVisitScreen(TrialScreen):
@@ -225,7 +168,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
             )
             shown = choices_of(visit)
             preview = (
-                _preview_of(session, who, visit_id, keep if keep in shown else shown[0])
+                preview_of(session, who, visit_id, keep if keep in shown else shown[0])
                 if shown and visit.status == "planned"
                 else None
             )
@@ -367,7 +310,7 @@ This screen shows the **arm** of the visit: never show it to ward staff.
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def _preview(self, db: Database, who: CurrentUser, visit_id: int, choice: Choice) -> None:
         with db.reader() as session:
-            ready = _preview_of(session, who, visit_id, choice)
+            ready = preview_of(session, who, visit_id, choice)
         post_if_current(self, ready)
 
     @on(PreviewReady)
@@ -445,35 +388,8 @@ This screen shows the **arm** of the visit: never show it to ward staff.
     def action_weight(self) -> None:
         """Record a weight of the subject."""
         v = self.visit
-        if v is None:
-            return
-        who, subject_id = self.who, v.subject_id
-
-        def typed(entry: WeightEntry | None) -> None:
-            if entry is None:
-                return
-            self.write(
-                lambda s: visits.record_weight(
-                    s,
-                    who,
-                    subject_id=subject_id,
-                    weight_text=entry.weight_text,
-                    measured_at=entry.measured_at,
-                    confirm_implausible=entry.confirmed,
-                ),
-                self._weighed,
-            )
-
-        self.app.push_screen(WeightModal(v.subject_code, self.ctx.clock), typed)
-
-    def _weighed(self, recorded: visits.WeightRecorded) -> None:
-        text = f"Weight {format_quantity(recorded.weight_kg, Dim.MASS)} recorded."
-        self.status(
-            text + (f" {recorded.warning}" if recorded.warning else ""),
-            error=bool(recorded.warning),
-            success=not recorded.warning,
-        )
-        self.action_reload()
+        if v is not None:
+            self.record_weight(v.subject_id, v.subject_code, self.action_reload)
 
     def action_thaw(self) -> None:
         """Record the thaw of the highlighted cryopreserved bag."""

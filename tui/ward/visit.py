@@ -24,13 +24,12 @@ from lottrack.kernel.units import Dim, format_quantity
 from lottrack.records.permissions import Action, CurrentUser
 from lottrack.records.signatures import Credentials
 from lottrack.storage.db import Database
-from lottrack.trial import listings, visits, ward
+from lottrack.trial import listings, ward
 from lottrack.trial.listings import WardVisitDetail
 from lottrack.views.documents.issue import IssuedDocument
 from tui.common.trial_screen import REFRESH_AND_BACK, TrialScreen, Write, weight_line, when
 from tui.dialogs.moment import MomentModal
 from tui.dialogs.reason import ReasonModal
-from tui.dialogs.weight import WeightEntry, WeightModal
 from tui.pharmacy.documents import infusion_path, issue_infusion_certificate
 from tui.ward.bedside import BedsideEntry, BedsideModal
 from tui.ward.infusion_end import InfusionEnd, InfusionEndModal
@@ -206,33 +205,8 @@ the infusion. Nothing here tells which treatment the bag holds.
     def action_weight(self) -> None:
         """Record a weight of the patient."""
         d = self.detail
-        if d is None:
-            return
-        who, subject_id = self.who, d.subject_id
-
-        def typed(entry: WeightEntry | None) -> None:
-            if entry is not None:
-                self.write(
-                    lambda s: visits.record_weight(
-                        s,
-                        who,
-                        subject_id=subject_id,
-                        weight_text=entry.weight_text,
-                        measured_at=entry.measured_at,
-                        confirm_implausible=entry.confirmed,
-                    ),
-                    self._weighed,
-                )
-
-        self.app.push_screen(WeightModal(d.visit.subject_code, self.ctx.clock), typed)
-
-    def _weighed(self, recorded: visits.WeightRecorded) -> None:
-        text = f"Weight {format_quantity(recorded.weight_kg, Dim.MASS)} recorded."
-        if recorded.warning:
-            self.status(f"{text} Warning: {recorded.warning}", error=True)
-        else:
-            self.status(text, success=True)
-        self.action_reload()
+        if d is not None:
+            self.record_weight(d.subject_id, d.visit.subject_code, self.action_reload)
 
     def _stopped(self, doing: str) -> bool:
         """Say at once (before any identifier is typed) why the bag must not be used."""

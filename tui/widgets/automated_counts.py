@@ -6,13 +6,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
 from lottrack.kernel import calc
 from lottrack.kernel.errors import ValidationError
 from lottrack.kernel.units import Dim, format_number, format_quantity, parse_quantity
 from lottrack.manufacturing.counts import AutomatedReplicate
+from tui.widgets.replicates import ReplicateCounts
 
 
 class ReadingRow(Horizontal):
@@ -37,7 +38,7 @@ class ReadingRow(Horizontal):
         )
 
 
-class AutomatedCounts(Vertical):
+class AutomatedCounts(ReplicateCounts):
     """Reading rows and a live summary; :meth:`replicates` for the service."""
 
     DEFAULT_CSS = """
@@ -51,19 +52,6 @@ class AutomatedCounts(Vertical):
     AutomatedCounts .rep-summary { height: auto; margin-top: 1; text-style: bold; }
     AutomatedCounts .rep-summary.-recount { color: $error; }
     """
-
-    def __init__(
-        self,
-        *,
-        replicates: int = 2,
-        max_cv_pct: float = 10.0,
-        decimal_separator: str = ".",
-        id: str | None = None,
-    ) -> None:  # noqa: A002
-        super().__init__(name="Replicates", id=id)
-        self.start = replicates
-        self.max_cv_pct = max_cv_pct
-        self.decimal_separator = decimal_separator
 
     def compose(self) -> ComposeResult:
         """Heads, rows, summary."""
@@ -121,17 +109,4 @@ class AutomatedCounts(Vertical):
             f"Mean {format_quantity(stats.mean, Dim.CONCENTRATION, decimal_separator=sep)} "
             f"viable · viability {format_number(viability, decimal_separator=sep)} %"
         )
-        if stats.cv_percent is None:
-            summary.update(Text(text + " · CV needs 2 replicates"))
-        elif stats.cv_percent > self.max_cv_pct:
-            summary.add_class("-recount")
-            summary.update(
-                Text(
-                    f"{text} · CV {format_number(stats.cv_percent)} % > "
-                    f"{self.max_cv_pct:g} %: RECOUNT REQUIRED (stored and flagged)"
-                )
-            )
-        else:
-            summary.update(
-                Text(f"{text} · CV {format_number(stats.cv_percent)} % (≤ {self.max_cv_pct:g} %)")
-            )
+        self.show_summary(text, stats.cv_percent)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Button, Input, Static
 
 from lottrack.kernel import calc
 from lottrack.kernel.errors import ValidationError
 from lottrack.kernel.units import Dim, format_number, format_quantity
 from lottrack.manufacturing.counts import HemocytometerReplicate
+from tui.widgets.replicates import ReplicateCounts
 
 MAX_REPLICATES = 6
 COLUMNS = (
@@ -58,7 +59,7 @@ class ReplicateRow(Horizontal):
         return not boxes["live"] and not boxes["dead"]
 
 
-class HemocytometerCalculator(Vertical):
+class HemocytometerCalculator(ReplicateCounts):
     """Replicate rows, a live summary, and :meth:`replicates` for the service."""
 
     DEFAULT_CSS = """
@@ -74,19 +75,8 @@ class HemocytometerCalculator(Vertical):
     HemocytometerCalculator #add-replicate { margin-top: 1; }
     """
 
-    def __init__(
-        self,
-        *,
-        replicates: int = 2,
-        max_cv_pct: float = 10.0,
-        decimal_separator: str = ".",
-        id: str | None = None,
-    ) -> None:  # noqa: A002
-        super().__init__(name="Replicates", id=id)
-        self.start = replicates
-        self.max_cv_pct = max_cv_pct
-        self.decimal_separator = decimal_separator
-        self.error: str | None = None
+    error: str | None = None
+    """The first row that cannot be read, in a sentence (``None`` when all can)."""
 
     def compose(self) -> ComposeResult:
         """Column heads, the first rows, summary, an add button."""
@@ -204,17 +194,4 @@ class HemocytometerCalculator(Vertical):
         mean = format_quantity(total.viable_per_ml, Dim.CONCENTRATION, decimal_separator=sep)
         viability = format_number(total.viability_percent, decimal_separator=sep)
         text = f"Mean {mean} viable · viability {viability} %"
-        if cv is None:
-            summary.update(Text(text + " · CV needs 2 replicates"))
-            return
-        cv_text = format_number(cv, decimal_separator=sep)
-        if cv > self.max_cv_pct:
-            summary.add_class("-recount")
-            summary.update(
-                Text(
-                    f"{text} · CV {cv_text} % > {self.max_cv_pct:g} %: "
-                    "RECOUNT REQUIRED (stored and flagged)"
-                )
-            )
-        else:
-            summary.update(Text(f"{text} · CV {cv_text} % (≤ {self.max_cv_pct:g} %)"))
+        self.show_summary(text, cv)

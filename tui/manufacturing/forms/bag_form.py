@@ -9,11 +9,10 @@ from rich.text import Text
 from sqlmodel import Session
 from textual.widgets import Static
 
-from lottrack.kernel.errors import NotFound
 from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
 from lottrack.views import listings
-from tui.lot.form import LotForm
+from tui.lot.form import LotForm, one_record
 from tui.lot.head import eye_readable
 
 
@@ -27,12 +26,11 @@ class BagForm(LotForm):
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the bag."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        bag = next(
-            (b for b in formulation.bags_of_lot(session, who, self.lot_id) if b.id == self.unit_id),
-            None,
+        bag = one_record(
+            formulation.bags_of_lot(session, who, self.lot_id),
+            self.unit_id,
+            f"Lot {context.lot_number} has no bag with id {self.unit_id}.",
         )
-        if bag is None:
-            raise NotFound(f"Lot {context.lot_number} has no bag with id {self.unit_id}.")
         return context, bag
 
     @property

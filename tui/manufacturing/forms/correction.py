@@ -18,14 +18,13 @@ from textual.app import ComposeResult
 from textual.widget import Widget
 from textual.widgets import Input, Static
 
-from lottrack.kernel.errors import NotFound
 from lottrack.kernel.units import Dim, format_quantity
 from lottrack.manufacturing import expansion, lots, qc
 from lottrack.records.permissions import CurrentUser
 from lottrack.views import listings
 from tui.common.form import FormProblem, SaveCall, field_row, grid
 from tui.dialogs.reason import ReasonModal
-from tui.lot.form import LotForm
+from tui.lot.form import LotForm, one_record
 from tui.manufacturing.forms.qc_result import NUMERIC_KINDS
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
@@ -47,10 +46,37 @@ class Reasoned:
         return self.call(session, who, self.reason)
 
 
+def sent_back(session: Session, lot_id: int, was_released: bool) -> str:
+    """What a correction's summary adds when it sent a released lot back to be released
+    again (empty otherwise)."""
+    status = lots.get_lot(session, lot_id).status
+    if was_released and status not in lots.RELEASED_STATES:
+        return f" The lot is back to {status}: its release signature is invalidated."
+    return ""
+
+
 class CorrectionForm(LotForm):
     """A lot form that changes a saved record: saving asks for the reason first."""
 
     SAVE_LABEL = "Correct"
+
+    def __init__(self, lot_id: int) -> None:
+        super().__init__(lot_id)
+        self.recorded: dict[str, str] = {}
+        """What each field showed when the form opened, by key (a change is a difference)."""
+
+    def field_input(self, key: str) -> Input:
+        """The box that holds ``key``'s value: the widget with that id, or the Input in it."""
+        widget = self.query_one(f"#{key}")
+        return widget if isinstance(widget, Input) else widget.query_one(Input)
+
+    def changed(self) -> list[str]:
+        """The keys whose box no longer holds what was recorded."""
+        return [
+            k
+            for k, text in self.recorded.items()
+            if self.field_input(k).value.strip() != text.strip()
+        ]
 
     def reason_question(self) -> tuple[str, str]:
         """Title and question of the reason dialog."""
@@ -113,8 +139,6 @@ signature shows INVALIDATED until QA decides again.
     def __init__(self, lot_id: int, passage_id: int) -> None:
         super().__init__(lot_id)
         self.passage_id = passage_id
-        self.recorded: dict[str, str] = {}
-        """What each field showed when the form opened (a change is a difference)."""
 
     def compose_fields(self) -> ComposeResult:
         """Seeding, then harvest (shown once the passage was harvested)."""
@@ -140,16 +164,11 @@ signature shows INVALIDATED until QA decides again.
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the passage as recorded."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        row = next(
-            (
-                p
-                for p in expansion.passage_table(session, who, self.lot_id)
-                if p.id == self.passage_id
-            ),
-            None,
+        row = one_record(
+            expansion.passage_table(session, who, self.lot_id),
+            self.passage_id,
+            f"Lot {context.lot_number} has no passage with id {self.passage_id}.",
         )
-        if row is None:
-            raise NotFound(f"Lot {context.lot_number} has no passage with id {self.passage_id}.")
         return context, row
 
     @property
@@ -182,7 +201,7 @@ signature shows INVALIDATED until QA decides again.
             "viability": viability,
         }
         for widget_id, text in self.recorded.items():
-            self._field(widget_id).value = text
+            self.field_input(widget_id).value = text
         harvested = p.harvested_at is not None
         for widget_id in HARVEST_FIELDS:
             self.show_field(widget_id, harvested)
@@ -196,25 +215,16 @@ signature shows INVALIDATED until QA decides again.
 
     def reason_question(self) -> tuple[str, str]:
         """Name the passage and what changes."""
-        changed = ", ".join(PASSAGE_FIELDS[w][0] for w in self._changed())
+        changed = ", ".join(PASSAGE_FIELDS[w][0] for w in self.changed())
         return (
             f"Correct {self.passage.label} of lot {self.lot.lot_number}",
             f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
             "value with your reason. Why is it corrected?",
         )
 
-    def _field(self, widget_id: str) -> Input:
-        widget = self.query_one(f"#{widget_id}")
-        return widget if isinstance(widget, Input) else widget.query_one(Input)
-
-    def _changed(self) -> list[str]:
-        return [
-            w for w, text in self.recorded.items() if self._field(w).value.strip() != text.strip()
-        ]
-
     def collect(self) -> SaveCall:
         """expansion.correct_passage with the changed values only."""
-        changed = self._changed()
+        changed = self.changed()
         label = self.passage.label
         if not changed:
             raise FormProblem(
@@ -227,7 +237,9 @@ signature shows INVALIDATED until QA decides again.
             widget = self.query_one(f"#{widget_id}")
             keyword = PASSAGE_FIELDS[widget_id][1]
             values[keyword] = (
-                widget.value() if isinstance(widget, MomentField) else self._field(widget_id).value
+                widget.value()
+                if isinstance(widget, MomentField)
+                else self.field_input(widget_id).value
             )
         names = ", ".join(PASSAGE_FIELDS[w][0] for w in changed)
         passage_id, lot_id, lot_number = self.passage_id, self.lot_id, self.lot.lot_number
@@ -235,11 +247,9 @@ signature shows INVALIDATED until QA decides again.
 
         def correct(session: Session, who: CurrentUser, reason: str) -> str:
             expansion.correct_passage(session, who, passage_id, reason=reason, **values)
-            status = lots.get_lot(session, lot_id).status
-            summary = f"{label} of lot {lot_number} corrected ({names})."
-            if was_released and status not in lots.RELEASED_STATES:
-                summary += f" The lot is back to {status}: its release signature is invalidated."
-            return summary
+            return f"{label} of lot {lot_number} corrected ({names})." + sent_back(
+                session, lot_id, was_released
+            )
 
         return Reasoned(correct)
 
@@ -272,8 +282,6 @@ wrong lot) is voided with **x** on the QC tab instead.
     def __init__(self, lot_id: int, result_id: int) -> None:
         super().__init__(lot_id)
         self.result_id = result_id
-        self.recorded: dict[str, str] = {}
-        """What each field showed when the form opened (a change is a difference)."""
 
     def compose_fields(self) -> ComposeResult:
         """The test and its limit, then the value box for its kind, method and time."""
@@ -292,16 +300,11 @@ wrong lot) is voided with **x** on the QC tab instead.
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the result as recorded."""
         context = listings.lot_form_context(session, who, self.lot_id)
-        row = next(
-            (
-                r
-                for r in qc.results(session, self.lot_id, include_voided=True)
-                if r.id == self.result_id
-            ),
-            None,
+        row = one_record(
+            qc.results(session, self.lot_id, include_voided=True),
+            self.result_id,
+            f"Lot {context.lot_number} has no QC result with id {self.result_id}.",
         )
-        if row is None:
-            raise NotFound(f"Lot {context.lot_number} has no QC result with id {self.result_id}.")
         return context, row
 
     @property
@@ -337,7 +340,7 @@ wrong lot) is voided with **x** on the QC tab instead.
             "tested-at": r.tested_at.astimezone(self.lot.timezone).strftime(TIME_TYPED),
         }
         for key, text in self.recorded.items():
-            self._field(key).value = text
+            self.field_input(key).value = text
         title = Text(test.test_name, style="bold")
         if r.retest_of_id:
             title.append(f"  retest of #{r.retest_of_id}", style="dim")
@@ -353,7 +356,7 @@ wrong lot) is voided with **x** on the QC tab instead.
 
     def reason_question(self) -> tuple[str, str]:
         """Name the result and what changes."""
-        changed = ", ".join(RESULT_FIELDS[k] for k in self._changed())
+        changed = ", ".join(RESULT_FIELDS[k] for k in self.changed())
         return (
             f"Correct the {self.test.test_name} result of lot {self.lot.lot_number}",
             f"Changed: {changed}. The audit trail keeps the recorded and the corrected "
@@ -366,19 +369,15 @@ wrong lot) is voided with **x** on the QC tab instead.
             return self.query_one("#value-num" if self.numeric else "#value-text")
         return super().field_widget(field)
 
-    def _field(self, key: str) -> Input:
-        widget_id = ("value-num" if self.numeric else "value-text") if key == "value" else key
-        widget = self.query_one(f"#{widget_id}")
-        return widget if isinstance(widget, Input) else widget.query_one(Input)
-
-    def _changed(self) -> list[str]:
-        return [
-            k for k, text in self.recorded.items() if self._field(k).value.strip() != text.strip()
-        ]
+    def field_input(self, key: str) -> Input:
+        """The result's value is in the box of its kind (a quantity, or text)."""
+        if key == "value":
+            key = "value-num" if self.numeric else "value-text"
+        return super().field_input(key)
 
     def collect(self) -> SaveCall:
         """qc.correct_result with the value, and the method and time when changed."""
-        changed = self._changed()
+        changed = self.changed()
         name = self.test.test_name
         if not changed:
             raise FormProblem(
@@ -387,10 +386,10 @@ wrong lot) is voided with **x** on the QC tab instead.
                 "saving).",
                 "Correction",
             )
-        value = self._field("value").value
+        value = self.field_input("value").value
         if not value.strip():
             raise FormProblem(f"{name}: type the result.", name)
-        method = self._field("method").value if "method" in changed else None
+        method = self.field_input("method").value if "method" in changed else None
         tested = (
             self.query_one("#tested-at", MomentField).value() if "tested-at" in changed else None
         )
@@ -410,10 +409,9 @@ wrong lot) is voided with **x** on the QC tab instead.
             verdict = {True: "conforms", False: "OUT OF SPECIFICATION", None: "report only"}[
                 row.conforms
             ]
-            summary = f"{name} result of lot {lot_number} corrected: {row.value_text}, {verdict}."
-            status = lots.get_lot(session, lot_id).status
-            if was_released and status not in lots.RELEASED_STATES:
-                summary += f" The lot is back to {status}: its release signature is invalidated."
-            return summary
+            return (
+                f"{name} result of lot {lot_number} corrected: {row.value_text}, {verdict}."
+                + sent_back(session, lot_id, was_released)
+            )
 
         return Reasoned(correct)
