@@ -10,7 +10,6 @@ from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import utcnow
-from lottrack.trial import ward
 from tests.conftest import PASSWORD
 
 ROLES = {
@@ -61,21 +60,3 @@ def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, 
     with sc.db.session() as s:
         formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - thawed_ago)
     return subject, bag
-
-
-def checked_at_bedside(sc: Scenario, visit_id: int) -> int:
-    """The ward's identity check of a dispensed visit, with the subject code, date of birth
-    and kit code the ward's view shows; the infusion id."""
-    nurse = sc.cast.who("clinician")
-    with sc.db.reader() as s:
-        view = ward.ward_visit(s, nurse, visit_id)
-    assert view.kit_code is not None
-    with sc.db.session() as s:
-        return ward.bedside_check(
-            s,
-            nurse,
-            visit_id=visit_id,
-            subject_code=view.subject_code,
-            date_of_birth=view.date_of_birth,
-            kit_code=view.kit_code,
-        )

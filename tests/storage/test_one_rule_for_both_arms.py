@@ -27,7 +27,7 @@ from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
 from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.conftest import verify_ok
-from tests.factories import checked_at_bedside, make_scenario, thawed_bag
+from tests.factories import make_scenario, thawed_bag
 
 MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
 ARMS = {MSC_FIRST: "TLS-301", PLACEBO_FIRST: "TLS-302"}
@@ -298,7 +298,7 @@ def test_the_thaw_limit_is_checked_again_when_the_infusion_starts(sc: Scenario) 
     subject, bag = thawed_bag(sc, "TLS-311", dt.timedelta(minutes=5))
     v1, _ = sc.enrol(subject, MSC_FIRST, utcnow().date())
     sc.dispense(v1, msc_bag=bag)
-    infusion_id = checked_at_bedside(sc, v1)
+    infusion_id = sc.bedside_check(v1)
     with sc.db.session() as s:  # as if the thaw was 65 minutes ago
         pharm = sc.cast.who("pharmacist")
         audit.set_actor(s, pharm.id, pharm.username)
