@@ -157,7 +157,10 @@ class Scenario:
                 tnc_text="1.4e9 cells",
             )
         with self.db.session() as s:
-            return expansion.start_lot(s, tech, harvest_id=harvest.id)
+            # Started as the bulk demo starts its lots: 20 minutes after the collection.
+            return expansion.start_lot(
+                s, tech, harvest_id=harvest.id, started_at=collected_at + dt.timedelta(minutes=20)
+            )
 
     def passages(self, lot_id: int, start: dt.datetime, n: int = 3) -> dt.datetime:
         """P0 … P(n-1), each seeded and harvested; returns the last harvest time."""

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from lottrack.facility.sites import check_moment, parse_at_site, site_zone
+from lottrack.facility.sites import check_moment, parse_at_site, site_row, site_zone
+from lottrack.facility.subjects import subject_row
 from lottrack.kernel.errors import InvalidTransition, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim
@@ -36,6 +37,7 @@ from lottrack.storage.models import (
     Passage,
     PassageReagent,
     Site,
+    utcnow,
 )
 
 LOT_PREFIX = "L-"
@@ -44,9 +46,17 @@ LOT_PREFIX = "L-"
 # ------------------------------------------------------------------------ lots
 
 
-def start_lot(session: Session, who: CurrentUser, *, harvest_id: int) -> int:
+def start_lot(
+    session: Session,
+    who: CurrentUser,
+    *,
+    harvest_id: int,
+    started_at: dt.datetime | None = None,
+) -> int:
     """Open the manufacturing lot of a harvest (one per harvest), numbered ``L-<DIN>`` and
-    tested against the specification current now. Returns the lot id."""
+    tested against the specification current now. ``started_at`` is when the work began
+    (now when not given; a lot written up from paper gives the time on the paper): not in
+    the future and not before the bone marrow was collected. Returns the lot id."""
     authorize(session, who, Action.RECORD_MANUFACTURING)
     harvest = harvest_row(session, harvest_id, for_update=True)  # one lot, also when racing
     if harvest.voided_reason is not None:
@@ -59,6 +69,15 @@ def start_lot(session: Session, who: CurrentUser, *, harvest_id: int) -> int:
             f"Cannot start a lot: harvest {harvest.din} already has lot "
             f"{existing.lot_number} (one lot per harvest)."
         )
+    started = utcnow()
+    if started_at is not None:
+        started = check_moment(
+            site_row(session, subject_row(session, harvest.subject_id).site_id),
+            started_at,
+            "Started at",
+            not_before=harvest.collected_at,
+            not_before_what="the bone marrow was collected",
+        )
     spec = current_spec(session)
     assert spec.id is not None
     lot = Lot(
@@ -66,6 +85,7 @@ def start_lot(session: Session, who: CurrentUser, *, harvest_id: int) -> int:
         harvest_id=harvest_id,
         subject_id=harvest.subject_id,
         spec_id=spec.id,
+        created_at=started,
         created_by=who.id,
     )
     session.add(lot)

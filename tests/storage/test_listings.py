@@ -497,6 +497,8 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
         ),  # about 19 days ago
         (recounted, lots.IN_PROCESS, "Formulate", days(4)),
         (spread, lots.IN_PROCESS, "Recount final product (CV 28.3 %)", days(3)),
+        # started 20 minutes after its collection two days ago (demo.scenario)
+        (fresh, lots.IN_PROCESS, "Seed P0", created[fresh]),
         (
             no_sterility,
             lots.AWAITING_RELEASE,
@@ -510,7 +512,6 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
             formulated[failing],
         ),
         (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3", formulated[three_missing]),
-        (fresh, lots.IN_PROCESS, "Seed P0", created[fresh]),
     ]
     assert [(i.lot_id, i.status, i.due, i.since) for i in work] == expected
     assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}" for i in work)

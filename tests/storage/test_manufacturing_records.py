@@ -470,6 +470,38 @@ def test_people_without_the_role_are_refused(world: World) -> None:
     verify_ok(w.db)
 
 
+def test_a_lot_written_up_from_paper_starts_when_the_paper_says(world: World) -> None:
+    """``started_at`` is checked like every recorded time: with its zone, not in the
+    future, not before the collection; the lot list and history show it."""
+    w = world
+    with w.session() as s:
+        harvest = harvests.record_harvest(
+            s,
+            w.tech,
+            subject_id=w.subject_id,
+            collected_at=T0,
+            volume_text="90 mL",
+            anticoagulant="heparin",
+            aspiration_site="posterior iliac crest",
+            tnc_text="1.2e9 cells",
+        )
+    refusals = [
+        (T0 - dt.timedelta(minutes=1), "Started at: .* is before the bone marrow was collected"),
+        (NOW + dt.timedelta(days=1), "Started at: .* is in the future"),
+        (hours(1).replace(tzinfo=None), "Started at: .* has no time zone"),
+    ]
+    with nothing_stored(w.db):
+        for when, message in refusals:
+            with w.session() as s, pytest.raises(ValidationError, match=message) as err:
+                expansion.start_lot(s, w.tech, harvest_id=harvest.id, started_at=when)
+            assert err.value.field == "Started at"
+    berlin = hours(2).astimezone(ZoneInfo("Europe/Berlin"))
+    with w.session() as s:
+        lot_id = expansion.start_lot(s, w.tech, harvest_id=harvest.id, started_at=berlin)
+    with w.session() as s:
+        assert s.get(Lot, lot_id).created_at == hours(2)
+
+
 def test_steps_out_of_order_are_refused_with_the_rule(world: World) -> None:
     w = world
     lot_id, din = start(w)
