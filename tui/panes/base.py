@@ -147,6 +147,20 @@ class TablePane(RolePane):
         empty = Static(Content(self.EMPTY), classes="pane-empty")
         empty.display = False
         yield empty
+        note = Static("", classes="pane-note")
+        note.display = False
+        yield note
+
+    def say(self, text: str) -> None:
+        """Why a key did nothing on the highlighted row, on the pane's own line under the
+        list (a toast would cover the list's heading); gone when the cursor moves."""
+        note = self.query_one(".pane-note", Static)
+        note.update(Content(text))
+        note.display = True
+
+    @on(DataTable.RowHighlighted)
+    def _forget_note(self) -> None:
+        self.query_one(".pane-note").display = False
 
     def new_table(self) -> DataTable[Text]:
         """The pane's table with its :attr:`COLUMNS`."""

@@ -106,10 +106,9 @@ class PatientsPane(TablePane):
             return
         visit_id = self.visit_ids[event.cursor_row]
         if visit_id is None:
-            self.app.notify(
+            self.say(
                 "No visit is scheduled for this patient (the pharmacy schedules "
-                "visits). Press w for the patient's weights.",
-                markup=False,
+                "visits). Press w for the patient's weights."
             )
             return
         from tui.ward.visit import WardVisitScreen
