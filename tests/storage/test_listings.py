@@ -204,6 +204,9 @@ def test_lot_history_counts_timeline_and_audit_trail(sc: Scenario) -> None:
     assert "P2 harvested, 1.4e8 cells" in whats
     assert any(w.startswith("QC: 14 result(s)") for w in whats)
     assert [e.at for e in timeline] == sorted(e.at for e in timeline)
+    assert whats.index(f"Lot {context.lot_number} started") < whats.index("P0 seeded, 5e6 cells")
+    (formulated,) = [e for e in timeline if e.what.startswith("Formulated")]
+    assert (formulated.what, formulated.by) == ("Formulated into 1 bag", tech.username)
     entities = {row.entity for row in trail}
     assert {
         "lot",

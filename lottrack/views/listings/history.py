@@ -210,6 +210,14 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
     people = {harvest.operator_id, lot.created_by} | {p.recorded_by for p in passages}
     people |= {p.harvest_recorded_by for p in passages if p.harvest_recorded_by}
     people |= {r.tester_id for r in results} | {d.decided_by for d in decisions}
+    bags, formulated_by = 0, None
+    if lot.formulated_at is not None:  # the bags and who made them (formulate records both)
+        bags, formulated_by = session.exec(
+            select(func.count(), func.min(ProductUnit.created_by)).where(
+                ProductUnit.lot_id == lot_id
+            )
+        ).one()
+        people |= {formulated_by} if formulated_by is not None else set()
     names = _names(session, people)
     entries = [
         TimelineEntry(
@@ -253,10 +261,13 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
             TimelineEntry(at, f"QC: {len(group)} result(s){tail}", names.get(tester, "?"))
         )
     if lot.formulated_at is not None:
-        bags = session.exec(
-            select(func.count()).select_from(ProductUnit).where(ProductUnit.lot_id == lot_id)
-        ).one()
-        entries.append(TimelineEntry(lot.formulated_at, f"Formulated into {bags} bag(s)", ""))
+        entries.append(
+            TimelineEntry(
+                lot.formulated_at,
+                f"Formulated into {bags} bag{'' if bags == 1 else 's'}",
+                names.get(formulated_by, "?") if formulated_by is not None else "",
+            )
+        )
     for e in lot_custody(session, who, lot_id):
         entries.append(
             TimelineEntry(
