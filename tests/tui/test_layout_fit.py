@@ -23,6 +23,7 @@ from tests.tui.helpers import (
     screen_text,
     settle,
     shown,
+    tables_painted,
     until,
 )
 from tests.tui.lot_data import private_copy
@@ -130,6 +131,32 @@ async def test_a_qc_note_is_read_in_whole_words_at_80_columns(
         assert any("(investigation" in words for words in on_screen), note
         for line in note.splitlines():  # each line of the cell is whole words of the note
             assert f" {line.strip()} " in f" {' '.join(note.split())} "
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_investigations_and_deviations_are_read_whole(
+    lots_db: tuple[Database, dict[str, int]], size: tuple[int, int]
+) -> None:
+    """The Decisions tab's quality records: what was found wraps in whole words and the
+    state shows (at 80 columns it ran off the screen at "(limi")."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=size) as pilot:
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-103"]), "6")
+        table = app.screen.query_one("#lot-quality", DataTable)
+        await until(pilot, lambda: tables_painted(app), "the decisions tab's rows")
+        text = screen_text(app)
+        row = [str(cell) for cell in table.get_row_at(0)]
+    assert row[0] == "Investigation #1"
+    assert " ".join(row[2].split()).startswith("Viability, fresh final product 75 %")
+    assert " ".join(row[3].split()) == "closed by Quinn Quality"
+    lines = text.splitlines()
+    for cell in row:
+        for line in cell.splitlines():
+            assert any(line.strip() in screen for screen in lines), (line, text)
+    if size == (120, 40):
+        assert "\n" not in row[2]
 
 
 @pytest.mark.asyncio

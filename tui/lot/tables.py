@@ -298,27 +298,34 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """OOS investigations and deviations: open ones in bold red (they block release),
     closed ones with their conclusion and who signed it."""
-    _reset(table, "Record", "Opened", "What", "State", "Conclusion")
+    _reset(
+        table, ("Record", 16), ("Opened", 11), ("What", 15), ("State", 9), ("Conclusion", 10)
+    )  # at 80 columns the conclusion gets 15 ("specification):" whole); room to spare goes
+    grow_first(table, 2, 4)  # to whole words, then "What" on one line, then the conclusion
     for inv in lot.investigations:
         retests = "; ".join(f"retest {r.value_text}: {r.reason}" for r in inv.retests)
-        table.add_row(
+        add_wrapped_row(
+            table,
             Text(f"Investigation #{inv.id}"),
-            when(inv.opened_at, tz),
+            when(inv.opened_at, tz, SHORT),
             Text(inv.result_text + (f" — {retests}" if retests else "")),
             Text("OPEN", style="bold red")
             if inv.is_open
             else Text(f"closed by {inv.closed_by}", style="green"),
             Text(
-                inv.summary.split(" — ", 1)[1]
+                "—"  # the State column says OPEN
+                if inv.is_open
+                else inv.summary.split(" — ", 1)[1]
                 + (f": {inv.conclusion_text}" if inv.conclusion_text else "")
             ),
             key=f"investigation-{inv.id}",
         )
     for dev in lot.deviations:
         kind = "planned" if dev.planned else "unplanned"
-        table.add_row(
+        add_wrapped_row(
+            table,
             Text(f"Deviation #{dev.id} ({kind})"),
-            when(dev.opened_at, tz),
+            when(dev.opened_at, tz, SHORT),
             Text(f"{dev.description} — impact: {dev.impact} — action: {dev.corrective_action}"),
             Text("OPEN", style="bold red")
             if dev.is_open
