@@ -148,15 +148,58 @@ async def test_investigations_and_deviations_are_read_whole(
         await until(pilot, lambda: tables_painted(app), "the decisions tab's rows")
         text = screen_text(app)
         row = [str(cell) for cell in table.get_row_at(0)]
+        overflow = table.virtual_size.width - table.scrollable_content_region.width
+    assert overflow <= 0, f"the table runs {overflow} cells past the right edge"
     assert row[0] == "Investigation #1"
     assert " ".join(row[2].split()).startswith("Viability, fresh final product 75 %")
     assert " ".join(row[3].split()) == "closed by Quinn Quality"
     lines = text.splitlines()
-    for cell in row:
-        for line in cell.splitlines():
-            assert any(line.strip() in screen for screen in lines), (line, text)
+    for cell in row:  # the first lines are on screen whole (the tab scrolls for the rest)
+        line = cell.splitlines()[0]
+        assert any(line.strip() in screen for screen in lines), (line, text)
     if size == (120, 40):
         assert "\n" not in row[2]
+
+
+@pytest.mark.asyncio
+async def test_the_review_audit_trail_names_every_record_whole_at_80_columns(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    """The QA review's audit tab cut "Human platelet lysate used on P0 of L-A99992" at the
+    right edge; the record's name now wraps, and the line under the list has the rest."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-103"]), "2")
+        table = app.screen.query_one("#review-audit", DataTable)
+        await until(pilot, lambda: tables_painted(app), "the audit trail's rows")
+        overflow = table.virtual_size.width - table.scrollable_content_region.width
+        records = [str(table.get_row_at(n)[4]) for n in range(table.row_count)]
+        reagent = next(r for r in records if r.startswith("Human platelet lysate"))
+        detail = shown(app, "#audit-detail")
+    assert overflow <= 0, f"the table runs {overflow} cells past the right edge"
+    lot = " ".join(reagent.split()).rsplit(" ", 1)[1]
+    assert " ".join(reagent.split()) == f"Human platelet lysate used on P0 of {lot}"
+    assert lot.startswith("L-A9999")
+    assert "\n" in reagent  # wrapped, not cut
+    assert detail.startswith(f"#{table.get_row_at(0)[0]} insert ")  # the highlighted event
+
+
+@pytest.mark.asyncio
+async def test_an_empty_table_still_says_so_after_the_terminal_is_resized(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    """Widening the terminal wraps a table's rows again; the "No decision" line was lost."""
+    db, ids = lots_db
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-101"]), "6")
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        table = app.screen.query_one("#lot-decisions", DataTable)
+        await until(pilot, lambda: tables_painted(app), "the decisions tab's rows")
+        assert [str(table.get_row_at(n)[0]) for n in range(table.row_count)] == ["No decision"]
+        assert "No decision" in screen_text(app)
 
 
 @pytest.mark.asyncio

@@ -45,10 +45,13 @@ def _reset(table: Table, *columns: str | tuple[str, int]) -> None:
 
 
 def _empty(table: Table, text: str) -> None:
-    """An empty table says so in its first row."""
+    """An empty table says so in its first row (a wrapped row: a table that wraps its rows
+    again when its width changes keeps it)."""
     if table.row_count == 0:
-        table.add_row(
-            Text(text, style="dim italic"), *(Text("") for _ in range(len(table.columns) - 1))
+        add_wrapped_row(
+            table,
+            Text(text, style="dim italic"),
+            *(Text("") for _ in range(len(table.columns) - 1)),
         )
 
 
@@ -333,7 +336,7 @@ def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             Text(dev.closure),
             key=f"deviation-{dev.id}",
         )
-    _empty(table, "No investigation or deviation")
+    _empty(table, "None recorded")
 
 
 def open_quality_record(lot: LotDetail, key: str | None) -> tuple[str, int, str] | None:
@@ -345,19 +348,32 @@ def open_quality_record(lot: LotDetail, key: str | None) -> tuple[str, int, str]
     return next(iter(chosen or records), None)
 
 
+AUDIT_COLUMNS = (("#", 5), ("At", 11), ("Person", 8), ("Action", 10), ("Record", 16))
+"""An audit list's columns (a longer value wraps); the record's name takes the room left
+and, with room to spare, a person's and an action's name are whole first. The reason and
+the changes of the highlighted event are on the line under the list."""
+
+
+def audit_columns(table: Table) -> None:
+    """Set an audit list's :data:`AUDIT_COLUMNS`."""
+    table.clear(columns=True)
+    for label, width in AUDIT_COLUMNS:
+        table.add_column(label, key=label.casefold(), width=width)
+    grow_first(table, 2, 3, 4)
+
+
 def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """The lot's audit trail; a change to a value already recorded is marked ✎."""
-    _reset(table, "#", "At", "User", "Action", "Record", "Reason", "Changes")
+    audit_columns(table)
     for e in lot.audit or ():
         mark = e.changed_after_entry
-        table.add_row(
+        add_wrapped_row(
+            table,
             Text(str(e.seq)),
             when(e.at, tz, SHORT),
             Text(e.username),
             Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
             Text(e.record),
-            Text(e.reason, style="yellow" if mark else ""),
-            Text(audit_changes(e.changes, limit=120, tz=tz), style="yellow" if mark else "dim"),
             key=str(e.seq),
         )
 

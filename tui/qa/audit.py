@@ -22,10 +22,10 @@ from lottrack.storage import anchors
 from lottrack.storage.db import Database
 from lottrack.views.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, audit_log
 from tui.common.screen import AppScreen
-from tui.lot.tables import audit_changes
+from tui.lot.tables import audit_changes, audit_columns
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row, grow_first
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 
 PAGE = 200
 """Events listed at a time (the newest first)."""
@@ -37,8 +37,6 @@ FILTERS = (
     ("until", "to YYYY-MM-DD", 2),
 )
 """The filter boxes: id, placeholder, relative width."""
-COLUMNS = (("#", 5), ("At", 11), ("Person", 8), ("Action", 10))
-"""Fixed columns (a longer value wraps); the record's name gets the rest of the width."""
 
 
 @dataclass(frozen=True)
@@ -201,13 +199,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         tz = self.ctx.clock().tzinfo
         table = self.query_one("#audit-events", StretchTable)
         if not message.page.rows or len(self._rows) == len(message.page.rows):
-            table.clear(columns=True)
-            for label, width in COLUMNS:
-                table.add_column(label, key=label.casefold(), width=width)
-            # The record's name gets the rest of the width and wraps, nothing cut off on
-            # 80 columns; with room to spare a person's or an action's name is whole.
-            table.add_column("Record", key="record", width=16)
-            grow_first(table, 2, 3, 4)  # a person's and an action's name before a record's
+            audit_columns(table)  # the record's name wraps: nothing cut off on 80 columns
         for r in message.page.rows:
             add_wrapped_row(
                 table,
