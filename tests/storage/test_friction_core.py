@@ -219,3 +219,38 @@ def test_an_infusion_end_is_checked_before_the_signature(sc: Scenario) -> None:
             s, nurse, infusion_id, ended_at=utcnow(), reactions=" chills ", reaction_grade=1
         )
     assert reactions == "chills"
+
+
+def test_a_subject_code_finds_the_dispensing_and_infusion_named_alike_for_both_arms(
+    sc: Scenario,
+) -> None:
+    """An inspector searching "TLS-005" sees the whole chain to the bedside: the dispensing,
+    its checks and the infusion are named by their visit ("Infusion, period 1 of
+    TLS-005"; they read "Infusion #4" and were not found), in the same words whichever
+    arm the period is."""
+    names: dict[str, set[str]] = {}
+    for code, sequence in (
+        ("TLS-005", allocation.MSC_FIRST),
+        ("TLS-006", allocation.PLACEBO_FIRST),
+    ):
+        subject = sc.subject(code, dt.date(1975, 1, 1))
+        lot_id, bag = sc.made_lot(subject)
+        sc.release(lot_id)
+        visit, _ = sc.enrol(subject, sequence, utcnow().date())
+        sc.weight(subject, "70 kg", utcnow())
+        sc.dispense(visit, msc_bag=bag if sequence == allocation.MSC_FIRST else None)
+        sc.infuse(visit)
+        with sc.db.reader() as s:
+            found = audit_log(s, sc.cast.who("qa"), AuditQuery(record=code), limit=10_000).rows
+        names[code] = {
+            r.record.replace(code, "TLS-…")
+            for r in found
+            if r.record.startswith(("Dispensing", "Check", "Infusion"))
+        }
+    assert {
+        "Dispensing for period 1 of TLS-…",
+        "Check 1 (prepare) of the dispensing for period 1 of TLS-…",
+        "Check 3 (verify) of the dispensing for period 1 of TLS-…",
+        "Infusion, period 1 of TLS-…",
+    } <= names["TLS-005"]
+    assert names["TLS-005"] == names["TLS-006"]

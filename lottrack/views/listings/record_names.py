@@ -19,8 +19,11 @@ from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     CustodyEvent,
+    Dispensing,
+    DispensingCheck,
     Disposition,
     Harvest,
+    Infusion,
     Lot,
     Passage,
     PassageReagent,
@@ -185,14 +188,10 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
                 select(Subject.id, Subject.code).where(col(Subject.id).in_(ids))
             ).all()
         ),
-        "visit": lambda: (
-            (i, f"Visit period {p} of {code}")
-            for i, p, code in session.exec(
-                select(Visit.id, Visit.period, Subject.code)
-                .join(Subject, col(Subject.id) == col(Visit.subject_id))
-                .where(col(Visit.id).in_(ids))
-            ).all()
-        ),
+        "visit": lambda: ((i, f"Visit {n}") for i, n in _visit_names(session, ids).items()),
+        "dispensing": lambda: _dispensings(session, ids),
+        "dispensing_check": lambda: _dispensing_checks(session, ids),
+        "infusion": lambda: _infusions(session, ids),
         "weight_measurement": lambda: (
             (i, f"Weight of {code}")
             for i, code in session.exec(
@@ -238,6 +237,58 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
     }
     namer = namers.get(entity)
     return {} if namer is None else {int(i): name for i, name in namer() if i is not None}
+
+
+def _visit_names(session: Session, visit_ids: Iterable[int]) -> dict[int, str]:
+    """``period 1 of TLS-008`` for each visit: the same words for both arms."""
+    wanted = set(visit_ids)
+    if not wanted:
+        return {}
+    return {
+        i: f"period {p} of {code}"
+        for i, p, code in session.exec(
+            select(Visit.id, Visit.period, Subject.code)
+            .join(Subject, col(Subject.id) == col(Visit.subject_id))
+            .where(col(Visit.id).in_(wanted))
+        ).all()
+        if i is not None
+    }
+
+
+def _dispensings(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]]:
+    """``Dispensing for period 1 of TLS-008``: trial records are named by their visit, so
+    that a search for the subject's code finds them."""
+    rows = session.exec(
+        select(Dispensing.id, Dispensing.visit_id).where(col(Dispensing.id).in_(ids))
+    ).all()
+    visits = _visit_names(session, [v for _, v in rows])
+    return ((i, f"Dispensing for {visits[v]}") for i, v in rows if v in visits)
+
+
+def _dispensing_checks(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]]:
+    rows = session.exec(
+        select(
+            DispensingCheck.id, DispensingCheck.number, DispensingCheck.stage, Dispensing.visit_id
+        )
+        .join(Dispensing, col(Dispensing.id) == col(DispensingCheck.dispensing_id))
+        .where(col(DispensingCheck.id).in_(ids))
+    ).all()
+    visits = _visit_names(session, [v for *_, v in rows])
+    return (
+        (i, f"Check {n} ({stage}) of the dispensing for {visits[v]}")
+        for i, n, stage, v in rows
+        if v in visits
+    )
+
+
+def _infusions(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]]:
+    rows = session.exec(
+        select(Infusion.id, Dispensing.visit_id)
+        .join(Dispensing, col(Dispensing.id) == col(Infusion.dispensing_id))
+        .where(col(Infusion.id).in_(ids))
+    ).all()
+    visits = _visit_names(session, [v for _, v in rows])
+    return ((i, f"Infusion, {visits[v]}") for i, v in rows if v in visits)
 
 
 def _reagents_used(session: Session, ids: list[int]) -> Iterable[tuple[Any, str]]:
