@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from lottrack.storage.db import Database
 from lottrack.storage.models import Subject, WeightMeasurement
-from tests.tui.helpers import login, screen_text, settle, type_text, until
+from tests.tui.helpers import login, screen_text, settle, shown, type_text, until
 from tui.app import LotTrackApp
 from tui.common.weights import WeightsScreen
 from tui.dialogs.weight import WeightModal
@@ -56,7 +56,7 @@ async def test_the_ward_records_a_weight_of_a_patient_without_a_visit(
         assert "w Weights" in text  # the footer offers it
         await pilot.press("enter")  # the first row: TLS-001, no visit
         await settle(pilot)
-        assert any("Press w for the patient's weights" in n.message for n in app._notifications)
+        assert "Press w for the patient's weights" in shown(app, ".pane-note")
         await _weigh(pilot, app, "71.5 kg")
         await until(
             pilot,
