@@ -65,6 +65,40 @@ def test_qa_home_and_review(
 
 
 @pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("username", ["tech", "qa"])
+def test_lab_home(
+    snap_compare: Compare,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    username: str,
+) -> None:
+    """The technician's lots in process with what is due, QA's lots awaiting review."""
+    db, _ = _lots(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await login(pilot, username)
+        await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_qa_review_audit_trail(
+    snap_compare: Compare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    """QA's review, the lot's audit trail: records named for people, wrapped, never cut;
+    the highlighted event in full under the list."""
+    db, ids = _lots(tmp_path, monkeypatch)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await login_and_open(pilot, "qa", QAReviewScreen(ids["TLS-103"]), "2")
+        await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("username", ["pharm", "ward", "inv"])
 def test_trial_home(
     snap_compare: Compare, trial: tuple[Database, TrialIds], size: tuple[int, int], username: str

@@ -14,9 +14,10 @@ from textual.pilot import Pilot
 
 from lottrack.storage.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, screen_text, settle, until
+from tests.tui.helpers import frozen_clock, login, screen_text, settle, tables_painted, until
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
+from tui.pharmacy.visit import PharmacyVisitScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 Compare = Callable[..., bool]
@@ -36,8 +37,14 @@ def test_pharmacy_visit_screen(snap_compare: Compare, trial: Trial, size: tuple[
 
     async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, "pharm")
+        # Each step waits for what it needs, so that a slow machine fails naming the step.
+        await until(pilot, lambda: tables_painted(pilot.app), "the visits due on screen")
         await pilot.press("enter")
-        await settle(pilot)
+        await until(
+            pilot,
+            lambda: isinstance(pilot.app.screen, PharmacyVisitScreen),
+            "the pharmacy visit screen after Enter on the first visit",
+        )
         # The bag table lays its rows out when the app is next idle; on a busy machine the
         # picture was once taken before (rows missing): wait for them to be on screen.
         await until(
