@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, func, union_all
+from sqlalchemy import String, and_, bindparam, cast, func, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -31,9 +31,13 @@ from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     CustodyEvent,
+    Deviation,
+    DeviationLink,
     Dispensing,
     Disposition,
     Harvest,
+    Investigation,
+    InvestigationRetest,
     Passage,
     ProductUnit,
     QCResult,
@@ -321,12 +325,33 @@ def _trail_statement() -> fastsql.AnySelect:
         return sa_select(cast(column, String)).where(*where)
 
     units = sa_select(col(ProductUnit.id)).where(col(ProductUnit.lot_id) == lot_id)
+    investigations = sa_select(col(Investigation.id)).where(col(Investigation.lot_id) == lot_id)
+    deviations = sa_select(col(Deviation.id)).where(col(Deviation.lot_id) == lot_id)
     records = {
         **{entity: ids(column, *where) for entity, (column, where) in record_rows(lot_id).items()},
         "custody_event": ids(CustodyEvent.id, col(CustodyEvent.unit_id).in_(units)),
         "disposition": ids(Disposition.id, col(Disposition.lot_id) == lot_id),
+        # The investigations and deviations QA weighs before releasing, with their retests
+        # and links, and the signatures that closed them.
+        "investigation": ids(Investigation.id, col(Investigation.lot_id) == lot_id),
+        "investigation_retest": ids(
+            InvestigationRetest.id, col(InvestigationRetest.investigation_id).in_(investigations)
+        ),
+        "deviation": ids(Deviation.id, col(Deviation.lot_id) == lot_id),
+        "deviation_link": ids(DeviationLink.id, col(DeviationLink.deviation_id).in_(deviations)),
         "signature": ids(
-            Signature.id, col(Signature.record_type) == "lot", col(Signature.record_id) == lot_id
+            Signature.id,
+            or_(
+                and_(col(Signature.record_type) == "lot", col(Signature.record_id) == lot_id),
+                and_(
+                    col(Signature.record_type) == "investigation",
+                    col(Signature.record_id).in_(investigations),
+                ),
+                and_(
+                    col(Signature.record_type) == "deviation",
+                    col(Signature.record_id).in_(deviations),
+                ),
+            ),
         ),
     }
     columns = [
@@ -367,7 +392,9 @@ def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
 
 def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[AuditRow]:
     """Every audit event of the lot, its harvest, passages, reagents used, counts and
-    replicates, QC results, bags and their custody, decisions and signatures, in order.
+    replicates, QC results, bags and their custody, decisions, investigations (with their
+    retests) and deviations (with their links), and the signatures on the lot and on its
+    investigations and deviations, in order.
 
     Blinded readers (QA and admins: the pharmacy does not read audit trails) do not see
     which visit a bag served: a bag's kit code, status, status reason and thaw are masked,

@@ -19,11 +19,13 @@ from lottrack.storage.models import (
     CellCount,
     CountReplicate,
     CustodyEvent,
+    Deviation,
     Dispensing,
     DispensingCheck,
     Disposition,
     Harvest,
     Infusion,
+    Investigation,
     Lot,
     Passage,
     PassageReagent,
@@ -189,6 +191,22 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
             ).all()
         ),
         "visit": lambda: ((i, f"Visit {n}") for i, n in _visit_names(session, ids).items()),
+        "investigation": lambda: (
+            (i, f"Investigation #{i} of {lot}")
+            for i, lot in session.exec(
+                select(Investigation.id, Lot.lot_number)
+                .join(Lot, col(Lot.id) == col(Investigation.lot_id))
+                .where(col(Investigation.id).in_(ids))
+            ).all()
+        ),
+        "deviation": lambda: (
+            (i, f"Deviation #{i} of {lot}")
+            for i, lot in session.exec(
+                select(Deviation.id, Lot.lot_number)
+                .join(Lot, col(Lot.id) == col(Deviation.lot_id))
+                .where(col(Deviation.id).in_(ids))
+            ).all()
+        ),
         "dispensing": lambda: _dispensings(session, ids),
         "dispensing_check": lambda: _dispensing_checks(session, ids),
         "infusion": lambda: _infusions(session, ids),
