@@ -12,6 +12,7 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from tests.tui.helpers import filter_audit, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
+from tui.dialogs.text_view import TextViewModal
 from tui.home import HomeScreen
 from tui.qa.audit import AuditScreen
 
@@ -123,3 +124,29 @@ async def test_a_keyboard_user_filters_by_subject_and_reads_names_not_ids(
         assert f"lot={lot}" in detail, detail
         assert "recorded_by=User " in detail, detail
         assert not re.search(r"_id=\d|_by=\d", detail), detail
+
+
+async def test_enter_opens_an_event_in_full(app: LotTrackApp) -> None:
+    """At 80x24 the line under the list shows three lines of an event; Enter shows every
+    change, one a line, and Esc goes back to the list where it was."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        await filter_audit(pilot, "record", "Harvest of TLS-003")
+        table = app.screen.query_one("#audit-events", DataTable)
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TextViewModal)
+        full = shown(app, "#text-view-text")
+        lines = full.splitlines()
+        assert lines[0].startswith("#")
+        assert " insert Harvest of TLS-003 " in lines[0]
+        assert "anticoagulant=heparin" in lines
+        assert "aspiration_site=posterior iliac crest" in lines
+        assert any(line.startswith("collected_at=") for line in lines)
+        assert len(lines) > 4  # more than the line under the list has room for
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)

@@ -378,6 +378,29 @@ def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         )
 
 
+def audit_event_text(
+    *,
+    head: str,
+    reason: str,
+    changes: Mapping[str, object],
+    tz: dt.tzinfo | None,
+    corrected: bool = False,
+    full: bool = False,
+) -> Text:
+    """An audit event for a person: ``head`` ("#52 insert Harvest of TLS-002 … by tech"),
+    the ✎ mark of a correction, the reason, the changes (on the line under a list, or
+    ``full``: one change a line, for the event opened with Enter)."""
+    text = Text(head, style="bold")
+    if corrected:
+        text.append("  ✎ changed after first entry", style="bold yellow")
+    if reason:
+        text.append(f"\nReason: {reason}")
+    shown = audit_changes(changes, tz=tz)
+    if shown:
+        text.append("\n" + (shown.replace("; ", "\n") if full else shown), style="dim")
+    return text
+
+
 def audit_changes(
     changes: Mapping[str, object], *, limit: int | None = None, tz: dt.tzinfo | None = None
 ) -> str:

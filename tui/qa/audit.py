@@ -22,7 +22,8 @@ from lottrack.storage import anchors
 from lottrack.storage.db import Database
 from lottrack.views.listings.audit_log import AuditLogPage, AuditLogRow, AuditQuery, audit_log
 from tui.common.screen import AppScreen
-from tui.lot.tables import audit_changes, audit_columns
+from tui.dialogs.text_view import TextViewModal
+from tui.lot.tables import audit_columns, audit_event_text
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
@@ -237,19 +238,28 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(event.cursor_row)
 
+    @on(DataTable.RowSelected, "#audit-events")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter: the event in full, one change a line (the line under the list is cut)."""
+        text = self._event_text(event.cursor_row, full=True)
+        if text is not None:
+            self.app.push_screen(TextViewModal("Audit event", text))
+
     def _show_detail(self, index: int) -> None:
-        detail = self.query_one("#audit-detail", Static)
+        self.query_one("#audit-detail", Static).update(self._event_text(index) or "")
+
+    def _event_text(self, index: int, *, full: bool = False) -> Text | None:
         if not 0 <= index < len(self._rows):
-            detail.update("")
-            return
+            return None
         r = self._rows[index]
         at = r.at.astimezone(self.ctx.clock().tzinfo).strftime("%Y-%m-%d %H:%M %Z")
-        text = Text(f"#{r.seq} {r.action} {r.record} by {r.username}, {at}", style="bold")
-        if r.reason:
-            text.append(f"\nReason: {r.reason}")
-        if r.changes:
-            text.append("\n" + audit_changes(r.changes, tz=self.ctx.clock().tzinfo), style="dim")
-        detail.update(text)
+        return audit_event_text(
+            head=f"#{r.seq} {r.action} {r.record} by {r.username}, {at}",
+            reason=r.reason,
+            changes=r.changes,
+            tz=self.ctx.clock().tzinfo,
+            full=full,
+        )
 
     # ------------------------------------------------------------ verification
 

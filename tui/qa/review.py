@@ -22,6 +22,7 @@ from lottrack.records.permissions import Action, CurrentUser
 from lottrack.release.disposition import open_decisions, why_not_open
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
+from tui.dialogs.text_view import TextViewModal
 from tui.lot import tables as lot_tables
 from tui.lot.detail_data import LotDetail, read_lot
 from tui.lot.head import lot_head, readiness_text
@@ -217,30 +218,33 @@ The person who recorded any step of the lot cannot release it; the service says 
 
     @on(DataTable.RowHighlighted, "#review-audit")
     def _audit_detail(self, event: DataTable.RowHighlighted) -> None:
-        """The highlighted event in full (the table's columns are cut on 80 columns)."""
-        seq = event.row_key.value
-        event_row = (
+        """The highlighted event under the list (the table has no room for its changes)."""
+        text = self._audit_event(event.row_key.value)
+        self.query_one("#audit-detail", Static).update(text or "")
+
+    @on(DataTable.RowSelected, "#review-audit")
+    def _audit_open(self, event: DataTable.RowSelected) -> None:
+        """Enter: the event in full, one change a line (the line under the list is cut)."""
+        text = self._audit_event(event.row_key.value, full=True)
+        if text is not None:
+            self.app.push_screen(TextViewModal("Audit event", text))
+
+    def _audit_event(self, seq: str | None, *, full: bool = False) -> Text | None:
+        row = (
             next((e for e in (self.lot.audit or ()) if str(e.seq) == seq), None)
-            if (self.lot)
+            if self.lot
             else None
         )
-        detail = self.query_one("#audit-detail", Static)
-        if event_row is None:
-            detail.update("")
-            return
-        text = Text(
-            f"#{event_row.seq} {event_row.action} {event_row.record} by {event_row.username}",
-            style="bold",
+        if row is None:
+            return None
+        return lot_tables.audit_event_text(
+            head=f"#{row.seq} {row.action} {row.record} by {row.username}",
+            reason=row.reason,
+            changes=row.changes,
+            tz=self.ctx.clock().tzinfo,
+            corrected=row.changed_after_entry,
+            full=full,
         )
-        if event_row.changed_after_entry:
-            text.append("  ✎ changed after first entry", style="bold yellow")
-        if event_row.reason:
-            text.append(f"\nReason: {event_row.reason}")
-        text.append(
-            "\n" + lot_tables.audit_changes(event_row.changes, tz=self.ctx.clock().tzinfo),
-            style="dim",
-        )
-        detail.update(text)
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
