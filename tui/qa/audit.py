@@ -83,7 +83,8 @@ record is named as people name it ("Passage P3 of L-…", "QC CD73 of L-…", "B
 Type in the boxes above the list to narrow it, then **Enter**: part of the **record**'s
 name, of the **person**'s username, of the **action** (update, void, login, refused …),
 and a date range **from** / **to** (YYYY-MM-DD, at the site; both days included). The
-highlighted event is shown in full under the list. **m** lists older events.
+highlighted event is shown under the list; **Enter** opens it with every change on its own
+line (**Esc** goes back). **m** lists older events.
 
 At the top, lottrack says whether the hash chain of every event is intact and every
 record matches its last audited values; a change made behind the application's back (for

@@ -68,7 +68,8 @@ result and its limit).
 
 Tabs: **1** results (out of specification in red; superseded results struck through),
 **2** the lot's audit trail — every insert and change of the lot and its records; a
-change to a value already recorded is marked **✎** with its reason — **3** decisions
+change to a value already recorded is marked **✎** with its reason; **Enter** opens an
+event with every change — **3** decisions
 and their signatures, **4** counts, **5** passages.
 
 Decisions (each signed: username and password again):
