@@ -394,7 +394,7 @@ def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
 
 
 def readiness_of(
-    session: Session, lots: Sequence[Lot], *, lot_ids: Select[Any] | None = None
+    session: Session, lots: Sequence[Lot], *, lot_ids: Select[Any] | list[int] | None = None
 ) -> dict[int, ReleaseReadiness]:
     """:func:`readiness` of each lot, by lot id, in two reads whatever the number of lots:
     the tests of their specifications, and their valid results.

@@ -387,10 +387,11 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
     grown_at = sc.passages(grown, days(29), n=3)
     no_sterility, _ = sc.made_lot(subject(1), qc_results=_without("sterility"))
 
-    def lists() -> tuple[int, int]:
+    def lists() -> tuple[int, int, int]:
         return (
             _statements(sc.db, lambda s: listings.technician_worklist(s, tech)),
             _statements(sc.db, lambda s: listings.review_queue(s, qa)),
+            _statements(sc.db, lambda s: listings.review_queue(s, qa, limit=3)),
         )
 
     few = lists()
@@ -472,6 +473,10 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
     with sc.db.reader() as s:
         work = listings.technician_worklist(s, tech)
         queue = listings.review_queue(s, qa)
+        # QA's home lists the oldest lots of the queue: the same items, judged the same,
+        # as the first of the whole queue; the count is the whole queue's.
+        pages = {n: listings.review_queue(s, qa, limit=n) for n in (1, 3, len(queue) + 5)}
+        size = listings.review_queue_size(s, qa)
         created = {
             lot.id: lot.created_at for lot in s.exec(select(Lot)).all() if lot.id is not None
         }
@@ -517,6 +522,8 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
         (three_missing, lots.AWAITING_RELEASE, "QC results missing: 3", formulated[three_missing]),
     ]
     assert [(i.lot_id, i.status, i.due, i.since) for i in work] == expected
+    assert size == len(queue) > 3
+    assert pages == {n: queue[:n] for n in pages}
     assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}" for i in work)
     assert {lot_id: steps[lot_id] for lot_id, *_ in expected} == {
         **{lot_id: due for lot_id, status, due, _ in expected if status == lots.IN_PROCESS},

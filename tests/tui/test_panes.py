@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 from textual.widgets import DataTable
 
+from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
+from lottrack.storage.models import User
+from lottrack.views import listings
 from tests.tui.helpers import login, screen_text, settle, shown, tables_painted, until
 from tui.app import LotTrackApp
+from tui.panes import qa as qa_pane
 from tui.panes.clinician import PatientsPane
+from tui.qa.review import QAReviewScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -57,3 +63,28 @@ async def test_enter_on_a_patient_without_a_visit_says_why_under_the_list(
         await pilot.press("up" if without else "down")
         await settle(pilot)
         assert not pane.query_one(".pane-note").display
+
+
+async def test_qa_home_lists_the_oldest_lots_and_says_how_many_wait(
+    app: LotTrackApp, demo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At N = 1000 the queue holds hundreds of lots: the home lists the oldest (a page of
+    100; 2 here, on the demo's 4) and its hint says how many wait in all."""
+    monkeypatch.setattr(qa_pane, "PAGE_SIZE", 2)
+    with demo_db.reader() as s:
+        qa = CurrentUser.of(s.exec(select(User).where(User.username == "qa")).one())
+        queue = listings.review_queue(s, qa)
+    assert len(queue) > 2
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        pane = app.screen.query_one(qa_pane.LotsAwaitingReviewPane)
+        table = pane.query_one(DataTable)
+        await until(pilot, lambda: tables_painted(app), "the oldest lots on screen")
+        assert [str(table.get_row_at(n)[0]) for n in range(table.row_count)] == [
+            i.lot_number for i in queue[:2]
+        ]
+        hint = " ".join(shown(app, ".pane-hint").split())
+        assert hint.startswith(f"The 2 oldest of {len(queue)} lots awaiting review.")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, QAReviewScreen)

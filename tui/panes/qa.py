@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from sqlmodel import Session
+from textual.content import Content
+from textual.widgets import Static
 from typing_extensions import override
 
 from lottrack.records.permissions import QA, CurrentUser
@@ -13,6 +15,9 @@ from lottrack.views import listings
 from tui.panes.base import Row
 from tui.panes.lot_pane import LotTablePane
 from tui.widgets.status_badge import status_text
+
+PAGE_SIZE = 100
+"""Lots listed on the home (the oldest first); the lot list pages through every lot."""
 
 FLAG_STYLES = {
     "OUT OF SPEC": "bold red reverse",
@@ -49,9 +54,10 @@ trail, **l** lists every lot, **g** the reagent lots.
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """The review queue."""
-        rows = []
-        for item in listings.review_queue(session, who):
+        """The review queue, its oldest :data:`PAGE_SIZE` lots; a last row ``(None,
+        total)`` when it holds more."""
+        rows: list[Row] = []
+        for item in listings.review_queue(session, who, limit=PAGE_SIZE):
             style = FLAG_STYLES.get(item.flag.split(",")[0], "yellow")
             rows.append(
                 (
@@ -63,4 +69,25 @@ trail, **l** lists every lot, **g** the reagent lots.
                     Text(item.flag, style=style),
                 )
             )
+        if len(rows) == PAGE_SIZE:
+            total = listings.review_queue_size(session, who)
+            if total > PAGE_SIZE:
+                rows.append((None, total))
         return rows
+
+    @override
+    def show(self, data: Sequence[Row]) -> None:
+        """The lots; the hint says when the queue holds more than are listed."""
+        more = data[-1][1] if data and data[-1][0] is None else None
+        hint = self.query_one(".pane-hint", Static)
+        if more is None:
+            hint.update(Content(self.HINT))
+        else:
+            hint.update(
+                Content(
+                    f"The {PAGE_SIZE} oldest of {more} lots awaiting review. Enter opens "
+                    "one; l lists every lot (by status)."
+                )
+            )
+            data = data[:-1]
+        super().show(data)

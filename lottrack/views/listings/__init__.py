@@ -49,6 +49,7 @@ from lottrack.views.listings.worklists import (
     next_step,
     recordable,
     review_queue,
+    review_queue_size,
     technician_worklist,
 )
 
@@ -87,6 +88,7 @@ __all__ = [
     "reagent_lots",
     "recordable",
     "review_queue",
+    "review_queue_size",
     "site_choices",
     "subject_choices",
     "technician_worklist",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -288,21 +288,42 @@ def _with_open_records() -> Select[Any]:
     )
 
 
-def review_queue(session: Session, who: CurrentUser) -> list[ReviewItem]:
+def _in_review_queue() -> Any:
+    """Which lots QA's queue holds: awaiting release or quarantined, or in process with an
+    open investigation or deviation."""
+    return or_(col(Lot.status).in_(REVIEW_STATES), col(Lot.id).in_(_with_open_records()))
+
+
+def review_queue_size(session: Session, who: CurrentUser) -> int:
+    """How many lots :func:`review_queue` holds (one count)."""
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    return int(session.exec(select(func.count()).select_from(Lot).where(_in_review_queue())).one())
+
+
+def review_queue(
+    session: Session, who: CurrentUser, *, limit: int | None = None
+) -> list[ReviewItem]:
     """Lots awaiting release or quarantined, oldest formulation first, each with its
     missing and out-of-specification results and whether its final product awaits a
     recount; then lots still in process with an open investigation or deviation for QA to
     close (named, nothing else judged yet). Read in a fixed number of queries whatever the
-    number of lots."""
+    number of lots; with a ``limit``, the first ``limit`` lots only, and what is read for
+    them does not grow with the queue (:func:`review_queue_size` counts the rest)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
-    growing = _with_open_records()
-    rows = session.exec(
+    statement = (
         select(Lot, Subject.code)
         .join(Subject, col(Subject.id) == col(Lot.subject_id))
-        .where(or_(col(Lot.status).in_(REVIEW_STATES), col(Lot.id).in_(growing)))
+        .where(_in_review_queue())
         .order_by(col(Lot.formulated_at).is_(None), col(Lot.formulated_at), col(Lot.id))
-    ).all()
-    lot_ids = _lot_ids(*REVIEW_STATES)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = session.exec(statement).all()
+    growing: Select[Any] | list[int] = _with_open_records()
+    lot_ids: Select[Any] | list[int] = _lot_ids(*REVIEW_STATES)
+    if limit is not None:  # the page's lots by id: reads as long as the page
+        growing = [lot.id for lot, _ in rows if lot.id and lot.status not in REVIEW_STATES]
+        lot_ids = [lot.id for lot, _ in rows if lot.id and lot.status in REVIEW_STATES]
     ready = qc.readiness_of(
         session, [lot for lot, _ in rows if lot.status in REVIEW_STATES], lot_ids=lot_ids
     )
