@@ -191,22 +191,8 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
             ).all()
         ),
         "visit": lambda: ((i, f"Visit {n}") for i, n in _visit_names(session, ids).items()),
-        "investigation": lambda: (
-            (i, f"Investigation #{i} of {lot}")
-            for i, lot in session.exec(
-                select(Investigation.id, Lot.lot_number)
-                .join(Lot, col(Lot.id) == col(Investigation.lot_id))
-                .where(col(Investigation.id).in_(ids))
-            ).all()
-        ),
-        "deviation": lambda: (
-            (i, f"Deviation #{i} of {lot}")
-            for i, lot in session.exec(
-                select(Deviation.id, Lot.lot_number)
-                .join(Lot, col(Lot.id) == col(Deviation.lot_id))
-                .where(col(Deviation.id).in_(ids))
-            ).all()
-        ),
+        "investigation": lambda: _numbered_on_lot(session, Investigation, ids),
+        "deviation": lambda: _numbered_on_lot(session, Deviation, ids),
         "dispensing": lambda: _dispensings(session, ids),
         "dispensing_check": lambda: _dispensing_checks(session, ids),
         "infusion": lambda: _infusions(session, ids),
@@ -255,6 +241,21 @@ def _names(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
     }
     namer = namers.get(entity)
     return {} if namer is None else {int(i): name for i, name in namer() if i is not None}
+
+
+def _numbered_on_lot(
+    session: Session, table: type[Investigation] | type[Deviation], ids: list[int]
+) -> Iterable[tuple[Any, str]]:
+    """``Investigation #1 of L-…``: a record numbered on its own, named with its lot."""
+    title = title_of(str(table.__tablename__))
+    return (
+        (i, f"{title} #{i} of {lot}")
+        for i, lot in session.exec(
+            select(table.id, Lot.lot_number)
+            .join(Lot, col(Lot.id) == col(table.lot_id))
+            .where(col(table.id).in_(ids))
+        ).all()
+    )
 
 
 def _visit_names(session: Session, visit_ids: Iterable[int]) -> dict[int, str]:
