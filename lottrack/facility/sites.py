@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from lottrack.kernel.errors import NotFound, ValidationError
 from lottrack.kernel.inputs import clean_text, show
 from lottrack.kernel.isbt128 import format_din, parse_din
+from lottrack.kernel.snapshots import snapshot
 from lottrack.kernel.units import Dim, ParsedQuantity, parse_quantity
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import audit
@@ -51,17 +52,7 @@ class SiteInfo:
 
 
 def _info(site: Site) -> SiteInfo:
-    assert site.id is not None
-    return SiteInfo(
-        site.id,
-        site.name,
-        site.address,
-        site.timezone,
-        site.fin,
-        site.decimal_separator,
-        site.product_code_msc,
-        site.product_code_placebo,
-    )
+    return snapshot(SiteInfo, site)
 
 
 # ------------------------------------------------------------------- input helpers

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from lottrack.facility.sites import local_date, site_row
 from lottrack.kernel.errors import Conflict, NotFound, ValidationError
+from lottrack.kernel.snapshots import snapshot
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import Subject, utcnow
 
@@ -43,15 +44,7 @@ class SubjectInfo:
 
 
 def _info(subject: Subject) -> SubjectInfo:
-    assert subject.id is not None
-    return SubjectInfo(
-        subject.id,
-        subject.code,
-        subject.initials,
-        subject.date_of_birth,
-        subject.site_id,
-        subject.coi_id,
-    )
+    return snapshot(SubjectInfo, subject)
 
 
 def new_random_code(session: Session, column: Any, prefix: str, length: int) -> str:

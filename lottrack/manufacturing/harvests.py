@@ -12,6 +12,7 @@ from lottrack.facility.sites import check_moment, parse_at_site, site_row
 from lottrack.facility.subjects import subject_row
 from lottrack.kernel.errors import NotFound
 from lottrack.kernel.inputs import clean_text
+from lottrack.kernel.snapshots import snapshot
 from lottrack.kernel.units import Dim
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import Harvest
@@ -34,19 +35,7 @@ class HarvestInfo:
 
 
 def _info(harvest: Harvest) -> HarvestInfo:
-    assert harvest.id is not None
-    return HarvestInfo(
-        harvest.id,
-        harvest.din,
-        harvest.subject_id,
-        harvest.collected_at,
-        harvest.volume_ml,
-        harvest.volume_text,
-        harvest.anticoagulant,
-        harvest.aspiration_site,
-        harvest.tnc_cells_total,
-        harvest.tnc_text,
-    )
+    return snapshot(HarvestInfo, harvest)
 
 
 def record_harvest(
