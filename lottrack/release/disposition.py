@@ -323,40 +323,45 @@ def release_exceptional(
     return decided
 
 
-def reject(
-    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
+_MOVES = {
+    lots.REJECTED: (REJECT_FROM, "reject the lot", "rejected"),
+    lots.QUARANTINED: (QUARANTINE_FROM, "quarantine the lot", "reviewed"),
+}
+"""Decisions that move the lot to the state of their name: from which states, what the
+refusal says is being done, the signature's meaning."""
+
+
+def _move_to(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, text: str, status: str
 ) -> int:
-    """Reject a lot (final)."""
+    allowed_from, doing, meaning = _MOVES[status]
     lot = _open(session, who, lot_id)
-    lots.require_status(lot, REJECT_FROM, "reject the lot")
+    lots.require_status(lot, allowed_from, doing)
+    justification = _text(text, "justification", "Justification")
     return _decide(
         session,
         who,
         lot,
         creds,
-        decision=lots.REJECTED,
-        meaning="rejected",
-        new_status=lots.REJECTED,
-        justification=_text(justification, "justification", "Justification"),
+        decision=status,
+        meaning=meaning,
+        new_status=status,
+        justification=justification,
     )
+
+
+def reject(
+    session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
+) -> int:
+    """Reject a lot (final)."""
+    return _move_to(session, who, lot_id, creds, justification, lots.REJECTED)
 
 
 def quarantine(
     session: Session, who: CurrentUser, lot_id: int, creds: Credentials, justification: str
 ) -> int:
     """Put a lot on QA hold."""
-    lot = _open(session, who, lot_id)
-    lots.require_status(lot, QUARANTINE_FROM, "quarantine the lot")
-    return _decide(
-        session,
-        who,
-        lot,
-        creds,
-        decision=lots.QUARANTINED,
-        meaning="reviewed",
-        new_status=lots.QUARANTINED,
-        justification=_text(justification, "justification", "Justification"),
-    )
+    return _move_to(session, who, lot_id, creds, justification, lots.QUARANTINED)
 
 
 def lift_quarantine(
