@@ -8,7 +8,7 @@ custody) is not.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
@@ -69,6 +69,18 @@ def _content(row: SQLModel, exclude: frozenset[str] = frozenset()) -> dict[str, 
     return content
 
 
+M = TypeVar("M", bound=SQLModel)
+
+
+def _rows_of(session: Session, table: type[M], parent: Any, ids: Sequence[Any]) -> Sequence[M]:
+    """The rows of ``table`` whose ``parent`` column is one of ``ids``, in entry order."""
+    if not ids:
+        return []
+    return session.exec(
+        select(table).where(col(parent).in_(ids)).order_by(col(table.id))  # type: ignore[attr-defined]
+    ).all()
+
+
 def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     """The batch record of ``lot`` as canonical data (hashed by signatures)."""
     harvest = session.get(Harvest, lot.harvest_id)
@@ -78,15 +90,7 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
         .order_by(col(Passage.number), col(Passage.id))
     ).all()
     passage_ids = [p.id for p in passages]
-    reagents = (
-        session.exec(
-            select(PassageReagent)
-            .where(col(PassageReagent.passage_id).in_(passage_ids))
-            .order_by(col(PassageReagent.id))
-        ).all()
-        if passage_ids
-        else []
-    )
+    reagents = _rows_of(session, PassageReagent, PassageReagent.passage_id, passage_ids)
     # Post-thaw counts are made at the pharmacy after release; like the thaw time they
     # are not part of what QA released.
     counts = session.exec(
@@ -95,15 +99,7 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
         .order_by(col(CellCount.id))
     ).all()
     count_ids = [c.id for c in counts]
-    replicates = (
-        session.exec(
-            select(CountReplicate)
-            .where(col(CountReplicate.count_id).in_(count_ids))
-            .order_by(col(CountReplicate.id))
-        ).all()
-        if count_ids
-        else []
-    )
+    replicates = _rows_of(session, CountReplicate, CountReplicate.count_id, count_ids)
     qc = session.exec(
         select(QCResult).where(QCResult.lot_id == lot.id).order_by(col(QCResult.id))
     ).all()
