@@ -20,14 +20,13 @@ from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim
 from lottrack.manufacturing import lots, plausibility
 from lottrack.manufacturing.harvests import harvest_row
-from lottrack.manufacturing.lots import lot_site, passage_label, passage_row, passages_of
-
-# The UI (tui/) reads these from here: the lot's specification, the passage table, the summary.
-from lottrack.manufacturing.lots import lot_spec as lot_spec
-from lottrack.manufacturing.passage_table import LotSummary as LotSummary
-from lottrack.manufacturing.passage_table import PassageRow as PassageRow
-from lottrack.manufacturing.passage_table import lot_summary as lot_summary
-from lottrack.manufacturing.passage_table import passage_table as passage_table
+from lottrack.manufacturing.lots import (
+    lot_site,
+    lot_spec,
+    passage_label,
+    passage_row,
+    passages_of,
+)
 from lottrack.manufacturing.reagents import require_usable
 from lottrack.manufacturing.specifications import current_spec
 from lottrack.records.permissions import Action, CurrentUser, authorize

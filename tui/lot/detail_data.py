@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from lottrack.manufacturing import deviations, expansion, formulation, investigations, lots, qc
+from lottrack.manufacturing import (
+    deviations,
+    formulation,
+    investigations,
+    lots,
+    passage_table,
+    qc,
+)
 from lottrack.records.permissions import Action, CurrentUser, allowed
 from lottrack.release import disposition
 from lottrack.views import listings
@@ -21,9 +28,9 @@ from lottrack.views import listings
 class LotDetail:
     """A lot's batch record as the screens show it."""
 
-    summary: expansion.LotSummary
+    summary: passage_table.LotSummary
     context: listings.LotFormContext
-    passages: tuple[expansion.PassageRow, ...]
+    passages: tuple[passage_table.PassageRow, ...]
     counts: tuple[listings.CountRow, ...]
     results: tuple[qc.QCRow, ...]
     readiness: qc.ReleaseReadiness
@@ -59,7 +66,7 @@ def read_lot(
 ) -> LotDetail:
     """The whole batch record of ``lot_id`` (with its audit trail when asked for and the
     person may see it)."""
-    summary = expansion.lot_summary(session, who, lot_id)
+    summary = passage_table.lot_summary(session, who, lot_id)
     lot = lots.get_lot(session, lot_id)
     context = listings.lot_form_context(session, who, lot_id)
     step = listings.lot_next_step(session, who, lot_id)
@@ -69,7 +76,7 @@ def read_lot(
     return LotDetail(
         summary=summary,
         context=context,
-        passages=tuple(expansion.passage_table(session, who, lot_id)),
+        passages=tuple(passage_table.passage_table(session, who, lot_id)),
         counts=tuple(listings.lot_counts(session, who, lot_id)),
         results=tuple(qc.results(session, lot_id, include_voided=True)),
         readiness=qc.readiness(session, lot),

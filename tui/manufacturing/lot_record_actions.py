@@ -19,7 +19,7 @@ from textual.widgets.data_table import CellDoesNotExist
 from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
-from lottrack.manufacturing import counts, expansion, formulation, lots, qc
+from lottrack.manufacturing import counts, formulation, lots, passage_table, qc
 from lottrack.records.permissions import MASKED, Action, CurrentUser
 from lottrack.storage.db import Database
 from lottrack.views import listings
@@ -90,7 +90,7 @@ class LotRecordActions(AppScreen):
             return None
         return key
 
-    def selected_passage(self) -> expansion.PassageRow | None:
+    def selected_passage(self) -> passage_table.PassageRow | None:
         """The passage under the cursor of the passage table."""
         key = self._selected("lot-passages")
         return (

@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from lottrack.kernel.units import Dim, format_quantity
-from lottrack.manufacturing import expansion, lots, qc
+from lottrack.manufacturing import expansion, lots, passage_table, qc
 from lottrack.records.permissions import CurrentUser
 from lottrack.views import listings
 from tui.common.form import FormProblem, SaveCall, field_row, grid
@@ -165,17 +165,17 @@ signature shows INVALIDATED until QA decides again.
         """The lot and the passage as recorded."""
         context = listings.lot_form_context(session, who, self.lot_id)
         row = one_record(
-            expansion.passage_table(session, who, self.lot_id),
+            passage_table.passage_table(session, who, self.lot_id),
             self.passage_id,
             f"Lot {context.lot_number} has no passage with id {self.passage_id}.",
         )
         return context, row
 
     @property
-    def passage(self) -> expansion.PassageRow:
+    def passage(self) -> passage_table.PassageRow:
         """The passage as it was recorded when the form opened."""
         row = self.data[1]
-        assert isinstance(row, expansion.PassageRow)
+        assert isinstance(row, passage_table.PassageRow)
         return row
 
     def apply(self, data: Any) -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Select, Static
 
-from lottrack.manufacturing import expansion, formulation, lots
+from lottrack.manufacturing import formulation, lots
 from lottrack.records.permissions import CurrentUser
 from tui.common.form import SaveCall, field_row, grid
 from tui.manufacturing.forms.bag_form import BagForm
@@ -48,7 +48,7 @@ Count it after the thaw: on the Bags tab, **k** opens the count form for the tha
 
         def save(session: Session, who: CurrentUser) -> str:
             formulation.record_thaw(session, who, unit_id, thawed)
-            spec = expansion.lot_spec(session, lots.get_lot(session, lot_id))
+            spec = lots.lot_spec(session, lots.get_lot(session, lot_id))
             until = thawed + dt.timedelta(minutes=spec.thaw_max_minutes)
             return (
                 f"Bag {kit} thawed at {thawed.astimezone(zone):%H:%M %Z}; infuse by "
