@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.lot.tables import audit_changes
+from tui.lot.tables import audit_changes, audit_event_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
 instants = st.datetimes(
@@ -46,3 +46,17 @@ def test_a_change_shows_both_moments_and_leaves_other_values_alone() -> None:
         "measured_at: 2026-11-21T05:48:48.630594Z → 2026-11-21T06:00:00Z; "
         "weight_text: 70 kg → 71 kg; note=2026-11-21"
     )
+
+
+def test_the_full_event_puts_each_change_on_its_own_line_and_keeps_each_value_whole() -> None:
+    """A value holding "; " (a reason, a note) stays on its line in the event opened with
+    Enter; under the list the changes share one line."""
+    changes = {"id": [None, 4], "note": [None, "retest 85 %; dye expired"], "volume_ml": [50, 45]}
+    full = audit_event_text(head="#9 update X", reason="", changes=changes, tz=None, full=True)
+    assert full.plain.splitlines() == [
+        "#9 update X",
+        "note=retest 85 %; dye expired",
+        "volume_ml: 50 → 45",
+    ]
+    line = audit_event_text(head="#9 update X", reason="", changes=changes, tz=None)
+    assert line.plain.splitlines()[1] == "note=retest 85 %; dye expired; volume_ml: 50 → 45"

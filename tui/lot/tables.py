@@ -395,25 +395,22 @@ def audit_event_text(
         text.append("  ✎ changed after first entry", style="bold yellow")
     if reason:
         text.append(f"\nReason: {reason}")
-    shown = audit_changes(changes, tz=tz)
+    shown = audit_changes(changes, tz=tz, sep="\n" if full else "; ")
     if shown:
-        text.append("\n" + (shown.replace("; ", "\n") if full else shown), style="dim")
+        text.append("\n" + shown, style="dim")
     return text
 
 
 def audit_changes(
-    changes: Mapping[str, object], *, limit: int | None = None, tz: dt.tzinfo | None = None
+    changes: Mapping[str, object], *, tz: dt.tzinfo | None = None, sep: str = "; "
 ) -> str:
     """``field: old → new`` for changes, ``field=value`` for first entries and for the
-    plain values of events that change no record (a verification's counts); ids left
-    out. Moments (stored as UTC ISO text) read in ``tz``, to the second:
+    plain values of events that change no record (a verification's counts), joined by
+    ``sep``; ids left out. Moments (stored as UTC ISO text) read in ``tz``, to the second:
     ``collected_at=2026-11-21 06:48:48 CET``, not ``2026-11-21T05:48:48.630594Z``."""
-    text = "; ".join(
+    return sep.join(
         _change(k, _moment(v, tz), _moment(_old(v), tz)) for k, v in changes.items() if k != "id"
     )
-    if limit is not None and len(text) > limit:
-        return text[: limit - 1] + "…"
-    return text
 
 
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
