@@ -171,7 +171,6 @@ service checks again.
 
     def on_mount(self) -> None:
         """Read the lot."""
-        self.query_one("#lot-tabs").display = False
         self.action_reload()
 
     def on_resize(self) -> None:
@@ -194,7 +193,6 @@ service checks again.
         lot = self.lot = message.lot
         tz = self.ctx.clock().tzinfo
         self.query_one("#lot-loading").display = False
-        self.query_one("#lot-tabs").display = True
         self.query_one("#lot-head", Static).update(lot_head(lot, tz))
         nxt = Text("Next: ", style="bold")
         nxt.append(

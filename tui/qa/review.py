@@ -157,7 +157,6 @@ The person who recorded any step of the lot cannot release it; the service says 
 
     def on_mount(self) -> None:
         """Read the lot and its audit trail."""
-        self.query_one("#review-tabs").display = False
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -176,7 +175,6 @@ The person who recorded any step of the lot cannot release it; the service says 
         lot = self.lot = message.lot
         tz = self.ctx.clock().tzinfo
         self.query_one("#review-loading").display = False
-        self.query_one("#review-tabs").display = True
         self.query_one("#review-head", Static).update(lot_head(lot, tz))
         readiness = readiness_text(lot.readiness)
         if lot.summary.counts_needing_recount:

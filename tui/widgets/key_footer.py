@@ -5,20 +5,31 @@ right edge when a screen has many keys (a QA review of a lot under investigation
 columns ended "d Batch record f▏"). This one draws the keys closer together when they
 would not fit, and if they still would not, leaves out the command palette's key (F1
 Help names it).
+
+It is drawn anew only when what it shows changes: Textual's footer recomposes on every
+change of focus or bindings, five or six times while a screen opens, and each time
+builds a dozen widgets and styles them (#18: a third of the QA review's opening).
 """
 
 from __future__ import annotations
 
 from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.widgets import Footer
 
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
 
 class KeyFooter(Footer):
     """A footer that fits its keys to the width it has."""
+
+    _drawn: tuple[object, ...] = ()
+    _redraw_pending = False
 
     DEFAULT_CSS = """
     KeyFooter.-compact FooterLabel {
@@ -29,7 +40,35 @@ class KeyFooter(Footer):
     def compose(self) -> ComposeResult:
         """The keys, after deciding how closely they must be drawn."""
         self._fit(self.size.width or self.app.size.width)
+        self._drawn = self._shown()
         yield from super().compose()
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        """Draw the keys anew after the next refresh, once however often the bindings
+        change before it, and only if the keys shown (or their state) changed."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            return
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.call_after_refresh(self._redraw)
+
+    async def _redraw(self) -> None:
+        self._redraw_pending = False
+        if self.is_attached and self._drawn != self._shown():
+            await self.recompose()
+
+    def _shown(self) -> tuple[object, ...]:
+        """What :meth:`compose` draws from: each shown key with its state, and the
+        width-dependent choices."""
+        if not self._bindings_ready:
+            return ()
+        keys = tuple(
+            (binding.key, binding.action, binding.description, binding.group, enabled, tooltip)
+            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+            if binding.show
+        )
+        return (keys, self._palette_key(), self.compact, self.show_command_palette)
 
     def on_resize(self, event: Resize) -> None:
         """A new width: fit again (the keys are drawn anew when the style changes)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any, Self
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
@@ -77,7 +78,7 @@ class StretchTable(RecordTable[Text]):
     def _note_lengths(self, cells: tuple[Text, ...]) -> None:
         for i, cell in enumerate(cells):
             lines = cell.plain.split("\n")
-            line = max(len(x) for x in lines)
+            line = max(cell_len(x) for x in lines)
             word = max((len(w) for x in lines for w in _pieces(x)), default=0)
             had = self._longest.get(i, (0, 0))
             self._longest[i] = (max(had[0], line), max(had[1], word))
@@ -93,7 +94,14 @@ class StretchTable(RecordTable[Text]):
         least = self._least
         fixed = [i for i, c in enumerate(columns) if c is not grows and not c.auto_width]
         stretch_at = columns.index(grows)
-        used = sum(c.get_render_width(self) for c in columns if c.auto_width and c is not grows)
+        # An auto-width column is measured when the table is next idle; until then its
+        # width is its heading's, so count its longest line already added (#18: else
+        # every fill wraps its rows twice, once at the heading widths).
+        used = sum(
+            max(c.get_render_width(self), self._longest.get(i, (0, 0))[0] + 2 * self.cell_padding)
+            for i, c in enumerate(columns)
+            if c.auto_width and c is not grows
+        )
         used += sum(least[i] + 2 * self.cell_padding for i in fixed)
         spare = self.scrollable_content_region.width - 2 * self.cell_padding - used
         widths = {i: least[i] for i in [stretch_at, *fixed]}
@@ -136,9 +144,10 @@ class StretchTable(RecordTable[Text]):
         of older events), wrapping the rows again when a width changed."""
         self._wrap_again()
 
-    def _wrap_again(self) -> None:
-        """Wrap the rows again when the stretching column's room changed."""
-        if not self.fit_last_column():
+    def _wrap_again(self, *, fitted: bool = False) -> None:
+        """Wrap the rows again when the stretching column's room changed (``fitted``: it
+        did, and the columns have their new widths)."""
+        if not fitted and not self.fit_last_column():
             return
         given, row = list(self._given), self.cursor_row
         self.clear()
@@ -166,8 +175,10 @@ def add_wrapped_row(table: DataTable[Text], *cells: Text, key: str | None = None
     grows as tall as its longest cell)."""
     if isinstance(table, StretchTable):
         table._note_lengths(cells)
-        if table.row_count == 0:
-            table.fit_last_column()
+        if table.fit_last_column() and table.row_count:
+            # A longer text than the rows so far changed the widths: wrap those again now
+            # rather than after the table is measured and painted (#18: a second paint).
+            table._wrap_again(fitted=True)
         table._given.append((cells, key))
     widths = [None if c.auto_width else c.width for c in table.columns.values()]
     out = []
