@@ -51,16 +51,22 @@ TIMEOUT_S = 60.0
 
 
 async def until(pilot: Pilot[Any], ready: Callable[[], bool], timeout: float = TIMEOUT_S) -> None:
-    """Wait until ``ready()`` holds (polling every millisecond), then until the screen is
-    refreshed once what that queued is processed (the paint). Not ``pilot.pause()``: it
-    waits until the whole process is idle, up to a second more while any worker (the
-    audit screen's verification, a login's database layer) still runs behind a screen
-    already painted, and the baseline has no such worker."""
+    """Wait until ``ready()`` holds (looking every millisecond), then until the screen is
+    refreshed once what that queued is processed (the paint).
+
+    The wait only sleeps between looks. ``pilot.pause(0.001)`` (used until the fourth
+    pass) posts a callback to every widget of the screen and forces the screen to
+    refresh, each millisecond: work no terminal does, which grew with the screen's
+    widgets (a QA review has 45, the baseline 5) and took the interpreter from the
+    worker reading the screen's data (a 60 ms read took 250 ms). ``pilot.pause()``
+    without a delay is worse: it waits until the whole process is idle, up to a second
+    more while any worker (the audit screen's verification, a login's database layer)
+    still runs behind a screen already painted."""
     deadline = time.perf_counter() + timeout
     while not ready():
         if time.perf_counter() > deadline:
             raise TimeoutError(f"the screen never showed its data ({pilot.app.screen!r})")
-        await pilot.pause(0.001)
+        await asyncio.sleep(0.001)
     await pilot.pause(0)
     await pilot.app.screen.wait_for_refresh()
 

@@ -122,6 +122,8 @@ The person who recorded any step of the lot cannot release it; the service says 
         self.detail = detail
         self.lot: LotDetail | None = None
         self._filled: set[str] = set()
+        self._composed: set[str] = set()
+        """The tabs whose widgets are built (the first, and each one shown since)."""
 
     def compose(self) -> ComposeResult:
         """Header, head, readiness, tabs, footer."""
@@ -133,27 +135,38 @@ The person who recorded any step of the lot cannot release it; the service says 
             with TabbedContent(id="review-tabs"):
                 for n, (tab, title) in enumerate(TABS, 1):
                     with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
-                        yield StretchTable(
-                            id=f"review-{tab}",
-                            cursor_type="row",
-                            zebra_stripes=True,
-                            classes="review-table",
-                        )
-                        if tab == "audit":
-                            yield Static("", id="audit-detail")
-                        if tab == "passages":
-                            yield Static("", id="review-reagents", classes="lot-caption")
-                        if tab == "counts":
-                            yield Static("", id="review-count-detail", classes="row-detail")
-                        if tab == "decisions":
-                            yield Static("Investigations and deviations", classes="lot-caption")
-                            yield StretchTable(
-                                id="review-quality",
-                                cursor_type="row",
-                                zebra_stripes=True,
-                                classes="review-table",
-                            )
+                        if n == 1:
+                            self._composed.add(tab)
+                            yield from self._tab_body(tab)
         yield KeyFooter()
+
+    @staticmethod
+    def _tab_body(tab: str) -> ComposeResult:
+        """What a tab holds: its table, and a line or a second table."""
+
+        def table(name: str) -> StretchTable:
+            return StretchTable(
+                id=f"review-{name}", cursor_type="row", zebra_stripes=True, classes="review-table"
+            )
+
+        yield table(tab)
+        if tab == "audit":
+            yield Static("", id="audit-detail")
+        if tab == "passages":
+            yield Static("", id="review-reagents", classes="lot-caption")
+        if tab == "counts":
+            yield Static("", id="review-count-detail", classes="row-detail")
+        if tab == "decisions":
+            yield Static("Investigations and deviations", classes="lot-caption")
+            yield table("quality")
+
+    async def _compose_tab(self, tab: str) -> None:
+        """Build ``tab``'s widgets when it is first shown (#18: the screen opens with the
+        first tab's alone, a third of its widgets), then fill them."""
+        if tab not in self._composed:
+            self._composed.add(tab)
+            await self.query_one(f"#rtab-{tab}", TabPane).mount_all(list(self._tab_body(tab)))
+        self._fill(tab)
 
     def on_mount(self) -> None:
         """Read the lot and its audit trail."""
@@ -195,7 +208,7 @@ The person who recorded any step of the lot cannot release it; the service says 
     def _fill(self, tab: str) -> None:
         """Fill ``tab``'s tables from the lot read, once per read."""
         lot = self.lot
-        if lot is None or tab in self._filled:
+        if lot is None or tab in self._filled or tab not in self._composed:
             return
         self._filled.add(tab)
         tz = self.ctx.clock().tzinfo
@@ -205,8 +218,8 @@ The person who recorded any step of the lot cannot release it; the service says 
             self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
 
     @on(TabbedContent.TabActivated, "#review-tabs")
-    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        self._fill(str(event.pane.id).removeprefix("rtab-"))
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        await self._compose_tab(str(event.pane.id).removeprefix("rtab-"))
 
     @on(DataTable.RowHighlighted, "#review-counts")
     def _count_detail(self, event: DataTable.RowHighlighted) -> None:
@@ -299,9 +312,9 @@ The person who recorded any step of the lot cannot release it; the service says 
 
         if self.lot is None:
             return
-        table: DataTable[Text] = self.query_one("#review-quality", DataTable)
         key = None
-        if table.row_count:
+        table = next(iter(self.query("#review-quality").results(DataTable)), None)
+        if table is not None and table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         record = lot_tables.open_quality_record(self.lot, key)
         if record is not None:
@@ -317,10 +330,11 @@ The person who recorded any step of the lot cannot release it; the service says 
             return
         self.app.push_screen(self.detail(self.lot_id))
 
-    def action_tab(self, number: int) -> None:
+    async def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""
         tab = TABS[number - 1][0]
         self.query_one(TabbedContent).active = f"rtab-{tab}"
+        await self._compose_tab(tab)
         self.query_one(f"#review-{tab}", DataTable).focus()
 
     def action_reload(self) -> None:
