@@ -113,6 +113,9 @@ service checks again.
         self.lot: LotDetail | None = None
         self._filled: set[str] = set()
         """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
+        self._composed: set[str] = set()
+        """The tabs whose widgets are built: the first, and each one shown since (#18: the
+        screen opens with a fifth of the widgets of all six tabs)."""
 
     def compose(self) -> ComposeResult:
         """Header, head lines, tabs, footer."""
@@ -123,7 +126,9 @@ service checks again.
             with TabbedContent(id="lot-tabs"):
                 for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1):
                     with TabPane(f"{n} {title}", id=f"tab-{tab}"), self._tab_box(tab):
-                        yield from self._tab_body(tab)
+                        if n == 1:
+                            self._composed.add(tab)
+                            yield from self._tab_body(tab)
         yield KeyFooter()
 
     @staticmethod
@@ -175,7 +180,17 @@ service checks again.
 
     def on_resize(self) -> None:
         """A taller terminal gets a taller growth chart."""
-        self.query_one(GrowthChart).styles.height = max(8, self.size.height - 21)
+        for chart in self.query(GrowthChart):
+            chart.styles.height = max(8, self.size.height - 21)
+
+    async def _compose_tab(self, tab: str) -> None:
+        """Build ``tab``'s widgets when it is first shown, then fill them."""
+        if tab not in self._composed:
+            self._composed.add(tab)
+            box = self.query_one(f"#tab-{tab}", TabPane).children[0]
+            await box.mount_all(list(self._tab_body(tab)))
+            self.on_resize()
+        self._fill(tab)
 
     def on_screen_resume(self) -> None:
         """Back from a form or the review: show what changed."""
@@ -200,7 +215,6 @@ service checks again.
             style="bold yellow" if lot.next_step else "dim",
         )
         self.query_one("#lot-next", Static).update(nxt)
-        self.query_one("#lot-readiness", Static).update(readiness_text(lot.readiness))
         self._filled = set()
         self._fill(str(self.query_one(TabbedContent).active).removeprefix("tab-"))
         if self.focused is None:
@@ -211,7 +225,7 @@ service checks again.
         """Fill ``tab``'s tables (and the growth chart) from the lot read, once per read:
         a tab is drawn when it is first shown, not all of them with the lot."""
         lot = self.lot
-        if lot is None or tab in self._filled:
+        if lot is None or tab in self._filled or tab not in self._composed:
             return
         self._filled.add(tab)
         tz = self.ctx.clock().tzinfo
@@ -220,6 +234,8 @@ service checks again.
         if tab == "passages":
             self.query_one("#lot-reagents", Static).update(lot_tables.reagents_text(lot))
             self.query_one(GrowthChart).plot(lot.growth)
+        if tab == "qc":
+            self.query_one("#lot-readiness", Static).update(readiness_text(lot.readiness))
 
     @on(DataTable.RowHighlighted, "#lot-counts")
     def _count_detail(self, event: DataTable.RowHighlighted) -> None:
@@ -229,9 +245,9 @@ service checks again.
             )
 
     @on(TabbedContent.TabActivated)
-    def _shown(self, event: TabbedContent.TabActivated) -> None:
+    async def _shown(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "lot-tabs":
-            self._fill(str(event.pane.id).removeprefix("tab-"))
+            await self._compose_tab(str(event.pane.id).removeprefix("tab-"))
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
@@ -325,10 +341,10 @@ service checks again.
 
         self.app.push_screen(QAReviewScreen(self.lot_id))
 
-    def action_tab(self, number: int) -> None:
+    async def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""
         tab = TABS[number - 1]
-        self._fill(tab)  # before it is shown, so that it is never seen empty
+        await self._compose_tab(tab)  # before it is shown, so that it is never seen empty
         self.query_one(TabbedContent).active = f"tab-{tab}"
         tables = self.query_one(f"#tab-{tab}").query(DataTable)
         if tables:
