@@ -12,6 +12,7 @@ from lottrack.storage.models import User
 from lottrack.views import listings
 from tests.tui.helpers import login, screen_text, settle, shown, tables_painted, until
 from tui.app import LotTrackApp
+from tui.panes import lot_pane
 from tui.panes import qa as qa_pane
 from tui.panes.clinician import PatientsPane
 from tui.qa.review import QAReviewScreen
@@ -70,7 +71,7 @@ async def test_qa_home_lists_the_oldest_lots_and_says_how_many_wait(
 ) -> None:
     """At N = 1000 the queue holds hundreds of lots: the home lists the oldest (a page of
     100; 2 here, on the demo's 4) and its hint says how many wait in all."""
-    monkeypatch.setattr(qa_pane, "PAGE_SIZE", 2)
+    monkeypatch.setattr(lot_pane, "PAGE_SIZE", 2)
     with demo_db.reader() as s:
         qa = CurrentUser.of(s.exec(select(User).where(User.username == "qa")).one())
         queue = listings.review_queue(s, qa)
@@ -88,3 +89,32 @@ async def test_qa_home_lists_the_oldest_lots_and_says_how_many_wait(
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, QAReviewScreen)
+
+
+async def test_lab_home_lists_the_longest_waiting_lots_and_says_how_many(
+    app: LotTrackApp, demo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At N = 1000 about 4 000 lots have something due: the technician's home lists the
+    longest waiting (a page; 2 here) and its hint says how many in all; Enter opens one."""
+    from tui.manufacturing.lot_detail import LotDetailScreen
+    from tui.panes.technician import LotsInProcessPane
+
+    monkeypatch.setattr(lot_pane, "PAGE_SIZE", 2)
+    with demo_db.reader() as s:
+        tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech")).one())
+        due = listings.technician_worklist(s, tech)
+    assert len(due) > 2
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        pane = app.screen.query_one(LotsInProcessPane)
+        table = pane.query_one(DataTable)
+        await until(pilot, lambda: tables_painted(app), "the longest waiting lots on screen")
+        assert [str(table.get_row_at(n)[0]) for n in range(table.row_count)] == [
+            i.lot_number for i in due[:2]
+        ]
+        hint = " ".join(shown(app, ".pane-hint").split())
+        assert hint.startswith(f"The 2 longest waiting of {len(due)} lots with something due.")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LotDetailScreen)
+        assert app.screen.lot_id == due[0].lot_id

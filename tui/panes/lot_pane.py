@@ -8,8 +8,9 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 from typing_extensions import override
 
 from tui.context import context_of
@@ -19,6 +20,17 @@ from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
 
 LotRow = tuple[object, ...]
 """``(lot_id, cell, cell, …)``: the id keys the row and is not shown."""
+
+PAGE_SIZE = 100
+"""Lots a home lists at most (the first of its order); the lot list pages through all."""
+
+
+def first_page(rows: Sequence[Row], total: int) -> list[Row]:
+    """``rows`` (at most :data:`PAGE_SIZE` of them), and a last row ``(None, total)`` when
+    ``total`` lots are more than those listed: :meth:`LotTablePane.show` puts it in the
+    hint (:attr:`LotTablePane.MORE`)."""
+    page = list(rows[:PAGE_SIZE])
+    return [*page, (None, total)] if total > len(page) else page
 
 
 class LotTablePane(TablePane):
@@ -30,6 +42,9 @@ class LotTablePane(TablePane):
     """A column (heading, least width) that takes the room the others leave and wraps
     there, so that what is due is read whole at 80 columns (None: every column sized
     to its text)."""
+    MORE: ClassVar[str] = ""
+    """The hint when the home lists only the first lots of more: a format with ``{page}``
+    (listed) and ``{total}`` (in all)."""
 
     @override
     def new_table(self) -> DataTable[Text]:
@@ -48,6 +63,12 @@ class LotTablePane(TablePane):
     def show(self, data: Sequence[Row]) -> None:
         """Fill the table; the first value of each row is the lot id (the row's key). The
         cursor stays on the lot it was on (back from a lot, the list goes on from there)."""
+        more = data[-1][1] if data and data[-1][0] is None else None
+        if more is not None:
+            data = data[:-1]
+        self.query_one(".pane-hint", Static).update(
+            Content(self.HINT if more is None else self.MORE.format(page=len(data), total=more))
+        )
         tz = context_of(self).clock().tzinfo
         table: DataTable[Text] = self.query_one(DataTable)
         before = highlighted_key(table) if table.display else None

@@ -6,18 +6,14 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from sqlmodel import Session
-from textual.content import Content
-from textual.widgets import Static
 from typing_extensions import override
 
 from lottrack.records.permissions import QA, CurrentUser
 from lottrack.views import listings
+from tui.panes import lot_pane
 from tui.panes.base import Row
-from tui.panes.lot_pane import LotTablePane
+from tui.panes.lot_pane import LotTablePane, first_page
 from tui.widgets.status_badge import status_text
-
-PAGE_SIZE = 100
-"""Lots listed on the home (the oldest first); the lot list pages through every lot."""
 
 FLAG_STYLES = {
     "OUT OF SPEC": "bold red reverse",
@@ -40,6 +36,10 @@ class LotsAwaitingReviewPane(LotTablePane):
     WRAP = ("Results", 18)
     EMPTY = "No lot is awaiting review."
     OPENS = "review"
+    MORE = (
+        "The {page} oldest of {total} lots awaiting review. Enter opens one; l lists every "
+        "lot (by status)."
+    )
     HELP = """\
 **Lots awaiting review** lists formulated lots waiting for release and quarantined lots,
 oldest first, then lots still in process with an open investigation or deviation for
@@ -54,10 +54,11 @@ trail, **l** lists every lot, **g** the reagent lots.
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """The review queue, its oldest :data:`PAGE_SIZE` lots; a last row ``(None,
-        total)`` when it holds more."""
+        """The review queue, its oldest lots (a page); a last row ``(None, total)`` when it
+        holds more."""
+        page = lot_pane.PAGE_SIZE
         rows: list[Row] = []
-        for item in listings.review_queue(session, who, limit=PAGE_SIZE):
+        for item in listings.review_queue(session, who, limit=page):
             style = FLAG_STYLES.get(item.flag.split(",")[0], "yellow")
             rows.append(
                 (
@@ -69,25 +70,5 @@ trail, **l** lists every lot, **g** the reagent lots.
                     Text(item.flag, style=style),
                 )
             )
-        if len(rows) == PAGE_SIZE:
-            total = listings.review_queue_size(session, who)
-            if total > PAGE_SIZE:
-                rows.append((None, total))
-        return rows
-
-    @override
-    def show(self, data: Sequence[Row]) -> None:
-        """The lots; the hint says when the queue holds more than are listed."""
-        more = data[-1][1] if data and data[-1][0] is None else None
-        hint = self.query_one(".pane-hint", Static)
-        if more is None:
-            hint.update(Content(self.HINT))
-        else:
-            hint.update(
-                Content(
-                    f"The {PAGE_SIZE} oldest of {more} lots awaiting review. Enter opens "
-                    "one; l lists every lot (by status)."
-                )
-            )
-            data = data[:-1]
-        super().show(data)
+        total = listings.review_queue_size(session, who) if len(rows) == page else len(rows)
+        return first_page(rows, total)

@@ -10,8 +10,9 @@ from typing_extensions import override
 
 from lottrack.records.permissions import TECHNICIAN, CurrentUser
 from lottrack.views import listings
+from tui.panes import lot_pane
 from tui.panes.base import Row
-from tui.panes.lot_pane import LotTablePane
+from tui.panes.lot_pane import LotTablePane, first_page
 
 
 class LotsInProcessPane(LotTablePane):
@@ -24,6 +25,10 @@ class LotsInProcessPane(LotTablePane):
     COLUMNS = ("Lot", "Subject", "Due", "Waiting since")
     WRAP = ("Due", 24)
     EMPTY = "Nothing is due: no lot is in process and no QC result is missing."
+    MORE = (
+        "The {page} longest waiting of {total} lots with something due. Enter opens one; "
+        "l lists every lot."
+    )
     HELP = """\
 **Lots in process — what is due** lists every lot being manufactured with its next step
 (seed the next passage, harvest the open one, count or recount the final product,
@@ -37,8 +42,10 @@ lists every lot, **g** the reagent lots.
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """The technician's work list."""
-        return [
+        """The technician's work list, its longest waiting lots (a page); a last row
+        ``(None, total)`` when it holds more."""
+        items = listings.technician_worklist(session, who)
+        rows: list[Row] = [
             (
                 item.lot_id,
                 item.lot_number,
@@ -53,5 +60,6 @@ lists every lot, **g** the reagent lots.
                 ),
                 item.since,
             )
-            for item in listings.technician_worklist(session, who)
+            for item in items[: lot_pane.PAGE_SIZE]
         ]
+        return first_page(rows, len(items))
