@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event
+from sqlmodel import Session
 
 from lottrack.demo.scenario import Cast, Scenario
 from lottrack.manufacturing import formulation
@@ -60,3 +64,19 @@ def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, 
     with sc.db.session() as s:
         formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - thawed_ago)
     return subject, bag
+
+
+def statements_sent(db: Database, read: Callable[[Session], object]) -> int:
+    """How many statements ``read`` sends to the database, in a read session of its own."""
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    with db.reader() as s:
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            read(s)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)

@@ -9,7 +9,9 @@ messages follow the same rule.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
@@ -32,6 +34,8 @@ from lottrack.storage.models import (
 )
 from lottrack.trial import allocation, release_gate
 from lottrack.trial import dispensing as dispensing_rules
+
+Row = TypeVar("Row", Subject, ProductUnit, User)
 
 MAX_GRADE = 5
 MAX_UNBLINDING_REASON = 2000
@@ -66,57 +70,93 @@ class WardVisit:
     subject_unblinded: bool
 
 
-def _name(session: Session, user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    user = session.get(User, user_id)
-    return user.full_name if user else None
+def _ward_visits(session: Session, visits: Sequence[Visit]) -> list[WardVisit]:
+    """The ward's view of ``visits``, in their order, read in five statements whatever
+    their number (#18: the ward's home read four to six per visit)."""
+    visit_ids = [v.id for v in visits]
+    subjects = _by_id(session, Subject, {v.subject_id for v in visits})
+    dispensings: dict[int, Dispensing] = {}
+    for d in session.exec(
+        select(Dispensing)
+        .where(col(Dispensing.visit_id).in_(visit_ids))
+        .order_by(col(Dispensing.id))
+    ).all():
+        dispensings.setdefault(d.visit_id, d)  # the first, as one visit's read took it
+    units = _by_id(session, ProductUnit, {d.unit_id for d in dispensings.values()})
+    infusions: dict[int, Infusion] = {}
+    for i in session.exec(
+        select(Infusion)
+        .where(col(Infusion.dispensing_id).in_([d.id for d in dispensings.values()]))
+        .order_by(col(Infusion.id))
+    ).all():
+        infusions.setdefault(i.dispensing_id, i)
+    people: set[int | None] = {d.prepared_by for d in dispensings.values()}
+    people |= {d.verified_by for d in dispensings.values()}
+    names = {user_id: u.full_name for user_id, u in _by_id(session, User, people).items()}
+    out: list[WardVisit] = []
+    for visit in visits:
+        subject = subjects[visit.subject_id]
+        assert visit.id is not None
+        dispensing = dispensings.get(visit.id)
+        unit = units.get(dispensing.unit_id) if dispensing else None
+        infusion = infusions.get(dispensing.id) if dispensing and dispensing.id else None
+        out.append(
+            WardVisit(
+                visit_id=visit.id,
+                subject_code=subject.code,
+                date_of_birth=subject.date_of_birth,
+                period=visit.period,
+                planned_date=visit.planned_date,
+                status=visit.status,
+                kit_code=unit.kit_code if unit else None,
+                din=(unit.din + check_character(unit.din)) if unit else None,
+                volume_ml=unit.volume_ml if unit else None,
+                use_by=(
+                    dispensing_rules.blinded_use_by(dispensing, unit)
+                    if dispensing and unit
+                    else None
+                ),
+                prepared_by=names.get(dispensing.prepared_by) if dispensing else None,
+                prepared_at=dispensing.prepared_at if dispensing else None,
+                verified_by=names.get(dispensing.verified_by or 0) if dispensing else None,
+                verified_at=dispensing.verified_at if dispensing else None,
+                infusion_id=infusion.id if infusion else None,
+                identity_checked_at=infusion.identity_checked_at if infusion else None,
+                started_at=infusion.started_at if infusion else None,
+                ended_at=infusion.ended_at if infusion else None,
+                reactions=infusion.reactions if infusion else "",
+                reaction_grade=infusion.reaction_grade if infusion else None,
+                subject_unblinded=subject.unblinded_at is not None,
+            )
+        )
+    return out
 
 
-def _ward_visit(session: Session, visit: Visit) -> WardVisit:
-    subject = session.get(Subject, visit.subject_id)
-    assert subject is not None and visit.id is not None
-    dispensing = session.exec(select(Dispensing).where(Dispensing.visit_id == visit.id)).first()
-    unit = session.get(ProductUnit, dispensing.unit_id) if dispensing else None
-    infusion = (
-        session.exec(select(Infusion).where(Infusion.dispensing_id == dispensing.id)).first()
-        if dispensing
-        else None
-    )
-    return WardVisit(
-        visit_id=visit.id,
-        subject_code=subject.code,
-        date_of_birth=subject.date_of_birth,
-        period=visit.period,
-        planned_date=visit.planned_date,
-        status=visit.status,
-        kit_code=unit.kit_code if unit else None,
-        din=(unit.din + check_character(unit.din)) if unit else None,
-        volume_ml=unit.volume_ml if unit else None,
-        use_by=dispensing_rules.blinded_use_by(dispensing, unit) if dispensing and unit else None,
-        prepared_by=_name(session, dispensing.prepared_by) if dispensing else None,
-        prepared_at=dispensing.prepared_at if dispensing else None,
-        verified_by=_name(session, dispensing.verified_by) if dispensing else None,
-        verified_at=dispensing.verified_at if dispensing else None,
-        infusion_id=infusion.id if infusion else None,
-        identity_checked_at=infusion.identity_checked_at if infusion else None,
-        started_at=infusion.started_at if infusion else None,
-        ended_at=infusion.ended_at if infusion else None,
-        reactions=infusion.reactions if infusion else "",
-        reaction_grade=infusion.reaction_grade if infusion else None,
-        subject_unblinded=subject.unblinded_at is not None,
-    )
+def _by_id(session: Session, model: type[Row], ids: set[int | None]) -> dict[int, Row]:
+    """Rows of ``model`` by id, in one statement."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.exec(select(model).where(col(model.id).in_(wanted))).all()
+    return {row.id: row for row in rows if row.id is not None}
 
 
 def ward_visits(
-    session: Session, who: CurrentUser, *, subject_id: int | None = None
+    session: Session,
+    who: CurrentUser,
+    *,
+    subject_id: int | None = None,
+    subject_ids: Sequence[int] | None = None,
 ) -> list[WardVisit]:
-    """Visits for the ward, by planned date (the order never depends on the arm)."""
+    """Visits for the ward (of one subject, or of ``subject_ids``), by planned date (the
+    order never depends on the arm)."""
     authorize(session, who, Action.RECORD_INFUSION)
     stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id), col(Visit.period))
     if subject_id is not None:
         stmt = stmt.where(Visit.subject_id == subject_id)
-    return [_ward_visit(session, v) for v in session.exec(stmt).all()]
+    if subject_ids is not None:
+        stmt = stmt.where(col(Visit.subject_id).in_(list(subject_ids)))
+    return _ward_visits(session, session.exec(stmt).all())
 
 
 def ward_visit(session: Session, who: CurrentUser, visit_id: int) -> WardVisit:
@@ -125,7 +165,7 @@ def ward_visit(session: Session, who: CurrentUser, visit_id: int) -> WardVisit:
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFound(f"No visit with id {visit_id}.")
-    return _ward_visit(session, visit)
+    return _ward_visits(session, [visit])[0]
 
 
 def _mismatch(session: Session, who: CurrentUser, visit_id: int, what: str) -> None:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
@@ -19,7 +17,7 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.views import listings
-from tests.factories import make_scenario
+from tests.factories import make_scenario, statements_sent
 
 
 @pytest.fixture
@@ -252,8 +250,8 @@ def test_a_lots_audit_trail_is_read_in_a_fixed_number_of_statements(sc: Scenario
         with sc.db.reader() as s:
             return listings.lot_audit_trail(s, qa, lot_id)
 
-    few = _statements(sc.db, lambda s: listings.lot_audit_trail(s, qa, fresh))
-    many = _statements(sc.db, lambda s: listings.lot_audit_trail(s, qa, made))
+    few = statements_sent(sc.db, lambda s: listings.lot_audit_trail(s, qa, fresh))
+    many = statements_sent(sc.db, lambda s: listings.lot_audit_trail(s, qa, made))
     assert few == many <= 4
     rows, theirs = trail(made), trail(other)
     assert len(rows) > 30
@@ -312,22 +310,6 @@ def test_a_read_sent_on_a_connection_the_server_dropped_is_run_again_on_a_fresh_
 
 
 # ------------------------------------------------------------- work lists: batched reads
-
-
-def _statements(db: Database, read: Callable[[Session], object]) -> int:
-    """How many statements ``read`` sends to the database, in a read session of its own."""
-    sent: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    with db.reader() as s:
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            read(s)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-    return len(sent)
 
 
 def _passage(
@@ -389,9 +371,9 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
 
     def lists() -> tuple[int, int, int]:
         return (
-            _statements(sc.db, lambda s: listings.technician_worklist(s, tech)),
-            _statements(sc.db, lambda s: listings.review_queue(s, qa)),
-            _statements(sc.db, lambda s: listings.review_queue(s, qa, limit=3)),
+            statements_sent(sc.db, lambda s: listings.technician_worklist(s, tech)),
+            statements_sent(sc.db, lambda s: listings.review_queue(s, qa)),
+            statements_sent(sc.db, lambda s: listings.review_queue(s, qa, limit=3)),
         )
 
     few = lists()

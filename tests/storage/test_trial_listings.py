@@ -18,7 +18,7 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.trial import dispensing, listings
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
-from tests.factories import make_scenario
+from tests.factories import make_scenario, statements_sent
 
 DOB = dt.date(1968, 7, 14)
 
@@ -248,6 +248,28 @@ def test_the_ward_listing_pages_patients_and_refuses_the_pharmacy(sc: Scenario) 
     assert first.total_patients == rest.total_patients == 3
     with pytest.raises(PermissionDenied), sc.db.reader() as s:
         listings.ward_patients(s, sc.cast.who("pharmacist"))
+
+
+def test_the_ward_listing_reads_a_fixed_number_of_statements(sc: Scenario) -> None:
+    """The ward's home reads a page of patients in the same statements for one patient
+    as for three with visits dispensed and infused (it read four to six per visit)."""
+    nurse = sc.cast.who("clinician")
+    _, bag, (v1, _) = _subject(sc, "TLS-801", MSC_FIRST)
+    sc.dispense(v1, msc_bag=bag)
+    sc.infuse(v1)
+    one = statements_sent(sc.db, lambda s: listings.ward_patients(s, nurse))
+    for code, sequence in (("TLS-802", PLACEBO_FIRST), ("TLS-803", MSC_FIRST)):
+        _, bag, (first, _) = _subject(sc, code, sequence)
+        sc.dispense(first, msc_bag=bag if sequence == MSC_FIRST else None)
+        sc.infuse(first)
+    assert statements_sent(sc.db, lambda s: listings.ward_patients(s, nurse)) == one
+    with sc.db.reader() as s:
+        page = listings.ward_patients(s, nurse)
+    assert [(r.subject_code, r.period, r.state) for r in page.rows if r.period == 1] == [
+        ("TLS-801", 1, "infused"),
+        ("TLS-802", 1, "infused"),
+        ("TLS-803", 1, "infused"),
+    ]
 
 
 def test_unblinding_lookups_are_for_investigators(sc: Scenario) -> None:
