@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
 from tui.commands import PaletteCommand, RoleCommands
+from tui.common.collector import RestingCollector
 from tui.common.login import LoginScreen
 from tui.common.screen import AppScreen
 from tui.context import AppContext, Clock, local_clock
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 IDLE_SETTING = "idle_logout_minutes"
 IDLE_CHECK_SECONDS = 15
+COLLECT_CHECK_SECONDS = 1.0
 """How often the idle check runs (the logout comes at most this late)."""
 
 
@@ -58,12 +60,16 @@ class LotTrackApp(App[None]):
         """Minutes without activity before the app logs the person out (set at login: the
         default, then the setting once read)."""
         self._opening = False
+        self.collector = RestingCollector()
+        """Python's full garbage collections, run while the person rests (#18)."""
 
     def on_mount(self) -> None:
         """The login screen at once (it opens the database once painted); watch for a
-        terminal left unattended."""
+        terminal left unattended; collect garbage while the person rests."""
         self.push_screen(LoginScreen())
         self.set_interval(IDLE_CHECK_SECONDS, self.check_inactivity)
+        self.collector.start()
+        self.set_interval(COLLECT_CHECK_SECONDS, self.collect_at_rest)
 
     # ---------------------------------------------------------------- the database
 
@@ -81,6 +87,7 @@ class LotTrackApp(App[None]):
         opened, state = open_database(url, db)
         self.call_from_thread(self._opened, opened, state)
         load_screens_after_login()
+        self.call_from_thread(self.collector.freeze)  # what is loaded now lives on
 
     def _opened(self, db: Database | None, state: DatabaseState) -> None:
         if db is not None and not self.ctx.db_open:
@@ -167,6 +174,12 @@ class LotTrackApp(App[None]):
         if isinstance(event, events.InputEvent | events.Paste):
             self.note_activity()
         await super().on_event(event)
+
+    def collect_at_rest(self, now: float | None = None) -> bool:
+        """Run a pending full garbage collection if nothing was pressed for a moment (or
+        it waited long); True if it ran (``now``: a ``time.monotonic`` value)."""
+        now = time.monotonic() if now is None else now
+        return self.collector.tick(now - self.last_activity)
 
     def note_activity(self, now: float | None = None) -> None:
         """Remember that the person did something (``now``: a ``time.monotonic`` value)."""
@@ -299,6 +312,7 @@ class LotTrackApp(App[None]):
 
     def on_unmount(self) -> None:
         """Leaving lottrack (however the app ends) logs out whoever is still logged in."""
+        self.collector.stop()
         user, self.ctx.user = self.ctx.user, None
         if user is not None:
             from lottrack.records import accounts
