@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
@@ -391,32 +392,42 @@ class Standing:
 
 def standing(session: Session, lot_ids: Any) -> Standing:
     """The :class:`Standing` of the lots ``lot_ids`` (ids, or a query of ids); two reads."""
-    invs = session.exec(
-        select(Investigation)
+    # Columns, not mapped objects: the technician's list reads the investigations of
+    # thousands of lots (#18).
+    invs = session.execute(
+        sa_select(
+            col(Investigation.id),
+            col(Investigation.lot_id),
+            col(Investigation.result_id),
+            col(Investigation.spec_item_id),
+            col(Investigation.result_text),
+            col(Investigation.conclusion),
+        )
         .where(col(Investigation.lot_id).in_(lot_ids))
         .order_by(col(Investigation.id))
     ).all()
-    by_id = {inv.id: inv for inv in invs}
     links = session.exec(  # read whether or not there are investigations: a fixed count
-        select(InvestigationRetest)
+        select(InvestigationRetest.investigation_id, InvestigationRetest.result_id)
         .join(Investigation, col(Investigation.id) == col(InvestigationRetest.investigation_id))
         .where(col(Investigation.lot_id).in_(lot_ids))
     ).all()
     not_counted: set[int] = set()
     deciding: dict[tuple[int, int], int] = {}
     open_by_lot: dict[int, list[str]] = {}
-    for inv in invs:
-        if inv.conclusion == LAB_ERROR:
-            not_counted.add(inv.result_id)
-        elif inv.conclusion == NO_LAB_ERROR:
-            deciding[inv.lot_id, inv.spec_item_id] = inv.result_id
+    conclusions: dict[int | None, str | None] = {}
+    for inv_id, lot_id, result_id, item_id, result_text, conclusion in invs:
+        conclusions[inv_id] = conclusion
+        if conclusion == LAB_ERROR:
+            not_counted.add(result_id)
+        elif conclusion == NO_LAB_ERROR:
+            deciding[lot_id, item_id] = result_id
         else:
-            open_by_lot.setdefault(inv.lot_id, []).append(
-                f"investigation #{inv.id} open: {inv.result_text}"
+            open_by_lot.setdefault(lot_id, []).append(
+                f"investigation #{inv_id} open: {result_text}"
             )
-    for link in links:
-        if by_id[link.investigation_id].conclusion != LAB_ERROR:
-            not_counted.add(link.result_id)
+    for investigation_id, result_id in links:
+        if conclusions[investigation_id] != LAB_ERROR:
+            not_counted.add(result_id)
     return Standing(frozenset(not_counted), deciding, {k: tuple(v) for k, v in open_by_lot.items()})
 
 

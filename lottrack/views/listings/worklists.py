@@ -164,9 +164,12 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
         [lot for lot, _ in rows if lot.status in REVIEW_STATES],
         lot_ids=_lot_ids(*REVIEW_STATES),
     )
-    among = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
-    under_investigation = investigations.standing(session, among).open_by_lot
-    deviating = deviations.open_by_lot(session, among)
+    # Open records: the readiness holds those of the lots awaiting a decision (read once).
+    under_investigation = investigations.standing(session, _lot_ids(lots.IN_PROCESS)).open_by_lot
+    deviating = deviations.open_by_lot(session, _lot_ids(lots.IN_PROCESS))
+    for lot_id, readiness in ready.items():
+        under_investigation[lot_id] = readiness.open_investigations
+        deviating[lot_id] = readiness.open_deviations
     items: list[WorkItem] = []
     for lot, code in rows:
         assert lot.id is not None
