@@ -9,7 +9,10 @@ that moment (the screen's next refresh once what mounting queued is processed: n
 ``pilot.pause()``, which waits until the whole process is idle, so up to a second more
 while lottrack's worker loads the database layer behind the drawn login screen), then
 leaves at once (``os._exit``: what the program loads behind the login
-screen, in its worker, is not waited for; the person is already typing).
+screen, in its worker, is not waited for; the person is already typing). The wait for the
+screen sleeps between looks: ``pilot.pause(0.002)`` (until the fourth pass) posted a
+callback to every widget and forced a refresh every 2 ms, work that grows with the
+screen's widgets (``bench/ui_screens.py``'s ``until`` says more).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ async def _lottrack(url: str) -> None:
     app = make_app(url)
     async with app.run_test(size=(100, 30)) as pilot:
         while not (isinstance(app.screen, LoginScreen) and app.screen.is_mounted):
-            await pilot.pause(0.002)
+            await asyncio.sleep(0.002)  # not pilot.pause: see below
         await pilot.pause(0)  # what mounting queued, processed
         await app.screen.wait_for_refresh()  # and painted
         _shown()
@@ -60,7 +63,7 @@ async def _minimal() -> None:
     app = Minimal()
     async with app.run_test(size=(100, 30)) as pilot:
         while not (isinstance(app.screen, Login) and app.screen.is_mounted):
-            await pilot.pause(0.002)
+            await asyncio.sleep(0.002)  # not pilot.pause: see below
         await pilot.pause(0)  # what mounting queued, processed
         await app.screen.wait_for_refresh()  # and painted
         _shown()
