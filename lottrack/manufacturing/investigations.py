@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import CompoundSelect, or_, union
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -388,6 +389,23 @@ class Standing:
     """(lot id, test id) → the original result that stands (no laboratory error)."""
     open_by_lot: dict[int, tuple[str, ...]]
     """Lot id → its open investigations, each in words."""
+
+
+def not_counted_ids() -> CompoundSelect[Any]:
+    """The ids of the results that count for nothing, as a query (``Standing.not_counted``
+    of every lot, for a list that tests results in SQL): the originals a laboratory error
+    invalidated, and the retests of an investigation open or concluded without one."""
+    invalidated = sa_select(col(Investigation.result_id)).where(
+        col(Investigation.conclusion) == LAB_ERROR
+    )
+    retests = (
+        sa_select(col(InvestigationRetest.result_id))
+        .join(Investigation, col(Investigation.id) == col(InvestigationRetest.investigation_id))
+        .where(
+            or_(col(Investigation.conclusion).is_(None), col(Investigation.conclusion) != LAB_ERROR)
+        )
+    )
+    return union(invalidated, retests)
 
 
 def standing(session: Session, lot_ids: Any) -> Standing:

@@ -387,6 +387,34 @@ class ReleaseReadiness:
         return not self.missing and not self.out_of_spec and not self.open_records
 
 
+def missing_of(session: Session, lot_ids: Select[Any] | list[int]) -> dict[int, tuple[str, ...]]:
+    """The required tests without a counted result of each lot of ``lot_ids`` (ids, or a
+    query of ids) that lacks any, in specification order, by lot id: the ``missing`` of
+    :func:`readiness_of` (a result counts unless voided or set aside by an investigation),
+    decided in the database in one statement, so that a list of thousands of lots reads
+    the few missing tests rather than every result (#18: the technician's list)."""
+    counted = (
+        sa_select(col(QCResult.id))
+        .where(
+            col(QCResult.lot_id) == col(Lot.id),
+            col(QCResult.spec_item_id) == col(SpecItem.id),
+            col(QCResult.voided_reason).is_(None),
+            col(QCResult.id).not_in(investigations.not_counted_ids()),
+        )
+        .correlate(Lot, SpecItem)
+        .exists()
+    )
+    out: dict[int, list[str]] = {}
+    for lot_id, test_name in session.execute(
+        sa_select(col(Lot.id), col(SpecItem.test_name))
+        .join(SpecItem, col(SpecItem.spec_id) == col(Lot.spec_id))
+        .where(col(Lot.id).in_(lot_ids), col(SpecItem.required), ~counted)
+        .order_by(col(Lot.id), col(SpecItem.position), col(SpecItem.id))
+    ).all():
+        out.setdefault(lot_id, []).append(test_name)
+    return {lot_id: tuple(names) for lot_id, names in out.items()}
+
+
 def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
     """Required tests without a result, and required tests whose latest result fails."""
     assert lot.id is not None

@@ -159,17 +159,10 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
         [lot for lot, _ in rows if lot.status == lots.IN_PROCESS],
         _lot_ids(lots.IN_PROCESS),
     )
-    ready = qc.readiness_of(
-        session,
-        [lot for lot, _ in rows if lot.status in REVIEW_STATES],
-        lot_ids=_lot_ids(*REVIEW_STATES),
-    )
-    # Open records: the readiness holds those of the lots awaiting a decision (read once).
-    under_investigation = investigations.standing(session, _lot_ids(lots.IN_PROCESS)).open_by_lot
-    deviating = deviations.open_by_lot(session, _lot_ids(lots.IN_PROCESS))
-    for lot_id, readiness in ready.items():
-        under_investigation[lot_id] = readiness.open_investigations
-        deviating[lot_id] = readiness.open_deviations
+    owed = qc.missing_of(session, _lot_ids(*REVIEW_STATES))
+    among = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
+    under_investigation = investigations.standing(session, among).open_by_lot
+    deviating = deviations.open_by_lot(session, among)
     items: list[WorkItem] = []
     for lot, code in rows:
         assert lot.id is not None
@@ -177,7 +170,7 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
         if lot.status == lots.IN_PROCESS:
             due, since = steps[lot.id].text, steps[lot.id].since
         else:
-            missing = ready[lot.id].missing
+            missing = owed.get(lot.id, ())
             since = lot.formulated_at or lot.created_at
             if missing:
                 due = (
