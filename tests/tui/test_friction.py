@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import col, func, select
 from textual.command import CommandPalette
-from textual.widgets import DataTable, Input, Tabs
+from textual.widgets import DataTable, Input, TabbedContent, Tabs
 
 from lottrack.records import accounts
 from lottrack.records.permissions import CurrentUser
@@ -124,6 +124,23 @@ async def test_arrow_keys_reach_the_list_on_a_home_with_several_roles(app: LotTr
         app.screen.query_one(Tabs).focus()  # from the tab bar, ↓ goes back into the list
         await pilot.press("down")
         assert isinstance(app.focused, DataTable)
+
+
+async def test_number_keys_show_the_tabs_there_are(app: LotTrackApp) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "inv")  # clinician and investigator: two tabs
+        tabs = app.screen.query_one(TabbedContent)
+        assert tabs.active == "tab-1"
+        await pilot.press("2")
+        await settle(pilot)
+        assert tabs.active == "tab-2"
+        assert app.screen.check_action("show_tab", (3,)) is False  # no third tab
+        await pilot.press("3")
+        await settle(pilot)
+        assert tabs.active == "tab-2"
+        await pilot.press("1")
+        await settle(pilot)
+        assert tabs.active == "tab-1"
 
 
 async def test_the_ward_list_keeps_its_row_after_a_visit(app: LotTrackApp) -> None:
