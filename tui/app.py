@@ -87,7 +87,7 @@ class LotTrackApp(App[None]):
         opened, state = open_database(url, db)
         self.call_from_thread(self._opened, opened, state)
         load_screens_after_login()
-        self.call_from_thread(self.collector.freeze)  # what is loaded now lives on
+        self.collector.freeze()  # what is loaded now lives on (nothing to wait for)
 
     def _opened(self, db: Database | None, state: DatabaseState) -> None:
         if db is not None and not self.ctx.db_open:

@@ -22,6 +22,7 @@ apps, one after the other, in one process).
 from __future__ import annotations
 
 import gc
+import threading
 
 QUIET_S = 2.0
 """Seconds without a key press before a pending full collection runs."""
@@ -38,6 +39,7 @@ class RestingCollector:
     def __init__(self) -> None:
         self._saved: tuple[int, int, int] | None = None
         self._frozen = False
+        self._lock = threading.Lock()  # freeze runs in the worker that loads the modules
         self.collections = 0
         """Full collections run by :meth:`tick` (tests)."""
 
@@ -49,10 +51,12 @@ class RestingCollector:
             gc.set_threshold(young, middle, NEVER)
 
     def freeze(self) -> None:
-        """Leave every object alive now out of the collections to come (once)."""
-        if self._saved is not None and not self._frozen:
-            gc.freeze()
-            self._frozen = True
+        """Leave every object alive now out of the collections to come (once; any thread:
+        nothing if the app has stopped)."""
+        with self._lock:
+            if self._saved is not None and not self._frozen:
+                gc.freeze()
+                self._frozen = True
 
     def tick(self, quiet_for_s: float) -> bool:
         """Run the pending full collection if the person has been quiet long enough (or it
@@ -69,9 +73,10 @@ class RestingCollector:
 
     def stop(self) -> None:
         """The process's thresholds back, nothing frozen."""
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
-        if self._frozen:
-            gc.unfreeze()
-            self._frozen = False
+        with self._lock:
+            if self._saved is not None:
+                gc.set_threshold(*self._saved)
+                self._saved = None
+            if self._frozen:
+                gc.unfreeze()
+                self._frozen = False
