@@ -29,6 +29,7 @@ verification of the whole trail, which starts once they are drawn, is timed apar
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -90,7 +91,13 @@ async def press(pilot: Pilot[Any], key: str) -> None:
 async def timed(
     pilot: Pilot[Any], press: Callable[[], Awaitable[object]], ready: Callable[[], bool]
 ) -> float:
-    """Seconds from ``press`` to ``ready`` (and the paint)."""
+    """Seconds from ``press`` to ``ready`` (and the paint).
+
+    A full garbage collection runs first, outside the time, for every measure (the
+    baseline's too): the person rested before the key, and lottrack collects then
+    (``tui/common/collector.py``); without it, the baseline measured after lottrack's
+    screens paid for collections of lottrack's heap at random (0.1–0.27 s each)."""
+    gc.collect()
     started = time.perf_counter()
     await press()
     await until(pilot, ready)
