@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
@@ -17,25 +15,16 @@ from typing_extensions import override
 from lottrack.facility import sites
 from lottrack.facility.sites import SiteInfo
 from lottrack.records.permissions import Action, CurrentUser
-from lottrack.storage.db import Database
 from tui.admin.list_layout import compose_list
-from tui.common.screen import AppScreen
-from tui.widgets.record_table import highlighted_key, refill
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
-from tui.workers import post_if_current
+from tui.common.row_list import RowListScreen
+from tui.widgets.wrapped_rows import StretchTable
 
 
-@dataclass
-class SitesLoaded(Message):
-    """Every site, read by the sites service."""
-
-    rows: list[SiteInfo]
-
-
-class SitesScreen(AppScreen):
+class SitesScreen(RowListScreen[SiteInfo]):
     """A table of sites and the administrator's actions on them."""
 
     DESTINATION = "sites"
+    TABLE_ID = "sites-table"
 
     HELP = """\
 # Sites
@@ -58,10 +47,6 @@ A site is never deleted: its subjects and records refer to it.
         Binding("escape", "back", "Back"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: dict[str, SiteInfo] = {}
-
     def compose(self) -> ComposeResult:
         """Header, title, table, status line, footer."""
         table: DataTable[Text] = StretchTable(
@@ -80,15 +65,6 @@ A site is never deleted: its subjects and records refer to it.
         ):
             table.add_column(label, width=width)
         yield from compose_list("sites", "Sites", table)
-
-    def on_mount(self) -> None:
-        """Read the sites."""
-        self.query_one("#sites-table").focus()
-        self.action_reload()
-
-    def selected(self) -> SiteInfo | None:
-        """The highlighted site."""
-        return self.rows.get(highlighted_key(self.query_one("#sites-table", DataTable)) or "")
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -111,16 +87,12 @@ A site is never deleted: its subjects and records refer to it.
 
     # ------------------------------------------------------------------------ actions
 
-    def action_back(self) -> None:
-        """Back to the home screen."""
-        self.dismiss()
-
+    @override
     def action_reload(self) -> None:
         """Read the sites again."""
-        user = self.ctx.user
-        if user is not None:
+        if self.ctx.user is not None:
             self.query_one("#sites-loading").display = True
-            self._load(self.ctx.db, user)
+        super().action_reload()
 
     def action_add(self) -> None:
         """The registration form."""
@@ -143,33 +115,28 @@ A site is never deleted: its subjects and records refer to it.
 
         self.app.push_screen(SiteForm(site), done)
 
-    # ------------------------------------------------------------------------ workers
+    # ------------------------------------------------------------------------ the list
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser) -> None:
-        with db.reader() as session:
-            rows = sites.list_sites(session, who)
-        post_if_current(self, SitesLoaded(rows))
+    @override
+    def _read_rows(self, session: Session, who: CurrentUser) -> list[SiteInfo]:
+        return sites.list_sites(session, who)
 
-    @on(SitesLoaded)
-    def _loaded(self, message: SitesLoaded) -> None:
-        self.rows = refill(
-            self.query_one("#sites-table", DataTable),
-            message.rows,
-            lambda site: str(site.id),
-            lambda site: (
-                Text(site.fin),
-                Text(site.name),
-                Text(site.timezone),
-                Text(site.decimal_separator),
-                Text(site.product_code_msc),
-                Text(site.product_code_placebo),
-                Text(site.address or "—"),
-            ),
-            add=add_wrapped_row,
+    @override
+    def _cells(self, row: SiteInfo) -> tuple[Text, ...]:
+        return (
+            Text(row.fin),
+            Text(row.name),
+            Text(row.timezone),
+            Text(row.decimal_separator),
+            Text(row.product_code_msc),
+            Text(row.product_code_placebo),
+            Text(row.address or "—"),
         )
+
+    @override
+    def _rows_shown(self) -> None:
         self.query_one("#sites-loading").display = False
-        self.refresh_bindings()
+        super()._rows_shown()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

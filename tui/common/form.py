@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Concatenate, ParamSpec, TypeVar
 
 from rich.text import Text
 from sqlmodel import Session
@@ -32,6 +32,26 @@ from tui.workers import post_if_current
 
 SaveCall = Callable[[Session, CurrentUser], str]
 """The service call a form makes, built from plain values; returns a one-line summary."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def service_call(
+    service: Callable[Concatenate[Session, CurrentUser, P], R],
+    summary: Callable[[R], str],
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> SaveCall:
+    """The save call of a form that makes one service call: ``service`` with the session,
+    the person and these values; ``summary`` words what it returned (in the worker, inside
+    the session)."""
+
+    def save(session: Session, who: CurrentUser) -> str:
+        return summary(service(session, who, *args, **kwargs))
+
+    return save
 
 
 class FormProblem(Exception):

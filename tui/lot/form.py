@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol, TypeVar
 
 from sqlmodel import Session
@@ -21,15 +21,7 @@ class _Record(Protocol):
 
 
 R = TypeVar("R", bound=_Record)
-
-
-def one_record(rows: Iterable[R], record_id: int, missing: str) -> R:
-    """The row of ``rows`` whose ``id`` is ``record_id`` (a form on one bag, passage or QC
-    result of a lot); :class:`NotFound` saying ``missing`` when there is none."""
-    row = next((r for r in rows if r.id == record_id), None)
-    if row is None:
-        raise NotFound(missing)
-    return row
+T = TypeVar("T")
 
 
 class LotForm(FormScreen):
@@ -50,6 +42,30 @@ class LotForm(FormScreen):
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot's context (subclasses add what else they offer)."""
         return listings.lot_form_context(session, who, self.lot_id)
+
+    def load_record(
+        self,
+        session: Session,
+        who: CurrentUser,
+        rows: Callable[[Session, CurrentUser, int], Iterable[R]],
+        record_id: int,
+        noun: str,
+    ) -> tuple[listings.LotFormContext, R]:
+        """For a form on one record of the lot (a bag, a passage, a QC result): the lot's
+        context, then record ``record_id`` among the lot's ``rows`` (read with the session,
+        the person and the lot's id); :class:`NotFound` naming the ``noun`` when the lot
+        has none."""
+        context = listings.lot_form_context(session, who, self.lot_id)
+        row = next((r for r in rows(session, who, self.lot_id) if r.id == record_id), None)
+        if row is None:
+            raise NotFound(f"Lot {context.lot_number} has no {noun} with id {record_id}.")
+        return context, row
+
+    def loaded_record(self, kind: type[T]) -> T:
+        """The record :meth:`load_record` read when the form opened."""
+        row = self.data[1]
+        assert isinstance(row, kind)
+        return row
 
     def apply(self, data: Any) -> None:
         """Read quantities with the site's separator and times in the site's zone."""

@@ -21,21 +21,12 @@ from lottrack.manufacturing import reagents
 from lottrack.records.permissions import Action, CurrentUser
 from lottrack.storage.db import Database
 from lottrack.views import listings
-from tui.common.screen import AppScreen
+from tui.common.row_list import RowListScreen
 from tui.dialogs.reason import ReasonModal
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.record_table import highlighted_key, refill
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.status_badge import status_text
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row, grow_first
-from tui.workers import post_if_current
-
-
-@dataclass
-class ReagentsLoaded(Message):
-    """Every reagent lot."""
-
-    rows: list[listings.ReagentRow]
+from tui.widgets.wrapped_rows import StretchTable, grow_first
 
 
 @dataclass
@@ -50,10 +41,11 @@ COLUMNS = (("Reagent", 14), ("Lot", 8), ("Status", 10), ("Usable", 6), ("Expiry"
 """Widths that fit 80 columns; the kind (last) takes the room left."""
 
 
-class ReagentLotsScreen(AppScreen):
+class ReagentLotsScreen(RowListScreen[listings.ReagentRow]):
     """A table of reagent lots and what may be done to the highlighted one."""
 
     DESTINATION = "reagents"
+    TABLE_ID = "reagents-table"
 
     HELP = """\
 # Reagent lots
@@ -75,10 +67,6 @@ passage ("usable").
         Binding("ctrl+r", "reload", "Refresh", show=False),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.rows: dict[str, listings.ReagentRow] = {}
-
     def compose(self) -> ComposeResult:
         """Header, table, status line, footer."""
         yield SessionHeader()
@@ -96,15 +84,6 @@ passage ("usable").
             yield Static("", id="reagents-detail", classes="lot-caption")
             yield Static("", id="reagents-status", classes="message")
         yield KeyFooter()
-
-    def on_mount(self) -> None:
-        """Read the lots."""
-        self.query_one("#reagents-table").focus()
-        self.action_reload()
-
-    def selected(self) -> listings.ReagentRow | None:
-        """The highlighted lot."""
-        return self.rows.get(highlighted_key(self.query_one("#reagents-table", DataTable)) or "")
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -132,34 +111,24 @@ passage ("usable").
         )
         self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def _load(self, db: Database, who: CurrentUser) -> None:
-        with db.reader() as session:
-            rows = listings.reagent_lots(session, who)
-        post_if_current(self, ReagentsLoaded(rows))
+    @override
+    def _read_rows(self, session: Session, who: CurrentUser) -> list[listings.ReagentRow]:
+        return listings.reagent_lots(session, who)
 
-    @on(ReagentsLoaded)
-    def _loaded(self, message: ReagentsLoaded) -> None:
-        self.rows = refill(
-            self.query_one("#reagents-table", DataTable),
-            message.rows,
-            lambda r: str(r.id),
-            lambda r: (
-                Text(r.name),
-                Text(r.lot_number),
-                status_text(r.status),
-                Text("yes", style="green") if r.usable else Text("no", style="red"),
-                Text(r.expiry.isoformat()),
-                Text(r.kind),
-            ),
-            add=add_wrapped_row,
+    @override
+    def _cells(self, row: listings.ReagentRow) -> tuple[Text, ...]:
+        return (
+            Text(row.name),
+            Text(row.lot_number),
+            status_text(row.status),
+            Text("yes", style="green") if row.usable else Text("no", style="red"),
+            Text(row.expiry.isoformat()),
+            Text(row.kind),
         )
-        self._highlighted()
 
-    def action_reload(self) -> None:
-        """Read again."""
-        if self.ctx.user is not None:
-            self._load(self.ctx.db, self.ctx.user)
+    @override
+    def _rows_shown(self) -> None:
+        self._highlighted()
 
     def action_register(self) -> None:
         """The registration form."""
@@ -233,7 +202,3 @@ passage ("usable").
         line.update(Content(text))
         line.set_class(error, "error")
         line.set_class(not error, "success")
-
-    def action_back(self) -> None:
-        """Back home."""
-        self.dismiss()

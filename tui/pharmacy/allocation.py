@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -34,7 +34,7 @@ from tui.common.paged_list import PagedListScreen
 from tui.pharmacy.generate_allocation import GenerateAllocationModal, GenerateEntry
 from tui.pharmacy.week0 import Week0Modal
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.path_field import typed_path
+from tui.widgets.path_field import ImportLine
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 
@@ -157,14 +157,12 @@ visits. Only unblinded pharmacists see this screen.
             yield table
             yield Static("Reading the subjects…", id="alloc-page")
             yield Static("", id="alloc-detail")
-            with Horizontal(id="alloc-import"):
-                yield Label("Import CSV file ", id="alloc-path-label")
-                yield Input(
-                    id="alloc-path",
-                    compact=True,
-                    placeholder="path of the statistician's file, e.g. allocation.csv",
-                )
-                yield Button("Import", id="alloc-import-button", compact=True)
+            yield ImportLine(
+                "alloc",
+                "Import CSV file ",
+                "path of the statistician's file, e.g. allocation.csv",
+                "Type the path of the allocation CSV file, then press Enter.",
+            )
             yield Static("", id="alloc-status", classes="message")
         yield KeyFooter()
 
@@ -227,19 +225,11 @@ visits. Only unblinded pharmacists see this screen.
         """Move to the import line."""
         self.query_one("#alloc-path", Input).focus()
 
-    @on(Input.Submitted, "#alloc-path")
-    @on(Button.Pressed, "#alloc-import-button")
-    def _import_pressed(self) -> None:
+    @on(ImportLine.Submitted)
+    def _import_pressed(self, message: ImportLine.Submitted) -> None:
         user = self.ctx.user
-        if self.busy or user is None:
-            return
-        typed = typed_path(
-            self.query_one("#alloc-path", Input),
-            lambda: self._status(
-                "Type the path of the allocation CSV file, then press Enter.", error=True
-            ),
-        )
-        if typed is not None:
+        # Not while a write runs; the line says what to type when nothing was.
+        if not self.busy and user is not None and (typed := message.typed_path(self._status)):
             self._start(f"Importing {typed[0]}…")
             self._import(self.ctx.db, user, typed[1])
 

@@ -15,10 +15,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, LoadingIndicator, Static
+from textual.widgets import DataTable, Input, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -31,7 +31,7 @@ from lottrack.views.listings.specs import SpecVersion, spec_versions
 from tui.common.screen import AppScreen
 from tui.dialogs.signature import SignatureModal
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.path_field import typed_path
+from tui.widgets.path_field import ImportLine
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
@@ -136,14 +136,12 @@ and optionally `required`.
             ):
                 items.add_column(label, width=width)
             yield items
-            with Horizontal(id="specs-import"):
-                yield Label("Import JSON file ", id="specs-path-label")
-                yield Input(
-                    id="specs-path",
-                    compact=True,
-                    placeholder="path of a specification file, e.g. spec-v2.json",
-                )
-                yield Button("Import", id="specs-import-button", compact=True)
+            yield ImportLine(
+                "specs",
+                "Import JSON file ",
+                "path of a specification file, e.g. spec-v2.json",
+                "Type the path of a JSON specification file, then press Enter.",
+            )
             yield Static("", id="specs-status", classes="message")
         yield KeyFooter()
 
@@ -229,19 +227,11 @@ and optionally `required`.
             signed,
         )
 
-    @on(Input.Submitted, "#specs-path")
-    @on(Button.Pressed, "#specs-import-button")
-    def _import_pressed(self) -> None:
+    @on(ImportLine.Submitted)
+    def _import_pressed(self, message: ImportLine.Submitted) -> None:
         user = self.ctx.user
-        if self.importing or user is None:
-            return
-        typed = typed_path(
-            self.query_one("#specs-path", Input),
-            lambda: self._status(
-                "Type the path of a JSON specification file, then press Enter.", error=True
-            ),
-        )
-        if typed is not None:
+        # Not while an import runs; the line says what to type when nothing was.
+        if not self.importing and user is not None and (typed := message.typed_path(self._status)):
             self.importing = True
             self._status(f"Importing {typed[0]}…", error=False)
             self._import(self.ctx.db, user, typed[1])

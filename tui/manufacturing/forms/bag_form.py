@@ -11,8 +11,7 @@ from textual.widgets import Static
 
 from lottrack.manufacturing import formulation
 from lottrack.records.permissions import CurrentUser
-from lottrack.views import listings
-from tui.lot.form import LotForm, one_record
+from tui.lot.form import LotForm
 from tui.lot.head import eye_readable
 
 
@@ -25,20 +24,12 @@ class BagForm(LotForm):
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the bag."""
-        context = listings.lot_form_context(session, who, self.lot_id)
-        bag = one_record(
-            formulation.bags_of_lot(session, who, self.lot_id),
-            self.unit_id,
-            f"Lot {context.lot_number} has no bag with id {self.unit_id}.",
-        )
-        return context, bag
+        return self.load_record(session, who, formulation.bags_of_lot, self.unit_id, "bag")
 
     @property
     def bag(self) -> formulation.UnitInfo:
         """The bag as read when the form opened."""
-        bag = self.data[1]
-        assert isinstance(bag, formulation.UnitInfo)
-        return bag
+        return self.loaded_record(formulation.UnitInfo)
 
     def apply(self, data: Any) -> None:
         """Name the bag."""

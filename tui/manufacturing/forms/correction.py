@@ -24,7 +24,7 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.views import listings
 from tui.common.form import FormProblem, SaveCall, field_row, grid
 from tui.dialogs.reason import ReasonModal
-from tui.lot.form import LotForm, one_record
+from tui.lot.form import LotForm
 from tui.manufacturing.forms.qc_result import NUMERIC_KINDS
 from tui.widgets.moment_input import MomentField
 from tui.widgets.quantity_input import QuantityField
@@ -163,20 +163,13 @@ signature shows INVALIDATED until QA decides again.
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the passage as recorded."""
-        context = listings.lot_form_context(session, who, self.lot_id)
-        row = one_record(
-            passage_table.passage_table(session, who, self.lot_id),
-            self.passage_id,
-            f"Lot {context.lot_number} has no passage with id {self.passage_id}.",
-        )
-        return context, row
+        rows = passage_table.passage_table
+        return self.load_record(session, who, rows, self.passage_id, "passage")
 
     @property
     def passage(self) -> passage_table.PassageRow:
         """The passage as it was recorded when the form opened."""
-        row = self.data[1]
-        assert isinstance(row, passage_table.PassageRow)
-        return row
+        return self.loaded_record(passage_table.PassageRow)
 
     def apply(self, data: Any) -> None:
         """Fill every field with the recorded value."""
@@ -299,20 +292,16 @@ wrong lot) is voided with **x** on the QC tab instead.
 
     def load(self, session: Session, who: CurrentUser) -> Any:
         """The lot and the result as recorded."""
-        context = listings.lot_form_context(session, who, self.lot_id)
-        row = one_record(
-            qc.results(session, self.lot_id, include_voided=True),
-            self.result_id,
-            f"Lot {context.lot_number} has no QC result with id {self.result_id}.",
-        )
-        return context, row
+
+        def rows(session: Session, _who: CurrentUser, lot_id: int) -> list[qc.QCRow]:
+            return qc.results(session, lot_id, include_voided=True)
+
+        return self.load_record(session, who, rows, self.result_id, "QC result")
 
     @property
     def result(self) -> qc.QCRow:
         """The result as it was recorded when the form opened."""
-        row = self.data[1]
-        assert isinstance(row, qc.QCRow)
-        return row
+        return self.loaded_record(qc.QCRow)
 
     @property
     def test(self) -> listings.QCTest:

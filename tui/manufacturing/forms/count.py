@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Label, RadioButton, RadioSet, Select
 
 from lottrack.manufacturing import counts
-from lottrack.records.permissions import CurrentUser
-from tui.common.form import FormProblem, SaveCall, field_row, grid
+from tui.common.form import FormProblem, SaveCall, field_row, grid, service_call
 from tui.lot.form import LotForm
 from tui.widgets.automated_counts import AutomatedCounts
 from tui.widgets.hemocytometer import HemocytometerCalculator
@@ -129,18 +127,7 @@ for a conforming recount. **ctrl+s** saves.
         )
         lot_id, lot_number = self.lot_id, self.lot.lot_number
 
-        def save(session: Session, who: CurrentUser) -> str:
-            result = counts.record_count(
-                session,
-                who,
-                lot_id=lot_id,
-                target=kind,
-                passage_id=passage_id,
-                unit_id=unit_id,
-                method=method,
-                counted_at=counted,
-                replicates=reps,
-            )
+        def summary(result: counts.CountResult) -> str:
             flag = (
                 f" CV {result.cv_pct:.1f} % exceeds {result.max_cv_pct:g} %: RECOUNT required."
                 if result.recount_required
@@ -148,4 +135,14 @@ for a conforming recount. **ctrl+s** saves.
             )
             return f"Count of lot {lot_number} recorded ({result.replicates} replicates).{flag}"
 
-        return save
+        return service_call(
+            counts.record_count,
+            summary,
+            lot_id=lot_id,
+            target=kind,
+            passage_id=passage_id,
+            unit_id=unit_id,
+            method=method,
+            counted_at=counted,
+            replicates=reps,
+        )

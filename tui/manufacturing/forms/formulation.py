@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.widgets import Checkbox, Input
 
 from lottrack.kernel.units import Dim
 from lottrack.manufacturing import formulation
-from lottrack.records.permissions import CurrentUser
-from tui.common.form import FormProblem, SaveCall, field_row, grid
+from tui.common.form import FormProblem, SaveCall, field_row, grid, service_call
 from tui.dialogs.confirm import ConfirmModal
 from tui.lot.form import LotForm
 from tui.widgets.moment_input import MomentField
@@ -81,26 +79,25 @@ later. **ctrl+s** asks to confirm, then formulates.
         viability = self.query_one("#viability", QuantityField).text.strip() or None
         lot_id = self.lot_id
 
-        def save(session: Session, who: CurrentUser) -> str:
-            made = formulation.formulate(
-                session,
-                who,
-                lot_id=lot_id,
-                volume_text=volume,
-                storage=storage,
-                cryopreserve=cryo,
-                concentration_text=concentration,
-                viability_text=viability,
-                bags=bags,
-                formulated_at=when,
-            )
+        def summary(made: formulation.FormulationResult) -> str:
             kits = ", ".join(u.kit_code for u in made.units)
             return (
                 f"Lot {self.lot.lot_number} formulated into {len(made.units)} bag(s) "
                 f"({kits}); it now awaits QA release."
             )
 
-        return save
+        return service_call(
+            formulation.formulate,
+            summary,
+            lot_id=lot_id,
+            volume_text=volume,
+            storage=storage,
+            cryopreserve=cryo,
+            concentration_text=concentration,
+            viability_text=viability,
+            bags=bags,
+            formulated_at=when,
+        )
 
     def submit(self, call: SaveCall) -> None:
         """Formulating closes the lot to further work: ask first."""
