@@ -35,8 +35,9 @@ logger = logging.getLogger(__name__)
 
 IDLE_SETTING = "idle_logout_minutes"
 IDLE_CHECK_SECONDS = 15
-COLLECT_CHECK_SECONDS = 1.0
 """How often the idle check runs (the logout comes at most this late)."""
+COLLECT_CHECK_SECONDS = 1.0
+"""How often a pending full garbage collection is looked at (tui/common/collector.py)."""
 
 
 class LotTrackApp(App[None]):
