@@ -145,15 +145,12 @@ def ward_visits(
     session: Session,
     who: CurrentUser,
     *,
-    subject_id: int | None = None,
     subject_ids: Sequence[int] | None = None,
 ) -> list[WardVisit]:
-    """Visits for the ward (of one subject, or of ``subject_ids``), by planned date (the
-    order never depends on the arm)."""
+    """Visits for the ward (of the subjects ``subject_ids`` only, when given), by planned
+    date (the order never depends on the arm)."""
     authorize(session, who, Action.RECORD_INFUSION)
     stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id), col(Visit.period))
-    if subject_id is not None:
-        stmt = stmt.where(Visit.subject_id == subject_id)
     if subject_ids is not None:
         stmt = stmt.where(col(Visit.subject_id).in_(list(subject_ids)))
     return _ward_visits(session, session.exec(stmt).all())

@@ -145,7 +145,7 @@ def _blinded_outputs(sc: Scenario, day: Day, tmp: Path) -> dict[str, Any]:
     nurse, qa, tech = sc.cast.who("clinician"), sc.cast.who("qa"), sc.cast.who("technician")
     out: dict[str, Any] = {}
     with sc.db.reader() as s:
-        out["ward visits"] = list(ward.ward_visits(s, nurse, subject_id=day.subject_id))
+        out["ward visits"] = list(ward.ward_visits(s, nurse, subject_ids=[day.subject_id]))
         for who, name in ((qa, "qa"), (tech, "technician")):
             out[f"bags of the lot ({name})"] = formulation.bags_of_lot(s, who, day.lot_id)
             out[f"custody ({name})"] = listings.lot_custody(s, who, day.lot_id)

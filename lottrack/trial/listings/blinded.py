@@ -84,15 +84,14 @@ def ward_patients(
     subjects = session.exec(
         select(Subject).order_by(col(Subject.code)).offset(max(offset, 0)).limit(max(limit, 1))
     ).all()
-    visits: dict[int, list[ward.WardVisit]] = {}
-    by_code = {subject.code: subject.id for subject in subjects}
+    visits: dict[str, list[ward.WardVisit]] = {}  # by subject code (unique)
     for view in ward.ward_visits(
         session, who, subject_ids=[s.id for s in subjects if s.id is not None]
     ):
-        visits.setdefault(by_code[view.subject_code] or 0, []).append(view)
+        visits.setdefault(view.subject_code, []).append(view)
     rows: list[WardRow] = []
     for subject in subjects:
-        views = visits.get(subject.id or 0, [])
+        views = visits.get(subject.code, [])
         flagged = subject.unblinded_at is not None
         if not views:
             rows.append(

@@ -147,7 +147,9 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     formulated or held lots still missing required QC results; longest waiting first.
 
     Read in a fixed number of queries whatever the number of lots (the lots; their
-    passages, final-product counts and specifications; their QC tests and results)."""
+    passages, final-product counts and specifications; the required QC tests each lot
+    awaiting a decision lacks, decided in the database; open investigations and
+    deviations)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
         select(Lot, Subject.code)
