@@ -14,7 +14,7 @@ from tests.tui.helpers import filter_audit, login, screen_text, settle, shown, t
 from tui.app import LotTrackApp
 from tui.dialogs.text_view import TextViewModal
 from tui.home import HomeScreen
-from tui.qa.audit import AuditScreen
+from tui.qa.audit import PAGE, AuditScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -150,3 +150,40 @@ async def test_enter_opens_an_event_in_full(app: LotTrackApp) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, AuditScreen)
+
+
+async def test_older_events_are_listed_when_the_cursor_reaches_the_last_one(
+    app: LotTrackApp, demo_db: Database
+) -> None:
+    """The screen lists a page of the newest events; moving past the last one lists the
+    next page of older ones, each event once, in order; m does the same."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", DataTable)
+
+        def listed() -> list[int]:
+            return [int(str(table.get_row_at(n)[0])) for n in range(table.row_count)]
+
+        newest = listed()[0]  # the verification the screen recorded since is not listed
+        with demo_db.engine.connect() as conn:
+            seqs = [
+                s
+                for (s,) in conn.execute(
+                    text("SELECT seq FROM audit_event WHERE seq <= :s ORDER BY seq DESC"),
+                    {"s": newest},
+                )
+            ]
+        assert len(seqs) > 3 * PAGE  # the demo's trail is longer than three pages
+        assert listed() == seqs[:PAGE]
+        assert "50 events, newest first (m: older events)" in shown(app, "#audit-count")
+        table.focus()
+        await pilot.press("ctrl+end")
+        await settle(pilot)
+        assert table.cursor_row == PAGE - 1, table.cursor_row
+        assert listed() == seqs[: 2 * PAGE]
+        assert table.cursor_row == PAGE - 1  # still on the row it reached
+        await pilot.press("m")
+        await settle(pilot)
+        assert listed() == seqs[: 3 * PAGE]

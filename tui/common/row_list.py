@@ -23,7 +23,7 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
 from tui.widgets.record_table import highlighted_key, refill
-from tui.widgets.wrapped_rows import add_wrapped_row
+from tui.widgets.wrapped_rows import add_wrapped_rows
 from tui.workers import post_if_current
 
 
@@ -102,6 +102,6 @@ class RowListScreen(AppScreen, Generic[R]):
             message.rows,
             lambda row: str(row.id),
             self._cells,
-            add=add_wrapped_row,
+            add=add_wrapped_rows,
         )
         self._rows_shown()

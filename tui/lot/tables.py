@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from lottrack.kernel.units import Dim, format_number, format_quantity
 from tui.lot.detail_data import LotDetail
 from tui.widgets.status_badge import conformity_text, status_text
-from tui.widgets.wrapped_rows import add_wrapped_row, grow_first
+from tui.widgets.wrapped_rows import WrappedRow, add_wrapped_row, add_wrapped_rows, grow_first
 
 Table = DataTable[Text]
 SHORT = "%m-%d %H:%M"
@@ -84,24 +84,29 @@ def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _reset(
         table, ("P", 2), ("Seeded", 11), ("Harvested", 11), "Viab.", "PD", "cPD", "DT h", "Per cm²"
     )
+    rows: list[WrappedRow] = []
     for p in lot.passages:
         harvested = (
             Text("—")
             if p.harvested_at is None
             else Text(f"{when(p.harvested_at, tz, SHORT)}\n{compact(p.cells_harvested, sep)}")
         )
-        add_wrapped_row(
-            table,
-            Text(p.label, style="bold"),
-            Text(f"{when(p.seeded_at, tz, SHORT)}\n{compact(p.cells_seeded, sep)}"),
-            harvested,
-            Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
-            number(p.population_doublings, sep),
-            number(p.cumulative_population_doublings, sep),
-            hours(p.doubling_time_hours, sep),
-            compact(p.seeding_density_per_cm2, sep),
-            key=str(p.id),
+        rows.append(
+            (
+                (
+                    Text(p.label, style="bold"),
+                    Text(f"{when(p.seeded_at, tz, SHORT)}\n{compact(p.cells_seeded, sep)}"),
+                    harvested,
+                    Text("—" if p.viability_pct is None else f"{number(p.viability_pct, sep)} %"),
+                    number(p.population_doublings, sep),
+                    number(p.cumulative_population_doublings, sep),
+                    hours(p.doubling_time_hours, sep),
+                    compact(p.seeding_density_per_cm2, sep),
+                ),
+                str(p.id),
+            )
         )
+    add_wrapped_rows(table, rows)
     _empty(table, "No passage")
 
 
@@ -130,6 +135,7 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         ("Flag", 8),
         ("By", 6),
     )
+    rows: list[WrappedRow] = []
     for c in lot.counts:
         of = f"{c.passage_label} harvest" if c.passage_label else c.target
         if c.voided_reason:
@@ -138,29 +144,38 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             flag = Text("RECOUNT", style="bold red")
         else:
             flag = Text("ok", style="green")
-        add_wrapped_row(
-            table,
-            when(c.counted_at, tz, SHORT),
-            Text(of),
-            compact(c.mean_viable_per_ml, sep),
-            Text(f"{number(c.viability_pct, sep)} %"),
-            Text(f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""),
-            flag,
-            Text(c.counted_by),
-            key=f"count-{c.id}",
+        rows.append(
+            (
+                (
+                    when(c.counted_at, tz, SHORT),
+                    Text(of),
+                    compact(c.mean_viable_per_ml, sep),
+                    Text(f"{number(c.viability_pct, sep)} %"),
+                    Text(
+                        f"{number(c.cv_pct, sep)} %", style="bold red" if c.recount_required else ""
+                    ),
+                    flag,
+                    Text(c.counted_by),
+                ),
+                f"count-{c.id}",
+            )
         )
         for r in c.replicates:
-            add_wrapped_row(
-                table,
-                Text(""),
-                Text(f"  rep. {r.position}", style="dim"),
-                compact(r.viable_per_ml, sep),
-                Text(f"{number(r.viability_pct, sep)} %", style="dim"),
-                Text(""),
-                Text(""),
-                Text(""),
-                key=f"count-{c.id}-{r.position}",
+            rows.append(
+                (
+                    (
+                        Text(""),
+                        Text(f"  rep. {r.position}", style="dim"),
+                        compact(r.viable_per_ml, sep),
+                        Text(f"{number(r.viability_pct, sep)} %", style="dim"),
+                        Text(""),
+                        Text(""),
+                        Text(""),
+                    ),
+                    f"count-{c.id}-{r.position}",
+                )
             )
+    add_wrapped_rows(table, rows)
     _empty(table, "No count")
 
 
@@ -199,6 +214,7 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         ("Note", 10),
     )  # the note takes the room left, wrapped: at 80 columns 14, "(investigation" whole;
     grow_first(table, 0, 1, 3, 2)  # room to spare goes to whole words, then whole names
+    rows: list[WrappedRow] = []
     for r in lot.results:
         void = r.voided_reason is not None
         style = "dim" if r.superseded or void else ("bold red" if r.conforms is False else "")
@@ -209,18 +225,22 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
             note.append(f"retest of #{r.retest_of_id}")
         if not r.required:
             note.append("not required")
-        add_wrapped_row(
-            table,
-            Text(r.test_name, style=style),
-            Text(r.value_text, style=style),
-            Text("VOID", style="dim")
-            if void
-            else conformity_text(r.conforms, superseded=r.superseded),
-            Text(r.limit_text),
-            when(r.tested_at, tz, SHORT),
-            Text(", ".join(note), style="dim"),
-            key=str(r.id),
+        rows.append(
+            (
+                (
+                    Text(r.test_name, style=style),
+                    Text(r.value_text, style=style),
+                    Text("VOID", style="dim")
+                    if void
+                    else conformity_text(r.conforms, superseded=r.superseded),
+                    Text(r.limit_text),
+                    when(r.tested_at, tz, SHORT),
+                    Text(", ".join(note), style="dim"),
+                ),
+                str(r.id),
+            )
         )
+    add_wrapped_rows(table, rows)
     _empty(table, "No result")
 
 
@@ -272,6 +292,7 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         ("Meaning", 11),
         ("Justification", 13),
     )
+    rows: list[WrappedRow] = []
     for d in lot.decisions:
         sig = d.signature
         if sig is None:
@@ -286,15 +307,20 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         justification = d.justification
         if d.exceptional is not None:
             justification = f"EXCEPTIONAL (Part IV §11.5): {justification}"
-        add_wrapped_row(
-            table,
-            when(d.decided_at, tz, SHORT),
-            status_text(d.decision),
-            state,
-            signer,
-            meaning,
-            Text(justification),
+        rows.append(
+            (
+                (
+                    when(d.decided_at, tz, SHORT),
+                    status_text(d.decision),
+                    state,
+                    signer,
+                    meaning,
+                    Text(justification),
+                ),
+                None,
+            )
         )
+    add_wrapped_rows(table, rows)
     _empty(table, "No decision")
 
 
@@ -305,37 +331,48 @@ def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
         table, ("Record", 16), ("Opened", 11), ("What", 15), ("State", 9), ("Conclusion", 10)
     )  # at 80 columns the conclusion gets 15 ("specification):" whole); room to spare goes
     grow_first(table, 2, 4)  # to whole words, then "What" on one line, then the conclusion
+    rows: list[WrappedRow] = []
     for inv in lot.investigations:
         retests = "; ".join(f"retest {r.value_text}: {r.reason}" for r in inv.retests)
-        add_wrapped_row(
-            table,
-            Text(f"Investigation #{inv.id}"),
-            when(inv.opened_at, tz, SHORT),
-            Text(inv.result_text + (f" — {retests}" if retests else "")),
-            Text("OPEN", style="bold red")
-            if inv.is_open
-            else Text(f"closed by {inv.closed_by}", style="green"),
-            Text(
-                "—"  # the State column says OPEN
-                if inv.is_open
-                else inv.summary.split(" — ", 1)[1]
-                + (f": {inv.conclusion_text}" if inv.conclusion_text else "")
-            ),
-            key=f"investigation-{inv.id}",
+        rows.append(
+            (
+                (
+                    Text(f"Investigation #{inv.id}"),
+                    when(inv.opened_at, tz, SHORT),
+                    Text(inv.result_text + (f" — {retests}" if retests else "")),
+                    Text("OPEN", style="bold red")
+                    if inv.is_open
+                    else Text(f"closed by {inv.closed_by}", style="green"),
+                    Text(
+                        "—"  # the State column says OPEN
+                        if inv.is_open
+                        else inv.summary.split(" — ", 1)[1]
+                        + (f": {inv.conclusion_text}" if inv.conclusion_text else "")
+                    ),
+                ),
+                f"investigation-{inv.id}",
+            )
         )
     for dev in lot.deviations:
         kind = "planned" if dev.planned else "unplanned"
-        add_wrapped_row(
-            table,
-            Text(f"Deviation #{dev.id} ({kind})"),
-            when(dev.opened_at, tz, SHORT),
-            Text(f"{dev.description} — impact: {dev.impact} — action: {dev.corrective_action}"),
-            Text("OPEN", style="bold red")
-            if dev.is_open
-            else Text(f"closed by {dev.closed_by}", style="green"),
-            Text(dev.closure),
-            key=f"deviation-{dev.id}",
+        rows.append(
+            (
+                (
+                    Text(f"Deviation #{dev.id} ({kind})"),
+                    when(dev.opened_at, tz, SHORT),
+                    Text(
+                        f"{dev.description} — impact: {dev.impact} — "
+                        f"action: {dev.corrective_action}"
+                    ),
+                    Text("OPEN", style="bold red")
+                    if dev.is_open
+                    else Text(f"closed by {dev.closed_by}", style="green"),
+                    Text(dev.closure),
+                ),
+                f"deviation-{dev.id}",
+            )
         )
+    add_wrapped_rows(table, rows)
     _empty(table, "None recorded")
 
 
@@ -365,17 +402,25 @@ def audit_columns(table: Table) -> None:
 def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """The lot's audit trail; a change to a value already recorded is marked ✎."""
     audit_columns(table)
-    for e in lot.audit or ():
-        mark = e.changed_after_entry
-        add_wrapped_row(
-            table,
-            Text(str(e.seq)),
-            when(e.at, tz, SHORT),
-            Text(e.username),
-            Text(("✎ " if mark else "") + e.action, style="bold yellow" if mark else ""),
-            Text(e.record),
-            key=str(e.seq),
-        )
+    add_wrapped_rows(
+        table,
+        (
+            (
+                (
+                    Text(str(e.seq)),
+                    when(e.at, tz, SHORT),
+                    Text(e.username),
+                    Text(
+                        ("✎ " if e.changed_after_entry else "") + e.action,
+                        style="bold yellow" if e.changed_after_entry else "",
+                    ),
+                    Text(e.record),
+                ),
+                str(e.seq),
+            )
+            for e in lot.audit or ()
+        ),
+    )
 
 
 def audit_event_text(

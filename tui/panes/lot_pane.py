@@ -16,7 +16,7 @@ from typing_extensions import override
 from tui.context import context_of
 from tui.panes.base import Row, TablePane, format_cell
 from tui.widgets.record_table import highlighted_key
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_rows
 
 LotRow = tuple[object, ...]
 """``(lot_id, cell, cell, …)``: the id keys the row and is not shown."""
@@ -73,12 +73,16 @@ class LotTablePane(TablePane):
         table: DataTable[Text] = self.query_one(DataTable)
         before = highlighted_key(table) if table.display else None
         table.clear()
-        for lot_id, *cells in data:
-            add_wrapped_row(
-                table,
-                *(cell if isinstance(cell, Text) else _cell(cell, tz) for cell in cells),
-                key=str(lot_id),
-            )
+        add_wrapped_rows(
+            table,
+            (
+                (
+                    [cell if isinstance(cell, Text) else _cell(cell, tz) for cell in cells],
+                    str(lot_id),
+                )
+                for lot_id, *cells in data
+            ),
+        )
         keys = [str(row[0]) for row in data]
         if before in keys:
             table.move_cursor(row=keys.index(before), animate=False)

@@ -26,9 +26,13 @@ from tui.dialogs.text_view import TextViewModal
 from tui.lot.tables import audit_columns, audit_event_text
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_rows
+from tui.workers import post_if_current
 
-PAGE = 200
+PAGE = 50
+"""Events read at a time, newest first: three screens of them; the next page is read when
+the cursor reaches the last row shown, or on m (#18: a page of 200 wrapped rows took
+longer to lay out than the rest of the screen)."""
 """Events listed at a time (the newest first)."""
 FILTERS = (
     ("record", "record (P3, TLS-…)", 3),
@@ -84,7 +88,8 @@ Type in the boxes above the list to narrow it, then **Enter**: part of the **rec
 name, of the **person**'s username, of the **action** (update, void, login, refused …),
 and a date range **from** / **to** (YYYY-MM-DD, at the site; both days included). The
 highlighted event is shown under the list; **Enter** opens it with every change on its own
-line (**Esc** goes back). **m** lists older events.
+line (**Esc** goes back). Older events are listed when the cursor reaches the last
+one, or on **m**.
 
 At the top, lottrack says whether the hash chain of every event is intact and every
 record matches its last audited values; a change made behind the application's back (for
@@ -104,6 +109,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
         super().__init__()
         self._rows: list[AuditLogRow] = []
         self._more = False
+        self._reading_more = False
         self._query = AuditQuery()
 
     def compose(self) -> ComposeResult:
@@ -201,27 +207,37 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
     ) -> None:
         with db.reader() as session:
             page = audit_log(session, who, query, limit=PAGE, before_seq=before_seq)
-        self.post_message(AuditListed(page))
+        post_if_current(self, AuditListed(page))
 
     @on(AuditListed)
     def _listed(self, message: AuditListed) -> None:
         self._start_verification()
-        self._rows += message.page.rows
+        self._reading_more = False
+        rows = list(message.page.rows)
+        if self._rows:  # older events: none already shown (m pressed twice reads twice)
+            rows = [r for r in rows if r.seq < self._rows[-1].seq]
+        self._rows += rows
         self._more = message.page.more
         tz = self.ctx.clock().tzinfo
         table = self.query_one("#audit-events", StretchTable)
-        if not message.page.rows or len(self._rows) == len(message.page.rows):
+        if not self._rows or len(self._rows) == len(rows):
             audit_columns(table)  # the record's name wraps: nothing cut off on 80 columns
-        for r in message.page.rows:
-            add_wrapped_row(
-                table,
-                Text(str(r.seq)),
-                Text(r.at.astimezone(tz).strftime("%m-%d %H:%M")),
-                Text(r.username),
-                Text(r.action),
-                Text(r.record),
-                key=str(r.seq),
-            )
+        add_wrapped_rows(
+            table,
+            (
+                (
+                    (
+                        Text(str(r.seq)),
+                        Text(r.at.astimezone(tz).strftime("%m-%d %H:%M")),
+                        Text(r.username),
+                        Text(r.action),
+                        Text(r.record),
+                    ),
+                    str(r.seq),
+                )
+                for r in rows
+            ),
+        )
         table.refit()
         shown = len(self._rows)
         more = " (m: older events)" if self._more else ""
@@ -242,12 +258,15 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
 
     def action_more(self) -> None:
         """The next page of older events."""
-        if self._rows:
+        if self._rows and self._more and not self._reading_more:
+            self._reading_more = True
             self._list(self._rows[-1].seq)
 
     @on(DataTable.RowHighlighted, "#audit-events")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(event.cursor_row)
+        if event.cursor_row == len(self._rows) - 1:
+            self.action_more()
 
     @on(DataTable.RowSelected, "#audit-events")
     def _selected(self, event: DataTable.RowSelected) -> None:

@@ -34,7 +34,7 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.path_field import ImportLine
 from tui.widgets.record_table import RecordTable, highlighted_key
 from tui.widgets.session_header import SessionHeader
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_rows
 from tui.workers import post_if_current
 
 
@@ -169,15 +169,22 @@ and optionally `required`.
             settings.update("")
             return
         settings.update(Content(f"Version {row.version}: {row.settings}"))
-        for item in row.items:
-            add_wrapped_row(
-                items,
-                Text(item.test),
-                Text("required") if item.required else Text("not required", style="dim"),
-                Text(item.limit),
-                Text(item.kind),
-                Text(item.unit),
-            )
+        add_wrapped_rows(
+            items,
+            (
+                (
+                    (
+                        Text(item.test),
+                        Text("required") if item.required else Text("not required", style="dim"),
+                        Text(item.limit),
+                        Text(item.kind),
+                        Text(item.unit),
+                    ),
+                    None,
+                )
+                for item in row.items
+            ),
+        )
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

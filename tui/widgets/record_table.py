@@ -66,20 +66,20 @@ def refill(
     rows: Iterable[Row],
     key: Callable[[Row], str],
     cells: Callable[[Row], Sequence[Cell]],
-    add: Callable[..., object] | None = None,
+    add: Callable[[DataTable[Cell], list[tuple[Sequence[Cell], str | None]]], object] | None = None,
 ) -> dict[str, Row]:
-    """Replace the table's rows with ``rows`` (each added by ``add(table, *cells, key=…)``,
-    else the table's own ``add_row``), keeping the cursor on the row it was on when that
-    row is still there; returns the rows by key."""
+    """Replace the table's rows with ``rows`` (added all at once by ``add(table, [(cells,
+    key), …])``, else each by the table's own ``add_row``), keeping the cursor on the row it
+    was on when that row is still there; returns the rows by key."""
     keep = highlighted_key(table)
     table.clear()
-    by_key: dict[str, Row] = {}
-    for row in rows:
-        by_key[row_key := key(row)] = row
-        if add is None:
+    keyed = [(key(row), row) for row in rows]
+    by_key = dict(keyed)
+    if add is None:
+        for row_key, row in keyed:
             table.add_row(*cells(row), key=row_key)
-        else:
-            add(table, *cells(row), key=row_key)
+    else:
+        add(table, [(cells(row), row_key) for row_key, row in keyed])
     if keep is not None and keep in by_key:
         table.move_cursor(row=table.get_row_index(keep))
     return by_key

@@ -6,6 +6,7 @@ inside a word that fits the column."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any, Self
 
 from rich.cells import cell_len
@@ -20,6 +21,10 @@ from tui.widgets.record_table import RecordTable
 _BREAK = re.compile(r"(?<=/)")
 """Where a word may break: after a ``/`` (``(aerobic/`` ``anaerobic``); never at a hyphen,
 which would cut a code (``TLS-103``, ``K-ATW5CJYK``) or a date in two."""
+
+
+WrappedRow = tuple[Sequence[Text], str | None]
+"""A row's cells and its key."""
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -60,7 +65,7 @@ class StretchTable(RecordTable[Text]):
         """``stretch``: the index of the column that takes the room (the last one)."""
         super().__init__(*args, **kwargs)
         self._stretch = stretch
-        self._given: list[tuple[tuple[Text, ...], str | None]] = []
+        self._given: list[WrappedRow] = []
         self._least: list[int] | None = None
         self._longest: dict[int, tuple[int, int]] = {}
         """Per column: (its longest line, its longest word) in the rows."""
@@ -75,7 +80,7 @@ class StretchTable(RecordTable[Text]):
             self._grows_first = ()
         return super().clear(columns)
 
-    def _note_lengths(self, cells: tuple[Text, ...]) -> None:
+    def _note_lengths(self, cells: Sequence[Text]) -> None:
         for i, cell in enumerate(cells):
             lines = cell.plain.split("\n")
             line = max(cell_len(x) for x in lines)
@@ -151,8 +156,8 @@ class StretchTable(RecordTable[Text]):
             return
         given, row = list(self._given), self.cursor_row
         self.clear()
-        for cells, key in given:
-            add_wrapped_row(self, *cells, key=key)
+        self._given = given
+        _add(self, given)
         if given:
             self.move_cursor(row=row)
 
@@ -173,17 +178,35 @@ def _pieces(line: str) -> list[str]:
 def add_wrapped_row(table: DataTable[Text], *cells: Text, key: str | None = None) -> RowKey:
     """Add a row whose text wraps inside the columns that have a fixed width (the row
     grows as tall as its longest cell)."""
+    return add_wrapped_rows(table, [(cells, key)])[0]
+
+
+def add_wrapped_rows(table: DataTable[Text], rows: Iterable[WrappedRow]) -> list[RowKey]:
+    """Add rows as :func:`add_wrapped_row` does, sharing a :class:`StretchTable`'s room
+    once for all of them (#18: row by row, each longer text than the rows so far changed
+    the widths and wrapped every row before it again, 400 rows added for a page of 200)."""
+    rows = list(rows)
     if isinstance(table, StretchTable):
-        table._note_lengths(cells)
+        for cells, _key in rows:
+            table._note_lengths(cells)
         if table.fit_last_column() and table.row_count:
             # A longer text than the rows so far changed the widths: wrap those again now
             # rather than after the table is measured and painted (#18: a second paint).
             table._wrap_again(fitted=True)
-        table._given.append((cells, key))
+        table._given.extend(rows)
+    return _add(table, rows)
+
+
+def _add(table: DataTable[Text], rows: list[WrappedRow]) -> list[RowKey]:
+    """Add ``rows`` wrapped at the columns' widths now."""
     widths = [None if c.auto_width else c.width for c in table.columns.values()]
-    out = []
-    for cell, width in zip(cells, widths, strict=True):
-        if width is not None and (cell.cell_len > width or "\n" in cell.plain):
-            cell = Text("\n".join(wrap_words(cell.plain, width)), style=cell.style, end="")
-        out.append(cell)
-    return table.add_row(*out, key=key, height=max(c.plain.count("\n") for c in out) + 1)
+    keys = []
+    for cells, key in rows:
+        out = []
+        for cell, width in zip(cells, widths, strict=True):
+            if width is not None and (cell.cell_len > width or "\n" in cell.plain):
+                cell = Text("\n".join(wrap_words(cell.plain, width)), style=cell.style, end="")
+            out.append(cell)
+        height = max(c.plain.count("\n") for c in out) + 1
+        keys.append(table.add_row(*out, key=key, height=height))
+    return keys
