@@ -7,11 +7,10 @@ second-verification screen (checks 1–3 repeated).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
-from textual.widgets import Static
+from textual.widget import Widget
 
 from lottrack.trial.dispensing import CheckOutcome
 
@@ -32,36 +31,55 @@ def check_line(check: CheckOutcome) -> Text:
     return Text.assemble((f"{mark} {check.number} {check.name}", "bold"), f" — {check.detail}")
 
 
-class CheckList(Vertical):
-    """One line per check; ``pending`` lines are grey until :meth:`show` gets results."""
+class CheckList(Widget):
+    """One line per check; pending lines are grey until :meth:`show` gets results.
+
+    One widget drawing its lines (#18: a line widget each made the pharmacy visit seven
+    widgets heavier to style and lay out whenever it opened)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "checklist--pending",
+        "checklist--passed",
+        "checklist--failed",
+    }
+    DEFAULT_CSS = """
+    CheckList {
+        height: auto;
+        & > .checklist--pending { color: $text-muted; }
+        & > .checklist--passed { color: $success; }
+        & > .checklist--failed { color: $error; }
+    }
+    """
 
     def __init__(self, numbers: Sequence[int], *, id: str | None = None) -> None:  # noqa: A002
-        super().__init__(id=id, classes="checklist")
+        super().__init__(id=id)
         self._numbers = tuple(numbers)
-
-    def compose(self) -> ComposeResult:
-        """A line per check, pending."""
-        for number in self._numbers:
-            yield Static(
-                f"· {number} {CHECK_NAMES[number]}", id=f"check-{number}", classes="check pending"
-            )
+        self._lines: list[tuple[str, Text]] = []
+        self.pending()
 
     def pending(self, note: str = "") -> None:
         """Forget results (another bag was chosen, or nothing is chosen)."""
-        for number in self._numbers:
-            line = self.query_one(f"#check-{number}", Static)
-            line.update(Text(f"· {number} {CHECK_NAMES[number]}{note}"))
-            line.set_classes("check pending")
+        self._lines = [("pending", Text(f"· {n} {CHECK_NAMES[n]}{note}")) for n in self._numbers]
+        self.refresh(layout=True)
 
     def show(self, checks: Sequence[CheckOutcome]) -> None:
         """Show outcomes; a check without an outcome stays pending."""
         self.pending()
         for check in checks:
-            if check.number not in self._numbers:
-                continue
-            line = self.query_one(f"#check-{check.number}", Static)
-            line.update(check_line(check))
-            line.set_classes("check passed" if check.passed else "check failed")
+            if check.number in self._numbers:
+                state = "passed" if check.passed else "failed"
+                self._lines[self._numbers.index(check.number)] = (state, check_line(check))
+
+    def render(self) -> Text:
+        """Each line in the colour of its state."""
+        text = Text(end="")
+        for n, (state, line) in enumerate(self._lines):
+            styled = line.copy()
+            styled.stylize_before(self.get_component_rich_style(f"checklist--{state}"))
+            text.append_text(styled)
+            if n < len(self._lines) - 1:
+                text.append("\n")
+        return text
 
     @staticmethod
     def failures(checks: Sequence[CheckOutcome]) -> str:
