@@ -131,7 +131,10 @@ def session_rows(
     result = session.connection().exec_driver_sql(
         prepared.sql, params if isinstance(params, Mapping) else tuple(params)
     )
-    return converted(prepared, result.all())
+    try:  # the driver's own rows: SQLAlchemy's Row objects would be made only to be unpacked
+        return converted(prepared, result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 @contextmanager

@@ -119,6 +119,8 @@ def _mask(value: Any, identifiers: Iterable[str]) -> Any:
     idents = sorted(set(identifiers), key=len, reverse=True)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a record as a named tuple
+        value = value._asdict()
     if isinstance(value, dict):
         return {
             k: _number(v)

@@ -4,11 +4,10 @@ timeline and audit trail.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, bindparam, cast, func, or_, union_all
 from sqlalchemy import select as sa_select
@@ -288,9 +287,9 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
 # -------------------------------------------------------------------- audit trail
 
 
-@dataclass(frozen=True)
-class AuditRow:
-    """An audit event of the lot or one of its records."""
+class AuditRow(NamedTuple):
+    """An audit event of the lot or one of its records (a named tuple: as immutable as a
+    frozen dataclass and four times quicker to make, a trail's dozens a key press)."""
 
     seq: int
     at: dt.datetime
@@ -380,6 +379,10 @@ def _trail_statement() -> fastsql.AnySelect:
 
 _STATEMENTS = fastsql.Statements()
 
+_decode = json.JSONDecoder().decode
+"""An event's changes as stored (JSON text): the decoder's own method, without
+``json.loads``'s checks of its argument on each of a trail's events."""
+
 
 def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
     if action == "void":
@@ -406,11 +409,12 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     events = fastsql.session_rows(session, prepared, {"lot_id": lot_id})
     if not events:  # a lot has at least the event of its creation
         lots.get_lot(session, lot_id)  # NotFound for a lot that does not exist
-    hidden_moves = set() if who.unblinded else _moves_after_dispensing(session, lot_id)
+    blinded = not who.unblinded
+    hidden_moves = _moves_after_dispensing(session, lot_id) if blinded else set()
     out = []
     for seq, at, username, action, entity, entity_id, changes_text, reason in events:
-        changes = json.loads(changes_text or "{}")
-        if not who.unblinded:
+        changes = _decode(changes_text) if changes_text else {}
+        if blinded:
             if entity == "custody_event" and int(entity_id) in hidden_moves:
                 continue
             if entity == "product_unit":
@@ -477,8 +481,7 @@ def named(session: Session, who: CurrentUser, rows: list[AuditRow]) -> list[Audi
     keys |= reference_keys((r.entity, r.changes) for r in rows)
     names = record_names(session, keys, blinded=not who.unblinded)
     return [
-        dataclasses.replace(
-            r,
+        r._replace(
             record=names[(r.entity, r.entity_id)],
             changes=with_references_named(r.entity, r.changes, names),
         )
