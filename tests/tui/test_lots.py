@@ -17,12 +17,22 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.views import listings
 from tests.conftest import add_account
-from tests.tui.helpers import frozen_clock, login, settle, shown, type_text, until
+from tests.tui.helpers import (
+    frozen_clock,
+    login,
+    login_and_open,
+    screen_text,
+    settle,
+    shown,
+    type_text,
+    until,
+)
 from tests.tui.lot_data import private_copy
 from tui.app import make_app
 from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.manufacturing.lots import LotsScreen
 from tui.panes.technician import LotsInProcessPane
+from tui.widgets.lazy_tabs import LazyTabs, TabBar
 
 LOTS = 10_000
 IN_PROCESS_EVERY = 1_000
@@ -211,4 +221,35 @@ async def test_enter_opens_the_batch_record(tmp_path: Path) -> None:
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, LotsScreen)
+    db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_tab_of_the_batch_record_is_built_when_shown_and_has_the_keys(
+    tmp_path: Path,
+) -> None:
+    db, ids = private_copy(tmp_path)
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_and_open(pilot, "tech", LotDetailScreen(ids["TLS-104"]))
+        screen = app.screen
+        assert isinstance(screen, LotDetailScreen)
+        tabs = screen.query_one(LazyTabs)
+        assert app.focused is screen.query_one("#lot-timeline", DataTable)
+        assert not screen.query("#lot-qc")  # not built until shown
+        labels = next(line for line in screen_text(app).splitlines() if "1 Overview" in line)
+        bar = screen.query_one(TabBar)
+        await pilot.click(TabBar, offset=(labels.index("4 QC") - bar.region.x, 1))
+        await settle(pilot)
+        assert tabs.active == "qc"
+        qc = screen.query_one("#lot-qc", DataTable)
+        assert app.focused is qc
+        assert qc.row_count > 0
+        assert shown(app, "#lot-readiness") == "Every required result is in and conforms."
+        await pilot.press("2")
+        await settle(pilot)
+        assert app.focused is screen.query_one("#lot-passages", DataTable)
+        await pilot.press("1")
+        await settle(pilot)
+        assert app.focused is screen.query_one("#lot-timeline", DataTable)
     db.dispose()

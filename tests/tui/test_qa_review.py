@@ -11,9 +11,10 @@ from sqlmodel import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
-from lottrack.manufacturing import lots
+from lottrack.manufacturing import expansion, lots
+from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
-from lottrack.storage.models import Disposition, Lot, Signature, User
+from lottrack.storage.models import Disposition, Lot, Passage, Signature, User
 from tests.conftest import verify_ok
 from tests.tui.helpers import (
     frozen_clock,
@@ -30,6 +31,7 @@ from tui.dialogs.signature import SignatureModal
 from tui.panes.qa import LotsAwaitingReviewPane
 from tui.qa.decision_form import DecisionForm
 from tui.qa.review import QAReviewScreen
+from tui.widgets.lazy_tabs import LazyTabs, TabBar
 
 pytestmark = pytest.mark.asyncio
 
@@ -193,3 +195,34 @@ async def test_a_released_lot_shows_its_valid_signature(
             "Quinn Quality",
             "I release this lot for clinical use",
         ]
+
+
+async def test_the_audit_tab_counts_corrections_and_a_click_on_a_tab_shows_it(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    db, ids = lots_db
+    lot_id = ids["TLS-104"]
+    with db.session() as s:
+        tech = CurrentUser.of(s.exec(select(User).where(User.username == "tech")).one())
+        p1 = s.exec(select(Passage).where(Passage.lot_id == lot_id, Passage.number == 1)).one()
+        assert p1.id is not None
+        expansion.correct_passage(
+            s, tech, p1.id, reason="transcription error", cells_harvested_text="1.6e8 cells"
+        )
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login_and_open(pilot, "qa", QAReviewScreen(lot_id))
+        tabs = app.screen.query_one(LazyTabs)
+        labels = next(line for line in screen_text(app).splitlines() if "1 Results" in line)
+        assert " 1 Results  2 Audit trail ✎1  3 Decisions " in labels
+        assert isinstance(app.focused, DataTable)
+        assert app.focused.id == "review-results"
+        assert not tabs.built("decisions")
+        bar = app.screen.query_one(TabBar)
+        await pilot.click(TabBar, offset=(labels.index("3 Decisions") - bar.region.x, 0))
+        await settle(pilot)
+        assert tabs.active == "decisions"
+        table = app.screen.query_one("#review-decisions", DataTable)
+        assert app.focused is table
+        assert table.row_count == 1
+        assert "INVALIDATED" in screen_text(app)  # the release the correction undid

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -29,6 +29,7 @@ from tui.manufacturing.lot_record_actions import LotRecordActions
 from tui.screen_keys import ScreenKeys
 from tui.widgets.growth_chart import GrowthChart
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.lazy_tabs import LazyTabs
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
@@ -69,8 +70,8 @@ class LotDetailScreen(LotRecordActions):
         """\
 # Batch record of a lot
 
-The head names the lot, its status, subject, DIN and progress. Tabs (**1**–**6**, or
-**←/→** on the tab bar):
+The head names the lot, its status, subject, DIN and progress. Tabs (**1**–**6**, or a
+click on the tab's name):
 
 1. **Overview** — what is due next, and the lot's timeline.
 2. **Passages** — seeding and harvest of each passage with population doublings (PD),
@@ -113,9 +114,6 @@ service checks again.
         self.lot: LotDetail | None = None
         self._filled: set[str] = set()
         """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
-        self._composed: set[str] = set()
-        """The tabs whose widgets are built: the first, and each one shown since (#18: the
-        screen opens with a fifth of the widgets of all six tabs)."""
 
     def compose(self) -> ComposeResult:
         """Header, head lines, tabs, footer."""
@@ -123,22 +121,24 @@ service checks again.
         with Vertical(id="lot-body"):
             yield Static("Reading the batch record…", id="lot-head")
             yield LoadingIndicator(id="lot-loading")
-            with TabbedContent(id="lot-tabs"):
-                for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1):
-                    with TabPane(f"{n} {title}", id=f"tab-{tab}"), self._tab_box(tab):
-                        if n == 1:
-                            self._composed.add(tab)
-                            yield from self._tab_body(tab)
+            yield LazyTabs(
+                [
+                    (tab, f"{n} {title}")
+                    for n, (tab, title) in enumerate(zip(TABS, TAB_TITLES, strict=True), 1)
+                ],
+                self._tab_box,
+                id="lot-tabs",
+            )
         yield KeyFooter()
 
-    @staticmethod
-    def _tab_box(tab: str) -> Vertical | VerticalScroll:
-        """A tab of one table under a line or two scrolls in its table alone (one scroll
-        bar, so the table keeps the width for its last column); the tabs that hold more
-        than a table scroll as a whole."""
+    def _tab_box(self, tab: str) -> Vertical | VerticalScroll:
+        """A tab's pane, built when the tab is first shown (#18: the screen opens with a
+        fifth of the widgets of all six tabs). A tab of one table under a line or two
+        scrolls in its table alone (one scroll bar, so the table keeps the width for its
+        last column); the tabs that hold more than a table scroll as a whole."""
         if tab in SINGLE_TABLE_TABS:
-            return Vertical(classes="lot-single")
-        return VerticalScroll()
+            return Vertical(*self._tab_body(tab), classes="lot-single")
+        return VerticalScroll(*self._tab_body(tab))
 
     def _tab_body(self, tab: str) -> ComposeResult:
         def table(name: str) -> DataTable[Text]:
@@ -156,7 +156,9 @@ service checks again.
                 "Cumulative population doublings against days since P0 was seeded",
                 classes="lot-caption",
             )
-            yield GrowthChart(id="lot-growth")
+            chart = GrowthChart(id="lot-growth")
+            chart.styles.height = self._chart_height()
+            yield chart
         elif tab == "counts":
             yield table("counts")
             yield Static("", id="lot-count-detail", classes="row-detail")
@@ -181,16 +183,10 @@ service checks again.
     def on_resize(self) -> None:
         """A taller terminal gets a taller growth chart."""
         for chart in self.query(GrowthChart):
-            chart.styles.height = max(8, self.size.height - 21)
+            chart.styles.height = self._chart_height()
 
-    async def _compose_tab(self, tab: str) -> None:
-        """Build ``tab``'s widgets when it is first shown, then fill them."""
-        if tab not in self._composed:
-            self._composed.add(tab)
-            box = self.query_one(f"#tab-{tab}", TabPane).children[0]
-            await box.mount_all(list(self._tab_body(tab)))
-            self.on_resize()
-        self._fill(tab)
+    def _chart_height(self) -> int:
+        return max(8, self.size.height - 21)
 
     def on_screen_resume(self) -> None:
         """Back from a form or the review: show what changed."""
@@ -216,7 +212,7 @@ service checks again.
         )
         self.query_one("#lot-next", Static).update(nxt)
         self._filled = set()
-        self._fill(str(self.query_one(TabbedContent).active).removeprefix("tab-"))
+        self._fill(self.query_one(LazyTabs).active)
         if self.focused is None:
             self.query_one("#lot-timeline").focus()
         self.refresh_bindings()
@@ -225,7 +221,7 @@ service checks again.
         """Fill ``tab``'s tables (and the growth chart) from the lot read, once per read:
         a tab is drawn when it is first shown, not all of them with the lot."""
         lot = self.lot
-        if lot is None or tab in self._filled or tab not in self._composed:
+        if lot is None or tab in self._filled or not self.query_one(LazyTabs).built(tab):
             return
         self._filled.add(tab)
         tz = self.ctx.clock().tzinfo
@@ -244,10 +240,18 @@ service checks again.
                 lot_tables.count_detail(self.lot, event.row_key.value, self.ctx.clock().tzinfo)
             )
 
-    @on(TabbedContent.TabActivated)
-    async def _shown(self, event: TabbedContent.TabActivated) -> None:
-        if event.tabbed_content.id == "lot-tabs":
-            await self._compose_tab(str(event.pane.id).removeprefix("tab-"))
+    @on(LazyTabs.Shown, "#lot-tabs")
+    def _shown(self, event: LazyTabs.Shown) -> None:
+        """A tab shown by a click (a number key has filled it already)."""
+        self._use_tab(event.tab)
+
+    def _use_tab(self, tab: str) -> None:
+        """Fill ``tab`` and give its first table the keys (the table of the tab hidden
+        has them)."""
+        self._fill(tab)
+        tables = self.query_one(LazyTabs).pane(tab).query(DataTable)
+        if tables:
+            tables.first().focus()
 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
@@ -344,11 +348,8 @@ service checks again.
     async def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""
         tab = TABS[number - 1]
-        await self._compose_tab(tab)  # before it is shown, so that it is never seen empty
-        self.query_one(TabbedContent).active = f"tab-{tab}"
-        tables = self.query_one(f"#tab-{tab}").query(DataTable)
-        if tables:
-            tables.first().focus()
+        await self.query_one(LazyTabs).show(tab)
+        self._use_tab(tab)  # at once, so that it is never seen empty
 
     def action_reload(self) -> None:
         """Read the lot again."""

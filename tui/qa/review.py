@@ -14,7 +14,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, LoadingIndicator, Static, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable, LoadingIndicator, Static
 from textual.worker import Worker, WorkerState
 from typing_extensions import override
 
@@ -27,6 +28,7 @@ from tui.lot import tables as lot_tables
 from tui.lot.detail_data import LotDetail, read_lot
 from tui.lot.head import lot_head, readiness_text
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.lazy_tabs import LazyTabs
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
 from tui.workers import post_if_current
@@ -122,8 +124,7 @@ The person who recorded any step of the lot cannot release it; the service says 
         self.detail = detail
         self.lot: LotDetail | None = None
         self._filled: set[str] = set()
-        self._composed: set[str] = set()
-        """The tabs whose widgets are built (the first, and each one shown since)."""
+        """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
 
     def compose(self) -> ComposeResult:
         """Header, head, readiness, tabs, footer."""
@@ -132,13 +133,17 @@ The person who recorded any step of the lot cannot release it; the service says 
             yield Static("Reading the batch record…", id="review-head")
             yield Static("", id="review-readiness")
             yield LoadingIndicator(id="review-loading")
-            with TabbedContent(id="review-tabs"):
-                for n, (tab, title) in enumerate(TABS, 1):
-                    with TabPane(f"{n} {title}", id=f"rtab-{tab}"):
-                        if n == 1:
-                            self._composed.add(tab)
-                            yield from self._tab_body(tab)
+            yield LazyTabs(
+                [(tab, f"{n} {title}") for n, (tab, title) in enumerate(TABS, 1)],
+                self._tab_pane,
+                id="review-tabs",
+            )
         yield KeyFooter()
+
+    def _tab_pane(self, tab: str) -> Widget:
+        """A tab's pane, built when the tab is first shown (#18: the screen opens with
+        the first tab's widgets alone, a third of them)."""
+        return Vertical(*self._tab_body(tab))
 
     @staticmethod
     def _tab_body(tab: str) -> ComposeResult:
@@ -159,14 +164,6 @@ The person who recorded any step of the lot cannot release it; the service says 
         if tab == "decisions":
             yield Static("Investigations and deviations", classes="lot-caption")
             yield table("quality")
-
-    async def _compose_tab(self, tab: str) -> None:
-        """Build ``tab``'s widgets when it is first shown (#18: the screen opens with the
-        first tab's alone, a third of its widgets), then fill them."""
-        if tab not in self._composed:
-            self._composed.add(tab)
-            await self.query_one(f"#rtab-{tab}", TabPane).mount_all(list(self._tab_body(tab)))
-        self._fill(tab)
 
     def on_mount(self) -> None:
         """Read the lot and its audit trail."""
@@ -196,11 +193,11 @@ The person who recorded any step of the lot cannot release it; the service says 
             )
         self.query_one("#review-readiness", Static).update(readiness)
         self._filled = set()
-        self._fill(str(self.query_one("#review-tabs", TabbedContent).active).removeprefix("rtab-"))
+        tabs = self.query_one(LazyTabs)
+        self._fill(tabs.active)
         corrections = sum(1 for e in lot.audit or () if e.changed_after_entry)
         if corrections:
-            tabs = self.query_one(TabbedContent)
-            tabs.get_tab("rtab-audit").label = Text(f"2 Audit trail ✎{corrections}")
+            tabs.set_label("audit", f"2 Audit trail ✎{corrections}")
         if self.focused is None:
             self.query_one("#review-results").focus()
         self.refresh_bindings()
@@ -208,7 +205,7 @@ The person who recorded any step of the lot cannot release it; the service says 
     def _fill(self, tab: str) -> None:
         """Fill ``tab``'s tables from the lot read, once per read."""
         lot = self.lot
-        if lot is None or tab in self._filled or tab not in self._composed:
+        if lot is None or tab in self._filled or not self.query_one(LazyTabs).built(tab):
             return
         self._filled.add(tab)
         tz = self.ctx.clock().tzinfo
@@ -217,9 +214,15 @@ The person who recorded any step of the lot cannot release it; the service says 
         if tab == "passages":
             self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
 
-    @on(TabbedContent.TabActivated, "#review-tabs")
-    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        await self._compose_tab(str(event.pane.id).removeprefix("rtab-"))
+    @on(LazyTabs.Shown, "#review-tabs")
+    def _tab_shown(self, event: LazyTabs.Shown) -> None:
+        """A tab shown by a click (a number key has filled it already)."""
+        self._use_tab(event.tab)
+
+    def _use_tab(self, tab: str) -> None:
+        """Fill ``tab`` and give its table the keys (the table of the tab hidden has them)."""
+        self._fill(tab)
+        self.query_one(f"#review-{tab}", DataTable).focus()
 
     @on(DataTable.RowHighlighted, "#review-counts")
     def _count_detail(self, event: DataTable.RowHighlighted) -> None:
@@ -333,9 +336,8 @@ The person who recorded any step of the lot cannot release it; the service says 
     async def action_tab(self, number: int) -> None:
         """Switch to tab ``number``."""
         tab = TABS[number - 1][0]
-        self.query_one(TabbedContent).active = f"rtab-{tab}"
-        await self._compose_tab(tab)
-        self.query_one(f"#review-{tab}", DataTable).focus()
+        await self.query_one(LazyTabs).show(tab)
+        self._use_tab(tab)  # at once, so that it is never seen empty
 
     def action_reload(self) -> None:
         """Read again."""
