@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -179,12 +179,15 @@ class _WorkRow(NamedTuple):
     total: int
 
 
-def _since_in_sql() -> Any:
+def _since_in_sql() -> tuple[ColumnElement[Any], type[Passage], ColumnElement[bool]]:
     """Since when the next step of the lot ``Lot`` (in process) is due, in SQL, for ordering
     the work list in the database: what :func:`_step` says, from the same records. Since
     its creation without a passage; since its last passage was seeded while that is open;
     once harvested, since the latest valid final-product count made after the harvest,
-    else since the harvest. A test holds it to :func:`_step` on lots in every state."""
+    else since the harvest. A test holds it to :func:`_step` on lots in every state.
+
+    Returns the expression, the last passage it reads (an alias of ``passage``) and the
+    condition to join that passage on."""
     last = aliased(Passage, name="last_passage")
     highest = (
         sa_select(func.max(col(Passage.number)))
