@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, Select, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -395,12 +395,7 @@ def missing_of(session: Session, lot_ids: Select[Any] | list[int]) -> dict[int, 
     the few missing tests rather than every result (#18: the technician's list)."""
     counted = (
         sa_select(col(QCResult.id))
-        .where(
-            col(QCResult.lot_id) == col(Lot.id),
-            col(QCResult.spec_item_id) == col(SpecItem.id),
-            col(QCResult.voided_reason).is_(None),
-            col(QCResult.id).not_in(investigations.not_counted_ids()),
-        )
+        .where(col(QCResult.spec_item_id) == col(SpecItem.id), *_counted_of_lot())
         .correlate(Lot, SpecItem)
         .exists()
     )
@@ -413,6 +408,46 @@ def missing_of(session: Session, lot_ids: Select[Any] | list[int]) -> dict[int, 
     ).all():
         out.setdefault(lot_id, []).append(test_name)
     return {lot_id: tuple(names) for lot_id, names in out.items()}
+
+
+def _counted_of_lot() -> tuple[Any, ...]:
+    """The conditions of a result of the lot ``Lot`` that counts (not voided, not set aside
+    by an investigation), in SQL: :func:`missing_of` and :func:`lacks_result` test with
+    them."""
+    return (
+        col(QCResult.lot_id) == col(Lot.id),
+        col(QCResult.voided_reason).is_(None),
+        col(QCResult.id).not_in(investigations.not_counted_ids()),
+    )
+
+
+def lacks_result() -> ColumnElement[bool]:
+    """True, in SQL, for the lot ``Lot`` of the enclosing query when it lacks a counted
+    result of a required test: the lots :func:`missing_of` names (and whose
+    :func:`readiness_of` has ``missing``). Decided by counting, in one pass over the lot's
+    results: fewer required tests with a counted result than its specification requires
+    (#18: the technician's list tells which of thousands of lots owe the lab a result
+    without naming each missing test, in a third of the time)."""
+    required = (
+        sa_select(func.count())
+        .select_from(SpecItem)
+        .where(col(SpecItem.spec_id) == col(Lot.spec_id), col(SpecItem.required))
+        .correlate(Lot)
+        .scalar_subquery()
+    )
+    with_result = (
+        sa_select(func.count(col(QCResult.spec_item_id).distinct()))
+        .select_from(QCResult)
+        .join(SpecItem, col(SpecItem.id) == col(QCResult.spec_item_id))
+        .where(
+            col(SpecItem.spec_id) == col(Lot.spec_id),
+            col(SpecItem.required),
+            *_counted_of_lot(),
+        )
+        .correlate(Lot)
+        .scalar_subquery()
+    )
+    return required > with_result
 
 
 def readiness(session: Session, lot: Lot) -> ReleaseReadiness:

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
 
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.views import listings
+from lottrack.views.listings import worklists
 from tests.factories import make_scenario, statements_sent
 
 
@@ -369,9 +371,10 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
     grown_at = sc.passages(grown, days(29), n=3)
     no_sterility, _ = sc.made_lot(subject(1), qc_results=_without("sterility"))
 
-    def lists() -> tuple[int, int, int]:
+    def lists() -> tuple[int, int, int, int]:
         return (
             statements_sent(sc.db, lambda s: listings.technician_worklist(s, tech)),
+            statements_sent(sc.db, lambda s: listings.technician_work(s, tech, limit=3)),
             statements_sent(sc.db, lambda s: listings.review_queue(s, qa)),
             statements_sent(sc.db, lambda s: listings.review_queue(s, qa, limit=3)),
         )
@@ -472,6 +475,27 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
             lot.id: qc.readiness(s, lot).missing for lot in decided
         }
         assert (len(owed), len(decided)) == (3, 6)
+        # The database picks, orders and counts the lab's list: the lots it finds lacking a
+        # result are those whose readiness misses one, and since when each lot in process
+        # waits is what its next step says (worklists._since_in_sql beside _step).
+        lacking = set(s.execute(sa_select(col(Lot.id)).where(qc.lacks_result())).scalars())
+        assert {lot.id for lot in decided if lot.id in lacking} == {
+            lot.id for lot in decided if qc.readiness(s, lot).missing
+        }
+        since, last, last_passage = worklists._since_in_sql()
+        waiting = dict(
+            s.execute(
+                sa_select(col(Lot.id), since)
+                .outerjoin(last, last_passage)
+                .where(col(Lot.status) == lots.IN_PROCESS)
+            ).all()
+        )
+        assert waiting == {
+            lot_id: step.since
+            for lot_id in waiting
+            if (step := listings.lot_next_step(s, tech, lot_id)) is not None
+        }
+        lab_pages = {n: listings.technician_work(s, tech, limit=n) for n in (1, 4, len(work) + 5)}
     expected = [  # longest waiting first
         (
             voided,
@@ -513,6 +537,10 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
     ]
     assert [(i.lot_id, i.status, i.due, i.since) for i in work] == expected
     assert size == len(queue) > 3
+    assert len(waiting) == 8  # every lot in process, in each state
+    assert {n: (list(p.items), p.total) for n, p in lab_pages.items()} == {
+        n: (work[:n], len(work)) for n in lab_pages
+    }
     assert pages == {n: queue[:n] for n in pages}
     assert all(i.subject_code == f"TLS-1{sorted(created).index(i.lot_id):02d}" for i in work)
     assert {lot_id: steps[lot_id] for lot_id, *_ in expected} == {

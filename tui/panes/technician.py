@@ -44,7 +44,7 @@ lists every lot, **g** the reagent lots.
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """The technician's work list, its longest waiting lots (a page); a last row
         ``(None, total)`` when it holds more."""
-        items = listings.technician_worklist(session, who)
+        work = listings.technician_work(session, who, limit=lot_pane.PAGE_SIZE)
         rows: list[Row] = [
             (
                 item.lot_id,
@@ -60,6 +60,6 @@ lists every lot, **g** the reagent lots.
                 ),
                 item.since,
             )
-            for item in items[: lot_pane.PAGE_SIZE]
+            for item in work.items
         ]
-        return first_page(rows, len(items))
+        return first_page(rows, work.total)

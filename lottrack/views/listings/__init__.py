@@ -45,11 +45,13 @@ from lottrack.views.listings.worklists import (
     NextStep,
     ReviewItem,
     WorkItem,
+    WorkPage,
     lot_next_step,
     next_step,
     recordable,
     review_queue,
     review_queue_size,
+    technician_work,
     technician_worklist,
 )
 
@@ -74,6 +76,7 @@ __all__ = [
     "SubjectChoice",
     "TimelineEntry",
     "WorkItem",
+    "WorkPage",
     "harvests_without_lot",
     "lot_audit_trail",
     "lot_counts",
@@ -91,5 +94,6 @@ __all__ = [
     "review_queue_size",
     "site_choices",
     "subject_choices",
+    "technician_work",
     "technician_worklist",
 ]

@@ -7,12 +7,14 @@ number of lots.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Select, func, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, union_all
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import NotFound
@@ -84,8 +86,22 @@ class NextStep(NamedTuple):
     since: dt.datetime
 
 
+class _LotKeys(Protocol):
+    """What the next step of a lot is worked out from, besides its records: a :class:`Lot`
+    or a row of the work list's page."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def lot_number(self) -> str: ...
+    @property
+    def spec_id(self) -> int: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+
+
 def _next_steps(
-    session: Session, in_process: Sequence[Lot], lot_ids: Select[Any] | list[int]
+    session: Session, in_process: Sequence[_LotKeys], lot_ids: Select[Any] | list[int]
 ) -> dict[int, NextStep]:
     """The next step of each lot in process and since when it is due, by lot id, in three
     reads whatever the number of lots: their passages, their final-product counts and
@@ -118,13 +134,14 @@ def _next_steps(
 
 
 def _step(
-    lot: Lot,
+    lot: _LotKeys,
     last: tuple[int, dt.datetime, dt.datetime | None] | None,
     counts: list[_Count],
     max_passage: int,
 ) -> NextStep:
     """The next step of a lot in process from its last passage (number, seeded, harvested)
-    and its valid final-product counts, latest first."""
+    and its valid final-product counts, latest first. (:func:`_since_in_sql` says since
+    when, in SQL, for ordering the work list: a test holds the two to the same answer.)"""
     if last is None:
         return NextStep("seed", "Seed P0", lot.created_at)
     number, seeded_at, harvested_at = last
@@ -142,55 +159,164 @@ def _step(
     return NextStep("count", "Count final product", harvested_at)
 
 
-def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
-    """Lots in process with their next step (seed, harvest, recount, count, formulate), and
-    formulated or held lots still missing required QC results; longest waiting first.
+@dataclass(frozen=True)
+class WorkPage:
+    """The first lots of the technician's work list, and how many it holds in all."""
 
-    Read in a fixed number of queries whatever the number of lots (the lots; their
-    passages, final-product counts and specifications; the required QC tests each lot
-    awaiting a decision lacks, decided in the database; open investigations and
-    deviations)."""
-    authorize(session, who, Action.VIEW_BATCH_RECORD)
-    rows = session.exec(
-        select(Lot, Subject.code)
-        .join(Subject, col(Subject.id) == col(Lot.subject_id))
-        .where(col(Lot.status).in_((lots.IN_PROCESS, *REVIEW_STATES)))
-    ).all()
-    steps = _next_steps(
-        session,
-        [lot for lot, _ in rows if lot.status == lots.IN_PROCESS],
-        _lot_ids(lots.IN_PROCESS),
+    items: tuple[WorkItem, ...]
+    total: int
+
+
+class _WorkRow(NamedTuple):
+    id: int
+    lot_number: str
+    subject_code: str
+    status: str
+    spec_id: int
+    created_at: dt.datetime
+    formulated_at: dt.datetime | None
+    since: dt.datetime
+    total: int
+
+
+def _since_in_sql() -> tuple[ColumnElement[Any], type[Passage], ColumnElement[bool]]:
+    """Since when the next step of the lot ``Lot`` (in process) is due, in SQL, for ordering
+    the work list in the database: what :func:`_step` says, from the same records. Since
+    its creation without a passage; since its last passage was seeded while that is open;
+    once harvested, since the latest valid final-product count made after the harvest,
+    else since the harvest. A test holds it to :func:`_step` on lots in every state.
+
+    Returns the expression, the last passage it reads (an alias of ``passage``) and the
+    condition to join that passage on."""
+    last = aliased(Passage, name="last_passage")
+    highest = (
+        sa_select(func.max(col(Passage.number)))
+        .where(col(Passage.lot_id) == col(Lot.id))
+        .correlate(Lot)
+        .scalar_subquery()
     )
-    owed = qc.missing_of(session, _lot_ids(*REVIEW_STATES))
-    among = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
-    under_investigation = investigations.standing(session, among).open_by_lot
-    deviating = deviations.open_by_lot(session, among)
+    counted = (
+        sa_select(func.max(col(CellCount.counted_at)))
+        .where(
+            col(CellCount.lot_id) == col(Lot.id),
+            col(CellCount.target) == FINAL_PRODUCT,
+            col(CellCount.voided_reason).is_(None),
+            col(CellCount.counted_at) >= col(last.harvested_at),
+        )
+        .correlate(Lot, last)
+        .scalar_subquery()
+    )
+    since = case(
+        (col(last.id).is_(None), col(Lot.created_at)),
+        (col(last.harvested_at).is_(None), col(last.seeded_at)),
+        else_=func.coalesce(counted, col(last.harvested_at)),
+    )
+    return since, last, and_(col(last.lot_id) == col(Lot.id), col(last.number) == highest)
+
+
+def _open_investigation_lots() -> Select[Any]:
+    """The ids of the lots with an open investigation (no conclusion yet), as a subquery."""
+    return sa_select(col(Investigation.lot_id)).where(col(Investigation.conclusion).is_(None))
+
+
+@functools.cache
+def _work_statement(limited: bool) -> Select[Any]:
+    """The lots of the work list, longest waiting first (the first ``:limit`` when
+    ``limited``), each with since when and how many the list holds: every lot in process,
+    and each lot awaiting a decision that lacks a required QC result
+    (:func:`qc.lacks_result`) or has an open investigation to retest against. Built once."""
+    since, last, last_passage = _since_in_sql()
+    columns = (
+        col(Lot.id),
+        col(Lot.lot_number),
+        col(Subject.code),
+        col(Lot.status),
+        col(Lot.spec_id),
+        col(Lot.created_at),
+        col(Lot.formulated_at),
+    )
+    in_process = (
+        sa_select(*columns, since.label("since"))
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .outerjoin(last, last_passage)
+        .where(col(Lot.status) == lots.IN_PROCESS)
+    )
+    owing = (
+        sa_select(*columns, func.coalesce(col(Lot.formulated_at), col(Lot.created_at)))
+        .join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .where(
+            col(Lot.status).in_(REVIEW_STATES),
+            or_(col(Lot.id).in_(_open_investigation_lots()), qc.lacks_result()),
+        )
+    )
+    work = union_all(in_process, owing).subquery("work")
+    statement = sa_select(*work.c, func.count().over().label("total")).order_by(
+        work.c.since, work.c.id
+    )
+    return statement.limit(bindparam("limit")) if limited else statement
+
+
+def technician_work(session: Session, who: CurrentUser, *, limit: int | None = None) -> WorkPage:
+    """Lots in process with their next step (seed, harvest, recount, count, formulate), and
+    formulated or held lots still missing required QC results or with an open
+    investigation to retest against; longest waiting first: the first ``limit`` of them
+    (all without), and how many there are.
+
+    The database picks and orders the lots and counts them in one statement; the next step
+    and what is due are worked out for the listed lots only, in a fixed number of further
+    reads whatever the number of lots (their passages, final-product counts and
+    specifications; the required QC tests each lacks; open investigations and deviations).
+    """
+    authorize(session, who, Action.VIEW_BATCH_RECORD)
+    statement = _work_statement(limit is not None)
+    values = {} if limit is None else {"limit": limit}
+    rows = [_WorkRow(*row) for row in session.execute(statement, values).all()]
+    total = rows[0].total if rows else 0
+    in_process = [row for row in rows if row.status == lots.IN_PROCESS]
+    owing = [row for row in rows if row.status != lots.IN_PROCESS]
+    ids: list[int] | Select[Any]
+    if limit is None:  # the whole list: its lots by query, not a list of thousands of ids
+        steps = _next_steps(session, in_process, _lot_ids(lots.IN_PROCESS))
+        owed = qc.missing_of(session, _lot_ids(*REVIEW_STATES))
+        ids = _lot_ids(lots.IN_PROCESS, *REVIEW_STATES)
+    else:
+        steps = _next_steps(session, in_process, [row.id for row in in_process])
+        owed = qc.missing_of(session, [row.id for row in owing])
+        ids = [row.id for row in rows]
+    under_investigation = investigations.standing(session, ids).open_by_lot
+    deviating = deviations.open_by_lot(session, ids)
     items: list[WorkItem] = []
-    for lot, code in rows:
-        assert lot.id is not None
-        inv_open = under_investigation.get(lot.id, ())
-        if lot.status == lots.IN_PROCESS:
-            due, since = steps[lot.id].text, steps[lot.id].since
+    for row in rows:
+        inv_open = under_investigation.get(row.id, ())
+        if row.status == lots.IN_PROCESS:
+            due, since = steps[row.id].text, steps[row.id].since
         else:
-            missing = owed.get(lot.id, ())
-            since = lot.formulated_at or lot.created_at
+            missing = owed.get(row.id, ())
+            since = row.formulated_at or row.created_at
             if missing:
                 due = (
                     f"QC result missing: {missing[0]}"
                     if len(missing) == 1
                     else f"QC results missing: {len(missing)}"
                 )
-            elif inv_open:  # the lab retests against it
+            else:  # listed for its open investigation: the lab retests against it
+                assert inv_open, f"lot {row.lot_number} listed with nothing due"
                 due = f"Retest: {inv_open[0][0].upper()}{inv_open[0][1:]}"
-                items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
+                items.append(
+                    WorkItem(row.id, row.lot_number, row.subject_code, row.status, due, since)
+                )
                 continue
-            else:
-                continue
-        note = open_note(len(inv_open), len(deviating.get(lot.id, ())))
+        note = open_note(len(inv_open), len(deviating.get(row.id, ())))
         if note:
             due = f"{note.upper()} · {due}"
-        items.append(WorkItem(lot.id, lot.lot_number, code, lot.status, due, since))
-    return sorted(items, key=lambda item: (item.since, item.lot_id))
+        items.append(WorkItem(row.id, row.lot_number, row.subject_code, row.status, due, since))
+    return WorkPage(tuple(items), total)
+
+
+def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
+    """The whole of :func:`technician_work`: every lot with something due from the lab,
+    longest waiting first."""
+    return list(technician_work(session, who).items)
 
 
 def lot_next_step(session: Session, who: CurrentUser, lot_id: int) -> NextStep | None:
@@ -276,9 +402,7 @@ def _with_open_records() -> Select[Any]:
     return sa_select(col(Lot.id)).where(
         col(Lot.status) == lots.IN_PROCESS,
         or_(
-            col(Lot.id).in_(
-                sa_select(col(Investigation.lot_id)).where(col(Investigation.conclusion).is_(None))
-            ),
+            col(Lot.id).in_(_open_investigation_lots()),
             col(Lot.id).in_(
                 sa_select(col(Deviation.lot_id)).where(col(Deviation.closed_at).is_(None))
             ),
