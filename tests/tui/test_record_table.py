@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 
 from tests.tui.helpers import settle
 from tui.widgets.record_table import RecordTable
-from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row
+from tui.widgets.wrapped_rows import StretchTable, add_wrapped_row, add_wrapped_rows
 
 pytestmark = pytest.mark.asyncio
 
@@ -80,3 +80,44 @@ async def test_wrapped_rows_are_wrapped_again_to_the_room_left_once_measured() -
         words = " ".join(" ".join(line.split()) for line in lines)
         assert RESULT in words, painted(table)
         assert table.virtual_size.width <= table.scrollable_content_region.width, painted(table)
+
+
+class HiddenTable(App[None]):
+    """A table hidden while its rows are read, as a home's list is."""
+
+    CSS = "StretchTable { height: 1fr; display: none; }"
+
+    def compose(self) -> ComposeResult:
+        yield StretchTable(id="queue")
+
+    def fill(self, rows: int) -> None:
+        table = self.query_one(StretchTable)
+        table.add_column("Lot")
+        table.add_column("Due", width=10)
+        add_wrapped_rows(
+            table,
+            [
+                ((Text(f"L-{n}"), Text(f"QC result missing: sterility {n}")), str(n))
+                for n in range(rows)
+            ],
+        )
+
+
+@pytest.mark.parametrize("rows", [3, 40])
+async def test_rows_added_while_the_table_is_hidden_are_wrapped_to_the_room_it_gets(
+    rows: int,
+) -> None:
+    """The rows are wrapped to the width the table gets once shown (less its scrollbar
+    when they will not fit), not to nothing: the wrapping seen once it is shown is the
+    one made when the rows were added (#18: a home's hundred rows were added twice)."""
+    app = HiddenTable()
+    async with app.run_test(size=(50, 12)) as pilot:
+        app.fill(rows)
+        table = app.query_one(StretchTable)
+        before = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+        assert "\n" not in before[0], before[0]  # "QC result missing: sterility 0" fits
+        table.display = True
+        await settle(pilot)
+        after = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+        assert after == before
+        assert table.show_vertical_scrollbar == (rows > 10)

@@ -12,6 +12,8 @@ from typing import Any, Self
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 from typing_extensions import override
@@ -88,8 +90,9 @@ class StretchTable(RecordTable[Text]):
             had = self._longest.get(i, (0, 0))
             self._longest[i] = (max(had[0], line), max(had[1], word))
 
-    def fit_last_column(self) -> bool:
-        """Share the room as the class says; True when a width changed."""
+    def fit_last_column(self, adding: int = 0) -> bool:
+        """Share the room as the class says (``adding`` rows about to be added); True when
+        a width changed."""
         columns = list(self.columns.values())
         if not columns or len(columns) <= self._stretch or columns[self._stretch].auto_width:
             return False
@@ -108,7 +111,7 @@ class StretchTable(RecordTable[Text]):
             if c.auto_width and c is not grows
         )
         used += sum(least[i] + 2 * self.cell_padding for i in fixed)
-        spare = self.scrollable_content_region.width - 2 * self.cell_padding - used
+        spare = self._room(adding) - 2 * self.cell_padding - used
         widths = {i: least[i] for i in [stretch_at, *fixed]}
         spare -= widths[stretch_at]
         named = [i % len(columns) for i in self._grows_first]
@@ -127,6 +130,19 @@ class StretchTable(RecordTable[Text]):
                 columns[i].width = w
                 changed = True
         return changed
+
+    def _room(self, adding: int = 0) -> int:
+        """The width the columns share: the table's inside its scrollbar; before the table
+        is laid out (it is hidden while its rows are read), the room its parent gives it,
+        less a vertical scrollbar when its rows will not fit (#18: rows added to a table
+        not yet laid out were wrapped to nothing, then again once it was: a home's
+        hundred rows added twice). A wrong guess is put right when the table is sized."""
+        if self.size.width or not isinstance(self.parent, Widget):
+            return self.scrollable_content_region.width
+        parent: Region = self.parent.scrollable_content_region
+        if len(self._given) + adding + 1 > parent.height:  # the rows and the heading
+            return max(0, parent.width - int(self.styles.scrollbar_size_vertical))
+        return parent.width
 
     def _on_resize(self, event: events.Resize) -> None:
         super()._on_resize(event)
@@ -189,7 +205,7 @@ def add_wrapped_rows(table: DataTable[Text], rows: Iterable[WrappedRow]) -> list
     if isinstance(table, StretchTable):
         for cells, _key in rows:
             table._note_lengths(cells)
-        if table.fit_last_column() and table.row_count:
+        if table.fit_last_column(adding=len(rows)) and table.row_count:
             # A longer text than the rows so far changed the widths: wrap those again now
             # rather than after the table is measured and painted (#18: a second paint).
             table._wrap_again(fitted=True)
