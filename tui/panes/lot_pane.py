@@ -21,8 +21,10 @@ from tui.widgets.wrapped_rows import StretchTable, add_wrapped_rows
 LotRow = tuple[object, ...]
 """``(lot_id, cell, cell, …)``: the id keys the row and is not shown."""
 
-PAGE_SIZE = 100
-"""Lots a home lists at most (the first of its order); the lot list pages through all."""
+PAGE_SIZE = 50
+"""Lots a home lists at most (the first of its order, two or three screens of them; the
+hint says how many there are); the lot list pages through all. #18: a hundred wrapped
+rows took longer to add and lay out than the rest of the home at N = 1000."""
 
 
 def first_page(rows: Sequence[Row], total: int) -> list[Row]:

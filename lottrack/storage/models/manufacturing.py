@@ -208,9 +208,15 @@ class QCResult(Audited, SQLModel, table=True):
     """A QC test result; conformity is computed, never typed; a retest never hides it."""
 
     __tablename__ = "qc_result"
+    __table_args__ = (
+        # A lot's results by test, voided or not: which required tests each of thousands
+        # of lots has a counted result for is read from the index alone (it also serves
+        # every lookup by lot).
+        Index("ix_qc_result_lot_counted", "lot_id", "spec_item_id", "voided_reason"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    lot_id: int = Field(foreign_key="lot.id", index=True)
+    lot_id: int = Field(foreign_key="lot.id")
     spec_item_id: int = Field(foreign_key="spec_item.id")
     value_text: str = Field(max_length=200)
     value_num: float | None = None
