@@ -1,6 +1,5 @@
-"""An audit event's changes read back as written (lottrack.views.listings.history:
-the trail reads them with the json module's scanner, and what is not one compact JSON
-value with json.loads)."""
+"""An audit event's changes read back as written (lottrack.storage.audit_hash: read with
+the json module's scanner, and what is not one compact JSON value with json.loads)."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lottrack.storage.audit_hash import canonical_json
-from lottrack.views.listings.history import stored_changes
+from lottrack.storage.audit_hash import canonical_json, stored_changes
 
 values = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
 """What a field may hold, NaN, infinities and integers of any size included."""

@@ -11,7 +11,6 @@ entry) and returns a frozen data object; the renderers compute nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -27,6 +26,7 @@ from lottrack.records import signatures
 from lottrack.records.permissions import MASKED, Action, CurrentUser, authorize
 from lottrack.release import batch_record, disposition
 from lottrack.storage import settings
+from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import (
     AuditEvent,
     Harvest,
@@ -216,7 +216,7 @@ def changes_after_first_entry(session: Session, lot: Lot, site: Site) -> list[st
     lines = []
     for event in events:
         excluded = batch_record.LIFECYCLE_FIELDS.get(event.entity, frozenset())
-        changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
+        changes = stored_changes(event.changes)
         changed = [
             f"{field} {_shown(old)} → {_shown(new)}"
             for field, (old, new) in sorted(changes.items())

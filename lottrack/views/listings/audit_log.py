@@ -10,13 +10,13 @@ checks, unblindings) and the reasons of refused dispensings are replaced by
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlmodel import Session, col, func, select
 
 from lottrack.records.permissions import Action, CurrentUser, allowed, authorize
+from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import AuditEvent, Lot, Subject
 from lottrack.views.listings.record_names import (
     record_names,
@@ -150,7 +150,7 @@ def _lots_of_subjects(session: Session, wanted: str) -> tuple[str, ...]:
 
 
 def _row(event: AuditEvent, name: str, unblinded: bool) -> AuditLogRow:
-    changes: dict[str, list[Any]] = json.loads(event.changes or "{}")
+    changes = stored_changes(event.changes)
     reason = event.reason
     if not unblinded:
         if event.entity in ARM_RECORDS:

@@ -5,8 +5,6 @@ timeline and audit trail.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -26,6 +24,7 @@ from lottrack.records.permissions import (
 )
 from lottrack.release.batch_record import BAG_LIFECYCLE, LOT_LIFECYCLE, record_rows
 from lottrack.storage import fastsql
+from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import (
     AuditEvent,
     CellCount,
@@ -379,27 +378,6 @@ def _trail_statement() -> fastsql.AnySelect:
 
 
 _STATEMENTS = fastsql.Statements()
-
-# The decoder's scanner (its C one): typeshed leaves the attribute out.
-_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-
-
-def stored_changes(text: str | None) -> dict[str, list[Any]]:
-    """An audit event's changes as stored (``{field: [old, new]}``, as compact JSON).
-
-    Read by the json module's own C scanner (a trail decodes dozens of these a key
-    press: ``json.loads`` checks its argument and searches for spaces before and after,
-    a third of the cost); text that is not one compact JSON value, such as spaces or
-    anything after it, goes to ``json.loads``, which reads it or says what is wrong."""
-    if not text:
-        return {}
-    try:
-        changes, end = _scan(text, 0)
-    except StopIteration:
-        end = -1
-    if end != len(text):
-        changes = json.loads(text)
-    return changes  # type: ignore[no-any-return]
 
 
 def _is_correction(action: str, changes: dict[str, list[Any]]) -> bool:
