@@ -21,7 +21,9 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.widget import Widget
+from typing_extensions import override
+
+from tui.widgets.placed import Placed
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -41,16 +43,7 @@ class _Key:
         return len(self.keys) > 1
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where a key was drawn on the line, for the mouse."""
-
-    start: int
-    end: int
-    key: _Key
-
-
-class KeyFooter(Widget, can_focus=False):
+class KeyFooter(Placed[_Key], can_focus=False):
     """The screen's keys on one line, fitted to the width it has."""
 
     ALLOW_SELECT = False
@@ -97,8 +90,6 @@ class KeyFooter(Widget, can_focus=False):
         self._palette: _Key | None = None
         self._ready = False
         self._redraw_pending = False
-        self._places: list[_Place] = []
-        self._hover: _Key | None = None
 
     # What is shown ---------------------------------------------------------------------
 
@@ -168,7 +159,7 @@ class KeyFooter(Widget, can_focus=False):
     # Drawing ---------------------------------------------------------------------------
 
     def render(self) -> Text:
-        self._places = []
+        self.forget_places()
         if not self._ready:
             return Text()
         width = self.size.width
@@ -204,7 +195,7 @@ class KeyFooter(Widget, can_focus=False):
             self._draw(line, key, compact=compact)
         room = width if palette is None else width - self._palette_width(palette)
         line.truncate(room, pad=True)
-        self._places = [place for place in self._places if place.start < room]
+        self.forget_places(keep=room)
         if palette is not None:
             line.append("▏", self.get_component_rich_style("key-footer--rule"))
             self._draw(line, palette, compact=True, last=True)
@@ -216,7 +207,7 @@ class KeyFooter(Widget, can_focus=False):
         item = self.get_component_rich_style("key-footer--item")
         key_style = item + self.get_component_rich_style("key-footer--key")
         text_style = item + self.get_component_rich_style("key-footer--description")
-        if key == self._hover:
+        if key == self.hover:
             hover = self.get_component_rich_style("key-footer--hover")
             key_style, text_style = key_style + hover, text_style + hover
         if not key.enabled:
@@ -236,43 +227,31 @@ class KeyFooter(Widget, can_focus=False):
         else:
             line.append(f" {key.keys[0][1]} ", key_style)
             line.append(f"{key.description} ", text_style)
-        self._places.append(_Place(start, len(line), key))
+        self.place(start, len(line), key)
 
     # The mouse -------------------------------------------------------------------------
 
-    def _at(self, x: int) -> _Place | None:
-        return next((place for place in self._places if place.start <= x < place.end), None)
+    @override
+    def tooltip_of(self, thing: _Key) -> str | None:
+        return thing.tooltip or None
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
-        """A click on a key presses it (the first of a group's); a disabled key rings."""
-        place = self._at(event.x)
-        if place is None:
+        """A click on a key presses it (the one clicked of a group's); a disabled key
+        rings."""
+        found = self.at(event.x)
+        if found is None:
             return
-        if not place.key.enabled:
+        x, key = found
+        if not key.enabled:
             self.app.bell()
             return
-        keys = place.key.keys
-        if place.key.grouped:
+        if key.grouped:
             # Each key of a group is drawn with a space before it: find the one clicked.
-            x = place.start + 1
-            for key, shown in keys:
+            x += 1
+            for pressed, shown in key.keys:
                 if x <= event.x < x + len(shown) + 1:
-                    self.app.simulate_key(key)
+                    self.app.simulate_key(pressed)
                     return
                 x += len(shown) + 1
             return
-        self.app.simulate_key(keys[0][0])
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        place = self._at(event.x)
-        hover = place.key if place is not None else None
-        if hover != self._hover:
-            self._hover = hover
-            self.tooltip = (hover.tooltip or None) if hover is not None else None
-            self.refresh()
-
-    def on_leave(self, _event: events.Leave) -> None:
-        if self._hover is not None:
-            self._hover = None
-            self.tooltip = None
-            self.refresh()
+        self.app.simulate_key(key.keys[0][0])

@@ -25,6 +25,8 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui.widgets.placed import Placed
+
 
 class LazyTabs(Widget):
     """A tab bar over the pane of the active tab; a pane is built when first shown.
@@ -114,7 +116,7 @@ class LazyTabs(Widget):
             self.query_one(TabBar).refresh()
 
 
-class TabBar(Widget, can_focus=False):
+class TabBar(Placed[str], can_focus=False):
     """The labels of :class:`LazyTabs`, and the underline bar under them.
 
     Drawn as Textual's ``Tabs`` and ``Underline`` draw them (the same colours, from their
@@ -167,14 +169,11 @@ class TabBar(Widget, can_focus=False):
     def __init__(self, tabs: LazyTabs) -> None:
         super().__init__()
         self._tabs = tabs
-        self._places: list[tuple[int, int, str]] = []
-        """Where each label was drawn: its first and past-last cell, and its tab."""
-        self._hover: str | None = None
 
     def render(self) -> Text:
         active = self._tabs.active
         labels = Text(end="")
-        self._places = []
+        self.forget_places()
         lit = (0, 0)
         for tab, label in self._tabs.labels.items():
             start = labels.cell_len
@@ -182,13 +181,13 @@ class TabBar(Widget, can_focus=False):
                 "tab-bar--active"
                 if tab == active
                 else "tab-bar--hover"
-                if tab == self._hover
+                if tab == self.hover
                 else "tab-bar--label"
             )
             labels.append(" ")
             labels.append(label, self.get_component_rich_style(component))
             labels.append(" ")
-            self._places.append((start, labels.cell_len, tab))
+            self.place(start, labels.cell_len, tab)
             if tab == active:
                 lit = (start + 1, start + 1 + cell_len(label))
         lines = Text(no_wrap=True, overflow="crop", end="")
@@ -224,22 +223,8 @@ class TabBar(Widget, can_focus=False):
             bar.append("╺" + "━" * (width - end - 1), unlit)
         return bar
 
-    def _at(self, x: int) -> str | None:
-        return next((tab for start, end, tab in self._places if start <= x < end), None)
-
     async def on_click(self, event: events.Click) -> None:
         """A click on a label (or the bar under it) shows its tab."""
-        tab = self._at(event.x)
-        if tab is not None:
-            await self._tabs.show(tab)
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        hover = self._at(event.x)
-        if hover != self._hover:
-            self._hover = hover
-            self.refresh()
-
-    def on_leave(self, _event: events.Leave) -> None:
-        if self._hover is not None:
-            self._hover = None
-            self.refresh()
+        found = self.at(event.x)
+        if found is not None:
+            await self._tabs.show(found[1])
