@@ -10,6 +10,7 @@ from textual.widgets import DataTable
 
 from lottrack.storage import audit
 from lottrack.storage.db import Database
+from lottrack.views.listings.audit_log import audit_log
 from tests.tui.helpers import filter_audit, login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.dialogs.text_view import TextViewModal
@@ -187,3 +188,27 @@ async def test_older_events_are_listed_when_the_cursor_reaches_the_last_one(
         await pilot.press("m")
         await settle(pilot)
         assert listed() == seqs[: 3 * PAGE]
+
+
+async def test_older_events_that_could_not_be_read_are_read_on_the_next_m(
+    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of older events whose read failed says so, and m reads it again."""
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("a")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", DataTable)
+        assert table.row_count == PAGE
+
+        def broken(*args: object, **kwargs: object) -> object:
+            raise OSError("disk unplugged")
+
+        monkeypatch.setattr("tui.qa.audit.audit_log", broken)
+        await pilot.press("m")
+        await settle(pilot)
+        assert "could not be read" in shown(app, "#audit-count")
+        monkeypatch.setattr("tui.qa.audit.audit_log", audit_log)
+        await pilot.press("m")
+        await settle(pilot)
+        assert table.row_count == 2 * PAGE

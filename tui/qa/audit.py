@@ -33,7 +33,6 @@ PAGE = 50
 """Events read at a time, newest first: three screens of them; the next page is read when
 the cursor reaches the last row shown, or on m (#18: a page of 200 wrapped rows took
 longer to lay out than the rest of the screen)."""
-"""Events listed at a time (the newest first)."""
 FILTERS = (
     ("record", "record (P3, TLS-…)", 3),
     ("person", "person", 2),
@@ -213,14 +212,12 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
     def _listed(self, message: AuditListed) -> None:
         self._start_verification()
         self._reading_more = False
-        rows = list(message.page.rows)
-        if self._rows:  # older events: none already shown (m pressed twice reads twice)
-            rows = [r for r in rows if r.seq < self._rows[-1].seq]
+        rows = message.page.rows
         self._rows += rows
         self._more = message.page.more
         tz = self.ctx.clock().tzinfo
         table = self.query_one("#audit-events", StretchTable)
-        if not self._rows or len(self._rows) == len(rows):
+        if len(self._rows) == len(rows):  # the first page (or none)
             audit_columns(table)  # the record's name wraps: nothing cut off on 80 columns
         add_wrapped_rows(
             table,
@@ -346,6 +343,7 @@ Blinded roles see "(blinded)" instead of the values of records that could tell t
                     "The audit trail could not be verified; see the message."
                 )
             else:
+                self._reading_more = False  # m (or the last row) may try again
                 self.query_one("#audit-count", Static).update(
                     "The events could not be read; see the message."
                 )
