@@ -1,7 +1,5 @@
 """``lottrack backup FILE``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -4,8 +4,6 @@ The renderers (reportlab), the signer (pyHanko), the data builders and the datab
 are imported inside the commands that use them, so that loading the CLI stays light.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -72,8 +70,8 @@ def _issue(
     output: Path | None,
     key_dir: Path | None,
     reason: str,
-    locate: Callable[[Session, CurrentUser], int],
-    renderer: Callable[[], Renderer[D]],
+    locate: "Callable[[Session, CurrentUser], int]",
+    renderer: "Callable[[], Renderer[D]]",
     file_format: str = "pdf",
     printer: str | None = None,
 ) -> None:
@@ -95,7 +93,7 @@ def _issue(
     _report(issued, printer)
 
 
-def _report(issued: IssuedDocument, printer: str | None = None) -> None:
+def _report(issued: "IssuedDocument", printer: str | None = None) -> None:
     which = "original" if issued.copy_number == 0 else f"COPY {issued.copy_number}"
     where = " and ".join(
         ([str(issued.path)] if issued.path else []) + ([f"printer {printer}"] if printer else [])
@@ -106,25 +104,25 @@ def _report(issued: IssuedDocument, printer: str | None = None) -> None:
     )
 
 
-def _release_renderer() -> Renderer[ReleaseCertificateData]:
+def _release_renderer() -> "Renderer[ReleaseCertificateData]":
     from certificates.release import render_release
 
     return render_release
 
 
-def _infusion_renderer() -> Renderer[InfusionCertificateData]:
+def _infusion_renderer() -> "Renderer[InfusionCertificateData]":
     from certificates.infusion import render_infusion
 
     return render_infusion
 
 
-def _label_renderer() -> Renderer[BagLabelData]:
+def _label_renderer() -> "Renderer[BagLabelData]":
     from certificates.label import render_label
 
     return render_label
 
 
-def _zpl_label_renderer() -> Renderer[BagLabelData]:
+def _zpl_label_renderer() -> "Renderer[BagLabelData]":
     from certificates.zpl_label import render_label_zpl
 
     return render_label_zpl
@@ -143,7 +141,7 @@ def release(
     """Issue the release certificate of a released lot (a second issue is a COPY)."""
     from lottrack.manufacturing.lots import find_lot
 
-    def locate(session: Session, _who: CurrentUser) -> int:
+    def locate(session: "Session", _who: "CurrentUser") -> int:
         found = find_lot(session, lot).id
         assert found is not None
         return found

@@ -1,7 +1,5 @@
 """``lottrack doctor``."""
 
-from __future__ import annotations
-
 import typer
 
 from lottrack.cli.common import State

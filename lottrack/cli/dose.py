@@ -5,8 +5,6 @@ The check itself is :func:`lottrack.dose_check.check` (also run without Typer by
 :mod:`lottrack.launch` when the command line is plain options).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

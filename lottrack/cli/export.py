@@ -1,7 +1,5 @@
 """``lottrack export --format csv|json -o DIR``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -7,8 +7,6 @@ listens on localhost by default: put a reverse proxy with TLS in front of it (RE
 environment, never their command line.
 """
 
-from __future__ import annotations
-
 import os
 import shlex
 import sys

@@ -1,7 +1,5 @@
 """``lottrack init`` and ``lottrack demo``."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -81,7 +79,7 @@ def init(
     typer.echo(f"{result.users} user account(s). Database: {shown_url(db.url)}")
 
 
-def _grant_app_role(db: Database, role: str) -> None:
+def _grant_app_role(db: "Database", role: str) -> None:
     """Give the terminals' role exactly the rights the program needs."""
     from lottrack.storage.schema import grant_app_role
 
@@ -104,7 +102,7 @@ def _signing_key() -> None:
         ensure_facility_key(default_key_dir())
 
 
-def _facility_key(db: Database) -> None:
+def _facility_key(db: "Database") -> None:
     """Create the facility's document-signing key unless the site provides its own, and
     pin its certificate in the database: only documents it signed count as issued."""
     from lottrack.storage import audit
@@ -122,7 +120,7 @@ def _facility_key(db: Database) -> None:
     )
 
 
-def _checkpoint(db: Database, trigger: str) -> None:
+def _checkpoint(db: "Database", trigger: str) -> None:
     """Sign the audit chain head as it stands (after a migration or a demo build)."""
     from lottrack.storage import anchors
 
@@ -146,7 +144,7 @@ def ensure_demo(state: State) -> None:
             _checkpoint(db, "demo built")
 
 
-def _print_users(users: list[DemoUser]) -> None:
+def _print_users(users: "list[DemoUser]") -> None:
     typer.echo("Demo accounts (username / password / roles):")
     for u in users:
         typer.echo(f"  {u.username:<8} {u.password:<18} {', '.join(u.roles)}")

@@ -1,7 +1,5 @@
 """``lottrack spec import FILE``, ``spec approve VERSION`` and ``spec show``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,8 +1,6 @@
 """``lottrack allocation import|generate`` and ``lottrack visits schedule``: starting the
 trial from the command line (the unblinded pharmacy allocates; visits follow week 0)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """``lottrack user add|list|roles|disable|enable|unlock|passwd|reset``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -2,8 +2,6 @@
 Annex 11 §4). The validation package, the renderer and the signer are imported inside
 the command."""
 
-from __future__ import annotations
-
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -116,7 +114,7 @@ def validate(
     )
 
 
-def _renderer() -> Renderer[ValidationReportData]:
+def _renderer() -> "Renderer[ValidationReportData]":
     from certificates.validation_report import render_validation_report
 
     return render_validation_report

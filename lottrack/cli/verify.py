@@ -1,7 +1,5 @@
 """``lottrack audit verify`` and ``lottrack audit checkpoint`` (design §6.1, §6.9)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -1,8 +1,6 @@
 """``lottrack weight record|correct|void|list``: body weights from the command line
 (design §6.8: outside 30–200 kg only with --confirm; corrections and voids with a reason)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -6,6 +6,7 @@ Each check runs in a fresh interpreter, as a person's shell would start it, and 
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -88,3 +89,24 @@ def test_dose_check_and_din_never_load_sqlalchemy(
     } & set(loaded)
     # dose-check needs pint (units) and nothing of the database; din needs neither
     assert ("pint" in loaded) == (args[0] == "dose-check")
+
+
+def test_command_annotations_are_evaluated_once_at_import() -> None:
+    """Typer reads every command's parameters to build ``--help``; annotations left as
+    text (``from __future__ import annotations``) it compiles and evaluates twice per
+    command, a third of ``lottrack --help``'s own time (bench/bench_startup.py)."""
+    from lottrack.cli import app
+
+    callbacks = [c.callback for c in app.registered_commands]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        callbacks += [c.callback for c in group.typer_instance.registered_commands]
+    assert len(callbacks) > 20
+    as_text = {
+        f"{f.__module__}.{f.__name__}({name})"
+        for f in callbacks
+        if f is not None
+        for name, annotation in inspect.get_annotations(f).items()
+        if isinstance(annotation, str)
+    }
+    assert not as_text, f"annotations left as text: {sorted(as_text)}"
