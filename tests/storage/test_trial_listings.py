@@ -48,7 +48,7 @@ def test_visits_due_show_the_arm_and_bags_to_the_pharmacy_only(sc: Scenario) -> 
     _, bag, (v1, v2) = _subject(sc, "TLS-401", MSC_FIRST)
     _subject(sc, "TLS-402", PLACEBO_FIRST)
     with sc.db.reader() as s:
-        due = listings.visits_due(s, sc.cast.who("pharmacist"))
+        due = listings.visits_due(s, sc.cast.who("pharmacist")).visits
     assert [(d.subject_code, d.period, d.arm, d.available_bags) for d in due] == [
         ("TLS-401", 1, "msc", 1),
         ("TLS-402", 1, "placebo", 1),
@@ -57,7 +57,7 @@ def test_visits_due_show_the_arm_and_bags_to_the_pharmacy_only(sc: Scenario) -> 
     ]
     sc.dispense(v1, msc_bag=bag)
     with sc.db.reader() as s:
-        due = listings.visits_due(s, sc.cast.who("pharmacist"))
+        due = listings.visits_due(s, sc.cast.who("pharmacist")).visits
         waiting = listings.awaiting_verification(s, sc.cast.who("pharmacist"))
     assert v1 not in {d.visit_id for d in due}
     assert next(d for d in due if d.visit_id == v2).available_bags == 0
@@ -65,6 +65,22 @@ def test_visits_due_show_the_arm_and_bags_to_the_pharmacy_only(sc: Scenario) -> 
     for role in ("clinician", "technician", "investigator"):
         with pytest.raises(PermissionDenied), sc.db.reader() as s:
             listings.visits_due(s, sc.cast.who(role))
+
+
+def test_visits_due_lists_the_soonest_and_counts_every_planned_visit(sc: Scenario) -> None:
+    _, bag, (v1, _) = _subject(sc, "TLS-404", MSC_FIRST)
+    _subject(sc, "TLS-405", PLACEBO_FIRST)
+    pharmacist = sc.cast.who("pharmacist")
+    with sc.db.reader() as s:
+        whole = listings.visits_due(s, pharmacist)
+        first = listings.visits_due(s, pharmacist, limit=3)
+        nonsense = listings.visits_due(s, pharmacist, limit=-5)
+    assert whole.total == len(whole.visits) == 4
+    assert (first.visits, first.total) == (whole.visits[:3], 4)
+    assert (nonsense.visits, nonsense.total) == (whole.visits[:1], 4)
+    sc.dispense(v1, msc_bag=bag)
+    with sc.db.reader() as s:
+        assert listings.visits_due(s, pharmacist, limit=3).total == 3
 
 
 def test_pharmacy_visit_lists_bags_media_and_weight(sc: Scenario) -> None:

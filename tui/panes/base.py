@@ -50,6 +50,12 @@ def format_cell(value: object, tz: dt.tzinfo | None) -> Text:
     return Text(str(value))
 
 
+def first_of(rows: Sequence[Row], total: int) -> list[Row]:
+    """``rows``, and a last row ``(None, total)`` when ``total`` is more than them:
+    :meth:`TablePane.listed` takes it off and puts it in the hint."""
+    return [*rows, (None, total)] if total > len(rows) else list(rows)
+
+
 class RolePane(ReportsWorkerErrors, Vertical):
     """A titled area of the home screen that belongs to one role."""
 
@@ -137,6 +143,9 @@ class TablePane(RolePane):
     """Column headings of the table."""
     EMPTY: ClassVar[str] = "Nothing to show."
     """What the pane says when :meth:`fetch` returns no rows."""
+    MORE: ClassVar[str] = ""
+    """The hint when the pane lists only the first rows of more (:func:`first_of`): a
+    format with ``{page}`` (listed) and ``{total}`` (in all)."""
     _focus_settled = False
 
     def compose_body(self) -> ComposeResult:
@@ -161,6 +170,18 @@ class TablePane(RolePane):
     @on(DataTable.RowHighlighted)
     def _forget_note(self) -> None:
         self.query_one(".pane-note").display = False
+
+    def listed(self, data: Sequence[Row]) -> Sequence[Row]:
+        """``data`` without the last row :func:`first_of` adds when there are more; the
+        hint says how many there are (:attr:`MORE`) when there are, else the usual one."""
+        more = data[-1][1] if data and data[-1][0] is None else None
+        if more is not None:
+            data = data[:-1]
+        if self.HINT:
+            self.query_one(".pane-hint", Static).update(
+                Content(self.HINT if more is None else self.MORE.format(page=len(data), total=more))
+            )
+        return data
 
     def new_table(self) -> DataTable[Text]:
         """The pane's table with its :attr:`COLUMNS`."""

@@ -8,13 +8,12 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
-from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from typing_extensions import override
 
 from tui.context import context_of
-from tui.panes.base import Row, TablePane, format_cell
+from tui.panes.base import Row, TablePane, first_of, format_cell
 from tui.widgets.record_table import highlighted_key
 from tui.widgets.wrapped_rows import StretchTable, add_wrapped_rows
 
@@ -29,10 +28,8 @@ rows took longer to add and lay out than the rest of the home at N = 1000."""
 
 def first_page(rows: Sequence[Row], total: int) -> list[Row]:
     """``rows`` (at most :data:`PAGE_SIZE` of them), and a last row ``(None, total)`` when
-    ``total`` lots are more than those listed: :meth:`LotTablePane.show` puts it in the
-    hint (:attr:`LotTablePane.MORE`)."""
-    page = list(rows[:PAGE_SIZE])
-    return [*page, (None, total)] if total > len(page) else page
+    ``total`` lots are more than those listed: the hint says so (:attr:`TablePane.MORE`)."""
+    return first_of(rows[:PAGE_SIZE], total)
 
 
 class LotTablePane(TablePane):
@@ -44,9 +41,6 @@ class LotTablePane(TablePane):
     """A column (heading, least width) that takes the room the others leave and wraps
     there, so that what is due is read whole at 80 columns (None: every column sized
     to its text)."""
-    MORE: ClassVar[str] = ""
-    """The hint when the home lists only the first lots of more: a format with ``{page}``
-    (listed) and ``{total}`` (in all)."""
 
     @override
     def new_table(self) -> DataTable[Text]:
@@ -65,12 +59,7 @@ class LotTablePane(TablePane):
     def show(self, data: Sequence[Row]) -> None:
         """Fill the table; the first value of each row is the lot id (the row's key). The
         cursor stays on the lot it was on (back from a lot, the list goes on from there)."""
-        more = data[-1][1] if data and data[-1][0] is None else None
-        if more is not None:
-            data = data[:-1]
-        self.query_one(".pane-hint", Static).update(
-            Content(self.HINT if more is None else self.MORE.format(page=len(data), total=more))
-        )
+        data = self.listed(data)
         tz = context_of(self).clock().tzinfo
         table: DataTable[Text] = self.query_one(DataTable)
         before = highlighted_key(table) if table.display else None

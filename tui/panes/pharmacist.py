@@ -11,8 +11,11 @@ from typing_extensions import override
 
 from lottrack.records.permissions import PHARMACIST, CurrentUser
 from lottrack.trial import listings
-from tui.panes.base import Row, TablePane
+from tui.panes.base import Row, TablePane, first_of
 from tui.pharmacy.arms import ARM_LABELS
+
+PAGE_SIZE = 200
+"""Visits listed, the soonest first (a pharmacy prepares a few a day)."""
 
 
 class VisitsDuePane(TablePane):
@@ -24,6 +27,10 @@ class VisitsDuePane(TablePane):
     HINT = "Planned visits to prepare (Enter). Unblinded: shows the arm."
     COLUMNS = ("Subject", "Period", "Planned", "Arm", "MSC bags")
     EMPTY = "No visits are due."
+    MORE = (
+        "The {page} soonest of {total} planned visits (the later ones follow as these are "
+        "prepared). Enter prepares one. Unblinded: shows the arm."
+    )
     HELP = (
         "**Visits due** lists planned visits that have no dispensing yet, with their arm "
         "and the subject's available MSC bags. **Enter** opens the visit to prepare its "
@@ -38,8 +45,10 @@ class VisitsDuePane(TablePane):
     @classmethod
     @override
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
-        """Visit id, then subject, period, planned date, arm and available bags."""
-        return [
+        """Visit id, then subject, period, planned date, arm and available bags; a last
+        row ``(None, total)`` when more visits are planned than those listed."""
+        due = listings.visits_due(session, who, limit=PAGE_SIZE)
+        rows: list[Row] = [
             (
                 d.visit_id,
                 d.subject_code,
@@ -48,12 +57,15 @@ class VisitsDuePane(TablePane):
                 ARM_LABELS[d.arm],
                 d.available_bags,
             )
-            for d in listings.visits_due(session, who)
+            for d in due.visits
         ]
+        return first_of(rows, due.total)
 
     @override
     def show(self, data: Sequence[Row]) -> None:
-        """Keep the visit ids for Enter; show the rest."""
+        """Keep the visit ids for Enter; say how many are planned when not all are
+        listed; show the rest."""
+        data = self.listed(data)
         self.visit_ids = [int(str(row[0])) for row in data]
         super().show([row[1:] for row in data])
 

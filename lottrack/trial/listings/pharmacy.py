@@ -74,9 +74,22 @@ def _arms(session: Session, subject_ids: set[int]) -> dict[int, str]:
     return dict(rows)
 
 
-def visits_due(session: Session, who: CurrentUser, *, limit: int = 200) -> list[VisitDue]:
-    """Planned visits, soonest first, with their arm (unblinded pharmacy only)."""
+@dataclass(frozen=True)
+class VisitsDue:
+    """The soonest planned visits, and how many are planned in all."""
+
+    visits: tuple[VisitDue, ...]
+    total: int
+
+
+def visits_due(session: Session, who: CurrentUser, *, limit: int = 200) -> VisitsDue:
+    """The ``limit`` soonest planned visits with their arm, and how many are planned in
+    all (unblinded pharmacy only)."""
     authorize(session, who, Action.VIEW_ALLOCATION)
+    limit = max(limit, 1)
+    total = session.exec(
+        select(func.count()).select_from(Visit).where(Visit.status == "planned")
+    ).one()
     rows = session.exec(
         select(Visit, Subject.code)
         .join(Subject, col(Subject.id) == col(Visit.subject_id))
@@ -115,7 +128,7 @@ def visits_due(session: Session, who: CurrentUser, *, limit: int = 200) -> list[
                 int(bags.get(visit.subject_id, 0)),
             )
         )
-    return out
+    return VisitsDue(tuple(out), int(total))
 
 
 @dataclass(frozen=True)
