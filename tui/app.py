@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events, work
@@ -38,6 +39,9 @@ IDLE_CHECK_SECONDS = 15
 """How often the idle check runs (the logout comes at most this late)."""
 COLLECT_CHECK_SECONDS = 1.0
 """How often a pending full garbage collection is looked at (tui/common/collector.py)."""
+SCREENS_CSS = Path(__file__).with_name("screens.tcss")
+"""The rules of the screens after the login screen, read once it is drawn (app.tcss holds
+what it needs): parsed before it, they delayed it by about 10 ms (#18)."""
 
 
 class LotTrackApp(App[None]):
@@ -61,6 +65,7 @@ class LotTrackApp(App[None]):
         """Minutes without activity before the app logs the person out (set at login: the
         default, then the setting once read)."""
         self._opening = False
+        self._screens_css_read = False
         self.collector = RestingCollector()
         """Python's full garbage collections, run while the person rests (#18)."""
 
@@ -73,6 +78,20 @@ class LotTrackApp(App[None]):
         self.set_interval(COLLECT_CHECK_SECONDS, self.collect_at_rest)
 
     # ---------------------------------------------------------------- the database
+
+    def login_drawn(self) -> None:
+        """The login screen is on the terminal: read the other screens' style rules, and
+        open the database in a worker unless it is open."""
+        self.read_screens_css()
+        if not self.ctx.ready:
+            self.open_database()
+
+    def read_screens_css(self) -> None:
+        """Add the other screens' rules (:data:`SCREENS_CSS`) to the style sheet, once;
+        the screens mounted next are styled with them."""
+        if not self._screens_css_read:
+            self._screens_css_read = True
+            self.stylesheet.read(SCREENS_CSS)
 
     def open_database(self) -> None:
         """Load the database layer and check the database in a worker (the first time it

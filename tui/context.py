@@ -134,8 +134,9 @@ class HasContext(Protocol):
     def use_database(self, db: Database) -> None:
         """Switch to another database (after building the demo elsewhere)."""
 
-    def open_database(self) -> None:
-        """Load the database layer and check the database in a worker (once)."""
+    def login_drawn(self) -> None:
+        """The login screen is on the terminal: read the other screens' style, open the
+        database (once)."""
 
     def database_ready(self, state: DatabaseState) -> None:
         """The database can be logged into (what its check read)."""

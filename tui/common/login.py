@@ -103,11 +103,11 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        """Start in the username field; once drawn, open the database (the first time)."""
+        """Start in the username field; once drawn, the app reads the other screens' style
+        and opens the database (the first time)."""
         self.query_one("#username", Input).focus()
         self._show_demo_hint()
-        if not self.ctx.ready:
-            self.call_after_refresh(self.lottrack.open_database)
+        self.call_after_refresh(self.lottrack.login_drawn)
 
     def database_ready(self) -> None:
         """The app has opened the database: name the demo accounts, go on with a login
