@@ -20,7 +20,8 @@ built with); ``lot list`` l on the QA home → the first page; ``lot detail`` En
 lot list's first lot → its batch record;
 ``QA review`` Enter on the QA home's oldest lot → the review with its audit trail;
 ``pharmacy visit`` and ``ward visit`` Enter on the first visit of the pharmacist's and
-the clinician's home; ``audit`` a on the administrator's home → the audit screen with
+the clinician's home; ``find patient`` / on the clinician's home → the first page of
+every patient's lines; ``audit`` a on the administrator's home → the audit screen with
 its newest events (until the fourth pass: the screen drawn, without them); the
 verification of the whole trail, which starts once they are drawn, is timed apart
 (``audit verified``).
@@ -79,7 +80,7 @@ async def press(pilot: Pilot[Any], key: str) -> None:
     whole process is idle (up to a second, twice), which a screen whose worker runs on
     (the audit screen's verification) never is, so it timed 2 s for a screen drawn
     long before. The same for the baseline and every screen."""
-    char = {"enter": "\r", "escape": "\x1b"}.get(key, key if len(key) == 1 else None)
+    char = {"enter": "\r", "escape": "\x1b", "slash": "/"}.get(key, key if len(key) == 1 else None)
     event = events.Key(key, char)
     event.set_sender(pilot.app)
     driver = pilot.app._driver
@@ -254,6 +255,7 @@ async def lottrack_screens(
     from tui.pharmacy.visit import PharmacyVisitScreen
     from tui.qa.audit import AuditScreen
     from tui.qa.review import QAReviewScreen
+    from tui.ward.patients import FindPatientScreen
     from tui.ward.visit import WardVisitScreen
 
     accounts.use_cheap_hashing_in_the_test_suite()  # as the demo was built (bench/common)
@@ -337,6 +339,17 @@ async def lottrack_screens(
             enter_on_a_visit,
             lambda: isinstance(app.screen, WardVisitScreen) and app.screen.detail is not None,
             _escape(pilot, WardVisitScreen),
+        )
+        out["find patient"] = await repeated(
+            pilot,
+            repeat,
+            lambda: press(pilot, "slash"),
+            lambda: (
+                isinstance(app.screen, FindPatientScreen)
+                and app.screen.page is not None
+                and app.screen.query_one("#ward-table", DataTable).row_count > 0
+            ),
+            _escape(pilot, FindPatientScreen),
         )
 
     async def admin(pilot: Pilot[Any]) -> None:

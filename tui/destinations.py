@@ -93,7 +93,9 @@ DESTINATIONS: tuple[Destination, ...] = (
         "tui.manufacturing.forms.harvest:HarvestForm",
     ),
     # Pharmacy and ward (trial part of the terminal UI). A visit's own screen opens from
-    # the home pane's list (Enter), so only the lists that stand alone are destinations.
+    # a list (Enter), so only the lists that stand alone are destinations: the ward's
+    # Find a patient (/, also from the last line of the ward's home) reaches every
+    # patient the home's first page does not show.
     Destination(
         "verify",
         "Verify",
@@ -101,6 +103,15 @@ DESTINATIONS: tuple[Destination, ...] = (
         "v",
         Action.DISPENSE,
         "tui.pharmacy.verify:PharmacyVerifyScreen",
+    ),
+    Destination(
+        "patients",
+        "Find patient",
+        "Every patient and visit (blinded): search by subject code or initials; "
+        "open a visit or the patient's weights",
+        "slash",
+        Action.RECORD_INFUSION,
+        "tui.ward.patients:FindPatientScreen",
     ),
     Destination(
         "unblind",

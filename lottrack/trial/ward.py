@@ -146,13 +146,16 @@ def ward_visits(
     who: CurrentUser,
     *,
     subject_ids: Sequence[int] | None = None,
+    visit_ids: Sequence[int] | None = None,
 ) -> list[WardVisit]:
-    """Visits for the ward (of the subjects ``subject_ids`` only, when given), by planned
-    date (the order never depends on the arm)."""
+    """Visits for the ward (of the subjects ``subject_ids`` only, and only the visits
+    ``visit_ids``, when given), by planned date (the order never depends on the arm)."""
     authorize(session, who, Action.RECORD_INFUSION)
     stmt = select(Visit).order_by(col(Visit.planned_date), col(Visit.subject_id), col(Visit.period))
     if subject_ids is not None:
         stmt = stmt.where(col(Visit.subject_id).in_(list(subject_ids)))
+    if visit_ids is not None:
+        stmt = stmt.where(col(Visit.id).in_(list(visit_ids)))
     return _ward_visits(session, session.exec(stmt).all())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -29,6 +30,8 @@ from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import Dispensing, Lot, ProductUnit, Subject, utcnow
 from lottrack.trial import allocation, export, ward
+from lottrack.trial import listings as trial_listings
+from lottrack.trial.listings import WardLinePage
 from lottrack.views import listings
 from lottrack.views.documents import signing
 from lottrack.views.documents.blinded_builders import build_label_data, find_unit
@@ -46,6 +49,11 @@ DOC_ID = re.compile(r"[A-Z]{3}-[0-9A-F]{12}-\d\d")
 HASH = re.compile(r"\b[0-9a-f]{64}\b")
 NUMBERED = re.compile(r"#\d+|\b(id|visit|infusion|dispensing) \d+\b")
 runner = CliRunner()
+SWAPPED = (
+    (("TLS-511", allocation.MSC_FIRST), ("TLS-512", allocation.PLACEBO_FIRST)),
+    (("TLS-521", allocation.PLACEBO_FIRST), ("TLS-522", allocation.MSC_FIRST)),
+)
+"""Two pairs of patients recorded alike, the second pair's arms swapped."""
 
 
 @pytest.fixture
@@ -148,6 +156,9 @@ def _blinded_outputs(sc: Scenario, day: Day, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with sc.db.reader() as s:
         out["ward visits"] = list(ward.ward_visits(s, nurse, subject_ids=[day.subject_id]))
+        out["find a patient (ward)"] = trial_listings.ward_line_page(
+            s, nurse, search=day.identifiers[0].lower()
+        )
         for who, name in ((qa, "qa"), (tech, "technician")):
             out[f"bags of the lot ({name})"] = formulation.bags_of_lot(s, who, day.lot_id)
             out[f"custody ({name})"] = listings.lot_custody(s, who, day.lot_id)
@@ -219,11 +230,75 @@ def test_the_same_day_for_msc_and_placebo_reads_the_same_to_every_blinded_role(
         assert msc[key] == placebo[key], key
     # the comparison had something to compare
     assert msc["ward visits"][0]["reactions"] == "mild chills"
+    found = msc["find a patient (ward)"]
+    assert [r["state"] for r in found["rows"]] == ["infused", "waiting for the pharmacy"]
+    assert (found["total"], found["patients"]) == (2, 1)
     assert msc["bags of the lot (qa)"][0]["status"] == "blinded"
     assert msc["infusion pages"] >= 1
     assert "Reactions mild chills (grade 1)" in msc["infusion text"]
     assert msc["export clinician visits.json"]
     assert all("kit_code" not in row for row in msc["export clinician visits.json"])
+
+
+def _find_a_patient(
+    sc: Scenario, pair: list[Day], typed: str, unsearched: WardLinePage
+) -> dict[str, Any]:
+    """What the ward's Find-a-patient list shows of a pair of patients whose codes hold
+    ``typed`` (``unsearched``: their lines of the list without a search), each patient's
+    identifiers named by their place in the pair."""
+    nurse = sc.cast.who("clinician")
+    first, second = pair
+
+    def masked(page: WardLinePage) -> Any:
+        text = json.dumps(dataclasses.asdict(page), default=str)
+        text = text.replace(first.identifiers[0], "<first>")
+        text = text.replace(second.identifiers[0], "<second>")
+        return _mask(json.loads(text), first.identifiers + second.identifiers)
+
+    def page(search: str = typed, **window: int) -> WardLinePage:
+        with sc.db.reader() as s:
+            return trial_listings.ward_line_page(s, nurse, search=search, **window)
+
+    whole = page()
+    out: dict[str, Any] = {"searched": masked(whole), "unsearched": masked(unsearched)}
+    for n in range(whole.total):
+        out[f"line {n + 1} alone"] = masked(page(offset=n, limit=1))
+    for name, bad in (("control", f"{typed}\x00"), ("long", typed * 10)):
+        out[f"refused ({name})"] = _message(functools.partial(page, bad)).replace(typed, "<typed>")
+    return out
+
+
+def test_swapping_two_patients_arms_changes_nothing_find_a_patient_shows(sc: Scenario) -> None:
+    """The ward's Find-a-patient list of a pair of patients (first MSC, second placebo)
+    and of a pair recorded alike with the arms swapped: every page — the whole list,
+    each line on a page of its own, searched by code or not — its counts and its
+    refusals read the same, each patient named by their place in the pair (an order
+    that followed the arm would show the second patient first)."""
+    pairs = [[_record_day(sc, sequence, code) for code, sequence in pair] for pair in SWAPPED]
+    with sc.db.reader() as s:
+        everyone = trial_listings.ward_line_page(s, sc.cast.who("clinician"))
+    assert (everyone.total, everyone.patients) == (8, 4)
+    seen = [
+        _find_a_patient(
+            sc, pair, typed, dataclasses.replace(everyone, rows=everyone.rows[half : half + 4])
+        )
+        for pair, typed, half in zip(pairs, ("tls-51", "tls-52"), (0, 4), strict=True)
+    ]
+    msc_first, placebo_first = seen
+    assert msc_first.keys() == placebo_first.keys()
+    for key in msc_first:
+        assert msc_first[key] == placebo_first[key], key
+    # the comparison had something to compare
+    rows = msc_first["searched"]["rows"]
+    assert [(r["subject_code"], r["period"], r["state"]) for r in rows] == [
+        ("<first>", 1, "infused"),
+        ("<first>", 2, "waiting for the pharmacy"),
+        ("<second>", 1, "infused"),
+        ("<second>", 2, "waiting for the pharmacy"),
+    ]
+    assert msc_first["unsearched"]["rows"] == rows
+    assert (msc_first["searched"]["total"], msc_first["searched"]["patients"]) == (4, 2)
+    assert msc_first["refused (control)"].startswith("ValidationError: Search: ")
 
 
 # ------------------------------------------------------------------------ refusals

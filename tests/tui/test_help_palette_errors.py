@@ -56,7 +56,7 @@ async def test_palette_for_a_clinician(app: LotTrackApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await login(pilot, "ward")
         names = [c.name for c in app.palette_commands(app.screen)]
-        assert names == ["Reload", "Log out", "Help", "Quit"]
+        assert names == ["Find patient", "Reload", "Log out", "Help", "Quit"]
 
 
 async def test_service_error_becomes_a_notification(

@@ -14,7 +14,15 @@ from textual.pilot import Pilot
 
 from lottrack.storage.db import Database
 from tests.tui import trial_data
-from tests.tui.helpers import frozen_clock, login, login_and_open, settle, tables_painted, until
+from tests.tui.helpers import (
+    frozen_clock,
+    login,
+    login_and_open,
+    settle,
+    tables_painted,
+    type_text,
+    until,
+)
 from tests.tui.lot_data import private_copy
 from tests.tui.trial_data import TrialIds
 from tui.app import make_app
@@ -108,6 +116,25 @@ def test_trial_home(
 
     async def run_before(pilot: Pilot[None]) -> None:
         await login(pilot, username)
+        await settle(pilot)
+        await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
+
+    assert snap_compare(make_app(db, clock=frozen_clock), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_find_a_patient(
+    snap_compare: Compare, trial: tuple[Database, TrialIds], size: tuple[int, int]
+) -> None:
+    """The ward's Find a patient, searched: the home's columns, the page line, no arm."""
+    db, _ = trial
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await login(pilot, "ward")
+        await pilot.press("slash")
+        await settle(pilot)
+        await type_text(pilot, "tls-10")
+        await pilot.press("enter")  # to the list, searched at once
         await settle(pilot)
         await until(pilot, lambda: tables_painted(pilot.app), "every table's first row on screen")
 

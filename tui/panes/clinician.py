@@ -16,10 +16,17 @@ from typing_extensions import override
 
 from lottrack.records.permissions import CLINICIAN, CurrentUser
 from lottrack.trial import listings
+from tui.context import app_of
 from tui.panes.base import Row, TablePane
 
-PAGE_SIZE = 100
-"""Patients per page (each with its visits)."""
+PAGE_SIZE = 50
+"""Patients on the home (each with its visits); Find a patient (/) reaches the others."""
+
+
+def more_text(count: int) -> str:
+    """The last line's words when ``count`` patients are not on the home (in the State
+    column: with four digits still whole at 80 columns)."""
+    return f"{count} more patient{'' if count == 1 else 's'}: press / to find"
 
 
 class PatientsPane(TablePane):
@@ -36,7 +43,11 @@ class PatientsPane(TablePane):
         "visit is at. The treatment arm is never shown. **Enter** opens a visit: weight, "
         "bedside identity check, infusion start and end. **w** opens the highlighted "
         "patient's weights, also before any visit is scheduled (the pharmacy schedules "
-        "visits): **a** records one, **c** corrects and **x** voids one, with a reason."
+        "visits): **a** records one, **c** corrects and **x** voids one, with a reason.\n\n"
+        f"The list holds the first {PAGE_SIZE} patients by subject code. **/** opens "
+        "*Find a patient* (so does **Enter** on the last line, which says how many more "
+        "there are): every patient, searched by subject code or initials, one page at a "
+        "time, with the same **Enter** and **w**."
     )
     BINDINGS = [Binding("w", "weight", "Weights")]
 
@@ -45,6 +56,8 @@ class PatientsPane(TablePane):
         self.visit_ids: list[int | None] = []
         self.subjects: list[tuple[int, str] | None] = []
         """Subject id and code of each row (None on the 'more patients' line)."""
+        self.more_row: int | None = None
+        """The row of the 'more patients' line, when there is one."""
 
     @classmethod
     @override
@@ -64,14 +77,7 @@ class PatientsPane(TablePane):
         ]
         if page.total_patients > PAGE_SIZE:
             rows.append(
-                (
-                    (None, None),
-                    "…",
-                    "",
-                    None,
-                    None,
-                    f"{page.total_patients - PAGE_SIZE} more patients not shown",
-                )
+                ((None, None), "…", "", None, None, more_text(page.total_patients - PAGE_SIZE))
             )
         return rows
 
@@ -84,6 +90,8 @@ class PatientsPane(TablePane):
             (subject, str(row[1])) if isinstance(subject, int) else None
             for (_, subject), row in zip(keys, data, strict=True)
         ]
+        last = len(data) - 1
+        self.more_row = last if data and keys[last] == (None, None) else None
         super().show([row[1:] for row in data])
 
     def action_weight(self) -> None:
@@ -103,6 +111,9 @@ class PatientsPane(TablePane):
     def _open(self, event: DataTable.RowSelected) -> None:
         event.stop()
         if not 0 <= event.cursor_row < len(self.visit_ids):
+            return
+        if event.cursor_row == self.more_row:
+            app_of(self).open_destination("patients")
             return
         visit_id = self.visit_ids[event.cursor_row]
         if visit_id is None:

@@ -9,7 +9,8 @@ Nothing here writes. Every function authorizes first and returns frozen plain da
   so the screen shows exactly what signing would find.
 * The ward (blinded) gets patients and visits built on :func:`lottrack.trial.ward.
   ward_visit`: identical for MSC and placebo visits apart from identifiers and times, in
-  an order that never depends on the arm.
+  an order that never depends on the arm (the home's first patients, and every patient
+  searched and paged in SQL for the Find-a-patient screen).
 
 The pharmacy's listings are in :mod:`~lottrack.trial.listings.pharmacy`, the ward's and
 the investigators' in :mod:`~lottrack.trial.listings.blinded`, what both read in
@@ -19,11 +20,13 @@ the investigators' in :mod:`~lottrack.trial.listings.blinded`, what both read in
 from lottrack.trial.listings.blinded import (
     WARD_STATES,
     SubjectRef,
+    WardLinePage,
     WardPage,
     WardRow,
     WardVisitDetail,
     subject_for_unblinding,
     unblinded_subjects,
+    ward_line_page,
     ward_patients,
     ward_state,
     ward_visit_detail,
@@ -57,6 +60,7 @@ __all__ = [
     "VisitDue",
     "VisitsDue",
     "WARD_STATES",
+    "WardLinePage",
     "WardPage",
     "WardRow",
     "WardVisitDetail",
@@ -69,6 +73,7 @@ __all__ = [
     "subject_for_unblinding",
     "unblinded_subjects",
     "visits_due",
+    "ward_line_page",
     "ward_patients",
     "ward_state",
     "ward_visit_detail",

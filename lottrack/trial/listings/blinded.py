@@ -1,21 +1,27 @@
 """What the blinded ward and the investigators read (design §7): patients and visits built
 on :func:`lottrack.trial.ward.ward_visit`, identical for MSC and placebo visits apart from
-identifiers and times, in an order that never depends on the arm; and the subjects an
-investigator may unblind.
+identifiers and times, in an order that never depends on the arm — the home's first
+patients (:func:`ward_patients`) and every patient, searched and paged in SQL
+(:func:`ward_line_page`); and the subjects an investigator may unblind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import String, bindparam, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack.kernel.errors import NotFound
+from lottrack.kernel.errors import NotFound, ValidationError
+from lottrack.kernel.inputs import like_pattern, show
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import (
     Subject,
+    Visit,
     utcnow,
 )
 from lottrack.trial import ward
@@ -33,6 +39,12 @@ WARD_STATES = (
     "infused",
 )
 """Every state the ward sees; the same words for both arms."""
+NO_VISIT = "no visit scheduled"
+"""The state of a patient's line while the pharmacy has scheduled no visit."""
+MAX_PAGE = 500
+"""Most lines :func:`ward_line_page` returns at once."""
+MAX_SEARCH = 32
+"""Longest search, spaces not counted: a subject code has at most 32 characters."""
 
 
 def ward_state(view: ward.WardVisit) -> str:
@@ -75,6 +87,24 @@ class WardPage:
     limit: int
 
 
+def _row(
+    subject_id: int, code: str, initials: str, flagged: bool, view: ward.WardVisit | None
+) -> WardRow:
+    """The line of one visit (``view``), or of a patient without a visit."""
+    if view is None:
+        return WardRow(code, initials, None, None, None, NO_VISIT, flagged, subject_id)
+    return WardRow(
+        code,
+        initials,
+        view.visit_id,
+        view.period,
+        view.planned_date,
+        ward_state(view),
+        flagged,
+        subject_id,
+    )
+
+
 def ward_patients(
     session: Session, who: CurrentUser, *, offset: int = 0, limit: int = 50
 ) -> WardPage:
@@ -91,35 +121,123 @@ def ward_patients(
         visits.setdefault(view.subject_code, []).append(view)
     rows: list[WardRow] = []
     for subject in subjects:
-        views = visits.get(subject.code, [])
+        views = sorted(visits.get(subject.code, []), key=lambda v: v.period)
         flagged = subject.unblinded_at is not None
         if not views:
-            rows.append(
-                WardRow(
-                    subject.code,
-                    subject.initials,
-                    None,
-                    None,
-                    None,
-                    "no visit scheduled",
-                    flagged,
-                    subject.id or 0,
-                )
-            )
-        for v in sorted(views, key=lambda v: v.period):
-            rows.append(
-                WardRow(
-                    subject.code,
-                    subject.initials,
-                    v.visit_id,
-                    v.period,
-                    v.planned_date,
-                    ward_state(v),
-                    flagged,
-                    subject.id or 0,
-                )
-            )
+            rows.append(_row(subject.id or 0, subject.code, subject.initials, flagged, None))
+        for view in views:
+            rows.append(_row(subject.id or 0, subject.code, subject.initials, flagged, view))
     return WardPage(tuple(rows), int(total), offset, limit)
+
+
+@dataclass(frozen=True)
+class WardLinePage:
+    """One page of the ward's lines — a visit, or a patient without one — by subject code
+    then period, and how many lines and patients match in all."""
+
+    rows: tuple[WardRow, ...]
+    total: int
+    """Lines that match: each visit of a matching patient, and one line for each
+    matching patient without a visit."""
+    patients: int
+    """Patients that match."""
+    offset: int
+    limit: int
+
+
+def ward_line_page(
+    session: Session, who: CurrentUser, *, search: str = "", offset: int = 0, limit: int = 50
+) -> WardLinePage:
+    """Every patient whose subject code or initials contain ``search`` (case and spaces
+    ignored, ``%`` and ``_`` searched for literally), one line per visit and one for a
+    patient without a visit: ``limit`` lines from ``offset``, by subject code then period,
+    with how many lines and patients match (blinded staff: the ward).
+
+    Nothing that depends on the arm is read, ordered by or filtered on: a page is the
+    same for MSC and placebo patients apart from identifiers and times. A fixed number
+    of statements, whatever the page or the number of patients."""
+    authorize(session, who, Action.RECORD_INFUSION)
+    if (
+        not isinstance(limit, int)
+        or not isinstance(offset, int)
+        or not 1 <= limit <= MAX_PAGE
+        or offset < 0
+    ):
+        raise ValidationError(
+            f"Page: {show(str(limit), 20)} lines from {show(str(offset), 20)} is not a "
+            f"page; expected 1 to {MAX_PAGE} lines from 0 or more.",
+            field="Page",
+        )
+    needle = _needle(search)
+    matches: list[Any] = []
+    if needle:
+        # Codes and initials are stored in capitals (lottrack.facility.subjects checks
+        # them on the way in).
+        pattern = bindparam("pattern", like_pattern(needle), type_=String())
+        matches.append(
+            or_(
+                col(Subject.code).like(pattern, escape="\\"),
+                col(Subject.initials).like(pattern, escape="\\"),
+            )
+        )
+    with_visits = col(Visit.subject_id) == col(Subject.id)
+    lines = session.execute(
+        sa_select(
+            col(Subject.id),
+            col(Subject.code),
+            col(Subject.initials),
+            col(Subject.unblinded_at),
+            col(Visit.id),
+        )
+        .outerjoin(Visit, with_visits)
+        .where(*matches)
+        .order_by(col(Subject.code), col(Visit.period))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    total, patients = session.execute(
+        sa_select(func.count(), func.count(col(Subject.id).distinct()))
+        .select_from(Subject)
+        .outerjoin(Visit, with_visits)
+        .where(*matches)
+    ).one()
+    visit_ids = [visit_id for *_, visit_id in lines if visit_id is not None]
+    views = (
+        {v.visit_id: v for v in ward.ward_visits(session, who, visit_ids=visit_ids)}
+        if visit_ids
+        else {}
+    )
+    rows = tuple(
+        _row(
+            subject_id,
+            code,
+            initials,
+            unblinded_at is not None,
+            None if visit_id is None else views[visit_id],
+        )
+        for subject_id, code, initials, unblinded_at, visit_id in lines
+    )
+    return WardLinePage(rows, int(total), int(patients), offset, limit)
+
+
+def _needle(search: str) -> str:
+    """What a search looks for: its text without spaces, in capitals; refused when it
+    holds control or invisible characters or is longer than a subject code."""
+    if not isinstance(search, str):
+        raise ValidationError(f'Search: "{show(str(search))}" is not text.', field="Search")
+    typed = " ".join(search.split())
+    if any(unicodedata.category(ch).startswith("C") for ch in typed):
+        raise ValidationError(
+            f'Search: "{show(typed)}" contains control or invisible characters.',
+            field="Search",
+        )
+    needle = typed.replace(" ", "").upper()
+    if len(needle) > MAX_SEARCH:
+        raise ValidationError(
+            f"Search: at most {MAX_SEARCH} characters (a subject code is no longer).",
+            field="Search",
+        )
+    return needle
 
 
 @dataclass(frozen=True)
