@@ -41,7 +41,16 @@ def make_scenario(
 
 def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, int]:
     """A new subject ``code`` whose lot is released in one cryopreserved bag (formulated
-    4 h ago), thawed ``thawed_ago``; (subject id, bag id)."""
+    4 h ago), thawed ``thawed_ago`` by the pharmacy; (subject id, bag id)."""
+    subject, bag = frozen_bag(sc, code)
+    with sc.db.session() as s:
+        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, utcnow() - thawed_ago)
+    return subject, bag
+
+
+def frozen_bag(sc: Scenario, code: str) -> tuple[int, int]:
+    """A new subject ``code`` whose lot is released in one cryopreserved bag (formulated
+    4 h ago), not thawed; (subject id, bag id)."""
     subject = sc.subject(code, dt.date(1970, 1, 1))
     now = utcnow()
     lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
@@ -61,8 +70,6 @@ def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, 
     bag = made.units[0].id
     sc.qc(lot_id, now - dt.timedelta(hours=3))
     sc.release(lot_id)
-    with sc.db.session() as s:
-        formulation.record_thaw(s, sc.cast.who("pharmacist"), bag, now - thawed_ago)
     return subject, bag
 
 

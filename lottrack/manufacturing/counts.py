@@ -24,7 +24,7 @@ from lottrack.kernel import calc
 from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim, format_number
-from lottrack.manufacturing import lots
+from lottrack.manufacturing import lots, thaws
 from lottrack.manufacturing.lots import lot_site, lot_spec, passage_row
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import audit
@@ -215,10 +215,16 @@ def _require_target(target: str) -> None:
 
 
 def _subject_of_count(
-    session: Session, lot: Lot, target: str, passage_id: int | None, unit_id: int | None
+    session: Session,
+    who: CurrentUser,
+    lot: Lot,
+    target: str,
+    passage_id: int | None,
+    unit_id: int | None,
 ) -> tuple[dt.datetime | None, str]:
     """Check what was counted belongs to the lot; return the earliest count time and what
-    it is after."""
+    it is after. A blinded person counts only a thaw the lab recorded: the pharmacy's is
+    answered as no thaw (:mod:`lottrack.manufacturing.thaws`)."""
     _require_target(target)
     if target == PASSAGE_HARVEST:
         if passage_id is None or unit_id is not None:
@@ -248,11 +254,14 @@ def _subject_of_count(
         raise ValidationError(
             f"Bag: a post-thaw count names a bag of lot {lot.lot_number}.", field="Bag"
         )
-    if unit.thawed_at is None:
+    name = unit.kit_code if who.unblinded else unit.division
+    if unit.thawed_at is None or (
+        not who.unblinded and unit.id in thaws.pharmacy_thaws(session, [unit])
+    ):
         raise InvalidTransition(
-            f"Cannot count bag {unit.kit_code} post-thaw: its thaw has not been recorded."
+            f"Cannot count bag {name} post-thaw: its thaw has not been recorded."
         )
-    return unit.thawed_at, f"bag {unit.kit_code} was thawed"
+    return unit.thawed_at, f"bag {name} was thawed"
 
 
 def record_count(
@@ -274,7 +283,7 @@ def record_count(
     """
     authorize(session, who, Action.RECORD_MANUFACTURING)
     lot = lots.get_lot(session, lot_id, for_update=True)
-    not_before, what = _subject_of_count(session, lot, target, passage_id, unit_id)
+    not_before, what = _subject_of_count(session, who, lot, target, passage_id, unit_id)
     if method not in METHODS:
         raise ValidationError(
             f'Method: "{str(method)[:40]}" is not a counting method; '

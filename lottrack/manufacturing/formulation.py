@@ -28,7 +28,7 @@ from lottrack.kernel import calc
 from lottrack.kernel.errors import InvalidTransition, NotFound, PermissionDenied, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim
-from lottrack.manufacturing import lots, plausibility
+from lottrack.manufacturing import lots, plausibility, thaws
 from lottrack.manufacturing.bag_codes import (
     KitCodeGenerator,
     checked_kit_code,
@@ -94,7 +94,15 @@ def bag_name(unit: ProductUnit, who: CurrentUser) -> str:
     return unit.kit_code if who.unblinded else f"bag {unit.division}"
 
 
-def _info(session: Session, unit: ProductUnit, who: CurrentUser | None = None) -> UnitInfo:
+def _info(
+    session: Session,
+    unit: ProductUnit,
+    who: CurrentUser | None = None,
+    *,
+    hide_thaw: bool = False,
+) -> UnitInfo:
+    """What ``who`` sees of ``unit``; ``hide_thaw``: its thaw is the pharmacy's, which a
+    blinded reader does not see (:mod:`lottrack.manufacturing.thaws`)."""
     assert unit.id is not None
     blinded = who is not None and not who.unblinded
     return UnitInfo(
@@ -116,7 +124,7 @@ def _info(session: Session, unit: ProductUnit, who: CurrentUser | None = None) -
         unit.expires_at,
         unit.storage,
         unit.cryopreserved,
-        unit.thawed_at,
+        None if blinded and hide_thaw else unit.thawed_at,
         MASKED if blinded and unit.status in BLINDED_STATUSES else unit.status,
     )
 
@@ -339,6 +347,9 @@ def record_thaw(session: Session, who: CurrentUser, unit_id: int, thawed_at: dt.
     _authorize_any(session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE)
     unit, dispensed_at = _reachable_unit(session, who, unit_id)
     name = _describe(session, unit, who, dispensed_at is not None)
+    if not who.unblinded and unit.lot_id is not None:
+        # Before any word that depends on what the pharmacy did with the bag.
+        thaws.require_lab_may_thaw(session, lots.get_lot(session, unit.lot_id), name)
     if not unit.cryopreserved:
         raise InvalidTransition(f"Cannot thaw {name}: it is a fresh product.")
     if unit.thawed_at is not None:
@@ -455,7 +466,8 @@ def record_custody(
 
 def bags_of_lot(session: Session, who: CurrentUser, lot_id: int) -> list[UnitInfo]:
     """The MSC bags of a lot, by division. Blinded readers (the lab, QA) see each bag by its
-    division and its status masked (:func:`bag_name`, :data:`BLINDED_STATUSES`)."""
+    division and its status masked (:func:`bag_name`, :data:`BLINDED_STATUSES`), and its
+    thaw only when the lab recorded it (:mod:`lottrack.manufacturing.thaws`)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
     units = session.exec(
@@ -463,4 +475,5 @@ def bags_of_lot(session: Session, who: CurrentUser, lot_id: int) -> list[UnitInf
         .where(ProductUnit.lot_id == lot_id)
         .order_by(col(ProductUnit.division), col(ProductUnit.id))
     ).all()
-    return [_info(session, u, who) for u in units]
+    hidden = set() if who.unblinded else thaws.pharmacy_thaws(session, units)
+    return [_info(session, u, who, hide_thaw=u.id in hidden) for u in units]

@@ -91,8 +91,8 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     ).all()
     passage_ids = [p.id for p in passages]
     reagents = _rows_of(session, PassageReagent, PassageReagent.passage_id, passage_ids)
-    # Post-thaw counts are made at the pharmacy after release; like the thaw time they
-    # are not part of what QA released.
+    # Post-thaw counts (of a bag thawed for a post-thaw test, or to be infused), like the
+    # thaw time, are not part of what QA released.
     counts = session.exec(
         select(CellCount)
         .where(CellCount.lot_id == lot.id, CellCount.target != "post-thaw")

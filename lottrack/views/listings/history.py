@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.isbt128 import parse_din
-from lottrack.manufacturing import lots
+from lottrack.manufacturing import lots, thaws
 from lottrack.manufacturing.formulation import bag_name
 from lottrack.records.permissions import (
     MASKED,
@@ -87,7 +87,9 @@ def _names(session: Session, ids: set[int]) -> dict[int, str]:
 
 
 def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow]:
-    """Every count of the lot in the order counted, replicates included."""
+    """Every count of the lot in the order counted, replicates included; blinded readers do
+    not see the counts made after a thaw the pharmacy recorded (:mod:`lottrack.
+    manufacturing.thaws`)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
     counts = session.exec(
@@ -95,6 +97,14 @@ def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow
         .where(CellCount.lot_id == lot_id)
         .order_by(col(CellCount.counted_at), col(CellCount.id))
     ).all()
+    if not who.unblinded and any(c.unit_id is not None for c in counts):
+        bags = session.exec(
+            select(ProductUnit).where(
+                col(ProductUnit.id).in_({c.unit_id for c in counts if c.unit_id is not None})
+            )
+        ).all()
+        hidden = thaws.pharmacy_thaws(session, bags)
+        counts = [c for c in counts if c.unit_id not in hidden]
     ids = [c.id for c in counts]
     reps: dict[int, list[ReplicateRow]] = {}
     for r in (
