@@ -15,6 +15,21 @@ def show(text: str, limit: int = 40) -> str:
     )
 
 
+def check_page(limit: object, offset: object, *, most: int, noun: str) -> None:
+    """Refuse a page that is not ``1``–``most`` ``noun`` from ``0`` or more (whole numbers)."""
+    if (
+        not isinstance(limit, int)
+        or not isinstance(offset, int)
+        or not 1 <= limit <= most
+        or offset < 0
+    ):
+        raise ValidationError(
+            f"Page: {show(str(limit), 20)} {noun} from {show(str(offset), 20)} is not a "
+            f"page; expected 1 to {most} {noun} from 0 or more.",
+            field="Page",
+        )
+
+
 def clean_text(value: str, field: str, *, max_length: int, required: bool = True) -> str:
     """One line of free text with runs of spaces collapsed; refused when empty (if
     ``required``), too long or holding control or invisible characters."""

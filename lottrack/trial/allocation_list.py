@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import ValidationError
-from lottrack.kernel.inputs import like_pattern
+from lottrack.kernel.inputs import check_page, like_pattern
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import settings
 from lottrack.storage.models import Allocation, Dispensing, Subject, Visit
@@ -165,17 +165,7 @@ def allocation_page(
 
     A fixed number of queries, whatever the page or the number of subjects."""
     authorize(session, who, Action.VIEW_ALLOCATION)
-    if (
-        not isinstance(limit, int)
-        or not isinstance(offset, int)
-        or not 1 <= limit <= MAX_PAGE
-        or offset < 0
-    ):
-        raise ValidationError(
-            f"Page: {str(limit)[:20]} rows from {str(offset)[:20]} is not "
-            f"a page; expected 1 to {MAX_PAGE} rows from 0 or more.",
-            field="Page",
-        )
+    check_page(limit, offset, most=MAX_PAGE, noun="rows")
     needle = "".join(str(search).split()).upper()
     if len(needle) > MAX_SEARCH:
         raise ValidationError(

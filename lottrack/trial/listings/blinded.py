@@ -17,7 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import NotFound, ValidationError
-from lottrack.kernel.inputs import like_pattern, show
+from lottrack.kernel.inputs import check_page, like_pattern, show
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import (
     Subject,
@@ -157,17 +157,7 @@ def ward_line_page(
     same for MSC and placebo patients apart from identifiers and times. A fixed number
     of statements, whatever the page or the number of patients."""
     authorize(session, who, Action.RECORD_INFUSION)
-    if (
-        not isinstance(limit, int)
-        or not isinstance(offset, int)
-        or not 1 <= limit <= MAX_PAGE
-        or offset < 0
-    ):
-        raise ValidationError(
-            f"Page: {show(str(limit), 20)} lines from {show(str(offset), 20)} is not a "
-            f"page; expected 1 to {MAX_PAGE} lines from 0 or more.",
-            field="Page",
-        )
+    check_page(limit, offset, most=MAX_PAGE, noun="lines")
     needle = _needle(search)
     matches: list[Any] = []
     if needle:
