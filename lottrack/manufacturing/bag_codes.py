@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from lottrack.facility.subjects import UNAMBIGUOUS_ALPHABET, new_random_code
 from lottrack.kernel.errors import ValidationError
+from lottrack.records.permissions import CurrentUser
 from lottrack.storage.models import ProductUnit
 
 KIT_CODE_PREFIX = "K-"
@@ -61,3 +62,9 @@ def new_division(session: Session, din: str, taken: set[str] | None = None) -> s
     if taken is not None:
         taken.add(division)
     return division
+
+
+def bag_name(unit: ProductUnit, who: CurrentUser) -> str:
+    """The kit code for the unblinded pharmacy; ``bag A0`` (its random division) for
+    blinded readers of the lab's records, who must not link a kit code to a lot."""
+    return unit.kit_code if who.unblinded else f"bag {unit.division}"

@@ -25,6 +25,7 @@ from lottrack.kernel.errors import InvalidTransition, NotFound, ValidationError
 from lottrack.kernel.inputs import clean_text
 from lottrack.kernel.units import Dim, format_number
 from lottrack.manufacturing import lots, thaws
+from lottrack.manufacturing.bag_codes import bag_name
 from lottrack.manufacturing.lots import lot_site, lot_spec, passage_row
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import audit
@@ -254,14 +255,12 @@ def _subject_of_count(
         raise ValidationError(
             f"Bag: a post-thaw count names a bag of lot {lot.lot_number}.", field="Bag"
         )
-    name = unit.kit_code if who.unblinded else unit.division
+    name = bag_name(unit, who)
     if unit.thawed_at is None or (
         not who.unblinded and unit.id in thaws.pharmacy_thaws(session, [unit])
     ):
-        raise InvalidTransition(
-            f"Cannot count bag {name} post-thaw: its thaw has not been recorded."
-        )
-    return unit.thawed_at, f"bag {name} was thawed"
+        raise InvalidTransition(f"Cannot count {name} post-thaw: its thaw has not been recorded.")
+    return unit.thawed_at, f"{name} was thawed"
 
 
 def record_count(

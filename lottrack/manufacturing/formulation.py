@@ -31,6 +31,7 @@ from lottrack.kernel.units import Dim
 from lottrack.manufacturing import lots, plausibility, thaws
 from lottrack.manufacturing.bag_codes import (
     KitCodeGenerator,
+    bag_name,
     checked_kit_code,
     new_division,
     new_kit_code,
@@ -86,12 +87,6 @@ class UnitInfo:
 BLINDED_STATUSES = frozenset({AVAILABLE, "dispensed", "infused"})
 """Statuses a blinded reader sees as :data:`~lottrack.records.permissions.MASKED`: whether and when
 a subject's MSC bag was dispensed would tell the arm of the visit it served."""
-
-
-def bag_name(unit: ProductUnit, who: CurrentUser) -> str:
-    """The kit code for the unblinded pharmacy; ``bag A0`` (its random division) for
-    blinded readers of the lab's records, who must not link a kit code to a lot."""
-    return unit.kit_code if who.unblinded else f"bag {unit.division}"
 
 
 def _info(

@@ -34,7 +34,7 @@ def pharmacy_thaws(session: Session, units: Iterable[ProductUnit]) -> set[int]:
     if not thawed:
         return set()
     rows = session.exec(
-        select(AuditEvent.entity_id, User.roles)
+        select(AuditEvent.entity_id, User)
         .join(User, col(User.id) == col(AuditEvent.user_id))
         .where(
             AuditEvent.entity == "product_unit",
@@ -43,11 +43,7 @@ def pharmacy_thaws(session: Session, units: Iterable[ProductUnit]) -> set[int]:
             col(AuditEvent.changes).like(_THAW_CHANGE, escape="!"),
         )
     ).all()
-    return {
-        thawed[entity_id]
-        for entity_id, roles in rows
-        if UNBLINDED_ROLES & frozenset(r for r in roles.split(",") if r)
-    }
+    return {thawed[entity_id] for entity_id, user in rows if user.role_set & UNBLINDED_ROLES}
 
 
 def require_lab_may_thaw(session: Session, lot: Lot, name: str) -> None:

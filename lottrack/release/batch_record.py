@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
+from lottrack.manufacturing.counts import POST_THAW
 from lottrack.storage.audit import row_content
 from lottrack.storage.models import (
     CellCount,
@@ -36,24 +37,29 @@ LIFECYCLE_FIELDS = {"lot": LOT_LIFECYCLE, "product_unit": BAG_LIFECYCLE}
 """The lifecycle fields by the table name the audit trail gives a record."""
 
 
-def record_rows(lot_id: Any) -> dict[str, tuple[Any, list[Any]]]:
-    """Where the rows of a lot's batch record are, voided ones and post-thaw counts
-    included: for each table (by the name the audit trail gives it), the id column and the
-    conditions that select the lot's rows; ``lot_id`` a value or a bind parameter.
+def record_rows(lot_id: Any, *, post_thaw: bool = True) -> dict[str, tuple[Any, list[Any]]]:
+    """Where the rows of a lot's batch record are, voided ones included, and post-thaw
+    counts unless ``post_thaw`` is False: for each table (by the name the audit trail gives
+    it), the id column and the conditions that select the lot's rows; ``lot_id`` a value
+    or a bind parameter.
 
-    A lot's audit trail and the release certificate's changes after first entry read the
-    events of these rows. :func:`lot_content`, what a release signature covers, reads the
-    rows themselves but leaves out post-thaw counts (made after release) and adds the
-    lot's investigations and deviations.
+    A lot's audit trail reads the events of these rows; the release certificate's changes
+    after first entry those of the rows the release covers (``post_thaw=False``).
+    :func:`lot_content`, what a release signature covers, reads the rows themselves but
+    leaves out post-thaw counts (made after a thaw) and adds the lot's investigations and
+    deviations.
     """
     passages = sa_select(col(Passage.id)).where(col(Passage.lot_id) == lot_id)
-    counts = sa_select(col(CellCount.id)).where(col(CellCount.lot_id) == lot_id)
+    of_lot = [col(CellCount.lot_id) == lot_id]
+    if not post_thaw:
+        of_lot.append(col(CellCount.target) != POST_THAW)
+    counts = sa_select(col(CellCount.id)).where(*of_lot)
     return {
         "lot": (Lot.id, [col(Lot.id) == lot_id]),
         "harvest": (Lot.harvest_id, [col(Lot.id) == lot_id]),
         "passage": (Passage.id, [col(Passage.lot_id) == lot_id]),
         "passage_reagent": (PassageReagent.id, [col(PassageReagent.passage_id).in_(passages)]),
-        "cell_count": (CellCount.id, [col(CellCount.lot_id) == lot_id]),
+        "cell_count": (CellCount.id, of_lot),
         "count_replicate": (CountReplicate.id, [col(CountReplicate.count_id).in_(counts)]),
         "qc_result": (QCResult.id, [col(QCResult.lot_id) == lot_id]),
         "product_unit": (ProductUnit.id, [col(ProductUnit.lot_id) == lot_id]),
@@ -95,7 +101,7 @@ def lot_content(session: Session, lot: Lot) -> dict[str, Any]:
     # thaw time, are not part of what QA released.
     counts = session.exec(
         select(CellCount)
-        .where(CellCount.lot_id == lot.id, CellCount.target != "post-thaw")
+        .where(CellCount.lot_id == lot.id, CellCount.target != POST_THAW)
         .order_by(col(CellCount.id))
     ).all()
     count_ids = [c.id for c in counts]

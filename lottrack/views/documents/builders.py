@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 from lottrack.kernel import calc
 from lottrack.kernel.errors import InvalidTransition, LotTrackError, NotFound
 from lottrack.manufacturing import deviations, investigations, lots, qc
-from lottrack.manufacturing.counts import POST_THAW
-from lottrack.manufacturing.formulation import BLINDED_STATUSES, bag_name
+from lottrack.manufacturing.bag_codes import bag_name
+from lottrack.manufacturing.formulation import BLINDED_STATUSES
 from lottrack.records import signatures
 from lottrack.records.permissions import MASKED, Action, CurrentUser, authorize
 from lottrack.release import batch_record, disposition
@@ -30,8 +30,6 @@ from lottrack.storage import settings
 from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import (
     AuditEvent,
-    CellCount,
-    CountReplicate,
     Harvest,
     Lot,
     Passage,
@@ -173,22 +171,16 @@ def _passages(session: Session, lot_id: int) -> tuple[list[PassageLine], list[Gr
 
 def _record_ids(session: Session, lot: Lot) -> dict[str, list[int]]:
     """Ids of every row of the lot's batch record that its release covers, voided ones
-    included: not its post-thaw counts, made after release (as in
+    included: not its post-thaw counts (as in
     :func:`lottrack.release.batch_record.lot_content`)."""
 
     def ids(column: Any, where: list[Any]) -> list[int]:
         return [i for i in session.exec(select(column).where(*where)).all() if i is not None]
 
-    record = {
+    return {
         entity: ids(column, where)
-        for entity, (column, where) in batch_record.record_rows(lot.id).items()
+        for entity, (column, where) in batch_record.record_rows(lot.id, post_thaw=False).items()
     }
-    after_thaw = set(ids(CellCount.id, [CellCount.lot_id == lot.id, CellCount.target == POST_THAW]))
-    if after_thaw:
-        replicates = set(ids(CountReplicate.id, [col(CountReplicate.count_id).in_(after_thaw)]))
-        record["cell_count"] = [i for i in record["cell_count"] if i not in after_thaw]
-        record["count_replicate"] = [i for i in record["count_replicate"] if i not in replicates]
-    return record
 
 
 def _shown(value: Any) -> str:

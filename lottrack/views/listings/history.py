@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from lottrack.kernel.isbt128 import parse_din
 from lottrack.manufacturing import lots, thaws
-from lottrack.manufacturing.formulation import bag_name
+from lottrack.manufacturing.bag_codes import bag_name
 from lottrack.records.permissions import (
     MASKED,
     Action,
