@@ -234,6 +234,20 @@ async def repeated(
     return times[1:]
 
 
+def paged(app: App[Any], screen: type) -> Callable[[], bool]:
+    """Ready once a paged list (``screen``, a ``PagedListScreen``) shows a page of rows."""
+
+    def ready() -> bool:
+        shown = app.screen
+        return (
+            isinstance(shown, screen)
+            and shown.page is not None
+            and shown.query_one(f"#{shown.TABLE_ID}", DataTable).row_count > 0
+        )
+
+    return ready
+
+
 def _escape(pilot: Pilot[Any], leaving: type) -> Callable[[], Awaitable[None]]:
     async def back() -> None:
         await pilot.press("escape")
@@ -288,11 +302,7 @@ async def lottrack_screens(
             pilot,
             repeat,
             lambda: press(pilot, "l"),
-            lambda: (
-                isinstance(app.screen, LotsScreen)
-                and app.screen.page is not None
-                and app.screen.query_one("#lots-table", DataTable).row_count > 0
-            ),
+            paged(app, LotsScreen),
             _escape(pilot, LotsScreen),
         )
 
@@ -344,11 +354,7 @@ async def lottrack_screens(
             pilot,
             repeat,
             lambda: press(pilot, "slash"),
-            lambda: (
-                isinstance(app.screen, FindPatientScreen)
-                and app.screen.page is not None
-                and app.screen.query_one("#ward-table", DataTable).row_count > 0
-            ),
+            paged(app, FindPatientScreen),
             _escape(pilot, FindPatientScreen),
         )
 

@@ -56,8 +56,6 @@ class PatientsPane(TablePane):
         self.visit_ids: list[int | None] = []
         self.subjects: list[tuple[int, str] | None] = []
         """Subject id and code of each row (None on the 'more patients' line)."""
-        self.more_row: int | None = None
-        """The row of the 'more patients' line, when there is one."""
 
     @classmethod
     @override
@@ -90,8 +88,6 @@ class PatientsPane(TablePane):
             (subject, str(row[1])) if isinstance(subject, int) else None
             for (_, subject), row in zip(keys, data, strict=True)
         ]
-        last = len(data) - 1
-        self.more_row = last if data and keys[last] == (None, None) else None
         super().show([row[1:] for row in data])
 
     def action_weight(self) -> None:
@@ -112,7 +108,7 @@ class PatientsPane(TablePane):
         event.stop()
         if not 0 <= event.cursor_row < len(self.visit_ids):
             return
-        if event.cursor_row == self.more_row:
+        if self.subjects[event.cursor_row] is None:  # the 'more patients' line
             app_of(self).open_destination("patients")
             return
         visit_id = self.visit_ids[event.cursor_row]
