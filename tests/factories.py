@@ -51,6 +51,17 @@ def thawed_bag(sc: Scenario, code: str, thawed_ago: dt.timedelta) -> tuple[int, 
 def frozen_bag(sc: Scenario, code: str) -> tuple[int, int]:
     """A new subject ``code`` whose lot is released in one cryopreserved bag (formulated
     4 h ago), not thawed; (subject id, bag id)."""
+    subject, lot_id, (bag,) = frozen_lot(sc, code)
+    sc.qc(lot_id, utcnow() - dt.timedelta(hours=3))
+    sc.release(lot_id)
+    return subject, bag
+
+
+def frozen_lot(
+    sc: Scenario, code: str, *, bags: int = 1, volume: str = "50 mL"
+) -> tuple[int, int, tuple[int, ...]]:
+    """A new subject ``code`` whose lot was formulated 4 h ago into ``bags`` cryopreserved
+    bags of ``volume``, before its QC results; (subject id, lot id, bag ids)."""
     subject = sc.subject(code, dt.date(1970, 1, 1))
     now = utcnow()
     lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
@@ -62,15 +73,13 @@ def frozen_bag(sc: Scenario, code: str) -> tuple[int, int]:
             s,
             sc.cast.who("technician"),
             lot_id=lot_id,
-            volume_text="50 mL",
+            volume_text=volume,
             storage="vapour-phase LN2",
             cryopreserve=True,
             formulated_at=now - dt.timedelta(hours=4),
+            bags=bags,
         )
-    bag = made.units[0].id
-    sc.qc(lot_id, now - dt.timedelta(hours=3))
-    sc.release(lot_id)
-    return subject, bag
+    return subject, lot_id, tuple(u.id for u in made.units)
 
 
 def statements_sent(db: Database, read: Callable[[Session], object]) -> int:

@@ -23,7 +23,10 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, ProductUnit, utcnow
 from lottrack.trial import allocation
 from lottrack.views import listings
-from tests.factories import frozen_bag, make_scenario
+from tests.factories import frozen_bag, frozen_lot, make_scenario
+
+REPLICATES = [HemocytometerReplicate(90, 10, 4, 10), HemocytometerReplicate(92, 9, 4, 10)]
+"""A post-thaw hemocytometer count (live, dead, squares, dilution)."""
 
 
 @pytest.fixture
@@ -148,10 +151,7 @@ def test_a_count_after_the_pharmacy_thaw_is_refused_as_no_thaw(sc: Scenario) -> 
                 unit_id=bag,
                 method=counts.HEMOCYTOMETER,
                 counted_at=utcnow(),
-                replicates=[
-                    HemocytometerReplicate(90, 10, 4, 10),
-                    HemocytometerReplicate(92, 9, 4, 10),
-                ],
+                replicates=REPLICATES,
             )
         assert refused.value.message.endswith("post-thaw: its thaw has not been recorded.")
         assert "K-" not in refused.value.message  # a bag by its division, never its kit code
@@ -168,25 +168,9 @@ def test_the_lab_thaws_and_counts_before_release_and_the_release_covers_no_such_
     one afterwards is not a "value changed after first entry" on the release certificate."""
     from lottrack.views.documents.builders import build_release_data
 
-    subject = sc.subject("TLS-703", dt.date(1970, 1, 1))
+    _, lot_id, (kept, tested) = frozen_lot(sc, "TLS-703", bags=2, volume="25 mL")
     now = utcnow()
-    lot_id = sc.harvest_and_lot(subject, now - dt.timedelta(days=14))
-    sc.passages(lot_id, now - dt.timedelta(days=13))
-    sc.weight(subject, "70 kg", now - dt.timedelta(days=1))
-    sc.final_count(lot_id, now - dt.timedelta(hours=5))
     tech = sc.cast.who("technician")
-    with sc.db.session() as s:
-        made = formulation.formulate(
-            s,
-            tech,
-            lot_id=lot_id,
-            volume_text="25 mL",
-            storage="vapour-phase LN2",
-            cryopreserve=True,
-            formulated_at=now - dt.timedelta(hours=4),
-            bags=2,
-        )
-    kept, tested = (u.id for u in made.units)
     with sc.db.session() as s:
         formulation.record_thaw(s, tech, tested, now - dt.timedelta(hours=3))
     with sc.db.session() as s:
@@ -198,10 +182,7 @@ def test_the_lab_thaws_and_counts_before_release_and_the_release_covers_no_such_
             unit_id=tested,
             method=counts.HEMOCYTOMETER,
             counted_at=now - dt.timedelta(hours=2, minutes=50),
-            replicates=[
-                HemocytometerReplicate(90, 10, 4, 10),
-                HemocytometerReplicate(92, 9, 4, 10),
-            ],
+            replicates=REPLICATES,
         )
     sc.qc(lot_id, now - dt.timedelta(hours=2))
     sc.release(lot_id)
