@@ -22,11 +22,13 @@ from tui.commands import PaletteCommand, RoleCommands
 from tui.common.collector import RestingCollector
 from tui.common.login import LoginScreen
 from tui.common.screen import AppScreen
-from tui.context import AppContext, Clock, local_clock
+from tui.context import IDLE_SETTING, AppContext, Clock, SessionStart, local_clock
 from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
 if TYPE_CHECKING:  # loaded behind the login screen (tui/opening.py): start-up stays light
+    from sqlmodel import Session
+
     from lottrack.facility.sites import ClockSite
     from lottrack.records.permissions import CurrentUser
     from lottrack.storage.db import Database
@@ -34,7 +36,6 @@ if TYPE_CHECKING:  # loaded behind the login screen (tui/opening.py): start-up s
 
 logger = logging.getLogger(__name__)
 
-IDLE_SETTING = "idle_logout_minutes"
 IDLE_CHECK_SECONDS = 15
 """How often the idle check runs (the logout comes at most this late)."""
 COLLECT_CHECK_SECONDS = 1.0
@@ -134,17 +135,31 @@ class LotTrackApp(App[None]):
 
     # ------------------------------------------------------------------ the session
 
-    def start_session(self, user: CurrentUser) -> None:
-        """Remember who logged in and show their home."""
+    def session_start(self, db: Database, session: Session, user: CurrentUser) -> SessionStart:
+        """Runs in the worker that logged ``user`` in, with its ``session``: their site's
+        clock, the idle limit, and the lists of their home (:func:`tui.home.first_lists`)."""
+        from lottrack.facility import sites
+        from lottrack.storage import settings
+        from tui.home import first_lists
+
+        return SessionStart(
+            user,
+            sites.clock_site(session, user.id),
+            settings.get_float(session, IDLE_SETTING),
+            first_lists(db, user),
+        )
+
+    def start_session(self, start: SessionStart) -> None:
+        """Remember who logged in and show their home (in their site's time)."""
         from lottrack.storage import settings
         from tui.home import HomeScreen
 
-        self.ctx.user = user
+        self.ctx.user = start.user
         self.idle_logout_minutes = float(settings.DEFAULTS[IDLE_SETTING])
+        self._set_idle_limit(start.idle_minutes)
         self.note_activity()
-        self._replace_stack(HomeScreen())
-        self.read_site_clock()
-        self._read_idle_limit(self.ctx.db)
+        self.ctx.show_site(start.site)
+        self._replace_stack(HomeScreen(start.home))
 
     def show_login(self, notice: str = "", *, idle_minutes: float | None = None) -> None:
         """Forget the person (their logout audited; ``idle_minutes`` when the terminal
@@ -223,14 +238,6 @@ class LotTrackApp(App[None]):
             idle_minutes=minutes,
         )
         return True
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="idle-limit")
-    def _read_idle_limit(self, db: Database) -> None:
-        from lottrack.storage import settings
-
-        with db.reader() as session:
-            minutes = settings.get_float(session, IDLE_SETTING)
-        self.call_from_thread(self._set_idle_limit, minutes)
 
     def _set_idle_limit(self, minutes: float) -> None:
         # A limit that is not positive would log out at once or never: keep the default.

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from textual.dom import DOMNode
@@ -13,10 +13,33 @@ from textual.dom import DOMNode
 from lottrack.kernel.locations import database_label
 
 if TYPE_CHECKING:  # the database layer loads behind the login screen (tui/opening.py)
+    from sqlmodel import Session
+
     from lottrack.facility.sites import ClockSite
     from lottrack.records.permissions import Action, CurrentUser
     from lottrack.storage.db import Database
     from tui.opening import DatabaseState
+
+IDLE_SETTING = "idle_logout_minutes"
+"""The setting that says after how many idle minutes a terminal logs its person out."""
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    """Who logged in and what their session starts with, read by the worker that checked
+    the password, right after it (:meth:`HasContext.session_start`), so that the home
+    appears with its lists: #18, read once it was drawn, by three workers of their own,
+    the home's lists came 60 ms later, after a frame that only said they were loading."""
+
+    user: CurrentUser
+    site: ClockSite | None
+    """The site whose zone the clock shows for this person."""
+    idle_minutes: float
+    """The idle logout limit (a limit that is not positive keeps the default)."""
+    home: Mapping[str, Any] = field(default_factory=dict)
+    """What each pane of their home shows, by pane (class name); a pane missing here
+    reads its list itself once shown."""
+
 
 Clock = Callable[[], dt.datetime]
 """Returns the current time, timezone-aware; the zone it carries is the zone shown."""
@@ -144,7 +167,11 @@ class HasContext(Protocol):
     def show_login(self, notice: str = "") -> None:
         """Forget the person and show the login screen."""
 
-    def start_session(self, user: CurrentUser) -> None:
+    def session_start(self, db: Database, session: Session, user: CurrentUser) -> SessionStart:
+        """Runs in the worker that logged ``user`` in, with its ``session``: what their
+        session starts with."""
+
+    def start_session(self, start: SessionStart) -> None:
         """Remember the person and show their home screen."""
 
     def read_site_clock(self) -> None:

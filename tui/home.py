@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -13,6 +17,12 @@ from tui.destinations import DESTINATIONS
 from tui.panes import RolePane, panes_for
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
+
+if TYPE_CHECKING:
+    from lottrack.records.permissions import CurrentUser
+    from lottrack.storage.db import Database
+
+logger = logging.getLogger(__name__)
 
 MAX_TAB_KEYS = 9
 
@@ -42,8 +52,11 @@ the same actions. **r** reloads the lists.
         Binding("up", "into_list", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, first: Mapping[str, Any] | None = None) -> None:
+        """``first``: what panes show at once, by pane (:func:`first_lists`); the others
+        read their lists once shown."""
         super().__init__()
+        self._first = dict(first or {})
         self._stale = False
         self._tab_count = 0
         """The tabs composed (one a pane, when there are several): the number keys' check
@@ -63,14 +76,19 @@ the same actions. **r** reloads the lists.
                     classes="pane-empty",
                 )
             elif len(panes) == 1:
-                yield panes[0](id=f"pane-{panes[0].ROLE}")
+                yield self._pane(panes[0], f"pane-{panes[0].ROLE}")
             else:
                 self._tab_count = len(panes)
                 with TabbedContent(id="home-tabs"):
                     for n, pane in enumerate(panes, start=1):
                         with TabPane(f"{n} {pane.TAB_LABEL}", id=f"tab-{n}"):
-                            yield pane(id=f"pane-{pane.ROLE}-{n}")
+                            yield self._pane(pane, f"pane-{pane.ROLE}-{n}")
         yield KeyFooter()
+
+    def _pane(self, pane: type[RolePane], pane_id: str) -> RolePane:
+        """The pane, with its list when the login read it (once: a reload reads again)."""
+        name = pane.__name__
+        return pane(id=pane_id, **({"first": self._first.pop(name)} if name in self._first else {}))
 
     def on_screen_suspend(self) -> None:
         """Another screen (Users, Audit…) opened on top: reload when it closes."""
@@ -118,3 +136,18 @@ the same actions. **r** reloads the lists.
         """The home help followed by the help of each pane shown."""
         parts = [self.HELP] + [p.HELP for p in self.query(RolePane) if p.HELP]
         return "\n\n".join(parts)
+
+
+def first_lists(db: Database, user: CurrentUser) -> dict[str, Any]:
+    """What each pane of ``user``'s home shows, by pane, read as the panes read it (one
+    read-only transaction for all): the worker that logged them in reads it, so that the
+    home appears with its lists (#18). A pane whose list could not be read here is left
+    out: it reads it itself once shown, and says there what went wrong."""
+    out: dict[str, Any] = {}
+    with db.reader() as session:
+        for pane in panes_for(user.roles):
+            try:
+                out[pane.__name__] = pane.fetch(session, user)
+            except Exception:  # noqa: BLE001 - the pane reads again and reports it
+                logger.warning("The home's %s was not read at login", pane.__name__, exc_info=True)
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual import events
@@ -11,14 +12,15 @@ from textual.widgets import DataTable, Input
 from lottrack.demo import database as demo
 from lottrack.records import accounts
 from lottrack.records.permissions import CurrentUser
-from lottrack.storage.db import Database
+from lottrack.storage.db import Database, StorageError
 from lottrack.storage.models import User
 from tests.tui.helpers import login, screen_text, settle, shown, type_text
 from tui.app import LotTrackApp
 from tui.common.change_password import ChangePasswordScreen
 from tui.common.login import LoginScreen
 from tui.home import HomeScreen
-from tui.panes import TablePane
+from tui.panes import RolePane, TablePane
+from tui.panes.qa import LotsAwaitingReviewPane
 
 pytestmark = pytest.mark.asyncio
 
@@ -84,6 +86,81 @@ async def test_each_demo_user_reaches_their_home(app: LotTrackApp) -> None:
             await pilot.press("ctrl+l")
             await settle(pilot)
             assert isinstance(app.screen, LoginScreen)
+
+
+def shown_at_mount(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool, int]]:
+    """Each home pane as it stood the moment it was mounted: its name, whether it said it
+    was loading, how many rows its table had (the first paint shows that)."""
+    seen: list[tuple[str, bool, int]] = []
+    mount = RolePane.on_mount
+
+    def on_mount(pane: RolePane) -> None:
+        mount(pane)
+        tables = pane.query(DataTable)
+        rows = tables.first().row_count if tables else 0
+        seen.append((type(pane).__name__, bool(pane.query_one(".pane-loading").display), rows))
+
+    monkeypatch.setattr(RolePane, "on_mount", on_mount)
+    return seen
+
+
+def counted(pane: type[RolePane], calls: list[str]) -> Callable[..., Any]:
+    """``pane``'s ``fetch``, noting its name in ``calls`` each time it reads."""
+    read = pane.fetch
+
+    def fetch(cls: type[RolePane], session: Any, who: Any) -> Any:
+        calls.append(cls.__name__)
+        return read(session, who)
+
+    return fetch
+
+
+async def test_the_home_appears_with_its_lists_read_at_login(
+    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker that checked the password read the home's lists too: the home is drawn
+    with them, never first as a frame saying they are loading (#18); r reads them again."""
+    seen = shown_at_mount(monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "inv")  # two panes, each on its tab
+        assert [(name, loading) for name, loading, _ in seen] == [
+            ("PatientsPane", False),
+            ("UnblindedSubjectsPane", False),
+        ]
+        assert seen[0][2] > 0, "the ward's patients were on the home when it was mounted"
+        fetched: list[str] = []
+        for pane in app.screen.query(RolePane):
+            monkeypatch.setattr(type(pane), "fetch", classmethod(counted(type(pane), fetched)))
+        await pilot.press("r")
+        await settle(pilot)
+        assert sorted(fetched) == ["PatientsPane", "UnblindedSubjectsPane"]
+
+
+async def test_a_list_not_read_at_login_is_read_by_its_pane(
+    app: LotTrackApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A home list that could not be read with the login does not stop the login: the
+    pane reads it itself once shown, as it does on a reload."""
+    seen = shown_at_mount(monkeypatch)
+    read = LotsAwaitingReviewPane.fetch
+    calls: list[int] = []
+
+    def fetch_failing_once(cls: type[LotsAwaitingReviewPane], session: Any, who: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StorageError("The database could not be read (the server went away).")
+        return read(session, who)
+
+    monkeypatch.setattr(LotsAwaitingReviewPane, "fetch", classmethod(fetch_failing_once))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "qa")
+        assert isinstance(app.screen, HomeScreen)
+        assert seen == [("LotsAwaitingReviewPane", True, 0)]
+        pane = app.screen.query_one(LotsAwaitingReviewPane)
+        assert not pane.query_one(".pane-loading").display
+        assert pane.query_one(DataTable).row_count > 0
+        assert len(calls) == 2
+        assert "Lots awaiting review" in screen_text(app)
 
 
 async def test_expired_password_must_be_changed_before_home(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.containers import Vertical
 
 from tests.tui.helpers import settle
 from tui.widgets.record_table import RecordTable
@@ -120,4 +121,51 @@ async def test_rows_added_while_the_table_is_hidden_are_wrapped_to_the_room_it_g
         await settle(pilot)
         after = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
         assert after == before
+        assert table.show_vertical_scrollbar == (rows > 10)
+
+
+class FilledAtMount(App[None]):
+    """A table filled the moment it is mounted, inside a padded box not yet laid out, as
+    a home's list read at login is (#18)."""
+
+    CSS = "#box { padding: 1 3; } StretchTable { height: 1fr; }"
+
+    def __init__(self, rows: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.at_mount: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="box"):
+            yield StretchTable(id="queue")
+
+    def on_mount(self) -> None:
+        table = self.query_one(StretchTable)
+        assert table.size.width == 0, "the table is not laid out yet"
+        table.add_column("Lot")
+        table.add_column("Due", width=10)
+        add_wrapped_rows(
+            table,
+            [
+                ((Text(f"L-{n}"), Text(f"QC result missing: sterility {n} endotoxin")), str(n))
+                for n in range(self.rows)
+            ],
+        )
+        self.at_mount = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+
+
+@pytest.mark.parametrize("rows", [3, 40])
+async def test_rows_added_before_any_ancestor_is_laid_out_are_wrapped_to_the_room_it_gets(
+    rows: int,
+) -> None:
+    """The room is read off the screen, less the padding of the boxes around the table
+    (and its scrollbar when the rows will not fit): the wrapping made at mount is the one
+    shown, so the rows are not added and painted a second time."""
+    app = FilledAtMount(rows)
+    async with app.run_test(size=(60, 14)) as pilot:
+        await settle(pilot)
+        table = app.query_one(StretchTable)
+        after = [str(table.get_row_at(n)[1]) for n in range(table.row_count)]
+        assert after == app.at_mount
+        assert "\n" not in after[0], after[0]  # fits beside the lot, in the 54 cells inside the box
         assert table.show_vertical_scrollbar == (rows > 10)

@@ -16,9 +16,9 @@ from typing_extensions import override
 
 from lottrack.kernel.errors import LotTrackError
 from lottrack.records import accounts
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from tui.common.screen import AppScreen
+from tui.context import SessionStart
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
@@ -27,7 +27,7 @@ from tui.widgets.session_header import SessionHeader
 class PasswordChanged(Message):
     """The password was changed and the person is logged in with the new one."""
 
-    user: CurrentUser
+    start: SessionStart
 
 
 @dataclass
@@ -115,15 +115,16 @@ Press **Escape** to go back to the login screen without changing anything.
                 accounts.change_password(session, username, old, new)
             with db.session() as session:
                 user = accounts.authenticate(session, username, new)
+                start = self.lottrack.session_start(db, session, user)
         except LotTrackError as exc:
             self.post_message(PasswordChangeRefused(exc.message, getattr(exc, "field", None)))
         else:
-            self.post_message(PasswordChanged(user))
+            self.post_message(PasswordChanged(start))
 
     @on(PasswordChanged)
     def _changed(self, message: PasswordChanged) -> None:
         self.app.notify("Password changed.")
-        self.lottrack.start_session(message.user)
+        self.lottrack.start_session(message.start)
 
     @on(PasswordChangeRefused)
     def _refused(self, message: PasswordChangeRefused) -> None:

@@ -22,11 +22,11 @@ from typing_extensions import override
 
 from lottrack.kernel.errors import AuthenticationFailed
 from tui.common.screen import AppScreen
+from tui.context import SessionStart
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 if TYPE_CHECKING:
-    from lottrack.records.permissions import CurrentUser
     from lottrack.storage.db import Database
 
 WAITING = "Opening the database… you are logged in as soon as it is open."
@@ -34,9 +34,9 @@ WAITING = "Opening the database… you are logged in as soon as it is open."
 
 @dataclass
 class LoginSucceeded(Message):
-    """The service accepted the credentials."""
+    """The service accepted the credentials; what the session starts with was read."""
 
-    user: CurrentUser
+    start: SessionStart
 
 
 @dataclass
@@ -180,16 +180,17 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
         try:
             with db.session() as session:
                 user = accounts.authenticate(session, username, password)
+                start = self.lottrack.session_start(db, session, user)
         except accounts.PasswordExpired as exc:
             self.post_message(PasswordChangeNeeded(username, exc.message))
         except AuthenticationFailed as exc:
             self.post_message(LoginRefused(exc.message))
         else:
-            self.post_message(LoginSucceeded(user))
+            self.post_message(LoginSucceeded(start))
 
     @on(LoginSucceeded)
     def _succeeded(self, message: LoginSucceeded) -> None:
-        self.lottrack.start_session(message.user)
+        self.lottrack.start_session(message.start)
 
     @on(LoginRefused)
     def _refused(self, message: LoginRefused) -> None:

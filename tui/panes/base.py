@@ -76,6 +76,12 @@ class RolePane(ReportsWorkerErrors, Vertical):
 
         data: Any
 
+    def __init__(self, *, first: Any = None, id: str | None = None) -> None:  # noqa: A002
+        """``first``: what :meth:`fetch` returned, read before the pane was made (at login,
+        :func:`tui.home.first_lists`): shown at once, and read again only on a reload."""
+        super().__init__(id=id)
+        self._first = first
+
     def compose(self) -> ComposeResult:
         """Heading, hint and a loading indicator; :meth:`compose_body` adds the rest."""
         yield Static(Content(self.TITLE), classes="pane-title")
@@ -94,8 +100,13 @@ class RolePane(ReportsWorkerErrors, Vertical):
         yield from ()
 
     def on_mount(self) -> None:
-        """Load as soon as the pane is on screen."""
-        self.reload()
+        """Show what was read already, else load as soon as the pane is on screen."""
+        if self._first is None:
+            self.reload()
+            return
+        first, self._first = self._first, None
+        self.query_one(".pane-loading").display = False
+        self.show(first)
 
     def reload(self) -> None:
         """Fetch the data again (the home screen's refresh key calls this)."""

@@ -12,7 +12,6 @@ from typing import Any, Self
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
@@ -139,10 +138,10 @@ class StretchTable(RecordTable[Text]):
         hundred rows added twice). A wrong guess is put right when the table is sized."""
         if self.size.width or not isinstance(self.parent, Widget):
             return self.scrollable_content_region.width
-        parent: Region = self.parent.scrollable_content_region
-        if len(self._given) + adding + 1 > parent.height:  # the rows and the heading
-            return max(0, parent.width - int(self.styles.scrollbar_size_vertical))
-        return parent.width
+        width, height = _room_inside(self)
+        if len(self._given) + adding + 1 > height:  # the rows and the heading
+            return max(0, width - int(self.styles.scrollbar_size_vertical))
+        return width
 
     def _on_resize(self, event: events.Resize) -> None:
         super()._on_resize(event)
@@ -176,6 +175,26 @@ class StretchTable(RecordTable[Text]):
         _add(self, given)
         if given:
             self.move_cursor(row=row)
+
+
+def _room_inside(widget: Widget) -> tuple[int, int]:
+    """The width and height ``widget`` will have inside its gutter, before it is laid
+    out: the content region of its nearest ancestor that was, less the gutters and
+    margins of those between (which have their styles from the moment they are mounted).
+    A table whose rows are shown as the screen mounts (a home with its lists read at
+    login) is laid out only once, with them (#18)."""
+    width = height = 0
+    node: Widget = widget
+    while True:
+        spacing = node.styles.gutter + node.styles.margin
+        width, height = width + spacing.width, height + spacing.height
+        parent = node.parent
+        if not isinstance(parent, Widget):
+            return max(0, node.app.size.width - width), max(0, node.app.size.height - height)
+        if parent.size.width:  # a screen has its size before its region
+            inside = parent.size - parent.styles.gutter.totals
+            return max(0, inside.width - width), max(0, inside.height - height)
+        node = parent
 
 
 def grow_first(table: DataTable[Text], *columns: int) -> None:
