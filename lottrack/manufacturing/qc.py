@@ -457,10 +457,17 @@ def readiness(session: Session, lot: Lot) -> ReleaseReadiness:
 
 
 def readiness_of(
-    session: Session, lots: Sequence[Lot], *, lot_ids: Select[Any] | list[int] | None = None
+    session: Session,
+    lots: Sequence[Lot],
+    *,
+    lot_ids: Select[Any] | list[int] | None = None,
+    open_records: tuple[investigations.Standing, dict[int, tuple[str, ...]]] | None = None,
 ) -> dict[int, ReleaseReadiness]:
-    """:func:`readiness` of each lot, by lot id, in two reads whatever the number of lots:
-    the tests of their specifications, and their valid results.
+    """:func:`readiness` of each lot, by lot id, in a fixed number of reads whatever the
+    number of lots: the tests of their specifications, their valid results, and how
+    investigations and deviations bear on them (``open_records``: those already read,
+    by :func:`investigations.standing` and :func:`deviations.open_by_lot`, for lots that
+    include these, by a list that shows them for more lots than it judges).
 
     For each required test of a lot's specification (in specification order), the test is
     missing when the lot has no valid result for it, and failing when its latest valid
@@ -480,8 +487,11 @@ def readiness_of(
         if item.required:
             required[item.spec_id].append((item.id, item.test_name))
     among = lot_ids if lot_ids is not None else [lot.id for lot in lots]
-    standing = investigations.standing(session, among)
-    open_records = deviations.open_by_lot(session, among)
+    standing, open_deviations = (
+        open_records
+        if open_records is not None
+        else (investigations.standing(session, among), deviations.open_by_lot(session, among))
+    )
     latest: dict[tuple[int, int], tuple[str, str, bool | None]] = {}
     for result_id, lot_id, item_id, value_text, limit_text, conforms in session.execute(
         sa_select(
@@ -516,6 +526,6 @@ def readiness_of(
             tuple(missing),
             tuple(failing),
             standing.open_by_lot.get(lot.id, ()),
-            open_records.get(lot.id, ()),
+            open_deviations.get(lot.id, ()),
         )
     return out

@@ -461,7 +461,7 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
         # QA's home lists the oldest lots of the queue: the same items, judged the same,
         # as the first of the whole queue; the count is the whole queue's.
         pages = {n: listings.review_queue(s, qa, limit=n) for n in (1, 3, len(queue) + 5)}
-        size = listings.review_queue_size(s, qa)
+        size = listings.review_queue_page(s, qa, limit=1)[1]
         created = {
             lot.id: lot.created_at for lot in s.exec(select(Lot)).all() if lot.id is not None
         }

@@ -56,9 +56,9 @@ trail, **l** lists every lot, **g** the reagent lots.
     def fetch(cls, session: Session, who: CurrentUser) -> Sequence[Row]:
         """The review queue, its oldest lots (a page); a last row ``(None, total)`` when it
         holds more."""
-        page = lot_pane.PAGE_SIZE
         rows: list[Row] = []
-        for item in listings.review_queue(session, who, limit=page):
+        queue, total = listings.review_queue_page(session, who, limit=lot_pane.PAGE_SIZE)
+        for item in queue:
             style = FLAG_STYLES.get(item.flag.split(",")[0], "yellow")
             rows.append(
                 (
@@ -70,5 +70,4 @@ trail, **l** lists every lot, **g** the reagent lots.
                     Text(item.flag, style=style),
                 )
             )
-        total = listings.review_queue_size(session, who) if len(rows) == page else len(rows)
         return first_page(rows, total)

@@ -50,7 +50,7 @@ from lottrack.views.listings.worklists import (
     next_step,
     recordable,
     review_queue,
-    review_queue_size,
+    review_queue_page,
     technician_work,
     technician_worklist,
 )
@@ -91,7 +91,7 @@ __all__ = [
     "reagent_lots",
     "recordable",
     "review_queue",
-    "review_queue_size",
+    "review_queue_page",
     "site_choices",
     "subject_choices",
     "technician_work",

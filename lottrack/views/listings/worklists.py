@@ -416,12 +416,6 @@ def _in_review_queue() -> Any:
     return or_(col(Lot.status).in_(REVIEW_STATES), col(Lot.id).in_(_with_open_records()))
 
 
-def review_queue_size(session: Session, who: CurrentUser) -> int:
-    """How many lots :func:`review_queue` holds (one count)."""
-    authorize(session, who, Action.VIEW_BATCH_RECORD)
-    return int(session.exec(select(func.count()).select_from(Lot).where(_in_review_queue())).one())
-
-
 def review_queue(
     session: Session, who: CurrentUser, *, limit: int | None = None
 ) -> list[ReviewItem]:
@@ -430,7 +424,16 @@ def review_queue(
     recount; then lots still in process with an open investigation or deviation for QA to
     close (named, nothing else judged yet). Read in a fixed number of queries whatever the
     number of lots; with a ``limit``, the first ``limit`` lots only, and what is read for
-    them does not grow with the queue (:func:`review_queue_size` counts the rest)."""
+    them does not grow with the queue (:func:`review_queue_page` says how many it holds)."""
+    return review_queue_page(session, who, limit=limit)[0]
+
+
+def review_queue_page(
+    session: Session, who: CurrentUser, *, limit: int | None = None
+) -> tuple[list[ReviewItem], int]:
+    """:func:`review_queue` (its first ``limit`` lots), and how many lots the queue holds
+    in all (with a ``limit``, counted by a statement of its own, whatever the page holds:
+    a window count on the page's statement joined every lot of the queue, slower)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     statement = (
         select(Lot, Subject.code)
@@ -441,17 +444,28 @@ def review_queue(
     if limit is not None:
         statement = statement.limit(limit)
     rows = session.exec(statement).all()
-    growing: Select[Any] | list[int] = _with_open_records()
+    total = len(rows)
+    if limit is not None:
+        total = int(
+            session.exec(select(func.count()).select_from(Lot).where(_in_review_queue())).one()
+        )
+    queued: Select[Any] | list[int] = sa_select(col(Lot.id)).where(_in_review_queue())
     lot_ids: Select[Any] | list[int] = _lot_ids(*REVIEW_STATES)
     if limit is not None:  # the page's lots by id: reads as long as the page
-        growing = [lot.id for lot, _ in rows if lot.id and lot.status not in REVIEW_STATES]
+        queued = [lot.id for lot, _ in rows if lot.id]
         lot_ids = [lot.id for lot, _ in rows if lot.id and lot.status in REVIEW_STATES]
+    # Investigations and deviations once for every lot listed: those in process are
+    # named by them, the others judged with them too.
+    standing = investigations.standing(session, queued)
+    deviating = deviations.open_by_lot(session, queued)
     ready = qc.readiness_of(
-        session, [lot for lot, _ in rows if lot.status in REVIEW_STATES], lot_ids=lot_ids
+        session,
+        [lot for lot, _ in rows if lot.status in REVIEW_STATES],
+        lot_ids=lot_ids,
+        open_records=(standing, deviating),
     )
     counts = _final_counts(session, lot_ids) if rows else {}
-    under_investigation = investigations.standing(session, growing).open_by_lot
-    deviating = deviations.open_by_lot(session, growing)
+    under_investigation = standing.open_by_lot
     out = []
     for lot, code in rows:
         assert lot.id is not None
@@ -484,4 +498,4 @@ def review_queue(
                 ready[lot.id].open_records,
             )
         )
-    return out
+    return out, total
