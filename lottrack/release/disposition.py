@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
@@ -460,10 +461,12 @@ class DispositionView:
 
 
 def history(session: Session, who: CurrentUser, lot_id: int) -> list[DispositionView]:
-    """Every decision on the lot, each signature marked valid or invalidated."""
+    """Every decision on the lot, each signature marked valid or invalidated (against
+    the batch record as it is now, read only when a decision was signed: #18, a lot
+    awaiting its first decision read its whole record a second time for nothing)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lot = lots.get_lot(session, lot_id)
-    content = lot_content(session, lot)
+    content: dict[str, Any] | None = None
     out = []
     for d in session.exec(
         select(Disposition)
@@ -473,7 +476,9 @@ def history(session: Session, who: CurrentUser, lot_id: int) -> list[Disposition
         sig = None
         if d.signature_id is not None:
             s = session.get(signatures.Signature, d.signature_id)
-            sig = signatures.view(s, content) if s is not None else None
+            if s is not None and content is None:
+                content = lot_content(session, lot)
+            sig = signatures.view(s, content) if s is not None and content is not None else None
         exc = None
         if d.decision == lots.RELEASED_EXCEPTIONAL:
             exc = ExceptionalRelease(
