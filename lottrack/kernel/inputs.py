@@ -70,8 +70,46 @@ def clean_paragraphs(value: str, field: str, *, max_length: int, required: bool 
     return text
 
 
+DASHES = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d")
+"""The hyphens and dashes a search ignores: ASCII ``-`` and those pasted from documents
+(hyphen, non-breaking hyphen, figure dash, en and em dash, horizontal bar, minus sign,
+and their small and full-width forms)."""
+
+
+def search_needle(search: object, *, max_length: int, hint: str = "") -> str:
+    """What a typed search looks for (the lists' one search rule): its text in capitals
+    without spaces or dashes (``" tls–003"`` → ``TLS003``), to be compared with columns
+    whose dashes are removed too. Refused (field ``Search``) when it is not text, holds
+    control or invisible characters, or is longer than ``max_length`` characters once its
+    spaces and dashes are gone; ``hint`` says why the limit in that refusal (``a subject
+    code is no longer``)."""
+    if not isinstance(search, str):
+        raise ValidationError(f'Search: "{show(str(search))}" is not text.', field="Search")
+    typed = " ".join(search.split())
+    if any(unicodedata.category(ch).startswith("C") for ch in typed):
+        raise ValidationError(
+            f'Search: "{show(typed)}" contains control or invisible characters.', field="Search"
+        )
+    needle = "".join(ch for ch in typed.upper() if ch != " " and ch not in DASHES)
+    if len(needle) > max_length:
+        why = f" ({hint})" if hint else ""
+        raise ValidationError(f"Search: at most {max_length} characters{why}.", field="Search")
+    return needle
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern (escape ``\\``) matching ``text`` anywhere; wildcards typed are
     searched for as typed."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{_like_escaped(text)}%"
+
+
+def like_scattered(text: str) -> str:
+    """A LIKE pattern (escape ``\\``) matching ``text``'s characters in order with anything
+    between (``T0`` → ``%T%0%``): true of every value that holds ``text`` once its dashes
+    are removed, so a cheap first test before removing them
+    (:func:`lottrack.storage.search.undashed_contains`)."""
+    return "%" + "".join(f"{_like_escaped(ch)}%" for ch in text)
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

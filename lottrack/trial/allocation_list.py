@@ -17,16 +17,18 @@ from sqlalchemy import String, bindparam, func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack.kernel.errors import ValidationError
-from lottrack.kernel.inputs import check_page, like_pattern
+from lottrack.kernel.inputs import check_page, like_pattern, like_scattered, search_needle
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import settings
 from lottrack.storage.models import Allocation, Dispensing, Subject, Visit
+from lottrack.storage.search import undashed_contains
 
 MAX_PAGE = 500
 """Most subjects :func:`allocation_page` returns at once."""
 MAX_SEARCH = 32
-"""Longest search: a subject code has at most 32 characters."""
+"""Longest search, spaces and dashes not counted: a subject code has fewer characters."""
+SEARCH_HINT = "a subject code is no longer"
+"""Why a longer search is refused (said in the refusal)."""
 GENERATE_PREVIEW = 6
 """How many of the subjects not yet allocated a page names (the generate dialog lists
 the first few)."""
@@ -158,25 +160,22 @@ def _subjects() -> Any:
 def allocation_page(
     session: Session, who: CurrentUser, *, search: str = "", offset: int = 0, limit: int = 50
 ) -> AllocationPage:
-    """Subjects whose code contains ``search`` (case and spaces ignored, ``%`` and ``_``
-    searched for literally), ``limit`` of them from ``offset`` by subject code, each with
-    their sequence, frozen flag and visits; with how many match, the trial's numbers and
-    the settings the screen offers (unblinded pharmacy only).
+    """Subjects whose code contains ``search`` (case, spaces and dashes ignored, ``%`` and
+    ``_`` searched for literally: :func:`~lottrack.kernel.inputs.search_needle`), ``limit``
+    of them from ``offset`` by subject code, each with their sequence, frozen flag and
+    visits; with how many match, the trial's numbers and the settings the screen offers
+    (unblinded pharmacy only).
 
     A fixed number of queries, whatever the page or the number of subjects."""
     authorize(session, who, Action.VIEW_ALLOCATION)
     check_page(limit, offset, most=MAX_PAGE, noun="rows")
-    needle = "".join(str(search).split()).upper()
-    if len(needle) > MAX_SEARCH:
-        raise ValidationError(
-            f"Search: at most {MAX_SEARCH} characters (a subject code is no longer).",
-            field="Search",
-        )
+    needle = search_needle(search, max_length=MAX_SEARCH, hint=SEARCH_HINT)
     matches: list[Any] = []
     if needle:
         pattern = bindparam("pattern", like_pattern(needle), type_=String())
+        scattered = bindparam("scattered", like_scattered(needle), type_=String())
         # Codes are stored in capitals (lottrack.facility.subjects checks them on the way in).
-        matches.append(col(Subject.code).like(pattern, escape="\\"))
+        matches.append(undashed_contains(col(Subject.code), pattern, scattered))
     subjects = _subject_rows(
         session,
         _subjects().where(*matches).order_by(col(Subject.code)).offset(offset).limit(limit),

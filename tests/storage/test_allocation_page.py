@@ -4,6 +4,7 @@ backends: paging, totals, search, order, the trial's numbers, refusals."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -66,12 +67,17 @@ def test_pages_follow_the_subject_code_and_count_every_match(
     assert (whole.block_size, whole.period2_week) == (4, 24)
 
 
-def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
+def test_search_ignores_case_spaces_and_dashes_and_takes_wildcards_literally(
     sc: Scenario, subjects: dict[str, int]
 ) -> None:
     found = _page(sc, search="tls-00")
     assert (_codes(found), found.total) == (["TLS-001", "TLS-002", "TLS-003"], 3)
     assert _codes(_page(sc, search=" t l s - 1 ")) == ["TLS-100"]
+    # The dash as typed, left out or pasted from a document.
+    for typed in ("tls 003", "tls003", "TLS–003", "TLS—003", "TLS−003", "TLS‐003"):
+        found = _page(sc, search=typed)
+        assert (_codes(found), found.total) == (["TLS-003"], 1), typed
+    assert _codes(_page(sc, search="C1")) == ["ABC-10"]  # across the dash
     assert _codes(_page(sc, search="10")) == ["ABC-10", "TLS-010", "TLS-100", "XY-100"]
     # A search pages like the whole list, and its total counts the matches only; the
     # trial's numbers stay those of every subject.
@@ -83,6 +89,7 @@ def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
         "_",
         "TLS%1",
         "TLS_001",
+        "TLS%001",
         "T%",
         "'",
         "''",
@@ -98,6 +105,8 @@ def test_search_ignores_case_and_spaces_and_takes_wildcards_literally(
     assert _page(sc, search="").total == 7
     assert _page(sc, search="   ").total == 7
     assert _page(sc, search=" " * 100).total == 7  # spaces do not count towards the limit
+    assert _page(sc, search=" - – ").total == 7  # nor do dashes
+    assert _page(sc, search="–".join("9" * MAX_SEARCH)).total == 0
 
 
 def test_each_subject_shows_sequence_frozen_flag_and_visits(
@@ -161,14 +170,24 @@ def test_a_page_costs_the_same_statements_whatever_its_length(
         ({"limit": 0}, "is not a page"),
         ({"limit": MAX_PAGE + 1}, "is not a page"),
         ({"offset": -1}, "is not a page"),
-        ({"search": "T" * (MAX_SEARCH + 1)}, f"at most {MAX_SEARCH} characters"),
+        (
+            {"search": "T" * (MAX_SEARCH + 1)},
+            f"Search: at most {MAX_SEARCH} characters (a subject code is no longer).",
+        ),
+        ({"search": "TLS\x00"}, 'Search: "TLS\\x00" contains control or invisible characters.'),
+        ({"search": "TLS\x1b[31m"}, 'Search: "TLS\\x1b[31m" contains control or invisible'),
+        ({"search": "\u200bTLS"}, 'Search: "\\u200bTLS" contains control or invisible'),
+        ({"search": 7}, 'Search: "7" is not text.'),
     ],
 )
 def test_a_bad_page_or_search_is_refused(
-    sc: Scenario, kwargs: dict[str, Any], message: str
+    sc: Scenario, subjects: dict[str, int], kwargs: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValidationError, match=message):
+    """The same refusal on both backends (PostgreSQL text cannot hold a NUL: a search
+    holding one is refused before it is sent), with the field it is about."""
+    with pytest.raises(ValidationError, match=re.escape(message)) as refused:
         _page(sc, **kwargs)
+    assert refused.value.field == ("Search" if "search" in kwargs else "Page")
 
 
 @pytest.mark.parametrize("role", ["clinician", "investigator", "technician", "qa"])

@@ -263,7 +263,15 @@ def _find_a_patient(
     out: dict[str, Any] = {"searched": masked(whole), "unsearched": masked(unsearched)}
     for n in range(whole.total):
         out[f"line {n + 1} alone"] = masked(page(offset=n, limit=1))
-    for name, bad in (("control", f"{typed}\x00"), ("long", typed * 10)):
+    # The same patients however the dash is typed: left out, or pasted as an en dash.
+    for name, variant in (("without its dash", ""), ("with an en dash", "–")):
+        out[f"searched {name}"] = masked(page(typed.replace("-", variant)))
+    for name, bad in (
+        ("control", f"{typed}\x00"),
+        ("escape", f"{typed}\x1b[31m"),
+        ("invisible", f"\u200b{typed}"),
+        ("long", typed * 10),
+    ):
         out[f"refused ({name})"] = _message(functools.partial(page, bad)).replace(typed, "<typed>")
     return out
 
@@ -298,7 +306,10 @@ def test_swapping_two_patients_arms_changes_nothing_find_a_patient_shows(sc: Sce
     ]
     assert msc_first["unsearched"]["rows"] == rows
     assert (msc_first["searched"]["total"], msc_first["searched"]["patients"]) == (4, 2)
+    assert msc_first["searched without its dash"] == msc_first["searched"]
+    assert msc_first["searched with an en dash"] == msc_first["searched"]
     assert msc_first["refused (control)"].startswith("ValidationError: Search: ")
+    assert msc_first["refused (invisible)"].endswith("contains control or invisible characters.")
 
 
 # ------------------------------------------------------------------------ refusals

@@ -19,6 +19,7 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.views import listings
 from lottrack.views.listings import worklists
+from lottrack.views.listings.pages import MAX_SEARCH
 from tests.factories import make_scenario, statements_sent
 
 
@@ -86,6 +87,54 @@ def test_lot_page_searches_filters_sorts_and_pages(sc: Scenario, three_lots: lis
         _page(sc, limit=0)
     with pytest.raises(PermissionDenied, match="view batch records"):
         listings.lot_page(sc.db, sc.cast.who("clinician"))
+
+
+def test_lot_search_ignores_dashes_as_it_ignores_spaces(
+    sc: Scenario, three_lots: list[int]
+) -> None:
+    """A subject code, a lot number or a DIN is found with its dash typed, left out or
+    pasted from a document; wildcards are still only text."""
+    newest = _page(sc, search="TLS-003").rows[0]
+    assert newest.id == three_lots[2]
+    lot_number = newest.lot_number  # L- and the DIN
+    for typed in (
+        "tls 003",
+        "tls003",
+        "TLS–003",
+        "TLS—003",
+        "TLS−003",
+        "TLS‐003",
+        lot_number.replace("-", ""),
+        lot_number.replace("-", "–").lower(),
+        f"{newest.din[:5]}-{newest.din[5:7]}-{newest.din[7:]}",  # a DIN has no dashes
+    ):
+        assert [r.id for r in _page(sc, search=typed).rows] == [three_lots[2]], typed
+    assert {r.id for r in _page(sc, search="L-").rows} == set(three_lots)
+    assert _page(sc, search=" - – ").total == 3  # nothing but dashes: every lot
+    for typed in ("TLS_003", "TLS%003", "L%", "T_S"):
+        assert _page(sc, search=typed).total == 0, typed
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("TLS\x00", 'Search: "TLS\\x00" contains control or invisible characters.'),
+        ("\x00", 'Search: "\\x00" contains control or invisible characters.'),
+        ("TLS\x1b[31m", 'Search: "TLS\\x1b[31m" contains control or invisible characters.'),
+        ("\u200bTLS", 'Search: "\\u200bTLS" contains control or invisible characters.'),
+        (7, 'Search: "7" is not text.'),
+        ("T" * (MAX_SEARCH + 1), f"Search: at most {MAX_SEARCH} characters."),
+    ],
+)
+def test_a_bad_lot_search_is_refused_alike_on_both_backends(
+    sc: Scenario, three_lots: list[int], typed: object, message: str
+) -> None:
+    """A search the list cannot look for is refused in words, naming the search — on
+    PostgreSQL too, whose text cannot hold a NUL (it is never sent)."""
+    with pytest.raises(ValidationError) as refused:
+        _page(sc, search=typed)
+    assert (refused.value.message, refused.value.field) == (message, "Search")
+    assert _page(sc).total == 3
 
 
 def test_the_lot_list_rereads_the_account_and_returns_what_the_orm_would(

@@ -515,6 +515,15 @@ async def test_search_filters_by_subject_code_as_you_type(
         await settle(pilot)
         assert "Search: at most 32 characters" in shown(app, "#alloc-page")
         assert screen.query_one("#alloc-page").has_class("error")
+        # A control character pasted (PostgreSQL text cannot even hold a NUL): refused.
+        await pilot.press("slash")
+        await type_text(pilot, "TLS\x00")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert shown(app, "#alloc-page") == (
+            'Search: "TLS\\x00" contains control or invisible characters.'
+        )
+        assert screen.query_one("#alloc-page").has_class("error")
         # Cleared, the whole list is back from its first page.
         await pilot.press("slash", "backspace", "enter")
         await settle(pilot)

@@ -131,8 +131,10 @@ async def test_the_home_lists_50_patients_and_finds_every_other_one(
         await settle(pilot)
         # A patient with visits: a line for each; Enter opens the highlighted visit.
         assert app.screen is screen
-        await search(pilot, " TLS 008 ")  # spaces and case do not matter ...
-        assert lines_shown(app) == []  # ... but the dash does
+        await search(pilot, " TLS 008 ")  # spaces, dashes and case do not matter
+        assert lines_shown(app) == [("TLS-008", "1"), ("TLS-008", "2")]
+        await search(pilot, "tls–008")  # an en dash, pasted
+        assert lines_shown(app) == [("TLS-008", "1"), ("TLS-008", "2")]
         await search(pilot, "tls-008")
         assert lines_shown(app) == [("TLS-008", "1"), ("TLS-008", "2")]
         assert shown(app, "#ward-page") == (
@@ -203,6 +205,11 @@ async def test_pages_cover_every_line_once_and_say_so_truthfully(
         await search(pilot, "T" * 40)
         assert shown(app, "#ward-page") == (
             "Search: at most 32 characters (a subject code is no longer)."
+        )
+        assert screen.query_one("#ward-page").has_class("error")
+        await search(pilot, "tls\x00")  # a control character pasted: refused alike
+        assert shown(app, "#ward-page") == (
+            'Search: "tls\\x00" contains control or invisible characters.'
         )
         assert screen.query_one("#ward-page").has_class("error")
         await search(pilot, "zz")

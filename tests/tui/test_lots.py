@@ -225,6 +225,51 @@ async def test_enter_opens_the_batch_record(tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_search_with_a_control_character_is_refused_in_words(tmp_path: Path) -> None:
+    """Typed or pasted (a scanner's stray control code, a zero-width space from a
+    document), a control or invisible character is refused under the list, which stays;
+    a subject code without its dash is found."""
+    db, ids = private_copy(tmp_path)
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        await pilot.press("l")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LotsScreen)
+        table = screen.query_one("#lots-table", DataTable)
+        every = [str(table.get_row_at(n)[0]) for n in range(table.row_count)]
+        line = screen.query_one("#lots-page")
+        await pilot.press("down")  # from the search box to the list
+        for typed, quoted in (
+            ("tls-104\x00", "tls-104\\x00"),
+            ("\x1b[2J", "\\x1b[2J"),
+            ("tls\u200b104", "tls\\u200b104"),
+        ):
+            await pilot.press("slash")  # the search box, its text selected
+            await type_text(pilot, typed)
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is screen
+            assert shown(app, "#lots-page") == (
+                f'Search: "{quoted}" contains control or invisible characters.'
+            )
+            assert line.has_class("error")
+            assert [str(table.get_row_at(n)[0]) for n in range(table.row_count)] == every
+        await pilot.press("slash")
+        await type_text(pilot, "tls104")
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 1, "the one lot of TLS-104")
+        assert str(table.get_row_at(0)[1]) == "TLS-104"
+        assert not line.has_class("error")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LotDetailScreen)
+        assert app.screen.lot_id == ids["TLS-104"]
+    db.dispose()
+
+
+@pytest.mark.asyncio
 async def test_a_tab_of_the_batch_record_is_built_when_shown_and_has_the_keys(
     tmp_path: Path,
 ) -> None:

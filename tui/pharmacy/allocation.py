@@ -104,7 +104,8 @@ no longer change) and the planned date and state of their **period 1** and **per
 visits. Only unblinded pharmacists see this screen.
 
 * **/** moves to the search box: type part of a subject code and the table follows as
-  you type; **Enter** or **↓** goes back to the table.
+  you type (case, spaces and dashes do not matter); **Enter** or **↓** goes back to the
+  table.
 * **PgDn / PgUp** show the next / previous page (the line under the table says which
   subjects are shown, of how many).
 * **i** moves to the import line: type the path of the trial statistician's CSV file

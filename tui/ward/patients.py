@@ -79,8 +79,8 @@ planned date and the step it is at, and one line for a patient without a visit. 
 treatment arm is never shown.
 
 * Type part of a **subject code** or the patient's **initials** in the search box: the
-  list follows as you type (case and spaces do not matter). **↓** or **Enter** moves to
-  the list; **/** goes back to the search.
+  list follows as you type (case, spaces and dashes do not matter). **↓** or **Enter**
+  moves to the list; **/** goes back to the search.
 * **PgDn / PgUp** show the next / previous page; the line under the list says which
   lines are shown, of how many, and for how many patients.
 * **Enter** on a visit opens it: weight, bedside identity check, infusion start and

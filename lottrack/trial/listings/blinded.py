@@ -8,7 +8,6 @@ patients (:func:`ward_patients`) and every patient, searched and paged in SQL
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +15,15 @@ from sqlalchemy import String, bindparam, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack.kernel.errors import NotFound, ValidationError
-from lottrack.kernel.inputs import check_page, like_pattern, show
+from lottrack.kernel.errors import NotFound
+from lottrack.kernel.inputs import check_page, like_pattern, like_scattered, search_needle
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import (
     Subject,
     Visit,
     utcnow,
 )
+from lottrack.storage.search import undashed_contains
 from lottrack.trial import ward
 from lottrack.trial.listings.common import WeightInfo, current_weight, document_copies, visit_row
 
@@ -44,7 +44,9 @@ NO_VISIT = "no visit scheduled"
 MAX_PAGE = 500
 """Most lines :func:`ward_line_page` returns at once."""
 MAX_SEARCH = 32
-"""Longest search, spaces not counted: a subject code has at most 32 characters."""
+"""Longest search, spaces and dashes not counted: a subject code has fewer characters."""
+SEARCH_HINT = "a subject code is no longer"
+"""Why a longer search is refused (said in the refusal; the same for every patient)."""
 
 
 def ward_state(view: ward.WardVisit) -> str:
@@ -148,8 +150,9 @@ class WardLinePage:
 def ward_line_page(
     session: Session, who: CurrentUser, *, search: str = "", offset: int = 0, limit: int = 50
 ) -> WardLinePage:
-    """Every patient whose subject code or initials contain ``search`` (case and spaces
-    ignored, ``%`` and ``_`` searched for literally), one line per visit and one for a
+    """Every patient whose subject code or initials contain ``search`` (case, spaces and
+    dashes ignored, ``%`` and ``_`` searched for literally:
+    :func:`~lottrack.kernel.inputs.search_needle`), one line per visit and one for a
     patient without a visit: ``limit`` lines from ``offset``, by subject code then period,
     with how many lines and patients match (blinded staff: the ward).
 
@@ -158,16 +161,17 @@ def ward_line_page(
     of statements, whatever the page or the number of patients."""
     authorize(session, who, Action.RECORD_INFUSION)
     check_page(limit, offset, most=MAX_PAGE, noun="lines")
-    needle = _needle(search)
+    needle = search_needle(search, max_length=MAX_SEARCH, hint=SEARCH_HINT)
     matches: list[Any] = []
     if needle:
         # Codes and initials are stored in capitals (lottrack.facility.subjects checks
         # them on the way in).
         pattern = bindparam("pattern", like_pattern(needle), type_=String())
+        scattered = bindparam("scattered", like_scattered(needle), type_=String())
         matches.append(
             or_(
-                col(Subject.code).like(pattern, escape="\\"),
-                col(Subject.initials).like(pattern, escape="\\"),
+                undashed_contains(col(Subject.code), pattern, scattered),
+                col(Subject.initials).like(pattern, escape="\\"),  # letters only
             )
         )
     with_visits = col(Visit.subject_id) == col(Subject.id)
@@ -208,26 +212,6 @@ def ward_line_page(
         for subject_id, code, initials, unblinded_at, visit_id in lines
     )
     return WardLinePage(rows, int(total), int(patients), offset, limit)
-
-
-def _needle(search: str) -> str:
-    """What a search looks for: its text without spaces, in capitals; refused when it
-    holds control or invisible characters or is longer than a subject code."""
-    if not isinstance(search, str):
-        raise ValidationError(f'Search: "{show(str(search))}" is not text.', field="Search")
-    typed = " ".join(search.split())
-    if any(unicodedata.category(ch).startswith("C") for ch in typed):
-        raise ValidationError(
-            f'Search: "{show(typed)}" contains control or invisible characters.',
-            field="Search",
-        )
-    needle = typed.replace(" ", "").upper()
-    if len(needle) > MAX_SEARCH:
-        raise ValidationError(
-            f"Search: at most {MAX_SEARCH} characters (a subject code is no longer).",
-            field="Search",
-        )
-    return needle
 
 
 @dataclass(frozen=True)

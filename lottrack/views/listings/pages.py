@@ -14,7 +14,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col
 
 from lottrack.kernel.errors import ValidationError
-from lottrack.kernel.inputs import like_pattern
+from lottrack.kernel.inputs import like_pattern, like_scattered, search_needle
 from lottrack.kernel.isbt128 import parse_din
 from lottrack.manufacturing import lots
 from lottrack.records.permissions import Action, CurrentUser, authorize_read
@@ -28,9 +28,11 @@ from lottrack.storage.models import (
     Lot,
     Subject,
 )
+from lottrack.storage.search import undashed_contains
 
 MAX_PAGE = 500
 MAX_SEARCH = 64
+"""Longest search, spaces and dashes not counted."""
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (col(Lot.created_at).desc(), col(Lot.id).desc()),
     "oldest": (col(Lot.created_at), col(Lot.id)),
@@ -86,10 +88,12 @@ class LotPage:
 
 
 @functools.lru_cache(maxsize=256)  # a scanned DIN is looked up again and again
-def _whole_din(search: str, needle: str) -> str | None:
+def _whole_din(search: str) -> str | None:
     """The DIN when the search is a whole one: typed, printed (with its check character)
-    or scanned (barcode data); else None."""
-    if not (needle.startswith("=") or len(needle) in (13, 14)):
+    or scanned (barcode data); else None. (Dashes count here: ``L-`` and a DIN is a lot
+    number, not a DIN with a check character.)"""
+    compact = "".join(search.split())
+    if not (compact.startswith("=") or len(compact) in (13, 14)):
         return None
     try:
         return parse_din(search).code
@@ -107,8 +111,9 @@ def lot_page(
     limit: int = 50,
     sort: str = "newest",
 ) -> LotPage:
-    """Lots whose lot number, DIN or subject code contains ``search`` (case and spaces
-    ignored; a scanned DIN barcode or a DIN with its check character is read as the DIN),
+    """Lots whose lot number, DIN or subject code contains ``search`` (case, spaces and
+    dashes ignored, ``%`` and ``_`` searched for literally: :func:`search_needle`; a
+    scanned DIN barcode or a DIN with its check character is read as the DIN),
     optionally only those in ``status``; ``limit`` rows from ``offset`` in the
     order ``sort`` (a key of :data:`SORTS`), with the total that match.
 
@@ -131,10 +136,8 @@ def lot_page(
             f"to {MAX_PAGE} rows from 0 or more.",
             field="Page",
         )
-    needle = "".join(str(search).split()).upper()
-    if len(needle) > MAX_SEARCH:
-        raise ValidationError(f"Search: at most {MAX_SEARCH} characters.", field="Search")
-    din = _whole_din(str(search), needle)
+    needle = search_needle(search, max_length=MAX_SEARCH)
+    din = _whole_din(search) if needle else None
     match = "din" if din is not None else "text" if needle else ""
     values: dict[str, Any] = {
         "status": status,
@@ -142,6 +145,7 @@ def lot_page(
         "limit": limit,
         "din": din,
         "pattern": like_pattern(needle),
+        "scattered": like_scattered(needle),
     }
     shape = (status is not None, match)
 
@@ -169,11 +173,12 @@ def _conditions(by_status: bool, match: str) -> list[Any]:
         conditions.append(col(Harvest.din) == bindparam("din"))
     elif match == "text":
         pattern = bindparam("pattern", type_=String())
+        scattered = bindparam("scattered", type_=String())
         conditions.append(
             or_(
-                col(Lot.lot_number).like(pattern, escape="\\"),
-                col(Harvest.din).like(pattern, escape="\\"),
-                col(Subject.code).like(pattern, escape="\\"),
+                undashed_contains(col(Lot.lot_number), pattern, scattered),
+                col(Harvest.din).like(pattern, escape="\\"),  # a DIN has no dashes
+                undashed_contains(col(Subject.code), pattern, scattered),
             )
         )
     return conditions
