@@ -545,6 +545,17 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
             if (step := listings.lot_next_step(s, tech, lot_id)) is not None
         }
         lab_pages = {n: listings.technician_work(s, tech, limit=n) for n in (1, 4, len(work) + 5)}
+        # The batch record reads the results (voided ones too) and the readiness once and
+        # hands them to the form context and the next step: the same answers as theirs.
+        for each in s.exec(select(Lot)).all():
+            assert each.id is not None
+            shown = qc.results(s, each.id, include_voided=True)
+            assert listings.lot_form_context(
+                s, tech, each.id, results=shown
+            ) == listings.lot_form_context(s, tech, each.id), each.lot_number
+            assert listings.lot_next_step(
+                s, tech, each.id, readiness=qc.readiness(s, each)
+            ) == listings.lot_next_step(s, tech, each.id), each.lot_number
     expected = [  # longest waiting first
         (
             voided,

@@ -68,8 +68,11 @@ def read_lot(
     person may see it)."""
     summary = passage_table.lot_summary(session, who, lot_id)
     lot = lots.get_lot(session, lot_id)
-    context = listings.lot_form_context(session, who, lot_id)
-    step = listings.lot_next_step(session, who, lot_id)
+    results = tuple(qc.results(session, lot_id, include_voided=True))
+    readiness = qc.readiness(session, lot)
+    # Each read once: the form context and the next step take what was read here.
+    context = listings.lot_form_context(session, who, lot_id, results=results)
+    step = listings.lot_next_step(session, who, lot_id, readiness=readiness)
     audit = None
     if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
         audit = tuple(listings.named(session, who, listings.lot_audit_trail(session, who, lot_id)))
@@ -78,8 +81,8 @@ def read_lot(
         context=context,
         passages=tuple(passage_table.passage_table(session, who, lot_id)),
         counts=tuple(listings.lot_counts(session, who, lot_id)),
-        results=tuple(qc.results(session, lot_id, include_voided=True)),
-        readiness=qc.readiness(session, lot),
+        results=results,
+        readiness=readiness,
         bags=tuple(formulation.bags_of_lot(session, who, lot_id)),
         custody=tuple(listings.lot_custody(session, who, lot_id)),
         decisions=tuple(disposition.history(session, who, lot_id)),

@@ -5,6 +5,7 @@ lot's state, conventions, passages and QC tests.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
@@ -188,8 +189,16 @@ class LotFormContext:
         return int(self.passages[-1].label[1:]) + 1 if self.passages else 0
 
 
-def lot_form_context(session: Session, who: CurrentUser, lot_id: int) -> LotFormContext:
-    """The lot's state, site conventions, specification limits, passages and QC tests."""
+def lot_form_context(
+    session: Session,
+    who: CurrentUser,
+    lot_id: int,
+    *,
+    results: Sequence[qc.QCRow] | None = None,
+) -> LotFormContext:
+    """The lot's state, site conventions, specification limits, passages and QC tests
+    (``results``: the lot's results as :func:`qc.results` gives them, voided ones
+    included or not, when the caller read them already: the batch record shows them)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lot = lots.get_lot(session, lot_id)
     site, spec = lot_site(session, lot), lot_spec(session, lot)
@@ -199,7 +208,8 @@ def lot_form_context(session: Session, who: CurrentUser, lot_id: int) -> LotForm
         .where(Passage.lot_id == lot_id, col(Passage.voided_reason).is_(None))
         .order_by(col(Passage.number))
     ).all()
-    latest = {r.code: r for r in qc.results(session, lot_id) if not r.superseded}
+    shown = qc.results(session, lot_id) if results is None else results
+    latest = {r.code: r for r in shown if not r.superseded and r.voided_reason is None}
     limit = qc.endotoxin_limit_for(session, lot)
     under_investigation = {
         v.test_name: v.id for v in investigations.views(session, lot_id) if v.is_open

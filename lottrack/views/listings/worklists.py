@@ -319,15 +319,22 @@ def technician_worklist(session: Session, who: CurrentUser) -> list[WorkItem]:
     return list(technician_work(session, who).items)
 
 
-def lot_next_step(session: Session, who: CurrentUser, lot_id: int) -> NextStep | None:
+def lot_next_step(
+    session: Session,
+    who: CurrentUser,
+    lot_id: int,
+    *,
+    readiness: qc.ReleaseReadiness | None = None,
+) -> NextStep | None:
     """What the lab does next for the lot (as :func:`technician_worklist` says), or None
-    when nothing is due from the lab."""
+    when nothing is due from the lab (``readiness``: the lot's, when the caller read it
+    already)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lot = lots.get_lot(session, lot_id)
     if lot.status == lots.IN_PROCESS:
         return _next_steps(session, [lot], [lot_id])[lot_id]
     if lot.status in REVIEW_STATES:
-        missing = qc.readiness(session, lot).missing
+        missing = (qc.readiness(session, lot) if readiness is None else readiness).missing
         if missing:
             return NextStep(
                 "qc",
