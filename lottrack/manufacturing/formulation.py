@@ -410,11 +410,18 @@ def record_custody(
 ) -> int:
     """Record a move of a bag, given by its id (lab, pharmacy) or its kit code (the ward).
     A move starts where the previous one ended, and not before it; returns the custody
-    event id."""
+    event id. From its lot's first release on, the lab records no move of a bag: the
+    pharmacy does (:func:`lottrack.manufacturing.thaws.require_lab_may_move`)."""
     _authorize_any(
         session, who, Action.RECORD_MANUFACTURING, Action.DISPENSE, Action.RECORD_INFUSION
     )
     unit, dispensed_at = _reachable_unit(session, who, unit_id, kit_code)
+    lab = not who.unblinded and dispensed_at is None
+    if lab and unit.lot_id is not None:
+        # Before any word that depends on where the pharmacy or the ward took the bag.
+        thaws.require_lab_may_move(
+            session, lots.get_lot(session, unit.lot_id), _describe(session, unit, who)
+        )
     site = _unit_site(session, unit)
     origin = clean_text(from_location, "From", max_length=100)
     destination = clean_text(to_location, "To", max_length=100)
@@ -423,6 +430,8 @@ def record_custody(
     moves = select(CustodyEvent).where(CustodyEvent.unit_id == unit.id)
     if dispensed_at is not None:  # the blinded ward sees the bag's moves from dispensing on
         moves = moves.where(col(CustodyEvent.at) >= dispensed_at)
+    elif lab:  # the lab continues the moves it sees: not the pharmacy's
+        moves = moves.where(col(CustodyEvent.by_id).not_in(thaws.unblinded_people(session)))
     previous = session.exec(
         moves.order_by(col(CustodyEvent.at).desc(), col(CustodyEvent.id).desc())
     ).first()

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from lottrack.facility.subjects import subject_row
 from lottrack.kernel import calc
-from lottrack.manufacturing import lots
+from lottrack.manufacturing import lots, thaws
 from lottrack.manufacturing.harvests import harvest_row
 from lottrack.manufacturing.lots import lot_spec, passage_label, passages_of
 from lottrack.records.permissions import Action, CurrentUser, authorize
@@ -139,6 +139,9 @@ class LotSummary:
     counts_needing_recount: int
     units: int
     formulated_at: dt.datetime | None
+    ever_released: bool = False
+    """Released now or once: from then on the lab neither thaws nor moves its bags
+    (:mod:`lottrack.manufacturing.thaws`), whatever the pharmacy did with them."""
 
 
 def _count(session: Session, table: Any, *conditions: Any) -> int:
@@ -177,4 +180,5 @@ def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
         ),
         units=_count(session, ProductUnit, ProductUnit.lot_id == lot_id),
         formulated_at=lot.formulated_at,
+        ever_released=thaws.ever_released(session, lot),
     )

@@ -1,21 +1,25 @@
-"""Whose thaw a bag's thaw was, for the blinded lab and QA (design §7).
+"""Whose thaw or move of a bag it was, for the blinded lab and QA (design §7).
 
 A cryopreserved bag is thawed by the lab before its lot is released (a post-thaw test), or
-by the pharmacy when it prepares the bag for a visit: the pharmacy thaws a subject's MSC bag
-only for a visit of the MSC arm, so the moment of that thaw, and any count made after it,
-would date the MSC period to a blinded reader of the batch record. So:
+by the pharmacy when it prepares the bag for a visit: the pharmacy takes a subject's MSC bag
+out of the store and thaws it only for a visit of the MSC arm, so the moment of that thaw or
+move, and any count made after the thaw, would date the MSC period to a blinded reader of
+the batch record. So:
 
 - blinded readers see a bag's thaw, and its post-thaw counts, only when a blinded person
-  (the lab) recorded the thaw (:func:`pharmacy_thaws` names the others);
-- from its lot's first release on, the lab thaws no bag (:func:`require_lab_may_thaw`),
-  in the same words whatever happened to the bag since, so that no refusal tells whether
-  the pharmacy dispensed it.
+  (the lab) recorded the thaw (:func:`pharmacy_thaws` names the others), and a bag's
+  moves only when a blinded person recorded them (:func:`unblinded_people` names the
+  others);
+- from its lot's first release on, the lab neither thaws nor moves its bags
+  (:func:`require_lab_may_thaw`, :func:`require_lab_may_move`), in the same words whatever
+  happened to the bag since, so that no refusal tells whether the pharmacy took it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import InvalidTransition
@@ -46,9 +50,21 @@ def pharmacy_thaws(session: Session, units: Iterable[ProductUnit]) -> set[int]:
     return {thawed[entity_id] for entity_id, user in rows if user.role_set & UNBLINDED_ROLES}
 
 
-def require_lab_may_thaw(session: Session, lot: Lot, name: str) -> None:
-    """Refuse a thaw by the lab once ``lot`` has been released (whatever it is now)."""
-    released = lot.status in RELEASED_STATES or (
+def unblinded_people(session: Session) -> set[int]:
+    """The ids of the people who hold an unblinded role (one statement): what they record
+    of a bag is the pharmacy's, which blinded readers do not see."""
+    holders = or_(*(col(User.roles).contains(role) for role in sorted(UNBLINDED_ROLES)))
+    return {
+        user.id
+        for user in session.exec(select(User).where(holders)).all()
+        if user.id is not None and user.role_set & UNBLINDED_ROLES
+    }
+
+
+def ever_released(session: Session, lot: Lot) -> bool:
+    """Whether ``lot`` is released now or was released once (a correction can send a
+    released lot back to awaiting release; its bags may have reached the pharmacy)."""
+    return lot.status in RELEASED_STATES or (
         session.exec(
             select(Disposition.id).where(
                 Disposition.lot_id == lot.id, col(Disposition.decision).in_(RELEASED_STATES)
@@ -56,8 +72,22 @@ def require_lab_may_thaw(session: Session, lot: Lot, name: str) -> None:
         ).first()
         is not None
     )
-    if released:
+
+
+def require_lab_may_thaw(session: Session, lot: Lot, name: str) -> None:
+    """Refuse a thaw by the lab once ``lot`` has been released (whatever it is now)."""
+    if ever_released(session, lot):
         raise InvalidTransition(
             f"Cannot thaw {name}: lot {lot.lot_number} has been released; from its release "
             "on, the pharmacy thaws its bags."
+        )
+
+
+def require_lab_may_move(session: Session, lot: Lot, name: str) -> None:
+    """Refuse a move recorded by the lab once ``lot`` has been released (whatever it is
+    now): where the bag was last recorded would tell whether the pharmacy took it."""
+    if ever_released(session, lot):
+        raise InvalidTransition(
+            f"Cannot move {name}: lot {lot.lot_number} has been released; from its release "
+            "on, the pharmacy records its bags' moves."
         )

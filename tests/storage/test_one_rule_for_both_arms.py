@@ -383,14 +383,16 @@ def test_custody_by_the_ward_is_the_same_for_both_arms(sc: Scenario) -> None:
     dispensed bag the moves start at the dispensing for both arms: a time before the
     placebo was prepared is refused for the MSC bag too."""
     nurse = sc.cast.who("clinician")
-    tech = sc.cast.who("technician")
+    pharmacist = sc.cast.who("pharmacist")
     outcomes = []
     for sequence in (MSC_FIRST, PLACEBO_FIRST):
         _, _, bag, (v1, _) = _subject(sc, ARMS[sequence], sequence)
-        with sc.db.session() as s:  # the lab moved the MSC bag before any dispensing
+        # The pharmacy took the released MSC bag from the lab before any dispensing (from
+        # a lot's release on, the lab records no move of its bags).
+        with sc.db.session() as s:
             formulation.record_custody(
                 s,
-                tech,
+                pharmacist,
                 unit_id=bag,
                 from_location="Clean room",
                 to_location="Pharmacy",

@@ -17,8 +17,11 @@ from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from lottrack.manufacturing import counts, formulation, lots
+from lottrack.demo.scenario import CONFORMING_QC
+from lottrack.manufacturing import counts, formulation, lots, qc
 from lottrack.records.permissions import CurrentUser
+from lottrack.records.signatures import Credentials
+from lottrack.release import disposition
 from lottrack.storage.db import Database
 from lottrack.storage.models import (
     AuditEvent,
@@ -28,7 +31,9 @@ from lottrack.storage.models import (
     Passage,
     ProductUnit,
     User,
+    utcnow,
 )
+from lottrack.trial import visits
 from tests.conftest import verify_ok
 from tests.tui.helpers import (
     FROZEN_NOW,
@@ -40,7 +45,7 @@ from tests.tui.helpers import (
     until,
 )
 from tests.tui.helpers import type_text as paste
-from tests.tui.lot_data import private_copy
+from tests.tui.lot_data import PASSWORDS, private_copy
 from tests.tui.test_forms import fill, opened, save
 from tui.app import make_app
 from tui.dialogs.reason import ReasonModal
@@ -311,13 +316,13 @@ async def test_keys_follow_roles_and_the_lot_state(
         assert keys(detail) == set()  # a released lot's final count is not voided
         await pilot.press("5")
         await settle(pilot)
-        assert keys(detail) == {"m"}  # a fresh bag: custody, no thaw
+        assert keys(detail) == set()  # a released lot's bags are the pharmacy's
         await pilot.press("f1")
         await settle(pilot)
         await pilot.press("end")  # the keys of the screen are listed last
         await settle(pilot)
         help_text = screen_text(app)
-        assert "m Custody" in help_text
+        assert "m Custody" not in help_text
         assert "w Thaw" not in help_text
 
 
@@ -336,6 +341,73 @@ def cryopreserved_bag(db: Database, lot_id: int) -> int:
             formulated_at=FROZEN_NOW - dt.timedelta(minutes=30),
         )
     return made.units[0].id
+
+
+async def test_the_lab_is_not_offered_to_thaw_or_move_a_bag_of_a_released_lot(
+    lots_db: tuple[Database, dict[str, int]],
+) -> None:
+    """A cryopreserved bag of a lot released once, then sent back to awaiting release by
+    a correction: the services refuse the lab its thaw and its moves (the pharmacy's from
+    the release on), so the footer offers the lab neither w nor m, while the pharmacy
+    keeps both; the same before any dispensing as after, for either arm."""
+    db, ids = lots_db
+    lot_id = ids["TLS-105"]
+    cryopreserved_bag(db, lot_id)
+    with db.session() as s:
+        people = {
+            u.username: CurrentUser.of(u)
+            for u in s.exec(select(User).where(col(User.username).in_(("tech", "qa", "ward"))))
+        }
+        subject_id = s.get(Lot, lot_id).subject_id  # type: ignore[union-attr]
+    with db.session() as s:  # the endotoxin limit needs the subject's weight
+        visits.record_weight(
+            s, people["ward"], subject_id=subject_id, weight_text="70 kg", measured_at=utcnow()
+        )
+    for code, value in CONFORMING_QC.items():
+        with db.session() as s:
+            qc.record_result(
+                s,
+                people["tech"],
+                lot_id=lot_id,
+                test=code,
+                value_text=value,
+                tested_at=utcnow(),
+                method="per SOP",
+            )
+    with db.session() as s:
+        disposition.release(
+            s, people["qa"], lot_id, Credentials("qa", PASSWORDS["qa"]), "all results conform"
+        )
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        detail = await open_lot(pilot, lot_id, 5)
+        assert detail.lot is not None
+        assert detail.lot.bags[0].cryopreserved
+        assert keys(detail) == set()
+        await pilot.press("w")  # and the key does nothing
+        await settle(pilot)
+        assert app.screen is detail
+    with db.session() as s:  # back to awaiting release: released once, still barred
+        qc.correct_result(
+            s,
+            people["tech"],
+            next(r.id for r in qc.results(s, lot_id) if r.test_name.startswith("Viability")),
+            value_text="93 %",
+            reason="transcription error",
+        )
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tech")
+        detail = await open_lot(pilot, lot_id, 5)
+        assert detail.lot is not None
+        assert detail.lot.summary.status == lots.AWAITING_RELEASE
+        assert keys(detail) == set()
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "pharm")
+        detail = await open_lot(pilot, lot_id, 5)
+        assert keys(detail) == {"m", "w"}
 
 
 async def test_custody_thaw_and_post_thaw_count_of_a_cryopreserved_bag(

@@ -63,7 +63,9 @@ Move the cursor to the entry in its table, then:
 ## Bags
 
 On the Bags tab, with the cursor on a bag: **m** records a move (chain of custody),
-**w** records the thaw of a cryopreserved bag, and **k** counts a thawed bag.
+**w** records the thaw of a cryopreserved bag, and **k** counts a thawed bag. From a
+lot's first release on, its bags are the pharmacy's: the lab neither moves nor thaws
+them.
 """
 
 
@@ -159,11 +161,16 @@ class LotRecordActions(AppScreen):
         bag = self.selected_bag()
         if bag is None:
             return False
+        # From a lot's first release on the pharmacy, not the lab, moves and thaws its
+        # bags (the services refuse the lab, in the same words for both arms).
+        unblinded = ctx.user is not None and ctx.user.unblinded
+        lab_barred = lot.summary.ever_released and not unblinded
         if action == "custody":
-            return any(ctx.can(a) for a in CUSTODY_ACTIONS)
+            return any(ctx.can(a) for a in CUSTODY_ACTIONS) and not lab_barred
         if action == "thaw":
             return (
                 any(ctx.can(a) for a in THAW_ACTIONS)
+                and not lab_barred
                 and bag.cryopreserved
                 and bag.thawed_at is None
                 and bag.status in (formulation.AVAILABLE, MASKED)

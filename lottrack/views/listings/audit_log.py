@@ -3,8 +3,10 @@ newest first, each record named in words (:mod:`lottrack.views.listings.record_n
 
 Blinding (design §7): QA and administrators read the trail but are blinded. For them the
 values of the records that carry the arm (allocations, bags, dispensings and their
-checks, unblindings) and the reasons of refused dispensings are replaced by
-:data:`BLINDED`; the event itself (who, when, what kind of record) stays listed.
+checks, unblindings), which of their fields changed, and the reasons of refused
+dispensings are replaced by :data:`BLINDED`; the event itself (who, when, what kind of
+record) stays listed, except what the pharmacy recorded of bags and their moves
+(:data:`PHARMACY_BAG_RECORDS`): there the arm shows in the events themselves.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from lottrack.manufacturing import thaws
 from lottrack.records.permissions import Action, CurrentUser, allowed, authorize
 from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import AuditEvent, Lot, Subject
@@ -29,6 +32,11 @@ ARM_RECORDS = frozenset(
     {"allocation", "product_unit", "dispensing", "dispensing_check", "unblinding"}
 )
 """Tables whose values can tell the arm."""
+PHARMACY_BAG_RECORDS = frozenset({"product_unit", "custody_event"})
+"""Tables whose events recorded by an unblinded person blinded readers do not see at all:
+around a visit's dispensing the pharmacy inserts a placebo bag, or takes the subject's
+MSC bag out of the store, thaws it and marks it dispensed; which of these happened, not
+only their values, would tell the arm (:mod:`lottrack.manufacturing.thaws`)."""
 SCAN_BATCH = 2000
 MAX_SCANNED = 100_000
 """A search by record name reads the newest events in batches, at most this many."""
@@ -104,6 +112,7 @@ def audit_log(
         stmt = stmt.where(col(AuditEvent.seq) < before_seq)
     wanted = query.record.strip().casefold()
     lots_of_subject = _lots_of_subjects(session, wanted) if wanted else ()
+    pharmacy = set() if unblinded else thaws.unblinded_people(session)
     rows: list[tuple[str, AuditLogRow]] = []
     scanned = 0
     batch = limit + 1 if not wanted else SCAN_BATCH
@@ -119,6 +128,8 @@ def audit_log(
             session, ((e.entity, e.entity_id) for e in events), blinded=not unblinded
         )
         for e in events:
+            if e.entity in PHARMACY_BAG_RECORDS and e.user_id in pharmacy:
+                continue
             name = names[(e.entity, e.entity_id)]
             folded = name.casefold()
             if wanted and wanted not in folded and not any(n in folded for n in lots_of_subject):
@@ -154,7 +165,9 @@ def _row(event: AuditEvent, name: str, unblinded: bool) -> AuditLogRow:
     reason = event.reason
     if not unblinded:
         if event.entity in ARM_RECORDS:
-            changes = {field: [BLINDED, BLINDED] for field in changes}
+            # Not even which fields: a dispensing of an MSC bag records a dose, a
+            # placebo's none, so the names of the fields set would tell the arm.
+            changes = {"values": [BLINDED, BLINDED]} if changes else {}
             reason = BLINDED if reason else ""
         elif event.action.endswith("-refused") and reason:
             reason = BLINDED

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, bindparam, cast, func, or_, union_all
+from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,7 @@ from lottrack.manufacturing import lots, thaws
 from lottrack.manufacturing.bag_codes import bag_name
 from lottrack.records.permissions import (
     MASKED,
+    UNBLINDED_ROLES,
     Action,
     CurrentUser,
     authorize,
@@ -173,7 +174,9 @@ def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[Custody
     """The chain of custody of every bag of the lot, oldest move first.
 
     Blinded readers see each bag by its division and its moves up to its dispensing only:
-    where and when a dispensed bag went would tell which visit it served (design §7).
+    where and when a dispensed bag went would tell which visit it served (design §7); and
+    not the moves the pharmacy recorded, which it makes to take a frozen MSC bag out of
+    the store for a visit of the MSC arm (:mod:`lottrack.manufacturing.thaws`).
     """
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     rows = session.exec(
@@ -182,9 +185,14 @@ def lot_custody(session: Session, who: CurrentUser, lot_id: int) -> list[Custody
         .where(ProductUnit.lot_id == lot_id)
         .order_by(col(CustodyEvent.at), col(CustodyEvent.id))
     ).all()
-    if not who.unblinded:
+    if not who.unblinded and rows:
         dispensed = _dispensed_at(session, list({u.id for _, u in rows if u.id is not None}))
-        rows = [(e, u) for e, u in rows if u.id not in dispensed or e.at < dispensed[u.id]]
+        pharmacy = thaws.unblinded_people(session)
+        rows = [
+            (e, u)
+            for e, u in rows
+            if e.by_id not in pharmacy and (u.id not in dispensed or e.at < dispensed[u.id])
+        ]
     names = _names(session, {e.by_id for e, _ in rows})
     return [
         CustodyRow(
@@ -284,7 +292,9 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
     for e in lot_custody(session, who, lot_id):
         entries.append(
             TimelineEntry(
-                e.at, f"{e.kit_code.capitalize()}: {e.from_location} → {e.to_location}", e.by
+                e.at,
+                f"{e.kit_code[:1].upper()}{e.kit_code[1:]}: {e.from_location} → {e.to_location}",
+                e.by,
             )
         )
     for d in decisions:
@@ -408,7 +418,7 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     Blinded readers (QA and admins: the pharmacy does not read audit trails) do not see
     which visit a bag served: a bag's kit code, status, status reason and thaw are masked,
     an event that changed nothing else is left out, and so are moves of a bag from its
-    dispensing on (:func:`_masked`).
+    dispensing on and moves the pharmacy recorded (:func:`_masked`, :func:`_hidden_moves`).
     """
     authorize_session_read(session, who, Action.VIEW_AUDIT)
     prepared = _STATEMENTS.get(session.get_bind().dialect, "trail", _trail_statement)
@@ -416,7 +426,7 @@ def lot_audit_trail(session: Session, who: CurrentUser, lot_id: int) -> list[Aud
     if not events:  # a lot has at least the event of its creation
         lots.get_lot(session, lot_id)  # NotFound for a lot that does not exist
     blinded = not who.unblinded
-    hidden_moves = _moves_after_dispensing(session, lot_id) if blinded else set()
+    hidden_moves = _hidden_moves(session, lot_id) if blinded else set()
     out = []
     for seq, at, username, action, entity, entity_id, changes_text, reason in events:
         changes = stored_changes(changes_text)
@@ -456,10 +466,10 @@ def _masked(changes: dict[str, list[Any]]) -> dict[str, list[Any]] | None:
     return kept
 
 
-def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
-    """Custody events of the lot's bags made at or after each bag's dispensing (one
-    statement, so the trail's cost stays fixed; sent as the driver's SQL, like the
-    trail)."""
+def _hidden_moves(session: Session, lot_id: int) -> set[int]:
+    """Custody events of the lot's bags that blinded readers do not see: those made at or
+    after each bag's dispensing and those the pharmacy recorded (one statement, so the
+    trail's cost stays fixed; sent as the driver's SQL, like the trail)."""
     prepared = _STATEMENTS.get(session.get_bind().dialect, "moves", _moves_statement)
     return {
         int(i)
@@ -469,14 +479,23 @@ def _moves_after_dispensing(session: Session, lot_id: int) -> set[int]:
 
 
 def _moves_statement() -> fastsql.AnySelect:
+    # A person's roles are stored comma-separated (User.roles): a role is held when
+    # ",role," is in ",roles,", as User.role_set reads them.
+    roles = literal(",") + col(User.roles) + literal(",")
+    by_pharmacy = or_(*(roles.like(f"%,{role},%") for role in sorted(UNBLINDED_ROLES)))
+    after_dispensing = (
+        sa_select(col(Dispensing.id))
+        .where(
+            col(Dispensing.unit_id) == col(CustodyEvent.unit_id),
+            col(CustodyEvent.at) >= col(Dispensing.prepared_at),
+        )
+        .exists()
+    )
     return (
         sa_select(col(CustodyEvent.id))
         .join(ProductUnit, col(ProductUnit.id) == col(CustodyEvent.unit_id))
-        .join(Dispensing, col(Dispensing.unit_id) == col(CustodyEvent.unit_id))
-        .where(
-            col(ProductUnit.lot_id) == bindparam("lot_id"),
-            col(CustodyEvent.at) >= col(Dispensing.prepared_at),
-        )
+        .join(User, col(User.id) == col(CustodyEvent.by_id))
+        .where(col(ProductUnit.lot_id) == bindparam("lot_id"), or_(after_dispensing, by_pharmacy))
     )
 
 
