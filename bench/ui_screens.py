@@ -7,8 +7,11 @@ worker thread, posted back, added to the table), in the same process.
 (``ACCOUNTS``: some of ``qa,tech,pharm,ward,admin``; default all; URL may be a
 PostgreSQL database holding the demo.)
 
-prints one JSON object: for each measure its median seconds, and the baseline's median
-(the minimal screen, measured before and after lottrack's screens). Every measure starts
+prints one JSON object: for each measure its median seconds, the baseline's median, and
+each measure's ratio to the baseline measured just before and just after its account's
+screens (the baseline runs before the first account and after each: this machine's speed
+drifts by a fifth over a minute, and a ratio to a baseline minutes away measured that).
+Every measure starts
 with the key press and ends once the screen's data is on it and the app has processed
 what that queued and painted it (the screen's next refresh), the same for the baseline.
 The first press of each measure is a warm-up (modules imported, caches filled) and not
@@ -398,15 +401,35 @@ async def lottrack_screens(
     return out
 
 
+ROLES = ("qa", "tech", "pharm", "ward", "admin")
+
+
 async def main(url: str, repeat: int, roles: set[str] | None = None) -> None:
-    base = await baseline(repeat)
-    measured = await lottrack_screens(url, repeat, roles)
-    base += await baseline(repeat)
+    """Each account's screens between two runs of the baseline, and each measure's ratio
+    to those two runs (the machine's speed drifts over a minute: with the baseline only
+    before and after every account, a ratio compared times minutes apart)."""
+    accounts = [r for r in ROLES if roles is None or r in roles]
+    bases = [await baseline(repeat)]
+    out: dict[str, float] = {}
+    ratios: dict[str, float] = {}
+    homes: list[float] = []
+    for username in accounts:
+        measured = await lottrack_screens(url, repeat, {username})
+        bases.append(await baseline(repeat))
+        around = statistics.median(bases[-2] + bases[-1])
+        for name, times in measured.items():
+            key = f"home ({username})" if name == "home" else name
+            out[key] = statistics.median(times)
+            ratios[key] = round(out[key] / around, 2)
+        homes += measured["home"]
+    every_base = [t for block in bases for t in block]
     print(
         json.dumps(
             {
-                "baseline": statistics.median(base),
-                **{name: statistics.median(times) for name, times in measured.items()},
+                "baseline": statistics.median(every_base),
+                "home": statistics.median(homes),
+                **out,
+                "ratio to the baseline around it": ratios,
             }
         )
     )
