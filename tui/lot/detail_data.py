@@ -42,7 +42,9 @@ class LotDetail:
     recordable: frozenset[str]
     """What the lab may record now (:func:`lottrack.views.listings.recordable`)."""
     audit: tuple[listings.AuditRow, ...] | None
-    """The lot's audit trail, for people who may view it (None otherwise)."""
+    """The lot's audit trail, for people who may view it (None otherwise); its records
+    not yet named (:func:`lottrack.views.listings.named`: the QA review names them when
+    its audit tab is shown)."""
     investigations: tuple[investigations.InvestigationView, ...] = ()
     deviations: tuple[deviations.DeviationView, ...] = ()
 
@@ -75,7 +77,7 @@ def read_lot(
     step = listings.lot_next_step(session, who, lot_id, readiness=readiness)
     audit = None
     if with_audit and allowed(who.roles, Action.VIEW_AUDIT):
-        audit = tuple(listings.named(session, who, listings.lot_audit_trail(session, who, lot_id)))
+        audit = tuple(listings.lot_audit_trail(session, who, lot_id))
     return LotDetail(
         summary=summary,
         context=context,
