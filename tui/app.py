@@ -27,8 +27,6 @@ from tui.widgets.session_header import SessionHeader
 from tui.workers import first_line
 
 if TYPE_CHECKING:  # loaded behind the login screen (tui/opening.py): start-up stays light
-    from sqlmodel import Session
-
     from lottrack.facility.sites import ClockSite
     from lottrack.records.permissions import CurrentUser
     from lottrack.storage.db import Database
@@ -135,19 +133,21 @@ class LotTrackApp(App[None]):
 
     # ------------------------------------------------------------------ the session
 
-    def session_start(self, db: Database, session: Session, user: CurrentUser) -> SessionStart:
-        """Runs in the worker that logged ``user`` in, with its ``session``: their site's
-        clock, the idle limit, and the lists of their home (:func:`tui.home.first_lists`)."""
+    def session_start(self, db: Database, user: CurrentUser) -> SessionStart:
+        """Runs in the worker that logged ``user`` in, once the login is committed: their
+        site's clock, the idle limit and the lists of their home
+        (:func:`tui.home.first_lists`), in one read-only transaction."""
         from lottrack.facility import sites
         from lottrack.storage import settings
         from tui.home import first_lists
 
-        return SessionStart(
-            user,
-            sites.clock_site(session, user.id),
-            settings.get_float(session, IDLE_SETTING),
-            first_lists(db, user),
-        )
+        with db.reader() as session:
+            return SessionStart(
+                user,
+                sites.clock_site(session, user.id),
+                settings.get_float(session, IDLE_SETTING),
+                first_lists(session, user),
+            )
 
     def start_session(self, start: SessionStart) -> None:
         """Remember who logged in and show their home (in their site's time)."""

@@ -13,8 +13,6 @@ from textual.dom import DOMNode
 from lottrack.kernel.locations import database_label
 
 if TYPE_CHECKING:  # the database layer loads behind the login screen (tui/opening.py)
-    from sqlmodel import Session
-
     from lottrack.facility.sites import ClockSite
     from lottrack.records.permissions import Action, CurrentUser
     from lottrack.storage.db import Database
@@ -167,9 +165,9 @@ class HasContext(Protocol):
     def show_login(self, notice: str = "") -> None:
         """Forget the person and show the login screen."""
 
-    def session_start(self, db: Database, session: Session, user: CurrentUser) -> SessionStart:
-        """Runs in the worker that logged ``user`` in, with its ``session``: what their
-        session starts with."""
+    def session_start(self, db: Database, user: CurrentUser) -> SessionStart:
+        """Runs in the worker that logged ``user`` in, once the login is committed: what
+        their session starts with."""
 
     def start_session(self, start: SessionStart) -> None:
         """Remember the person and show their home screen."""

@@ -19,8 +19,9 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.session_header import SessionHeader
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from lottrack.records.permissions import CurrentUser
-    from lottrack.storage.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -138,16 +139,15 @@ the same actions. **r** reloads the lists.
         return "\n\n".join(parts)
 
 
-def first_lists(db: Database, user: CurrentUser) -> dict[str, Any]:
-    """What each pane of ``user``'s home shows, by pane, read as the panes read it (one
-    read-only transaction for all): the worker that logged them in reads it, so that the
-    home appears with its lists (#18). A pane whose list could not be read here is left
-    out: it reads it itself once shown, and says there what went wrong."""
+def first_lists(session: Session, user: CurrentUser) -> dict[str, Any]:
+    """What each pane of ``user``'s home shows, by pane, read as the panes read it, in
+    the read-only ``session`` of the worker that logged them in, so that the home appears
+    with its lists (#18). A pane whose list could not be read here is left out: it reads
+    it itself once shown, and says there what went wrong."""
     out: dict[str, Any] = {}
-    with db.reader() as session:
-        for pane in panes_for(user.roles):
-            try:
-                out[pane.__name__] = pane.fetch(session, user)
-            except Exception:  # noqa: BLE001 - the pane reads again and reports it
-                logger.warning("The home's %s was not read at login", pane.__name__, exc_info=True)
+    for pane in panes_for(user.roles):
+        try:
+            out[pane.__name__] = pane.fetch(session, user)
+        except Exception:  # noqa: BLE001 - the pane reads again and reports it
+            logger.warning("The home's %s was not read at login", pane.__name__, exc_info=True)
     return out

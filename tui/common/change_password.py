@@ -115,7 +115,7 @@ Press **Escape** to go back to the login screen without changing anything.
                 accounts.change_password(session, username, old, new)
             with db.session() as session:
                 user = accounts.authenticate(session, username, new)
-                start = self.lottrack.session_start(db, session, user)
+            start = self.lottrack.session_start(db, user)  # once the login is committed
         except LotTrackError as exc:
             self.post_message(PasswordChangeRefused(exc.message, getattr(exc, "field", None)))
         else:

@@ -180,7 +180,7 @@ Type your **username**, press **Enter**, type your **password** and press **Ente
         try:
             with db.session() as session:
                 user = accounts.authenticate(session, username, password)
-                start = self.lottrack.session_start(db, session, user)
+            start = self.lottrack.session_start(db, user)  # once the login is committed
         except accounts.PasswordExpired as exc:
             self.post_message(PasswordChangeNeeded(username, exc.message))
         except AuthenticationFailed as exc:
