@@ -139,6 +139,9 @@ The person who recorded any step of the lot cannot release it; the service says 
         """Whether :attr:`lot`'s audit trail names its records: they are read when the
         audit tab is first shown (#18: sixteen statements, a third of the review's, for a
         tab a review does not always open)."""
+        self._naming: LotDetail | None = None
+        """The read whose names are being read (a number key and the tab's Shown message
+        both ask to fill the tab: its names are read once)."""
 
     def compose(self) -> ComposeResult:
         """Header, head, readiness, tabs, footer."""
@@ -222,8 +225,10 @@ The person who recorded any step of the lot cannot release it; the service says 
         lot = self.lot
         if lot is None or tab in self._filled or not self.query_one(LazyTabs).built(tab):
             return
-        if tab == "audit" and not self._audit_named and self.ctx.user is not None:
-            self._name_audit(self.ctx.db, self.ctx.user, lot)  # filled once named
+        if tab == "audit" and not self._audit_named:
+            if self._naming is not lot and self.ctx.user is not None:
+                self._naming = lot
+                self._name_audit(self.ctx.db, self.ctx.user, lot)  # filled once named
             return
         self._filled.add(tab)
         tz = self.ctx.clock().tzinfo
