@@ -15,7 +15,8 @@ from sqlalchemy import event
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from lottrack.storage.db import Database
+from lottrack.storage.db import Database, StorageError
+from lottrack.views import listings
 from tests.tui.helpers import login, settle
 from tui.app import LotTrackApp
 from tui.manufacturing.lot_detail import LotDetailScreen
@@ -123,3 +124,36 @@ async def test_opening_a_pharmacy_visit_reads_each_thing_once(
         assert app.screen.visit is not None
     assert not repeated(statements), "\n".join(repeated(statements))
     assert len(statements) <= 40, len(statements)  # 29 on the demo (76 before #18)
+
+
+async def test_names_that_could_not_be_read_are_read_when_the_tab_is_shown_again(
+    app: LotTrackApp, demo_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed read of the audit trail's names says so and leaves the tab empty; showing
+    the tab again reads them."""
+    named = listings.named
+    calls: list[int] = []
+
+    def failing_once(session: Any, who: Any, rows: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StorageError("The database could not be read (the server went away).")
+        return named(session, who, rows)
+
+    monkeypatch.setattr(listings, "named", failing_once)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "qa")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, QAReviewScreen)
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("#review-audit", DataTable)
+        assert table.row_count == 0
+        assert any("could not be read" in str(n.message) for n in app._notifications)
+        await pilot.press("1")
+        await pilot.press("2")
+        await settle(pilot)
+        assert len(calls) == 2
+        assert table.row_count > 0
+        assert all(" ".join(str(table.get_row_at(n)[4]).split()) for n in range(table.row_count))

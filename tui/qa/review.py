@@ -301,8 +301,10 @@ The person who recorded any step of the lot cannot release it; the service says 
     @on(Worker.StateChanged)
     def _failed(self, event: Worker.StateChanged) -> None:
         # The app shows every worker's error; a failed read of the names leaves the
-        # batch record as it was read.
-        if event.state is WorkerState.ERROR and event.worker.group != "audit-names":
+        # batch record as it was read, and showing the audit tab again tries again.
+        if event.state is WorkerState.ERROR and event.worker.group == "audit-names":
+            self._naming = None
+        elif event.state is WorkerState.ERROR:
             self.query_one("#review-loading").display = False
             self.query_one("#review-head", Static).update("The batch record could not be read.")
 
