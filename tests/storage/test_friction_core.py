@@ -254,3 +254,23 @@ def test_a_subject_code_finds_the_dispensing_and_infusion_named_alike_for_both_a
         "Infusion, period 1 of TLS-…",
     } <= names["TLS-005"]
     assert names["TLS-005"] == names["TLS-006"]
+
+
+@pytest.mark.parametrize("typed", ["L-\x00A", "tech\x1b[31m", "up\u200bdate", "x" * 101])
+@pytest.mark.parametrize("box", ["record", "person", "action"])
+def test_an_audit_filter_with_hidden_characters_or_too_long_is_refused_as_such(
+    sc: Scenario, box: str, typed: str
+) -> None:
+    """Each filter box names what is wrong, on SQLite and PostgreSQL alike (a NUL made
+    PostgreSQL raise 'could not be written … nothing was saved' for a read)."""
+    field = box.capitalize()
+    with pytest.raises(ValidationError) as refused, sc.db.reader() as s:
+        query = {
+            "record": AuditQuery(record=typed),
+            "person": AuditQuery(person=typed),
+            "action": AuditQuery(action=typed),
+        }[box]
+        audit_log(s, sc.cast.who("qa"), query)
+    assert refused.value.field == field
+    assert refused.value.message.startswith(f"{field}: ")
+    assert ("control or invisible" in refused.value.message) == (len(typed) <= 100)

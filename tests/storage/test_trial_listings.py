@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from lottrack.demo.scenario import Scenario
-from lottrack.kernel.errors import PermissionDenied
+from lottrack.kernel.errors import PermissionDenied, ValidationError
 from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
@@ -297,3 +297,6 @@ def test_unblinding_lookups_are_for_investigators(sc: Scenario) -> None:
     assert (found.subject_id, found.code, found.unblinded_at) == (subject, "TLS-701", None)
     with pytest.raises(PermissionDenied), sc.db.reader() as s:
         listings.subject_for_unblinding(s, sc.cast.who("clinician"), "TLS-701")
+    for typed, says in (("TLS-\x00701", "control or invisible"), ("  ", "nothing was typed")):
+        with pytest.raises(ValidationError, match=says), sc.db.reader() as s:
+            listings.subject_for_unblinding(s, inv, typed)

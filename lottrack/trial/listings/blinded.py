@@ -16,7 +16,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import NotFound
-from lottrack.kernel.inputs import check_page, like_pattern, like_scattered, search_needle
+from lottrack.kernel.inputs import (
+    check_page,
+    clean_text,
+    like_pattern,
+    like_scattered,
+    search_needle,
+)
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage.models import (
     Subject,
@@ -260,9 +266,10 @@ class SubjectRef:
 
 
 def subject_for_unblinding(session: Session, who: CurrentUser, code: str) -> SubjectRef:
-    """Find a subject by code for an emergency unblinding (investigators only)."""
+    """Find a subject by code for an emergency unblinding (investigators only); a code
+    with control or invisible characters, or longer than any, is refused as such."""
     authorize(session, who, Action.UNBLIND)
-    text = " ".join(code.split()).upper()
+    text = clean_text(code, "Subject code", max_length=MAX_SEARCH).upper()
     subject = session.exec(select(Subject).where(Subject.code == text)).first()
     if subject is None or subject.id is None:
         raise NotFound(f'No subject with code "{text}".')

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from lottrack.kernel.inputs import clean_text
 from lottrack.manufacturing import thaws
 from lottrack.records.permissions import Action, CurrentUser, allowed, authorize
 from lottrack.storage.audit_hash import stored_changes
@@ -37,6 +38,8 @@ PHARMACY_BAG_RECORDS = frozenset({"product_unit", "custody_event"})
 around a visit's dispensing the pharmacy inserts a placebo bag, or takes the subject's
 MSC bag out of the store, thaws it and marks it dispensed; which of these happened, not
 only their values, would tell the arm (:mod:`lottrack.manufacturing.thaws`)."""
+MAX_FILTER = 100
+"""Longest text of a filter (a record's name is shorter)."""
 SCAN_BATCH = 2000
 MAX_SCANNED = 100_000
 """A search by record name reads the newest events in batches, at most this many."""
@@ -92,7 +95,16 @@ def audit_log(
     limit: int = 200,
     before_seq: int | None = None,
 ) -> AuditLogPage:
-    """The newest events matching ``query`` (older than ``before_seq`` to page on)."""
+    """The newest events matching ``query`` (older than ``before_seq`` to page on). Its
+    texts are refused, with what is wrong, when they hold control or invisible
+    characters or are longer than any name: the same answer on every database (a NUL
+    made PostgreSQL raise)."""
+    query = replace(
+        query,
+        record=clean_text(query.record, "Record", max_length=MAX_FILTER, required=False),
+        person=clean_text(query.person, "Person", max_length=MAX_FILTER, required=False),
+        action=clean_text(query.action, "Action", max_length=MAX_FILTER, required=False),
+    )
     authorize(session, who, Action.VIEW_AUDIT)
     unblinded = allowed(who.roles, Action.VIEW_ALLOCATION)
     stmt = select(AuditEvent).order_by(col(AuditEvent.seq).desc())
