@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, literal, or_
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import InvalidTransition
@@ -50,15 +50,19 @@ def pharmacy_thaws(session: Session, units: Iterable[ProductUnit]) -> set[int]:
     return {thawed[entity_id] for entity_id, user in rows if user.role_set & UNBLINDED_ROLES}
 
 
+def holds_unblinded_role() -> ColumnElement[bool]:
+    """True, in SQL, for a ``User`` who holds an unblinded role: roles are stored
+    comma-separated (``User.roles``), so a role is held when ``,role,`` is in ``,roles,``,
+    as ``User.role_set`` reads them."""
+    roles = literal(",") + col(User.roles) + literal(",")
+    return or_(*(roles.like(f"%,{role},%") for role in sorted(UNBLINDED_ROLES)))
+
+
 def unblinded_people(session: Session) -> set[int]:
     """The ids of the people who hold an unblinded role (one statement): what they record
     of a bag is the pharmacy's, which blinded readers do not see."""
-    holders = or_(*(col(User.roles).contains(role) for role in sorted(UNBLINDED_ROLES)))
-    return {
-        user.id
-        for user in session.exec(select(User).where(holders)).all()
-        if user.id is not None and user.role_set & UNBLINDED_ROLES
-    }
+    ids = session.exec(select(User.id).where(holds_unblinded_role())).all()
+    return {user_id for user_id in ids if user_id is not None}
 
 
 def ever_released(session: Session, lot: Lot) -> bool:

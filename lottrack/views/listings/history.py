@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, bindparam, cast, func, literal, or_, union_all
+from sqlalchemy import String, and_, bindparam, cast, func, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -17,7 +17,6 @@ from lottrack.manufacturing import lots, thaws
 from lottrack.manufacturing.bag_codes import bag_name
 from lottrack.records.permissions import (
     MASKED,
-    UNBLINDED_ROLES,
     Action,
     CurrentUser,
     authorize,
@@ -479,10 +478,7 @@ def _hidden_moves(session: Session, lot_id: int) -> set[int]:
 
 
 def _moves_statement() -> fastsql.AnySelect:
-    # A person's roles are stored comma-separated (User.roles): a role is held when
-    # ",role," is in ",roles,", as User.role_set reads them.
-    roles = literal(",") + col(User.roles) + literal(",")
-    by_pharmacy = or_(*(roles.like(f"%,{role},%") for role in sorted(UNBLINDED_ROLES)))
+    by_pharmacy = thaws.holds_unblinded_role()
     after_dispensing = (
         sa_select(col(Dispensing.id))
         .where(
