@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column
+from sqlalchemy import BindParameter, ColumnElement, String, and_, bindparam, func, literal_column
+
+from lottrack.kernel.inputs import like_pattern, like_scattered
 
 
 def _undashed(column: Any) -> ColumnElement[str]:
@@ -25,3 +27,12 @@ def undashed_contains(column: Any, pattern: Any, scattered: Any) -> ColumnElemen
     before their dashes are removed (``replace()`` on every row of 12 000 lots made a
     search of them about half as slow again, bench/bench_lists.py)."""
     return and_(column.like(scattered, escape="\\"), _undashed(column).like(pattern, escape="\\"))
+
+
+def needle_params(needle: str) -> tuple[BindParameter[str], BindParameter[str]]:
+    """The ``pattern`` and ``scattered`` parameters of :func:`undashed_contains` for a
+    search ``needle`` (:func:`~lottrack.kernel.inputs.search_needle`)."""
+    return (
+        bindparam("pattern", like_pattern(needle), type_=String()),
+        bindparam("scattered", like_scattered(needle), type_=String()),
+    )

@@ -13,15 +13,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, true
+from sqlalchemy import func, true
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from lottrack.kernel.inputs import check_page, like_pattern, like_scattered, search_needle
+from lottrack.kernel.inputs import check_page, search_needle
 from lottrack.records.permissions import Action, CurrentUser, authorize
 from lottrack.storage import settings
 from lottrack.storage.models import Allocation, Dispensing, Subject, Visit
-from lottrack.storage.search import undashed_contains
+from lottrack.storage.search import needle_params, undashed_contains
 
 MAX_PAGE = 500
 """Most subjects :func:`allocation_page` returns at once."""
@@ -172,8 +172,7 @@ def allocation_page(
     needle = search_needle(search, max_length=MAX_SEARCH, hint=SEARCH_HINT)
     matches: list[Any] = []
     if needle:
-        pattern = bindparam("pattern", like_pattern(needle), type_=String())
-        scattered = bindparam("scattered", like_scattered(needle), type_=String())
+        pattern, scattered = needle_params(needle)
         # Codes are stored in capitals (lottrack.facility.subjects checks them on the way in).
         matches.append(undashed_contains(col(Subject.code), pattern, scattered))
     subjects = _subject_rows(

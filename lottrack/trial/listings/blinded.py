@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,8 +19,6 @@ from lottrack.kernel.errors import NotFound
 from lottrack.kernel.inputs import (
     check_page,
     clean_text,
-    like_pattern,
-    like_scattered,
     search_needle,
 )
 from lottrack.records.permissions import Action, CurrentUser, authorize
@@ -29,7 +27,7 @@ from lottrack.storage.models import (
     Visit,
     utcnow,
 )
-from lottrack.storage.search import undashed_contains
+from lottrack.storage.search import needle_params, undashed_contains
 from lottrack.trial import ward
 from lottrack.trial.listings.common import WeightInfo, current_weight, document_copies, visit_row
 
@@ -172,8 +170,7 @@ def ward_line_page(
     if needle:
         # Codes and initials are stored in capitals (lottrack.facility.subjects checks
         # them on the way in).
-        pattern = bindparam("pattern", like_pattern(needle), type_=String())
-        scattered = bindparam("scattered", like_scattered(needle), type_=String())
+        pattern, scattered = needle_params(needle)
         matches.append(
             or_(
                 undashed_contains(col(Subject.code), pattern, scattered),
