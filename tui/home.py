@@ -88,8 +88,7 @@ the same actions. **r** reloads the lists.
 
     def _pane(self, pane: type[RolePane], pane_id: str) -> RolePane:
         """The pane, with its list when the login read it (once: a reload reads again)."""
-        name = pane.__name__
-        return pane(id=pane_id, **({"first": self._first.pop(name)} if name in self._first else {}))
+        return pane(id=pane_id, first=self._first.pop(pane.__name__, None))
 
     def on_screen_suspend(self) -> None:
         """Another screen (Users, Audit…) opened on top: reload when it closes."""

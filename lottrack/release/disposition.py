@@ -474,11 +474,15 @@ def history(session: Session, who: CurrentUser, lot_id: int) -> list[Disposition
         .order_by(col(Disposition.decided_at), col(Disposition.id))
     ).all():
         sig = None
-        if d.signature_id is not None:
-            s = session.get(signatures.Signature, d.signature_id)
-            if s is not None and content is None:
+        s = (
+            session.get(signatures.Signature, d.signature_id)
+            if d.signature_id is not None
+            else None
+        )
+        if s is not None:
+            if content is None:
                 content = lot_content(session, lot)
-            sig = signatures.view(s, content) if s is not None and content is not None else None
+            sig = signatures.view(s, content)
         exc = None
         if d.decision == lots.RELEASED_EXCEPTIONAL:
             exc = ExceptionalRelease(
