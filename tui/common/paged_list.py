@@ -99,6 +99,8 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
         self.query_state: Q = query
         self.page: P | None = None
         self._timer: Timer | None = None
+        self._asked = False
+        """Whether a page has been asked for (the first is read once the table is sized)."""
 
     # ------------------------------------------------------------------ hooks
 
@@ -128,12 +130,30 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
 
     # ------------------------------------------------------------------ size
 
+    def read_when_sized(self) -> None:
+        """Read the first page as soon as the table has its size: when its first layout
+        resizes it, or after the screen's first refresh should that not (a page holds
+        the rows that fit). Screens call this on mount.
+
+        Until #18's eighth pass the first page was asked for only after the first
+        refresh: a frame later (17 ms at 60 frames a second), and the read then shared
+        the interpreter with that frame's paint."""
+        self.call_after_refresh(self._read_first)
+
+    def _read_first(self) -> None:
+        if not self._asked:
+            self.action_reload()
+
     @on(RecordTable.Resized)
     def _table_resized(self, message: RecordTable.Resized) -> None:
-        """The table grew or shrank (a taller terminal, a status line of two lines, a field
-        shown or hidden): the page follows once the layout is done, whenever that is."""
+        """The table has its first size (the first page is read), or grew or shrank (a
+        taller terminal, a status line of two lines, a field shown or hidden): the page
+        follows once the layout is done, whenever that is."""
         if message.table.id == self.TABLE_ID:
-            self._refit()
+            if self._asked:
+                self._refit()
+            else:
+                self._read_first()
 
     def _refit(self) -> None:
         """The table's height changed (terminal, status line): fit the page to it."""
@@ -147,6 +167,7 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
     # ------------------------------------------------------------------ loading
 
     def _ask(self, **changes: object) -> None:
+        self._asked = True
         self.query_state = dataclasses.replace(self.query_state, **changes)
         user = self.ctx.user
         if user is not None:

@@ -112,7 +112,7 @@ the search box: the list follows as you type. A scanned DIN barcode is read as t
     def on_mount(self) -> None:
         """Search box first (a scanner types into it); load once the table has a size."""
         self.query_one("#lots-search").focus()
-        self.call_after_refresh(self.action_reload)
+        self.read_when_sized()
 
     def on_screen_resume(self) -> None:
         """Back from a batch record or a form: show what changed."""

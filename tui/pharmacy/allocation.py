@@ -170,7 +170,7 @@ visits. Only unblinded pharmacists see this screen.
     def on_mount(self) -> None:
         """The table first (its keys work at once); read once the table has a size."""
         self.query_one("#alloc-table").focus()
-        self.call_after_refresh(self.action_reload)
+        self.read_when_sized()
 
     # ------------------------------------------------------------------ what is shown
 

@@ -128,7 +128,7 @@ treatment arm is never shown.
         """The search box first (a nurse opens this to type a code); read once the table
         has a size."""
         self.query_one("#ward-search").focus()
-        self.call_after_refresh(self.action_reload)
+        self.read_when_sized()
 
     def on_screen_resume(self) -> None:
         """Back from a visit or the weights: show the step the visit is at now."""
