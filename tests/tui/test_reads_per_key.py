@@ -12,17 +12,22 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlmodel import select
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, LoadingIndicator
 
 from lottrack.storage.db import Database, StorageError
+from lottrack.storage.models import Lot
 from lottrack.views import listings
-from tests.tui.helpers import login, settle
+from tests.tui.helpers import login, settle, shown
 from tui.app import LotTrackApp
+from tui.common.paged_list import PagedListScreen
 from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.manufacturing.lots import LotsScreen
+from tui.pharmacy.allocation import AllocationScreen
 from tui.pharmacy.visit import PharmacyVisitScreen
 from tui.qa.review import QAReviewScreen
+from tui.ward.patients import FindPatientScreen
 
 pytestmark = pytest.mark.asyncio
 
@@ -157,3 +162,78 @@ async def test_names_that_could_not_be_read_are_read_when_the_tab_is_shown_again
         assert len(calls) == 2
         assert table.row_count > 0
         assert all(" ".join(str(table.get_row_at(n)[4]).split()) for n in range(table.row_count))
+
+
+@pytest.mark.parametrize(
+    ("username", "key", "screen_type"),
+    [
+        ("tech", "l", LotsScreen),
+        ("ward", "slash", FindPatientScreen),
+        ("pharm", "o", AllocationScreen),
+    ],
+)
+async def test_a_list_reads_its_first_page_once_as_many_rows_as_show(
+    app: LotTrackApp,
+    demo_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    username: str,
+    key: str,
+    screen_type: type[PagedListScreen[Any, Any]],
+) -> None:
+    """The first page is asked for as soon as the table has its size (#18), and once:
+    not again after the screen's first refresh, and not with a guess the layout then
+    corrects."""
+    asked: list[int] = []
+    read_page = screen_type._read_page
+
+    def counted(self: Any, db: Database, who: Any, query: Any) -> Any:
+        asked.append(query.limit)
+        return read_page(self, db, who, query)
+
+    monkeypatch.setattr(screen_type, "_read_page", counted)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, username)
+        await pilot.press(key)
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, screen_type)
+        table = screen.query_one(f"#{screen.TABLE_ID}", DataTable)
+        assert asked == [table.size.height - 1], (asked, table.size)
+        assert screen.page is not None
+        assert table.row_count == min(asked[0], screen.page.total) > 0
+
+
+@pytest.mark.parametrize(
+    ("module", "screen_type", "head"),
+    [
+        ("tui.qa.review", QAReviewScreen, "#review-head"),
+        ("tui.manufacturing.lot_detail", LotDetailScreen, "#lot-head"),
+    ],
+)
+async def test_a_batch_record_that_cannot_be_read_says_so_on_its_screen(
+    app: LotTrackApp,
+    demo_db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    screen_type: type[QAReviewScreen | LotDetailScreen],
+    head: str,
+) -> None:
+    """The read starts before the screen's widgets are mounted (#18): when it fails at
+    once, the screen still says so where the lot would be, and the error is shown."""
+
+    def failing(*_args: Any, **_kwargs: Any) -> Any:
+        raise StorageError("The database could not be read (the server went away).")
+
+    monkeypatch.setattr(f"{module}.read_lot", failing)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await login(pilot, "qa")
+        with demo_db.reader() as session:
+            lot_id = session.exec(select(Lot.id)).first()
+        assert lot_id is not None
+        app.push_screen(screen_type(lot_id))
+        await settle(pilot)
+        assert isinstance(app.screen, screen_type)
+        assert app.screen.lot is None
+        assert "could not be read" in shown(app, head)
+        assert not app.screen.query_one(LoadingIndicator).display
+        assert any("server went away" in str(n.message) for n in app._notifications)

@@ -116,7 +116,8 @@ service checks again.
         """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
 
     def compose(self) -> ComposeResult:
-        """Header, head lines, tabs, footer."""
+        """Header, head lines, tabs, footer; the read of the lot starts first."""
+        self.action_reload()  # while the widgets are mounted (#18), shown once mounted
         yield SessionHeader()
         with Vertical(id="lot-body"):
             yield Static("Reading the batch record…", id="lot-head")
@@ -175,10 +176,6 @@ service checks again.
             yield table("quality")
         else:
             yield table(tab)
-
-    def on_mount(self) -> None:
-        """Read the lot."""
-        self.action_reload()
 
     def on_resize(self) -> None:
         """A taller terminal gets a taller growth chart."""

@@ -99,7 +99,10 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         self.previewed: Choice | None = None
 
     def compose(self) -> ComposeResult:
-        """Header, the visit, the choice, the checks, the dose, the status line."""
+        """Header, the visit, the choice, the checks, the dose, the status line; the read
+        of the visit starts first."""
+        # Read while the widgets are mounted (#18), shown once mounted; nothing chosen yet.
+        self._load(self.ctx.db, self.who, self.visit_id, None)
         yield SessionHeader()
         with VerticalScroll(id="pv-body", classes="trial-body"):
             yield Static("Loading the visit…", id="pv-title", classes="pane-title")
@@ -116,10 +119,6 @@ This screen shows the **arm** of the visit: never show it to ward staff.
         # Under the body, not in it: always in sight, however long the body grows.
         yield Static("", id="trial-status", classes="message")
         yield KeyFooter()
-
-    def on_mount(self) -> None:
-        """Read the visit."""
-        self.action_reload()
 
     # ------------------------------------------------------------------- what applies
 

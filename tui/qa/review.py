@@ -144,7 +144,8 @@ The person who recorded any step of the lot cannot release it; the service says 
         both ask to fill the tab: its names are read once)."""
 
     def compose(self) -> ComposeResult:
-        """Header, head, readiness, tabs, footer."""
+        """Header, head, readiness, tabs, footer; the read of the lot starts first."""
+        self.action_reload()  # while the widgets are mounted (#18), shown once mounted
         yield SessionHeader()
         with Vertical(id="review-body"):
             yield Static("Reading the batch record…", id="review-head")
@@ -181,10 +182,6 @@ The person who recorded any step of the lot cannot release it; the service says 
         if tab == "decisions":
             yield Static("Investigations and deviations", classes="lot-caption")
             yield table("quality")
-
-    def on_mount(self) -> None:
-        """Read the lot and its audit trail."""
-        self.action_reload()
 
     def on_screen_resume(self) -> None:
         """Back from a decision: show the new state."""

@@ -93,7 +93,9 @@ the infusion. Nothing here tells which treatment the bag holds.
         signature reopens the dialog with it)."""
 
     def compose(self) -> ComposeResult:
-        """Header, the visit's lines, the status line, footer."""
+        """Header, the visit's lines, the status line, footer; the read of the visit
+        starts first."""
+        self.action_reload()  # while the widgets are mounted (#18), shown once mounted
         yield SessionHeader()
         with VerticalScroll(id="wv-body", classes="trial-body"):
             yield Static("Loading the visit…", id="wv-title", classes="pane-title")
@@ -105,10 +107,6 @@ the infusion. Nothing here tells which treatment the bag holds.
         # Under the body, not in it: always in sight, however long the body grows.
         yield Static("", id="trial-status", classes="message")
         yield KeyFooter()
-
-    def on_mount(self) -> None:
-        """Read the visit."""
-        self.action_reload()
 
     @override
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
