@@ -104,9 +104,11 @@ async def test_the_timer_logs_out_with_the_sites_setting(
         assert app.idle_logout_minutes == 5
         assert isinstance(app.screen, HomeScreen)
         app.last_activity = time.monotonic() - 5 * 60 - 1  # as if untouched for 5 minutes
-        await until(
+        await until(  # the screen drawn with its message (pushed is not enough)
             pilot,
-            lambda: isinstance(app.screen, LoginScreen),
+            lambda: (
+                isinstance(app.screen, LoginScreen) and bool(app.screen.query("#login-message"))
+            ),
             "the idle timer to log the person out",
         )
         assert isinstance(app.screen, LoginScreen)
