@@ -302,19 +302,35 @@ class InvestigationView:
         return f"Investigation #{self.id}: {self.result_text} — {state}"
 
 
+def _of_lot(session: Session, lot_id: int) -> list[Investigation]:
+    """The lot's investigations, oldest first (one statement for :func:`views` and
+    :func:`result_notes`, which a read session sends once)."""
+    return list(
+        session.exec(
+            select(Investigation)
+            .where(Investigation.lot_id == lot_id)
+            .order_by(col(Investigation.id))
+        ).all()
+    )
+
+
+def _retests_of(session: Session, investigation_ids: list[int]) -> list[InvestigationRetest]:
+    """The retests linked to these investigations, in the order linked."""
+    return list(
+        session.exec(
+            select(InvestigationRetest)
+            .where(col(InvestigationRetest.investigation_id).in_(investigation_ids))
+            .order_by(col(InvestigationRetest.id))
+        ).all()
+    )
+
+
 def views(session: Session, lot_id: int) -> list[InvestigationView]:
     """Every investigation of the lot, oldest first, with retests and signatures."""
-    invs = session.exec(
-        select(Investigation).where(Investigation.lot_id == lot_id).order_by(col(Investigation.id))
-    ).all()
+    invs = _of_lot(session, lot_id)
     if not invs:
         return []
-    inv_ids = [i.id for i in invs]
-    links = session.exec(
-        select(InvestigationRetest)
-        .where(col(InvestigationRetest.investigation_id).in_(inv_ids))
-        .order_by(col(InvestigationRetest.id))
-    ).all()
+    links = _retests_of(session, [i.id for i in invs if i.id is not None])
     results = (
         {
             r.id: r
@@ -451,10 +467,10 @@ def standing(session: Session, lot_ids: Any) -> Standing:
 
 def result_notes(session: Session, lot_id: int) -> dict[int, str]:
     """Result id → how an investigation bears on it, in words (for the results table)."""
-    invs = session.exec(select(Investigation).where(Investigation.lot_id == lot_id)).all()
+    invs = _of_lot(session, lot_id)
     if not invs:
         return {}
-    by_id = {inv.id: inv for inv in invs}
+    by_id = {inv.id: inv for inv in invs if inv.id is not None}
     notes: dict[int, str] = {}
     for inv in invs:
         notes[inv.result_id] = {
@@ -462,11 +478,7 @@ def result_notes(session: Session, lot_id: int) -> dict[int, str]:
             LAB_ERROR: f"invalidated: laboratory error (investigation #{inv.id})",
             NO_LAB_ERROR: f"stands: no laboratory error (investigation #{inv.id})",
         }[inv.conclusion]
-    for link in session.exec(
-        select(InvestigationRetest).where(
-            col(InvestigationRetest.investigation_id).in_(list(by_id))
-        )
-    ).all():
+    for link in _retests_of(session, list(by_id)):
         inv = by_id[link.investigation_id]
         notes[link.result_id] = {
             None: f"retest in open investigation #{inv.id}",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.facility.subjects import subject_row
@@ -144,8 +145,22 @@ class LotSummary:
     (:mod:`lottrack.manufacturing.thaws`), whatever the pharmacy did with them."""
 
 
-def _count(session: Session, table: Any, *conditions: Any) -> int:
-    return int(session.exec(select(func.count()).select_from(table).where(*conditions)).one())
+def _counts(session: Session, lot_id: int) -> tuple[int, int, int]:
+    """The lot's valid counts, those of them needing a recount, and its bags: one
+    statement (#18: three before)."""
+    valid = (CellCount.lot_id == lot_id, col(CellCount.voided_reason).is_(None))
+
+    def count(table: Any, *conditions: Any) -> Any:
+        return sa_select(func.count()).select_from(table).where(*conditions).scalar_subquery()
+
+    counts, recounts, units = session.execute(
+        sa_select(
+            count(CellCount, *valid),
+            count(CellCount, *valid, col(CellCount.recount_required).is_(True)),
+            count(ProductUnit, ProductUnit.lot_id == lot_id),
+        )
+    ).one()
+    return int(counts), int(recounts), int(units)
 
 
 def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
@@ -156,7 +171,7 @@ def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
     harvest = harvest_row(session, lot.harvest_id)
     subject = subject_row(session, lot.subject_id)
     rows = _rows(session, lot_id)
-    valid = (CellCount.lot_id == lot_id, col(CellCount.voided_reason).is_(None))
+    counts, counts_needing_recount, units = _counts(session, lot_id)
     return LotSummary(
         id=lot_id,
         lot_number=lot.lot_number,
@@ -174,11 +189,9 @@ def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
         cumulative_population_doublings=(
             rows[-1].cumulative_population_doublings if rows else None
         ),
-        counts=_count(session, CellCount, *valid),
-        counts_needing_recount=_count(
-            session, CellCount, *valid, col(CellCount.recount_required).is_(True)
-        ),
-        units=_count(session, ProductUnit, ProductUnit.lot_id == lot_id),
+        counts=counts,
+        counts_needing_recount=counts_needing_recount,
+        units=units,
         formulated_at=lot.formulated_at,
         ever_released=thaws.ever_released(session, lot),
     )

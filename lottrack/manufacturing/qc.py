@@ -222,10 +222,9 @@ def results(session: Session, lot_id: int, *, include_voided: bool = False) -> l
     if lot is None:
         raise NotFound(f"No lot with id {lot_id}.")
     spec_items = {i.id: i for i in specifications.items(session, lot.spec_id)}
-    stmt = select(QCResult).where(QCResult.lot_id == lot_id)
+    rows = result_rows(session, lot_id)
     if not include_voided:
-        stmt = stmt.where(col(QCResult.voided_reason).is_(None))
-    rows = session.exec(stmt.order_by(col(QCResult.tested_at), col(QCResult.id))).all()
+        rows = [r for r in rows if r.voided_reason is None]
     standing = investigations.standing(session, [lot_id])
     latest: dict[int, int] = {}
     for r in rows:
@@ -418,6 +417,19 @@ def _counted_of_lot() -> tuple[Any, ...]:
         col(QCResult.lot_id) == col(Lot.id),
         col(QCResult.voided_reason).is_(None),
         col(QCResult.id).not_in(investigations.not_counted_ids()),
+    )
+
+
+def result_rows(session: Session, lot_id: int) -> list[QCResult]:
+    """Every result of the lot, voided ones included, in the order tested: one statement
+    for whoever reads them in a read session (the batch record's results and timeline:
+    :mod:`lottrack.storage.read_once` answers the second from the first)."""
+    return list(
+        session.exec(
+            select(QCResult)
+            .where(QCResult.lot_id == lot_id)
+            .order_by(col(QCResult.tested_at), col(QCResult.id))
+        ).all()
     )
 
 

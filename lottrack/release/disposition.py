@@ -460,6 +460,18 @@ class DispositionView:
     exceptional: ExceptionalRelease | None
 
 
+def disposition_rows(session: Session, lot_id: int) -> list[Disposition]:
+    """The lot's decisions in the order made: one statement for whoever reads them in a
+    read session (the decision history and the lot's timeline)."""
+    return list(
+        session.exec(
+            select(Disposition)
+            .where(Disposition.lot_id == lot_id)
+            .order_by(col(Disposition.decided_at), col(Disposition.id))
+        ).all()
+    )
+
+
 def history(session: Session, who: CurrentUser, lot_id: int) -> list[DispositionView]:
     """Every decision on the lot, each signature marked valid or invalidated (against
     the batch record as it is now, read only when a decision was signed: #18, a lot
@@ -468,11 +480,7 @@ def history(session: Session, who: CurrentUser, lot_id: int) -> list[Disposition
     lot = lots.get_lot(session, lot_id)
     content: dict[str, Any] | None = None
     out = []
-    for d in session.exec(
-        select(Disposition)
-        .where(Disposition.lot_id == lot_id)
-        .order_by(col(Disposition.decided_at), col(Disposition.id))
-    ).all():
+    for d in disposition_rows(session, lot_id):
         sig = None
         s = (
             session.get(signatures.Signature, d.signature_id)

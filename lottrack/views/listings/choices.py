@@ -15,7 +15,7 @@ from lottrack.manufacturing import investigations, lots, qc, specifications
 from lottrack.manufacturing.lots import lot_site, lot_spec
 from lottrack.manufacturing.reagents import RELEASED
 from lottrack.records.permissions import Action, CurrentUser, authorize
-from lottrack.storage.models import Harvest, Lot, Passage, ReagentLot, Site, Subject, utcnow
+from lottrack.storage.models import Harvest, Lot, ReagentLot, Site, Subject, utcnow
 
 # ------------------------------------------------------------------ form choices
 
@@ -203,11 +203,7 @@ def lot_form_context(
     lot = lots.get_lot(session, lot_id)
     site, spec = lot_site(session, lot), lot_spec(session, lot)
     subject = session.get(Subject, lot.subject_id)
-    passages = session.exec(
-        select(Passage)
-        .where(Passage.lot_id == lot_id, col(Passage.voided_reason).is_(None))
-        .order_by(col(Passage.number))
-    ).all()
+    passages = [p for p in lots.passages_of(session, lot_id) if p.voided_reason is None]
     shown = qc.results(session, lot_id) if results is None else results
     latest = {r.code: r for r in shown if not r.superseded and r.voided_reason is None}
     limit = qc.endotoxin_limit_for(session, lot)

@@ -13,7 +13,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.isbt128 import parse_din
-from lottrack.manufacturing import lots, thaws
+from lottrack.manufacturing import lots, qc, thaws
 from lottrack.manufacturing.bag_codes import bag_name
 from lottrack.records.permissions import (
     MASKED,
@@ -23,6 +23,7 @@ from lottrack.records.permissions import (
     authorize_session_read,
 )
 from lottrack.release.batch_record import BAG_LIFECYCLE, LOT_LIFECYCLE, record_rows
+from lottrack.release.disposition import disposition_rows
 from lottrack.storage import fastsql
 from lottrack.storage.audit_hash import stored_changes
 from lottrack.storage.models import (
@@ -37,7 +38,6 @@ from lottrack.storage.models import (
     Harvest,
     Investigation,
     InvestigationRetest,
-    Passage,
     ProductUnit,
     QCResult,
     Signature,
@@ -119,9 +119,7 @@ def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow
         reps.setdefault(r.count_id, []).append(
             ReplicateRow(r.position, r.entered_text, r.viable_per_ml, r.viability_pct)
         )
-    labels = dict(
-        session.exec(select(Passage.id, Passage.number).where(Passage.lot_id == lot_id)).all()
-    )
+    labels = {p.id: p.number for p in lots.passages_of(session, lot_id)}
     names = _names(session, {c.counted_by for c in counts})
     return [
         CountRow(
@@ -223,10 +221,11 @@ def lot_timeline(session: Session, who: CurrentUser, lot_id: int) -> list[Timeli
     lot = lots.get_lot(session, lot_id)
     harvest = session.get(Harvest, lot.harvest_id)
     assert harvest is not None
-    passages = session.exec(select(Passage).where(Passage.lot_id == lot_id)).all()
+    # The statements the batch record's other parts send (a read session sends each once).
+    passages = lots.passages_of(session, lot_id)
     counts = lot_counts(session, who, lot_id)
-    results = session.exec(select(QCResult).where(QCResult.lot_id == lot_id)).all()
-    decisions = session.exec(select(Disposition).where(Disposition.lot_id == lot_id)).all()
+    results = qc.result_rows(session, lot_id)
+    decisions = disposition_rows(session, lot_id)
     people = {harvest.operator_id, lot.created_by} | {p.recorded_by for p in passages}
     people |= {p.harvest_recorded_by for p in passages if p.harvest_recorded_by}
     people |= {r.tester_id for r in results} | {d.decided_by for d in decisions}
