@@ -140,6 +140,8 @@ class LotSummary:
     counts_needing_recount: int
     units: int
     formulated_at: dt.datetime | None
+    decimal_separator: str
+    """The decimal separator of the site of the lot's subject (numbers are shown with it)."""
     ever_released: bool = False
     """Released now or once: from then on the lab neither thaws nor moves its bags
     (:mod:`lottrack.manufacturing.thaws`), whatever the pharmacy did with them."""
@@ -193,5 +195,6 @@ def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
         counts_needing_recount=counts_needing_recount,
         units=units,
         formulated_at=lot.formulated_at,
+        decimal_separator=lots.lot_site(session, lot).decimal_separator,
         ever_released=thaws.ever_released(session, lot),
     )

@@ -3,6 +3,7 @@ signature dialog — a wrong password stores nothing and counts as a failure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from textual.widgets import DataTable, Input
 
 from lottrack.manufacturing import expansion, lots
 from lottrack.records.permissions import CurrentUser
+from lottrack.storage import audit
 from lottrack.storage.db import Database
-from lottrack.storage.models import Disposition, Lot, Passage, Signature, User
+from lottrack.storage.models import Disposition, Lot, Passage, Signature, Site, User
 from tests.conftest import verify_ok
 from tests.tui.helpers import (
     frozen_clock,
@@ -28,6 +30,7 @@ from tests.tui.helpers import (
 from tests.tui.lot_data import PASSWORDS, private_copy
 from tui.app import make_app
 from tui.dialogs.signature import SignatureModal
+from tui.manufacturing.lot_detail import LotDetailScreen
 from tui.panes.qa import LotsAwaitingReviewPane
 from tui.qa.decision_form import DecisionForm
 from tui.qa.review import QAReviewScreen
@@ -226,3 +229,25 @@ async def test_the_audit_tab_counts_corrections_and_a_click_on_a_tab_shows_it(
         assert app.focused is table
         assert table.row_count == 1
         assert "INVALIDATED" in screen_text(app)  # the release the correction undid
+
+
+@pytest.mark.parametrize("screen_type", [QAReviewScreen, LotDetailScreen])
+async def test_the_head_writes_numbers_with_the_sites_decimal_separator(
+    lots_db: tuple[Database, dict[str, int]], screen_type: type[QAReviewScreen | LotDetailScreen]
+) -> None:
+    """The review reads the lot's site with its summary (not the lab's form context,
+    which it no longer reads: #18): a site that writes 12,3 shows the cumulative PD so."""
+    db, ids = lots_db
+    with db.session() as s:
+        audit.set_actor(s, None, "system:test")
+        with audit.reason(s, "The site writes decimal commas"):
+            for site in s.exec(select(Site)).all():
+                site.decimal_separator = ","
+            s.flush()
+    app = make_app(db, clock=frozen_clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await login_and_open(pilot, "qa", screen_type(ids["TLS-102"]))
+        head = shown(app, "#review-head" if screen_type is QAReviewScreen else "#lot-head")
+        pd = re.search(r"cum\. PD (\S+)", head)
+        assert pd is not None, head
+        assert re.fullmatch(r"\d+,\d+", pd.group(1)), head

@@ -9,7 +9,7 @@ from lottrack.kernel.errors import ValidationError
 from lottrack.kernel.isbt128 import parse_din
 from lottrack.manufacturing import qc
 from tui.lot import tables as lot_tables
-from tui.lot.detail_data import LotDetail
+from tui.lot.detail_data import LotRecord
 from tui.widgets.status_badge import status_text
 
 
@@ -26,7 +26,7 @@ def eye_readable(din: str) -> str:
         return din
 
 
-def lot_head(lot: LotDetail, clock_tz: object) -> Text:
+def lot_head(lot: LotRecord, clock_tz: object) -> Text:
     """Two lines naming the lot: number, status, subject, DIN, and how far it got."""
     s = lot.summary
     head = Text()
@@ -35,7 +35,7 @@ def lot_head(lot: LotDetail, clock_tz: object) -> Text:
     head.append_text(status_text(s.status))
     head.append(f"  subject {s.subject_code} · {s.coi_id} · spec v{s.spec_version}\n")
     collected = s.collected_at.astimezone(clock_tz).strftime("%Y-%m-%d")  # type: ignore[arg-type]
-    cpd = lot_tables.number(s.cumulative_population_doublings, lot.context.decimal_separator).plain
+    cpd = lot_tables.number(s.cumulative_population_doublings, s.decimal_separator).plain
     passages = f"P0–{s.last_passage}" if s.passages > 1 else s.last_passage or "no passage"
     if s.passages and not s.last_passage_harvested:
         passages += " growing"

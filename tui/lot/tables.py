@@ -1,5 +1,6 @@
 """Fill the batch-record tables (timeline, passages, counts, QC, bags, custody, decisions,
-audit trail) from a :class:`~tui.lot.detail_data.LotDetail`.
+audit trail) from a :class:`~tui.lot.detail_data.LotRecord` (or the batch record, a
+:class:`~tui.lot.detail_data.LotDetail`).
 
 Shared by the lot detail and the QA review so that both show the same record the same
 way: times in the terminal's zone, quantities with the site's decimal separator,
@@ -16,7 +17,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from lottrack.kernel.units import Dim, format_number, format_quantity
-from tui.lot.detail_data import LotDetail
+from tui.lot.detail_data import LotDetail, LotRecord
 from tui.widgets.status_badge import conformity_text, status_text
 from tui.widgets.wrapped_rows import WrappedRow, add_wrapped_row, add_wrapped_rows, grow_first
 
@@ -76,11 +77,11 @@ def hours(value: float | None, sep: str) -> Text:
     return Text(f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}".replace(".", sep))
 
 
-def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_passages(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """Seeding and harvest (each a time over its cells), viability and the derived PD,
     cumulative PD (cPD), doubling time (DT, hours) and seeding density: every column fits
     80 columns. The reagent lots, too long for a column, are in :func:`reagents_text`."""
-    sep = lot.context.decimal_separator
+    sep = lot.summary.decimal_separator
     _reset(
         table, ("P", 2), ("Seeded", 11), ("Harvested", 11), "Viab.", "PD", "cPD", "DT h", "Per cm²"
     )
@@ -110,7 +111,7 @@ def fill_passages(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "No passage")
 
 
-def reagents_text(lot: LotDetail) -> Text:
+def reagents_text(lot: LotRecord) -> Text:
     """The reagent lots each passage used, a line per passage (wrapping as it must)."""
     text = Text()
     text.append("Reagent lots", style="bold")
@@ -120,9 +121,9 @@ def reagents_text(lot: LotDetail) -> Text:
     return text if lot.passages else Text("")
 
 
-def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_counts(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """Each count set, then its replicates indented under it; recount and void marked."""
-    sep = lot.context.decimal_separator
+    sep = lot.summary.decimal_separator
     # What a count found; the method and each replicate as typed are on the line under
     # the table for the highlighted row (count_detail): they ran off 80 columns.
     _reset(
@@ -179,7 +180,7 @@ def fill_counts(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "No count")
 
 
-def count_detail(lot: LotDetail, key: str | None, tz: dt.tzinfo | None) -> Text:
+def count_detail(lot: LotRecord, key: str | None, tz: dt.tzinfo | None) -> Text:
     """The line under the counts for the highlighted row: a count's method, who and when;
     a replicate as it was typed."""
     parts = (key or "").split("-")
@@ -201,7 +202,7 @@ def count_detail(lot: LotDetail, key: str | None, tz: dt.tzinfo | None) -> Text:
     return text
 
 
-def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_results(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """Every QC result; out of specification in red, superseded results struck through,
     voided results dim and marked VOID with the reason (they count for nothing)."""
     _reset(
@@ -247,7 +248,7 @@ def fill_results(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
 def fill_bags(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     """Kit code, status (and when a cryopreserved bag was thawed: it must be used soon, so
     this fits 80 columns), product code, volume, viable cells, expiry, storage."""
-    sep = lot.context.decimal_separator
+    sep = lot.summary.decimal_separator
     _reset(table, "Kit code", "Status", "Product", "Volume", "Viable cells", "Expires", "Storage")
     for b in lot.bags:
         status = status_text(b.status)
@@ -281,7 +282,7 @@ def fill_custody(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "No move")
 
 
-def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_decisions(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """Each QA decision with its signature, valid or INVALIDATED."""
     _reset(
         table,
@@ -324,7 +325,7 @@ def fill_decisions(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "No decision")
 
 
-def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_quality(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """OOS investigations and deviations: open ones in bold red (they block release),
     closed ones with their conclusion and who signed it."""
     _reset(
@@ -376,7 +377,7 @@ def fill_quality(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
     _empty(table, "None recorded")
 
 
-def open_quality_record(lot: LotDetail, key: str | None) -> tuple[str, int, str] | None:
+def open_quality_record(lot: LotRecord, key: str | None) -> tuple[str, int, str] | None:
     """(kind, id, summary) of the open record under ``key`` (a quality-table row key), or
     of the first open one when the key names none."""
     records = [("investigation", i.id, i.summary) for i in lot.investigations if i.is_open]
@@ -399,7 +400,7 @@ def audit_columns(table: Table) -> None:
     grow_first(table, 2, 3, 4)
 
 
-def fill_audit(table: Table, lot: LotDetail, tz: dt.tzinfo | None) -> None:
+def fill_audit(table: Table, lot: LotRecord, tz: dt.tzinfo | None) -> None:
     """The lot's audit trail; a change to a value already recorded is marked ✎."""
     audit_columns(table)
     add_wrapped_rows(

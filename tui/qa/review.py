@@ -27,7 +27,7 @@ from lottrack.views.listings import AuditRow
 from tui.common.screen import AppScreen
 from tui.dialogs.text_view import TextViewModal
 from tui.lot import tables as lot_tables
-from tui.lot.detail_data import LotDetail, read_lot
+from tui.lot.detail_data import LotRecord, read_review
 from tui.lot.head import lot_head, readiness_text
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.lazy_tabs import LazyTabs
@@ -57,14 +57,14 @@ audit trail of a lot is hundreds of wrapped rows, not drawn until asked for)."""
 class ReviewRead(Message):
     """The batch record with its audit trail."""
 
-    lot: LotDetail
+    lot: LotRecord
 
 
 @dataclass
 class AuditNamed(Message):
     """The audit trail of the read ``lot``, each record named as people name it."""
 
-    lot: LotDetail
+    lot: LotRecord
     audit: tuple[AuditRow, ...]
 
 
@@ -132,14 +132,14 @@ The person who recorded any step of the lot cannot release it; the service says 
         super().__init__()
         self.lot_id = lot_id
         self.detail = detail
-        self.lot: LotDetail | None = None
+        self.lot: LotRecord | None = None
         self._filled: set[str] = set()
         """The tabs filled from :attr:`lot` (the others are filled when first shown)."""
         self._audit_named = False
         """Whether :attr:`lot`'s audit trail names its records: they are read when the
         audit tab is first shown (#18: sixteen statements, a third of the review's, for a
         tab a review does not always open)."""
-        self._naming: LotDetail | None = None
+        self._naming: LotRecord | None = None
         """The read whose names are being read (a number key and the tab's Shown message
         both ask to fill the tab: its names are read once)."""
 
@@ -191,7 +191,7 @@ The person who recorded any step of the lot cannot release it; the service says 
     @work(thread=True, exclusive=True, exit_on_error=False)
     def _read(self, db: Database, who: CurrentUser) -> None:
         with db.reader() as session:
-            lot = read_lot(session, who, self.lot_id, with_audit=True)
+            lot = read_review(session, who, self.lot_id)
         post_if_current(self, ReviewRead(lot))
 
     @on(ReviewRead)
@@ -235,7 +235,7 @@ The person who recorded any step of the lot cannot release it; the service says 
             self.query_one("#review-reagents", Static).update(lot_tables.reagents_text(lot))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="audit-names")
-    def _name_audit(self, db: Database, who: CurrentUser, lot: LotDetail) -> None:
+    def _name_audit(self, db: Database, who: CurrentUser, lot: LotRecord) -> None:
         with db.reader() as session:
             audit = tuple(listings.named(session, who, list(lot.audit or ())))
         post_if_current(self, AuditNamed(lot, audit))
