@@ -9,11 +9,17 @@ posts ``Worker.StateChanged`` (which does not bubble) to the node that started i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.context import app_of
+
+T = TypeVar("T")
 
 
 class ReportsWorkerErrors(DOMNode):
@@ -48,3 +54,16 @@ def post_if_current(node: DOMNode, message: Message) -> None:
             node.post_message(message)
 
     node.app.call_from_thread(post)
+
+
+_AT_ONCE = ThreadPoolExecutor(thread_name_prefix="lottrack-read")
+
+
+def start_read(read: Callable[[], T]) -> Future[T]:
+    """Start ``read`` on a thread now, and return its future for a thread worker to wait
+    on (``future.result()``: its result, or its exception raised in the worker).
+
+    A Textual thread worker starts once the event loop runs its task: behind the
+    callbacks of every widget a new screen mounts, 10 ms after the screen was composed
+    (#18). Started here, the read runs while those widgets are mounted and painted."""
+    return _AT_ONCE.submit(read)

@@ -4,7 +4,9 @@ custody, QA decisions. Technicians record the next step from here."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -32,7 +34,7 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.lazy_tabs import LazyTabs
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
-from tui.workers import post_if_current
+from tui.workers import post_if_current, start_read
 
 if TYPE_CHECKING:
     from tui.common.form import FormScreen
@@ -191,10 +193,8 @@ service checks again.
             self.action_reload()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _read(self, db: Database, who: CurrentUser) -> None:
-        with db.reader() as session:
-            lot = read_lot(session, who, self.lot_id)
-        post_if_current(self, LotRead(lot))
+    def _read(self, reading: Future[LotDetail]) -> None:
+        post_if_current(self, LotRead(reading.result()))
 
     @on(LotRead)
     def _show(self, message: LotRead) -> None:
@@ -351,11 +351,16 @@ service checks again.
     def action_reload(self) -> None:
         """Read the lot again."""
         if self.ctx.user is not None:
-            self._read(self.ctx.db, self.ctx.user)
+            self._read(start_read(partial(_read_lot, self.ctx.db, self.ctx.user, self.lot_id)))
 
     def action_back(self) -> None:
         """Back to where the lot was opened."""
         self.dismiss()
+
+
+def _read_lot(db: Database, who: CurrentUser, lot_id: int) -> LotDetail:
+    with db.reader() as session:
+        return read_lot(session, who, lot_id)
 
 
 def form_for(what: str, lot_id: int) -> FormScreen:

@@ -5,7 +5,9 @@ lot's audit trail (changes after first entry marked), decisions; and the decisio
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -33,7 +35,7 @@ from tui.widgets.key_footer import KeyFooter
 from tui.widgets.lazy_tabs import LazyTabs
 from tui.widgets.session_header import SessionHeader
 from tui.widgets.wrapped_rows import StretchTable
-from tui.workers import post_if_current
+from tui.workers import post_if_current, start_read
 
 TABS = (
     ("results", "Results"),
@@ -189,10 +191,8 @@ The person who recorded any step of the lot cannot release it; the service says 
             self.action_reload()
 
     @work(thread=True, exclusive=True, exit_on_error=False)
-    def _read(self, db: Database, who: CurrentUser) -> None:
-        with db.reader() as session:
-            lot = read_review(session, who, self.lot_id)
-        post_if_current(self, ReviewRead(lot))
+    def _read(self, reading: Future[LotRecord]) -> None:
+        post_if_current(self, ReviewRead(reading.result()))
 
     @on(ReviewRead)
     def _show(self, message: ReviewRead) -> None:
@@ -380,8 +380,13 @@ The person who recorded any step of the lot cannot release it; the service says 
     def action_reload(self) -> None:
         """Read again."""
         if self.ctx.user is not None:
-            self._read(self.ctx.db, self.ctx.user)
+            self._read(start_read(partial(_read_review, self.ctx.db, self.ctx.user, self.lot_id)))
 
     def action_back(self) -> None:
         """Back."""
         self.dismiss()
+
+
+def _read_review(db: Database, who: CurrentUser, lot_id: int) -> LotRecord:
+    with db.reader() as session:
+        return read_review(session, who, lot_id)
