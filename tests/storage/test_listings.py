@@ -527,11 +527,16 @@ def test_work_lists_read_a_fixed_number_of_statements_and_say_what_is_due(sc: Sc
         # The database picks, orders and counts the lab's list: the lots it finds lacking a
         # result are those whose readiness misses one, and since when each lot in process
         # waits is what its next step says (worklists._since_in_sql beside _step).
-        lacking = set(s.execute(sa_select(col(Lot.id)).where(qc.lacks_result())).scalars())
+        lacks, required, required_of_lot = qc.lacks_result()
+        lacking = set(
+            s.execute(
+                sa_select(col(Lot.id)).outerjoin(required, required_of_lot).where(lacks)
+            ).scalars()
+        )
         assert {lot.id for lot in decided if lot.id in lacking} == {
             lot.id for lot in decided if qc.readiness(s, lot).missing
         }
-        since, last, last_passage = worklists._since_in_sql()
+        since, last, last_passage = worklists._since_in_sql(s.get_bind().dialect.name)
         waiting = dict(
             s.execute(
                 sa_select(col(Lot.id), since)

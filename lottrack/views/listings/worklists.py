@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, union_all
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_, true, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -179,39 +179,56 @@ class _WorkRow(NamedTuple):
     total: int
 
 
-def _since_in_sql() -> tuple[ColumnElement[Any], type[Passage], ColumnElement[bool]]:
+def _since_in_sql(dialect: str) -> tuple[ColumnElement[Any], Any, ColumnElement[bool]]:
     """Since when the next step of the lot ``Lot`` (in process) is due, in SQL, for ordering
     the work list in the database: what :func:`_step` says, from the same records. Since
     its creation without a passage; since its last passage was seeded while that is open;
     once harvested, since the latest valid final-product count made after the harvest,
-    else since the harvest. A test holds it to :func:`_step` on lots in every state.
+    else since the harvest. A test holds it to :func:`_step` on lots in every state, on
+    both backends.
 
-    Returns the expression, the last passage it reads (an alias of ``passage``) and the
-    condition to join that passage on."""
-    last = aliased(Passage, name="last_passage")
-    highest = (
-        sa_select(func.max(col(Passage.number)))
-        .where(col(Passage.lot_id) == col(Lot.id))
-        .correlate(Lot)
-        .scalar_subquery()
-    )
+    Returns the expression, the last passage it reads and the condition to join that
+    passage on. On PostgreSQL the last passage is a lateral subquery, read through the
+    index of each lot's passages: joined on the highest number, PostgreSQL hashed every
+    passage of every lot (18 ms of the technician's list at N = 1000, 6 ms now, #18);
+    SQLite has no lateral join, and reads the index for that join."""
+    if dialect == "postgresql":
+        last: Any = (
+            sa_select(col(Passage.id), col(Passage.seeded_at), col(Passage.harvested_at))
+            .where(col(Passage.lot_id) == col(Lot.id))
+            .order_by(col(Passage.number).desc())
+            .limit(1)
+            .lateral("last_passage")
+        )
+        last_id, seeded_at, harvested_at = last.c.id, last.c.seeded_at, last.c.harvested_at
+        joined: ColumnElement[bool] = true()
+    else:
+        last = aliased(Passage, name="last_passage")
+        highest = (
+            sa_select(func.max(col(Passage.number)))
+            .where(col(Passage.lot_id) == col(Lot.id))
+            .correlate(Lot)
+            .scalar_subquery()
+        )
+        last_id, seeded_at, harvested_at = col(last.id), col(last.seeded_at), col(last.harvested_at)
+        joined = and_(col(last.lot_id) == col(Lot.id), col(last.number) == highest)
     counted = (
         sa_select(func.max(col(CellCount.counted_at)))
         .where(
             col(CellCount.lot_id) == col(Lot.id),
             col(CellCount.target) == FINAL_PRODUCT,
             col(CellCount.voided_reason).is_(None),
-            col(CellCount.counted_at) >= col(last.harvested_at),
+            col(CellCount.counted_at) >= harvested_at,
         )
         .correlate(Lot, last)
         .scalar_subquery()
     )
     since = case(
-        (col(last.id).is_(None), col(Lot.created_at)),
-        (col(last.harvested_at).is_(None), col(last.seeded_at)),
-        else_=func.coalesce(counted, col(last.harvested_at)),
+        (last_id.is_(None), col(Lot.created_at)),
+        (harvested_at.is_(None), seeded_at),
+        else_=func.coalesce(counted, harvested_at),
     )
-    return since, last, and_(col(last.lot_id) == col(Lot.id), col(last.number) == highest)
+    return since, last, joined
 
 
 def _open_investigation_lots() -> Select[Any]:
@@ -220,12 +237,13 @@ def _open_investigation_lots() -> Select[Any]:
 
 
 @functools.cache
-def _work_statement(limited: bool) -> Select[Any]:
+def _work_statement(limited: bool, dialect: str) -> Select[Any]:
     """The lots of the work list, longest waiting first (the first ``:limit`` when
     ``limited``), each with since when and how many the list holds: every lot in process,
     and each lot awaiting a decision that lacks a required QC result
-    (:func:`qc.lacks_result`) or has an open investigation to retest against. Built once."""
-    since, last, last_passage = _since_in_sql()
+    (:func:`qc.lacks_result`) or has an open investigation to retest against. Built once
+    for each backend (``dialect``: :func:`_since_in_sql`)."""
+    since, last, last_passage = _since_in_sql(dialect)
     columns = (
         col(Lot.id),
         col(Lot.lot_number),
@@ -241,12 +259,14 @@ def _work_statement(limited: bool) -> Select[Any]:
         .outerjoin(last, last_passage)
         .where(col(Lot.status) == lots.IN_PROCESS)
     )
+    lacking, required, required_of_lot = qc.lacks_result()
     owing = (
         sa_select(*columns, func.coalesce(col(Lot.formulated_at), col(Lot.created_at)))
         .join(Subject, col(Subject.id) == col(Lot.subject_id))
+        .outerjoin(required, required_of_lot)
         .where(
             col(Lot.status).in_(REVIEW_STATES),
-            or_(col(Lot.id).in_(_open_investigation_lots()), qc.lacks_result()),
+            or_(col(Lot.id).in_(_open_investigation_lots()), lacking),
         )
     )
     work = union_all(in_process, owing).subquery("work")
@@ -268,7 +288,7 @@ def technician_work(session: Session, who: CurrentUser, *, limit: int | None = N
     specifications; the required QC tests each lacks; open investigations and deviations).
     """
     authorize(session, who, Action.VIEW_BATCH_RECORD)
-    statement = _work_statement(limit is not None)
+    statement = _work_statement(limit is not None, session.get_bind().dialect.name)
     values = {} if limit is None else {"limit": limit}
     rows = [_WorkRow(*row) for row in session.execute(statement, values).all()]
     total = rows[0].total if rows else 0
