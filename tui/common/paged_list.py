@@ -135,9 +135,9 @@ class PagedListScreen(AppScreen, Generic[Q, P]):
         resizes it, or after the screen's first refresh should that not (a page holds
         the rows that fit). Screens call this on mount.
 
-        Until #18's eighth pass the first page was asked for only after the first
-        refresh: a frame later (17 ms at 60 frames a second), and the read then shared
-        the interpreter with that frame's paint."""
+        (#18: asked for only after the first refresh, the page came a frame later, 17 ms
+        at 60 frames a second, and its read shared the interpreter with that frame's
+        paint.)"""
         self.call_after_refresh(self._read_first)
 
     def _read_first(self) -> None:
