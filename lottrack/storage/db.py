@@ -181,6 +181,8 @@ def _configure_postgresql(engine: Engine) -> None:
         # No JIT compilation: lottrack's statements are short, and the planner's cost of
         # the technician's work list (correlated counts over thousands of lots) is above
         # jit_above_cost, so PostgreSQL spent 430 ms compiling a 46 ms statement (#18).
+        if dbapi_connection.info.server_version < 110000:
+            return  # no JIT before PostgreSQL 11 (nor the setting)
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET jit = off")
         dbapi_connection.commit()  # a SET rolled back would be undone
