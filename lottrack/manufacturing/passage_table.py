@@ -147,21 +147,36 @@ class LotSummary:
     (:mod:`lottrack.manufacturing.thaws`), whatever the pharmacy did with them."""
 
 
-def _counts(session: Session, lot_id: int) -> tuple[int, int, int]:
+def _counts(session: Session, who: CurrentUser, lot_id: int) -> tuple[int, int, int]:
     """The lot's valid counts, those of them needing a recount, and its bags: one
-    statement (#18: three before)."""
+    statement (#18: three before). A blinded reader's leave out the counts of bags the
+    pharmacy thawed, as the lot's counts do (:func:`lottrack.views.listings.lot_counts`):
+    only the MSC arm's bag is thawed, and only an unblinded person counts that thaw."""
     valid = (CellCount.lot_id == lot_id, col(CellCount.voided_reason).is_(None))
 
     def count(table: Any, *conditions: Any) -> Any:
         return sa_select(func.count()).select_from(table).where(*conditions).scalar_subquery()
 
-    counts, recounts, units = session.execute(
+    counts, recounts, units, of_bags = session.execute(
         sa_select(
             count(CellCount, *valid),
             count(CellCount, *valid, col(CellCount.recount_required).is_(True)),
             count(ProductUnit, ProductUnit.lot_id == lot_id),
+            count(CellCount, *valid, col(CellCount.unit_id).is_not(None)),
         )
     ).one()
+    if of_bags and not who.unblinded:
+        bag_counts = session.exec(
+            select(CellCount.unit_id, CellCount.recount_required).where(
+                *valid, col(CellCount.unit_id).is_not(None)
+            )
+        ).all()
+        bags = session.exec(
+            select(ProductUnit).where(col(ProductUnit.id).in_({u for u, _ in bag_counts}))
+        ).all()
+        hidden = thaws.pharmacy_thaws(session, bags)
+        counts -= sum(1 for unit, _ in bag_counts if unit in hidden)
+        recounts -= sum(1 for unit, recount in bag_counts if unit in hidden and recount)
     return int(counts), int(recounts), int(units)
 
 
@@ -173,7 +188,7 @@ def lot_summary(session: Session, who: CurrentUser, lot_id: int) -> LotSummary:
     harvest = harvest_row(session, lot.harvest_id)
     subject = subject_row(session, lot.subject_id)
     rows = _rows(session, lot_id)
-    counts, counts_needing_recount, units = _counts(session, lot_id)
+    counts, counts_needing_recount, units = _counts(session, who, lot_id)
     return LotSummary(
         id=lot_id,
         lot_number=lot.lot_number,

@@ -334,3 +334,39 @@ def test_the_lab_handles_no_bag_of_a_released_lot_in_the_same_words(sc: Scenario
         "InvalidTransition: Cannot move <ID> (subject <ID>, DIN <ID>): lot <ID> has been "
         "released; from its release on, the pharmacy records its bags' moves."
     )
+
+
+def test_a_count_of_the_pharmacys_thaw_is_in_no_blinded_head(
+    sc: Scenario, make_user: Callable[..., CurrentUser]
+) -> None:
+    """A person who is both technician and pharmacist (design §1) may count the bag the
+    pharmacy thawed, which only the MSC arm's is. The lot's counts hid that count from
+    blinded readers, but the head of the batch record counted it: one count more for the
+    MSC subject's lot than for the placebo subject's."""
+    days = _two_days(sc)
+    both = make_user("technician", "pharmacist")
+    msc = days[allocation.MSC_FIRST]
+    with sc.db.session() as s:
+        counts.record_count(
+            s,
+            both,
+            lot_id=msc.lot_id,
+            target=counts.POST_THAW,
+            unit_id=msc.bag,
+            method=counts.HEMOCYTOMETER,
+            counted_at=utcnow(),
+            replicates=REPLICATES,
+        )
+    for role in ("technician", "qa"):
+        who = sc.cast.who(role)
+        heads = {}
+        with sc.db.reader() as s:
+            for seq, day in days.items():
+                head = passage_table.lot_summary(s, who, day.lot_id)
+                assert head.counts == len(listings.lot_counts(s, who, day.lot_id)), role
+                heads[seq] = (head.counts, head.counts_needing_recount)
+        assert heads[allocation.MSC_FIRST] == heads[allocation.PLACEBO_FIRST], role
+    with sc.db.reader() as s:  # the pharmacy's people read it
+        counted = passage_table.lot_summary(s, both, msc.lot_id).counts
+        placebo = passage_table.lot_summary(s, both, days[allocation.PLACEBO_FIRST].lot_id)
+    assert counted == placebo.counts + 1
