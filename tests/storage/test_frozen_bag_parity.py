@@ -275,6 +275,21 @@ def test_the_ward_and_the_investigator_read_the_same_visit_for_both_arms(
     assert msc["export (clinician) visits.json"]
 
 
+def _count_the_bag(sc: Scenario, who: CurrentUser, day: Day) -> None:
+    """``who`` records a post-thaw count of the day's bag."""
+    with sc.db.session() as s:
+        counts.record_count(
+            s,
+            who,
+            lot_id=day.lot_id,
+            target=counts.POST_THAW,
+            unit_id=day.bag,
+            method=counts.HEMOCYTOMETER,
+            counted_at=utcnow(),
+            replicates=REPLICATES,
+        )
+
+
 def _lab_refusals(sc: Scenario, day: Day) -> dict[str, str]:
     """What the lab hears when it handles the bag after the day (nothing is stored)."""
     tech = sc.cast.who("technician")
@@ -297,17 +312,7 @@ def _lab_refusals(sc: Scenario, day: Day) -> dict[str, str]:
             formulation.record_thaw(s, tech, day.bag, utcnow())
 
     def count() -> None:
-        with sc.db.session() as s:
-            counts.record_count(
-                s,
-                tech,
-                lot_id=day.lot_id,
-                target=counts.POST_THAW,
-                unit_id=day.bag,
-                method=counts.HEMOCYTOMETER,
-                counted_at=utcnow(),
-                replicates=REPLICATES,
-            )
+        _count_the_bag(sc, tech, day)
 
     return {
         "move from where the lab left it": refused(lambda: move(STORE)),
@@ -346,17 +351,7 @@ def test_a_count_of_the_pharmacys_thaw_is_in_no_blinded_head(
     days = _two_days(sc)
     both = make_user("technician", "pharmacist")
     msc = days[allocation.MSC_FIRST]
-    with sc.db.session() as s:
-        counts.record_count(
-            s,
-            both,
-            lot_id=msc.lot_id,
-            target=counts.POST_THAW,
-            unit_id=msc.bag,
-            method=counts.HEMOCYTOMETER,
-            counted_at=utcnow(),
-            replicates=REPLICATES,
-        )
+    _count_the_bag(sc, both, msc)
     for role in ("technician", "qa"):
         who = sc.cast.who(role)
         heads = {}
