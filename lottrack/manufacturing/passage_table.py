@@ -166,17 +166,13 @@ def _counts(session: Session, who: CurrentUser, lot_id: int) -> tuple[int, int, 
         )
     ).one()
     if of_bags and not who.unblinded:
-        bag_counts = session.exec(
-            select(CellCount.unit_id, CellCount.recount_required).where(
-                *valid, col(CellCount.unit_id).is_not(None)
-            )
+        of_bag = session.exec(
+            select(CellCount).where(*valid, col(CellCount.unit_id).is_not(None))
         ).all()
-        bags = session.exec(
-            select(ProductUnit).where(col(ProductUnit.id).in_({u for u, _ in bag_counts}))
-        ).all()
-        hidden = thaws.pharmacy_thaws(session, bags)
-        counts -= sum(1 for unit, _ in bag_counts if unit in hidden)
-        recounts -= sum(1 for unit, recount in bag_counts if unit in hidden and recount)
+        shown = {c.id for c in thaws.visible_counts(session, who, of_bag)}
+        hidden = [c for c in of_bag if c.id not in shown]
+        counts -= len(hidden)
+        recounts -= sum(1 for c in hidden if c.recount_required)
     return int(counts), int(recounts), int(units)
 
 

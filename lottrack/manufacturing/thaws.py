@@ -17,15 +17,15 @@ the batch record. So:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, literal, or_
 from sqlmodel import Session, col, select
 
 from lottrack.kernel.errors import InvalidTransition
 from lottrack.manufacturing.lots import RELEASED_STATES
-from lottrack.records.permissions import UNBLINDED_ROLES
-from lottrack.storage.models import AuditEvent, Disposition, Lot, ProductUnit, User
+from lottrack.records.permissions import UNBLINDED_ROLES, CurrentUser
+from lottrack.storage.models import AuditEvent, CellCount, Disposition, Lot, ProductUnit, User
 
 _THAW_CHANGE = '%"thawed!_at"%'
 """An audited change of a bag's thaw (``_`` escaped: LIKE reads it as any character)."""
@@ -48,6 +48,19 @@ def pharmacy_thaws(session: Session, units: Iterable[ProductUnit]) -> set[int]:
         )
     ).all()
     return {thawed[entity_id] for entity_id, user in rows if user.role_set & UNBLINDED_ROLES}
+
+
+def visible_counts(
+    session: Session, who: CurrentUser, counts: Sequence[CellCount]
+) -> list[CellCount]:
+    """``counts`` as ``who`` reads them: a blinded reader not those of bags the pharmacy
+    thawed (two statements when one of them counts a bag, none otherwise)."""
+    unit_ids = {c.unit_id for c in counts if c.unit_id is not None}
+    if who.unblinded or not unit_ids:
+        return list(counts)
+    bags = session.exec(select(ProductUnit).where(col(ProductUnit.id).in_(unit_ids))).all()
+    hidden = pharmacy_thaws(session, bags)
+    return [c for c in counts if c.unit_id not in hidden]
 
 
 def holds_unblinded_role() -> ColumnElement[bool]:

@@ -92,19 +92,15 @@ def lot_counts(session: Session, who: CurrentUser, lot_id: int) -> list[CountRow
     manufacturing.thaws`)."""
     authorize(session, who, Action.VIEW_BATCH_RECORD)
     lots.get_lot(session, lot_id)
-    counts = session.exec(
-        select(CellCount)
-        .where(CellCount.lot_id == lot_id)
-        .order_by(col(CellCount.counted_at), col(CellCount.id))
-    ).all()
-    if not who.unblinded and any(c.unit_id is not None for c in counts):
-        bags = session.exec(
-            select(ProductUnit).where(
-                col(ProductUnit.id).in_({c.unit_id for c in counts if c.unit_id is not None})
-            )
-        ).all()
-        hidden = thaws.pharmacy_thaws(session, bags)
-        counts = [c for c in counts if c.unit_id not in hidden]
+    counts = thaws.visible_counts(
+        session,
+        who,
+        session.exec(
+            select(CellCount)
+            .where(CellCount.lot_id == lot_id)
+            .order_by(col(CellCount.counted_at), col(CellCount.id))
+        ).all(),
+    )
     ids = [c.id for c in counts]
     reps: dict[int, list[ReplicateRow]] = {}
     for r in (
