@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,24 +12,16 @@ from sqlalchemy import event
 
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
-from lottrack.records.permissions import CurrentUser
-from lottrack.storage.db import Database
 from lottrack.storage.models import utcnow
 from lottrack.trial import allocation_list
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from lottrack.trial.allocation_list import MAX_PAGE, MAX_SEARCH, AllocationPage
-from tests.factories import make_scenario
 
 DOB = dt.date(1968, 7, 14)
 # Registered out of order; by code they are ABC-10, TLS-001, TLS-002, TLS-003, TLS-010,
 # TLS-100, XY-100.
 CODES = ("TLS-003", "TLS-001", "XY-100", "TLS-010", "ABC-10", "TLS-100", "TLS-002")
 BY_CODE = sorted(CODES)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @pytest.fixture

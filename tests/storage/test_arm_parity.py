@@ -26,7 +26,6 @@ from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import LotTrackError
 from lottrack.kernel.isbt128 import check_character
 from lottrack.manufacturing import formulation
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import Dispensing, Lot, ProductUnit, Subject, utcnow
 from lottrack.trial import allocation, export, ward
@@ -37,7 +36,6 @@ from lottrack.views.documents import signing
 from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.certificates.pdftext import text as pdf_text
 from tests.conftest import PASSWORD
-from tests.factories import make_scenario
 
 DOB = dt.date(1968, 7, 14)
 ARMS = ((allocation.MSC_FIRST, "TLS-501"), (allocation.PLACEBO_FIRST, "TLS-502"))
@@ -54,11 +52,6 @@ SWAPPED = (
     (("TLS-521", allocation.PLACEBO_FIRST), ("TLS-522", allocation.MSC_FIRST)),
 )
 """Two pairs of patients recorded alike, the second pair's arms swapped."""
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @dataclasses.dataclass

@@ -4,10 +4,9 @@ never a crash, never a partial write. Run on both backends."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func
@@ -17,7 +16,6 @@ from lottrack.demo.scenario import Scenario
 from lottrack.facility import subjects
 from lottrack.kernel.errors import ValidationError
 from lottrack.manufacturing import harvests, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import (
     AuditEvent,
@@ -29,7 +27,6 @@ from lottrack.storage.models import (
 )
 from lottrack.trial import visits
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 NASTY = st.one_of(
     st.text(max_size=300),
@@ -68,11 +65,6 @@ SETTINGS = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _counts(db: Database, *models: type[SQLModel]) -> tuple[int, ...]:

@@ -5,7 +5,6 @@ accepts, and the certificate lists them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pytest
 from sqlmodel import select
@@ -18,15 +17,12 @@ from lottrack.kernel.errors import (
     ValidationError,
 )
 from lottrack.manufacturing import deviations, lots, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.records.signatures import Credentials
 from lottrack.release import disposition
-from lottrack.storage.db import Database
 from lottrack.storage.models import Deviation, DeviationLink, utcnow
 from lottrack.views.documents.builders import build_release_data
 from lottrack.views.listings import review_queue
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1971, 9, 9)
 WHAT = {
@@ -34,11 +30,6 @@ WHAT = {
     "impact": "Temperature fell to 33 °C; cells recovered, no impact expected",
     "corrective_action": "Door alarm re-enabled; staff retrained",
 }
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _open(sc: Scenario, lot_id: int, who: str = "technician", **changes: object) -> int:

@@ -18,12 +18,6 @@ from lottrack.storage.db import Database
 from lottrack.storage.models import Infusion, User, utcnow
 from lottrack.trial import ward
 from lottrack.trial.allocation import PLACEBO_FIRST
-from tests.factories import make_scenario
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @pytest.mark.parametrize("reactions", ["fever\x1b[31m", "rash\u200b", "chills\x00"])

@@ -18,18 +18,11 @@ from lottrack.records import signatures
 from lottrack.records.permissions import CurrentUser
 from lottrack.release import disposition
 from lottrack.storage import audit
-from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Lot, Passage, User, utcnow
 from lottrack.trial import allocation
 from lottrack.views import listings
 from lottrack.views.listings.audit_log import BLINDED, AuditQuery, audit_log
 from lottrack.views.listings.record_names import record_names
-from tests.factories import make_scenario
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def test_records_are_named_as_people_name_them(sc: Scenario) -> None:

@@ -26,7 +26,6 @@ from lottrack.kernel.isbt128 import check_character
 from lottrack.manufacturing import counts, formulation, passage_table
 from lottrack.manufacturing.counts import HemocytometerReplicate
 from lottrack.records.permissions import CurrentUser
-from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Lot, ProductUnit, Subject, utcnow
 from lottrack.trial import allocation, export, ward
 from lottrack.trial import listings as trial_listings
@@ -39,17 +38,12 @@ from lottrack.views.documents.blinded_builders import (
 from lottrack.views.documents.builders import build_release_data
 from lottrack.views.documents.data import DinText
 from lottrack.views.listings.audit_log import AuditQuery, audit_log
-from tests.factories import frozen_lot, make_scenario
+from tests.factories import frozen_lot
 from tests.storage.test_arm_parity import _mask
 
 STORE = "LN2 tank 2"
 CODES = {allocation.MSC_FIRST: "TLS-801", allocation.PLACEBO_FIRST: "TLS-802"}
 REPLICATES = [HemocytometerReplicate(90, 10, 4, 10), HemocytometerReplicate(92, 9, 4, 10)]
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @dataclasses.dataclass

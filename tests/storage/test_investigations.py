@@ -5,7 +5,6 @@ signature; an open investigation blocks release."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, select
@@ -18,23 +17,15 @@ from lottrack.kernel.errors import (
     ValidationError,
 )
 from lottrack.manufacturing import investigations, lots, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.records.signatures import Credentials
 from lottrack.release import disposition
-from lottrack.storage.db import Database
 from lottrack.storage.models import Investigation, InvestigationRetest, QCResult, utcnow
 from lottrack.views.listings import review_queue
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1968, 4, 2)
 OOS_ENDOTOXIN = dict(CONFORMING_QC, endotoxin="4.0 EU/mL")
 """35 kg and a 50 mL bag: the limit is 5 × 35 ÷ 50 = 3.5 EU/mL."""
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _oos_lot(sc: Scenario, code: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select as sa_select
@@ -12,7 +11,6 @@ from sqlmodel import col, select
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
 from lottrack.manufacturing import counts, expansion, harvests, lots, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.release import disposition
 from lottrack.storage import audit
 from lottrack.storage.db import Database
@@ -20,12 +18,7 @@ from lottrack.storage.models import CellCount, Lot, QCResult, User, utcnow
 from lottrack.views import listings
 from lottrack.views.listings import worklists
 from lottrack.views.listings.pages import MAX_SEARCH
-from tests.factories import make_scenario, statements_sent
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
+from tests.factories import statements_sent
 
 
 def _page(sc: Scenario, **kwargs: object) -> listings.LotPage:

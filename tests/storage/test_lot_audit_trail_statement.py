@@ -5,22 +5,17 @@ replaced, for a lot with every kind of record. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
-import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.manufacturing import deviations, formulation
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage import fastsql
-from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.trial import allocation
 from lottrack.views import listings
 from lottrack.views.listings import history
-from tests.factories import make_scenario
 
 KINDS = {
     "lot",
@@ -72,11 +67,6 @@ BEFORE = (
     + " ORDER BY seq"
 )
 """The trail's statement before issue #18, written out: one ``OR`` of every kind."""
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _dispensed_lot(sc: Scenario, code: str) -> int:

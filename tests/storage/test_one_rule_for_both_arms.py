@@ -18,24 +18,17 @@ from sqlmodel import select
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import InvalidTransition, LotTrackError, NotFound
 from lottrack.manufacturing import formulation, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage import audit
-from lottrack.storage.db import Database
 from lottrack.storage.models import CustodyEvent, Dispensing, Infusion, ProductUnit, Visit, utcnow
 from lottrack.trial import allocation, dispensing, export, ward
 from lottrack.trial import listings as trial_listings
 from lottrack.views import listings
 from lottrack.views.documents.blinded_builders import build_label_data, find_unit
 from tests.conftest import verify_ok
-from tests.factories import make_scenario, thawed_bag
+from tests.factories import thawed_bag
 
 MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
 ARMS = {MSC_FIRST: "TLS-301", PLACEBO_FIRST: "TLS-302"}
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _subject(

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.manufacturing import deviations, investigations
-from lottrack.records.permissions import CurrentUser
-from lottrack.storage.db import Database
 from lottrack.storage.models import utcnow
 from lottrack.trial import export
 from lottrack.views import listings
-from tests.factories import make_scenario
 
 BORN = dt.date(1968, 6, 30)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _lots(sc: Scenario) -> tuple[int, int, int]:

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import multiprocessing as mp
 import re
-from collections.abc import Callable
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -43,14 +42,9 @@ from lottrack.storage.models import (
 )
 from lottrack.trial import allocation, dispensing, export, ward
 from tests.conftest import verify_ok
-from tests.factories import make_scenario, thawed_bag
+from tests.factories import thawed_bag
 
 MSC_FIRST, PLACEBO_FIRST = allocation.MSC_FIRST, allocation.PLACEBO_FIRST
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _released_subject(

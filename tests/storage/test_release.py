@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing as mp
-from collections.abc import Callable
 from multiprocessing.synchronize import Barrier
 
 import pytest
@@ -20,12 +19,6 @@ from lottrack.storage import audit
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Disposition, Lot, Passage, Signature, User, utcnow
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _lot(db: Database, lot_id: int) -> Lot:

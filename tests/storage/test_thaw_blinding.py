@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable
 
 import pytest
 from sqlmodel import func, select
@@ -18,20 +17,14 @@ from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import InvalidTransition
 from lottrack.manufacturing import counts, formulation
 from lottrack.manufacturing.counts import HemocytometerReplicate
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, ProductUnit, utcnow
 from lottrack.trial import allocation
 from lottrack.views import listings
-from tests.factories import frozen_bag, frozen_lot, make_scenario
+from tests.factories import frozen_bag, frozen_lot
 
 REPLICATES = [HemocytometerReplicate(90, 10, 4, 10), HemocytometerReplicate(92, 9, 4, 10)]
 """A post-thaw hemocytometer count (live, dead, squares, dilution)."""
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @dataclasses.dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,19 +12,13 @@ from sqlmodel import select
 
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, Dispensing, ProductUnit, utcnow
 from lottrack.trial import dispensing, listings
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
-from tests.factories import make_scenario, statements_sent
+from tests.factories import statements_sent
 
 DOB = dt.date(1968, 7, 14)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _subject(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,13 +19,12 @@ from sqlmodel import select
 
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import PermissionDenied, ValidationError
-from lottrack.records.permissions import CurrentUser
 from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, utcnow
 from lottrack.trial import listings
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from lottrack.trial.listings.blinded import MAX_PAGE, MAX_SEARCH, NO_VISIT
-from tests.factories import make_scenario, statements_sent
+from tests.factories import statements_sent
 from tests.storage.test_bad_input import NASTY, SETTINGS
 
 DOB = dt.date(1968, 7, 14)
@@ -51,11 +49,6 @@ LINES = [
     ("TLS-100", None),
     ("XY-100", None),
 ]
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 @pytest.fixture

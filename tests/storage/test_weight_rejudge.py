@@ -5,7 +5,6 @@ made a wrong judgement."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pytest
 from sqlmodel import col, select
@@ -13,9 +12,7 @@ from sqlmodel import col, select
 from lottrack.demo.scenario import CONFORMING_QC, Scenario
 from lottrack.kernel.errors import InvalidTransition
 from lottrack.manufacturing import investigations, lots, qc
-from lottrack.records.permissions import CurrentUser
 from lottrack.release import disposition
-from lottrack.storage.db import Database
 from lottrack.storage.models import (
     AuditEvent,
     DispensingCheck,
@@ -27,14 +24,8 @@ from lottrack.storage.models import (
 from lottrack.trial import visits, weights
 from lottrack.trial.allocation import MSC_FIRST, PLACEBO_FIRST
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1961, 4, 2)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _weight_id(sc: Scenario, subject: int) -> int:

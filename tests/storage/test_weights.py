@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func
@@ -14,19 +13,11 @@ from sqlmodel import col, select
 from lottrack.demo.scenario import Scenario
 from lottrack.kernel.errors import InvalidTransition, PermissionDenied, ValidationError
 from lottrack.manufacturing import lots, qc
-from lottrack.records.permissions import CurrentUser
-from lottrack.storage.db import Database
 from lottrack.storage.models import AuditEvent, WeightMeasurement, utcnow
 from lottrack.trial import visits, weights
 from tests.conftest import verify_ok
-from tests.factories import make_scenario
 
 BORN = dt.date(1959, 12, 1)
-
-
-@pytest.fixture
-def sc(db: Database, admin: CurrentUser, make_user: Callable[..., CurrentUser]) -> Scenario:
-    return make_scenario(db, admin, make_user)
 
 
 def _record(
