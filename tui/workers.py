@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from textual.dom import DOMNode
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.context import app_of
+
+if TYPE_CHECKING:  # the database layer loads behind the login screen (tui/opening.py)
+    from sqlmodel import Session
+
+    from lottrack.storage.db import Database
 
 T = TypeVar("T")
 
@@ -59,11 +64,17 @@ def post_if_current(node: DOMNode, message: Message) -> None:
 _AT_ONCE = ThreadPoolExecutor(thread_name_prefix="lottrack-read")
 
 
-def start_read(read: Callable[[], T]) -> Future[T]:
-    """Start ``read`` on a thread now, and return its future for a thread worker to wait
-    on (``future.result()``: its result, or its exception raised in the worker).
+def start_read(db: Database, read: Callable[[Session], T]) -> Future[T]:
+    """Start ``read`` in a read session of ``db`` on a thread now, and return its future
+    for a thread worker to wait on (``future.result()``: its result, or its exception
+    raised in the worker).
 
     A Textual thread worker starts once the event loop runs its task: behind the
     callbacks of every widget a new screen mounts, 10 ms after the screen was composed
     (#18). Started here, the read runs while those widgets are mounted and painted."""
-    return _AT_ONCE.submit(read)
+
+    def run() -> T:
+        with db.reader() as session:
+            return read(session)
+
+    return _AT_ONCE.submit(run)

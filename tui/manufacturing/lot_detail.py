@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -351,16 +350,12 @@ service checks again.
     def action_reload(self) -> None:
         """Read the lot again."""
         if self.ctx.user is not None:
-            self._read(start_read(partial(_read_lot, self.ctx.db, self.ctx.user, self.lot_id)))
+            who, lot_id = self.ctx.user, self.lot_id
+            self._read(start_read(self.ctx.db, lambda session: read_lot(session, who, lot_id)))
 
     def action_back(self) -> None:
         """Back to where the lot was opened."""
         self.dismiss()
-
-
-def _read_lot(db: Database, who: CurrentUser, lot_id: int) -> LotDetail:
-    with db.reader() as session:
-        return read_lot(session, who, lot_id)
 
 
 def form_for(what: str, lot_id: int) -> FormScreen:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
-from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -380,13 +379,9 @@ The person who recorded any step of the lot cannot release it; the service says 
     def action_reload(self) -> None:
         """Read again."""
         if self.ctx.user is not None:
-            self._read(start_read(partial(_read_review, self.ctx.db, self.ctx.user, self.lot_id)))
+            who, lot_id = self.ctx.user, self.lot_id
+            self._read(start_read(self.ctx.db, lambda session: read_review(session, who, lot_id)))
 
     def action_back(self) -> None:
         """Back."""
         self.dismiss()
-
-
-def _read_review(db: Database, who: CurrentUser, lot_id: int) -> LotRecord:
-    with db.reader() as session:
-        return read_review(session, who, lot_id)
